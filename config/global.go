@@ -1,0 +1,239 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// removedGlobal are global keywords an HAProxy user may have that fjord
+// refuses, with the reason.
+var removedGlobal = map[string]string{
+	"nbproc": "'nbproc' was removed from HAProxy 2.5 and is not supported: fjord runs one process with 'nbthread' event loops",
+	"chroot": "'chroot' is not supported: fjord drops privileges with 'user'/'group' instead",
+}
+
+func (p *parser) globalLine(pos Pos, words []string) {
+	if err := p.globalKeyword(pos, words[0], words[1:]); err != nil {
+		p.errorf(pos, "%v", err)
+	}
+}
+
+func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
+	g := &p.cfg.Global
+	switch kw {
+	case "log":
+		if len(args) == 1 && args[0] == "global" {
+			return fmt.Errorf("'log global' is only meaningful in a proxy section")
+		}
+		t, err := parseLogTarget(p.resolver, pos, args)
+		if err != nil {
+			return err
+		}
+		g.Logs = append(g.Logs, t)
+		return nil
+	case "maxconn":
+		return oneInt(kw, args, 1, math.MaxInt32, &g.MaxConn)
+	case "user", "group":
+		if len(args) != 1 {
+			return fmt.Errorf("'%s' expects a name", kw)
+		}
+		if kw == "user" {
+			g.User = args[0]
+		} else {
+			g.Group = args[0]
+		}
+		return nil
+	case "uid":
+		return oneInt(kw, args, 0, math.MaxInt32, &g.UID)
+	case "gid":
+		return oneInt(kw, args, 0, math.MaxInt32, &g.GID)
+	case "daemon":
+		g.Daemon = true
+		return noArgs(kw, args)
+	case "nbthread":
+		return oneInt(kw, args, 1, maxThreads, &g.NbThread)
+	case "pidfile":
+		if len(args) != 1 {
+			return fmt.Errorf("'pidfile' expects a file path")
+		}
+		g.PIDFile = args[0]
+		return nil
+	case "ulimit-n":
+		return oneInt(kw, args, 1, math.MaxInt32, &g.UlimitN)
+	case "tune.pipesize":
+		return oneSize(kw, args, minPipeSize, maxPipeSize, &g.TunePipeSize)
+	case "tune.bufsize":
+		return oneSize(kw, args, minBufSize, maxBufSize, &g.TuneBufSize)
+	case "tune.maxpollevents":
+		return oneInt(kw, args, 1, 1<<16, &g.TuneMaxPollEvents)
+	case "tune.sysctl":
+		if len(args) != 1 {
+			return fmt.Errorf("'tune.sysctl' expects on, off or check")
+		}
+		switch args[0] {
+		case "on":
+			g.Sysctl = SysctlOn
+		case "off":
+			g.Sysctl = SysctlOff
+		case "check":
+			g.Sysctl = SysctlCheck
+		default:
+			return fmt.Errorf("'tune.sysctl' expects on, off or check, not '%s'", args[0])
+		}
+		return nil
+	case "hard-stop-after":
+		return oneDuration(kw, args, &g.HardStopAfter)
+	case "stats":
+		return p.globalStats(pos, args)
+	case "log-anonymize":
+		a, err := parseAnonymize(args)
+		if err != nil {
+			return err
+		}
+		g.LogAnonymize = a
+		return nil
+	case "log-retention":
+		return oneInt("log-retention (days)", args, 1, 36500, &g.LogRetention)
+	}
+	if why, ok := removedGlobal[kw]; ok {
+		return fmt.Errorf("%s", why)
+	}
+	return fmt.Errorf("unknown keyword '%s' in 'global' section", kw)
+}
+
+func (p *parser) globalStats(pos Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'stats' expects 'socket' or 'timeout' in the global section")
+	}
+	switch args[0] {
+	case "socket":
+		if len(args) < 2 {
+			return fmt.Errorf("'stats socket' expects a path")
+		}
+		s := StatsSocket{Pos: pos, Path: args[1], Level: "user"}
+		if strings.HasPrefix(s.Path, "ipv4@") || strings.HasPrefix(s.Path, "ipv6@") || (!strings.Contains(s.Path, "/") && strings.Contains(s.Path, ":")) {
+			return fmt.Errorf("'stats socket %s': only Unix socket paths are supported", s.Path)
+		}
+		s.Path = strings.TrimPrefix(s.Path, "unix@")
+		opts := args[2:]
+		for len(opts) > 0 {
+			if len(opts) < 2 {
+				return fmt.Errorf("'stats socket': option '%s' expects a value", opts[0])
+			}
+			switch opts[0] {
+			case "mode":
+				m, err := strconv.ParseUint(opts[1], 8, 32)
+				if err != nil || m > 0o777 {
+					return fmt.Errorf("'stats socket': invalid mode '%s', an octal file mode such as 600 is expected", opts[1])
+				}
+				s.Mode = uint32(m)
+			case "level":
+				switch opts[1] {
+				case "user", "operator", "admin":
+					s.Level = opts[1]
+				default:
+					return fmt.Errorf("'stats socket': level must be user, operator or admin, not '%s'", opts[1])
+				}
+			default:
+				return fmt.Errorf("'stats socket': unknown option '%s' (supported: mode, level)", opts[0])
+			}
+			opts = opts[2:]
+		}
+		p.cfg.Global.StatsSockets = append(p.cfg.Global.StatsSockets, s)
+		return nil
+	case "timeout":
+		return oneDuration("stats timeout", args[1:], &p.cfg.Global.StatsTimeout)
+	}
+	return fmt.Errorf("unknown 'stats %s' in 'global' section (supported: socket, timeout)", args[0])
+}
+
+func parseAnonymize(args []string) (LogAnonymize, error) {
+	a := LogAnonymize{Enabled: true, IPv4Mask: DefaultAnonIPv4Mask, IPv6Mask: DefaultAnonIPv6Mask}
+	if len(args) > 0 && args[0] == "hash" {
+		a.Hash = true
+		a.KeyRotation = 24 * time.Hour
+		if len(args) > 2 {
+			return a, fmt.Errorf("'log-anonymize hash' takes at most a key rotation period")
+		}
+		if len(args) == 2 {
+			d, err := parseDuration(args[1])
+			if err != nil {
+				return a, fmt.Errorf("'log-anonymize hash': %v", err)
+			}
+			if d < time.Minute {
+				return a, fmt.Errorf("'log-anonymize hash': key rotation %s is shorter than a minute", args[1])
+			}
+			a.KeyRotation = d
+		}
+		return a, nil
+	}
+	for len(args) > 0 {
+		if len(args) < 2 {
+			return a, fmt.Errorf("'log-anonymize': '%s' expects a prefix length", args[0])
+		}
+		switch args[0] {
+		case "ipv4-mask":
+			n, err := parseInt("ipv4-mask", args[1], 0, 32)
+			if err != nil {
+				return a, err
+			}
+			a.IPv4Mask = n
+		case "ipv6-mask":
+			n, err := parseInt("ipv6-mask", args[1], 0, 128)
+			if err != nil {
+				return a, err
+			}
+			a.IPv6Mask = n
+		default:
+			return a, fmt.Errorf("'log-anonymize': unknown option '%s' (supported: ipv4-mask N, ipv6-mask N, hash [PERIOD])", args[0])
+		}
+		args = args[2:]
+	}
+	return a, nil
+}
+
+func noArgs(kw string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("'%s' takes no argument (found '%s')", kw, args[0])
+	}
+	return nil
+}
+
+func oneInt(kw string, args []string, min, max int, dst *int) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'%s' expects one integer", kw)
+	}
+	n, err := parseInt(kw, args[0], min, max)
+	if err != nil {
+		return err
+	}
+	*dst = n
+	return nil
+}
+
+func oneSize(kw string, args []string, min, max int, dst *int) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'%s' expects one size in bytes", kw)
+	}
+	n, err := parseSize(kw, args[0], min, max)
+	if err != nil {
+		return err
+	}
+	*dst = n
+	return nil
+}
+
+func oneDuration(kw string, args []string, dst *time.Duration) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'%s' expects one time value", kw)
+	}
+	d, err := parseDuration(args[0])
+	if err != nil {
+		return fmt.Errorf("'%s': %v", kw, err)
+	}
+	*dst = d
+	return nil
+}

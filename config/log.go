@@ -1,0 +1,152 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// Facilities are the syslog facility names HAProxy accepts, in code order.
+var facilities = []string{
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "auth2", "ftp", "ntp", "audit", "alert", "cron2",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+}
+
+// Levels are the syslog severities, in code order (0 = emerg).
+var levels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
+
+// FacilityName returns the name of a facility code.
+func FacilityName(code int) string {
+	if code < 0 || code >= len(facilities) {
+		return ""
+	}
+	return facilities[code]
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+const defaultSyslogPort = 514
+
+// parseLogTarget parses the arguments of a "log" line:
+//
+//	log TARGET [len N] [format F] FACILITY [LEVEL [MINLEVEL]]
+//
+// TARGET is ADDR[:PORT] (UDP syslog), udp@ADDR[:PORT], unix@PATH, a path to
+// a Unix socket such as /dev/log, stdout, stderr, or (fjord addition) the
+// path of a regular file, or file@PATH. For files the facility is optional.
+func parseLogTarget(r Resolver, pos Pos, args []string) (LogTarget, error) {
+	t := LogTarget{Pos: pos, Facility: -1, Level: 7, MinLevel: 0, Format: "rfc3164", MaxLen: 1024}
+	if len(args) == 0 {
+		return t, fmt.Errorf("'log' expects a target: an address, a path, stdout, stderr or 'global'")
+	}
+	target := args[0]
+	switch {
+	case target == "stdout" || target == "fd@1":
+		t.Kind = LogStdout
+	case target == "stderr" || target == "fd@2":
+		t.Kind = LogStderr
+	case strings.HasPrefix(target, "unix@"):
+		t.Kind, t.Path = LogUnix, strings.TrimPrefix(target, "unix@")
+	case strings.HasPrefix(target, "file@"):
+		t.Kind, t.Path = LogFile, strings.TrimPrefix(target, "file@")
+	case strings.HasPrefix(target, "/"):
+		t.Kind, t.Path = LogFile, target
+		if target == "/dev/log" || isSocket(target) {
+			t.Kind = LogUnix
+		}
+	default:
+		host, port, hasPort, err := splitHostPort(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(target, "udp@"), "udp4@"), "udp6@"))
+		if err != nil {
+			return t, fmt.Errorf("log target: %v", err)
+		}
+		addr, err := resolveHost(r, host)
+		if err != nil {
+			return t, fmt.Errorf("log target: %v", err)
+		}
+		p := defaultSyslogPort
+		if hasPort {
+			if p, err = parsePort(port); err != nil {
+				return t, fmt.Errorf("log target '%s': %v", target, err)
+			}
+		}
+		t.Kind, t.Addr = LogUDP, netip.AddrPortFrom(addr, uint16(p))
+	}
+	if (t.Kind == LogUnix || t.Kind == LogFile) && t.Path == "" {
+		return t, fmt.Errorf("log target '%s': missing path", target)
+	}
+	rest := args[1:]
+	for len(rest) > 0 {
+		switch rest[0] {
+		case "len":
+			if len(rest) < 2 {
+				return t, fmt.Errorf("'log ... len' expects a line length")
+			}
+			n, err := parseInt("log line length", rest[1], 80, 65535)
+			if err != nil {
+				return t, err
+			}
+			t.MaxLen = n
+			rest = rest[2:]
+			continue
+		case "format":
+			if len(rest) < 2 {
+				return t, fmt.Errorf("'log ... format' expects rfc3164, rfc5424, raw, short or json")
+			}
+			switch rest[1] {
+			case "rfc3164", "rfc5424", "raw", "short", "json":
+				t.Format = rest[1]
+			default:
+				return t, fmt.Errorf("unknown log format '%s' (supported: rfc3164, rfc5424, raw, short, json)", rest[1])
+			}
+			rest = rest[2:]
+			continue
+		case "log-format-json":
+			t.Format = "json"
+			rest = rest[1:]
+			continue
+		case "sample":
+			return t, fmt.Errorf("'log ... sample' is not supported")
+		}
+		break
+	}
+	if len(rest) == 0 {
+		if t.Kind != LogFile {
+			return t, fmt.Errorf("'log %s' expects a syslog facility (for example local0)", target)
+		}
+		return t, nil
+	}
+	if t.Facility = indexOf(facilities, rest[0]); t.Facility < 0 {
+		return t, fmt.Errorf("unknown log facility '%s' (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, auth2, ftp, ntp, audit, alert, cron2, local0-local7)", rest[0])
+	}
+	if len(rest) > 1 {
+		if t.Level = indexOf(levels, rest[1]); t.Level < 0 {
+			return t, fmt.Errorf("unknown log level '%s' (emerg, alert, crit, err, warning, notice, info, debug)", rest[1])
+		}
+	}
+	if len(rest) > 2 {
+		if t.MinLevel = indexOf(levels, rest[2]); t.MinLevel < 0 {
+			return t, fmt.Errorf("unknown log minimum level '%s' (emerg, alert, crit, err, warning, notice, info, debug)", rest[2])
+		}
+		if t.MinLevel > t.Level {
+			return t, fmt.Errorf("log minimum level '%s' is less severe than the maximum level '%s'", rest[2], rest[1])
+		}
+	}
+	if len(rest) > 3 {
+		return t, fmt.Errorf("'log': unexpected argument '%s'", rest[3])
+	}
+	return t, nil
+}
+
+func isSocket(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode()&os.ModeSocket != 0
+}

@@ -1,0 +1,352 @@
+package config
+
+import (
+	"net/netip"
+	"regexp"
+	"time"
+)
+
+// Config is a validated configuration. It is the only place other packages
+// learn configuration from.
+type Config struct {
+	Global  Global
+	Proxies []*Proxy // frontends, backends and listens in file order
+
+	// Diagnostics holds notices and warnings: things that are valid but
+	// that an HAProxy user should hear about (legacy keywords, deliberate
+	// differences from HAProxy). They never make a configuration invalid.
+	Diagnostics []Diagnostic
+}
+
+// Frontends returns the proxies that accept connections (frontend, listen).
+func (c *Config) Frontends() []*Proxy { return c.filter(CapFrontend) }
+
+// Backends returns the proxies that hold servers (backend, listen).
+func (c *Config) Backends() []*Proxy { return c.filter(CapBackend) }
+
+// Backend returns the backend (or listen) section named name, or nil.
+func (c *Config) Backend(name string) *Proxy {
+	for _, p := range c.Proxies {
+		if p.Caps&CapBackend != 0 && p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func (c *Config) filter(cap Capability) []*Proxy {
+	var out []*Proxy
+	for _, p := range c.Proxies {
+		if p.Caps&cap != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Global holds the settings of the global section.
+type Global struct {
+	MaxConn     int    // "maxconn"; DefaultGlobalMaxConn when unset
+	User, Group string // "user", "group"; resolved when privileges are dropped
+	UID, GID    int    // "uid", "gid"; -1 when unset
+	Daemon      bool
+	NbThread    int // 0: one loop per GOMAXPROCS
+	PIDFile     string
+	UlimitN     int // 0: derived from maxconn
+
+	Logs []LogTarget
+
+	TunePipeSize      int // bytes
+	TuneBufSize       int // bytes
+	TuneMaxPollEvents int
+	Sysctl            SysctlMode
+
+	StatsSockets []StatsSocket
+	StatsTimeout time.Duration
+
+	HardStopAfter time.Duration // 0: soft stop waits for every session
+
+	LogAnonymize LogAnonymize
+	LogRetention int // days rotated log files are kept
+}
+
+// Defaults applied when a keyword is absent.
+const (
+	DefaultGlobalMaxConn     = 4096
+	DefaultPipeSize          = 64 << 10
+	DefaultBufSize           = 16 << 10
+	DefaultMaxPollEvents     = 200
+	DefaultLogRetentionDays  = 30
+	DefaultInter             = 2 * time.Second
+	DefaultRise              = 2
+	DefaultFall              = 3
+	DefaultWeight            = 1
+	DefaultErrorLimit        = 10
+	DefaultStatsRealm        = "HAProxy Statistics"
+	DefaultAnonIPv4Mask      = 24
+	DefaultAnonIPv6Mask      = 48
+	defaultStatsURI          = "/haproxy?stats"
+	maxLogTargetsPerProxy    = 2
+	maxWeight                = 256
+	maxThreads               = 64
+	minPipeSize, maxPipeSize = 4096, 1 << 30
+	minBufSize, maxBufSize   = 1024, 1 << 20
+)
+
+// SysctlMode is the global "tune.sysctl" setting.
+type SysctlMode int
+
+const (
+	SysctlOn    SysctlMode = iota // apply when root, report each change
+	SysctlOff                     // leave the kernel alone
+	SysctlCheck                   // only report what would change
+)
+
+func (m SysctlMode) String() string {
+	return [...]string{"on", "off", "check"}[m]
+}
+
+// LogAnonymize is the fjord addition "log-anonymize": how client addresses
+// are made non-personal before they reach any log line.
+type LogAnonymize struct {
+	Enabled  bool
+	Hash     bool // keyed hash instead of truncation
+	IPv4Mask int  // prefix bits kept when truncating
+	IPv6Mask int
+	// KeyRotation is how often the hash key is replaced; the old key is
+	// forgotten, so earlier hashes cannot be linked to addresses any more.
+	KeyRotation time.Duration
+}
+
+// StatsSocket is a "stats socket" line: the runtime API on a Unix socket.
+type StatsSocket struct {
+	Pos   Pos
+	Path  string
+	Mode  uint32 // file mode; 0 means the process umask decides
+	Level string // "user", "operator" or "admin"
+}
+
+// Capability says what a proxy section can do.
+type Capability uint8
+
+const (
+	CapFrontend Capability = 1 << iota
+	CapBackend
+)
+
+// Mode is a proxy's "mode".
+type Mode int
+
+const (
+	ModeTCP Mode = iota
+	ModeHTTP
+)
+
+func (m Mode) String() string {
+	if m == ModeHTTP {
+		return "http"
+	}
+	return "tcp"
+}
+
+// HTTPConnMode is how HTTP connections are handled between requests.
+type HTTPConnMode int
+
+const (
+	HTTPKeepAlive   HTTPConnMode = iota // "option http-keep-alive" (default)
+	HTTPServerClose                     // "option http-server-close"
+	HTTPClose                           // "option httpclose"
+	HTTPTunnel                          // "option http-tunnel": only the first request is analysed
+)
+
+func (m HTTPConnMode) String() string {
+	return [...]string{"http-keep-alive", "http-server-close", "httpclose", "http-tunnel"}[m]
+}
+
+// Proxy is a frontend, backend or listen section (HAProxy's "proxy").
+type Proxy struct {
+	Pos     Pos    // the section header
+	Section string // "frontend", "backend" or "listen"
+	Name    string
+	Caps    Capability
+	Mode    Mode
+
+	// Frontend side.
+	Binds          []*Bind
+	MaxConn        int // 0: the global maxconn
+	ACLs           []*ACL
+	UseBackends    []*UseBackend
+	DefaultBackend string
+	DefaultBackPos Pos
+
+	// Backend side.
+	Servers       []*Server
+	Balance       Balance
+	HashType      HashType
+	Retries       int
+	HTTPCheck     *HTTPCheck // nil without "option httpchk"
+	CheckExpect   *CheckExpect
+	TCPCheck      bool // "option tcp-check": layer-4 checks even in mode http
+	AllBackups    bool
+	Redispatch    bool
+	DefaultServer Server // "default-server" settings servers start from
+
+	Timeouts Timeouts
+
+	// Logging.
+	Logs          []LogTarget // resolved: "log global" copies the global targets
+	HTTPLog       bool
+	TCPLog        bool
+	DontLogNull   bool
+	LogFormatJSON bool
+
+	// HTTP processing.
+	HTTPConnMode HTTPConnMode
+	ForwardFor   *ForwardFor
+
+	Stats Stats
+}
+
+// Timeouts of a proxy. Zero means not set (no timeout), as in HAProxy.
+type Timeouts struct {
+	Connect, Client, Server    time.Duration
+	HTTPRequest, HTTPKeepAlive time.Duration
+	Queue, Tunnel, Check       time.Duration
+	ClientFin, ServerFin       time.Duration
+}
+
+// Bind is one listening address of a "bind" line (a line with several
+// addresses or a port range yields several Binds).
+type Bind struct {
+	Pos         Pos
+	Addr        netip.AddrPort // unspecified address for "*" / ":::"
+	Backlog     int            // 0: the frontend maxconn
+	AcceptProxy bool
+	V6Only      bool
+	Name        string
+}
+
+// PortMode says how a server's port is derived.
+type PortMode int
+
+const (
+	PortFixed  PortMode = iota // server connects to Addr's port
+	PortSame                   // no port given: the client's destination port
+	PortOffset                 // "+N"/"-N": destination port plus PortDelta
+)
+
+// Server is a "server" line.
+type Server struct {
+	Pos       Pos
+	Name      string
+	Addr      netip.AddrPort
+	PortMode  PortMode
+	PortDelta int
+
+	Check      bool
+	Inter      time.Duration
+	FastInter  time.Duration // 0: Inter
+	DownInter  time.Duration // 0: Inter
+	Rise, Fall int
+	CheckPort  int        // 0: the server's port
+	CheckAddr  netip.Addr // invalid: the server's address
+	Weight     int
+	Backup     bool
+	MaxConn    int // 0: unlimited
+	MaxQueue   int // 0: unlimited
+	Disabled   bool
+	SlowStart  time.Duration
+	SendProxy  int // 0: none, 1: PROXY v1, 2: PROXY v2
+	Observe    string
+	ErrorLimit int
+	OnError    string
+}
+
+// Balance is the "balance" algorithm and its arguments.
+type Balance struct {
+	Algorithm string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, random
+	// uri
+	URILen   int
+	URIDepth int
+	URIWhole bool
+	// url_param NAME / hdr(NAME)
+	Param         string
+	UseDomainOnly bool // hdr(host) use_domain_only
+	// random(N)
+	Draws int
+}
+
+// HashType is the "hash-type" setting.
+type HashType struct {
+	Method    string // "map-based" (default) or "consistent"
+	Function  string // "sdbm" (default), "djb2", "wt6", "crc32"
+	Avalanche bool
+}
+
+// HTTPCheck is "option httpchk".
+type HTTPCheck struct {
+	Method, URI, Version string
+}
+
+// CheckExpect is "http-check expect [!] KIND PATTERN".
+type CheckExpect struct {
+	Negate  bool
+	Kind    string // status, rstatus, string, rstring
+	Pattern string
+	Regexp  *regexp.Regexp // for rstatus and rstring
+}
+
+// ForwardFor is "option forwardfor".
+type ForwardFor struct {
+	Except *netip.Prefix
+	Header string // default "X-Forwarded-For"
+	IfNone bool
+}
+
+// LogTarget is one "log" destination.
+type LogTarget struct {
+	Pos      Pos
+	Kind     LogKind
+	Addr     netip.AddrPort // LogUDP
+	Path     string         // LogUnix, LogFile
+	Facility int            // syslog facility code (local0 = 16); -1 for files without one
+	Level    int            // maximum level sent (0 emerg .. 7 debug)
+	MinLevel int            // minimum level sent
+	Format   string         // rfc3164 (default), rfc5424, raw, short, json
+	MaxLen   int            // "len": truncate lines longer than this (default 1024)
+}
+
+// LogKind is the transport of a log target.
+type LogKind int
+
+const (
+	LogUDP LogKind = iota
+	LogUnix
+	LogStdout
+	LogStderr
+	LogFile
+)
+
+// Stats is the stats page settings of a proxy.
+type Stats struct {
+	Enabled       bool
+	URI           string
+	Realm         string
+	Auth          []Credential
+	Refresh       time.Duration
+	Admin         []*Condition
+	HideVersion   bool
+	PrometheusURI string
+}
+
+// Credential is one "stats auth user:password".
+type Credential struct {
+	User, Password string
+}
+
+// UseBackend is a "use_backend BACKEND if|unless COND" rule.
+type UseBackend struct {
+	Pos     Pos
+	Backend string
+	Cond    *Condition
+}

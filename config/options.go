@@ -1,0 +1,177 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// option applies "option NAME ARGS" (enable) or "no option NAME" (!enable).
+func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable bool) error {
+	if !enable && len(args) > 0 {
+		return fmt.Errorf("'no option %s' takes no argument", name)
+	}
+	flag := func(dst *bool, fe, be bool) error {
+		if len(args) > 0 {
+			return fmt.Errorf("'option %s' takes no argument (found '%s')", name, args[0])
+		}
+		*dst = enable
+		p.warnCapability(px, pos, "option "+name, fe, be)
+		return nil
+	}
+	switch name {
+	case "redispatch":
+		return flag(&px.Redispatch, false, true)
+	case "httplog":
+		if len(args) > 0 && args[0] == "clf" {
+			return fmt.Errorf("'option httplog clf' is not supported: fjord writes HAProxy's httplog format")
+		}
+		if err := flag(&px.HTTPLog, true, false); err != nil {
+			return err
+		}
+		if enable {
+			px.TCPLog = false
+		}
+		return nil
+	case "tcplog":
+		if err := flag(&px.TCPLog, true, false); err != nil {
+			return err
+		}
+		if enable {
+			px.HTTPLog = false
+		}
+		return nil
+	case "dontlognull":
+		return flag(&px.DontLogNull, true, false)
+	case "allbackups":
+		return flag(&px.AllBackups, false, true)
+	case "tcp-check":
+		return flag(&px.TCPCheck, false, true)
+	case "splice-auto", "splice-request", "splice-response":
+		if len(args) > 0 {
+			return fmt.Errorf("'option %s' takes no argument (found '%s')", name, args[0])
+		}
+		p.notice(Notice, pos, "fjord always forwards payload with splice(2); 'option %s' is accepted and changes nothing", name)
+		return nil
+	case "http-keep-alive", "http-server-close", "httpclose", "http-tunnel", "forceclose":
+		if len(args) > 0 {
+			return fmt.Errorf("'option %s' takes no argument (found '%s')", name, args[0])
+		}
+		mode := map[string]HTTPConnMode{
+			"http-keep-alive": HTTPKeepAlive, "http-server-close": HTTPServerClose,
+			"httpclose": HTTPClose, "forceclose": HTTPClose, "http-tunnel": HTTPTunnel,
+		}[name]
+		if name == "forceclose" {
+			p.notice(Notice, pos, "'option forceclose' is deprecated; it is accepted as 'option httpclose'")
+		}
+		if enable {
+			px.HTTPConnMode = mode
+		} else if px.HTTPConnMode == mode {
+			px.HTTPConnMode = HTTPKeepAlive
+		}
+		return nil
+	case "forwardfor":
+		if !enable {
+			px.ForwardFor = nil
+			return nil
+		}
+		ff := &ForwardFor{Header: "X-Forwarded-For"}
+		for len(args) > 0 {
+			switch args[0] {
+			case "if-none":
+				ff.IfNone = true
+				args = args[1:]
+				continue
+			case "except", "header":
+				if len(args) < 2 {
+					return fmt.Errorf("'option forwardfor %s' expects a value", args[0])
+				}
+				if args[0] == "except" {
+					pfx, err := parsePrefixArg("'option forwardfor except'", args[1])
+					if err != nil {
+						return err
+					}
+					ff.Except = pfx
+				} else {
+					if i := strings.IndexFunc(args[1], func(r rune) bool { return !isTokenChar(r) }); i >= 0 || args[1] == "" {
+						return fmt.Errorf("'option forwardfor header': invalid header name '%s'", args[1])
+					}
+					ff.Header = args[1]
+				}
+				args = args[2:]
+				continue
+			}
+			return fmt.Errorf("'option forwardfor': unknown argument '%s' (supported: except NET, header NAME, if-none)", args[0])
+		}
+		px.ForwardFor = ff
+		return nil
+	case "httpchk":
+		if !enable {
+			px.HTTPCheck = nil
+			return nil
+		}
+		c := &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"}
+		switch len(args) {
+		case 0:
+		case 1:
+			c.URI = args[0]
+		case 2:
+			c.Method, c.URI = args[0], args[1]
+		case 3:
+			c.Method, c.URI, c.Version = args[0], args[1], args[2]
+		default:
+			return fmt.Errorf("'option httpchk' expects at most METHOD URI VERSION")
+		}
+		if i := strings.IndexFunc(c.Method, func(r rune) bool { return !isTokenChar(r) }); i >= 0 || c.Method == "" {
+			return fmt.Errorf("'option httpchk': invalid method '%s'", c.Method)
+		}
+		if !strings.HasPrefix(c.URI, "/") && c.URI != "*" {
+			return fmt.Errorf("'option httpchk': URI '%s' must start with '/'", c.URI)
+		}
+		if strings.ContainsAny(c.URI, " \r\n") {
+			return fmt.Errorf("'option httpchk': URI '%s' must not contain spaces or line breaks", c.URI)
+		}
+		p.warnCapability(px, pos, "option httpchk", false, true)
+		px.HTTPCheck = c
+		return nil
+	case "abortonclose", "http-pretend-keepalive", "http-use-proxy-header", "tcpka", "clitcpka", "srvtcpka", "log-health-checks", "httpclose-legacy":
+		return fmt.Errorf("'option %s' is not supported by fjord", name)
+	}
+	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, forwardfor, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
+}
+
+// parseCheckExpect parses "[!] KIND PATTERN" of "http-check expect".
+func parseCheckExpect(args []string) (*CheckExpect, error) {
+	e := &CheckExpect{}
+	if len(args) > 0 && args[0] == "!" {
+		e.Negate, args = true, args[1:]
+	}
+	if len(args) != 2 {
+		return nil, fmt.Errorf("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN")
+	}
+	e.Kind, e.Pattern = args[0], args[1]
+	switch e.Kind {
+	case "status":
+		for _, code := range strings.Split(e.Pattern, ",") {
+			lo, hi, isRange := strings.Cut(code, "-")
+			if _, err := parseInt("status code", lo, 100, 599); err != nil {
+				return nil, fmt.Errorf("'http-check expect status': %v", err)
+			}
+			if isRange {
+				if _, err := parseInt("status code", hi, 100, 599); err != nil {
+					return nil, fmt.Errorf("'http-check expect status': %v", err)
+				}
+			}
+		}
+	case "string":
+	case "rstatus", "rstring":
+		re, err := regexp.Compile(e.Pattern)
+		if err != nil {
+			return nil, fmt.Errorf("'http-check expect %s': invalid regular expression '%s': %v", e.Kind, e.Pattern, err)
+		}
+		e.Regexp = re
+	default:
+		return nil, fmt.Errorf("'http-check expect': unknown match '%s' (supported: status, rstatus, string, rstring)", e.Kind)
+	}
+	return e, nil
+}

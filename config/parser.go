@@ -1,0 +1,379 @@
+// Package config reads HAProxy-style configuration files into a validated,
+// typed model. It imports nothing else of fjord's.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Error is a configuration error tied to a place in a file.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("parsing [%s] : %s", e.Pos, e.Msg) }
+
+func errorf(pos Pos, format string, args ...any) *Error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrorList is every error found in a configuration, in file order.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Severity of a Diagnostic.
+type Severity int
+
+const (
+	Notice  Severity = iota // informational: legacy keyword, difference from HAProxy
+	Warning                 // probably a mistake, but valid
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "WARNING"
+	}
+	return "NOTICE"
+}
+
+// Diagnostic is a notice or warning that does not invalidate a configuration.
+type Diagnostic struct {
+	Severity Severity
+	Pos      Pos
+	Msg      string
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("[%s] parsing [%s] : %s", d.Severity, d.Pos, d.Msg)
+}
+
+// Options tune how a configuration is read.
+type Options struct {
+	// Resolver looks up server and bind host names. Nil means the system
+	// resolver; use NoResolver to refuse every name.
+	Resolver Resolver
+}
+
+// NoResolver refuses to resolve names: only literal addresses are accepted.
+var NoResolver Resolver = noResolver{}
+
+// Load reads and validates the given files in order, as "-f" does. A
+// directory stands for the *.cfg files in it, in lexical order.
+func Load(paths []string, opts Options) (*Config, error) {
+	p := newParser(opts)
+	for _, path := range paths {
+		files := []string{path}
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			matches, _ := filepath.Glob(filepath.Join(path, "*.cfg"))
+			sort.Strings(matches)
+			files = matches
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				p.errs = append(p.errs, errorf(Pos{File: f}, "cannot read configuration file: %v", unwrapPathErr(err)))
+				continue
+			}
+			p.parseFile(f, data)
+		}
+	}
+	return p.finish()
+}
+
+// Parse reads and validates one configuration held in memory; name is used
+// in positions.
+func Parse(name string, data []byte, opts Options) (*Config, error) {
+	p := newParser(opts)
+	p.parseFile(name, data)
+	return p.finish()
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+type noResolver struct{}
+
+func (noResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, errors.New("name resolution is disabled")
+}
+
+// parser holds the state of one configuration being read.
+type parser struct {
+	cfg      *Config
+	errs     ErrorList
+	resolver Resolver
+
+	section  string // current section keyword; "" before the first section
+	cur      *Proxy // current frontend/backend/listen, or the current defaults
+	defaults *Proxy // the last defaults section; proxies start as a copy of it
+	extra    extras // per-proxy parse state not part of the model
+	lastPos  Pos    // last line seen, for errors about the whole configuration
+}
+
+// extras is per-proxy state the model does not need to carry.
+type extras map[*Proxy]*proxyExtra
+
+type proxyExtra struct {
+	logGlobal bool
+	acls      map[string]*ACL
+	conds     []pendingCond
+	checkNote bool // the layer-7 default notice was given
+	modePos   Pos
+}
+
+// pendingCond is a condition whose ACL names are resolved when its section
+// ends, so that an ACL may be declared after the rule that uses it.
+type pendingCond struct {
+	cond  *Condition
+	names [][]condName
+}
+
+type condName struct {
+	pos    Pos
+	name   string
+	negate bool
+	anon   *ACL
+}
+
+func newParser(opts Options) *parser {
+	r := opts.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	if _, ok := r.(noResolver); ok {
+		r = nil
+	}
+	p := &parser{
+		cfg:      &Config{Global: defaultGlobal()},
+		resolver: r,
+		extra:    extras{},
+	}
+	p.defaults = builtinDefaults()
+	p.extra[p.defaults] = &proxyExtra{}
+	return p
+}
+
+func defaultGlobal() Global {
+	return Global{
+		MaxConn:           DefaultGlobalMaxConn,
+		UID:               -1,
+		GID:               -1,
+		TunePipeSize:      DefaultPipeSize,
+		TuneBufSize:       DefaultBufSize,
+		TuneMaxPollEvents: DefaultMaxPollEvents,
+		LogRetention:      DefaultLogRetentionDays,
+	}
+}
+
+// builtinDefaults is what a proxy gets when no defaults section precedes it.
+func builtinDefaults() *Proxy {
+	return &Proxy{
+		Section:  "defaults",
+		Caps:     CapFrontend | CapBackend,
+		Mode:     ModeTCP,
+		Retries:  3,
+		Balance:  Balance{Algorithm: "roundrobin"},
+		HashType: HashType{Method: "map-based", Function: "sdbm"},
+		DefaultServer: Server{
+			Inter:      DefaultInter,
+			Rise:       DefaultRise,
+			Fall:       DefaultFall,
+			Weight:     DefaultWeight,
+			ErrorLimit: DefaultErrorLimit,
+			OnError:    "fail-check",
+		},
+	}
+}
+
+func (p *parser) errorf(pos Pos, format string, args ...any) {
+	p.errs = append(p.errs, errorf(pos, format, args...))
+}
+
+func (p *parser) notice(sev Severity, pos Pos, format string, args ...any) {
+	p.cfg.Diagnostics = append(p.cfg.Diagnostics, Diagnostic{Severity: sev, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// sectionKeywords are the words that open a section.
+var sectionKeywords = map[string]bool{
+	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
+}
+
+func (p *parser) parseFile(name string, data []byte) {
+	lines, errs := lex(name, data)
+	p.errs = append(p.errs, errs...)
+	p.section, p.cur = "", nil
+	for _, l := range lines {
+		p.lastPos = l.pos
+		kw := l.words[0]
+		if sectionKeywords[kw] {
+			p.endSection()
+			p.openSection(l.pos, kw, l.words[1:])
+			continue
+		}
+		switch p.section {
+		case "":
+			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
+		case "global":
+			p.globalLine(l.pos, l.words)
+		default:
+			if p.cur != nil {
+				p.proxyLine(l.pos, l.words)
+			}
+		}
+	}
+	p.endSection()
+	if p.lastPos.File != name {
+		p.lastPos = Pos{File: name, Line: 1}
+	}
+}
+
+func (p *parser) openSection(pos Pos, kw string, args []string) {
+	p.section = kw
+	p.cur = nil
+	switch kw {
+	case "global":
+		if len(args) > 0 {
+			p.errorf(pos, "'global' takes no argument (found '%s')", args[0])
+		}
+		return
+	case "defaults":
+		if len(args) > 1 {
+			p.errorf(pos, "'defaults' takes at most a name (found '%s')", args[1])
+		}
+		// A new defaults section resets every default, as in HAProxy.
+		d := builtinDefaults()
+		d.Pos = pos
+		if len(args) > 0 {
+			d.Name = args[0]
+		}
+		p.defaults = d
+		p.extra[d] = &proxyExtra{}
+		p.cur = d
+		return
+	}
+	if len(args) == 0 {
+		p.errorf(pos, "'%s' needs a name", kw)
+		args = []string{fmt.Sprintf("<unnamed %s at line %d>", kw, pos.Line)}
+	} else if len(args) > 1 {
+		p.errorf(pos, "'%s %s': unexpected argument '%s' (named defaults with 'from' are not supported)", kw, args[0], args[1])
+	}
+	name := args[0]
+	if i := strings.IndexFunc(name, func(r rune) bool { return !isNameChar(r) }); i >= 0 && !strings.HasPrefix(name, "<unnamed") {
+		p.errorf(pos, "invalid character '%c' in %s name '%s' (letters, digits, '-', '_', '.' and ':' only)", name[i], kw, name)
+	}
+	px := p.inherit(p.defaults)
+	px.Pos, px.Section, px.Name = pos, kw, name
+	switch kw {
+	case "frontend":
+		px.Caps = CapFrontend
+	case "backend":
+		px.Caps = CapBackend
+	case "listen":
+		px.Caps = CapFrontend | CapBackend
+	}
+	for _, other := range p.cfg.Proxies {
+		if other.Name == name && other.Caps&px.Caps != 0 {
+			p.errorf(pos, "%s '%s' has the same name as %s '%s' declared at %s", kw, name, other.Section, other.Name, other.Pos)
+			break
+		}
+	}
+	p.cfg.Proxies = append(p.cfg.Proxies, px)
+	p.cur = px
+}
+
+func isNameChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
+}
+
+// inherit returns a new proxy holding the inheritable settings of d.
+// Binds, servers, ACLs and rules belong to one section and are not copied.
+func (p *parser) inherit(d *Proxy) *Proxy {
+	px := *d
+	px.Binds, px.Servers, px.ACLs, px.UseBackends = nil, nil, nil, nil
+	px.Logs = append([]LogTarget(nil), d.Logs...)
+	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
+	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
+	dx := p.extra[d]
+	p.extra[&px] = &proxyExtra{logGlobal: dx != nil && dx.logGlobal, acls: map[string]*ACL{}}
+	return &px
+}
+
+// endSection resolves what could only be resolved once the section was
+// complete: ACL references in conditions.
+func (p *parser) endSection() {
+	if p.cur == nil {
+		return
+	}
+	x := p.extra[p.cur]
+	for _, pc := range x.conds {
+		pc.cond.Or = nil
+		ok := true
+		for _, group := range pc.names {
+			var and []CondTerm
+			for _, n := range group {
+				acl := n.anon
+				if acl == nil {
+					acl = x.acls[n.name]
+				}
+				if acl == nil {
+					acl = predefinedACL(n.name)
+				}
+				if acl == nil {
+					p.errorf(n.pos, "%s '%s': condition refers to undefined ACL '%s'", p.cur.Section, p.cur.Name, n.name)
+					ok = false
+					continue
+				}
+				and = append(and, CondTerm{Negate: n.negate, ACL: acl})
+			}
+			pc.cond.Or = append(pc.cond.Or, and)
+		}
+		if !ok {
+			pc.cond.Or = nil
+		}
+	}
+	x.conds = nil
+	p.cur = nil
+}
+
+// finish validates what spans sections and returns the configuration.
+func (p *parser) finish() (*Config, error) {
+	p.validate()
+	// Report in file order: files in the order given, lines ascending.
+	order := map[string]int{}
+	for _, e := range p.errs {
+		if _, ok := order[e.Pos.File]; !ok {
+			order[e.Pos.File] = len(order)
+		}
+	}
+	sort.SliceStable(p.errs, func(i, j int) bool {
+		a, b := p.errs[i].Pos, p.errs[j].Pos
+		if a.File != b.File {
+			return order[a.File] < order[b.File]
+		}
+		return a.Line < b.Line
+	})
+	if len(p.errs) > 0 {
+		return p.cfg, p.errs
+	}
+	return p.cfg, nil
+}

@@ -1,0 +1,419 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// where says in which sections a proxy keyword is allowed.
+type where uint8
+
+const (
+	inDefaults where = 1 << iota
+	inFrontend
+	inBackend
+	inAll = inDefaults | inFrontend | inBackend
+)
+
+func (p *parser) sectionWhere() where {
+	switch p.section {
+	case "defaults":
+		return inDefaults
+	case "frontend":
+		return inFrontend
+	case "backend":
+		return inBackend
+	}
+	return inFrontend | inBackend // listen
+}
+
+func (w where) names() string {
+	var n []string
+	if w&inDefaults != 0 {
+		n = append(n, "defaults")
+	}
+	if w&inFrontend != 0 {
+		n = append(n, "frontend")
+	}
+	if w&inBackend != 0 {
+		n = append(n, "backend")
+	}
+	if w&(inFrontend|inBackend) != 0 {
+		n = append(n, "listen")
+	}
+	return strings.Join(n, ", ")
+}
+
+type proxyKeyword struct {
+	where where
+	parse func(p *parser, px *Proxy, pos Pos, args []string) error
+}
+
+var proxyKeywords map[string]proxyKeyword
+
+func init() {
+	proxyKeywords = map[string]proxyKeyword{
+		"mode":            {inAll, (*parser).kwMode},
+		"bind":            {inFrontend, (*parser).kwBind},
+		"maxconn":         {inDefaults | inFrontend, kwMaxConn},
+		"balance":         {inDefaults | inBackend, kwBalance},
+		"hash-type":       {inDefaults | inBackend, kwHashType},
+		"server":          {inBackend, (*parser).kwServer},
+		"default-server":  {inDefaults | inBackend, (*parser).kwDefaultServer},
+		"acl":             {inFrontend | inBackend, (*parser).kwACL},
+		"use_backend":     {inFrontend, (*parser).kwUseBackend},
+		"default_backend": {inDefaults | inFrontend, kwDefaultBackend},
+		"timeout":         {inAll, (*parser).kwTimeout},
+		"contimeout":      {inAll, legacyTimeout("contimeout", "connect")},
+		"clitimeout":      {inAll, legacyTimeout("clitimeout", "client")},
+		"srvtimeout":      {inAll, legacyTimeout("srvtimeout", "server")},
+		"retries":         {inDefaults | inBackend, kwRetries},
+		"option":          {inAll, (*parser).kwOption},
+		"no":              {inAll, (*parser).kwNo},
+		"http-check":      {inDefaults | inBackend, kwHTTPCheck},
+		"log":             {inAll, (*parser).kwLog},
+		"log-format-json": {inAll, kwLogFormatJSON},
+		"stats":           {inAll, (*parser).kwStats},
+	}
+}
+
+func (p *parser) proxyLine(pos Pos, words []string) {
+	kw, args := words[0], words[1:]
+	spec, ok := proxyKeywords[kw]
+	if !ok {
+		p.errorf(pos, "unknown keyword '%s' in '%s' section", kw, p.section)
+		return
+	}
+	if spec.where&p.sectionWhere() == 0 {
+		p.errorf(pos, "'%s' is not allowed in a '%s' section (allowed in: %s)", kw, p.section, spec.where.names())
+		return
+	}
+	if err := spec.parse(p, p.cur, pos, args); err != nil {
+		p.errorf(pos, "%v", err)
+	}
+}
+
+func (p *parser) kwMode(px *Proxy, pos Pos, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'mode' expects tcp or http")
+	}
+	switch args[0] {
+	case "tcp":
+		px.Mode = ModeTCP
+	case "http":
+		px.Mode = ModeHTTP
+	case "health":
+		return fmt.Errorf("'mode health' was removed from HAProxy 2.4 and is not supported")
+	default:
+		return fmt.Errorf("'mode' expects tcp or http, not '%s'", args[0])
+	}
+	p.extra[px].modePos = pos
+	return nil
+}
+
+func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'bind' expects an address such as *:80")
+	}
+	addrs, err := parseBindAddrs(p.resolver, args[0])
+	if err != nil {
+		return fmt.Errorf("bind '%s': %v", args[0], err)
+	}
+	tmpl := Bind{Pos: pos}
+	opts := args[1:]
+	for len(opts) > 0 {
+		o := opts[0]
+		switch o {
+		case "accept-proxy":
+			tmpl.AcceptProxy = true
+		case "v6only":
+			tmpl.V6Only = true
+		case "v4v6":
+			tmpl.V6Only = false
+		case "backlog", "name":
+			if len(opts) < 2 {
+				return fmt.Errorf("bind option '%s' expects a value", o)
+			}
+			if o == "backlog" {
+				n, err := parseInt("backlog", opts[1], 1, math.MaxInt32)
+				if err != nil {
+					return err
+				}
+				tmpl.Backlog = n
+			} else {
+				tmpl.Name = opts[1]
+			}
+			opts = opts[1:]
+		case "ssl", "crt", "ca-file", "alpn":
+			return fmt.Errorf("bind option '%s': TLS termination is not supported by fjord; terminate TLS in front of it or pass TLS through in mode tcp", o)
+		default:
+			return fmt.Errorf("unknown bind option '%s' (supported: accept-proxy, backlog N, name NAME, v4v6, v6only)", o)
+		}
+		opts = opts[1:]
+	}
+	for _, a := range addrs {
+		b := tmpl
+		b.Addr = a
+		px.Binds = append(px.Binds, &b)
+	}
+	return nil
+}
+
+func kwMaxConn(_ *parser, px *Proxy, _ Pos, args []string) error {
+	return oneInt("maxconn", args, 1, math.MaxInt32, &px.MaxConn)
+}
+
+func kwRetries(_ *parser, px *Proxy, _ Pos, args []string) error {
+	return oneInt("retries", args, 0, 100, &px.Retries)
+}
+
+func kwDefaultBackend(_ *parser, px *Proxy, pos Pos, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'default_backend' expects a backend name")
+	}
+	px.DefaultBackend, px.DefaultBackPos = args[0], pos
+	return nil
+}
+
+func kwLogFormatJSON(_ *parser, px *Proxy, _ Pos, args []string) error {
+	px.LogFormatJSON = true
+	return noArgs("log-format-json", args)
+}
+
+func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'balance' expects an algorithm")
+	}
+	b := Balance{}
+	algo, rest := args[0], args[1:]
+	switch {
+	case algo == "roundrobin" || algo == "static-rr" || algo == "leastconn" || algo == "first" || algo == "source":
+		b.Algorithm = algo
+		if len(rest) > 0 {
+			return fmt.Errorf("'balance %s' takes no argument (found '%s')", algo, rest[0])
+		}
+	case algo == "uri":
+		b.Algorithm = algo
+		for len(rest) > 0 {
+			switch rest[0] {
+			case "whole":
+				b.URIWhole = true
+				rest = rest[1:]
+				continue
+			case "len", "depth":
+				if len(rest) < 2 {
+					return fmt.Errorf("'balance uri %s' expects a number", rest[0])
+				}
+				n, err := parseInt("balance uri "+rest[0], rest[1], 0, math.MaxInt32)
+				if err != nil {
+					return err
+				}
+				if rest[0] == "len" {
+					b.URILen = n
+				} else {
+					b.URIDepth = n
+				}
+				rest = rest[2:]
+				continue
+			}
+			return fmt.Errorf("'balance uri': unknown argument '%s' (supported: len N, depth N, whole)", rest[0])
+		}
+	case algo == "url_param":
+		b.Algorithm = algo
+		if len(rest) == 0 {
+			return fmt.Errorf("'balance url_param' expects a parameter name")
+		}
+		b.Param = rest[0]
+		if len(rest) > 1 {
+			return fmt.Errorf("'balance url_param %s': unsupported argument '%s'", rest[0], rest[1])
+		}
+	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")"):
+		b.Algorithm = "hdr"
+		b.Param = strings.ToLower(algo[4 : len(algo)-1])
+		if b.Param == "" {
+			return fmt.Errorf("'balance hdr()' expects a header name, as in hdr(host)")
+		}
+		if len(rest) == 1 && rest[0] == "use_domain_only" {
+			b.UseDomainOnly = true
+		} else if len(rest) > 0 {
+			return fmt.Errorf("'balance %s': unknown argument '%s' (supported: use_domain_only)", algo, rest[0])
+		}
+	case algo == "random" || strings.HasPrefix(algo, "random("):
+		b.Algorithm, b.Draws = "random", 2
+		if algo != "random" {
+			if !strings.HasSuffix(algo, ")") {
+				return fmt.Errorf("'balance %s': missing ')'", algo)
+			}
+			n, err := parseInt("random draws", algo[7:len(algo)-1], 1, 100)
+			if err != nil {
+				return err
+			}
+			b.Draws = n
+		}
+		if len(rest) > 0 {
+			return fmt.Errorf("'balance %s' takes no argument (found '%s')", algo, rest[0])
+		}
+	default:
+		return fmt.Errorf("unsupported balance algorithm '%s' (supported: roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr(NAME), random[(N)])", algo)
+	}
+	px.Balance = b
+	return nil
+}
+
+func kwHashType(_ *parser, px *Proxy, _ Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'hash-type' expects map-based or consistent")
+	}
+	h := HashType{Function: "sdbm"}
+	switch args[0] {
+	case "map-based", "consistent":
+		h.Method = args[0]
+	default:
+		return fmt.Errorf("'hash-type' expects map-based or consistent, not '%s'", args[0])
+	}
+	for _, a := range args[1:] {
+		switch a {
+		case "sdbm", "djb2", "wt6", "crc32":
+			h.Function = a
+		case "avalanche":
+			h.Avalanche = true
+		default:
+			return fmt.Errorf("'hash-type': unknown argument '%s' (supported: sdbm, djb2, wt6, crc32, avalanche)", a)
+		}
+	}
+	px.HashType = h
+	return nil
+}
+
+func (p *parser) kwTimeout(px *Proxy, pos Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'timeout' expects a name and a time value")
+	}
+	name := args[0]
+	dst, fe, be := timeoutField(&px.Timeouts, name)
+	if dst == nil {
+		return fmt.Errorf("unknown timeout '%s' (supported: connect, client, server, http-request, http-keep-alive, queue, tunnel, check, client-fin, server-fin)", name)
+	}
+	if err := oneDuration("timeout "+name, args[1:], dst); err != nil {
+		return err
+	}
+	p.warnCapability(px, pos, "timeout "+name, fe, be)
+	return nil
+}
+
+// legacyTimeout accepts one of HAProxy's removed timeout keywords as its
+// modern equivalent, with a notice naming it.
+func legacyTimeout(kw, modern string) func(*parser, *Proxy, Pos, []string) error {
+	return func(p *parser, px *Proxy, pos Pos, args []string) error {
+		p.notice(Notice, pos, "'%s' is deprecated; it is accepted as 'timeout %s'", kw, modern)
+		return p.kwTimeout(px, pos, append([]string{modern}, args...))
+	}
+}
+
+func timeoutField(t *Timeouts, name string) (dst *time.Duration, frontendSide, backendSide bool) {
+	switch name {
+	case "connect":
+		return &t.Connect, false, true
+	case "client":
+		return &t.Client, true, false
+	case "server":
+		return &t.Server, false, true
+	case "http-request":
+		return &t.HTTPRequest, true, false
+	case "http-keep-alive":
+		return &t.HTTPKeepAlive, true, false
+	case "queue":
+		return &t.Queue, false, true
+	case "tunnel":
+		return &t.Tunnel, false, true
+	case "check":
+		return &t.Check, false, true
+	case "client-fin":
+		return &t.ClientFin, true, false
+	case "server-fin":
+		return &t.ServerFin, false, true
+	}
+	return nil, false, false
+}
+
+// warnCapability warns, as HAProxy does, about a setting that has no effect
+// in this kind of section (a client timeout in a backend, for example).
+func (p *parser) warnCapability(px *Proxy, pos Pos, what string, frontendSide, backendSide bool) {
+	if px.Section == "defaults" {
+		return
+	}
+	if frontendSide && px.Caps&CapFrontend == 0 {
+		p.notice(Warning, pos, "'%s' has no effect in backend '%s': it applies to frontends", what, px.Name)
+	}
+	if backendSide && px.Caps&CapBackend == 0 {
+		p.notice(Warning, pos, "'%s' has no effect in frontend '%s': it applies to backends", what, px.Name)
+	}
+}
+
+func kwHTTPCheck(_ *parser, px *Proxy, _ Pos, args []string) error {
+	if len(args) == 0 || args[0] != "expect" {
+		found := ""
+		if len(args) > 0 {
+			found = fmt.Sprintf(" (found '%s')", args[0])
+		}
+		return fmt.Errorf("'http-check' supports only 'expect'%s", found)
+	}
+	e, err := parseCheckExpect(args[1:])
+	if err != nil {
+		return err
+	}
+	px.CheckExpect = e
+	return nil
+}
+
+func (p *parser) kwLog(px *Proxy, pos Pos, args []string) error {
+	x := p.extra[px]
+	if len(args) == 1 && args[0] == "global" {
+		x.logGlobal = true
+	} else {
+		t, err := parseLogTarget(p.resolver, pos, args)
+		if err != nil {
+			return err
+		}
+		px.Logs = append(px.Logs, t)
+	}
+	n := len(px.Logs)
+	if x.logGlobal {
+		n++
+	}
+	if n > maxLogTargetsPerProxy {
+		return fmt.Errorf("too many 'log' lines in %s '%s': at most %d targets per proxy ('log global' counts as one)", px.Section, px.Name, maxLogTargetsPerProxy)
+	}
+	return nil
+}
+
+// kwNo handles "no option X" and "no log".
+func (p *parser) kwNo(px *Proxy, pos Pos, args []string) error {
+	if len(args) == 1 && args[0] == "log" {
+		px.Logs = nil
+		p.extra[px].logGlobal = false
+		return nil
+	}
+	if len(args) < 2 || args[0] != "option" {
+		return fmt.Errorf("'no' expects 'option NAME' or 'log'")
+	}
+	return p.option(px, pos, args[1], args[2:], false)
+}
+
+func (p *parser) kwOption(px *Proxy, pos Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'option' expects an option name")
+	}
+	return p.option(px, pos, args[0], args[1:], true)
+}
+
+func parsePrefixArg(what, v string) (*netip.Prefix, error) {
+	pfx, err := parsePrefix(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	return &pfx, nil
+}

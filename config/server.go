@@ -1,0 +1,164 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("'server' expects a name and an address")
+	}
+	name := args[0]
+	for _, r := range name {
+		if !isNameChar(r) {
+			return fmt.Errorf("invalid character %q in server name '%s'", r, name)
+		}
+	}
+	for _, s := range px.Servers {
+		if s.Name == name {
+			return fmt.Errorf("%s '%s' has two servers named '%s' (the other is at %s)", px.Section, px.Name, name, s.Pos)
+		}
+	}
+	s := px.DefaultServer
+	s.Pos, s.Name = pos, name
+	addr, mode, delta, err := parseServerAddr(p.resolver, args[1])
+	if err != nil {
+		return fmt.Errorf("server '%s': %v", name, err)
+	}
+	s.Addr, s.PortMode, s.PortDelta = addr, mode, delta
+	if err := parseServerOptions(p, &s, args[2:]); err != nil {
+		return fmt.Errorf("server '%s': %v", name, err)
+	}
+	px.Servers = append(px.Servers, &s)
+	return nil
+}
+
+func (p *parser) kwDefaultServer(px *Proxy, _ Pos, args []string) error {
+	if err := parseServerOptions(p, &px.DefaultServer, args); err != nil {
+		return fmt.Errorf("default-server: %v", err)
+	}
+	return nil
+}
+
+// parseServerOptions applies the options of a "server" or "default-server"
+// line to s.
+func parseServerOptions(p *parser, s *Server, opts []string) error {
+	value := func() (string, error) {
+		if len(opts) < 2 {
+			return "", fmt.Errorf("option '%s' expects a value", opts[0])
+		}
+		v := opts[1]
+		opts = opts[1:]
+		return v, nil
+	}
+	positiveDuration := func(dst *time.Duration) error {
+		name := opts[0]
+		v, err := value()
+		if err != nil {
+			return err
+		}
+		d, err := parseDuration(v)
+		if err != nil {
+			return fmt.Errorf("'%s': %v", name, err)
+		}
+		if d <= 0 && name != "slowstart" {
+			return fmt.Errorf("'%s' must be greater than zero", name)
+		}
+		*dst = d
+		return nil
+	}
+	intOpt := func(dst *int, min, max int) error {
+		name := opts[0]
+		v, err := value()
+		if err != nil {
+			return err
+		}
+		n, err := parseInt(name, v, min, max)
+		if err != nil {
+			return err
+		}
+		*dst = n
+		return nil
+	}
+	for len(opts) > 0 {
+		var err error
+		switch o := opts[0]; o {
+		case "check":
+			s.Check = true
+		case "no-check":
+			s.Check = false
+		case "backup":
+			s.Backup = true
+		case "no-backup":
+			s.Backup = false
+		case "disabled":
+			s.Disabled = true
+		case "enabled":
+			s.Disabled = false
+		case "send-proxy":
+			s.SendProxy = 1
+		case "send-proxy-v2":
+			s.SendProxy = 2
+		case "no-send-proxy", "no-send-proxy-v2":
+			s.SendProxy = 0
+		case "inter":
+			err = positiveDuration(&s.Inter)
+		case "fastinter":
+			err = positiveDuration(&s.FastInter)
+		case "downinter":
+			err = positiveDuration(&s.DownInter)
+		case "slowstart":
+			err = positiveDuration(&s.SlowStart)
+		case "rise":
+			err = intOpt(&s.Rise, 1, math.MaxInt32)
+		case "fall":
+			err = intOpt(&s.Fall, 1, math.MaxInt32)
+		case "port":
+			err = intOpt(&s.CheckPort, 1, 65535)
+		case "weight":
+			err = intOpt(&s.Weight, 0, maxWeight)
+		case "maxconn":
+			err = intOpt(&s.MaxConn, 0, math.MaxInt32)
+		case "maxqueue":
+			err = intOpt(&s.MaxQueue, 0, math.MaxInt32)
+		case "error-limit":
+			err = intOpt(&s.ErrorLimit, 1, math.MaxInt32)
+		case "addr":
+			var v string
+			if v, err = value(); err == nil {
+				if s.CheckAddr, err = resolveHost(p.resolver, v); err != nil {
+					err = fmt.Errorf("'addr': %v", err)
+				}
+			}
+		case "observe":
+			var v string
+			if v, err = value(); err == nil {
+				if v != "layer4" && v != "layer7" {
+					err = fmt.Errorf("'observe' expects layer4 or layer7, not '%s'", v)
+				}
+				s.Observe = v
+			}
+		case "on-error":
+			var v string
+			if v, err = value(); err == nil {
+				switch v {
+				case "fastinter", "fail-check", "sudden-death", "mark-down":
+					s.OnError = v
+				default:
+					err = fmt.Errorf("'on-error' expects fastinter, fail-check, sudden-death or mark-down, not '%s'", v)
+				}
+			}
+		case "cookie", "ssl", "verify", "sni", "resolvers", "track", "agent-check", "id":
+			err = fmt.Errorf("option '%s' is not supported by fjord", o)
+		default:
+			err = fmt.Errorf("unknown option '%s' (supported: check, inter, fastinter, downinter, rise, fall, port, addr, weight, backup, maxconn, maxqueue, disabled, slowstart, send-proxy, send-proxy-v2, observe, error-limit, on-error)", o)
+		}
+		if err != nil {
+			return err
+		}
+		opts = opts[1:]
+	}
+	return nil
+}

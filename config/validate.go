@@ -1,0 +1,133 @@
+package config
+
+import (
+	"net/netip"
+)
+
+// validate checks what spans sections and fills in derived defaults.
+func (p *parser) validate() {
+	cfg := p.cfg
+	for _, px := range cfg.Proxies {
+		x := p.extra[px]
+		if x.logGlobal {
+			px.Logs = append(append([]LogTarget(nil), cfg.Global.Logs...), px.Logs...)
+		}
+		p.validateStats(px)
+		if px.Caps&CapFrontend != 0 {
+			p.validateFrontend(px)
+		}
+		if px.Caps&CapBackend != 0 {
+			p.validateBackend(px)
+		}
+	}
+	p.validateListeners()
+	if len(cfg.Frontends()) == 0 {
+		p.errorf(p.lastPos, "no frontend or listen section: nothing would accept connections")
+	}
+}
+
+func (p *parser) validateStats(px *Proxy) {
+	st := &px.Stats
+	if !st.Enabled {
+		return
+	}
+	if st.URI == "" {
+		st.URI = defaultStatsURI
+	}
+	if st.Realm == "" {
+		st.Realm = DefaultStatsRealm
+	}
+	if px.Mode != ModeHTTP {
+		p.errorf(px.Pos, "%s '%s': the stats page needs 'mode http'", px.Section, px.Name)
+		return
+	}
+	if len(st.Auth) == 0 {
+		p.notice(Warning, px.Pos, "%s '%s': the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px.Section, px.Name, st.URI)
+	}
+}
+
+func (p *parser) validateFrontend(px *Proxy) {
+	if len(px.Binds) == 0 {
+		p.errorf(px.Pos, "%s '%s' has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px.Section, px.Name)
+	}
+	check := func(pos Pos, name, what string) {
+		be := p.cfg.Backend(name)
+		if be == nil {
+			p.errorf(pos, "%s '%s': %s refers to undefined backend '%s'", px.Section, px.Name, what, name)
+			return
+		}
+		if be.Mode != px.Mode {
+			p.errorf(pos, "%s '%s' (mode %s) cannot use backend '%s' (mode %s): the modes must match", px.Section, px.Name, px.Mode, name, be.Mode)
+		}
+	}
+	for _, r := range px.UseBackends {
+		check(r.Pos, r.Backend, "use_backend")
+		if r.Cond != nil && px.Mode == ModeTCP && r.Cond.NeedsHTTP() {
+			p.errorf(r.Pos, "%s '%s' is in mode tcp but the use_backend condition reads the HTTP request; use 'mode http' or an 'src' condition", px.Section, px.Name)
+		}
+	}
+	if px.DefaultBackend != "" {
+		check(px.DefaultBackPos, px.DefaultBackend, "default_backend")
+	} else if px.Caps&CapBackend == 0 && len(px.UseBackends) == 0 && !px.Stats.Enabled {
+		p.notice(Warning, px.Pos, "frontend '%s' has neither 'default_backend' nor 'use_backend': its connections will be refused (503 in mode http)", px.Name)
+	}
+}
+
+func (p *parser) validateBackend(px *Proxy) {
+	if px.Mode == ModeTCP {
+		switch px.Balance.Algorithm {
+		case "uri", "url_param", "hdr":
+			p.errorf(px.Pos, "%s '%s': 'balance %s' reads the HTTP request and needs 'mode http'", px.Section, px.Name, px.Balance.Algorithm)
+		}
+	}
+	layer7Default := px.Mode == ModeHTTP && px.HTTPCheck == nil && !px.TCPCheck
+	for _, s := range px.Servers {
+		if s.Observe == "layer7" && px.Mode != ModeHTTP {
+			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
+		}
+		if s.Check && layer7Default && !p.extra[px].checkNote {
+			p.extra[px].checkNote = true
+			p.notice(Notice, s.Pos, "backend '%s': in mode http, 'check' performs a layer-7 check (GET /, any status below 500 passes) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px.Name)
+		}
+	}
+}
+
+// validateListeners refuses two bind lines on the same address and port:
+// with SO_REUSEPORT both would bind, and the kernel would split
+// connections between them at random.
+func (p *parser) validateListeners() {
+	type owner struct {
+		px *Proxy
+		b  *Bind
+	}
+	seen := map[uint16][]owner{}
+	for _, px := range p.cfg.Frontends() {
+		for _, b := range px.Binds {
+			port := b.Addr.Port()
+			for _, o := range seen[port] {
+				if overlaps(o.b.Addr.Addr(), b.Addr.Addr(), o.b.V6Only || b.V6Only) {
+					p.errorf(b.Pos, "%s '%s': address %s is already bound by %s '%s' at %s", px.Section, px.Name, b.Addr, o.px.Section, o.px.Name, o.b.Pos)
+					break
+				}
+			}
+			seen[port] = append(seen[port], owner{px, b})
+		}
+	}
+}
+
+// overlaps reports whether two listening addresses on the same port would
+// receive the same connections.
+func overlaps(a, b netip.Addr, v6only bool) bool {
+	if a == b {
+		return true
+	}
+	if a.Is4() == b.Is4() {
+		return a.IsUnspecified() || b.IsUnspecified()
+	}
+	// Different families: only a dual-stack "::" catches IPv4 too.
+	six := a
+	if a.Is4() {
+		six = b
+	}
+	return six.IsUnspecified() && !v6only
+}

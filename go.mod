@@ -1,0 +1,3 @@
+module github.com/fjordlb/fjord
+
+go 1.26.8
