@@ -32,6 +32,9 @@ func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
 		if err != nil {
 			return err
 		}
+		if len(g.Logs) == maxLogTargetsPerProxy {
+			return fmt.Errorf("too many 'log' lines in the global section: at most %d targets", maxLogTargetsPerProxy)
+		}
 		g.Logs = append(g.Logs, t)
 		return nil
 	case "maxconn":
@@ -113,7 +116,7 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 		if len(args) < 2 {
 			return fmt.Errorf("'stats socket' expects a path")
 		}
-		s := StatsSocket{Pos: pos, Path: args[1], Level: "user"}
+		s := StatsSocket{Pos: pos, Path: args[1], Level: "operator"} // HAProxy's default level
 		if strings.HasPrefix(s.Path, "ipv4@") || strings.HasPrefix(s.Path, "ipv6@") || (!strings.Contains(s.Path, "/") && strings.Contains(s.Path, ":")) {
 			return fmt.Errorf("'stats socket %s': only Unix socket paths are supported", s.Path)
 		}

@@ -67,6 +67,11 @@ func lex(file string, data []byte) ([]line, []*Error) {
 }
 
 func splitWords(s string) ([]string, error) {
+	// A NUL byte is refused wherever it is, quotes included: words end up
+	// in C-string-like places (paths, header values) where it truncates.
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, fmt.Errorf("NUL byte at column %d", i+1)
+	}
 	var (
 		words []string
 		cur   strings.Builder
@@ -153,7 +158,11 @@ func unescape(s string, i int) (string, int, error) {
 		if i+3 >= len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) {
 			return "", 0, fmt.Errorf("invalid \\x escape at column %d: two hex digits expected", i+1)
 		}
-		return string([]byte{unhex(s[i+2])<<4 | unhex(s[i+3])}), 4, nil
+		b := unhex(s[i+2])<<4 | unhex(s[i+3])
+		if b == 0 {
+			return "", 0, fmt.Errorf("invalid \\x00 escape at column %d: NUL bytes are not allowed", i+1)
+		}
+		return string([]byte{b}), 4, nil
 	default:
 		return string(c), 2, nil
 	}

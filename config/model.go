@@ -77,6 +77,7 @@ const (
 	DefaultBufSize           = 16 << 10
 	DefaultMaxPollEvents     = 200
 	DefaultLogRetentionDays  = 30
+	DefaultStatsTimeout      = 10 * time.Second
 	DefaultInter             = 2 * time.Second
 	DefaultRise              = 2
 	DefaultFall              = 3

@@ -74,15 +74,18 @@ type Options struct {
 var NoResolver Resolver = noResolver{}
 
 // Load reads and validates the given files in order, as "-f" does. A
-// directory stands for the *.cfg files in it, in lexical order.
+// directory stands for the *.cfg files in it, in lexical order (see
+// configDir).
 func Load(paths []string, opts Options) (*Config, error) {
 	p := newParser(opts)
 	for _, path := range paths {
 		files := []string{path}
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			matches, _ := filepath.Glob(filepath.Join(path, "*.cfg"))
-			sort.Strings(matches)
-			files = matches
+			var derr error
+			if files, derr = configDir(path); derr != nil {
+				p.errs = append(p.errs, errorf(Pos{File: path}, "%v", derr))
+				continue
+			}
 		}
 		for _, f := range files {
 			data, err := os.ReadFile(f)
@@ -102,6 +105,34 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 	p := newParser(opts)
 	p.parseFile(name, data)
 	return p.finish()
+}
+
+// configDir lists the configuration files of a directory given to "-f" as
+// HAProxy does: regular files (symbolic links followed) whose names end in
+// ".cfg" and do not start with ".", in lexical order. A directory without
+// any is an error, not an empty configuration.
+func configDir(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read configuration directory: %v", unwrapPathErr(err))
+	}
+	var files []string
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".cfg") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		f := filepath.Join(dir, name)
+		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no configuration file (*.cfg) in directory")
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 func unwrapPathErr(err error) error {
@@ -182,6 +213,7 @@ func defaultGlobal() Global {
 		TuneBufSize:       DefaultBufSize,
 		TuneMaxPollEvents: DefaultMaxPollEvents,
 		LogRetention:      DefaultLogRetentionDays,
+		StatsTimeout:      DefaultStatsTimeout,
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -177,6 +178,9 @@ func (p *parser) kwStats(px *Proxy, pos Pos, args []string) error {
 			}
 			if len(v) > 0 && v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
 				// HAProxy reads a bare "stats refresh" value in seconds.
+				if d > math.MaxInt64/1000 {
+					return fmt.Errorf("'stats refresh': invalid time value '%s': too large", v)
+				}
 				d *= 1000
 			}
 			st.Refresh, st.Enabled = d, true
@@ -192,7 +196,7 @@ func (p *parser) kwStats(px *Proxy, pos Pos, args []string) error {
 		st.Admin = append(st.Admin, cond)
 	case "hide-version":
 		err = noArgs("stats hide-version", rest)
-		st.HideVersion = true
+		st.HideVersion, st.Enabled = true, true
 	case "prometheus-uri":
 		var v string
 		if v, err = one(); err == nil {

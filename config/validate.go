@@ -11,6 +11,9 @@ func (p *parser) validate() {
 		x := p.extra[px]
 		if x.logGlobal {
 			px.Logs = append(append([]LogTarget(nil), cfg.Global.Logs...), px.Logs...)
+			if len(px.Logs) > maxLogTargetsPerProxy {
+				p.errorf(px.Pos, "%s '%s' has %d log targets with 'log global': at most %d per proxy", px.Section, px.Name, len(px.Logs), maxLogTargetsPerProxy)
+			}
 		}
 		p.validateStats(px)
 		if px.Caps&CapFrontend != 0 {
@@ -21,7 +24,8 @@ func (p *parser) validate() {
 		}
 	}
 	p.validateListeners()
-	if len(cfg.Frontends()) == 0 {
+	// lastPos is empty only when no file could be read; that error says it.
+	if len(cfg.Frontends()) == 0 && p.lastPos.File != "" {
 		p.errorf(p.lastPos, "no frontend or listen section: nothing would accept connections")
 	}
 }
@@ -81,53 +85,39 @@ func (p *parser) validateBackend(px *Proxy) {
 		}
 	}
 	layer7Default := px.Mode == ModeHTTP && px.HTTPCheck == nil && !px.TCPCheck
+	passes := "any status below 500 passes"
+	if px.CheckExpect != nil {
+		passes = "'http-check expect' decides what passes"
+	}
 	for _, s := range px.Servers {
 		if s.Observe == "layer7" && px.Mode != ModeHTTP {
 			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
 		}
 		if s.Check && layer7Default && !p.extra[px].checkNote {
 			p.extra[px].checkNote = true
-			p.notice(Notice, s.Pos, "backend '%s': in mode http, 'check' performs a layer-7 check (GET /, any status below 500 passes) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px.Name)
+			p.notice(Notice, s.Pos, "%s '%s': in mode http, 'check' performs a layer-7 check (GET /, %s) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px.Section, px.Name, passes)
 		}
 	}
 }
 
 // validateListeners refuses two bind lines on the same address and port:
-// with SO_REUSEPORT both would bind, and the kernel would split
-// connections between them at random.
+// with SO_REUSEPORT both would bind, and the kernel would split connections
+// between them at random. A specific address beside a wildcard on the same
+// port is fine: the kernel prefers the more specific socket, as HAProxy
+// users expect.
 func (p *parser) validateListeners() {
 	type owner struct {
 		px *Proxy
 		b  *Bind
 	}
-	seen := map[uint16][]owner{}
+	seen := map[netip.AddrPort]owner{}
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {
-			port := b.Addr.Port()
-			for _, o := range seen[port] {
-				if overlaps(o.b.Addr.Addr(), b.Addr.Addr(), o.b.V6Only || b.V6Only) {
-					p.errorf(b.Pos, "%s '%s': address %s is already bound by %s '%s' at %s", px.Section, px.Name, b.Addr, o.px.Section, o.px.Name, o.b.Pos)
-					break
-				}
+			if o, ok := seen[b.Addr]; ok {
+				p.errorf(b.Pos, "%s '%s': address %s is already bound by %s '%s' at %s", px.Section, px.Name, b.Addr, o.px.Section, o.px.Name, o.b.Pos)
+				continue
 			}
-			seen[port] = append(seen[port], owner{px, b})
+			seen[b.Addr] = owner{px, b}
 		}
 	}
-}
-
-// overlaps reports whether two listening addresses on the same port would
-// receive the same connections.
-func overlaps(a, b netip.Addr, v6only bool) bool {
-	if a == b {
-		return true
-	}
-	if a.Is4() == b.Is4() {
-		return a.IsUnspecified() || b.IsUnspecified()
-	}
-	// Different families: only a dual-stack "::" catches IPv4 too.
-	six := a
-	if a.Is4() {
-		six = b
-	}
-	return six.IsUnspecified() && !v6only
 }

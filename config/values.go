@@ -21,6 +21,9 @@ type Resolver interface {
 // DNS answers instead of hanging.
 const resolveTimeout = 3 * time.Second
 
+// maxPortRange bounds how many listeners one "bind" port range creates.
+const maxPortRange = 1024
+
 // parseDuration parses an HAProxy time value: digits with an optional unit
 // among us, ms, s, m, h, d; without a unit the value is in milliseconds.
 func parseDuration(s string) (time.Duration, error) {
@@ -53,7 +56,16 @@ func parseDuration(s string) (time.Duration, error) {
 	case "d":
 		unit = 24 * time.Hour
 	default:
-		return 0, fmt.Errorf("invalid time value '%s': unexpected character '%c' (units: us, ms, s, m, h, d)", s, rest[0])
+		// Name the first character that cannot be part of a valid value:
+		// in "10sec" it is the 'e' after the unit 's', as in HAProxy.
+		bad := 0
+		for _, u := range []string{"us", "ms", "s", "m", "h", "d"} {
+			if strings.HasPrefix(rest, u) {
+				bad = len(u)
+				break
+			}
+		}
+		return 0, fmt.Errorf("invalid time value '%s': unexpected character '%c' (units: us, ms, s, m, h, d)", s, rest[bad])
 	}
 	if n > int64(math.MaxInt64/unit) {
 		return 0, fmt.Errorf("invalid time value '%s': too large", s)
@@ -151,7 +163,24 @@ func splitHostPort(s string) (host, port string, hasPort bool, err error) {
 // resolveHost turns a host into an address: a literal IPv4/IPv6 address, or
 // a name looked up with r (IPv4 preferred, as getaddrinfo usually orders).
 func resolveHost(r Resolver, host string) (netip.Addr, error) {
-	host = strings.TrimPrefix(strings.TrimPrefix(host, "ipv4@"), "ipv6@")
+	want := 0 // address family the prefix demands: 4, 6 or 0 for any
+	switch {
+	case strings.HasPrefix(host, "ipv4@"):
+		host, want = host[5:], 4
+	case strings.HasPrefix(host, "ipv6@"):
+		host, want = host[5:], 6
+	}
+	a, err := resolveAnyHost(r, host)
+	if err != nil {
+		return a, err
+	}
+	if want == 4 && !a.Is4() || want == 6 && a.Is4() {
+		return netip.Addr{}, fmt.Errorf("address '%s' is not an IPv%d address as its 'ipv%d@' prefix demands", host, want, want)
+	}
+	return a, nil
+}
+
+func resolveAnyHost(r Resolver, host string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {
 			return netip.Addr{}, fmt.Errorf("invalid address '%s': zones are not supported", host)
@@ -240,6 +269,9 @@ func parseBindAddrs(r Resolver, s string) ([]netip.AddrPort, error) {
 		}
 		if last < first {
 			return nil, fmt.Errorf("invalid port range '%s': %d is below %d", port, last, first)
+		}
+		if last-first >= maxPortRange {
+			return nil, fmt.Errorf("port range '%s' has %d ports: at most %d per bind (each port is a listening socket on every event loop)", port, last-first+1, maxPortRange)
 		}
 		for p := first; p <= last; p++ {
 			out = append(out, netip.AddrPortFrom(addr, uint16(p)))
