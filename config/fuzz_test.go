@@ -1,0 +1,310 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzSeedTemplatePath is the HAProxy 1.4 template of the design notes. A copy
+// lives in testdata/fuzz/FuzzParse so that the corpus exists without ../../shared.
+const fuzzSeedTemplatePath = "../../shared/seed/template.cfg"
+
+// fuzzSeeds are small configurations that reach most keywords; the fuzzer
+// mutates from them as well as from testdata/fuzz/FuzzParse.
+var fuzzSeeds = []string{
+	"",
+	"frontend fe\n bind 127.0.0.1:8080\n default_backend be\nbackend be\n server s1 127.0.0.1:8081\n",
+	"listen web\n mode http\n bind :8080-8082,[::1]:9000 accept-proxy backlog 10\n balance uri len 10 depth 2\n server a 127.0.0.1:+1 check inter 1s rise 1 fall 2\n server b 127.0.0.2 backup weight 0\n stats enable\n stats auth u:p\n stats refresh 5\n",
+	"global\n tune.pipesize 1m\n log-anonymize hash 1h\n stats socket /run/fjord.sock mode 600 level admin\ndefaults\n mode http\n timeout connect 5s\n timeout client 1m\nfrontend f\n bind *:80\n acl a path_reg -i ^/x\n acl b hdr_dom(host) example.com\n use_backend b1 if a !b or { src 10.0.0.0/8 }\n default_backend b1\nbackend b1\n option httpchk GET /health\n http-check expect rstatus ^2\n server s 127.0.0.1:80 check\n",
+	"frontend \"a b\"\n bind '*:80' # c\n\tdefault_backend \\x41\r\nbackend A\n",
+}
+
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile(fuzzSeedTemplatePath); err == nil {
+		f.Add(data)
+	}
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const name = "fuzz.cfg"
+		cfg, err := Parse(name, data, Options{Resolver: NoResolver})
+		fuzzCheckResult(t, name, data, cfg, err)
+
+		// Parsing is deterministic.
+		cfg2, err2 := Parse(name, data, Options{Resolver: NoResolver})
+		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+			t.Fatalf("two parses disagree:\n%v\n---\n%v", err, err2)
+		}
+		if len(cfg.Diagnostics) != len(cfg2.Diagnostics) || len(cfg.Proxies) != len(cfg2.Proxies) {
+			t.Fatalf("two parses disagree on diagnostics or proxies")
+		}
+	})
+}
+
+// fuzzCheckResult asserts the invariants of Parse's result.
+func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err error) {
+	t.Helper()
+	if cfg == nil {
+		t.Fatalf("Parse returned a nil configuration (err = %v)", err)
+	}
+	// Positions may point one line past the last newline (a file without
+	// a final newline) and line 1 of an empty file.
+	maxLine := bytes.Count(data, []byte("\n")) + 1
+	checkPos := func(what string, p Pos) {
+		t.Helper()
+		if p.File != name || p.Line < 1 || p.Line > maxLine {
+			t.Fatalf("%s at %q: want %s:1..%d", what, p, name, maxLine)
+		}
+	}
+	for _, d := range cfg.Diagnostics {
+		checkPos("diagnostic "+d.Msg, d.Pos)
+		if d.Msg == "" || !strings.HasPrefix(d.String(), "[") {
+			t.Fatalf("malformed diagnostic %q", d)
+		}
+	}
+	if err != nil {
+		var list ErrorList
+		if !errors.As(err, &list) {
+			t.Fatalf("error %T %v is not a ErrorList", err, err)
+		}
+		if len(list) == 0 {
+			t.Fatalf("Parse returned an empty ErrorList")
+		}
+		prev := 0
+		for _, e := range list {
+			if e == nil {
+				t.Fatalf("nil *Error in %v", list)
+			}
+			if e.Pos.Line == 0 && e.Pos.File == "" {
+				t.Fatalf("error %q has neither a line nor a file", e.Msg)
+			}
+			checkPos("error "+e.Msg, e.Pos)
+			if e.Pos.Line < prev {
+				t.Fatalf("errors are not in line order: %d after %d\n%v", e.Pos.Line, prev, list)
+			}
+			prev = e.Pos.Line
+			if e.Msg == "" {
+				t.Fatalf("empty error message at %s", e.Pos)
+			}
+			if !strings.HasPrefix(e.Error(), "parsing ["+name+":") {
+				t.Fatalf("error renders as %q", e.Error())
+			}
+		}
+		return
+	}
+
+	// A valid configuration.
+	fes := cfg.Frontends()
+	if len(fes) == 0 {
+		t.Fatalf("valid configuration without a frontend")
+	}
+	for _, px := range cfg.Proxies {
+		checkPos(px.Section+" "+px.Name, px.Pos)
+		if px.Caps == 0 {
+			t.Fatalf("%s '%s' has no capability", px.Section, px.Name)
+		}
+		fuzzCheckDurations(t, px.Name, px.Timeouts.Connect, px.Timeouts.Client, px.Timeouts.Server,
+			px.Timeouts.HTTPRequest, px.Timeouts.HTTPKeepAlive, px.Timeouts.Queue,
+			px.Timeouts.Tunnel, px.Timeouts.Check, px.Timeouts.ClientFin, px.Timeouts.ServerFin,
+			px.Stats.Refresh)
+		if px.Stats.Enabled && (px.Stats.URI == "" || px.Stats.URI[0] != '/') {
+			t.Fatalf("%s: stats enabled with URI %q", px.Name, px.Stats.URI)
+		}
+		for _, s := range px.Servers {
+			checkPos("server "+s.Name, s.Pos)
+			a := s.Addr.Addr()
+			if !a.IsValid() || a.IsUnspecified() {
+				t.Fatalf("server %s has address %v", s.Name, s.Addr)
+			}
+			if (s.PortMode == PortFixed) != (s.Addr.Port() != 0) {
+				t.Fatalf("server %s: port mode %v with port %d", s.Name, s.PortMode, s.Addr.Port())
+			}
+			if s.PortMode != PortOffset && s.PortDelta != 0 {
+				t.Fatalf("server %s: port delta %d without an offset", s.Name, s.PortDelta)
+			}
+			if s.Rise < 1 || s.Fall < 1 || s.Weight < 0 || s.Inter <= 0 {
+				t.Fatalf("server %s: rise %d fall %d weight %d inter %v", s.Name, s.Rise, s.Fall, s.Weight, s.Inter)
+			}
+			fuzzCheckDurations(t, s.Name, s.Inter, s.FastInter, s.DownInter, s.SlowStart)
+		}
+		for _, acl := range px.ACLs {
+			if len(acl.Terms) == 0 {
+				t.Fatalf("ACL %s without terms", acl.Name)
+			}
+		}
+	}
+	for _, fe := range fes {
+		if len(fe.Binds) == 0 {
+			t.Fatalf("frontend %s has no bind", fe.Name)
+		}
+		for _, b := range fe.Binds {
+			checkPos("bind", b.Pos)
+			if !b.Addr.Addr().IsValid() || b.Addr.Port() == 0 {
+				t.Fatalf("frontend %s binds %v", fe.Name, b.Addr)
+			}
+		}
+		for _, r := range fe.UseBackends {
+			fuzzCheckBackendRef(t, cfg, fe, r.Backend)
+			if r.Cond != nil {
+				if len(r.Cond.Or) == 0 {
+					t.Fatalf("frontend %s: use_backend %s with an empty condition", fe.Name, r.Backend)
+				}
+				for _, and := range r.Cond.Or {
+					for _, term := range and {
+						if term.ACL == nil {
+							t.Fatalf("frontend %s: unresolved ACL in a condition", fe.Name)
+						}
+					}
+				}
+				_ = r.Cond.NeedsHTTP()
+			}
+		}
+		if fe.DefaultBackend != "" {
+			fuzzCheckBackendRef(t, cfg, fe, fe.DefaultBackend)
+		}
+	}
+}
+
+func fuzzCheckBackendRef(t *testing.T, cfg *Config, fe *Proxy, name string) {
+	t.Helper()
+	be := cfg.Backend(name)
+	if be == nil {
+		t.Fatalf("valid configuration: frontend %s refers to missing backend %q", fe.Name, name)
+	}
+	if be.Caps&CapBackend == 0 || be.Name != name {
+		t.Fatalf("cfg.Backend(%q) returned %s %q", name, be.Section, be.Name)
+	}
+	if be.Mode != fe.Mode {
+		t.Fatalf("valid configuration: frontend %s (%v) uses backend %s (%v)", fe.Name, fe.Mode, name, be.Mode)
+	}
+}
+
+func fuzzCheckDurations(t *testing.T, who string, ds ...time.Duration) {
+	t.Helper()
+	for i, d := range ds {
+		if d < 0 {
+			t.Fatalf("%s: duration #%d is negative: %v", who, i, d)
+		}
+	}
+}
+
+// TestFuzzCorpusSeedTemplate pins what the fuzz seed itself parses to: one real
+// mistake, on line 23.
+func TestFuzzCorpusSeedTemplate(t *testing.T) {
+	data, err := os.ReadFile("testdata/fuzz/FuzzParse/seed-template")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := fuzzCorpusBytes(t, data)
+	if shared, err := os.ReadFile(fuzzSeedTemplatePath); err == nil && !bytes.Equal(shared, cfgText) {
+		t.Errorf("testdata/fuzz/FuzzParse/seed-template is not a copy of %s", fuzzSeedTemplatePath)
+	}
+	cfg, err := Parse("template.cfg", cfgText, Options{Resolver: NoResolver})
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 1 {
+		t.Fatalf("want exactly one error, got %v", err)
+	}
+	if got := list[0].Error(); !strings.HasPrefix(got, "parsing [template.cfg:23] : ") || !strings.Contains(got, "'static_servers'") {
+		t.Errorf("error = %q", got)
+	}
+	fuzzCheckResult(t, "template.cfg", cfgText, cfg, err)
+}
+
+// fuzzCorpusBytes decodes a one-value "go test fuzz v1" corpus file.
+func fuzzCorpusBytes(t *testing.T, file []byte) []byte {
+	t.Helper()
+	text := strings.TrimSpace(string(file))
+	header, value, ok := strings.Cut(text, "\n")
+	if !ok || header != "go test fuzz v1" || !strings.HasPrefix(value, "[]byte(") || !strings.HasSuffix(value, ")") {
+		t.Fatalf("not a go test fuzz v1 []byte corpus file: %.60q", text)
+	}
+	s, err := strconv.Unquote(value[len("[]byte(") : len(value)-1])
+	if err != nil {
+		t.Fatalf("corpus value: %v", err)
+	}
+	return []byte(s)
+}
+
+// FuzzLex checks the lexer on its own: it never panics, never yields a NUL
+// byte or an empty line, keeps line numbers in order and within the file,
+// and on plain lines (no quote, backslash or '#') agrees with splitting on
+// spaces and tabs.
+func FuzzLex(f *testing.F) {
+	if data, err := os.ReadFile(fuzzSeedTemplatePath); err == nil {
+		f.Add(data)
+	}
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{
+		`a "b c" 'd e' f\ g # h`,
+		`"\x41\r\n\t\"" '\x41'`,
+		"x \x00 y\n\"a\x00\"\n'\x00'",
+		"a\r\n\r\nb\rc\n",
+		`"unterminated` + "\n'also\nok",
+		`\xZZ \x4 \`,
+		`"" '' ""''""`,
+		`a\x00b "c\x00" d\x01`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const name = "lex.cfg"
+		lines, errs := lex(name, data)
+		raw := strings.Split(string(data), "\n")
+		if len(raw) > 0 && raw[len(raw)-1] == "" {
+			raw = raw[:len(raw)-1] // the text after a final newline is no line
+		}
+		if len(lines)+len(errs) > len(raw) {
+			t.Fatalf("%d lines and %d errors from %d input lines", len(lines), len(errs), len(raw))
+		}
+		prev := 0
+		for _, l := range lines {
+			if l.pos.File != name || l.pos.Line <= prev || l.pos.Line > len(raw) {
+				t.Fatalf("line at %s after line %d of %d", l.pos, prev, len(raw))
+			}
+			prev = l.pos.Line
+			if len(l.words) == 0 {
+				t.Fatalf("line %d has no word", l.pos.Line)
+			}
+			for _, w := range l.words {
+				if strings.IndexByte(w, 0) >= 0 {
+					t.Fatalf("line %d: word %q contains a NUL byte", l.pos.Line, w)
+				}
+			}
+		}
+		prev = 0
+		for _, e := range errs {
+			if e.Pos.File != name || e.Pos.Line <= prev || e.Pos.Line > len(raw) || e.Msg == "" {
+				t.Fatalf("error %q at %s after line %d of %d", e.Msg, e.Pos, prev, len(raw))
+			}
+			prev = e.Pos.Line
+		}
+
+		// Plain lines split exactly like strings.FieldsFunc on blanks.
+		byLine := map[int][]string{}
+		for _, l := range lines {
+			byLine[l.pos.Line] = l.words
+		}
+		for i, r := range raw {
+			r = strings.TrimSuffix(r, "\r")
+			if len(r) > maxLineLen || strings.ContainsAny(r, "\"'\\#\x00") {
+				continue
+			}
+			want := strings.FieldsFunc(r, func(c rune) bool { return c == ' ' || c == '\t' })
+			got := byLine[i+1]
+			if len(want) == 0 && got == nil {
+				continue
+			}
+			if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+				t.Fatalf("line %d %q: words %q, want %q", i+1, r, got, want)
+			}
+		}
+	})
+}
