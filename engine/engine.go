@@ -1,0 +1,284 @@
+// Package engine is fjord's data path: per-CPU epoll loops that accept
+// connections, choose a server and forward bytes with splice(2).
+//
+// It never imports the stats, health or logging implementations; they are
+// wired by cmd/fjord through small interfaces.
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sync"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+)
+
+// Logger receives the engine's operational messages. cmd/fjord connects it
+// to the configured log targets.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// Options are the engine's dependencies.
+type Options struct {
+	Logger Logger // nil discards messages
+	// Backends are the balancer backends by name; nil means the engine
+	// builds its own from the configuration.
+	Backends map[string]*balancer.Backend
+}
+
+// Engine runs the loops of one configuration.
+type Engine struct {
+	cfg    *config.Config
+	logger Logger
+
+	loops     []*loop
+	frontends []*frontend
+	backends  map[string]*balancer.Backend
+	global    limiter
+
+	pipeSize, pipePoolMax, bufSize, maxPollEvents int
+
+	addrsMu sync.Mutex
+	addrs   map[*config.Bind]netip.AddrPort
+
+	stopOnce sync.Once
+}
+
+// New prepares an engine for cfg. Nothing is bound until Start.
+func New(cfg *config.Config, opts Options) (*Engine, error) {
+	g := &cfg.Global
+	e := &Engine{
+		cfg:           cfg,
+		logger:        opts.Logger,
+		backends:      opts.Backends,
+		pipeSize:      g.TunePipeSize,
+		bufSize:       g.TuneBufSize,
+		maxPollEvents: g.TuneMaxPollEvents,
+		addrs:         map[*config.Bind]netip.AddrPort{},
+	}
+	e.global.max = int64(g.MaxConn)
+	// Keep enough pipes for the sessions that are moving bulk data at once;
+	// beyond that a pipe is closed when it empties.
+	e.pipePoolMax = max(16, g.MaxConn/4/max(1, e.nbLoops()))
+	if e.backends == nil {
+		e.backends = map[string]*balancer.Backend{}
+		for _, px := range cfg.Backends() {
+			e.backends[px.Name] = balancer.New(px)
+		}
+	}
+	for _, px := range cfg.Frontends() {
+		if px.Mode == config.ModeHTTP {
+			return nil, fmt.Errorf("%s '%s': mode http is not supported by this engine yet; use mode tcp", px.Section, px.Name)
+		}
+		fe := &frontend{conf: px, maxconn: int64(px.MaxConn)}
+		if fe.maxconn == 0 {
+			fe.maxconn = int64(g.MaxConn)
+		}
+		r, err := newRouter(px, e.backends)
+		if err != nil {
+			return nil, err
+		}
+		fe.route = r
+		e.frontends = append(e.frontends, fe)
+	}
+	return e, nil
+}
+
+func (e *Engine) nbLoops() int {
+	if n := e.cfg.Global.NbThread; n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.logger != nil {
+		e.logger.Printf(format, args...)
+	}
+}
+
+// Start binds every listener on every loop and starts the loops. On error
+// nothing is left open.
+func (e *Engine) Start() error {
+	for i := 0; i < e.nbLoops(); i++ {
+		l, err := newLoop(e, i)
+		if err != nil {
+			e.closeLoops()
+			return fmt.Errorf("event loop %d: %w", i, err)
+		}
+		e.loops = append(e.loops, l)
+	}
+	for _, fe := range e.frontends {
+		for _, b := range fe.conf.Binds {
+			if err := e.bind(fe, b); err != nil {
+				e.closeLoops()
+				return err
+			}
+		}
+	}
+	for _, l := range e.loops {
+		go l.run()
+	}
+	return nil
+}
+
+// bind opens one SO_REUSEPORT socket per loop for b. A port 0 bind takes
+// the port the first socket got, so that every loop shares it.
+func (e *Engine) bind(fe *frontend, b *config.Bind) error {
+	addr := b.Addr
+	backlog := b.Backlog
+	if backlog == 0 {
+		backlog = int(fe.maxconn)
+	}
+	for _, l := range e.loops {
+		fd, got, err := listen(addr, b, backlog)
+		if err != nil {
+			return fmt.Errorf("%s '%s': cannot bind %s (%s): %w", fe.conf.Section, fe.conf.Name, addr, b.Pos, err)
+		}
+		addr = got
+		ln := &listener{l: l, fe: fe, bind: b, addr: got, fd: fd}
+		if err := l.register(fd, ln); err != nil {
+			ln.close()
+			l.flushCloses()
+			return fmt.Errorf("%s '%s': register %s: %w", fe.conf.Section, fe.conf.Name, addr, err)
+		}
+		l.listeners = append(l.listeners, ln)
+	}
+	e.addrsMu.Lock()
+	e.addrs[b] = addr
+	e.addrsMu.Unlock()
+	return nil
+}
+
+func (e *Engine) closeLoops() {
+	for _, l := range e.loops {
+		for _, ln := range l.listeners {
+			ln.close()
+		}
+		l.flushCloses()
+		l.closeFDs()
+	}
+	e.loops = nil
+}
+
+// Addr returns the address a bind line is listening on (useful when the
+// configuration asked for port 0).
+func (e *Engine) Addr(b *config.Bind) netip.AddrPort {
+	e.addrsMu.Lock()
+	defer e.addrsMu.Unlock()
+	return e.addrs[b]
+}
+
+// Backend returns the balancer backend named name.
+func (e *Engine) Backend(name string) *balancer.Backend { return e.backends[name] }
+
+// Stop closes the listeners and every session, and waits for the loops.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() {
+		for _, l := range e.loops {
+			l.stopping.Store(true)
+			l.wake()
+		}
+		for _, l := range e.loops {
+			<-l.done
+		}
+	})
+}
+
+// Stats are the engine's resource counters.
+type Stats struct {
+	Sessions    int64 // sessions admitted and not yet closed
+	PipesInUse  int64 // pipes holding bytes in flight
+	PipesPooled int64 // empty pipes kept for reuse
+}
+
+// Stats reads the counters; safe from any goroutine.
+func (e *Engine) Stats() Stats {
+	st := Stats{Sessions: e.global.cur.Load()}
+	for _, l := range e.loops {
+		st.PipesInUse += l.pipes.inUse.Load()
+		st.PipesPooled += l.pipes.pooled.Load()
+	}
+	return st
+}
+
+// router chooses the backend of a new tcp connection.
+type router struct {
+	rules []routeRule
+	def   *balancer.Backend
+}
+
+type routeRule struct {
+	cond *config.Condition
+	be   *balancer.Backend
+}
+
+func newRouter(px *config.Proxy, backends map[string]*balancer.Backend) (router, error) {
+	var r router
+	for _, ub := range px.UseBackends {
+		be := backends[ub.Backend]
+		if be == nil {
+			return r, fmt.Errorf("%s '%s': no backend '%s'", px.Section, px.Name, ub.Backend)
+		}
+		r.rules = append(r.rules, routeRule{cond: ub.Cond, be: be})
+	}
+	switch {
+	case px.DefaultBackend != "":
+		r.def = backends[px.DefaultBackend]
+		if r.def == nil {
+			return r, fmt.Errorf("%s '%s': no backend '%s'", px.Section, px.Name, px.DefaultBackend)
+		}
+	case px.Caps&config.CapBackend != 0:
+		r.def = backends[px.Name] // a listen section is its own backend
+	}
+	return r, nil
+}
+
+func (r *router) backend(src netip.AddrPort) *balancer.Backend {
+	for _, rule := range r.rules {
+		if rule.cond == nil || evalCondition(rule.cond, src.Addr()) {
+			return rule.be
+		}
+	}
+	return r.def
+}
+
+// evalCondition evaluates a condition that needs no HTTP request: config
+// validation refuses HTTP criteria in tcp frontends.
+func evalCondition(c *config.Condition, src netip.Addr) bool {
+	match := false
+	for _, and := range c.Or {
+		all := true
+		for _, t := range and {
+			if matchACL(t.ACL, src) == t.Negate {
+				all = false
+				break
+			}
+		}
+		if all {
+			match = true
+			break
+		}
+	}
+	return match != c.Unless
+}
+
+func matchACL(a *config.ACL, src netip.Addr) bool {
+	for _, t := range a.Terms {
+		switch t.Criterion {
+		case config.CritTrue:
+			return true
+		case config.CritSrc:
+			for _, n := range t.Nets {
+				if n.Contains(src) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+

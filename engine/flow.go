@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// flow is one direction of a session: bytes from src to dst.
+//
+// A burst of bytes (from a readiness edge to EAGAIN) starts in copy mode: one
+// read(2) into the loop's scratch buffer and one write(2). A read shorter
+// than the buffer proves the socket is drained, so a small request or
+// response costs exactly one read and one write, the floor of the design. A
+// splice(2) read cannot prove that: it may stop early because the pipe ran
+// out of slots, so relying on it would cost a third syscall (the EAGAIN
+// probe) for every message. When a read fills the buffer the burst is bulk:
+// the rest of it is spliced socket -> pipe -> socket and never copied, until
+// the source returns EAGAIN. This is HAProxy's "splice-auto".
+type flow struct {
+	src, dst *endpoint
+	p        *pipe
+	inPipe   int   // bytes in p waiting for dst
+	eof      bool  // src sent FIN
+	shut     bool  // dst's write side was shut down
+	bulk     bool  // the current burst is spliced
+	bytes    int64 // bytes delivered to dst
+}
+
+func (f *flow) done() bool { return f.shut }
+
+const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
+
+func (s *session) touch(ep *endpoint) {
+	if ep.client {
+		s.lastCli = s.l.now
+	} else {
+		s.lastSrv = s.l.now
+	}
+}
+
+// pump moves what it can without blocking. It returns false when it closed
+// the session.
+func (f *flow) pump(s *session) bool {
+	l := s.l
+	for {
+		if f.inPipe > 0 {
+			if !f.dst.writable {
+				return true // back-pressure: wait for EPOLLOUT
+			}
+			n, err := unix.Splice(f.p.r, nil, f.dst.fd, nil, f.inPipe, spliceFlags)
+			if err == unix.EAGAIN {
+				f.dst.writable = false
+				return true
+			}
+			if err != nil {
+				s.close(true)
+				return false
+			}
+			f.inPipe -= int(n)
+			f.bytes += n
+			s.touch(f.dst)
+			if f.inPipe > 0 {
+				f.dst.writable = false // the socket buffer is full
+				return true
+			}
+			l.pipes.put(f.p)
+			f.p = nil
+		}
+		if f.eof {
+			if !f.shut {
+				f.shut = true
+				_ = unix.Shutdown(f.dst.fd, unix.SHUT_WR)
+			}
+			return true
+		}
+		if !f.src.readable {
+			return true
+		}
+		var ok bool
+		if f.bulk {
+			ok = f.spliceIn(s)
+		} else {
+			ok = f.copyThrough(s)
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+// copyThrough reads once into the scratch buffer and writes it to dst; what
+// dst does not take goes into a pipe.
+func (f *flow) copyThrough(s *session) bool {
+	l := s.l
+	buf := l.scratch[:l.pipes.copyMax()]
+	n, err := unix.Read(f.src.fd, buf)
+	switch {
+	case err == unix.EAGAIN:
+		f.src.readable = false
+		return true
+	case err != nil:
+		s.close(true) // a reset from src is passed on as a reset
+		return false
+	case n == 0:
+		f.eof = true
+		s.touch(f.src)
+		return true
+	}
+	s.touch(f.src)
+	if n == len(buf) {
+		f.bulk = true
+	} else if !f.src.hup {
+		f.src.readable = false // a short read drained the socket
+	}
+	w := 0
+	if f.dst.writable {
+		w, err = unix.Write(f.dst.fd, buf[:n])
+		switch {
+		case err == unix.EAGAIN:
+			w = 0
+			f.dst.writable = false
+		case err != nil:
+			s.close(true)
+			return false
+		case w < n:
+			f.dst.writable = false
+		}
+		if w > 0 {
+			f.bytes += int64(w)
+			s.touch(f.dst)
+		}
+	}
+	if w < n {
+		return f.stash(s, buf[w:n])
+	}
+	return true
+}
+
+// stash keeps bytes dst could not take in a pipe (a copy into the kernel,
+// only on back-pressure) so that no userspace buffer outlives the call.
+func (f *flow) stash(s *session, b []byte) bool {
+	p, err := s.l.pipes.get()
+	if err != nil {
+		s.l.eng.logf("pipe: %v", err)
+		s.close(true)
+		return false
+	}
+	f.p = p
+	n, err := unix.Write(p.w, b)
+	if err != nil || n != len(b) {
+		// copyMax keeps reads within a pipe's capacity, so this is a bug.
+		s.l.eng.logf("pipe: short write %d of %d: %v", n, len(b), err)
+		s.close(true)
+		return false
+	}
+	f.inPipe = n
+	return true
+}
+
+// spliceIn moves the next part of a bulk burst from src into the pipe.
+func (f *flow) spliceIn(s *session) bool {
+	l := s.l
+	if f.p == nil {
+		p, err := l.pipes.get()
+		if err != nil {
+			l.eng.logf("pipe: %v", err)
+			s.close(true)
+			return false
+		}
+		f.p = p
+	}
+	n, err := unix.Splice(f.src.fd, nil, f.p.w, nil, l.pipes.size, spliceFlags)
+	switch {
+	case err == unix.EAGAIN:
+		// The pipe is empty here, so EAGAIN means the socket is drained:
+		// the burst is over and the next one starts in copy mode.
+		f.src.readable = false
+		f.bulk = false
+		l.pipes.put(f.p)
+		f.p = nil
+		return true
+	case err != nil:
+		s.close(true)
+		return false
+	case n == 0:
+		f.eof = true
+		f.bulk = false
+		l.pipes.put(f.p)
+		f.p = nil
+		return true
+	}
+	f.inPipe = int(n)
+	s.touch(f.src)
+	return true
+}
+
+// writeHead sends bytes the proxy itself puts before the client's (a PROXY
+// header) on this flow's destination.
+func (f *flow) writeHead(s *session, b []byte) bool {
+	n, err := unix.Write(f.dst.fd, b)
+	if err != nil && err != unix.EAGAIN {
+		s.close(true)
+		return false
+	}
+	if n < 0 {
+		n = 0
+	}
+	if n < len(b) {
+		f.dst.writable = false
+		return f.stash(s, b[n:])
+	}
+	return true
+}
+
+// release gives the flow's pipe back, or closes it if bytes are abandoned.
+func (f *flow) release(pp *pipePool) {
+	if f.p == nil {
+		return
+	}
+	if f.inPipe > 0 {
+		pp.discard(f.p)
+	} else {
+		pp.put(f.p)
+	}
+	f.p, f.inPipe = nil, 0
+}

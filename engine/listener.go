@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/config"
+)
+
+// frontend is the engine's view of a frontend or listen section, shared by
+// every loop.
+type frontend struct {
+	conf    *config.Proxy
+	maxconn int64
+	cur     atomic.Int64
+	waiting atomic.Bool // a loop paused accepting at the limit
+	route   router
+}
+
+// limiter is a connection counter with a ceiling, shared across loops.
+type limiter struct {
+	max     int64
+	cur     atomic.Int64
+	waiting atomic.Bool
+}
+
+// admit takes a slot of the global and the frontend limit, or reports that
+// one of them is full.
+func (e *Engine) admit(fe *frontend) bool {
+	if e.global.cur.Add(1) > e.global.max {
+		e.global.cur.Add(-1)
+		e.global.waiting.Store(true)
+		return false
+	}
+	if fe.cur.Add(1) > fe.maxconn {
+		fe.cur.Add(-1)
+		e.global.cur.Add(-1)
+		fe.waiting.Store(true)
+		return false
+	}
+	return true
+}
+
+// release gives a slot back and wakes the loops whose listeners paused at a
+// limit. This is not the common path: it runs only when a limit was hit.
+func (e *Engine) release(fe *frontend) {
+	fe.cur.Add(-1)
+	e.global.cur.Add(-1)
+	feWaiting := fe.waiting.Swap(false)
+	glWaiting := e.global.waiting.Swap(false)
+	if feWaiting || glWaiting {
+		for _, l := range e.loops {
+			l.resume.Store(true)
+			l.wake()
+		}
+	}
+}
+
+// listener is one loop's listening socket for one bind address.
+type listener struct {
+	l      *loop
+	fe     *frontend
+	bind   *config.Bind
+	addr   netip.AddrPort
+	fd     int
+	paused bool // stopped at a maxconn limit with connections left in the backlog
+}
+
+func (ln *listener) onEvent(uint32) { ln.acceptAll() }
+
+// acceptAll accepts until EAGAIN or until a limit is reached; above the
+// limit connections stay in the kernel backlog until a slot frees.
+func (ln *listener) acceptAll() {
+	ln.paused = false
+	e := ln.l.eng
+	for {
+		if !e.admit(ln.fe) {
+			ln.paused = true
+			return
+		}
+		nfd, sa, err := unix.Accept4(ln.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			e.release(ln.fe)
+			switch {
+			case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+				if errors.Is(err, unix.EAGAIN) {
+					return
+				}
+				continue
+			case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+				// Out of descriptors: leave the connection queued and
+				// try again when a session ends and frees one.
+				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)
+				ln.paused = true
+				ln.fe.waiting.Store(true)
+				return
+			default:
+				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)
+				return
+			}
+		}
+		newSession(ln, nfd, sockaddrToAddrPort(sa))
+	}
+}
+
+func (ln *listener) close() {
+	if ln.fd >= 0 {
+		ln.l.closeFD(ln.fd)
+		ln.fd = -1
+	}
+}
+
+// listen opens a non-blocking SO_REUSEPORT listening socket.
+func listen(addr netip.AddrPort, b *config.Bind, backlog int) (int, netip.AddrPort, error) {
+	family := unix.AF_INET
+	if addr.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, addr, err
+	}
+	fail := func(what string, err error) (int, netip.AddrPort, error) {
+		unix.Close(fd)
+		return -1, addr, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("SO_REUSEADDR", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		return fail("SO_REUSEPORT", err)
+	}
+	if family == unix.AF_INET6 {
+		v6only := 0
+		if b.V6Only {
+			v6only = 1
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			return fail("IPV6_V6ONLY", err)
+		}
+	}
+	if err := unix.Bind(fd, addrPortToSockaddr(addr)); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		return fail("listen", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	return fd, sockaddrToAddrPort(sa), nil
+}
+
+func addrPortToSockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// handler receives the readiness events of one file descriptor.
+type handler interface {
+	onEvent(events uint32)
+}
+
+// loop is one event loop: an epoll fd, the handlers of the fds it owns, a
+// timer wheel, a pipe pool and a scratch buffer. A connection lives on one
+// loop for its whole life, so nothing here is locked.
+type loop struct {
+	id      int
+	eng     *Engine
+	epfd    int
+	wakefd  int
+	events  []unix.EpollEvent
+	byFD    []handler
+	wheel   *timerWheel
+	pipes   *pipePool
+	scratch []byte
+	now     time.Time
+
+	listeners []*listener
+	sessions  sessionList
+	closing   []int // fds to close once the current batch is handled
+
+	stopping atomic.Bool
+	resume   atomic.Bool // a frontend slot freed: retry paused listeners
+	done     chan struct{}
+}
+
+// epollFlags are set once per fd and never modified: readiness is
+// remembered per fd and I/O is attempted until EAGAIN.
+const epollFlags = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
+func newLoop(e *Engine, id int) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	now := time.Now()
+	l := &loop{
+		id:      id,
+		eng:     e,
+		epfd:    epfd,
+		wakefd:  wfd,
+		events:  make([]unix.EpollEvent, e.maxPollEvents),
+		wheel:   newTimerWheel(now),
+		pipes:   newPipePool(e.pipeSize, e.pipePoolMax, e.bufSize),
+		scratch: make([]byte, e.bufSize),
+		now:     now,
+		done:    make(chan struct{}),
+	}
+	l.sessions.init()
+	if err := l.register(wfd, wakeHandler{l}); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loop) register(fd int, h handler) error {
+	for fd >= len(l.byFD) {
+		l.byFD = append(l.byFD, make([]handler, len(l.byFD)+64)...)
+	}
+	l.byFD[fd] = h
+	ev := unix.EpollEvent{Events: epollFlags, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		l.byFD[fd] = nil
+		return err
+	}
+	return nil
+}
+
+// closeFD forgets fd and closes it after the current batch of events, so
+// that a later event of this batch cannot reach a new connection that
+// reused the number.
+func (l *loop) closeFD(fd int) {
+	if fd < len(l.byFD) {
+		l.byFD[fd] = nil
+	}
+	l.closing = append(l.closing, fd)
+}
+
+func (l *loop) wake() {
+	var one = [8]byte{1}
+	_, _ = unix.Write(l.wakefd, one[:])
+}
+
+type wakeHandler struct{ l *loop }
+
+func (w wakeHandler) onEvent(uint32) {
+	var buf [8]byte
+	for {
+		if _, err := unix.Read(w.l.wakefd, buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+func (l *loop) run() {
+	runtime.LockOSThread()
+	defer close(l.done)
+	for !l.stopping.Load() {
+		n, err := unix.EpollWait(l.epfd, l.events, l.wheel.timeout(time.Now()))
+		l.now = time.Now()
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			l.eng.logf("loop %d: epoll_wait: %v", l.id, err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		for i := 0; i < n; i++ {
+			ev := &l.events[i]
+			if fd := int(ev.Fd); fd < len(l.byFD) {
+				if h := l.byFD[fd]; h != nil {
+					h.onEvent(ev.Events)
+				}
+			}
+		}
+		l.wheel.advance(l.now)
+		if l.resume.Swap(false) {
+			for _, ln := range l.listeners {
+				if ln.paused {
+					ln.acceptAll()
+				}
+			}
+		}
+		l.flushCloses()
+	}
+	l.shutdown()
+}
+
+func (l *loop) flushCloses() {
+	for _, fd := range l.closing {
+		unix.Close(fd)
+	}
+	l.closing = l.closing[:0]
+}
+
+// shutdown ends every session and releases the loop's resources.
+func (l *loop) shutdown() {
+	for _, ln := range l.listeners {
+		ln.close()
+	}
+	for s := l.sessions.first(); s != nil; s = l.sessions.first() {
+		s.close(false)
+	}
+	l.flushCloses()
+	l.pipes.closeAll()
+	l.closeFDs()
+}
+
+func (l *loop) closeFDs() {
+	unix.Close(l.wakefd)
+	unix.Close(l.epfd)
+}
+
+// sessionList is an intrusive list of a loop's sessions, for shutdown.
+type sessionList struct{ head session }
+
+func (sl *sessionList) init() { sl.head.next, sl.head.prev = &sl.head, &sl.head }
+
+func (sl *sessionList) add(s *session) {
+	s.prev, s.next = sl.head.prev, &sl.head
+	sl.head.prev.next = s
+	sl.head.prev = s
+}
+
+func (sl *sessionList) remove(s *session) {
+	if s.next == nil {
+		return
+	}
+	s.prev.next = s.next
+	s.next.prev = s.prev
+	s.next, s.prev = nil, nil
+}
+
+func (sl *sessionList) first() *session {
+	if sl.head.next == &sl.head {
+		return nil
+	}
+	return sl.head.next
+}

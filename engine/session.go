@@ -1,0 +1,441 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/proxyproto"
+)
+
+type sessionState uint8
+
+const (
+	stProxyHeader sessionState = iota // reading the client's PROXY header
+	stConnecting                      // non-blocking connect in progress
+	stRetryWait                       // pausing before the next connect attempt
+	stEstablished                     // forwarding
+	stClosed
+)
+
+// endpoint is one socket of a session with its remembered readiness.
+type endpoint struct {
+	fd       int
+	s        *session
+	readable bool
+	writable bool
+	hup      bool // the peer shut down its side: a read will end in EOF
+	client   bool
+}
+
+func (ep *endpoint) onEvent(ev uint32) {
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		ep.readable = true
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		// Keep reading after a short read: the FIN (or error) is
+		// behind the data and no other edge will announce it.
+		ep.hup = true
+	}
+	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		ep.writable = true
+	}
+	ep.s.onEvent(ep)
+}
+
+// session is one client connection and its server connection.
+type session struct {
+	prev, next *session // loop's session list
+
+	l     *loop
+	ln    *listener
+	fe    *frontend
+	be    *balancer.Backend
+	srv   *balancer.Server
+	state sessionState
+
+	cli, svr endpoint
+	c2s, s2c flow
+
+	clientAddr netip.AddrPort
+	localAddr  netip.AddrPort // the address the client connected to
+
+	retriesLeft int
+	redispatch  bool // the next attempt goes to another server
+	proxyHdr    []byte
+
+	start     time.Time
+	connStart time.Time
+	retryAt   time.Time
+	lastCli   time.Time // last successful I/O with the client
+	lastSrv   time.Time // last successful I/O with the server
+	timer     timerEntry
+}
+
+func newSession(ln *listener, fd int, peer netip.AddrPort) {
+	l := ln.l
+	s := &session{
+		l:          l,
+		ln:         ln,
+		fe:         ln.fe,
+		clientAddr: peer,
+		start:      l.now,
+		lastCli:    l.now,
+	}
+	s.cli = endpoint{fd: fd, s: s, client: true}
+	s.svr.fd = -1
+	s.c2s = flow{src: &s.cli, dst: &s.svr}
+	s.s2c = flow{src: &s.svr, dst: &s.cli}
+	s.timer.fire = s.onTimer
+	l.sessions.add(s)
+	if err := l.register(fd, &s.cli); err != nil {
+		l.eng.logf("frontend %s: register client: %v", s.fe.conf.Name, err)
+		s.close(false)
+		return
+	}
+	if ln.bind.AcceptProxy {
+		s.state = stProxyHeader
+		s.rearm()
+		return
+	}
+	s.dispatch()
+}
+
+func (s *session) onEvent(ep *endpoint) {
+	switch s.state {
+	case stProxyHeader:
+		if ep.client {
+			s.readProxyHeader()
+		}
+	case stConnecting:
+		if !ep.client && ep.writable {
+			s.finishConnect()
+		}
+	case stEstablished:
+		s.forward()
+	}
+}
+
+// readProxyHeader peeks at the client's first bytes until a complete PROXY
+// header is there, consumes exactly the header and goes on to dispatch.
+func (s *session) readProxyHeader() {
+	if !s.cli.readable {
+		return
+	}
+	buf := s.l.scratch
+	if len(buf) > proxyproto.MaxHeaderLen {
+		buf = buf[:proxyproto.MaxHeaderLen]
+	}
+	n, _, err := unix.Recvfrom(s.cli.fd, buf, unix.MSG_PEEK)
+	if err == unix.EAGAIN {
+		s.cli.readable = false
+		return
+	}
+	if err != nil || n == 0 {
+		s.close(false)
+		return
+	}
+	h, hlen, err := proxyproto.Parse(buf[:n])
+	if err == proxyproto.ErrNeedMore {
+		// Wait for more bytes: the next edge comes with them.
+		s.cli.readable = false
+		s.lastCli = s.l.now
+		return
+	}
+	if err != nil {
+		s.l.eng.logf("frontend %s: client %s: bad PROXY header: %v", s.fe.conf.Name, s.clientAddr, err)
+		s.close(true)
+		return
+	}
+	if _, err := unix.Read(s.cli.fd, buf[:hlen]); err != nil {
+		s.close(false)
+		return
+	}
+	if !h.Local {
+		s.clientAddr, s.localAddr = h.Src, h.Dst
+	}
+	s.lastCli = s.l.now
+	s.dispatch()
+}
+
+// dispatch chooses the backend and a server and starts connecting.
+func (s *session) dispatch() {
+	s.be = s.fe.route.backend(s.clientAddr)
+	if s.be == nil {
+		s.close(false)
+		return
+	}
+	s.retriesLeft = s.be.Conf.Retries
+	s.connect()
+}
+
+func (s *session) localAddress() netip.AddrPort {
+	if !s.localAddr.IsValid() {
+		if sa, err := unix.Getsockname(s.cli.fd); err == nil {
+			s.localAddr = sockaddrToAddrPort(sa)
+		}
+	}
+	return s.localAddr
+}
+
+// serverAddr applies the server's port mode to the connection at hand.
+func (s *session) serverAddr(sv *balancer.Server) netip.AddrPort {
+	switch sv.Conf.PortMode {
+	case config.PortSame:
+		return netip.AddrPortFrom(sv.Addr.Addr(), s.localAddress().Port())
+	case config.PortOffset:
+		return netip.AddrPortFrom(sv.Addr.Addr(), uint16(int(s.localAddress().Port())+sv.Conf.PortDelta))
+	}
+	return sv.Addr
+}
+
+func (s *session) connect() {
+	var avoid *balancer.Server
+	if s.redispatch {
+		avoid = s.srv
+		s.redispatch = false
+		if s.srv != nil {
+			s.srv.Counters.Redispatches.Add(1)
+			s.be.Counters.Redispatches.Add(1)
+		}
+	}
+	if s.srv == nil || avoid != nil {
+		sv := s.be.Pick(avoid)
+		if sv == nil {
+			// No server is available: close at once rather than hang.
+			s.close(false)
+			return
+		}
+		s.setServer(sv)
+	}
+	addr := s.serverAddr(s.srv)
+	family := unix.AF_INET
+	if addr.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		s.l.eng.logf("backend %s: socket: %v", s.be.Name, err)
+		s.connectFailed()
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	s.svr = endpoint{fd: fd, s: s}
+	s.connStart = s.l.now
+	if err := s.l.register(fd, &s.svr); err != nil {
+		s.l.eng.logf("backend %s: register server socket: %v", s.be.Name, err)
+		s.dropServer()
+		s.connectFailed()
+		return
+	}
+	s.state = stConnecting
+	err = unix.Connect(fd, addrPortToSockaddr(addr))
+	switch err {
+	case nil:
+		s.svr.writable = true
+		s.finishConnect()
+	case unix.EINPROGRESS:
+		s.rearm()
+	default:
+		s.dropServer()
+		s.connectFailed()
+	}
+}
+
+func (s *session) setServer(sv *balancer.Server) {
+	if s.srv != nil {
+		s.srv.Counters.SessionEnd()
+	}
+	s.srv = sv
+	sv.Counters.SessionStart()
+}
+
+// finishConnect runs when the server socket becomes writable.
+func (s *session) finishConnect() {
+	soerr, err := unix.GetsockoptInt(s.svr.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || soerr != 0 {
+		s.dropServer()
+		s.connectFailed()
+		return
+	}
+	s.state = stEstablished
+	s.lastSrv = s.l.now
+	s.be.Counters.SessionStart()
+	if v := s.srv.Conf.SendProxy; v != 0 {
+		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
+		if err != nil {
+			s.l.eng.logf("backend %s/%s: PROXY header: %v", s.be.Name, s.srv.Name, err)
+			s.close(true)
+			return
+		}
+		if !s.c2s.writeHead(s, hdr) {
+			return
+		}
+	}
+	s.rearm()
+	s.forward()
+}
+
+// dropServer abandons the current server socket after a failed attempt.
+func (s *session) dropServer() {
+	if s.svr.fd >= 0 {
+		s.l.closeFD(s.svr.fd)
+		s.svr.fd = -1
+	}
+	s.svr.readable, s.svr.writable = false, false
+}
+
+// connectFailed retries after a pause, moving the last retry to another
+// server with "option redispatch", or gives up and closes the client.
+func (s *session) connectFailed() {
+	s.srv.Counters.ConnErrors.Add(1)
+	s.be.Counters.ConnErrors.Add(1)
+	if s.retriesLeft <= 0 {
+		s.close(false)
+		return
+	}
+	s.retriesLeft--
+	s.srv.Counters.Retries.Add(1)
+	s.be.Counters.Retries.Add(1)
+	if s.retriesLeft == 0 && s.be.Conf.Redispatch {
+		s.redispatch = true
+	}
+	// HAProxy's turn-around pause: min(timeout connect, 1s), so that a
+	// restarting server is not hammered.
+	pause := time.Second
+	if c := s.be.Conf.Timeouts.Connect; c > 0 && c < pause {
+		pause = c
+	}
+	s.state = stRetryWait
+	s.retryAt = s.l.now.Add(pause)
+	s.rearm()
+}
+
+// forward moves bytes in both directions and ends the session when both
+// directions have ended.
+func (s *session) forward() {
+	if !s.c2s.pump(s) || !s.s2c.pump(s) {
+		return
+	}
+	if s.c2s.done() && s.s2c.done() {
+		s.close(false)
+		return
+	}
+	s.rearm()
+}
+
+// deadline is the earliest time the session's current state times out, or
+// the zero time when nothing applies.
+func (s *session) deadline() time.Time {
+	t := &s.fe.conf.Timeouts
+	var bt *config.Timeouts
+	if s.be != nil {
+		bt = &s.be.Conf.Timeouts
+	}
+	var d time.Time
+	earliest := func(from time.Time, timeout time.Duration) {
+		if timeout <= 0 {
+			return
+		}
+		if at := from.Add(timeout); d.IsZero() || at.Before(d) {
+			d = at
+		}
+	}
+	switch s.state {
+	case stProxyHeader:
+		earliest(s.lastCli, t.Client)
+	case stConnecting:
+		earliest(s.connStart, bt.Connect)
+	case stRetryWait:
+		d = s.retryAt
+	case stEstablished:
+		cli, srv := t.Client, bt.Server
+		if bt.Tunnel > 0 {
+			// As in HAProxy, "timeout tunnel" replaces the client and
+			// server timeouts once a TCP connection is established.
+			cli, srv = bt.Tunnel, bt.Tunnel
+		}
+		if s.c2s.eof && t.ClientFin > 0 {
+			cli = t.ClientFin
+		}
+		if s.s2c.eof && bt.ServerFin > 0 {
+			srv = bt.ServerFin
+		}
+		earliest(s.lastCli, cli)
+		earliest(s.lastSrv, srv)
+	}
+	return d
+}
+
+// rearm makes sure the session's timer fires no later than its deadline.
+// A deadline that moved later is left to onTimer, so traffic never touches
+// the wheel.
+func (s *session) rearm() {
+	d := s.deadline()
+	if d.IsZero() {
+		return
+	}
+	if !s.timer.linked || s.l.wheel.tickOf(d)+1 < s.timer.at {
+		s.l.wheel.schedule(&s.timer, d)
+	}
+}
+
+func (s *session) onTimer(now time.Time) {
+	d := s.deadline()
+	if d.IsZero() {
+		return
+	}
+	if now.Before(d) {
+		s.l.wheel.schedule(&s.timer, d)
+		return
+	}
+	switch s.state {
+	case stRetryWait:
+		s.connect()
+	case stConnecting:
+		s.dropServer()
+		s.connectFailed()
+	default:
+		s.close(false)
+	}
+}
+
+// close ends the session. With reset, both sockets are reset (SO_LINGER 0)
+// instead of closed gracefully, so that a peer's reset reaches the other.
+func (s *session) close(reset bool) {
+	if s.state == stClosed {
+		return
+	}
+	established := s.state == stEstablished
+	s.state = stClosed
+	s.l.wheel.cancel(&s.timer)
+	s.l.sessions.remove(s)
+	for _, ep := range []*endpoint{&s.cli, &s.svr} {
+		if ep.fd < 0 {
+			continue
+		}
+		if reset {
+			_ = unix.SetsockoptLinger(ep.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		}
+		s.l.closeFD(ep.fd)
+		ep.fd = -1
+	}
+	s.c2s.release(s.l.pipes)
+	s.s2c.release(s.l.pipes)
+	if s.srv != nil {
+		s.srv.Counters.SessionEnd()
+		s.srv.Counters.BytesIn.Add(s.c2s.bytes)
+		s.srv.Counters.BytesOut.Add(s.s2c.bytes)
+	}
+	if s.be != nil {
+		if established {
+			s.be.Counters.SessionEnd()
+		}
+		s.be.Counters.BytesIn.Add(s.c2s.bytes)
+		s.be.Counters.BytesOut.Add(s.s2c.bytes)
+	}
+	s.l.eng.release(s.fe)
+}

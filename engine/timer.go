@@ -1,0 +1,111 @@
+package engine
+
+import "time"
+
+// The timer wheel: one per loop, driven by epoll_wait's timeout. Each
+// session owns one timer entry; deadlines are checked lazily when an entry
+// fires, so that traffic, which pushes deadlines later, never touches the
+// wheel. Only a deadline moving earlier re-links the entry.
+const (
+	wheelTick  = 5 * time.Millisecond
+	wheelSlots = 1024 // one round is about 5 s
+)
+
+type timerEntry struct {
+	prev, next *timerEntry
+	at         int64 // tick at which the entry fires
+	linked     bool
+	fire       func(now time.Time)
+}
+
+type timerWheel struct {
+	base  time.Time
+	cur   int64 // last tick processed
+	slots [wheelSlots]timerEntry
+	count int
+}
+
+func newTimerWheel(now time.Time) *timerWheel {
+	w := &timerWheel{base: now}
+	for i := range w.slots {
+		s := &w.slots[i]
+		s.next, s.prev = s, s
+	}
+	return w
+}
+
+func (w *timerWheel) tickOf(t time.Time) int64 {
+	return int64(t.Sub(w.base) / wheelTick)
+}
+
+// schedule arms e to fire at t (rounded up to the next tick), replacing any
+// earlier schedule.
+func (w *timerWheel) schedule(e *timerEntry, t time.Time) {
+	w.cancel(e)
+	at := w.tickOf(t) + 1
+	if at <= w.cur {
+		at = w.cur + 1
+	}
+	e.at = at
+	head := &w.slots[at%wheelSlots]
+	e.prev, e.next = head.prev, head
+	head.prev.next = e
+	head.prev = e
+	e.linked = true
+	w.count++
+}
+
+func (w *timerWheel) cancel(e *timerEntry) {
+	if !e.linked {
+		return
+	}
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next, e.linked = nil, nil, false
+	w.count--
+}
+
+// advance fires every entry due at or before now.
+func (w *timerWheel) advance(now time.Time) {
+	target := w.tickOf(now)
+	if target <= w.cur {
+		return
+	}
+	from := w.cur + 1
+	if target-from >= wheelSlots {
+		from = target - wheelSlots + 1 // every slot is visited once
+	}
+	w.cur = target
+	for t := from; t <= target; t++ {
+		head := &w.slots[t%wheelSlots]
+		for e := head.next; e != head; {
+			next := e.next
+			if e.at <= target {
+				w.cancel(e)
+				e.fire(now)
+			}
+			e = next
+		}
+	}
+}
+
+// timeout returns how long epoll_wait may sleep before the next entry is
+// due, or -1 when nothing is scheduled.
+func (w *timerWheel) timeout(now time.Time) int {
+	if w.count == 0 {
+		return -1
+	}
+	nowTick := w.tickOf(now)
+	for i := int64(1); i <= wheelSlots; i++ {
+		head := &w.slots[(nowTick+i)%wheelSlots]
+		if head.next != head {
+			d := w.base.Add(time.Duration(nowTick+i) * wheelTick).Sub(now)
+			ms := int((d + time.Millisecond - 1) / time.Millisecond)
+			if ms < 0 {
+				ms = 0
+			}
+			return ms
+		}
+	}
+	return int(wheelTick / time.Millisecond)
+}
