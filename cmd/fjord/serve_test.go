@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as fjord itself, so that serve tests
+// run the real process (signals, exit code) without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("FJORD_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func fjordCmd(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1")
+	return cmd
+}
+
+func TestServeForwardsAndStopsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			backend, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer backend.Close()
+			go func() {
+				for {
+					c, err := backend.Accept()
+					if err != nil {
+						return
+					}
+					go func() { io.Copy(c, c); c.Close() }()
+				}
+			}()
+			fe, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			feAddr := fe.Addr().String()
+			fe.Close()
+			cfg := filepath.Join(t.TempDir(), "tcp.cfg")
+			os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+  maxconn 100
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind %s
+  default_backend be
+backend be
+  server s1 %s
+`, feAddr, backend.Addr())), 0o644)
+
+			cmd := fjordCmd(t, "-db", "-f", cfg)
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				if strings.Contains(sc.Text(), "listening on") {
+					break
+				}
+			}
+			go io.Copy(io.Discard, stderr)
+
+			c, err := net.DialTimeout("tcp", feAddr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("ping"))
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+				t.Fatalf("echo through fjord: %q, %v", buf, err)
+			}
+			c.Close()
+
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("fjord exited with %v after %v", err, sig)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("fjord did not stop after %v", sig)
+			}
+		})
+	}
+}
+
+func TestServeBindErrorNamesAddress(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := filepath.Join(t.TempDir(), "busy.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("defaults\n  mode tcp\nlisten px\n  bind %s\n  server s 127.0.0.1:9\n", busy.Addr())), 0o644)
+	out, err := fjordCmd(t, "-f", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatalf("fjord started on a busy address: %s", out)
+	}
+	if !strings.Contains(string(out), busy.Addr().String()) || !strings.Contains(string(out), "busy.cfg:4") {
+		t.Fatalf("error does not name the address and line: %s", out)
+	}
+}
