@@ -281,4 +281,3 @@ func matchACL(a *config.ACL, src netip.Addr) bool {
 	}
 	return false
 }
-
