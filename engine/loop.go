@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/engine/proxyproto"
 )
 
 // handler receives the readiness events of one file descriptor.
@@ -61,7 +63,9 @@ func newLoop(e *Engine, id int) (*loop, error) {
 		events:  make([]unix.EpollEvent, e.maxPollEvents),
 		wheel:   newTimerWheel(now),
 		pipes:   newPipePool(e.pipeSize, e.pipePoolMax, e.bufSize),
-		scratch: make([]byte, e.bufSize),
+		// At least a whole PROXY header fits, whatever tune.bufsize says;
+		// copy-mode reads still use only bufSize of it (see copyMax).
+		scratch: make([]byte, max(e.bufSize, proxyproto.MaxHeaderLen)),
 		now:     now,
 		done:    make(chan struct{}),
 	}

@@ -28,8 +28,9 @@
 //     total length of at most MaxHeaderLen. PROXY must announce TCP over
 //     IPv4 (0x11) or IPv6 (0x21) with a long enough address block; the
 //     TLVs after it are skipped, but their framing must exactly fill the
-//     block and a PP2_TYPE_CRC32C TLV, if present, must be 4 bytes long and
-//     match (HAProxy checks both too). LOCAL may announce any family the
+//     block and a PP2_TYPE_CRC32C TLV, if present, must be 4 bytes long,
+//     appear once and match (HAProxy checks framing and checksum too).
+//     LOCAL may announce any family the
 //     specification defines (the block is ignored, per the specification:
 //     "discard the protocol block including the family"), so it is not
 //     parsed, TLVs included.
@@ -38,7 +39,8 @@
 // families it cannot use (UDP, UNIX, UNSPEC) and then keeps the
 // connection's own addresses; fjord rejects such a header as invalid.
 // HAProxy accepts v2 headers up to its buffer size (16 KiB by default);
-// fjord up to MaxHeaderLen bytes.
+// fjord up to MaxHeaderLen bytes. Like go-proxyproto, fjord rejects v1
+// ports with leading zeros ("080").
 package proxyproto
 
 import (
@@ -147,6 +149,12 @@ func Build(version int, src, dst netip.AddrPort) ([]byte, error) {
 // naming what is wrong, as soon as buf cannot be the beginning of a valid
 // header. ErrNeedMore is never returned for MaxHeaderLen bytes or more.
 //
+// ErrNeedMore is exact: some continuation of buf is a valid header (a v1
+// line must be able to end within 107 bytes, a v2 length, TLV length or
+// address must be able to fit). The one exception is a v2 header with a
+// CRC32C TLV, whose last bytes may be unable to match the checksum: that
+// is known only once the header is complete.
+//
 // A v1 "PROXY UNKNOWN" line or a v2 LOCAL command returns Local set and
 // zero addresses. Parse does not modify buf and does not keep it.
 func Parse(buf []byte) (h Header, n int, err error) {
@@ -159,17 +167,31 @@ func Parse(buf []byte) (h Header, n int, err error) {
 	case '\r':
 		return parseV2(buf)
 	}
-	return Header{}, 0, invalid("byte %s at offset 0 starts neither a v1 (\"PROXY \") nor a v2 signature", quote(buf[0]))
+	return Header{}, 0, invalid("byte %s at offset 0 starts neither a v1 (\"PROXY \") nor a v2 signature", quoted(buf[0]))
 }
 
+// invalid returns an error wrapping ErrInvalid. The message is formatted
+// only if asked for, so a flood of bad connections stays cheap; args must
+// therefore not refer to the caller's buffer (copy such bytes to a string).
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return &parseError{format, args}
 }
 
-// quote shows a byte as a Go character literal with its hex value.
-func quote(c byte) string {
-	return fmt.Sprintf("%q (0x%02x)", rune(c), c)
+type parseError struct {
+	format string
+	args   []any
 }
+
+func (e *parseError) Error() string {
+	return ErrInvalid.Error() + ": " + fmt.Sprintf(e.format, e.args...)
+}
+
+func (e *parseError) Unwrap() error { return ErrInvalid }
+
+// quoted shows a byte as a Go character literal with its hex value.
+type quoted byte
+
+func (c quoted) String() string { return fmt.Sprintf("%q (0x%02x)", rune(c), byte(c)) }
 
 // literal checks that buf continues with lit at off.
 func literal(buf []byte, off int, lit, what string) error {
@@ -178,7 +200,7 @@ func literal(buf []byte, off int, lit, what string) error {
 			return ErrNeedMore
 		}
 		if c := buf[off+i]; c != lit[i] {
-			return invalid("%s: byte %s at offset %d, want %q", what, quote(c), off+i, lit[i])
+			return invalid("%s: byte %s at offset %d, want %q", what, quoted(c), off+i, lit[i])
 		}
 	}
 	return nil
@@ -221,7 +243,7 @@ func parseV1(buf []byte) (Header, int, error) {
 	case 'U':
 		return parseV1Unknown(buf)
 	}
-	return Header{}, 0, invalid("v1: protocol: byte %s at offset 6, want TCP4, TCP6 or UNKNOWN", quote(buf[6]))
+	return Header{}, 0, invalid("v1: protocol: byte %s at offset 6, want TCP4, TCP6 or UNKNOWN", quoted(buf[6]))
 }
 
 func parseV1Unknown(buf []byte) (Header, int, error) {
@@ -238,7 +260,7 @@ func parseV1Unknown(buf []byte) (Header, int, error) {
 		// The specification has the receiver ignore whatever follows
 		// UNKNOWN up to the CRLF (a sender may add the addresses).
 	default:
-		return Header{}, 0, invalid("v1: byte %s at offset %d after UNKNOWN, want ' ' or CRLF", quote(buf[off]), off)
+		return Header{}, 0, invalid("v1: byte %s at offset %d after UNKNOWN, want ' ' or CRLF", quoted(buf[off]), off)
 	}
 	for i := off; i < len(buf); i++ {
 		switch buf[i] {
@@ -249,7 +271,7 @@ func parseV1Unknown(buf []byte) (Header, int, error) {
 				return Header{}, 0, v1NeedMore(buf, 1)
 			}
 			if buf[i+1] != '\n' {
-				return Header{}, 0, invalid("v1: CR at offset %d followed by %s, want LF", i, quote(buf[i+1]))
+				return Header{}, 0, invalid("v1: CR at offset %d followed by %s, want LF", i, quoted(buf[i+1]))
 			}
 			return Header{Version: 1, Local: true}, i + 2, nil
 		}
@@ -271,7 +293,7 @@ func parseV1TCP(buf []byte) (Header, int, error) {
 	case '6':
 		six, rest = true, &v1Rest6
 	default:
-		return Header{}, 0, invalid("v1: protocol: byte %s at offset 9, want TCP4 or TCP6", quote(buf[9]))
+		return Header{}, 0, invalid("v1: protocol: byte %s at offset 9, want TCP4 or TCP6", quoted(buf[9]))
 	}
 	if err := literal(buf, 10, " ", "v1 after protocol"); err != nil {
 		return Header{}, 0, err
@@ -288,13 +310,13 @@ func parseV1TCP(buf []byte) (Header, int, error) {
 			delim = '\r'
 		}
 		end := off
-		for end < len(buf) && buf[end] != delim && buf[end] != ' ' && buf[end] != '\r' && buf[end] != '\n' {
+		for end < len(buf) && buf[end] != ' ' && buf[end] != '\r' && buf[end] != '\n' {
 			end++
 		}
 		tok := buf[off:end]
 		partial := end == len(buf)
 		if !partial && end == off {
-			return Header{}, 0, invalid("v1: %s: byte %s at offset %d, want %s", v1Fields[f], quote(buf[end]), end, v1FieldWant[f])
+			return Header{}, 0, invalid("v1: %s: byte %s at offset %d, want %s", v1Fields[f], quoted(buf[end]), end, v1FieldWant[f])
 		}
 		var (
 			more int
@@ -319,7 +341,7 @@ func parseV1TCP(buf []byte) (Header, int, error) {
 			return Header{}, 0, v1NeedMore(buf, more+rest[f])
 		}
 		if buf[end] != delim {
-			return Header{}, 0, invalid("v1: %s: byte %s at offset %d, want %s", v1Fields[f], quote(buf[end]), end, v1Want[f])
+			return Header{}, 0, invalid("v1: %s: byte %s at offset %d, want %s", v1Fields[f], quoted(buf[end]), end, v1Want[f])
 		}
 		off = end + 1
 	}
@@ -328,7 +350,7 @@ func parseV1TCP(buf []byte) (Header, int, error) {
 		return Header{}, 0, v1NeedMore(buf, 1)
 	}
 	if buf[off] != '\n' {
-		return Header{}, 0, invalid("v1: CR at offset %d followed by %s, want LF", off-1, quote(buf[off]))
+		return Header{}, 0, invalid("v1: CR at offset %d followed by %s, want LF", off-1, quoted(buf[off]))
 	}
 	return Header{
 		Version: 1,
@@ -355,14 +377,14 @@ func parsePort(tok []byte, base int, partial bool) (port uint16, more int, err e
 	v := 0
 	for i, c := range tok {
 		if c < '0' || c > '9' {
-			return 0, 0, invalid("v1: port: byte %s at offset %d, want a decimal digit", quote(c), base+i)
+			return 0, 0, invalid("v1: port: byte %s at offset %d, want a decimal digit", quoted(c), base+i)
 		}
 		if i == 1 && v == 0 {
 			return 0, 0, invalid("v1: port: leading zero at offset %d", base)
 		}
 		v = v*10 + int(c-'0')
 		if v > 65535 {
-			return 0, 0, invalid("v1: port %q at offset %d is greater than 65535", tok[:i+1], base)
+			return 0, 0, invalid("v1: port %q at offset %d is greater than 65535", string(tok[:i+1]), base)
 		}
 	}
 	if len(tok) == 0 {
@@ -399,7 +421,7 @@ func parseIP4(tok []byte, base int, partial bool) (ip [4]byte, more int, err err
 			ip[k] = byte(v)
 			k, d, v = k+1, 0, 0
 		default:
-			return ip, 0, invalid("v1: IPv4 address: byte %s at offset %d, want a digit or '.'", quote(c), base+i)
+			return ip, 0, invalid("v1: IPv4 address: byte %s at offset %d, want a digit or '.'", quoted(c), base+i)
 		}
 	}
 	if partial {
@@ -413,7 +435,7 @@ func parseIP4(tok []byte, base int, partial bool) (ip [4]byte, more int, err err
 		return ip, more, nil
 	}
 	if k != 3 || d == 0 {
-		return ip, 0, invalid("v1: IPv4 address %q at offset %d is incomplete", tok, base)
+		return ip, 0, invalid("v1: IPv4 address %q at offset %d is incomplete", string(tok), base)
 	}
 	ip[3] = byte(v)
 	return ip, 0, nil
@@ -477,11 +499,11 @@ func parseIP6(tok []byte, base int, partial bool) (ip [16]byte, more int, err er
 				return ip, more, nil
 			}
 			d, colons = 0, 0
-			break
+			break // parseIP4 took the rest of tok
 		}
 		v := hexVal(c)
 		if v < 0 {
-			return ip, 0, invalid("v1: IPv6 address: byte %s at offset %d, want a hex digit, ':' or '.'", quote(c), base+i)
+			return ip, 0, invalid("v1: IPv6 address: byte %s at offset %d, want a hex digit, ':' or '.'", quoted(c), base+i)
 		}
 		if d == 0 {
 			if colons == 1 && g == 0 && ell < 0 {
@@ -514,7 +536,7 @@ func parseIP6(tok []byte, base int, partial bool) (ip [16]byte, more int, err er
 		}
 	}
 	if colons == 1 {
-		return ip, 0, invalid("v1: IPv6 address %q at offset %d ends with a single ':'", tok, base)
+		return ip, 0, invalid("v1: IPv6 address %q at offset %d ends with a single ':'", string(tok), base)
 	}
 	if d > 0 {
 		ip[2*g], ip[2*g+1] = byte(acc>>8), byte(acc)
@@ -522,7 +544,7 @@ func parseIP6(tok []byte, base int, partial bool) (ip [16]byte, more int, err er
 	}
 	if ell < 0 {
 		if g != 8 {
-			return ip, 0, invalid("v1: IPv6 address %q at offset %d is incomplete", tok, base)
+			return ip, 0, invalid("v1: IPv6 address %q at offset %d is incomplete", string(tok), base)
 		}
 		return ip, 0, nil
 	}
@@ -624,8 +646,9 @@ func parseV2(buf []byte) (Header, int, error) {
 			if crcAt >= 0 {
 				return Header{}, 0, invalid("v2: second CRC32C TLV at offset %d", p)
 			}
-			if left < 3+4 {
-				return Header{}, 0, invalid("v2: CRC32C TLV at offset %d: %d byte(s) left in the header, want 7", p, left)
+			// Its 7 bytes must end the header or leave room for a TLV.
+			if left != 3+4 && left < 3+4+3 {
+				return Header{}, 0, invalid("v2: CRC32C TLV at offset %d: %d byte(s) left in the header, want 7 or at least 10", p, left)
 			}
 		}
 		if len(buf) < p+2 {
