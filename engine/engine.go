@@ -73,9 +73,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		if px.Mode == config.ModeHTTP {
 			return nil, fmt.Errorf("%s '%s': mode http is not supported by this engine yet; use mode tcp", px.Section, px.Name)
 		}
-		fe := &frontend{conf: px, maxconn: int64(px.MaxConn)}
-		if fe.maxconn == 0 {
-			fe.maxconn = int64(g.MaxConn)
+		fe := &frontend{conf: px}
+		fe.limit.max = int64(px.MaxConn)
+		if fe.limit.max == 0 {
+			fe.limit.max = int64(g.MaxConn)
 		}
 		r, err := newRouter(px, e.backends)
 		if err != nil {
@@ -131,7 +132,7 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	addr := b.Addr
 	backlog := b.Backlog
 	if backlog == 0 {
-		backlog = int(fe.maxconn)
+		backlog = int(fe.limit.max)
 	}
 	for _, l := range e.loops {
 		fd, got, err := listen(addr, b, backlog)

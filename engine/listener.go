@@ -14,43 +14,57 @@ import (
 // frontend is the engine's view of a frontend or listen section, shared by
 // every loop.
 type frontend struct {
-	conf    *config.Proxy
-	maxconn int64
-	cur     atomic.Int64
-	waiting atomic.Bool // a loop paused accepting at the limit
-	route   router
+	conf  *config.Proxy
+	limit limiter // the frontend's maxconn
+	route router
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.
 type limiter struct {
 	max     int64
 	cur     atomic.Int64
-	waiting atomic.Bool
+	waiting atomic.Bool // a loop paused accepting at the limit
 }
 
 // admit takes a slot of the global and the frontend limit, or reports that
-// one of them is full.
+// one of them is full. The waiting flag is published before the final look
+// at the counter, so that a release racing with a refusal either sees the
+// flag (and wakes this loop) or has already freed the slot we look at.
 func (e *Engine) admit(fe *frontend) bool {
-	if e.global.cur.Add(1) > e.global.max {
-		e.global.cur.Add(-1)
-		e.global.waiting.Store(true)
-		return false
+	for {
+		if !e.global.take() {
+			if e.global.cur.Load() < e.global.max {
+				continue
+			}
+			return false
+		}
+		if !fe.limit.take() {
+			e.global.cur.Add(-1)
+			if fe.limit.cur.Load() < fe.limit.max {
+				continue
+			}
+			return false
+		}
+		return true
 	}
-	if fe.cur.Add(1) > fe.maxconn {
-		fe.cur.Add(-1)
-		e.global.cur.Add(-1)
-		fe.waiting.Store(true)
-		return false
+}
+
+// take claims a slot, or marks the limiter as having a waiter.
+func (lm *limiter) take() bool {
+	if lm.cur.Add(1) <= lm.max {
+		return true
 	}
-	return true
+	lm.cur.Add(-1)
+	lm.waiting.Store(true)
+	return false
 }
 
 // release gives a slot back and wakes the loops whose listeners paused at a
 // limit. This is not the common path: it runs only when a limit was hit.
 func (e *Engine) release(fe *frontend) {
-	fe.cur.Add(-1)
+	fe.limit.cur.Add(-1)
 	e.global.cur.Add(-1)
-	feWaiting := fe.waiting.Swap(false)
+	feWaiting := fe.limit.waiting.Swap(false)
 	glWaiting := e.global.waiting.Swap(false)
 	if feWaiting || glWaiting {
 		for _, l := range e.loops {
@@ -96,7 +110,7 @@ func (ln *listener) acceptAll() {
 				// try again when a session ends and frees one.
 				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)
 				ln.paused = true
-				ln.fe.waiting.Store(true)
+				ln.fe.limit.waiting.Store(true)
 				return
 			default:
 				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)

@@ -56,13 +56,13 @@ func newLoop(e *Engine, id int) (*loop, error) {
 	}
 	now := time.Now()
 	l := &loop{
-		id:      id,
-		eng:     e,
-		epfd:    epfd,
-		wakefd:  wfd,
-		events:  make([]unix.EpollEvent, e.maxPollEvents),
-		wheel:   newTimerWheel(now),
-		pipes:   newPipePool(e.pipeSize, e.pipePoolMax, e.bufSize),
+		id:     id,
+		eng:    e,
+		epfd:   epfd,
+		wakefd: wfd,
+		events: make([]unix.EpollEvent, e.maxPollEvents),
+		wheel:  newTimerWheel(now),
+		pipes:  newPipePool(e.pipeSize, e.pipePoolMax, e.bufSize),
 		// At least a whole PROXY header fits, whatever tune.bufsize says;
 		// copy-mode reads still use only bufSize of it (see copyMax).
 		scratch: make([]byte, max(e.bufSize, proxyproto.MaxHeaderLen)),

@@ -140,6 +140,12 @@ func (s *session) readProxyHeader() {
 	}
 	h, hlen, err := proxyproto.Parse(buf[:n])
 	if err == proxyproto.ErrNeedMore {
+		if s.cli.hup {
+			// The client shut its side down mid-header: no more
+			// bytes will come, and no more edges either.
+			s.close(false)
+			return
+		}
 		// Wait for more bytes: the next edge comes with them.
 		s.cli.readable = false
 		s.lastCli = s.l.now

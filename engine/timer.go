@@ -95,16 +95,18 @@ func (w *timerWheel) timeout(now time.Time) int {
 	if w.count == 0 {
 		return -1
 	}
-	nowTick := w.tickOf(now)
-	for i := int64(1); i <= wheelSlots; i++ {
-		head := &w.slots[(nowTick+i)%wheelSlots]
+	// Scan from the first tick advance has not processed, not from now's
+	// tick: an entry that fell due since the last advance (time moved on
+	// while events were handled) must wake the loop at once, not be taken
+	// for an entry of the next round.
+	for t := w.cur + 1; t <= w.cur+wheelSlots; t++ {
+		head := &w.slots[t%wheelSlots]
 		if head.next != head {
-			d := w.base.Add(time.Duration(nowTick+i) * wheelTick).Sub(now)
-			ms := int((d + time.Millisecond - 1) / time.Millisecond)
-			if ms < 0 {
-				ms = 0
+			d := w.base.Add(time.Duration(t) * wheelTick).Sub(now)
+			if d <= 0 {
+				return 0
 			}
-			return ms
+			return int((d + time.Millisecond - 1) / time.Millisecond)
 		}
 	}
 	return int(wheelTick / time.Millisecond)
