@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,4 +102,63 @@ func dial(t testing.TB, addr string) *net.TCPConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*net.TCPConn)
+}
+
+// waitClosed reads from c, discarding what arrives, until the peer closes
+// the connection (EOF or reset); it fails the test if that has not happened
+// within the bound.
+func waitClosed(t testing.TB, c net.Conn, within time.Duration) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(within))
+	buf := make([]byte, 4096)
+	for {
+		_, err := c.Read(buf)
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+			return
+		default:
+			t.Fatalf("connection not closed within %v: %v", within, err)
+		}
+	}
+}
+
+// echoOnce writes msg on c and reads the same bytes back within the bound.
+func echoOnce(c net.Conn, msg string, within time.Duration) error {
+	c.SetDeadline(time.Now().Add(within))
+	defer c.SetDeadline(time.Time{})
+	if _, err := io.WriteString(c, msg); err != nil {
+		return err
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return err
+	}
+	if string(got) != msg {
+		return fmt.Errorf("echo: got %q, want %q", got, msg)
+	}
+	return nil
+}
+
+// holdUntilCleanup returns a channel that is closed when the test ends,
+// before the servers registered earlier are waited for: handlers that must
+// keep their connection open block on it.
+func holdUntilCleanup(t testing.TB) <-chan struct{} {
+	ch := make(chan struct{})
+	t.Cleanup(func() { close(ch) })
+	return ch
+}
+
+// waitFor polls cond every 10 ms until it holds or the bound passes.
+func waitFor(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
