@@ -46,7 +46,7 @@ func (f *flow) pump(s *session) bool {
 			if !f.dst.writable {
 				return true // back-pressure: wait for EPOLLOUT
 			}
-			n, err := unix.Splice(f.p.r, nil, f.dst.fd, nil, f.inPipe, spliceFlags)
+			n, err := sysSplice(f.p.r, f.dst.fd, f.inPipe)
 			if err == unix.EAGAIN {
 				f.dst.writable = false
 				return true
@@ -55,8 +55,8 @@ func (f *flow) pump(s *session) bool {
 				s.close(true)
 				return false
 			}
-			f.inPipe -= int(n)
-			f.bytes += n
+			f.inPipe -= n
+			f.bytes += int64(n)
 			s.touch(f.dst)
 			if f.inPipe > 0 {
 				f.dst.writable = false // the socket buffer is full
@@ -92,7 +92,7 @@ func (f *flow) pump(s *session) bool {
 func (f *flow) copyThrough(s *session) bool {
 	l := s.l
 	buf := l.scratch[:l.pipes.copyMax()]
-	n, err := unix.Read(f.src.fd, buf)
+	n, err := sysRead(f.src.fd, buf)
 	switch {
 	case err == unix.EAGAIN:
 		f.src.readable = false
@@ -113,7 +113,7 @@ func (f *flow) copyThrough(s *session) bool {
 	}
 	w := 0
 	if f.dst.writable {
-		w, err = unix.Write(f.dst.fd, buf[:n])
+		w, err = sysWrite(f.dst.fd, buf[:n])
 		switch {
 		case err == unix.EAGAIN:
 			w = 0
@@ -168,7 +168,7 @@ func (f *flow) spliceIn(s *session) bool {
 		}
 		f.p = p
 	}
-	n, err := unix.Splice(f.src.fd, nil, f.p.w, nil, l.pipes.size, spliceFlags)
+	n, err := sysSplice(f.src.fd, f.p.w, l.pipes.size)
 	switch {
 	case err == unix.EAGAIN:
 		// The pipe is empty here, so EAGAIN means the socket is drained:
@@ -188,7 +188,7 @@ func (f *flow) spliceIn(s *session) bool {
 		f.p = nil
 		return true
 	}
-	f.inPipe = int(n)
+	f.inPipe = n
 	s.touch(f.src)
 	return true
 }

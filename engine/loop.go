@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -119,8 +120,19 @@ func (w wakeHandler) onEvent(uint32) {
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer close(l.done)
+	busy := false
 	for !l.stopping.Load() {
-		n, err := unix.EpollWait(l.epfd, l.events, l.wheel.timeout(time.Now()))
+		var (
+			n   int
+			err error
+		)
+		if busy {
+			n, err = pollNow(l.epfd, l.events)
+		}
+		if n == 0 && err == nil {
+			n, err = unix.EpollWait(l.epfd, l.events, l.wheel.timeout(time.Now()))
+		}
+		busy = n > 0
 		l.now = time.Now()
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			l.eng.logf("loop %d: epoll_wait: %v", l.id, err)
@@ -146,6 +158,20 @@ func (l *loop) run() {
 		l.flushCloses()
 	}
 	l.shutdown()
+}
+
+// pollNow is epoll_wait with a zero timeout as a raw system call: it never
+// blocks, so it need not tell the Go scheduler, which would otherwise hand
+// the loop's P to another thread and back (futex and sysmon wakeups) on
+// every call. Under load most polls find events this way; the loop blocks
+// in the scheduler-aware unix.EpollWait only when it found none.
+func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }
 
 func (l *loop) flushCloses() {

@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The data path's system calls, made raw. Every descriptor they touch is
+// non-blocking, so none of them can block: telling the Go scheduler about
+// them (entersyscall/exitsyscall, as unix.Read does) only costs time and
+// wakes sysmon, which then hands Ps between threads with futex calls.
+
+func sysRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), errnoErr(e)
+}
+
+func sysWrite(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), errnoErr(e)
+}
+
+func sysSplice(rfd, wfd, n int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(rfd), 0, uintptr(wfd), 0, uintptr(n), spliceFlags)
+	return int(r), errnoErr(e)
+}
+
+// errnoErr returns nil for errno 0 and the Errno itself otherwise, so that
+// callers compare with unix.EAGAIN as usual.
+func errnoErr(e syscall.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
