@@ -3,12 +3,14 @@ package engine
 import (
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/engine/proxyproto"
 )
 
@@ -35,6 +37,11 @@ type loop struct {
 	listeners []*listener
 	sessions  sessionList
 	closing   []int // fds to close once the current batch is handled
+
+	// inbox carries queue grants from other goroutines to this loop.
+	inboxMu  sync.Mutex
+	inbox    []grant
+	inboxSet atomic.Bool
 
 	stopping atomic.Bool
 	resume   atomic.Bool // a frontend slot freed: retry paused listeners
@@ -148,6 +155,9 @@ func (l *loop) run() {
 			}
 		}
 		l.wheel.advance(l.now)
+		if l.inboxSet.Load() {
+			l.drainInbox()
+		}
 		if l.resume.Swap(false) {
 			for _, ln := range l.listeners {
 				if ln.paused {
@@ -174,6 +184,32 @@ func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
 	return int(r), nil
 }
 
+// grant is a server slot the balancer took for a queued session.
+type grant struct {
+	s   *session
+	srv *balancer.Server
+}
+
+// post hands a grant to the loop; safe from any goroutine.
+func (l *loop) post(s *session, srv *balancer.Server) {
+	l.inboxMu.Lock()
+	l.inbox = append(l.inbox, grant{s, srv})
+	l.inboxMu.Unlock()
+	l.inboxSet.Store(true)
+	l.wake()
+}
+
+func (l *loop) drainInbox() {
+	l.inboxSet.Store(false)
+	l.inboxMu.Lock()
+	grants := l.inbox
+	l.inbox = nil
+	l.inboxMu.Unlock()
+	for _, g := range grants {
+		g.s.granted(g.srv)
+	}
+}
+
 func (l *loop) flushCloses() {
 	for _, fd := range l.closing {
 		unix.Close(fd)
@@ -189,6 +225,7 @@ func (l *loop) shutdown() {
 	for s := l.sessions.first(); s != nil; s = l.sessions.first() {
 		s.close(false)
 	}
+	l.drainInbox() // grants that raced with the closes give their slots back
 	l.flushCloses()
 	l.pipes.closeAll()
 	l.closeFDs()

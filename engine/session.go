@@ -15,6 +15,7 @@ type sessionState uint8
 
 const (
 	stProxyHeader sessionState = iota // reading the client's PROXY header
+	stQueued                          // waiting in the balancer for a server slot
 	stConnecting                      // non-blocking connect in progress
 	stRetryWait                       // pausing before the next connect attempt
 	stEstablished                     // forwarding
@@ -68,6 +69,7 @@ type session struct {
 	proxyHdr    []byte
 
 	start     time.Time
+	queued    time.Time
 	connStart time.Time
 	retryAt   time.Time
 	lastCli   time.Time // last successful I/O with the client
@@ -198,24 +200,13 @@ func (s *session) serverAddr(sv *balancer.Server) netip.AddrPort {
 	return sv.Addr
 }
 
+// connect starts a connection attempt: to the session's server for a
+// retry, or to a newly chosen one (first attempt, redispatch).
 func (s *session) connect() {
-	var avoid *balancer.Server
-	if s.redispatch {
-		avoid = s.srv
-		s.redispatch = false
-		if s.srv != nil {
-			s.srv.Counters.Redispatches.Add(1)
-			s.be.Counters.Redispatches.Add(1)
-		}
-	}
-	if s.srv == nil || avoid != nil {
-		sv := s.be.Pick(avoid)
-		if sv == nil {
-			// No server is available: close at once rather than hang.
-			s.close(false)
+	if s.srv == nil || s.redispatch {
+		if !s.choose() {
 			return
 		}
-		s.setServer(sv)
 	}
 	addr := s.serverAddr(s.srv)
 	family := unix.AF_INET
@@ -251,12 +242,50 @@ func (s *session) connect() {
 	}
 }
 
-func (s *session) setServer(sv *balancer.Server) {
-	if s.srv != nil {
-		s.srv.Counters.SessionEnd()
+// choose takes a server slot from the balancer, leaving the current server
+// on redispatch. When every server is full the session waits in the queue
+// and choose reports false; Grant resumes it.
+func (s *session) choose() bool {
+	var avoid *balancer.Server
+	if s.redispatch {
+		s.redispatch = false
+		avoid = s.srv
+		s.srv.Counters.Redispatches.Add(1)
+		s.be.Counters.Redispatches.Add(1)
+		s.be.Release(s.srv)
+		s.srv = nil
+	}
+	req := balancer.Request{Src: s.clientAddr.Addr()}
+	sv, err := s.be.Acquire(&req, avoid, s)
+	switch {
+	case err != nil:
+		// No server is available, or its queue is full: close at once
+		// rather than hang.
+		s.close(false)
+		return false
+	case sv == nil:
+		s.state = stQueued
+		s.queued = s.l.now
+		s.rearm()
+		return false
 	}
 	s.srv = sv
-	sv.Counters.SessionStart()
+	return true
+}
+
+// Grant is called by the balancer, from any goroutine, when a slot was
+// taken for this queued session. The loop picks it up from its inbox.
+func (s *session) Grant(sv *balancer.Server) { s.l.post(s, sv) }
+
+// granted runs on the loop when a queued session got its slot.
+func (s *session) granted(sv *balancer.Server) {
+	if s.state != stQueued {
+		// The session ended while the grant was on its way.
+		s.be.Release(sv)
+		return
+	}
+	s.srv = sv
+	s.connect()
 }
 
 // finishConnect runs when the server socket becomes writable.
@@ -353,6 +382,12 @@ func (s *session) deadline() time.Time {
 	switch s.state {
 	case stProxyHeader:
 		earliest(s.lastCli, t.Client)
+	case stQueued:
+		q := bt.Queue
+		if q == 0 {
+			q = bt.Connect // as in HAProxy
+		}
+		earliest(s.queued, q)
 	case stConnecting:
 		earliest(s.connStart, bt.Connect)
 	case stRetryWait:
@@ -416,6 +451,10 @@ func (s *session) close(reset bool) {
 		return
 	}
 	established := s.state == stEstablished
+	if s.state == stQueued && !s.be.Cancel(s) {
+		// A grant is on its way to the loop's inbox; granted releases it.
+		s.srv = nil
+	}
 	s.state = stClosed
 	s.l.wheel.cancel(&s.timer)
 	s.l.sessions.remove(s)
@@ -432,9 +471,9 @@ func (s *session) close(reset bool) {
 	s.c2s.release(s.l.pipes)
 	s.s2c.release(s.l.pipes)
 	if s.srv != nil {
-		s.srv.Counters.SessionEnd()
 		s.srv.Counters.BytesIn.Add(s.c2s.bytes)
 		s.srv.Counters.BytesOut.Add(s.s2c.bytes)
+		s.be.Release(s.srv)
 	}
 	if s.be != nil {
 		if established {
