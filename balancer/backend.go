@@ -78,7 +78,7 @@ func (b *Backend) Available() int { return len(b.tbl.Load().servers) }
 
 func (b *Backend) rebuild() {
 	b.mu.Lock()
-	b.tbl.Store(buildTable(b, time.Now().UnixNano()))
+	b.tbl.Store(buildTable(b, b.tbl.Load(), time.Now().UnixNano()))
 	b.mu.Unlock()
 }
 

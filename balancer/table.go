@@ -3,6 +3,7 @@ package balancer
 import (
 	"hash/fnv"
 	"math"
+	"slices"
 )
 
 // table is an immutable snapshot of the servers eligible for new
@@ -16,6 +17,14 @@ type table struct {
 	chash   []uint16  // consistent-hash slots (indices into servers), or nil
 	ramping bool      // a server is in slowstart: weights change with time
 	backup  bool      // the servers are backups: no active server is up
+	chashOf []chashKey // what chash was built from, to reuse it
+}
+
+// chashKey identifies a consistent-hash table's input: a server and its
+// configured weight.
+type chashKey struct {
+	s *Server
+	w int
 }
 
 // chashSlots is the size of the consistent-hash table. Each slot belongs to
@@ -24,7 +33,11 @@ type table struct {
 // servers build the same table.
 const chashSlots = 1 << 16
 
-func buildTable(b *Backend, now int64) *table {
+// buildTable computes the table for now. prev, the table it replaces, lends
+// its consistent-hash slots when servers and configured weights are the
+// same: a rebuild for slowstart, which may run on an event loop, then costs
+// only the round robin cycle.
+func buildTable(b *Backend, prev *table, now int64) *table {
 	t := &table{}
 	for _, s := range b.Servers {
 		if s.Conf.Backup || !s.Eligible() {
@@ -56,7 +69,18 @@ func buildTable(b *Backend, now int64) *table {
 	}
 	t.seq = smoothSequence(t.weights)
 	if b.Conf.HashType.Method == "consistent" && len(t.servers) > 0 {
-		t.chash = rendezvousTable(t.servers, t.weights)
+		// Configured weights, not slowstart's: keys must not move while a
+		// server ramps up (its maxconn ramps instead).
+		weights := make([]int, len(t.servers))
+		for i, s := range t.servers {
+			weights[i] = s.Weight()
+			t.chashOf = append(t.chashOf, chashKey{s, weights[i]})
+		}
+		if prev != nil && slices.Equal(prev.chashOf, t.chashOf) {
+			t.chash = prev.chash
+		} else {
+			t.chash = rendezvousTable(t.servers, weights)
+		}
 	}
 	return t
 }
