@@ -11,12 +11,12 @@ import (
 // rebuilt on every state or weight change and swapped in atomically, so
 // picking reads it without a lock.
 type table struct {
-	servers []*Server // eligible, in configuration order
-	weights []int     // effective weights, parallel to servers
-	seq     []uint16  // smooth weighted round robin cycle (indices into servers)
-	chash   []uint16  // consistent-hash slots (indices into servers), or nil
-	ramping bool      // a server is in slowstart: weights change with time
-	backup  bool      // the servers are backups: no active server is up
+	servers []*Server  // eligible, in configuration order
+	weights []int      // effective weights, parallel to servers
+	seq     []uint16   // smooth weighted round robin cycle (indices into servers)
+	chash   []uint16   // consistent-hash slots (indices into servers), or nil
+	ramping bool       // a server is in slowstart: weights change with time
+	backup  bool       // the servers are backups: no active server is up
 	chashOf []chashKey // what chash was built from, to reuse it
 }
 
