@@ -22,6 +22,7 @@ type flow struct {
 	eof      bool  // src sent FIN
 	shut     bool  // dst's write side was shut down
 	bulk     bool  // the current burst is spliced
+	burst    int   // bytes spliced in the current bulk burst
 	bytes    int64 // bytes delivered to dst
 }
 
@@ -59,8 +60,11 @@ func (f *flow) pump(s *session) bool {
 			f.bytes += int64(n)
 			s.touch(f.dst)
 			if f.inPipe > 0 {
-				f.dst.writable = false // the socket buffer is full
-				return true
+				// A short count does not mean the socket is full: the
+				// kernel also stops between chunks when a signal is
+				// pending (Go's preemption). Only EAGAIN means full;
+				// waiting for an EPOLLOUT that never comes would stall.
+				continue
 			}
 			l.pipes.put(f.p)
 			f.p = nil
@@ -121,8 +125,6 @@ func (f *flow) copyThrough(s *session) bool {
 		case err != nil:
 			s.close(true)
 			return false
-		case w < n:
-			f.dst.writable = false
 		}
 		if w > 0 {
 			f.bytes += int64(w)
@@ -172,9 +174,13 @@ func (f *flow) spliceIn(s *session) bool {
 	switch {
 	case err == unix.EAGAIN:
 		// The pipe is empty here, so EAGAIN means the socket is drained:
-		// the burst is over and the next one starts in copy mode.
+		// the burst is over. A stream that moved more than a copy read
+		// would take stays spliced, so that a bulk transfer whose reads
+		// often drain the socket is not copied at the start of every
+		// burst; a small burst returns to copy mode.
 		f.src.readable = false
-		f.bulk = false
+		f.bulk = f.burst > l.pipes.copyMax()
+		f.burst = 0
 		l.pipes.put(f.p)
 		f.p = nil
 		return true
@@ -189,6 +195,7 @@ func (f *flow) spliceIn(s *session) bool {
 		return true
 	}
 	f.inPipe = n
+	f.burst += n
 	s.touch(f.src)
 	return true
 }

@@ -140,14 +140,6 @@ func echoOnce(c net.Conn, msg string, within time.Duration) error {
 	return nil
 }
 
-// holdUntilCleanup returns a channel that is closed when the test ends,
-// before the servers registered earlier are waited for: handlers that must
-// keep their connection open block on it.
-func holdUntilCleanup(t testing.TB) <-chan struct{} {
-	ch := make(chan struct{})
-	t.Cleanup(func() { close(ch) })
-	return ch
-}
 
 // waitFor polls cond every 10 ms until it holds or the bound passes.
 func waitFor(within time.Duration, cond func() bool) bool {

@@ -66,7 +66,6 @@ type session struct {
 
 	retriesLeft int
 	redispatch  bool // the next attempt goes to another server
-	proxyHdr    []byte
 
 	start     time.Time
 	queued    time.Time
