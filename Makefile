@@ -47,3 +47,11 @@ test: lint unit fuzz
 
 clean:
 	rm -rf $(BIN)
+
+# The engine against the io.Copy goroutine proxy (bench/iocopy), each in its
+# own process, side by side in one run; then syscalls per keep-alive request
+# under strace. About three minutes; see docs/engine-performance.md.
+.PHONY: bench-engine
+bench-engine:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine/
+	bash bench/syscalls.sh
