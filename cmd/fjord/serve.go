@@ -22,6 +22,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		// than silently staying in the foreground.
 		fmt.Fprintln(stderr, "[WARNING] 'daemon' is not supported yet: running in the foreground")
 	}
+	for _, w := range pendingFeatures(cfg) {
+		fmt.Fprintln(stderr, w)
+	}
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1

@@ -124,3 +124,28 @@ func TestServeBindErrorNamesAddress(t *testing.T) {
 		t.Fatalf("error does not name the address and line: %s", out)
 	}
 }
+
+func TestPendingFeaturesAreAnnounced(t *testing.T) {
+	// The address is taken, so fjord exits right after its warnings.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := filepath.Join(t.TempDir(), "pending.cfg")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+  log 127.0.0.1 local0
+  user nobody
+defaults
+  mode tcp
+listen px
+  bind %s
+  server s1 127.0.0.1:2 check
+`, busy.Addr())), 0o644)
+	out, _ := fjordCmd(t, "-f", cfg).CombinedOutput()
+	for _, want := range []string{"pending.cfg:2] : 'log' targets", "privileges are not dropped", "pending.cfg:8] : server 's1': health checks"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

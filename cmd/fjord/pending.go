@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/fjordlb/fjord/config"
+)
+
+// pendingFeatures lists the settings of cfg that this build parses and
+// validates but does not act on yet, each with its place, so that nothing
+// is silently ignored while those parts are being built.
+func pendingFeatures(cfg *config.Config) []string {
+	var out []string
+	add := func(pos config.Pos, format string, args ...any) {
+		out = append(out, fmt.Sprintf("[WARNING] parsing [%s] : %s", pos, fmt.Sprintf(format, args...)))
+	}
+	g := &cfg.Global
+	for _, l := range g.Logs {
+		add(l.Pos, "'log' targets are not written to yet: fjord logs to stderr")
+	}
+	for _, s := range g.StatsSockets {
+		add(s.Pos, "'stats socket %s' (runtime API) is not served yet", s.Path)
+	}
+	if g.User != "" || g.Group != "" || g.UID >= 0 || g.GID >= 0 {
+		out = append(out, "[WARNING] 'user'/'group'/'uid'/'gid': privileges are not dropped yet; fjord keeps running as the user that started it")
+	}
+	if g.PIDFile != "" {
+		out = append(out, "[WARNING] 'pidfile' is not written yet")
+	}
+	if g.Sysctl != config.SysctlOff {
+		out = append(out, "[WARNING] 'tune.sysctl': kernel settings are not tuned yet (set by hand, see the seed article's sysctl.conf)")
+	}
+	for _, px := range cfg.Proxies {
+		if px.Stats.Enabled {
+			add(px.Pos, "%s '%s': the stats page is not served yet", px.Section, px.Name)
+		}
+		for _, s := range px.Servers {
+			if s.Check || s.Observe != "" {
+				add(s.Pos, "server '%s': health checks are not run yet; the server is taken as UP", s.Name)
+			}
+		}
+	}
+	return out
+}
