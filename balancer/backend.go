@@ -35,7 +35,7 @@ type Backend struct {
 
 	tbl  atomic.Pointer[table]
 	rr   atomic.Uint64
-	hash func([]byte) uint32
+	hash keyHash
 
 	mu       sync.Mutex // table rebuilds and queues
 	queue    waitQueue  // connections any server may take
@@ -121,25 +121,45 @@ func (b *Backend) acquire(req *Request, avoid *Server, w Waiter) (*Server, bool,
 	if n == 0 {
 		return nil, false, ErrNoServer
 	}
-	now := time.Now().UnixNano()
-	first, deterministic := b.choose(t, req, avoid)
+	// The time matters only to servers in slowstart. Reading the clock
+	// costs as much as the rest of a pick: do it only while one ramps.
+	var now int64
+	if t.ramping {
+		now = time.Now().UnixNano()
+	}
+	first, deterministic := b.choose(t, req, avoid, now)
 	if t.servers[first].tryTake(now) {
 		return b.selected(t.servers[first]), false, nil
 	}
 	if deterministic {
 		// A hashed request belongs to its server: wait for it there.
-		return b.enqueue(t.servers[first], nil, req, avoid, w, now)
+		return b.enqueue(t.servers[first], req, avoid, w)
 	}
-	for i := 1; i < n; i++ {
-		s := t.servers[(first+i)%n]
-		if s == avoid && n > 1 {
+	if s := takeAny(t, first, avoid, now); s != nil {
+		return b.selected(s), false, nil
+	}
+	return b.enqueue(nil, req, avoid, w)
+}
+
+// takeAny takes a slot on the first server of t that has one, in order
+// after index from, and on avoid only when no other server has one.
+func takeAny(t *table, from int, avoid *Server, now int64) *Server {
+	n := len(t.servers)
+	avoided := false
+	for i := 1; i <= n; i++ {
+		s := t.servers[(from+i)%n]
+		if s == avoid {
+			avoided = true
 			continue
 		}
 		if s.tryTake(now) {
-			return b.selected(s), false, nil
+			return s
 		}
 	}
-	return b.enqueue(nil, t, req, avoid, w, now)
+	if avoided && avoid.tryTake(now) {
+		return avoid
+	}
+	return nil
 }
 
 func (b *Backend) selected(s *Server) *Server {
@@ -149,23 +169,33 @@ func (b *Backend) selected(s *Server) *Server {
 
 // choose returns the index in t.servers the algorithm designates, and
 // whether the choice is bound to the request (hashing) rather than free.
-func (b *Backend) choose(t *table, req *Request, avoid *Server) (int, bool) {
+func (b *Backend) choose(t *table, req *Request, avoid *Server, now int64) (int, bool) {
 	n := len(t.servers)
 	bal := &b.Conf.Balance
 	switch bal.Algorithm {
 	case "source", "uri", "url_param", "hdr":
 		var buf [16]byte
 		if key, ok := b.key(req, &buf); ok {
-			h := b.hash(key)
-			if t.chash != nil {
-				return int(t.chash[(h*2654435761)>>16]), true
+			var h uint32
+			if bal.Algorithm == "source" {
+				h = b.hash.sourceSum(key)
+			} else {
+				h = b.hash.sum(key)
 			}
-			return int(t.seq[h%uint32(len(t.seq))]), true
+			var i int
+			if t.chash != nil {
+				i = int(t.chash[(h*2654435761)>>16])
+			} else {
+				i = int(t.seq[h%uint32(len(t.seq))])
+			}
+			// A retry leaving the key's server goes round robin.
+			if t.servers[i] != avoid || n == 1 {
+				return i, true
+			}
 		}
 	case "leastconn":
 		return b.leastConn(t, avoid), false
 	case "first":
-		now := time.Now().UnixNano()
 		for i, s := range t.servers {
 			if s == avoid && n > 1 {
 				continue
@@ -227,36 +257,45 @@ func lessLoaded(t *table, i, j int) bool {
 
 // enqueue queues w on server s (hashing) or on the backend, unless a slot
 // freed meanwhile. It runs under the lock that Release takes to hand slots
-// to waiters, so a slot freed concurrently is never lost.
-func (b *Backend) enqueue(s *Server, t *table, req *Request, avoid *Server, w Waiter, now int64) (*Server, bool, error) {
+// to waiters, and counts w in b.queued before it looks for a slot one last
+// time: a Release that frees a slot after that look sees the count and
+// dispatches after us; one that freed it before is seen by the look. The
+// look uses the table current under the lock for the same reason: a server
+// that came back before the look is in it; one that comes back after sees
+// the count and dispatches to us.
+func (b *Backend) enqueue(s *Server, req *Request, avoid *Server, w Waiter) (*Server, bool, error) {
 	if w == nil {
 		return nil, false, ErrNoServer
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now().UnixNano()
+	b.queued.Add(1)
 	if s != nil {
 		if s.tryTake(now) {
+			b.queued.Add(-1)
 			return b.selected(s), false, nil
 		}
 		if mq := s.Conf.MaxQueue; mq > 0 && s.queue.len() >= mq {
+			b.queued.Add(-1)
 			return nil, false, ErrQueueFull
 		}
 		b.seq++
 		s.queue.push(w, b.seq)
 		raise(&s.Counters.QueueMax, s.Counters.QueueCur.Add(1))
 	} else {
-		for _, c := range t.servers {
-			if (c != avoid || len(t.servers) == 1) && c.tryTake(now) {
-				return b.selected(c), false, nil
-			}
+		t := b.tbl.Load()
+		if c := takeAny(t, len(t.servers)-1, avoid, now); c != nil {
+			b.queued.Add(-1)
+			return b.selected(c), false, nil
 		}
 		if limit := b.queueLimit(t); limit > 0 && b.queue.len() >= limit {
+			b.queued.Add(-1)
 			return nil, false, ErrQueueFull
 		}
 		b.seq++
 		b.queue.push(w, b.seq)
 	}
-	b.queued.Add(1)
 	raise(&b.Counters.QueueMax, b.Counters.QueueCur.Add(1))
 	return nil, true, nil
 }
@@ -290,14 +329,20 @@ func (b *Backend) Release(s *Server) {
 // own queue and the backend's compete by arrival). Called with b.mu held.
 func (b *Backend) dispatch(s *Server) {
 	now := time.Now().UnixNano()
+	// Only servers in the table serve the backend queue (not a backup
+	// while an active server is up); any eligible one serves its own.
+	shared := inTable(b.tbl.Load(), s)
 	for s.Eligible() {
 		own, ownSeq := s.queue.peek()
 		any, anySeq := b.queue.peek()
+		if !shared {
+			any = nil
+		}
 		var q *waitQueue
 		switch {
 		case own != nil && (any == nil || ownSeq < anySeq):
 			q = &s.queue
-		case any != nil && inTable(b.tbl.Load(), s):
+		case any != nil:
 			q = &b.queue
 		default:
 			return

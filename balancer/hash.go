@@ -1,6 +1,9 @@
 package balancer
 
-import "hash/crc32"
+import (
+	"hash/crc32"
+	"math/bits"
+)
 
 // The hash functions of HAProxy's "hash-type", so that keys land where an
 // HAProxy user expects with map-based hashing.
@@ -28,9 +31,8 @@ func hashWT6(b []byte) uint32 {
 		t := uint32(c)
 		h0 = ^(h0 ^ t)
 		h1 = ^(h1 + t)
-		t = h1<<step0 | h1>>(32-step0)
-		h1 = h0<<step1 | h0>>(32-step1)
-		h0 = t
+		// Rotations (step0, step1 < 32), as one instruction each.
+		h0, h1 = bits.RotateLeft32(h1, int(step0)), bits.RotateLeft32(h0, int(step1))
 		t = (h0>>16 ^ h1) & 0xffff
 		step0 = t & 0x1f
 		step1 = t >> 11
@@ -38,7 +40,18 @@ func hashWT6(b []byte) uint32 {
 	return h0 ^ h1
 }
 
-func hashCRC32(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+// hashCRC32 is the IEEE CRC-32, computed here rather than with
+// crc32.ChecksumIEEE: that calls through a function variable, which makes
+// every key escape to the heap (one allocation per pick).
+func hashCRC32(b []byte) uint32 {
+	h := ^uint32(0)
+	for _, c := range b {
+		h = crcTable[byte(h)^c] ^ h>>8
+	}
+	return ^h
+}
+
+var crcTable = crc32.MakeTable(crc32.IEEE)
 
 // fullHash is Bob Jenkins' full avalanche integer hash, HAProxy's
 // "avalanche" modifier.
@@ -52,19 +65,65 @@ func fullHash(a uint32) uint32 {
 	return a
 }
 
-// hasher returns the configured key hash.
-func hasher(function string, avalanche bool) func([]byte) uint32 {
-	f := hashSDBM
+// keyHash is the configured key hash: a function and the avalanche
+// modifier. It is a value switched on rather than a func value so that
+// keys, often in a buffer on the picking goroutine's stack, do not escape.
+type keyHash struct {
+	function  uint8
+	avalanche bool
+}
+
+const (
+	fnSDBM uint8 = iota
+	fnDJB2
+	fnWT6
+	fnCRC32
+)
+
+// hasher returns the key hash of "hash-type ... function [avalanche]".
+func hasher(function string, avalanche bool) keyHash {
+	k := keyHash{function: fnSDBM, avalanche: avalanche}
 	switch function {
 	case "djb2":
-		f = hashDJB2
+		k.function = fnDJB2
 	case "wt6":
-		f = hashWT6
+		k.function = fnWT6
 	case "crc32":
-		f = hashCRC32
+		k.function = fnCRC32
 	}
-	if avalanche {
-		return func(b []byte) uint32 { return fullHash(f(b)) }
+	return k
+}
+
+func (k keyHash) sum(b []byte) uint32 {
+	var h uint32
+	switch k.function {
+	case fnDJB2:
+		h = hashDJB2(b)
+	case fnWT6:
+		h = hashWT6(b)
+	case fnCRC32:
+		h = hashCRC32(b)
+	default:
+		h = hashSDBM(b)
 	}
-	return f
+	if k.avalanche {
+		h = fullHash(h)
+	}
+	return h
+}
+
+// sourceSum hashes a client address as HAProxy's "balance source" does:
+// the XOR of its big-endian 32-bit words, through the avalanche function
+// when configured. The hash-type function is not used, as in HAProxy, so
+// clients land on the servers an HAProxy user expects.
+func (k keyHash) sourceSum(addr []byte) uint32 {
+	var h uint32
+	for len(addr) >= 4 {
+		h ^= uint32(addr[0])<<24 | uint32(addr[1])<<16 | uint32(addr[2])<<8 | uint32(addr[3])
+		addr = addr[4:]
+	}
+	if k.avalanche {
+		return fullHash(h)
+	}
+	return h
 }

@@ -116,6 +116,10 @@ func (s *Server) SetAdmin(a Admin) {
 	if a == Ready {
 		s.upSince.Store(now)
 	}
+	if last := s.Counters.LastChange.Load(); last > 0 && !s.Up() {
+		// Down time goes on through administrative changes.
+		s.Counters.Downtime.Add(now - last)
+	}
 	s.Counters.LastChange.Store(now)
 	s.backend.rebuild()
 	if a == Ready {
@@ -130,32 +134,40 @@ func (s *Server) SetWeight(w int) {
 		return
 	}
 	s.backend.rebuild()
+	s.backend.drainQueues()
 }
 
-// effectiveWeight applies slowstart: after becoming eligible, a server's
-// weight ramps from 1/20 up to its full value over the slowstart period
-// (HAProxy ramps in steps too; never 0, so the server is tried).
+// rampSteps is how many steps slowstart ramps a weight in. Table weights
+// count in 1/rampSteps of a configured weight while a server ramps, so
+// that a server of weight 1, the default, ramps too.
+const rampSteps = 20
+
+// effectiveWeight applies slowstart. It returns the weight in 1/rampSteps
+// units of the configured weight: rampSteps*w outside slowstart, and from
+// w (1/rampSteps of the full weight, never 0, so the server is tried) up
+// to rampSteps*w in steps over the slowstart period.
 func (s *Server) effectiveWeight(now int64) (w int, ramping bool) {
 	w = s.Weight()
 	ss := s.Conf.SlowStart
 	since := s.upSince.Load()
 	if ss <= 0 || since == 0 || w == 0 {
-		return w, false
+		return w * rampSteps, false
 	}
 	elapsed := time.Duration(now - since)
 	if elapsed >= ss {
-		return w, false
+		return w * rampSteps, false
 	}
-	step := int64(elapsed * 20 / ss) // 0..19
-	return max(1, int((int64(w)*(step+1)+19)/20)), true
+	step := max(0, int(elapsed*rampSteps/ss)) // 0..rampSteps-1; 0 if the clock stepped back
+	return w * (step + 1), true
 }
 
 // maxConn is the server's connection limit now (0: none). During slowstart
-// it ramps like the weight.
+// it ramps like the weight. now is 0 when the caller knows that no server
+// ramps (its table does not): the configured limit, without the clock.
 func (s *Server) maxConn(now int64) int64 {
 	mc := int64(s.Conf.MaxConn)
-	if mc == 0 {
-		return 0
+	if mc == 0 || now == 0 {
+		return mc
 	}
 	ss := s.Conf.SlowStart
 	since := s.upSince.Load()
