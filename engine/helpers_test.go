@@ -140,7 +140,6 @@ func echoOnce(c net.Conn, msg string, within time.Duration) error {
 	return nil
 }
 
-
 // waitFor polls cond every 10 ms until it holds or the bound passes.
 func waitFor(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
