@@ -17,6 +17,11 @@ import (
 // serve runs the proxy described by cfg until SIGTERM or SIGINT.
 func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	logger := log.New(stderr, "fjord: ", log.LstdFlags)
+	// Catch stop signals before anything listens, so that a signal during
+	// startup still stops fjord cleanly.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	if cfg.Global.Daemon && !o.fg {
 		// Daemon mode arrives with the process-life issue; say so rather
 		// than silently staying in the foreground.
@@ -43,8 +48,6 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
 		}
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	s := <-sig
 	logger.Printf("received %v, stopping", s)
 	eng.Stop()
