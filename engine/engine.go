@@ -209,16 +209,20 @@ func (e *Engine) Stats() Stats {
 // router chooses the backend of a new tcp connection.
 type router struct {
 	rules []routeRule
-	def   *balancer.Backend
+	def   *backend
 }
 
 type routeRule struct {
 	cond *config.Condition
-	be   *balancer.Backend
+	be   *backend
 }
 
-func newRouter(px *config.Proxy, backends map[string]*balancer.Backend) (router, error) {
+func newRouter(px *config.Proxy, pools map[string]*balancer.Backend) (router, error) {
 	var r router
+	backends := map[string]*backend{}
+	for name, b := range pools {
+		backends[name] = newBackend(b)
+	}
 	for _, ub := range px.UseBackends {
 		be := backends[ub.Backend]
 		if be == nil {
@@ -238,7 +242,7 @@ func newRouter(px *config.Proxy, backends map[string]*balancer.Backend) (router,
 	return r, nil
 }
 
-func (r *router) backend(src netip.AddrPort) *balancer.Backend {
+func (r *router) backend(src netip.AddrPort) *backend {
 	for _, rule := range r.rules {
 		if rule.cond == nil || evalCondition(rule.cond, src.Addr()) {
 			return rule.be

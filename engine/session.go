@@ -54,7 +54,7 @@ type session struct {
 	l     *loop
 	ln    *listener
 	fe    *frontend
-	be    *balancer.Backend
+	be    *backend
 	srv   *balancer.Server
 	state sessionState
 

@@ -1,0 +1,36 @@
+package engine
+
+import (
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+)
+
+// serverPool is what a session needs from its backend's balancer: a server
+// slot for a new connection (or a place in the queue), and giving it back.
+// The algorithms behind it are the balancer's business.
+type serverPool interface {
+	Acquire(req *balancer.Request, avoid *balancer.Server, w balancer.Waiter) (*balancer.Server, error)
+	Release(s *balancer.Server)
+	Cancel(w balancer.Waiter) bool
+}
+
+// backend is the engine's view of a backend section: its settings, the
+// pool that chooses servers, and the counters sessions update.
+type backend struct {
+	Name     string
+	Conf     *config.Proxy
+	pool     serverPool
+	Counters *balancer.Counters
+}
+
+func newBackend(b *balancer.Backend) *backend {
+	return &backend{Name: b.Name, Conf: b.Conf, pool: b, Counters: &b.Counters}
+}
+
+func (b *backend) Acquire(req *balancer.Request, avoid *balancer.Server, w balancer.Waiter) (*balancer.Server, error) {
+	return b.pool.Acquire(req, avoid, w)
+}
+
+func (b *backend) Release(s *balancer.Server) { b.pool.Release(s) }
+
+func (b *backend) Cancel(w balancer.Waiter) bool { return b.pool.Cancel(w) }
