@@ -35,10 +35,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fjordlb/fjord/bench/iocopy"
+	"github.com/fjordlb/fjord/bench/tcpserve"
 	"github.com/fjordlb/fjord/config"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -74,8 +74,8 @@ func TestBenchChild(t *testing.T) {
 	stop := func() {}
 	switch kind {
 	case "backend":
-		echo := benchServe(t, benchEchoConn)
-		sink := benchServe(t, benchSinkConn)
+		echo := benchServe(t, tcpserve.Echo)
+		sink := benchServe(t, tcpserve.Sink)
 		fmt.Printf("LISTEN echo %s\nLISTEN sink %s\n", echo, sink)
 	case "iocopy":
 		p, err := iocopy.Listen("127.0.0.1:0", os.Getenv(benchBackendEnv))
@@ -155,41 +155,6 @@ func benchServe(t *testing.T, handler func(*net.TCPConn)) string {
 		}
 	}()
 	return ln.Addr().String()
-}
-
-// benchEchoConn echoes with plain reads and writes (no splice: io.Copy from a
-// connection to itself would splice through a pipe and hold it while idle).
-func benchEchoConn(c *net.TCPConn) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			c.CloseWrite()
-			return
-		}
-	}
-}
-
-// benchSinkConn discards everything until EOF and then answers with the
-// number of bytes it received.
-func benchSinkConn(c *net.TCPConn) {
-	buf := make([]byte, 256<<10)
-	var total int64
-	for {
-		n, err := c.Read(buf)
-		total += int64(n)
-		if err != nil {
-			if err == io.EOF {
-				fmt.Fprintf(c, "%d\n", total)
-			}
-			return
-		}
-	}
 }
 
 // benchProc is a child process of the benchmark.

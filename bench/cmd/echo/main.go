@@ -8,10 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"time"
+
+	"github.com/fjordlb/fjord/bench/tcpserve"
 )
 
 func main() {
@@ -23,9 +24,9 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
-	handler := echo
+	handler := tcpserve.Echo
 	if *sink {
-		handler = discard
+		handler = tcpserve.Sink
 	}
 	for {
 		c, err := ln.Accept()
@@ -42,38 +43,5 @@ func main() {
 			defer c.Close()
 			handler(c.(*net.TCPConn))
 		}()
-	}
-}
-
-// echo writes back what it reads. Not io.Copy: from a connection to itself
-// that would splice through a pipe held for the connection's lifetime.
-func echo(c *net.TCPConn) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			c.CloseWrite()
-			return
-		}
-	}
-}
-
-func discard(c *net.TCPConn) {
-	buf := make([]byte, 256<<10)
-	var total int64
-	for {
-		n, err := c.Read(buf)
-		total += int64(n)
-		if err != nil {
-			if err == io.EOF {
-				fmt.Fprintf(c, "%d\n", total)
-			}
-			return
-		}
 	}
 }
