@@ -23,6 +23,11 @@ type timerWheel struct {
 	cur   int64 // last tick processed
 	slots [wheelSlots]timerEntry
 	count int
+	// next is a lower bound of the first tick after cur whose slot holds
+	// an entry, so that timeout, called before every epoll_wait, need not
+	// scan the empty slots again (a session's timer is often a whole
+	// round of slots away).
+	next int64
 }
 
 func newTimerWheel(now time.Time) *timerWheel {
@@ -53,6 +58,11 @@ func (w *timerWheel) schedule(e *timerEntry, t time.Time) {
 	head.prev = e
 	e.linked = true
 	w.count++
+	// The entry's slot comes up next at the first tick after cur that
+	// maps to it (at itself or an earlier round).
+	if first := w.cur + 1 + (at-w.cur-1)%wheelSlots; first < w.next {
+		w.next = first
+	}
 }
 
 func (w *timerWheel) cancel(e *timerEntry) {
@@ -99,9 +109,10 @@ func (w *timerWheel) timeout(now time.Time) int {
 	// tick: an entry that fell due since the last advance (time moved on
 	// while events were handled) must wake the loop at once, not be taken
 	// for an entry of the next round.
-	for t := w.cur + 1; t <= w.cur+wheelSlots; t++ {
+	for t := max(w.cur+1, w.next); t <= w.cur+wheelSlots; t++ {
 		head := &w.slots[t%wheelSlots]
 		if head.next != head {
+			w.next = t
 			d := w.base.Add(time.Duration(t) * wheelTick).Sub(now)
 			if d <= 0 {
 				return 0

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -262,5 +263,50 @@ func TestTimerWheelTimeout(t *testing.T) {
 	w.cancel(e)
 	if got := w.timeout(ms(200)); got != -1 {
 		t.Fatalf("after cancel: timeout = %d, want -1", got)
+	}
+}
+
+// TestTimerWheelTimeoutHint checks timeout, which starts its scan at the
+// wheel's remembered next tick, against a scan of every slot, through
+// random schedules, cancels and advances (deadlines up to several rounds
+// away).
+func TestTimerWheelTimeoutHint(t *testing.T) {
+	base := time.Unix(1000, 0)
+	w := newTimerWheel(base)
+	rng := rand.New(rand.NewPCG(1, 2))
+	entries := make([]timerEntry, 64)
+	for i := range entries {
+		entries[i].fire = func(time.Time) {}
+	}
+	full := func(now time.Time) int {
+		if w.count == 0 {
+			return -1
+		}
+		for tk := w.cur + 1; tk <= w.cur+wheelSlots; tk++ {
+			if head := &w.slots[tk%wheelSlots]; head.next != head {
+				d := w.base.Add(time.Duration(tk) * wheelTick).Sub(now)
+				if d <= 0 {
+					return 0
+				}
+				return int((d + time.Millisecond - 1) / time.Millisecond)
+			}
+		}
+		return int(wheelTick / time.Millisecond)
+	}
+	now := base
+	for i := 0; i < 20000; i++ {
+		e := &entries[rng.IntN(len(entries))]
+		switch rng.IntN(4) {
+		case 0, 1:
+			w.schedule(e, now.Add(time.Duration(rng.Int64N(int64(3*wheelSlots*wheelTick)))))
+		case 2:
+			w.cancel(e)
+		case 3:
+			now = now.Add(time.Duration(rng.Int64N(int64(wheelSlots * wheelTick / 8))))
+			w.advance(now)
+		}
+		if got, want := w.timeout(now), full(now); got != want {
+			t.Fatalf("step %d: timeout %d, full scan %d", i, got, want)
+		}
 	}
 }
