@@ -17,20 +17,12 @@ type serverPool interface {
 // backend is the engine's view of a backend section: its settings, the
 // pool that chooses servers, and the counters sessions update.
 type backend struct {
+	serverPool
 	Name     string
 	Conf     *config.Proxy
-	pool     serverPool
 	Counters *balancer.Counters
 }
 
 func newBackend(b *balancer.Backend) *backend {
-	return &backend{Name: b.Name, Conf: b.Conf, pool: b, Counters: &b.Counters}
+	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters}
 }
-
-func (b *backend) Acquire(req *balancer.Request, avoid *balancer.Server, w balancer.Waiter) (*balancer.Server, error) {
-	return b.pool.Acquire(req, avoid, w)
-}
-
-func (b *backend) Release(s *balancer.Server) { b.pool.Release(s) }
-
-func (b *backend) Cancel(w balancer.Waiter) bool { return b.pool.Cancel(w) }

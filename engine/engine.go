@@ -69,6 +69,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			e.backends[px.Name] = balancer.New(px)
 		}
 	}
+	views := make(map[string]*backend, len(e.backends))
+	for name, b := range e.backends {
+		views[name] = newBackend(b)
+	}
 	for _, px := range cfg.Frontends() {
 		if px.Mode == config.ModeHTTP {
 			return nil, fmt.Errorf("%s '%s': mode http is not supported by this engine yet; use mode tcp", px.Section, px.Name)
@@ -78,7 +82,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)
 		}
-		r, err := newRouter(px, e.backends)
+		r, err := newRouter(px, views)
 		if err != nil {
 			return nil, err
 		}
@@ -217,12 +221,8 @@ type routeRule struct {
 	be   *backend
 }
 
-func newRouter(px *config.Proxy, pools map[string]*balancer.Backend) (router, error) {
+func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 	var r router
-	backends := map[string]*backend{}
-	for name, b := range pools {
-		backends[name] = newBackend(b)
-	}
 	for _, ub := range px.UseBackends {
 		be := backends[ub.Backend]
 		if be == nil {
