@@ -168,19 +168,7 @@ func TestQueueMaxconnThreeServersThirtyClients(t *testing.T) {
 	be := e.Backend("px")
 
 	const clients = 30
-	results := make([]qResult, clients)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i] = qRequest(addr, fmt.Sprintf("req %d", i), 20*time.Second)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	results := qBurst(addr, clients)
 
 	perServer := map[string]int{}
 	for i, r := range results {
@@ -227,19 +215,7 @@ func TestQueueTimeoutClosesOverflow(t *testing.T) {
 	be := e.Backend("px")
 
 	const clients = 30
-	results := make([]qResult, clients)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i] = qRequest(addr, fmt.Sprintf("req %d", i), 20*time.Second)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	results := qBurst(addr, clients)
 
 	served, closed := 0, 0
 	for i, r := range results {
@@ -706,4 +682,23 @@ func TestQueueTimeoutRacesGrant(t *testing.T) {
 	}
 	waitIdle(t, e)
 	checkServersIdle(t, e, "px")
+}
+
+// qBurst sends n requests at once, released together, and returns each
+// client's result in order.
+func qBurst(addr string, n int) []qResult {
+	results := make([]qResult, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = qRequest(addr, fmt.Sprintf("req %d", i), 20*time.Second)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return results
 }
