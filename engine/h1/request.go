@@ -1,0 +1,266 @@
+package h1
+
+// Request is a parsed request head. Its byte slices alias the parsed
+// input and are valid only while that input is.
+type Request struct {
+	Method []byte
+	URI    []byte // request-target as sent
+	// Path is the path of URI: for origin-form the part before '?'; for
+	// absolute-form (http://host/p?q) the "/p" part, or "/" if empty (a
+	// shared slice, not part of the input: do not write to it); for
+	// authority-form (CONNECT), asterisk-form ("*") and anything else, URI
+	// itself.
+	Path  []byte
+	Minor int // HTTP/1.<Minor>: 0 or 1
+	// Headers are the fields in order, a slice of an array inside the
+	// Request, so they are overwritten by the next parse.
+	Headers       []Header
+	ContentLength int64  // -1 when absent
+	Chunked       bool   // Transfer-Encoding: chunked
+	Close         bool   // Connection has the "close" token
+	KeepAlive     bool   // Connection has the "keep-alive" token
+	Upgrade       bool   // Connection has the "upgrade" token and an Upgrade field is present
+	Expect100     bool   // Expect: 100-continue
+	Host          []byte // first Host field value, or nil
+
+	hdrs [MaxHeaders]Header
+}
+
+// slash is the Path of an absolute-form target with an empty path.
+// Callers must not modify it.
+var slash = []byte("/")[:1:1]
+
+// ParseRequest parses the request head at the start of b. It returns the
+// head's length including the final CRLF CRLF (and any empty lines before
+// the request line), ErrNeedMore when b holds only a valid prefix of a
+// head, or *Error. r is reset first; its slices alias b.
+func ParseRequest(b []byte, r *Request) (int, error) {
+	stale := min(len(r.Headers), MaxHeaders)
+	// Field by field: assigning a whole Request would copy or zero the
+	// 4.8 KB header array, which costs more than parsing a typical head.
+	r.Method, r.URI, r.Path, r.Host = nil, nil, nil, nil
+	r.Minor = 0
+	r.Headers = r.hdrs[:0]
+	r.ContentLength = -1
+	r.Chunked, r.Close, r.KeepAlive, r.Upgrade, r.Expect100 = false, false, false, false, false
+	n, err := r.parse(b)
+	// Drop references into earlier inputs beyond the fields just parsed,
+	// so an old buffer is not kept alive through the array.
+	if k := len(r.Headers); k < stale {
+		clear(r.hdrs[k:stale])
+	}
+	return n, err
+}
+
+func (r *Request) parse(b []byte) (int, error) {
+	off := 0
+	// RFC 9112 §2.2: empty lines before the request line are ignored, a
+	// leftover of clients that end a POST body with an extra CRLF.
+	for off < len(b) && b[off] == '\r' {
+		if off+1 >= len(b) {
+			return 0, ErrNeedMore
+		}
+		if b[off+1] != '\n' {
+			return 0, errAt(off, msgBareCR)
+		}
+		off += 2
+	}
+
+	start := off
+	for off < len(b) && tchar[b[off]] {
+		off++
+	}
+	if off >= len(b) {
+		return 0, ErrNeedMore
+	}
+	if b[off] != ' ' || off == start {
+		if b[off] == '\n' {
+			return 0, errAt(off, msgBareLFStart)
+		}
+		return 0, errAt(off, msgRequestLine)
+	}
+	r.Method = b[start:off]
+	off++
+
+	start = off
+	off = skipTarget(b, off)
+	if off >= len(b) {
+		return 0, ErrNeedMore
+	}
+	if b[off] != ' ' || off == start {
+		return 0, errAt(off, msgRequestLine)
+	}
+	r.URI = b[start:off]
+	off++
+
+	minor, off, err := parseVersion(b, off, msgRequestLine)
+	if err != nil {
+		return 0, err
+	}
+	r.Minor = minor
+	if off, err = endLine(b, off, msgRequestLine); err != nil {
+		return 0, err
+	}
+
+	// Header fields are parsed in one pass and stored; their meaning is
+	// looked at only once the head is whole, so that a head arriving in
+	// pieces is not interpreted again for each piece.
+	n, off, err := parseFields(b, off, &r.hdrs)
+	r.Headers = r.hdrs[:n]
+	if err != nil {
+		return 0, err
+	}
+	if err := r.interpret(b); err != nil {
+		return 0, err
+	}
+	r.Path = requestPath(r.Method, r.URI)
+	return off, nil
+}
+
+// interpret sets the fields derived from the header fields.
+func (r *Request) interpret(b []byte) error {
+	f := framing{cl: -1}
+	var hasUpgrade bool
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		switch len(h.Name) {
+		case len(hdrHost):
+			if !equalFold(h.Name, hdrHost) {
+				continue
+			}
+			// Two Host fields let two hops route one request differently.
+			if r.Host != nil {
+				return errAt(offsetIn(b, h.Name), msgHost)
+			}
+			r.Host = h.Value
+		case len(hdrExpect):
+			if equalFold(h.Name, hdrExpect) && equalFold(h.Value, "100-continue") {
+				r.Expect100 = true
+			}
+		case len(hdrUpgrade):
+			hasUpgrade = hasUpgrade || equalFold(h.Name, hdrUpgrade)
+		case len(hdrConnection):
+			if equalFold(h.Name, hdrConnection) {
+				f.connection(h.Value)
+			}
+		case len(hdrContentLength):
+			if !equalFold(h.Name, hdrContentLength) {
+				continue
+			}
+			if f.te {
+				return errAt(offsetIn(b, h.Name), msgCLTE)
+			}
+			if err := f.contentLength(b, h.Value); err != nil {
+				return err
+			}
+		case len(hdrTransferEncoding):
+			if !equalFold(h.Name, hdrTransferEncoding) {
+				continue
+			}
+			if err := r.transferEncoding(b, h, &f); err != nil {
+				return err
+			}
+		}
+	}
+	r.ContentLength = f.cl
+	r.Chunked = f.te
+	r.Close = f.close
+	r.KeepAlive = f.keep
+	r.Upgrade = f.upgrade && hasUpgrade
+	return nil
+}
+
+// transferEncoding checks a request's Transfer-Encoding field. A request
+// body can only be framed by exactly one "chunked": any other coding
+// leaves its length unknowable (RFC 9112 §6.3 has the server answer 400),
+// and lists like "chunked, identity" are read differently by different
+// agents.
+func (r *Request) transferEncoding(b []byte, h *Header, f *framing) error {
+	if r.Minor == 0 {
+		// HTTP/1.0 has no chunked coding; a 1.0 peer would read the body
+		// some other way (RFC 9112 §6.1).
+		return errAt(offsetIn(b, h.Name), msgTE10)
+	}
+	if f.cl >= 0 {
+		return errAt(offsetIn(b, h.Name), msgCLTE)
+	}
+	f.te = true
+	base := offsetIn(b, h.Value)
+	for i := 0; i <= len(h.Value); {
+		e, start, next := nextElem(h.Value, i)
+		f.teCount++
+		if f.teCount > 1 || !equalFold(e, "chunked") {
+			return errAt(base+start, msgTE)
+		}
+		i = next
+	}
+	return nil
+}
+
+// requestPath returns the path of a request-target.
+func requestPath(method, uri []byte) []byte {
+	if uri[0] == '/' {
+		return cutQuery(uri)
+	}
+	if string(method) == "CONNECT" {
+		return uri
+	}
+	// absolute-form: scheme "://" authority [path]. A scheme starts with a
+	// letter and continues with letters, digits, '+', '-' or '.'.
+	i := 0
+	for ; i < len(uri); i++ {
+		c := uri[i]
+		if 'a' <= lower[c] && lower[c] <= 'z' {
+			continue
+		}
+		if i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			continue
+		}
+		break
+	}
+	if i == 0 || len(uri)-i < 3 || uri[i] != ':' || uri[i+1] != '/' || uri[i+2] != '/' {
+		return uri
+	}
+	for j := i + 3; j < len(uri); j++ {
+		switch uri[j] {
+		case '/':
+			return cutQuery(uri[j:])
+		case '?', '#':
+			return slash
+		}
+	}
+	return slash
+}
+
+func cutQuery(p []byte) []byte {
+	for i, c := range p {
+		if c == '?' {
+			return p[:i]
+		}
+	}
+	return p
+}
+
+// Header returns the first value of the field called name, compared
+// without regard to ASCII case, and whether there is one.
+func (r *Request) Header(name string) ([]byte, bool) {
+	return lookup(r.Headers, name)
+}
+
+// IsMethod reports whether the method is exactly m; methods are
+// case-sensitive.
+func (r *Request) IsMethod(m string) bool {
+	return string(r.Method) == m
+}
+
+// Body says how the request's body is delimited. A request never has a
+// close-delimited body: without Content-Length or chunked it has none.
+func (r *Request) Body() BodyKind {
+	switch {
+	case r.ContentLength >= 0:
+		return BodyLength
+	case r.Chunked:
+		return BodyChunked
+	}
+	return BodyNone
+}
