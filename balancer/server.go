@@ -54,6 +54,18 @@ type Counters struct {
 	QueueMax     atomic.Int64 // "qmax"
 	LastChange   atomic.Int64 // unix ns of the last state change ("lastchg")
 	Downtime     atomic.Int64 // ns spent DOWN before the current state ("downtime")
+	// HTTP responses by status class: 1xx..5xx, then anything else
+	// ("hrsp_1xx" .. "hrsp_5xx", "hrsp_other").
+	Responses [6]atomic.Int64
+}
+
+// CountStatus accounts for an HTTP response status.
+func (c *Counters) CountStatus(code int) {
+	class := code/100 - 1
+	if class < 0 || class > 4 {
+		class = 5
+	}
+	c.Responses[class].Add(1)
 }
 
 // SessionStart accounts for a new session.
