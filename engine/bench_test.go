@@ -76,7 +76,8 @@ func TestBenchChild(t *testing.T) {
 	case "backend":
 		echo := benchServe(t, tcpserve.Echo)
 		sink := benchServe(t, tcpserve.Sink)
-		fmt.Printf("LISTEN echo %s\nLISTEN sink %s\n", echo, sink)
+		web := benchServe(t, benchHTTPServe)
+		fmt.Printf("LISTEN echo %s\nLISTEN sink %s\nLISTEN http %s\n", echo, sink, web)
 	case "iocopy":
 		p, err := iocopy.Listen("127.0.0.1:0", os.Getenv(benchBackendEnv))
 		if err != nil {
@@ -98,8 +99,8 @@ func TestBenchChild(t *testing.T) {
 		var cfg *config.Config
 		for attempt := 0; ; attempt++ {
 			text := fmt.Sprintf("global\n  nbthread 2\n  maxconn %d\n%s"+
-				"defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n"+
-				"listen bench\n  bind 127.0.0.1:%d\n  server s0 %s\n", maxconn, tune, freePort(t), os.Getenv(benchBackendEnv))
+				"defaults\n%s  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n"+
+				"listen bench\n  bind 127.0.0.1:%d\n  server s0 %s\n", maxconn, tune, benchModeLines(), freePort(t), os.Getenv(benchBackendEnv))
 			var err error
 			cfg, err = config.Parse("bench.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
 			if err != nil {
@@ -248,7 +249,11 @@ func startBenchChild(b *testing.B, kind string, env ...string) *benchProc {
 
 // stop closes the child's stdin, which ends it, and kills it if it lingers.
 func (p *benchProc) stop() {
-	p.stdin.Close()
+	if p.stdin != nil {
+		p.stdin.Close()
+	} else {
+		p.cmd.Process.Signal(unix.SIGTERM) // a foreign proxy (haproxy)
+	}
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):

@@ -7,12 +7,14 @@ package engine
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync"
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // Logger receives the engine's operational messages. cmd/fjord connects it
@@ -27,12 +29,18 @@ type Options struct {
 	// Backends are the balancer backends by name; nil means the engine
 	// builds its own from the configuration.
 	Backends map[string]*balancer.Backend
+	// Intercept, when set, sees every HTTP request head first. A non-nil
+	// result takes the client connection: it runs in its own goroutine,
+	// off the event loop, and reads the request (still unread in the
+	// socket) itself. The stats page and the runtime API hook in here.
+	Intercept func(frontend string, req *h1.Request) func(net.Conn)
 }
 
 // Engine runs the loops of one configuration.
 type Engine struct {
-	cfg    *config.Config
-	logger Logger
+	cfg       *config.Config
+	logger    Logger
+	intercept func(frontend string, req *h1.Request) func(net.Conn)
 
 	loops     []*loop
 	frontends []*frontend
@@ -53,6 +61,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	e := &Engine{
 		cfg:           cfg,
 		logger:        opts.Logger,
+		intercept:     opts.Intercept,
 		backends:      opts.Backends,
 		pipeSize:      g.TunePipeSize,
 		bufSize:       g.TuneBufSize,
@@ -74,9 +83,6 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		views[name] = newBackend(b)
 	}
 	for _, px := range cfg.Frontends() {
-		if px.Mode == config.ModeHTTP {
-			return nil, fmt.Errorf("%s '%s': mode http is not supported by this engine yet; use mode tcp", px.Section, px.Name)
-		}
 		fe := &frontend{conf: px}
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
@@ -242,47 +248,13 @@ func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 	return r, nil
 }
 
-func (r *router) backend(src netip.AddrPort) *backend {
+// backend is the first use_backend whose condition holds, or the default.
+// req is nil in tcp mode, where conditions use only the source address.
+func (r *router) backend(src netip.AddrPort, req *h1.Request) *backend {
 	for _, rule := range r.rules {
-		if rule.cond == nil || evalCondition(rule.cond, src.Addr()) {
+		if rule.cond == nil || evalCondition(rule.cond, src.Addr(), req) {
 			return rule.be
 		}
 	}
 	return r.def
-}
-
-// evalCondition evaluates a condition that needs no HTTP request: config
-// validation refuses HTTP criteria in tcp frontends.
-func evalCondition(c *config.Condition, src netip.Addr) bool {
-	match := false
-	for _, and := range c.Or {
-		all := true
-		for _, t := range and {
-			if matchACL(t.ACL, src) == t.Negate {
-				all = false
-				break
-			}
-		}
-		if all {
-			match = true
-			break
-		}
-	}
-	return match != c.Unless
-}
-
-func matchACL(a *config.ACL, src netip.Addr) bool {
-	for _, t := range a.Terms {
-		switch t.Criterion {
-		case config.CritTrue:
-			return true
-		case config.CritSrc:
-			for _, n := range t.Nets {
-				if n.Contains(src) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

@@ -24,6 +24,39 @@ type flow struct {
 	bulk     bool  // the current burst is spliced
 	burst    int   // bytes spliced in the current bulk burst
 	bytes    int64 // bytes delivered to dst
+
+	// In HTTP mode a flow carries one message part at a time: limited,
+	// it takes at most left more bytes from src and then stops, so that
+	// the next request or response head is peeked, never forwarded
+	// blindly. keepOpen leaves src's EOF to the HTTP state machine
+	// instead of shutting dst down.
+	limited  bool
+	left     int64
+	keepOpen bool
+}
+
+// setLimit makes the flow take exactly n more bytes from src.
+func (f *flow) setLimit(n int64) { f.limited, f.left = true, n }
+
+// unlimit makes the flow a plain TCP stream again (tunnels).
+func (f *flow) unlimit() { f.limited, f.left, f.keepOpen = false, 0, false }
+
+// idle reports that a limited flow moved everything it was given.
+func (f *flow) idle() bool { return f.limited && f.left == 0 && f.inPipe == 0 }
+
+// want is how many bytes src may give now, at most n.
+func (f *flow) want(n int) int {
+	if f.limited && f.left < int64(n) {
+		return int(f.left)
+	}
+	return n
+}
+
+// took accounts for n bytes read from src.
+func (f *flow) took(n int) {
+	if f.limited {
+		f.left -= int64(n)
+	}
 }
 
 func (f *flow) done() bool { return f.shut }
@@ -73,13 +106,13 @@ func (f *flow) pump(s *session) bool {
 			f.p = nil
 		}
 		if f.eof {
-			if !f.shut {
+			if !f.shut && !f.keepOpen {
 				f.shut = true
 				_ = unix.Shutdown(f.dst.fd, unix.SHUT_WR)
 			}
 			return true
 		}
-		if !f.src.readable {
+		if !f.src.readable || (f.limited && f.left == 0) {
 			return true
 		}
 		var ok bool
@@ -98,7 +131,8 @@ func (f *flow) pump(s *session) bool {
 // dst does not take goes into a pipe.
 func (f *flow) copyThrough(s *session) bool {
 	l := s.l
-	buf := l.scratch[:l.pipes.copyMax()]
+	full := l.pipes.copyMax()
+	buf := l.scratch[:f.want(full)]
 	n, err := sysRead(f.src.fd, buf)
 	switch {
 	case err == unix.EAGAIN:
@@ -113,9 +147,10 @@ func (f *flow) copyThrough(s *session) bool {
 		return true
 	}
 	s.touch(f.src)
-	if n == len(buf) {
+	f.took(n)
+	if n == full {
 		f.bulk = true
-	} else if !f.src.hup {
+	} else if n < len(buf) && !f.src.hup {
 		f.src.readable = false // a short read drained the socket
 	}
 	w := 0
@@ -173,7 +208,7 @@ func (f *flow) spliceIn(s *session) bool {
 		}
 		f.p = p
 	}
-	n, err := sysSplice(f.src.fd, f.p.w, l.pipes.size)
+	n, err := sysSplice(f.src.fd, f.p.w, f.want(l.pipes.size))
 	switch {
 	case err == unix.EAGAIN:
 		// The pipe is empty here, so EAGAIN means the socket is drained:
@@ -199,7 +234,13 @@ func (f *flow) spliceIn(s *session) bool {
 	}
 	f.inPipe = n
 	f.burst += n
+	f.took(n)
 	s.touch(f.src)
+	if f.limited && f.left == 0 {
+		// The message part ends here; the next one starts in copy mode,
+		// with its head peeked. The pipe goes back once it is empty.
+		f.bulk, f.burst = false, 0
+	}
 	return true
 }
 

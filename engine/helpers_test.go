@@ -32,12 +32,26 @@ func (l testLogger) Printf(format string, args ...any) { l.t.Logf(format, args..
 // startEngine parses cfgText (with %d verbs replaced by ports) and runs it
 // until the test ends. It returns the engine and its first bind address.
 func startEngine(t testing.TB, cfgText string) (*Engine, string) {
+	return startEngineWith(t, cfgText, Options{})
+}
+
+// startEngineOpts is startEngine with engine options; it returns the
+// first bind address.
+func startEngineOpts(t testing.TB, cfgText string, opts Options) string {
+	_, addr := startEngineWith(t, cfgText, opts)
+	return addr
+}
+
+func startEngineWith(t testing.TB, cfgText string, opts Options) (*Engine, string) {
 	t.Helper()
 	cfg, err := config.Parse("test.cfg", []byte(cfgText), config.Options{Resolver: config.NoResolver})
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgText)
 	}
-	e, err := New(cfg, Options{Logger: testLogger{t}})
+	if opts.Logger == nil {
+		opts.Logger = testLogger{t}
+	}
+	e, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/engine/proxyproto"
 )
 
@@ -33,6 +34,13 @@ type loop struct {
 	pipes   *pipePool
 	scratch []byte
 	now     time.Time
+
+	// HTTP mode: the head being looked at, parsed in place in scratch,
+	// a buffer for rewritten heads, and the kept server connections.
+	req  h1.Request
+	resp h1.Response
+	out  []byte
+	idle idlePool
 
 	listeners []*listener
 	sessions  sessionList
@@ -78,6 +86,8 @@ func newLoop(e *Engine, id int) (*loop, error) {
 		done:    make(chan struct{}),
 	}
 	l.sessions.init()
+	l.idle.init(l)
+	l.out = make([]byte, 0, e.bufSize+1024)
 	if err := l.register(wfd, wakeHandler{l}); err != nil {
 		l.closeFDs()
 		return nil, err
@@ -226,6 +236,7 @@ func (l *loop) shutdown() {
 		s.close(false)
 	}
 	l.drainInbox() // grants that raced with the closes give their slots back
+	l.idle.closeAll()
 	l.flushCloses()
 	l.pipes.closeAll()
 	l.closeFDs()

@@ -19,6 +19,8 @@ const (
 	stConnecting                      // non-blocking connect in progress
 	stRetryWait                       // pausing before the next connect attempt
 	stEstablished                     // forwarding
+	stHTTPHead                        // HTTP: waiting for a request head
+	stLinger                          // HTTP: closing, draining the client
 	stClosed
 )
 
@@ -74,6 +76,8 @@ type session struct {
 	lastCli   time.Time // last successful I/O with the client
 	lastSrv   time.Time // last successful I/O with the server
 	timer     timerEntry
+
+	h *httpSession // nil in tcp mode
 }
 
 func newSession(ln *listener, fd int, peer netip.AddrPort) {
@@ -102,6 +106,15 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		s.rearm()
 		return
 	}
+	s.begin()
+}
+
+// begin starts the session's work once the client is known.
+func (s *session) begin() {
+	if s.fe.conf.Mode == config.ModeHTTP {
+		s.httpStart()
+		return
+	}
 	s.dispatch()
 }
 
@@ -116,7 +129,24 @@ func (s *session) onEvent(ep *endpoint) {
 			s.finishConnect()
 		}
 	case stEstablished:
-		s.forward()
+		if s.h != nil && !s.h.tunnel {
+			s.httpForward()
+		} else {
+			s.forward()
+		}
+	case stHTTPHead:
+		if ep.client {
+			s.httpReadHead()
+		} else if s.svr.readable || s.svr.hup {
+			// The kept server connection spoke or closed between
+			// requests: it cannot be used again.
+			s.h.reusable = false
+			s.releaseServerConn()
+		}
+	case stLinger:
+		if ep.client {
+			s.drainClient()
+		}
 	}
 }
 
@@ -165,12 +195,12 @@ func (s *session) readProxyHeader() {
 		s.clientAddr, s.localAddr = h.Src, h.Dst
 	}
 	s.lastCli = s.l.now
-	s.dispatch()
+	s.begin()
 }
 
 // dispatch chooses the backend and a server and starts connecting.
 func (s *session) dispatch() {
-	s.be = s.fe.route.backend(s.clientAddr)
+	s.be = s.fe.route.backend(s.clientAddr, nil)
 	if s.be == nil {
 		s.close(false)
 		return
@@ -260,7 +290,7 @@ func (s *session) choose() bool {
 	case err != nil:
 		// No server is available, or its queue is full: close at once
 		// rather than hang.
-		s.close(false)
+		s.fail(503)
 		return false
 	case sv == nil:
 		s.state = stQueued
@@ -284,6 +314,10 @@ func (s *session) granted(sv *balancer.Server) {
 		return
 	}
 	s.srv = sv
+	if s.h != nil {
+		s.httpAttach()
+		return
+	}
 	s.connect()
 }
 
@@ -297,7 +331,9 @@ func (s *session) finishConnect() {
 	}
 	s.state = stEstablished
 	s.lastSrv = s.l.now
-	s.be.Counters.SessionStart()
+	if s.h == nil {
+		s.be.Counters.SessionStart()
+	}
 	if v := s.srv.Conf.SendProxy; v != 0 {
 		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
 		if err != nil {
@@ -308,6 +344,11 @@ func (s *session) finishConnect() {
 		if !s.c2s.writeHead(s, hdr) {
 			return
 		}
+	}
+	if s.h != nil {
+		s.h.conSrv = s.srv
+		s.httpSendHead()
+		return
 	}
 	s.rearm()
 	s.forward()
@@ -328,7 +369,7 @@ func (s *session) connectFailed() {
 	s.srv.Counters.ConnErrors.Add(1)
 	s.be.Counters.ConnErrors.Add(1)
 	if s.retriesLeft <= 0 {
-		s.close(false)
+		s.fail(503)
 		return
 	}
 	s.retriesLeft--
@@ -391,7 +432,15 @@ func (s *session) deadline() time.Time {
 		earliest(s.connStart, bt.Connect)
 	case stRetryWait:
 		d = s.retryAt
+	case stHTTPHead:
+		s.httpHeadDeadline(earliest)
+	case stLinger:
+		earliest(s.h.lingerAt, lingerTime)
 	case stEstablished:
+		if s.h != nil && !s.h.tunnel {
+			s.httpDeadline(earliest)
+			break
+		}
 		cli, srv := t.Client, bt.Server
 		if bt.Tunnel > 0 {
 			// As in HAProxy, "timeout tunnel" replaces the client and
@@ -438,9 +487,33 @@ func (s *session) onTimer(now time.Time) {
 	case stConnecting:
 		s.dropServer()
 		s.connectFailed()
+	case stQueued:
+		s.fail(503)
+	case stHTTPHead:
+		if s.h.headStart.IsZero() {
+			s.close(false) // an idle keep-alive connection: close silently
+		} else {
+			s.httpFail(408, "timeout http-request")
+		}
+	case stEstablished:
+		if s.h != nil && !s.h.tunnel && s.h.rs == rsHead && s.h.rq == rqDone {
+			s.httpFail(504, "server %s: timeout server", s.srvName())
+			return
+		}
+		s.close(false)
 	default:
 		s.close(false)
 	}
+}
+
+// fail ends a session that could not be served: with an error response in
+// HTTP mode, by closing the client in tcp mode.
+func (s *session) fail(code int) {
+	if s.h != nil {
+		s.httpFail(code, "backend %s: no server available", s.be.Name)
+		return
+	}
+	s.close(false)
 }
 
 // close ends the session. With reset, both sockets are reset (SO_LINGER 0)
@@ -449,7 +522,14 @@ func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
 	}
-	established := s.state == stEstablished
+	established := s.state == stEstablished && s.h == nil
+	if s.h != nil {
+		if s.h.counted {
+			s.be.Counters.SessionEnd()
+			s.srv.Counters.SessionEnd()
+			s.h.counted = false
+		}
+	}
 	if s.state == stQueued && !s.be.Cancel(s) {
 		// A grant is on its way to the loop's inbox; granted releases it.
 		s.srv = nil

@@ -41,3 +41,11 @@ func errnoErr(e syscall.Errno) error {
 	}
 	return e
 }
+
+// sysPeek reads what is queued on fd without consuming it (MSG_PEEK), so
+// that a message head can be parsed before it is forwarded.
+func sysPeek(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+		unix.MSG_PEEK, 0, 0)
+	return int(r), errnoErr(e)
+}

@@ -1,0 +1,611 @@
+package engine
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// HTTP mode. A request head is peeked (recv MSG_PEEK) into the loop's
+// scratch buffer and parsed in place; the backend is chosen from it; only
+// then is the head consumed and written to a server connection, and the
+// body follows with exact lengths through the same copy-or-splice flows as
+// tcp mode. The response head is peeked the same way. One request is in
+// flight per client connection: a pipelined request waits in the client's
+// socket until the response before it has ended, which keeps answers in
+// order without buffering anything in userspace.
+
+type reqPhase uint8
+
+const (
+	rqHead reqPhase = iota // waiting for the next request head
+	rqBody                 // forwarding the request body
+	rqDone                 // request forwarded; waiting for the response
+)
+
+type rspPhase uint8
+
+const (
+	rsNone rspPhase = iota
+	rsHead          // waiting for the response head
+	rsBody          // forwarding the response body
+)
+
+// httpSession is the HTTP state of a session; tcp sessions have none.
+type httpSession struct {
+	rq   reqPhase
+	rs   rspPhase
+	mode config.HTTPConnMode // effective for the current request
+
+	requests  int       // request heads parsed on this client connection
+	headLen   int       // the current request head, peeked, not consumed
+	inHead    int       // body bytes consumed together with the head
+	headStart time.Time // first byte of an incomplete head (zero: none)
+	idleSince time.Time // end of the previous response
+	reqDoneAt time.Time // request fully forwarded: "timeout server" runs
+	lingerAt  time.Time
+
+	reqKind, rspKind   h1.BodyKind
+	reqChunk, rspChunk chunkScan
+
+	isHead, isConnect, upgrade bool
+	stale                      bool // the head must be parsed again (scratch reused)
+	closeAfter                 bool // close the client after this response
+	reusable                   bool // the server connection may serve another request
+	counted                    bool // SessionStart done for this request
+	answered                   bool // response bytes reached the client
+	tunnel                     bool
+
+	conSrv *balancer.Server // the server the attached connection s.svr goes to
+}
+
+// modeRank orders connection modes from the least to the most restrictive:
+// as in HAProxy, the frontend's and the backend's options combine to the
+// more restrictive one.
+var modeRank = [...]int{
+	config.HTTPTunnel:      0,
+	config.HTTPKeepAlive:   1,
+	config.HTTPServerClose: 2,
+	config.HTTPClose:       3,
+}
+
+func combineModes(a, b config.HTTPConnMode) config.HTTPConnMode {
+	if modeRank[b] > modeRank[a] {
+		return b
+	}
+	return a
+}
+
+// httpStart begins HTTP processing of a new client connection.
+func (s *session) httpStart() {
+	s.h = &httpSession{}
+	s.c2s.keepOpen, s.s2c.keepOpen = true, true
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	s.state = stHTTPHead
+	s.rearm()
+	s.httpReadHead()
+}
+
+// httpReadHead peeks at the client's next request head and, once it is
+// whole, routes it.
+func (s *session) httpReadHead() {
+	h, l := s.h, s.l
+	if !s.cli.readable {
+		return
+	}
+	buf := l.scratch[:l.eng.bufSize]
+	n, err := sysPeek(s.cli.fd, buf)
+	switch {
+	case err == unix.EAGAIN:
+		s.cli.readable = false
+		return
+	case err != nil:
+		s.close(true)
+		return
+	case n == 0:
+		s.close(false) // the client closed between requests
+		return
+	}
+	req := &l.req
+	hl, err := h1.ParseRequest(buf[:n], req)
+	if err == h1.ErrNeedMore {
+		switch {
+		case n == len(buf):
+			s.httpFail(400, "request head larger than tune.bufsize (%d bytes)", len(buf))
+		case s.cli.hup:
+			s.close(false) // truncated head: nothing to answer
+		default:
+			if h.headStart.IsZero() {
+				h.headStart = l.now
+				s.rearm()
+			}
+			s.lastCli = l.now
+			s.cli.readable = false
+		}
+		return
+	}
+	if err != nil {
+		s.httpFail(400, "%v", err)
+		return
+	}
+	h.requests++
+	if ic := l.eng.intercept; ic != nil {
+		if serve := ic(s.fe.conf.Name, req); serve != nil {
+			s.handOff(serve)
+			return
+		}
+	}
+	be := s.fe.route.backend(s.clientAddr, req)
+	if be == nil {
+		s.httpFail(503, "no backend for %s", req.Path)
+		return
+	}
+	s.be = be
+	s.retriesLeft = be.Conf.Retries
+	h.mode = combineModes(s.fe.conf.HTTPConnMode, be.Conf.HTTPConnMode)
+	h.headLen, h.inHead = hl, 0
+	h.isHead = req.IsMethod("HEAD")
+	h.isConnect = req.IsMethod("CONNECT")
+	h.upgrade = req.Upgrade
+	// HTTP/1.0 clients are answered and closed: keeping them alive would
+	// need the response rewritten to announce it.
+	h.closeAfter = req.Close || req.Minor == 0 || h.mode == config.HTTPClose
+	h.reqKind = req.Body()
+	h.reqChunk = chunkScan{}
+	if h.reqKind == h1.BodyLength {
+		// Body bytes that came with the head go in the same read.
+		h.inHead = int(min(int64(n-hl), req.ContentLength))
+	}
+	h.stale = false
+	h.answered = false
+	breq := balancer.Request{Src: s.clientAddr.Addr(), URI: req.URI, Headers: req}
+	sv, err := be.Acquire(&breq, nil, s)
+	switch {
+	case err != nil:
+		s.httpFail(503, "backend %s: %v", be.Name, err)
+		return
+	case sv == nil:
+		h.stale = true
+		s.state = stQueued
+		s.queued = l.now
+		s.rearm()
+		return
+	}
+	s.srv = sv
+	s.httpAttach()
+}
+
+// httpAttach finds a connection to s.srv for the current request: the one
+// the session already holds, an idle one of the loop, or a new one.
+func (s *session) httpAttach() {
+	h, l := s.h, s.l
+	if s.svr.fd >= 0 {
+		if h.conSrv == s.srv && !s.svr.readable && !s.svr.hup {
+			s.httpSendHead()
+			return
+		}
+		s.releaseServerConn()
+	}
+	// "http-reuse safe": a session's first request gets its own
+	// connection; later ones may take one another session left.
+	if h.requests > 1 {
+		if fd := l.idle.take(s.srv); fd >= 0 {
+			s.svr = endpoint{fd: fd, s: s, writable: true}
+			l.byFD[fd] = &s.svr
+			h.conSrv = s.srv
+			s.lastSrv = l.now
+			s.httpSendHead()
+			return
+		}
+	}
+	h.stale = true // connecting returns to the loop; scratch will be reused
+	s.connect()
+}
+
+// releaseServerConn gives the attached server connection to the loop's
+// idle pool when it can serve another request, and closes it otherwise.
+func (s *session) releaseServerConn() {
+	h := s.h
+	if s.svr.fd < 0 {
+		return
+	}
+	if h.reusable && h.conSrv != nil && !s.svr.hup &&
+		s.c2s.inPipe == 0 && s.s2c.inPipe == 0 && h.mode == config.HTTPKeepAlive {
+		s.l.idle.put(s.svr.fd, h.conSrv)
+	} else {
+		s.l.closeFD(s.svr.fd)
+	}
+	s.svr = endpoint{fd: -1}
+	h.conSrv, h.reusable = nil, false
+}
+
+// httpSendHead consumes the request head (and a body that came with it),
+// writes it to the server, possibly rewritten, and starts the exchange.
+func (s *session) httpSendHead() {
+	h, l := s.h, s.l
+	s.state = stEstablished
+	total := h.headLen + h.inHead
+	buf := l.scratch[:total]
+	if n, err := sysRead(s.cli.fd, buf); err != nil || n != total {
+		// The bytes were peeked, so only a reset can take them away.
+		s.close(true)
+		return
+	}
+	req := &l.req
+	if h.stale {
+		if _, err := h1.ParseRequest(buf[:h.headLen], req); err != nil {
+			s.close(true)
+			return
+		}
+		h.stale = false
+	}
+	out := buf
+	if xff, ok := s.forwardFor(); ok || s.closeToServer(req) {
+		out = s.rewriteRequest(req, buf[:h.headLen], xff, ok)
+		out = append(out, buf[h.headLen:]...)
+	}
+	s.be.Counters.SessionStart()
+	s.srv.Counters.SessionStart()
+	h.counted = true
+	s.c2s.bytes += int64(len(out))
+	if !s.c2s.writeHead(s, out) {
+		return
+	}
+	s.touch(&s.cli)
+	switch h.reqKind {
+	case h1.BodyLength:
+		s.c2s.setLimit(l.req.ContentLength - int64(h.inHead))
+	case h1.BodyChunked:
+		s.c2s.setLimit(0)
+	default:
+		s.c2s.setLimit(0)
+	}
+	h.rq = rqBody
+	if h.reqKind == h1.BodyNone || (h.reqKind == h1.BodyLength && s.c2s.left == 0) {
+		h.rq = rqDone
+		h.reqDoneAt = l.now
+	}
+	h.rs = rsHead
+	if h.mode == config.HTTPTunnel {
+		// Only the first request is analysed; from here on the
+		// connection is a plain spliced stream, HAProxy 1.4's default.
+		s.httpTunnel()
+		return
+	}
+	s.httpForward()
+}
+
+// httpTunnel turns the session into a TCP tunnel (Upgrade, CONNECT,
+// option http-tunnel). Bytes already stashed in a flow's pipe go first.
+func (s *session) httpTunnel() {
+	h := s.h
+	h.tunnel = true
+	h.rq, h.rs = rqDone, rsNone
+	s.c2s.unlimit()
+	s.s2c.unlimit()
+	s.rearm()
+	s.forward()
+}
+
+// httpForward moves the current request's body and the response.
+func (s *session) httpForward() {
+	h := s.h
+	for {
+		if h.rq == rqBody || s.c2s.inPipe > 0 {
+			done, ok := s.moveBody(&s.c2s, h.reqKind, &h.reqChunk, true)
+			if !ok {
+				return
+			}
+			if done && h.rq == rqBody {
+				h.rq = rqDone
+				h.reqDoneAt = s.l.now
+			}
+		}
+		switch h.rs {
+		case rsHead:
+			again, ok := s.httpReadResponse()
+			if !ok {
+				return
+			}
+			if again {
+				continue
+			}
+		case rsBody:
+			done, ok := s.moveBody(&s.s2c, h.rspKind, &h.rspChunk, false)
+			if !ok {
+				return
+			}
+			if done {
+				s.httpResponseDone()
+				return
+			}
+		}
+		break
+	}
+	s.rearm()
+}
+
+// moveBody forwards a message body on f and reports whether it ended. It
+// returns ok false when it closed the session.
+func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request bool) (done, ok bool) {
+	for {
+		if !f.pump(s) {
+			return false, false
+		}
+		if kind == h1.BodyClose {
+			return f.eof && f.inPipe == 0, true
+		}
+		if !f.idle() {
+			if f.eof {
+				// The peer closed in the middle of the message.
+				s.close(true)
+				return false, false
+			}
+			return false, true
+		}
+		if kind != h1.BodyChunked || cs.done() {
+			return true, true
+		}
+		if !f.src.readable {
+			return false, true
+		}
+		buf := s.l.scratch[:s.l.eng.bufSize]
+		n, err := sysPeek(f.src.fd, buf)
+		switch {
+		case err == unix.EAGAIN:
+			f.src.readable = false
+			return false, true
+		case err != nil || n == 0:
+			s.close(true) // reset, or closed inside the chunked body
+			return false, false
+		}
+		adv, err := cs.scan(buf[:n])
+		if err == h1.ErrNeedMore {
+			if f.src.hup {
+				s.close(true)
+				return false, false
+			}
+			f.src.readable = false
+			return false, true
+		}
+		if err != nil {
+			if request && !s.h.answered {
+				s.httpFail(400, "request body: %v", err)
+			} else {
+				s.l.eng.logf("backend %s: server %s: chunked body: %v", s.be.Name, s.srvName(), err)
+				s.close(true)
+			}
+			return false, false
+		}
+		f.setLimit(adv)
+	}
+}
+
+// httpReadResponse peeks at the response head and forwards it. again is
+// true when it forwarded an interim (1xx) response and another head follows.
+func (s *session) httpReadResponse() (again, ok bool) {
+	h, l := s.h, s.l
+	if !s.svr.readable {
+		return false, true
+	}
+	buf := l.scratch[:l.eng.bufSize]
+	n, err := sysPeek(s.svr.fd, buf)
+	switch {
+	case err == unix.EAGAIN:
+		s.svr.readable = false
+		return false, true
+	case err != nil:
+		s.httpFail(502, "server %s: %v", s.srvName(), err)
+		return false, false
+	case n == 0:
+		s.httpFail(502, "server %s closed the connection without a response", s.srvName())
+		return false, false
+	}
+	resp := &l.resp
+	hl, err := h1.ParseResponse(buf[:n], resp)
+	if err == h1.ErrNeedMore {
+		switch {
+		case n == len(buf):
+			s.httpFail(502, "server %s: response head larger than tune.bufsize", s.srvName())
+			return false, false
+		case s.svr.hup:
+			s.httpFail(502, "server %s: truncated response head", s.srvName())
+			return false, false
+		}
+		s.svr.readable = false
+		return false, true
+	}
+	if err != nil {
+		s.httpFail(502, "server %s: %v", s.srvName(), err)
+		return false, false
+	}
+	s.lastSrv = l.now
+	status := resp.Status
+	s.srv.Counters.CountStatus(status)
+	s.be.Counters.CountStatus(status)
+	tunnel := false
+	switch {
+	case status == 101:
+		if !h.upgrade {
+			s.httpFail(502, "server %s: 101 Switching Protocols without an Upgrade request", s.srvName())
+			return false, false
+		}
+		tunnel = true
+	case status < 200:
+		// Interim response (100 Continue, 103 Early Hints): forward it
+		// and wait for the next head.
+		if !s.forwardResponseHead(hl, 0, false) {
+			return false, false
+		}
+		return true, true
+	case h.isConnect && status < 300:
+		tunnel = true
+	}
+	if tunnel {
+		if !s.forwardResponseHead(hl, 0, false) {
+			return false, false
+		}
+		s.httpTunnel()
+		return false, false
+	}
+	h.rspKind = resp.Body(h.isHead)
+	h.rspChunk = chunkScan{}
+	h.reusable = !resp.Close && (resp.Minor == 1 || resp.KeepAlive) && h.rspKind != h1.BodyClose
+	if h.rspKind == h1.BodyClose {
+		h.closeAfter = true
+	}
+	inHead := 0
+	if h.rspKind == h1.BodyLength {
+		inHead = int(min(int64(n-hl), resp.ContentLength))
+	}
+	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
+		return false, false
+	}
+	switch h.rspKind {
+	case h1.BodyLength:
+		s.s2c.setLimit(resp.ContentLength - int64(inHead))
+	case h1.BodyClose:
+		s.s2c.limited = false
+	default:
+		s.s2c.setLimit(0)
+	}
+	h.rs = rsBody
+	return true, true
+}
+
+// forwardResponseHead consumes a response head of hl bytes and inHead body
+// bytes from the server and writes them to the client, announcing
+// "Connection: close" when the client will be closed after it.
+func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
+	l := s.l
+	buf := l.scratch[:hl+inHead]
+	if n, err := sysRead(s.svr.fd, buf); err != nil || n != len(buf) {
+		s.close(true)
+		return false
+	}
+	out := buf
+	if addClose {
+		// The read put back the very bytes that were peeked and parsed,
+		// so l.resp still describes them.
+		out = rewriteResponse(l.out[:0], buf[:hl], &l.resp)
+		out = append(out, buf[hl:]...)
+		l.out = out[:0]
+	}
+	s.h.answered = true
+	s.s2c.bytes += int64(len(out))
+	s.touch(&s.svr)
+	return s.s2c.writeHead(s, out)
+}
+
+// httpResponseDone ends a request/response exchange: it frees the server
+// slot, keeps or drops the server connection, and either waits for the
+// next request or closes the client.
+func (s *session) httpResponseDone() {
+	h, l := s.h, s.l
+	s.endRequest()
+	if h.rq != rqDone {
+		// The server answered before the whole request arrived: the
+		// rest of it cannot be told from a next request.
+		h.closeAfter = true
+		h.reusable = false
+	}
+	if h.mode != config.HTTPKeepAlive || !h.reusable {
+		s.releaseServerConn()
+	} else {
+		// The response was taken exactly; "readable" only meant "not
+		// drained yet". Whatever the server sends from now on (a FIN,
+		// or bytes out of turn) comes with a new edge, and the
+		// connection is dropped then.
+		s.svr.readable = false
+	}
+	if h.closeAfter {
+		s.lingerClose()
+		return
+	}
+	h.rq, h.rs = rqHead, rsNone
+	h.headStart = time.Time{}
+	h.idleSince = l.now
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	s.state = stHTTPHead
+	s.rearm()
+	s.httpReadHead() // a pipelined request may be waiting
+}
+
+// endRequest gives back the current request's server slot and accounts
+// for it.
+func (s *session) endRequest() {
+	h := s.h
+	if s.srv != nil {
+		s.srv.Counters.BytesIn.Add(s.c2s.bytes)
+		s.srv.Counters.BytesOut.Add(s.s2c.bytes)
+		if h.counted {
+			s.srv.Counters.SessionEnd()
+		}
+		s.be.Release(s.srv)
+		s.srv = nil
+	}
+	if s.be != nil {
+		s.be.Counters.BytesIn.Add(s.c2s.bytes)
+		s.be.Counters.BytesOut.Add(s.s2c.bytes)
+		if h.counted {
+			s.be.Counters.SessionEnd()
+		}
+	}
+	h.counted = false
+	s.c2s.bytes, s.s2c.bytes = 0, 0
+}
+
+func (s *session) srvName() string {
+	if s.srv != nil {
+		return s.srv.Name
+	}
+	return "-"
+}
+
+// httpHeadDeadline: "timeout http-request" bounds the wait for a whole
+// head once it has begun (and for the first one); between requests "timeout
+// http-keep-alive" bounds the wait for the next one to begin. Each falls
+// back as in HAProxy: keep-alive to http-request, http-request to client.
+func (s *session) httpHeadDeadline(earliest func(time.Time, time.Duration)) {
+	h, t := s.h, &s.fe.conf.Timeouts
+	hr := t.HTTPRequest
+	if hr <= 0 {
+		hr = t.Client
+	}
+	switch {
+	case !h.headStart.IsZero():
+		earliest(h.headStart, hr)
+	case h.requests == 0:
+		earliest(s.start, hr)
+	default:
+		ka := t.HTTPKeepAlive
+		if ka <= 0 {
+			ka = hr
+		}
+		earliest(h.idleSince, ka)
+	}
+}
+
+// httpDeadline is the deadline of an exchange in progress: "timeout client"
+// while fjord waits on the client, "timeout server" while it waits on the
+// server (from the end of the request for the response head: 504).
+func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
+	h, t, bt := s.h, &s.fe.conf.Timeouts, &s.be.Conf.Timeouts
+	if h.rq == rqBody || h.rs == rsBody || s.c2s.inPipe > 0 || s.s2c.inPipe > 0 {
+		earliest(s.lastCli, t.Client)
+	}
+	switch h.rs {
+	case rsHead:
+		if h.rq == rqDone {
+			earliest(h.reqDoneAt, bt.Server)
+		}
+	case rsBody:
+		earliest(s.lastSrv, bt.Server)
+	}
+}

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lingerTime bounds how long a closing client connection is drained.
+const lingerTime = time.Second
+
+// httpFail answers the client with one of fjord's own error responses and
+// closes the connection. It is only called before any response byte
+// reached the client.
+func (s *session) httpFail(code int, format string, args ...any) {
+	if s.state == stClosed {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	s.l.eng.logf("frontend %s: client %s: %d: %s", s.fe.conf.Name, s.clientAddr, code, msg)
+	if s.state == stQueued && !s.be.Cancel(s) {
+		s.srv = nil // a grant is on its way; granted gives it back
+	}
+	if s.h != nil {
+		s.h.reusable = false
+		if s.srv != nil || s.h.counted {
+			s.endRequest()
+		}
+		s.releaseServerConn()
+	}
+	// Best effort: an error page is small and the client's socket buffer
+	// is empty here, so a single write takes it whole.
+	_, _ = sysWrite(s.cli.fd, httpErrors[code])
+	s.lingerClose()
+}
+
+// lingerClose ends the client connection gracefully: FIN after the last
+// response byte, then the client's remaining bytes are read and dropped
+// for a moment. Closing a socket that still holds unread input would send
+// a reset, and a reset can destroy the response the client has not read yet.
+func (s *session) lingerClose() {
+	if s.h != nil {
+		s.releaseServerConn()
+	}
+	if s.c2s.inPipe > 0 || s.s2c.inPipe > 0 {
+		// Bytes still in flight to the client cannot be awaited here;
+		// this only happens on errors, where a reset is the answer.
+		if s.s2c.inPipe > 0 {
+			s.close(true)
+			return
+		}
+	}
+	_ = unix.Shutdown(s.cli.fd, unix.SHUT_WR)
+	s.state = stLinger
+	if s.h != nil {
+		s.h.lingerAt = s.l.now
+	}
+	s.rearm()
+	s.drainClient()
+}
+
+// drainClient reads and drops the client's bytes until its FIN.
+func (s *session) drainClient() {
+	buf := s.l.scratch[:s.l.eng.bufSize]
+	for s.cli.readable {
+		n, err := sysRead(s.cli.fd, buf)
+		switch {
+		case err == unix.EAGAIN:
+			s.cli.readable = false
+		case err != nil || n == 0:
+			s.close(false)
+			return
+		}
+	}
+}
+
+// handOff gives the client connection to a handler that runs outside the
+// event loop (the stats page, the runtime API). The request head is still
+// in the socket, so the handler reads the request itself.
+func (s *session) handOff(serve func(net.Conn)) {
+	l := s.l
+	fd := s.cli.fd
+	// The descriptor must leave this loop's epoll set before it is
+	// duplicated: epoll watches the open file, and a duplicate would keep
+	// delivering events for this fd number after it is closed.
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	l.byFD[fd] = nil
+	f := os.NewFile(uintptr(fd), "client")
+	conn, err := net.FileConn(f) // duplicates fd
+	f.Close()
+	s.cli.fd = -1
+	s.close(false)
+	if err != nil {
+		l.eng.logf("frontend %s: client %s: hand-off: %v", s.fe.conf.Name, s.clientAddr, err)
+		return
+	}
+	go serve(conn)
+}

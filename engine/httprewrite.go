@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// Head rewriting. Only the head is rebuilt, in the loop's out buffer; the
+// body still moves by splice or a single copy.
+
+var crlf = []byte("\r\n")
+
+// forwardFor returns the X-Forwarded-For header to add for this request,
+// per "option forwardfor" on the frontend or the backend.
+func (s *session) forwardFor() (*config.ForwardFor, bool) {
+	ff := s.fe.conf.ForwardFor
+	if ff == nil {
+		ff = s.be.Conf.ForwardFor
+	}
+	if ff == nil {
+		return nil, false
+	}
+	src := s.clientAddr.Addr().Unmap()
+	if ff.Except != nil && ff.Except.Contains(src) {
+		return nil, false
+	}
+	if ff.IfNone {
+		for _, hd := range s.l.req.Headers {
+			if asciiEqualFold(hd.Name, ff.Header) {
+				return nil, false
+			}
+		}
+	}
+	return ff, true
+}
+
+// closeToServer reports whether the request must tell the server to close
+// its connection after the response (http-server-close, httpclose).
+func (s *session) closeToServer(req *h1.Request) bool {
+	return (s.h.mode == config.HTTPServerClose || s.h.mode == config.HTTPClose) && !req.Close
+}
+
+// rewriteRequest rebuilds head with the X-Forwarded-For header added (when
+// xff is set) and, for the close modes, "Connection: close" in place of
+// the client's Connection header.
+func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.ForwardFor, xff bool) []byte {
+	l := s.l
+	closeSrv := s.closeToServer(req)
+	out := appendFirstLine(l.out[:0], head)
+	for _, hd := range req.Headers {
+		if closeSrv && asciiEqualFold(hd.Name, "connection") {
+			continue
+		}
+		out = appendHeader(out, hd.Name, hd.Value)
+	}
+	if xff {
+		out = append(out, ff.Header...)
+		out = append(out, ": "...)
+		out = appendAddr(out, s.clientAddr.Addr())
+		out = append(out, crlf...)
+	}
+	if closeSrv {
+		out = append(out, "Connection: close\r\n"...)
+	}
+	out = append(out, crlf...)
+	l.out = out[:0] // keep a grown buffer
+	return out
+}
+
+// rewriteResponse rebuilds a response head with "Connection: close".
+func rewriteResponse(dst, head []byte, resp *h1.Response) []byte {
+	out := appendFirstLine(dst, head)
+	for _, hd := range resp.Headers {
+		if asciiEqualFold(hd.Name, "connection") {
+			continue
+		}
+		out = appendHeader(out, hd.Name, hd.Value)
+	}
+	out = append(out, "Connection: close\r\n\r\n"...)
+	return out
+}
+
+// appendFirstLine copies the request or status line, CRLF included.
+func appendFirstLine(dst, head []byte) []byte {
+	i := bytes.Index(head, crlf)
+	for i == 0 { // empty lines tolerated before a request line
+		head = head[2:]
+		i = bytes.Index(head, crlf)
+	}
+	return append(dst, head[:i+2]...)
+}
+
+func appendHeader(dst, name, value []byte) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, crlf...)
+}
+
+// appendAddr writes the client address as HAProxy does: IPv4 dotted, IPv6
+// in its canonical text form, IPv4-mapped addresses as IPv4.
+func appendAddr(dst []byte, a netip.Addr) []byte {
+	return a.Unmap().AppendTo(dst)
+}

@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"net/netip"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// evalCondition evaluates an "if"/"unless" condition for a request. In tcp
+// mode req is nil; configuration validation refuses HTTP criteria there, and
+// an HTTP criterion without a request simply does not match.
+func evalCondition(c *config.Condition, src netip.Addr, req *h1.Request) bool {
+	match := false
+	for _, and := range c.Or {
+		all := true
+		for _, t := range and {
+			if matchACL(t.ACL, src, req) == t.Negate {
+				all = false
+				break
+			}
+		}
+		if all {
+			match = true
+			break
+		}
+	}
+	return match != c.Unless
+}
+
+// matchACL reports whether any term of a (an ACL declared on several lines
+// is their OR) matches.
+func matchACL(a *config.ACL, src netip.Addr, req *h1.Request) bool {
+	for _, t := range a.Terms {
+		if matchTerm(t, src, req) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchTerm(t *config.ACLTerm, src netip.Addr, req *h1.Request) bool {
+	switch t.Criterion {
+	case config.CritTrue:
+		return true
+	case config.CritFalse:
+		return false
+	case config.CritSrc:
+		src = src.Unmap() // an IPv4 client on a dual-stack socket
+		for _, n := range t.Nets {
+			if n.Contains(src) {
+				return true
+			}
+		}
+		return false
+	}
+	if req == nil {
+		return false
+	}
+	switch t.Criterion {
+	case config.CritMethod:
+		return matchValues(t, req.Method)
+	case config.CritPathReg:
+		for _, re := range t.Regexps {
+			if re.Match(req.Path) {
+				return true
+			}
+		}
+		return false
+	case config.CritPath, config.CritPathBeg, config.CritPathEnd, config.CritPathSub, config.CritPathDir:
+		return matchValues(t, req.Path)
+	}
+	if t.Criterion.IsHeader() {
+		// Like HAProxy's hdr(), every occurrence of the header is a
+		// candidate sample.
+		for _, h := range req.Headers {
+			if asciiEqualFold(h.Name, t.Header) && matchValues(t, h.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchValues matches a sample against the term's patterns with the term's
+// method (exact, prefix, suffix, substring, dir, dom).
+func matchValues(t *config.ACLTerm, sample []byte) bool {
+	for _, v := range t.Values {
+		if matchOne(t.Criterion, t.IgnoreCase, sample, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchOne(c config.Criterion, fold bool, s []byte, p string) bool {
+	switch c {
+	case config.CritPath, config.CritHdr, config.CritMethod:
+		return equal(s, p, fold)
+	case config.CritPathBeg, config.CritHdrBeg:
+		return len(s) >= len(p) && equal(s[:len(p)], p, fold)
+	case config.CritPathEnd, config.CritHdrEnd:
+		return len(s) >= len(p) && equal(s[len(s)-len(p):], p, fold)
+	case config.CritPathSub, config.CritHdrSub:
+		return index(s, p, fold) >= 0
+	case config.CritPathDir:
+		return matchDelimited(s, p, '/', fold)
+	case config.CritHdrDom:
+		return matchDelimited(s, p, '.', fold)
+	}
+	return false
+}
+
+// matchDelimited is HAProxy's "dir" and "dom" matching: p, stripped of
+// leading and trailing delimiters, must appear in s bounded by delimiters or
+// by the ends of s. "/images" matches "/images/logo.png" and "/a/images",
+// not "/imagesX".
+func matchDelimited(s []byte, p string, delim byte, fold bool) bool {
+	for len(p) > 0 && p[0] == delim {
+		p = p[1:]
+	}
+	for len(p) > 0 && p[len(p)-1] == delim {
+		p = p[:len(p)-1]
+	}
+	if p == "" {
+		return false
+	}
+	for off := 0; off+len(p) <= len(s); {
+		i := index(s[off:], p, fold)
+		if i < 0 {
+			return false
+		}
+		start, end := off+i, off+i+len(p)
+		if (start == 0 || s[start-1] == delim) && (end == len(s) || s[end] == delim) {
+			return true
+		}
+		off = start + 1
+	}
+	return false
+}
+
+func equal(s []byte, p string, fold bool) bool {
+	if fold {
+		return asciiEqualFold(s, p)
+	}
+	return string(s) == p // no allocation: the compiler compares in place
+}
+
+func index(s []byte, p string, fold bool) int {
+	for i := 0; i+len(p) <= len(s); i++ {
+		if equal(s[i:i+len(p)], p, fold) {
+			return i
+		}
+	}
+	return -1
+}
+
+// asciiEqualFold compares ASCII case-insensitively without allocating.
+func asciiEqualFold(s []byte, p string) bool {
+	if len(s) != len(p) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], p[i]
+		if a != b && lower(a) != lower(b) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
