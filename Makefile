@@ -55,3 +55,22 @@ clean:
 bench-engine:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine/
 	bash bench/syscalls.sh
+
+# The peers the benchmarks compare fjord with, from Debian. A peer that
+# cannot be installed is reported as missing by the benchmarks, never as 0.
+BENCH_PKGS ?= haproxy nginx-light libnginx-mod-stream
+.PHONY: bench-deps
+bench-deps:
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
+	    || echo "bench-deps: could not install$$missing; the benchmarks will show them as not installed"; \
+	fi
+
+# fjord's HTTP modes against its tcp mode and HAProxy's mode http
+# (docs/http-mode.md has the method and figures).
+.PHONY: bench-http
+bench-http: bench-deps
+	$(GO) test -run '^$$' -bench 'HTTP$$' -benchtime 1x -v ./engine/

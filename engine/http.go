@@ -54,6 +54,7 @@ type httpSession struct {
 
 	isHead, isConnect, upgrade bool
 	stale                      bool // the head must be parsed again (scratch reused)
+	drained                    bool // the peek saw the client's last byte
 	closeAfter                 bool // close the client after this response
 	reusable                   bool // the server connection may serve another request
 	counted                    bool // SessionStart done for this request
@@ -161,6 +162,11 @@ func (s *session) httpReadHead() {
 		// Body bytes that came with the head go in the same read.
 		h.inHead = int(min(int64(n-hl), req.ContentLength))
 	}
+	// A peek that returned less than it could and ends where this
+	// request ends proves the socket holds nothing more: after the head
+	// is consumed the next request needs no EAGAIN probe, its arrival
+	// brings a new edge.
+	h.drained = n < len(buf) && n == hl+h.inHead && !s.cli.hup
 	h.stale = false
 	h.answered = false
 	breq := balancer.Request{Src: s.clientAddr.Addr(), URI: req.URI, Headers: req}
@@ -235,6 +241,11 @@ func (s *session) httpSendHead() {
 		// The bytes were peeked, so only a reset can take them away.
 		s.close(true)
 		return
+	}
+	if h.drained && !h.stale {
+		// Only right after the peek: while the session waited for a
+		// connection, an edge for new bytes may have come and gone.
+		s.cli.readable = false
 	}
 	req := &l.req
 	if h.stale {
