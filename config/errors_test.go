@@ -274,7 +274,8 @@ func TestRequiredErrors(t *testing.T) {
 		{"anonymous HTTP ACL in tcp frontend", lines("frontend fe", "  bind 127.0.0.1:8000", "  use_backend be if { hdr(host) a } #ERR", "backend be"), []string{"mode tcp", "reads the HTTP request"}},
 		{"predefined HTTP ACL in tcp listen", lines("listen l", "  bind 127.0.0.1:8000", "  use_backend l if METH_GET #ERR"), []string{"listen 'l' is in mode tcp", "reads the HTTP request"}},
 		{"HTTP ACL in second OR group", lines("frontend fe", "  bind 127.0.0.1:8000", "  acl lan src 10.0.0.0/8", "  acl api path /api", "  use_backend be if lan || !api #ERR", "backend be"), []string{"reads the HTTP request"}},
-		{"observe layer7 in tcp", tcpBE("  server s1 10.0.0.1:80 observe layer7 #ERR"), []string{"server 's1': 'observe layer7' needs 'mode http'"}},
+		{"observe layer7 in tcp", tcpBE("  server s1 10.0.0.1:80 check observe layer7 #ERR"), []string{"server 's1': 'observe layer7' needs 'mode http'"}},
+		{"observe without check", tcpBE("  server s1 10.0.0.1:80 observe layer4 #ERR"), []string{"server 's1': 'observe' needs 'check' on the same server"}},
 	})
 }
 

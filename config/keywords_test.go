@@ -412,14 +412,14 @@ func TestServer(t *testing.T) {
 		{"server s1 10.0.0.2:80 send-proxy", func(s *Server) { s.SendProxy = 1 }},
 		{"server s1 10.0.0.2:80 send-proxy-v2", func(s *Server) { s.SendProxy = 2 }},
 		{"server s1 10.0.0.2:80 send-proxy no-send-proxy", func(s *Server) {}},
-		{"server s1 10.0.0.2:80 observe layer4", func(s *Server) { s.Observe = "layer4" }},
-		{"server s1 10.0.0.2:80 observe layer7", func(s *Server) { s.Observe = "layer7" }},
+		{"server s1 10.0.0.2:80 check observe layer4", func(s *Server) { s.Check, s.Observe = true, "layer4" }},
+		{"server s1 10.0.0.2:80 check observe layer7", func(s *Server) { s.Check, s.Observe = true, "layer7" }},
 		{"server s1 10.0.0.2:80 error-limit 5", func(s *Server) { s.ErrorLimit = 5 }},
 		{"server s1 10.0.0.2:80 on-error fastinter", func(s *Server) { s.OnError = "fastinter" }},
 		{"server s1 10.0.0.2:80 on-error fail-check", func(s *Server) {}},
 		{"server s1 10.0.0.2:80 on-error sudden-death", func(s *Server) { s.OnError = "sudden-death" }},
-		{"server s1 10.0.0.2:80 observe layer7 error-limit 3 on-error mark-down", func(s *Server) {
-			s.Observe, s.ErrorLimit, s.OnError = "layer7", 3, "mark-down"
+		{"server s1 10.0.0.2:80 check observe layer7 error-limit 3 on-error mark-down", func(s *Server) {
+			s.Check, s.Observe, s.ErrorLimit, s.OnError = true, "layer7", 3, "mark-down"
 		}},
 		{"server s1 10.0.0.2:80 check no-check backup no-backup", func(s *Server) {}},
 		{"server s1 10.0.0.2:80 check inter 3s fastinter 1s downinter 5s rise 3 fall 2 port 81 addr 10.0.0.3 weight 10 backup maxconn 50 maxqueue 5 disabled slowstart 1m send-proxy-v2 observe layer4 error-limit 2 on-error mark-down",

@@ -93,6 +93,11 @@ func (p *parser) validateBackend(px *Proxy) {
 		if s.Observe == "layer7" && px.Mode != ModeHTTP {
 			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
 		}
+		if s.Observe != "" && !s.Check {
+			// A server that passive checks take down comes back only
+			// through its active checks.
+			p.errorf(s.Pos, "server '%s': 'observe' needs 'check' on the same server", s.Name)
+		}
 		if s.Check && layer7Default && !p.extra[px].checkNote {
 			p.extra[px].checkNote = true
 			p.notice(Notice, s.Pos, "%s '%s': in mode http, 'check' performs a layer-7 check (GET /, %s) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px.Section, px.Name, passes)

@@ -34,6 +34,16 @@ type Options struct {
 	// off the event loop, and reads the request (still unread in the
 	// socket) itself. The stats page and the runtime API hook in here.
 	Intercept func(frontend string, req *h1.Request) func(net.Conn)
+	// Observer, when set, hears what traffic saw of servers with
+	// "observe" (passive health checks).
+	Observer Observer
+}
+
+// Observer receives traffic outcomes for passive health checks. It is
+// called on the event loops and must not block.
+type Observer interface {
+	ConnectResult(srv *balancer.Server, ok bool)
+	HTTPResult(srv *balancer.Server, status int) // 0: no valid response
 }
 
 // Engine runs the loops of one configuration.
@@ -41,6 +51,7 @@ type Engine struct {
 	cfg       *config.Config
 	logger    Logger
 	intercept func(frontend string, req *h1.Request) func(net.Conn)
+	observer  Observer
 
 	loops     []*loop
 	frontends []*frontend
@@ -62,6 +73,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		cfg:           cfg,
 		logger:        opts.Logger,
 		intercept:     opts.Intercept,
+		observer:      opts.Observer,
 		backends:      opts.Backends,
 		pipeSize:      g.TunePipeSize,
 		bufSize:       g.TuneBufSize,

@@ -439,6 +439,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	status := resp.Status
 	s.srv.Counters.CountStatus(status)
 	s.be.Counters.CountStatus(status)
+	if status >= 200 {
+		s.observeHTTP(status)
+	}
 	tunnel := false
 	switch {
 	case status == 101:

@@ -20,6 +20,9 @@ func (s *session) httpFail(code int, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
+	if code == 502 || code == 504 {
+		s.observeHTTP(0) // the server gave no valid answer
+	}
 	s.l.eng.logf("frontend %s: client %s: %d: %s", s.fe.conf.Name, s.clientAddr, code, msg)
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back

@@ -331,6 +331,7 @@ func (s *session) finishConnect() {
 	}
 	s.state = stEstablished
 	s.lastSrv = s.l.now
+	s.observeConnect(true)
 	if s.h == nil {
 		s.be.Counters.SessionStart()
 	}
@@ -366,6 +367,7 @@ func (s *session) dropServer() {
 // connectFailed retries after a pause, moving the last retry to another
 // server with "option redispatch", or gives up and closes the client.
 func (s *session) connectFailed() {
+	s.observeConnect(false)
 	s.srv.Counters.ConnErrors.Add(1)
 	s.be.Counters.ConnErrors.Add(1)
 	if s.retriesLeft <= 0 {
@@ -503,6 +505,21 @@ func (s *session) onTimer(now time.Time) {
 		s.close(false)
 	default:
 		s.close(false)
+	}
+}
+
+// observeConnect reports a connection attempt for passive health checks;
+// only servers with "observe" pay for it.
+func (s *session) observeConnect(ok bool) {
+	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe != "" {
+		o.ConnectResult(s.srv, ok)
+	}
+}
+
+// observeHTTP reports a response status (0: none) for "observe layer7".
+func (s *session) observeHTTP(status int) {
+	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe == "layer7" {
+		o.HTTPResult(s.srv, status)
 	}
 }
 

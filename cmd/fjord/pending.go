@@ -34,11 +34,6 @@ func pendingFeatures(cfg *config.Config) []string {
 		if px.Stats.Enabled {
 			add(px.Pos, "%s '%s': the stats page is not served yet", px.Section, px.Name)
 		}
-		for _, s := range px.Servers {
-			if s.Check || s.Observe != "" {
-				add(s.Pos, "server '%s': health checks are not run yet; the server is taken as UP", s.Name)
-			}
-		}
 	}
 	return out
 }

@@ -9,8 +9,10 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
+	"github.com/fjordlb/fjord/health"
 	"github.com/fjordlb/fjord/sysctl"
 )
 
@@ -34,7 +36,18 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
-	eng, err := engine.New(cfg, engine.Options{Logger: logger})
+	// The engine and the health checks share the balancer backends: the
+	// checks set servers UP and DOWN, the loops read it.
+	backends := map[string]*balancer.Backend{}
+	for _, px := range cfg.Backends() {
+		backends[px.Name] = balancer.New(px)
+	}
+	checks, err := health.New(cfg, backends, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
+	}
+	eng, err := engine.New(cfg, engine.Options{Logger: logger, Backends: backends, Observer: checks})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
@@ -43,6 +56,8 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	checks.Start()
+	defer checks.Stop()
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
 			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
