@@ -29,11 +29,12 @@ type Options struct {
 	// Backends are the balancer backends by name; nil means the engine
 	// builds its own from the configuration.
 	Backends map[string]*balancer.Backend
-	// Intercept, when set, sees every HTTP request head first. A non-nil
+	// Intercept, when set, sees every routed HTTP request head (backend
+	// is "" when no rule chose one) before it goes to a server. A non-nil
 	// result takes the client connection: it runs in its own goroutine,
 	// off the event loop, and reads the request (still unread in the
 	// socket) itself. The stats page and the runtime API hook in here.
-	Intercept func(frontend string, req *h1.Request) func(net.Conn)
+	Intercept func(frontend, backend string, req *h1.Request) func(net.Conn)
 	// Observer, when set, hears what traffic saw of servers with
 	// "observe" (passive health checks).
 	Observer Observer
@@ -50,7 +51,7 @@ type Observer interface {
 type Engine struct {
 	cfg       *config.Config
 	logger    Logger
-	intercept func(frontend string, req *h1.Request) func(net.Conn)
+	intercept func(frontend, backend string, req *h1.Request) func(net.Conn)
 	observer  Observer
 
 	loops     []*loop

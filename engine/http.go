@@ -135,13 +135,19 @@ func (s *session) httpReadHead() {
 		return
 	}
 	h.requests++
+	be := s.fe.route.backend(s.clientAddr, req)
 	if ic := l.eng.intercept; ic != nil {
-		if serve := ic(s.fe.conf.Name, req); serve != nil {
+		// After routing: a stats page declared in a backend answers the
+		// requests routed to that backend, as in HAProxy.
+		beName := ""
+		if be != nil {
+			beName = be.Name
+		}
+		if serve := ic(s.fe.conf.Name, beName, req); serve != nil {
 			s.handOff(serve)
 			return
 		}
 	}
-	be := s.fe.route.backend(s.clientAddr, req)
 	if be == nil {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return

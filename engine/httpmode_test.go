@@ -179,8 +179,8 @@ func TestHTTPIntercept(t *testing.T) {
 	web := webNode(t, "web01")
 	cfgText := httpSeedConfig(t, "", []string{web}, []string{web})
 	var hits atomic.Int64
-	intercept := func(fe string, req *h1.Request) func(net.Conn) {
-		if string(req.Path) != "/haproxy" {
+	intercept := func(fe, be string, req *h1.Request) func(net.Conn) {
+		if string(req.Path) != "/haproxy" || fe != "http_front" || be != "web_servers" {
 			return nil
 		}
 		return func(c net.Conn) {
