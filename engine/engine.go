@@ -199,6 +199,17 @@ func (e *Engine) Addr(b *config.Bind) netip.AddrPort {
 // Backend returns the balancer backend named name.
 func (e *Engine) Backend(name string) *balancer.Backend { return e.backends[name] }
 
+// FrontendCounters returns the counters of the frontend or listen section
+// named name, or nil.
+func (e *Engine) FrontendCounters(name string) *balancer.Counters {
+	for _, fe := range e.frontends {
+		if fe.conf.Name == name {
+			return &fe.counters
+		}
+	}
+	return nil
+}
+
 // Stop closes the listeners and every session, and waits for the loops.
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() {

@@ -89,8 +89,7 @@ func (f *flow) pump(s *session) bool {
 				return true
 			}
 			if err != nil {
-				s.close(true)
-				return false
+				return f.writeFailed(s)
 			}
 			f.inPipe -= n
 			f.bytes += int64(n)
@@ -161,8 +160,7 @@ func (f *flow) copyThrough(s *session) bool {
 			w = 0
 			f.dst.writable = false
 		case err != nil:
-			s.close(true)
-			return false
+			return f.writeFailed(s)
 		}
 		if w > 0 {
 			f.bytes += int64(w)
@@ -175,6 +173,28 @@ func (f *flow) copyThrough(s *session) bool {
 	return true
 }
 
+// writeFailed handles an error writing to dst. It reports whether the
+// session goes on. A server that stops reading a request body and closes
+// (after answering 413, say) must not cost the client its answer: in HTTP
+// mode the rest of the request is dropped and the response still read.
+// Otherwise the error is passed on as a reset.
+func (f *flow) writeFailed(s *session) bool {
+	if h := s.h; h != nil && !h.tunnel && f == &s.c2s && h.rs != rsNone {
+		if f.p != nil {
+			s.l.pipes.discard(f.p)
+			f.p, f.inPipe = nil, 0
+		}
+		f.setLimit(0)
+		f.dst.writable = false
+		h.rq = rqDone
+		h.reqDoneAt = s.l.now
+		h.closeAfter, h.reusable = true, false
+		return true
+	}
+	s.close(true)
+	return false
+}
+
 // stash keeps bytes dst could not take in a pipe (a copy into the kernel,
 // only on back-pressure) so that no userspace buffer outlives the call.
 func (f *flow) stash(s *session, b []byte) bool {
@@ -185,6 +205,17 @@ func (f *flow) stash(s *session, b []byte) bool {
 		return false
 	}
 	f.p = p
+	if len(b) > p.capacity {
+		// A rewritten head can exceed a small tune.pipesize: grow this
+		// pipe to hold it (bounded by tune.bufsize plus the rewrite).
+		got, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, len(b))
+		if err != nil {
+			s.l.eng.logf("pipe: cannot hold %d bytes: %v", len(b), err)
+			s.close(true)
+			return false
+		}
+		p.capacity = got
+	}
 	n, err := unix.Write(p.w, b)
 	if err != nil || n != len(b) {
 		// copyMax keeps reads within a pipe's capacity, so this is a bug.
@@ -249,8 +280,7 @@ func (f *flow) spliceIn(s *session) bool {
 func (f *flow) writeHead(s *session, b []byte) bool {
 	n, err := unix.Write(f.dst.fd, b)
 	if err != nil && err != unix.EAGAIN {
-		s.close(true)
-		return false
+		return f.writeFailed(s)
 	}
 	if n < 0 {
 		n = 0

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +56,8 @@ type httpSession struct {
 	isHead, isConnect, upgrade bool
 	stale                      bool // the head must be parsed again (scratch reused)
 	drained                    bool // the peek saw the client's last byte
+	rspDrained                 bool // the response peek saw the server's last byte
+	reqKeepAlive               bool // the request lets the server keep its connection
 	closeAfter                 bool // close the client after this response
 	reusable                   bool // the server connection may serve another request
 	counted                    bool // SessionStart done for this request
@@ -64,12 +67,12 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 }
 
-// modeRank orders connection modes from the least to the most restrictive:
-// as in HAProxy, the frontend's and the backend's options combine to the
-// more restrictive one.
+// modeRank orders connection modes as HAProxy 1.5's combination matrix
+// does: the frontend's and the backend's options combine to the higher
+// rank, keep-alive (the default) giving way to any explicit mode.
 var modeRank = [...]int{
-	config.HTTPTunnel:      0,
-	config.HTTPKeepAlive:   1,
+	config.HTTPKeepAlive:   0,
+	config.HTTPTunnel:      1,
 	config.HTTPServerClose: 2,
 	config.HTTPClose:       3,
 }
@@ -135,6 +138,7 @@ func (s *session) httpReadHead() {
 		return
 	}
 	h.requests++
+	s.fe.counters.Requests.Add(1)
 	be := s.fe.route.backend(s.clientAddr, req)
 	if ic := l.eng.intercept; ic != nil {
 		// After routing: a stats page declared in a backend answers the
@@ -162,6 +166,9 @@ func (s *session) httpReadHead() {
 	// HTTP/1.0 clients are answered and closed: keeping them alive would
 	// need the response rewritten to announce it.
 	h.closeAfter = req.Close || req.Minor == 0 || h.mode == config.HTTPClose
+	// A server must close after answering a request that asked it to,
+	// announced or not: such a connection is never reused.
+	h.reqKeepAlive = !req.Close && (req.Minor == 1 || req.KeepAlive)
 	h.reqKind = req.Body()
 	h.reqChunk = chunkScan{}
 	if h.reqKind == h1.BodyLength {
@@ -226,7 +233,9 @@ func (s *session) releaseServerConn() {
 	if s.svr.fd < 0 {
 		return
 	}
-	if h.reusable && h.conSrv != nil && !s.svr.hup &&
+	// A connection that began with a PROXY header speaks for one client:
+	// it is never given to another.
+	if h.reusable && h.conSrv != nil && !s.svr.hup && !s.svr.readable && h.conSrv.Conf.SendProxy == 0 &&
 		s.c2s.inPipe == 0 && s.s2c.inPipe == 0 && h.mode == config.HTTPKeepAlive {
 		s.l.idle.put(s.svr.fd, h.conSrv)
 	} else {
@@ -268,9 +277,19 @@ func (s *session) httpSendHead() {
 	}
 	s.be.Counters.SessionStart()
 	s.srv.Counters.SessionStart()
+	s.be.Counters.Requests.Add(1)
 	h.counted = true
 	s.c2s.bytes += int64(len(out))
+	// Awaiting the response from here on: if the server turns out to
+	// have closed (a kept connection it just dropped), writeFailed ends
+	// the request and the missing answer becomes a 502.
+	h.rs = rsHead
+	h.rq = rqBody
 	if !s.c2s.writeHead(s, out) {
+		return
+	}
+	if h.rq == rqDone { // the write failed
+		s.httpForward()
 		return
 	}
 	s.touch(&s.cli)
@@ -382,6 +401,9 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 			return false, false
 		}
 		adv, err := cs.scan(buf[:n])
+		if err == h1.ErrNeedMore && n == len(buf) {
+			err = errFramingTooLong // trailers that do not fit tune.bufsize
+		}
 		if err == h1.ErrNeedMore {
 			if f.src.hup {
 				s.close(true)
@@ -403,10 +425,22 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 	}
 }
 
+var errFramingTooLong = errors.New("chunk framing or trailers larger than tune.bufsize")
+
 // httpReadResponse peeks at the response head and forwards it. again is
 // true when it forwarded an interim (1xx) response and another head follows.
 func (s *session) httpReadResponse() (again, ok bool) {
 	h, l := s.h, s.l
+	if s.s2c.inPipe > 0 {
+		// The tail of an interim response waits in the pipe: the next
+		// head goes after it, never ahead.
+		if !s.s2c.pump(s) {
+			return false, false
+		}
+		if s.s2c.inPipe > 0 {
+			return false, true
+		}
+	}
 	if !s.svr.readable {
 		return false, true
 	}
@@ -445,6 +479,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	status := resp.Status
 	s.srv.Counters.CountStatus(status)
 	s.be.Counters.CountStatus(status)
+	s.fe.counters.CountStatus(status)
 	if status >= 200 {
 		s.observeHTTP(status)
 	}
@@ -475,13 +510,24 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	}
 	h.rspKind = resp.Body(h.isHead)
 	h.rspChunk = chunkScan{}
-	h.reusable = !resp.Close && (resp.Minor == 1 || resp.KeepAlive) && h.rspKind != h1.BodyClose
+	h.reusable = h.reqKeepAlive && !resp.Close && (resp.Minor == 1 || resp.KeepAlive) && h.rspKind != h1.BodyClose
 	if h.rspKind == h1.BodyClose {
 		h.closeAfter = true
 	}
 	inHead := 0
 	if h.rspKind == h1.BodyLength {
 		inHead = int(min(int64(n-hl), resp.ContentLength))
+	}
+	// Whether the server sent anything after this response: bytes out of
+	// turn would be taken for the answer to the next request.
+	whole := h.rspKind == h1.BodyNone || (h.rspKind == h1.BodyLength && int64(inHead) == resp.ContentLength)
+	h.rspDrained = false
+	if whole {
+		if n > hl+inHead {
+			h.reusable = false
+		} else if n < len(buf) && !s.svr.hup {
+			h.rspDrained = true // the peek saw the server's last byte
+		}
 	}
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
 		return false, false
@@ -534,6 +580,9 @@ func (s *session) httpResponseDone() {
 		h.closeAfter = true
 		h.reusable = false
 	}
+	if h.reusable && !h.rspDrained && s.serverSpoke() {
+		h.reusable = false
+	}
 	if h.mode != config.HTTPKeepAlive || !h.reusable {
 		s.releaseServerConn()
 	} else {
@@ -557,6 +606,17 @@ func (s *session) httpResponseDone() {
 	s.httpReadHead() // a pipelined request may be waiting
 }
 
+// serverSpoke reports bytes (or a close) waiting on the server connection
+// after a response whose end the response peek could not vouch for.
+func (s *session) serverSpoke() bool {
+	if s.svr.fd < 0 {
+		return false
+	}
+	var b [1]byte
+	_, err := sysPeek(s.svr.fd, b[:])
+	return err != unix.EAGAIN
+}
+
 // endRequest gives back the current request's server slot and accounts
 // for it.
 func (s *session) endRequest() {
@@ -577,6 +637,8 @@ func (s *session) endRequest() {
 			s.be.Counters.SessionEnd()
 		}
 	}
+	s.fe.counters.BytesIn.Add(s.c2s.bytes)
+	s.fe.counters.BytesOut.Add(s.s2c.bytes)
 	h.counted = false
 	s.c2s.bytes, s.s2c.bytes = 0, 0
 }
@@ -599,10 +661,12 @@ func (s *session) httpHeadDeadline(earliest func(time.Time, time.Duration)) {
 		hr = t.Client
 	}
 	switch {
+	case h.requests == 0:
+		// The first head is timed from the connection's start, so that
+		// trickling bytes cannot extend it.
+		earliest(s.start, hr)
 	case !h.headStart.IsZero():
 		earliest(h.headStart, hr)
-	case h.requests == 0:
-		earliest(s.start, hr)
 	default:
 		ka := t.HTTPKeepAlive
 		if ka <= 0 {

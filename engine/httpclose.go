@@ -22,7 +22,17 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if code == 502 || code == 504 {
 		s.observeHTTP(0) // the server gave no valid answer
+		if s.srv != nil {
+			s.srv.Counters.RespErrors.Add(1)
+		}
+		if s.be != nil {
+			s.be.Counters.RespErrors.Add(1)
+		}
 	}
+	if code == 400 || code == 408 {
+		s.fe.counters.ReqErrors.Add(1)
+	}
+	s.fe.counters.CountStatus(code)
 	s.l.eng.logf("frontend %s: client %s: %d: %s", s.fe.conf.Name, s.clientAddr, code, msg)
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back
@@ -33,6 +43,12 @@ func (s *session) httpFail(code int, format string, args ...any) {
 			s.endRequest()
 		}
 		s.releaseServerConn()
+	}
+	if s.s2c.inPipe > 0 {
+		// Part of an interim response is still on its way: the page
+		// cannot follow it in order.
+		s.close(true)
+		return
 	}
 	// Best effort: an error page is small and the client's socket buffer
 	// is empty here, so a single write takes it whole.

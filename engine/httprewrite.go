@@ -40,7 +40,9 @@ func (s *session) forwardFor() (*config.ForwardFor, bool) {
 // closeToServer reports whether the request must tell the server to close
 // its connection after the response (http-server-close, httpclose).
 func (s *session) closeToServer(req *h1.Request) bool {
-	return (s.h.mode == config.HTTPServerClose || s.h.mode == config.HTTPClose) && !req.Close
+	// An Upgrade request keeps its "Connection: upgrade": the connection
+	// becomes a tunnel if the server agrees, whatever the mode.
+	return (s.h.mode == config.HTTPServerClose || s.h.mode == config.HTTPClose) && !req.Close && !req.Upgrade
 }
 
 // rewriteRequest rebuilds head with the X-Forwarded-For header added (when

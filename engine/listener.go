@@ -8,15 +8,17 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 )
 
 // frontend is the engine's view of a frontend or listen section, shared by
 // every loop.
 type frontend struct {
-	conf  *config.Proxy
-	limit limiter // the frontend's maxconn
-	route router
+	conf     *config.Proxy
+	limit    limiter // the frontend's maxconn
+	route    router
+	counters balancer.Counters // for the stats page
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

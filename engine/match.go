@@ -48,7 +48,16 @@ func matchTerm(t *config.ACLTerm, src netip.Addr, req *h1.Request) bool {
 	case config.CritSrc:
 		src = src.Unmap() // an IPv4 client on a dual-stack socket
 		for _, n := range t.Nets {
+			if n.Addr().Is4In6() && n.Bits() >= 96 {
+				// ::ffff:a.b.c.d/N is the IPv4 network a.b.c.d/N-96.
+				n = netip.PrefixFrom(n.Addr().Unmap(), n.Bits()-96)
+			}
 			if n.Contains(src) {
+				return true
+			}
+			// HAProxy looks IPv4 clients up as ::ffff:a.b.c.d too, so
+			// that an IPv6 network such as ::/0 covers them.
+			if src.Is4() && n.Addr().Is6() && n.Contains(netip.AddrFrom16(src.As16())) {
 				return true
 			}
 		}
@@ -71,15 +80,46 @@ func matchTerm(t *config.ACLTerm, src netip.Addr, req *h1.Request) bool {
 		return matchValues(t, req.Path)
 	}
 	if t.Criterion.IsHeader() {
-		// Like HAProxy's hdr(), every occurrence of the header is a
-		// candidate sample.
+		// Like HAProxy's hdr(), every occurrence of the header, and every
+		// comma-separated value of each, is a candidate sample.
 		for _, h := range req.Headers {
-			if asciiEqualFold(h.Name, t.Header) && matchValues(t, h.Value) {
-				return true
+			if !asciiEqualFold(h.Name, t.Header) {
+				continue
+			}
+			v := h.Value
+			for len(v) > 0 {
+				item := v
+				if i := indexByte(v, ','); i >= 0 {
+					item, v = v[:i], v[i+1:]
+				} else {
+					v = nil
+				}
+				if matchValues(t, trimOWS(item)) {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+func indexByte(b []byte, c byte) int {
+	for i := range b {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // matchValues matches a sample against the term's patterns with the term's
@@ -104,22 +144,37 @@ func matchOne(c config.Criterion, fold bool, s []byte, p string) bool {
 	case config.CritPathSub, config.CritHdrSub:
 		return index(s, p, fold) >= 0
 	case config.CritPathDir:
-		return matchDelimited(s, p, '/', fold)
+		return matchDelimited(s, p, dirDelims, fold)
 	case config.CritHdrDom:
-		return matchDelimited(s, p, '.', fold)
+		return matchDelimited(s, p, domDelims, fold)
 	}
 	return false
 }
 
+// The delimiters of HAProxy's "dir" and "dom" matching (pattern.c:
+// pat_match_dir and pat_match_dom).
+const (
+	dirDelims = "/?"
+	domDelims = "/?.:"
+)
+
 // matchDelimited is HAProxy's "dir" and "dom" matching: p, stripped of
 // leading and trailing delimiters, must appear in s bounded by delimiters or
 // by the ends of s. "/images" matches "/images/logo.png" and "/a/images",
-// not "/imagesX".
-func matchDelimited(s []byte, p string, delim byte, fold bool) bool {
-	for len(p) > 0 && p[0] == delim {
+// not "/imagesX"; "example.com" matches "www.example.com:8080".
+func matchDelimited(s []byte, p string, delims string, fold bool) bool {
+	isDelim := func(c byte) bool {
+		for i := 0; i < len(delims); i++ {
+			if delims[i] == c {
+				return true
+			}
+		}
+		return false
+	}
+	for len(p) > 0 && isDelim(p[0]) {
 		p = p[1:]
 	}
-	for len(p) > 0 && p[len(p)-1] == delim {
+	for len(p) > 0 && isDelim(p[len(p)-1]) {
 		p = p[:len(p)-1]
 	}
 	if p == "" {
@@ -131,7 +186,7 @@ func matchDelimited(s []byte, p string, delim byte, fold bool) bool {
 			return false
 		}
 		start, end := off+i, off+i+len(p)
-		if (start == 0 || s[start-1] == delim) && (end == len(s) || s[end] == delim) {
+		if (start == 0 || isDelim(s[start-1])) && (end == len(s) || isDelim(s[end])) {
 			return true
 		}
 		off = start + 1

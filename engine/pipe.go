@@ -8,7 +8,8 @@ import (
 
 // pipe is a kernel pipe used as the in-kernel buffer between two sockets.
 type pipe struct {
-	r, w int
+	r, w     int
+	capacity int // bytes the pipe holds (F_GETPIPE_SZ)
 }
 
 // pipePool hands out pipes to one loop's sessions. A session holds a pipe
@@ -58,7 +59,7 @@ func (pp *pipePool) get() (*pipe, error) {
 		if got > 0 && got < pp.minCap {
 			pp.minCap = got
 		}
-		p = &pipe{r: fds[0], w: fds[1]}
+		p = &pipe{r: fds[0], w: fds[1], capacity: got}
 	}
 	pp.inUse.Add(1)
 	return p, nil

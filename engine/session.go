@@ -92,6 +92,7 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 	}
 	s.cli = endpoint{fd: fd, s: s, client: true}
 	s.svr.fd = -1
+	s.fe.counters.SessionStart()
 	s.c2s = flow{src: &s.cli, dst: &s.svr}
 	s.s2c = flow{src: &s.svr, dst: &s.cli}
 	s.timer.fire = s.onTimer
@@ -578,5 +579,8 @@ func (s *session) close(reset bool) {
 		s.be.Counters.BytesIn.Add(s.c2s.bytes)
 		s.be.Counters.BytesOut.Add(s.s2c.bytes)
 	}
+	s.fe.counters.BytesIn.Add(s.c2s.bytes)
+	s.fe.counters.BytesOut.Add(s.s2c.bytes)
+	s.fe.counters.SessionEnd()
 	s.l.eng.release(s.fe)
 }
