@@ -56,7 +56,10 @@ type Counters struct {
 	Downtime     atomic.Int64 // ns spent DOWN before the current state ("downtime")
 	// HTTP responses by status class: 1xx..5xx, then anything else
 	// ("hrsp_1xx" .. "hrsp_5xx", "hrsp_other").
-	Responses [6]atomic.Int64
+	Responses  [6]atomic.Int64
+	Requests   atomic.Int64 // HTTP requests ("req_tot")
+	ReqErrors  atomic.Int64 // malformed or timed-out requests ("ereq")
+	RespErrors atomic.Int64 // invalid, missing or truncated responses ("eresp")
 }
 
 // CountStatus accounts for an HTTP response status.
