@@ -230,3 +230,10 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+// EvalCondition evaluates an "if"/"unless" condition for a request parsed
+// with h1 (nil outside HTTP) from src. The stats page uses it for "stats
+// admin if COND".
+func EvalCondition(c *config.Condition, src netip.Addr, req *h1.Request) bool {
+	return evalCondition(c, src, req)
+}

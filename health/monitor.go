@@ -41,10 +41,12 @@ type serverCheck struct {
 	probe  *probe
 	iv     intervals
 
-	mu   sync.Mutex
-	t    tracker
-	last Result
-	fast bool // on-error fastinter: check at fastinter once
+	mu     sync.Mutex
+	t      tracker
+	last   Result
+	fast   bool  // on-error fastinter: check at fastinter once
+	failed int64 // failed checks ("chkfail")
+	downs  int64 // UP to DOWN transitions ("chkdown")
 
 	// Passive checks ("observe"): consecutive errors of real traffic.
 	observe7   bool
@@ -183,7 +185,11 @@ func (c *serverCheck) record(r Result) {
 	if r.OK() {
 		wentUp = c.t.success()
 	} else {
+		c.failed++
 		wentDown = c.t.failure()
+	}
+	if wentDown {
+		c.downs++
 	}
 	c.mu.Unlock()
 	switch {
@@ -240,6 +246,8 @@ type ServerStatus struct {
 	Rise, Fall int
 	Up         bool
 	Layer7     bool
+	Failed     int64 // failed checks
+	Downs      int64 // UP to DOWN transitions
 }
 
 // Status reports srv's check state, or false when it is not checked.
@@ -252,6 +260,6 @@ func (m *Monitor) Status(srv *balancer.Server) (ServerStatus, bool) {
 	defer c.mu.Unlock()
 	return ServerStatus{
 		Last: c.last, Health: c.t.health, Rise: c.t.rise, Fall: c.t.fall, Up: c.t.up,
-		Layer7: c.probe.layer7,
+		Layer7: c.probe.layer7, Failed: c.failed, Downs: c.downs,
 	}, true
 }

@@ -70,6 +70,9 @@ func (c *serverCheck) applyOnError() {
 		wentDown = c.t.markDown()
 		c.fast = true
 	}
+	if wentDown {
+		c.downs++
+	}
 	c.mu.Unlock()
 	if wentDown {
 		c.setUp(false, why)
