@@ -1,0 +1,150 @@
+package stats
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+)
+
+// Logger receives the socket's operational messages.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// maxCommandLine bounds one line of the runtime API, as HAProxy's buffer
+// does; a longer line is refused, not executed in pieces.
+const maxCommandLine = 4096
+
+// socketIdle bounds how long a connection may take to send its command.
+const socketIdle = 10 * time.Second
+
+// Socket serves the runtime API ("stats socket PATH") on a Unix socket.
+// As in HAProxy, a connection sends one line of commands separated by ';',
+// gets the answers and is closed.
+type Socket struct {
+	src    *Sources
+	conf   config.StatsSocket
+	ln     net.Listener
+	logger Logger
+	wg     sync.WaitGroup
+}
+
+// ListenSocket creates the socket file with the configured mode (a stale
+// socket left by a crashed process is replaced) and starts serving.
+func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, error) {
+	if fi, err := os.Lstat(sc.Path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("stats socket %s (%s): exists and is not a socket", sc.Path, sc.Pos)
+		}
+		if c, err := net.Dial("unix", sc.Path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("stats socket %s (%s): another process is serving it", sc.Path, sc.Pos)
+		}
+		os.Remove(sc.Path)
+	}
+	ln, err := net.Listen("unix", sc.Path)
+	if err != nil {
+		return nil, fmt.Errorf("stats socket %s (%s): %w", sc.Path, sc.Pos, err)
+	}
+	if sc.Mode != 0 {
+		if err := os.Chmod(sc.Path, os.FileMode(sc.Mode)); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
+		}
+	}
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger}
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+// Close stops serving and removes the socket file.
+func (s *Socket) Close() error {
+	err := s.ln.Close() // net's Unix listener unlinks the file
+	s.wg.Wait()
+	return err
+}
+
+func (s *Socket) serve() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) && s.logger != nil {
+				s.logger.Printf("stats socket %s: %v", s.conf.Path, err)
+			}
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.handle(c)
+		}()
+	}
+}
+
+func (s *Socket) handle(c net.Conn) {
+	c.SetDeadline(time.Now().Add(socketIdle))
+	line, err := readLine(bufio.NewReaderSize(c, 512))
+	switch {
+	case errors.Is(err, errLineTooLong):
+		io.WriteString(c, "Line too long: at most 4096 bytes per command line.\n")
+		return
+	case err != nil && line == "":
+		return // nothing sent (or only a half line cut by the deadline)
+	}
+	var out strings.Builder
+	api := &API{Src: s.src, Level: s.conf.Level}
+	for _, cmd := range splitCommands(line) {
+		out.WriteString(api.Exec(cmd))
+	}
+	io.WriteString(c, out.String())
+}
+
+var errLineTooLong = errors.New("command line too long")
+
+// readLine reads one command line; at EOF without a newline the partial
+// line is returned, so that "echo -n cmd | socat" works as with HAProxy.
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		b = append(b, chunk...)
+		if len(b) > maxCommandLine {
+			return "", errLineTooLong
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return strings.TrimRight(string(b), "\r\n"), err
+	}
+}
+
+// splitCommands splits a line on ';', HAProxy's command separator; a
+// backslash escapes it.
+func splitCommands(line string) []string {
+	var cmds []string
+	var cur strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line) && line[i+1] == ';':
+			cur.WriteByte(';')
+			i++
+		case c == ';':
+			cmds = append(cmds, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(cmds, cur.String())
+}

@@ -1,0 +1,279 @@
+package stats
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
+)
+
+const socketCfg = `global
+  stats socket %s level %s
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:%d
+  default_backend web
+backend web
+  balance roundrobin
+  server web01 %s weight 10
+  server web02 %s
+`
+
+// testNode answers every request with its name.
+func testNode(t *testing.T, name string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(300 * time.Millisecond)
+		}
+		io.WriteString(w, name)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+type runtime struct {
+	path     string
+	addr     string
+	backends map[string]*balancer.Backend
+}
+
+func startRuntime(t *testing.T, level string) *runtime {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "admin.sock")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	text := fmt.Sprintf(socketCfg, sock, level, port, testNode(t, "web01"), testNode(t, "web02"))
+	cfg, err := config.Parse("test.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &runtime{path: sock, backends: map[string]*balancer.Backend{}}
+	for _, px := range cfg.Backends() {
+		rt.backends[px.Name] = balancer.New(px)
+	}
+	e, err := engine.New(cfg, engine.Options{Backends: rt.backends})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	rt.addr = e.Addr(cfg.Frontends()[0].Binds[0]).String()
+	src := &Sources{Config: cfg, Frontends: e.FrontendCounters, Backends: rt.backends, Started: time.Now(), Version: "test"}
+	s, err := ListenSocket(src, cfg.Global.StatsSockets[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return rt
+}
+
+// send writes raw to the socket, closes its write side, and reads all.
+func (rt *runtime) send(t *testing.T, raw string) string {
+	t.Helper()
+	c, err := net.Dial("unix", rt.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, raw)
+	c.(*net.UnixConn).CloseWrite()
+	out, _ := io.ReadAll(c)
+	return string(out)
+}
+
+func (rt *runtime) get(t *testing.T, path string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + rt.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestSocketCommands(t *testing.T) {
+	rt := startRuntime(t, "admin")
+	for _, tc := range []struct{ in, want string }{
+		{"get weight web/web01\n", "10 (initial 10)\n"},
+		{"set weight web/web01 50%\n", ""},
+		{"get weight web/web01\n", "5 (initial 10)\n"},
+		{"set weight web/web01 300\n", "Absolute weight can only be between 0 and 256 inclusive.\n"},
+		{"set weight web/web01 abc\n", "Invalid weight: 'abc'.\n"},
+		{"get weight web/nope\n", "No such server.\n"},
+		{"get weight nope/web01\n", "No such backend.\n"},
+		{"get weight web01\n", "Require 'backend/server'.\n"},
+		{"set server web/web01 state bogus\n", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"},
+		{"disable server web/web02;get weight web/web02\n", "1 (initial 1)\n"},
+		{"show servers state nope\n", "Can't find backend.\n"},
+		{"\n", ""},
+	} {
+		if got := rt.send(t, tc.in); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := rt.send(t, "show stat\n"); !strings.HasPrefix(got, CSVHeader()) || !strings.Contains(got, "\nweb,web02,") {
+		t.Errorf("show stat: %q", got)
+	}
+	if got := rt.send(t, "show info\n"); !strings.Contains(got, "Name: fjord\n") || !strings.Contains(got, "Uptime_sec: ") {
+		t.Errorf("show info: %q", got)
+	}
+	if got := rt.send(t, "show servers state web\n"); !strings.Contains(got, "2 web 2 web02 127.0.0.1 2 1 ") {
+		t.Errorf("show servers state (web02 in MAINT): %q", got)
+	}
+}
+
+func TestSocketBadInput(t *testing.T) {
+	rt := startRuntime(t, "admin")
+	for _, tc := range []struct{ name, in, want string }{
+		{"garbage", "\x00\x01garbage\n", "Unknown command: '??garbage'. Please enter one of the following commands only :\n"},
+		{"unknown", "frobnicate\n", "Unknown command: 'frobnicate'"},
+		{"half-written", "disable ser", "Unknown command: 'disable ser'"},
+		{"long line", strings.Repeat("a", 10000) + "\n", "Line too long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rt.send(t, tc.in); !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("got %q, want prefix %q", got, tc.want)
+			}
+		})
+	}
+	// Nothing changed.
+	for _, s := range rt.backends["web"].Servers {
+		if s.Admin() != balancer.Ready {
+			t.Fatalf("%s is %v after bad input", s.Name, s.Admin())
+		}
+	}
+}
+
+func TestSocketLevels(t *testing.T) {
+	rt := startRuntime(t, "user")
+	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n" {
+		t.Fatalf("user level: %q", got)
+	}
+	if got := rt.send(t, "help\n"); strings.Contains(got, "disable server") || !strings.Contains(got, "show stat") {
+		t.Fatalf("help at user level: %q", got)
+	}
+	if rt.backends["web"].Server("web01").Admin() != balancer.Ready {
+		t.Fatal("a refused command changed the server")
+	}
+}
+
+func TestSocketDisableEnableRotation(t *testing.T) {
+	rt := startRuntime(t, "admin")
+	if got := rt.send(t, "disable server web/web02\n"); got != "" {
+		t.Fatalf("disable: %q", got)
+	}
+	for i := 0; i < 10; i++ {
+		if got := rt.get(t, "/"); got != "web01" {
+			t.Fatalf("request %d after disable went to %s", i, got)
+		}
+	}
+	rt.send(t, "enable server web/web02\n")
+	seen := map[string]bool{}
+	for i := 0; i < 30; i++ {
+		seen[rt.get(t, "/")] = true
+	}
+	if !seen["web02"] {
+		t.Fatalf("web02 enabled again but not used: %v", seen)
+	}
+}
+
+func TestSocketDrainLetsOpenConnectionFinish(t *testing.T) {
+	rt := startRuntime(t, "admin")
+	// An open keep-alive connection to web02 (round robin gives the
+	// second new connection to it).
+	rt.send(t, "set weight web/web01 1\n")
+	var held net.Conn
+	var br *bufio.Reader
+	for i := 0; i < 4 && held == nil; i++ {
+		c, err := net.Dial("tcp", rt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) == "web02" {
+			held, br = c, r
+			defer c.Close()
+		} else {
+			c.Close()
+		}
+	}
+	if held == nil {
+		t.Fatal("no connection reached web02")
+	}
+	if got := rt.send(t, "set server web/web02 state drain\n"); got != "" {
+		t.Fatalf("drain: %q", got)
+	}
+	for i := 0; i < 10; i++ {
+		if got := rt.get(t, "/"); got != "web01" {
+			t.Fatalf("new request %d during drain went to %s", i, got)
+		}
+	}
+	// The open connection still finishes its request on web02.
+	io.WriteString(held, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("open connection during drain: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("open connection during drain: %d", resp.StatusCode)
+	}
+}
+
+func TestSocketFileModeAndRemoval(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.sock")
+	cfg, err := config.Parse("t.cfg", []byte("global\n  stats socket "+path+" mode 600 level admin\nlisten px\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{}, Started: time.Now()}
+	s, err := ListenSocket(src, cfg.Global.StatsSockets[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode: %v %v", fi.Mode(), err)
+	}
+	if _, err := ListenSocket(src, cfg.Global.StatsSockets[0], nil); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("second listener: %v", err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("socket file left behind: %v", err)
+	}
+}

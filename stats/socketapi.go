@@ -1,0 +1,262 @@
+package stats
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+)
+
+// API executes runtime API commands (HAProxy's management.txt, section 9.3)
+// at a socket's level.
+type API struct {
+	Src   *Sources
+	Level string // user, operator or admin
+}
+
+var levels = map[string]int{"user": 0, "operator": 1, "admin": 2}
+
+type command struct {
+	words []string // the fixed words that name it
+	level string
+	usage string
+	run   func(a *API, args []string) string
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{[]string{"help"}, "user", "help                         : this message", (*API).help},
+		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo},
+		{[]string{"show", "stat"}, "user", "show stat                    : report counters for each proxy and server (CSV)", (*API).showStat},
+		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState},
+		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight},
+		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight},
+		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer},
+		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer},
+		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer},
+	}
+}
+
+// Exec runs one command line and returns its answer, ending in a newline.
+func (a *API) Exec(line string) string {
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return ""
+	}
+	for _, c := range commands {
+		if len(words) < len(c.words) || !equalWords(words[:len(c.words)], c.words) {
+			continue
+		}
+		if levels[a.level()] < levels[c.level] {
+			return "Permission denied\n"
+		}
+		return c.run(a, words[len(c.words):])
+	}
+	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage()
+}
+
+func (a *API) level() string {
+	if _, ok := levels[a.Level]; ok {
+		return a.Level
+	}
+	return "operator"
+}
+
+func equalWords(a, b []string) bool {
+	for i := range b {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// clip keeps an echoed unknown command short and printable.
+func clip(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return s
+}
+
+func (a *API) usage() string {
+	var b strings.Builder
+	for _, c := range commands {
+		if levels[a.level()] >= levels[c.level] {
+			b.WriteString("  " + c.usage + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (a *API) help([]string) string { return a.usage() }
+
+func (a *API) showInfo([]string) string {
+	src := a.Src
+	up := time.Since(src.Started)
+	var cur, cum int64
+	for _, r := range src.Snapshot() {
+		if r.Type == TypeFrontend {
+			cur += r.SCur
+			cum += r.STot
+		}
+	}
+	g := &src.Config.Global
+	nb := g.NbThread
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name: fjord\nVersion: %s\nPid: %d\n", src.Version, os.Getpid())
+	fmt.Fprintf(&b, "Uptime: %dd %dh%02dm%02ds\nUptime_sec: %d\n",
+		int(up.Hours())/24, int(up.Hours())%24, int(up.Minutes())%60, int(up.Seconds())%60, int(up.Seconds()))
+	fmt.Fprintf(&b, "Nbthread: %d\nMaxconn: %d\nCurrConns: %d\nCumConns: %d\n\n", nb, g.MaxConn, cur, cum)
+	return b.String()
+}
+
+func (a *API) showStat([]string) string {
+	var b strings.Builder
+	WriteCSV(&b, a.Src.Snapshot())
+	return b.String() + "\n"
+}
+
+// showServersState dumps HAProxy's "show servers state" format version 1
+// (the columns it can fill; the rest are 0 or "-").
+func (a *API) showServersState(args []string) string {
+	var b strings.Builder
+	b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord\n")
+	found := len(args) == 0
+	for i, px := range a.Src.Config.Proxies {
+		be := a.Src.Backends[px.Name]
+		if be == nil || (len(args) > 0 && args[0] != px.Name) {
+			continue
+		}
+		found = true
+		now := time.Now()
+		for _, s := range be.Servers {
+			op := 0 // SRV_ST_STOPPED
+			if s.Up() {
+				op = 2 // SRV_ST_RUNNING
+			}
+			admin := 0
+			switch s.Admin() {
+			case balancer.Maint:
+				admin = 1 // SRV_ADMF_FMAINT
+			case balancer.Drain:
+				admin = 8 // SRV_ADMF_FDRAIN
+			}
+			since := int64(0)
+			if t := s.Counters.LastChange.Load(); t > 0 {
+				since = (now.UnixNano() - t) / 1e9
+			}
+			checkStatus, checkHealth := 0, 0
+			if a.Src.Checks != nil {
+				if st, ok := a.Src.Checks.Status(s); ok {
+					checkStatus, checkHealth = 6, st.Health // HCHK_STATUS_* is not mirrored: 6 means checked
+				}
+			}
+			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d 0 %d 0 0 0 0 - %d -\n",
+				i+1, px.Name, s.ID, s.Name, s.Addr.Addr(), op, admin, s.Weight(), s.Conf.Weight, since,
+				checkStatus, checkHealth, s.Addr.Port())
+		}
+	}
+	if !found {
+		return "Can't find backend.\n"
+	}
+	return b.String()
+}
+
+// server resolves "backend/server".
+func (a *API) server(arg string) (*balancer.Server, string) {
+	bk, sv, ok := strings.Cut(arg, "/")
+	if !ok || bk == "" || sv == "" {
+		return nil, "Require 'backend/server'.\n"
+	}
+	be := a.Src.Backends[bk]
+	if be == nil {
+		return nil, "No such backend.\n"
+	}
+	s := be.Server(sv)
+	if s == nil {
+		return nil, "No such server.\n"
+	}
+	return s, ""
+}
+
+func (a *API) getWeight(args []string) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	s, msg := a.server(args[0])
+	if s == nil {
+		return msg
+	}
+	return fmt.Sprintf("%d (initial %d)\n", s.Weight(), initialWeight(s.Conf))
+}
+
+func initialWeight(c *config.Server) int {
+	if c.Weight == 0 {
+		return 1
+	}
+	return c.Weight
+}
+
+func (a *API) setWeight(args []string) string {
+	if len(args) != 2 {
+		return "Require 'backend/server' and 'weight' or 'weight%'.\n"
+	}
+	s, msg := a.server(args[0])
+	if s == nil {
+		return msg
+	}
+	v := args[1]
+	pct := strings.HasSuffix(v, "%")
+	n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+	if err != nil || n < 0 {
+		return "Invalid weight: '" + clip(v) + "'.\n"
+	}
+	if pct {
+		n = initialWeight(s.Conf) * n / 100
+	}
+	if n > 256 {
+		return "Absolute weight can only be between 0 and 256 inclusive.\n"
+	}
+	s.SetWeight(n)
+	return ""
+}
+
+func (a *API) disableServer(args []string) string { return a.setAdmin(args, balancer.Maint) }
+func (a *API) enableServer(args []string) string  { return a.setAdmin(args, balancer.Ready) }
+
+func (a *API) setAdmin(args []string, st balancer.Admin) string {
+	if len(args) != 1 {
+		return "Require 'backend/server'.\n"
+	}
+	s, msg := a.server(args[0])
+	if s == nil {
+		return msg
+	}
+	s.SetAdmin(st)
+	return ""
+}
+
+func (a *API) setServer(args []string) string {
+	if len(args) != 3 || args[1] != "state" {
+		return "'set server <bk>/<srv>' only supports 'state ready|drain|maint'.\n"
+	}
+	states := map[string]balancer.Admin{"ready": balancer.Ready, "drain": balancer.Drain, "maint": balancer.Maint}
+	st, ok := states[args[2]]
+	if !ok {
+		return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
+	}
+	return a.setAdmin(args[:1], st)
+}
