@@ -18,9 +18,6 @@ func pendingFeatures(cfg *config.Config) []string {
 	for _, l := range g.Logs {
 		add(l.Pos, "'log' targets are not written to yet: fjord logs to stderr")
 	}
-	for _, s := range g.StatsSockets {
-		add(s.Pos, "'stats socket %s' (runtime API) is not served yet", s.Path)
-	}
 	if g.User != "" || g.Group != "" || g.UID >= 0 || g.GID >= 0 {
 		out = append(out, "[WARNING] 'user'/'group'/'uid'/'gid': privileges are not dropped yet; fjord keeps running as the user that started it")
 	}

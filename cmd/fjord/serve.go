@@ -8,11 +8,13 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/health"
+	"github.com/fjordlb/fjord/stats"
 	"github.com/fjordlb/fjord/sysctl"
 )
 
@@ -58,6 +60,20 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	checks.Start()
 	defer checks.Stop()
+	src := &stats.Sources{
+		Config: cfg, Frontends: eng.FrontendCounters, Backends: backends,
+		Checks: checks, Started: time.Now(), Version: version,
+	}
+	for _, sc := range cfg.Global.StatsSockets {
+		sock, err := stats.ListenSocket(src, sc, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+			eng.Stop()
+			return 1
+		}
+		defer sock.Close()
+		logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
+	}
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
 			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
