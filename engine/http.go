@@ -275,8 +275,7 @@ func (s *session) httpSendHead() {
 		out = s.rewriteRequest(req, buf[:h.headLen], xff, ok)
 		out = append(out, buf[h.headLen:]...)
 	}
-	s.be.Counters.SessionStart()
-	s.srv.Counters.SessionStart()
+	s.be.Counters.SessionStart() // the server's count is the balancer's
 	s.be.Counters.Requests.Add(1)
 	h.counted = true
 	s.c2s.bytes += int64(len(out))
@@ -624,10 +623,7 @@ func (s *session) endRequest() {
 	if s.srv != nil {
 		s.srv.Counters.BytesIn.Add(s.c2s.bytes)
 		s.srv.Counters.BytesOut.Add(s.s2c.bytes)
-		if h.counted {
-			s.srv.Counters.SessionEnd()
-		}
-		s.be.Release(s.srv)
+		s.be.Release(s.srv) // the balancer counts the server's sessions
 		s.srv = nil
 	}
 	if s.be != nil {

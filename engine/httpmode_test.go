@@ -206,3 +206,39 @@ func TestHTTPIntercept(t *testing.T) {
 		t.Fatalf("not intercepted: %q", body)
 	}
 }
+
+func TestHTTPCountersExact(t *testing.T) {
+	web := webNode(t, "web01")
+	e, addr := startEngine(t, httpSeedConfig(t, "", []string{web}, []string{web}))
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	const n = 7
+	for i := 0; i < n; i++ {
+		httpRoundTrip(t, c, br, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	c.Close()
+	be := e.Backend("web_servers")
+	srv := be.Servers[0]
+	fe := e.FrontendCounters("http_front")
+	if !waitFor(5*time.Second, func() bool { return fe.CurSessions.Load() == 0 }) {
+		t.Fatal("frontend session still counted after close")
+	}
+	// Each request is 28 bytes; each answer is the node's fixed response.
+	for name, got := range map[string]int64{
+		"server stot": srv.Counters.TotSessions.Load(), "server scur": srv.Counters.CurSessions.Load(),
+		"backend stot": be.Counters.TotSessions.Load(), "backend req_tot": be.Counters.Requests.Load(),
+		"frontend req_tot": fe.Requests.Load(), "frontend stot": fe.TotSessions.Load(),
+		"server hrsp_2xx": srv.Counters.Responses[1].Load(), "server bin": srv.Counters.BytesIn.Load(),
+	} {
+		want := map[string]int64{
+			"server stot": n, "server scur": 0, "backend stot": n, "backend req_tot": n,
+			"frontend req_tot": n, "frontend stot": 1, "server hrsp_2xx": n, "server bin": n * 28,
+		}[name]
+		if got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+	if fe.BytesIn.Load() != n*28 || fe.BytesOut.Load() != srv.Counters.BytesOut.Load() {
+		t.Errorf("frontend bytes %d/%d, server %d/%d", fe.BytesIn.Load(), fe.BytesOut.Load(), srv.Counters.BytesIn.Load(), srv.Counters.BytesOut.Load())
+	}
+}

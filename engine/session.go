@@ -544,7 +544,6 @@ func (s *session) close(reset bool) {
 	if s.h != nil {
 		if s.h.counted {
 			s.be.Counters.SessionEnd()
-			s.srv.Counters.SessionEnd()
 			s.h.counted = false
 		}
 	}
