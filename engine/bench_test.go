@@ -435,9 +435,33 @@ func BenchmarkKeepAlive(b *testing.B) {
 	})
 }
 
-// benchPingPong runs the keep-alive load against addr and measures the
-// window [warm-up, warm-up+d]: requests per second and p's CPU per request.
+// benchPingPong runs the keep-alive echo load against addr: each
+// connection sends 64..128 bytes and reads them back, again and again.
 func benchPingPong(p *benchProc, addr string, conns int, d time.Duration) (float64, time.Duration, error) {
+	return benchClosedLoop(p, addr, conns, d, func(i int, c net.Conn) func() error {
+		msg := make([]byte, benchKAMaxSize)
+		for j := range msg {
+			msg[j] = byte('a' + j%26)
+		}
+		got := make([]byte, benchKAMaxSize)
+		n := i
+		return func() error {
+			size := benchKAMinSize + n*37%(benchKAMaxSize-benchKAMinSize+1)
+			n++
+			if _, err := c.Write(msg[:size]); err != nil {
+				return err
+			}
+			_, err := io.ReadFull(c, got[:size])
+			return err
+		}
+	})
+}
+
+// benchClosedLoop opens conns connections to addr and runs each one's
+// exchange (made by worker) in a loop; after a 300 ms warm-up it measures
+// the window [warm-up, warm-up+d]: exchanges per second and p's CPU time
+// per exchange.
+func benchClosedLoop(p *benchProc, addr string, conns int, d time.Duration, worker func(i int, c net.Conn) func() error) (float64, time.Duration, error) {
 	var (
 		stop   atomic.Bool
 		counts = make([]atomic.Int64, conns)
@@ -471,18 +495,9 @@ func benchPingPong(p *benchProc, addr string, conns int, d time.Duration) (float
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msg := make([]byte, benchKAMaxSize)
-			for j := range msg {
-				msg[j] = byte('a' + j%26)
-			}
-			got := make([]byte, benchKAMaxSize)
-			for n := i; !stop.Load(); n++ {
-				size := benchKAMinSize + n*37%(benchKAMaxSize-benchKAMinSize+1)
-				if _, err := c.Write(msg[:size]); err != nil {
-					fail(err)
-					return
-				}
-				if _, err := io.ReadFull(c, got[:size]); err != nil {
+			exchange := worker(i, c)
+			for !stop.Load() {
+				if err := exchange(); err != nil {
 					fail(err)
 					return
 				}

@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -174,69 +172,18 @@ func BenchmarkHTTP(b *testing.B) {
 	b.Log(sb.String())
 }
 
-// benchHTTPLoad runs keep-alive GETs on conns connections and measures the
-// window after a warm-up: requests per second and p's CPU per request.
+// benchHTTPLoad runs keep-alive GETs on conns connections (see
+// benchClosedLoop).
 func benchHTTPLoad(p *benchProc, addr string, conns int, d time.Duration) (float64, time.Duration, error) {
-	var (
-		stop   atomic.Bool
-		counts = make([]atomic.Int64, conns)
-		wg     sync.WaitGroup
-		errMu  sync.Mutex
-		first  error
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if first == nil {
-			first = err
-		}
-		errMu.Unlock()
-		stop.Store(true)
-	}
-	for i := 0; i < conns; i++ {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			return 0, 0, err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(d + 60*time.Second))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			br := bufio.NewReaderSize(c, 4096)
-			for !stop.Load() {
-				if _, err := c.Write(benchHTTPRequest); err != nil {
-					fail(err)
-					return
-				}
-				if err := benchReadResponse(br); err != nil {
-					fail(err)
-					return
-				}
-				counts[i].Add(1)
+	return benchClosedLoop(p, addr, conns, d, func(_ int, c net.Conn) func() error {
+		br := bufio.NewReaderSize(c, 4096)
+		return func() error {
+			if _, err := c.Write(benchHTTPRequest); err != nil {
+				return err
 			}
-		}()
-	}
-	total := func() int64 {
-		var n int64
-		for i := range counts {
-			n += counts[i].Load()
+			return benchReadResponse(br)
 		}
-		return n
-	}
-	time.Sleep(300 * time.Millisecond)
-	n0, cpu0, t0 := total(), mustCPU(p), time.Now()
-	time.Sleep(d)
-	n1, cpu1, t1 := total(), mustCPU(p), time.Now()
-	stop.Store(true)
-	wg.Wait()
-	if first != nil {
-		return 0, 0, first
-	}
-	reqs := n1 - n0
-	if reqs <= 0 || cpu0 < 0 || cpu1 < 0 {
-		return 0, 0, fmt.Errorf("no requests measured (%d) or no CPU figures", reqs)
-	}
-	return float64(reqs) / t1.Sub(t0).Seconds(), (cpu1 - cpu0) / time.Duration(reqs), nil
+	})
 }
 
 // benchReadResponse reads one response with a Content-Length body.
