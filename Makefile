@@ -14,6 +14,13 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fjord ./cmd/fjord
+	$(GO) build -trimpath -o $(BIN)/fjord-webnode ./cmd/fjord-webnode
+
+# fjord with three demo web nodes on loopback, shaped like the seed
+# article's template (examples/demo.cfg). Ctrl-C stops everything.
+.PHONY: demo
+demo: build
+	@bash examples/demo.sh
 
 tools: $(GOBIN)/staticcheck
 
