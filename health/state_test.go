@@ -46,8 +46,10 @@ func TestTrackerTransitionsReported(t *testing.T) {
 	tr := newTracker(2, 3)
 	tr.success()
 	tr.success() // health at its top: stable now
-	if tr.failure() || tr.failure() {
-		t.Fatal("down before fall failures")
+	for i := 1; i < 3; i++ {
+		if tr.failure() {
+			t.Fatalf("down after %d failures, fall is 3", i)
+		}
 	}
 	if !tr.failure() {
 		t.Fatal("third failure did not report the fall")
