@@ -35,11 +35,11 @@ type Monitor struct {
 
 // serverCheck is the health state of one server.
 type serverCheck struct {
-	m      *Monitor
-	be     *balancer.Backend
-	srv    *balancer.Server
-	probe  *probe
-	iv     intervals
+	m     *Monitor
+	be    *balancer.Backend
+	srv   *balancer.Server
+	probe *probe
+	iv    intervals
 
 	mu     sync.Mutex
 	t      tracker
