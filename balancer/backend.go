@@ -227,6 +227,13 @@ func (b *Backend) choose(t *table, req *Request, avoid *Server, now int64) (int,
 			return i, false
 		}
 	}
+	// Other loops advanced the shared cursor between our steps, so that
+	// every step landed on the server to avoid: take any other one.
+	for i, s := range t.servers {
+		if s != avoid {
+			return i, false
+		}
+	}
 	return 0, false
 }
 
