@@ -27,10 +27,5 @@ func pendingFeatures(cfg *config.Config) []string {
 	if g.Sysctl != config.SysctlOff {
 		out = append(out, "[WARNING] 'tune.sysctl': kernel settings are not tuned yet (set by hand, see the seed article's sysctl.conf)")
 	}
-	for _, px := range cfg.Proxies {
-		if px.Stats.Enabled {
-			add(px.Pos, "%s '%s': the stats page is not served yet", px.Section, px.Name)
-		}
-	}
 	return out
 }

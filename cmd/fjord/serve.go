@@ -49,21 +49,24 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
-	eng, err := engine.New(cfg, engine.Options{Logger: logger, Backends: backends, Observer: checks})
+	src := &stats.Sources{
+		Config: cfg, Backends: backends, Checks: checks, Started: time.Now(), Version: version,
+	}
+	pages := statsPages(src, cfg, logger)
+	eng, err := engine.New(cfg, engine.Options{
+		Logger: logger, Backends: backends, Observer: checks, Intercept: pages.intercept,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	src.Frontends = eng.FrontendCounters
 	if err := eng.Start(); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
 	checks.Start()
 	defer checks.Stop()
-	src := &stats.Sources{
-		Config: cfg, Frontends: eng.FrontendCounters, Backends: backends,
-		Checks: checks, Started: time.Now(), Version: version,
-	}
 	for _, sc := range cfg.Global.StatsSockets {
 		sock, err := stats.ListenSocket(src, sc, logger)
 		if err != nil {

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log"
+	"net"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/stats"
+)
+
+// pageSet holds the stats pages of the sections that enable one.
+type pageSet map[string]*stats.Page
+
+func statsPages(src *stats.Sources, cfg *config.Config, logger *log.Logger) pageSet {
+	ps := pageSet{}
+	for _, px := range cfg.Proxies {
+		if p := stats.NewPage(src, px); p != nil {
+			p.Log = logger
+			ps[px.Name] = p
+		}
+	}
+	return ps
+}
+
+// intercept is the engine's hook: a request for a stats URI, in a
+// frontend with a page or routed to a backend with one (the seed's
+// template puts it in a backend), leaves the event loop for the page.
+func (ps pageSet) intercept(frontend, backend string, req *h1.Request) func(net.Conn) {
+	if len(ps) == 0 {
+		return nil
+	}
+	for _, name := range [2]string{frontend, backend} {
+		if p := ps[name]; p != nil && p.Matches(req.URI) {
+			return func(c net.Conn) {
+				defer c.Close()
+				_ = p.ServeConn(c)
+			}
+		}
+	}
+	return nil
+}
