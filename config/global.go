@@ -67,7 +67,13 @@ func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
 	case "ulimit-n":
 		return oneInt(kw, args, 1, math.MaxInt32, &g.UlimitN)
 	case "tune.pipesize":
-		return oneSize(kw, args, minPipeSize, maxPipeSize, &g.TunePipeSize)
+		// An explicit size is every pipe's size, as in HAProxy: no
+		// growing for bulk flows.
+		if err := oneSize(kw, args, minPipeSize, maxPipeSize, &g.TunePipeSize); err != nil {
+			return err
+		}
+		g.TuneBulkPipeSize = g.TunePipeSize
+		return nil
 	case "tune.bufsize":
 		return oneSize(kw, args, minBufSize, maxBufSize, &g.TuneBufSize)
 	case "tune.maxpollevents":

@@ -32,10 +32,10 @@ func TestGlobalKeywords(t *testing.T) {
 		{"nbthread 64", func(g *Global) { g.NbThread = 64 }},
 		{"pidfile /run/fjord.pid", func(g *Global) { g.PIDFile = "/run/fjord.pid" }},
 		{"ulimit-n 65536", func(g *Global) { g.UlimitN = 65536 }},
-		{"tune.pipesize 131072", func(g *Global) { g.TunePipeSize = 131072 }},
-		{"tune.pipesize 128k", func(g *Global) { g.TunePipeSize = 128 << 10 }},
-		{"tune.pipesize 1M", func(g *Global) { g.TunePipeSize = 1 << 20 }},
-		{"tune.pipesize 1g", func(g *Global) { g.TunePipeSize = 1 << 30 }},
+		{"tune.pipesize 131072", func(g *Global) { g.TunePipeSize, g.TuneBulkPipeSize = 131072, 131072 }},
+		{"tune.pipesize 128k", func(g *Global) { g.TunePipeSize, g.TuneBulkPipeSize = 128<<10, 128<<10 }},
+		{"tune.pipesize 1M", func(g *Global) { g.TunePipeSize, g.TuneBulkPipeSize = 1<<20, 1<<20 }},
+		{"tune.pipesize 1g", func(g *Global) { g.TunePipeSize, g.TuneBulkPipeSize = 1<<30, 1<<30 }},
 		{"tune.bufsize 32768", func(g *Global) { g.TuneBufSize = 32768 }},
 		{"tune.bufsize 1k", func(g *Global) { g.TuneBufSize = 1024 }},
 		{"tune.maxpollevents 500", func(g *Global) { g.TuneMaxPollEvents = 500 }},
@@ -127,7 +127,7 @@ func TestGlobalDefaults(t *testing.T) {
 	cfg := mustParse(t, minimalProxies)
 	want := Global{
 		MaxConn: DefaultGlobalMaxConn, UID: -1, GID: -1,
-		TunePipeSize: DefaultPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
+		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
 		LogRetention: DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout,
 	}
 	if !reflect.DeepEqual(cfg.Global, want) {

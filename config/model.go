@@ -56,7 +56,11 @@ type Global struct {
 
 	Logs []LogTarget
 
-	TunePipeSize      int // bytes
+	TunePipeSize int // bytes
+	// TuneBulkPipeSize is what a pipe grows to for a flow that keeps
+	// moving more than a pipe per burst: DefaultBulkPipeSize unless
+	// tune.pipesize is set, which then fixes every pipe's size.
+	TuneBulkPipeSize  int
 	TuneBufSize       int // bytes
 	TuneMaxPollEvents int
 	Sysctl            SysctlMode
@@ -74,6 +78,7 @@ type Global struct {
 const (
 	DefaultGlobalMaxConn     = 4096
 	DefaultPipeSize          = 64 << 10
+	DefaultBulkPipeSize      = 1 << 20 // fs.pipe-max-size's default
 	DefaultBufSize           = 16 << 10
 	DefaultMaxPollEvents     = 200
 	DefaultLogRetentionDays  = 30

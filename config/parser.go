@@ -210,6 +210,7 @@ func defaultGlobal() Global {
 		UID:               -1,
 		GID:               -1,
 		TunePipeSize:      DefaultPipeSize,
+		TuneBulkPipeSize:  DefaultBulkPipeSize,
 		TuneBufSize:       DefaultBufSize,
 		TuneMaxPollEvents: DefaultMaxPollEvents,
 		LogRetention:      DefaultLogRetentionDays,

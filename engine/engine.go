@@ -59,7 +59,7 @@ type Engine struct {
 	backends  map[string]*balancer.Backend
 	global    limiter
 
-	pipeSize, pipePoolMax, bufSize, maxPollEvents int
+	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 
 	addrsMu sync.Mutex
 	addrs   map[*config.Bind]netip.AddrPort
@@ -77,6 +77,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		observer:      opts.Observer,
 		backends:      opts.Backends,
 		pipeSize:      g.TunePipeSize,
+		bulkPipeSize:  g.TuneBulkPipeSize,
 		bufSize:       g.TuneBufSize,
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
@@ -228,6 +229,7 @@ type Stats struct {
 	Sessions    int64 // sessions admitted and not yet closed
 	PipesInUse  int64 // pipes holding bytes in flight
 	PipesPooled int64 // empty pipes kept for reuse
+	PipesGrown  int64 // of those in use or pooled, pipes grown for bulk flows
 }
 
 // Stats reads the counters; safe from any goroutine.
@@ -236,6 +238,7 @@ func (e *Engine) Stats() Stats {
 	for _, l := range e.loops {
 		st.PipesInUse += l.pipes.inUse.Load()
 		st.PipesPooled += l.pipes.pooled.Load()
+		st.PipesGrown += l.pipes.grown.Load()
 	}
 	return st
 }

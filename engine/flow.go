@@ -23,6 +23,7 @@ type flow struct {
 	shut     bool  // dst's write side was shut down
 	bulk     bool  // the current burst is spliced
 	burst    int   // bytes spliced in the current bulk burst
+	stream   bool  // a burst moved a whole pipe: the flow gets grown pipes
 	bytes    int64 // bytes delivered to dst
 
 	// In HTTP mode a flow carries one message part at a time: limited,
@@ -231,7 +232,11 @@ func (f *flow) stash(s *session, b []byte) bool {
 func (f *flow) spliceIn(s *session) bool {
 	l := s.l
 	if f.p == nil {
-		p, err := l.pipes.get()
+		get := l.pipes.get
+		if f.stream {
+			get = l.pipes.getBulk
+		}
+		p, err := get()
 		if err != nil {
 			l.eng.logf("pipe: %v", err)
 			s.close(true)
@@ -239,7 +244,7 @@ func (f *flow) spliceIn(s *session) bool {
 		}
 		f.p = p
 	}
-	n, err := sysSplice(f.src.fd, f.p.w, f.want(l.pipes.size))
+	n, err := sysSplice(f.src.fd, f.p.w, f.want(f.p.capacity))
 	switch {
 	case err == unix.EAGAIN:
 		// The pipe is empty here, so EAGAIN means the socket is drained:
@@ -249,6 +254,7 @@ func (f *flow) spliceIn(s *session) bool {
 		// burst; a small burst returns to copy mode.
 		f.src.readable = false
 		f.bulk = f.burst > l.pipes.copyMax()
+		f.stream = f.stream && f.bulk
 		f.burst = 0
 		l.pipes.put(f.p)
 		f.p = nil
@@ -258,7 +264,7 @@ func (f *flow) spliceIn(s *session) bool {
 		return false
 	case n == 0:
 		f.eof = true
-		f.bulk = false
+		f.bulk, f.stream = false, false
 		l.pipes.put(f.p)
 		f.p = nil
 		return true
@@ -270,7 +276,15 @@ func (f *flow) spliceIn(s *session) bool {
 	if f.limited && f.left == 0 {
 		// The message part ends here; the next one starts in copy mode,
 		// with its head peeked. The pipe goes back once it is empty.
-		f.bulk, f.burst = false, 0
+		f.bulk, f.burst, f.stream = false, 0, false
+		return true
+	}
+	if f.burst >= l.pipes.size && !(f.limited && f.left < int64(l.pipes.size)) {
+		// This burst already filled a whole pipe and more is coming: a
+		// bigger pipe saves splices from now on (one fcntl, and the
+		// pipe stays grown in the pool for the next bulk flow).
+		f.stream = true
+		l.pipes.grow(f.p, l.now)
 	}
 	return true
 }

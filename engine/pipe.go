@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,14 @@ type pipe struct {
 // only while bytes are in flight and gives it back as soon as it is empty,
 // so an idle connection holds none. Only the owning loop calls get and put;
 // the counters are atomics so that other goroutines may read them.
+//
+// Pipes start at size. A flow that keeps moving more than a pipe per burst
+// (a download, an upload) has its pipe grown to bulkSize: with 64 KiB pipes
+// a gigabyte costs 16 times the splices it costs with 1 MiB ones, while a
+// keep-alive request needs no more than 64 KiB. Grown pipes are kept apart
+// and given to such flows again, and at most bulkMax of them exist at once,
+// so that the kernel memory they may pin stays bounded (and within
+// fs.pipe-user-pages-soft) whatever maxconn is.
 type pipePool struct {
 	size    int // F_SETPIPE_SZ in bytes
 	max     int // pipes kept for reuse
@@ -23,12 +32,28 @@ type pipePool struct {
 	minCap  int // smallest capacity a pipe actually got
 	scratch int // the loop's scratch buffer size
 
+	bulkSize  int // what a bulk flow's pipe grows to; <= size: never
+	bulkMax   int // grown pipes that may exist at once
+	bulkFree  []*pipe
+	bulkCount int       // grown pipes in use or in bulkFree
+	growAfter time.Time // after a refused grow, when to ask again
+
 	inUse  atomic.Int64
 	pooled atomic.Int64
+	grown  atomic.Int64 // grown pipes that exist (in use or pooled)
 }
 
-func newPipePool(size, max, scratch int) *pipePool {
-	return &pipePool{size: size, max: max, minCap: size, scratch: scratch}
+// bulkPipesPerLoop bounds the grown pipes of one loop: 16 MiB of pipe
+// buffers at the default bulk size, so that two loops stay well inside the
+// kernel's default per-user allowance of 64 MiB (fs.pipe-user-pages-soft).
+const bulkPipesPerLoop = 16
+
+// growRetry is how long a pool waits after the kernel refused to grow a pipe.
+const growRetry = time.Second
+
+func newPipePool(size, bulkSize, max, scratch int) *pipePool {
+	return &pipePool{size: size, max: max, minCap: size, scratch: scratch,
+		bulkSize: bulkSize, bulkMax: bulkPipesPerLoop}
 }
 
 // copyMax is how much one copy-mode read may take: what fits in the scratch
@@ -65,12 +90,56 @@ func (pp *pipePool) get() (*pipe, error) {
 	return p, nil
 }
 
+// getBulk is get for a flow known to move bulk data: a grown pipe when one
+// is pooled, else an ordinary one that grow may enlarge.
+func (pp *pipePool) getBulk() (*pipe, error) {
+	if n := len(pp.bulkFree); n > 0 {
+		p := pp.bulkFree[n-1]
+		pp.bulkFree = pp.bulkFree[:n-1]
+		pp.pooled.Add(-1)
+		pp.inUse.Add(1)
+		return p, nil
+	}
+	return pp.get()
+}
+
+// grow enlarges p to bulkSize if it is not grown yet and the bound allows.
+// It may hold bytes: growing never loses them. A refusal (EPERM above
+// fs.pipe-max-size or past fs.pipe-user-pages-soft without
+// CAP_SYS_RESOURCE) leaves p as it was, and the flow still works; the pool
+// then asks again only after growRetry, as the next attempts would most
+// likely be refused too.
+func (pp *pipePool) grow(p *pipe, now time.Time) {
+	if p.capacity >= pp.bulkSize || pp.bulkCount >= pp.bulkMax || now.Before(pp.growAfter) {
+		return
+	}
+	got, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, pp.bulkSize)
+	if err != nil || got <= p.capacity {
+		pp.growAfter = now.Add(growRetry)
+		return
+	}
+	p.capacity = got
+	pp.bulkCount++
+	pp.grown.Add(1)
+}
+
+func (pp *pipePool) isGrown(p *pipe) bool { return p.capacity > pp.size && pp.bulkSize > pp.size }
+
 // put returns an empty pipe. A pipe that may still hold bytes must be
 // given to discard instead.
 func (pp *pipePool) put(p *pipe) {
 	pp.inUse.Add(-1)
+	if pp.isGrown(p) {
+		if len(pp.bulkFree) < pp.bulkMax {
+			pp.bulkFree = append(pp.bulkFree, p)
+			pp.pooled.Add(1)
+			return
+		}
+		pp.closePipe(p)
+		return
+	}
 	if len(pp.free) >= pp.max {
-		p.close()
+		pp.closePipe(p)
 		return
 	}
 	pp.free = append(pp.free, p)
@@ -80,15 +149,25 @@ func (pp *pipePool) put(p *pipe) {
 // discard closes a pipe whose content is abandoned.
 func (pp *pipePool) discard(p *pipe) {
 	pp.inUse.Add(-1)
+	pp.closePipe(p)
+}
+
+func (pp *pipePool) closePipe(p *pipe) {
+	if pp.isGrown(p) {
+		pp.bulkCount--
+		pp.grown.Add(-1)
+	}
 	p.close()
 }
 
 func (pp *pipePool) closeAll() {
-	for _, p := range pp.free {
-		p.close()
+	for _, list := range [][]*pipe{pp.free, pp.bulkFree} {
+		for _, p := range list {
+			pp.closePipe(p)
+		}
+		pp.pooled.Add(-int64(len(list)))
 	}
-	pp.pooled.Add(-int64(len(pp.free)))
-	pp.free = nil
+	pp.free, pp.bulkFree = nil, nil
 }
 
 func (p *pipe) close() {

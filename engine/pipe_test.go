@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// slowEchoServer echoes like plainEchoServer but waits before it starts
+// reading, so that a client's bytes pile up in the proxy and every burst
+// the proxy splices is larger than one ordinary pipe.
+func slowEchoServer(t testing.TB) string {
+	return serveTCP(t, func(c net.Conn) {
+		time.Sleep(100 * time.Millisecond)
+		io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, make([]byte, 64<<10))
+		c.(*net.TCPConn).CloseWrite()
+	})
+}
+
+func TestBulkFlowGrowsItsPipe(t *testing.T) {
+	e, addr := startEngine(t, tcpConfig(t, "", slowEchoServer(t)))
+	if err := roundTrip(t, addr, 16<<20); err != nil {
+		t.Fatalf("16 MiB round trip: %v", err)
+	}
+	waitIdle(t, e)
+	if st := e.Stats(); st.PipesGrown == 0 {
+		t.Errorf("after a 16 MiB transfer no pipe was grown: %+v", st)
+	}
+	// The grown pipes went back to the pool, empty, and the next bulk
+	// flow takes them again rather than growing more.
+	grown := e.Stats().PipesGrown
+	if err := roundTrip(t, addr, 16<<20); err != nil {
+		t.Fatalf("second 16 MiB round trip: %v", err)
+	}
+	waitIdle(t, e)
+	if st := e.Stats(); st.PipesGrown > grown+2 {
+		t.Errorf("second bulk transfer grew more pipes: %d before, %+v after", grown, st)
+	}
+}
+
+func TestSmallFlowsKeepSmallPipes(t *testing.T) {
+	e, addr := startEngine(t, tcpConfig(t, "", plainEchoServer(t)))
+	for i := 0; i < 50; i++ {
+		if err := roundTrip(t, addr, 40<<10); err != nil {
+			t.Fatalf("round trip %d: %v", i, err)
+		}
+	}
+	waitIdle(t, e)
+	if st := e.Stats(); st.PipesGrown != 0 {
+		t.Errorf("40 KiB round trips grew pipes: %+v", st)
+	}
+}
+
+func TestExplicitPipeSizeNeverGrows(t *testing.T) {
+	cfg := tcpConfig(t, "", slowEchoServer(t))
+	cfg = "global\n  tune.pipesize 65536\n" + cfg[len("global\n"):]
+	e, addr := startEngine(t, cfg)
+	if err := roundTrip(t, addr, 16<<20); err != nil {
+		t.Fatalf("16 MiB round trip: %v", err)
+	}
+	waitIdle(t, e)
+	if st := e.Stats(); st.PipesGrown != 0 {
+		t.Errorf("tune.pipesize is set, yet pipes grew: %+v", st)
+	}
+}
+
+func TestPipePoolBoundsGrownPipes(t *testing.T) {
+	pp := newPipePool(64<<10, 1<<20, 4, 16<<10)
+	pp.bulkMax = 2
+	now := time.Now()
+	var got []*pipe
+	for i := 0; i < 3; i++ {
+		p, err := pp.getBulk()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pp.grow(p, now)
+		got = append(got, p)
+	}
+	if pp.bulkCount != 2 || pp.grown.Load() != 2 {
+		t.Fatalf("grew %d pipes (counter %d), want the bound, 2", pp.bulkCount, pp.grown.Load())
+	}
+	if got[2].capacity != 64<<10 {
+		t.Errorf("third pipe has %d bytes, want it left at 64 KiB", got[2].capacity)
+	}
+	for _, p := range got {
+		pp.put(p)
+	}
+	if len(pp.bulkFree) != 2 || len(pp.free) != 1 {
+		t.Errorf("pooled %d grown and %d ordinary pipes, want 2 and 1", len(pp.bulkFree), len(pp.free))
+	}
+	if p, _ := pp.getBulk(); !pp.isGrown(p) {
+		t.Errorf("getBulk returned an ordinary pipe while grown ones were pooled")
+	} else {
+		pp.put(p)
+	}
+	if p, _ := pp.get(); pp.isGrown(p) {
+		t.Errorf("get returned a grown pipe")
+	} else {
+		pp.put(p)
+	}
+	pp.closeAll()
+	if pp.grown.Load() != 0 || pp.pooled.Load() != 0 || pp.inUse.Load() != 0 {
+		t.Errorf("after closeAll: grown %d pooled %d in use %d, want 0", pp.grown.Load(), pp.pooled.Load(), pp.inUse.Load())
+	}
+}
+
+func TestPipePoolRetriesGrowAfterRefusal(t *testing.T) {
+	// 1 GiB is above fs.pipe-max-size for anyone without CAP_SYS_RESOURCE;
+	// with it the kernel may still refuse for memory. Either way the
+	// pool must not ask again before growRetry, nor stop for good.
+	pp := newPipePool(64<<10, 1<<30, 4, 16<<10)
+	p, err := pp.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pp.discard(p)
+	now := time.Now()
+	pp.grow(p, now)
+	if pp.isGrown(p) {
+		t.Skip("the kernel granted a 1 GiB pipe; cannot test a refusal here")
+	}
+	if !pp.growAfter.After(now) {
+		t.Fatalf("after a refusal the pool will ask again at once")
+	}
+	pp.growAfter = now.Add(-time.Millisecond) // as if growRetry had passed
+	pp.bulkSize = 1 << 20
+	pp.grow(p, now)
+	if !pp.isGrown(p) {
+		t.Errorf("the pool did not grow a pipe after growRetry: capacity %d", p.capacity)
+	}
+}
