@@ -78,7 +78,7 @@ func newLoop(e *Engine, id int) (*loop, error) {
 		wakefd: wfd,
 		events: make([]unix.EpollEvent, e.maxPollEvents),
 		wheel:  newTimerWheel(now),
-		pipes:  newPipePool(e.pipeSize, e.pipePoolMax, e.bufSize),
+		pipes:  newPipePool(e.pipeSize, e.bulkPipeSize, e.pipePoolMax, e.bufSize),
 		// At least a whole PROXY header fits, whatever tune.bufsize says;
 		// copy-mode reads still use only bufSize of it (see copyMax).
 		scratch: make([]byte, max(e.bufSize, proxyproto.MaxHeaderLen)),
@@ -137,19 +137,34 @@ func (w wakeHandler) onEvent(uint32) {
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer close(l.done)
-	busy := false
+	activeLoops.Add(1)
+	defer activeLoops.Add(-1)
+	reserveSchedulerP()
+	busy, idle := false, false
 	for !l.stopping.Load() {
 		var (
 			n   int
 			err error
 		)
 		if busy {
-			n, err = pollNow(l.epfd, l.events)
+			n, err = pollWait(l.epfd, l.events, 0)
 		}
 		if n == 0 && err == nil {
-			n, err = unix.EpollWait(l.epfd, l.events, l.wheel.timeout(time.Now()))
+			timeout := l.wheel.timeout(time.Now())
+			if idle {
+				n, err = unix.EpollWait(l.epfd, l.events, timeout)
+			} else {
+				if timeout < 0 || timeout > rawWaitMax {
+					timeout = rawWaitMax
+				}
+				n, err = pollWait(l.epfd, l.events, timeout)
+				idle = n == 0
+			}
 		}
 		busy = n > 0
+		if busy {
+			idle = false
+		}
 		l.now = time.Now()
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			l.eng.logf("loop %d: epoll_wait: %v", l.id, err)
@@ -180,14 +195,27 @@ func (l *loop) run() {
 	l.shutdown()
 }
 
-// pollNow is epoll_wait with a zero timeout as a raw system call: it never
-// blocks, so it need not tell the Go scheduler, which would otherwise hand
-// the loop's P to another thread and back (futex and sysmon wakeups) on
-// every call. Under load most polls find events this way; the loop blocks
-// in the scheduler-aware unix.EpollWait only when it found none.
-func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
+// pollWait is epoll_wait as a raw system call, even when it blocks, so that
+// the Go scheduler never sees the loop in a system call. If it did (as with
+// unix.EpollWait), sysmon would take the loop's P away after 20 µs of every
+// wait, hand it to another thread and back, and keep itself polling every
+// 20 µs instead of backing off: under bulk traffic that is thousands of
+// futex and nanosleep wakeups a second, about a tenth of the proxy's CPU
+// per gigabyte. The loop's goroutine is locked to its thread and keeps its
+// P while it waits; Start makes sure the other goroutines (health checks,
+// the stats page, logging) have a P of their own. A wait still ends for the
+// runtime's preemption and stop-the-world signals, with EINTR.
+//
+// Under load the loop polls with a zero timeout first (busy), which finds
+// events without sleeping; it blocks only when that found none.
+//
+// A raw wait lasts at most rawWaitMax. A loop that waited that long for
+// nothing is idle and waits in unix.EpollWait instead, which gives its P
+// back: sysmon preempts a goroutine that holds a P for 10 ms, and would
+// otherwise wake an idle loop a hundred times a second, forever.
+func pollWait(epfd int, events []unix.EpollEvent, msec int) (int, error) {
 	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
-		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(msec), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -272,4 +300,20 @@ func (sl *sessionList) first() *session {
 		return nil
 	}
 	return sl.head.next
+}
+
+// rawWaitMax bounds a raw epoll_wait, in milliseconds (see pollWait).
+const rawWaitMax = 10
+
+// activeLoops counts the event loops running in this process, of every
+// engine (tests run several).
+var activeLoops atomic.Int64
+
+// reserveSchedulerP raises GOMAXPROCS so that the running event loops,
+// each holding a P while it waits in epoll_wait (see pollWait), leave at
+// least one P to the rest of the process. An idle P costs nothing.
+func reserveSchedulerP() {
+	if n := int(activeLoops.Load()); runtime.GOMAXPROCS(0) <= n {
+		runtime.GOMAXPROCS(n + 1)
+	}
 }
