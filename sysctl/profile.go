@@ -106,7 +106,7 @@ func Profile(n Needs) []Setting {
 	ports := reservable(n.Ports)
 	rangeSetting := Setting{
 		Key: "net.ipv4.ip_local_port_range", Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
-		Reason: fmt.Sprintf("The source ports of connections to servers: each server address takes at most this many connections at once, TIME_WAIT included. The default 32768-60999 gives 28,232; %d-%d gives %d.", PortRangeLow, PortRangeHigh, PortRangeHigh-PortRangeLow+1),
+		Reason: fmt.Sprintf("The source ports of connections to servers: each server address takes at most this many connections at once, TIME_WAIT included. The default 32768-60999 gives 28232; %d-%d gives %d.", PortRangeLow, PortRangeHigh, PortRangeHigh-PortRangeLow+1),
 	}
 	if ports != "" {
 		s = append(s, Setting{
