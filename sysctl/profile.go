@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Needs is what the configuration asks of the kernel; Profile turns it
@@ -149,13 +148,4 @@ func u(v uint64) string { return strconv.FormatUint(v, 10) }
 // Setting.Namespaced for the ones a network namespace has of its own.
 func Select(settings []Setting, keep func(Setting) bool) []Setting {
 	return slices.DeleteFunc(slices.Clone(settings), func(s Setting) bool { return !keep(s) })
-}
-
-// Keys lists the keys of settings, for messages.
-func Keys(settings []Setting) string {
-	k := make([]string, len(settings))
-	for i, s := range settings {
-		k[i] = s.Key
-	}
-	return strings.Join(k, ", ")
 }

@@ -392,10 +392,10 @@ func TestProfile(t *testing.T) {
 	// Reserved ports come before the range they are carved from.
 	s := Profile(profileNeeds)
 	if s[len(s)-2].Key != "net.ipv4.ip_local_reserved_ports" || s[len(s)-1].Key != "net.ipv4.ip_local_port_range" {
-		t.Errorf("profile order: %s", Keys(s))
+		t.Errorf("profile order: %s", keys(s))
 	}
-	if ns := Select(s, Setting.Namespaced); len(ns) != 6 || strings.Contains(Keys(ns), "fs.") {
-		t.Errorf("namespaced settings: %s", Keys(ns))
+	if ns := Select(s, Setting.Namespaced); len(ns) != 6 || strings.Contains(keys(ns), "fs.") {
+		t.Errorf("namespaced settings: %s", keys(ns))
 	}
 }
 
@@ -502,4 +502,13 @@ func FuzzParseConf(f *testing.F) {
 			}
 		}
 	})
+}
+
+// keys lists the keys of settings, for messages.
+func keys(settings []Setting) string {
+	k := make([]string, len(settings))
+	for i, s := range settings {
+		k[i] = s.Key
+	}
+	return strings.Join(k, ", ")
 }

@@ -205,7 +205,7 @@ func parseStatus(b []byte) (procStatus, error) {
 			st.groups = make([]int, len(f))
 			for i := range f {
 				if st.groups[i], err = strconv.Atoi(f[i]); err != nil {
-					return st, fmt.Errorf("Groups line %q: %v", val, err)
+					return st, fmt.Errorf("line %q of Groups: %v", val, err)
 				}
 			}
 			slices.Sort(st.groups)
