@@ -80,7 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if o.check {
-		printHostNotices(cfg, stderr)
+		if !checkHost(cfg, stderr) {
+			return 1
+		}
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
 	}

@@ -178,14 +178,20 @@ func reportPersisted(w io.Writer, file string, settings []sysctl.Setting) {
 	fmt.Fprintf(w, "%s keeps every setting over a reboot\n", file)
 }
 
-// printHostNotices prints, for 'fjord -c', where fjord's handling of the
-// host differs from HAProxy's for cfg.
-func printHostNotices(cfg *config.Config, stderr io.Writer) {
+// checkHost is what 'fjord -c' checks of the host: that the user and group
+// to drop to exist (HAProxy's -c fails on an unknown user too), and, as
+// notices, where fjord's handling of the host differs from HAProxy's.
+func checkHost(cfg *config.Config, stderr io.Writer) bool {
 	g := &cfg.Global
+	if _, err := resolveCredentials(g); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n[ALERT] Fatal errors found in configuration.\n", err)
+		return false
+	}
 	if g.Sysctl == config.SysctlOn {
 		fmt.Fprintln(stderr, "[NOTICE] 'tune.sysctl on' (the default): started as root, fjord raises kernel settings for a load balancer and logs each change, where HAProxy leaves the kernel alone; 'fjord sysctl check' lists them, 'tune.sysctl check' or 'off' keeps the kernel as it is")
 	}
 	if (g.User != "" || g.UID >= 0) && g.Group == "" && g.GID < 0 {
 		fmt.Fprintln(stderr, "[NOTICE] 'user'/'uid' without 'group'/'gid': fjord also takes the user's own group and supplementary groups, where HAProxy keeps the group it started with (root's)")
 	}
+	return true
 }

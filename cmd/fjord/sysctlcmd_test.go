@@ -309,6 +309,14 @@ listen px
 	}
 }
 
+func TestCheckUnknownUser(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "u.cfg", "global\n\tuser no-such-user-fjord\n"+strings.TrimPrefix(validCfg, "global\n"))
+	code, stdout, stderr := runFjord(t, "-c", "-f", path)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "[ALERT] 'user no-such-user-fjord': user: unknown user no-such-user-fjord") {
+		t.Errorf("fjord -c with an unknown user exited %d, stdout %q:\n%s", code, stdout, stderr)
+	}
+}
+
 func TestCheckPrintsHostNotices(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
