@@ -6,9 +6,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -396,5 +399,88 @@ listen px
 				t.Errorf("warning %v, want %v:\n%s", warned, tt.warn, logged())
 			}
 		})
+	}
+}
+
+// TestStartupTunerNotRoot: started without root, fjord reports each
+// setting it could not apply and serves anyway. As root the test runs
+// fjord as nobody against a tree of root-owned files, so the kernel's
+// own permission check refuses the writes.
+func TestStartupTunerNotRoot(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			t.Skipf("no user nobody to run fjord as: %v", err)
+		}
+		uid, _ := strconv.Atoi(nobody.Uid)
+		gid, _ := strconv.Atoi(nobody.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		// nobody must reach the tree and the test binary.
+		for d := root; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+			os.Chmod(d, 0o755)
+		}
+	}
+	exe := os.Args[0]
+	if cred != nil {
+		exe = filepath.Join(t.TempDir(), "fjord.test")
+		os.Chmod(filepath.Dir(exe), 0o755)
+		os.Chmod(filepath.Dir(filepath.Dir(exe)), 0o755)
+		b, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgText := strings.ReplaceAll(`global
+	tune.sysctl on
+defaults
+	mode tcp
+listen px
+	bind FREE
+	server s1 127.0.0.1:9
+`, "FREE", freeAddr(t))
+	cfg := writeFile(t, filepath.Dir(exe), "fjord.cfg", cfgText)
+	os.Chmod(cfg, 0o644)
+	cmd := exec.Command(exe, "-db", "-f", cfg)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1", sysctlRootEnv+"="+root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	deadline := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "listening on") {
+			break
+		}
+	}
+	text := log.String()
+	if !strings.Contains(text, "listening on") {
+		t.Fatalf("fjord did not start:\n%s", text)
+	}
+	for _, want := range []string{
+		"[WARNING] sysctl net.ipv4.tcp_tw_reuse: could not change 0 to 1: cannot write " + root + "/net/ipv4/tcp_tw_reuse",
+		"permission denied: run as root",
+		"[WARNING] sysctl fs.file-max: could not change 8192 to 100000",
+		"tune.sysctl on: 4 of 11 kernel settings were already as wanted",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("log lacks %q:\n%s", want, text)
+		}
+	}
+	if v := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse"); v != "0" {
+		t.Errorf("tcp_tw_reuse became %q without root", v)
 	}
 }
