@@ -93,7 +93,7 @@ func ParseConf(r io.Reader) (map[string]string, error) {
 		}
 		key, value, ok := strings.Cut(line, "=")
 		key = strings.TrimPrefix(strings.TrimSpace(key), "-")
-		if !ok || key == "" || strings.ContainsAny(key, " \t") {
+		if !ok || key == "" || strings.ContainsAny(key, " \t") || strings.ContainsAny(key[:1], "#;-") {
 			return nil, fmt.Errorf("line %d: want 'key = value', got %q", n, line)
 		}
 		out[strings.ReplaceAll(key, "/", ".")] = normalize(value)

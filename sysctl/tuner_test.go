@@ -472,7 +472,7 @@ func TestParseConf(t *testing.T) {
 	if conf["a.b"] != "4" || conf["c.d"] != "2 3" || len(conf) != 2 {
 		t.Errorf("ParseConf = %v", conf)
 	}
-	for _, bad := range []string{"novalue\n", "= 1\n", "a b = 1\n"} {
+	for _, bad := range []string{"novalue\n", "= 1\n", "a b = 1\n", "-#x = 1\n", "--x = 1\n"} {
 		if _, err := ParseConf(strings.NewReader("# x\n" + bad)); err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("ParseConf(%q) error %v, want one naming line 2", bad, err)
 		}
