@@ -172,7 +172,7 @@ func (t Tuner) apply(r *Result) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		r.Status = Failed
-		r.Err = fmt.Errorf("wrote %s but cannot read it back: %w", path, err)
+		r.Err = fmt.Errorf("wrote %s but cannot read it back: %w", path, bare(err))
 		return
 	}
 	r.After = normalize(string(b))
@@ -199,7 +199,17 @@ func writeValue(path, value string) error {
 	return err
 }
 
+// bare drops the *fs.PathError around err: messages name the path once.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func readError(path string, err error) error {
+	err = bare(err)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s does not exist: this kernel (or this network namespace) does not have the setting", path)
 	}
@@ -208,6 +218,7 @@ func readError(path string, err error) error {
 
 // writeError says why a write was refused and what to do about it.
 func writeError(path string, err error) error {
+	err = bare(err)
 	switch {
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("cannot write %s: /proc/sys is mounted read-only here (a container?): %w; set it on the host", path, err)
