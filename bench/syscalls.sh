@@ -100,6 +100,8 @@ start_proxy() {
 		cat >"$work/fjord.cfg" <<EOF
 global
   nbthread 2
+  # A benchmark measures fjord on the host as it is; it never tunes it.
+  tune.sysctl off
 defaults
   mode tcp
   timeout connect 5s

@@ -69,6 +69,20 @@ const NoFileMargin = 32
 func NoFileNeeded(n FDNeeds) uint64 {
 	maxConn := nonNeg(n.MaxConn)
 	loops := max(1, nonNeg(n.Loops))
+	total := mul(maxConn, 2)
+	total = add(total, mul(PipesNeeded(n), 2))
+	total = add(total, nonNeg(n.Listeners))
+	total = add(total, mul(loops, 2))
+	total = add(total, nonNeg(n.Checks))
+	return add(total, NoFileMargin)
+}
+
+// PipesNeeded returns how many splice pipes the process may hold at once:
+// MaxPipes (or its worst case, two per session) in flight plus each loop's
+// pool of empty ones. Profile sizes the per-user pipe budget from it.
+func PipesNeeded(n FDNeeds) uint64 {
+	maxConn := nonNeg(n.MaxConn)
+	loops := max(1, nonNeg(n.Loops))
 	pipes := nonNeg(n.MaxPipes)
 	if n.MaxPipes == 0 {
 		pipes = mul(maxConn, 2)
@@ -77,13 +91,7 @@ func NoFileNeeded(n FDNeeds) uint64 {
 	if n.PipePoolPerLoop == 0 {
 		pool = max(16, maxConn/4/loops)
 	}
-
-	total := mul(maxConn, 2)
-	total = add(total, mul(add(pipes, mul(loops, pool)), 2))
-	total = add(total, nonNeg(n.Listeners))
-	total = add(total, mul(loops, 2))
-	total = add(total, nonNeg(n.Checks))
-	return add(total, NoFileMargin)
+	return add(pipes, mul(loops, pool))
 }
 
 func nonNeg(v int) uint64 {
@@ -116,6 +124,9 @@ type NoFileError struct {
 	Hard   uint64 // hard limit found before trying
 	NrOpen uint64 // fs.nr_open, the ceiling even for root; 0 if unknown
 	Err    error  // what setrlimit(2) returned
+	// UlimitN says Want came from 'ulimit-n' rather than from maxconn,
+	// which changes the advice.
+	UlimitN bool
 }
 
 func (e *NoFileError) Error() string {
@@ -132,6 +143,10 @@ func (e *NoFileError) Error() string {
 		fmt.Fprintf(&b, "The kernel's fs.nr_open is %d and not even root may go above it: raise it ('sysctl -w fs.nr_open=%d') and run fjord as root", e.NrOpen, e.Want)
 	} else {
 		fmt.Fprintf(&b, "Run fjord as root (or with CAP_SYS_RESOURCE), or raise the hard limit before starting it ('ulimit -n %d' in the shell, LimitNOFILE=%d in a systemd unit)", e.Want, e.Want)
+	}
+	if e.UlimitN {
+		fmt.Fprintf(&b, "; or lower 'ulimit-n' to at most %d", e.Hard)
+		return b.String()
 	}
 	fmt.Fprintf(&b, "; or lower 'maxconn'; or set 'ulimit-n' in the global section to at most %d, accepting that fjord may run out of descriptors at full load", e.Hard)
 	return b.String()
@@ -210,4 +225,36 @@ func (o rlimitOps) raiseNoFile(want uint64) (uint64, error) {
 		inForce = cur.Max
 	}
 	return inForce, e
+}
+
+// SetNoFile sets the RLIMIT_NOFILE soft limit to exactly want, as
+// 'ulimit-n' asks: lower than before if want is lower, and raising the hard
+// limit when want is above it (which needs root, and want at most
+// fs.nr_open). The hard limit is never lowered: a process cannot raise it
+// again, and a reload may need it. A failure returns a *NoFileError and
+// changes nothing.
+func SetNoFile(want uint64) error {
+	return system.setNoFile(want)
+}
+
+func (o rlimitOps) setNoFile(want uint64) error {
+	var cur unix.Rlimit
+	if err := o.get(&cur); err != nil {
+		return fmt.Errorf("getrlimit(RLIMIT_NOFILE): %w", err)
+	}
+	if cur.Cur == want {
+		return nil
+	}
+	next := unix.Rlimit{Cur: want, Max: max(cur.Max, want)}
+	err := o.set(&next)
+	if err == nil {
+		return nil
+	}
+	e := &NoFileError{Want: want, Soft: cur.Cur, Hard: cur.Max, Err: err, UlimitN: true}
+	if want > cur.Max && errors.Is(err, unix.EPERM) {
+		if nr, nerr := o.nrOpen(); nerr == nil {
+			e.NrOpen = nr
+		}
+	}
+	return e
 }

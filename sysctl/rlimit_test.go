@@ -279,3 +279,92 @@ func TestReadNrOpen(t *testing.T) {
 		t.Errorf("fs.nr_open = %s, implausibly low", strconv.FormatUint(n, 10))
 	}
 }
+
+func TestSetNoFile(t *testing.T) {
+	tests := []struct {
+		name       string
+		k          fakeKernel
+		want       uint64
+		soft, hard uint64 // afterwards
+		sets       int
+		errParts   []string
+	}{
+		{
+			name: "already exact",
+			k:    fakeKernel{soft: 5000, hard: 20000, nrOpen: 1 << 20},
+			want: 5000, soft: 5000, hard: 20000,
+		},
+		{
+			name: "lowered: ulimit-n is exact",
+			k:    fakeKernel{soft: 20000, hard: 20000, nrOpen: 1 << 20},
+			want: 3000, soft: 3000, hard: 20000, sets: 1,
+		},
+		{
+			name: "raised within hard",
+			k:    fakeKernel{soft: 1024, hard: 20000, nrOpen: 1 << 20},
+			want: 8000, soft: 8000, hard: 20000, sets: 1,
+		},
+		{
+			name: "hard raised as root",
+			k:    fakeKernel{soft: 1024, hard: 20000, nrOpen: 1 << 20, root: true},
+			want: 100000, soft: 100000, hard: 100000, sets: 1,
+		},
+		{
+			name: "above hard without root",
+			k:    fakeKernel{soft: 1024, hard: 20000, nrOpen: 1 << 20},
+			want: 100000, soft: 1024, hard: 20000, sets: 1,
+			errParts: []string{"to 100000", "hard limit 20000", "as root", "lower 'ulimit-n' to at most 20000"},
+		},
+		{
+			name: "above fs.nr_open as root",
+			k:    fakeKernel{soft: 1024, hard: 20000, nrOpen: 1 << 20, root: true},
+			want: 2 << 20, soft: 1024, hard: 20000, sets: 1,
+			errParts: []string{"fs.nr_open is 1048576", "sysctl -w fs.nr_open=2097152", "lower 'ulimit-n'"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := tt.k
+			err := k.ops().setNoFile(tt.want)
+			if k.soft != tt.soft || k.hard != tt.hard {
+				t.Errorf("limits afterwards soft=%d hard=%d, want soft=%d hard=%d", k.soft, k.hard, tt.soft, tt.hard)
+			}
+			if len(k.sets) != tt.sets {
+				t.Errorf("%d setrlimit calls %v, want %d", len(k.sets), k.sets, tt.sets)
+			}
+			if tt.errParts == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ne *NoFileError
+			if !errors.As(err, &ne) || !ne.UlimitN {
+				t.Fatalf("error %v is not a *NoFileError for ulimit-n", err)
+			}
+			for _, part := range tt.errParts {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error lacks %q:\n%v", part, err)
+				}
+			}
+			if strings.Contains(err.Error(), "maxconn") {
+				t.Errorf("ulimit-n error advises on maxconn:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestPipesNeeded(t *testing.T) {
+	for _, tt := range []struct {
+		n    FDNeeds
+		want uint64
+	}{
+		{FDNeeds{MaxConn: 4096, Loops: 4}, 8192 + 4*256},
+		{FDNeeds{MaxConn: 100, Loops: 8}, 200 + 8*16},
+		{FDNeeds{MaxConn: 4096, Loops: 2, MaxPipes: 1024, PipePoolPerLoop: 16}, 1024 + 32},
+	} {
+		if got := PipesNeeded(tt.n); got != tt.want {
+			t.Errorf("PipesNeeded(%+v) = %d, want %d", tt.n, got, tt.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.version, "V", false, "same as -v")
 	fs.BoolVar(&o.fg, "db", false, "stay in the foreground (disable background mode)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-db] -f FILE [-f FILE ...]\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-db] -f FILE [-f FILE ...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE]\n       fjord -v\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +56,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sysctl" {
+		return runSysctl(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if o.check {
+		if !checkHost(cfg, stderr) {
+			return 1
+		}
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
 	}

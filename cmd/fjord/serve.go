@@ -6,7 +6,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/health"
 	"github.com/fjordlb/fjord/stats"
-	"github.com/fjordlb/fjord/sysctl"
 )
 
 // serve runs the proxy described by cfg until SIGTERM or SIGINT.
@@ -34,6 +32,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	for _, w := range pendingFeatures(cfg) {
 		fmt.Fprintln(stderr, w)
 	}
+	tuneKernel(cfg, logger.Printf)
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
@@ -77,6 +76,11 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		defer sock.Close()
 		logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
 	}
+	if err := dropPrivileges(&cfg.Global, logger.Printf); err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		eng.Stop()
+		return 1
+	}
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
 			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
@@ -86,48 +90,4 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	logger.Printf("received %v, stopping", s)
 	eng.Stop()
 	return 0
-}
-
-// raiseNoFile sets RLIMIT_NOFILE to what maxconn needs, or to ulimit-n.
-// The full need counts a pipe per direction for every session (the worst
-// case of fjord's engine); when the hard limit forbids that but still covers
-// every session's two sockets and HAProxy's maxpipes (maxconn/4), fjord
-// warns and runs, as HAProxy does. Below that it refuses to start.
-func raiseNoFile(cfg *config.Config, stderr io.Writer) error {
-	if n := cfg.Global.UlimitN; n > 0 {
-		_, err := sysctl.RaiseNoFile(uint64(n))
-		return err
-	}
-	listeners := 0
-	for _, fe := range cfg.Frontends() {
-		listeners += len(fe.Binds)
-	}
-	checks := 0
-	for _, be := range cfg.Backends() {
-		for _, s := range be.Servers {
-			if s.Check {
-				checks++
-			}
-		}
-	}
-	loops := cfg.Global.NbThread
-	if loops == 0 {
-		loops = runtime.GOMAXPROCS(0)
-	}
-	needs := sysctl.FDNeeds{
-		MaxConn:   cfg.Global.MaxConn,
-		Listeners: listeners * loops,
-		Loops:     loops,
-		Checks:    checks,
-	}
-	got, err := sysctl.RaiseNoFile(sysctl.NoFileNeeded(needs))
-	if err == nil {
-		return nil
-	}
-	needs.MaxPipes = max(1, cfg.Global.MaxConn/4)
-	if floor := sysctl.NoFileNeeded(needs); got >= floor {
-		fmt.Fprintf(stderr, "[WARNING] %v\n[WARNING] running with %d descriptors, enough for maxconn %d with a quarter of the sessions moving bulk data at once\n", err, got, cfg.Global.MaxConn)
-		return nil
-	}
-	return err
 }

@@ -1,0 +1,486 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/sysctl"
+)
+
+// Every fjord these tests start, in-process or as a child, tunes a tree
+// that does not exist unless the test points it at a fake one: the tests
+// run as root, and the host's kernel settings are not theirs to change.
+func init() {
+	if os.Getenv(sysctlRootEnv) == "" {
+		os.Setenv(sysctlRootEnv, "/nonexistent/fjord-tests-never-tune-the-host")
+	}
+}
+
+// hostLike is a fake /proc/sys that needs most of fjord's profile.
+var hostLike = map[string]string{
+	"fs.nr_open":                       "1048576\n",
+	"fs.file-max":                      "8192\n",
+	"fs.pipe-max-size":                 "1048576\n",
+	"fs.pipe-user-pages-soft":          "16384\n",
+	"fs.pipe-user-pages-hard":          "0\n",
+	"net.core.somaxconn":               "4096\n",
+	"net.ipv4.tcp_max_syn_backlog":     "512\n",
+	"net.ipv4.tcp_tw_reuse":            "0\n",
+	"net.ipv4.tcp_fin_timeout":         "60\n",
+	"net.ipv4.ip_local_reserved_ports": "\n",
+	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
+}
+
+func fakeSysctl(t *testing.T, values map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for k, v := range values {
+		p := filepath.Join(root, strings.ReplaceAll(k, ".", "/"))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func sysctlValue(t *testing.T, root, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, strings.ReplaceAll(key, ".", "/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+func TestSysctlCommand(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	t.Setenv(sysctlRootEnv, root)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "fjord.cfg", `global
+	maxconn 20000
+	nbthread 2
+	tune.sysctl off
+defaults
+	mode tcp
+frontend fe
+	bind 127.0.0.1:8080 backlog 30000
+	bind 127.0.0.1:443
+	default_backend be
+backend be
+	server s1 127.0.0.1:9
+`)
+	persisted := filepath.Join(dir, "90-fjord.conf")
+
+	code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "check", persisted)
+	if code != 1 {
+		t.Fatalf("check exited %d, want 1 (changes pending)\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"SETTING", "REASON",
+		"net.ipv4.tcp_tw_reuse             0            1",
+		"net.core.somaxconn                4096         30000",
+		"net.ipv4.ip_local_reserved_ports  -            8080",
+		"to change", "TIME_WAIT",
+		"not persisted",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	if v := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse"); v != "0" {
+		t.Errorf("check changed tcp_tw_reuse to %q", v)
+	}
+
+	// Flags after the action word work too.
+	if code, out, errOut = runFjord(t, "sysctl", "apply", "-f", cfg); code != 0 {
+		t.Fatalf("apply exited %d\n%s%s", code, out, errOut)
+	}
+	for key, want := range map[string]string{
+		"net.ipv4.tcp_tw_reuse":            "1",
+		"net.core.somaxconn":               "30000",
+		"net.ipv4.tcp_max_syn_backlog":     "30000",
+		"net.ipv4.ip_local_reserved_ports": "8080",
+		"net.ipv4.ip_local_port_range":     "1024 65023",
+		"fs.file-max":                      "260080", // twice RLIMIT_NOFILE for maxconn 20000
+		"net.ipv4.tcp_fin_timeout":         "30",
+	} {
+		if got := sysctlValue(t, root, key); got != want {
+			t.Errorf("after apply %s = %q, want %q", key, got, want)
+		}
+	}
+	if !strings.Contains(out, "changed") {
+		t.Errorf("apply output lacks 'changed':\n%s", out)
+	}
+
+	if code, out, errOut = runFjord(t, "sysctl", "-f", cfg, "persist", persisted); code != 0 {
+		t.Fatalf("persist exited %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(persisted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := sysctl.ParseConf(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf["net.core.somaxconn"] != "30000" || conf["net.ipv4.ip_local_port_range"] != "1024 65023" || !strings.Contains(string(b), "derived from "+cfg) {
+		t.Errorf("persisted file:\n%s", b)
+	}
+
+	code, out, _ = runFjord(t, "sysctl", "-f", cfg, "check", persisted)
+	if code != 0 || !strings.Contains(out, persisted+" keeps every setting over a reboot") {
+		t.Errorf("check after apply and persist exited %d:\n%s", code, out)
+	}
+
+	// Without a configuration the defaults apply: maxconn 4096 wants no
+	// more than the 30000 now in force.
+	if code, out, _ = runFjord(t, "sysctl", "check", persisted); code != 0 {
+		t.Errorf("check without -f exited %d:\n%s", code, out)
+	}
+}
+
+func TestSysctlCommandErrors(t *testing.T) {
+	// A key that cannot be read makes apply fail and says which.
+	root := fakeSysctl(t, hostLike)
+	os.Remove(filepath.Join(root, "net/ipv4/tcp_fin_timeout"))
+	os.Mkdir(filepath.Join(root, "net/ipv4/tcp_fin_timeout"), 0o755)
+	t.Setenv(sysctlRootEnv, root)
+	code, out, _ := runFjord(t, "sysctl", "apply")
+	if code != 1 || !strings.Contains(out, "net.ipv4.tcp_fin_timeout: cannot read "+root+"/net/ipv4/tcp_fin_timeout") {
+		t.Errorf("apply with an unreadable key exited %d:\n%s", code, out)
+	}
+	if v := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse"); v != "1" {
+		t.Errorf("the other settings were not applied: tcp_tw_reuse %q", v)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"sysctl"}, 2, "say check, apply or persist"},
+		{[]string{"sysctl", "tune"}, 2, `unknown action "tune"`},
+		{[]string{"sysctl", "apply", "x"}, 2, `unexpected argument "x"`},
+		{[]string{"sysctl", "check", "a", "b"}, 2, `unexpected argument "b"`},
+		{[]string{"sysctl", "-f", "/nonexistent/fjord.cfg", "check"}, 2, "/nonexistent/fjord.cfg"},
+		{[]string{"sysctl", "-x"}, 2, "flag provided but not defined"},
+		{[]string{"sysctl", "persist", "/nonexistent/dir/90-fjord.conf"}, 1, "/nonexistent/dir/90-fjord.conf"},
+	} {
+		code, _, errOut := runFjord(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.err) {
+			t.Errorf("fjord %v exited %d, want %d with %q:\n%s", tt.args, code, tt.code, tt.err, errOut)
+		}
+	}
+}
+
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startFjord runs fjord on cfgText, with FREE replaced by a free loopback
+// address, and waits until it listens. It returns the process and a
+// function giving everything it has logged so far.
+func startFjord(t *testing.T, env []string, cfgText string) (*exec.Cmd, func() string) {
+	t.Helper()
+	cfg := writeFile(t, t.TempDir(), "fjord.cfg", strings.ReplaceAll(cfgText, "FREE", freeAddr(t)))
+	cmd := fjordCmd(t, "-db", "-f", cfg)
+	cmd.Env = append(cmd.Env, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var log strings.Builder
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if !sent && strings.Contains(sc.Text(), "listening on") {
+				ready <- true
+				sent = true
+			}
+		}
+		if !sent {
+			ready <- false
+		}
+	}()
+	logged := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	select {
+	case ok := <-ready:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("fjord exited before listening:\n%s", logged())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("fjord did not listen within 10 s:\n%s", logged())
+	}
+	return cmd, logged
+}
+
+func TestStartupTuner(t *testing.T) {
+	for _, mode := range []string{"on", "check", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			root := fakeSysctl(t, hostLike)
+			_, logged := startFjord(t, []string{sysctlRootEnv + "=" + root}, fmt.Sprintf(`global
+	tune.sysctl %s
+defaults
+	mode tcp
+listen px
+	bind FREE
+	server s1 127.0.0.1:9
+`, mode))
+			log := logged()
+			tw := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse")
+			switch mode {
+			case "on":
+				for _, want := range []string{
+					"sysctl net.ipv4.tcp_tw_reuse = 1 (was 0): Every connection",
+					"sysctl fs.file-max = 100000 (was 8192)",
+					"tune.sysctl on: 4 of 11 kernel settings were already as wanted",
+				} {
+					if !strings.Contains(log, want) {
+						t.Errorf("log lacks %q:\n%s", want, log)
+					}
+				}
+				if tw != "1" {
+					t.Errorf("tcp_tw_reuse = %q, want 1", tw)
+				}
+			case "check":
+				if want := "[NOTICE] tune.sysctl check: net.ipv4.tcp_tw_reuse would change from 0 to 1: Every connection"; !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+				if tw != "0" {
+					t.Errorf("check changed tcp_tw_reuse to %q", tw)
+				}
+			case "off":
+				if strings.Contains(log, "sysctl") || tw != "0" {
+					t.Errorf("tune.sysctl off touched or reported the kernel (tcp_tw_reuse %q):\n%s", tw, log)
+				}
+			}
+		})
+	}
+}
+
+// TestStartupTunerReadOnly: keys fjord cannot read or write are reported,
+// and fjord starts anyway.
+func TestStartupTunerReadOnly(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	// A directory where a value should be cannot be read, like a key the
+	// kernel hides.
+	os.Remove(filepath.Join(root, "fs/file-max"))
+	os.Mkdir(filepath.Join(root, "fs/file-max"), 0o755)
+	_, logged := startFjord(t, []string{sysctlRootEnv + "=" + root}, `global
+	tune.sysctl on
+defaults
+	mode tcp
+listen px
+	bind FREE
+	server s1 127.0.0.1:9
+`)
+	if want := "[WARNING] sysctl fs.file-max: cannot read " + root + "/fs/file-max"; !strings.Contains(logged(), want) {
+		t.Errorf("log lacks %q:\n%s", want, logged())
+	}
+}
+
+func TestCheckUnknownUser(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "u.cfg", "global\n\tuser no-such-user-fjord\n"+strings.TrimPrefix(validCfg, "global\n"))
+	code, stdout, stderr := runFjord(t, "-c", "-f", path)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "[ALERT] 'user no-such-user-fjord': user: unknown user no-such-user-fjord") {
+		t.Errorf("fjord -c with an unknown user exited %d, stdout %q:\n%s", code, stdout, stderr)
+	}
+}
+
+func TestCheckPrintsHostNotices(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		global string
+		want   []string
+		not    []string
+	}{
+		{"", []string{"'tune.sysctl on' (the default)"}, []string{"'user'/'uid' without"}},
+		{"tune.sysctl off\n\tuser nobody\n", []string{"'user'/'uid' without 'group'/'gid'"}, []string{"tune.sysctl on"}},
+		{"tune.sysctl check\n\tuser nobody\n\tgroup nogroup\n", nil, []string{"tune.sysctl on", "'user'/'uid' without"}},
+	} {
+		path := writeFile(t, dir, "n.cfg", "global\n\t"+tt.global+strings.TrimPrefix(validCfg, "global\n"))
+		code, _, errOut := runFjord(t, "-c", "-f", path)
+		if code != 0 {
+			t.Fatalf("fjord -c exited %d:\n%s", code, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("global %q: stderr lacks %q:\n%s", tt.global, w, errOut)
+			}
+		}
+		for _, w := range tt.not {
+			if strings.Contains(errOut, w) {
+				t.Errorf("global %q: stderr has %q:\n%s", tt.global, w, errOut)
+			}
+		}
+	}
+}
+
+// TestUlimitN checks the open files limit of a running fjord: ulimit-n
+// sets it exactly, lower than the system's if asked, and warns when it is
+// below what maxconn needs; without it, maxconn's need is met.
+func TestUlimitN(t *testing.T) {
+	for _, tt := range []struct {
+		name, global string
+		soft         string
+		warn         bool
+	}{
+		{"ulimit-n exact", "maxconn 100\n\tulimit-n 3000", "3000", false},
+		{"ulimit-n below the need", "maxconn 1000\n\tulimit-n 1500", "1500", true},
+		{"derived from maxconn", "maxconn 100", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, logged := startFjord(t, nil, fmt.Sprintf(`global
+	%s
+	nbthread 2
+defaults
+	mode tcp
+listen px
+	bind FREE
+	server s1 127.0.0.1:9
+`, tt.global))
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var soft string
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "Max open files") {
+					soft = strings.Fields(line)[3]
+				}
+			}
+			if tt.soft != "" && soft != tt.soft {
+				t.Errorf("soft RLIMIT_NOFILE %s, want %s", soft, tt.soft)
+			}
+			if tt.soft == "" {
+				need := sysctl.NoFileNeeded(sysctl.FDNeeds{MaxConn: 100, Listeners: 2, Loops: 2})
+				var got uint64
+				if _, err := fmt.Sscan(soft, &got); err != nil {
+					t.Fatalf("limit %q: %v", soft, err)
+				}
+				if got < need {
+					t.Errorf("soft RLIMIT_NOFILE %d below the %d maxconn 100 needs", got, need)
+				}
+			}
+			if warned := strings.Contains(logged(), "is below the"); warned != tt.warn {
+				t.Errorf("warning %v, want %v:\n%s", warned, tt.warn, logged())
+			}
+		})
+	}
+}
+
+// TestStartupTunerNotRoot: started without root, fjord reports each
+// setting it could not apply and serves anyway. As root the test runs
+// fjord as nobody against a tree of root-owned files, so the kernel's
+// own permission check refuses the writes.
+func TestStartupTunerNotRoot(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			t.Skipf("no user nobody to run fjord as: %v", err)
+		}
+		uid, _ := strconv.Atoi(nobody.Uid)
+		gid, _ := strconv.Atoi(nobody.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		// nobody must reach the tree and the test binary.
+		for d := root; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+			os.Chmod(d, 0o755)
+		}
+	}
+	exe := os.Args[0]
+	if cred != nil {
+		exe = filepath.Join(t.TempDir(), "fjord.test")
+		os.Chmod(filepath.Dir(exe), 0o755)
+		os.Chmod(filepath.Dir(filepath.Dir(exe)), 0o755)
+		b, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgText := strings.ReplaceAll(`global
+	tune.sysctl on
+defaults
+	mode tcp
+listen px
+	bind FREE
+	server s1 127.0.0.1:9
+`, "FREE", freeAddr(t))
+	cfg := writeFile(t, filepath.Dir(exe), "fjord.cfg", cfgText)
+	os.Chmod(cfg, 0o644)
+	cmd := exec.Command(exe, "-db", "-f", cfg)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1", sysctlRootEnv+"="+root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	deadline := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "listening on") {
+			break
+		}
+	}
+	text := log.String()
+	if !strings.Contains(text, "listening on") {
+		t.Fatalf("fjord did not start:\n%s", text)
+	}
+	for _, want := range []string{
+		"[WARNING] sysctl net.ipv4.tcp_tw_reuse: could not change 0 to 1: cannot write " + root + "/net/ipv4/tcp_tw_reuse",
+		"permission denied: run as root",
+		"[WARNING] sysctl fs.file-max: could not change 8192 to 100000",
+		"tune.sysctl on: 4 of 11 kernel settings were already as wanted",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("log lacks %q:\n%s", want, text)
+		}
+	}
+	if v := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse"); v != "0" {
+		t.Errorf("tcp_tw_reuse became %q without root", v)
+	}
+}

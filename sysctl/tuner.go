@@ -1,0 +1,239 @@
+package sysctl
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Setting is one kernel parameter fjord wants, and why.
+type Setting struct {
+	// Key is the dotted name sysctl(8) uses: "net.ipv4.tcp_tw_reuse".
+	Key string
+	// Kind says which direction is better; the tuner never moves the other
+	// way.
+	Kind Kind
+	// Want is the value in the kernel's own syntax: "1", "1024 65023",
+	// "80,8080-8090".
+	Want string
+	// ZeroIsUnlimited says that 0 in force means "no limit" (an AtLeast
+	// setting such as fs.pipe-user-pages-soft): 0 then satisfies any want.
+	ZeroIsUnlimited bool
+	// Requires names a setting that must be in place before this one is
+	// written: the ephemeral port range is widened only once the ports
+	// fjord listens on are reserved.
+	Requires string
+	// Reason says what the setting does for a load balancer; reports and
+	// the persisted file show it.
+	Reason string
+}
+
+// Namespaced reports whether the key is per network namespace (net.*), as
+// opposed to global to the host (fs.*, vm.*, kernel.*).
+func (s Setting) Namespaced() bool { return strings.HasPrefix(s.Key, "net.") }
+
+// Status is what the tuner found or did for one setting.
+type Status int
+
+const (
+	// OK: the value in force already meets the setting.
+	OK Status = iota
+	// Pending: the value should change (Check does not change it).
+	Pending
+	// Applied: the new value was written and read back.
+	Applied
+	// Failed: the value should change but could not be written, or the
+	// kernel kept another value.
+	Failed
+	// Unavailable: the value could not be read or understood.
+	Unavailable
+)
+
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "ok"
+	case Pending:
+		return "to change"
+	case Applied:
+		return "changed"
+	case Failed:
+		return "FAILED"
+	case Unavailable:
+		return "UNAVAILABLE"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Result reports one setting.
+type Result struct {
+	Setting
+	Current string // value found, fields separated by one space; "" if unreadable
+	Wanted  string // value to write (Current when OK); "" if Unavailable
+	After   string // value read back after a write
+	Status  Status
+	Err     error // why Failed or Unavailable
+}
+
+// Tuner reads and writes kernel settings under a /proc/sys tree.
+type Tuner struct {
+	// Root is the sysctl tree; "" means /proc/sys. Tests use a directory
+	// of ordinary files shaped like it.
+	Root string
+
+	// write stands in for writing a file, so that tests can make a key
+	// read-only even when they run as root. nil: writeValue.
+	write func(path, value string) error
+}
+
+// DefaultRoot is where Linux shows sysctl settings.
+const DefaultRoot = "/proc/sys"
+
+// Path returns the file that holds key.
+func (t Tuner) Path(key string) string {
+	root := t.Root
+	if root == "" {
+		root = DefaultRoot
+	}
+	return filepath.Join(root, strings.ReplaceAll(key, ".", "/"))
+}
+
+// Check reads every setting and reports what Apply would change, changing
+// nothing.
+func (t Tuner) Check(settings []Setting) []Result {
+	out := make([]Result, len(settings))
+	for i, s := range settings {
+		out[i] = t.check(s)
+	}
+	return out
+}
+
+// Apply brings every setting in line, in order, never making a value
+// worse, and verifies each write by reading the value back. A setting
+// whose Requires did not end OK or Applied is not written.
+func (t Tuner) Apply(settings []Setting) []Result {
+	out := make([]Result, len(settings))
+	done := map[string]*Result{}
+	for i, s := range settings {
+		r := t.check(s)
+		if r.Status == Pending {
+			if dep, ok := done[s.Requires]; s.Requires != "" && ok && dep.Status != OK && dep.Status != Applied {
+				r.Status = Failed
+				r.Err = fmt.Errorf("not changed because %s is not in place (%v)", s.Requires, dep.Err)
+			} else {
+				t.apply(&r)
+			}
+		}
+		out[i] = r
+		done[s.Key] = &out[i]
+	}
+	return out
+}
+
+func (t Tuner) check(s Setting) Result {
+	r := Result{Setting: s}
+	b, err := os.ReadFile(t.Path(s.Key))
+	if err != nil {
+		r.Status = Unavailable
+		r.Err = readError(t.Path(s.Key), err)
+		return r
+	}
+	r.Current = normalize(string(b))
+	next, done, err := s.Merge(r.Current)
+	if err != nil {
+		r.Status = Unavailable
+		r.Err = fmt.Errorf("%s: %w", t.Path(s.Key), err)
+		return r
+	}
+	r.Wanted = next
+	if done {
+		r.Status = OK
+	} else {
+		r.Status = Pending
+	}
+	return r
+}
+
+func (t Tuner) apply(r *Result) {
+	path := t.Path(r.Key)
+	write := t.write
+	if write == nil {
+		write = writeValue
+	}
+	if err := write(path, r.Wanted); err != nil {
+		r.Status = Failed
+		r.Err = writeError(path, err)
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.Status = Failed
+		r.Err = fmt.Errorf("wrote %s but cannot read it back: %w", path, bare(err))
+		return
+	}
+	r.After = normalize(string(b))
+	if !r.satisfied(r.After) {
+		r.Status = Failed
+		r.Err = fmt.Errorf("wrote %q to %s but the kernel kept %q", r.Wanted, path, r.After)
+		return
+	}
+	r.Status = Applied
+}
+
+// writeValue writes a value the way sysctl(8) does: the whole value in one
+// write(2), which is how /proc/sys takes it. O_TRUNC matters only for a
+// tree of ordinary files.
+func writeValue(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(value + "\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// bare drops the *fs.PathError around err: messages name the path once.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func readError(path string, err error) error {
+	err = bare(err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s does not exist: this kernel (or this network namespace) does not have the setting", path)
+	}
+	return fmt.Errorf("cannot read %s: %w", path, err)
+}
+
+// writeError says why a write was refused and what to do about it.
+func writeError(path string, err error) error {
+	err = bare(err)
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("cannot write %s: /proc/sys is mounted read-only here (a container?): %w; set it on the host", path, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot write %s: %w: run as root (or 'fjord sysctl apply' as root, or 'fjord sysctl persist' then 'sysctl --system')", path, err)
+	}
+	return fmt.Errorf("cannot write %s: %w", path, err)
+}
+
+// AllOK reports whether every setting was found as wanted.
+func AllOK(rs []Result) bool {
+	for _, r := range rs {
+		if r.Status != OK {
+			return false
+		}
+	}
+	return true
+}
