@@ -43,17 +43,17 @@ type pipePool struct {
 	grown  atomic.Int64 // grown pipes that exist (in use or pooled)
 }
 
-// bulkPipesPerLoop bounds the grown pipes of one loop: 16 MiB of pipe
+// BulkPipesPerLoop bounds the grown pipes of one loop: 16 MiB of pipe
 // buffers at the default bulk size, so that two loops stay well inside the
 // kernel's default per-user allowance of 64 MiB (fs.pipe-user-pages-soft).
-const bulkPipesPerLoop = 16
+const BulkPipesPerLoop = 16
 
 // growRetry is how long a pool waits after the kernel refused to grow a pipe.
 const growRetry = time.Second
 
 func newPipePool(size, bulkSize, max, scratch int) *pipePool {
 	return &pipePool{size: size, max: max, minCap: size, scratch: scratch,
-		bulkSize: bulkSize, bulkMax: bulkPipesPerLoop}
+		bulkSize: bulkSize, bulkMax: BulkPipesPerLoop}
 }
 
 // copyMax is how much one copy-mode read may take: what fits in the scratch

@@ -12,12 +12,16 @@ import (
 // Needs is what the configuration asks of the kernel; Profile turns it
 // into settings. The zero value gives the profile's floors alone.
 type Needs struct {
-	MaxConn  int      // global maxconn, for the reasons' wording
-	NoFile   uint64   // the RLIMIT_NOFILE fjord asks for (NoFileNeeded, or ulimit-n)
-	Backlog  int      // the largest listen(2) backlog any bind asks for
-	PipeSize int      // tune.pipesize in bytes
-	Pipes    uint64   // splice pipes held at once at most (MaxPipes)
-	Ports    []uint16 // ports fjord listens on
+	MaxConn  int    // global maxconn, for the reasons' wording
+	NoFile   uint64 // the RLIMIT_NOFILE fjord asks for (NoFileNeeded, or ulimit-n)
+	Backlog  int    // the largest listen(2) backlog any bind asks for
+	PipeSize int    // tune.pipesize in bytes
+	Pipes    uint64 // splice pipes held at once at most (MaxPipes)
+	// BulkPipes of the Pipes may be grown to BulkPipeSize bytes for
+	// bulk flows.
+	BulkPipes    uint64
+	BulkPipeSize int
+	Ports        []uint16 // ports fjord listens on
 }
 
 // The profile's floors: what a busy proxy wants whatever its configuration.
@@ -55,7 +59,11 @@ func Profile(n Needs) []Setting {
 	page := uint64(os.Getpagesize())
 	pipeBytes := pipeSizeRounded(uint64(max(n.PipeSize, 1)), page)
 	pipePages := max(pipeBytes/page, pipeDefaultPages)
-	userPages := max(mul(n.Pipes, pipePages), pipePagesDefault)
+	userPages := mul(n.Pipes, pipePages)
+	if bulk := pipeSizeRounded(uint64(max(n.BulkPipeSize, 1)), page) / page; bulk > pipePages {
+		userPages = add(userPages, mul(n.BulkPipes, bulk-pipePages))
+	}
+	userPages = max(userPages, pipePagesDefault)
 	backlog := clampInt(max(uint64(max(n.Backlog, 0)), BacklogFloor))
 	fileMax := max(mul(n.NoFile, 2), FileMaxFloor)
 	nrOpen := max(min(n.NoFile, nrOpenMax), 1<<20)
@@ -74,7 +82,7 @@ func Profile(n Needs) []Setting {
 			Reason: fmt.Sprintf("Open files across the host. At least %d (the seed article's value), and twice fjord's own limit of %d so that fjord at full load leaves as much to the rest of the host.", FileMaxFloor, n.NoFile),
 		},
 		{
-			Key: "fs.pipe-max-size", Kind: AtLeast, Want: u(max(pipeBytes, pipeMaxSizeDefault)),
+			Key: "fs.pipe-max-size", Kind: AtLeast, Want: u(max(pipeBytes, uint64(max(n.BulkPipeSize, 0)), pipeMaxSizeDefault)),
 			Reason: fmt.Sprintf("The largest pipe an unprivileged process may ask for. fjord sizes its splice pipes to tune.pipesize (%d bytes) and may run unprivileged after 'user'/'uid'.", n.PipeSize),
 		},
 		{

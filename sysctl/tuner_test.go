@@ -366,6 +366,14 @@ func TestProfile(t *testing.T) {
 			want: map[string]string{"fs.pipe-max-size": fmt.Sprint(4 << 20), "fs.pipe-user-pages-soft": "16384"},
 		},
 		{
+			name: "grown bulk pipes counted on top of the ordinary ones",
+			n:    Needs{PipeSize: 64 << 10, Pipes: 2000, BulkPipes: 32, BulkPipeSize: 1 << 20},
+			want: map[string]string{
+				"fs.pipe-max-size":        "1048576",
+				"fs.pipe-user-pages-soft": fmt.Sprint(2000*16 + 32*(256-16)),
+			},
+		},
+		{
 			name: "nr_open capped at what the kernel takes",
 			n:    Needs{NoFile: 1 << 40},
 			want: map[string]string{"fs.nr_open": fmt.Sprint(nrOpenMax)},

@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/sysctl"
 )
 
@@ -61,6 +62,9 @@ func kernelNeeds(cfg *config.Config) sysctl.Needs {
 		NoFile:   sysctl.NoFileNeeded(fd),
 		PipeSize: cfg.Global.TunePipeSize,
 		Pipes:    sysctl.PipesNeeded(fd),
+		// The engine grows at most BulkPipesPerLoop pipes per loop.
+		BulkPipes:    uint64(fd.Loops * engine.BulkPipesPerLoop),
+		BulkPipeSize: cfg.Global.TuneBulkPipeSize,
 	}
 	if cfg.Global.UlimitN > 0 {
 		n.NoFile = uint64(cfg.Global.UlimitN)
