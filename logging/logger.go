@@ -1,0 +1,326 @@
+// Package logging writes fjord's logs: HAProxy's httplog and tcplog lines
+// and event messages, framed as syslog (RFC 3164 or 5424), short or raw
+// lines, or JSON (zap's encoder), to UDP and Unix syslog sockets, stdout,
+// stderr and rotating files, with client addresses anonymised on request.
+//
+// The event loops hand records to a bounded queue and never wait: a
+// single writer goroutine formats and sends them, and when the queue is
+// full records are dropped and counted.
+package logging
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
+)
+
+// DefaultQueueLen is how many records wait for the writer at most.
+const DefaultQueueLen = 1024
+
+// Options tune a Logger; the zero value is what fjord runs with.
+type Options struct {
+	Now       func() time.Time // clock for dates, key rotation and file rotation
+	QueueLen  int              // 0: DefaultQueueLen
+	MaxSizeMB int              // file size that forces a rotation; 0: DefaultMaxSizeMB
+	// TickEvery is how often files check for a new day; 0: a minute.
+	TickEvery time.Duration
+}
+
+// Logger owns every log target of a configuration.
+type Logger struct {
+	anon   *Anonymizer
+	now    func() time.Time
+	hdr    header
+	json   *jsonEncoder
+	global []*target
+	byName map[string]*proxyLog
+	sinks  map[string]sink
+	files  []*RotatingFile
+
+	q       chan item
+	dropped atomic.Uint64
+	errors  atomic.Uint64
+	lastErr atomic.Pointer[string]
+
+	tickEvery time.Duration
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// proxyLog is the log of one proxy section: its targets and formats. It is
+// the engine.AccessLog of a frontend.
+type proxyLog struct {
+	lg      *Logger
+	name    string
+	targets []*target
+	json    bool // log-format-json on the proxy
+}
+
+// item is one queued line: an access record, or an event.
+type item struct {
+	px    *proxyLog // nil: the global targets
+	event bool
+	level int
+	at    time.Time
+	msg   string
+	rec   engine.AccessRecord
+}
+
+// New opens every target of cfg (global and per proxy). Errors name the
+// "log" line.
+func New(cfg *config.Config, o Options) (*Logger, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = DefaultQueueLen
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = time.Minute
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "-"
+	}
+	retention := cfg.Global.LogRetention
+	if retention <= 0 {
+		retention = config.DefaultLogRetentionDays
+	}
+	lg := &Logger{
+		anon:      NewAnonymizer(cfg.Global.LogAnonymize, o.Now),
+		now:       o.Now,
+		hdr:       header{pid: strconv.Itoa(os.Getpid()), hostname: host},
+		json:      newJSONEncoder(),
+		byName:    map[string]*proxyLog{},
+		sinks:     map[string]sink{},
+		q:         make(chan item, o.QueueLen),
+		tickEvery: o.TickEvery,
+		stop:      make(chan struct{}),
+	}
+	files := func(path string) (sink, error) {
+		f, err := OpenRotating(path, retention, o.MaxSizeMB, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		lg.files = append(lg.files, f)
+		return f, nil
+	}
+	open := func(confs []config.LogTarget) ([]*target, error) {
+		var out []*target
+		for _, c := range confs {
+			key := fmt.Sprintf("%d|%s|%s", c.Kind, c.Addr, c.Path)
+			s := lg.sinks[key]
+			if s == nil {
+				var err error
+				if s, err = openSink(c, files); err != nil {
+					return nil, err
+				}
+				lg.sinks[key] = s
+			}
+			out = append(out, &target{conf: c, sink: s, json: c.Format == "json"})
+		}
+		return out, nil
+	}
+	var err error
+	if lg.global, err = open(cfg.Global.Logs); err != nil {
+		lg.closeSinks()
+		return nil, err
+	}
+	for _, px := range cfg.Proxies {
+		ts, err := open(px.Logs)
+		if err != nil {
+			lg.closeSinks()
+			return nil, err
+		}
+		lg.byName[px.Name] = &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
+	}
+	for _, f := range lg.files {
+		_, _ = f.Purge() // files left from before a restart
+	}
+	lg.done.Add(1)
+	go lg.run()
+	return lg, nil
+}
+
+// AccessLog is the sink of a frontend's records for the engine, or nil
+// when the frontend has no log target.
+func (lg *Logger) AccessLog(px *config.Proxy) engine.AccessLog {
+	p := lg.byName[px.Name]
+	if p == nil || len(p.targets) == 0 {
+		return nil
+	}
+	return p
+}
+
+// Log queues a copy of r, or drops it when the queue is full. It never
+// blocks: it runs on an event loop.
+func (p *proxyLog) Log(r *engine.AccessRecord) {
+	select {
+	case p.lg.q <- item{px: p, rec: *r}:
+	default:
+		p.lg.dropped.Add(1)
+	}
+}
+
+// Event logs a message at a syslog level to a proxy's targets, or to the
+// global ones when proxy is "" (or has none). Like records, events are
+// dropped rather than waited for when the queue is full.
+func (lg *Logger) Event(level int, proxy, msg string) {
+	it := item{event: true, level: level, at: lg.now(), msg: lg.anon.Scrub(msg)}
+	if p := lg.byName[proxy]; p != nil && len(p.targets) > 0 {
+		it.px = p
+	}
+	select {
+	case lg.q <- it:
+	default:
+		lg.dropped.Add(1)
+	}
+}
+
+// Dropped is the number of lines lost because the queue was full.
+func (lg *Logger) Dropped() uint64 { return lg.dropped.Load() }
+
+// WriteErrors is the number of lines a target refused (full disk, no
+// syslog daemon), and the last such error.
+func (lg *Logger) WriteErrors() (uint64, string) {
+	if s := lg.lastErr.Load(); s != nil {
+		return lg.errors.Load(), *s
+	}
+	return lg.errors.Load(), ""
+}
+
+// Anonymizer is the configuration's address anonymizer (nil when off).
+func (lg *Logger) Anonymizer() *Anonymizer { return lg.anon }
+
+// Reopen closes every log file so that the next line opens its path again
+// (SIGUSR2 after an external logrotate).
+func (lg *Logger) Reopen() error {
+	var first error
+	for _, f := range lg.files {
+		if err := f.Reopen(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close writes what is queued, stops the writer and closes the targets.
+func (lg *Logger) Close() {
+	lg.closeOnce.Do(func() {
+		close(lg.stop)
+		lg.done.Wait()
+		lg.closeSinks()
+	})
+}
+
+func (lg *Logger) closeSinks() {
+	for _, s := range lg.sinks {
+		s.Close()
+	}
+}
+
+// run is the writer goroutine.
+func (lg *Logger) run() {
+	defer lg.done.Done()
+	tick := time.NewTicker(lg.tickEvery)
+	defer tick.Stop()
+	w := &writer{lg: lg}
+	for {
+		select {
+		case it := <-lg.q:
+			w.write(&it)
+		case <-tick.C:
+			lg.tick()
+		case <-lg.stop:
+			for {
+				select {
+				case it := <-lg.q:
+					w.write(&it)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// tick rotates files whose day ended and purges old ones.
+func (lg *Logger) tick() {
+	for _, f := range lg.files {
+		if err := f.Tick(); err != nil {
+			lg.fail(err)
+		}
+	}
+}
+
+func (lg *Logger) fail(err error) {
+	lg.errors.Add(1)
+	s := err.Error()
+	lg.lastErr.Store(&s)
+}
+
+// writer holds the writer goroutine's buffers.
+type writer struct {
+	lg        *Logger
+	line, out []byte
+	jsonLine  []byte
+}
+
+func (w *writer) write(it *item) {
+	lg := w.lg
+	targets := lg.global
+	pxJSON := false
+	if it.px != nil {
+		targets, pxJSON = it.px.targets, it.px.json
+	}
+	level := levelInfo
+	at := lg.now()
+	if it.event {
+		level, at = it.level, it.at
+	}
+	w.line, w.jsonLine = w.line[:0], w.jsonLine[:0]
+	for _, t := range targets {
+		sent, ok := t.accepts(level)
+		if !ok {
+			continue
+		}
+		msg := w.text(it)
+		if t.json || pxJSON {
+			msg = w.asJSON(it, at, level)
+		}
+		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg)
+		if _, err := t.sink.Write(w.out); err != nil {
+			lg.fail(err)
+		}
+	}
+}
+
+// text is the HAProxy line of it, formatted once for all targets.
+func (w *writer) text(it *item) []byte {
+	if len(w.line) == 0 {
+		if it.event {
+			w.line = append(w.line, it.msg...)
+		} else {
+			w.line = AppendRecord(w.line, &it.rec, w.lg.anon)
+		}
+	}
+	return w.line
+}
+
+func (w *writer) asJSON(it *item, at time.Time, level int) []byte {
+	if len(w.jsonLine) == 0 {
+		if it.event {
+			w.jsonLine = w.lg.json.event(w.jsonLine, at, level, it.msg)
+		} else {
+			w.jsonLine = w.lg.json.record(w.jsonLine, &it.rec, w.lg.anon)
+		}
+	}
+	return w.jsonLine
+}
