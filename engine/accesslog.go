@@ -165,8 +165,8 @@ func (s *session) phase() byte {
 
 // timedOut records which timeout fired: the client's or the server's.
 func (s *session) timedOut(now time.Time) {
-	if !s.logsTraffic() {
-		return
+	if !s.logsTraffic() || s.state == stRetryWait {
+		return // the end of a retry pause is no timeout
 	}
 	cause := byte('s')
 	switch s.state {
