@@ -3,6 +3,7 @@ package logging
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // Scrub returns msg with every IP address literal in it (alone or as
@@ -31,13 +32,23 @@ func (a *Anonymizer) Scrub(msg string) string {
 			i = j // glued to a word ("1.2.3.4abc"): not an address
 			continue
 		}
-		// Try the run, then what follows each ':' in it ("face:1.2.3.4").
+		run := msg[i:j]
+		if strings.Count(run, "::") > 1 || strings.Contains(run, ":::") {
+			i = j // no address has two "::": garbage, not a glued pair
+			continue
+		}
+		// Try the run, then what follows each ':' in it ("face:1.2.3.4"),
+		// each as it is and without trailing punctuation.
 		for k := i; k < j; {
 			tok := msg[k:j]
-			for len(tok) > 0 && (tok[len(tok)-1] == '.' || tok[len(tok)-1] == ':') {
-				tok = tok[:len(tok)-1] // sentence punctuation
+			repl, ok := a.scrubToken(tok)
+			if !ok {
+				for len(tok) > 0 && (tok[len(tok)-1] == '.' || tok[len(tok)-1] == ':') {
+					tok = tok[:len(tok)-1] // sentence punctuation
+				}
+				repl, ok = a.scrubToken(tok)
 			}
-			if repl, ok := a.scrubToken(tok); ok {
+			if ok {
 				out = append(out, msg[last:k]...)
 				out = append(out, repl...)
 				last = k + len(tok)
