@@ -2,10 +2,12 @@ package logging_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -432,5 +434,88 @@ listen px
 	bytes, _ := strconv.Atoi(m[4])
 	if tt < tw+tc || bytes != len(resp) || m[5] != "--" {
 		t.Errorf("line %q: Tw/Tc/Tt %d/%d/%d, bytes %d (client got %d), state %s", line, tw, tc, tt, bytes, len(resp), m[5])
+	}
+}
+
+func TestAnonymizedLines(t *testing.T) {
+	for _, tc := range []struct{ setting, client string }{
+		{"log-anonymize", `^127\.0\.0\.0$`},
+		{"log-anonymize ipv4-mask 8", `^127\.0\.0\.0$`},
+		{"log-anonymize hash", `^h[0-9a-f]{16}$`},
+	} {
+		t.Run(tc.setting, func(t *testing.T) {
+			sl := listenSyslog(t)
+			cfg := strings.Replace(httpCfg, "global\n", "global\n  "+tc.setting+"\n", 1)
+			addr, _ := run(t, cfg+"  server web1 %s\n", sl.addr, webServer(t, "x"))
+			var hashes []string
+			for _, req := range []string{"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "BAD\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"} {
+				exchange(t, addr, req)
+				raw := sl.next(t)
+				if strings.Contains(raw, "127.0.0.1") {
+					t.Errorf("line holds the client's address: %q", raw)
+				}
+				l := parseHTTPLine(t, raw)
+				if !regexp.MustCompile(tc.client).MatchString(l.client) {
+					t.Errorf("client field %q, want %s", l.client, tc.client)
+				}
+				hashes = append(hashes, l.client)
+			}
+			if hashes[0] != hashes[2] {
+				t.Errorf("one client, different fields within the day: %v", hashes)
+			}
+		})
+	}
+}
+
+func TestEventsAndJSON(t *testing.T) {
+	sl := listenSyslog(t)
+	dir := t.TempDir()
+	cfg := `global
+  log %s local0 notice
+  log ` + dir + `/fjord.log format json
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  default_backend app
+backend app
+  server web1 %s
+`
+	addr, lg := run(t, cfg, sl.addr, webServer(t, "x"))
+	lg.Event(logging.Alert, "app", "Server app/web1 is DOWN, reason: test.")
+	lg.Event(logging.Notice, "", "Proxy www started.")
+	exchange(t, addr, "GET /j HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if got := sl.next(t); !regexp.MustCompile(`^<129>\w{3} [ \d]\d \d\d:\d\d:\d\d fjord\[\d+\]: Server app/web1 is DOWN, reason: test\.\n$`).MatchString(got) {
+		t.Errorf("alert event %q", got)
+	}
+	if got := sl.next(t); !strings.HasPrefix(got, "<133>") || !strings.HasSuffix(got, "Proxy www started.\n") {
+		t.Errorf("notice event %q", got)
+	}
+	// The target's level is notice: the access line (info) is not sent.
+	sl.none(t, 200*time.Millisecond)
+	lg.Close()
+	b, err := os.ReadFile(dir + "/fjord.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("file holds %d lines: %q", len(lines), b)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &rec); err != nil {
+		t.Fatalf("%v: %s", err, lines[2])
+	}
+	if rec["request"] != "GET /j HTTP/1.1" || rec["status"] != 200.0 || rec["server"] != "web1" || rec["termination_state"] != "----" {
+		t.Errorf("JSON record %v", rec)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &ev); err != nil || ev["level"] != "alert" || !strings.Contains(ev["msg"].(string), "DOWN") {
+		t.Errorf("JSON event %s (%v)", lines[0], err)
 	}
 }

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -117,18 +118,19 @@ func appendEscaped(dst, b []byte) []byte {
 
 // jsonEncoder renders records and events as one JSON object per line
 // ("log-format-json"), with zap's encoder.
-type jsonEncoder struct{ enc zapcore.Encoder }
+type jsonEncoder struct{ records, events zapcore.Encoder }
 
 func newJSONEncoder() *jsonEncoder {
-	return &jsonEncoder{enc: zapcore.NewJSONEncoder(zapcore.EncoderConfig{
+	conf := zapcore.EncoderConfig{
 		TimeKey:        "time",
 		LevelKey:       "level",
-		MessageKey:     "msg",
 		EncodeTime:     zapcore.RFC3339NanoTimeEncoder,
 		EncodeLevel:    func(l zapcore.Level, e zapcore.PrimitiveArrayEncoder) { e.AppendString(levelName(int(l))) },
 		EncodeDuration: zapcore.MillisDurationEncoder,
-		LineEnding:     "",
-	})}
+	}
+	records := zapcore.NewJSONEncoder(conf) // no message: the fields say it all
+	conf.MessageKey = "msg"
+	return &jsonEncoder{records: records, events: zapcore.NewJSONEncoder(conf)}
 }
 
 // record appends r as JSON: the fields of HAProxy's line, by name.
@@ -144,7 +146,7 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 	)
 	if r.Kind == engine.RecordConnect {
 		fields = append(fields, zap.String("local", r.Local.String()), zap.Bool("http", r.HTTPMode))
-		return j.encode(dst, r.Accept, levelInfo, "", fields)
+		return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 	}
 	fields = append(fields,
 		zap.String("backend", r.Backend),
@@ -184,20 +186,20 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 			fields = append(fields, zap.ByteString("request", r.RequestLine()))
 		}
 	}
-	return j.encode(dst, r.Accept, levelInfo, "", fields)
+	return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 }
 
 // event appends an event message as JSON.
 func (j *jsonEncoder) event(dst []byte, at time.Time, level int, msg string) []byte {
-	return j.encode(dst, at, level, msg, nil)
+	return j.encode(j.events, dst, at, level, msg, nil)
 }
 
-func (j *jsonEncoder) encode(dst []byte, at time.Time, level int, msg string, fields []zapcore.Field) []byte {
-	buf, err := j.enc.EncodeEntry(zapcore.Entry{Time: at, Level: zapcore.Level(level), Message: msg}, fields)
+func (j *jsonEncoder) encode(enc zapcore.Encoder, dst []byte, at time.Time, level int, msg string, fields []zapcore.Field) []byte {
+	buf, err := enc.EncodeEntry(zapcore.Entry{Time: at, Level: zapcore.Level(level), Message: msg}, fields)
 	if err != nil {
 		return append(dst, `{"error":"log record could not be encoded"}`...)
 	}
-	dst = append(dst, buf.Bytes()...)
+	dst = append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...) // framing adds its own
 	buf.Free()
 	return dst
 }
