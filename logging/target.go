@@ -54,6 +54,8 @@ type target struct {
 	conf config.LogTarget
 	sink sink
 	json bool // the message is a JSON object
+
+	failedUntil time.Time // writer goroutine only: resting after an error
 }
 
 // header says what goes in front of each message.
