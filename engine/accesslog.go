@@ -170,6 +170,8 @@ func (s *session) timedOut(now time.Time) {
 	}
 	cause := byte('s')
 	switch s.state {
+	case stQueued:
+		s.at.slot = now // Tw is the time spent queued, as in HAProxy
 	case stProxyHeader, stHTTPHead:
 		cause = 'c'
 	case stEstablished:
@@ -306,6 +308,9 @@ func (s *session) emitBytes(kind RecordKind, extra int64) {
 	}
 	r.Bytes = s.s2c.bytes + extra
 	r.Status = t.status
+	if s.h == nil {
+		r.Status = -1
+	}
 	r.Term = t.term
 	if r.Term[0] == 0 {
 		r.Term[0] = '-'
