@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,13 @@ func BenchmarkHTTPLog(b *testing.B) {
 		{"udp", "  log " + syslog.LocalAddr().String() + " local0\n  option httplog\n"},
 		{"stalled", "  log stdout format raw daemon\n  option httplog\n"},
 		{"full", "  log /dev/full\n  option httplog\n"},
+	}
+	if only := os.Getenv("FJORD_BENCH_MODE"); only != "" {
+		for _, m := range modes {
+			if m.name == only {
+				modes = append(modes[:0:0], m)
+			}
+		}
 	}
 	rounds := 3
 	if s := os.Getenv("FJORD_BENCH_ROUNDS"); s != "" {
@@ -115,12 +123,23 @@ func TestLogBenchChild(t *testing.T) {
 	if err := eng.Start(); err != nil {
 		t.Fatal(err)
 	}
+	if prof := os.Getenv("FJORD_LOGBENCH_PROFILE"); prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	fmt.Fprintf(os.Stderr, "READY %s\n", addr)
 	io.Copy(io.Discard, os.Stdin) // until the parent closes it
 	n, last := lg.WriteErrors()
 	fmt.Fprintf(os.Stderr, "DROPPED %d WRITEERRORS %d %s\n", lg.Dropped(), n, last)
 	eng.Stop()
 	// The stalled writer never returns: do not wait for it.
+	if os.Getenv("FJORD_LOGBENCH_PROFILE") != "" {
+		pprof.StopCPUProfile()
+	}
 	os.Exit(0)
 }
 

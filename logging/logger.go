@@ -43,11 +43,13 @@ type Logger struct {
 	sinks  map[string]sink
 	files  []*RotatingFile
 
-	q       chan item
-	dropped atomic.Uint64
-	errors  atomic.Uint64 // failed writes
-	skipped atomic.Uint64 // lines not sent to a target resting after an error
-	lastErr atomic.Pointer[string]
+	q        *ring
+	sleeping atomic.Bool   // the writer is about to block on wake
+	wake     chan struct{} // one token: there is work
+	dropped  atomic.Uint64
+	errors   atomic.Uint64 // failed writes
+	skipped  atomic.Uint64 // lines not sent to a target resting after an error
+	lastErr  atomic.Pointer[string]
 
 	tickEvery time.Duration
 	stop      chan struct{}
@@ -101,7 +103,8 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		json:      newJSONEncoder(),
 		byName:    map[string]*proxyLog{},
 		sinks:     map[string]sink{},
-		q:         make(chan item, o.QueueLen),
+		q:         newRing(o.QueueLen),
+		wake:      make(chan struct{}, 1),
 		tickEvery: o.TickEvery,
 		stop:      make(chan struct{}),
 	}
@@ -163,10 +166,26 @@ func (lg *Logger) AccessLog(px *config.Proxy) engine.AccessLog {
 // Log queues a copy of r, or drops it when the queue is full. It never
 // blocks: it runs on an event loop.
 func (p *proxyLog) Log(r *engine.AccessRecord) {
-	select {
-	case p.lg.q <- item{px: p, rec: *r}:
-	default:
-		p.lg.dropped.Add(1)
+	lg := p.lg
+	c, pos, ok := lg.q.claim()
+	if !ok {
+		lg.dropped.Add(1)
+		return
+	}
+	c.it.px, c.it.event, c.it.msg = p, false, ""
+	c.it.rec = *r
+	lg.q.publish(c, pos)
+	lg.kick()
+}
+
+// kick wakes the writer if it went to sleep on an empty queue. While
+// traffic flows it does not sleep, and this is one atomic load.
+func (lg *Logger) kick() {
+	if lg.sleeping.Load() {
+		select {
+		case lg.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -174,15 +193,18 @@ func (p *proxyLog) Log(r *engine.AccessRecord) {
 // global ones when proxy is "" (or has none). Like records, events are
 // dropped rather than waited for when the queue is full.
 func (lg *Logger) Event(level int, proxy, msg string) {
-	it := item{event: true, level: level, at: lg.now(), msg: lg.anon.Scrub(msg)}
+	var px *proxyLog
 	if p := lg.byName[proxy]; p != nil && len(p.targets) > 0 {
-		it.px = p
+		px = p
 	}
-	select {
-	case lg.q <- it:
-	default:
+	c, pos, ok := lg.q.claim()
+	if !ok {
 		lg.dropped.Add(1)
+		return
 	}
+	c.it.px, c.it.event, c.it.level, c.it.at, c.it.msg = px, true, level, lg.now(), lg.anon.Scrub(msg)
+	lg.q.publish(c, pos)
+	lg.kick()
 }
 
 // Dropped is the number of lines lost because the queue was full.
@@ -233,9 +255,9 @@ func (lg *Logger) closeSinks() {
 }
 
 // pollRounds is how many 1 ms naps the writer takes on an empty queue
-// before it blocks on it. While traffic flows the writer polls, so that a
-// loop's send never has a parked goroutine to wake (a futex call on the
-// loop's thread); an idle fjord costs nothing after a moment.
+// before it sleeps until a producer kicks it. While traffic flows the
+// writer polls, so that producers find no sleeper to wake; an idle fjord
+// costs nothing after a moment.
 const pollRounds = 50
 
 // run is the writer goroutine.
@@ -248,36 +270,42 @@ func (lg *Logger) run() {
 	w := &writer{lg: lg}
 	empty := 0
 	for {
-		select {
-		case it := <-lg.q:
-			w.write(&it)
+		if it := lg.q.peek(); it != nil {
+			w.write(it)
+			lg.q.release()
 			empty = 0
 			continue
-		default:
 		}
 		var wait <-chan time.Time
+		var woken <-chan struct{}
 		if empty < pollRounds {
 			empty++
 			nap.Reset(time.Millisecond)
 			wait = nap.C
+		} else {
+			// Announce the sleep, then look once more: a producer
+			// that published before seeing the flag is caught here.
+			lg.sleeping.Store(true)
+			if lg.q.peek() != nil {
+				lg.sleeping.Store(false)
+				continue
+			}
+			woken = lg.wake
 		}
 		select {
-		case it := <-lg.q:
-			w.write(&it)
-			empty = 0
 		case <-wait:
+		case <-woken:
+			empty = 0
 		case <-tick.C:
 			lg.tick()
 		case <-lg.stop:
-			for {
-				select {
-				case it := <-lg.q:
-					w.write(&it)
-				default:
-					return
-				}
+			for it := lg.q.peek(); it != nil; it = lg.q.peek() {
+				w.write(it)
+				lg.q.release()
 			}
+			return
 		}
+		lg.sleeping.Store(false)
 	}
 }
 
