@@ -234,3 +234,23 @@ func TestAccessLogNoAllocs(t *testing.T) {
 type countSink struct{ n atomic.Int64 }
 
 func (s *countSink) Log(*AccessRecord) { s.n.Add(1) }
+
+// TestAccessRecordConnect: a frontend that logs without httplog or tcplog
+// gets one connect record per connection, at accept, as in HAProxy.
+func TestAccessRecordConnect(t *testing.T) {
+	sink := &recordSink{}
+	cfg := strings.Replace(logConfig(t, "tcp", "", echoServer(t)), "  option tcplog\n", "", 1)
+	addr := startEngineOpts(t, cfg, logOpts(sink))
+	c := dial(t, addr)
+	r := sink.wait(t, 1)
+	if r.Kind != RecordConnect || r.Local.String() != addr || r.Client.String() != c.LocalAddr().String() || r.HTTPMode || r.Frontend != "px" {
+		t.Errorf("connect record: kind %d local %s client %s", r.Kind, r.Local, r.Client)
+	}
+	c.Write([]byte("x"))
+	io.ReadFull(c, make([]byte, 1))
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	if n := sink.count(); n != 1 {
+		t.Errorf("%d records for one connection", n)
+	}
+}

@@ -120,7 +120,7 @@ func TestFrame(t *testing.T) {
 		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164", MaxLen: 30}, levelInfo, "<134>Mar  5 07:08:09 fjord[42\n"},
 	} {
 		tg := &target{conf: tc.conf}
-		if got := string(tg.frame(nil, h, at, tc.level, msg)); got != tc.want {
+		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == "json")); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.conf, got, tc.want)
 		}
 	}

@@ -239,13 +239,26 @@ func (lg *Logger) Reopen() error {
 	return first
 }
 
+// closeWait bounds how long Close waits for the writer: a target that
+// blocks for good (a pipe nobody reads) must not keep fjord from exiting.
+const closeWait = 2 * time.Second
+
 // Close writes what is queued, stops the writer and closes the targets.
-func (lg *Logger) Close() {
+// It reports false when the writer was stuck in a target and was left.
+func (lg *Logger) Close() bool {
+	ok := true
 	lg.closeOnce.Do(func() {
 		close(lg.stop)
-		lg.done.Wait()
-		lg.closeSinks()
+		done := make(chan struct{})
+		go func() { lg.done.Wait(); close(done) }()
+		select {
+		case <-done:
+			lg.closeSinks()
+		case <-time.After(closeWait):
+			ok = false // the writer still uses the sinks: leave them
+		}
 	})
+	return ok
 }
 
 func (lg *Logger) closeSinks() {
@@ -353,11 +366,11 @@ func (w *writer) write(it *item) {
 			lg.skipped.Add(1)
 			continue
 		}
-		msg := w.text(it)
-		if t.json || pxJSON {
+		msg, isJSON := w.text(it), t.json || pxJSON
+		if isJSON {
 			msg = w.asJSON(it, at, level)
 		}
-		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg)
+		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg, isJSON)
 		if _, err := t.sink.Write(w.out); err != nil {
 			// A full disk or a refused datagram is not retried line by
 			// line: the target rests, and what it misses is counted.

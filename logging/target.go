@@ -75,10 +75,12 @@ func (t *target) accepts(level int) (int, bool) {
 }
 
 // frame appends the whole datagram or line for msg at level to dst.
-func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byte) []byte {
+// jsonMsg says msg is a JSON object (the target's format or the proxy's
+// log-format-json).
+func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byte, jsonMsg bool) []byte {
 	format := t.conf.Format
 	stream := t.conf.Kind == config.LogStdout || t.conf.Kind == config.LogStderr || t.conf.Kind == config.LogFile
-	if format == "json" {
+	if format == "json" || (jsonMsg && format == "rfc3164") {
 		format = "rfc3164" // a syslog socket needs a header; streams take the object bare
 		if stream {
 			format = "raw"
