@@ -343,6 +343,7 @@ func (s *session) finishConnect() {
 	s.state = stEstablished
 	s.lastSrv = s.l.now
 	s.at.conn = s.l.now
+	s.at.term = [2]byte{} // a connect timeout that was retried ended nothing
 	s.observeConnect(true)
 	if s.h == nil {
 		s.be.Counters.SessionStart()

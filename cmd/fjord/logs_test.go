@@ -163,7 +163,7 @@ listen px
 }
 
 func TestScrubWriter(t *testing.T) {
-	cfgText := "global\n  log-anonymize\n"
+	cfgText := "global\n  log-anonymize\ndefaults\n  mode tcp\nlisten px\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"
 	cfg := filepath.Join(t.TempDir(), "a.cfg")
 	os.WriteFile(cfg, []byte(cfgText), 0o644)
 	c, ok := load([]string{cfg}, io.Discard)
