@@ -98,8 +98,8 @@ type accessTimes struct {
 // logsTraffic reports whether this frontend writes access records.
 func (s *session) logsTraffic() bool { return s.fe.log != nil }
 
-// logBegin notes a new access period: a tcp connection, or a request head
-// whose line is copied before the head is consumed.
+// logRequestStart begins a request's access record: its timers restart
+// and its line is copied now, before the head is consumed.
 func (s *session) logRequestStart(req *h1.Request) {
 	t := &s.at
 	if s.h.requests <= 1 {

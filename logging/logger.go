@@ -30,6 +30,10 @@ type Options struct {
 	MaxSizeMB int              // file size that forces a rotation; 0: DefaultMaxSizeMB
 	// TickEvery is how often files check for a new day; 0: a minute.
 	TickEvery time.Duration
+	// Report, when set, hears when a target starts failing (a full
+	// disk, no syslog daemon) and when it works again; it is called from
+	// the writer goroutine, once per change.
+	Report func(msg string)
 }
 
 // Logger owns every log target of a configuration.
@@ -41,7 +45,9 @@ type Logger struct {
 	global []*target
 	byName map[string]*proxyLog
 	sinks  map[string]sink
+	health map[string]*sinkHealth
 	files  []*RotatingFile
+	report func(string)
 
 	q        *ring
 	sleeping atomic.Bool   // the writer is about to block on wake
@@ -103,6 +109,8 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		json:      newJSONEncoder(),
 		byName:    map[string]*proxyLog{},
 		sinks:     map[string]sink{},
+		health:    map[string]*sinkHealth{},
+		report:    o.Report,
 		q:         newRing(o.QueueLen),
 		wake:      make(chan struct{}, 1),
 		tickEvery: o.TickEvery,
@@ -127,8 +135,9 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 					return nil, err
 				}
 				lg.sinks[key] = s
+				lg.health[key] = &sinkHealth{name: targetName(c)}
 			}
-			out = append(out, &target{conf: c, sink: s, json: c.Format == "json"})
+			out = append(out, &target{conf: c, sink: s, json: c.Format == "json", health: lg.health[key]})
 		}
 		return out, nil
 	}
@@ -362,7 +371,8 @@ func (w *writer) write(it *item) {
 		if !ok {
 			continue
 		}
-		if at.Before(t.failedUntil) {
+		h := t.health
+		if at.Before(h.failedUntil) {
 			lg.skipped.Add(1)
 			continue
 		}
@@ -375,7 +385,16 @@ func (w *writer) write(it *item) {
 			// A full disk or a refused datagram is not retried line by
 			// line: the target rests, and what it misses is counted.
 			lg.fail(err)
-			t.failedUntil = at.Add(failPause)
+			h.failedUntil = at.Add(failPause)
+			if !h.failing && lg.report != nil {
+				lg.report(fmt.Sprintf("%s: %v; lines are lost (counted) until it works again", h.name, err))
+			}
+			h.failing = true
+		} else if h.failing {
+			h.failing = false
+			if lg.report != nil {
+				lg.report(h.name + ": works again")
+			}
 		}
 	}
 }
@@ -401,4 +420,17 @@ func (w *writer) asJSON(it *item, at time.Time, level int) []byte {
 		}
 	}
 	return w.jsonLine
+}
+
+// targetName names a target for messages, with its "log" line.
+func targetName(c config.LogTarget) string {
+	switch c.Kind {
+	case config.LogUDP:
+		return fmt.Sprintf("log %s (%s)", c.Addr, c.Pos)
+	case config.LogStdout:
+		return fmt.Sprintf("log stdout (%s)", c.Pos)
+	case config.LogStderr:
+		return fmt.Sprintf("log stderr (%s)", c.Pos)
+	}
+	return fmt.Sprintf("log %s (%s)", c.Path, c.Pos)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,5 +120,75 @@ backend b
 	}
 	if lg.Close() {
 		t.Error("Close reported a clean stop with the writer stuck")
+	}
+}
+
+type flakySink struct {
+	mu   sync.Mutex
+	fail bool
+	n    int
+}
+
+func (f *flakySink) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return 0, syscall.ENOSPC
+	}
+	f.n++
+	return len(p), nil
+}
+
+func (f *flakySink) Close() error { return nil }
+
+// TestTargetFailureReported: a failing target is reported once, with its
+// "log" line, rests, and is reported again when it works.
+func TestTargetFailureReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	cfg := parseCfg(t, "defaults\n  mode http\n  option httplog\nfrontend f\n  bind 127.0.0.1:1\n  log "+path+"\n  default_backend b\nbackend b\n  server s 127.0.0.1:3\n")
+	clk := &fakeClock{t: time.Now()}
+	msgs := make(chan string, 10)
+	lg, err := New(cfg, Options{Now: clk.now, Report: func(m string) { msgs <- m }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	fs := &flakySink{fail: true}
+	lg.byName["f"].targets[0].sink = fs
+	rec := record(engine.RecordHTTP, "GET / HTTP/1.1")
+	al := lg.AccessLog(cfg.Proxies[0])
+	for i := 0; i < 5; i++ {
+		al.Log(rec)
+	}
+	select {
+	case m := <-msgs:
+		if !strings.Contains(m, path+" (t.cfg:6): no space left on device") {
+			t.Errorf("report %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n, _ := lg.WriteErrors(); n < 5; n, _ = lg.WriteErrors() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines counted lost of 5", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fs.mu.Lock()
+	fs.fail = false
+	fs.mu.Unlock()
+	clk.set(clk.now().Add(2 * time.Second)) // past the rest
+	al.Log(rec)
+	select {
+	case m := <-msgs:
+		if !strings.HasSuffix(m, "works again") {
+			t.Errorf("report %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no recovery report")
+	}
+	if len(msgs) != 0 {
+		t.Errorf("more reports: %q", <-msgs)
 	}
 }

@@ -136,9 +136,6 @@ func (r *RotatingFile) backupTime(name string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if ext == "" && strings.HasSuffix(rest, ".gz") {
-		rest = strings.TrimSuffix(rest, ".gz")
-	}
 	at, err := time.ParseInLocation(backupLayout, rest, time.UTC)
 	return at, err == nil
 }

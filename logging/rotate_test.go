@@ -122,6 +122,9 @@ func TestRotation(t *testing.T) {
 		t.Errorf("rotated file holds %q", got)
 	}
 	f.Write([]byte("day two\n"))
+	// lumberjack names rotated files by the real clock to the millisecond:
+	// two rotations within one would share a name. Days apart they never do.
+	time.Sleep(5 * time.Millisecond)
 	clk.set(start.Add(48 * time.Hour))
 	f.Tick()
 	waitGzipped(t, dir, 2)

@@ -55,7 +55,14 @@ type target struct {
 	sink sink
 	json bool // the message is a JSON object
 
-	failedUntil time.Time // writer goroutine only: resting after an error
+	health *sinkHealth // shared by the targets of one sink
+}
+
+// sinkHealth is the writer goroutine's view of a sink that failed.
+type sinkHealth struct {
+	name        string    // for messages: "log 127.0.0.1:514 (fjord.cfg:3)"
+	failing     bool      // the last write failed
+	failedUntil time.Time // resting after an error
 }
 
 // header says what goes in front of each message.

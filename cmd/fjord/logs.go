@@ -20,7 +20,8 @@ type logs struct {
 
 // openLogs opens every log target of cfg; an error names the "log" line.
 func openLogs(cfg *config.Config, stderr io.Writer) (*logs, error) {
-	lg, err := logging.New(cfg, logging.Options{})
+	plain := log.New(stderr, "fjord: ", log.LstdFlags)
+	lg, err := logging.New(cfg, logging.Options{Report: func(msg string) { plain.Print(msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -28,11 +29,7 @@ func openLogs(cfg *config.Config, stderr io.Writer) (*logs, error) {
 	if a := lg.Anonymizer(); a != nil {
 		w = scrubWriter{w: stderr, a: a}
 	}
-	return &logs{
-		Logger:  log.New(w, "fjord: ", log.LstdFlags),
-		plain:   log.New(stderr, "fjord: ", log.LstdFlags),
-		targets: lg,
-	}, nil
+	return &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg}, nil
 }
 
 // Event writes a message to stderr and, at its syslog level, to the log
