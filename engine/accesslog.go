@@ -89,10 +89,11 @@ type accessTimes struct {
 
 	term         [2]byte // set where the cause is known; 0: derive at the end
 	redispatched bool
-	beQueue      int64 // requests ahead in the backend's queues when queued
-	status       int   // HTTP status given to the client, -1: none
-	pending      bool  // a request (or tunnel) is under way and not logged yet
-	routed       bool  // s.be is this request's backend
+	beQueue      int64    // requests ahead in the backend's queues when queued
+	status       int      // HTTP status given to the client, -1: none
+	pending      bool     // a request (or tunnel) is under way and not logged yet
+	routed       bool     // s.be is this request's backend
+	localBe      *backend // the backend whose stats page answered ("LR")
 }
 
 // logsTraffic reports whether this frontend writes access records.
@@ -115,6 +116,7 @@ func (s *session) logRequestStart(req *h1.Request) {
 	t.status = -1
 	t.pending = true
 	t.routed = false
+	t.localBe = nil
 	line := s.h.line[:0]
 	line = appendCapped(line, req.Method)
 	line = appendCapped(line, []byte{' '})
@@ -317,6 +319,12 @@ func (s *session) emitBytes(kind RecordKind, extra int64) {
 	}
 	if r.Term[1] == 0 {
 		r.Term[1] = '-'
+	}
+	if r.Term[0] == 'L' { // answered by fjord: HAProxy's "<STATS>"
+		r.Server = "<STATS>"
+		if t.localBe != nil {
+			r.Backend = t.localBe.Name
+		}
 	}
 	begin := t.begin
 	if kind != RecordHTTP {

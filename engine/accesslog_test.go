@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // recordSink keeps copies of the records it is given.
@@ -252,5 +254,28 @@ func TestAccessRecordConnect(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := sink.count(); n != 1 {
 		t.Errorf("%d records for one connection", n)
+	}
+}
+
+// TestAccessRecordIntercepted: a request answered off the loop (the stats
+// page) is logged "LR" with HAProxy's "<STATS>" server and its backend.
+func TestAccessRecordIntercepted(t *testing.T) {
+	sink := &recordSink{}
+	opts := logOpts(sink)
+	opts.Intercept = func(fe, be string, req *h1.Request) func(net.Conn) {
+		return func(c net.Conn) {
+			defer c.Close()
+			http.ReadRequest(bufio.NewReader(c))
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+		}
+	}
+	addr := startEngineOpts(t, logConfig(t, "http", "", echoServer(t)), opts)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadAll(c)
+	r := sink.wait(t, 1)
+	if term(r) != "LR" || r.Backend != "px" || r.Server != "<STATS>" || string(r.RequestLine()) != "GET /stats HTTP/1.1" {
+		t.Errorf("record %s %s/%s %q", term(r), r.Backend, r.Server, r.RequestLine())
 	}
 }

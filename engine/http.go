@@ -156,6 +156,7 @@ func (s *session) httpReadHead() {
 			beName = be.Name
 		}
 		if serve := ic(s.fe.conf.Name, beName, req); serve != nil {
+			s.at.localBe = be
 			s.handOff(serve)
 			return
 		}
