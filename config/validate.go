@@ -75,6 +75,9 @@ func (p *parser) validateFrontend(px *Proxy) {
 	} else if px.Caps&CapBackend == 0 && len(px.UseBackends) == 0 && !px.Stats.Enabled {
 		p.notice(Warning, px.Pos, "frontend '%s' has neither 'default_backend' nor 'use_backend': its connections will be refused (503 in mode http)", px.Name)
 	}
+	if px.HTTPLog && px.Mode == ModeTCP {
+		p.notice(Warning, px.Pos, "%s '%s': 'option httplog' needs 'mode http'; falling back to 'option tcplog', as HAProxy does", px.Section, px.Name)
+	}
 }
 
 func (p *parser) validateBackend(px *Proxy) {

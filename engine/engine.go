@@ -38,6 +38,9 @@ type Options struct {
 	// Observer, when set, hears what traffic saw of servers with
 	// "observe" (passive health checks).
 	Observer Observer
+	// AccessLog, when set, gives each frontend or listen section the
+	// sink of its access records, or nil when it logs no traffic.
+	AccessLog func(frontend *config.Proxy) AccessLog
 }
 
 // Observer receives traffic outcomes for passive health checks. It is
@@ -107,6 +110,9 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			return nil, err
 		}
 		fe.route = r
+		if opts.AccessLog != nil {
+			fe.log, fe.logKind = opts.AccessLog(px), logKindOf(px)
+		}
 		e.frontends = append(e.frontends, fe)
 	}
 	return e, nil

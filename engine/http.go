@@ -65,6 +65,8 @@ type httpSession struct {
 	tunnel                     bool
 
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
+
+	line []byte // the request line, for the access log (nil when not logging)
 }
 
 // modeRank orders connection modes as HAProxy 1.5's combination matrix
@@ -87,6 +89,9 @@ func combineModes(a, b config.HTTPConnMode) config.HTTPConnMode {
 // httpStart begins HTTP processing of a new client connection.
 func (s *session) httpStart() {
 	s.h = &httpSession{}
+	if s.logsTraffic() {
+		s.h.line = make([]byte, 0, MaxRequestLine)
+	}
 	s.c2s.keepOpen, s.s2c.keepOpen = true, true
 	s.c2s.setLimit(0)
 	s.s2c.setLimit(0)
@@ -139,6 +144,9 @@ func (s *session) httpReadHead() {
 	}
 	h.requests++
 	s.fe.counters.Requests.Add(1)
+	if s.logsTraffic() {
+		s.logRequestStart(req) // before the head is consumed
+	}
 	be := s.fe.route.backend(s.clientAddr, req)
 	if ic := l.eng.intercept; ic != nil {
 		// After routing: a stats page declared in a backend answers the
@@ -148,6 +156,7 @@ func (s *session) httpReadHead() {
 			beName = be.Name
 		}
 		if serve := ic(s.fe.conf.Name, beName, req); serve != nil {
+			s.at.localBe = be
 			s.handOff(serve)
 			return
 		}
@@ -157,6 +166,7 @@ func (s *session) httpReadHead() {
 		return
 	}
 	s.be = be
+	s.at.routed = true
 	s.retriesLeft = be.Conf.Retries
 	h.mode = combineModes(s.fe.conf.HTTPConnMode, be.Conf.HTTPConnMode)
 	h.headLen, h.inHead = hl, 0
@@ -192,10 +202,12 @@ func (s *session) httpReadHead() {
 		h.stale = true
 		s.state = stQueued
 		s.queued = l.now
+		s.at.beQueue = be.Counters.QueueCur.Load() - 1
 		s.rearm()
 		return
 	}
 	s.srv = sv
+	s.at.slot = l.now
 	s.httpAttach()
 }
 
@@ -250,6 +262,9 @@ func (s *session) releaseServerConn() {
 func (s *session) httpSendHead() {
 	h, l := s.h, s.l
 	s.state = stEstablished
+	if s.at.conn.IsZero() {
+		s.at.conn = l.now // a kept connection: no connect time
+	}
 	total := h.headLen + h.inHead
 	buf := l.scratch[:total]
 	if n, err := sysRead(s.cli.fd, buf); err != nil || n != total {
@@ -471,11 +486,15 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		return false, true
 	}
 	if err != nil {
+		s.setTerm('P', 'H') // an invalid response
 		s.httpFail(502, "server %s: %v", s.srvName(), err)
 		return false, false
 	}
 	s.lastSrv = l.now
 	status := resp.Status
+	if status >= 200 || status == 101 {
+		s.at.status, s.at.resp = status, l.now
+	}
 	s.srv.Counters.CountStatus(status)
 	s.be.Counters.CountStatus(status)
 	s.fe.counters.CountStatus(status)
@@ -572,6 +591,9 @@ func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 // next request or closes the client.
 func (s *session) httpResponseDone() {
 	h, l := s.h, s.l
+	if s.logsTraffic() && s.at.pending {
+		s.emit(RecordHTTP)
+	}
 	s.endRequest()
 	if h.rq != rqDone {
 		// The server answered before the whole request arrived: the

@@ -34,6 +34,9 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	}
 	s.fe.counters.CountStatus(code)
 	s.l.eng.logf("frontend %s: client %s: %d: %s", s.fe.conf.Name, s.clientAddr, code, msg)
+	if s.h != nil && s.logsTraffic() {
+		s.logHTTPFail(code, len(httpErrors[code]))
+	}
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back
 	}
@@ -111,6 +114,7 @@ func (s *session) handOff(serve func(net.Conn)) {
 	conn, err := net.FileConn(f) // duplicates fd
 	f.Close()
 	s.cli.fd = -1
+	s.setTerm('L', 'R') // answered by fjord itself
 	s.close(false)
 	if err != nil {
 		l.eng.logf("frontend %s: client %s: hand-off: %v", s.fe.conf.Name, s.clientAddr, err)

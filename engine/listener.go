@@ -19,6 +19,8 @@ type frontend struct {
 	limit    limiter // the frontend's maxconn
 	route    router
 	counters balancer.Counters // for the stats page
+	log      AccessLog         // nil: the frontend logs no traffic
+	logKind  RecordKind        // the format its records take
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

@@ -42,6 +42,8 @@ type loop struct {
 	out  []byte
 	idle idlePool
 
+	rec AccessRecord // filled for each access log line, handed by pointer
+
 	listeners []*listener
 	sessions  sessionList
 	closing   []int // fds to close once the current batch is handled

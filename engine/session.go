@@ -78,6 +78,8 @@ type session struct {
 	timer     timerEntry
 
 	h *httpSession // nil in tcp mode
+
+	at accessTimes // for the access log
 }
 
 func newSession(ln *listener, fd int, peer netip.AddrPort) {
@@ -112,6 +114,9 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 
 // begin starts the session's work once the client is known.
 func (s *session) begin() {
+	if s.logsTraffic() && s.fe.logKind == RecordConnect {
+		s.logConnect()
+	}
 	if s.fe.conf.Mode == config.ModeHTTP {
 		s.httpStart()
 		return
@@ -206,6 +211,7 @@ func (s *session) dispatch() {
 		s.close(false)
 		return
 	}
+	s.at.routed = true
 	s.retriesLeft = s.be.Conf.Retries
 	s.connect()
 }
@@ -280,6 +286,7 @@ func (s *session) choose() bool {
 	if s.redispatch {
 		s.redispatch = false
 		avoid = s.srv
+		s.at.redispatched = true
 		s.srv.Counters.Redispatches.Add(1)
 		s.be.Counters.Redispatches.Add(1)
 		s.be.Release(s.srv)
@@ -296,10 +303,12 @@ func (s *session) choose() bool {
 	case sv == nil:
 		s.state = stQueued
 		s.queued = s.l.now
+		s.at.beQueue = s.be.Counters.QueueCur.Load() - 1
 		s.rearm()
 		return false
 	}
 	s.srv = sv
+	s.at.slot = s.l.now
 	return true
 }
 
@@ -315,6 +324,7 @@ func (s *session) granted(sv *balancer.Server) {
 		return
 	}
 	s.srv = sv
+	s.at.slot = s.l.now
 	if s.h != nil {
 		s.httpAttach()
 		return
@@ -332,6 +342,8 @@ func (s *session) finishConnect() {
 	}
 	s.state = stEstablished
 	s.lastSrv = s.l.now
+	s.at.conn = s.l.now
+	s.at.term = [2]byte{} // a connect timeout that was retried ended nothing
 	s.observeConnect(true)
 	if s.h == nil {
 		s.be.Counters.SessionStart()
@@ -484,6 +496,7 @@ func (s *session) onTimer(now time.Time) {
 		s.l.wheel.schedule(&s.timer, d)
 		return
 	}
+	s.timedOut(now)
 	switch s.state {
 	case stRetryWait:
 		s.connect()
@@ -527,6 +540,7 @@ func (s *session) observeHTTP(status int) {
 // fail ends a session that could not be served: with an error response in
 // HTTP mode, by closing the client in tcp mode.
 func (s *session) fail(code int) {
+	s.setTerm('S', 'C')
 	if s.h != nil {
 		s.httpFail(code, "backend %s: no server available", s.be.Name)
 		return
@@ -539,6 +553,9 @@ func (s *session) fail(code int) {
 func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
+	}
+	if s.logsTraffic() {
+		s.logClose(reset)
 	}
 	established := s.state == stEstablished && s.h == nil
 	if s.h != nil {

@@ -23,6 +23,22 @@ type Logger interface {
 	Printf(format string, args ...any)
 }
 
+// EventLogger is a Logger that also takes a message's syslog severity and
+// the backend it concerns. When the Logger given to New is one, server
+// state changes go through Event as HAProxy logs them: UP at notice, DOWN
+// at alert, a backend left without servers at emerg.
+type EventLogger interface {
+	Logger
+	Event(level int, proxy, msg string)
+}
+
+// Syslog severities of the events.
+const (
+	levelEmerg  = 0
+	levelAlert  = 1
+	levelNotice = 5
+)
+
 // Monitor checks every server with "check" in a configuration.
 type Monitor struct {
 	checks   []*serverCheck
@@ -207,14 +223,14 @@ func (c *serverCheck) setUp(up bool, why string) {
 	active, backup := c.online()
 	name := c.be.Name + "/" + c.srv.Name
 	if up {
-		c.m.logf("Server %s is UP, %s. %d active and %d backup servers online. 0 sessions requeued, %d total in queue.",
+		c.m.event(levelNotice, c.be.Name, "Server %s is UP, %s. %d active and %d backup servers online. 0 sessions requeued, %d total in queue.",
 			name, why, active, backup, c.be.Counters.QueueCur.Load())
 		return
 	}
-	c.m.logf("Server %s is DOWN, %s. %d active and %d backup servers left. %d sessions active, 0 requeued, %d remaining in queue.",
+	c.m.event(levelAlert, c.be.Name, "Server %s is DOWN, %s. %d active and %d backup servers left. %d sessions active, 0 requeued, %d remaining in queue.",
 		name, why, active, backup, c.srv.Counters.CurSessions.Load(), c.srv.Counters.QueueCur.Load())
 	if active == 0 && backup == 0 {
-		c.m.logf("backend %s has no server available!", c.be.Name)
+		c.m.event(levelEmerg, c.be.Name, "backend %s has no server available!", c.be.Name)
 	}
 }
 
@@ -231,6 +247,15 @@ func (c *serverCheck) online() (active, backup int) {
 		}
 	}
 	return active, backup
+}
+
+// event logs a state change at its severity when the logger takes one.
+func (m *Monitor) event(level int, backend, format string, args ...any) {
+	if el, ok := m.logger.(EventLogger); ok {
+		el.Event(level, backend, fmt.Sprintf(format, args...))
+		return
+	}
+	m.logf(format, args...)
 }
 
 func (m *Monitor) logf(format string, args ...any) {

@@ -63,6 +63,7 @@ type htmlPage struct {
 	NbThread    int
 	CurConns    int64
 	TotConns    int64
+	DroppedLogs uint64
 	Message     string
 	MessageOK   bool
 	Links       []htmlLink
@@ -105,6 +106,9 @@ func (p *Page) renderHTML(w io.Writer, rows []Row, opts uriOptions, admin bool) 
 		NbThread:    g.NbThread,
 		FormAction:  p.uri + opts.suffix(false, false),
 		AdminActive: admin,
+	}
+	if p.src.DroppedLogs != nil {
+		v.DroppedLogs = p.src.DroppedLogs()
 	}
 	if v.NbThread == 0 {
 		v.NbThread = goruntime.GOMAXPROCS(0)
@@ -349,7 +353,7 @@ tr{background:#fff}
 .legend span{display:inline-block;padding:1px 5px;margin:2px;border:1px solid #999}
 </style></head><body>
 <h1>{{.Title}}</h1>
-<p class="info">{{if .Version}}fjord {{.Version}} ({{.GoVersion}}) · {{end}}pid {{.PID}} · uptime {{.Uptime}} · threads {{.NbThread}} · maxconn {{.MaxConn}} · current conns {{.CurConns}} · total {{.TotConns}}</p>
+<p class="info">{{if .Version}}fjord {{.Version}} ({{.GoVersion}}) · {{end}}pid {{.PID}} · uptime {{.Uptime}} · threads {{.NbThread}} · maxconn {{.MaxConn}} · current conns {{.CurConns}} · total {{.TotConns}} · dropped log lines {{.DroppedLogs}}</p>
 <nav>{{range .Links}}<a href="{{.Href}}">{{.Text}}</a>{{end}}</nav>
 {{- with .Message}}
 <p class="msg {{if $.MessageOK}}ok{{else}}err{{end}}">{{.}}</p>

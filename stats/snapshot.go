@@ -33,6 +33,9 @@ type Sources struct {
 	Checks    CheckSource // may be nil
 	Started   time.Time
 	Version   string
+	// DroppedLogs counts log lines lost because the log queue was full
+	// (nil: not logging).
+	DroppedLogs func() uint64
 }
 
 // Row is one line of the statistics: a frontend, a server or a backend's

@@ -119,7 +119,12 @@ func (a *API) showInfo([]string) string {
 	fmt.Fprintf(&b, "Name: fjord\nVersion: %s\nPid: %d\n", src.Version, os.Getpid())
 	fmt.Fprintf(&b, "Uptime: %dd %dh%02dm%02ds\nUptime_sec: %d\n",
 		int(up.Hours())/24, int(up.Hours())%24, int(up.Minutes())%60, int(up.Seconds())%60, int(up.Seconds()))
-	fmt.Fprintf(&b, "Nbthread: %d\nMaxconn: %d\nCurrConns: %d\nCumConns: %d\n\n", nb, g.MaxConn, cur, cum)
+	fmt.Fprintf(&b, "Nbthread: %d\nMaxconn: %d\nCurrConns: %d\nCumConns: %d\n", nb, g.MaxConn, cur, cum)
+	var dropped uint64
+	if src.DroppedLogs != nil {
+		dropped = src.DroppedLogs()
+	}
+	fmt.Fprintf(&b, "DroppedLogs: %d\n\n", dropped)
 	return b.String()
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/fjordlb/fjord/config"
 )
 
@@ -11,13 +9,7 @@ import (
 // is silently ignored while those parts are being built.
 func pendingFeatures(cfg *config.Config) []string {
 	var out []string
-	add := func(pos config.Pos, format string, args ...any) {
-		out = append(out, fmt.Sprintf("[WARNING] parsing [%s] : %s", pos, fmt.Sprintf(format, args...)))
-	}
 	g := &cfg.Global
-	for _, l := range g.Logs {
-		add(l.Pos, "'log' targets are not written to yet: fjord logs to stderr")
-	}
 	if g.PIDFile != "" {
 		out = append(out, "[WARNING] 'pidfile' is not written yet")
 	}

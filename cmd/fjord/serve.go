@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,12 +17,18 @@ import (
 
 // serve runs the proxy described by cfg until SIGTERM or SIGINT.
 func serve(cfg *config.Config, o *options, stderr io.Writer) int {
-	logger := log.New(stderr, "fjord: ", log.LstdFlags)
 	// Catch stop signals before anything listens, so that a signal during
-	// startup still stops fjord cleanly.
+	// startup still stops fjord cleanly. SIGUSR2 reopens log files.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
 	defer signal.Stop(sig)
+	logs, err := openLogs(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
+	}
+	defer logs.targets.Close()
+	logger := logs.Logger
 	if cfg.Global.Daemon && !o.fg {
 		// Daemon mode arrives with the process-life issue; say so rather
 		// than silently staying in the foreground.
@@ -43,17 +48,19 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	for _, px := range cfg.Backends() {
 		backends[px.Name] = balancer.New(px)
 	}
-	checks, err := health.New(cfg, backends, logger)
+	checks, err := health.New(cfg, backends, logs)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
 	src := &stats.Sources{
 		Config: cfg, Backends: backends, Checks: checks, Started: time.Now(), Version: version,
+		DroppedLogs: logs.targets.Dropped,
 	}
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: logger, Backends: backends, Observer: checks, Intercept: pages.intercept,
+		AccessLog: logs.targets.AccessLog,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -74,7 +81,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 			return 1
 		}
 		defer sock.Close()
-		logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
+		logs.plain.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
 	}
 	if err := dropPrivileges(&cfg.Global, logger.Printf); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -83,11 +90,31 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
-			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
+			logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
 		}
 	}
-	s := <-sig
-	logger.Printf("received %v, stopping", s)
+	logs.started(cfg)
+	for s := range sig {
+		if s == syscall.SIGUSR2 {
+			if err := logs.targets.Reopen(); err != nil {
+				logger.Printf("SIGUSR2: reopening log files: %v", err)
+			} else {
+				logger.Printf("SIGUSR2: log files reopened")
+			}
+			continue
+		}
+		logger.Printf("received %v, stopping", s)
+		break
+	}
 	eng.Stop()
+	logs.stopped(cfg, func(name string) (fe, be int64) {
+		if c := eng.FrontendCounters(name); c != nil {
+			fe = c.TotSessions.Load()
+		}
+		if b := backends[name]; b != nil {
+			be = b.Counters.TotSessions.Load()
+		}
+		return fe, be
+	})
 	return 0
 }

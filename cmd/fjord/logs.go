@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/logging"
+)
+
+// logs is fjord's logging as the process wires it: operational messages
+// to stderr (with client addresses scrubbed under "log-anonymize"), access
+// records and events to the configured "log" targets.
+type logs struct {
+	*log.Logger             // stderr, for the engine, health checks and the stats page
+	plain       *log.Logger // stderr unscrubbed, for fjord's own addresses ("listening on")
+	targets     *logging.Logger
+}
+
+// openLogs opens every log target of cfg; an error names the "log" line.
+func openLogs(cfg *config.Config, stderr io.Writer) (*logs, error) {
+	plain := log.New(stderr, "fjord: ", log.LstdFlags)
+	lg, err := logging.New(cfg, logging.Options{Report: func(msg string) { plain.Print(msg) }})
+	if err != nil {
+		return nil, err
+	}
+	w := stderr
+	if a := lg.Anonymizer(); a != nil {
+		w = scrubWriter{w: stderr, a: a}
+	}
+	return &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg}, nil
+}
+
+// Event writes a message to stderr and, at its syslog level, to the log
+// targets of proxy ("" or a proxy without targets: the global ones). The
+// health checks report server state changes through it.
+func (l *logs) Event(level int, proxy, msg string) {
+	l.Print(msg)
+	l.targets.Event(level, proxy, msg)
+}
+
+// started and stopped are HAProxy's proxy lines, at notice.
+func (l *logs) started(cfg *config.Config) {
+	for _, px := range cfg.Proxies {
+		l.targets.Event(logging.Notice, px.Name, fmt.Sprintf("Proxy %s started.", px.Name))
+	}
+}
+
+func (l *logs) stopped(cfg *config.Config, conns func(proxy string) (fe, be int64)) {
+	for _, px := range cfg.Proxies {
+		fe, be := conns(px.Name)
+		l.targets.Event(logging.Notice, px.Name, fmt.Sprintf("Proxy %s stopped (FE: %d conns, BE: %d conns).", px.Name, fe, be))
+	}
+}
+
+// scrubWriter anonymises the client addresses in each formatted message.
+type scrubWriter struct {
+	w io.Writer
+	a *logging.Anonymizer
+}
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, s.a.Scrub(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

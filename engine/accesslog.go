@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// AccessLog receives access records: one per HTTP request ("option
+// httplog"), one per connection in tcp mode and for HTTP tunnels ("option
+// tcplog", or httplog on a tunnel), or one "Connect from" record per
+// connection when a frontend logs without either option, as HAProxy does.
+//
+// Log is called on an event loop with a record owned by the loop: it must
+// not block, and must copy what it keeps before returning.
+type AccessLog interface {
+	Log(r *AccessRecord)
+}
+
+// RecordKind says which of HAProxy's formats a record is for.
+type RecordKind uint8
+
+const (
+	RecordConnect RecordKind = iota // "Connect from CLIENT to LOCAL (FRONTEND/MODE)"
+	RecordTCP                       // option tcplog
+	RecordHTTP                      // option httplog
+)
+
+// MaxRequestLine bounds the request line kept for the log, as HAProxy's
+// default line length bounds the whole line.
+const MaxRequestLine = 1024
+
+// AccessRecord is one line's worth of facts, fixed in size so that building
+// and handing it over allocates nothing. Strings point into the
+// configuration and the balancer, which outlive the record.
+type AccessRecord struct {
+	Kind     RecordKind
+	HTTPMode bool // the frontend's mode, for the connect line
+
+	Frontend string
+	Backend  string // the frontend's name when no backend was chosen
+	Server   string // "<NOSRV>" when none was reached
+
+	Client netip.AddrPort
+	Local  netip.AddrPort // RecordConnect only
+
+	// Accept is the date of the connection's accept, or in keep-alive
+	// the end of the previous response (HAProxy 1.5's accept_date).
+	Accept time.Time
+
+	// Timers in milliseconds from Accept, HAProxy's Tq/Tw/Tc/Tr/Tt; -1
+	// means the phase was never reached. Tq and Tr are HTTP only.
+	Tq, Tw, Tc, Tr, Tt int64
+
+	Status int   // HTTP status sent to the client; -1: none
+	Bytes  int64 // bytes sent to the client (response headers included)
+
+	// Term is the session state at disconnection: the first event that
+	// ended it (C, S, P, R, I, D, L, K, c, s or '-') and the phase it was
+	// in (R, Q, C, H, D, L, T or '-'), HAProxy's two characters.
+	Term [2]byte
+
+	Retries      int
+	Redispatched bool // shown as '+' before the retry count
+
+	ActConn, FeConn, BeConn, SrvConn int64
+	SrvQueue, BeQueue                int64
+
+	// Request is the request line ("GET / HTTP/1.1"); Request[:RequestLen].
+	// A zero length with Kind RecordHTTP means no complete request
+	// arrived (HAProxy's "<BADREQ>").
+	Request    [MaxRequestLine]byte
+	RequestLen int
+}
+
+// RequestLine is the recorded request line.
+func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
+
+// accessTimes are a request's (or tcp connection's) timestamps, all copies
+// of the loop's "now": taking them costs no clock read.
+type accessTimes struct {
+	begin time.Time // accept, or the start of this keep-alive request
+	head  time.Time // request head complete (HTTP)
+	slot  time.Time // server slot granted (end of queueing)
+	conn  time.Time // server connection established or reused
+	resp  time.Time // response head received (HTTP)
+
+	term         [2]byte // set where the cause is known; 0: derive at the end
+	redispatched bool
+	beQueue      int64    // requests ahead in the backend's queues when queued
+	status       int      // HTTP status given to the client, -1: none
+	pending      bool     // a request (or tunnel) is under way and not logged yet
+	routed       bool     // s.be is this request's backend
+	localBe      *backend // the backend whose stats page answered ("LR")
+}
+
+// logsTraffic reports whether this frontend writes access records.
+func (s *session) logsTraffic() bool { return s.fe.log != nil }
+
+// logRequestStart begins a request's access record: its timers restart
+// and its line is copied now, before the head is consumed.
+func (s *session) logRequestStart(req *h1.Request) {
+	t := &s.at
+	if s.h.requests <= 1 {
+		t.begin = s.start
+	} else {
+		t.begin = s.h.idleSince
+	}
+	t.head = s.l.now
+	t.slot, t.conn, t.resp = time.Time{}, time.Time{}, time.Time{}
+	t.term = [2]byte{}
+	t.redispatched = false
+	t.beQueue = 0
+	t.status = -1
+	t.pending = true
+	t.routed = false
+	t.localBe = nil
+	line := s.h.line[:0]
+	line = appendCapped(line, req.Method)
+	line = appendCapped(line, []byte{' '})
+	line = appendCapped(line, req.URI)
+	if req.Minor == 0 {
+		line = appendCapped(line, []byte(" HTTP/1.0"))
+	} else {
+		line = appendCapped(line, []byte(" HTTP/1.1"))
+	}
+	s.h.line = line
+}
+
+func appendCapped(dst, b []byte) []byte {
+	if room := cap(dst) - len(dst); len(b) > room {
+		b = b[:room]
+	}
+	return append(dst, b...)
+}
+
+// setTerm records why the session or request ends, unless an earlier
+// cause was recorded: HAProxy logs the first event.
+func (s *session) setTerm(cause, phase byte) {
+	if s.at.term[0] == 0 {
+		s.at.term = [2]byte{cause, phase}
+	}
+}
+
+// phase is HAProxy's second termination character for the current state.
+func (s *session) phase() byte {
+	switch s.state {
+	case stQueued:
+		return 'Q'
+	case stConnecting, stRetryWait:
+		return 'C'
+	case stEstablished:
+		if h := s.h; h != nil && !h.tunnel && h.rs == rsHead {
+			if h.rq == rqBody {
+				return 'D'
+			}
+			return 'H'
+		}
+		return 'D'
+	case stProxyHeader, stHTTPHead:
+		return 'R'
+	}
+	return '-'
+}
+
+// timedOut records which timeout fired: the client's or the server's.
+func (s *session) timedOut(now time.Time) {
+	if !s.logsTraffic() || s.state == stRetryWait {
+		return // the end of a retry pause is no timeout
+	}
+	cause := byte('s')
+	switch s.state {
+	case stQueued:
+		s.at.slot = now // Tw is the time spent queued, as in HAProxy
+	case stProxyHeader, stHTTPHead:
+		cause = 'c'
+	case stEstablished:
+		t := &s.fe.conf.Timeouts
+		cli := t.Client
+		if s.h == nil || s.h.tunnel {
+			if bt := &s.be.Conf.Timeouts; bt.Tunnel > 0 {
+				cli = bt.Tunnel
+			}
+			if s.c2s.eof && t.ClientFin > 0 {
+				cli = t.ClientFin
+			}
+		} else if h := s.h; h.rs == rsHead && h.rq == rqDone {
+			break // waiting for the response head: the server's timeout
+		}
+		if cli > 0 && !now.Before(s.lastCli.Add(cli)) {
+			cause = 'c'
+		}
+	}
+	s.setTerm(cause, s.phase())
+}
+
+// aborted records a reset or error that ends the session: a peer that hung
+// up or failed is the cause; the endpoint flags say which one.
+func (s *session) aborted() {
+	if !s.cli.hup && s.svr.fd >= 0 {
+		s.setTerm('S', s.phase())
+		return
+	}
+	s.setTerm('C', s.phase())
+}
+
+// logClose writes what is left to log when the session closes: the tcp
+// connection, an HTTP tunnel, a request cut short, or a first request that
+// never came.
+func (s *session) logClose(reset bool) {
+	if s.h == nil {
+		if s.fe.conf.DontLogNull && s.c2s.bytes == 0 && s.s2c.bytes == 0 {
+			return
+		}
+		if reset {
+			s.aborted()
+		}
+		s.emit(RecordTCP)
+		return
+	}
+	h := s.h
+	switch {
+	case s.at.pending:
+		if reset {
+			s.aborted()
+		}
+		s.emit(RecordHTTP)
+	case h.requests == 0 && s.state != stLinger:
+		// No complete request: HAProxy logs "<BADREQ>" unless the
+		// connection carried nothing and dontlognull is on.
+		if h.headStart.IsZero() && s.fe.conf.DontLogNull {
+			return
+		}
+		s.at.begin = s.start
+		s.at.head = time.Time{}
+		s.at.status = -1
+		s.h.line = s.h.line[:0]
+		s.setTerm('C', 'R')
+		s.emit(RecordHTTP)
+	}
+}
+
+// logHTTPFail logs a request answered with one of fjord's own errors
+// (page bytes sent on top of what the flows moved).
+func (s *session) logHTTPFail(code int, page int) {
+	if !s.at.pending {
+		// The head never became a request: its line is unknown.
+		s.at.begin = s.start
+		if s.h.requests > 0 {
+			s.at.begin = s.h.idleSince
+		}
+		s.at.head = time.Time{}
+		s.h.line = s.h.line[:0]
+		if code == 400 {
+			s.at.head = s.l.now // the head came, but was refused
+		}
+	}
+	s.at.status = code
+	switch code {
+	case 400:
+		s.setTerm('P', 'R')
+	case 408:
+		s.setTerm('c', 'R')
+	case 502:
+		s.setTerm('S', 'H')
+	case 503:
+		s.setTerm('S', 'C')
+	case 504:
+		s.setTerm('s', 'H')
+	}
+	s.emitBytes(RecordHTTP, int64(page))
+}
+
+func (s *session) emit(kind RecordKind) { s.emitBytes(kind, 0) }
+
+// emitBytes fills the loop's record and hands it to the frontend's sink.
+func (s *session) emitBytes(kind RecordKind, extra int64) {
+	s.at.pending = false
+	if s.fe.logKind == RecordConnect {
+		return // the connect line was written at accept
+	}
+	kind = min(kind, s.fe.logKind) // tcplog on an HTTP frontend
+	l, t := s.l, &s.at
+	r := &l.rec
+	r.Kind = kind
+	r.HTTPMode = s.fe.conf.Mode == config.ModeHTTP
+	r.Frontend = s.fe.conf.Name
+	r.Backend, r.Server = s.fe.conf.Name, "<NOSRV>"
+	r.BeConn, r.SrvConn = 0, 0
+	if s.be != nil {
+		r.Backend = s.be.Name
+		r.BeConn = s.be.Counters.CurSessions.Load()
+	}
+	if !t.routed {
+		r.Backend, r.BeConn = s.fe.conf.Name, 0
+	}
+	if s.srv != nil && t.routed {
+		r.Server = s.srv.Name
+		r.SrvConn = s.srv.Counters.CurSessions.Load()
+	}
+	r.Client = s.clientAddr
+	r.ActConn = l.eng.global.cur.Load()
+	r.FeConn = s.fe.limit.cur.Load()
+	r.SrvQueue, r.BeQueue = 0, t.beQueue
+	r.Retries, r.Redispatched = 0, t.redispatched
+	if s.be != nil && t.routed {
+		r.Retries = s.be.Conf.Retries - s.retriesLeft
+	}
+	r.Bytes = s.s2c.bytes + extra
+	r.Status = t.status
+	if s.h == nil {
+		r.Status = -1
+	}
+	r.Term = t.term
+	if r.Term[0] == 0 {
+		r.Term[0] = '-'
+	}
+	if r.Term[1] == 0 {
+		r.Term[1] = '-'
+	}
+	if r.Term[0] == 'L' { // answered by fjord: HAProxy's "<STATS>"
+		r.Server = "<STATS>"
+		if t.localBe != nil {
+			r.Backend = t.localBe.Name
+		}
+	}
+	begin := t.begin
+	if kind != RecordHTTP {
+		begin = s.start
+	}
+	r.Accept = begin
+	ms := func(from, to time.Time) int64 {
+		if from.IsZero() || to.IsZero() {
+			return -1
+		}
+		return to.Sub(from).Milliseconds()
+	}
+	r.Tt = ms(begin, l.now)
+	r.Tq, r.Tr = -1, -1
+	from := begin // the end of the previous phase
+	if kind == RecordHTTP {
+		r.Tq = ms(begin, t.head)
+		from = t.head
+	}
+	r.Tw = ms(from, t.slot)
+	r.Tc = ms(t.slot, t.conn)
+	if kind == RecordHTTP {
+		r.Tr = ms(t.conn, t.resp)
+	}
+	r.RequestLen = 0
+	if s.h != nil {
+		r.RequestLen = copy(r.Request[:], s.h.line)
+	}
+	s.fe.log.Log(r)
+}
+
+// logConnect writes HAProxy's connection line for frontends that log
+// without httplog or tcplog.
+func (s *session) logConnect() {
+	l := s.l
+	r := &l.rec
+	*r = AccessRecord{Kind: RecordConnect, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
+		Frontend: s.fe.conf.Name, Client: s.clientAddr, Local: s.localAddress(), Accept: s.start}
+	s.fe.log.Log(r)
+}
+
+// logKindOf is the format a frontend's records take.
+func logKindOf(px *config.Proxy) RecordKind {
+	switch {
+	case px.HTTPLog && px.Mode == config.ModeHTTP:
+		return RecordHTTP
+	case px.HTTPLog || px.TCPLog:
+		return RecordTCP
+	}
+	return RecordConnect
+}

@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// recordSink keeps copies of the records it is given.
+type recordSink struct {
+	mu   sync.Mutex
+	recs []AccessRecord
+	n    atomic.Int64
+}
+
+func (s *recordSink) Log(r *AccessRecord) {
+	s.n.Add(1)
+	s.mu.Lock()
+	s.recs = append(s.recs, *r)
+	s.mu.Unlock()
+}
+
+// wait returns the n-th record (1-based), failing after 5 s.
+func (s *recordSink) wait(t *testing.T, n int) AccessRecord {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		if len(s.recs) >= n {
+			r := s.recs[n-1]
+			s.mu.Unlock()
+			return r
+		}
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no record %d within 5 s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (s *recordSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recs)
+}
+
+func logOpts(sink AccessLog) Options {
+	return Options{AccessLog: func(*config.Proxy) AccessLog { return sink }}
+}
+
+func logConfig(t testing.TB, mode, extra string, servers ...string) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "global\n  nbthread 1\ndefaults\n  mode %s\n  option %slog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n", mode, mode)
+	fmt.Fprintf(&sb, "listen px\n  bind 127.0.0.1:%d\n%s\n", freePort(t), extra)
+	for i, s := range servers {
+		fmt.Fprintf(&sb, "  server s%d %s\n", i, s)
+	}
+	return sb.String()
+}
+
+func term(r AccessRecord) string { return string(r.Term[:]) }
+
+func TestAccessRecordTunnel(t *testing.T) {
+	sink := &recordSink{}
+	web := benchServe(t, benchHTTPServe)
+	addr := startEngineOpts(t, logConfig(t, "http", "  option http-tunnel", web), logOpts(sink))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(c, "GET /t%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		if _, err := io.ReadFull(br, make([]byte, len(benchHTTPResponse))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	r := sink.wait(t, 1)
+	// The tunnel does not parse the response: no status, no Tr.
+	if r.Kind != RecordHTTP || string(r.RequestLine()) != "GET /t0 HTTP/1.1" || r.Status != -1 || r.Tr != -1 ||
+		r.Bytes != int64(2*len(benchHTTPResponse)) || term(r) != "--" || r.Server != "s0" {
+		t.Errorf("tunnel record: %+v %q", r.Kind, r.RequestLine())
+		t.Errorf("status %d bytes %d term %s server %s", r.Status, r.Bytes, term(r), r.Server)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := sink.count(); n != 1 {
+		t.Errorf("%d records for one tunnel", n)
+	}
+}
+
+func TestAccessRecordTermination(t *testing.T) {
+	// slow answers the head and part of a 100-byte body, then waits.
+	slow := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		io.Copy(io.Discard, c)
+	})
+	// cut does the same, then closes.
+	cut := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+	})
+	// mute never answers.
+	mute := serveTCP(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		io.Copy(io.Discard, c)
+	})
+	for _, tc := range []struct {
+		name, mode, extra, server string
+		reset                     bool // the client resets after the first bytes
+		want                      string
+		status                    int
+	}{
+		{"client abort in data", "http", "", slow, true, "CD", 200},
+		{"server abort in data", "http", "", cut, false, "SD", 200},
+		{"server timeout on head", "http", "  timeout server 200ms", mute, false, "sH", 504},
+		{"tcp client timeout", "tcp", "  timeout client 200ms", mute, false, "cD", -1},
+		{"tcp server abort", "tcp", "", cut, false, "--", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &recordSink{}
+			addr := startEngineOpts(t, logConfig(t, tc.mode, tc.extra, tc.server), logOpts(sink))
+			c := dial(t, addr)
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+			if tc.reset {
+				io.ReadAtLeast(c, make([]byte, 64), 1)
+				c.SetLinger(0)
+				c.Close()
+			} else {
+				io.ReadAll(c)
+				c.Close()
+			}
+			r := sink.wait(t, 1)
+			if term(r) != tc.want || r.Status != tc.status {
+				t.Errorf("term %s status %d, want %s %d", term(r), r.Status, tc.want, tc.status)
+			}
+			if r.Tt < 0 || (tc.mode == "http" && r.Tt < r.Tr) {
+				t.Errorf("timers %d/%d/%d/%d/%d", r.Tq, r.Tw, r.Tc, r.Tr, r.Tt)
+			}
+		})
+	}
+}
+
+func TestAccessRecordQueueTimeout(t *testing.T) {
+	sink := &recordSink{}
+	mute := serveTCP(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		io.Copy(io.Discard, c)
+	})
+	cfg := logConfig(t, "http", "  timeout queue 200ms\n  timeout server 2s", mute+" maxconn 1")
+	addr := startEngineOpts(t, cfg, logOpts(sink))
+	first := dial(t, addr)
+	io.WriteString(first, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	second := dial(t, addr)
+	second.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(second, "GET /queued HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadAll(second)
+	r := sink.wait(t, 1)
+	if string(r.RequestLine()) != "GET /queued HTTP/1.1" || term(r) != "sQ" || r.Status != 503 || r.Server != "<NOSRV>" ||
+		r.Tw < 200 || r.Tc != -1 || r.BeQueue != 0 {
+		t.Errorf("queued record: %q %s %d %s Tw %d Tc %d queue %d", r.RequestLine(), term(r), r.Status, r.Server, r.Tw, r.Tc, r.BeQueue)
+	}
+}
+
+// TestAccessLogNoAllocs: building and handing over a record costs no heap
+// allocation per request.
+func TestAccessLogNoAllocs(t *testing.T) {
+	web := benchServe(t, benchHTTPServe)
+	perRequest := func(sink AccessLog) float64 {
+		opts := Options{}
+		if sink != nil {
+			opts = logOpts(sink)
+		}
+		e, addr := startEngineWith(t, logConfig(t, "http", "", web), opts)
+		defer e.Stop()
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		buf := make([]byte, len(benchHTTPResponse))
+		req := benchHTTPRequest
+		do := func(n int) {
+			for i := 0; i < n; i++ {
+				if _, err := c.Write(req); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		do(200) // warm up: pools, idle connections
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const n = 2000
+		do(n)
+		runtime.ReadMemStats(&after)
+		return float64(after.Mallocs-before.Mallocs) / n
+	}
+	counting := &countSink{}
+	off := perRequest(nil)
+	on := perRequest(counting)
+	if counting.n.Load() < 2200 {
+		t.Fatalf("sink saw %d records", counting.n.Load())
+	}
+	t.Logf("allocations per request: %.3f with an access log, %.3f without", on, off)
+	if on > off+0.1 {
+		t.Errorf("allocations per request: %.2f with an access log, %.2f without", on, off)
+	}
+}
+
+type countSink struct{ n atomic.Int64 }
+
+func (s *countSink) Log(*AccessRecord) { s.n.Add(1) }
+
+// TestAccessRecordConnect: a frontend that logs without httplog or tcplog
+// gets one connect record per connection, at accept, as in HAProxy.
+func TestAccessRecordConnect(t *testing.T) {
+	sink := &recordSink{}
+	cfg := strings.Replace(logConfig(t, "tcp", "", echoServer(t)), "  option tcplog\n", "", 1)
+	addr := startEngineOpts(t, cfg, logOpts(sink))
+	c := dial(t, addr)
+	r := sink.wait(t, 1)
+	if r.Kind != RecordConnect || r.Local.String() != addr || r.Client.String() != c.LocalAddr().String() || r.HTTPMode || r.Frontend != "px" {
+		t.Errorf("connect record: kind %d local %s client %s", r.Kind, r.Local, r.Client)
+	}
+	c.Write([]byte("x"))
+	io.ReadFull(c, make([]byte, 1))
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	if n := sink.count(); n != 1 {
+		t.Errorf("%d records for one connection", n)
+	}
+}
+
+// TestAccessRecordIntercepted: a request answered off the loop (the stats
+// page) is logged "LR" with HAProxy's "<STATS>" server and its backend.
+func TestAccessRecordIntercepted(t *testing.T) {
+	sink := &recordSink{}
+	opts := logOpts(sink)
+	opts.Intercept = func(fe, be string, req *h1.Request) func(net.Conn) {
+		return func(c net.Conn) {
+			defer c.Close()
+			http.ReadRequest(bufio.NewReader(c))
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+		}
+	}
+	addr := startEngineOpts(t, logConfig(t, "http", "", echoServer(t)), opts)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadAll(c)
+	r := sink.wait(t, 1)
+	if term(r) != "LR" || r.Backend != "px" || r.Server != "<STATS>" || string(r.RequestLine()) != "GET /stats HTTP/1.1" {
+		t.Errorf("record %s %s/%s %q", term(r), r.Backend, r.Server, r.RequestLine())
+	}
+}

@@ -1,0 +1,205 @@
+package logging
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/fjordlb/fjord/engine"
+)
+
+// dateLayout is HAProxy's accept date: [06/Feb/2009:12:14:14.655].
+const dateLayout = "02/Jan/2006:15:04:05.000"
+
+// AppendRecord appends the line of r in HAProxy's format for its kind
+// (httplog, tcplog or the connect line), the client address anonymised by
+// a (nil: as it is).
+func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
+	if r.Kind == engine.RecordConnect {
+		dst = append(dst, "Connect from "...)
+		dst = a.AppendAddrPort(dst, r.Client)
+		dst = append(dst, " to "...)
+		dst = r.Local.Addr().Unmap().AppendTo(dst)
+		dst = append(dst, ':')
+		dst = strconv.AppendUint(dst, uint64(r.Local.Port()), 10)
+		dst = append(dst, " ("...)
+		dst = append(dst, r.Frontend...)
+		if r.HTTPMode {
+			return append(dst, "/HTTP)"...)
+		}
+		return append(dst, "/TCP)"...)
+	}
+	dst = a.AppendAddrPort(dst, r.Client)
+	dst = append(dst, " ["...)
+	dst = r.Accept.AppendFormat(dst, dateLayout)
+	dst = append(dst, "] "...)
+	dst = append(dst, r.Frontend...)
+	dst = append(dst, ' ')
+	dst = append(dst, r.Backend...)
+	dst = append(dst, '/')
+	dst = append(dst, r.Server...)
+	dst = append(dst, ' ')
+	http := r.Kind == engine.RecordHTTP
+	if http {
+		dst = strconv.AppendInt(dst, r.Tq, 10)
+		dst = append(dst, '/')
+	}
+	dst = strconv.AppendInt(dst, r.Tw, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, r.Tc, 10)
+	dst = append(dst, '/')
+	if http {
+		dst = strconv.AppendInt(dst, r.Tr, 10)
+		dst = append(dst, '/')
+	}
+	dst = strconv.AppendInt(dst, r.Tt, 10)
+	dst = append(dst, ' ')
+	if http {
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+		dst = append(dst, ' ')
+	}
+	dst = strconv.AppendInt(dst, r.Bytes, 10)
+	dst = append(dst, ' ')
+	if http {
+		// No cookie is captured, and the persistence cookie state
+		// (the termination state's last two characters) is always
+		// "--": fjord has no cookie persistence.
+		dst = append(dst, "- - "...)
+	}
+	dst = append(dst, r.Term[0], r.Term[1])
+	if http {
+		dst = append(dst, "--"...)
+	}
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, r.ActConn, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, r.FeConn, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, r.BeConn, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, r.SrvConn, 10)
+	dst = append(dst, '/')
+	if r.Redispatched {
+		dst = append(dst, '+')
+	}
+	dst = strconv.AppendInt(dst, int64(r.Retries), 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, r.SrvQueue, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, r.BeQueue, 10)
+	if http {
+		dst = append(dst, ` "`...)
+		if r.RequestLen == 0 {
+			dst = append(dst, "<BADREQ>"...)
+		} else {
+			dst = appendEscaped(dst, r.RequestLine())
+		}
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// appendEscaped writes b with HAProxy's log escaping of URIs: '"', '#'
+// and non-printable bytes become '#' and two hex digits.
+func appendEscaped(dst, b []byte) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	for _, c := range b {
+		if c < 32 || c >= 127 || c == '"' || c == '#' {
+			dst = append(dst, '#', hexDigits[c>>4], hexDigits[c&15])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// jsonEncoder renders records and events as one JSON object per line
+// ("log-format-json"), with zap's encoder.
+type jsonEncoder struct{ records, events zapcore.Encoder }
+
+func newJSONEncoder() *jsonEncoder {
+	conf := zapcore.EncoderConfig{
+		TimeKey:        "time",
+		LevelKey:       "level",
+		EncodeTime:     zapcore.RFC3339NanoTimeEncoder,
+		EncodeLevel:    func(l zapcore.Level, e zapcore.PrimitiveArrayEncoder) { e.AppendString(levelName(int(l))) },
+		EncodeDuration: zapcore.MillisDurationEncoder,
+	}
+	records := zapcore.NewJSONEncoder(conf) // no message: the fields say it all
+	conf.MessageKey = "msg"
+	return &jsonEncoder{records: records, events: zapcore.NewJSONEncoder(conf)}
+}
+
+// record appends r as JSON: the fields of HAProxy's line, by name.
+func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
+	client := string(a.AppendAddr(nil, r.Client.Addr()))
+	var fields []zapcore.Field
+	kind := [...]string{engine.RecordConnect: "connect", engine.RecordTCP: "tcp", engine.RecordHTTP: "http"}[r.Kind]
+	fields = append(fields,
+		zap.String("type", kind),
+		zap.String("client_ip", client),
+		zap.Uint16("client_port", r.Client.Port()),
+		zap.String("frontend", r.Frontend),
+	)
+	if r.Kind == engine.RecordConnect {
+		fields = append(fields, zap.String("local", r.Local.String()), zap.Bool("http", r.HTTPMode))
+		return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
+	}
+	fields = append(fields,
+		zap.String("backend", r.Backend),
+		zap.String("server", r.Server),
+	)
+	if r.Kind == engine.RecordHTTP {
+		fields = append(fields, zap.Int64("tq", r.Tq))
+	}
+	fields = append(fields, zap.Int64("tw", r.Tw), zap.Int64("tc", r.Tc))
+	if r.Kind == engine.RecordHTTP {
+		fields = append(fields, zap.Int64("tr", r.Tr))
+	}
+	fields = append(fields, zap.Int64("tt", r.Tt))
+	if r.Kind == engine.RecordHTTP {
+		fields = append(fields, zap.Int("status", r.Status))
+	}
+	term := string(r.Term[:])
+	if r.Kind == engine.RecordHTTP {
+		term += "--"
+	}
+	fields = append(fields,
+		zap.Int64("bytes", r.Bytes),
+		zap.String("termination_state", term),
+		zap.Int64("actconn", r.ActConn),
+		zap.Int64("feconn", r.FeConn),
+		zap.Int64("beconn", r.BeConn),
+		zap.Int64("srv_conn", r.SrvConn),
+		zap.Int("retries", r.Retries),
+		zap.Bool("redispatched", r.Redispatched),
+		zap.Int64("srv_queue", r.SrvQueue),
+		zap.Int64("backend_queue", r.BeQueue),
+	)
+	if r.Kind == engine.RecordHTTP {
+		if r.RequestLen == 0 {
+			fields = append(fields, zap.String("request", "<BADREQ>"))
+		} else {
+			fields = append(fields, zap.ByteString("request", r.RequestLine()))
+		}
+	}
+	return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
+}
+
+// event appends an event message as JSON.
+func (j *jsonEncoder) event(dst []byte, at time.Time, level int, msg string) []byte {
+	return j.encode(j.events, dst, at, level, msg, nil)
+}
+
+func (j *jsonEncoder) encode(enc zapcore.Encoder, dst []byte, at time.Time, level int, msg string, fields []zapcore.Field) []byte {
+	buf, err := enc.EncodeEntry(zapcore.Entry{Time: at, Level: zapcore.Level(level), Message: msg}, fields)
+	if err != nil {
+		return append(dst, `{"error":"log record could not be encoded"}`...)
+	}
+	dst = append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...) // framing adds its own
+	buf.Free()
+	return dst
+}

@@ -1,0 +1,145 @@
+package logging
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
+)
+
+func record(kind engine.RecordKind, req string) *engine.AccessRecord {
+	r := &engine.AccessRecord{
+		Kind: kind, Frontend: "http-in", Backend: "static", Server: "srv1",
+		Client: netip.MustParseAddrPort("10.0.1.2:33317"),
+		Accept: time.Date(2009, time.February, 6, 12, 14, 14, 655e6, time.Local),
+		Tq:     10, Tw: 0, Tc: 30, Tr: 69, Tt: 109, Status: 200, Bytes: 2750,
+		Term: [2]byte{'-', '-'}, ActConn: 1, FeConn: 1, BeConn: 1, SrvConn: 1,
+	}
+	r.RequestLen = copy(r.Request[:], req)
+	return r
+}
+
+func TestAppendRecord(t *testing.T) {
+	redisp := record(engine.RecordHTTP, "GET /a HTTP/1.1")
+	redisp.Retries, redisp.Redispatched = 3, true
+	bad := record(engine.RecordHTTP, "")
+	bad.Backend, bad.Server, bad.Status, bad.Term = "http-in", "<NOSRV>", 408, [2]byte{'c', 'R'}
+	bad.Tq, bad.Tw, bad.Tc, bad.Tr = -1, -1, -1, -1
+	esc := record(engine.RecordHTTP, "GET /\"q\"#\x7f HTTP/1.1")
+	tcp := record(engine.RecordTCP, "")
+	tcp.Frontend, tcp.Backend, tcp.Server, tcp.Tw, tcp.Tc, tcp.Tt, tcp.Bytes = "fnt", "bck", "srv1", 0, 0, 5007, 212
+	tcp.ActConn, tcp.FeConn, tcp.BeConn, tcp.SrvConn, tcp.Retries = 0, 0, 0, 0, 3
+	conn := &engine.AccessRecord{Kind: engine.RecordConnect, Frontend: "www", HTTPMode: true,
+		Client: netip.MustParseAddrPort("10.0.1.2:33312"), Local: netip.MustParseAddrPort("10.0.3.31:8012")}
+	v6 := record(engine.RecordTCP, "")
+	v6.Client = netip.MustParseAddrPort("[2001:db8::1]:4000")
+	for _, tc := range []struct {
+		name string
+		r    *engine.AccessRecord
+		want string
+	}{
+		// HAProxy's documentation example (doc/configuration.txt 8.2.3),
+		// less the captures fjord has none of.
+		{"httplog", record(engine.RecordHTTP, "GET /index.html HTTP/1.1"),
+			`10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"`},
+		{"redispatched", redisp,
+			`10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/+3 0/0 "GET /a HTTP/1.1"`},
+		{"badreq", bad,
+			`10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in http-in/<NOSRV> -1/-1/-1/-1/109 408 2750 - - cR-- 1/1/1/1/0 0/0 "<BADREQ>"`},
+		{"escaped", esc,
+			`10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /#22q#22#23#7F HTTP/1.1"`},
+		// doc/configuration.txt 8.2.2.
+		{"tcplog", tcp, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0`},
+		{"connect", conn, `Connect from 10.0.1.2:33312 to 10.0.3.31:8012 (www/HTTP)`},
+		{"ipv6", v6, `2001:db8::1:4000 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(AppendRecord(nil, tc.r, nil)); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAppendRecordAllocs(t *testing.T) {
+	r := record(engine.RecordHTTP, "GET /index.html HTTP/1.1")
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendRecord(buf[:0], r, nil) }); n != 0 {
+		t.Errorf("%v allocations per line", n)
+	}
+}
+
+func TestJSONRecord(t *testing.T) {
+	r := record(engine.RecordHTTP, "GET /index.html HTTP/1.1")
+	r.Retries, r.Redispatched = 1, true
+	a := NewAnonymizer(config.LogAnonymize{Enabled: true, IPv4Mask: 24, IPv6Mask: 48}, nil)
+	out := newJSONEncoder().record(nil, r, a)
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := map[string]any{
+		"type": "http", "client_ip": "10.0.1.0", "client_port": 33317.0, "frontend": "http-in",
+		"backend": "static", "server": "srv1", "tq": 10.0, "tw": 0.0, "tc": 30.0, "tr": 69.0, "tt": 109.0,
+		"status": 200.0, "bytes": 2750.0, "termination_state": "----", "actconn": 1.0, "feconn": 1.0,
+		"beconn": 1.0, "srv_conn": 1.0, "retries": 1.0, "redispatched": true, "srv_queue": 0.0,
+		"backend_queue": 0.0, "request": "GET /index.html HTTP/1.1", "level": "info",
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %v (%T), want %v", k, m[k], m[k], v)
+		}
+	}
+	if ts, _ := m["time"].(string); !strings.HasPrefix(ts, "2009-02-06T") {
+		t.Errorf("time %q", m["time"])
+	}
+}
+
+func TestFrame(t *testing.T) {
+	at := time.Date(2026, time.March, 5, 7, 8, 9, 123456e3, time.UTC)
+	h := &header{pid: "42", hostname: "lb1"}
+	msg := []byte("hello")
+	for _, tc := range []struct {
+		conf  config.LogTarget
+		level int
+		want  string
+	}{
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164"}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164"}, levelNotice, "<133>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 1, Format: "rfc3164"}, levelAlert, "<9>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: "rfc5424"}, levelInfo, "<134>1 2026-03-05T07:08:09.123456Z lb1 fjord 42 - - hello\n"},
+		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: "short"}, levelInfo, "<6>hello\n"},
+		{config.LogTarget{Kind: config.LogStderr, Facility: 16, Format: "raw"}, levelInfo, "hello\n"},
+		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: "rfc3164"}, levelInfo, "Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: "json"}, levelInfo, "hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "json"}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164", MaxLen: 30}, levelInfo, "<134>Mar  5 07:08:09 fjord[42\n"},
+	} {
+		tg := &target{conf: tc.conf}
+		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == "json")); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.conf, got, tc.want)
+		}
+	}
+}
+
+func TestAccepts(t *testing.T) {
+	for _, tc := range []struct {
+		level, min, msg, sent int
+		ok                    bool
+	}{
+		{levelDebug, levelEmerg, levelInfo, levelInfo, true},
+		{levelNotice, levelEmerg, levelInfo, 0, false}, // less severe than LEVEL: dropped
+		{levelNotice, levelEmerg, levelAlert, levelAlert, true},
+		{levelDebug, levelNotice, levelAlert, levelNotice, true}, // raised to MINLEVEL
+	} {
+		tg := &target{conf: config.LogTarget{Level: tc.level, MinLevel: tc.min}}
+		sent, ok := tg.accepts(tc.msg)
+		if ok != tc.ok || (ok && sent != tc.sent) {
+			t.Errorf("%+v: got %d %v", tc, sent, ok)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package logging
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Scrub returns msg with every IP address literal in it (alone or as
+// ADDR:PORT, IPv6 also as [ADDR]:PORT) anonymised. Operational messages
+// are free text from many places (the engine, the stats page, fasthttp), so
+// with "log-anonymize" on they are scrubbed as a whole rather than trusted
+// to format addresses carefully. A nil Anonymizer returns msg unchanged.
+func (a *Anonymizer) Scrub(msg string) string {
+	if a == nil {
+		return msg
+	}
+	var out []byte // nil until something changes
+	last := 0      // msg[:last] is in out
+	for i := 0; i < len(msg); {
+		// A run of address characters starts after a non-word byte, or
+		// at a ':' glued to a word ("client:10.0.0.1").
+		if !addrChar(msg[i]) || (i > 0 && isAlnum(msg[i-1]) && msg[i] != ':') {
+			i++
+			continue
+		}
+		j := i
+		for j < len(msg) && addrChar(msg[j]) {
+			j++
+		}
+		if j < len(msg) && isAlnum(msg[j]) {
+			i = j // glued to a word ("1.2.3.4abc"): not an address
+			continue
+		}
+		run := msg[i:j]
+		if strings.Count(run, "::") > 1 || strings.Contains(run, ":::") {
+			i = j // no address has two "::": garbage, not a glued pair
+			continue
+		}
+		// Try the run, then what follows each ':' in it ("face:1.2.3.4"),
+		// each as it is and without trailing punctuation.
+		for k := i; k < j; {
+			tok := msg[k:j]
+			repl, ok := a.scrubToken(tok)
+			if !ok {
+				for len(tok) > 0 && (tok[len(tok)-1] == '.' || tok[len(tok)-1] == ':') {
+					tok = tok[:len(tok)-1] // sentence punctuation
+				}
+				repl, ok = a.scrubToken(tok)
+			}
+			if ok {
+				out = append(out, msg[last:k]...)
+				out = append(out, repl...)
+				last = k + len(tok)
+				break
+			}
+			c := k
+			for c < j && msg[c] != ':' {
+				c++
+			}
+			k = c + 1
+		}
+		i = j
+	}
+	if out == nil {
+		return msg
+	}
+	return string(append(out, msg[last:]...))
+}
+
+// scrubToken anonymises tok if it is ADDR or ADDR:PORT.
+func (a *Anonymizer) scrubToken(tok string) ([]byte, bool) {
+	if addr, err := netip.ParseAddr(tok); err == nil {
+		return a.AppendAddr(nil, addr), true
+	}
+	// IPv4:PORT; an IPv6 address with a port is written in brackets,
+	// and '[' is not part of a token, so its inside is handled above.
+	for k := len(tok) - 1; k > 0; k-- {
+		if tok[k] != ':' {
+			continue
+		}
+		addr, err := netip.ParseAddr(tok[:k])
+		if err != nil || !addr.Is4() {
+			return nil, false
+		}
+		port, err := strconv.ParseUint(tok[k+1:], 10, 16)
+		if err != nil {
+			return nil, false
+		}
+		return a.AppendAddrPort(nil, netip.AddrPortFrom(addr, uint16(port))), true
+	}
+	return nil, false
+}
+
+func addrChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.'
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
