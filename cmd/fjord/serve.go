@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/fjordlb/fjord/balancer"
@@ -18,21 +17,27 @@ import (
 	"github.com/fjordlb/fjord/sysctl"
 )
 
-// serve runs the proxy described by cfg until SIGTERM or SIGINT.
+// serve runs the proxy described by cfg until a signal stops it (see
+// lifeSignals in reload.go).
 func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	logger := log.New(stderr, "fjord: ", log.LstdFlags)
-	// Catch stop signals before anything listens, so that a signal during
-	// startup still stops fjord cleanly.
+	// Catch the signals before anything listens, so that a signal during
+	// startup is handled once fjord runs instead of killing it.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, lifeSignals...)
 	defer signal.Stop(sig)
-	if cfg.Global.Daemon && !o.fg {
-		// Daemon mode arrives with the process-life issue; say so rather
-		// than silently staying in the foreground.
-		fmt.Fprintln(stderr, "[WARNING] 'daemon' is not supported yet: running in the foreground")
+	if (cfg.Global.Daemon || o.daemon) && !o.fg {
+		if w := daemonLogWarning(cfg); w != "" {
+			fmt.Fprintln(stderr, w)
+		}
 	}
 	for _, w := range pendingFeatures(cfg) {
 		fmt.Fprintln(stderr, w)
+	}
+	inherited, err := takeInheritedListeners()
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
 	}
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -55,6 +60,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: logger, Backends: backends, Observer: checks, Intercept: pages.intercept,
+		Inherited: inherited,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -67,25 +73,15 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	checks.Start()
 	defer checks.Stop()
-	for _, sc := range cfg.Global.StatsSockets {
-		sock, err := stats.ListenSocket(src, sc, logger)
-		if err != nil {
-			fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-			eng.Stop()
-			return 1
-		}
-		defer sock.Close()
-		logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
-	}
+	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
+	defer socks.close()
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
 			logger.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
 		}
 	}
-	s := <-sig
-	logger.Printf("received %v, stopping", s)
-	eng.Stop()
-	return 0
+	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logger: logger, stderr: stderr, sig: sig}
+	return p.run()
 }
 
 // raiseNoFile sets RLIMIT_NOFILE to what maxconn needs, or to ulimit-n.
