@@ -94,12 +94,13 @@ func TestForegroundFlagOverridesDaemon(t *testing.T) {
 	dir := t.TempDir()
 	fe := freeAddr(t)
 	cfg := httpConfig(t, dir, fe, be.addr, "  daemon")
-	cmd, pl := startFjord(t, nil, "-db", "-D", "-f", cfg)
+	fp := startFjord(t, nil, "-db", "-D", "-f", cfg)
+	pl := fp.log
 	pl.wait(t, 0, "listening on", 10*time.Second)
 	if err := get(&http.Client{Timeout: 5 * time.Second}, "http://"+fe+"/", "ok"); err != nil {
 		t.Fatal(err)
 	}
-	if !alive(cmd.Process.Pid) {
+	if !alive(fp.pid()) {
 		t.Fatal("fjord -db -D went to the background")
 	}
 	if strings.Contains(pl.String(), "no 'log' target") {

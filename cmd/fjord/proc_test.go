@@ -132,9 +132,18 @@ func killAtEnd(t *testing.T, pid int) {
 	})
 }
 
-// startFjord starts fjord with args and extra environment, kills it when
-// the test ends, and returns it with its output.
-func startFjord(t *testing.T, env []string, args ...string) (*exec.Cmd, *procLog) {
+// fjordProc is a fjord subprocess, its output, and its exit status once
+// it exited (the channel is closed then).
+type fjordProc struct {
+	cmd     *exec.Cmd
+	log     *procLog
+	exited  chan struct{}
+	waitErr error
+}
+
+// startFjord starts fjord with args and extra environment and kills it
+// when the test ends.
+func startFjord(t *testing.T, env []string, args ...string) *fjordProc {
 	t.Helper()
 	cmd := fjordCmd(t, args...)
 	cmd.Env = append(cmd.Env, env...)
@@ -144,14 +153,16 @@ func startFjord(t *testing.T, env []string, args ...string) (*exec.Cmd, *procLog
 	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	fp := &fjordProc{cmd: cmd, log: pl, exited: make(chan struct{})}
+	go func() { fp.waitErr = cmd.Wait(); close(fp.exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-exited
+		<-fp.exited
 	})
-	return cmd, pl
+	return fp
 }
+
+func (fp *fjordProc) pid() int { return fp.cmd.Process.Pid }
 
 func readPID(t *testing.T, path string) int {
 	t.Helper()

@@ -175,8 +175,8 @@ func (p *process) run() int {
 	if err := notifyReady(); err != nil {
 		p.logger.Printf("systemd: %v", err)
 	}
-	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1)
-	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM)
+	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1, "SIGUSR1")
+	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM, "SIGTERM")
 	// After -sf/-st: the processes they stop let go of the runtime API
 	// sockets at once, and this one waits for that.
 	p.socks.wait = len(p.o.softFinish)+len(p.o.hardFinish) > 0
@@ -211,7 +211,7 @@ func (p *process) pidFile() string {
 }
 
 // finish signals the processes named by -sf or -st.
-func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal) {
+func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal, name string) {
 	for _, pid := range pids {
 		if pid == os.Getpid() {
 			continue
@@ -220,7 +220,7 @@ func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal) {
 			logger.Printf("%s %d: %v", flag, pid, err)
 			continue
 		}
-		logger.Printf("%s: sent %v to process %d", flag, sig, pid)
+		logger.Printf("%s: sent %s to process %d", flag, name, pid)
 	}
 }
 
