@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/stats"
@@ -27,7 +29,9 @@ import (
 //	SIGHUP           reload: check the configuration, start a new process
 //	                 with it that takes over the listening sockets, then
 //	                 soft-stop this one
-var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP}
+//	SIGUSR2          the same as SIGHUP: HAProxy's master process reloads
+//	                 on it, and its users' units send it
+var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2}
 
 // listenFDsEnv names the listening sockets a reload hands to the new
 // process: "ADDR=FD,FD;ADDR=FD", every socket of every loop of the old
@@ -175,8 +179,8 @@ func (p *process) run() int {
 	if err := notifyReady(); err != nil {
 		p.logger.Printf("systemd: %v", err)
 	}
-	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1, "SIGUSR1")
-	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM, "SIGTERM")
+	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1)
+	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM)
 	// After -sf/-st: the processes they stop let go of the runtime API
 	// sockets at once, and this one waits for that.
 	p.socks.wait = len(p.o.softFinish)+len(p.o.hardFinish) > 0
@@ -190,12 +194,12 @@ func (p *process) run() int {
 		switch s {
 		case syscall.SIGUSR1:
 			return p.softStop("received SIGUSR1")
-		case syscall.SIGHUP:
-			if p.reload() {
+		case syscall.SIGHUP, syscall.SIGUSR2:
+			if p.reload(s) {
 				return p.softStop("reloaded")
 			}
 		default:
-			p.logger.Printf("received %v, stopping", s)
+			p.logger.Printf("received %s, stopping", signalName(s))
 			p.eng.Stop()
 			return 0
 		}
@@ -210,8 +214,17 @@ func (p *process) pidFile() string {
 	return p.cfg.Global.PIDFile
 }
 
+// signalName is the name users send a signal by (kill -HUP), not Go's
+// description of it ("hangup").
+func signalName(s os.Signal) string {
+	if n := unix.SignalName(s.(syscall.Signal)); n != "" {
+		return n
+	}
+	return s.String()
+}
+
 // finish signals the processes named by -sf or -st.
-func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal, name string) {
+func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal) {
 	for _, pid := range pids {
 		if pid == os.Getpid() {
 			continue
@@ -220,7 +233,7 @@ func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal, nam
 			logger.Printf("%s %d: %v", flag, pid, err)
 			continue
 		}
-		logger.Printf("%s: sent %s to process %d", flag, name, pid)
+		logger.Printf("%s: sent %s to process %d", flag, signalName(sig), pid)
 	}
 }
 
@@ -253,12 +266,12 @@ func (p *process) softStop(why string) int {
 			return 0
 		case s := <-p.sig:
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
-				p.logger.Printf("received %v during the soft stop, closing the %d sessions left",
-					s, p.eng.Stats().Sessions)
+				p.logger.Printf("received %s during the soft stop, closing the %d sessions left",
+					signalName(s), p.eng.Stats().Sessions)
 				p.eng.Stop()
 				return 0
 			}
-			p.logger.Printf("received %v during the soft stop: ignored (this process is finishing its sessions)", s)
+			p.logger.Printf("received %s during the soft stop: ignored (this process is finishing its sessions)", signalName(s))
 		}
 	}
 }
@@ -267,8 +280,8 @@ func (p *process) softStop(why string) int {
 // disk, handing it every listening socket, and reports whether it took
 // over. A configuration that does not load, or a new process that fails
 // to start, leaves this process serving as before.
-func (p *process) reload() bool {
-	p.logger.Printf("received SIGHUP: reloading %s", strings.Join(p.o.files, ", "))
+func (p *process) reload(s os.Signal) bool {
+	p.logger.Printf("received %s: reloading %s", signalName(s), strings.Join(p.o.files, ", "))
 	if err := notifyReloading(); err != nil {
 		p.logger.Printf("systemd: %v", err)
 	}

@@ -227,7 +227,11 @@ func TestReloadDropsNothing(t *testing.T) {
 		}
 		writeConfig(t, cfgPath, fe, be.addr, fmt.Sprintf("  nbthread %d", nbthread[k-1]))
 		cur := pids[len(pids)-1]
-		if err := syscall.Kill(cur, syscall.SIGHUP); err != nil {
+		sig := syscall.SIGHUP
+		if k == 3 {
+			sig = syscall.SIGUSR2 // HAProxy's reload signal does the same
+		}
+		if err := syscall.Kill(cur, sig); err != nil {
 			t.Fatalf("reload %d: %v", k, err)
 		}
 		next, msgs := ns.ready(t, 30*time.Second)
