@@ -23,7 +23,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	logger := log.New(stderr, "fjord: ", log.LstdFlags)
 	// Catch the signals before anything listens, so that a signal during
 	// startup is handled once fjord runs instead of killing it.
-	sig := make(chan os.Signal, 1)
+	// Room for a few: a SIGTERM must not be lost behind a SIGHUP that is
+	// waiting while a reload runs.
+	sig := make(chan os.Signal, 8)
 	signal.Notify(sig, lifeSignals...)
 	defer signal.Stop(sig)
 	if (cfg.Global.Daemon || o.daemon) && !o.fg {
