@@ -250,6 +250,9 @@ func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) []int {
 		}
 		ok = append(ok, fd)
 	}
+	if len(ok) > 0 {
+		e.logf("%s '%s': %s: took over %d listening socket(s) from the previous process", fe.conf.Section, fe.conf.Name, b.Addr, len(ok))
+	}
 	return ok
 }
 
