@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -502,4 +503,65 @@ func waitFile(path string, within time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// copyExecutable copies the running test binary (which acts as fjord) to
+// path, through a temporary name and a rename, as make install does.
+func copyExecutable(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".new", b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReloadRunsTheInstalledBinary: an upgrade is "install, then reload":
+// the new process of a reload runs the file now at fjord's path, not the
+// replaced one the old process still runs.
+func TestReloadRunsTheInstalledBinary(t *testing.T) {
+	be := startBackend(t, 0)
+	dir := t.TempDir()
+	fe := freeAddr(t)
+	cfgPath := httpConfig(t, dir, fe, be.addr, "")
+	bin := filepath.Join(dir, "fjord")
+	copyExecutable(t, bin)
+	ns := listenNotify(t)
+	cmd := exec.Command(bin, "-db", "-f", cfgPath)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1", "NOTIFY_SOCKET="+ns.path)
+	pl := stderrLog(t, cmd)
+	err := cmd.Start()
+	cmd.Stderr.(*os.File).Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	first, _ := ns.ready(t, 20*time.Second)
+
+	copyExecutable(t, bin) // the upgrade
+	var installed syscall.Stat_t
+	if err := syscall.Stat(bin, &installed); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(first, syscall.SIGHUP)
+	next, _ := ns.ready(t, 30*time.Second)
+	killAtEnd(t, next)
+	var running syscall.Stat_t
+	if err := syscall.Stat(fmt.Sprintf("/proc/%d/exe", next), &running); err != nil {
+		t.Fatal(err)
+	}
+	if running.Ino != installed.Ino || running.Dev != installed.Dev {
+		t.Fatalf("the reloaded process %d runs the replaced binary, not the installed one\n%s", next, pl)
+	}
+	if err := get(&http.Client{Timeout: 5 * time.Second}, "http://"+fe+"/", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, first, 10*time.Second)
 }
