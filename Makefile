@@ -89,3 +89,33 @@ bench-deps:
 .PHONY: bench-http
 bench-http: bench-deps
 	$(GO) test -run '^$$' -bench 'HTTP$$' -benchtime 1x -v ./engine/
+
+# Install as a service (docs/process.md): the binary, an example
+# configuration that never replaces an existing one, the systemd unit and
+# the docs. DESTDIR stages the tree (packaging, tests); PREFIX and the
+# directories below place it. Every file is written under a temporary
+# name and renamed into place, so that a running fjord's binary is never
+# written over (upgrade: `make install && systemctl reload fjord`).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/fjord
+.PHONY: install
+install: build
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/fjord $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BIN)/fjord $(DESTDIR)$(SBINDIR)/.fjord.new
+	mv -f $(DESTDIR)$(SBINDIR)/.fjord.new $(DESTDIR)$(SBINDIR)/fjord
+	@cfg=$(DESTDIR)$(SYSCONFDIR)/fjord/fjord.cfg; \
+	if [ -e $$cfg ] || [ -L $$cfg ]; then \
+	  echo "kept $$cfg (not overwritten; the current example is examples/fjord.cfg)"; \
+	else \
+	  install -m 0644 examples/fjord.cfg $$cfg.new && mv $$cfg.new $$cfg && echo "installed $$cfg"; \
+	fi
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	  dist/fjord.service > $(DESTDIR)$(UNITDIR)/.fjord.service.new
+	chmod 0644 $(DESTDIR)$(UNITDIR)/.fjord.service.new
+	mv -f $(DESTDIR)$(UNITDIR)/.fjord.service.new $(DESTDIR)$(UNITDIR)/fjord.service
+	install -m 0644 docs/*.md examples/fjord.cfg $(DESTDIR)$(DOCDIR)/
+	@echo "installed $(DESTDIR)$(SBINDIR)/fjord and $(DESTDIR)$(UNITDIR)/fjord.service"
+	@echo "then: systemctl daemon-reload && systemctl enable --now fjord   (upgrade: systemctl reload fjord)"

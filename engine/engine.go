@@ -6,11 +6,15 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
@@ -41,6 +45,13 @@ type Options struct {
 	// AccessLog, when set, gives each frontend or listen section the
 	// sink of its access records, or nil when it logs no traffic.
 	AccessLog func(frontend *config.Proxy) AccessLog
+	// Inherited are listening sockets handed over by the process this
+	// one replaces (a reload), by the address they are bound to. A bind
+	// on such an address adopts all of its sockets instead of binding, so
+	// that connections waiting in their queues are accepted here; it binds
+	// more only if it has more loops than sockets. The engine owns these
+	// descriptors from New on, and Start closes the ones no bind took.
+	Inherited map[netip.AddrPort][]int
 }
 
 // Observer receives traffic outcomes for passive health checks. It is
@@ -64,10 +75,16 @@ type Engine struct {
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 
-	addrsMu sync.Mutex
-	addrs   map[*config.Bind]netip.AddrPort
+	inherited map[netip.AddrPort][]int // not yet adopted; only Start touches it
+
+	addrsMu     sync.Mutex
+	addrs       map[*config.Bind]netip.AddrPort
+	listening   []ListenerFile // every listening socket (File nil: the engine's own fd)
+	softStopped bool           // listeners are closing: none may be handed over
 
 	stopOnce sync.Once
+	softOnce sync.Once
+	drained  chan struct{}
 }
 
 // New prepares an engine for cfg. Nothing is bound until Start.
@@ -84,6 +101,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		bufSize:       g.TuneBufSize,
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
+		inherited:     opts.Inherited,
+		drained:       make(chan struct{}),
 	}
 	e.global.max = int64(g.MaxConn)
 	// Keep enough pipes for the sessions that are moving bulk data at once;
@@ -134,6 +153,9 @@ func (e *Engine) logf(format string, args ...any) {
 // Start binds every listener on every loop and starts the loops. On error
 // nothing is left open.
 func (e *Engine) Start() error {
+	// Inherited sockets that no bind takes are closed only now, after this
+	// engine has adopted or bound everything it listens on.
+	defer e.closeInherited()
 	for i := 0; i < e.nbLoops(); i++ {
 		l, err := newLoop(e, i)
 		if err != nil {
@@ -156,32 +178,134 @@ func (e *Engine) Start() error {
 	return nil
 }
 
-// bind opens one SO_REUSEPORT socket per loop for b. A port 0 bind takes
-// the port the first socket got, so that every loop shares it.
+// bind gives every loop a listening socket for b: first the sockets
+// inherited for b's address (all of them, a loop taking several when there
+// are more sockets than loops), then new SO_REUSEPORT sockets for the loops
+// left. A port 0 bind takes the port the first socket got, so that every
+// loop shares it.
 func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	addr := b.Addr
 	backlog := b.Backlog
 	if backlog == 0 {
 		backlog = int(fe.limit.max)
 	}
-	for _, l := range e.loops {
-		fd, got, err := listen(addr, b, backlog)
-		if err != nil {
-			return fmt.Errorf("%s '%s': cannot bind %s (%s): %w", fe.conf.Section, fe.conf.Name, addr, b.Pos, err)
+	adopted := e.adopt(fe, b, backlog)
+	defer func() {
+		for _, fd := range adopted { // left over on error
+			unix.Close(fd)
 		}
-		addr = got
-		ln := &listener{l: l, fe: fe, bind: b, addr: got, fd: fd}
+	}()
+	shared := adopted
+	for i := 0; i < max(len(e.loops), len(shared)); i++ {
+		l := e.loops[i%len(e.loops)]
+		var fd int
+		if len(adopted) > 0 {
+			fd, adopted = adopted[0], adopted[1:]
+		} else {
+			var (
+				got netip.AddrPort
+				err error
+			)
+			fd, got, err = listen(addr, b, backlog)
+			if err != nil && len(shared) > 0 {
+				// A process that dropped its privileges may not join the
+				// inherited sockets' SO_REUSEPORT group (the kernel wants
+				// the same user): this loop shares an inherited socket.
+				e.logf("%s '%s': %s (%s): cannot bind another socket (%v); loop %d shares an inherited one",
+					fe.conf.Section, fe.conf.Name, addr, b.Pos, err, l.id)
+				fd, err = unix.FcntlInt(uintptr(shared[i%len(shared)]), unix.F_DUPFD_CLOEXEC, 0)
+			}
+			if err != nil {
+				return fmt.Errorf("%s '%s': cannot bind %s (%s): %w", fe.conf.Section, fe.conf.Name, addr, b.Pos, err)
+			}
+			if got.IsValid() {
+				addr = got
+			}
+		}
+		ln := &listener{l: l, fe: fe, bind: b, addr: addr, fd: fd}
 		if err := l.register(fd, ln); err != nil {
 			ln.close()
 			l.flushCloses()
 			return fmt.Errorf("%s '%s': register %s: %w", fe.conf.Section, fe.conf.Name, addr, err)
 		}
 		l.listeners = append(l.listeners, ln)
+		e.addrsMu.Lock()
+		e.listening = append(e.listening, ListenerFile{Addr: addr, fd: fd})
+		e.addrsMu.Unlock()
 	}
 	e.addrsMu.Lock()
 	e.addrs[b] = addr
 	e.addrsMu.Unlock()
 	return nil
+}
+
+// adopt takes the inherited sockets for b's address that are fit to use,
+// closing the others with a message. A port 0 bind never inherits: it asks
+// for a new port each time.
+func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) []int {
+	if b.Addr.Port() == 0 || len(e.inherited) == 0 {
+		return nil
+	}
+	fds := e.inherited[b.Addr]
+	delete(e.inherited, b.Addr)
+	var ok []int
+	for _, fd := range fds {
+		if err := adoptListener(fd, b, backlog); err != nil {
+			e.logf("%s '%s': inherited socket for %s (%s) not used: %v", fe.conf.Section, fe.conf.Name, b.Addr, b.Pos, err)
+			unix.Close(fd)
+			continue
+		}
+		ok = append(ok, fd)
+	}
+	if len(ok) > 0 {
+		e.logf("%s '%s': %s: took over %d listening socket(s) from the previous process", fe.conf.Section, fe.conf.Name, b.Addr, len(ok))
+	}
+	return ok
+}
+
+// closeInherited closes the inherited sockets no bind took: addresses the
+// new configuration no longer listens on.
+func (e *Engine) closeInherited() {
+	for addr, fds := range e.inherited {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		e.logf("closed %d inherited socket(s) for %s: no bind uses it any more", len(fds), addr)
+	}
+	e.inherited = nil
+}
+
+// ListenerFile is a duplicate of one of the engine's listening sockets.
+type ListenerFile struct {
+	Addr netip.AddrPort // the address it is bound to
+	File *os.File
+	fd   int
+}
+
+// ListenerFiles duplicates every listening socket, one per loop and bind,
+// for a process that takes over from this one (a reload). Both processes
+// then hold the same sockets: connections waiting in their queues are
+// accepted by whichever process is listening, and none is lost when this
+// one closes its copies (SoftStop). The caller closes the files. It fails
+// once SoftStop has begun.
+func (e *Engine) ListenerFiles() ([]ListenerFile, error) {
+	e.addrsMu.Lock()
+	defer e.addrsMu.Unlock()
+	if e.softStopped {
+		return nil, errors.New("the listeners are closing (soft stop)")
+	}
+	out := make([]ListenerFile, 0, len(e.listening))
+	for _, lf := range e.listening {
+		fd, err := unix.FcntlInt(uintptr(lf.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			for _, o := range out {
+				o.File.Close()
+			}
+			return nil, fmt.Errorf("duplicate listener %s: %w", lf.Addr, err)
+		}
+		out = append(out, ListenerFile{Addr: lf.Addr, File: os.NewFile(uintptr(fd), "listener "+lf.Addr.String())})
+	}
+	return out, nil
 }
 
 func (e *Engine) closeLoops() {
@@ -228,6 +352,41 @@ func (e *Engine) Stop() {
 			<-l.done
 		}
 	})
+}
+
+// SoftStop stops accepting and lets the sessions finish: every loop closes
+// its listeners (a duplicate handed to another process keeps a socket and
+// its queued connections alive there), HTTP connections idle between
+// requests are closed, and the others after their current response, which
+// announces it. tcp sessions run until they end. SoftStop returns once no
+// loop accepts any more; the channel is closed when the last session has
+// ended. Stop ends whatever remains.
+func (e *Engine) SoftStop() <-chan struct{} {
+	e.softOnce.Do(func() {
+		e.addrsMu.Lock()
+		e.softStopped = true
+		e.addrsMu.Unlock()
+		for _, l := range e.loops {
+			l.softStop.Store(true)
+			l.wake()
+		}
+		for _, l := range e.loops {
+			select {
+			case <-l.unlistened:
+			case <-l.done:
+			}
+		}
+		go func() {
+			for _, l := range e.loops {
+				select {
+				case <-l.drained:
+				case <-l.done:
+				}
+			}
+			close(e.drained)
+		}()
+	})
+	return e.drained
 }
 
 // Stats are the engine's resource counters.

@@ -532,6 +532,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	if h.rspKind == h1.BodyClose {
 		h.closeAfter = true
 	}
+	if l.draining {
+		h.closeAfter = true // soft stop: this response is the connection's last
+	}
 	inHead := 0
 	if h.rspKind == h1.BodyLength {
 		inHead = int(min(int64(n-hl), resp.ContentLength))
@@ -613,7 +616,7 @@ func (s *session) httpResponseDone() {
 		// connection is dropped then.
 		s.svr.readable = false
 	}
-	if h.closeAfter {
+	if h.closeAfter || l.draining { // soft stop: see httpReadResponse
 		s.lingerClose()
 		return
 	}

@@ -125,11 +125,62 @@ func (ln *listener) acceptAll() {
 	}
 }
 
+// close stops listening on this loop. The socket leaves the loop's epoll
+// set first: a duplicate handed to another process (a reload) keeps the
+// open socket alive, and epoll would otherwise go on reporting it under a
+// number this process may reuse.
 func (ln *listener) close() {
 	if ln.fd >= 0 {
+		_ = unix.EpollCtl(ln.l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil)
 		ln.l.closeFD(ln.fd)
 		ln.fd = -1
 	}
+}
+
+// adoptListener checks that fd, a socket inherited from the process this
+// one replaces, is a TCP socket listening on b's address with b's options,
+// and applies this configuration's backlog to it.
+func adoptListener(fd int, b *config.Bind, backlog int) error {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("not a socket: %w", err)
+	}
+	if typ != unix.SOCK_STREAM {
+		return errors.New("not a stream socket")
+	}
+	if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || acc != 1 {
+		return errors.New("not listening")
+	}
+	family := unix.AF_INET
+	if b.Addr.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	if dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != family {
+		return errors.New("address family differs")
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fmt.Errorf("getsockname: %w", err)
+	}
+	if got := sockaddrToAddrPort(sa); got.Addr() != b.Addr.Addr().Unmap() || got.Port() != b.Addr.Port() {
+		return fmt.Errorf("bound to %s", got)
+	}
+	if family == unix.AF_INET6 {
+		// IPV6_V6ONLY cannot change once a socket is bound.
+		v6only, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		if err != nil || (v6only == 1) != b.V6Only {
+			return errors.New("v6only differs")
+		}
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return fmt.Errorf("non-blocking: %w", err)
+	}
+	unix.CloseOnExec(fd)
+	// listen(2) on a listening socket only sets its backlog.
+	if err := unix.Listen(fd, backlog); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return nil
 }
 
 // listen opens a non-blocking SO_REUSEPORT listening socket.

@@ -56,6 +56,14 @@ type loop struct {
 	stopping atomic.Bool
 	resume   atomic.Bool // a frontend slot freed: retry paused listeners
 	done     chan struct{}
+
+	// Soft stop (softstop.go): asked for by SoftStop, then carried out
+	// by the loop itself, which owns its listeners and sessions.
+	softStop    atomic.Bool
+	draining    bool
+	drainedSent bool
+	unlistened  chan struct{} // closed when the loop no longer accepts
+	drained     chan struct{} // closed when its last session has ended
 }
 
 // epollFlags are set once per fd and never modified: readiness is
@@ -86,6 +94,9 @@ func newLoop(e *Engine, id int) (*loop, error) {
 		scratch: make([]byte, max(e.bufSize, proxyproto.MaxHeaderLen)),
 		now:     now,
 		done:    make(chan struct{}),
+
+		unlistened: make(chan struct{}),
+		drained:    make(chan struct{}),
 	}
 	l.sessions.init()
 	l.idle.init(l)
@@ -193,6 +204,9 @@ func (l *loop) run() {
 			}
 		}
 		l.flushCloses()
+		if l.softStop.Load() {
+			l.drainStep()
+		}
 	}
 	l.shutdown()
 }

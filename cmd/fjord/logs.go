@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/logging"
@@ -12,32 +13,60 @@ import (
 // logs is fjord's logging as the process wires it: operational messages
 // to stderr (with client addresses scrubbed under "log-anonymize"), access
 // records and events to the configured "log" targets.
+//
+// A daemon's stderr is /dev/null once it has started, so there its
+// operational messages go to the global log targets instead, at info.
 type logs struct {
-	*log.Logger             // stderr, for the engine, health checks and the stats page
-	plain       *log.Logger // stderr unscrubbed, for fjord's own addresses ("listening on")
+	*log.Logger             // for the engine, health checks and the stats page
+	plain       *log.Logger // unscrubbed, for fjord's own addresses ("listening on")
 	targets     *logging.Logger
+	daemon      bool
 }
 
 // openLogs opens every log target of cfg; an error names the "log" line.
-func openLogs(cfg *config.Config, stderr io.Writer) (*logs, error) {
+func openLogs(cfg *config.Config, stderr io.Writer, daemon bool) (*logs, error) {
 	plain := log.New(stderr, "fjord: ", log.LstdFlags)
 	lg, err := logging.New(cfg, logging.Options{Report: func(msg string) { plain.Print(msg) }})
 	if err != nil {
 		return nil, err
 	}
 	w := stderr
-	if a := lg.Anonymizer(); a != nil {
-		w = scrubWriter{w: stderr, a: a}
+	if daemon {
+		// Until it has started, a daemon's stderr still reaches the
+		// terminal through the process that started it (parentLink);
+		// writing to both keeps startup errors visible there.
+		w = io.MultiWriter(stderr, eventWriter{lg})
+		plain = log.New(w, "", 0)
 	}
-	return &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg}, nil
+	if a := lg.Anonymizer(); a != nil {
+		w = scrubWriter{w: w, a: a}
+	}
+	l := &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg, daemon: daemon}
+	if daemon {
+		l.Logger.SetPrefix("")
+		l.Logger.SetFlags(0)
+	}
+	return l, nil
 }
 
-// Event writes a message to stderr and, at its syslog level, to the log
-// targets of proxy ("" or a proxy without targets: the global ones). The
-// health checks report server state changes through it.
+// Event writes a message, at its syslog level, to the log targets of proxy
+// ("" or a proxy without targets: the global ones), and to stderr unless
+// stderr already goes to the targets (a daemon). The health checks report
+// server state changes through it.
 func (l *logs) Event(level int, proxy, msg string) {
-	l.Print(msg)
+	if !l.daemon {
+		l.Print(msg)
+	}
 	l.targets.Event(level, proxy, msg)
+}
+
+// eventWriter sends each message written to it to the global log targets
+// at info level.
+type eventWriter struct{ lg *logging.Logger }
+
+func (e eventWriter) Write(p []byte) (int, error) {
+	e.lg.Event(logging.Info, "", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // started and stopped are HAProxy's proxy lines, at notice.

@@ -171,7 +171,7 @@ func TestScrubWriter(t *testing.T) {
 		t.Fatal("config")
 	}
 	var out strings.Builder
-	l, err := openLogs(c, &out)
+	l, err := openLogs(c, &out, false)
 	if err != nil {
 		t.Fatal(err)
 	}

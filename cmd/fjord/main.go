@@ -3,11 +3,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/fjordlb/fjord/config"
@@ -31,10 +33,27 @@ type options struct {
 	check   bool
 	version bool
 	fg      bool
+	daemon  bool   // -D
+	pidFile string // -p
+
+	// -sf and -st: processes to stop softly (SIGUSR1) or at once
+	// (SIGTERM) once this one is listening, as in HAProxy.
+	softFinish, hardFinish []int
+	// args is the command line without -sf/-st, for the process a reload
+	// starts.
+	args []string
+	// link reports startup to the fjord process that started this one
+	// (daemon mode, reload); it is the stderr of everything before that.
+	link *parentLink
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
+	rest, err := o.takePIDLists(args)
+	if err != nil {
+		return nil, err
+	}
+	o.args = rest
 	fs := flag.NewFlagSet("fjord", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&o.files, "f", "configuration `file` or directory of *.cfg files (repeatable)")
@@ -42,11 +61,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.version, "v", false, "print the version and exit")
 	fs.BoolVar(&o.version, "V", false, "same as -v")
 	fs.BoolVar(&o.fg, "db", false, "stay in the foreground (disable background mode)")
+	fs.BoolVar(&o.daemon, "D", false, "run in the background (daemon mode, as 'daemon' in the global section)")
+	fs.StringVar(&o.pidFile, "p", "", "write the process id to `file` (overrides 'pidfile')")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-db] -f FILE [-f FILE ...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE]\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE]\n       fjord -v\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "  -sf PID...\n    \tonce listening, stop these processes softly (SIGUSR1: they finish their sessions)\n")
+		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -55,10 +78,45 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
+// takePIDLists removes -sf and -st with the process ids after them from
+// args (the flag package knows no lists). As in HAProxy, the list runs to
+// the next argument that starts with '-' and may be empty (an empty
+// pidfile: nothing to stop).
+func (o *options) takePIDLists(args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		var list *[]int
+		switch args[i] {
+		case "-sf", "--sf":
+			list = &o.softFinish
+		case "-st", "--st":
+			list = &o.hardFinish
+		default:
+			rest = append(rest, args[i])
+			continue
+		}
+		flag := args[i]
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			pid, err := strconv.Atoi(args[i])
+			if err != nil || pid <= 0 {
+				return nil, fmt.Errorf("%s: %q is not a process id", flag, args[i])
+			}
+			*list = append(*list, pid)
+		}
+	}
+	return rest, nil
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "sysctl" {
 		return runSysctl(args[1:], stdout, stderr)
 	}
+	// A process started by fjord itself (daemon mode, a reload) sends
+	// what it prints while starting to the process that started it.
+	link := takeParentLink(stderr)
+	defer link.close()
+	stderr = link
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,7 +133,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fjord: no configuration file given (use -f FILE)\n")
 		return 1
 	}
-	cfg, ok := load(o.files, stderr)
+	o.link = link
+	var diag bytes.Buffer
+	cfg, ok := load(o.files, &diag)
+	if !ok || o.check || !o.goBackground(cfg) {
+		// A process going to the background prints nothing of its own:
+		// its child prints the same diagnostics again.
+		stderr.Write(diag.Bytes())
+	}
 	if !ok {
 		return 1
 	}
@@ -85,6 +150,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
+	}
+	if o.goBackground(cfg) {
+		return daemonize(o, stderr)
 	}
 	return serve(cfg, o, stderr)
 }

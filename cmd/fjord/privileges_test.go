@@ -221,7 +221,7 @@ func TestPrivilegeDrop(t *testing.T) {
 	defer backend.Close()
 
 	port := freePrivilegedPort(t)
-	cmd, logged := startFjord(t, nil, fmt.Sprintf(`global
+	cmd, logged := startFjordCfg(t, nil, fmt.Sprintf(`global
 	user nobody
 	nbthread 2
 	tune.sysctl off

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/fjordlb/fjord/balancer"
@@ -15,27 +14,33 @@ import (
 	"github.com/fjordlb/fjord/stats"
 )
 
-// serve runs the proxy described by cfg until SIGTERM or SIGINT.
+// serve runs the proxy described by cfg until a signal stops it (see
+// lifeSignals in reload.go).
 func serve(cfg *config.Config, o *options, stderr io.Writer) int {
-	// Catch stop signals before anything listens, so that a signal during
-	// startup still stops fjord cleanly. SIGUSR2 reopens log files.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
+	// Catch the signals before anything listens, so that a signal during
+	// startup is handled once fjord runs instead of killing it.
+	// Room for a few: a SIGTERM must not be lost behind a SIGHUP that is
+	// waiting while a reload runs.
+	sig := make(chan os.Signal, 8)
+	signal.Notify(sig, lifeSignals...)
 	defer signal.Stop(sig)
-	logs, err := openLogs(cfg, stderr)
+	daemon := (cfg.Global.Daemon || o.daemon) && !o.fg
+	logs, err := openLogs(cfg, stderr, daemon)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
 	defer logs.targets.Close()
 	logger := logs.Logger
-	if cfg.Global.Daemon && !o.fg {
-		// Daemon mode arrives with the process-life issue; say so rather
-		// than silently staying in the foreground.
-		fmt.Fprintln(stderr, "[WARNING] 'daemon' is not supported yet: running in the foreground")
+	if daemon {
+		if w := daemonLogWarning(cfg); w != "" {
+			fmt.Fprintln(stderr, w)
+		}
 	}
-	for _, w := range pendingFeatures(cfg) {
-		fmt.Fprintln(stderr, w)
+	inherited, err := takeInheritedListeners()
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
 	}
 	tuneKernel(cfg, logger.Printf)
 	if err := raiseNoFile(cfg, stderr); err != nil {
@@ -60,7 +65,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: logger, Backends: backends, Observer: checks, Intercept: pages.intercept,
-		AccessLog: logs.targets.AccessLog,
+		AccessLog: logs.targets.AccessLog, Inherited: inherited,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -73,40 +78,16 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	checks.Start()
 	defer checks.Stop()
-	for _, sc := range cfg.Global.StatsSockets {
-		sock, err := stats.ListenSocket(src, sc, logger)
-		if err != nil {
-			fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-			eng.Stop()
-			return 1
-		}
-		defer sock.Close()
-		logs.plain.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
-	}
-	if err := dropPrivileges(&cfg.Global, logger.Printf); err != nil {
-		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
-		eng.Stop()
-		return 1
-	}
+	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
+	defer socks.close()
 	for _, fe := range cfg.Frontends() {
 		for _, b := range fe.Binds {
 			logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
 		}
 	}
+	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, logger: logger, stderr: stderr, sig: sig}
 	logs.started(cfg)
-	for s := range sig {
-		if s == syscall.SIGUSR2 {
-			if err := logs.targets.Reopen(); err != nil {
-				logger.Printf("SIGUSR2: reopening log files: %v", err)
-			} else {
-				logger.Printf("SIGUSR2: log files reopened")
-			}
-			continue
-		}
-		logger.Printf("received %v, stopping", s)
-		break
-	}
-	eng.Stop()
+	rc := p.run()
 	logs.stopped(cfg, func(name string) (fe, be int64) {
 		if c := eng.FrontendCounters(name); c != nil {
 			fe = c.TotSessions.Load()
@@ -116,5 +97,5 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		}
 		return fe, be
 	})
-	return 0
+	return rc
 }

@@ -125,7 +125,7 @@ func TestServeBindErrorNamesAddress(t *testing.T) {
 	}
 }
 
-func TestPendingFeaturesAreAnnounced(t *testing.T) {
+func TestNothingIsAnnouncedAsPending(t *testing.T) {
 	// The address is taken, so fjord exits right after its warnings.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -185,21 +184,10 @@ func TestSysctlCommandErrors(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startFjord runs fjord on cfgText, with FREE replaced by a free loopback
+// startFjordCfg runs fjord on cfgText, with FREE replaced by a free loopback
 // address, and waits until it listens. It returns the process and a
 // function giving everything it has logged so far.
-func startFjord(t *testing.T, env []string, cfgText string) (*exec.Cmd, func() string) {
+func startFjordCfg(t *testing.T, env []string, cfgText string) (*exec.Cmd, func() string) {
 	t.Helper()
 	cfg := writeFile(t, t.TempDir(), "fjord.cfg", strings.ReplaceAll(cfgText, "FREE", freeAddr(t)))
 	cmd := fjordCmd(t, "-db", "-f", cfg)
@@ -251,7 +239,7 @@ func TestStartupTuner(t *testing.T) {
 	for _, mode := range []string{"on", "check", "off"} {
 		t.Run(mode, func(t *testing.T) {
 			root := fakeSysctl(t, hostLike)
-			_, logged := startFjord(t, []string{sysctlRootEnv + "=" + root}, fmt.Sprintf(`global
+			_, logged := startFjordCfg(t, []string{sysctlRootEnv + "=" + root}, fmt.Sprintf(`global
 	tune.sysctl %s
 defaults
 	mode tcp
@@ -299,7 +287,7 @@ func TestStartupTunerReadOnly(t *testing.T) {
 	// kernel hides.
 	os.Remove(filepath.Join(root, "fs/file-max"))
 	os.Mkdir(filepath.Join(root, "fs/file-max"), 0o755)
-	_, logged := startFjord(t, []string{sysctlRootEnv + "=" + root}, `global
+	_, logged := startFjordCfg(t, []string{sysctlRootEnv + "=" + root}, `global
 	tune.sysctl on
 defaults
 	mode tcp
@@ -363,7 +351,7 @@ func TestUlimitN(t *testing.T) {
 		{"derived from maxconn", "maxconn 100", "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd, logged := startFjord(t, nil, fmt.Sprintf(`global
+			cmd, logged := startFjordCfg(t, nil, fmt.Sprintf(`global
 	%s
 	nbthread 2
 defaults
