@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -82,9 +83,11 @@ type Engine struct {
 	listening   []ListenerFile // every listening socket (File nil: the engine's own fd)
 	softStopped bool           // listeners are closing: none may be handed over
 
-	stopOnce sync.Once
-	softOnce sync.Once
-	drained  chan struct{}
+	stopOnce  sync.Once
+	serveOnce sync.Once
+	serving   atomic.Bool // Serve started the loops
+	softOnce  sync.Once
+	drained   chan struct{}
 }
 
 // New prepares an engine for cfg. Nothing is bound until Start.
@@ -150,9 +153,20 @@ func (e *Engine) logf(format string, args ...any) {
 	}
 }
 
-// Start binds every listener on every loop and starts the loops. On error
-// nothing is left open.
+// Start is Listen and then Serve.
 func (e *Engine) Start() error {
+	if err := e.Listen(); err != nil {
+		return err
+	}
+	e.Serve()
+	return nil
+}
+
+// Listen binds (or adopts) every listener on every loop without accepting
+// yet: connections wait in the kernel's queues until Serve. A process that
+// drops its privileges does so between the two, so that no connection is
+// ever handled as root. On error nothing is left open.
+func (e *Engine) Listen() error {
 	// Inherited sockets that no bind takes are closed only now, after this
 	// engine has adopted or bound everything it listens on.
 	defer e.closeInherited()
@@ -172,10 +186,18 @@ func (e *Engine) Start() error {
 			}
 		}
 	}
-	for _, l := range e.loops {
-		go l.run()
-	}
 	return nil
+}
+
+// Serve starts the loops: they accept and forward from now on. It is
+// called once, after Listen succeeded.
+func (e *Engine) Serve() {
+	e.serveOnce.Do(func() {
+		e.serving.Store(true)
+		for _, l := range e.loops {
+			go l.run()
+		}
+	})
 }
 
 // bind gives every loop a listening socket for b: first the sockets
@@ -344,6 +366,11 @@ func (e *Engine) FrontendCounters(name string) *balancer.Counters {
 // Stop closes the listeners and every session, and waits for the loops.
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() {
+		e.serveOnce.Do(func() {}) // a later Serve starts nothing
+		if !e.serving.Load() {
+			e.closeLoops() // listening, never served: no loop runs
+			return
+		}
 		for _, l := range e.loops {
 			l.stopping.Store(true)
 			l.wake()
@@ -362,6 +389,7 @@ func (e *Engine) Stop() {
 // loop accepts any more; the channel is closed when the last session has
 // ended. Stop ends whatever remains.
 func (e *Engine) SoftStop() <-chan struct{} {
+	e.Serve() // the loops carry the soft stop out; a no-op when running
 	e.softOnce.Do(func() {
 		e.addrsMu.Lock()
 		e.softStopped = true

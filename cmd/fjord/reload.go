@@ -178,9 +178,6 @@ func (p *process) run() int {
 		}
 		defer removePIDFile(path, pid)
 	}
-	if err := notifyReady(); err != nil {
-		p.logger.Printf("systemd: %v", err)
-	}
 	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1)
 	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM)
 	// After -sf/-st: the processes they stop let go of the runtime API
@@ -197,6 +194,15 @@ func (p *process) run() int {
 		fmt.Fprintf(p.stderr, "[ALERT] %v\n", err)
 		p.eng.Stop()
 		return 1
+	}
+	p.eng.Serve()
+	for _, fe := range p.cfg.Frontends() {
+		for _, b := range fe.Binds {
+			p.logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, p.eng.Addr(b))
+		}
+	}
+	if err := notifyReady(); err != nil {
+		p.logger.Printf("systemd: %v", err)
 	}
 	p.o.link.ready()
 	for s := range p.sig {

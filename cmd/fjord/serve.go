@@ -72,7 +72,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		return 1
 	}
 	src.Frontends = eng.FrontendCounters
-	if err := eng.Start(); err != nil {
+	// Listen only: the loops start serving once privileges are dropped
+	// (process.run).
+	if err := eng.Listen(); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
@@ -80,11 +82,6 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	defer checks.Stop()
 	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
 	defer socks.close()
-	for _, fe := range cfg.Frontends() {
-		for _, b := range fe.Binds {
-			logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, eng.Addr(b))
-		}
-	}
 	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, logger: logger, stderr: stderr, sig: sig}
 	logs.started(cfg)
 	rc := p.run()
