@@ -20,20 +20,7 @@ import (
 // connection with the client's address truncated, SIGUSR2 reopening the
 // file after an external rotation, and stderr scrubbed of client addresses.
 func TestServeLogs(t *testing.T) {
-	backend, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Close()
-	go func() {
-		for {
-			c, err := backend.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	backend := echoBackend(t)
 	syslog, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -32,20 +32,7 @@ func fjordCmd(t *testing.T, args ...string) *exec.Cmd {
 func TestServeForwardsAndStopsOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			backend, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer backend.Close()
-			go func() {
-				for {
-					c, err := backend.Accept()
-					if err != nil {
-						return
-					}
-					go func() { io.Copy(c, c); c.Close() }()
-				}
-			}()
+			backend := echoBackend(t)
 			fe, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -148,4 +135,24 @@ listen px
 			t.Errorf("%q works now, yet is announced as pending:\n%s", notNow, out)
 		}
 	}
+}
+
+// echoBackend is a tcp echo server on loopback, closed when the test ends.
+func echoBackend(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln
 }
