@@ -1,0 +1,337 @@
+// Package load is the benchmark's HTTP load generator, built on fasthttp.
+//
+// Open loop (Config.Rate > 0): requests are due on a fixed schedule,
+// request i at start + i/Rate, whatever the server does. A request's
+// latency is measured from the time it was due, not from the time a free
+// connection sent it, so a server that stalls is charged for every request
+// that waited behind the stall (no coordinated omission: a stalled server
+// cannot slow the schedule down and so hide its stall). Closed loop
+// (Rate == 0): every connection sends its next request as soon as the last
+// one is answered, for the highest throughput.
+//
+// Latencies go into an HdrHistogram in microseconds. Requests due during
+// the warm-up are sent but not recorded.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sys/unix"
+)
+
+// MaxLatency is the largest latency the histograms hold; a larger one is
+// recorded as MaxLatency.
+const MaxLatency = 60 * time.Second
+
+// Config is one run of the generator.
+type Config struct {
+	// Addrs are the servers; connection i goes to Addrs[i%len(Addrs)].
+	Addrs []string
+	// Conns is the number of connections (in close mode: of concurrent
+	// requests, each on a connection of its own).
+	Conns int
+	// Rate is the open loop's rate in requests per second over all
+	// connections; 0 runs closed loop.
+	Rate float64
+	// Warmup is sent and not recorded; Duration is measured after it.
+	Warmup, Duration time.Duration
+	// KeepAlive reuses connections; false opens one per request
+	// (Connection: close).
+	KeepAlive bool
+	// Path is the request's path; "" is /body.
+	Path string
+	// ReqSize > 0 sends a POST with a body of that many bytes.
+	ReqSize int
+	// RespSize >= 0 is the expected response body size: any other size
+	// counts as an error. -1 accepts any.
+	RespSize int
+	// Timeout bounds one request; 0 is 10 s.
+	Timeout time.Duration
+	// Done, when not nil, is incremented for every answered request
+	// (warm-up included): the progress line reads it.
+	Done *atomic.Int64
+}
+
+// Result is what one run measured.
+type Result struct {
+	// Hist holds the recorded latencies in microseconds.
+	Hist *hdrhistogram.Histogram
+	// Requests were answered with 200 and the expected body during the
+	// measured window; Errors failed there (status, size, I/O, timeout).
+	Requests, Errors int64
+	// Due is the open loop's number of requests scheduled in the window.
+	Due int64
+	// Elapsed is the measured window: from the end of the warm-up to the
+	// last recorded answer (open loop: at least Duration).
+	Elapsed time.Duration
+	// GenCPU is the CPU time this process used during the window.
+	GenCPU time.Duration
+	// FirstError is an example, for the message when all requests fail.
+	FirstError error
+}
+
+// ReqPerSec is the measured throughput.
+func (r *Result) ReqPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// NewHistogram is the histogram the generator records into: 1 µs to
+// MaxLatency, three significant digits.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, MaxLatency.Microseconds(), 3)
+}
+
+func (c *Config) check() error {
+	switch {
+	case len(c.Addrs) == 0:
+		return errors.New("load: no server address")
+	case c.Conns < 1:
+		return fmt.Errorf("load: %d connections; want at least 1", c.Conns)
+	case c.Rate < 0:
+		return fmt.Errorf("load: rate %g; want 0 (closed loop) or more", c.Rate)
+	case c.Duration <= 0:
+		return fmt.Errorf("load: duration %v; want more than 0", c.Duration)
+	case c.Warmup < 0:
+		return fmt.Errorf("load: warm-up %v is negative", c.Warmup)
+	case c.ReqSize < 0:
+		return fmt.Errorf("load: request size %d is negative", c.ReqSize)
+	}
+	return nil
+}
+
+// worker is one connection's state. Each has its own histogram, merged at
+// the end, so that recording takes no lock.
+type worker struct {
+	client   *fasthttp.HostClient
+	req      *fasthttp.Request
+	resp     *fasthttp.Response
+	hist     *hdrhistogram.Histogram
+	ok, errs int64
+	last     time.Time
+	firstErr error
+}
+
+// Run runs the generator and returns what it measured. It returns an error
+// only for a bad Config; failed requests are counted in the Result.
+func Run(cfg Config) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/body"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	body := make([]byte, cfg.ReqSize)
+	for i := range body {
+		body[i] = 'x'
+	}
+	ws := make([]*worker, cfg.Conns)
+	for i := range ws {
+		ws[i] = newWorker(cfg, i, body)
+	}
+
+	// The first request is due a little after now, so that every worker
+	// is running when it is.
+	start := time.Now().Add(20 * time.Millisecond)
+	measureFrom := start.Add(cfg.Warmup)
+	end := measureFrom.Add(cfg.Duration)
+	cpu0 := selfCPU()
+
+	var wg sync.WaitGroup
+	var due int64
+	if cfg.Rate > 0 {
+		interval := float64(time.Second) / cfg.Rate
+		total := int64(float64(cfg.Warmup+cfg.Duration) / interval)
+		warm := int64(float64(cfg.Warmup) / interval)
+		due = total - warm
+		var next atomic.Int64
+		for _, w := range ws {
+			wg.Go(func() { w.openLoop(cfg, &next, total, start, interval, measureFrom, end.Add(cfg.Timeout)) })
+		}
+	} else {
+		for _, w := range ws {
+			wg.Go(func() { w.closedLoop(cfg, start, measureFrom, end) })
+		}
+	}
+	wg.Wait()
+	cpu1 := selfCPU()
+
+	res := &Result{Hist: NewHistogram(), Due: due}
+	last := end
+	if cfg.Rate == 0 {
+		last = measureFrom
+	}
+	for _, w := range ws {
+		res.Hist.Merge(w.hist)
+		res.Requests += w.ok
+		res.Errors += w.errs
+		if w.last.After(last) {
+			last = w.last
+		}
+		if res.FirstError == nil {
+			res.FirstError = w.firstErr
+		}
+		w.client.CloseIdleConnections()
+	}
+	res.Elapsed = last.Sub(measureFrom)
+	// The CPU of the warm-up is in the difference too; scale it to the
+	// window so that the share of the CPU is right.
+	if total := time.Since(start); total > 0 && res.Elapsed > 0 {
+		res.GenCPU = time.Duration(float64(cpu1-cpu0) * float64(res.Elapsed) / float64(total))
+	}
+	return res, nil
+}
+
+func newWorker(cfg Config, i int, body []byte) *worker {
+	addr := cfg.Addrs[i%len(cfg.Addrs)]
+	c := &fasthttp.HostClient{
+		Addr:                     addr,
+		MaxConns:                 1,
+		ReadTimeout:              cfg.Timeout,
+		WriteTimeout:             cfg.Timeout,
+		MaxIdleConnDuration:      time.Hour,
+		NoDefaultUserAgentHeader: true,
+		MaxResponseBodySize:      256 << 20,
+		// A failed request is counted, not retried behind our back.
+		RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+	}
+	if !cfg.KeepAlive {
+		c.Dial = sourceRotatingDialer(addr, i, cfg.Timeout)
+	}
+	req := fasthttp.AcquireRequest()
+	req.SetRequestURI("http://" + addr + cfg.Path)
+	req.Header.SetHost("bench")
+	req.Header.Set("User-Agent", "fjord-bench")
+	if len(body) > 0 {
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetBodyRaw(body)
+	}
+	if !cfg.KeepAlive {
+		req.SetConnectionClose()
+	}
+	return &worker{client: c, req: req, resp: fasthttp.AcquireResponse(), hist: NewHistogram()}
+}
+
+// sourceRotatingDialer spreads connection-per-request load over source
+// addresses 127.0.0.2-127.0.0.254 when the server is on 127.0.0.1, so that
+// closed connections in TIME_WAIT never use up one address's ephemeral
+// ports. Every address in 127.0.0.0/8 is loopback.
+func sourceRotatingDialer(addr string, i int, timeout time.Duration) fasthttp.DialFunc {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !strings.HasPrefix(host, "127.") {
+		return nil
+	}
+	var n atomic.Uint32
+	n.Store(uint32(i))
+	return func(addr string) (net.Conn, error) {
+		k := n.Add(1)
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+k%253))}}
+		return d.Dial("tcp", addr)
+	}
+}
+
+// do sends one request and reports whether it succeeded.
+func (w *worker) do(cfg Config) bool {
+	w.resp.Reset()
+	err := w.client.DoTimeout(w.req, w.resp, cfg.Timeout)
+	if err == nil && w.resp.StatusCode() != fasthttp.StatusOK {
+		err = fmt.Errorf("status %d", w.resp.StatusCode())
+	}
+	if err == nil && cfg.RespSize >= 0 && len(w.resp.Body()) != cfg.RespSize {
+		err = fmt.Errorf("response body of %d bytes, want %d", len(w.resp.Body()), cfg.RespSize)
+	}
+	if cfg.Done != nil {
+		cfg.Done.Add(1)
+	}
+	if err != nil && w.firstErr == nil {
+		w.firstErr = err
+	}
+	return err == nil
+}
+
+func (w *worker) record(ok bool, lat time.Duration, now time.Time) {
+	if !ok {
+		w.errs++
+		return
+	}
+	w.ok++
+	w.last = now
+	us := max(lat.Microseconds(), 1)
+	_ = w.hist.RecordValue(min(us, MaxLatency.Microseconds()))
+}
+
+// openLoop takes the next due request from the shared schedule, waits for
+// its time, sends it, and charges its latency from the time it was due. A
+// worker that is late (the server stalled) sends at once: the requests
+// that fell due during the stall go out back to back and each records how
+// long it waited.
+//
+// A server that stops answering would keep the schedule going for as long
+// as its timeouts add up; past giveUp the requests still due are counted
+// as failed without being sent.
+func (w *worker) openLoop(cfg Config, next *atomic.Int64, total int64, start time.Time, interval float64, measureFrom, giveUp time.Time) {
+	for {
+		i := next.Add(1) - 1
+		if i >= total {
+			return
+		}
+		due := start.Add(time.Duration(float64(i) * interval))
+		if time.Now().After(giveUp) {
+			if !due.Before(measureFrom) {
+				w.errs++
+			}
+			continue
+		}
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		ok := w.do(cfg)
+		now := time.Now()
+		if !due.Before(measureFrom) {
+			w.record(ok, now.Sub(due), now)
+		}
+	}
+}
+
+func (w *worker) closedLoop(cfg Config, start, measureFrom, end time.Time) {
+	if d := time.Until(start); d > 0 {
+		time.Sleep(d)
+	}
+	for {
+		sent := time.Now()
+		if !sent.Before(end) {
+			return
+		}
+		ok := w.do(cfg)
+		now := time.Now()
+		if !sent.Before(measureFrom) {
+			w.record(ok, now.Sub(sent), now)
+		}
+	}
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// SelfCPU is the CPU time this process has used, for callers measuring the
+// generator around runs of their own (bulk, idle).
+func SelfCPU() time.Duration { return selfCPU() }
