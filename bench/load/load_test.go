@@ -110,7 +110,7 @@ func TestClosedLoopAndConnectionPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &fasthttp.Server{
-		Handler:   func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("0123456789") },
+		Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("0123456789") },
 		ConnState: func(_ net.Conn, s fasthttp.ConnState) {
 			if s == fasthttp.StateNew {
 				conns.Add(1)
