@@ -55,6 +55,10 @@ type Config struct {
 	RespSize int
 	// Timeout bounds one request; 0 is 10 s.
 	Timeout time.Duration
+	// Measuring, when not nil, is called once when the measured window
+	// begins (the warm-up has ended), from another goroutine: the harness
+	// samples the proxy's CPU there. Run returns after it has returned.
+	Measuring func()
 	// Done, when not nil, is incremented for every answered request
 	// (warm-up included): the progress line reads it.
 	Done *atomic.Int64
@@ -149,6 +153,13 @@ func Run(cfg Config) (*Result, error) {
 	measureFrom := start.Add(cfg.Warmup)
 	end := measureFrom.Add(cfg.Duration)
 	cpu0 := selfCPU()
+	measuring := make(chan struct{})
+	time.AfterFunc(time.Until(measureFrom), func() {
+		if cfg.Measuring != nil {
+			cfg.Measuring()
+		}
+		close(measuring)
+	})
 
 	var wg sync.WaitGroup
 	var due int64
@@ -167,6 +178,7 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	wg.Wait()
+	<-measuring
 	cpu1 := selfCPU()
 
 	res := &Result{Hist: NewHistogram(), Due: due}

@@ -81,10 +81,11 @@ func TestOpenLoopKeepsRateThroughStall(t *testing.T) {
 
 func TestWarmupIsNotRecorded(t *testing.T) {
 	addr := serve(t, nil)
-	var done atomic.Int64
+	var done, atMeasure atomic.Int64
 	res, err := Run(Config{
 		Addrs: []string{addr}, Conns: 4, Rate: 400, Warmup: 500 * time.Millisecond, Duration: time.Second,
 		KeepAlive: true, RespSize: 10, Done: &done,
+		Measuring: func() { atMeasure.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +98,9 @@ func TestWarmupIsNotRecorded(t *testing.T) {
 	}
 	if done.Load() != 600 {
 		t.Errorf("progress counter %d, want 600 (warm-up included)", done.Load())
+	}
+	if n := atMeasure.Load(); n != 1 {
+		t.Errorf("Measuring was called %d times, want once", n)
 	}
 	if res.Elapsed < time.Second {
 		t.Errorf("elapsed %v, want the whole measured second", res.Elapsed)
