@@ -15,7 +15,14 @@ import (
 // because the idle scenario holds connections open on purpose.
 func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by fjord-bench.\nglobal\n  nbthread %d\n  maxconn %d\n%s", env.Threads, env.MaxConn, extraGlobal)
+	fmt.Fprintf(&b, "# Written by fjord-bench.\nglobal\n  nbthread %d\n  maxconn %d\n", env.Threads, env.MaxConn)
+	// Both would ask for more descriptors than the hard limit allows
+	// (fjord counts two pipes per connection); ulimit-n caps the request
+	// at what this machine has.
+	if hard := HardNoFile(); hard > 0 {
+		fmt.Fprintf(&b, "  ulimit-n %d\n", hard)
+	}
+	b.WriteString(extraGlobal)
 	b.WriteString("\ndefaults\n")
 	if mode == HTTP {
 		b.WriteString("  mode http\n  option http-keep-alive\n  timeout http-request 10s\n  timeout http-keep-alive 10m\n")

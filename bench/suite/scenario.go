@@ -63,7 +63,9 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				return err
 			}
 			r.step++
-			r.progress(name, round, p.Name, "starting")
+			if o.Live {
+				r.progress(name, round, p.Name, "starting")
+			}
 			in, err := p.Start(r.env)
 			if err != nil {
 				return err
@@ -85,6 +87,9 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				row.AddRound(m, h)
 			}
 			r.progress(name, round, p.Name, summary(s.Kind, m, note))
+			if o.Live {
+				fmt.Fprintln(o.Progress) // keep the step's figures on screen
+			}
 		}
 	}
 	for _, row := range s.Rows {

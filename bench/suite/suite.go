@@ -171,6 +171,14 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
 		return nil, err
 	}
+	// Proxies run in the work directory: paths must not depend on ours.
+	for _, d := range []*string{&o.WorkDir, &o.BinDir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, err
+		}
+		*d = abs
+	}
 	res := &report.Results{Started: time.Now().UTC()}
 	if len(o.LoadCPUs) > 0 {
 		if err := proc.PinSelf(o.LoadCPUs); err != nil {
@@ -180,10 +188,15 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	// The generator and every child get the hard descriptor limit.
 	hard := raiseNoFile()
-	if need := 2*o.IdleConns + 1000; hard > 0 && uint64(need) > hard && contains(o.Scenarios, Idle) {
+	// Every proxy is configured with maxconn for the idle scenario, and
+	// HAProxy refuses to start when 2 descriptors per connection do not
+	// fit the limit: scale down, and say so when the idle scenario runs.
+	if need := 2*o.IdleConns + 1000; hard > 0 && uint64(need) > hard {
 		n := (int(hard) - 1000) / 2
-		res.Warnings = append(res.Warnings, fmt.Sprintf("idle: the hard RLIMIT_NOFILE is %d (ulimit -Hn) and a proxy needs 2 descriptors per connection, so the idle scenario holds %d connections, not %d", hard, n, o.IdleConns))
-		fmt.Fprintf(o.Progress, "note: %s\n", res.Warnings[len(res.Warnings)-1])
+		if contains(o.Scenarios, Idle) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("idle: the hard RLIMIT_NOFILE is %d (ulimit -Hn) and a proxy needs 2 descriptors per connection, so the idle scenario holds %d connections, not %d", hard, n, o.IdleConns))
+			fmt.Fprintf(o.Progress, "note: %s\n", res.Warnings[len(res.Warnings)-1])
+		}
 		o.IdleConns = n
 	}
 
@@ -350,10 +363,13 @@ func cpuModel() string {
 
 // progress writes the line that says where the run is.
 func (r *runner) progress(scen string, round int, peer, what string) {
-	fmt.Fprintf(r.o.Progress, "\r\033[K[%*d/%d] %-9s round %d/%d  %-12s %s", len(strconv.Itoa(r.steps)), r.step, r.steps, scen, round, r.o.Rounds, peer, what)
-	if !r.o.Live {
-		fmt.Fprintln(r.o.Progress)
+	line := fmt.Sprintf("[%*d/%d] %-9s round %d/%d  %-12s %s", len(strconv.Itoa(r.steps)), r.step, r.steps, scen, round, r.o.Rounds, peer, what)
+	if r.o.Live {
+		// Redrawn in place; the final figures of a step stay on screen.
+		fmt.Fprintf(r.o.Progress, "\r\033[K%s", line)
+		return
 	}
+	fmt.Fprintln(r.o.Progress, line)
 }
 
 // live redraws the progress line every half second with the count of
