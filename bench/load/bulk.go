@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,8 @@ func (r *BulkResult) GBPerSec() float64 {
 // 64 KiB buffer and dropped, so that the generator's cost per byte stays
 // far below the proxy's; fasthttp writes the requests and parses the
 // response heads.
-func Bulk(cfg BulkConfig) (*BulkResult, error) {
+// Cancelling ctx ends it at once (the connections are closed).
+func Bulk(ctx context.Context, cfg BulkConfig) (*BulkResult, error) {
 	if len(cfg.Addrs) == 0 || cfg.Conns < 1 || cfg.ObjectSize < 1 || cfg.Total < cfg.ObjectSize {
 		return nil, fmt.Errorf("load: bulk of %d bytes in objects of %d through %d connections: nothing to do", cfg.Total, cfg.ObjectSize, cfg.Conns)
 	}
@@ -63,10 +65,13 @@ func Bulk(cfg BulkConfig) (*BulkResult, error) {
 	var wg sync.WaitGroup
 	for i := range cfg.Conns {
 		wg.Go(func() {
-			errs[i] = bulkConn(cfg, cfg.Addrs[i%len(cfg.Addrs)], &next, n, &got)
+			errs[i] = bulkConn(ctx, cfg, cfg.Addrs[i%len(cfg.Addrs)], &next, n, &got)
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	res := &BulkResult{Bytes: got.Load(), Elapsed: time.Since(t0), GenCPU: selfCPU() - cpu0}
 	if err := errors.Join(errs...); err != nil {
 		return res, err
@@ -74,12 +79,14 @@ func Bulk(cfg BulkConfig) (*BulkResult, error) {
 	return res, nil
 }
 
-func bulkConn(cfg BulkConfig, addr string, next *atomic.Int64, n int64, got *atomic.Int64) error {
+func bulkConn(ctx context.Context, cfg BulkConfig, addr string, next *atomic.Int64, n int64, got *atomic.Int64) error {
 	c, err := net.DialTimeout("tcp", addr, cfg.Timeout)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	var req fasthttp.Request
 	req.SetRequestURI(cfg.Path)
 	req.Header.SetHost("bench")

@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -36,7 +37,7 @@ func (s *Idle) Close() {
 // side too) and leaves them open and idle. It opens parallel connections
 // at a time and gives up after maxFailed failures: a proxy out of
 // descriptors answers none of the rest.
-func OpenIdle(addrs []string, n int, path string, parallel, maxFailed int, timeout time.Duration) *Idle {
+func OpenIdle(ctx context.Context, addrs []string, n int, path string, parallel, maxFailed int, timeout time.Duration) *Idle {
 	if path == "" {
 		path = "/body"
 	}
@@ -58,7 +59,7 @@ func OpenIdle(addrs []string, n int, path string, parallel, maxFailed int, timeo
 			var resp fasthttp.Response
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(n) || failed.Load() >= int64(maxFailed) {
+				if i >= int64(n) || failed.Load() >= int64(maxFailed) || ctx.Err() != nil {
 					return
 				}
 				c, err := openOne(addrs[int(i)%len(addrs)], raw, &resp, timeout)

@@ -14,6 +14,7 @@
 package load
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -127,8 +128,9 @@ type worker struct {
 }
 
 // Run runs the generator and returns what it measured. It returns an error
-// only for a bad Config; failed requests are counted in the Result.
-func Run(cfg Config) (*Result, error) {
+// for a bad Config, or ctx's error when ctx ends first (no request is sent
+// after that); failed requests are counted in the Result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -170,14 +172,17 @@ func Run(cfg Config) (*Result, error) {
 		due = total - warm
 		var next atomic.Int64
 		for _, w := range ws {
-			wg.Go(func() { w.openLoop(cfg, &next, total, start, interval, measureFrom, end.Add(cfg.Timeout)) })
+			wg.Go(func() { w.openLoop(ctx, cfg, &next, total, start, interval, measureFrom, end.Add(cfg.Timeout)) })
 		}
 	} else {
 		for _, w := range ws {
-			wg.Go(func() { w.closedLoop(cfg, start, measureFrom, end) })
+			wg.Go(func() { w.closedLoop(ctx, cfg, start, measureFrom, end) })
 		}
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	<-measuring
 	cpu1 := selfCPU()
 
@@ -294,10 +299,10 @@ func (w *worker) record(ok bool, lat time.Duration, now time.Time) {
 // A server that stops answering would keep the schedule going for as long
 // as its timeouts add up; past giveUp the requests still due are counted
 // as failed without being sent.
-func (w *worker) openLoop(cfg Config, next *atomic.Int64, total int64, start time.Time, interval float64, measureFrom, giveUp time.Time) {
+func (w *worker) openLoop(ctx context.Context, cfg Config, next *atomic.Int64, total int64, start time.Time, interval float64, measureFrom, giveUp time.Time) {
 	for {
 		i := next.Add(1) - 1
-		if i >= total {
+		if i >= total || ctx.Err() != nil {
 			return
 		}
 		due := start.Add(time.Duration(float64(i) * interval))
@@ -307,8 +312,8 @@ func (w *worker) openLoop(cfg Config, next *atomic.Int64, total int64, start tim
 			}
 			continue
 		}
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
+		if !sleepUntil(ctx, due) {
+			return
 		}
 		ok := w.do(cfg)
 		now := time.Now()
@@ -318,13 +323,13 @@ func (w *worker) openLoop(cfg Config, next *atomic.Int64, total int64, start tim
 	}
 }
 
-func (w *worker) closedLoop(cfg Config, start, measureFrom, end time.Time) {
-	if d := time.Until(start); d > 0 {
-		time.Sleep(d)
+func (w *worker) closedLoop(ctx context.Context, cfg Config, start, measureFrom, end time.Time) {
+	if !sleepUntil(ctx, start) {
+		return
 	}
 	for {
 		sent := time.Now()
-		if !sent.Before(end) {
+		if !sent.Before(end) || ctx.Err() != nil {
 			return
 		}
 		ok := w.do(cfg)
@@ -332,6 +337,28 @@ func (w *worker) closedLoop(cfg Config, start, measureFrom, end time.Time) {
 		if !sent.Before(measureFrom) {
 			w.record(ok, now.Sub(sent), now)
 		}
+	}
+}
+
+// sleepUntil waits until t; false means ctx ended first. A plain Sleep
+// for the short waits that are nearly all of them: a timer and a select per
+// request would cost the generator more than the wait.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if d < 100*time.Millisecond {
+		time.Sleep(d)
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"net"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ func TestOpenLoopKeepsRateThroughStall(t *testing.T) {
 			time.Sleep(d)
 		}
 	})
-	res, err := Run(Config{
+	res, err := Run(context.Background(), Config{
 		Addrs: []string{addr}, Conns: 8, Rate: 1000, Duration: 1500 * time.Millisecond,
 		KeepAlive: true, RespSize: 10,
 	})
@@ -82,7 +83,7 @@ func TestOpenLoopKeepsRateThroughStall(t *testing.T) {
 func TestWarmupIsNotRecorded(t *testing.T) {
 	addr := serve(t, nil)
 	var done, atMeasure atomic.Int64
-	res, err := Run(Config{
+	res, err := Run(context.Background(), Config{
 		Addrs: []string{addr}, Conns: 4, Rate: 400, Warmup: 500 * time.Millisecond, Duration: time.Second,
 		KeepAlive: true, RespSize: 10, Done: &done,
 		Measuring: func() { atMeasure.Add(1) },
@@ -125,7 +126,7 @@ func TestClosedLoopAndConnectionPerRequest(t *testing.T) {
 	defer srv.Shutdown()
 	for _, keep := range []bool{true, false} {
 		conns.Store(0)
-		res, err := Run(Config{Addrs: []string{ln.Addr().String()}, Conns: 3, Duration: 300 * time.Millisecond, KeepAlive: keep, RespSize: 10})
+		res, err := Run(context.Background(), Config{Addrs: []string{ln.Addr().String()}, Conns: 3, Duration: 300 * time.Millisecond, KeepAlive: keep, RespSize: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestClosedLoopAndConnectionPerRequest(t *testing.T) {
 
 func TestWrongBodySizeIsAnError(t *testing.T) {
 	addr := serve(t, nil)
-	res, err := Run(Config{Addrs: []string{addr}, Conns: 1, Rate: 100, Duration: 100 * time.Millisecond, KeepAlive: true, RespSize: 64})
+	res, err := Run(context.Background(), Config{Addrs: []string{addr}, Conns: 1, Rate: 100, Duration: 100 * time.Millisecond, KeepAlive: true, RespSize: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestBadConfig(t *testing.T) {
 		{Addrs: []string{"x"}, Conns: 1},
 		{Addrs: []string{"x"}, Conns: 1, Duration: time.Second, Rate: -1},
 	} {
-		if _, err := Run(c); err == nil {
+		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
 	}
@@ -182,23 +183,23 @@ func TestBulkAndIdle(t *testing.T) {
 	defer srv.Shutdown()
 	addr := ln.Addr().String()
 
-	res, err := Bulk(BulkConfig{Addrs: []string{addr}, Conns: 4, ObjectSize: 1 << 20, Total: 10 << 20, Timeout: 10 * time.Second})
+	res, err := Bulk(context.Background(), BulkConfig{Addrs: []string{addr}, Conns: 4, ObjectSize: 1 << 20, Total: 10 << 20, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Bytes != 10<<20 {
 		t.Errorf("bulk received %d bytes, want %d", res.Bytes, 10<<20)
 	}
-	if _, err := Bulk(BulkConfig{Addrs: []string{addr}, Conns: 1, ObjectSize: 1000, Total: 1000, Timeout: 10 * time.Second}); err == nil {
+	if _, err := Bulk(context.Background(), BulkConfig{Addrs: []string{addr}, Conns: 1, ObjectSize: 1000, Total: 1000, Timeout: 10 * time.Second}); err == nil {
 		t.Error("bulk with the wrong object size: no error")
 	}
 
-	idle := OpenIdle([]string{addr}, 50, "/", 4, 5, 5*time.Second)
+	idle := OpenIdle(context.Background(), []string{addr}, 50, "/", 4, 5, 5*time.Second)
 	defer idle.Close()
 	if idle.Held() != 50 || idle.Failed != 0 {
 		t.Errorf("idle: held %d, failed %d (%v), want 50", idle.Held(), idle.Failed, idle.FirstError)
 	}
-	dead := OpenIdle([]string{"127.0.0.1:1"}, 50, "/", 4, 5, time.Second)
+	dead := OpenIdle(context.Background(), []string{"127.0.0.1:1"}, 50, "/", 4, 5, time.Second)
 	if dead.Held() != 0 || dead.Failed < 5 || dead.Failed > 8 {
 		t.Errorf("idle to a closed port: held %d, failed %d; want to give up after about 5", dead.Held(), dead.Failed)
 	}

@@ -190,7 +190,7 @@ func (r *runner) measure(name string, round int, in *peers.Instance) (report.Rou
 		cfg.Measuring = func() { u0, sampleErr = proc.Sample(in.Proc.Pid()) }
 	}
 	stop := r.live(name, round, in.Peer.Name, &done, o.Warmup+o.Duration)
-	res, err := load.Run(cfg)
+	res, err := load.Run(r.ctx, cfg)
 	stop()
 	if err != nil {
 		return nil, nil, "", err
@@ -240,7 +240,7 @@ func (r *runner) bulk(in *peers.Instance) (report.Round, string, error) {
 			return nil, "", err
 		}
 	}
-	res, err := load.Bulk(load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes})
+	res, err := load.Bulk(r.ctx, load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes})
 	if err != nil {
 		return nil, err.Error(), nil
 	}
@@ -266,7 +266,7 @@ func (r *runner) idle(in *peers.Instance) (report.Round, string, error) {
 			return nil, "", err
 		}
 	}
-	set := load.OpenIdle(in.Addrs, o.IdleConns, "/body", 16, 50, 3*time.Second)
+	set := load.OpenIdle(r.ctx, in.Addrs, o.IdleConns, "/body", 16, 50, 3*time.Second)
 	defer set.Close()
 	var note string
 	if set.Failed > 0 {
@@ -321,7 +321,7 @@ func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 			if err != nil {
 				return 0, "", err
 			}
-			res, err := load.Run(load.Config{Addrs: in.Addrs, Conns: o.Conns, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, KeepAlive: true, RespSize: o.RespSize, ReqSize: o.ReqSize})
+			res, err := load.Run(ctx, load.Config{Addrs: in.Addrs, Conns: o.Conns, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, KeepAlive: true, RespSize: o.RespSize, ReqSize: o.ReqSize})
 			in.Stop()
 			if err != nil {
 				return 0, "", err

@@ -146,6 +146,7 @@ func (o *Options) check() error {
 
 // runner is the state of one run.
 type runner struct {
+	ctx     context.Context
 	o       Options
 	env     *peers.Env
 	peers   []*peers.Peer
@@ -220,7 +221,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	env.Backends = backends
 
-	r := &runner{o: o, env: env, missing: map[string]error{}, res: res}
+	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res}
 	for _, p := range ps {
 		if err := p.Missing(env); err != nil {
 			if !errors.Is(err, peers.ErrNotInstalled) {
