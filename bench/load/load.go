@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,9 +171,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		total := int64(float64(cfg.Warmup+cfg.Duration) / interval)
 		warm := int64(float64(cfg.Warmup) / interval)
 		due = total - warm
-		var next atomic.Int64
+		slots := make(chan int64, min(total, 1<<20))
+		go pace(ctx, slots, total, start, interval)
 		for _, w := range ws {
-			wg.Go(func() { w.openLoop(ctx, cfg, &next, total, start, interval, measureFrom, end.Add(cfg.Timeout)) })
+			wg.Go(func() { w.openLoop(ctx, cfg, slots, start, interval, measureFrom, end.Add(cfg.Timeout)) })
 		}
 	} else {
 		for _, w := range ws {
@@ -290,19 +292,51 @@ func (w *worker) record(ok bool, lat time.Duration, now time.Time) {
 	_ = w.hist.RecordValue(min(us, MaxLatency.Microseconds()))
 }
 
-// openLoop takes the next due request from the shared schedule, waits for
-// its time, sends it, and charges its latency from the time it was due. A
-// worker that is late (the server stalled) sends at once: the requests
-// that fell due during the stall go out back to back and each records how
-// long it waited.
+// pace hands out the schedule: slot i at start + i*interval. It runs on a
+// thread of its own that sleeps with nanosleep(2) and no timer slack,
+// because the Go runtime's own timers wake up to a millisecond late when
+// the process is otherwise idle (its epoll_wait timeout is in
+// milliseconds), and every microsecond the generator sends late is added
+// to the latency it records. Slots due while every connection is busy (a
+// stalled server) queue up in the channel and go out back to back when a
+// connection frees; their latency still counts from their due time. The
+// pacer holds a P (GOMAXPROCS) while it sleeps: give the generator one P
+// more than it has CPUs.
+func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time, interval float64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(slots)
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+	for i := int64(0); i < total; i++ {
+		due := start.Add(time.Duration(float64(i) * interval))
+		for d := time.Until(due); d > 0; d = time.Until(due) {
+			if ctx.Err() != nil {
+				return
+			}
+			// Long waits in slices, so that ctx is seen.
+			ts := unix.NsecToTimespec(int64(min(d, 50*time.Millisecond)))
+			_ = unix.Nanosleep(&ts, nil)
+		}
+		select {
+		case slots <- i:
+		case <-ctx.Done():
+			return
+		}
+		// Let the worker just woken run on this P before the next
+		// nanosleep holds it.
+		runtime.Gosched()
+	}
+}
+
+// openLoop sends each slot it receives and charges its latency from the
+// time the slot was due.
 //
 // A server that stops answering would keep the schedule going for as long
 // as its timeouts add up; past giveUp the requests still due are counted
 // as failed without being sent.
-func (w *worker) openLoop(ctx context.Context, cfg Config, next *atomic.Int64, total int64, start time.Time, interval float64, measureFrom, giveUp time.Time) {
-	for {
-		i := next.Add(1) - 1
-		if i >= total || ctx.Err() != nil {
+func (w *worker) openLoop(ctx context.Context, cfg Config, slots <-chan int64, start time.Time, interval float64, measureFrom, giveUp time.Time) {
+	for i := range slots {
+		if ctx.Err() != nil {
 			return
 		}
 		due := start.Add(time.Duration(float64(i) * interval))
@@ -311,9 +345,6 @@ func (w *worker) openLoop(ctx context.Context, cfg Config, next *atomic.Int64, t
 				w.errs++
 			}
 			continue
-		}
-		if !sleepUntil(ctx, due) {
-			return
 		}
 		ok := w.do(cfg)
 		now := time.Now()

@@ -74,14 +74,15 @@ func columns(k Kind) []column {
 			{"×HAProxy", CPUPerGB, haproxyRef, ratio},
 			{"RSS MiB", RSS, nil, mib},
 			{"gen CPU", GenCPU, nil, share},
+			{"load CPU", LoadCPU, nil, share},
 		}
 	case Idle:
 		return []column{
 			{"held", Held, nil, plain},
 			{"RSS MiB", RSS, nil, mib},
-			{"RSS B/conn", RSSPerConn, nil, plain},
+			{"RSS B/conn", RSSPerConn, nil, thousands},
 			{"×HAProxy", RSSPerConn, haproxyRef, ratio},
-			{"fds/conn", FDsPerConn, nil, plain},
+			{"fds/conn", FDsPerConn, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
 		}
 	}
 	return []column{
@@ -99,6 +100,7 @@ func columns(k Kind) []column {
 		{"×HAProxy", CPUPerReq, haproxyRef, ratio},
 		{"RSS MiB", RSS, nil, mib},
 		{"gen CPU", GenCPU, nil, share},
+		{"load CPU", LoadCPU, nil, share},
 	}
 }
 

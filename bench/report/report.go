@@ -30,6 +30,7 @@ const (
 	FDsPerConn = "proxy_fds_per_idle_conn"
 	Held       = "idle_conns_held"
 	GenCPU     = "generator_cpu_share" // of the CPUs the generator may use
+	LoadCPU    = "load_cpu_share"      // generator and web nodes together, of the same CPUs
 	Errors     = "errors"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,10 +25,10 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 	switch name {
 	case KeepAlive:
 		s.Title, s.Kind = "Keep-alive small requests, closed loop (maximum throughput)", report.Requests
-		s.Params = fmt.Sprintf("%d keep-alive connections, each sending its next request when the last is answered; %s; %v warm-up, %v measured, median of %d rounds.", o.Conns, sizes(o), o.Warmup, o.Duration, o.Rounds)
+		s.Params = fmt.Sprintf("%d keep-alive connections, each sending its next request when the last is answered; %s; %v warm-up, %v measured, median of %s.", o.Conns, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
 	case Close:
 		s.Title, s.Kind = "One connection per request, closed loop", report.Requests
-		s.Params = fmt.Sprintf("%d concurrent requests, each on a new connection (Connection: close); %s; %v warm-up, %v measured, median of %d rounds.", o.Conns, sizes(o), o.Warmup, o.Duration, o.Rounds)
+		s.Params = fmt.Sprintf("%d concurrent requests, each on a new connection (Connection: close); %s; %v warm-up, %v measured, median of %s.", o.Conns, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
 	case Latency:
 		rate, how, err := r.latencyRate(ctx)
 		if err != nil {
@@ -35,13 +36,13 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		}
 		r.o.Rate = rate
 		s.Title, s.Kind = fmt.Sprintf("Latency at a fixed %.0f req/s, open loop", rate), report.Requests
-		s.Params = fmt.Sprintf("%d keep-alive connections, requests due every %.1f µs whatever the proxy does, latency counted from when each was due (no coordinated omission); the rate is %s; %s; %v warm-up, %v measured, median of %d rounds.", o.Conns, 1e6/rate, how, sizes(o), o.Warmup, o.Duration, o.Rounds)
+		s.Params = fmt.Sprintf("%d keep-alive connections, requests due every %.1f µs whatever the proxy does, latency counted from when each was due (no coordinated omission); the rate is %s; %s; %v warm-up, %v measured, median of %s.", o.Conns, 1e6/rate, how, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
 	case Bulk:
 		s.Title, s.Kind = "Bulk transfer", report.Bulk
-		s.Params = fmt.Sprintf("%s through %d keep-alive connections as GETs of a %s object; median of %d rounds.", bytesText(o.BulkBytes), o.BulkConns, bytesText(int64(o.LargeSize)), o.Rounds)
+		s.Params = fmt.Sprintf("%s through %d keep-alive connections as GETs of a %s object; median of %s.", bytesText(o.BulkBytes), o.BulkConns, bytesText(int64(o.LargeSize)), rounds(o.Rounds))
 	case Idle:
 		s.Title, s.Kind = "Idle connections", report.Idle
-		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %d rounds.", o.IdleConns, o.Rounds)
+		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %s.", o.IdleConns, rounds(o.Rounds))
 	}
 	r.res.Scenarios = append(r.res.Scenarios, s)
 
@@ -82,6 +83,8 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 			if share, ok := m[report.GenCPU]; ok && share > saturated {
 				w := fmt.Sprintf("%s, %s round %d: the generator used %.0f%% of its CPUs (%s): this round measures the generator as much as the proxy", name, p.Name, round, 100*share, o.LoadCPUs)
 				r.res.Warnings = append(r.res.Warnings, w)
+			} else if share, ok := m[report.LoadCPU]; ok && share > saturated {
+				r.saturated[name] = append(r.saturated[name], fmt.Sprintf("%s %d", p.Name, round))
 			}
 			if len(m) > 0 {
 				row.AddRound(m, h)
@@ -91,6 +94,14 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				fmt.Fprintln(o.Progress) // keep the step's figures on screen
 			}
 		}
+	}
+	if sat := r.saturated[name]; len(sat) > 0 {
+		which := fmt.Sprintf("in %d of %d runs (%s)", len(sat), o.Rounds*len(r.peers), strings.Join(sat, ", "))
+		if len(sat) == o.Rounds*len(r.peers) {
+			which = "in every run"
+		}
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: req/s there is bounded by the load side as much as by the proxy; CPU per request is not",
+			name, o.LoadCPUs, 100*saturated, which))
 	}
 	for _, row := range s.Rows {
 		row.Finish()
@@ -184,10 +195,13 @@ func (r *runner) measure(name string, round int, in *peers.Instance) (report.Rou
 	}
 	var done atomic.Int64
 	cfg.Done = &done
-	var u0 proc.Usage
-	var sampleErr error
-	if in.Proc != nil {
-		cfg.Measuring = func() { u0, sampleErr = proc.Sample(in.Proc.Pid()) }
+	var u0, w0 proc.Usage
+	var sampleErr, webErr error
+	cfg.Measuring = func() {
+		w0, webErr = proc.Sample(r.web.Pid())
+		if in.Proc != nil {
+			u0, sampleErr = proc.Sample(in.Proc.Pid())
+		}
 	}
 	stop := r.live(name, round, in.Peer.Name, &done, o.Warmup+o.Duration)
 	res, err := load.Run(r.ctx, cfg)
@@ -209,6 +223,9 @@ func (r *runner) measure(name string, round int, in *peers.Instance) (report.Rou
 	m[report.ReqPerSec] = res.ReqPerSec()
 	m[report.Errors] = float64(res.Errors)
 	m[report.GenCPU] = genShare(res.GenCPU, res.Elapsed, o.LoadCPUs)
+	if w1, err := proc.Sample(r.web.Pid()); err == nil && webErr == nil {
+		m[report.LoadCPU] = genShare(res.GenCPU+w1.CPU-w0.CPU, res.Elapsed, o.LoadCPUs)
+	}
 	if in.Proc != nil {
 		u1, err := proc.Sample(in.Proc.Pid())
 		if err == nil {
@@ -240,11 +257,15 @@ func (r *runner) bulk(in *peers.Instance) (report.Round, string, error) {
 			return nil, "", err
 		}
 	}
+	w0, webErr := proc.Sample(r.web.Pid())
 	res, err := load.Bulk(r.ctx, load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes})
 	if err != nil {
 		return nil, err.Error(), nil
 	}
 	m := report.Round{report.GBPerSec: res.GBPerSec(), report.GenCPU: genShare(res.GenCPU, res.Elapsed, o.LoadCPUs)}
+	if w1, err := proc.Sample(r.web.Pid()); err == nil && webErr == nil {
+		m[report.LoadCPU] = genShare(res.GenCPU+w1.CPU-w0.CPU, res.Elapsed, o.LoadCPUs)
+	}
 	if in.Proc != nil {
 		u1, err := proc.Sample(in.Proc.Pid())
 		if err != nil {
@@ -346,4 +367,11 @@ func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 		}
 	}
 	return math.Round(o.RateFraction * slowest), fmt.Sprintf("%.0f%% of the slowest maximum (%s, %.0f req/s, from %s)", 100*o.RateFraction, who, slowest, from), nil
+}
+
+func rounds(n int) string {
+	if n == 1 {
+		return "1 round (no median)"
+	}
+	return fmt.Sprintf("%d rounds", n)
 }

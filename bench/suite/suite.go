@@ -146,14 +146,16 @@ func (o *Options) check() error {
 
 // runner is the state of one run.
 type runner struct {
-	ctx     context.Context
-	o       Options
-	env     *peers.Env
-	peers   []*peers.Peer
-	missing map[string]error
-	res     *report.Results
-	step    int
-	steps   int
+	ctx       context.Context
+	o         Options
+	env       *peers.Env
+	peers     []*peers.Peer
+	missing   map[string]error
+	res       *report.Results
+	web       *proc.Proc          // the web nodes' process
+	saturated map[string][]string // per scenario: the rounds whose load side was saturated
+	step      int
+	steps     int
 }
 
 // Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run
@@ -185,7 +187,10 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		if err := proc.PinSelf(o.LoadCPUs); err != nil {
 			return nil, err
 		}
-		runtime.GOMAXPROCS(len(o.LoadCPUs))
+		// One P more than CPUs: the open loop's pacer holds one while it
+		// sleeps in nanosleep(2), and the connections must not wait for
+		// the runtime to take it back. Every thread still runs on LoadCPUs.
+		runtime.GOMAXPROCS(len(o.LoadCPUs) + 1)
 	}
 	// The generator and every child get the hard descriptor limit.
 	hard := raiseNoFile()
@@ -215,13 +220,13 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		MaxConn: max(o.IdleConns, o.Conns, o.BulkConns) + 100,
 		Dir:     o.WorkDir, BinDir: o.BinDir, Port: peers.Ports(o.PortBase),
 	}
-	backends, err := startWebNodes(env, o)
+	web, backends, err := startWebNodes(env, o)
 	if err != nil {
 		return nil, err
 	}
 	env.Backends = backends
 
-	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res}
+	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web, saturated: map[string][]string{}}
 	for _, p := range ps {
 		if err := p.Missing(env); err != nil {
 			if !errors.Is(err, peers.ErrNotInstalled) {
@@ -270,17 +275,17 @@ func raiseNoFile() uint64 {
 
 // startWebNodes starts the two fasthttp web nodes, in one process of
 // their own on the generator's CPUs.
-func startWebNodes(env *peers.Env, o Options) ([]string, error) {
+func startWebNodes(env *peers.Env, o Options) (*proc.Proc, []string, error) {
 	bin := filepath.Join(o.BinDir, "fjord-webnode")
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%s: not found (make bench builds it, or go build -o %s ./cmd/fjord-webnode)", bin, bin)
+		return nil, nil, fmt.Errorf("%s: not found (make bench builds it, or go build -o %s ./cmd/fjord-webnode)", bin, bin)
 	}
 	argv := []string{bin, "-body", strconv.Itoa(o.RespSize), "-large", strconv.Itoa(o.LargeSize)}
 	var addrs []string
 	for _, name := range []string{"web1", "web2"} {
 		port, err := env.Port(name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		addrs = append(addrs, addr)
@@ -292,14 +297,14 @@ func startWebNodes(env *peers.Env, o Options) ([]string, error) {
 		CPUs: o.LoadCPUs, Log: filepath.Join(o.WorkDir, "webnodes.log"),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, a := range addrs {
 		if err := waitListening(p, a, 30*time.Second); err != nil {
-			return nil, fmt.Errorf("web nodes: %w\n--- their log ---\n%s", err, p.Output())
+			return nil, nil, fmt.Errorf("web nodes: %w\n--- their log ---\n%s", err, p.Output())
 		}
 	}
-	return addrs, nil
+	return p, addrs, nil
 }
 
 func waitListening(p *proc.Proc, addr string, within time.Duration) error {
