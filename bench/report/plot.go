@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"path/filepath"
 
@@ -69,11 +70,10 @@ func spectrumPlot(s *Scenario) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = "Latency by percentile: " + s.Title
 	p.X.Label.Text = "percentile"
-	p.Y.Label.Text = "latency (µs, log scale)"
+	p.Y.Label.Text = "latency (µs)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = spectrumTicks{}
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min = 0
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
@@ -97,8 +97,9 @@ func spectrumPlot(s *Scenario) *plot.Plot {
 		if err != nil {
 			continue
 		}
-		l.Color = plotutil.Color(lines)
-		l.Dashes = plotutil.Dashes(lines % 3)
+		i := peerIndex(r.Peer)
+		l.Color = peerColor(i)
+		l.Dashes = plotutil.Dashes(i % 3)
 		l.Width = vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(r.Peer, l)
@@ -153,7 +154,7 @@ func cpuPlot(res *Results) *plot.Plot {
 			continue
 		}
 		bars.LineStyle.Width = 0
-		bars.Color = plotutil.Color(i + 1)
+		bars.Color = peerColor(peerIndex(peer))
 		bars.Offset = vg.Length(float64(i)-float64(len(peers)-1)/2) * w
 		p.Add(bars)
 		p.Legend.Add(peer, bars)
@@ -164,4 +165,32 @@ func cpuPlot(res *Results) *plot.Plot {
 	}
 	p.NominalX(names...)
 	return p
+}
+
+// peerOrder fixes each peer's colour and dash across every plot.
+var peerOrder = []string{"direct", "fjord-tcp", "fjord-http", "haproxy-tcp", "haproxy-http", "nginx-stream", "nginx-http", "iocopy"}
+
+func peerIndex(name string) int {
+	for i, p := range peerOrder {
+		if p == name {
+			return i
+		}
+	}
+	return len(peerOrder)
+}
+
+// palette: direct black, fjord blues, HAProxy reds, nginx greens, Go grey.
+var palette = []color.Color{
+	color.RGBA{0, 0, 0, 255},
+	color.RGBA{31, 119, 180, 255}, color.RGBA{23, 190, 207, 255},
+	color.RGBA{214, 39, 40, 255}, color.RGBA{255, 127, 14, 255},
+	color.RGBA{44, 160, 44, 255}, color.RGBA{188, 189, 34, 255},
+	color.RGBA{148, 103, 189, 255},
+}
+
+func peerColor(i int) color.Color {
+	if i < len(palette) {
+		return palette[i]
+	}
+	return plotutil.Color(i)
 }
