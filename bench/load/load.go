@@ -301,7 +301,9 @@ func (w *worker) record(ok bool, lat time.Duration, now time.Time) {
 // stalled server) queue up in the channel and go out back to back when a
 // connection frees; their latency still counts from their due time. The
 // pacer holds a P (GOMAXPROCS) while it sleeps: give the generator one P
-// more than it has CPUs.
+// more than it has CPUs. (A runtime.Gosched after each slot, to run the
+// woken connection at once, cost more CPU than it saved and made p99 4x
+// worse at 45k req/s on one CPU.)
 func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time, interval float64) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -322,9 +324,6 @@ func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time,
 		case <-ctx.Done():
 			return
 		}
-		// Let the worker just woken run on this P before the next
-		// nanosleep holds it.
-		runtime.Gosched()
 	}
 }
 

@@ -100,7 +100,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		if len(sat) == o.Rounds*len(r.peers) {
 			which = "in every run"
 		}
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: req/s there is bounded by the load side as much as by the proxy; CPU per request is not",
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: throughput there is bounded by the load side as much as by the proxy; the proxy's CPU per request and per GB are not",
 			name, o.LoadCPUs, 100*saturated, which))
 	}
 	for _, row := range s.Rows {
