@@ -352,3 +352,12 @@ func TestChildrenDieWithHarness(t *testing.T) {
 	pgid, _ := strconv.Atoi(f[7])
 	syscall.Kill(-pgid, syscall.SIGKILL)
 }
+
+func FuzzParseSchedstat(f *testing.F) {
+	f.Add([]byte("123456 789 10\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if d, err := ParseSchedstat(in); err == nil && d < 0 {
+			t.Fatalf("negative run time %v from %q", d, in)
+		}
+	})
+}

@@ -138,8 +138,11 @@ func cpuPlot(res *Results) *plot.Plot {
 	p.Title.Text = "Proxy CPU per request (median of rounds)"
 	p.Y.Label.Text = "CPU µs per request"
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(10)
 	p.Add(plotter.NewGrid())
-	w := vg.Points(60 / float64(len(peers)))
+	w := vg.Points(360 / float64(len(peers)*max(1, len(scen))))
+	top := 0.0
 	for i, peer := range peers {
 		vals := make(plotter.Values, len(scen))
 		for j, s := range scen {
@@ -147,6 +150,7 @@ func cpuPlot(res *Results) *plot.Plot {
 			// 0-height bar as nothing.
 			if r := s.Find(peer); r != nil {
 				vals[j] = r.Median[CPUPerReq]
+				top = max(top, vals[j])
 			}
 		}
 		bars, err := plotter.NewBarChart(vals, w)
@@ -164,6 +168,9 @@ func cpuPlot(res *Results) *plot.Plot {
 		names = append(names, s.Name)
 	}
 	p.NominalX(names...)
+	// Room above the tallest bar, so that the legend and the bars do not
+	// meet at the top.
+	p.Y.Min, p.Y.Max = 0, top*1.25
 	return p
 }
 

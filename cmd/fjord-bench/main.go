@@ -187,7 +187,7 @@ func write(f *flags, res *report.Results, stdout io.Writer) error {
 		return err
 	}
 	var md bytes.Buffer
-	header(&md, res, "")
+	header(&md, res)
 	if err := report.Markdown(&md, res); err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func write(f *flags, res *report.Results, stdout io.Writer) error {
 	return nil
 }
 
-func header(w io.Writer, res *report.Results, _ string) {
+func header(w io.Writer, res *report.Results) {
 	fmt.Fprintf(w, "Run %s (%v) with `%s`.\n\n", res.Started.Format("2006-01-02 15:04 UTC"), res.Finished.Sub(res.Started).Round(time.Second), res.Command)
 	for _, l := range res.Machine {
 		fmt.Fprintf(w, "- %s\n", l)
@@ -249,7 +249,7 @@ func writeDoc(f *flags, res *report.Results, plots []string) error {
 	}
 	var b bytes.Buffer
 	b.WriteString(docBegin + "\n\n")
-	header(&b, res, "")
+	header(&b, res)
 	if err := report.Markdown(&b, res); err != nil {
 		return err
 	}
