@@ -144,6 +144,9 @@ func Markdown(w io.Writer, res *Results) error {
 		var notes []string
 		for _, r := range s.Rows {
 			fmt.Fprintf(&b, "| %s |", r.Peer)
+			for _, n := range r.Notes {
+				notes = append(notes, r.Peer+": "+n)
+			}
 			if r.Status != "" {
 				fmt.Fprintf(&b, " %s |%s\n", firstLine(r.Status), strings.Repeat(" |", len(cols)-1))
 				continue
@@ -152,9 +155,6 @@ func Markdown(w io.Writer, res *Results) error {
 				b.WriteString(" " + c.cell(s, r) + " |")
 			}
 			b.WriteString("\n")
-			for _, n := range r.Notes {
-				notes = append(notes, r.Peer+": "+n)
-			}
 		}
 		for _, n := range notes {
 			fmt.Fprintf(&b, "\n- %s", n)

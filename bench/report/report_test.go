@@ -144,7 +144,7 @@ func sample() *Results {
 			row("direct", "none", 100000, 80, 0),
 			row("fjord-tcp", "tcp", 50000, 100, 15),
 			row("haproxy-tcp", "tcp", 40000, 200, 20),
-			{Peer: "nginx-stream", Mode: "tcp", Status: "not installed: nginx is not in PATH"},
+			{Peer: "nginx-stream", Mode: "tcp", Status: "not installed: nginx is not in PATH", Notes: []string{"make bench-deps installs it"}},
 			row("fjord-http", "http", 30000, 300, 25),
 		}},
 		{Name: "idle", Title: "Idle", Kind: Idle, Rows: []*Row{
@@ -180,6 +180,9 @@ func TestMarkdown(t *testing.T) {
 		if !strings.HasPrefix(lines[tt.peer], tt.want) {
 			t.Errorf("%s row:\n got %s\nwant %s...", tt.peer, lines[tt.peer], tt.want)
 		}
+	}
+	if !strings.Contains(out, "- nginx-stream: make bench-deps installs it") {
+		t.Error("the note of a peer that did not run is not under its table")
 	}
 	if strings.Contains(lines["nginx-stream"], " 0 ") {
 		t.Error("a peer that is not installed shows a 0")
