@@ -119,3 +119,25 @@ install: build
 	install -m 0644 docs/*.md examples/fjord.cfg $(DESTDIR)$(DOCDIR)/
 	@echo "installed $(DESTDIR)$(SBINDIR)/fjord and $(DESTDIR)$(UNITDIR)/fjord.service"
 	@echo "then: systemctl daemon-reload && systemctl enable --now fjord   (upgrade: systemctl reload fjord)"
+
+# The benchmark harness (docs/benchmarks.md): fjord in tcp and http mode
+# against HAProxy, nginx, an io.Copy proxy and a direct connection, each
+# proxy its own pinned process, rounds alternating. Results, JSON and plots
+# go to bench/results/. BENCH_FLAGS adds flags, such as
+# BENCH_FLAGS='-scenarios keepalive,latency -proxies fjord-tcp,haproxy-tcp'
+# or BENCH_FLAGS='-doc docs/benchmarks.md' to refresh the published table.
+BENCH_FLAGS ?=
+.PHONY: bench bench-quick bench-bin
+bench-bin:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fjord ./cmd/fjord
+	$(GO) build -trimpath -o $(BIN)/fjord-webnode ./cmd/fjord-webnode
+	$(GO) build -trimpath -o $(BIN)/fjord-iocopy ./bench/cmd/iocopy
+	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
+
+# The standard suite: about 15 minutes on 2 CPUs.
+bench: bench-deps bench-bin
+	$(BIN)/fjord-bench -bin $(BIN) $(BENCH_FLAGS)
+
+# Every scenario and proxy once, short: under 2 minutes.
+bench-quick: bench-deps bench-bin
+	$(BIN)/fjord-bench -quick -bin $(BIN) $(BENCH_FLAGS)

@@ -13,17 +13,23 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Proxy forwards every connection accepted on its listener to Backend.
 type Proxy struct {
-	// Backend is the address every connection is forwarded to.
+	// Backend is the address every connection is forwarded to, unless
+	// Backends is set.
 	Backend string
+	// Backends, when not empty, are used in turn, one per connection
+	// (round robin), as a load balancer's servers.
+	Backends []string
 	// DialTimeout bounds the connect to Backend; zero means 5 s.
 	DialTimeout time.Duration
 
 	ln     net.Listener
+	next   atomic.Uint64
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
@@ -32,14 +38,35 @@ type Proxy struct {
 
 // Listen starts a proxy on addr (such as "127.0.0.1:0") in front of backend.
 func Listen(addr, backend string) (*Proxy, error) {
+	return listen(addr, &Proxy{Backend: backend})
+}
+
+func listen(addr string, p *Proxy) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Backend: backend, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.ln, p.conns = ln, map[net.Conn]struct{}{}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
+}
+
+// backend is the address the next connection goes to.
+func (p *Proxy) backend() string {
+	if len(p.Backends) == 0 {
+		return p.Backend
+	}
+	return p.Backends[(p.next.Add(1)-1)%uint64(len(p.Backends))]
+}
+
+// ListenBalanced starts a proxy on addr that forwards each connection to
+// the next of backends in turn.
+func ListenBalanced(addr string, backends []string) (*Proxy, error) {
+	if len(backends) == 0 {
+		return nil, errors.New("iocopy: no backend")
+	}
+	return listen(addr, &Proxy{Backends: backends})
 }
 
 // Addr is the address the proxy listens on.
@@ -112,7 +139,7 @@ func (p *Proxy) handle(client net.Conn) {
 	if d == 0 {
 		d = 5 * time.Second
 	}
-	server, err := net.DialTimeout("tcp", p.Backend, d)
+	server, err := net.DialTimeout("tcp", p.backend(), d)
 	if err != nil {
 		return
 	}

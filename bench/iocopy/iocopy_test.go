@@ -148,3 +148,30 @@ func TestClose(t *testing.T) {
 		t.Fatal("client connection still open after Close")
 	}
 }
+
+// TestBalanced: connections go to the backends in turn.
+func TestBalanced(t *testing.T) {
+	named := func(name string) string {
+		return backend(t, func(c *net.TCPConn) { c.Write([]byte(name)) })
+	}
+	p, err := ListenBalanced("127.0.0.1:0", []string{named("a"), named("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var got []byte
+	for range 4 {
+		c := dial(t, p.Addr().String())
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b...)
+	}
+	if string(got) != "abab" {
+		t.Errorf("connections went to %q, want abab", got)
+	}
+	if _, err := ListenBalanced("127.0.0.1:0", nil); err == nil {
+		t.Error("no backends: no error")
+	}
+}

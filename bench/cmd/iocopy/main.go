@@ -1,6 +1,7 @@
 // Command iocopy runs bench/iocopy, the io.Copy goroutine proxy fjord is
 // measured against, as a process of its own. It prints "listening on ADDR"
-// and runs until it is killed.
+// and runs until it is killed. -backend takes a comma-separated list, used
+// round robin, one connection each.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/fjordlb/fjord/bench/iocopy"
@@ -16,12 +18,12 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "listen address (loopback)")
-	backend := flag.String("backend", "", "address every connection is forwarded to")
+	backend := flag.String("backend", "", "address every connection is forwarded to, or a comma-separated list used round robin")
 	flag.Parse()
 	if *backend == "" {
 		log.Fatal("-backend is required")
 	}
-	p, err := iocopy.Listen(*listen, *backend)
+	p, err := iocopy.ListenBalanced(*listen, strings.Split(*backend, ","))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,157 @@
+package peers
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// haproxyStyle is the configuration fjord and HAProxy share: the same text
+// for both, since fjord reads haproxy.cfg. Long client and server timeouts,
+// because the idle scenario holds connections open on purpose.
+func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by fjord-bench.\nglobal\n  nbthread %d\n  maxconn %d\n", env.Threads, env.MaxConn)
+	// Both would ask for more descriptors than the hard limit allows
+	// (fjord counts two pipes per connection); ulimit-n caps the request
+	// at what this machine has.
+	if hard := HardNoFile(); hard > 0 {
+		fmt.Fprintf(&b, "  ulimit-n %d\n", hard)
+	}
+	b.WriteString(extraGlobal)
+	b.WriteString("\ndefaults\n")
+	if mode == HTTP {
+		b.WriteString("  mode http\n  option http-keep-alive\n  timeout http-request 10s\n  timeout http-keep-alive 10m\n")
+	} else {
+		b.WriteString("  mode tcp\n")
+	}
+	fmt.Fprintf(&b, "  option splice-auto\n  maxconn %d\n  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n", env.MaxConn)
+	fmt.Fprintf(&b, "\nlisten bench\n  bind 127.0.0.1:%d\n  balance roundrobin\n", port)
+	for i, be := range env.Backends {
+		fmt.Fprintf(&b, "  server web%d %s\n", i+1, be)
+	}
+	return b.String()
+}
+
+func fjordConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
+	return func(env *Env, bin string, port int) ([]string, []string, error) {
+		path := filepath.Join(env.Dir, "fjord-"+string(mode)+".cfg")
+		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, "")), 0o644); err != nil {
+			return nil, nil, err
+		}
+		return []string{bin, "-f", path}, []string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil
+	}
+}
+
+func haproxyConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
+	return func(env *Env, bin string, port int) ([]string, []string, error) {
+		// HAProxy sizes its descriptors as 2 per connection plus its
+		// pipes (maxpipes, a quarter of maxconn by default) and refuses
+		// nothing when the hard limit is lower, but then fails accepts
+		// at random. Bound maxpipes so that the sum fits the hard limit.
+		var extra string
+		if hard := HardNoFile(); hard > 0 {
+			pipes := max(16, (int(hard)-2*env.MaxConn-200)/2)
+			if pipes < env.MaxConn/4 {
+				extra = fmt.Sprintf("  maxpipes %d\n", pipes)
+			}
+		}
+		path := filepath.Join(env.Dir, "haproxy-"+string(mode)+".cfg")
+		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, extra)), 0o644); err != nil {
+			return nil, nil, err
+		}
+		// -db: stay in the foreground, so that stopping it is a signal
+		// to one known process.
+		return []string{bin, "-db", "-f", path}, nil, nil
+	}
+}
+
+// nginxStreamModule is where Debian's libnginx-mod-stream puts the module.
+const nginxStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+func nginxStream(env *Env) (string, error) {
+	bin, err := inPath("nginx")(env)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(nginxStreamModule); err != nil {
+		return "", fmt.Errorf("%w: %s is missing (make bench-deps installs libnginx-mod-stream)", ErrNotInstalled, nginxStreamModule)
+	}
+	return bin, nil
+}
+
+func nginxConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
+	return func(env *Env, bin string, port int) ([]string, []string, error) {
+		name := "nginx-" + map[Mode]string{TCP: "stream", HTTP: "http"}[mode]
+		prefix := filepath.Join(env.Dir, name)
+		if err := os.MkdirAll(prefix, 0o755); err != nil {
+			return nil, nil, err
+		}
+		var b strings.Builder
+		b.WriteString("# Written by fjord-bench.\n")
+		if mode == TCP {
+			fmt.Fprintf(&b, "load_module %s;\n", nginxStreamModule)
+		}
+		if os.Geteuid() == 0 {
+			// Workers stay root so that they can use the prefix directory
+			// the harness (root) created.
+			b.WriteString("user root;\n")
+		}
+		fmt.Fprintf(&b, "daemon off;\nmaster_process on;\nworker_processes %d;\npid %s/nginx.pid;\nerror_log stderr warn;\n", env.Threads, prefix)
+		if hard := HardNoFile(); hard > 0 {
+			fmt.Fprintf(&b, "worker_rlimit_nofile %d;\n", hard)
+		}
+		// A connection through the proxy is two of nginx's connections.
+		fmt.Fprintf(&b, "events {\n  worker_connections %d;\n}\n", 2*env.MaxConn+64)
+		servers := func(indent string) {
+			for _, be := range env.Backends {
+				fmt.Fprintf(&b, "%sserver %s;\n", indent, be)
+			}
+		}
+		if mode == TCP {
+			b.WriteString("stream {\n  upstream web {\n")
+			servers("    ")
+			fmt.Fprintf(&b, "  }\n  server {\n    listen 127.0.0.1:%d reuseport;\n    proxy_pass web;\n    proxy_timeout 10m;\n  }\n}\n", port)
+		} else {
+			fmt.Fprintf(&b, "http {\n  access_log off;\n  keepalive_timeout 10m;\n  keepalive_requests 1000000000;\n"+
+				"  client_body_temp_path %[1]s/body;\n  proxy_temp_path %[1]s/proxy;\n  fastcgi_temp_path %[1]s/fastcgi;\n"+
+				"  uwsgi_temp_path %[1]s/uwsgi;\n  scgi_temp_path %[1]s/scgi;\n  upstream web {\n", prefix)
+			servers("    ")
+			// keepalive: idle server connections kept per worker, as
+			// fjord's and HAProxy's keep-alive do; nginx closes a
+			// connection after keepalive_requests (default 1000) unless
+			// told otherwise, which would add connects to the keep-alive
+			// scenario.
+			fmt.Fprintf(&b, "    keepalive 256;\n    keepalive_requests 1000000000;\n    keepalive_timeout 10m;\n  }\n"+
+				"  server {\n    listen 127.0.0.1:%d reuseport;\n    location / {\n      proxy_pass http://web;\n"+
+				"      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"+
+				// Large responses are passed on from memory, never
+				// spooled to a temporary file.
+				"      proxy_max_temp_file_size 0;\n      proxy_read_timeout 10m;\n    }\n  }\n}\n", port)
+		}
+		path := prefix + ".conf"
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			return nil, nil, err
+		}
+		return []string{bin, "-p", prefix, "-e", "stderr", "-c", path}, nil, nil
+	}
+}
+
+func iocopyConfig(env *Env, bin string, port int) ([]string, []string, error) {
+	return []string{bin, "-listen", "127.0.0.1:" + strconv.Itoa(port), "-backend", strings.Join(env.Backends, ",")},
+		[]string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil
+}
+
+// HardNoFile is the hard RLIMIT_NOFILE, the most descriptors any process
+// here can have; 0 when unknown.
+func HardNoFile() uint64 {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	return r.Max
+}

@@ -1,0 +1,199 @@
+// Package report turns the harness's measurements into figures: medians of
+// rounds, latency percentiles and jitter from HdrHistograms, ratios to
+// HAProxy and to a direct connection, and writes them as Markdown, JSON and
+// plots.
+package report
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The metrics a round can hold. A metric a round did not measure is absent
+// from its map, never 0: the tables print "—" for it.
+const (
+	ReqPerSec  = "req_per_s"
+	P50        = "p50_us"
+	P99        = "p99_us"
+	P999       = "p99.9_us"
+	Max        = "max_us"
+	StdDev     = "stddev_us"
+	Spread     = "p99_minus_p50_us" // jitter: how far the tail is from the middle
+	CPUPerReq  = "proxy_cpu_us_per_req"
+	CPUPerGB   = "proxy_cpu_s_per_gb"
+	GBPerSec   = "gb_per_s"
+	RSS        = "proxy_rss_bytes"
+	RSSPerConn = "proxy_rss_bytes_per_idle_conn"
+	FDsPerConn = "proxy_fds_per_idle_conn"
+	Held       = "idle_conns_held"
+	GenCPU     = "generator_cpu_share" // of the CPUs the generator may use
+	LoadCPU    = "load_cpu_share"      // generator and web nodes together, of the same CPUs
+	Errors     = "errors"
+)
+
+// Round is one measurement of one peer in one scenario.
+type Round map[string]float64
+
+// Kind says which table a scenario's rows go into.
+type Kind string
+
+const (
+	Requests Kind = "requests" // req/s and latency
+	Bulk     Kind = "bulk"     // bytes moved
+	Idle     Kind = "idle"     // connections held
+)
+
+// Row is one peer in one scenario.
+type Row struct {
+	Peer string `json:"peer"`
+	Mode string `json:"mode"` // none, tcp, http
+	// Status is empty for a peer that ran; otherwise why there are no
+	// figures: "not installed: ...", "failed: ...".
+	Status string   `json:"status,omitempty"`
+	Rounds []Round  `json:"rounds"`
+	Median Round    `json:"median"`
+	Notes  []string `json:"notes,omitempty"`
+	// Spectrum is the latency percentile spectrum of all rounds' requests
+	// together.
+	Spectrum []Point `json:"spectrum,omitempty"`
+
+	hist *hdrhistogram.Histogram
+}
+
+// Point is one point of a percentile spectrum.
+type Point struct {
+	Percentile float64 `json:"percentile"`
+	Micros     int64   `json:"us"`
+}
+
+// Scenario is one scenario's rows.
+type Scenario struct {
+	Name   string `json:"name"`
+	Title  string `json:"title"`
+	Kind   Kind   `json:"kind"`
+	Params string `json:"params"`
+	Rows   []*Row `json:"rows"`
+}
+
+// Results is a whole run.
+type Results struct {
+	Started   time.Time   `json:"started"`
+	Finished  time.Time   `json:"finished"`
+	Command   string      `json:"command"`
+	Machine   []string    `json:"machine"` // lines about the machine and the peers' versions
+	Scenarios []*Scenario `json:"scenarios"`
+	Warnings  []string    `json:"warnings,omitempty"`
+}
+
+// AddRound adds a round's figures, and its latencies (h may be nil) to the
+// row's spectrum.
+func (r *Row) AddRound(m Round, h *hdrhistogram.Histogram) {
+	r.Rounds = append(r.Rounds, m)
+	if h != nil {
+		if r.hist == nil {
+			r.hist = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+		}
+		r.hist.Merge(h)
+	}
+}
+
+// Finish computes the medians and the spectrum.
+func (r *Row) Finish() {
+	r.Median = Medians(r.Rounds)
+	if r.hist != nil && r.hist.TotalCount() > 0 {
+		r.Spectrum = Spectrum(r.hist)
+	}
+}
+
+// Find returns the scenario's row for peer, or nil.
+func (s *Scenario) Find(peer string) *Row {
+	for _, r := range s.Rows {
+		if r.Peer == peer {
+			return r
+		}
+	}
+	return nil
+}
+
+// Median is the median of vs: the middle value, or the mean of the two
+// middle values. ok is false for no values.
+func Median(vs []float64) (m float64, ok bool) {
+	if len(vs) == 0 {
+		return 0, false
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2], true
+	}
+	return (s[n/2-1] + s[n/2]) / 2, true
+}
+
+// Medians takes the median of each metric over the rounds that measured
+// it. Each metric's median is its own: the median round for p99 need not
+// be the median round for req/s.
+func Medians(rounds []Round) Round {
+	vals := map[string][]float64{}
+	for _, r := range rounds {
+		for k, v := range r {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				vals[k] = append(vals[k], v)
+			}
+		}
+	}
+	out := Round{}
+	for k, vs := range vals {
+		if m, ok := Median(vs); ok {
+			out[k] = m
+		}
+	}
+	return out
+}
+
+// Ratio is a/b, when both are figures and b is not 0.
+func Ratio(a, b float64) (float64, bool) {
+	if b == 0 || math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return 0, false
+	}
+	return a / b, true
+}
+
+// Latency reads the latency figures from a histogram of microseconds: the
+// percentiles, the maximum, and jitter as the standard deviation and as
+// the distance from p50 to p99. An empty histogram has no figures.
+func Latency(h *hdrhistogram.Histogram) Round {
+	m := Round{}
+	if h == nil || h.TotalCount() == 0 {
+		return m
+	}
+	m[P50] = float64(h.ValueAtQuantile(50))
+	m[P99] = float64(h.ValueAtQuantile(99))
+	m[P999] = float64(h.ValueAtQuantile(99.9))
+	m[Max] = float64(h.Max())
+	m[StdDev] = h.StdDev()
+	m[Spread] = m[P99] - m[P50]
+	return m
+}
+
+// Spectrum samples the percentile spectrum the way HdrHistogram's plots
+// do: evenly in log(1/(1-p)), five points per decade (90%, 99%, 99.9%,
+// ...), from p0 up to the percentile of the last recorded value.
+func Spectrum(h *hdrhistogram.Histogram) []Point {
+	n := h.TotalCount()
+	if n == 0 {
+		return nil
+	}
+	// Beyond 1-1/n every percentile is the maximum.
+	top := math.Log10(float64(n))
+	var pts []Point
+	for x := 0.0; x <= top+1e-9; x += 0.2 {
+		p := 100 * (1 - math.Pow(10, -x))
+		pts = append(pts, Point{Percentile: p, Micros: h.ValueAtQuantile(p)})
+	}
+	pts = append(pts, Point{Percentile: 100 * (1 - 1/float64(n)), Micros: h.Max()})
+	return pts
+}

@@ -1,0 +1,377 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/fjordlb/fjord/bench/load"
+	"github.com/fjordlb/fjord/bench/peers"
+	"github.com/fjordlb/fjord/bench/proc"
+	"github.com/fjordlb/fjord/bench/report"
+)
+
+// saturated is the generator's CPU share above which a round's figures say
+// more about the generator than about the proxy.
+const saturated = 0.9
+
+func (r *runner) scenario(ctx context.Context, name string) error {
+	o := r.o
+	s := &report.Scenario{Name: name}
+	switch name {
+	case KeepAlive:
+		s.Title, s.Kind = "Keep-alive small requests, closed loop (maximum throughput)", report.Requests
+		s.Params = fmt.Sprintf("%d keep-alive connections, each sending its next request when the last is answered; %s; %v warm-up, %v measured, median of %s.", o.Conns, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
+	case Close:
+		s.Title, s.Kind = "One connection per request, closed loop", report.Requests
+		s.Params = fmt.Sprintf("%d concurrent requests, each on a new connection (Connection: close); %s; %v warm-up, %v measured, median of %s.", o.Conns, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
+	case Latency:
+		rate, how, err := r.latencyRate(ctx)
+		if err != nil {
+			return err
+		}
+		r.o.Rate = rate
+		s.Title, s.Kind = fmt.Sprintf("Latency at a fixed %.0f req/s, open loop", rate), report.Requests
+		s.Params = fmt.Sprintf("%d keep-alive connections, requests due every %.1f µs whatever the proxy does, latency counted from when each was due (no coordinated omission); the rate is %s; %s; %v warm-up, %v measured, median of %s.", o.Conns, 1e6/rate, how, sizes(o), o.Warmup, o.Duration, rounds(o.Rounds))
+	case Bulk:
+		s.Title, s.Kind = "Bulk transfer", report.Bulk
+		s.Params = fmt.Sprintf("%s through %d keep-alive connections as GETs of a %s object; median of %s.", bytesText(o.BulkBytes), o.BulkConns, bytesText(int64(o.LargeSize)), rounds(o.Rounds))
+	case Idle:
+		s.Title, s.Kind = "Idle connections", report.Idle
+		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %s.", o.IdleConns, rounds(o.Rounds))
+	}
+	r.res.Scenarios = append(r.res.Scenarios, s)
+
+	rows := map[string]*report.Row{}
+	for _, p := range peersInOrder(r) {
+		row := &report.Row{Peer: p.Name, Mode: string(p.Mode)}
+		if err, ok := r.missing[p.Name]; ok {
+			row.Status = "not installed"
+			row.Notes = []string{err.Error()}
+		}
+		rows[p.Name] = row
+		s.Rows = append(s.Rows, row)
+	}
+	// Rounds alternate the peers: A B C A B C, so that a slow minute on a
+	// shared machine hits every peer rather than one.
+	for round := 1; round <= o.Rounds; round++ {
+		for _, p := range r.peers {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r.step++
+			if o.Live {
+				r.progress(name, round, p.Name, "starting")
+			}
+			in, err := p.Start(r.env)
+			if err != nil {
+				return err
+			}
+			m, h, note, err := r.measure(name, round, in)
+			in.Stop()
+			if err != nil {
+				return fmt.Errorf("%s, %s round %d: %w", name, p.Name, round, err)
+			}
+			row := rows[p.Name]
+			if note != "" {
+				row.Notes = append(row.Notes, fmt.Sprintf("round %d: %s", round, note))
+			}
+			if share, ok := m[report.GenCPU]; ok && share > saturated {
+				w := fmt.Sprintf("%s, %s round %d: the generator used %.0f%% of its CPUs (%s): this round measures the generator as much as the proxy", name, p.Name, round, 100*share, o.LoadCPUs)
+				r.res.Warnings = append(r.res.Warnings, w)
+			} else if share, ok := m[report.LoadCPU]; ok && share > saturated {
+				r.saturated[name] = append(r.saturated[name], fmt.Sprintf("%s %d", p.Name, round))
+			}
+			if len(m) > 0 {
+				row.AddRound(m, h)
+			}
+			r.progress(name, round, p.Name, summary(s.Kind, m, note))
+			if o.Live {
+				fmt.Fprintln(o.Progress) // keep the step's figures on screen
+			}
+		}
+	}
+	if sat := r.saturated[name]; len(sat) > 0 {
+		which := fmt.Sprintf("in %d of %d runs (%s)", len(sat), o.Rounds*len(r.peers), strings.Join(sat, ", "))
+		if len(sat) == o.Rounds*len(r.peers) {
+			which = "in every run"
+		}
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: throughput there is bounded by the load side as much as by the proxy; the proxy's CPU per request and per GB are not",
+			name, o.LoadCPUs, 100*saturated, which))
+	}
+	for _, row := range s.Rows {
+		row.Finish()
+		if row.Status == "" && len(row.Rounds) == 0 {
+			row.Status = "failed: no round gave figures (see the notes)"
+		}
+	}
+	return nil
+}
+
+// peersInOrder is every peer named, installed or not, in report order.
+func peersInOrder(r *runner) []*peers.Peer {
+	var out []*peers.Peer
+	for _, p := range peers.All {
+		if _, ok := r.missing[p.Name]; ok {
+			out = append(out, p)
+			continue
+		}
+		for _, q := range r.peers {
+			if q == p {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func sizes(o Options) string {
+	req := "GET"
+	if o.ReqSize > 0 {
+		req = fmt.Sprintf("POST of %d bytes", o.ReqSize)
+	}
+	return fmt.Sprintf("%s /body answered with %d bytes", req, o.RespSize)
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func summary(k report.Kind, m report.Round, note string) string {
+	var s string
+	switch k {
+	case report.Requests:
+		s = fmt.Sprintf("%.0f req/s, p99 %.0f µs", m[report.ReqPerSec], m[report.P99])
+		if v, ok := m[report.CPUPerReq]; ok {
+			s += fmt.Sprintf(", CPU %.2f µs/req", v)
+		}
+	case report.Bulk:
+		s = fmt.Sprintf("%.2f GB/s", m[report.GBPerSec])
+		if v, ok := m[report.CPUPerGB]; ok {
+			s += fmt.Sprintf(", CPU %.3f s/GB", v)
+		}
+	case report.Idle:
+		s = fmt.Sprintf("held %.0f", m[report.Held])
+		if v, ok := m[report.RSSPerConn]; ok {
+			s += fmt.Sprintf(", %.0f B RSS/conn", v)
+		}
+	}
+	if note != "" {
+		s += " (" + note + ")"
+	}
+	return s
+}
+
+// measure runs one round of scenario name against a started peer. It
+// returns the round's figures, its latencies, and a note on anything that
+// went wrong in the load (errors). The error is for the harness failing,
+// not the proxy.
+func (r *runner) measure(name string, round int, in *peers.Instance) (report.Round, *hdrhistogram.Histogram, string, error) {
+	switch name {
+	case Bulk:
+		m, note, err := r.bulk(in)
+		return m, nil, note, err
+	case Idle:
+		m, note, err := r.idle(in)
+		return m, nil, note, err
+	}
+	o := r.o
+	cfg := load.Config{
+		Addrs: in.Addrs, Conns: o.Conns, Warmup: o.Warmup, Duration: o.Duration,
+		KeepAlive: name != Close, ReqSize: o.ReqSize, RespSize: o.RespSize,
+	}
+	if name == Latency {
+		cfg.Rate = o.Rate
+	}
+	var done atomic.Int64
+	cfg.Done = &done
+	var u0, w0 proc.Usage
+	var sampleErr, webErr error
+	cfg.Measuring = func() {
+		w0, webErr = proc.Sample(r.web.Pid())
+		if in.Proc != nil {
+			u0, sampleErr = proc.Sample(in.Proc.Pid())
+		}
+	}
+	stop := r.live(name, round, in.Peer.Name, &done, o.Warmup+o.Duration)
+	res, err := load.Run(r.ctx, cfg)
+	stop()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	m := report.Round{}
+	var note string
+	if res.Errors > 0 {
+		note = fmt.Sprintf("%d of %d requests failed (%v)", res.Errors, res.Errors+res.Requests, res.FirstError)
+	}
+	if res.Requests == 0 {
+		return nil, nil, note, nil
+	}
+	for k, v := range report.Latency(res.Hist) {
+		m[k] = v
+	}
+	m[report.ReqPerSec] = res.ReqPerSec()
+	m[report.Errors] = float64(res.Errors)
+	m[report.GenCPU] = genShare(res.GenCPU, res.Elapsed, o.LoadCPUs)
+	if w1, err := proc.Sample(r.web.Pid()); err == nil && webErr == nil {
+		m[report.LoadCPU] = genShare(res.GenCPU+w1.CPU-w0.CPU, res.Elapsed, o.LoadCPUs)
+	}
+	if in.Proc != nil {
+		u1, err := proc.Sample(in.Proc.Pid())
+		if err == nil {
+			err = sampleErr
+		}
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("sampling %s: %w (its log: %s)", in.Peer.Name, err, in.Log)
+		}
+		m[report.CPUPerReq] = float64((u1.CPU - u0.CPU).Microseconds()) / float64(res.Requests+res.Errors)
+		m[report.RSS] = float64(u1.RSS)
+	}
+	return m, res.Hist, note, nil
+}
+
+func genShare(cpu, elapsed time.Duration, cpus proc.CPUSet) float64 {
+	n := max(1, len(cpus))
+	if elapsed <= 0 {
+		return math.NaN()
+	}
+	return cpu.Seconds() / (elapsed.Seconds() * float64(n))
+}
+
+func (r *runner) bulk(in *peers.Instance) (report.Round, string, error) {
+	o := r.o
+	var u0 proc.Usage
+	if in.Proc != nil {
+		var err error
+		if u0, err = proc.Sample(in.Proc.Pid()); err != nil {
+			return nil, "", err
+		}
+	}
+	w0, webErr := proc.Sample(r.web.Pid())
+	res, err := load.Bulk(r.ctx, load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes})
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	m := report.Round{report.GBPerSec: res.GBPerSec(), report.GenCPU: genShare(res.GenCPU, res.Elapsed, o.LoadCPUs)}
+	if w1, err := proc.Sample(r.web.Pid()); err == nil && webErr == nil {
+		m[report.LoadCPU] = genShare(res.GenCPU+w1.CPU-w0.CPU, res.Elapsed, o.LoadCPUs)
+	}
+	if in.Proc != nil {
+		u1, err := proc.Sample(in.Proc.Pid())
+		if err != nil {
+			return nil, "", err
+		}
+		m[report.CPUPerGB] = (u1.CPU - u0.CPU).Seconds() / (float64(res.Bytes) / 1e9)
+		m[report.RSS] = float64(u1.RSS)
+	}
+	return m, "", nil
+}
+
+func (r *runner) idle(in *peers.Instance) (report.Round, string, error) {
+	o := r.o
+	var u0 proc.Usage
+	if in.Proc != nil {
+		time.Sleep(200 * time.Millisecond) // let the workers settle
+		var err error
+		if u0, err = proc.Sample(in.Proc.Pid()); err != nil {
+			return nil, "", err
+		}
+	}
+	set := load.OpenIdle(r.ctx, in.Addrs, o.IdleConns, "/body", 16, 50, 3*time.Second)
+	defer set.Close()
+	var note string
+	if set.Failed > 0 {
+		note = fmt.Sprintf("held %d of %d connections; %d failed (%v)", set.Held(), o.IdleConns, set.Failed, set.FirstError)
+	}
+	m := report.Round{report.Held: float64(set.Held())}
+	if in.Proc != nil && set.Held() > 0 {
+		time.Sleep(time.Second) // buffers freed after the first request are returned
+		u1, err := proc.Sample(in.Proc.Pid())
+		if err != nil {
+			return nil, "", err
+		}
+		n := float64(set.Held())
+		m[report.RSS] = float64(u1.RSS)
+		m[report.RSSPerConn] = float64(u1.RSS-u0.RSS) / n
+		m[report.FDsPerConn] = float64(u1.FDs-u0.FDs) / n
+	}
+	return m, note, nil
+}
+
+// latencyRate is the latency scenario's rate: the one given, or the
+// fraction of the slowest proxy's keep-alive maximum, from the keep-alive
+// scenario when it ran, else from a short probe of each proxy.
+func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
+	o := r.o
+	if o.Rate > 0 {
+		return o.Rate, "given with -rate", nil
+	}
+	maxOf := map[string]float64{}
+	for _, s := range r.res.Scenarios {
+		if s.Name != KeepAlive {
+			continue
+		}
+		for _, row := range s.Rows {
+			if v, ok := row.Median[report.ReqPerSec]; ok {
+				maxOf[row.Peer] = v
+			}
+		}
+	}
+	from := "the keep-alive scenario's medians"
+	if len(maxOf) == 0 {
+		from = "a 2 s closed-loop probe of each proxy"
+		for _, p := range r.peers {
+			if err := ctx.Err(); err != nil {
+				return 0, "", err
+			}
+			if p.Mode == peers.None {
+				continue
+			}
+			r.progress(Latency, 0, p.Name, "probing the maximum")
+			in, err := p.Start(r.env)
+			if err != nil {
+				return 0, "", err
+			}
+			res, err := load.Run(ctx, load.Config{Addrs: in.Addrs, Conns: o.Conns, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, KeepAlive: true, RespSize: o.RespSize, ReqSize: o.ReqSize})
+			in.Stop()
+			if err != nil {
+				return 0, "", err
+			}
+			if res.Requests > 0 {
+				maxOf[p.Name] = res.ReqPerSec()
+			}
+		}
+	}
+	slowest, who := math.Inf(1), ""
+	for peer, v := range maxOf {
+		if peer != "direct" && v < slowest {
+			slowest, who = v, peer
+		}
+	}
+	if who == "" {
+		// Only direct ran: its own maximum is the slowest there is.
+		if v, ok := maxOf["direct"]; ok {
+			slowest, who = v, "direct"
+		} else {
+			return 0, "", fmt.Errorf("latency: no proxy gave a maximum throughput to take %.0f%% of; give -rate", 100*o.RateFraction)
+		}
+	}
+	return math.Round(o.RateFraction * slowest), fmt.Sprintf("%.0f%% of the slowest maximum (%s, %.0f req/s, from %s)", 100*o.RateFraction, who, slowest, from), nil
+}
+
+func rounds(n int) string {
+	if n == 1 {
+		return "1 round (no median)"
+	}
+	return fmt.Sprintf("%d rounds", n)
+}

@@ -1,0 +1,404 @@
+// Package suite runs the benchmark's scenarios: it starts the web nodes,
+// then for each scenario and each round every proxy in turn (A B C A B C
+// ...), each freshly started, measures it, and gathers the rounds into a
+// report.
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fjordlb/fjord/bench/peers"
+	"github.com/fjordlb/fjord/bench/proc"
+	"github.com/fjordlb/fjord/bench/report"
+	"golang.org/x/sys/unix"
+)
+
+// Scenario names, in the order they run.
+const (
+	KeepAlive = "keepalive"
+	Close     = "close"
+	Bulk      = "bulk"
+	Idle      = "idle"
+	Latency   = "latency"
+)
+
+// Names lists the scenarios in the order they run.
+var Names = []string{KeepAlive, Close, Bulk, Idle, Latency}
+
+// Options configure a run. Standard and Quick are the two presets.
+type Options struct {
+	Scenarios []string
+	Peers     []string
+	Rounds    int
+
+	Warmup, Duration time.Duration
+	Conns            int // connections for the request scenarios
+	ReqSize          int // request body bytes (0: GET)
+	RespSize         int // response body bytes (the web nodes' /body)
+
+	LargeSize int   // the web nodes' /large object
+	BulkBytes int64 // moved through each proxy in the bulk scenario
+	BulkConns int
+
+	IdleConns int
+
+	// Rate is the latency scenario's fixed rate; 0 takes RateFraction of
+	// the slowest proxy's keep-alive maximum.
+	Rate         float64
+	RateFraction float64
+
+	ProxyCPUs, LoadCPUs proc.CPUSet
+	Threads             int
+
+	BinDir   string
+	WorkDir  string // configurations and logs of this run
+	PortBase int
+
+	Progress io.Writer
+	Live     bool // Progress is a terminal: redraw one line while a round runs
+}
+
+// Standard is the full suite, the one docs/benchmarks.md shows.
+func Standard() Options {
+	return Options{
+		Scenarios: Names, Peers: []string{"all"}, Rounds: 3,
+		Warmup: 2 * time.Second, Duration: 8 * time.Second, Conns: 50, RespSize: 64,
+		LargeSize: 64 << 20, BulkBytes: 1 << 30, BulkConns: 4, IdleConns: 10000, RateFraction: 0.5,
+	}
+}
+
+// Quick is the short suite (make bench-quick): every scenario and proxy
+// once, shorter and smaller.
+func Quick() Options {
+	o := Standard()
+	o.Rounds = 1
+	o.Warmup, o.Duration = 500*time.Millisecond, 2*time.Second
+	o.BulkBytes = 256 << 20
+	o.IdleConns = 2000
+	return o
+}
+
+// DefaultCPUs splits the CPUs this process may use: the last for the
+// proxies, the rest for the generator and the web nodes. With one CPU both
+// share it.
+func DefaultCPUs() (proxy, loadSet proc.CPUSet, err error) {
+	all, err := proc.Allowed()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(all) < 2 {
+		return all, all, nil
+	}
+	return all[len(all)-1:], all[:len(all)-1], nil
+}
+
+// CheckScenarios returns an error naming the first unknown scenario.
+func CheckScenarios(names []string) error {
+	for _, n := range names {
+		known := false
+		for _, k := range Names {
+			known = known || n == k
+		}
+		if !known {
+			return fmt.Errorf("unknown scenario %q; known: %s", n, strings.Join(Names, ", "))
+		}
+	}
+	return nil
+}
+
+func (o *Options) check() error {
+	if err := CheckScenarios(o.Scenarios); err != nil {
+		return err
+	}
+	switch {
+	case len(o.Scenarios) == 0:
+		return errors.New("no scenario to run")
+	case o.Rounds < 1:
+		return fmt.Errorf("-rounds %d: want at least 1", o.Rounds)
+	case o.Duration <= 0 || o.Warmup < 0:
+		return fmt.Errorf("-duration %v, -warmup %v: want a duration above 0 and a warm-up of 0 or more", o.Duration, o.Warmup)
+	case o.Conns < 1 || o.BulkConns < 1 || o.IdleConns < 1:
+		return errors.New("-conns, -bulk-conns and -idle-conns must be at least 1")
+	case o.ReqSize < 0 || o.RespSize < 0:
+		return errors.New("-req-size and -resp-size must not be negative")
+	case o.LargeSize < 1 || o.BulkBytes < int64(o.LargeSize):
+		return fmt.Errorf("-bulk %d bytes must hold at least one object of -large %d bytes", o.BulkBytes, o.LargeSize)
+	case o.Rate < 0 || o.RateFraction <= 0 || o.RateFraction > 1:
+		return fmt.Errorf("-rate %g, -rate-fraction %g: want a rate of 0 or more and a fraction in (0, 1]", o.Rate, o.RateFraction)
+	case o.Threads < 1:
+		return fmt.Errorf("-threads %d: want at least 1", o.Threads)
+	case o.PortBase < 0 || o.PortBase > 65535:
+		return fmt.Errorf("-port-base %d is not a port", o.PortBase)
+	}
+	return nil
+}
+
+// runner is the state of one run.
+type runner struct {
+	ctx       context.Context
+	o         Options
+	env       *peers.Env
+	peers     []*peers.Peer
+	missing   map[string]error
+	res       *report.Results
+	web       *proc.Proc          // the web nodes' process
+	saturated map[string][]string // per scenario: the rounds whose load side was saturated
+	step      int
+	steps     int
+}
+
+// Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run
+// started and returns ctx's error; so does any other way out.
+func Run(ctx context.Context, o Options) (*report.Results, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	ps, err := peers.Lookup(o.Peers)
+	if err != nil {
+		return nil, err
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	// Proxies run in the work directory: paths must not depend on ours.
+	for _, d := range []*string{&o.WorkDir, &o.BinDir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, err
+		}
+		*d = abs
+	}
+	res := &report.Results{Started: time.Now().UTC()}
+	if len(o.LoadCPUs) > 0 {
+		if err := proc.PinSelf(o.LoadCPUs); err != nil {
+			return nil, err
+		}
+		// One P more than CPUs: the open loop's pacer holds one while it
+		// sleeps in nanosleep(2), and the connections must not wait for
+		// the runtime to take it back. Every thread still runs on LoadCPUs.
+		runtime.GOMAXPROCS(len(o.LoadCPUs) + 1)
+	}
+	// The generator and every child get the hard descriptor limit.
+	hard := raiseNoFile()
+	// Every proxy is configured with maxconn for the idle scenario, and
+	// HAProxy refuses to start when 2 descriptors per connection do not
+	// fit the limit: scale down, and say so when the idle scenario runs.
+	if need := 2*o.IdleConns + 1000; hard > 0 && uint64(need) > hard {
+		n := (int(hard) - 1000) / 2
+		if contains(o.Scenarios, Idle) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("idle: the hard RLIMIT_NOFILE is %d (ulimit -Hn) and a proxy needs 2 descriptors per connection, so the idle scenario holds %d connections, not %d", hard, n, o.IdleConns))
+			fmt.Fprintf(o.Progress, "note: %s\n", res.Warnings[len(res.Warnings)-1])
+		}
+		o.IdleConns = n
+	}
+
+	g, err := proc.NewGroup()
+	if err != nil {
+		return nil, err
+	}
+	// However Run ends (an error, a panic, Ctrl-C), every child goes.
+	defer g.Close(3 * time.Second)
+	stop := context.AfterFunc(ctx, func() { g.Close(3 * time.Second) })
+	defer stop()
+
+	env := &peers.Env{
+		Group: g, CPUs: o.ProxyCPUs, Threads: o.Threads,
+		MaxConn: max(o.IdleConns, o.Conns, o.BulkConns) + 100,
+		Dir:     o.WorkDir, BinDir: o.BinDir, Port: peers.Ports(o.PortBase),
+	}
+	web, backends, err := startWebNodes(env, o)
+	if err != nil {
+		return nil, err
+	}
+	env.Backends = backends
+
+	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web, saturated: map[string][]string{}}
+	for _, p := range ps {
+		if err := p.Missing(env); err != nil {
+			if !errors.Is(err, peers.ErrNotInstalled) {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			r.missing[p.Name] = err
+			fmt.Fprintf(o.Progress, "%s: %v; its rows say so\n", p.Name, err)
+			continue
+		}
+		r.peers = append(r.peers, p)
+	}
+	res.Machine = machine(o, ps, r.missing)
+	r.steps = len(o.Scenarios) * o.Rounds * len(r.peers)
+	for _, name := range o.Scenarios {
+		if err := r.scenario(ctx, name); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+	}
+	res.Finished = time.Now().UTC()
+	return res, nil
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// raiseNoFile sets the soft descriptor limit to the hard one and returns
+// it (0 when unknown).
+func raiseNoFile() uint64 {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	r.Cur = r.Max
+	_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &r)
+	return r.Max
+}
+
+// startWebNodes starts the two fasthttp web nodes, in one process of
+// their own on the generator's CPUs.
+func startWebNodes(env *peers.Env, o Options) (*proc.Proc, []string, error) {
+	bin := filepath.Join(o.BinDir, "fjord-webnode")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, nil, fmt.Errorf("%s: not found (make bench builds it, or go build -o %s ./cmd/fjord-webnode)", bin, bin)
+	}
+	argv := []string{bin, "-body", strconv.Itoa(o.RespSize), "-large", strconv.Itoa(o.LargeSize)}
+	var addrs []string
+	for _, name := range []string{"web1", "web2"} {
+		port, err := env.Port(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		addrs = append(addrs, addr)
+		argv = append(argv, "-listen", name+"="+addr)
+	}
+	threads := max(1, len(o.LoadCPUs))
+	p, err := env.Group.Start(proc.Spec{
+		Name: "web nodes", Argv: argv, Env: []string{"GOMAXPROCS=" + strconv.Itoa(threads)},
+		CPUs: o.LoadCPUs, Log: filepath.Join(o.WorkDir, "webnodes.log"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range addrs {
+		if err := waitListening(p, a, 30*time.Second); err != nil {
+			return nil, nil, fmt.Errorf("web nodes: %w\n--- their log ---\n%s", err, p.Output())
+		}
+	}
+	return p, addrs, nil
+}
+
+func waitListening(p *proc.Proc, addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		select {
+		case <-p.Done():
+			return fmt.Errorf("exited while starting (%v)", p.Err())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %v", addr, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// machine describes where the figures come from.
+func machine(o Options, ps []*peers.Peer, missing map[string]error) []string {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	lines := []string{
+		fmt.Sprintf("kernel %s %s, %d CPUs (%s)", cstr(u.Sysname[:]), cstr(u.Release[:]), runtime.NumCPU(), cpuModel()),
+		fmt.Sprintf("proxies on CPUs %s with %d thread(s)/worker(s) each; generator and web nodes on CPUs %s", o.ProxyCPUs, o.Threads, o.LoadCPUs),
+	}
+	for _, p := range ps {
+		if p.Mode == peers.None {
+			continue
+		}
+		if err, ok := missing[p.Name]; ok {
+			lines = append(lines, fmt.Sprintf("%s: %v", p.Name, err))
+		} else {
+			lines = append(lines, fmt.Sprintf("%s: %s", p.Name, p.Doc))
+		}
+	}
+	return lines
+}
+
+func cstr(b []byte) string {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// progress writes the line that says where the run is.
+func (r *runner) progress(scen string, round int, peer, what string) {
+	line := fmt.Sprintf("[%*d/%d] %-9s round %d/%d  %-12s %s", len(strconv.Itoa(r.steps)), r.step, r.steps, scen, round, r.o.Rounds, peer, what)
+	if r.o.Live {
+		// Redrawn in place; the final figures of a step stay on screen.
+		fmt.Fprintf(r.o.Progress, "\r\033[K%s", line)
+		return
+	}
+	fmt.Fprintln(r.o.Progress, line)
+}
+
+// live redraws the progress line every half second with the count of
+// answered requests, until the returned function is called.
+func (r *runner) live(scen string, round int, peer string, done *atomic.Int64, total time.Duration) func() {
+	if !r.o.Live {
+		return func() {}
+	}
+	t0 := time.Now()
+	stop := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				r.progress(scen, round, peer, fmt.Sprintf("%4.1fs/%.0fs  %d answered", time.Since(t0).Seconds(), total.Seconds(), done.Load()))
+			}
+		}
+	}()
+	return func() { close(stop); <-ended }
+}

@@ -1,0 +1,279 @@
+// Command fjord-bench is the benchmark harness: fjord against HAProxy,
+// nginx, a plain Go io.Copy proxy and a direct connection, side by side,
+// each proxy its own pinned process. It prints a Markdown table and writes
+// it, the JSON and the plots to -out. See docs/benchmarks.md.
+//
+//	fjord-bench                 # the standard suite
+//	fjord-bench -quick          # the short one (make bench-quick)
+//	fjord-bench -scenarios keepalive,latency -proxies fjord-tcp,haproxy-tcp
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fjordlb/fjord/bench/peers"
+	"github.com/fjordlb/fjord/bench/proc"
+	"github.com/fjordlb/fjord/bench/report"
+	"github.com/fjordlb/fjord/bench/suite"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ error }
+
+type flags struct {
+	opts                suite.Options
+	out, doc, cmdline   string
+	proxyCPUs, loadCPUs string
+	scenarios, proxies  string
+	quick, list         bool
+}
+
+func parse(args []string, stderr io.Writer) (*flags, error) {
+	quick := false
+	for _, a := range args {
+		if a == "-quick" || a == "--quick" || a == "-quick=true" {
+			quick = true
+		}
+	}
+	f := &flags{opts: suite.Standard()}
+	if quick {
+		f.opts = suite.Quick()
+	}
+	o := &f.opts
+	fs := flag.NewFlagSet("fjord-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.quick, "quick", false, "the short suite: one round, 2 s runs, 256 MiB bulk, 2,000 idle connections (set before other flags, which override it)")
+	fs.BoolVar(&f.list, "list", false, "list the scenarios and proxies and exit")
+	fs.StringVar(&f.scenarios, "scenarios", strings.Join(o.Scenarios, ","), "comma-separated `scenarios`: "+strings.Join(suite.Names, ", "))
+	fs.StringVar(&f.proxies, "proxies", "all", "comma-separated `proxies` (direct is always added): all, "+strings.Join(peers.Names(), ", "))
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per scenario; the proxies alternate within each, and the median is reported")
+	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "warm-up of each round, not recorded")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time of each round of the request scenarios")
+	fs.IntVar(&o.Conns, "conns", o.Conns, "connections of the request scenarios")
+	fs.Float64Var(&o.Rate, "rate", 0, "the latency scenario's fixed rate in req/s (0: -rate-fraction of the slowest proxy's maximum)")
+	fs.Float64Var(&o.RateFraction, "rate-fraction", o.RateFraction, "the latency scenario's share of the slowest proxy's keep-alive maximum")
+	fs.IntVar(&o.ReqSize, "req-size", o.ReqSize, "request body `bytes` (0 sends GET; more sends POST)")
+	fs.IntVar(&o.RespSize, "resp-size", o.RespSize, "response body `bytes` of the request scenarios")
+	fs.IntVar(&o.LargeSize, "large", o.LargeSize, "size in `bytes` of the bulk scenario's object")
+	fs.Int64Var(&o.BulkBytes, "bulk", o.BulkBytes, "`bytes` moved through each proxy in the bulk scenario")
+	fs.IntVar(&o.BulkConns, "bulk-conns", o.BulkConns, "connections of the bulk scenario")
+	fs.IntVar(&o.IdleConns, "idle-conns", o.IdleConns, "connections of the idle scenario (fewer when RLIMIT_NOFILE cannot hold them; the run says so)")
+	fs.StringVar(&f.proxyCPUs, "proxy-cpus", "", "`CPU list` every proxy is pinned to (default: the last CPU)")
+	fs.StringVar(&f.loadCPUs, "load-cpus", "", "`CPU list` of the generator and the web nodes (default: the others)")
+	fs.IntVar(&o.Threads, "threads", 0, "threads of each proxy: fjord's nbthread, HAProxy's nbthread, nginx's workers, io.Copy's GOMAXPROCS (default: the number of proxy CPUs)")
+	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode and fjord-iocopy (make bench builds them)")
+	fs.StringVar(&f.out, "out", "bench/results", "`directory` for results.md, results.json, the plots, and the run's configurations and logs")
+	fs.StringVar(&f.doc, "doc", "", "also write the results table and plots into this Markdown `file` (between its fjord-bench markers) and the plots beside it in img/")
+	fs.IntVar(&o.PortBase, "port-base", 0, "first loopback `port`: web nodes on it and the next, each proxy on one after (0: free ports)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fjord-bench [-quick] [flags]\n\nRuns fjord, HAProxy, nginx, an io.Copy proxy and a direct connection side by side.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	o.Scenarios = split(f.scenarios)
+	o.Peers = split(f.proxies)
+	if err := suite.CheckScenarios(o.Scenarios); err != nil {
+		return nil, usageError{err}
+	}
+	if _, err := peers.Lookup(o.Peers); err != nil {
+		return nil, usageError{err}
+	}
+	pc, lc, err := suite.DefaultCPUs()
+	if err != nil {
+		return nil, err
+	}
+	if f.proxyCPUs != "" {
+		if pc, err = proc.ParseCPUSet(f.proxyCPUs); err != nil {
+			return nil, usageError{fmt.Errorf("-proxy-cpus: %w", err)}
+		}
+	}
+	if f.loadCPUs != "" {
+		if lc, err = proc.ParseCPUSet(f.loadCPUs); err != nil {
+			return nil, usageError{fmt.Errorf("-load-cpus: %w", err)}
+		}
+	}
+	o.ProxyCPUs, o.LoadCPUs = pc, lc
+	if o.Threads == 0 {
+		o.Threads = max(1, len(pc))
+	}
+	f.cmdline = "fjord-bench " + strings.Join(args, " ")
+	return f, nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "fjord-bench: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "fjord-bench -h lists the flags")
+		}
+		return 2
+	}
+	if f.list {
+		fmt.Fprintf(stdout, "scenarios: %s\nproxies: %s\n", strings.Join(suite.Names, ", "), strings.Join(peers.Names(), ", "))
+		return 0
+	}
+	o := f.opts
+	o.WorkDir = filepath.Join(f.out, "run")
+	o.Progress = stderr
+	o.Live = isTerminal(stderr)
+	t0 := time.Now()
+	res, err := suite.Run(ctx, o)
+	if o.Live {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "fjord-bench: interrupted; every process it started has been stopped")
+			return 130
+		}
+		fmt.Fprintf(stderr, "fjord-bench: %v\n", err)
+		return 1
+	}
+	res.Command = f.cmdline
+	if err := write(f, res, stdout); err != nil {
+		fmt.Fprintf(stderr, "fjord-bench: %v\n", err)
+		return 1
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	fmt.Fprintf(stderr, "fjord-bench: done in %v; results in %s\n", time.Since(t0).Round(time.Second), f.out)
+	return 0
+}
+
+// write prints the Markdown and writes results.md, results.json and the
+// plots into -out, and into -doc when given.
+func write(f *flags, res *report.Results, stdout io.Writer) error {
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	header(&md, res)
+	if err := report.Markdown(&md, res); err != nil {
+		return err
+	}
+	names, err := report.Plots(f.out, res)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintf(&md, "![%s](%s.svg)\n\n", n, n)
+	}
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(f.out, "results.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	var js bytes.Buffer
+	if err := report.JSON(&js, res); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(f.out, "results.json"), js.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if f.doc != "" {
+		return writeDoc(f, res, names)
+	}
+	return nil
+}
+
+func header(w io.Writer, res *report.Results) {
+	fmt.Fprintf(w, "Run %s (%v) with `%s`.\n\n", res.Started.Format("2006-01-02 15:04 UTC"), res.Finished.Sub(res.Started).Round(time.Second), res.Command)
+	for _, l := range res.Machine {
+		fmt.Fprintf(w, "- %s\n", l)
+	}
+	fmt.Fprintln(w)
+}
+
+// The markers between which -doc replaces the document's text.
+const (
+	docBegin = "<!-- fjord-bench results begin: written by fjord-bench -doc, do not edit by hand -->"
+	docEnd   = "<!-- fjord-bench results end -->"
+)
+
+// writeDoc replaces the text between the markers in the -doc file with
+// this run's tables, and copies the plots to img/ beside it.
+func writeDoc(f *flags, res *report.Results, plots []string) error {
+	data, err := os.ReadFile(f.doc)
+	if err != nil {
+		return fmt.Errorf("-doc: %w", err)
+	}
+	text := string(data)
+	i, j := strings.Index(text, docBegin), strings.Index(text, docEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("-doc %s: no %q ... %q markers to write between", f.doc, docBegin, docEnd)
+	}
+	imgDir := filepath.Join(filepath.Dir(f.doc), "img")
+	if err := os.MkdirAll(imgDir, 0o755); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	b.WriteString(docBegin + "\n\n")
+	header(&b, res)
+	if err := report.Markdown(&b, res); err != nil {
+		return err
+	}
+	for _, n := range plots {
+		for _, ext := range []string{".png", ".svg"} {
+			src, err := os.ReadFile(filepath.Join(f.out, n+ext))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(imgDir, "bench-"+n+ext), src, 0o644); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(&b, "![%s](img/bench-%s.svg)\n\n", n, n)
+	}
+	out := text[:i] + b.String() + text[j:]
+	return os.WriteFile(f.doc, []byte(out), 0o644)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
