@@ -11,10 +11,30 @@ import (
 // are free text from many places (the engine, the stats page, fasthttp), so
 // with "log-anonymize" on they are scrubbed as a whole rather than trusted
 // to format addresses carefully. A nil Anonymizer returns msg unchanged.
+//
+// What a replacement leaves around it (punctuation, the rest of a run of
+// address characters) can form another address with the replacement's
+// digits, so Scrub repeats until the text no longer changes: scrubbing
+// only ever removes information, and a scrubbed line scrubbed again is the
+// same line.
 func (a *Anonymizer) Scrub(msg string) string {
 	if a == nil {
 		return msg
 	}
+	for range maxScrubPasses {
+		next := a.scrubOnce(msg)
+		if next == msg {
+			break
+		}
+		msg = next
+	}
+	return msg
+}
+
+// maxScrubPasses bounds Scrub's repetitions; real text needs one or two.
+const maxScrubPasses = 8
+
+func (a *Anonymizer) scrubOnce(msg string) string {
 	var out []byte // nil until something changes
 	last := 0      // msg[:last] is in out
 	for i := 0; i < len(msg); {
@@ -38,15 +58,27 @@ func (a *Anonymizer) Scrub(msg string) string {
 			continue
 		}
 		// Try the run, then what follows each ':' in it ("face:1.2.3.4"),
-		// each as it is and without trailing punctuation.
-		for k := i; k < j; {
+		// each as it is and without trailing punctuation. A run that
+		// starts at a ':' glued to a word is only tried after that ':':
+		// "word::" is a word and punctuation (the text a hashed address
+		// leaves, "h0123abcd::", included), not the address "::".
+		k := i
+		if msg[i] == ':' && i > 0 && isAlnum(msg[i-1]) {
+			k = i + 1
+		}
+		for start := k; k < j; {
+			// After a ':' inside the run only IPv4 is taken: an IPv6
+			// replacement there would merge with the hex digits before
+			// it into another address ("0:" + "0:1::"), so a second
+			// scrub would change the line again.
+			v4only := k > start
 			tok := msg[k:j]
-			repl, ok := a.scrubToken(tok)
+			repl, ok := a.scrubToken(tok, v4only)
 			if !ok {
 				for len(tok) > 0 && (tok[len(tok)-1] == '.' || tok[len(tok)-1] == ':') {
 					tok = tok[:len(tok)-1] // sentence punctuation
 				}
-				repl, ok = a.scrubToken(tok)
+				repl, ok = a.scrubToken(tok, v4only)
 			}
 			if ok {
 				out = append(out, msg[last:k]...)
@@ -68,9 +100,10 @@ func (a *Anonymizer) Scrub(msg string) string {
 	return string(append(out, msg[last:]...))
 }
 
-// scrubToken anonymises tok if it is ADDR or ADDR:PORT.
-func (a *Anonymizer) scrubToken(tok string) ([]byte, bool) {
-	if addr, err := netip.ParseAddr(tok); err == nil {
+// scrubToken anonymises tok if it is ADDR or ADDR:PORT (with v4only, only
+// an IPv4 ADDR).
+func (a *Anonymizer) scrubToken(tok string, v4only bool) ([]byte, bool) {
+	if addr, err := netip.ParseAddr(tok); err == nil && (!v4only || addr.Is4()) {
 		return a.AppendAddr(nil, addr), true
 	}
 	// IPv4:PORT; an IPv6 address with a port is written in brackets,
