@@ -89,9 +89,14 @@ func serveTCP(t testing.TB, handler func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The accept loop counts in wg too: a WaitGroup must not see Add
+	// while Wait may be running with a zero count (the race detector
+	// reports it), and the loop's own count keeps it above zero.
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {

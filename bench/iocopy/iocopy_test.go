@@ -18,7 +18,9 @@ func backend(t *testing.T, handler func(*net.TCPConn)) string {
 	}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1) // the accept loop: no Add may race a Wait at zero
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
