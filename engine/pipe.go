@@ -113,6 +113,12 @@ func (pp *pipePool) grow(p *pipe, now time.Time) {
 	if p.capacity >= pp.bulkSize || pp.bulkCount >= pp.bulkMax || now.Before(pp.growAfter) {
 		return
 	}
+	if len(pp.bulkFree) > 0 {
+		// A grown pipe is waiting: the flow (now a stream) takes it
+		// with getBulk once this one is empty, rather than making
+		// every new bulk session grow a pipe of its own.
+		return
+	}
 	got, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, pp.bulkSize)
 	if err != nil || got <= p.capacity {
 		pp.growAfter = now.Add(growRetry)

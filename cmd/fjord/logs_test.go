@@ -117,6 +117,16 @@ listen px
 	if l := next(); !tcpLine.MatchString(l) {
 		t.Errorf("tcplog line %q", l)
 	}
+	// The writer serves the targets in turn: the line may have reached
+	// syslog before the file.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(logFile); strings.Contains(string(b), " px px/s1 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tcplog line did not reach the file within 5 s")
+		}
+	}
 	// An external logrotate moves the file, then sends SIGUSR2.
 	if err := os.Rename(logFile, logFile+".1"); err != nil {
 		t.Fatal(err)
