@@ -132,6 +132,13 @@ func (l *testLogger) Printf(format string, args ...any) {
 	l.lines = append(l.lines, fmt.Sprintf(format, args...))
 }
 
+// all is a copy of the lines logged so far.
+func (l *testLogger) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
 func (l *testLogger) has(sub string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -272,10 +279,10 @@ func TestNodeAnswering500IsTakenOutAndBack(t *testing.T) {
 				"hang":    "reason: Layer7 timeout",
 			}[failure]
 			if !st.log.has("Server web_servers/web02 is DOWN, " + wantReason) {
-				t.Fatalf("no DOWN message with %q in %q", wantReason, st.log.lines)
+				t.Fatalf("no DOWN message with %q in %q", wantReason, st.log.all())
 			}
 			if !st.log.has("1 active and 0 backup servers left") {
-				t.Fatalf("DOWN message lacks the server count: %q", st.log.lines)
+				t.Fatalf("DOWN message lacks the server count: %q", st.log.all())
 			}
 			switch failure {
 			case "500", "hang":
@@ -285,7 +292,7 @@ func TestNodeAnswering500IsTakenOutAndBack(t *testing.T) {
 			}
 			waitState(t, s2, true, "after good checks")
 			if !st.log.has("Server web_servers/web02 is UP, reason: Layer7 check passed, code: 200") {
-				t.Fatalf("no UP message: %q", st.log.lines)
+				t.Fatalf("no UP message: %q", st.log.all())
 			}
 			seen := map[string]bool{}
 			for i := 0; i < 10; i++ {
@@ -366,7 +373,7 @@ listen px
 		t.Fatalf("every server down: %d, want 503", code)
 	}
 	if !st.log.has("backend px has no server available!") {
-		t.Fatalf("no 'no server available' message: %q", st.log.lines)
+		t.Fatalf("no 'no server available' message: %q", st.log.all())
 	}
 }
 
@@ -418,6 +425,6 @@ listen px
 	}
 	waitState(t, s2, false, "three 500s seen by observe layer7")
 	if !st.log.has("Detected 3 consecutive errors") {
-		t.Fatalf("no passive-check message: %q", st.log.lines)
+		t.Fatalf("no passive-check message: %q", st.log.all())
 	}
 }
