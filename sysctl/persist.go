@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
 
 // PersistPath is where Persist writes by default: sysctl.d files are read
@@ -93,7 +94,9 @@ func ParseConf(r io.Reader) (map[string]string, error) {
 		}
 		key, value, ok := strings.Cut(line, "=")
 		key = strings.TrimPrefix(strings.TrimSpace(key), "-")
-		if !ok || key == "" || strings.ContainsAny(key, " \t") || strings.ContainsAny(key[:1], "#;-") {
+		// A key never holds white space or control bytes ("-\r0" would
+		// read back as "0").
+		if !ok || key == "" || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) }) >= 0 || strings.ContainsAny(key[:1], "#;-") {
 			return nil, fmt.Errorf("line %d: want 'key = value', got %q", n, line)
 		}
 		out[strings.ReplaceAll(key, "/", ".")] = normalize(value)
