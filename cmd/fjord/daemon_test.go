@@ -152,3 +152,34 @@ func TestPIDFileRemovedOnlyWhenOurs(t *testing.T) {
 		t.Fatalf("pidfile in a missing directory: %v", err)
 	}
 }
+
+// TestDaemonLogsGoToTheTargets: a daemon's stderr is /dev/null, so its
+// operational messages (here the SIGUSR1 soft stop) and events must reach
+// the configured log target instead.
+func TestDaemonLogsGoToTheTargets(t *testing.T) {
+	be := startBackend(t, 0)
+	dir := t.TempDir()
+	fe := freeAddr(t)
+	logFile := filepath.Join(dir, "fjord.log")
+	cfg := httpConfig(t, dir, fe, be.addr, "  log "+logFile)
+	pidFile := filepath.Join(dir, "fjord.pid")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := withContext(ctx, fjordCmd(t, "-D", "-p", pidFile, "-f", cfg)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("fjord -D: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "no 'log' target") {
+		t.Errorf("warned of no log target although one is configured:\n%s", out)
+	}
+	pid := readPID(t, pidFile)
+	killAtEnd(t, pid)
+	syscall.Kill(pid, syscall.SIGUSR1)
+	waitExit(t, pid, 10*time.Second)
+	text, _ := os.ReadFile(logFile)
+	for _, want := range []string{"Proxy px started.", "listening on " + fe, "received SIGUSR1", "Proxy px stopped"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the log file lacks %q:\n%s", want, text)
+		}
+	}
+}
