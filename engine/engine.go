@@ -51,7 +51,7 @@ type Options struct {
 	// on such an address adopts all of its sockets instead of binding, so
 	// that connections waiting in their queues are accepted here; it binds
 	// more only if it has more loops than sockets. The engine owns these
-	// descriptors from New on, and Start closes the ones no bind took.
+	// descriptors from New on, and Listen closes the ones no bind took.
 	Inherited map[netip.AddrPort][]int
 }
 
@@ -76,7 +76,7 @@ type Engine struct {
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 
-	inherited map[netip.AddrPort][]int // not yet adopted; only Start touches it
+	inherited map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 
 	addrsMu     sync.Mutex
 	addrs       map[*config.Bind]netip.AddrPort
@@ -90,7 +90,7 @@ type Engine struct {
 	drained   chan struct{}
 }
 
-// New prepares an engine for cfg. Nothing is bound until Start.
+// New prepares an engine for cfg. Nothing is bound until Listen (or Start).
 func New(cfg *config.Config, opts Options) (*Engine, error) {
 	g := &cfg.Global
 	e := &Engine{

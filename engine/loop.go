@@ -218,8 +218,8 @@ func (l *loop) run() {
 // 20 µs instead of backing off: under bulk traffic that is thousands of
 // futex and nanosleep wakeups a second, about a tenth of the proxy's CPU
 // per gigabyte. The loop's goroutine is locked to its thread and keeps its
-// P while it waits; Start makes sure the other goroutines (health checks,
-// the stats page, logging) have a P of their own. A wait still ends for the
+// P while it waits; reserveSchedulerP makes sure the other goroutines
+// (health checks, the stats page, logging) have a P of their own. A wait still ends for the
 // runtime's preemption and stop-the-world signals, with EINTR.
 //
 // Under load the loop polls with a zero timeout first (busy), which finds
