@@ -288,15 +288,13 @@ func (s *session) emitBytes(kind RecordKind, extra int64) {
 	r.HTTPMode = s.fe.conf.Mode == config.ModeHTTP
 	r.Frontend = s.fe.conf.Name
 	r.Backend, r.Server = s.fe.conf.Name, "<NOSRV>"
-	r.BeConn, r.SrvConn = 0, 0
-	if s.be != nil {
+	r.BeConn, r.SrvConn, r.Retries = 0, 0, 0
+	if t.routed && s.be != nil {
 		r.Backend = s.be.Name
 		r.BeConn = s.be.Counters.CurSessions.Load()
+		r.Retries = s.be.Conf.Retries - s.retriesLeft
 	}
-	if !t.routed {
-		r.Backend, r.BeConn = s.fe.conf.Name, 0
-	}
-	if s.srv != nil && t.routed {
+	if t.routed && s.srv != nil {
 		r.Server = s.srv.Name
 		r.SrvConn = s.srv.Counters.CurSessions.Load()
 	}
@@ -304,10 +302,7 @@ func (s *session) emitBytes(kind RecordKind, extra int64) {
 	r.ActConn = l.eng.global.cur.Load()
 	r.FeConn = s.fe.limit.cur.Load()
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
-	r.Retries, r.Redispatched = 0, t.redispatched
-	if s.be != nil && t.routed {
-		r.Retries = s.be.Conf.Retries - s.retriesLeft
-	}
+	r.Redispatched = t.redispatched
 	r.Bytes = s.s2c.bytes + extra
 	r.Status = t.status
 	if s.h == nil {

@@ -22,9 +22,7 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		dst = append(dst, "Connect from "...)
 		dst = a.AppendAddrPort(dst, r.Client)
 		dst = append(dst, " to "...)
-		dst = r.Local.Addr().Unmap().AppendTo(dst)
-		dst = append(dst, ':')
-		dst = strconv.AppendUint(dst, uint64(r.Local.Port()), 10)
+		dst = (*Anonymizer)(nil).AppendAddrPort(dst, r.Local) // fjord's own: never anonymised
 		dst = append(dst, " ("...)
 		dst = append(dst, r.Frontend...)
 		if r.HTTPMode {

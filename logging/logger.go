@@ -53,8 +53,7 @@ type Logger struct {
 	sleeping atomic.Bool   // the writer is about to block on wake
 	wake     chan struct{} // one token: there is work
 	dropped  atomic.Uint64
-	errors   atomic.Uint64 // failed writes
-	skipped  atomic.Uint64 // lines not sent to a target resting after an error
+	errors   atomic.Uint64 // failed writes, and lines not sent to a target resting after one
 	lastErr  atomic.Pointer[string]
 
 	tickEvery time.Duration
@@ -223,7 +222,7 @@ func (lg *Logger) Dropped() uint64 { return lg.dropped.Load() }
 // no syslog daemon): refused, or skipped while the target rested after a
 // failure, and the last error.
 func (lg *Logger) WriteErrors() (uint64, string) {
-	n := lg.errors.Load() + lg.skipped.Load()
+	n := lg.errors.Load()
 	if s := lg.lastErr.Load(); s != nil {
 		return n, *s
 	}
@@ -373,7 +372,7 @@ func (w *writer) write(it *item) {
 		}
 		h := t.health
 		if at.Before(h.failedUntil) {
-			lg.skipped.Add(1)
+			lg.errors.Add(1)
 			continue
 		}
 		msg, isJSON := w.text(it), t.json || pxJSON

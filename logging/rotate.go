@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
@@ -29,9 +28,7 @@ type RotatingFile struct {
 	path      string
 	retention time.Duration
 	now       func() time.Time
-
-	mu  sync.Mutex
-	day string // the local date the current file was started on
+	day       string // the local date the current file was started on; Tick's alone
 }
 
 // OpenRotating opens (creating it if needed) the log file at path.
@@ -70,17 +67,14 @@ func (r *RotatingFile) Close() error { return r.lj.Close() }
 
 // Tick rotates the file when the local date changed since it was started
 // (an empty file is left alone), then deletes rotated files past the
-// retention. The writer calls it every minute.
+// retention. The writer goroutine calls it every minute, and only it.
 func (r *RotatingFile) Tick() error {
 	now := r.now()
 	day := now.Format(time.DateOnly)
-	r.mu.Lock()
-	changed := day != r.day
-	r.day = day
-	r.mu.Unlock()
-	if !changed {
+	if day == r.day {
 		return nil
 	}
+	r.day = day
 	if st, err := os.Stat(r.path); err == nil && st.Size() > 0 {
 		if err := r.lj.Rotate(); err != nil {
 			return fmt.Errorf("rotate %s: %w", r.path, err)

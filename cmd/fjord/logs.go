@@ -31,15 +31,16 @@ func openLogs(cfg *config.Config, stderr io.Writer, daemon bool) (*logs, error) 
 		return nil, err
 	}
 	w := stderr
+	if a := lg.Anonymizer(); a != nil {
+		w = scrubWriter{w: w, a: a}
+	}
 	if daemon {
 		// Until it has started, a daemon's stderr still reaches the
 		// terminal through the process that started it (parentLink);
-		// writing to both keeps startup errors visible there.
-		w = io.MultiWriter(stderr, eventWriter{lg})
-		plain = log.New(w, "", 0)
-	}
-	if a := lg.Anonymizer(); a != nil {
-		w = scrubWriter{w: w, a: a}
+		// writing to both keeps startup errors visible there. Event
+		// scrubs what reaches the targets itself.
+		w = io.MultiWriter(w, eventWriter{lg})
+		plain = log.New(io.MultiWriter(stderr, eventWriter{lg}), "", 0)
 	}
 	l := &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg, daemon: daemon}
 	if daemon {
