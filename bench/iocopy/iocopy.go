@@ -17,15 +17,13 @@ import (
 	"time"
 )
 
-// Proxy forwards every connection accepted on its listener to Backend.
+// Proxy forwards every connection accepted on its listener to one of
+// Backends.
 type Proxy struct {
-	// Backend is the address every connection is forwarded to, unless
-	// Backends is set.
-	Backend string
-	// Backends, when not empty, are used in turn, one per connection
-	// (round robin), as a load balancer's servers.
+	// Backends are used in turn, one per connection (round robin), as a
+	// load balancer's servers; Listen's proxy has one.
 	Backends []string
-	// DialTimeout bounds the connect to Backend; zero means 5 s.
+	// DialTimeout bounds the connect to a backend; zero means 5 s.
 	DialTimeout time.Duration
 
 	ln     net.Listener
@@ -38,7 +36,7 @@ type Proxy struct {
 
 // Listen starts a proxy on addr (such as "127.0.0.1:0") in front of backend.
 func Listen(addr, backend string) (*Proxy, error) {
-	return listen(addr, &Proxy{Backend: backend})
+	return listen(addr, &Proxy{Backends: []string{backend}})
 }
 
 func listen(addr string, p *Proxy) (*Proxy, error) {
@@ -54,9 +52,6 @@ func listen(addr string, p *Proxy) (*Proxy, error) {
 
 // backend is the address the next connection goes to.
 func (p *Proxy) backend() string {
-	if len(p.Backends) == 0 {
-		return p.Backend
-	}
 	return p.Backends[(p.next.Add(1)-1)%uint64(len(p.Backends))]
 }
 

@@ -155,12 +155,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now().Add(20 * time.Millisecond)
 	measureFrom := start.Add(cfg.Warmup)
 	end := measureFrom.Add(cfg.Duration)
-	cpu0 := selfCPU()
+	// The generator's CPU is read at the window's start, after Measuring
+	// (whose /proc reads are the harness's, not the load's); cpu0 is
+	// written before measuring is closed and read after.
+	var cpu0 time.Duration
 	measuring := make(chan struct{})
 	time.AfterFunc(time.Until(measureFrom), func() {
 		if cfg.Measuring != nil {
 			cfg.Measuring()
 		}
+		cpu0 = selfCPU()
 		close(measuring)
 	})
 
@@ -186,7 +190,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	<-measuring
-	cpu1 := selfCPU()
+	cpu1, t1 := selfCPU(), time.Now()
 
 	res := &Result{Hist: NewHistogram(), Due: due}
 	last := end
@@ -206,10 +210,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		w.client.CloseIdleConnections()
 	}
 	res.Elapsed = last.Sub(measureFrom)
-	// The CPU of the warm-up is in the difference too; scale it to the
-	// window so that the share of the CPU is right.
-	if total := time.Since(start); total > 0 && res.Elapsed > 0 {
-		res.GenCPU = time.Duration(float64(cpu1-cpu0) * float64(res.Elapsed) / float64(total))
+	// cpu1-cpu0 ran from measureFrom to t1, which can end a little after
+	// the last answer: scale it to Elapsed.
+	if spent := t1.Sub(measureFrom); spent > 0 && res.Elapsed > 0 {
+		res.GenCPU = time.Duration(float64(cpu1-cpu0) * float64(min(res.Elapsed, spent)) / float64(spent))
 	}
 	return res, nil
 }
@@ -400,7 +404,3 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// SelfCPU is the CPU time this process has used, for callers measuring the
-// generator around runs of their own (bulk, idle).
-func SelfCPU() time.Duration { return selfCPU() }

@@ -184,7 +184,7 @@ func (p *Peer) Start(env *Env) (*Instance, error) {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	in := &Instance{Peer: p, Addrs: []string{addr}, Proc: pr, Log: log}
-	if err := waitListening(pr, addr, 15*time.Second); err != nil {
+	if err := WaitListening(pr, addr, 15*time.Second); err != nil {
 		pr.Stop(2 * time.Second)
 		return nil, fmt.Errorf("%s: %w\n%s: %s\n--- the end of its log (%s) ---\n%s", p.Name, err, p.Name, strings.Join(argv, " "), log, strings.TrimRight(pr.Output(), "\n"))
 	}
@@ -198,7 +198,10 @@ func (in *Instance) Stop() {
 	}
 }
 
-func waitListening(pr *proc.Proc, addr string, within time.Duration) error {
+// WaitListening waits until addr accepts connections, then a moment more
+// for an immediate exit to show; an error when pr ends first or within
+// passes.
+func WaitListening(pr *proc.Proc, addr string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		select {

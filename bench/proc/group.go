@@ -200,8 +200,9 @@ func (p *Proc) Stop(grace time.Duration) {
 		}
 		<-p.done
 	}
-	// Workers may outlive a master that was told to stop.
-	for _, pid := range tree[1:] {
+	// Workers may outlive a master that was told to stop. tree is empty
+	// when the process was reaped between the check above and Tree.
+	for _, pid := range tree[min(1, len(tree)):] {
 		if Alive(pid) {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -106,11 +107,7 @@ func DefaultCPUs() (proxy, loadSet proc.CPUSet, err error) {
 // CheckScenarios returns an error naming the first unknown scenario.
 func CheckScenarios(names []string) error {
 	for _, n := range names {
-		known := false
-		for _, k := range Names {
-			known = known || n == k
-		}
-		if !known {
+		if !slices.Contains(Names, n) {
 			return fmt.Errorf("unknown scenario %q; known: %s", n, strings.Join(Names, ", "))
 		}
 	}
@@ -199,7 +196,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	// fit the limit: scale down, and say so when the idle scenario runs.
 	if need := 2*o.IdleConns + 1000; hard > 0 && uint64(need) > hard {
 		n := (int(hard) - 1000) / 2
-		if contains(o.Scenarios, Idle) {
+		if slices.Contains(o.Scenarios, Idle) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("idle: the hard RLIMIT_NOFILE is %d (ulimit -Hn) and a proxy needs 2 descriptors per connection, so the idle scenario holds %d connections, not %d", hard, n, o.IdleConns))
 			fmt.Fprintf(o.Progress, "note: %s\n", res.Warnings[len(res.Warnings)-1])
 		}
@@ -248,17 +245,13 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 			return nil, err
 		}
 	}
+	// A bulk or idle round cut short by ctx is a note, not an error: a
+	// cancelled last round must not give results.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	res.Finished = time.Now().UTC()
 	return res, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // raiseNoFile sets the soft descriptor limit to the hard one and returns
@@ -300,30 +293,11 @@ func startWebNodes(env *peers.Env, o Options) (*proc.Proc, []string, error) {
 		return nil, nil, err
 	}
 	for _, a := range addrs {
-		if err := waitListening(p, a, 30*time.Second); err != nil {
+		if err := peers.WaitListening(p, a, 30*time.Second); err != nil {
 			return nil, nil, fmt.Errorf("web nodes: %w\n--- their log ---\n%s", err, p.Output())
 		}
 	}
 	return p, addrs, nil
-}
-
-func waitListening(p *proc.Proc, addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		select {
-		case <-p.Done():
-			return fmt.Errorf("exited while starting (%v)", p.Err())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not listening on %s after %v", addr, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // machine describes where the figures come from.
