@@ -220,5 +220,5 @@ func (s Setting) satisfied(v string) bool {
 	return err == nil && done
 }
 
-// clampUint keeps a computed want within what the kernel's int sysctls take.
+// clampInt keeps a computed want within what the kernel's int sysctls take.
 func clampInt(v uint64) uint64 { return min(v, math.MaxInt32) }

@@ -33,18 +33,25 @@ const (
 	startTimeout = time.Minute // a new process that has not started by then is killed
 )
 
+// daemonMode reports whether fjord runs in the background: asked for by
+// -D or 'daemon', not overridden by -db.
+func (o *options) daemonMode(cfg *config.Config) bool {
+	return (cfg.Global.Daemon || o.daemon) && !o.fg
+}
+
 // goBackground reports whether this process is to start fjord in the
-// background and exit: daemon mode asked for by -D or 'daemon', not
-// overridden by -db, and not already the background process.
+// background and exit: daemon mode, and not already the background
+// process.
 func (o *options) goBackground(cfg *config.Config) bool {
-	return (cfg.Global.Daemon || o.daemon) && !o.fg && !o.link.spawned()
+	return o.daemonMode(cfg) && !o.link.spawned()
 }
 
 // daemonize starts fjord again in a new session, detached from the
 // terminal (stdin, stdout and stderr on /dev/null), prints what it prints
 // while starting, and returns 0 once it listens, 1 if it failed.
 func daemonize(o *options, stderr io.Writer) int {
-	pid, err := spawn(spawnSpec{
+	// The pidfile, if any, gets the daemon's pid: the daemon writes it.
+	_, err := spawn(spawnSpec{
 		args:   o.args,
 		setsid: true,
 		relay:  func(line string) { fmt.Fprintln(stderr, line) },
@@ -53,7 +60,6 @@ func daemonize(o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] daemon mode: %v\n", err)
 		return 1
 	}
-	_ = pid // the pidfile, if any, holds it: the daemon writes it itself
 	return 0
 }
 

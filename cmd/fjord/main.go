@@ -95,12 +95,12 @@ func (o *options) takePIDLists(args []string) ([]string, error) {
 			rest = append(rest, args[i])
 			continue
 		}
-		flag := args[i]
+		name := args[i]
 		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 			i++
 			pid, err := strconv.Atoi(args[i])
 			if err != nil || pid <= 0 {
-				return nil, fmt.Errorf("%s: %q is not a process id", flag, args[i])
+				return nil, fmt.Errorf("%s: %q is not a process id", name, args[i])
 			}
 			*list = append(*list, pid)
 		}
@@ -136,7 +136,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.link = link
 	var diag bytes.Buffer
 	cfg, ok := load(o.files, &diag)
-	if !ok || o.check || !o.goBackground(cfg) {
+	background := ok && !o.check && o.goBackground(cfg)
+	if !background {
 		// A process going to the background prints nothing of its own:
 		// its child prints the same diagnostics again.
 		stderr.Write(diag.Bytes())
@@ -151,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
 	}
-	if o.goBackground(cfg) {
+	if background {
 		return daemonize(o, stderr)
 	}
 	return serve(cfg, o, stderr)

@@ -105,16 +105,16 @@ func resolveCredentials(g *config.Global) (*credentials, error) {
 	return c, nil
 }
 
-// dropPrivileges switches fjord to the configured user and group for good,
-// once its privileged ports are bound and its root-only files opened. Go
+// dropPrivileges switches fjord to c (resolveCredentials; nil: nothing to
+// do) for good, once its privileged ports are bound and its root-only
+// files opened. Go
 // applies setgroups, setgid and setuid to every thread of the process (the
 // event loops' locked threads included); each thread's status is then read
 // back, and any thread left with another identity or a capability is an
 // error: the caller must not serve.
-func dropPrivileges(g *config.Global, logf func(string, ...any)) error {
-	c, err := resolveCredentials(g)
-	if err != nil || c == nil {
-		return err
+func dropPrivileges(c *credentials, logf func(string, ...any)) error {
+	if c == nil {
+		return nil
 	}
 	if verifyCredentials("/proc/self", c) == nil {
 		return nil // started as that user already (systemd User=, a reload)
@@ -146,7 +146,7 @@ func dropPrivileges(g *config.Global, logf func(string, ...any)) error {
 func verifyCredentials(proc string, c *credentials) error {
 	tasks, err := filepath.Glob(filepath.Join(proc, "task", "*", "status"))
 	if err != nil || len(tasks) == 0 {
-		return fmt.Errorf("cannot list the threads in %s/task: %v", proc, err)
+		return fmt.Errorf("cannot list the threads in %s/task (found %d)", proc, len(tasks))
 	}
 	for _, path := range append([]string{filepath.Join(proc, "status")}, tasks...) {
 		b, err := os.ReadFile(path)
@@ -205,7 +205,7 @@ func parseStatus(b []byte) (procStatus, error) {
 			st.groups = make([]int, len(f))
 			for i := range f {
 				if st.groups[i], err = strconv.Atoi(f[i]); err != nil {
-					return st, fmt.Errorf("line %q of Groups: %v", val, err)
+					return st, fmt.Errorf("%s line %q: %v", key, val, err)
 				}
 			}
 			slices.Sort(st.groups)

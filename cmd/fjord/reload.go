@@ -169,12 +169,16 @@ type process struct {
 // run finishes startup (pidfile, systemd, -sf/-st, the report to a
 // starting process) and then serves until a signal ends it.
 func (p *process) run() int {
+	// Resolve the user and group before -sf/-st stop the processes
+	// serving now: an unknown user must not leave nothing serving.
+	creds, err := resolveCredentials(&p.cfg.Global)
+	if err != nil {
+		return p.fail(err)
+	}
 	pid := os.Getpid()
 	if path := p.pidFile(); path != "" {
 		if err := writePIDFile(path, pid); err != nil {
-			fmt.Fprintf(p.stderr, "[ALERT] %v\n", err)
-			p.eng.Stop()
-			return 1
+			return p.fail(err)
 		}
 		defer removePIDFile(path, pid)
 	}
@@ -184,16 +188,12 @@ func (p *process) run() int {
 	// sockets at once, and this one waits for that.
 	p.socks.wait = len(p.o.softFinish)+len(p.o.hardFinish) > 0
 	if err := p.socks.listen(); err != nil {
-		fmt.Fprintf(p.stderr, "[ALERT] %v\n", err)
-		p.eng.Stop()
-		return 1
+		return p.fail(err)
 	}
 	// Everything that needs root (ports below 1024, the pidfile and the
 	// runtime API sockets in /run) is done: drop privileges for good.
-	if err := dropPrivileges(&p.cfg.Global, p.logger.Printf); err != nil {
-		fmt.Fprintf(p.stderr, "[ALERT] %v\n", err)
-		p.eng.Stop()
-		return 1
+	if err := dropPrivileges(creds, p.logger.Printf); err != nil {
+		return p.fail(err)
 	}
 	p.eng.Serve()
 	for _, fe := range p.cfg.Frontends() {
@@ -223,6 +223,13 @@ func (p *process) run() int {
 		}
 	}
 	return 0
+}
+
+// fail reports why startup failed and stops the engine.
+func (p *process) fail(err error) int {
+	fmt.Fprintf(p.stderr, "[ALERT] %v\n", err)
+	p.eng.Stop()
+	return 1
 }
 
 func (p *process) pidFile() string {
@@ -353,7 +360,12 @@ func (p *process) reload(s os.Signal) bool {
 		env:    []string{listenFDsEnv + "=" + encodeListenFDs(files, 4)},
 		stdout: os.Stdout,
 		stderr: os.Stderr,
-		relay:  func(line string) { fmt.Fprintln(p.stderr, line) },
+		relay: func(line string) {
+			// A daemon's new process logs to the targets itself.
+			if !p.o.daemonMode(p.cfg) {
+				fmt.Fprintln(p.stderr, line)
+			}
+		},
 	})
 	if err != nil {
 		if lerr := p.socks.listen(); lerr != nil {

@@ -24,11 +24,16 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	sig := make(chan os.Signal, 8)
 	signal.Notify(sig, lifeSignals...)
 	defer signal.Stop(sig)
-	daemon := (cfg.Global.Daemon || o.daemon) && !o.fg
+	daemon := o.daemonMode(cfg)
 	logs, err := openLogs(cfg, stderr, daemon)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
+	}
+	if daemon {
+		// Once started, a daemon's stderr is /dev/null: its alerts (why a
+		// reload's new process failed, say) must reach the log targets too.
+		stderr = logs.plain.Writer()
 	}
 	defer logs.targets.Close()
 	logger := logs.Logger
