@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"strings"
+	"sync/atomic"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/logging"
@@ -95,4 +96,46 @@ func (s scrubWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// loopLogger is the engine's Logger. The event loops must never wait, and
+// a log.Logger writing to a stalled stderr pipe, or scrubbing and hashing
+// under log-anonymize, would make them do so for every 4xx/5xx they answer.
+// Messages are formatted on the loop and handed through a bounded channel
+// to one writer goroutine; when it is full they are dropped and counted.
+type loopLogger struct {
+	ch      chan string
+	done    chan struct{}
+	dropped atomic.Uint64
+}
+
+// loopLogQueue is how many messages may wait for the writer.
+const loopLogQueue = 1024
+
+func newLoopLogger(out *log.Logger) *loopLogger {
+	l := &loopLogger{ch: make(chan string, loopLogQueue), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for msg := range l.ch {
+			out.Print(msg)
+		}
+	}()
+	return l
+}
+
+func (l *loopLogger) Printf(format string, args ...any) {
+	select {
+	case l.ch <- fmt.Sprintf(format, args...):
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Dropped is the number of messages lost because the writer lagged.
+func (l *loopLogger) Dropped() uint64 { return l.dropped.Load() }
+
+// close writes what is queued and stops the writer. No Printf may follow.
+func (l *loopLogger) close() {
+	close(l.ch)
+	<-l.done
 }

@@ -63,13 +63,17 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	// The engine's messages are written off the loops (loopLogger); it is
+	// closed last, after every path that returns has stopped the engine.
+	loopLog := newLoopLogger(logger)
+	defer loopLog.close()
 	src := &stats.Sources{
 		Config: cfg, Backends: backends, Checks: checks, Started: time.Now(), Version: version,
-		DroppedLogs: logs.targets.Dropped,
+		DroppedLogs: func() uint64 { return logs.targets.Dropped() + loopLog.Dropped() },
 	}
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
-		Logger: logger, Backends: backends, Observer: checks, Intercept: pages.intercept,
+		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
 		AccessLog: logs.targets.AccessLog, Inherited: inherited,
 	})
 	if err != nil {
