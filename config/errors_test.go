@@ -303,6 +303,8 @@ func TestKeywordValueErrors(t *testing.T) {
 		{"bufsize too large", global("  tune.bufsize 2m #ERR"), []string{"tune.bufsize 2m out of range"}},
 		{"maxpollevents zero", global("  tune.maxpollevents 0 #ERR"), []string{"tune.maxpollevents 0 out of range"}},
 		{"sysctl bad", global("  tune.sysctl maybe #ERR"), []string{"'tune.sysctl' expects on, off or check, not 'maybe'"}},
+		{"sched-batch bad", global("  tune.sched-batch yes #ERR"), []string{"'tune.sched-batch' expects on or off"}},
+		{"sched-batch bare", global("  tune.sched-batch #ERR"), []string{"'tune.sched-batch' expects on or off"}},
 		{"hard-stop-after missing", global("  hard-stop-after #ERR"), []string{"'hard-stop-after' expects one time value"}},
 		{"stats alone", global("  stats #ERR"), []string{"'stats' expects 'socket' or 'timeout'"}},
 		{"stats socket no path", global("  stats socket #ERR"), []string{"'stats socket' expects a path"}},

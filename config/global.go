@@ -93,6 +93,12 @@ func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
 			return fmt.Errorf("'tune.sysctl' expects on, off or check, not '%s'", args[0])
 		}
 		return nil
+	case "tune.sched-batch":
+		if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+			return fmt.Errorf("'tune.sched-batch' expects on or off")
+		}
+		g.TuneSchedBatch = args[0] == "on"
+		return nil
 	case "hard-stop-after":
 		return oneDuration(kw, args, &g.HardStopAfter)
 	case "stats":

@@ -42,6 +42,8 @@ func TestGlobalKeywords(t *testing.T) {
 		{"tune.sysctl on", func(g *Global) { g.Sysctl = SysctlOn }},
 		{"tune.sysctl off", func(g *Global) { g.Sysctl = SysctlOff }},
 		{"tune.sysctl check", func(g *Global) { g.Sysctl = SysctlCheck }},
+		{"tune.sched-batch off", func(g *Global) { g.TuneSchedBatch = false }},
+		{"tune.sched-batch on", func(g *Global) { g.TuneSchedBatch = true }},
 		{"hard-stop-after 30s", func(g *Global) { g.HardStopAfter = 30 * time.Second }},
 		{"hard-stop-after 1500", func(g *Global) { g.HardStopAfter = 1500 * time.Millisecond }},
 		{"stats timeout 2m", func(g *Global) { g.StatsTimeout = 2 * time.Minute }},
@@ -128,7 +130,8 @@ func TestGlobalDefaults(t *testing.T) {
 	want := Global{
 		MaxConn: DefaultGlobalMaxConn, UID: -1, GID: -1,
 		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
-		LogRetention: DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout,
+		TuneSchedBatch: true,
+		LogRetention:   DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout,
 	}
 	if !reflect.DeepEqual(cfg.Global, want) {
 		t.Errorf("global = %+v, want %+v", cfg.Global, want)

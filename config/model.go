@@ -63,7 +63,10 @@ type Global struct {
 	TuneBulkPipeSize  int
 	TuneBufSize       int // bytes
 	TuneMaxPollEvents int
-	Sysctl            SysctlMode
+	// TuneSchedBatch (fjord addition "tune.sched-batch", default on) puts
+	// an event loop under SCHED_BATCH while it carries bulk streams.
+	TuneSchedBatch bool
+	Sysctl         SysctlMode
 
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration

@@ -213,6 +213,7 @@ func defaultGlobal() Global {
 		TuneBulkPipeSize:  DefaultBulkPipeSize,
 		TuneBufSize:       DefaultBufSize,
 		TuneMaxPollEvents: DefaultMaxPollEvents,
+		TuneSchedBatch:    true,
 		LogRetention:      DefaultLogRetentionDays,
 		StatsTimeout:      DefaultStatsTimeout,
 	}

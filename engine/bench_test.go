@@ -13,8 +13,9 @@ package engine
 //
 // FJORD_BENCH_ROUNDS (default 5) sets the rounds per proxy (bulk runs
 // twice as many plus one), FJORD_BENCH_IDLE_CONNS (default 10000) the idle
-// connections, and FJORD_BENCH_PIPESIZE adds "tune.pipesize" to fjord's
-// configuration. docs/engine-performance.md has the method and results.
+// connections, FJORD_BENCH_PIPESIZE adds "tune.pipesize" and
+// FJORD_BENCH_SCHEDBATCH "tune.sched-batch" to fjord's configuration.
+// docs/engine-performance.md has the method and results.
 
 import (
 	"bufio"
@@ -47,6 +48,8 @@ const (
 	benchRoundsEnv   = "FJORD_BENCH_ROUNDS"
 	benchIdleEnv     = "FJORD_BENCH_IDLE_CONNS"
 	benchPipeSizeEnv = "FJORD_BENCH_PIPESIZE"
+	// FJORD_BENCH_SCHEDBATCH sets tune.sched-batch (on or off) for fjord.
+	benchSchedBatchEnv = "FJORD_BENCH_SCHEDBATCH"
 )
 
 // benchProxies are the proxies under test, in the order each round runs them.
@@ -92,6 +95,9 @@ func TestBenchChild(t *testing.T) {
 		tune := ""
 		if v := os.Getenv(benchPipeSizeEnv); v != "" {
 			tune = "  tune.pipesize " + v + "\n"
+		}
+		if v := os.Getenv(benchSchedBatchEnv); v != "" {
+			tune += "  tune.sched-batch " + v + "\n"
 		}
 		// The configuration language wants a real port: take a free one,
 		// and another if someone else took it first.

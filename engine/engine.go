@@ -75,6 +75,7 @@ type Engine struct {
 	global    limiter
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
+	schedBatch                                                  bool // tune.sched-batch
 
 	inherited map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 
@@ -101,6 +102,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		backends:      opts.Backends,
 		pipeSize:      g.TunePipeSize,
 		bulkPipeSize:  g.TuneBulkPipeSize,
+		schedBatch:    g.TuneSchedBatch,
 		bufSize:       g.TuneBufSize,
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
@@ -423,6 +425,7 @@ type Stats struct {
 	PipesInUse  int64 // pipes holding bytes in flight
 	PipesPooled int64 // empty pipes kept for reuse
 	PipesGrown  int64 // of those in use or pooled, pipes grown for bulk flows
+	BatchLoops  int64 // loops under SCHED_BATCH now, for the bulk streams they carry
 }
 
 // Stats reads the counters; safe from any goroutine.
@@ -432,6 +435,9 @@ func (e *Engine) Stats() Stats {
 		st.PipesInUse += l.pipes.inUse.Load()
 		st.PipesPooled += l.pipes.pooled.Load()
 		st.PipesGrown += l.pipes.grown.Load()
+		if l.batchGauge.Load() {
+			st.BatchLoops++
+		}
 	}
 	return st
 }

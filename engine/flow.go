@@ -286,6 +286,9 @@ func (f *flow) spliceIn(s *session) bool {
 		f.stream = true
 		l.pipes.grow(f.p, l.now)
 	}
+	if f.stream {
+		l.streaming()
+	}
 	return true
 }
 

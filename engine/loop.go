@@ -44,6 +44,13 @@ type loop struct {
 
 	rec AccessRecord // filled for each access log line, handed by pointer
 
+	// Scheduling policy for bulk streams (sched.go).
+	tid         atomic.Int32 // the loop's thread, for tests and diagnostics
+	batch       bool         // the thread is SCHED_BATCH now
+	batchGauge  atomic.Bool  // batch, for Stats
+	batchFailed bool         // the kernel refused: do not try again
+	lastBulk    time.Time    // the last splice of a bulk stream
+
 	listeners []*listener
 	sessions  sessionList
 	closing   []int // fds to close once the current batch is handled
@@ -149,6 +156,7 @@ func (w wakeHandler) onEvent(uint32) {
 
 func (l *loop) run() {
 	runtime.LockOSThread()
+	l.tid.Store(int32(unix.Gettid()))
 	defer close(l.done)
 	activeLoops.Add(1)
 	defer activeLoops.Add(-1)
@@ -193,6 +201,7 @@ func (l *loop) run() {
 			}
 		}
 		l.wheel.advance(l.now)
+		l.settle()
 		if l.inboxSet.Load() {
 			l.drainInbox()
 		}
