@@ -14,9 +14,10 @@ import (
 // very client or server that produces or consumes the stream. It then finds
 // one segment's worth of bytes, splices it on, and sleeps again: many small
 // transfers, each a wakeup of the peer on the other side as well. On a
-// loaded two-core machine that eagerness cost fjord about 15% more CPU per
-// GB than an io.Copy proxy, whose goroutine wakeups are slower and so move
-// more per wakeup.
+// loaded two-core machine that eagerness left fjord at 1.03-1.18 times the
+// CPU per GB of an io.Copy proxy, whose goroutine wakeups are slower and so
+// move more per wakeup; under SCHED_BATCH it is at 0.83-0.87
+// (docs/engine-performance.md).
 //
 // SCHED_BATCH keeps the thread's share of the CPU (same weight, same nice)
 // but gives up wakeup preemption: a woken loop on a busy CPU runs when the

@@ -21,7 +21,7 @@ func policies(t *testing.T, e *Engine) []int {
 	return out
 }
 
-func count(ps []int, policy int) int {
+func countPolicy(ps []int, policy int) int {
 	n := 0
 	for _, p := range ps {
 		if p == policy {
@@ -40,7 +40,7 @@ func TestBulkStreamPutsItsLoopUnderSchedBatch(t *testing.T) {
 	// after its last bulk splice; the kernel, not only the gauge, says so.
 	ps := policies(t, e)
 	st := e.Stats()
-	if st.BatchLoops == 0 || count(ps, schedBatch) != int(st.BatchLoops) {
+	if st.BatchLoops == 0 || countPolicy(ps, schedBatch) != int(st.BatchLoops) {
 		t.Fatalf("after a bulk transfer: BatchLoops %d, loop policies %v (3 is SCHED_BATCH)", st.BatchLoops, ps)
 	}
 	// Once no bulk stream has moved for batchLinger, the next wakeup puts
@@ -52,7 +52,7 @@ func TestBulkStreamPutsItsLoopUnderSchedBatch(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return e.Stats().BatchLoops == 0 }) {
 		t.Fatalf("%v after the bulk transfer: BatchLoops %d, want 0", batchLinger, e.Stats().BatchLoops)
 	}
-	if ps := policies(t, e); count(ps, schedOther) != len(ps) {
+	if ps := policies(t, e); countPolicy(ps, schedOther) != len(ps) {
 		t.Errorf("loop policies %v after the linger, want all SCHED_OTHER (0)", ps)
 	}
 }
@@ -64,7 +64,7 @@ func TestSmallFlowsKeepTheDefaultPolicy(t *testing.T) {
 			t.Fatalf("round trip %d: %v", i, err)
 		}
 	}
-	if ps, st := policies(t, e), e.Stats(); st.BatchLoops != 0 || count(ps, schedOther) != len(ps) {
+	if ps, st := policies(t, e), e.Stats(); st.BatchLoops != 0 || countPolicy(ps, schedOther) != len(ps) {
 		t.Errorf("after 40 KiB round trips: BatchLoops %d, loop policies %v, want all SCHED_OTHER (0)", st.BatchLoops, ps)
 	}
 }
@@ -76,7 +76,7 @@ func TestSchedBatchOff(t *testing.T) {
 	if err := roundTrip(t, addr, 16<<20); err != nil {
 		t.Fatalf("16 MiB round trip: %v", err)
 	}
-	if ps, st := policies(t, e), e.Stats(); st.BatchLoops != 0 || count(ps, schedOther) != len(ps) {
+	if ps, st := policies(t, e), e.Stats(); st.BatchLoops != 0 || countPolicy(ps, schedOther) != len(ps) {
 		t.Errorf("tune.sched-batch off, after a bulk transfer: BatchLoops %d, loop policies %v, want all SCHED_OTHER (0)", st.BatchLoops, ps)
 	}
 }
