@@ -13,8 +13,10 @@ import (
 // tcplog", or httplog on a tunnel), or one "Connect from" record per
 // connection when a frontend logs without either option, as HAProxy does.
 //
-// Log is called on an event loop with a record owned by the loop: it must
-// not block, and must copy what it keeps before returning.
+// Log is called on an event loop with a record owned by the loop, or for a
+// request answered off the loop (the stats page) from that request's
+// goroutine: it must be safe for concurrent use, must not block, and must
+// copy what it keeps before returning.
 type AccessLog interface {
 	Log(r *AccessRecord)
 }
@@ -277,9 +279,17 @@ func (s *session) emit(kind RecordKind) { s.emitBytes(kind, 0) }
 
 // emitBytes fills the loop's record and hands it to the frontend's sink.
 func (s *session) emitBytes(kind RecordKind, extra int64) {
+	if r := s.record(kind, extra); r != nil {
+		s.fe.log.Log(r)
+	}
+}
+
+// record fills the loop's record for the request or connection that ends
+// now, nil when the frontend writes only connect lines.
+func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	s.at.pending = false
 	if s.fe.logKind == RecordConnect {
-		return // the connect line was written at accept
+		return nil // the connect line was written at accept
 	}
 	kind = min(kind, s.fe.logKind) // tcplog on an HTTP frontend
 	l, t := s.l, &s.at
@@ -348,7 +358,23 @@ func (s *session) emitBytes(kind RecordKind, extra int64) {
 	if s.h != nil {
 		r.RequestLen = copy(r.Request[:], s.h.line)
 	}
-	s.fe.log.Log(r)
+	return r
+}
+
+// handedOffRecord takes the record of a request that leaves the loop to be
+// answered by fjord itself (the stats page), nil when nothing logs it. The
+// record is a copy, completed and logged by handOff's goroutine once the
+// answer is sent: only then are its status and size known.
+func (s *session) handedOffRecord() *AccessRecord {
+	if !s.logsTraffic() || !s.at.pending {
+		return nil
+	}
+	r := s.record(RecordHTTP, 0)
+	if r == nil {
+		return nil
+	}
+	c := *r // one allocation, on the stats page's path only
+	return &c
 }
 
 // logConnect writes HAProxy's connection line for frontends that log

@@ -260,13 +260,14 @@ func TestAccessRecordConnect(t *testing.T) {
 // TestAccessRecordIntercepted: a request answered off the loop (the stats
 // page) is logged "LR" with HAProxy's "<STATS>" server and its backend.
 func TestAccessRecordIntercepted(t *testing.T) {
+	const answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 	sink := &recordSink{}
 	opts := logOpts(sink)
 	opts.Intercept = func(fe, be string, req *h1.Request) func(net.Conn) {
 		return func(c net.Conn) {
 			defer c.Close()
 			http.ReadRequest(bufio.NewReader(c))
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			io.WriteString(c, answer)
 		}
 	}
 	addr := startEngineOpts(t, logConfig(t, "http", "", echoServer(t)), opts)
@@ -278,4 +279,41 @@ func TestAccessRecordIntercepted(t *testing.T) {
 	if term(r) != "LR" || r.Backend != "px" || r.Server != "<STATS>" || string(r.RequestLine()) != "GET /stats HTTP/1.1" {
 		t.Errorf("record %s %s/%s %q", term(r), r.Backend, r.Server, r.RequestLine())
 	}
+	// The line is written once the answer is sent, with its status and size.
+	if want := int64(len(answer)); r.Status != 200 || r.Bytes != want || r.Tt < 0 {
+		t.Errorf("record status %d, bytes %d, Tt %d; want 200, %d, >= 0", r.Status, r.Bytes, r.Tt, want)
+	}
+	if n := sink.count(); n != 1 {
+		t.Errorf("%d records for one request answered off the loop", n)
+	}
 }
+
+func TestAnswerConnStatus(t *testing.T) {
+	for _, tc := range []struct {
+		writes []string
+		want   int
+	}{
+		{[]string{"HTTP/1.1 200 OK\r\n\r\n"}, 200},
+		{[]string{"HTTP/1.0 503 Service Unavailable\r\n"}, 503},
+		{[]string{"HTT", "P/1.1 4", "01 Unauthorized\r\n"}, 401}, // split writes
+		{[]string{"HTTP/1.1 20"}, -1},                            // cut short
+		{[]string{"HTTP/1.1 2x0 OK\r\n"}, -1},
+		{[]string{"SSH-2.0-OpenSSH_9.6\r\n"}, -1},
+		{nil, -1},
+	} {
+		c := &answerConn{Conn: discardConn{}}
+		n := 0
+		for _, w := range tc.writes {
+			c.Write([]byte(w))
+			n += len(w)
+		}
+		if got := c.status(); got != tc.want || c.n != int64(n) {
+			t.Errorf("writes %q: status %d, %d bytes; want %d, %d", tc.writes, got, c.n, tc.want, n)
+		}
+	}
+}
+
+// discardConn is a net.Conn whose writes all succeed.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error) { return len(b), nil }

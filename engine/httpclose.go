@@ -115,10 +115,25 @@ func (s *session) handOff(serve func(net.Conn)) {
 	f.Close()
 	s.cli.fd = -1
 	s.setTerm('L', 'R') // answered by fjord itself
+	rec, log := s.handedOffRecord(), s.fe.log
 	s.close(false)
 	if err != nil {
 		l.eng.logf("frontend %s: client %s: hand-off: %v", s.fe.conf.Name, s.clientAddr, err)
+		if rec != nil {
+			log.Log(rec) // status -1: nothing was answered
+		}
 		return
 	}
-	go serve(conn)
+	if rec == nil {
+		go serve(conn)
+		return
+	}
+	go func() {
+		start := time.Now()
+		w := &answerConn{Conn: conn}
+		serve(w)
+		rec.Status, rec.Bytes = w.status(), w.n
+		rec.Tt += time.Since(start).Milliseconds()
+		log.Log(rec)
+	}()
 }

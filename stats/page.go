@@ -70,7 +70,11 @@ func NewPage(src *Sources, px *config.Proxy) *Page {
 
 // newServer is the fasthttp server ServeConn uses: the proxy's client
 // timeouts (so a slow client cannot hold a goroutine forever) and small
-// request limits.
+// request limits. It answers one request per connection ("Connection:
+// close"): the engine handed over the connection for that request, and in
+// HAProxy the next request on it would be routed again, not answered by the
+// page; closing also lets the access log line of each page request carry
+// its status and size, written when the answer is complete.
 func (p *Page) newServer() *fasthttp.Server {
 	t := p.px.Timeouts
 	read := firstPositive(t.HTTPRequest, t.Client, pageIdleDefault)
@@ -84,6 +88,7 @@ func (p *Page) newServer() *fasthttp.Server {
 		WriteTimeout:                 firstPositive(t.Client, pageIdleDefault),
 		IdleTimeout:                  firstPositive(t.HTTPKeepAlive, read),
 		DisablePreParseMultipartForm: true,
+		DisableKeepalive:             true,
 		Logger:                       fasthttpLogger{p},
 	}
 }
