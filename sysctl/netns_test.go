@@ -103,6 +103,7 @@ func netnsChild(t *testing.T) {
 		"net.core.somaxconn":               "8192",
 		"net.ipv4.tcp_max_syn_backlog":     "8192",
 		"net.ipv4.tcp_tw_reuse":            "1",
+		"net.ipv4.tcp_migrate_req":         "1",
 		"net.ipv4.tcp_fin_timeout":         "30",
 		"net.ipv4.ip_local_reserved_ports": "8080,8443",
 		"net.ipv4.ip_local_port_range":     "1024 65023",

@@ -106,6 +106,10 @@ func Profile(n Needs) []Setting {
 			Reason: "Every connection fjord closes to a server leaves fjord's side in TIME_WAIT for 60 s, holding a local port. 1 lets new outgoing connections reuse those ports (safe with TCP timestamps), so a busy proxy does not run out of them; the default 2 does it for loopback only.",
 		},
 		{
+			Key: "net.ipv4.tcp_migrate_req", Kind: Exactly, Want: "1",
+			Reason: "When a process closes a SO_REUSEPORT listener, connections still in its accept queue move to another listener on the same port instead of being reset. A reload with -sf/-st starts the new fjord beside the old one, which then closes its listeners: with 1 no queued client is lost (Linux 5.14 or later).",
+		},
+		{
 			Key: "net.ipv4.tcp_fin_timeout", Kind: AtMost, Want: u(FinTimeout),
 			Reason: "How long a connection stays in FIN_WAIT_2 when the peer never finishes closing. Clients that vanish are common; 30 s halves the memory and ports they hold.",
 		},

@@ -47,6 +47,7 @@ var stock = map[string]string{
 	"net.core.somaxconn":               "4096\n",
 	"net.ipv4.tcp_max_syn_backlog":     "512\n",
 	"net.ipv4.tcp_tw_reuse":            "2\n",
+	"net.ipv4.tcp_migrate_req":         "0\n",
 	"net.ipv4.tcp_fin_timeout":         "60\n",
 	"net.ipv4.ip_local_reserved_ports": "\n",
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
@@ -279,10 +280,10 @@ func TestTunerCheckChangesNothing(t *testing.T) {
 			t.Errorf("%s applied by Check", r.Key)
 		}
 	}
-	// file-max, pipe-user-pages-soft, syn backlog, tw_reuse, fin_timeout,
-	// reserved ports, port range.
-	if pending != 7 {
-		t.Errorf("%d settings pending, want 7: %+v", pending, results)
+	// file-max, pipe-user-pages-soft, syn backlog, tw_reuse, migrate_req,
+	// fin_timeout, reserved ports, port range.
+	if pending != 8 {
+		t.Errorf("%d settings pending, want 8: %+v", pending, results)
 	}
 	for k, v := range tree {
 		if got := readTree(t, root, k); got != normalize(v) {
@@ -402,7 +403,7 @@ func TestProfile(t *testing.T) {
 	if s[len(s)-2].Key != "net.ipv4.ip_local_reserved_ports" || s[len(s)-1].Key != "net.ipv4.ip_local_port_range" {
 		t.Errorf("profile order: %s", keys(s))
 	}
-	if ns := Select(s, Setting.Namespaced); len(ns) != 6 || strings.Contains(keys(ns), "fs.") {
+	if ns := Select(s, Setting.Namespaced); len(ns) != 7 || strings.Contains(keys(ns), "fs.") {
 		t.Errorf("namespaced settings: %s", keys(ns))
 	}
 }

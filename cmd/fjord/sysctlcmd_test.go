@@ -36,6 +36,7 @@ var hostLike = map[string]string{
 	"net.core.somaxconn":               "4096\n",
 	"net.ipv4.tcp_max_syn_backlog":     "512\n",
 	"net.ipv4.tcp_tw_reuse":            "0\n",
+	"net.ipv4.tcp_migrate_req":         "0\n",
 	"net.ipv4.tcp_fin_timeout":         "60\n",
 	"net.ipv4.ip_local_reserved_ports": "\n",
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
@@ -254,7 +255,7 @@ listen px
 				for _, want := range []string{
 					"sysctl net.ipv4.tcp_tw_reuse = 1 (was 0): Every connection",
 					"sysctl fs.file-max = 100000 (was 8192)",
-					"tune.sysctl on: 4 of 11 kernel settings were already as wanted",
+					"tune.sysctl on: 4 of 12 kernel settings were already as wanted",
 				} {
 					if !strings.Contains(log, want) {
 						t.Errorf("log lacks %q:\n%s", want, log)
@@ -462,7 +463,7 @@ listen px
 		"[WARNING] sysctl net.ipv4.tcp_tw_reuse: could not change 0 to 1: cannot write " + root + "/net/ipv4/tcp_tw_reuse",
 		"permission denied: run as root",
 		"[WARNING] sysctl fs.file-max: could not change 8192 to 100000",
-		"tune.sysctl on: 4 of 11 kernel settings were already as wanted",
+		"tune.sysctl on: 4 of 12 kernel settings were already as wanted",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("log lacks %q:\n%s", want, text)
