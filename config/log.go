@@ -17,6 +17,15 @@ var facilities = []string{
 // Levels are the syslog severities, in code order (0 = emerg).
 var levels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 
+// LevelName returns the name of a severity code ("err" for 3), "" for a
+// code outside 0-7.
+func LevelName(code int) string {
+	if code < 0 || code >= len(levels) {
+		return ""
+	}
+	return levels[code]
+}
+
 // FacilityName returns the name of a facility code.
 func FacilityName(code int) string {
 	if code < 0 || code >= len(facilities) {

@@ -976,6 +976,9 @@ func TestStringers(t *testing.T) {
 	if FacilityName(16) != "local0" || FacilityName(0) != "kern" || FacilityName(24) != "" || FacilityName(-1) != "" {
 		t.Error("FacilityName")
 	}
+	if LevelName(3) != "err" || LevelName(0) != "emerg" || LevelName(7) != "debug" || LevelName(8) != "" || LevelName(-1) != "" {
+		t.Error("LevelName")
+	}
 	if (Pos{File: "f"}).String() != "f" || at(7).String() != "test.cfg:7" {
 		t.Error("Pos.String")
 	}

@@ -33,13 +33,13 @@ const (
 	Info    = levelInfo
 )
 
-var levelNames = [...]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
-
+// levelName names a severity for the JSON format, "info" for a code the
+// configuration cannot produce.
 func levelName(l int) string {
-	if l < 0 || l >= len(levelNames) {
-		return "info"
+	if n := config.LevelName(l); n != "" {
+		return n
 	}
-	return levelNames[l]
+	return "info"
 }
 
 // sink is where a target's bytes go: a syslog socket, a stream or a file.
