@@ -424,7 +424,11 @@ listen px
 		get(t, st.addr)
 	}
 	waitState(t, s2, false, "three 500s seen by observe layer7")
-	if !st.log.has("Detected 3 consecutive errors") {
-		t.Fatalf("no passive-check message: %q", st.log.all())
+	// The server is marked down before the message is logged: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !st.log.has("Detected 3 consecutive errors"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no passive-check message: %q", st.log.all())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
