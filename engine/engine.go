@@ -435,7 +435,7 @@ func (e *Engine) Stats() Stats {
 		st.PipesInUse += l.pipes.inUse.Load()
 		st.PipesPooled += l.pipes.pooled.Load()
 		st.PipesGrown += l.pipes.grown.Load()
-		if l.batchGauge.Load() {
+		if l.batch.Load() {
 			st.BatchLoops++
 		}
 	}

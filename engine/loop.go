@@ -46,8 +46,7 @@ type loop struct {
 
 	// Scheduling policy for bulk streams (sched.go).
 	tid         atomic.Int32 // the loop's thread, for tests and diagnostics
-	batch       bool         // the thread is SCHED_BATCH now
-	batchGauge  atomic.Bool  // batch, for Stats
+	batch       atomic.Bool  // the thread is SCHED_BATCH now (atomic for Stats)
 	batchFailed bool         // the kernel refused: do not try again
 	lastBulk    time.Time    // the last splice of a bulk stream
 

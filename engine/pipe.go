@@ -35,7 +35,6 @@ type pipePool struct {
 	bulkSize  int // what a bulk flow's pipe grows to; <= size: never
 	bulkMax   int // grown pipes that may exist at once
 	bulkFree  []*pipe
-	bulkCount int       // grown pipes in use or in bulkFree
 	growAfter time.Time // after a refused grow, when to ask again
 
 	inUse  atomic.Int64
@@ -110,7 +109,7 @@ func (pp *pipePool) getBulk() (*pipe, error) {
 // then asks again only after growRetry, as the next attempts would most
 // likely be refused too.
 func (pp *pipePool) grow(p *pipe, now time.Time) {
-	if p.capacity >= pp.bulkSize || pp.bulkCount >= pp.bulkMax || now.Before(pp.growAfter) {
+	if p.capacity >= pp.bulkSize || int(pp.grown.Load()) >= pp.bulkMax || now.Before(pp.growAfter) {
 		return
 	}
 	if len(pp.bulkFree) > 0 {
@@ -125,7 +124,6 @@ func (pp *pipePool) grow(p *pipe, now time.Time) {
 		return
 	}
 	p.capacity = got
-	pp.bulkCount++
 	pp.grown.Add(1)
 }
 
@@ -160,7 +158,6 @@ func (pp *pipePool) discard(p *pipe) {
 
 func (pp *pipePool) closePipe(p *pipe) {
 	if pp.isGrown(p) {
-		pp.bulkCount--
 		pp.grown.Add(-1)
 	}
 	p.close()

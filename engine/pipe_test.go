@@ -81,8 +81,8 @@ func TestPipePoolBoundsGrownPipes(t *testing.T) {
 		pp.grow(p, now)
 		got = append(got, p)
 	}
-	if pp.bulkCount != 2 || pp.grown.Load() != 2 {
-		t.Fatalf("grew %d pipes (counter %d), want the bound, 2", pp.bulkCount, pp.grown.Load())
+	if pp.grown.Load() != 2 {
+		t.Fatalf("grew %d pipes, want the bound, 2", pp.grown.Load())
 	}
 	if got[2].capacity != 64<<10 {
 		t.Errorf("third pipe has %d bytes, want it left at 64 KiB", got[2].capacity)

@@ -51,7 +51,7 @@ func setPolicy(policy int) error {
 // under SCHED_BATCH if it is not already.
 func (l *loop) streaming() {
 	l.lastBulk = l.now
-	if l.batch || !l.eng.schedBatch || l.batchFailed {
+	if l.batch.Load() || !l.eng.schedBatch || l.batchFailed {
 		return
 	}
 	if err := setPolicy(schedBatch); err != nil {
@@ -59,20 +59,18 @@ func (l *loop) streaming() {
 		l.eng.logf("loop %d: cannot switch to SCHED_BATCH for bulk streams: %v", l.id, err)
 		return
 	}
-	l.batch = true
-	l.batchGauge.Store(true)
+	l.batch.Store(true)
 }
 
 // settle puts the loop back under SCHED_OTHER once no bulk stream has moved
 // for batchLinger.
 func (l *loop) settle() {
-	if !l.batch || l.now.Sub(l.lastBulk) < batchLinger {
+	if !l.batch.Load() || l.now.Sub(l.lastBulk) < batchLinger {
 		return
 	}
 	if err := setPolicy(schedOther); err != nil {
 		l.eng.logf("loop %d: cannot switch back to SCHED_OTHER: %v", l.id, err)
 		l.batchFailed = true
 	}
-	l.batch = false // on failure too: never retried, the loop stays as it is
-	l.batchGauge.Store(false)
+	l.batch.Store(false) // on failure too: never retried, the loop stays as it is
 }
