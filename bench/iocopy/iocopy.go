@@ -34,17 +34,17 @@ type Proxy struct {
 	wg     sync.WaitGroup
 }
 
-// Listen starts a proxy on addr (such as "127.0.0.1:0") in front of backend.
-func Listen(addr, backend string) (*Proxy, error) {
-	return listen(addr, &Proxy{Backends: []string{backend}})
-}
-
-func listen(addr string, p *Proxy) (*Proxy, error) {
+// Listen starts a proxy on addr (such as "127.0.0.1:0") that forwards each
+// connection to the next of backends in turn.
+func Listen(addr string, backends ...string) (*Proxy, error) {
+	if len(backends) == 0 {
+		return nil, errors.New("iocopy: no backend")
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	p.ln, p.conns = ln, map[net.Conn]struct{}{}
+	p := &Proxy{Backends: backends, ln: ln, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
@@ -53,15 +53,6 @@ func listen(addr string, p *Proxy) (*Proxy, error) {
 // backend is the address the next connection goes to.
 func (p *Proxy) backend() string {
 	return p.Backends[(p.next.Add(1)-1)%uint64(len(p.Backends))]
-}
-
-// ListenBalanced starts a proxy on addr that forwards each connection to
-// the next of backends in turn.
-func ListenBalanced(addr string, backends []string) (*Proxy, error) {
-	if len(backends) == 0 {
-		return nil, errors.New("iocopy: no backend")
-	}
-	return listen(addr, &Proxy{Backends: backends})
 }
 
 // Addr is the address the proxy listens on.

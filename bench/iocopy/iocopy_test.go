@@ -156,7 +156,7 @@ func TestBalanced(t *testing.T) {
 	named := func(name string) string {
 		return backend(t, func(c *net.TCPConn) { c.Write([]byte(name)) })
 	}
-	p, err := ListenBalanced("127.0.0.1:0", []string{named("a"), named("b")})
+	p, err := Listen("127.0.0.1:0", named("a"), named("b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestBalanced(t *testing.T) {
 	if string(got) != "abab" {
 		t.Errorf("connections went to %q, want abab", got)
 	}
-	if _, err := ListenBalanced("127.0.0.1:0", nil); err == nil {
+	if _, err := Listen("127.0.0.1:0"); err == nil {
 		t.Error("no backends: no error")
 	}
 }

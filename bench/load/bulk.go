@@ -88,9 +88,7 @@ func bulkConn(ctx context.Context, cfg BulkConfig, addr string, next *atomic.Int
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	var req fasthttp.Request
-	req.SetRequestURI(cfg.Path)
-	req.Header.SetHost("bench")
-	req.Header.Set("User-Agent", "fjord-bench")
+	setRequest(&req, cfg.Path)
 	br := bufio.NewReaderSize(c, 64<<10)
 	bw := bufio.NewWriter(c)
 	buf := make([]byte, 64<<10)

@@ -50,9 +50,7 @@ func OpenIdle(ctx context.Context, addrs []string, n int, path string, parallel,
 		wg     sync.WaitGroup
 	)
 	var req fasthttp.Request
-	req.SetRequestURI(path)
-	req.Header.SetHost("bench")
-	req.Header.Set("User-Agent", "fjord-bench")
+	setRequest(&req, path)
 	raw := []byte(req.String())
 	for range parallel {
 		wg.Go(func() {

@@ -235,9 +235,7 @@ func newWorker(cfg Config, i int, body []byte) *worker {
 		c.Dial = sourceRotatingDialer(addr, i, cfg.Timeout)
 	}
 	req := fasthttp.AcquireRequest()
-	req.SetRequestURI("http://" + addr + cfg.Path)
-	req.Header.SetHost("bench")
-	req.Header.Set("User-Agent", "fjord-bench")
+	setRequest(req, "http://"+addr+cfg.Path)
 	if len(body) > 0 {
 		req.Header.SetMethod(fasthttp.MethodPost)
 		req.SetBodyRaw(body)
@@ -403,4 +401,12 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// setRequest gives req the target and the head every generator request
+// carries.
+func setRequest(req *fasthttp.Request, uri string) {
+	req.SetRequestURI(uri)
+	req.Header.SetHost("bench")
+	req.Header.Set("User-Agent", "fjord-bench")
 }

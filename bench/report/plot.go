@@ -5,11 +5,14 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/fjordlb/fjord/bench/peers"
 )
 
 // Plots writes, into dir, each request scenario's latency spectrum and the
@@ -174,16 +177,14 @@ func cpuPlot(res *Results) *plot.Plot {
 	return p
 }
 
-// peerOrder fixes each peer's colour and dash across every plot.
-var peerOrder = []string{"direct", "fjord-tcp", "fjord-http", "haproxy-tcp", "haproxy-http", "nginx-stream", "nginx-http", "iocopy"}
-
+// peerIndex fixes each peer's colour and dash across every plot: its place
+// in peers.All (which the palette below follows), or past the end.
 func peerIndex(name string) int {
-	for i, p := range peerOrder {
-		if p == name {
-			return i
-		}
+	names := peers.Names()
+	if i := slices.Index(names, name); i >= 0 {
+		return i
 	}
-	return len(peerOrder)
+	return len(names)
 }
 
 // palette: direct black, fjord blues, HAProxy reds, nginx greens, Go grey.

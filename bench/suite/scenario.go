@@ -47,6 +47,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 	r.res.Scenarios = append(r.res.Scenarios, s)
 
 	rows := map[string]*report.Row{}
+	var sat []string // the rounds whose load side was saturated
 	for _, p := range peersInOrder(r) {
 		row := &report.Row{Peer: p.Name, Mode: string(p.Mode)}
 		if err, ok := r.missing[p.Name]; ok {
@@ -84,7 +85,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				w := fmt.Sprintf("%s, %s round %d: the generator used %.0f%% of its CPUs (%s): this round measures the generator as much as the proxy", name, p.Name, round, 100*share, o.LoadCPUs)
 				r.res.Warnings = append(r.res.Warnings, w)
 			} else if share, ok := m[report.LoadCPU]; ok && share > saturated {
-				r.saturated[name] = append(r.saturated[name], fmt.Sprintf("%s %d", p.Name, round))
+				sat = append(sat, fmt.Sprintf("%s %d", p.Name, round))
 			}
 			if len(m) > 0 {
 				row.AddRound(m, h)
@@ -95,7 +96,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if sat := r.saturated[name]; len(sat) > 0 {
+	if len(sat) > 0 {
 		which := fmt.Sprintf("in %d of %d runs (%s)", len(sat), o.Rounds*len(r.peers), strings.Join(sat, ", "))
 		if len(sat) == o.Rounds*len(r.peers) {
 			which = "in every run"

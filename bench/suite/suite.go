@@ -143,16 +143,15 @@ func (o *Options) check() error {
 
 // runner is the state of one run.
 type runner struct {
-	ctx       context.Context
-	o         Options
-	env       *peers.Env
-	peers     []*peers.Peer
-	missing   map[string]error
-	res       *report.Results
-	web       *proc.Proc          // the web nodes' process
-	saturated map[string][]string // per scenario: the rounds whose load side was saturated
-	step      int
-	steps     int
+	ctx     context.Context
+	o       Options
+	env     *peers.Env
+	peers   []*peers.Peer
+	missing map[string]error
+	res     *report.Results
+	web     *proc.Proc // the web nodes' process
+	step    int
+	steps   int
 }
 
 // Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run
@@ -223,7 +222,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	env.Backends = backends
 
-	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web, saturated: map[string][]string{}}
+	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web}
 	for _, p := range ps {
 		if err := p.Missing(env); err != nil {
 			if !errors.Is(err, peers.ErrNotInstalled) {

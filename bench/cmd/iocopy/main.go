@@ -23,7 +23,7 @@ func main() {
 	if *backend == "" {
 		log.Fatal("-backend is required")
 	}
-	p, err := iocopy.ListenBalanced(*listen, strings.Split(*backend, ","))
+	p, err := iocopy.Listen(*listen, strings.Split(*backend, ",")...)
 	if err != nil {
 		log.Fatal(err)
 	}
