@@ -116,7 +116,7 @@ func TestGlobalKeywords(t *testing.T) {
 			if errs != nil {
 				t.Fatalf("errors: %v", errs)
 			}
-			want := defaultGlobal()
+			want := DefaultGlobal()
 			tc.want(&want)
 			if !reflect.DeepEqual(cfg.Global, want) {
 				t.Errorf("global =\n%+v\nwant\n%+v", cfg.Global, want)

@@ -195,7 +195,7 @@ func newParser(opts Options) *parser {
 		r = nil
 	}
 	p := &parser{
-		cfg:      &Config{Global: defaultGlobal()},
+		cfg:      &Config{Global: DefaultGlobal()},
 		resolver: r,
 		extra:    extras{},
 	}
@@ -204,7 +204,9 @@ func newParser(opts Options) *parser {
 	return p
 }
 
-func defaultGlobal() Global {
+// DefaultGlobal is the global section of a configuration that sets
+// nothing.
+func DefaultGlobal() Global {
 	return Global{
 		MaxConn:           DefaultGlobalMaxConn,
 		UID:               -1,

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/sysctl"
 )
 
@@ -471,5 +472,14 @@ listen px
 	}
 	if v := sysctlValue(t, root, "net.ipv4.tcp_tw_reuse"); v != "0" {
 		t.Errorf("tcp_tw_reuse became %q without root", v)
+	}
+}
+
+// TestDefaultConfigNeeds: 'fjord sysctl' without -f asks the kernel for what
+// a configuration that sets nothing asks, bulk pipes included.
+func TestDefaultConfigNeeds(t *testing.T) {
+	n := kernelNeeds(defaultConfig())
+	if n.PipeSize != config.DefaultPipeSize || n.BulkPipeSize != config.DefaultBulkPipeSize || n.BulkPipes == 0 || n.MaxConn != config.DefaultGlobalMaxConn {
+		t.Errorf("needs without -f: %+v; want the defaults (pipes %d, bulk pipes of %d, maxconn %d)", n, config.DefaultPipeSize, config.DefaultBulkPipeSize, config.DefaultGlobalMaxConn)
 	}
 }

@@ -23,9 +23,7 @@ func sysctlTuner() sysctl.Tuner {
 // defaultConfig stands for a configuration that sets nothing, for 'fjord
 // sysctl' without -f.
 func defaultConfig() *config.Config {
-	return &config.Config{Global: config.Global{
-		MaxConn: config.DefaultGlobalMaxConn, TunePipeSize: config.DefaultPipeSize, UID: -1, GID: -1,
-	}}
+	return &config.Config{Global: config.DefaultGlobal()}
 }
 
 // fdNeeds describes the descriptors cfg makes fjord hold.
