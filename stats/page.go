@@ -70,11 +70,8 @@ func NewPage(src *Sources, px *config.Proxy) *Page {
 
 // newServer is the fasthttp server ServeConn uses: the proxy's client
 // timeouts (so a slow client cannot hold a goroutine forever) and small
-// request limits. It answers one request per connection ("Connection:
-// close"): the engine handed over the connection for that request, and in
-// HAProxy the next request on it would be routed again, not answered by the
-// page; closing also lets the access log line of each page request carry
-// its status and size, written when the answer is complete.
+// request limits. No idle timeout: Handler closes every connection after
+// its response.
 func (p *Page) newServer() *fasthttp.Server {
 	t := p.px.Timeouts
 	read := firstPositive(t.HTTPRequest, t.Client, pageIdleDefault)
@@ -86,9 +83,7 @@ func (p *Page) newServer() *fasthttp.Server {
 		MaxRequestBodySize:           maxAdminBody,
 		ReadTimeout:                  read,
 		WriteTimeout:                 firstPositive(t.Client, pageIdleDefault),
-		IdleTimeout:                  firstPositive(t.HTTPKeepAlive, read),
 		DisablePreParseMultipartForm: true,
-		DisableKeepalive:             true,
 		Logger:                       fasthttpLogger{p},
 	}
 }
@@ -180,7 +175,9 @@ func originForm(target []byte) (path []byte, implicitSlash bool) {
 // Handler serves the page's requests. It never panics (a panic answers
 // 500 and is logged) and closes the connection after each response, so
 // that the browser's next request on the site goes through the engine,
-// which routes each connection once, rather than to the page.
+// which routes each connection once, rather than to the page; and the
+// engine logs each page request, with its status and size, when its
+// connection is done.
 func (p *Page) Handler() fasthttp.RequestHandler { return p.serve }
 
 func (p *Page) serve(ctx *fasthttp.RequestCtx) {
