@@ -205,12 +205,15 @@ func (lg *Logger) Event(level int, proxy, msg string) {
 	if p := lg.byName[proxy]; p != nil && len(p.targets) > 0 {
 		px = p
 	}
+	// Scrubbed before a cell is claimed: an unpublished cell holds up the
+	// writer, and a scrub may hash several addresses.
+	msg = lg.anon.Scrub(msg)
 	c, pos, ok := lg.q.claim()
 	if !ok {
 		lg.dropped.Add(1)
 		return
 	}
-	c.it.px, c.it.event, c.it.level, c.it.at, c.it.msg = px, true, level, lg.now(), lg.anon.Scrub(msg)
+	c.it.px, c.it.event, c.it.level, c.it.at, c.it.msg = px, true, level, lg.now(), msg
 	lg.q.publish(c, pos)
 	lg.kick()
 }

@@ -81,9 +81,14 @@ func (a *Anonymizer) scrubOnce(msg string) string {
 				repl, ok = a.scrubToken(tok, v4only)
 			}
 			if ok {
-				out = append(out, msg[last:k]...)
-				out = append(out, repl...)
-				last = k + len(tok)
+				// An address that is already anonymised (truncation
+				// keeps it an address) stays as it is: the confirming
+				// pass then returns msg itself, without copying.
+				if string(repl) != tok {
+					out = append(out, msg[last:k]...)
+					out = append(out, repl...)
+					last = k + len(tok)
+				}
 				break
 			}
 			c := k
