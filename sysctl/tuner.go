@@ -121,7 +121,7 @@ func (t Tuner) Apply(settings []Setting) []Result {
 	for i, s := range settings {
 		r := t.check(s)
 		if r.Status == Pending {
-			if dep, ok := done[s.Requires]; s.Requires != "" && ok && dep.Status != OK && dep.Status != Applied {
+			if dep, ok := done[s.Requires]; s.Requires != "" && ok && !dep.InPlace() {
 				r.Status = Failed
 				r.Err = fmt.Errorf("not changed because %s is not in place (%v)", s.Requires, dep.Err)
 			} else {
@@ -228,10 +228,14 @@ func writeError(path string, err error) error {
 	return fmt.Errorf("cannot write %s: %w", path, err)
 }
 
-// AllOK reports whether every setting was found as wanted.
+// InPlace reports whether the setting is as wanted: found so, or written.
+func (r Result) InPlace() bool { return r.Status == OK || r.Status == Applied }
+
+// AllOK reports whether every setting is in place (Check never writes, so
+// after Check that means found as wanted).
 func AllOK(rs []Result) bool {
 	for _, r := range rs {
-		if r.Status != OK {
+		if !r.InPlace() {
 			return false
 		}
 	}

@@ -99,11 +99,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	case "apply":
 		results := tu.Apply(settings)
 		printResults(stdout, results)
-		ok := true
-		for _, r := range results {
-			ok = ok && (r.Status == sysctl.OK || r.Status == sysctl.Applied)
-		}
-		return exitCode(ok)
+		return exitCode(sysctl.AllOK(results))
 	default: // persist
 		results := tu.Check(settings)
 		if err := sysctl.WriteConf(file, results, source); err != nil {
