@@ -3,6 +3,7 @@ package config
 import (
 	"net/netip"
 	"regexp"
+	"runtime"
 	"time"
 )
 
@@ -75,6 +76,17 @@ type Global struct {
 
 	LogAnonymize LogAnonymize
 	LogRetention int // days rotated log files are kept
+}
+
+// Loops is the number of event loops: nbthread, else one per GOMAXPROCS.
+// It is for deciding the count before the engine starts (the engine raises
+// GOMAXPROCS above its loops once they run); a running engine's count is
+// engine.Engine.Loops.
+func (g *Global) Loops() int {
+	if g.NbThread > 0 {
+		return g.NbThread
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Defaults applied when a keyword is absent.

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -142,11 +141,14 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) nbLoops() int {
-	if n := e.cfg.Global.NbThread; n > 0 {
-		return n
+func (e *Engine) nbLoops() int { return e.cfg.Global.Loops() }
+
+// Loops is the number of event loops the engine runs.
+func (e *Engine) Loops() int {
+	if len(e.loops) > 0 {
+		return len(e.loops)
 	}
-	return runtime.GOMAXPROCS(0)
+	return e.nbLoops()
 }
 
 func (e *Engine) logf(format string, args ...any) {

@@ -110,8 +110,8 @@ func (p *Page) renderHTML(w io.Writer, rows []Row, opts uriOptions, admin bool) 
 	if p.src.DroppedLogs != nil {
 		v.DroppedLogs = p.src.DroppedLogs()
 	}
-	if v.NbThread == 0 {
-		v.NbThread = goruntime.GOMAXPROCS(0)
+	if p.src.Loops > 0 {
+		v.NbThread = p.src.Loops
 	}
 	if !p.hideVersion {
 		v.Version, v.GoVersion = p.src.Version, goruntime.Version()

@@ -32,6 +32,7 @@ type Sources struct {
 	Backends  map[string]*balancer.Backend
 	Checks    CheckSource // may be nil
 	Started   time.Time
+	Loops     int // the engine's event loops ("threads"; 0: nbthread's count)
 	Version   string
 	// DroppedLogs counts log lines lost because the log queue was full
 	// (nil: not logging).

@@ -82,7 +82,7 @@ func startRuntime(t *testing.T, level string) *runtime {
 	t.Cleanup(e.Stop)
 	rt.addr = e.Addr(cfg.Frontends()[0].Binds[0]).String()
 	src := &Sources{Config: cfg, Frontends: e.FrontendCounters, Backends: rt.backends, Started: time.Now(), Version: "test",
-		DroppedLogs: func() uint64 { return 7 }}
+		DroppedLogs: func() uint64 { return 7 }, Loops: 3}
 	s, err := ListenSocket(src, cfg.Global.StatsSockets[0], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestSocketCommands(t *testing.T) {
 	if got := rt.send(t, "show stat\n"); !strings.HasPrefix(got, CSVHeader()) || !strings.Contains(got, "\nweb,web02,") {
 		t.Errorf("show stat: %q", got)
 	}
-	if got := rt.send(t, "show info\n"); !strings.Contains(got, "Name: fjord\n") || !strings.Contains(got, "Uptime_sec: ") || !strings.Contains(got, "DroppedLogs: 7\n") {
+	if got := rt.send(t, "show info\n"); !strings.Contains(got, "Name: fjord\n") || !strings.Contains(got, "Uptime_sec: ") || !strings.Contains(got, "DroppedLogs: 7\n") || !strings.Contains(got, "Nbthread: 3\n") {
 		t.Errorf("show info: %q", got)
 	}
 	if got := rt.send(t, "show servers state web\n"); !strings.Contains(got, "2 web 2 web02 127.0.0.1 2 1 ") {

@@ -115,6 +115,9 @@ func (a *API) showInfo([]string) string {
 	}
 	g := &src.Config.Global
 	nb := g.NbThread
+	if src.Loops > 0 {
+		nb = src.Loops
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Name: fjord\nVersion: %s\nPid: %d\n", src.Version, os.Getpid())
 	fmt.Fprintf(&b, "Uptime: %dd %dh%02dm%02ds\nUptime_sec: %d\n",

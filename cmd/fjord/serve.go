@@ -80,7 +80,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
-	src.Frontends = eng.FrontendCounters
+	src.Frontends, src.Loops = eng.FrontendCounters, eng.Loops()
 	// Listen only: the loops start serving once privileges are dropped
 	// (process.run).
 	if err := eng.Listen(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
@@ -28,10 +27,7 @@ func defaultConfig() *config.Config {
 
 // fdNeeds describes the descriptors cfg makes fjord hold.
 func fdNeeds(cfg *config.Config) sysctl.FDNeeds {
-	loops := cfg.Global.NbThread
-	if loops == 0 {
-		loops = runtime.GOMAXPROCS(0)
-	}
+	loops := cfg.Global.Loops()
 	listeners := 0
 	for _, fe := range cfg.Frontends() {
 		listeners += len(fe.Binds)
