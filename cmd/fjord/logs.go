@@ -35,20 +35,18 @@ func openLogs(cfg *config.Config, stderr io.Writer, daemon bool) (*logs, error) 
 	if a := lg.Anonymizer(); a != nil {
 		w = scrubWriter{w: w, a: a}
 	}
+	prefix, flags := "fjord: ", log.LstdFlags
 	if daemon {
 		// Until it has started, a daemon's stderr still reaches the
 		// terminal through the process that started it (parentLink);
 		// writing to both keeps startup errors visible there. Event
-		// scrubs what reaches the targets itself.
+		// scrubs what reaches the targets itself, and the targets stamp
+		// their own time and tag.
 		w = io.MultiWriter(w, eventWriter{lg})
 		plain = log.New(io.MultiWriter(stderr, eventWriter{lg}), "", 0)
+		prefix, flags = "", 0
 	}
-	l := &logs{Logger: log.New(w, "fjord: ", log.LstdFlags), plain: plain, targets: lg, daemon: daemon}
-	if daemon {
-		l.Logger.SetPrefix("")
-		l.Logger.SetFlags(0)
-	}
-	return l, nil
+	return &logs{Logger: log.New(w, prefix, flags), plain: plain, targets: lg, daemon: daemon}, nil
 }
 
 // Event writes a message, at its syslog level, to the log targets of proxy

@@ -160,8 +160,7 @@ type process struct {
 	o      *options
 	eng    *engine.Engine
 	socks  *statsSockets
-	logs   *logs
-	logger *log.Logger
+	logs   *logs // its Logger is fjord's own messages
 	stderr io.Writer
 	sig    chan os.Signal
 }
@@ -182,8 +181,8 @@ func (p *process) run() int {
 		}
 		defer removePIDFile(path, pid)
 	}
-	finish(p.logger, "-sf", p.o.softFinish, syscall.SIGUSR1)
-	finish(p.logger, "-st", p.o.hardFinish, syscall.SIGTERM)
+	finish(p.logs.Logger, "-sf", p.o.softFinish, syscall.SIGUSR1)
+	finish(p.logs.Logger, "-st", p.o.hardFinish, syscall.SIGTERM)
 	// After -sf/-st: the processes they stop let go of the runtime API
 	// sockets at once, and this one waits for that.
 	p.socks.wait = len(p.o.softFinish)+len(p.o.hardFinish) > 0
@@ -192,7 +191,7 @@ func (p *process) run() int {
 	}
 	// Everything that needs root (ports below 1024, the pidfile and the
 	// runtime API sockets in /run) is done: drop privileges for good.
-	if err := dropPrivileges(creds, p.logger.Printf); err != nil {
+	if err := dropPrivileges(creds, p.logs.Printf); err != nil {
 		return p.fail(err)
 	}
 	p.eng.Serve()
@@ -202,7 +201,7 @@ func (p *process) run() int {
 		}
 	}
 	if err := notifyReady(); err != nil {
-		p.logger.Printf("systemd: %v", err)
+		p.logs.Printf("systemd: %v", err)
 	}
 	p.o.link.ready()
 	for s := range p.sig {
@@ -217,7 +216,7 @@ func (p *process) run() int {
 				return p.softStop("reloaded")
 			}
 		default:
-			p.logger.Printf("received %s, stopping", signalName(s))
+			p.logs.Printf("received %s, stopping", signalName(s))
 			p.eng.Stop()
 			return 0
 		}
@@ -265,10 +264,10 @@ func finish(logger *log.Logger, flag string, pids []int, sig syscall.Signal) {
 // reopenLogs reopens the log files, after an external logrotate moved them.
 func (p *process) reopenLogs() {
 	if err := p.logs.targets.Reopen(); err != nil {
-		p.logger.Printf("SIGUSR2: reopening log files: %v", err)
+		p.logs.Printf("SIGUSR2: reopening log files: %v", err)
 		return
 	}
-	p.logger.Printf("SIGUSR2: log files reopened")
+	p.logs.Printf("SIGUSR2: log files reopened")
 }
 
 // softStop stops accepting and waits for the sessions to end, for at most
@@ -285,22 +284,22 @@ func (p *process) softStop(why string) int {
 		hard = t.C
 		limit = fmt.Sprintf("hard-stop-after %v", hardAfter)
 	}
-	p.logger.Printf("%s: soft stop: no longer accepting connections; %d sessions to finish (%s)",
+	p.logs.Printf("%s: soft stop: no longer accepting connections; %d sessions to finish (%s)",
 		why, p.eng.Stats().Sessions, limit)
 	for {
 		select {
 		case <-drained:
-			p.logger.Printf("soft stop: every session has ended, exiting")
+			p.logs.Printf("soft stop: every session has ended, exiting")
 			p.eng.Stop()
 			return 0
 		case <-hard:
-			p.logger.Printf("soft stop: hard-stop-after %v reached, closing the %d sessions left",
+			p.logs.Printf("soft stop: hard-stop-after %v reached, closing the %d sessions left",
 				hardAfter, p.eng.Stats().Sessions)
 			p.eng.Stop()
 			return 0
 		case s := <-p.sig:
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
-				p.logger.Printf("received %s during the soft stop, closing the %d sessions left",
+				p.logs.Printf("received %s during the soft stop, closing the %d sessions left",
 					signalName(s), p.eng.Stats().Sessions)
 				p.eng.Stop()
 				return 0
@@ -309,7 +308,7 @@ func (p *process) softStop(why string) int {
 				p.reopenLogs()
 				continue
 			}
-			p.logger.Printf("received %s during the soft stop: ignored (this process is finishing its sessions)", signalName(s))
+			p.logs.Printf("received %s during the soft stop: ignored (this process is finishing its sessions)", signalName(s))
 		}
 	}
 }
@@ -319,22 +318,22 @@ func (p *process) softStop(why string) int {
 // over. A configuration that does not load, or a new process that fails
 // to start, leaves this process serving as before.
 func (p *process) reload(s os.Signal) bool {
-	p.logger.Printf("received %s: reloading %s", signalName(s), strings.Join(p.o.files, ", "))
+	p.logs.Printf("received %s: reloading %s", signalName(s), strings.Join(p.o.files, ", "))
 	if err := notifyReloading(); err != nil {
-		p.logger.Printf("systemd: %v", err)
+		p.logs.Printf("systemd: %v", err)
 	}
 	keep := func(format string, args ...any) bool {
 		why := fmt.Sprintf(format, args...)
-		p.logger.Printf("reload failed: %s; still serving with the previous configuration", why)
+		p.logs.Printf("reload failed: %s; still serving with the previous configuration", why)
 		if err := sdNotify("READY=1\nSTATUS=serving; the last reload failed: " + why + "\n"); err != nil {
-			p.logger.Printf("systemd: %v", err)
+			p.logs.Printf("systemd: %v", err)
 		}
 		return false
 	}
 	var diag bytes.Buffer
 	if _, ok := load(p.o.files, &diag); !ok {
 		for _, line := range strings.Split(strings.TrimSpace(diag.String()), "\n") {
-			p.logger.Printf("reload: %s", line)
+			p.logs.Printf("reload: %s", line)
 		}
 		return keep("the configuration is not valid")
 	}
@@ -369,10 +368,10 @@ func (p *process) reload(s os.Signal) bool {
 	})
 	if err != nil {
 		if lerr := p.socks.listen(); lerr != nil {
-			p.logger.Printf("reload: runtime API: %v", lerr)
+			p.logs.Printf("reload: runtime API: %v", lerr)
 		}
 		return keep("%v", err)
 	}
-	p.logger.Printf("reload: process %d serves the new configuration on the same sockets", pid)
+	p.logs.Printf("reload: process %d serves the new configuration on the same sockets", pid)
 	return true
 }

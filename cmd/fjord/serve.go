@@ -30,14 +30,12 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	defer logs.targets.Close()
+	logger := logs.Logger
 	if daemon {
 		// Once started, a daemon's stderr is /dev/null: its alerts (why a
 		// reload's new process failed, say) must reach the log targets too.
 		stderr = logs.plain.Writer()
-	}
-	defer logs.targets.Close()
-	logger := logs.Logger
-	if daemon {
 		if w := daemonLogWarning(cfg); w != "" {
 			fmt.Fprintln(stderr, w)
 		}
@@ -91,7 +89,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	defer checks.Stop()
 	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
 	defer socks.close()
-	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, logger: logger, stderr: stderr, sig: sig}
+	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, stderr: stderr, sig: sig}
 	logs.started(cfg)
 	rc := p.run()
 	logs.stopped(cfg, func(name string) (fe, be int64) {
