@@ -187,17 +187,20 @@ func write(f *flags, res *report.Results, stdout io.Writer) error {
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return err
 	}
-	var md bytes.Buffer
-	header(&md, res)
-	if err := report.Markdown(&md, res); err != nil {
+	// The tables, rendered once: results.md and -doc differ only in
+	// where their plot links point.
+	var tables bytes.Buffer
+	header(&tables, res)
+	if err := report.Markdown(&tables, res); err != nil {
 		return err
 	}
 	names, err := report.Plots(f.out, res)
 	if err != nil {
 		return err
 	}
+	md := bytes.NewBuffer(bytes.Clone(tables.Bytes()))
 	for _, n := range names {
-		fmt.Fprintf(&md, "![%s](%s.svg)\n\n", n, n)
+		fmt.Fprintf(md, "![%s](%s.svg)\n\n", n, n)
 	}
 	if _, err := stdout.Write(md.Bytes()); err != nil {
 		return err
@@ -213,7 +216,7 @@ func write(f *flags, res *report.Results, stdout io.Writer) error {
 		return err
 	}
 	if f.doc != "" {
-		return writeDoc(f, res, names)
+		return writeDoc(f, tables.Bytes(), names)
 	}
 	return nil
 }
@@ -234,7 +237,7 @@ const (
 
 // writeDoc replaces the text between the markers in the -doc file with
 // this run's tables, and copies the plots to img/ beside it.
-func writeDoc(f *flags, res *report.Results, plots []string) error {
+func writeDoc(f *flags, tables []byte, plots []string) error {
 	data, err := os.ReadFile(f.doc)
 	if err != nil {
 		return fmt.Errorf("-doc: %w", err)
@@ -250,10 +253,7 @@ func writeDoc(f *flags, res *report.Results, plots []string) error {
 	}
 	var b bytes.Buffer
 	b.WriteString(docBegin + "\n\n")
-	header(&b, res)
-	if err := report.Markdown(&b, res); err != nil {
-		return err
-	}
+	b.Write(tables)
 	for _, n := range plots {
 		for _, ext := range []string{".png", ".svg"} {
 			src, err := os.ReadFile(filepath.Join(f.out, n+ext))
