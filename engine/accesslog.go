@@ -95,7 +95,7 @@ type accessTimes struct {
 	status       int      // HTTP status given to the client, -1: none
 	pending      bool     // a request (or tunnel) is under way and not logged yet
 	routed       bool     // s.be is this request's backend
-	localBe      *backend // the backend whose stats page answered ("LR")
+	localBe      *backend // the backend whose stats page claimed the request
 }
 
 // logsTraffic reports whether this frontend writes access records.
@@ -325,11 +325,11 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	if r.Term[1] == 0 {
 		r.Term[1] = '-'
 	}
+	if t.localBe != nil { // claimed by the stats page of this backend
+		r.Backend = t.localBe.Name
+	}
 	if r.Term[0] == 'L' { // answered by fjord: HAProxy's "<STATS>"
 		r.Server = "<STATS>"
-		if t.localBe != nil {
-			r.Backend = t.localBe.Name
-		}
 	}
 	begin := t.begin
 	if kind != RecordHTTP {

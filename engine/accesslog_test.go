@@ -263,12 +263,12 @@ func TestAccessRecordIntercepted(t *testing.T) {
 	const answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 	sink := &recordSink{}
 	opts := logOpts(sink)
-	opts.Intercept = func(fe, be string, req *h1.Request) func(net.Conn) {
-		return func(c net.Conn) {
+	opts.Intercept = func(fe, be string, req *h1.Request) Local {
+		return Local{Serve: func(c net.Conn) {
 			defer c.Close()
 			http.ReadRequest(bufio.NewReader(c))
 			io.WriteString(c, answer)
-		}
+		}}
 	}
 	addr := startEngineOpts(t, logConfig(t, "http", "", echoServer(t)), opts)
 	c := dial(t, addr)

@@ -34,11 +34,10 @@ type Options struct {
 	// builds its own from the configuration.
 	Backends map[string]*balancer.Backend
 	// Intercept, when set, sees every routed HTTP request head (backend
-	// is "" when no rule chose one) before it goes to a server. A non-nil
-	// result takes the client connection: it runs in its own goroutine,
-	// off the event loop, and reads the request (still unread in the
-	// socket) itself. The stats page and the runtime API hook in here.
-	Intercept func(frontend, backend string, req *h1.Request) func(net.Conn)
+	// is "" when no rule chose one) before it goes to a server, and may
+	// claim the request for fjord to answer itself (see Local). The stats
+	// page hooks in here.
+	Intercept func(frontend, backend string, req *h1.Request) Local
 	// Observer, when set, hears what traffic saw of servers with
 	// "observe" (passive health checks).
 	Observer Observer
@@ -54,6 +53,25 @@ type Options struct {
 	Inherited map[netip.AddrPort][]int
 }
 
+// Local is fjord's own answer to a request that Intercept claimed. The
+// zero value claims nothing: the request goes to its backend.
+type Local struct {
+	// Reply is a complete response decided on the head alone, such as a
+	// 401 for a page that needs credentials the head does not carry. The
+	// loop writes it and closes the connection without reading the rest
+	// of the request, so a client that announces a body and never sends
+	// it holds nothing. Status is its status code, for counters and logs.
+	Reply  []byte
+	Status int
+	// Serve takes the client connection, with the request still unread
+	// in it, in a goroutine of its own off the event loop. The
+	// connection keeps its place under the global and the frontend's
+	// maxconn until Serve returns.
+	Serve func(net.Conn)
+}
+
+func (a Local) claimed() bool { return a.Reply != nil || a.Serve != nil }
+
 // Observer receives traffic outcomes for passive health checks. It is
 // called on the event loops and must not block.
 type Observer interface {
@@ -65,7 +83,7 @@ type Observer interface {
 type Engine struct {
 	cfg       *config.Config
 	logger    Logger
-	intercept func(frontend, backend string, req *h1.Request) func(net.Conn)
+	intercept func(frontend, backend string, req *h1.Request) Local
 	observer  Observer
 
 	loops     []*loop

@@ -155,9 +155,13 @@ func (s *session) httpReadHead() {
 		if be != nil {
 			beName = be.Name
 		}
-		if serve := ic(s.fe.conf.Name, beName, req); serve != nil {
+		if ans := ic(s.fe.conf.Name, beName, req); ans.claimed() {
 			s.at.localBe = be
-			s.handOff(serve)
+			if ans.Reply != nil {
+				s.localReply(ans.Status, ans.Reply)
+				return
+			}
+			s.handOff(ans.Serve)
 			return
 		}
 	}

@@ -116,19 +116,31 @@ func (s *session) handOff(serve func(net.Conn)) {
 	s.cli.fd = -1
 	s.setTerm('L', 'R') // answered by fjord itself
 	rec, log := s.handedOffRecord(), s.fe.log
+	// The connection leaves the loop but not the limits: it keeps its
+	// maxconn slots (and its place in the frontend's current sessions)
+	// until the handler is done with it, so that clients held by a
+	// handler cannot exhaust the descriptors maxconn is there to bound.
+	s.slotHeld = true
 	s.close(false)
+	e, fe := l.eng, s.fe
+	done := func() {
+		fe.counters.SessionEnd()
+		e.release(fe)
+	}
 	if err != nil {
-		l.eng.logf("frontend %s: client %s: hand-off: %v", s.fe.conf.Name, s.clientAddr, err)
+		e.logf("frontend %s: client %s: hand-off: %v", fe.conf.Name, s.clientAddr, err)
 		if rec != nil {
 			log.Log(rec) // status -1: nothing was answered
 		}
-		return
-	}
-	if rec == nil {
-		go serve(conn)
+		done()
 		return
 	}
 	go func() {
+		defer done()
+		if rec == nil {
+			serve(conn)
+			return
+		}
 		start := time.Now()
 		w := &answerConn{Conn: conn}
 		serve(w)
@@ -136,4 +148,20 @@ func (s *session) handOff(serve func(net.Conn)) {
 		rec.Tt += time.Since(start).Milliseconds()
 		log.Log(rec)
 	}()
+}
+
+// localReply answers a request with a complete response fjord decided on
+// its head (Local.Reply) and closes the connection; the rest of the
+// request is never read.
+func (s *session) localReply(code int, page []byte) {
+	s.fe.counters.CountStatus(code)
+	if s.logsTraffic() {
+		s.setTerm('P', 'R') // refused by the proxy, as HAProxy logs its auth denials
+		s.at.status = code
+		s.emitBytes(RecordHTTP, int64(len(page)))
+	}
+	// The client's socket buffer is empty here: one write takes a small
+	// page whole, and lingerClose drains what the client still sends.
+	_, _ = sysWrite(s.cli.fd, page)
+	s.lingerClose()
 }

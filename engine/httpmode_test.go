@@ -179,11 +179,11 @@ func TestHTTPIntercept(t *testing.T) {
 	web := webNode(t, "web01")
 	cfgText := httpSeedConfig(t, "", []string{web}, []string{web})
 	var hits atomic.Int64
-	intercept := func(fe, be string, req *h1.Request) func(net.Conn) {
+	intercept := func(fe, be string, req *h1.Request) Local {
 		if string(req.Path) != "/haproxy" || fe != "http_front" || be != "web_servers" {
-			return nil
+			return Local{}
 		}
-		return func(c net.Conn) {
+		return Local{Serve: func(c net.Conn) {
 			defer c.Close()
 			hits.Add(1)
 			br := bufio.NewReader(c)
@@ -192,7 +192,7 @@ func TestHTTPIntercept(t *testing.T) {
 				return
 			}
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\nintercepted "+r.Method[:1])
-		}
+		}}
 	}
 	addr := startEngineOpts(t, cfgText, Options{Intercept: intercept})
 	c := dial(t, addr)

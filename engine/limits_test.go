@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // checkMaxconn opens limit connections that each complete a round trip and
@@ -131,5 +134,77 @@ func TestMaxconnChurn(t *testing.T) {
 			t.Fatalf("clients still waiting for a slot after 60 s: %+v", e.Stats())
 		}
 	}
+	waitIdle(t, e)
+}
+
+// TestMaxconnHandedOff: connections handed to a handler off the loop (the
+// stats page) keep their maxconn slot until the handler is done, so that
+// clients holding the page open cannot take the process past its limits.
+// A request the hook answers on the head (Local.Reply) is answered at once,
+// without its announced body.
+func TestMaxconnHandedOff(t *testing.T) {
+	web := webNode(t, "web01")
+	held := make(chan struct{}, 16)
+	intercept := func(fe, be string, req *h1.Request) Local {
+		switch string(req.Path) {
+		case "/page":
+			return Local{Serve: func(c net.Conn) {
+				defer c.Close()
+				held <- struct{}{}
+				io.Copy(io.Discard, c) // the announced body never comes
+			}}
+		case "/denied":
+			return Local{Reply: []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), Status: 401}
+		}
+		return Local{}
+	}
+	e, addr := startEngineWith(t, httpSeedConfig(t, "  maxconn 3", []string{web}, nil), Options{Intercept: intercept})
+	const post = "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+
+	// Refused on its head: answered at once and closed, holding nothing.
+	c := dial(t, addr)
+	fmt.Fprintf(c, post, "/denied")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := io.ReadAll(c); err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 401 ") {
+		t.Fatalf("request refused on its head: %q, %v", got, err)
+	}
+	c.Close()
+	waitIdle(t, e)
+
+	var pages []*net.TCPConn
+	for range 3 {
+		c := dial(t, addr)
+		fmt.Fprintf(c, post, "/page")
+		select {
+		case <-held:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the page handler was not called")
+		}
+		pages = append(pages, c)
+	}
+	fe := e.FrontendCounters("http_front")
+	if got, cur := e.Stats().Sessions, fe.CurSessions.Load(); got != 3 || cur != 3 {
+		t.Fatalf("3 connections held by the page: engine sessions %d, frontend scur %d", got, cur)
+	}
+
+	// At the limit: a request for a server waits in the backlog.
+	extra := dial(t, addr)
+	io.WriteString(extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	extra.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 64)
+	if n, err := extra.Read(buf); err == nil || !os.IsTimeout(err) {
+		t.Fatalf("served above maxconn 3 while the page held 3: %q, %v", buf[:n], err)
+	}
+
+	// The page lets one go: the waiting request is served.
+	pages[0].Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, body := readResponse(t, bufio.NewReader(extra), nil); body != "web01 GET /" {
+		t.Fatalf("waiting request after a slot freed: %q", body)
+	}
+	for _, c := range pages[1:] {
+		c.Close()
+	}
+	extra.Close()
 	waitIdle(t, e)
 }

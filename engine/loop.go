@@ -27,7 +27,8 @@ type loop struct {
 	id      int
 	eng     *Engine
 	epfd    int
-	wakefd  int
+	wakefd  int // -1 once closed, under wakeMu
+	wakeMu  sync.RWMutex
 	events  []unix.EpollEvent
 	byFD    []handler
 	wheel   *timerWheel
@@ -137,9 +138,16 @@ func (l *loop) closeFD(fd int) {
 	l.closing = append(l.closing, fd)
 }
 
+// wake interrupts the loop's epoll_wait; safe from any goroutine, also
+// after the loop ended: a handler that outlives the engine (a handed-off
+// connection) must not write to a descriptor number since reused.
 func (l *loop) wake() {
 	var one = [8]byte{1}
-	_, _ = unix.Write(l.wakefd, one[:])
+	l.wakeMu.RLock()
+	if l.wakefd >= 0 {
+		_, _ = unix.Write(l.wakefd, one[:])
+	}
+	l.wakeMu.RUnlock()
 }
 
 type wakeHandler struct{ l *loop }
@@ -295,7 +303,10 @@ func (l *loop) shutdown() {
 }
 
 func (l *loop) closeFDs() {
+	l.wakeMu.Lock()
 	unix.Close(l.wakefd)
+	l.wakefd = -1
+	l.wakeMu.Unlock()
 	unix.Close(l.epfd)
 }
 

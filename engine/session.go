@@ -79,6 +79,10 @@ type session struct {
 
 	h *httpSession // nil in tcp mode
 
+	// slotHeld: the connection was handed off (handOff), whose goroutine
+	// gives the maxconn slots back when it is done; close must not.
+	slotHeld bool
+
 	at accessTimes // for the access log
 }
 
@@ -597,6 +601,8 @@ func (s *session) close(reset bool) {
 	}
 	s.fe.counters.BytesIn.Add(s.c2s.bytes)
 	s.fe.counters.BytesOut.Add(s.s2c.bytes)
-	s.fe.counters.SessionEnd()
-	s.l.eng.release(s.fe)
+	if !s.slotHeld {
+		s.fe.counters.SessionEnd()
+		s.l.eng.release(s.fe)
+	}
 }

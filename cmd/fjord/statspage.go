@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/stats"
 )
@@ -26,17 +27,19 @@ func statsPages(src *stats.Sources, cfg *config.Config, logger *log.Logger) page
 // intercept is the engine's hook: a request for a stats URI, in a
 // frontend with a page or routed to a backend with one (the seed's
 // template puts it in a backend), leaves the event loop for the page.
-func (ps pageSet) intercept(frontend, backend string, req *h1.Request) func(net.Conn) {
+func (ps pageSet) intercept(frontend, backend string, req *h1.Request) engine.Local {
 	if len(ps) == 0 {
-		return nil
+		return engine.Local{}
 	}
 	for _, name := range [2]string{frontend, backend} {
-		if p := ps[name]; p != nil && p.Matches(req.URI) {
-			return func(c net.Conn) {
-				defer c.Close()
-				_ = p.ServeConn(c)
-			}
+		p := ps[name]
+		if p == nil || !p.Matches(req.URI) {
+			continue
 		}
+		return engine.Local{Serve: func(c net.Conn) {
+			defer c.Close()
+			_ = p.ServeConn(c)
+		}}
 	}
-	return nil
+	return engine.Local{}
 }

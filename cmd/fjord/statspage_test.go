@@ -56,7 +56,7 @@ backend web
 		if _, err := h1.ParseRequest([]byte("GET "+tc.target+" HTTP/1.1\r\nHost: x\r\n\r\n"), &req); err != nil {
 			t.Fatal(err)
 		}
-		if got := ps.intercept(tc.fe, tc.be, &req) != nil; got != tc.want {
+		if got := ps.intercept(tc.fe, tc.be, &req).Serve != nil; got != tc.want {
 			t.Errorf("%s/%s %s: intercepted %v, want %v", tc.fe, tc.be, tc.target, got, tc.want)
 		}
 	}
