@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"fmt"
 	"log"
 	"net"
 	"runtime/debug"
@@ -41,6 +42,7 @@ type Page struct {
 	hideVersion bool
 	registry    *prometheus.Registry
 	server      *fasthttp.Server
+	deny        []byte // the 401 response, whole (Unauthorized)
 }
 
 // NewPage prepares the stats page of px, reading from src. It returns nil
@@ -65,6 +67,7 @@ func NewPage(src *Sources, px *config.Proxy) *Page {
 	}
 	p.registry = newRegistry(src, st.HideVersion)
 	p.server = p.newServer()
+	p.deny = p.denyResponse()
 	return p
 }
 
@@ -266,12 +269,19 @@ func serverRunning(r *Row) bool { return r.Status != "MAINT" && operationalUp(r)
 // no script, no external resource and no framing, which the policy makes
 // the browser enforce.
 func setCommonHeaders(ctx *fasthttp.RequestCtx) {
-	h := &ctx.Response.Header
-	h.Set(fasthttp.HeaderCacheControl, "no-cache, no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	for _, f := range commonHeaders {
+		ctx.Response.Header.Set(f[0], f[1])
+	}
 }
+
+var commonHeaders = [...][2]string{
+	{fasthttp.HeaderCacheControl, "no-cache, no-store"},
+	{"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"Referrer-Policy", "same-origin"},
+}
+
+const unauthorizedBody = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
 
 // unauthorized is HAProxy's 401 with the "stats realm".
 func (p *Page) unauthorized(ctx *fasthttp.RequestCtx) {
@@ -279,7 +289,31 @@ func (p *Page) unauthorized(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, p.auth.challenge)
 	ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.SetBodyString("<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n")
+	ctx.SetBodyString(unauthorizedBody)
+}
+
+// Authorized reports whether the value of a request's Authorization
+// header (nil when it has none) opens the page. The engine asks on the
+// request head, before any body is read: a client without credentials is
+// answered at once and holds nothing while it withholds a body it
+// announced.
+func (p *Page) Authorized(authorization []byte) bool { return p.auth.allowed(authorization) }
+
+// Unauthorized is the whole 401 response, with "Connection: close", for a
+// request that Authorized refused. The caller must not modify it.
+func (p *Page) Unauthorized() []byte { return p.deny }
+
+// denyResponse renders unauthorized's answer once, as raw bytes. It is
+// built by hand rather than by fasthttp, which would freeze a Date header
+// in it.
+func (p *Page) denyResponse() []byte {
+	b := []byte("HTTP/1.1 401 Unauthorized\r\nContent-Type: text/html; charset=utf-8\r\n")
+	b = fmt.Appendf(b, "Content-Length: %d\r\n", len(unauthorizedBody))
+	for _, f := range commonHeaders {
+		b = fmt.Appendf(b, "%s: %s\r\n", f[0], f[1])
+	}
+	b = fmt.Appendf(b, "WWW-Authenticate: %s\r\nConnection: close\r\n\r\n%s", p.auth.challenge, unauthorizedBody)
+	return b
 }
 
 func (p *Page) notAllowed(ctx *fasthttp.RequestCtx, allow string) {

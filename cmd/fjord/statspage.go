@@ -3,6 +3,7 @@ package main
 import (
 	"log"
 	"net"
+	"net/http"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
@@ -26,7 +27,9 @@ func statsPages(src *stats.Sources, cfg *config.Config, logger *log.Logger) page
 
 // intercept is the engine's hook: a request for a stats URI, in a
 // frontend with a page or routed to a backend with one (the seed's
-// template puts it in a backend), leaves the event loop for the page.
+// template puts it in a backend), is the page's. Credentials are checked
+// on the head, on the event loop: a request without them is answered 401
+// there and then, and only an authorised one leaves the loop for the page.
 func (ps pageSet) intercept(frontend, backend string, req *h1.Request) engine.Local {
 	if len(ps) == 0 {
 		return engine.Local{}
@@ -35,6 +38,9 @@ func (ps pageSet) intercept(frontend, backend string, req *h1.Request) engine.Lo
 		p := ps[name]
 		if p == nil || !p.Matches(req.URI) {
 			continue
+		}
+		if auth, _ := req.Header("Authorization"); !p.Authorized(auth) {
+			return engine.Local{Reply: p.Unauthorized(), Status: http.StatusUnauthorized}
 		}
 		return engine.Local{Serve: func(c net.Conn) {
 			defer c.Close()

@@ -42,22 +42,39 @@ backend web
 	}
 	src := &stats.Sources{Config: cfg, Backends: backends, Started: time.Now()}
 	ps := statsPages(src, cfg, log.New(io.Discard, "", 0))
+	const good = "Basic YWRtaW46cHc=" // admin:pw
 	for _, tc := range []struct {
-		fe, be, target string
-		want           bool
+		fe, be, target, auth string
+		want                 string // "page", "401", or "" (not claimed)
 	}{
-		{"fe", "web", "/haproxy?stats", true},
-		{"fe", "web", "/haproxy?stats;csv", true},
-		{"fe", "web", "/", false},
-		{"fe", "", "/haproxy?stats", false}, // not routed to the page's backend
-		{"fe", "other", "/haproxy?stats", false},
+		{"fe", "web", "/haproxy?stats", good, "page"},
+		{"fe", "web", "/haproxy?stats;csv", good, "page"},
+		{"fe", "web", "/haproxy?stats", "", "401"},
+		{"fe", "web", "/haproxy?stats", "Basic YWRtaW46eA==", "401"}, // admin:x
+		{"fe", "web", "/", "", ""},
+		{"fe", "", "/haproxy?stats", good, ""}, // not routed to the page's backend
+		{"fe", "other", "/haproxy?stats", good, ""},
 	} {
+		head := "GET " + tc.target + " HTTP/1.1\r\nHost: x\r\n"
+		if tc.auth != "" {
+			head += "Authorization: " + tc.auth + "\r\n"
+		}
 		var req h1.Request
-		if _, err := h1.ParseRequest([]byte("GET "+tc.target+" HTTP/1.1\r\nHost: x\r\n\r\n"), &req); err != nil {
+		if _, err := h1.ParseRequest([]byte(head+"\r\n"), &req); err != nil {
 			t.Fatal(err)
 		}
-		if got := ps.intercept(tc.fe, tc.be, &req).Serve != nil; got != tc.want {
-			t.Errorf("%s/%s %s: intercepted %v, want %v", tc.fe, tc.be, tc.target, got, tc.want)
+		got := ""
+		switch ans := ps.intercept(tc.fe, tc.be, &req); {
+		case ans.Serve != nil:
+			got = "page"
+		case ans.Reply != nil:
+			got = fmt.Sprint(ans.Status)
+			if !strings.HasPrefix(string(ans.Reply), "HTTP/1.1 401 ") || !strings.Contains(string(ans.Reply), `WWW-Authenticate: Basic realm="HAProxy Statistics"`) {
+				t.Errorf("%s: reply %q", tc.target, ans.Reply)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s/%s %s (auth %q): %q, want %q", tc.fe, tc.be, tc.target, tc.auth, got, tc.want)
 		}
 	}
 }
@@ -70,13 +87,7 @@ func TestStatsPageUnderTraffic(t *testing.T) {
 		io.WriteString(w, "web:"+r.URL.Path)
 	}))
 	defer web.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	text := fmt.Sprintf(`global
+	port := startPageEngine(t, `global
   nbthread 2
 defaults
   mode http
@@ -87,30 +98,11 @@ frontend fe
   bind 127.0.0.1:%d
   default_backend web
 backend web
-  server s1 %s
+  server s1 `+web.Listener.Addr().String()+`
   stats enable
   stats uri /stats
   stats auth admin:pw
-`, port, web.Listener.Addr())
-	cfg, err := config.Parse("t.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	backends := map[string]*balancer.Backend{}
-	for _, px := range cfg.Backends() {
-		backends[px.Name] = balancer.New(px)
-	}
-	src := &stats.Sources{Config: cfg, Backends: backends, Started: time.Now()}
-	ps := statsPages(src, cfg, log.New(io.Discard, "", 0))
-	e, err := engine.New(cfg, engine.Options{Backends: backends, Intercept: ps.intercept})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.Frontends = e.FrontendCounters
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Stop()
+`)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -154,5 +146,92 @@ backend web
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// startPageEngine runs the engine with the stats pages wired as serve
+// wires them, on cfgText with its one %d replaced by a free port, until
+// the test ends. It returns the port.
+func startPageEngine(t *testing.T, cfgText string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfg, err := config.Parse("t.cfg", []byte(fmt.Sprintf(cfgText, port)), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends := map[string]*balancer.Backend{}
+	for _, px := range cfg.Backends() {
+		backends[px.Name] = balancer.New(px)
+	}
+	src := &stats.Sources{Config: cfg, Backends: backends, Started: time.Now()}
+	ps := statsPages(src, cfg, log.New(io.Discard, "", 0))
+	e, err := engine.New(cfg, engine.Options{Backends: backends, Intercept: ps.intercept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Frontends = e.FrontendCounters
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	return port
+}
+
+// A request for the stats page without credentials is refused on its
+// head: a POST that announces a body and never sends it gets its 401 at
+// once, not after "timeout http-request", and an authorised one still
+// reaches the page.
+func TestStatsPageAuthOnHead(t *testing.T) {
+	port := startPageEngine(t, `defaults
+  mode http
+  timeout client 1m
+  timeout http-request 1m
+frontend fe
+  bind 127.0.0.1:%d
+  stats enable
+  stats uri /stats
+  stats auth admin:pw
+  stats admin if TRUE
+`)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, tc := range []struct {
+		name, auth string
+		want       string
+	}{
+		{"no credentials", "", "HTTP/1.1 401 Unauthorized\r\n"},
+		{"wrong password", "Authorization: Basic YWRtaW46eA==\r\n", "HTTP/1.1 401 Unauthorized\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /stats HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50000\r\n\r\n", tc.auth)
+			// Well inside the minute the page's own reader would wait.
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if err != nil || !strings.HasPrefix(string(got), tc.want) || !strings.Contains(string(got), "WWW-Authenticate: Basic realm=") {
+				t.Fatalf("answer %q, %v; want %q at once", got, err, tc.want)
+			}
+		})
+	}
+	// With credentials, the page reads the form and answers it.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const form = "s=x&action=ready&b=nope"
+	fmt.Fprintf(c, "POST /stats HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46cHc=\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(form), form)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	if strings.HasPrefix(string(got), "HTTP/1.1 401") || !strings.HasPrefix(string(got), "HTTP/1.1 ") {
+		t.Fatalf("authorised POST: %q", got)
 	}
 }
