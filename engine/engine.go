@@ -13,6 +13,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -95,6 +96,12 @@ type Engine struct {
 	schedBatch                                                  bool // tune.sched-batch
 
 	inherited map[netip.AddrPort][]int // not yet adopted; only Listen touches it
+
+	acceptReport struct { // acceptFailed's rate limit, across the loops
+		mu         sync.Mutex
+		last       time.Time
+		suppressed int
+	}
 
 	addrsMu     sync.Mutex
 	addrs       map[*config.Bind]netip.AddrPort
@@ -266,7 +273,7 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 				addr = got
 			}
 		}
-		ln := &listener{l: l, fe: fe, bind: b, addr: addr, fd: fd}
+		ln := newListener(l, fe, b, addr, fd)
 		if err := l.register(fd, ln); err != nil {
 			ln.close()
 			l.flushCloses()

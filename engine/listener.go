@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -86,50 +87,118 @@ type listener struct {
 	addr   netip.AddrPort
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
+	// starved: accept failed for want of descriptors or memory. The
+	// listener ignores its readiness until retry fires: every arriving
+	// connection would otherwise fail the same way, at once.
+	starved bool
+	retry   timerEntry
 }
 
-func (ln *listener) onEvent(uint32) { ln.acceptAll() }
+// acceptRetry is how long a starved listener waits before it accepts
+// again, HAProxy's delay for a listener that hit a resource limit.
+const acceptRetry = 100 * time.Millisecond
+
+func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
+	ln := &listener{l: l, fe: fe, bind: b, addr: addr, fd: fd}
+	ln.retry.fire = func(time.Time) {
+		ln.starved = false
+		ln.acceptAll()
+	}
+	return ln
+}
+
+func (ln *listener) onEvent(uint32) {
+	if !ln.starved {
+		ln.acceptAll()
+	}
+}
 
 // acceptAll accepts until EAGAIN or until a limit is reached; above the
 // limit connections stay in the kernel backlog until a slot frees.
 func (ln *listener) acceptAll() {
 	ln.paused = false
 	e := ln.l.eng
-	for {
+	for ln.fd >= 0 {
 		if !e.admit(ln.fe) {
 			ln.paused = true
 			return
 		}
 		nfd, sa, err := unix.Accept4(ln.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			e.release(ln.fe)
-			switch {
-			case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
-				if errors.Is(err, unix.EAGAIN) {
-					return
-				}
-				continue
-			case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
-				// Out of descriptors: leave the connection queued and
-				// try again when a session ends and frees one.
-				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)
-				ln.paused = true
-				ln.fe.limit.waiting.Store(true)
-				return
-			default:
-				e.logf("frontend %s: accept: %v", ln.fe.conf.Name, err)
-				return
-			}
+		if err == nil {
+			newSession(ln, nfd, sockaddrToAddrPort(sa))
+			continue
 		}
-		newSession(ln, nfd, sockaddrToAddrPort(sa))
+		e.release(ln.fe)
+		switch err {
+		case unix.EAGAIN:
+			return
+		case unix.EINTR, unix.ECONNABORTED, unix.EPERM, unix.EPROTO,
+			unix.ENETDOWN, unix.ENETUNREACH, unix.EHOSTDOWN, unix.EHOSTUNREACH, unix.ENONET, unix.ENOPROTOOPT, unix.EOPNOTSUPP:
+			// That connection failed (accept(2) reports a pending
+			// network error, or a firewall's refusal, as its own):
+			// the next one may not.
+			continue
+		}
+		// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
+		// ENOMEM), or a listener gone bad: the connections stay queued
+		// and the listener tries again later. Retrying at once would
+		// fail the same way for every connection that arrives.
+		ln.starved = true
+		ln.l.wheel.schedule(&ln.retry, ln.l.now.Add(acceptRetry))
+		e.acceptFailed(ln, err)
+		return
 	}
 }
+
+// acceptFailed reports a listener that stopped accepting, at most once
+// every acceptReportEvery over the whole engine, with the number of
+// failures it did not report: a flood of connections to a process out
+// of descriptors must not become a flood of log lines.
+func (e *Engine) acceptFailed(ln *listener, err error) {
+	r := &e.acceptReport
+	r.mu.Lock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < acceptReportEvery {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	r.last = now
+	n := r.suppressed
+	r.suppressed = 0
+	r.mu.Unlock()
+	var why string
+	switch err {
+	case unix.EMFILE:
+		why = "the process is out of descriptors"
+		var lim unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
+			why += fmt.Sprintf(" (RLIMIT_NOFILE %d; raise ulimit-n, or lower maxconn)", lim.Cur)
+		}
+	case unix.ENFILE:
+		why = "the system is out of descriptors (raise fs.file-max)"
+	case unix.ENOBUFS, unix.ENOMEM:
+		why = "the kernel is out of memory for sockets"
+	default:
+		why = "unexpected error"
+	}
+	more := ""
+	if n > 0 {
+		more = fmt.Sprintf("; %d more accept failures since the last report", n)
+	}
+	e.logf("%s '%s': %s (%s): accept4: %v: %s; pausing this listener, retrying every %v%s",
+		ln.fe.conf.Section, ln.fe.conf.Name, ln.addr, ln.bind.Pos, err, why, acceptRetry, more)
+}
+
+// acceptReportEvery bounds how often acceptFailed writes.
+const acceptReportEvery = 10 * time.Second
 
 // close stops listening on this loop. The socket leaves the loop's epoll
 // set first: a duplicate handed to another process (a reload) keeps the
 // open socket alive, and epoll would otherwise go on reporting it under a
 // number this process may reuse.
 func (ln *listener) close() {
+	ln.l.wheel.cancel(&ln.retry)
 	if ln.fd >= 0 {
 		_ = unix.EpollCtl(ln.l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil)
 		ln.l.closeFD(ln.fd)

@@ -214,7 +214,7 @@ func (l *loop) run() {
 		}
 		if l.resume.Swap(false) {
 			for _, ln := range l.listeners {
-				if ln.paused {
+				if ln.paused && !ln.starved {
 					ln.acceptAll()
 				}
 			}

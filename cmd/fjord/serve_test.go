@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,4 +156,81 @@ func echoBackend(t *testing.T) net.Listener {
 		}
 	}()
 	return ln
+}
+
+// TestAcceptPausesOutOfDescriptors: a process out of descriptors pauses
+// its listener and retries, instead of spinning on accept4 and logging a
+// line for every connection that arrives; it says so once, and accepts
+// again when descriptors free up.
+func TestAcceptPausesOutOfDescriptors(t *testing.T) {
+	backend := startBackend(t, 0)
+	feAddr := freeAddr(t)
+	cfg := filepath.Join(t.TempDir(), "emfile.cfg")
+	// ulimit-n leaves room for the runtime, the loop and a few sessions;
+	// maxconn is far above it, so that only the descriptors run out.
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
+  maxconn 1000
+  nbthread 1
+  ulimit-n 48
+  tune.sysctl off
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 1m
+  timeout server 1m
+  timeout http-request 1m
+listen px
+  bind %s
+  server s1 %s
+`, feAddr, backend.addr)), 0o644)
+	fp := startFjord(t, nil, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+
+	// Idle clients, each holding a descriptor in fjord, until it runs out
+	// and then some: those wait in the backlog.
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 120 {
+		c, err := net.DialTimeout("tcp", feAddr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	_, line := fp.log.wait(t, 0, "accept4", 10*time.Second)
+	// More connections keep arriving while it is out of descriptors.
+	for range 200 {
+		c, err := net.DialTimeout("tcp", feAddr, 5*time.Second)
+		if err != nil {
+			break // the backlog is full: the kernel refuses
+		}
+		idle = append(idle, c)
+	}
+	if !strings.Contains(line, "too many open files") || !strings.Contains(line, "RLIMIT_NOFILE 48") || !strings.Contains(line, "pausing this listener") {
+		t.Errorf("the report does not say what ran out and what fjord does: %s", line)
+	}
+
+	// Descriptors free up: the listener accepts again, within its retry.
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	c, err := net.DialTimeout("tcp", feAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle = append(idle, c)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after descriptors freed up: %v, %v", resp, err)
+	}
+	if n := strings.Count(fp.log.String(), "accept4"); n != 1 {
+		t.Errorf("%d reports of the listener pausing, want 1 (rate limited):\n%s", n, fp.log)
+	}
 }
