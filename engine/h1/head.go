@@ -86,6 +86,10 @@ const (
 	msgChunkExt     = "invalid chunk extension"
 	msgChunkLineLen = "chunk size line too long"
 	msgChunkBareLF  = "bare LF in chunk size line"
+	msgFragment     = "fragment ('#') in request target"
+	msgConnect      = "CONNECT target is not host:port"
+	msgAuthority    = "Host header differs from the request target's authority"
+	msgNoHost       = "absolute-form request target without a Host header"
 )
 
 // Byte classes, as tables because a lookup beats a chain of comparisons in
@@ -149,6 +153,19 @@ func equalFold(b []byte, s string) bool {
 	}
 	for i := range len(s) {
 		if lower[b[i]] != lower[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldBytes is equalFold for two byte slices.
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lower[a[i]] != lower[b[i]] {
 			return false
 		}
 	}

@@ -1,5 +1,7 @@
 package h1
 
+import "bytes"
+
 // Request is a parsed request head. Its byte slices alias the parsed
 // input and are valid only while that input is.
 type Request struct {
@@ -10,6 +12,12 @@ type Request struct {
 	// shared slice, not part of the input: do not write to it); for
 	// authority-form (CONNECT), asterisk-form ("*") and anything else, URI
 	// itself.
+	//
+	// An absolute-form target is accepted only when its authority equals
+	// the Host field (ignoring case), and CONNECT only with an
+	// authority-form target, so that what routes the request (Host) and
+	// what a server behind fjord acts on (the target's authority, RFC 9112
+	// §3.2.2) are always the same.
 	Path  []byte
 	Minor int // HTTP/1.<Minor>: 0 or 1
 	// Headers are the fields in order, a slice of an array inside the
@@ -91,6 +99,11 @@ func (r *Request) parse(b []byte) (int, error) {
 		return 0, errAt(off, msgRequestLine)
 	}
 	r.URI = b[start:off]
+	// A fragment is never sent (RFC 9112 §3.2); agents that strip it and
+	// agents that keep it would see two different targets.
+	if i := bytes.IndexByte(r.URI, '#'); i >= 0 {
+		return 0, errAt(start+i, msgFragment)
+	}
 	off++
 
 	minor, off, err := parseVersion(b, off, msgRequestLine)
@@ -113,8 +126,39 @@ func (r *Request) parse(b []byte) (int, error) {
 	if err := r.interpret(b); err != nil {
 		return 0, err
 	}
-	r.Path = requestPath(r.Method, r.URI)
+	if err := r.target(b); err != nil {
+		return 0, err
+	}
 	return off, nil
+}
+
+// target checks the request-target's form against the method and the Host
+// field, and sets Path.
+func (r *Request) target(b []byte) error {
+	uri := r.URI
+	switch {
+	case string(r.Method) == "CONNECT":
+		if !isAuthorityForm(uri) {
+			return errAt(offsetIn(b, uri), msgConnect)
+		}
+		r.Path = uri
+	case uri[0] == '/':
+		r.Path = cutQuery(uri)
+	default:
+		authority, path, ok := splitAbsolute(uri)
+		if !ok {
+			r.Path = uri // asterisk-form, or a target the server refuses
+			return nil
+		}
+		if r.Host == nil {
+			return errAt(offsetIn(b, authority), msgNoHost)
+		}
+		if !equalFoldBytes(authority, r.Host) {
+			return errAt(offsetIn(b, r.Host), msgAuthority)
+		}
+		r.Path = path
+	}
+	return nil
 }
 
 // interpret sets the fields derived from the header fields.
@@ -197,16 +241,12 @@ func (r *Request) transferEncoding(b []byte, h *Header, f *framing) error {
 	return nil
 }
 
-// requestPath returns the path of a request-target.
-func requestPath(method, uri []byte) []byte {
-	if uri[0] == '/' {
-		return cutQuery(uri)
-	}
-	if string(method) == "CONNECT" {
-		return uri
-	}
-	// absolute-form: scheme "://" authority [path]. A scheme starts with a
-	// letter and continues with letters, digits, '+', '-' or '.'.
+// splitAbsolute splits an absolute-form target, scheme "://" authority
+// [path-abempty] ["?" query], into its authority and its path ("/" when
+// empty). ok is false for any other form.
+func splitAbsolute(uri []byte) (authority, path []byte, ok bool) {
+	// A scheme starts with a letter and continues with letters, digits,
+	// '+', '-' or '.'.
 	i := 0
 	for ; i < len(uri); i++ {
 		c := uri[i]
@@ -219,17 +259,41 @@ func requestPath(method, uri []byte) []byte {
 		break
 	}
 	if i == 0 || len(uri)-i < 3 || uri[i] != ':' || uri[i+1] != '/' || uri[i+2] != '/' {
-		return uri
+		return nil, nil, false
 	}
-	for j := i + 3; j < len(uri); j++ {
+	start := i + 3
+	for j := start; j < len(uri); j++ {
 		switch uri[j] {
 		case '/':
-			return cutQuery(uri[j:])
-		case '?', '#':
-			return slash
+			return uri[start:j], cutQuery(uri[j:]), true
+		case '?':
+			return uri[start:j], slash, true
 		}
 	}
-	return slash
+	return uri[start:], slash, true
+}
+
+// isAuthorityForm reports whether a CONNECT target is host ":" port
+// (RFC 9112 §3.2.3): a non-empty host, an IPv6 literal in brackets or a
+// name or address without '/', '?', '@' or ':', and a decimal port.
+func isAuthorityForm(uri []byte) bool {
+	colon := bytes.LastIndexByte(uri, ':')
+	if colon <= 0 {
+		return false
+	}
+	host, port := uri[:colon], uri[colon+1:]
+	if len(port) == 0 || len(port) > 5 {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if host[0] == '[' {
+		return len(host) > 2 && host[len(host)-1] == ']' && bytes.IndexAny(host[1:len(host)-1], "[]/?@") < 0
+	}
+	return bytes.IndexAny(host, "/?@:[]") < 0
 }
 
 func cutQuery(p []byte) []byte {

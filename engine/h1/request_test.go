@@ -103,8 +103,13 @@ var validRequests = []struct {
 	},
 	{
 		name: "absolute-form with query and no path",
-		in:   "GET HTTPS://example.com:8443?a=/b HTTP/1.1\r\nHost: example.com\r\n\r\n",
-		want: reqSummary{Method: "GET", URI: "HTTPS://example.com:8443?a=/b", Path: "/", Minor: 1, Headers: 1, CL: -1, Host: "example.com"},
+		in:   "GET HTTPS://example.com:8443?a=/b HTTP/1.1\r\nHost: Example.COM:8443\r\n\r\n",
+		want: reqSummary{Method: "GET", URI: "HTTPS://example.com:8443?a=/b", Path: "/", Minor: 1, Headers: 1, CL: -1, Host: "Example.COM:8443"},
+	},
+	{
+		name: "authority-form with an IPv6 literal",
+		in:   "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n",
+		want: reqSummary{Method: "CONNECT", URI: "[2001:db8::1]:443", Path: "[2001:db8::1]:443", Minor: 1, Headers: 1, CL: -1, Host: "[2001:db8::1]:443"},
 	},
 	{
 		name: "authority-form",
@@ -338,6 +343,20 @@ var invalidRequests = []struct {
 	msg  string
 	at   string
 }{
+	// The target: what routes the request must be what a server acts on.
+	{"absolute-form authority differs from Host", "GET http://admin.internal/secret HTTP/1.1\r\nHost: public.example\r\n\r\n", msgAuthority, "public"},
+	{"absolute-form port differs from Host", "GET http://a.example:8080/ HTTP/1.1\r\nHost: a.example\r\n\r\n", msgAuthority, "a.example\r"},
+	{"absolute-form userinfo", "GET http://u@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", msgAuthority, "a.example\r"},
+	{"absolute-form without Host", "GET http://a.example/ HTTP/1.0\r\n\r\n", msgNoHost, "a.example"},
+	{"fragment in origin-form", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", msgFragment, "#"},
+	{"fragment in absolute-form", "GET http://a/#x HTTP/1.1\r\nHost: a\r\n\r\n", msgFragment, "#"},
+	{"CONNECT origin-form", "CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "/x"},
+	{"CONNECT absolute-form", "CONNECT http://a:443/ HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "http"},
+	{"CONNECT without port", "CONNECT a.example HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "a.example"},
+	{"CONNECT empty port", "CONNECT a.example: HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "a.example"},
+	{"CONNECT userinfo", "CONNECT u@a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "u@"},
+	{"CONNECT bare IPv6", "CONNECT 2001:db8::1:443 HTTP/1.1\r\nHost: a\r\n\r\n", msgConnect, "2001"},
+
 	// Framing conflicts: the request smuggling cases.
 	{"CL then TE", "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", msgCLTE, "Transfer"},
 	{"TE then CL", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", msgCLTE, "Content"},
