@@ -3,9 +3,12 @@ package engine
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // What a hostile client sends to make fjord and the server behind it
@@ -74,5 +77,142 @@ backend public
 	}
 	if adminHeads.Load() != 1 || publicHeads.Load() != 1 {
 		t.Errorf("servers saw %d (admin) and %d (public) requests, want only the two valid ones", adminHeads.Load(), publicHeads.Load())
+	}
+}
+
+// rawExchange runs a server that reads one request head and then bodyLen
+// body bytes, records them, and answers with response verbatim; it sends
+// head through fjord (mode http, one server) and returns what the server
+// received and what the client got back.
+func rawExchange(t *testing.T, head string, bodyLen int, response string) (seen, got string) {
+	t.Helper()
+	received := make(chan string, 1)
+	srv := serveTCP(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		var sb strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			sb.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		body := make([]byte, bodyLen)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		sb.Write(body)
+		received <- sb.String()
+		io.WriteString(c, response)
+	})
+	_, addr := startEngine(t, fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+listen px
+  bind 127.0.0.1:%d
+  server s %s
+`, freePort(t), srv))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, head)
+	// The response is read to the connection's close, so that what
+	// follows a response's framing shows too.
+	c.CloseWrite()
+	b, _ := io.ReadAll(c)
+	select {
+	case seen = <-received:
+	default:
+	}
+	return seen, string(b)
+}
+
+// A server behind fjord sees the framing fjord parsed, never a spelling
+// it might read differently; a client sees a response's framing as fjord
+// read it.
+func TestHTTPFramingForwardedAsParsed(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+	for _, tc := range []struct {
+		name, head string
+		bodyLen    int
+		seen       []string // in what the server received
+		notSeen    []string
+	}{
+		{"leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello", 5,
+			[]string{"\r\ncontent-length: 5\r\n", "hello"}, []string{"005"}},
+		{"repeated Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 5,
+			[]string{"\r\ncontent-length: 5\r\n"}, []string{"Content-Length"}},
+		{"Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", 5,
+			[]string{"\r\ncontent-length: 5\r\n"}, []string{"5, 5"}},
+		{"tab before chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 15,
+			[]string{"\r\ntransfer-encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"}, []string{"\t"}},
+		{"CHUNKED", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n", 5,
+			[]string{"\r\ntransfer-encoding: chunked\r\n"}, []string{"CHUNKED"}},
+		{"canonical head untouched", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 5,
+			[]string{"\r\nContent-Length: 5\r\n"}, []string{"content-length"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen, got := rawExchange(t, tc.head, tc.bodyLen, ok)
+			if !strings.HasSuffix(got, "\r\n\r\nok") {
+				t.Fatalf("response %q", got)
+			}
+			for _, s := range tc.seen {
+				if !strings.Contains(seen, s) {
+					t.Errorf("server saw %q, without %q", seen, s)
+				}
+			}
+			for _, s := range tc.notSeen {
+				if strings.Contains(seen, s) {
+					t.Errorf("server saw %q, with %q", seen, s)
+				}
+			}
+		})
+	}
+}
+
+// Responses: Content-Length beside chunked is removed (RFC 9112 §6.3);
+// beside a coding that leaves the length unknown it is a 502; a 204 or
+// 304 loses its Content-Length.
+func TestHTTPResponseFraming(t *testing.T) {
+	const get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	for _, tc := range []struct {
+		name, response string
+		status         string
+		has, hasNot    []string
+	}{
+		{"CL and chunked", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+			"200", []string{"\r\ntransfer-encoding: chunked\r\n", "2\r\nok\r\n0\r\n\r\n"}, []string{"Content-Length", "content-length"}},
+		{"CL and an unknown coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: foo, chunked\r\nContent-Length: 2\r\n\r\nok",
+			"502", nil, []string{"foo"}},
+		{"CL and a body to the close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nok",
+			"502", nil, []string{"gzip"}},
+		{"204 with CL", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+			"204", nil, []string{"Content-Length", "content-length"}},
+		{"304 with CL", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+			"304", []string{"ETag: \"x\"\r\n"}, []string{"Content-Length", "content-length"}},
+		{"chunked in upper case", "HTTP/1.1 200 OK\r\nTransfer-Encoding:  Chunked\r\n\r\n0\r\n\r\n",
+			"200", []string{"\r\ntransfer-encoding: chunked\r\n"}, []string{"Chunked"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := rawExchange(t, get, 0, tc.response)
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") {
+				t.Fatalf("status: %q, want %s", got, tc.status)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(got, s) {
+					t.Errorf("client got %q, without %q", got, s)
+				}
+			}
+			for _, s := range tc.hasNot {
+				if strings.Contains(got, s) {
+					t.Errorf("client got %q, with %q", got, s)
+				}
+			}
+		})
 	}
 }

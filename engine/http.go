@@ -290,7 +290,7 @@ func (s *session) httpSendHead() {
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || s.closeToServer(req) {
+	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) {
 		out = s.rewriteRequest(req, buf[:h.headLen], xff, ok)
 		out = append(out, buf[h.headLen:]...)
 	}
@@ -571,7 +571,8 @@ func (s *session) httpReadResponse() (again, ok bool) {
 
 // forwardResponseHead consumes a response head of hl bytes and inHead body
 // bytes from the server and writes them to the client, announcing
-// "Connection: close" when the client will be closed after it.
+// "Connection: close" when the client will be closed after it, and with
+// the framing fjord parsed when the server's was not canonical.
 func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 	l := s.l
 	buf := l.scratch[:hl+inHead]
@@ -580,10 +581,10 @@ func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 		return false
 	}
 	out := buf
-	if addClose {
+	if addClose || l.resp.Reframe {
 		// The read put back the very bytes that were peeked and parsed,
 		// so l.resp still describes them.
-		out = rewriteResponse(l.out[:0], buf[:hl], &l.resp)
+		out = rewriteResponse(l.out[:0], buf[:hl], &l.resp, addClose)
 		out = append(out, buf[hl:]...)
 		l.out = out[:0]
 	}

@@ -46,17 +46,22 @@ func (s *session) closeToServer(req *h1.Request) bool {
 }
 
 // rewriteRequest rebuilds head with the X-Forwarded-For header added (when
-// xff is set) and, for the close modes, "Connection: close" in place of
-// the client's Connection header.
+// xff is set), for the close modes "Connection: close" in place of the
+// client's Connection header, and the framing fjord parsed in place of the
+// client's when that was not in canonical form (h1.Request.Reframe): a
+// server behind fjord must never frame the body differently.
 func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.ForwardFor, xff bool) []byte {
 	l := s.l
 	closeSrv := s.closeToServer(req)
 	out := appendFirstLine(l.out[:0], head)
 	for _, hd := range req.Headers {
-		if closeSrv && asciiEqualFold(hd.Name, "connection") {
+		if closeSrv && asciiEqualFold(hd.Name, "connection") || req.Reframe && h1.IsFraming(hd.Name) {
 			continue
 		}
 		out = appendHeader(out, hd.Name, hd.Value)
+	}
+	if req.Reframe {
+		out = req.AppendFraming(out)
 	}
 	if xff {
 		out = append(out, ff.Header...)
@@ -72,17 +77,24 @@ func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.Forwar
 	return out
 }
 
-// rewriteResponse rebuilds a response head with "Connection: close".
-func rewriteResponse(dst, head []byte, resp *h1.Response) []byte {
+// rewriteResponse rebuilds a response head with "Connection: close" when
+// addClose is set, and with the framing fjord parsed in place of the
+// server's when that must not be forwarded (h1.Response.Reframe).
+func rewriteResponse(dst, head []byte, resp *h1.Response, addClose bool) []byte {
 	out := appendFirstLine(dst, head)
 	for _, hd := range resp.Headers {
-		if asciiEqualFold(hd.Name, "connection") {
+		if addClose && asciiEqualFold(hd.Name, "connection") || resp.Reframe && h1.IsFraming(hd.Name) {
 			continue
 		}
 		out = appendHeader(out, hd.Name, hd.Value)
 	}
-	out = append(out, "Connection: close\r\n\r\n"...)
-	return out
+	if resp.Reframe {
+		out = resp.AppendFraming(out)
+	}
+	if addClose {
+		out = append(out, "Connection: close\r\n"...)
+	}
+	return append(out, crlf...)
 }
 
 // appendFirstLine copies the request or status line, CRLF included.

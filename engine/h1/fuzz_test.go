@@ -3,6 +3,8 @@ package h1
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -130,6 +132,14 @@ func FuzzParseRequest(f *testing.F) {
 		if got := summarizeRequest(&r2); got != want {
 			t.Fatalf("reparse of the head: %+v, want %+v", got, want)
 		}
+		// Forwarded with fjord's framing, the head frames the same
+		// message, and needs no more rewriting.
+		if _, err := ParseRequest(reframed(want.Method+" "+want.URI+" HTTP/1."+strconv.Itoa(want.Minor), r.Headers, r.Reframe, r.AppendFraming), &r2); err != nil {
+			t.Fatalf("reframed head: %v", err)
+		}
+		if r2.Reframe || r2.ContentLength != r.ContentLength || r2.Chunked != r.Chunked {
+			t.Fatalf("reframed head: Reframe %v, CL %d, chunked %v; want false, %d, %v", r2.Reframe, r2.ContentLength, r2.Chunked, r.ContentLength, r.Chunked)
+		}
 		for _, k := range []int{0, n / 2, n - 1} {
 			if _, err := ParseRequest(b[:k], &r2); err != ErrNeedMore {
 				t.Fatalf("prefix of %d bytes of a %d-byte head: %v, want ErrNeedMore", k, n, err)
@@ -199,6 +209,12 @@ func FuzzParseResponse(f *testing.F) {
 		if got := summarizeResponse(&r2); got != want {
 			t.Fatalf("reparse of the head: %+v, want %+v", got, want)
 		}
+		if _, err := ParseResponse(reframed(fmt.Sprintf("HTTP/1.%d %03d %s", r.Minor, r.Status, r.Reason), r.Headers, r.Reframe, r.AppendFraming), &r2); err != nil {
+			t.Fatalf("reframed head: %v", err)
+		}
+		if r2.Reframe || r2.Body(false) != r.Body(false) || r2.ContentLength != r.ContentLength && r.Body(false) != BodyNone {
+			t.Fatalf("reframed head: Reframe %v, body %v, CL %d; want false, %v, %d", r2.Reframe, r2.Body(false), r2.ContentLength, r.Body(false), r.ContentLength)
+		}
 		for _, k := range []int{0, n / 2, n - 1} {
 			if _, err := ParseResponse(b[:k], &r2); err != ErrNeedMore {
 				t.Fatalf("prefix of %d bytes of a %d-byte head: %v, want ErrNeedMore", k, n, err)
@@ -257,4 +273,24 @@ func FuzzChunk(f *testing.F) {
 			t.Fatalf("section without its last LF: %v, want ErrNeedMore", err)
 		}
 	})
+}
+
+// reframed rebuilds a head the way fjord forwards it: the start line, the
+// fields other than the framing ones as "Name: value", then, when the head
+// needs reframing, appendFraming's fields (else its own framing fields).
+func reframed(start string, hdrs []Header, reframe bool, appendFraming func([]byte) []byte) []byte {
+	out := []byte(start + "\r\n")
+	for _, h := range hdrs {
+		if reframe && IsFraming(h.Name) {
+			continue
+		}
+		out = append(out, h.Name...)
+		out = append(out, ": "...)
+		out = append(out, h.Value...)
+		out = append(out, "\r\n"...)
+	}
+	if reframe {
+		out = appendFraming(out)
+	}
+	return append(out, "\r\n"...)
 }

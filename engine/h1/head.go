@@ -90,6 +90,7 @@ const (
 	msgConnect      = "CONNECT target is not host:port"
 	msgAuthority    = "Host header differs from the request target's authority"
 	msgNoHost       = "absolute-form request target without a Host header"
+	msgTECLResponse = "Content-Length with a Transfer-Encoding that does not end in chunked"
 )
 
 // Byte classes, as tables because a lookup beats a chain of comparisons in
@@ -170,6 +171,12 @@ func equalFoldBytes(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// IsFraming reports whether a field name is Content-Length or
+// Transfer-Encoding, the fields AppendFraming stands for.
+func IsFraming(name []byte) bool {
+	return equalFold(name, hdrContentLength) || equalFold(name, hdrTransferEncoding)
 }
 
 // lookup returns the first value of the field called name.
@@ -410,13 +417,29 @@ func nextElem(v []byte, i int) (elem []byte, start, next int) {
 // framing is the state the framing headers leave behind, shared by
 // requests and responses while their fields are read.
 type framing struct {
-	cl      int64 // -1 until a Content-Length field is seen
-	te      bool  // a Transfer-Encoding field is present
-	teCount int   // codings seen across every Transfer-Encoding field
-	teLast  bool  // the last non-empty coding was "chunked"
-	close   bool
-	keep    bool
-	upgrade bool // Connection has the "upgrade" token
+	cl       int64 // -1 until a Content-Length field is seen
+	te       bool  // a Transfer-Encoding field is present
+	teCount  int   // codings seen across every Transfer-Encoding field
+	teLast   bool  // the last non-empty coding was "chunked"
+	teOther  bool  // a coding not in the registry (RFC 9112 §7) was seen
+	close    bool
+	keep     bool
+	upgrade  bool // Connection has the "upgrade" token
+	reframe  bool // the framing fields are not in their canonical form
+	clFields int  // Content-Length fields seen
+	clAt     int  // where the first one starts
+	teFields int  // Transfer-Encoding fields seen
+}
+
+// plainField reports whether a field is written "Name: value" with exactly
+// one space after the colon and nothing after the value: the form fjord
+// forwards framing fields in. Any other spelling is rewritten, so that an
+// agent behind fjord that reads whitespace differently cannot frame the
+// message differently.
+func plainField(b []byte, h *Header) bool {
+	colon := offsetIn(b, h.Name) + len(h.Name)
+	v := offsetIn(b, h.Value)
+	return v == colon+2 && b[colon+1] == ' ' && v+len(h.Value) < len(b) && b[v+len(h.Value)] == '\r'
 }
 
 // contentLength folds a Content-Length value into f. The value may be a
@@ -425,6 +448,15 @@ type framing struct {
 // as another length is refused.
 func (f *framing) contentLength(b, v []byte) error {
 	base := offsetIn(b, v)
+	f.clFields++
+	if f.clFields == 1 {
+		f.clAt = base
+	}
+	// One plain decimal without leading zeros is forwarded as it is;
+	// repeated fields, lists and "005" are forwarded as one number.
+	if f.clFields > 1 || len(v) > 1 && v[0] == '0' {
+		f.reframe = true
+	}
 	for i := 0; ; {
 		for i < len(v) && isOWS(v[i]) {
 			i++
@@ -454,6 +486,7 @@ func (f *framing) contentLength(b, v []byte) error {
 		if i == len(v) {
 			return nil
 		}
+		f.reframe = true // a list
 		i++
 	}
 }

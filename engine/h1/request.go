@@ -1,6 +1,9 @@
 package h1
 
-import "bytes"
+import (
+	"bytes"
+	"strconv"
+)
 
 // Request is a parsed request head. Its byte slices alias the parsed
 // input and are valid only while that input is.
@@ -30,6 +33,12 @@ type Request struct {
 	Upgrade       bool   // Connection has the "upgrade" token and an Upgrade field is present
 	Expect100     bool   // Expect: 100-continue
 	Host          []byte // first Host field value, or nil
+	// Reframe is set when Content-Length or Transfer-Encoding is not in
+	// canonical form ("Content-Length: 5" once, "Transfer-Encoding:
+	// chunked"): repeated, a list, leading zeros, other case or other
+	// white space. Such a head must be forwarded with the framing fjord
+	// parsed (AppendFraming), never verbatim.
+	Reframe bool
 
 	hdrs [MaxHeaders]Header
 }
@@ -50,7 +59,7 @@ func ParseRequest(b []byte, r *Request) (int, error) {
 	r.Minor = 0
 	r.Headers = r.hdrs[:0]
 	r.ContentLength = -1
-	r.Chunked, r.Close, r.KeepAlive, r.Upgrade, r.Expect100 = false, false, false, false, false
+	r.Chunked, r.Close, r.KeepAlive, r.Upgrade, r.Expect100, r.Reframe = false, false, false, false, false, false
 	n, err := r.parse(b)
 	// Drop references into earlier inputs beyond the fields just parsed,
 	// so an old buffer is not kept alive through the array.
@@ -197,6 +206,7 @@ func (r *Request) interpret(b []byte) error {
 			if err := f.contentLength(b, h.Value); err != nil {
 				return err
 			}
+			f.reframe = f.reframe || !plainField(b, h)
 		case len(hdrTransferEncoding):
 			if !equalFold(h.Name, hdrTransferEncoding) {
 				continue
@@ -211,7 +221,23 @@ func (r *Request) interpret(b []byte) error {
 	r.Close = f.close
 	r.KeepAlive = f.keep
 	r.Upgrade = f.upgrade && hasUpgrade
+	r.Reframe = f.reframe
 	return nil
+}
+
+// AppendFraming appends the framing field fjord forwards for the request:
+// "content-length: N" or "transfer-encoding: chunked", or nothing for a
+// request without a body.
+func (r *Request) AppendFraming(dst []byte) []byte {
+	switch {
+	case r.Chunked:
+		return append(dst, "transfer-encoding: chunked\r\n"...)
+	case r.ContentLength >= 0:
+		dst = append(dst, "content-length: "...)
+		dst = strconv.AppendInt(dst, r.ContentLength, 10)
+		return append(dst, "\r\n"...)
+	}
+	return dst
 }
 
 // transferEncoding checks a request's Transfer-Encoding field. A request
@@ -238,6 +264,7 @@ func (r *Request) transferEncoding(b []byte, h *Header, f *framing) error {
 		}
 		i = next
 	}
+	f.reframe = f.reframe || string(h.Value) != "chunked" || !plainField(b, h)
 	return nil
 }
 

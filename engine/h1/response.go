@@ -1,5 +1,7 @@
 package h1
 
+import "strconv"
+
 // Response is a parsed response head. Its byte slices alias the parsed
 // input and are valid only while that input is.
 type Response struct {
@@ -18,6 +20,12 @@ type Response struct {
 	// §6.1 says to distrust beyond this one message.
 	Close     bool
 	KeepAlive bool // Connection has the "keep-alive" token
+	// Reframe is set when the framing fields must not be forwarded as
+	// they came: Content-Length beside Transfer-Encoding (RFC 9112 §6.3
+	// has an intermediary remove it), framing fields on a status that
+	// has no body (1xx, 204, 304), or fields not in canonical form (see
+	// Request.Reframe). Forward AppendFraming's instead.
+	Reframe bool
 
 	hdrs [MaxHeaders]Header
 }
@@ -31,7 +39,7 @@ func ParseResponse(b []byte, r *Response) (int, error) {
 	r.Minor, r.Status, r.Reason = 0, 0, nil
 	r.Headers = r.hdrs[:0]
 	r.ContentLength = -1
-	r.Chunked, r.Close, r.KeepAlive = false, false, false
+	r.Chunked, r.Close, r.KeepAlive, r.Reframe = false, false, false, false
 	n, err := r.parse(b)
 	if k := len(r.Headers); k < stale {
 		clear(r.hdrs[k:stale])
@@ -110,18 +118,38 @@ func (r *Response) interpret(b []byte) error {
 				if err := f.contentLength(b, h.Value); err != nil {
 					return err
 				}
+				f.reframe = f.reframe || !plainField(b, h)
 			}
 		case len(hdrTransferEncoding):
 			if equalFold(h.Name, hdrTransferEncoding) {
 				f.te = true
+				f.teFields++
 				f.transferCodings(h.Value)
+				f.reframe = f.reframe || f.teFields > 1 || !plainField(b, h)
 			}
 		}
 	}
 	r.ContentLength = f.cl
 	r.Close = f.close
 	r.KeepAlive = f.keep
+	r.Reframe = f.reframe
+	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
+	if noBody && (f.te || f.cl >= 0) {
+		// No body, whatever the fields say: they are dropped, so that no
+		// agent behind fjord is tempted to read one.
+		r.Reframe = true
+	}
 	if f.te {
+		if f.cl >= 0 && !noBody {
+			// A length beside codings that leave it unknown (a body to
+			// the close, or a coding nobody can undo) is a confused or
+			// hostile server: refused, as HAProxy does. Beside a final
+			// chunked it is dropped (RFC 9112 §6.3).
+			if !f.teLast || f.teOther {
+				return errAt(f.clAt, msgTECLResponse)
+			}
+			r.Reframe = true
+		}
 		// RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and
 		// a body whose final coding is not chunked runs to the close.
 		r.ContentLength = -1
@@ -134,17 +162,86 @@ func (r *Response) interpret(b []byte) error {
 }
 
 // transferCodings notes whether the last coding of a response's
-// Transfer-Encoding value is chunked. Empty list elements are skipped, as
-// RFC 9110 §5.6.1 asks of recipients.
+// Transfer-Encoding value is chunked, and whether every coding is a known
+// one written in canonical form (lower case, ", " between codings).
+// Empty list elements are skipped, as RFC 9110 §5.6.1 asks of recipients.
 func (f *framing) transferCodings(v []byte) {
+	plain := true
 	for i := 0; i <= len(v); {
-		e, _, next := nextElem(v, i)
+		e, start, next := nextElem(v, i)
 		if len(e) > 0 {
 			f.teLast = equalFold(e, "chunked")
+			f.teOther = f.teOther || !knownCoding(e)
+			plain = plain && isLower(e) && (start == 0 || start >= 2 && v[start-2] == ',' && v[start-1] == ' ')
+		} else {
+			plain = false
 		}
 		i = next
 	}
+	f.reframe = f.reframe || !plain
 }
+
+// knownCoding reports whether e names a transfer coding of the IANA
+// registry (RFC 9112 §7), ignoring case.
+func knownCoding(e []byte) bool {
+	for _, c := range [...]string{"chunked", "gzip", "deflate", "compress", "x-gzip", "x-compress"} {
+		if equalFold(e, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLower(b []byte) bool {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// AppendFraming appends the framing fields fjord forwards for the
+// response: its Transfer-Encoding codings in lower case, or its
+// Content-Length, or nothing for a status without a body.
+func (r *Response) AppendFraming(dst []byte) []byte {
+	if r.Status < 200 || r.Status == 204 || r.Status == 304 {
+		return dst
+	}
+	first := true
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		if !equalFold(h.Name, hdrTransferEncoding) {
+			continue
+		}
+		for j := 0; j <= len(h.Value); {
+			e, _, next := nextElem(h.Value, j)
+			j = next
+			if len(e) == 0 {
+				continue
+			}
+			if first {
+				dst = append(dst, "transfer-encoding: "...)
+				first = false
+			} else {
+				dst = append(dst, ", "...)
+			}
+			for _, c := range e {
+				dst = append(dst, lower[c])
+			}
+		}
+	}
+	if !first {
+		return append(dst, "\r\n"...)
+	}
+	if r.ContentLength >= 0 {
+		dst = append(dst, "content-length: "...)
+		dst = strconv.AppendInt(dst, r.ContentLength, 10)
+		dst = append(dst, "\r\n"...)
+	}
+	return dst
+}
+
 
 // Header returns the first value of the field called name, compared
 // without regard to ASCII case, and whether there is one.

@@ -104,11 +104,6 @@ var validResponses = []struct {
 		want: respSummary{Minor: 1, Status: 200, Reason: "OK", Headers: 2, CL: -1, Chunked: true, Body: BodyChunked},
 	},
 	{
-		name: "non-chunked TE wins over CL",
-		in:   "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 10\r\n\r\n",
-		want: respSummary{Minor: 1, Status: 200, Reason: "OK", Headers: 2, CL: -1, Body: BodyClose},
-	},
-	{
 		name: "HTTP/1.0 keep-alive",
 		in:   "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 3\r\n\r\n",
 		want: respSummary{Status: 200, Reason: "OK", Headers: 2, CL: 3, KeepAlive: true, Body: BodyLength},
@@ -240,6 +235,8 @@ var invalidResponses = []struct {
 	{"conflicting CL list", "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n", msgCLConflict, "6\r\n"},
 	{"invalid CL", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n", msgCLInvalid, "+5"},
 	{"invalid CL beside TE", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5 5\r\n\r\n", msgCLInvalid, "5\r\n"},
+	{"CL beside a TE that does not end in chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 10\r\n\r\n", msgTECLResponse, "10"},
+	{"CL beside an unknown coding", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: foo, chunked\r\n\r\n", msgTECLResponse, "10"},
 	{"obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", msgObsFold, " b"},
 	{"bare LF in field", "HTTP/1.1 200 OK\r\nX: a\n\r\n", msgBareLF, "\n\r\n"},
 	{"NUL in value", "HTTP/1.1 200 OK\r\nX: \x00\r\n\r\n", msgNUL, "\x00"},
@@ -315,5 +312,63 @@ func TestParseResponseAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per parse, want 0", allocs)
+	}
+}
+
+// TestFraming: the framing fields fjord forwards. A head whose fields are
+// already in canonical form is forwarded untouched (Reframe false); any
+// other is forwarded with AppendFraming's fields in place of its own.
+func TestFraming(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		reframe  bool
+		framing  string
+	}{
+		{"request: plain Content-Length", "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", false, "content-length: 5\r\n"},
+		{"request: Content-Length in lower case", "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n", false, "content-length: 0\r\n"},
+		{"request: repeated Content-Length", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", true, "content-length: 5\r\n"},
+		{"request: Content-Length list", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", true, "content-length: 5\r\n"},
+		{"request: leading zeros", "POST / HTTP/1.1\r\nContent-Length: 005\r\n\r\n", true, "content-length: 5\r\n"},
+		{"request: no space after colon", "POST / HTTP/1.1\r\nContent-Length:5\r\n\r\n", true, "content-length: 5\r\n"},
+		{"request: trailing space", "POST / HTTP/1.1\r\nContent-Length: 5 \r\n\r\n", true, "content-length: 5\r\n"},
+		{"request: plain chunked", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", false, "transfer-encoding: chunked\r\n"},
+		{"request: CHUNKED", "POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n", true, "transfer-encoding: chunked\r\n"},
+		{"request: tab before chunked", "POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\n\r\n", true, "transfer-encoding: chunked\r\n"},
+		{"request: spaces before chunked", "POST / HTTP/1.1\r\nTransfer-Encoding:   chunked\r\n\r\n", true, "transfer-encoding: chunked\r\n"},
+		{"request: no body", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", false, ""},
+
+		{"response: plain Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false, "content-length: 5\r\n"},
+		{"response: CL beside chunked is dropped", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", true, "transfer-encoding: chunked\r\n"},
+		{"response: CL beside gzip, chunked is dropped", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n", true, "transfer-encoding: gzip, chunked\r\n"},
+		{"response: codings in canonical form", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, "transfer-encoding: gzip, chunked\r\n"},
+		{"response: codings in upper case", "HTTP/1.1 200 OK\r\nTransfer-Encoding: GZIP,CHUNKED\r\n\r\n", true, "transfer-encoding: gzip, chunked\r\n"},
+		{"response: codings over two fields", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", true, "transfer-encoding: gzip, chunked\r\n"},
+		{"response: empty list element", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n", true, "transfer-encoding: chunked\r\n"},
+		{"response: 204 with Content-Length", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", true, ""},
+		{"response: 304 with Content-Length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", true, ""},
+		{"response: 101 with Transfer-Encoding", "HTTP/1.1 101 Switching Protocols\r\nTransfer-Encoding: chunked\r\n\r\n", true, ""},
+		{"response: 204 without framing", "HTTP/1.1 204 No Content\r\n\r\n", false, ""},
+		{"response: to the close", "HTTP/1.1 200 OK\r\n\r\n", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reframe bool
+			var framing []byte
+			if strings.HasPrefix(tc.in, "HTTP/") {
+				var r Response
+				if _, err := ParseResponse([]byte(tc.in), &r); err != nil {
+					t.Fatal(err)
+				}
+				reframe, framing = r.Reframe, r.AppendFraming(nil)
+			} else {
+				var r Request
+				if _, err := ParseRequest([]byte(tc.in), &r); err != nil {
+					t.Fatal(err)
+				}
+				reframe, framing = r.Reframe, r.AppendFraming(nil)
+			}
+			if reframe != tc.reframe || string(framing) != tc.framing {
+				t.Errorf("Reframe %v, framing %q; want %v, %q", reframe, framing, tc.reframe, tc.framing)
+			}
+		})
 	}
 }
