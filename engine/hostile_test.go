@@ -216,3 +216,74 @@ func TestHTTPResponseFraming(t *testing.T) {
 		})
 	}
 }
+
+// A chunked body refused for a bad size line has sent no chunk ahead of
+// it that was not already whole and followed by nothing: framing that came
+// with the head is checked before the head goes to a server, and a chunk
+// whose next size line has begun to arrive waits for that line to be
+// checked. A chunk that arrived whole on its own is streamed on at once,
+// as HAProxy does: holding it for a line that may come much later would
+// stall every streaming client.
+func TestHTTPBadChunkSendsNoBodyAhead(t *testing.T) {
+	const head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	type seen struct{ head, body string }
+	for _, tc := range []struct {
+		name       string
+		parts      []string // written one after the other, the server having seen the head
+		serverHead bool     // whether the head reaches the server at all
+		body       string   // what of the body reaches it
+	}{
+		{"bad line with the head", []string{head + "5\r\nhello\r\nZZ\r\n"}, false, ""},
+		{"bad line split after a chunk", []string{head + "5\r\nhello\r\n1", "Z\r\n"}, true, ""},
+		{"bad line after a chunk that came alone", []string{head + "5\r\nhello\r\n", "1Z\r\n"}, true, "5\r\nhello\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan seen, 1)
+			headIn := make(chan struct{}, 1)
+			srv := serveTCP(t, func(c net.Conn) {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				var s seen
+				for {
+					line, err := br.ReadString('\n')
+					s.head += line
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				// The body that must get through comes before the
+				// next part is written.
+				first := make([]byte, len(tc.body))
+				io.ReadFull(br, first)
+				headIn <- struct{}{}
+				b, _ := io.ReadAll(br) // until fjord closes
+				s.body = string(first) + string(b)
+				got <- s
+			})
+			_, addr := startEngine(t, fmt.Sprintf("defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\nlisten px\n  bind 127.0.0.1:%d\n  server s %s\n", freePort(t), srv))
+			c := dial(t, addr)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			for i, p := range tc.parts {
+				if i > 0 {
+					<-headIn
+				}
+				io.WriteString(c, p)
+			}
+			resp, _ := readResponse(t, bufio.NewReader(c), nil)
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d, want 400", resp.StatusCode)
+			}
+			if !tc.serverHead {
+				select {
+				case <-headIn:
+					t.Fatal("the head of a request refused for its body reached the server")
+				default:
+				}
+				return
+			}
+			if s := <-got; s.body != tc.body {
+				t.Errorf("the server got body bytes %q of a request refused with 400, want %q", s.body, tc.body)
+			}
+		})
+	}
+}

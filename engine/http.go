@@ -142,6 +142,16 @@ func (s *session) httpReadHead() {
 		s.httpFail(400, "%v", err)
 		return
 	}
+	if req.Chunked && n > hl {
+		// The chunk framing that came with the head is checked before
+		// the head goes anywhere: a request refused for its body should
+		// not have reached a server at all.
+		var cs chunkScan
+		if _, err := cs.scan(buf[hl:n]); err != nil && err != h1.ErrNeedMore {
+			s.httpFail(400, "request body: %v", err)
+			return
+		}
+	}
 	h.requests++
 	s.fe.counters.Requests.Add(1)
 	if s.logsTraffic() {
@@ -418,9 +428,20 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 			s.close(true) // reset, or closed inside the chunked body
 			return false, false
 		}
+		saved := *cs
 		adv, err := cs.scan(buf[:n])
 		if err == h1.ErrNeedMore && n == len(buf) {
 			err = errFramingTooLong // trailers that do not fit tune.bufsize
+		}
+		if err == nil && adv < int64(n) && !cs.done() && n < len(buf) && !f.src.hup {
+			// What follows adv is the start of a size line (or of the
+			// trailers) that is not whole yet. Wait for it: the bytes
+			// before it go on only once the framing after them is known
+			// to be valid, so that a body ending in a 400 has not had
+			// its last good chunk sent ahead of the bad line.
+			*cs = saved
+			f.src.readable = false
+			return false, true
 		}
 		if err == h1.ErrNeedMore {
 			if f.src.hup {
