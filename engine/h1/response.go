@@ -242,7 +242,6 @@ func (r *Response) AppendFraming(dst []byte) []byte {
 	return dst
 }
 
-
 // Header returns the first value of the field called name, compared
 // without regard to ASCII case, and whether there is one.
 func (r *Response) Header(name string) ([]byte, bool) {
