@@ -25,6 +25,9 @@ type flow struct {
 	burst    int   // bytes spliced in the current bulk burst
 	stream   bool  // a burst moved a whole pipe: the flow gets grown pipes
 	bytes    int64 // bytes delivered to dst
+	// nextCheck is when (in bytes delivered) draining asks the kernel
+	// again whether dst's peer reads what it is sent.
+	nextCheck int64
 
 	// In HTTP mode a flow carries one message part at a time: limited,
 	// it takes at most left more bytes from src and then stops, so that
@@ -279,7 +282,7 @@ func (f *flow) spliceIn(s *session) bool {
 		f.bulk, f.burst, f.stream = false, 0, false
 		return true
 	}
-	if f.burst >= l.pipes.size && !(f.limited && f.left < int64(l.pipes.size)) {
+	if f.burst >= l.pipes.size && !(f.limited && f.left < int64(l.pipes.size)) && (f.stream || f.draining()) {
 		// This burst already filled a whole pipe and more is coming: a
 		// bigger pipe saves splices from now on (one fcntl, and the
 		// pipe stays grown in the pool for the next bulk flow).
@@ -291,6 +294,27 @@ func (f *flow) spliceIn(s *session) bool {
 	}
 	return true
 }
+
+// draining reports whether dst's peer has shown that it reads what it is
+// sent: it acknowledged drainProof bytes, more than a receive buffer holds
+// for a peer that does not read (the kernel grows one only as its
+// application reads). Only such a flow becomes a stream with grown pipes.
+// A grown pipe behind a client that stopped reading would stay full, and
+// the bigger reads it allows make the kernel grow the server socket's
+// receive buffer too: 17 MiB pinned per non-reading client instead of 2.
+// The kernel is asked at most once per doubling of the bytes delivered.
+func (f *flow) draining() bool {
+	if f.bytes < max(f.nextCheck, drainProof) {
+		return false
+	}
+	f.nextCheck = 2 * f.bytes
+	queued, err := unix.IoctlGetInt(f.dst.fd, unix.SIOCOUTQ)
+	return err == nil && f.bytes-int64(queued) >= drainProof
+}
+
+// drainProof is how much a destination's peer must have acknowledged
+// before its flow may become a stream with grown pipes.
+const drainProof = 1 << 20
 
 // writeHead sends bytes the proxy itself puts before the client's (a PROXY
 // header) on this flow's destination.
