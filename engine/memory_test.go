@@ -132,3 +132,25 @@ listen px
 		t.Errorf("%d pipes grown for clients that do not read", g)
 	}
 }
+
+// A client that stops reading a large response is closed at "timeout
+// client" and logged "cD", in mode http and mode tcp: the server, whose
+// bytes wait for the client, is not the one timing out.
+func TestStalledClientTimesOutAsClient(t *testing.T) {
+	for _, mode := range []string{"http", "tcp"} {
+		t.Run(mode, func(t *testing.T) {
+			var written atomic.Int64
+			srv := bigResponder(t, 200<<20, &written)
+			sink := &recordSink{}
+			cfg := strings.Replace(logConfig(t, mode, "", srv), "timeout client 5s\n  timeout server 5s",
+				"timeout client 1500ms\n  timeout server 500ms", 1)
+			addr := startEngineOpts(t, cfg, logOpts(sink))
+			c := dial(t, addr)
+			io.WriteString(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+			r := sink.wait(t, 1)
+			if term(r) != "cD" {
+				t.Errorf("a client that does not read ended %q, want cD", term(r))
+			}
+		})
+	}
+}

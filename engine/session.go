@@ -473,7 +473,12 @@ func (s *session) deadline() time.Time {
 			srv = bt.ServerFin
 		}
 		earliest(s.lastCli, cli)
-		earliest(s.lastSrv, srv)
+		// Bytes from the server waiting for a client that does not
+		// read: the server is not expected to send (and has nothing to
+		// take), so only the client's timeout runs, as in HAProxy.
+		if s.s2c.inPipe == 0 || s.c2s.inPipe > 0 {
+			earliest(s.lastSrv, srv)
+		}
 	}
 	return d
 }
