@@ -47,6 +47,9 @@ type options struct {
 	link *parentLink
 }
 
+// errReported is a command-line error already written to stderr.
+var errReported = errors.New("already reported")
+
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	rest, err := o.takePIDLists(args)
@@ -70,7 +73,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
 	}
 	if err := fs.Parse(rest); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		// The flag package has printed the error and the usage.
+		return nil, errReported
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -118,10 +125,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer link.close()
 	stderr = link
 	o, err := parseFlags(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errReported):
+		return 1
+	case err != nil:
 		fmt.Fprintf(stderr, "fjord: %v\n", err)
 		return 1
 	}

@@ -231,8 +231,8 @@ func TestBadArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runFjord(t, tt.args...)
-		if code != 1 || stdout != "" || !strings.Contains(stderr, tt.want) {
-			t.Errorf("fjord %q: exit %d, stdout %q, stderr %q; want exit 1 and %q", tt.args, code, stdout, stderr, tt.want)
+		if code != 1 || stdout != "" || strings.Count(stderr, tt.want) != 1 {
+			t.Errorf("fjord %q: exit %d, stdout %q, stderr %q; want exit 1 and %q once", tt.args, code, stdout, stderr, tt.want)
 		}
 	}
 	code, stdout, stderr := runFjord(t, "-h")
