@@ -299,3 +299,42 @@ func TestEmptyDirectory(t *testing.T) {
 		t.Errorf("stderr does not name the directory and *.cfg:\n%s", stderr)
 	}
 }
+
+// TestReadmeCheckOutput runs the 'fjord -c' commands the README shows on
+// the repository's own files and checks that every diagnostic it quotes
+// under them is what fjord prints, file and line included.
+func TestReadmeCheckOutput(t *testing.T) {
+	t.Chdir("../..")
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	var out string
+	checked := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "$ fjord "); ok {
+			args = strings.Fields(cmd)
+			if _, err := os.Stat(args[len(args)-1]); err != nil {
+				args = nil // a file outside the repository (the seed)
+				continue
+			}
+			_, stdout, stderr := runFjord(t, args...)
+			out = stdout + stderr
+			continue
+		}
+		if strings.HasPrefix(line, "$ ") {
+			args = nil
+		}
+		if args == nil || !strings.HasPrefix(line, "[") {
+			continue
+		}
+		checked++
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("README quotes, under 'fjord %s':\n%s\nwhich it does not print:\n%s", strings.Join(args, " "), line, out)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the README quotes no diagnostic of a command on the repository's files")
+	}
+}
