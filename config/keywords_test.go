@@ -947,18 +947,21 @@ func TestStats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.lines, "; "), func(t *testing.T) {
-			text := lines("listen l", "  mode http", "  bind 127.0.0.1:8000")
-			for _, l := range tc.lines {
-				text += "  " + l + "\n"
-			}
-			cfg := mustParse(t, text)
-			if got := proxy(t, cfg, "listen", "l").Stats; !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("stats = %+v, want %+v", got, tc.want)
-			}
-			// Without "stats auth" the page is open, and the user hears about it.
-			open := tc.want.Enabled && len(tc.want.Auth) == 0
-			if ds := diags(cfg, "not password protected"); open != (len(ds) == 1) {
-				t.Errorf("diagnostics = %v", cfg.Diagnostics)
+			for _, bind := range []string{"10.0.0.1:8000", "127.0.0.1:8000"} {
+				text := lines("listen l", "  mode http", "  bind "+bind)
+				for _, l := range tc.lines {
+					text += "  " + l + "\n"
+				}
+				cfg := mustParse(t, text)
+				if got := proxy(t, cfg, "listen", "l").Stats; !reflect.DeepEqual(got, tc.want) {
+					t.Errorf("stats = %+v, want %+v", got, tc.want)
+				}
+				// Without "stats auth" the page is open, and the user
+				// hears about it unless only this host can reach it.
+				open := tc.want.Enabled && len(tc.want.Auth) == 0 && !strings.HasPrefix(bind, "127.")
+				if ds := diags(cfg, "not password protected"); open != (len(ds) == 1) {
+					t.Errorf("bind %s: diagnostics = %v", bind, cfg.Diagnostics)
+				}
 			}
 		})
 	}

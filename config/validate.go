@@ -45,9 +45,24 @@ func (p *parser) validateStats(px *Proxy) {
 		p.errorf(px.Pos, "%s '%s': the stats page needs 'mode http'", px.Section, px.Name)
 		return
 	}
-	if len(st.Auth) == 0 {
+	if len(st.Auth) == 0 && !loopbackOnly(px) {
 		p.notice(Warning, px.Pos, "%s '%s': the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px.Section, px.Name, st.URI)
 	}
+}
+
+// loopbackOnly reports whether px accepts connections only from this host:
+// it binds, and only to loopback addresses. An open stats page there is
+// a choice, not an oversight (examples/fjord.cfg makes it).
+func loopbackOnly(px *Proxy) bool {
+	if len(px.Binds) == 0 {
+		return false // a backend's page is reached through any frontend
+	}
+	for _, b := range px.Binds {
+		if !b.Addr.Addr().IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *parser) validateFrontend(px *Proxy) {

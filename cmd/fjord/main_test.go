@@ -338,3 +338,18 @@ func TestReadmeCheckOutput(t *testing.T) {
 		t.Fatal("the README quotes no diagnostic of a command on the repository's files")
 	}
 }
+
+// The example configurations a user starts from check without a warning
+// (notices, which say where fjord differs from HAProxy, are fine).
+func TestExamplesCheckWithoutWarnings(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.cfg")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		_, _, stderr := runFjord(t, "-c", "-f", f)
+		if strings.Contains(stderr, "[WARNING]") {
+			t.Errorf("fjord -c -f %s warns:\n%s", f, stderr)
+		}
+	}
+}
