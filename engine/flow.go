@@ -220,7 +220,7 @@ func (f *flow) stash(s *session, b []byte) bool {
 		}
 		p.capacity = got
 	}
-	n, err := unix.Write(p.w, b)
+	n, err := sysWrite(p.w, b)
 	if err != nil || n != len(b) {
 		// copyMax keeps reads within a pipe's capacity, so this is a bug.
 		s.l.eng.logf("pipe: short write %d of %d: %v", n, len(b), err)
@@ -319,7 +319,7 @@ const drainProof = 1 << 20
 // writeHead sends bytes the proxy itself puts before the client's (a PROXY
 // header) on this flow's destination.
 func (f *flow) writeHead(s *session, b []byte) bool {
-	n, err := unix.Write(f.dst.fd, b)
+	n, err := sysWrite(f.dst.fd, b)
 	if err != nil && err != unix.EAGAIN {
 		return f.writeFailed(s)
 	}

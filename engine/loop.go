@@ -155,7 +155,7 @@ type wakeHandler struct{ l *loop }
 func (w wakeHandler) onEvent(uint32) {
 	var buf [8]byte
 	for {
-		if _, err := unix.Read(w.l.wakefd, buf[:]); err != nil {
+		if _, err := sysRead(w.l.wakefd, buf[:]); err != nil {
 			return
 		}
 	}

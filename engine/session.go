@@ -170,7 +170,7 @@ func (s *session) readProxyHeader() {
 	if len(buf) > proxyproto.MaxHeaderLen {
 		buf = buf[:proxyproto.MaxHeaderLen]
 	}
-	n, _, err := unix.Recvfrom(s.cli.fd, buf, unix.MSG_PEEK)
+	n, err := sysPeek(s.cli.fd, buf)
 	if err == unix.EAGAIN {
 		s.cli.readable = false
 		return
@@ -197,7 +197,7 @@ func (s *session) readProxyHeader() {
 		s.close(true)
 		return
 	}
-	if _, err := unix.Read(s.cli.fd, buf[:hlen]); err != nil {
+	if _, err := sysRead(s.cli.fd, buf[:hlen]); err != nil {
 		s.close(false)
 		return
 	}
