@@ -30,6 +30,11 @@ type Setting struct {
 	// Reason says what the setting does for a load balancer; reports and
 	// the persisted file show it.
 	Reason string
+	// Detail says where each item of a value built from several sources
+	// comes from (which reserved port is whose). 'fjord sysctl check' and
+	// the persisted file show it; the startup log, which must stay short,
+	// does not.
+	Detail string
 }
 
 // Namespaced reports whether the key is per network namespace (net.*), as
@@ -85,6 +90,12 @@ type Tuner struct {
 	// of ordinary files shaped like it.
 	Root string
 
+	// Net is the /proc/net of the network namespace whose settings Root
+	// holds, where the listening sockets are read. "" means
+	// /proc/thread-self/net with the default Root (the calling thread's
+	// namespace, as /proc/sys/net is), and "net" beside a fake Root.
+	Net string
+
 	// write stands in for writing a file, so that tests can make a key
 	// read-only even when they run as root. nil: writeValue.
 	write func(path, value string) error
@@ -101,6 +112,21 @@ func (t Tuner) Path(key string) string {
 	}
 	return filepath.Join(root, strings.ReplaceAll(key, ".", "/"))
 }
+
+// NetDir returns the /proc/net directory t reads sockets from (see Net).
+func (t Tuner) NetDir() string {
+	switch {
+	case t.Net != "":
+		return t.Net
+	case t.Root == "":
+		return "/proc/thread-self/net"
+	}
+	return filepath.Join(filepath.Dir(t.Root), "net")
+}
+
+// Listening returns the listening TCP sockets of t's network namespace
+// (ListeningSockets).
+func (t Tuner) Listening() ([]Listener, error) { return ListeningSockets(t.NetDir()) }
 
 // Check reads every setting and reports what Apply would change, changing
 // nothing.

@@ -45,7 +45,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
-	tuneKernel(cfg, logger.Printf)
+	tuneKernel(cfg, o, logger.Printf)
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1

@@ -87,8 +87,12 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		}
 		source = strings.Join(files, ", ")
 	}
-	settings := sysctl.Profile(kernelNeeds(cfg))
 	tu := sysctlTuner()
+	needs, warnings := kernelNeeds(cfg, tu, nil)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
+	settings := sysctl.Profile(needs)
 
 	switch action {
 	case "check":
@@ -127,7 +131,9 @@ func exitCode(ok bool) int {
 }
 
 // printResults prints the table: setting, current value, wanted value (or
-// the value read back after a change), status, reason; then the errors.
+// the value read back after a change), status, reason; then where the
+// items of a list come from (which reserved port is whose); then the
+// errors.
 func printResults(w io.Writer, results []sysctl.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tCURRENT\tWANTED\tSTATUS\tREASON")
@@ -139,6 +145,11 @@ func printResults(w io.Writer, results []sysctl.Result) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Key, orDash(r.Current), orDash(wanted), r.Status, r.Reason)
 	}
 	tw.Flush()
+	for _, r := range results {
+		if r.Detail != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Key, r.Detail)
+		}
+	}
 	for _, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(w, "%s: %v\n", r.Key, r.Err)

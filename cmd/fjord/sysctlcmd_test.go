@@ -43,9 +43,13 @@ var hostLike = map[string]string{
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
 }
 
+// fakeSysctl writes a /proc/sys-shaped tree of ordinary files, key →
+// content, and returns its root. The root is a directory of its own in a
+// directory of the test's, since fjord looks beside it for the other
+// files of the host (net/ for /proc/net).
 func fakeSysctl(t *testing.T, values map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
+	root := filepath.Join(t.TempDir(), "sys")
 	for k, v := range values {
 		p := filepath.Join(root, strings.ReplaceAll(k, ".", "/"))
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -478,7 +482,7 @@ listen px
 // TestDefaultConfigNeeds: 'fjord sysctl' without -f asks the kernel for what
 // a configuration that sets nothing asks, bulk pipes included.
 func TestDefaultConfigNeeds(t *testing.T) {
-	n := kernelNeeds(defaultConfig())
+	n, _ := kernelNeeds(defaultConfig(), sysctlTuner(), nil)
 	if n.PipeSize != config.DefaultPipeSize || n.BulkPipeSize != config.DefaultBulkPipeSize || n.BulkPipes == 0 || n.MaxConn != config.DefaultGlobalMaxConn {
 		t.Errorf("needs without -f: %+v; want the defaults (pipes %d, bulk pipes of %d, maxconn %d)", n, config.DefaultPipeSize, config.DefaultBulkPipeSize, config.DefaultGlobalMaxConn)
 	}

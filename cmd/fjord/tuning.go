@@ -3,7 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
+	"slices"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
@@ -11,8 +17,10 @@ import (
 )
 
 // sysctlRootEnv names the environment variable that points fjord at
-// another sysctl tree than /proc/sys: a directory shaped like it. fjord's
-// own tests set it so that no test run as root tunes the host.
+// another sysctl tree than /proc/sys: a directory shaped like it. fjord
+// then reads the listening sockets from net/ beside it rather than
+// /proc/net. fjord's own tests set it so that no test run as root tunes
+// the host.
 const sysctlRootEnv = "FJORD_SYSCTL_ROOT"
 
 func sysctlTuner() sysctl.Tuner {
@@ -48,8 +56,17 @@ func fdNeeds(cfg *config.Config) sysctl.FDNeeds {
 	}
 }
 
-// kernelNeeds is what cfg asks of the kernel, for sysctl.Profile.
-func kernelNeeds(cfg *config.Config) sysctl.Needs {
+// kernelNeeds is what cfg asks of the kernel on this host, for
+// sysctl.Profile. Which servers are on this host and which ports listen
+// now are read from the host (tu's network namespace); what could not be
+// read is returned as warnings, and only those ports go unreserved.
+//
+// The listening sockets of this process (those a reload handed over) and
+// of the processes in others (-sf/-st: the fjord being replaced) are
+// fjord's own, not services of the host: a bind the new configuration
+// keeps is reserved as a bind, and one it dropped must not stay reserved
+// as a "service already listening".
+func kernelNeeds(cfg *config.Config, tu sysctl.Tuner, others []int) (sysctl.Needs, []string) {
 	fd := fdNeeds(cfg)
 	n := sysctl.Needs{
 		MaxConn:  cfg.Global.MaxConn,
@@ -80,7 +97,100 @@ func kernelNeeds(cfg *config.Config) sysctl.Needs {
 			}
 		}
 	}
-	return n
+	var warnings []string
+	local, err := localAddrs()
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: only servers on loopback addresses count as on this host", err))
+	}
+	n.ServerPorts = localServerPorts(cfg, local)
+	ls, err := tu.Listening()
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: the ports of services listening now are not reserved", err))
+	}
+	mine := socketInodes(append([]int{os.Getpid()}, others...))
+	n.Listening = sysctl.ListenerPorts(ls, func(l sysctl.Listener) bool { return mine[l.Inode] })
+	return n, warnings
+}
+
+// socketInodes returns the inodes of the sockets the processes hold: the
+// number fstat(2) gives a socket is the one /proc/net/tcp shows. A process
+// or descriptor that went away meanwhile has nothing to show, and one
+// fjord may not look at (another user's, without root) is not fjord's.
+func socketInodes(pids []int) map[uint64]bool {
+	inodes := map[uint64]bool{}
+	for _, pid := range pids {
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			var st unix.Stat_t
+			if unix.Stat(filepath.Join(dir, e.Name()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+				inodes[st.Ino] = true
+			}
+		}
+	}
+	return inodes
+}
+
+// localAddrs returns a test of whether an address belongs to this host:
+// loopback (all of 127.0.0.0/8 and ::1 are local), unspecified (a
+// connection to 0.0.0.0 goes to this host), or assigned to an interface of
+// this network namespace, up or down.
+//
+// The interface addresses are read rather than tried with bind(2): a host
+// with net.ipv4.ip_nonlocal_bind=1 (common where keepalived moves
+// addresses) lets any address be bound, which would count every server as
+// local. With an error the test still knows loopback and unspecified.
+func localAddrs() (func(netip.Addr) bool, error) {
+	assigned := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+				assigned[ip.Unmap()] = true
+			}
+		}
+	}
+	local := func(a netip.Addr) bool {
+		a = a.Unmap().WithZone("")
+		return a.IsLoopback() || a.IsUnspecified() || assigned[a]
+	}
+	if err != nil {
+		return local, fmt.Errorf("cannot list this host's addresses (RTM_GETADDR): %w", err)
+	}
+	return local, nil
+}
+
+// localServerPorts returns the ports of the servers, and of their health
+// checks, whose address is local: a web node there must be able to bind
+// its port again when it restarts. A server whose port follows the
+// client's (no port, or +N) has no port of its own to reserve.
+func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 {
+	var ports []uint16
+	for _, be := range cfg.Backends() {
+		for _, s := range be.Servers {
+			fixed := s.PortMode == config.PortFixed && s.Addr.Port() != 0
+			if fixed && local(s.Addr.Addr()) {
+				ports = append(ports, s.Addr.Port())
+			}
+			if !s.Check {
+				continue
+			}
+			addr, port := s.CheckAddr, uint16(s.CheckPort)
+			if !addr.IsValid() {
+				addr = s.Addr.Addr()
+			}
+			if port == 0 && fixed {
+				port = s.Addr.Port()
+			}
+			if port != 0 && local(addr) {
+				ports = append(ports, port)
+			}
+		}
+	}
+	return ports
 }
 
 // tuneKernel runs the sysctl tuner at startup as 'tune.sysctl' asks: on
@@ -88,7 +198,7 @@ func kernelNeeds(cfg *config.Config) sysctl.Needs {
 // logs each change; check logs what would change; off does nothing. It
 // never stops fjord from starting: a host that cannot be tuned still
 // serves, with the warnings saying what it lacks.
-func tuneKernel(cfg *config.Config, logf func(string, ...any)) {
+func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) {
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
 		return
@@ -98,7 +208,11 @@ func tuneKernel(cfg *config.Config, logf func(string, ...any)) {
 		logf("[WARNING] tune.sysctl %s: kernel settings not checked: %v", mode, err)
 		return
 	}
-	settings := sysctl.Profile(kernelNeeds(cfg))
+	needs, warnings := kernelNeeds(cfg, tu, slices.Concat(o.softFinish, o.hardFinish))
+	for _, w := range warnings {
+		logf("[WARNING] tune.sysctl %s: %s", mode, w)
+	}
+	settings := sysctl.Profile(needs)
 	var results []sysctl.Result
 	if mode == config.SysctlCheck {
 		results = tu.Check(settings)
