@@ -2,9 +2,11 @@ package sysctl
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -184,4 +186,68 @@ func TestNetnsReservesListeners(t *testing.T) {
 		"net.ipv4.ip_local_reserved_ports": want,
 		"net.ipv4.ip_local_port_range":     "1024 65023",
 	})
+}
+
+// TestNetnsLedger reserves and releases for real in a namespace's
+// ip_local_reserved_ports, with real processes as owners: an admin's
+// reservation stays, a process that ended has its ports released at the
+// next start, and of two running processes (a reload) each stop releases
+// only what no other needs.
+func TestNetnsLedger(t *testing.T) {
+	if !inOwnNetns(t) {
+		return
+	}
+	tu := Tuner{}
+	ended := exec.Command("/bin/true")
+	if err := ended.Run(); err != nil {
+		t.Skipf("cannot run /bin/true: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	stale := fmt.Sprintf("added 7000\nowner %d 1 7000\n", ended.Process.Pid)
+	if err := os.WriteFile(path, []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 9000 is the admin's; 7000 was reserved by a fjord that was killed.
+	if err := writeValue(tu.Path(ReservedPortsKey), "7000,9000"); err != nil {
+		t.Fatal(err)
+	}
+	self, err := Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's parent (go test) stands for the other process of a
+	// reload: it runs, and it is not this one.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", os.Getppid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, start, err := parseStat(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := Owner{PID: os.Getppid(), Start: start}
+	as := func(o Owner) Tuner { return Tuner{Ledger: &Ledger{Path: path, Owner: o}} }
+
+	for _, r := range as(self).Apply(Select(Profile(Needs{Ports: []uint16{8080, 8443}}), Setting.Namespaced)) {
+		if !r.InPlace() {
+			t.Errorf("%s: %v (%v)", r.Key, r.Status, r.Err)
+		}
+		if r.Key == ReservedPortsKey && r.Released != "7000" {
+			t.Errorf("the start released %q, want the killed process's 7000", r.Released)
+		}
+	}
+	checkNetns(t, tu, map[string]string{ReservedPortsKey: "8080,8443,9000", "net.ipv4.ip_local_port_range": "1024 65023"})
+
+	if r := as(parent).Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080,8444"}})[0]; r.Status != Applied {
+		t.Errorf("the second process: %v (%v)", r.Status, r.Err)
+	}
+	checkNetns(t, tu, map[string]string{ReservedPortsKey: "8080,8443-8444,9000"})
+	if r := as(self).Release(); r.Released != "8443" {
+		t.Errorf("the first process's stop released %q (%v %v), want 8443", r.Released, r.Status, r.Err)
+	}
+	checkNetns(t, tu, map[string]string{ReservedPortsKey: "8080,8444,9000"})
+	if r := as(parent).Release(); r.Released != "8080,8444" {
+		t.Errorf("the last process's stop released %q (%v %v), want 8080,8444", r.Released, r.Status, r.Err)
+	}
+	checkNetns(t, tu, map[string]string{ReservedPortsKey: "9000"})
 }

@@ -82,6 +82,12 @@ type Result struct {
 	After   string // value read back after a write
 	Status  Status
 	Err     error // why Failed or Unavailable
+	// Released lists the reserved ports given back (Tuner.Release, or a
+	// ledger update dropping those of processes that ended).
+	Released string
+	// Note is a remark that is no failure of the setting, such as a
+	// ledger that had to be started afresh.
+	Note string
 }
 
 // Tuner reads and writes kernel settings under a /proc/sys tree.
@@ -95,6 +101,12 @@ type Tuner struct {
 	// /proc/thread-self/net with the default Root (the calling thread's
 	// namespace, as /proc/sys/net is), and "net" beside a fake Root.
 	Net string
+
+	// Ledger, when set, makes Apply record the ports it reserves for the
+	// calling process and release those fjord reserved that no running
+	// fjord needs any more (see Ledger); Release takes the process out.
+	// nil: reservations are made for good, as an admin's.
+	Ledger *Ledger
 
 	// write stands in for writing a file, so that tests can make a key
 	// read-only even when they run as root. nil: writeValue.
@@ -140,11 +152,18 @@ func (t Tuner) Check(settings []Setting) []Result {
 
 // Apply brings every setting in line, in order, never making a value
 // worse, and verifies each write by reading the value back. A setting
-// whose Requires did not end OK or Applied is not written.
+// whose Requires did not end OK or Applied is not written. With a Ledger,
+// the reserved ports are the one exception to "never worse": those fjord
+// reserved for processes that ended are released.
 func (t Tuner) Apply(settings []Setting) []Result {
 	out := make([]Result, len(settings))
 	done := map[string]*Result{}
 	for i, s := range settings {
+		if t.Ledger != nil && s.Key == ReservedPortsKey {
+			out[i] = t.reserve(s)
+			done[s.Key] = &out[i]
+			continue
+		}
 		r := t.check(s)
 		if r.Status == Pending {
 			if dep, ok := done[s.Requires]; s.Requires != "" && ok && !dep.InPlace() {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,14 @@ func (h *netnsHost) value(t *testing.T, key string) string {
 	return strings.Join(strings.Fields(string(b)), " ")
 }
 
+// set writes a net.* setting of the test's namespace, as an admin would.
+func (h *netnsHost) set(t *testing.T, key, value string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/")), []byte(value), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // listen opens a listening socket in the namespace, for a service of the
 // host.
 func (h *netnsHost) listen(t *testing.T, addr string) {
@@ -159,5 +168,110 @@ listen px
 	}
 	if got, want := h.value(t, "net.ipv4.ip_local_port_range"), "1024 65023"; got != want {
 		t.Errorf("port range %q, want %q", got, want)
+	}
+}
+
+// waitGone waits until the process pid has ended, through a pidfd that
+// becomes readable when it does (it need not be the test's child).
+func waitGone(t *testing.T, pid int, within time.Duration) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	defer unix.Close(fd)
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(within.Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll(pidfd of %d): %v", pid, err)
+		}
+		if n == 0 {
+			t.Fatalf("process %d still runs after %v", pid, within)
+		}
+		return
+	}
+}
+
+// TestNetnsReleasesReservations follows the ports fjord reserves through
+// its life in a namespace of the test's own: the ports it added go when
+// it stops, and those only an old configuration had go when a reload's
+// old process ends; reservations an admin made before it stay; what a
+// killed fjord left is released by the next start, or by 'fjord sysctl
+// release'.
+func TestNetnsReleasesReservations(t *testing.T) {
+	h := enterNetns(t)
+	const key = "net.ipv4.ip_local_reserved_ports"
+	h.set(t, key, "8080,9000") // the admin's
+	h.listen(t, "127.0.0.1:5555")
+	cfgText := func(binds ...string) string {
+		text := "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n"
+		for _, b := range binds {
+			text += "\tbind " + b + "\n"
+		}
+		return text + "\tserver local 127.0.0.1:8081\n"
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "fjord.cfg", cfgText("127.0.0.1:8080", "127.0.0.1:8443"))
+	fp := startFjord(t, h.env(), "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	h.sameNetns(t, fp.pid())
+	if got, want := h.value(t, key), "5555,8080-8081,8443,9000"; got != want {
+		t.Fatalf("after the start: reserved %q, want %q\n%s", got, want, fp.log)
+	}
+
+	// A reload with 8444 instead of 8443: the new process reserves 8444
+	// beside the old one; 8443 goes when the old process ends.
+	writeFile(t, dir, "fjord.cfg", cfgText("127.0.0.1:8080", "127.0.0.1:8444"))
+	from := fp.log.len()
+	if err := syscall.Kill(fp.pid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	_, line := fp.log.wait(t, from, "reload: process ", 20*time.Second)
+	var next int
+	if _, err := fmt.Sscanf(line[strings.Index(line, "reload: process "):], "reload: process %d", &next); err != nil {
+		t.Fatalf("no process id in %q: %v", line, err)
+	}
+	killAtEnd(t, next)
+	select {
+	case <-fp.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the old process did not end after the reload:\n%s", fp.log)
+	}
+	if got, want := h.value(t, key), "5555,8080-8081,8444,9000"; got != want {
+		t.Fatalf("after the reload: reserved %q, want %q\n%s", got, want, fp.log)
+	}
+	fp.log.wait(t, from, "released 8443", time.Second)
+
+	// Killed, the new process releases nothing; the next start releases
+	// what it left and it does not need (8081, 8444).
+	syscall.Kill(next, syscall.SIGKILL)
+	waitGone(t, next, 10*time.Second)
+	if got, want := h.value(t, key), "5555,8080-8081,8444,9000"; got != want {
+		t.Fatalf("after a kill: reserved %q, want %q", got, want)
+	}
+	next3 := startFjord(t, h.env(), "-db", "-f", writeFile(t, dir, "other.cfg", "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:8080\n\tserver remote 192.0.2.1:80\n"))
+	next3.log.wait(t, 0, "listening on", 10*time.Second)
+	if got, want := h.value(t, key), "5555,8080,9000"; got != want {
+		t.Fatalf("after the next start: reserved %q, want %q\n%s", got, want, next3.log)
+	}
+	next3.log.wait(t, 0, "released 8081,8444, which fjord reserved for processes that have ended", time.Second)
+
+	// 'fjord sysctl release' cleans up after a killed fjord too, and
+	// leaves the admin's reservations.
+	next3.cmd.Process.Kill()
+	<-next3.exited
+	t.Setenv(sysctlRootEnv, h.root)
+	code, out, errOut := runFjord(t, "sysctl", "release")
+	if code != 0 || !strings.Contains(out, "released 5555") {
+		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
+	}
+	if got, want := h.value(t, key), "8080,9000"; got != want {
+		t.Errorf("after fjord sysctl release: reserved %q, want the admin's %q", got, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 const sysctlUsage = `usage: fjord sysctl [-f CONFIG]... check [FILE]
        fjord sysctl [-f CONFIG]... apply
        fjord sysctl [-f CONFIG]... persist [FILE]
+       fjord sysctl release
 
 check    show each kernel setting fjord wants: current value, wanted value,
          and why; then whether FILE (default %[1]s) keeps them
@@ -24,6 +25,14 @@ apply    make the changes now (root), reading each one back. Exit 0 if
          every setting is as wanted afterwards, 1 if not.
 persist  write the wanted values, each with its reason, to FILE (default
          %[1]s) for 'sysctl --system' and every boot.
+release  release the ports fjord reserved for processes that have ended
+         (killed, or unable to release them once they dropped privileges).
+         The reservations of running fjord processes and of the admin
+         stay. Exit 0 once done, 1 if fjord's ledger of its reservations
+         or the setting could not be used.
+
+Reservations 'apply' makes are the admin's: a stopping fjord never
+releases them.
 
 With -f, values follow the configuration (maxconn, tune.pipesize, bind
 ports and backlogs, ulimit-n); without, fjord's defaults. Values already
@@ -57,7 +66,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		args = fs.Args()[1:]
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, "fjord sysctl: say check, apply or persist")
+		fmt.Fprintln(stderr, "fjord sysctl: say check, apply, persist or release")
 		fs.Usage()
 		return 2
 	}
@@ -67,8 +76,8 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		maxOperands = 1
 	}
 	switch {
-	case action != "check" && action != "apply" && action != "persist":
-		fmt.Fprintf(stderr, "fjord sysctl: unknown action %q: say check, apply or persist\n", action)
+	case action != "check" && action != "apply" && action != "persist" && action != "release":
+		fmt.Fprintf(stderr, "fjord sysctl: unknown action %q: say check, apply, persist or release\n", action)
 		return 2
 	case len(operands) > maxOperands:
 		fmt.Fprintf(stderr, "fjord sysctl %s: unexpected argument %q\n", action, operands[maxOperands])
@@ -77,6 +86,10 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	file := sysctl.PersistPath
 	if len(operands) == 1 {
 		file = operands[0]
+	}
+
+	if action == "release" {
+		return releaseCommand(stdout, stderr)
 	}
 
 	cfg, source := defaultConfig(), "fjord's defaults (no configuration given)"
@@ -103,6 +116,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	case "apply":
 		results := tu.Apply(settings)
 		printResults(stdout, results)
+		disown(results, stderr)
 		return exitCode(sysctl.AllOK(results))
 	default: // persist
 		results := tu.Check(settings)
@@ -121,6 +135,49 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "wrote %d settings to %s; 'sysctl --system' (or 'fjord sysctl apply') applies them now\n", written, file)
 		return 0
 	}
+}
+
+// disown makes the reserved ports 'apply' put in place the admin's: a
+// running fjord that reserved some of them first must not release them
+// when it stops.
+func disown(results []sysctl.Result, stderr io.Writer) {
+	for _, r := range results {
+		if r.Key != sysctl.ReservedPortsKey || !r.InPlace() {
+			continue
+		}
+		ledger, err := sysctlTuner().NewLedger()
+		if err == nil {
+			err = ledger.Disown(r.Setting.Want)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s may release them when it stops\n", r.Key, err, r.Setting.Want)
+		}
+	}
+}
+
+// releaseCommand is 'fjord sysctl release'.
+func releaseCommand(stdout, stderr io.Writer) int {
+	tu := sysctlTuner()
+	ledger, err := tu.NewLedger()
+	if err != nil {
+		fmt.Fprintf(stderr, "fjord sysctl release: %v\n", err)
+		return 1
+	}
+	tu.Ledger = ledger
+	r := tu.Release()
+	if r.Note != "" {
+		fmt.Fprintf(stderr, "[WARNING] %s: %s\n", r.Key, r.Note)
+	}
+	switch {
+	case !r.InPlace():
+		fmt.Fprintf(stderr, "fjord sysctl release: %v\n", r.Err)
+		return 1
+	case r.Released == "":
+		fmt.Fprintf(stdout, "%s: nothing to release (%s)\n", r.Key, orDash(r.Current))
+	default:
+		fmt.Fprintf(stdout, "%s: released %s; now %s\n", r.Key, r.Released, orDash(r.After))
+	}
+	return 0
 }
 
 func exitCode(ok bool) int {

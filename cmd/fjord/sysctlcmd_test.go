@@ -175,7 +175,7 @@ func TestSysctlCommandErrors(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"sysctl"}, 2, "say check, apply or persist"},
+		{[]string{"sysctl"}, 2, "say check, apply, persist or release"},
 		{[]string{"sysctl", "tune"}, 2, `unknown action "tune"`},
 		{[]string{"sysctl", "apply", "x"}, 2, `unexpected argument "x"`},
 		{[]string{"sysctl", "check", "a", "b"}, 2, `unexpected argument "b"`},
@@ -485,5 +485,75 @@ func TestDefaultConfigNeeds(t *testing.T) {
 	n, _ := kernelNeeds(defaultConfig(), sysctlTuner(), nil)
 	if n.PipeSize != config.DefaultPipeSize || n.BulkPipeSize != config.DefaultBulkPipeSize || n.BulkPipes == 0 || n.MaxConn != config.DefaultGlobalMaxConn {
 		t.Errorf("needs without -f: %+v; want the defaults (pipes %d, bulk pipes of %d, maxconn %d)", n, config.DefaultPipeSize, config.DefaultBulkPipeSize, config.DefaultGlobalMaxConn)
+	}
+}
+
+// TestStopReleasesReservations: the ports a fjord reserved go when it
+// stops, unless the admin made them theirs meanwhile with 'fjord sysctl
+// apply'.
+func TestStopReleasesReservations(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		apply bool
+		after string // "": as before fjord
+	}{
+		{"released at stop", false, ""},
+		{"kept after fjord sysctl apply", true, "PORT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostLike)
+			t.Setenv(sysctlRootEnv, root)
+			addr := freeAddr(t)
+			port := addr[strings.LastIndexByte(addr, ':')+1:]
+			cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+addr+"\n\tserver s1 192.0.2.1:80\n")
+			fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+			fp.log.wait(t, 0, "listening on", 10*time.Second)
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != port {
+				t.Fatalf("reserved %q while fjord runs, want %s", got, port)
+			}
+			if tt.apply {
+				if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "apply"); code != 0 {
+					t.Fatalf("fjord sysctl apply exited %d:\n%s%s", code, out, errOut)
+				}
+			}
+			fp.cmd.Process.Signal(syscall.SIGTERM)
+			<-fp.exited
+			want := strings.ReplaceAll(tt.after, "PORT", port)
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != want {
+				t.Errorf("reserved %q after the stop, want %q\n%s", got, want, fp.log)
+			}
+		})
+	}
+}
+
+// TestDroppedPrivilegesLeaveReservations: a fjord that dropped to nobody
+// cannot write kernel settings when it stops; it says so, and 'fjord
+// sysctl release' as root releases what it left.
+func TestDroppedPrivilegesLeaveReservations(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: starts fjord as root and drops to nobody")
+	}
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	root := fakeSysctl(t, hostLike)
+	t.Setenv(sysctlRootEnv, root)
+	addr := freeAddr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\tuser nobody\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+addr+"\n\tserver s1 192.0.2.1:80\n")
+	fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	fp.cmd.Process.Signal(syscall.SIGTERM)
+	<-fp.exited
+	fp.log.wait(t, 0, "the ports this process reserved stay reserved: cannot keep the ledger", time.Second)
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != port {
+		t.Fatalf("reserved %q after the stop, want %s still", got, port)
+	}
+	code, out, errOut := runFjord(t, "sysctl", "release")
+	if code != 0 || !strings.Contains(out, "released "+port) {
+		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "" {
+		t.Errorf("reserved %q after fjord sysctl release, want nothing", got)
 	}
 }

@@ -198,15 +198,20 @@ func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 
 // logs each change; check logs what would change; off does nothing. It
 // never stops fjord from starting: a host that cannot be tuned still
 // serves, with the warnings saying what it lacks.
-func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) {
+//
+// With on, the ports fjord reserves are recorded in the namespace's ledger
+// (sysctl.Ledger) for this process; the function it returns takes them
+// back when the process stops, releasing what no other fjord needs.
+func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (release func()) {
+	release = func() {}
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
-		return
+		return release
 	}
 	tu := sysctlTuner()
 	if _, err := os.Stat(tu.Path("")); err != nil {
 		logf("[WARNING] tune.sysctl %s: kernel settings not checked: %v", mode, err)
-		return
+		return release
 	}
 	needs, warnings := kernelNeeds(cfg, tu, slices.Concat(o.softFinish, o.hardFinish))
 	for _, w := range warnings {
@@ -217,6 +222,16 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) {
 	if mode == config.SysctlCheck {
 		results = tu.Check(settings)
 	} else {
+		ledger, err := tu.NewLedger()
+		if err != nil {
+			// A reservation fjord could not take back would stay for
+			// good; without one, the range must not be widened either.
+			logf("[WARNING] tune.sysctl on: %v: the ephemeral port range is not widened, since the ports it would cover could not be reserved and released again", err)
+			settings = slices.DeleteFunc(settings, func(s sysctl.Setting) bool {
+				return s.Key == sysctl.ReservedPortsKey || s.Key == "net.ipv4.ip_local_port_range"
+			})
+		}
+		tu.Ledger = ledger
 		results = tu.Apply(settings)
 	}
 	ok := 0
@@ -233,8 +248,33 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) {
 		case sysctl.Unavailable:
 			logf("[WARNING] sysctl %s: %v", r.Key, r.Err)
 		}
+		if r.Released != "" {
+			logf("sysctl %s: released %s, which fjord reserved for processes that have ended", r.Key, r.Released)
+		}
+		if r.Note != "" {
+			logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
+		}
+		if r.Key == sysctl.ReservedPortsKey && tu.Ledger != nil && r.InPlace() {
+			release = func() { releasePorts(tu, logf) }
+		}
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
+	return release
+}
+
+// releasePorts takes this process out of the ledger as it stops, and
+// says what was released or why nothing could be.
+func releasePorts(tu sysctl.Tuner, logf func(string, ...any)) {
+	r := tu.Release()
+	switch {
+	case r.Status == sysctl.Failed || r.Status == sysctl.Unavailable:
+		logf("[WARNING] sysctl %s: the ports this process reserved stay reserved: %v; the next fjord started as root in this network namespace, or 'fjord sysctl release', releases them", r.Key, r.Err)
+	case r.Released != "":
+		logf("sysctl %s = %s (was %s): released %s, which fjord reserved and no running fjord needs", r.Key, r.After, r.Current, r.Released)
+	}
+	if r.Note != "" {
+		logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
+	}
 }
 
 // raiseNoFile sets RLIMIT_NOFILE to what maxconn needs, or to ulimit-n.
