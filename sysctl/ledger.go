@@ -126,8 +126,8 @@ type Ledger struct {
 
 // NewLedger returns the ledger of the network namespace the calling
 // thread is in, for the calling process: in DefaultLedgerDir for the real
-// /proc/sys, or in fjord/ beside a fake tree, whose admin files are then
-// the sysctl.d/ beside it. The file is named after the namespace's inode,
+// /proc/sys, or in run/fjord/ beside a fake tree, whose admin files are
+// then the sysctl.d/ beside it. The file is named after the namespace's inode,
 // so that processes in other namespaces keep ledgers of their own.
 func (t Tuner) NewLedger() (*Ledger, error) {
 	self, err := Self()
@@ -144,7 +144,7 @@ func (t Tuner) NewLedger() (*Ledger, error) {
 	}
 	beside := filepath.Dir(t.Root)
 	return &Ledger{
-		Path:      filepath.Join(beside, "fjord", name),
+		Path:      filepath.Join(beside, "run", "fjord", name),
 		Owner:     self,
 		Persisted: []string{filepath.Join(beside, "sysctl.d")},
 	}, nil

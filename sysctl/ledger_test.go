@@ -282,7 +282,7 @@ func TestNewLedger(t *testing.T) {
 		path, persisted string
 	}{
 		{"the real tree: /run/fjord and the sysctl.d files", Tuner{}, "/run/fjord/" + name, "/etc/sysctl.conf"},
-		{"a fake tree: beside it", Tuner{Root: "/tmp/x/sys"}, "/tmp/x/fjord/" + name, "/tmp/x/sysctl.d"},
+		{"a fake tree: beside it", Tuner{Root: "/tmp/x/sys"}, "/tmp/x/run/fjord/" + name, "/tmp/x/sysctl.d"},
 	} {
 		l, err := tt.tu.NewLedger()
 		if err != nil {
