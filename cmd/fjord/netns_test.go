@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -26,19 +27,59 @@ type netnsHost struct {
 	root string // for FJORD_SYSCTL_ROOT
 }
 
-// enterNetns moves the test goroutine's thread into a new network
-// namespace for the rest of the test. The goroutine never unlocks it, so
-// the thread ends with the test instead of going back to the scheduler in
-// the wrong namespace.
+// netnsChildEnv names the test a child process runs in a namespace of
+// its own (see enterNetns).
+const netnsChildEnv = "FJORD_NETNS_CHILD"
+
+// enterNetns runs the calling test again in a child process, where the
+// test goroutine's thread moves into a new network namespace for the rest
+// of the test, and returns the host there. In the parent it returns nil
+// once the child passed, having checked that the host's port settings did
+// not move; the caller returns at once.
+//
+// The child is a process of its own because the thread stays in the
+// namespace: the goroutine never unlocks it, so that it ends with the test
+// instead of going back to the scheduler in the wrong namespace; but the
+// main thread cannot end, and left in the namespace it would change what
+// /proc/self/net shows every later test.
 func enterNetns(t *testing.T) *netnsHost {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace and write its settings")
 	}
+	if os.Getenv(netnsChildEnv) != t.Name() {
+		keys := []string{"net/ipv4/ip_local_reserved_ports", "net/ipv4/ip_local_port_range"}
+		host := func() string {
+			var v []string
+			for _, k := range keys {
+				b, err := os.ReadFile("/proc/sys/" + k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v = append(v, strings.TrimSpace(string(b)))
+			}
+			return strings.Join(v, " | ")
+		}
+		before := host()
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), netnsChildEnv+"="+t.Name())
+		out, err := cmd.CombinedOutput()
+		text := string(out)
+		if strings.Contains(text, "NETNS-SKIP") {
+			t.Skipf("cannot create a network namespace here:\n%s", text)
+		}
+		if err != nil || !strings.Contains(text, "--- PASS: "+t.Name()) {
+			t.Fatalf("child in a network namespace failed: %v\n%s", err, text)
+		}
+		if after := host(); after != before {
+			t.Errorf("the host's %v changed from %q to %q", keys, before, after)
+		}
+		return nil
+	}
 	runtime.LockOSThread()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-			t.Skipf("cannot create a network namespace: unshare(CLONE_NEWNET): %v", err)
+			t.Skipf("NETNS-SKIP unshare(CLONE_NEWNET): %v", err)
 		}
 		t.Fatalf("unshare(CLONE_NEWNET): %v", err)
 	}
@@ -148,6 +189,9 @@ func (h *netnsHost) env() []string { return []string{sysctlRootEnv + "=" + h.roo
 // other hosts, nor listeners inside the kernel's default range.
 func TestNetnsReservesLocalPorts(t *testing.T) {
 	h := enterNetns(t)
+	if h == nil {
+		return
+	}
 	h.addAddr(t, "198.51.100.7")
 	h.listen(t, "127.0.0.1:5555")
 	h.listen(t, "127.0.0.1:45000")
@@ -206,6 +250,9 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 // release'.
 func TestNetnsReleasesReservations(t *testing.T) {
 	h := enterNetns(t)
+	if h == nil {
+		return
+	}
 	const key = "net.ipv4.ip_local_reserved_ports"
 	h.set(t, key, "8080,9000") // the admin's
 	h.listen(t, "127.0.0.1:5555")
