@@ -483,6 +483,38 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
+// Describe says which reserved ports fjord added in the namespace and
+// which fjord processes need which, for 'fjord sysctl check'; "" when the
+// ledger lists none. It reads without the lock: the ledger is replaced
+// whole, never written in place.
+func (l *Ledger) Describe() (string, error) {
+	st, err := l.load()
+	if err != nil || len(st.added) == 0 && len(st.owners) == 0 {
+		return "", err
+	}
+	isRunning := l.running
+	if isRunning == nil {
+		isRunning = running
+	}
+	var live, ended []string
+	for _, o := range st.owners {
+		desc := fmt.Sprintf("process %d (%s)", o.PID, portsOrDash(o.ports))
+		if isRunning(o.Owner) {
+			live = append(live, desc)
+		} else {
+			ended = append(ended, desc)
+		}
+	}
+	out := fmt.Sprintf("fjord added %s, and releases each once no running fjord needs it", portsOrDash(st.added))
+	if len(live) > 0 {
+		out += "; running: " + strings.Join(live, ", ")
+	}
+	if len(ended) > 0 {
+		out += "; ended without releasing: " + strings.Join(ended, ", ") + " ('fjord sysctl release' releases theirs)"
+	}
+	return out, nil
+}
+
 // Disown takes ports out of what fjord added: an admin reserved them with
 // 'fjord sysctl apply', and they are no longer fjord's to release.
 func (l *Ledger) Disown(ports string) error {

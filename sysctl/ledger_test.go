@@ -270,6 +270,34 @@ func TestLedgerDisown(t *testing.T) {
 	}
 }
 
+func TestLedgerDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		name, ledger, want string
+	}{
+		{"no ledger", "", ""},
+		{"nothing listed", "added -\n", ""},
+		{"running and ended owners", "added 8080,8443,9000\nowner 1 10 8080,8443\nowner 7 70 9000\nowner 8 80 -\n",
+			"fjord added 8080,8443,9000, and releases each once no running fjord needs it; running: process 1 (8080,8443), process 8 (-); ended without releasing: process 7 (9000) ('fjord sysctl release' releases theirs)"},
+	} {
+		path := filepath.Join(t.TempDir(), "reserved-ports")
+		if tt.ledger != "" {
+			if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l := &Ledger{Path: path, running: func(o Owner) bool { return o.PID != 7 }}
+		got, err := l.Describe()
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	os.WriteFile(path, []byte("garbage\n"), 0o644)
+	if _, err := (&Ledger{Path: path}).Describe(); err == nil || !strings.Contains(err.Error(), path+": line 1") {
+		t.Errorf("a garbled ledger: %v, want an error naming it", err)
+	}
+}
+
 func TestNewLedger(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Stat("/proc/thread-self/ns/net", &st); err != nil {

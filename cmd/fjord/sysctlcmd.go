@@ -19,8 +19,10 @@ const sysctlUsage = `usage: fjord sysctl [-f CONFIG]... check [FILE]
        fjord sysctl release
 
 check    show each kernel setting fjord wants: current value, wanted value,
-         and why; then whether FILE (default %[1]s) keeps them
-         over a reboot. Exit 0 if every setting is as wanted, 1 if not.
+         and why; which reserved port is whose, and which ones running
+         fjord processes added; then whether FILE (default %[1]s)
+         keeps them over a reboot. Exit 0 if every setting is as wanted,
+         1 if not.
 apply    make the changes now (root), reading each one back. Exit 0 if
          every setting is as wanted afterwards, 1 if not.
 persist  write the wanted values, each with its reason, to FILE (default
@@ -111,6 +113,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		results := tu.Check(settings)
 		printResults(stdout, results)
+		reportLedger(stdout, tu)
 		reportPersisted(stdout, file, settings)
 		return exitCode(sysctl.AllOK(results))
 	case "apply":
@@ -219,6 +222,23 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// reportLedger says which reserved ports running fjord processes added
+// and will release, and which ended ones left.
+func reportLedger(w io.Writer, tu sysctl.Tuner) {
+	ledger, err := tu.NewLedger()
+	if err != nil {
+		fmt.Fprintf(w, "%s: %v\n", sysctl.ReservedPortsKey, err)
+		return
+	}
+	desc, err := ledger.Describe()
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "%s: %v\n", sysctl.ReservedPortsKey, err)
+	case desc != "":
+		fmt.Fprintf(w, "%s: %s\n", sysctl.ReservedPortsKey, desc)
+	}
 }
 
 // reportPersisted says whether the persisted file keeps the settings over

@@ -98,6 +98,7 @@ backend be
 		"net.core.somaxconn                4096         30000",
 		"net.ipv4.ip_local_reserved_ports  -            8080",
 		"to change", "TIME_WAIT",
+		"\nnet.ipv4.ip_local_reserved_ports: fjord's binds 8080\n",
 		"not persisted",
 	} {
 		if !strings.Contains(out, want) {
@@ -270,8 +271,14 @@ listen px
 					t.Errorf("tcp_tw_reuse = %q, want 1", tw)
 				}
 			case "check":
-				if want := "[NOTICE] tune.sysctl check: net.ipv4.tcp_tw_reuse would change from 0 to 1: Every connection"; !strings.Contains(log, want) {
-					t.Errorf("log lacks %q:\n%s", want, log)
+				for _, want := range []string{
+					"[NOTICE] tune.sysctl check: net.ipv4.tcp_tw_reuse would change from 0 to 1\n",
+					"tune.sysctl check: 8 of 12 kernel settings would change; 'fjord sysctl -f ",
+					" check' says why",
+				} {
+					if !strings.Contains(log, want) {
+						t.Errorf("log lacks %q:\n%s", want, log)
+					}
 				}
 				if tw != "0" {
 					t.Errorf("check changed tcp_tw_reuse to %q", tw)
@@ -282,6 +289,46 @@ listen px
 				}
 			}
 		})
+	}
+}
+
+// TestCheckNoticesAreShort: 'tune.sysctl check' logs one short line per
+// setting that would change, long port lists abbreviated and without the
+// reasons, which 'fjord sysctl check' prints.
+func TestCheckNoticesAreShort(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	binds := ""
+	for i := 0; i < 15; i++ {
+		binds += "\tbind " + freeAddr(t) + "\n"
+	}
+	_, logged := startFjordCfg(t, []string{sysctlRootEnv + "=" + root}, "global\n\ttune.sysctl check\ndefaults\n\tmode tcp\nlisten px\n"+binds+"\tserver s1 127.0.0.1:9\n")
+	var notices []string
+	for _, line := range strings.Split(logged(), "\n") {
+		if i := strings.Index(line, "tune.sysctl check"); i >= 0 {
+			// The message, after the logger's name and time.
+			notices = append(notices, line[strings.LastIndex(line[:i], " ")+1:])
+		}
+	}
+	if len(notices) != 9 {
+		t.Errorf("%d lines, want 8 notices and a summary:\n%s", len(notices), strings.Join(notices, "\n"))
+	}
+	reserved := false
+	for _, line := range notices {
+		if len(line) > 160 {
+			t.Errorf("%d characters: %s", len(line), line)
+		}
+		if strings.Contains(line, "ip_local_reserved_ports") {
+			reserved = true
+			if !strings.Contains(line, " would reserve ") || !strings.Contains(line, "more ports") {
+				t.Errorf("the reserved ports are not abbreviated: %s", line)
+			}
+		}
+		if strings.Contains(line, "TIME_WAIT") || strings.Contains(line, "Reserved, no outgoing") {
+			t.Errorf("a reason in the startup log: %s", line)
+		}
+	}
+	if !reserved {
+		t.Errorf("no notice for the reserved ports:\n%s", strings.Join(notices, "\n"))
 	}
 }
 
@@ -510,6 +557,10 @@ func TestStopReleasesReservations(t *testing.T) {
 			fp.log.wait(t, 0, "listening on", 10*time.Second)
 			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != port {
 				t.Fatalf("reserved %q while fjord runs, want %s", got, port)
+			}
+			_, out, _ := runFjord(t, "sysctl", "-f", cfg, "check")
+			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s)\n", port, fp.pid(), port); !strings.Contains(out, want) {
+				t.Errorf("fjord sysctl check lacks %q:\n%s", want, out)
 			}
 			if tt.apply {
 				if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "apply"); code != 0 {

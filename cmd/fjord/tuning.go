@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -243,7 +244,9 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 		case sysctl.Applied:
 			logf("sysctl %s = %s (was %s): %s", r.Key, r.After, r.Current, r.Reason)
 		case sysctl.Pending:
-			logf("[NOTICE] tune.sysctl check: %s would change from %s to %s: %s", r.Key, r.Current, r.Wanted, r.Reason)
+			// One short line each: the values in full and the reasons
+			// are 'fjord sysctl check''s.
+			logf("[NOTICE] tune.sysctl check: %s would %s", r.Key, r.ShortChange())
 		case sysctl.Failed:
 			logf("[WARNING] sysctl %s: could not change %s to %s: %v", r.Key, r.Current, r.Wanted, r.Err)
 		case sysctl.Unavailable:
@@ -258,6 +261,10 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 		if r.Key == sysctl.ReservedPortsKey && tu.Ledger != nil && r.InPlace() {
 			release = func() { releasePorts(tu, logf) }
 		}
+	}
+	if mode == config.SysctlCheck && ok < len(results) {
+		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
+		return release
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
 	return release
