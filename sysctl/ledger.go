@@ -341,7 +341,7 @@ func (l *Ledger) persisted() (*portBits, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", name, ReservedPortsKey, err)
 			}
-			kept.or(bitsOf(spans))
+			kept = kept.or(bitsOf(spans))
 		}
 	}
 	return kept, nil
@@ -434,7 +434,7 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 	cur := bitsOf(spans)
 	needed := &portBits{}
 	for _, o := range owners {
-		needed.or(bitsOf(o.ports))
+		needed = needed.or(bitsOf(o.ports))
 	}
 	// A port someone else released meanwhile is no longer fjord's.
 	added := bitsOf(st.added).and(cur)
@@ -450,10 +450,9 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 	r.Wanted = formatPorts(next.spans())
 	st.owners = owners
 
-	switch {
-	case *next == *cur:
+	if *next == *cur {
 		r.Status = OK
-	default:
+	} else {
 		t.apply(&r)
 		after, perr := parsePorts(r.After)
 		if r.Status == Applied && perr == nil {
@@ -470,11 +469,22 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 	}
 	st.added = added.spans()
 	if err := l.save(st); err != nil {
-		r.Status = Failed
-		r.Err = fmt.Errorf("%w: fjord will not release what it reserved now", err)
+		changed := r.Status == Applied
+		r.Status, r.Err = Failed, err
+		if changed {
+			// Unrecorded, the ports just added would stay reserved for
+			// good: put the value the old ledger describes back.
+			if werr := t.writer()(path, r.Current); werr != nil {
+				r.Err = fmt.Errorf("%w; putting %q back failed too (%v): %s stay reserved, and fjord will not release them", err, r.Current, werr, orDashPorts(add))
+			} else {
+				r.Err = fmt.Errorf("%w; %q put back", err, r.Current)
+			}
+		}
 	}
 	return r
 }
+
+func orDashPorts(p *portBits) string { return portsOrDash(p.spans()) }
 
 func joinNote(a, b string) string {
 	if a == "" {
@@ -566,12 +576,13 @@ func (b *portBits) spans() []portSpan {
 	return out
 }
 
-// or adds o to b and returns b; and and andNot return new sets.
+// or, and and andNot return a new set, leaving b and o as they are.
 func (b *portBits) or(o *portBits) *portBits {
+	out := &portBits{}
 	for i := range b {
-		b[i] |= o[i]
+		out[i] = b[i] | o[i]
 	}
-	return b
+	return out
 }
 
 func (b *portBits) and(o *portBits) *portBits {

@@ -249,6 +249,27 @@ func TestLedgerUnusable(t *testing.T) {
 	}
 }
 
+// TestLedgerUnsavable: when the ledger cannot be written after the
+// kernel took new ports, the old value is put back, so that no port stays
+// reserved without fjord knowing it added it.
+func TestLedgerUnsavable(t *testing.T) {
+	root := fakeTree(t, map[string]string{ReservedPortsKey: "9000\n"})
+	// A directory where the ledger should be: it reads as garbled and
+	// cannot be replaced.
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tu := Tuner{Root: root, Ledger: &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }}}
+	r := tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}})[0]
+	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot write "+path) || !strings.Contains(r.Err.Error(), `"9000" put back`) {
+		t.Errorf("%v %v, want a failure saying the ledger could not be written and 9000 was put back", r.Status, r.Err)
+	}
+	if got := readTree(t, root, ReservedPortsKey); got != "9000" {
+		t.Errorf("kernel has %q, want 9000 as before", got)
+	}
+}
+
 // TestLedgerDisown: ports an admin reserved with 'fjord sysctl apply'
 // while fjord had them are no longer fjord's to release.
 func TestLedgerDisown(t *testing.T) {

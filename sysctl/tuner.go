@@ -203,13 +203,17 @@ func (t Tuner) check(s Setting) Result {
 	return r
 }
 
+// writer returns the function that writes a value (see Tuner.write).
+func (t Tuner) writer() func(path, value string) error {
+	if t.write == nil {
+		return writeValue
+	}
+	return t.write
+}
+
 func (t Tuner) apply(r *Result) {
 	path := t.Path(r.Key)
-	write := t.write
-	if write == nil {
-		write = writeValue
-	}
-	if err := write(path, r.Wanted); err != nil {
+	if err := t.writer()(path, r.Wanted); err != nil {
 		r.Status = Failed
 		r.Err = writeError(path, err)
 		return
