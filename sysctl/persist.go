@@ -38,6 +38,9 @@ func FormatConf(w io.Writer, results []Result, source string) error {
 		for _, line := range wrap(r.Reason, 76) {
 			fmt.Fprintf(bw, "# %s\n", line)
 		}
+		for _, line := range wrap(r.Detail, 76) {
+			fmt.Fprintf(bw, "# %s\n", line)
+		}
 		if r.Status == Unavailable {
 			fmt.Fprintf(bw, "# %s: not written, %v\n", r.Key, oneLine(r.Err))
 			continue

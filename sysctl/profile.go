@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Needs is what the configuration asks of the kernel; Profile turns it
@@ -22,6 +23,14 @@ type Needs struct {
 	BulkPipes    uint64
 	BulkPipeSize int
 	Ports        []uint16 // ports fjord listens on
+	// ServerPorts are the ports of servers on this host (an address of
+	// this network namespace): a web node on 127.0.0.1:8081 must be able
+	// to bind its port again after a restart.
+	ServerPorts []uint16
+	// Listening are the ports something listens on in this network
+	// namespace (Tuner.Listening). Those the widened range would newly
+	// hand out as source ports are reserved.
+	Listening []uint16
 }
 
 // The profile's floors: what a busy proxy wants whatever its configuration.
@@ -36,6 +45,12 @@ const (
 	// which the kernel refuses the range, and the high end leaves 512 ports
 	// above it for services.
 	PortRangeLow, PortRangeHigh = 1024, 65023
+	// KernelPortRangeLow and KernelPortRangeHigh are Linux's default
+	// ephemeral port range. A service listening inside it has lived with
+	// source ports taking its port on every stock host (and most such
+	// listeners asked for port 0 and got an ephemeral one), so only the
+	// listeners the widening newly exposes are reserved for them.
+	KernelPortRangeLow, KernelPortRangeHigh = 32768, 60999
 	// FinTimeout is the FIN_WAIT_2 timeout fjord wants, half the default.
 	FinTimeout = 30
 
@@ -114,31 +129,73 @@ func Profile(n Needs) []Setting {
 			Reason: "How long a connection stays in FIN_WAIT_2 when the peer never finishes closing. Clients that vanish are common; 30 s halves the memory and ports they hold.",
 		},
 	}
-	ports := reservable(n.Ports)
+	res := reservations(n)
 	rangeSetting := Setting{
 		Key: "net.ipv4.ip_local_port_range", Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
 		Reason: fmt.Sprintf("The source ports of connections to servers: each server address takes at most this many connections at once, TIME_WAIT included. The default 32768-60999 gives 28232; %d-%d gives %d.", PortRangeLow, PortRangeHigh, PortRangeHigh-PortRangeLow+1),
 	}
-	if ports != "" {
+	if ports := formatPorts(res.all()); ports != "" {
 		s = append(s, Setting{
 			Key: "net.ipv4.ip_local_reserved_ports", Kind: PortSet, Want: ports,
-			Reason: fmt.Sprintf("The ports fjord listens on (%s) that the ephemeral range covers. Reserved, no outgoing connection takes one as its source port, which would make fjord's bind fail at its next start or reload.", ports),
+			Reason: "Ports in the widened ephemeral range that something must be able to bind: fjord's own, those of servers on this host, and those of services already listening. Reserved, no outgoing connection takes one as its source port, which would make a bind fail with 'address already in use' at the next start or reload.",
+			Detail: res.String(),
 		})
 		rangeSetting.Requires = "net.ipv4.ip_local_reserved_ports"
 	}
 	return append(s, rangeSetting)
 }
 
-// reservable returns the ports that the widened ephemeral range covers, as
-// a port list; ports below the range are never handed out as source ports.
-func reservable(ports []uint16) string {
-	var spans []portSpan
-	for _, p := range ports {
-		if p >= PortRangeLow {
-			spans = append(spans, portSpan{p, p})
+// reserved are the ports the profile reserves, by where they come from.
+type reserved struct {
+	binds, servers, listening []portSpan
+}
+
+// reservations picks the ports of n that the widened ephemeral range
+// covers. Ports below it are never handed out as source ports. A listener
+// inside the kernel's default range is left alone (see
+// KernelPortRangeLow); fjord's binds and servers are reserved wherever
+// they are, since fjord knows they must stay free.
+func reservations(n Needs) reserved {
+	pick := func(ports []uint16, keep func(uint16) bool) []portSpan {
+		var spans []portSpan
+		for _, p := range ports {
+			if p >= PortRangeLow && keep(p) {
+				spans = append(spans, portSpan{p, p})
+			}
+		}
+		return mergeSpans(spans)
+	}
+	always := func(uint16) bool { return true }
+	exposed := func(p uint16) bool {
+		return p <= PortRangeHigh && (p < KernelPortRangeLow || p > KernelPortRangeHigh)
+	}
+	return reserved{
+		binds:     pick(n.Ports, always),
+		servers:   pick(n.ServerPorts, always),
+		listening: pick(n.Listening, exposed),
+	}
+}
+
+func (r reserved) all() []portSpan {
+	return mergeSpans(slices.Concat(r.binds, r.servers, r.listening))
+}
+
+// String says which port is whose, for Setting.Detail.
+func (r reserved) String() string {
+	var parts []string
+	for _, g := range []struct {
+		what  string
+		ports []portSpan
+	}{
+		{"fjord's binds", r.binds},
+		{"servers on this host", r.servers},
+		{"already listening", r.listening},
+	} {
+		if len(g.ports) > 0 {
+			parts = append(parts, g.what+" "+formatPorts(g.ports))
 		}
 	}
-	return formatPorts(mergeSpans(spans))
+	return strings.Join(parts, "; ")
 }
 
 // pipeSizeRounded is the size the kernel gives a pipe asked to hold size

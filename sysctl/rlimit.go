@@ -127,6 +127,50 @@ type NoFileError struct {
 	// UlimitN says Want came from 'ulimit-n' rather than from maxconn,
 	// which changes the advice.
 	UlimitN bool
+	// Who is the process that asked: what it may do, and what set its
+	// hard limit, which decide the advice.
+	Who Privilege
+}
+
+// Privilege says whether the process may raise its own hard limit, and
+// where that limit came from.
+type Privilege struct {
+	UID int // effective
+	// CapSysResource: the process may raise its hard limit, up to
+	// fs.nr_open. Root has it unless a container or a capability bounding
+	// set took it away.
+	CapSysResource bool
+	// Systemd: started by systemd as a unit (INVOCATION_ID is set), whose
+	// LimitNOFILE set the hard limit.
+	Systemd bool
+	// Container: runs in a container (/.dockerenv, /run/.containerenv, or
+	// $container, which container managers set), whose runtime set the
+	// hard limit.
+	Container bool
+}
+
+// currentPrivilege describes the calling process.
+func currentPrivilege() Privilege {
+	p := Privilege{
+		UID:       os.Geteuid(),
+		Systemd:   os.Getenv("INVOCATION_ID") != "",
+		Container: os.Getenv("container") != "" || exists("/.dockerenv") || exists("/run/.containerenv"),
+	}
+	// Version 3 fills two words of capabilities; the first holds
+	// CAP_SYS_RESOURCE (24).
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		p.CapSysResource = p.UID == 0
+	} else {
+		p.CapSysResource = data[0].Effective&(1<<unix.CAP_SYS_RESOURCE) != 0
+	}
+	return p
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func (e *NoFileError) Error() string {
@@ -138,18 +182,65 @@ func (e *NoFileError) Error() string {
 		fmt.Fprintf(&b, ", and raising the soft limit failed: %v", e.Err)
 		return b.String()
 	}
-	fmt.Fprintf(&b, ", and raising the hard limit failed: %v. ", e.Err)
-	if e.NrOpen != 0 && e.Want > e.NrOpen {
-		fmt.Fprintf(&b, "The kernel's fs.nr_open is %d and not even root may go above it: raise it ('sysctl -w fs.nr_open=%d') and run fjord as root", e.NrOpen, e.Want)
-	} else {
-		fmt.Fprintf(&b, "Run fjord as root (or with CAP_SYS_RESOURCE), or raise the hard limit before starting it ('ulimit -n %d' in the shell, LimitNOFILE=%d in a systemd unit)", e.Want, e.Want)
-	}
+	fmt.Fprintf(&b, ", and raising the hard limit failed: %v. %s", e.Err, e.advice())
 	if e.UlimitN {
 		fmt.Fprintf(&b, "; or lower 'ulimit-n' to at most %d", e.Hard)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "; or lower 'maxconn'; or set 'ulimit-n' in the global section to at most %d, accepting that fjord may run out of descriptors at full load", e.Hard)
 	return b.String()
+}
+
+// advice says what keeps the hard limit below Want and how to raise it,
+// from what the process may do and what started it: telling root to run
+// as root helps no one.
+func (e *NoFileError) advice() string {
+	p := e.Who
+	if e.NrOpen != 0 && e.Want > e.NrOpen {
+		s := fmt.Sprintf("The kernel's fs.nr_open is %d and not even root may go above it: raise it ('sysctl -w fs.nr_open=%d'; 'tune.sysctl on' does it when fjord starts as root)", e.NrOpen, e.Want)
+		if !p.CapSysResource {
+			s += "; then " + e.raiseHard(p)
+		}
+		return s
+	}
+	switch {
+	case p.CapSysResource:
+		return fmt.Sprintf("fjord has CAP_SYS_RESOURCE and the kernel refused anyway: a security policy (seccomp, an LSM) forbids it. %s", capitalize(e.raiseHard(p)))
+	case p.UID == 0:
+		why := "a container, or a capability bounding set, took it away"
+		switch {
+		case p.Container:
+			why = "the container runtime took it away"
+		case p.Systemd:
+			why = "its systemd unit's CapabilityBoundingSet took it away"
+		}
+		return fmt.Sprintf("fjord runs as root but without CAP_SYS_RESOURCE (%s), so the hard limit of %d it was started with binds it. %s", why, e.Hard, capitalize(e.raiseHard(p)))
+	}
+	return fmt.Sprintf("fjord runs as uid %d, which may not raise its hard limit of %d. %s", p.UID, e.Hard, capitalize(e.raiseHard(p)))
+}
+
+// raiseHard says how to raise the hard limit where it is set.
+func (e *NoFileError) raiseHard(p Privilege) string {
+	switch {
+	case p.Container:
+		return fmt.Sprintf("raise the container's limit where it is started ('docker run --ulimit nofile=%d:%d', 'ulimits' in a compose file, or the runtime's default), or give it CAP_SYS_RESOURCE", e.Want, e.Want)
+	case p.Systemd:
+		s := fmt.Sprintf("set LimitNOFILE=%d in fjord's systemd unit ('systemctl edit' it, then restart; 'systemctl show -p LimitNOFILE' shows the limit in force)", e.Want)
+		if p.UID == 0 {
+			s += ", or let the unit keep CAP_SYS_RESOURCE"
+		}
+		return s
+	case p.UID == 0:
+		return fmt.Sprintf("raise the hard limit in whatever starts fjord ('ulimit -Hn %d' from a shell that has CAP_SYS_RESOURCE), or give fjord CAP_SYS_RESOURCE", e.Want)
+	}
+	return fmt.Sprintf("raise the hard limit of its user ('USER hard nofile %d' in /etc/security/limits.conf, then log in again), or start fjord as root (or with CAP_SYS_RESOURCE): it raises the limit itself", e.Want)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (e *NoFileError) Unwrap() error { return e.Err }
@@ -160,6 +251,7 @@ type rlimitOps struct {
 	get    func(*unix.Rlimit) error
 	set    func(*unix.Rlimit) error
 	nrOpen func() (uint64, error) // fs.nr_open
+	who    func() Privilege
 }
 
 var system = rlimitOps{
@@ -168,6 +260,7 @@ var system = rlimitOps{
 	// processes started later inherit the new limit.
 	set:    func(r *unix.Rlimit) error { return unix.Setrlimit(unix.RLIMIT_NOFILE, r) },
 	nrOpen: readNrOpen,
+	who:    currentPrivilege,
 }
 
 func readNrOpen() (uint64, error) {
@@ -183,8 +276,9 @@ func readNrOpen() (uint64, error) {
 // raising the hard limit fails (the process is not root, or want exceeds
 // fs.nr_open), it raises the soft limit as far as the hard limit allows and
 // returns a *NoFileError that names want, the soft and hard limits it found,
-// and what the operator can do: run as root, raise 'ulimit -n', lower
-// maxconn, or set ulimit-n.
+// what keeps the hard limit down (no privilege, a container, systemd's
+// LimitNOFILE, fs.nr_open) and what the operator can do about it, or
+// lower maxconn, or set ulimit-n.
 //
 // It returns the soft limit now in force, also when it returns an error.
 func RaiseNoFile(want uint64) (uint64, error) {
@@ -211,7 +305,7 @@ func (o rlimitOps) raiseNoFile(want uint64) (uint64, error) {
 	if err == nil {
 		return want, nil
 	}
-	e := &NoFileError{Want: want, Soft: cur.Cur, Hard: cur.Max, Err: err}
+	e := &NoFileError{Want: want, Soft: cur.Cur, Hard: cur.Max, Err: err, Who: o.who()}
 	if errors.Is(err, unix.EPERM) {
 		if nr, nerr := o.nrOpen(); nerr == nil {
 			e.NrOpen = nr
@@ -250,7 +344,7 @@ func (o rlimitOps) setNoFile(want uint64) error {
 	if err == nil {
 		return nil
 	}
-	e := &NoFileError{Want: want, Soft: cur.Cur, Hard: cur.Max, Err: err, UlimitN: true}
+	e := &NoFileError{Want: want, Soft: cur.Cur, Hard: cur.Max, Err: err, UlimitN: true, Who: o.who()}
 	if want > cur.Max && errors.Is(err, unix.EPERM) {
 		if nr, nerr := o.nrOpen(); nerr == nil {
 			e.NrOpen = nr

@@ -3,6 +3,7 @@ package sysctl
 import (
 	"errors"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,12 @@ func (k *fakeKernel) ops() rlimitOps {
 			return nil
 		},
 		nrOpen: func() (uint64, error) { return k.nrOpen, nil },
+		who: func() Privilege {
+			if k.root {
+				return Privilege{UID: 0, CapSysResource: true}
+			}
+			return Privilege{UID: 1000}
+		},
 	}
 }
 
@@ -150,7 +157,8 @@ func TestRaiseNoFile(t *testing.T) {
 			errParts: []string{
 				"to 26671", "soft limit is 1024", "hard limit 4096",
 				"operation not permitted",
-				"as root", "ulimit -n 26671", "LimitNOFILE=26671",
+				"fjord runs as uid 1000, which may not raise its hard limit of 4096",
+				"'USER hard nofile 26671' in /etc/security/limits.conf", "start fjord as root (or with CAP_SYS_RESOURCE)",
 				"lower 'maxconn'", "'ulimit-n'", "at most 4096",
 			},
 		},
@@ -162,7 +170,7 @@ func TestRaiseNoFile(t *testing.T) {
 			sets: 1,
 			errParts: []string{
 				"to 26671", "soft limit is 4096", "hard limit 4096",
-				"as root", "ulimit -n 26671", "lower 'maxconn'", "'ulimit-n'",
+				"start fjord as root", "nofile 26671", "lower 'maxconn'", "'ulimit-n'",
 			},
 		},
 		{
@@ -216,6 +224,114 @@ func TestRaiseNoFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoFileAdvice: the error says what keeps the hard limit down and how
+// to raise it where it is set, and never tells root to run as root.
+func TestNoFileAdvice(t *testing.T) {
+	tests := []struct {
+		name   string
+		who    Privilege
+		nrOpen uint64
+		want   []string
+		not    []string
+	}{
+		{
+			name: "a user on a plain host raises the user's limit",
+			who:  Privilege{UID: 1000},
+			want: []string{"fjord runs as uid 1000, which may not raise its hard limit of 4096. Raise the hard limit of its user ('USER hard nofile 26671' in /etc/security/limits.conf", "start fjord as root (or with CAP_SYS_RESOURCE)"},
+			not:  []string{"LimitNOFILE", "docker"},
+		},
+		{
+			name: "a user under systemd raises LimitNOFILE",
+			who:  Privilege{UID: 1000, Systemd: true},
+			want: []string{"runs as uid 1000", "Set LimitNOFILE=26671 in fjord's systemd unit ('systemctl edit' it", "systemctl show -p LimitNOFILE"},
+			not:  []string{"limits.conf", "as root"},
+		},
+		{
+			name: "root in a container raises the container's limit",
+			who:  Privilege{UID: 0, Container: true},
+			want: []string{"fjord runs as root but without CAP_SYS_RESOURCE (the container runtime took it away), so the hard limit of 4096 it was started with binds it", "docker run --ulimit nofile=26671:26671", "give it CAP_SYS_RESOURCE"},
+			not:  []string{"as root (or", "start fjord as root"},
+		},
+		{
+			name: "root under systemd without the capability",
+			who:  Privilege{UID: 0, Systemd: true},
+			want: []string{"without CAP_SYS_RESOURCE (its systemd unit's CapabilityBoundingSet took it away)", "Set LimitNOFILE=26671", "let the unit keep CAP_SYS_RESOURCE"},
+			not:  []string{"as root (or", "start fjord as root"},
+		},
+		{
+			name: "root without the capability elsewhere",
+			who:  Privilege{UID: 0},
+			want: []string{"without CAP_SYS_RESOURCE (a container, or a capability bounding set, took it away)", "'ulimit -Hn 26671' from a shell that has CAP_SYS_RESOURCE"},
+			not:  []string{"as root (or", "start fjord as root"},
+		},
+		{
+			name: "refused despite the capability",
+			who:  Privilege{UID: 0, CapSysResource: true},
+			want: []string{"fjord has CAP_SYS_RESOURCE and the kernel refused anyway: a security policy"},
+			not:  []string{"as root (or", "start fjord as root"},
+		},
+		{
+			name:   "above fs.nr_open with the capability",
+			who:    Privilege{UID: 0, CapSysResource: true},
+			nrOpen: 20000,
+			want:   []string{"The kernel's fs.nr_open is 20000 and not even root may go above it: raise it ('sysctl -w fs.nr_open=26671'"},
+			not:    []string{"; then", "as root (or"},
+		},
+		{
+			name:   "above fs.nr_open in a container without the capability",
+			who:    Privilege{UID: 0, Container: true},
+			nrOpen: 20000,
+			want:   []string{"fs.nr_open is 20000", "; then raise the container's limit"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := (&NoFileError{Want: 26671, Soft: 1024, Hard: 4096, NrOpen: tt.nrOpen, Err: unix.EPERM, Who: tt.who}).Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("lacks %q:\n%s", w, msg)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(msg, n) {
+					t.Errorf("has %q:\n%s", n, msg)
+				}
+			}
+			if !strings.Contains(msg, "lower 'maxconn'") {
+				t.Errorf("lacks the configuration's own way out:\n%s", msg)
+			}
+		})
+	}
+}
+
+// TestCurrentPrivilege describes this process as the kernel sees it.
+func TestCurrentPrivilege(t *testing.T) {
+	p := currentPrivilege()
+	if p.UID != os.Geteuid() {
+		t.Errorf("uid %d, want %d", p.UID, os.Geteuid())
+	}
+	// The kernel's own report of the effective set, independently of
+	// capget(2).
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eff uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			if eff, err = strconv.ParseUint(strings.TrimSpace(v), 16, 64); err != nil {
+				t.Fatalf("CapEff %q: %v", v, err)
+			}
+		}
+	}
+	if has := eff&(1<<unix.CAP_SYS_RESOURCE) != 0; p.CapSysResource != has {
+		t.Errorf("CAP_SYS_RESOURCE %v, but CapEff is %x", p.CapSysResource, eff)
+	}
+	if p.Systemd != (os.Getenv("INVOCATION_ID") != "") {
+		t.Errorf("under systemd %v with INVOCATION_ID=%q", p.Systemd, os.Getenv("INVOCATION_ID"))
 	}
 }
 
@@ -313,7 +429,7 @@ func TestSetNoFile(t *testing.T) {
 			name: "above hard without root",
 			k:    fakeKernel{soft: 1024, hard: 20000, nrOpen: 1 << 20},
 			want: 100000, soft: 1024, hard: 20000, sets: 1,
-			errParts: []string{"to 100000", "hard limit 20000", "as root", "lower 'ulimit-n' to at most 20000"},
+			errParts: []string{"to 100000", "hard limit 20000", "start fjord as root", "lower 'ulimit-n' to at most 20000"},
 		},
 		{
 			name: "above fs.nr_open as root",

@@ -30,6 +30,11 @@ type Setting struct {
 	// Reason says what the setting does for a load balancer; reports and
 	// the persisted file show it.
 	Reason string
+	// Detail says where each item of a value built from several sources
+	// comes from (which reserved port is whose). 'fjord sysctl check' and
+	// the persisted file show it; the startup log, which must stay short,
+	// does not.
+	Detail string
 }
 
 // Namespaced reports whether the key is per network namespace (net.*), as
@@ -77,6 +82,12 @@ type Result struct {
 	After   string // value read back after a write
 	Status  Status
 	Err     error // why Failed or Unavailable
+	// Released lists the reserved ports given back (Tuner.Release, or a
+	// ledger update dropping those of processes that ended).
+	Released string
+	// Note is a remark that is no failure of the setting, such as a
+	// ledger that had to be started afresh.
+	Note string
 }
 
 // Tuner reads and writes kernel settings under a /proc/sys tree.
@@ -84,6 +95,18 @@ type Tuner struct {
 	// Root is the sysctl tree; "" means /proc/sys. Tests use a directory
 	// of ordinary files shaped like it.
 	Root string
+
+	// Net is the /proc/net of the network namespace whose settings Root
+	// holds, where the listening sockets are read. "" means
+	// /proc/thread-self/net with the default Root (the calling thread's
+	// namespace, as /proc/sys/net is), and "net" beside a fake Root.
+	Net string
+
+	// Ledger, when set, makes Apply record the ports it reserves for the
+	// calling process and release those fjord reserved that no running
+	// fjord needs any more (see Ledger); Release takes the process out.
+	// nil: reservations are made for good, as an admin's.
+	Ledger *Ledger
 
 	// write stands in for writing a file, so that tests can make a key
 	// read-only even when they run as root. nil: writeValue.
@@ -102,6 +125,21 @@ func (t Tuner) Path(key string) string {
 	return filepath.Join(root, strings.ReplaceAll(key, ".", "/"))
 }
 
+// NetDir returns the /proc/net directory t reads sockets from (see Net).
+func (t Tuner) NetDir() string {
+	switch {
+	case t.Net != "":
+		return t.Net
+	case t.Root == "":
+		return "/proc/thread-self/net"
+	}
+	return filepath.Join(filepath.Dir(t.Root), "net")
+}
+
+// Listening returns the listening TCP sockets of t's network namespace
+// (ListeningSockets).
+func (t Tuner) Listening() ([]Listener, error) { return ListeningSockets(t.NetDir()) }
+
 // Check reads every setting and reports what Apply would change, changing
 // nothing.
 func (t Tuner) Check(settings []Setting) []Result {
@@ -114,11 +152,18 @@ func (t Tuner) Check(settings []Setting) []Result {
 
 // Apply brings every setting in line, in order, never making a value
 // worse, and verifies each write by reading the value back. A setting
-// whose Requires did not end OK or Applied is not written.
+// whose Requires did not end OK or Applied is not written. With a Ledger,
+// the reserved ports are the one exception to "never worse": those fjord
+// reserved for processes that ended are released.
 func (t Tuner) Apply(settings []Setting) []Result {
 	out := make([]Result, len(settings))
 	done := map[string]*Result{}
 	for i, s := range settings {
+		if t.Ledger != nil && s.Key == ReservedPortsKey {
+			out[i] = t.reserve(s)
+			done[s.Key] = &out[i]
+			continue
+		}
 		r := t.check(s)
 		if r.Status == Pending {
 			if dep, ok := done[s.Requires]; s.Requires != "" && ok && !dep.InPlace() {
@@ -158,13 +203,17 @@ func (t Tuner) check(s Setting) Result {
 	return r
 }
 
+// writer returns the function that writes a value (see Tuner.write).
+func (t Tuner) writer() func(path, value string) error {
+	if t.write == nil {
+		return writeValue
+	}
+	return t.write
+}
+
 func (t Tuner) apply(r *Result) {
 	path := t.Path(r.Key)
-	write := t.write
-	if write == nil {
-		write = writeValue
-	}
-	if err := write(path, r.Wanted); err != nil {
+	if err := t.writer()(path, r.Wanted); err != nil {
 		r.Status = Failed
 		r.Err = writeError(path, err)
 		return

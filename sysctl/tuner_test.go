@@ -408,6 +408,63 @@ func TestProfile(t *testing.T) {
 	}
 }
 
+func TestProfileReservations(t *testing.T) {
+	tests := []struct {
+		name         string
+		n            Needs
+		want, detail string // "" want: no reserved ports setting
+	}{
+		{
+			name: "nothing above 1024: nothing reserved",
+			n:    Needs{Ports: []uint16{80, 443}, ServerPorts: []uint16{9}, Listening: []uint16{22, 25}},
+		},
+		{
+			name:   "binds and local servers reserved wherever they are",
+			n:      Needs{Ports: []uint16{8080, 40000}, ServerPorts: []uint16{8083, 8081, 8082, 50000}},
+			want:   "8080-8083,40000,50000",
+			detail: "fjord's binds 8080,40000; servers on this host 8081-8083,50000",
+		},
+		{
+			name:   "listeners reserved only where the widened range newly covers them",
+			n:      Needs{Listening: []uint16{22, 1024, 5432, 32767, 32768, 45000, 60999, 61000, 65023, 65024}},
+			want:   "1024,5432,32767,61000,65023",
+			detail: "already listening 1024,5432,32767,61000,65023",
+		},
+		{
+			name:   "a port of several kinds is reserved once and named under each",
+			n:      Needs{Ports: []uint16{8080, 8080}, ServerPorts: []uint16{8080}, Listening: []uint16{8080, 3306}},
+			want:   "3306,8080",
+			detail: "fjord's binds 8080; servers on this host 8080; already listening 3306,8080",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var res *Setting
+			settings := Profile(tt.n)
+			for i := range settings {
+				if settings[i].Key == "net.ipv4.ip_local_reserved_ports" {
+					res = &settings[i]
+				}
+			}
+			if tt.want == "" {
+				if res != nil {
+					t.Fatalf("reserves %q", res.Want)
+				}
+				return
+			}
+			if res == nil {
+				t.Fatalf("reserves nothing, want %q", tt.want)
+			}
+			if res.Want != tt.want || res.Detail != tt.detail {
+				t.Errorf("reserves %q (%s), want %q (%s)", res.Want, res.Detail, tt.want, tt.detail)
+			}
+			if strings.Contains(res.Reason, tt.want) {
+				t.Errorf("the reason lists the ports, which the detail already does: %s", res.Reason)
+			}
+		})
+	}
+}
+
 func TestPersist(t *testing.T) {
 	root := fakeTree(t, with(stock, "fs.file-max", "2000000\n", "fs.pipe-user-pages-hard", ""))
 	results := Tuner{Root: root}.Check(Profile(profileNeeds))

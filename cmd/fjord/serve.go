@@ -45,7 +45,10 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
-	tuneKernel(cfg, logger.Printf)
+	// Deferred after the log targets' Close, so it runs before it and
+	// the release is logged.
+	releasePorts := tuneKernel(cfg, o, logger.Printf)
+	defer releasePorts()
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1

@@ -16,14 +16,25 @@ import (
 const sysctlUsage = `usage: fjord sysctl [-f CONFIG]... check [FILE]
        fjord sysctl [-f CONFIG]... apply
        fjord sysctl [-f CONFIG]... persist [FILE]
+       fjord sysctl release
 
 check    show each kernel setting fjord wants: current value, wanted value,
-         and why; then whether FILE (default %[1]s) keeps them
-         over a reboot. Exit 0 if every setting is as wanted, 1 if not.
+         and why; which reserved port is whose, and which ones running
+         fjord processes added; then whether FILE (default %[1]s)
+         keeps them over a reboot. Exit 0 if every setting is as wanted,
+         1 if not.
 apply    make the changes now (root), reading each one back. Exit 0 if
          every setting is as wanted afterwards, 1 if not.
 persist  write the wanted values, each with its reason, to FILE (default
          %[1]s) for 'sysctl --system' and every boot.
+release  release the ports fjord reserved for processes that have ended
+         (killed, or unable to release them once they dropped privileges).
+         The reservations of running fjord processes and of the admin
+         stay. Exit 0 once done, 1 if fjord's ledger of its reservations
+         or the setting could not be used.
+
+Reservations 'apply' makes are the admin's: a stopping fjord never
+releases them.
 
 With -f, values follow the configuration (maxconn, tune.pipesize, bind
 ports and backlogs, ulimit-n); without, fjord's defaults. Values already
@@ -57,7 +68,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		args = fs.Args()[1:]
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, "fjord sysctl: say check, apply or persist")
+		fmt.Fprintln(stderr, "fjord sysctl: say check, apply, persist or release")
 		fs.Usage()
 		return 2
 	}
@@ -67,8 +78,8 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		maxOperands = 1
 	}
 	switch {
-	case action != "check" && action != "apply" && action != "persist":
-		fmt.Fprintf(stderr, "fjord sysctl: unknown action %q: say check, apply or persist\n", action)
+	case action != "check" && action != "apply" && action != "persist" && action != "release":
+		fmt.Fprintf(stderr, "fjord sysctl: unknown action %q: say check, apply, persist or release\n", action)
 		return 2
 	case len(operands) > maxOperands:
 		fmt.Fprintf(stderr, "fjord sysctl %s: unexpected argument %q\n", action, operands[maxOperands])
@@ -79,6 +90,10 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		file = operands[0]
 	}
 
+	if action == "release" {
+		return releaseCommand(stdout, stderr)
+	}
+
 	cfg, source := defaultConfig(), "fjord's defaults (no configuration given)"
 	if len(files) > 0 {
 		var ok bool
@@ -87,18 +102,24 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		}
 		source = strings.Join(files, ", ")
 	}
-	settings := sysctl.Profile(kernelNeeds(cfg))
 	tu := sysctlTuner()
+	needs, warnings := kernelNeeds(cfg, tu, nil)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
+	settings := sysctl.Profile(needs)
 
 	switch action {
 	case "check":
 		results := tu.Check(settings)
 		printResults(stdout, results)
+		reportLedger(stdout, tu)
 		reportPersisted(stdout, file, settings)
 		return exitCode(sysctl.AllOK(results))
 	case "apply":
 		results := tu.Apply(settings)
 		printResults(stdout, results)
+		disown(results, stderr)
 		return exitCode(sysctl.AllOK(results))
 	default: // persist
 		results := tu.Check(settings)
@@ -119,6 +140,49 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// disown makes the reserved ports 'apply' put in place the admin's: a
+// running fjord that reserved some of them first must not release them
+// when it stops.
+func disown(results []sysctl.Result, stderr io.Writer) {
+	for _, r := range results {
+		if r.Key != sysctl.ReservedPortsKey || !r.InPlace() {
+			continue
+		}
+		ledger, err := sysctlTuner().NewLedger()
+		if err == nil {
+			err = ledger.Disown(r.Setting.Want)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s may release them when it stops\n", r.Key, err, r.Setting.Want)
+		}
+	}
+}
+
+// releaseCommand is 'fjord sysctl release'.
+func releaseCommand(stdout, stderr io.Writer) int {
+	tu := sysctlTuner()
+	ledger, err := tu.NewLedger()
+	if err != nil {
+		fmt.Fprintf(stderr, "fjord sysctl release: %v\n", err)
+		return 1
+	}
+	tu.Ledger = ledger
+	r := tu.Release()
+	if r.Note != "" {
+		fmt.Fprintf(stderr, "[WARNING] %s: %s\n", r.Key, r.Note)
+	}
+	switch {
+	case !r.InPlace():
+		fmt.Fprintf(stderr, "fjord sysctl release: %v\n", r.Err)
+		return 1
+	case r.Released == "":
+		fmt.Fprintf(stdout, "%s: nothing to release (%s)\n", r.Key, orDash(r.Current))
+	default:
+		fmt.Fprintf(stdout, "%s: released %s; now %s\n", r.Key, r.Released, orDash(r.After))
+	}
+	return 0
+}
+
 func exitCode(ok bool) int {
 	if ok {
 		return 0
@@ -127,7 +191,9 @@ func exitCode(ok bool) int {
 }
 
 // printResults prints the table: setting, current value, wanted value (or
-// the value read back after a change), status, reason; then the errors.
+// the value read back after a change), status, reason; then where the
+// items of a list come from (which reserved port is whose); then the
+// errors.
 func printResults(w io.Writer, results []sysctl.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tCURRENT\tWANTED\tSTATUS\tREASON")
@@ -140,6 +206,11 @@ func printResults(w io.Writer, results []sysctl.Result) {
 	}
 	tw.Flush()
 	for _, r := range results {
+		if r.Detail != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Key, r.Detail)
+		}
+	}
+	for _, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(w, "%s: %v\n", r.Key, r.Err)
 		}
@@ -151,6 +222,23 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// reportLedger says which reserved ports running fjord processes added
+// and will release, and which ended ones left.
+func reportLedger(w io.Writer, tu sysctl.Tuner) {
+	ledger, err := tu.NewLedger()
+	if err != nil {
+		fmt.Fprintf(w, "%s: %v\n", sysctl.ReservedPortsKey, err)
+		return
+	}
+	desc, err := ledger.Describe()
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "%s: %v\n", sysctl.ReservedPortsKey, err)
+	case desc != "":
+		fmt.Fprintf(w, "%s: %s\n", sysctl.ReservedPortsKey, desc)
+	}
 }
 
 // reportPersisted says whether the persisted file keeps the settings over

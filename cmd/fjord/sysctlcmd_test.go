@@ -43,9 +43,13 @@ var hostLike = map[string]string{
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
 }
 
+// fakeSysctl writes a /proc/sys-shaped tree of ordinary files, key →
+// content, and returns its root. The root is a directory of its own in a
+// directory of the test's, since fjord looks beside it for the other
+// files of the host (net/ for /proc/net).
 func fakeSysctl(t *testing.T, values map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
+	root := filepath.Join(t.TempDir(), "sys")
 	for k, v := range values {
 		p := filepath.Join(root, strings.ReplaceAll(k, ".", "/"))
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -94,6 +98,7 @@ backend be
 		"net.core.somaxconn                4096         30000",
 		"net.ipv4.ip_local_reserved_ports  -            8080",
 		"to change", "TIME_WAIT",
+		"\nnet.ipv4.ip_local_reserved_ports: fjord's binds 8080\n",
 		"not persisted",
 	} {
 		if !strings.Contains(out, want) {
@@ -171,7 +176,7 @@ func TestSysctlCommandErrors(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"sysctl"}, 2, "say check, apply or persist"},
+		{[]string{"sysctl"}, 2, "say check, apply, persist or release"},
 		{[]string{"sysctl", "tune"}, 2, `unknown action "tune"`},
 		{[]string{"sysctl", "apply", "x"}, 2, `unexpected argument "x"`},
 		{[]string{"sysctl", "check", "a", "b"}, 2, `unexpected argument "b"`},
@@ -266,8 +271,14 @@ listen px
 					t.Errorf("tcp_tw_reuse = %q, want 1", tw)
 				}
 			case "check":
-				if want := "[NOTICE] tune.sysctl check: net.ipv4.tcp_tw_reuse would change from 0 to 1: Every connection"; !strings.Contains(log, want) {
-					t.Errorf("log lacks %q:\n%s", want, log)
+				for _, want := range []string{
+					"[NOTICE] tune.sysctl check: net.ipv4.tcp_tw_reuse would change from 0 to 1\n",
+					"tune.sysctl check: 8 of 12 kernel settings would change; 'fjord sysctl -f ",
+					" check' says why",
+				} {
+					if !strings.Contains(log, want) {
+						t.Errorf("log lacks %q:\n%s", want, log)
+					}
 				}
 				if tw != "0" {
 					t.Errorf("check changed tcp_tw_reuse to %q", tw)
@@ -278,6 +289,46 @@ listen px
 				}
 			}
 		})
+	}
+}
+
+// TestCheckNoticesAreShort: 'tune.sysctl check' logs one short line per
+// setting that would change, long port lists abbreviated and without the
+// reasons, which 'fjord sysctl check' prints.
+func TestCheckNoticesAreShort(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	binds := ""
+	for i := 0; i < 15; i++ {
+		binds += "\tbind " + freeAddr(t) + "\n"
+	}
+	_, logged := startFjordCfg(t, []string{sysctlRootEnv + "=" + root}, "global\n\ttune.sysctl check\ndefaults\n\tmode tcp\nlisten px\n"+binds+"\tserver s1 127.0.0.1:9\n")
+	var notices []string
+	for _, line := range strings.Split(logged(), "\n") {
+		if i := strings.Index(line, "tune.sysctl check"); i >= 0 {
+			// The message, after the logger's name and time.
+			notices = append(notices, line[strings.LastIndex(line[:i], " ")+1:])
+		}
+	}
+	if len(notices) != 9 {
+		t.Errorf("%d lines, want 8 notices and a summary:\n%s", len(notices), strings.Join(notices, "\n"))
+	}
+	reserved := false
+	for _, line := range notices {
+		if len(line) > 160 {
+			t.Errorf("%d characters: %s", len(line), line)
+		}
+		if strings.Contains(line, "ip_local_reserved_ports") {
+			reserved = true
+			if !strings.Contains(line, " would reserve ") || !strings.Contains(line, "more ports") {
+				t.Errorf("the reserved ports are not abbreviated: %s", line)
+			}
+		}
+		if strings.Contains(line, "TIME_WAIT") || strings.Contains(line, "Reserved, no outgoing") {
+			t.Errorf("a reason in the startup log: %s", line)
+		}
+	}
+	if !reserved {
+		t.Errorf("no notice for the reserved ports:\n%s", strings.Join(notices, "\n"))
 	}
 }
 
@@ -478,8 +529,82 @@ listen px
 // TestDefaultConfigNeeds: 'fjord sysctl' without -f asks the kernel for what
 // a configuration that sets nothing asks, bulk pipes included.
 func TestDefaultConfigNeeds(t *testing.T) {
-	n := kernelNeeds(defaultConfig())
+	n, _ := kernelNeeds(defaultConfig(), sysctlTuner(), nil)
 	if n.PipeSize != config.DefaultPipeSize || n.BulkPipeSize != config.DefaultBulkPipeSize || n.BulkPipes == 0 || n.MaxConn != config.DefaultGlobalMaxConn {
 		t.Errorf("needs without -f: %+v; want the defaults (pipes %d, bulk pipes of %d, maxconn %d)", n, config.DefaultPipeSize, config.DefaultBulkPipeSize, config.DefaultGlobalMaxConn)
+	}
+}
+
+// TestStopReleasesReservations: the ports a fjord reserved go when it
+// stops, unless the admin made them theirs meanwhile with 'fjord sysctl
+// apply'.
+func TestStopReleasesReservations(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		apply bool
+		after string // "": as before fjord
+	}{
+		{"released at stop", false, ""},
+		{"kept after fjord sysctl apply", true, "PORT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostLike)
+			t.Setenv(sysctlRootEnv, root)
+			addr := freeAddr(t)
+			port := addr[strings.LastIndexByte(addr, ':')+1:]
+			cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+addr+"\n\tserver s1 192.0.2.1:80\n")
+			fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+			fp.log.wait(t, 0, "listening on", 10*time.Second)
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != port {
+				t.Fatalf("reserved %q while fjord runs, want %s", got, port)
+			}
+			_, out, _ := runFjord(t, "sysctl", "-f", cfg, "check")
+			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s)\n", port, fp.pid(), port); !strings.Contains(out, want) {
+				t.Errorf("fjord sysctl check lacks %q:\n%s", want, out)
+			}
+			if tt.apply {
+				if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "apply"); code != 0 {
+					t.Fatalf("fjord sysctl apply exited %d:\n%s%s", code, out, errOut)
+				}
+			}
+			fp.cmd.Process.Signal(syscall.SIGTERM)
+			<-fp.exited
+			want := strings.ReplaceAll(tt.after, "PORT", port)
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != want {
+				t.Errorf("reserved %q after the stop, want %q\n%s", got, want, fp.log)
+			}
+		})
+	}
+}
+
+// TestDroppedPrivilegesLeaveReservations: a fjord that dropped to nobody
+// cannot write kernel settings when it stops; it says so, and 'fjord
+// sysctl release' as root releases what it left.
+func TestDroppedPrivilegesLeaveReservations(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: starts fjord as root and drops to nobody")
+	}
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	root := fakeSysctl(t, hostLike)
+	t.Setenv(sysctlRootEnv, root)
+	addr := freeAddr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\tuser nobody\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+addr+"\n\tserver s1 192.0.2.1:80\n")
+	fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	fp.cmd.Process.Signal(syscall.SIGTERM)
+	<-fp.exited
+	fp.log.wait(t, 0, "the ports this process reserved stay reserved: cannot keep the ledger", time.Second)
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != port {
+		t.Fatalf("reserved %q after the stop, want %s still", got, port)
+	}
+	code, out, errOut := runFjord(t, "sysctl", "release")
+	if code != 0 || !strings.Contains(out, "released "+port) {
+		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "" {
+		t.Errorf("reserved %q after fjord sysctl release, want nothing", got)
 	}
 }

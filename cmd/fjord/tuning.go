@@ -3,7 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
@@ -11,8 +18,11 @@ import (
 )
 
 // sysctlRootEnv names the environment variable that points fjord at
-// another sysctl tree than /proc/sys: a directory shaped like it. fjord's
-// own tests set it so that no test run as root tunes the host.
+// another sysctl tree than /proc/sys: a directory shaped like it. fjord
+// then finds the rest of the host beside it: net/ for /proc/net (the
+// listening sockets), run/fjord/ for /run/fjord (the ledger of reserved
+// ports) and sysctl.d/ for the admin's sysctl.d files. fjord's own tests
+// set it so that no test run as root tunes the host.
 const sysctlRootEnv = "FJORD_SYSCTL_ROOT"
 
 func sysctlTuner() sysctl.Tuner {
@@ -48,8 +58,17 @@ func fdNeeds(cfg *config.Config) sysctl.FDNeeds {
 	}
 }
 
-// kernelNeeds is what cfg asks of the kernel, for sysctl.Profile.
-func kernelNeeds(cfg *config.Config) sysctl.Needs {
+// kernelNeeds is what cfg asks of the kernel on this host, for
+// sysctl.Profile. Which servers are on this host and which ports listen
+// now are read from the host (tu's network namespace); what could not be
+// read is returned as warnings, and only those ports go unreserved.
+//
+// The listening sockets of this process (those a reload handed over) and
+// of the processes in others (-sf/-st: the fjord being replaced) are
+// fjord's own, not services of the host: a bind the new configuration
+// keeps is reserved as a bind, and one it dropped must not stay reserved
+// as a "service already listening".
+func kernelNeeds(cfg *config.Config, tu sysctl.Tuner, others []int) (sysctl.Needs, []string) {
 	fd := fdNeeds(cfg)
 	n := sysctl.Needs{
 		MaxConn:  cfg.Global.MaxConn,
@@ -80,7 +99,100 @@ func kernelNeeds(cfg *config.Config) sysctl.Needs {
 			}
 		}
 	}
-	return n
+	var warnings []string
+	local, err := localAddrs()
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: only servers on loopback addresses count as on this host", err))
+	}
+	n.ServerPorts = localServerPorts(cfg, local)
+	ls, err := tu.Listening()
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: the ports of services listening now are not reserved", err))
+	}
+	mine := socketInodes(append([]int{os.Getpid()}, others...))
+	n.Listening = sysctl.ListenerPorts(ls, func(l sysctl.Listener) bool { return mine[l.Inode] })
+	return n, warnings
+}
+
+// socketInodes returns the inodes of the sockets the processes hold: the
+// number fstat(2) gives a socket is the one /proc/net/tcp shows. A process
+// or descriptor that went away meanwhile has nothing to show, and one
+// fjord may not look at (another user's, without root) is not fjord's.
+func socketInodes(pids []int) map[uint64]bool {
+	inodes := map[uint64]bool{}
+	for _, pid := range pids {
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			var st unix.Stat_t
+			if unix.Stat(filepath.Join(dir, e.Name()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+				inodes[st.Ino] = true
+			}
+		}
+	}
+	return inodes
+}
+
+// localAddrs returns a test of whether an address belongs to this host:
+// loopback (all of 127.0.0.0/8 and ::1 are local), unspecified (a
+// connection to 0.0.0.0 goes to this host), or assigned to an interface of
+// this network namespace, up or down.
+//
+// The interface addresses are read rather than tried with bind(2): a host
+// with net.ipv4.ip_nonlocal_bind=1 (common where keepalived moves
+// addresses) lets any address be bound, which would count every server as
+// local. With an error the test still knows loopback and unspecified.
+func localAddrs() (func(netip.Addr) bool, error) {
+	assigned := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+				assigned[ip.Unmap()] = true
+			}
+		}
+	}
+	local := func(a netip.Addr) bool {
+		a = a.Unmap().WithZone("")
+		return a.IsLoopback() || a.IsUnspecified() || assigned[a]
+	}
+	if err != nil {
+		return local, fmt.Errorf("cannot list this host's addresses (RTM_GETADDR): %w", err)
+	}
+	return local, nil
+}
+
+// localServerPorts returns the ports of the servers, and of their health
+// checks, whose address is local: a web node there must be able to bind
+// its port again when it restarts. A server whose port follows the
+// client's (no port, or +N) has no port of its own to reserve.
+func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 {
+	var ports []uint16
+	for _, be := range cfg.Backends() {
+		for _, s := range be.Servers {
+			fixed := s.PortMode == config.PortFixed && s.Addr.Port() != 0
+			if fixed && local(s.Addr.Addr()) {
+				ports = append(ports, s.Addr.Port())
+			}
+			if !s.Check {
+				continue
+			}
+			addr, port := s.CheckAddr, uint16(s.CheckPort)
+			if !addr.IsValid() {
+				addr = s.Addr.Addr()
+			}
+			if port == 0 && fixed {
+				port = s.Addr.Port()
+			}
+			if port != 0 && local(addr) {
+				ports = append(ports, port)
+			}
+		}
+	}
+	return ports
 }
 
 // tuneKernel runs the sysctl tuner at startup as 'tune.sysctl' asks: on
@@ -88,21 +200,40 @@ func kernelNeeds(cfg *config.Config) sysctl.Needs {
 // logs each change; check logs what would change; off does nothing. It
 // never stops fjord from starting: a host that cannot be tuned still
 // serves, with the warnings saying what it lacks.
-func tuneKernel(cfg *config.Config, logf func(string, ...any)) {
+//
+// With on, the ports fjord reserves are recorded in the namespace's ledger
+// (sysctl.Ledger) for this process; the function it returns takes them
+// back when the process stops, releasing what no other fjord needs.
+func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (release func()) {
+	release = func() {}
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
-		return
+		return release
 	}
 	tu := sysctlTuner()
 	if _, err := os.Stat(tu.Path("")); err != nil {
 		logf("[WARNING] tune.sysctl %s: kernel settings not checked: %v", mode, err)
-		return
+		return release
 	}
-	settings := sysctl.Profile(kernelNeeds(cfg))
+	needs, warnings := kernelNeeds(cfg, tu, slices.Concat(o.softFinish, o.hardFinish))
+	for _, w := range warnings {
+		logf("[WARNING] tune.sysctl %s: %s", mode, w)
+	}
+	settings := sysctl.Profile(needs)
 	var results []sysctl.Result
 	if mode == config.SysctlCheck {
 		results = tu.Check(settings)
 	} else {
+		ledger, err := tu.NewLedger()
+		if err != nil {
+			// A reservation fjord could not take back would stay for
+			// good; without one, the range must not be widened either.
+			logf("[WARNING] tune.sysctl on: %v: the ephemeral port range is not widened, since the ports it would cover could not be reserved and released again", err)
+			settings = slices.DeleteFunc(settings, func(s sysctl.Setting) bool {
+				return s.Key == sysctl.ReservedPortsKey || s.Key == "net.ipv4.ip_local_port_range"
+			})
+		}
+		tu.Ledger = ledger
 		results = tu.Apply(settings)
 	}
 	ok := 0
@@ -113,14 +244,45 @@ func tuneKernel(cfg *config.Config, logf func(string, ...any)) {
 		case sysctl.Applied:
 			logf("sysctl %s = %s (was %s): %s", r.Key, r.After, r.Current, r.Reason)
 		case sysctl.Pending:
-			logf("[NOTICE] tune.sysctl check: %s would change from %s to %s: %s", r.Key, r.Current, r.Wanted, r.Reason)
+			// One short line each: the values in full and the reasons
+			// are 'fjord sysctl check''s.
+			logf("[NOTICE] tune.sysctl check: %s would %s", r.Key, r.ShortChange())
 		case sysctl.Failed:
 			logf("[WARNING] sysctl %s: could not change %s to %s: %v", r.Key, r.Current, r.Wanted, r.Err)
 		case sysctl.Unavailable:
 			logf("[WARNING] sysctl %s: %v", r.Key, r.Err)
 		}
+		if r.Released != "" {
+			logf("sysctl %s: released %s, which fjord reserved for processes that have ended", r.Key, r.Released)
+		}
+		if r.Note != "" {
+			logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
+		}
+		if r.Key == sysctl.ReservedPortsKey && tu.Ledger != nil && r.InPlace() {
+			release = func() { releasePorts(tu, logf) }
+		}
+	}
+	if mode == config.SysctlCheck && ok < len(results) {
+		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
+		return release
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
+	return release
+}
+
+// releasePorts takes this process out of the ledger as it stops, and
+// says what was released or why nothing could be.
+func releasePorts(tu sysctl.Tuner, logf func(string, ...any)) {
+	r := tu.Release()
+	switch {
+	case r.Status == sysctl.Failed || r.Status == sysctl.Unavailable:
+		logf("[WARNING] sysctl %s: the ports this process reserved stay reserved: %v; the next fjord started as root in this network namespace, or 'fjord sysctl release', releases them", r.Key, r.Err)
+	case r.Released != "":
+		logf("sysctl %s = %s (was %s): released %s, which fjord reserved and no running fjord needs", r.Key, r.After, r.Current, r.Released)
+	}
+	if r.Note != "" {
+		logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
+	}
 }
 
 // raiseNoFile sets RLIMIT_NOFILE to what maxconn needs, or to ulimit-n.

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/fjordlb/fjord/sysctl"
+)
+
+func TestLocalServerPorts(t *testing.T) {
+	// 10.1.2.3 stands for an address of one of this host's interfaces.
+	local := func(a netip.Addr) bool {
+		return a.IsLoopback() || a.IsUnspecified() || a == netip.MustParseAddr("10.1.2.3")
+	}
+	tests := []struct {
+		name    string
+		servers string
+		want    []uint16
+	}{
+		{"loopback", "server s 127.0.0.1:8081", []uint16{8081}},
+		{"all of 127/8 is loopback", "server s 127.0.0.2:8081", []uint16{8081}},
+		{"IPv6 loopback", "server s [::1]:8084", []uint16{8084}},
+		{"an interface's address", "server s 10.1.2.3:8083", []uint16{8083}},
+		{"another host", "server s 192.0.2.10:8082", nil},
+		{"health check port on a local server", "server s 10.1.2.3:8083 check port 9090", []uint16{8083, 9090}},
+		{"local health check address of a remote server", "server s 192.0.2.11:8085 check addr 127.0.0.1 port 8086", []uint16{8086}},
+		{"remote health check address of a local server", "server s 127.0.0.1:8085 check addr 192.0.2.11 port 8086", []uint16{8085}},
+		{"checked on the server's own port", "server s 127.0.0.1:8088 check", []uint16{8088, 8088}},
+		{"port of the client's destination", "server s 127.0.0.1", nil},
+		{"port offset from the client's destination", "server s 127.0.0.1:+1", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, t.TempDir(), "fjord.cfg", "defaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:80\n\t"+tt.servers+"\n")
+			cfg, ok := load([]string{path}, io.Discard)
+			if !ok {
+				t.Fatalf("configuration does not load: %s", tt.servers)
+			}
+			if got := localServerPorts(cfg, local); !slices.Equal(got, tt.want) {
+				t.Errorf("%s: ports %v, want %v", tt.servers, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLocalAddrs(t *testing.T) {
+	local, err := localAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1", true},
+		{"127.9.9.9", true},
+		{"::1", true},
+		{"::ffff:127.0.0.1", true},
+		{"0.0.0.0", true},
+		{"::", true},
+		// Documentation addresses (RFC 5737, RFC 3849) are on no host.
+		{"192.0.2.1", false},
+		{"2001:db8::1", false},
+	} {
+		if got := local(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("local(%s) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// TestOwnListenersAreNotServices: the sockets a process holds are found by
+// the inode /proc/net/tcp shows for them, so that a reload does not take
+// the listeners it inherited for services of the host.
+func TestOwnListenersAreNotServices(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	ls, err := sysctl.ListeningSockets("/proc/self/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(sysctl.ListenerPorts(ls, nil), port) {
+		t.Fatalf("port %d not among the listeners %v", port, ls)
+	}
+	mine := socketInodes([]int{os.Getpid()})
+	if slices.Contains(sysctl.ListenerPorts(ls, func(l sysctl.Listener) bool { return mine[l.Inode] }), port) {
+		t.Errorf("port %d of this process's own socket is not recognised as its own", port)
+	}
+	if len(socketInodes([]int{-1})) != 0 {
+		t.Error("a process that does not exist holds sockets")
+	}
+}

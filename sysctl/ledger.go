@@ -1,0 +1,604 @@
+package sysctl
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ReservedPortsKey is the setting whose changes fjord takes back: unlike
+// a limit or a timeout, a reserved port takes a port from the ephemeral
+// range for as long as it stays, so the ports fjord reserves for a run
+// must not outlive it.
+const ReservedPortsKey = "net.ipv4.ip_local_reserved_ports"
+
+// DefaultLedgerDir holds the ledgers of fjord processes using the real
+// /proc/sys: a tmpfs, emptied at boot like the reservations themselves.
+const DefaultLedgerDir = "/run/fjord"
+
+// DefaultPersisted are the files sysctl(8) --system and systemd-sysctl
+// load at boot (sysctl.d(5)): a port one of them reserves is the admin's.
+var DefaultPersisted = []string{
+	"/etc/sysctl.conf", "/etc/sysctl.d", "/run/sysctl.d",
+	"/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d",
+}
+
+// Owner is a process that needs reserved ports: its pid, and its start
+// time (clock ticks after boot, /proc/PID/stat field 22), which tells a
+// later process that was given the same pid apart.
+type Owner struct {
+	PID   int
+	Start uint64
+}
+
+// Self returns the Owner of the calling process.
+func Self() (Owner, error) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return Owner{}, fmt.Errorf("cannot read /proc/self/stat: %w", bare(err))
+	}
+	_, start, err := parseStat(b)
+	if err != nil {
+		return Owner{}, fmt.Errorf("/proc/self/stat: %w", err)
+	}
+	return Owner{PID: os.Getpid(), Start: start}, nil
+}
+
+// running reports whether o's process still runs. Only a process that is
+// certainly gone (no /proc entry, another start time, a zombie) counts as
+// ended: a process fjord cannot look at keeps its ports.
+func running(o Owner) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.PID))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	state, start, err := parseStat(b)
+	if err != nil {
+		return true
+	}
+	return start == o.Start && state != 'Z' && state != 'X'
+}
+
+// parseStat reads the state (field 3) and start time (field 22) of a
+// /proc/PID/stat line: "PID (COMM) STATE PPID ...". COMM may hold spaces
+// and parentheses, so the fields are counted from the last ')'.
+func parseStat(b []byte) (state byte, start uint64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("no ')' after the command name in %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return 0, 0, fmt.Errorf("want the state and 19 more fields after the command name, got %q", b[i+1:])
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("start time %q is not a number", f[19])
+	}
+	return f[0][0], start, nil
+}
+
+// Ledger records, for one network namespace, which ports fjord added to
+// net.ipv4.ip_local_reserved_ports and which running fjord processes need
+// which ports, so that a port fjord reserved is released once no fjord
+// needs it, and a reservation that was there before fjord never is.
+//
+// Every process that reserves registers its ports, and takes itself out
+// when it stops (Tuner.Release); the new process of a reload registers
+// beside the old one, so the ports both need stay and those only the old
+// configuration had go when the old process ends. A process that ended
+// without taking itself out (killed, or unable to write once it dropped
+// privileges) is found ended by the next process to update the ledger,
+// which releases its ports.
+//
+// A port reserved in a sysctl.d file (Persisted) is the admin's and is
+// never released, even if fjord added it: that covers a reservation an
+// admin made persistent while fjord ran. One made at run time only, on a
+// port fjord had already added, cannot be told apart from fjord's, and
+// goes with fjord's.
+type Ledger struct {
+	// Path is the ledger file. Path+".lock", never replaced, serialises
+	// the processes that update it.
+	Path string
+	// Owner is the calling process.
+	Owner Owner
+	// Persisted are sysctl.d files, and directories of *.conf files,
+	// whose ip_local_reserved_ports are the admin's.
+	Persisted []string
+
+	// running stands in for the process table in tests; nil: running.
+	running func(Owner) bool
+}
+
+// NewLedger returns the ledger of the network namespace the calling
+// thread is in, for the calling process: in DefaultLedgerDir for the real
+// /proc/sys, or in run/fjord/ beside a fake tree, whose admin files are
+// then the sysctl.d/ beside it. The file is named after the namespace's inode,
+// so that processes in other namespaces keep ledgers of their own.
+func (t Tuner) NewLedger() (*Ledger, error) {
+	self, err := Self()
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return nil, fmt.Errorf("stat /proc/thread-self/ns/net: %w", err)
+	}
+	name := fmt.Sprintf("reserved-ports.net-%d", st.Ino)
+	if t.Root == "" {
+		return &Ledger{Path: filepath.Join(DefaultLedgerDir, name), Owner: self, Persisted: DefaultPersisted}, nil
+	}
+	beside := filepath.Dir(t.Root)
+	return &Ledger{
+		Path:      filepath.Join(beside, "run", "fjord", name),
+		Owner:     self,
+		Persisted: []string{filepath.Join(beside, "sysctl.d")},
+	}, nil
+}
+
+// ledgerState is the content of a ledger file.
+type ledgerState struct {
+	added  []portSpan // ports fjord reserved that were not reserved before
+	owners []ownerPorts
+}
+
+type ownerPorts struct {
+	Owner
+	ports []portSpan
+}
+
+const ledgerHeader = `# fjord's reservations in net.ipv4.ip_local_reserved_ports of one network
+# namespace. 'added' are the ports fjord reserved that were not reserved
+# before; each 'owner PID START PORTS' is a fjord process and the ports it
+# needs. fjord releases an added port once no running owner needs it.
+# Written by fjord; see docs/host-tuning.md.
+`
+
+// formatLedger writes st in the ledger's syntax; parseLedger reads it
+// back.
+func formatLedger(st ledgerState) []byte {
+	var b bytes.Buffer
+	b.WriteString(ledgerHeader)
+	fmt.Fprintf(&b, "added %s\n", portsOrDash(st.added))
+	owners := slices.Clone(st.owners)
+	slices.SortFunc(owners, func(a, b ownerPorts) int { return a.PID - b.PID })
+	for _, o := range owners {
+		fmt.Fprintf(&b, "owner %d %d %s\n", o.PID, o.Start, portsOrDash(o.ports))
+	}
+	return b.Bytes()
+}
+
+func portsOrDash(p []portSpan) string {
+	if len(p) == 0 {
+		return "-"
+	}
+	return formatPorts(p)
+}
+
+// parseLedger reads a ledger: '#' comments, blank lines, at most one
+// "added PORTS" line and "owner PID START PORTS" lines, a port list being
+// "-" when empty. The error names the line.
+func parseLedger(r io.Reader) (ledgerState, error) {
+	var st ledgerState
+	seen := map[int]bool{}
+	addedSeen := false
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		ports := func(s string) ([]portSpan, error) {
+			if s == "-" {
+				return nil, nil
+			}
+			p, err := parsePorts(s)
+			if err == nil && len(p) == 0 {
+				err = fmt.Errorf("empty port list")
+			}
+			return p, err
+		}
+		switch {
+		case f[0] == "added" && len(f) == 2 && !addedSeen:
+			p, err := ports(f[1])
+			if err != nil {
+				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
+			}
+			st.added, addedSeen = p, true
+		case f[0] == "owner" && len(f) == 4:
+			pid, err := strconv.Atoi(f[1])
+			if err != nil || pid <= 0 || seen[pid] {
+				return ledgerState{}, fmt.Errorf("line %d: %q is not a process id listed once", n, f[1])
+			}
+			start, err := strconv.ParseUint(f[2], 10, 64)
+			if err != nil {
+				return ledgerState{}, fmt.Errorf("line %d: start time %q is not a number", n, f[2])
+			}
+			p, err := ports(f[3])
+			if err != nil {
+				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
+			}
+			seen[pid] = true
+			st.owners = append(st.owners, ownerPorts{Owner{pid, start}, p})
+		default:
+			return ledgerState{}, fmt.Errorf("line %d: want 'added PORTS' once, or 'owner PID START PORTS', got %q", n, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return ledgerState{}, err
+	}
+	return st, nil
+}
+
+// lock takes the ledger's lock, creating its directory and lock file if
+// needed, and returns the function that lets it go.
+func (l *Ledger) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", filepath.Dir(l.Path), bare(err))
+	}
+	path := l.Path + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, bare(err))
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock(%s): %w", path, err)
+	}
+	// Closing the file releases the lock.
+	return func() { f.Close() }, nil
+}
+
+// load reads the ledger; a ledger that does not exist is empty.
+func (l *Ledger) load() (ledgerState, error) {
+	b, err := os.ReadFile(l.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ledgerState{}, nil
+	}
+	if err != nil {
+		return ledgerState{}, fmt.Errorf("cannot read %s: %w", l.Path, bare(err))
+	}
+	st, err := parseLedger(bytes.NewReader(b))
+	if err != nil {
+		return ledgerState{}, fmt.Errorf("%s: %w", l.Path, err)
+	}
+	return st, nil
+}
+
+// save replaces the ledger atomically, so that a crash leaves the old
+// ledger or the new one, never half of one.
+func (l *Ledger) save(st ledgerState) error {
+	f, err := os.CreateTemp(filepath.Dir(l.Path), "."+filepath.Base(l.Path)+".*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", l.Path, bare(err))
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	_, err = f.Write(formatLedger(st))
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), l.Path)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", l.Path, bare(err))
+	}
+	return nil
+}
+
+// persisted returns the ports the Persisted files reserve. An error means
+// fjord cannot tell which ports are the admin's.
+func (l *Ledger) persisted() (*portBits, error) {
+	kept := &portBits{}
+	for _, p := range l.Persisted {
+		files := []string{p}
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			if files, err = filepath.Glob(filepath.Join(p, "*.conf")); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cannot read %s: %w", name, bare(err))
+			}
+			conf, err := ParseConf(bytes.NewReader(b))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			v, ok := conf[ReservedPortsKey]
+			if !ok {
+				continue
+			}
+			spans, err := parsePorts(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", name, ReservedPortsKey, err)
+			}
+			kept = kept.or(bitsOf(spans))
+		}
+	}
+	return kept, nil
+}
+
+// releaseSetting is the reserved ports setting as Release reports it.
+var releaseSetting = Setting{
+	Key: ReservedPortsKey, Kind: PortSet,
+	Reason: "Ports fjord reserved for a run are released once no running fjord needs them; reservations that were there before fjord, or that a sysctl.d file makes, stay.",
+}
+
+// Release takes the calling process out of t.Ledger and releases the
+// ports fjord added that no running fjord needs any more: a stopping
+// process's own, and those of processes that ended without doing so.
+// Result.Released lists them.
+func (t Tuner) Release() Result {
+	if t.Ledger == nil {
+		return Result{Setting: releaseSetting, Status: Failed, Err: errors.New("no ledger of fjord's reservations")}
+	}
+	return t.settle(releaseSetting, nil)
+}
+
+// reserve applies the reserved ports setting s through t.Ledger: the
+// calling process needs s.Want.
+func (t Tuner) reserve(s Setting) Result {
+	want, err := parsePorts(s.Want)
+	if err != nil {
+		return Result{Setting: s, Status: Unavailable, Err: fmt.Errorf("wanted value: %w", err)}
+	}
+	return t.settle(s, want)
+}
+
+// settle brings ip_local_reserved_ports in line with the ledger, under
+// its lock: owners that ended are dropped, the calling process's entry
+// becomes need (or goes, when need is nil), every port a running owner
+// needs is reserved (and recorded as fjord's if it was not reserved
+// before), and every port fjord added that no running owner needs and no
+// sysctl.d file keeps is released.
+func (t Tuner) settle(s Setting, need []portSpan) Result {
+	l := t.Ledger
+	path := t.Path(s.Key)
+	unlock, err := l.lock()
+	if err != nil {
+		err = fmt.Errorf("cannot keep the ledger of fjord's reservations: %w", err)
+		if need == nil {
+			return Result{Setting: s, Status: Failed, Err: err}
+		}
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			err = fmt.Errorf("%w: run as root", err)
+		}
+		// Ports already reserved (by an admin, or by a fjord that could
+		// record them) serve this process as well; it only must not add
+		// any it could not record, which would stay reserved for good.
+		r := t.check(s)
+		if r.Status == Pending {
+			r.Status, r.Err = Failed, fmt.Errorf("not reserved: %w", err)
+		}
+		return r
+	}
+	defer unlock()
+
+	r := Result{Setting: s}
+	st, err := l.load()
+	if err != nil {
+		// What fjord added is unknown: release nothing, and start the
+		// ledger afresh. Ports fjord reserved before stay reserved.
+		r.Note = fmt.Sprintf("%v: started afresh, releasing nothing fjord reserved before", err)
+		st = ledgerState{}
+	}
+	isRunning := l.running
+	if isRunning == nil {
+		isRunning = running
+	}
+	owners := slices.DeleteFunc(st.owners, func(o ownerPorts) bool { return o.PID == l.Owner.PID || !isRunning(o.Owner) })
+	if need != nil {
+		owners = append(owners, ownerPorts{l.Owner, need})
+	}
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.Status, r.Err = Unavailable, readError(path, err)
+		return r
+	}
+	r.Current = normalize(string(b))
+	spans, err := parsePorts(r.Current)
+	if err != nil {
+		r.Status, r.Err = Unavailable, fmt.Errorf("%s: current value: %w", path, err)
+		return r
+	}
+	cur := bitsOf(spans)
+	needed := &portBits{}
+	for _, o := range owners {
+		needed = needed.or(bitsOf(o.ports))
+	}
+	// A port someone else released meanwhile is no longer fjord's.
+	added := bitsOf(st.added).and(cur)
+	release := added.andNot(needed)
+	if kept, err := l.persisted(); err != nil {
+		release = &portBits{}
+		r.Note = joinNote(r.Note, fmt.Sprintf("releasing nothing: cannot tell which reservations are the admin's: %v", err))
+	} else {
+		release = release.andNot(kept)
+	}
+	add := needed.andNot(cur)
+	next := cur.andNot(release).or(add)
+	r.Wanted = formatPorts(next.spans())
+	st.owners = owners
+
+	if *next == *cur {
+		r.Status = OK
+	} else {
+		t.apply(&r)
+		after, perr := parsePorts(r.After)
+		if r.Status == Applied && perr == nil {
+			got := bitsOf(after)
+			if !add.andNot(got).empty() || !release.and(got).empty() {
+				r.Status = Failed
+				r.Err = fmt.Errorf("wrote %q to %s but the kernel kept %q", r.Wanted, path, r.After)
+			}
+		}
+		if r.Status == Applied {
+			added = added.andNot(release).or(add)
+			r.Released = formatPorts(release.spans())
+		}
+	}
+	st.added = added.spans()
+	if err := l.save(st); err != nil {
+		changed := r.Status == Applied
+		r.Status, r.Err = Failed, err
+		if changed {
+			// Unrecorded, the ports just added would stay reserved for
+			// good: put the value the old ledger describes back.
+			if werr := t.writer()(path, r.Current); werr != nil {
+				r.Err = fmt.Errorf("%w; putting %q back failed too (%v): %s stay reserved, and fjord will not release them", err, r.Current, werr, orDashPorts(add))
+			} else {
+				r.Err = fmt.Errorf("%w; %q put back", err, r.Current)
+			}
+		}
+	}
+	return r
+}
+
+func orDashPorts(p *portBits) string { return portsOrDash(p.spans()) }
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// Describe says which reserved ports fjord added in the namespace and
+// which fjord processes need which, for 'fjord sysctl check'; "" when the
+// ledger lists none. It reads without the lock: the ledger is replaced
+// whole, never written in place.
+func (l *Ledger) Describe() (string, error) {
+	st, err := l.load()
+	if err != nil || len(st.added) == 0 && len(st.owners) == 0 {
+		return "", err
+	}
+	isRunning := l.running
+	if isRunning == nil {
+		isRunning = running
+	}
+	var live, ended []string
+	for _, o := range st.owners {
+		desc := fmt.Sprintf("process %d (%s)", o.PID, portsOrDash(o.ports))
+		if isRunning(o.Owner) {
+			live = append(live, desc)
+		} else {
+			ended = append(ended, desc)
+		}
+	}
+	out := fmt.Sprintf("fjord added %s, and releases each once no running fjord needs it", portsOrDash(st.added))
+	if len(live) > 0 {
+		out += "; running: " + strings.Join(live, ", ")
+	}
+	if len(ended) > 0 {
+		out += "; ended without releasing: " + strings.Join(ended, ", ") + " ('fjord sysctl release' releases theirs)"
+	}
+	return out, nil
+}
+
+// Disown takes ports out of what fjord added: an admin reserved them with
+// 'fjord sysctl apply', and they are no longer fjord's to release.
+func (l *Ledger) Disown(ports string) error {
+	spans, err := parsePorts(ports)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(l.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil // fjord added nothing here
+	}
+	unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := l.load()
+	if err != nil {
+		return err
+	}
+	st.added = bitsOf(st.added).andNot(bitsOf(spans)).spans()
+	return l.save(st)
+}
+
+// portBits is a set of ports, one bit each.
+type portBits [65536 / 64]uint64
+
+func bitsOf(spans []portSpan) *portBits {
+	b := &portBits{}
+	for _, s := range spans {
+		for p := uint32(s.lo); p <= uint32(s.hi); p++ {
+			b[p/64] |= 1 << (p % 64)
+		}
+	}
+	return b
+}
+
+func (b *portBits) spans() []portSpan {
+	var out []portSpan
+	for p := uint32(0); p < 65536; p++ {
+		if b[p/64]&(1<<(p%64)) == 0 {
+			continue
+		}
+		if n := len(out); n > 0 && uint32(out[n-1].hi)+1 == p {
+			out[n-1].hi = uint16(p)
+		} else {
+			out = append(out, portSpan{uint16(p), uint16(p)})
+		}
+	}
+	return out
+}
+
+// or, and and andNot return a new set, leaving b and o as they are.
+func (b *portBits) or(o *portBits) *portBits {
+	out := &portBits{}
+	for i := range b {
+		out[i] = b[i] | o[i]
+	}
+	return out
+}
+
+func (b *portBits) and(o *portBits) *portBits {
+	out := &portBits{}
+	for i := range b {
+		out[i] = b[i] & o[i]
+	}
+	return out
+}
+
+func (b *portBits) andNot(o *portBits) *portBits {
+	out := &portBits{}
+	for i := range b {
+		out[i] = b[i] &^ o[i]
+	}
+	return out
+}
+
+func (b *portBits) empty() bool { return *b == portBits{} }

@@ -1,0 +1,463 @@
+package sysctl
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// ledgerStep is one process reserving ports (Apply) or stopping
+// (Release).
+type ledgerStep struct {
+	pid      int
+	reserve  string // ports it reserves; "" with stop
+	stop     bool
+	kernel   string // ip_local_reserved_ports afterwards
+	released string
+	status   Status
+	note     string // part of Result.Note; "" none expected
+}
+
+// ledgerOwner is the Owner the tests give pid: its start time is pid*10.
+func ledgerOwner(pid int) Owner { return Owner{PID: pid, Start: uint64(pid) * 10} }
+
+func TestLedger(t *testing.T) {
+	tests := []struct {
+		name      string
+		kernel    string // ip_local_reserved_ports before
+		ledger    string // the ledger file before; "" none
+		persisted string // a sysctl.d file of the admin's; "" none
+		ended     []int  // pids whose process has ended
+		readOnly  bool   // the kernel refuses writes to the key
+		steps     []ledgerStep
+		after     string // the ledger afterwards, without its header
+	}{
+		{
+			name: "a stop releases what the run reserved",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080,8443", kernel: "8080,8443", status: Applied},
+				{pid: 1, stop: true, kernel: "", released: "8080,8443", status: Applied},
+			},
+			after: "added -\n",
+		},
+		{
+			name:   "a reservation there before fjord stays",
+			kernel: "8080,9000",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080,8443", kernel: "8080,8443,9000", status: Applied},
+				{pid: 1, stop: true, kernel: "8080,9000", released: "8443", status: Applied},
+			},
+			after: "added -\n",
+		},
+		{
+			name: "a reload: the old process's ports go when it ends, the shared ones stay",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080,8443", kernel: "8080,8443", status: Applied},
+				{pid: 2, reserve: "8080,8444", kernel: "8080,8443-8444", status: Applied},
+				{pid: 1, stop: true, kernel: "8080,8444", released: "8443", status: Applied},
+				{pid: 2, stop: true, kernel: "", released: "8080,8444", status: Applied},
+			},
+			after: "added -\n",
+		},
+		{
+			name: "a port another running fjord needs stays",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080", status: Applied},
+				{pid: 2, reserve: "8080", kernel: "8080", status: OK},
+				{pid: 2, stop: true, kernel: "8080", status: OK},
+			},
+			after: "added 8080\nowner 1 10 8080\n",
+		},
+		{
+			name:   "the next start releases what an ended process left",
+			kernel: "9000,9100",
+			ledger: "added 9000\nowner 7 70 9000\n",
+			ended:  []int{7},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9100", released: "9000", status: Applied},
+			},
+			after: "added 8080\nowner 1 10 8080\n",
+		},
+		{
+			name:      "a port a sysctl.d file reserves is the admin's",
+			kernel:    "9000",
+			ledger:    "added 9000\nowner 7 70 9000\n",
+			persisted: "# the admin's\n-net.ipv4.ip_local_reserved_ports = 8999-9001\n",
+			ended:     []int{7},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied},
+			},
+			after: "added 8080,9000\nowner 1 10 8080\n",
+		},
+		{
+			name:      "a sysctl.d file fjord cannot read releases nothing",
+			kernel:    "9000",
+			ledger:    "added 9000\nowner 7 70 9000\n",
+			persisted: "not a setting\n",
+			ended:     []int{7},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied, note: "releasing nothing: cannot tell which reservations are the admin's"},
+			},
+		},
+		{
+			name:   "a garbled ledger is started afresh, releasing nothing it listed",
+			kernel: "9000",
+			ledger: "added 9000\nowner seven\n",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied, note: "line 2"},
+				{pid: 1, stop: true, kernel: "9000", released: "8080", status: Applied},
+			},
+			after: "added -\n",
+		},
+		{
+			name:   "a port someone else released is no longer fjord's",
+			ledger: "added 9000\nowner 7 70 9000\n",
+			ended:  []int{7},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080", status: Applied},
+			},
+			after: "added 8080\nowner 1 10 8080\n",
+		},
+		{
+			name:   "a running process's port that someone released is reserved again",
+			ledger: "added 9000\nowner 7 70 9000\n",
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied},
+			},
+			after: "added 8080,9000\nowner 1 10 8080\nowner 7 70 9000\n",
+		},
+		{
+			name:     "a write the kernel refuses adds nothing to the ledger",
+			readOnly: true,
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "", status: Failed},
+			},
+			after: "added -\nowner 1 10 8080\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, map[string]string{ReservedPortsKey: tt.kernel + "\n"})
+			dir := t.TempDir()
+			path := filepath.Join(dir, "reserved-ports")
+			if tt.ledger != "" {
+				if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.persisted != "" {
+				if err := os.WriteFile(filepath.Join(dir, "admin.conf"), []byte(tt.persisted), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ended := map[int]bool{}
+			for _, pid := range tt.ended {
+				ended[pid] = true
+			}
+			var write func(path, value string) error
+			if tt.readOnly {
+				write = func(path, _ string) error {
+					return &fs.PathError{Op: "open", Path: path, Err: syscall.EACCES}
+				}
+			}
+			for i, st := range tt.steps {
+				tu := Tuner{Root: root, write: write, Ledger: &Ledger{
+					Path: path, Owner: ledgerOwner(st.pid), Persisted: []string{dir},
+					running: func(o Owner) bool { return !ended[o.PID] && o.Start == uint64(o.PID)*10 },
+				}}
+				var r Result
+				if st.stop {
+					r = tu.Release()
+					ended[st.pid] = true
+				} else {
+					r = tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: st.reserve}})[0]
+				}
+				what := fmt.Sprintf("step %d (process %d reserves %q, stops %v)", i, st.pid, st.reserve, st.stop)
+				if r.Status != st.status || r.Released != st.released {
+					t.Errorf("%s: %v, released %q; want %v, released %q (err %v)", what, r.Status, r.Released, st.status, st.released, r.Err)
+				}
+				if got := readTree(t, root, ReservedPortsKey); got != st.kernel {
+					t.Errorf("%s: kernel has %q, want %q", what, got, st.kernel)
+				}
+				if (st.note == "") != (r.Note == "") || !strings.Contains(r.Note, st.note) {
+					t.Errorf("%s: note %q, want one containing %q", what, r.Note, st.note)
+				}
+			}
+			if tt.after == "" {
+				return
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimPrefix(string(b), ledgerHeader); got != tt.after {
+				t.Errorf("ledger afterwards:\n%s\nwant:\n%s", got, tt.after)
+			}
+		})
+	}
+}
+
+// TestLedgerUnusable: a process that cannot keep the ledger (not root,
+// /run read-only) reserves nothing it could not release, so the range is
+// not widened over unreserved ports; ports already reserved serve it.
+func TestLedgerUnusable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unusable := &Ledger{Path: filepath.Join(file, "reserved-ports"), Owner: ledgerOwner(1)}
+	tests := []struct {
+		name     string
+		kernel   string
+		reserved Status
+		rangeSt  Status
+		err      string
+	}{
+		{"ports to reserve: not reserved, range left alone", "", Failed, Failed, "not reserved: cannot keep the ledger of fjord's reservations: cannot create " + file},
+		{"ports reserved already: in place", "8080", OK, Applied, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, with(stock, ReservedPortsKey, tt.kernel+"\n"))
+			results := Tuner{Root: root, Ledger: unusable}.Apply(Profile(profileNeeds))
+			got := map[string]Result{}
+			for _, r := range results {
+				got[r.Key] = r
+			}
+			res, rng := got[ReservedPortsKey], got["net.ipv4.ip_local_port_range"]
+			if res.Status != tt.reserved || rng.Status != tt.rangeSt {
+				t.Errorf("reserved ports %v (%v), range %v (%v); want %v, %v", res.Status, res.Err, rng.Status, rng.Err, tt.reserved, tt.rangeSt)
+			}
+			if tt.err != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tt.err)) {
+				t.Errorf("error %v, want one containing %q", res.Err, tt.err)
+			}
+			if got := readTree(t, root, ReservedPortsKey); got != tt.kernel {
+				t.Errorf("kernel has %q, want %q as it was", got, tt.kernel)
+			}
+		})
+	}
+	r := Tuner{Root: fakeTree(t, stock), Ledger: unusable}.Release()
+	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot create") {
+		t.Errorf("Release with an unusable ledger: %v %v, want it to fail saying why", r.Status, r.Err)
+	}
+}
+
+// TestLedgerUnsavable: when the ledger cannot be written after the
+// kernel took new ports, the old value is put back, so that no port stays
+// reserved without fjord knowing it added it.
+func TestLedgerUnsavable(t *testing.T) {
+	root := fakeTree(t, map[string]string{ReservedPortsKey: "9000\n"})
+	// A directory where the ledger should be: it reads as garbled and
+	// cannot be replaced.
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tu := Tuner{Root: root, Ledger: &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }}}
+	r := tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}})[0]
+	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot write "+path) || !strings.Contains(r.Err.Error(), `"9000" put back`) {
+		t.Errorf("%v %v, want a failure saying the ledger could not be written and 9000 was put back", r.Status, r.Err)
+	}
+	if got := readTree(t, root, ReservedPortsKey); got != "9000" {
+		t.Errorf("kernel has %q, want 9000 as before", got)
+	}
+}
+
+// TestLedgerDisown: ports an admin reserved with 'fjord sysctl apply'
+// while fjord had them are no longer fjord's to release.
+func TestLedgerDisown(t *testing.T) {
+	root := fakeTree(t, map[string]string{ReservedPortsKey: "\n"})
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	l := &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }}
+	if err := (&Ledger{Path: filepath.Join(t.TempDir(), "none")}).Disown("8443"); err != nil {
+		t.Errorf("Disown without a ledger: %v", err)
+	}
+	tu := Tuner{Root: root, Ledger: l}
+	if r := tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080,8443"}})[0]; r.Status != Applied {
+		t.Fatalf("reserve: %v %v", r.Status, r.Err)
+	}
+	if err := l.Disown("8443,9000"); err != nil {
+		t.Fatal(err)
+	}
+	if r := tu.Release(); r.Released != "8080" || readTree(t, root, ReservedPortsKey) != "8443" {
+		t.Errorf("after Disown(8443) the stop released %q, leaving %q; want 8080 released, 8443 kept", r.Released, readTree(t, root, ReservedPortsKey))
+	}
+}
+
+func TestLedgerDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		name, ledger, want string
+	}{
+		{"no ledger", "", ""},
+		{"nothing listed", "added -\n", ""},
+		{"running and ended owners", "added 8080,8443,9000\nowner 1 10 8080,8443\nowner 7 70 9000\nowner 8 80 -\n",
+			"fjord added 8080,8443,9000, and releases each once no running fjord needs it; running: process 1 (8080,8443), process 8 (-); ended without releasing: process 7 (9000) ('fjord sysctl release' releases theirs)"},
+	} {
+		path := filepath.Join(t.TempDir(), "reserved-ports")
+		if tt.ledger != "" {
+			if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l := &Ledger{Path: path, running: func(o Owner) bool { return o.PID != 7 }}
+		got, err := l.Describe()
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	os.WriteFile(path, []byte("garbage\n"), 0o644)
+	if _, err := (&Ledger{Path: path}).Describe(); err == nil || !strings.Contains(err.Error(), path+": line 1") {
+		t.Errorf("a garbled ledger: %v, want an error naming it", err)
+	}
+}
+
+func TestNewLedger(t *testing.T) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		t.Skip(err)
+	}
+	name := fmt.Sprintf("reserved-ports.net-%d", st.Ino)
+	for _, tt := range []struct {
+		name            string
+		tu              Tuner
+		path, persisted string
+	}{
+		{"the real tree: /run/fjord and the sysctl.d files", Tuner{}, "/run/fjord/" + name, "/etc/sysctl.conf"},
+		{"a fake tree: beside it", Tuner{Root: "/tmp/x/sys"}, "/tmp/x/run/fjord/" + name, "/tmp/x/sysctl.d"},
+	} {
+		l, err := tt.tu.NewLedger()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Path != tt.path || l.Persisted[0] != tt.persisted || l.Owner.PID != os.Getpid() || l.Owner.Start == 0 {
+			t.Errorf("%s: %+v, want path %s, persisted first %s, owner this process", tt.name, l, tt.path, tt.persisted)
+		}
+	}
+}
+
+// TestRunning tells a running process from one that ended or whose pid
+// another process now has.
+func TestRunning(t *testing.T) {
+	self, err := Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Run(); err != nil {
+		t.Skipf("cannot run /bin/true: %v", err)
+	}
+	for _, tt := range []struct {
+		name string
+		o    Owner
+		want bool
+	}{
+		{"this process", self, true},
+		{"its pid with another start time", Owner{self.PID, self.Start + 1}, false},
+		{"a process that ended", Owner{cmd.Process.Pid, self.Start}, false},
+	} {
+		if got := running(tt.o); got != tt.want {
+			t.Errorf("%s: running %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	tail := " 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 19 20\n"
+	for _, tt := range []struct {
+		name, stat string
+		state      byte
+		start      uint64
+		err        string
+	}{
+		{"plain", "12 (fjord) S" + tail, 'S', 4242, ""},
+		{"a command with spaces and parentheses", "12 (a) (b c)) Z" + tail, 'Z', 4242, ""},
+		{"no command", "12 S" + tail, 0, 0, "no ')'"},
+		{"too short", "12 (fjord) S 1 2 3\n", 0, 0, "19 more fields"},
+		{"start not a number", "12 (fjord) S" + strings.Replace(tail, "4242", "x", 1), 0, 0, `start time "x"`},
+		{"state not one letter", "12 (fjord) SS" + tail, 0, 0, "want the state"},
+	} {
+		state, start, err := parseStat([]byte(tt.stat))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || state != tt.state || start != tt.start {
+			t.Errorf("%s: %c %d %v, want %c %d", tt.name, state, start, err, tt.state, tt.start)
+		}
+	}
+}
+
+func TestParseLedger(t *testing.T) {
+	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatPorts(st.added); got != "8080,8443-8444" || len(st.owners) != 2 ||
+		st.owners[0].Owner != (Owner{12, 345}) || formatPorts(st.owners[0].ports) != "8080" || st.owners[1].ports != nil {
+		t.Errorf("parsed %+v", st)
+	}
+	for _, bad := range []struct{ text, err string }{
+		{"added 1\nadded 2\n", "line 2: want 'added PORTS' once"},
+		{"added\n", "line 1"},
+		{"added x\n", "line 1: bad port"},
+		{"added ,\n", "line 1"},
+		{"owner 0 1 -\n", `line 1: "0" is not a process id`},
+		{"owner 1 1 -\nowner 1 2 -\n", "line 2"},
+		{"owner 1 x -\n", `start time "x"`},
+		{"owner 1 1 80 81\n", "line 1"},
+		{"reserved 80\n", "line 1: want"},
+	} {
+		if _, err := parseLedger(strings.NewReader(bad.text)); err == nil || !strings.Contains(err.Error(), bad.err) {
+			t.Errorf("parseLedger(%q) error %v, want one containing %q", bad.text, err, bad.err)
+		}
+	}
+}
+
+func FuzzParseLedger(f *testing.F) {
+	f.Add(ledgerHeader + "added 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n")
+	f.Add("added -\n\n# x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		st, err := parseLedger(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		// What was read writes back to a ledger that reads the same.
+		out := formatLedger(st)
+		again, err := parseLedger(bytes.NewReader(out))
+		if err != nil {
+			t.Fatalf("reparse of %q: %v", out, err)
+		}
+		if !bytes.Equal(formatLedger(again), out) {
+			t.Fatalf("%q became %q", out, formatLedger(again))
+		}
+	})
+}
+
+func FuzzParseStat(f *testing.F) {
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("12 (a) (b c)) Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 19 20\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		state, start, err := parseStat(b)
+		if err != nil {
+			return
+		}
+		// The fields after the last ')' carry the state and start time.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		f := strings.Fields(rest)
+		if n, err := strconv.ParseUint(f[19], 10, 64); f[0] != string([]byte{state}) || err != nil || n != start {
+			t.Fatalf("state %c start %d from %q", state, start, rest)
+		}
+	})
+}
