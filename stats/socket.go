@@ -128,23 +128,3 @@ func readLine(br *bufio.Reader) (string, error) {
 		return strings.TrimRight(string(b), "\r\n"), err
 	}
 }
-
-// splitCommands splits a line on ';', HAProxy's command separator; a
-// backslash escapes it.
-func splitCommands(line string) []string {
-	var cmds []string
-	var cur strings.Builder
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == '\\' && i+1 < len(line) && line[i+1] == ';':
-			cur.WriteByte(';')
-			i++
-		case c == ';':
-			cmds = append(cmds, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(cmds, cur.String())
-}

@@ -45,7 +45,7 @@ func init() {
 
 // Exec runs one command line and returns its answer, ending in a newline.
 func (a *API) Exec(line string) string {
-	words := strings.Fields(line)
+	words := commandWords(line)
 	if len(words) == 0 {
 		return ""
 	}
