@@ -105,7 +105,14 @@ func (s *Socket) handle(c net.Conn) {
 	var out strings.Builder
 	api := &API{Src: s.src, Level: s.conf.Level}
 	for _, cmd := range splitCommands(line) {
+		if len(commandWords(cmd)) == 0 {
+			continue // "show info;" or a blank line: nothing to answer
+		}
+		// As HAProxy, every answer ends with an empty line, which no
+		// answer contains, so that a script reading the answers of
+		// several commands knows where each ends and that none was cut.
 		out.WriteString(api.Exec(cmd))
+		out.WriteString("\n")
 	}
 	io.WriteString(c, out.String())
 }

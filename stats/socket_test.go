@@ -121,17 +121,20 @@ func (rt *runtime) get(t *testing.T, path string) string {
 func TestSocketCommands(t *testing.T) {
 	rt := startRuntime(t, "admin")
 	for _, tc := range []struct{ in, want string }{
-		{"get weight web/web01\n", "10 (initial 10)\n"},
-		{"set weight web/web01 50%\n", ""},
-		{"get weight web/web01\n", "5 (initial 10)\n"},
-		{"set weight web/web01 300\n", "Absolute weight can only be between 0 and 256 inclusive.\n"},
-		{"set weight web/web01 abc\n", "Invalid weight: 'abc'.\n"},
-		{"get weight web/nope\n", "No such server.\n"},
-		{"get weight nope/web01\n", "No such backend.\n"},
-		{"get weight web01\n", "Require 'backend/server'.\n"},
-		{"set server web/web01 state bogus\n", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"},
-		{"disable server web/web02;get weight web/web02\n", "1 (initial 1)\n"},
-		{"show servers state nope\n", "Can't find backend.\n"},
+		{"get weight web/web01\n", "10 (initial 10)\n\n"},
+		{"set weight web/web01 50%\n", "\n"},
+		{"get weight web/web01\n", "5 (initial 10)\n\n"},
+		{"set weight web/web01 300\n", "Absolute weight can only be between 0 and 256 inclusive.\n\n"},
+		{"set weight web/web01 abc\n", "Invalid weight: 'abc'.\n\n"},
+		{"get weight web/nope\n", "No such server.\n\n"},
+		{"get weight nope/web01\n", "No such backend.\n\n"},
+		{"get weight web01\n", "Require 'backend/server'.\n\n"},
+		{"set server web/web01 state bogus\n", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"},
+		{"disable server web/web02;get weight web/web02\n", "\n1 (initial 1)\n\n"},
+		{"show servers state nope\n", "Can't find backend.\n\n"},
+		{"get weight web/web\\01\n", "5 (initial 10)\n\n"}, // an escaped ordinary byte is the byte
+		{"get weight web/web01;;\n", "5 (initial 10)\n\n"}, // empty commands have no answer
+		{"get weight web/web01;set weight web/web01 10;get weight web/nope\n", "5 (initial 10)\n\n\nNo such server.\n\n"},
 		{"\n", ""},
 	} {
 		if got := rt.send(t, tc.in); got != tc.want {
@@ -147,6 +150,40 @@ func TestSocketCommands(t *testing.T) {
 	if got := rt.send(t, "show servers state web\n"); !strings.Contains(got, "2 web 2 web02 127.0.0.1 2 1 ") {
 		t.Errorf("show servers state (web02 in MAINT): %q", got)
 	}
+}
+
+// No answer has an empty line, and a non-empty one ends in a newline: the
+// socket ends each answer with an empty line, as HAProxy, so that a
+// script can tell the answers of several commands apart.
+func TestAnswersHaveNoEmptyLine(t *testing.T) {
+	api := &API{Src: testSources(t), Level: "admin"}
+	for _, cmd := range []string{
+		"help", "show info", "show stat", "show servers state", "show servers state web",
+		"show servers state nope", "get weight web/web01", "get weight web/nope", "set weight web/web01 5",
+		"set weight web/web01 x", "disable server web/web02", "enable server web/web02",
+		"set server web/web02 state drain", "set server web/web02 state ready", "frobnicate", "show",
+	} {
+		a := api.Exec(cmd)
+		if a != "" && (!strings.HasSuffix(a, "\n") || strings.HasPrefix(a, "\n") || strings.Contains(a, "\n\n")) {
+			t.Errorf("%s: %q", cmd, a)
+		}
+	}
+}
+
+// testSources are the Sources of a configuration with one backend, web,
+// of two servers, without an engine.
+func testSources(t *testing.T) *Sources {
+	t.Helper()
+	text := "listen web\n  bind 127.0.0.1:1\n  server web01 127.0.0.1:2 weight 10\n  server web02 127.0.0.1:3\n"
+	cfg, err := config.Parse("t.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{}, Started: time.Now(), Version: "test"}
+	for _, px := range cfg.Backends() {
+		src.Backends[px.Name] = balancer.New(px)
+	}
+	return src
 }
 
 func TestSocketBadInput(t *testing.T) {
@@ -173,7 +210,7 @@ func TestSocketBadInput(t *testing.T) {
 
 func TestSocketLevels(t *testing.T) {
 	rt := startRuntime(t, "user")
-	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n" {
+	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n\n" {
 		t.Fatalf("user level: %q", got)
 	}
 	if got := rt.send(t, "help\n"); strings.Contains(got, "disable server") || !strings.Contains(got, "show stat") {
@@ -186,7 +223,7 @@ func TestSocketLevels(t *testing.T) {
 
 func TestSocketDisableEnableRotation(t *testing.T) {
 	rt := startRuntime(t, "admin")
-	if got := rt.send(t, "disable server web/web02\n"); got != "" {
+	if got := rt.send(t, "disable server web/web02\n"); got != "\n" {
 		t.Fatalf("disable: %q", got)
 	}
 	for i := 0; i < 10; i++ {
@@ -234,7 +271,7 @@ func TestSocketDrainLetsOpenConnectionFinish(t *testing.T) {
 	if held == nil {
 		t.Fatal("no connection reached web02")
 	}
-	if got := rt.send(t, "set server web/web02 state drain\n"); got != "" {
+	if got := rt.send(t, "set server web/web02 state drain\n"); got != "\n" {
 		t.Fatalf("drain: %q", got)
 	}
 	for i := 0; i < 10; i++ {

@@ -43,7 +43,9 @@ func init() {
 	}
 }
 
-// Exec runs one command line and returns its answer, ending in a newline.
+// Exec runs one command and returns its answer: empty, or lines each
+// ending in a newline, none of them empty (the socket ends each answer
+// with an empty line).
 func (a *API) Exec(line string) string {
 	words := commandWords(line)
 	if len(words) == 0 {
@@ -127,14 +129,14 @@ func (a *API) showInfo([]string) string {
 	if src.DroppedLogs != nil {
 		dropped = src.DroppedLogs()
 	}
-	fmt.Fprintf(&b, "DroppedLogs: %d\n\n", dropped)
+	fmt.Fprintf(&b, "DroppedLogs: %d\n", dropped)
 	return b.String()
 }
 
 func (a *API) showStat([]string) string {
 	var b strings.Builder
 	WriteCSV(&b, a.Src.Snapshot())
-	return b.String() + "\n"
+	return b.String()
 }
 
 // showServersState dumps HAProxy's "show servers state" format version 1
