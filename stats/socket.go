@@ -26,13 +26,26 @@ const maxCommandLine = 4096
 // socketIdle bounds how long a connection may take to send its command.
 const socketIdle = 10 * time.Second
 
+// A connection is closed by shutting its write side and discarding what
+// the client still sends, for at most lingerTime and lingerBytes, before
+// closing for good. Closing a Unix socket with unread input resets the
+// peer (ECONNRESET), and a client still writing (a pasted file, a line
+// over the limit) gets EPIPE and may die before it reads the answer that
+// says why. The bounds keep a client that never stops from holding the
+// connection: 16 MiB is far more than any honest batch of commands and
+// costs milliseconds to discard.
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 16 << 20
+)
+
 // Socket serves the runtime API ("stats socket PATH") on a Unix socket.
 // As in HAProxy, a connection sends one line of commands separated by ';',
 // gets the answers and is closed.
 type Socket struct {
 	src    *Sources
 	conf   config.StatsSocket
-	ln     net.Listener
+	ln     *net.UnixListener
 	logger Logger
 	wg     sync.WaitGroup
 }
@@ -50,7 +63,7 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 		}
 		os.Remove(sc.Path)
 	}
-	ln, err := net.Listen("unix", sc.Path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sc.Path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("stats socket %s (%s): %w", sc.Path, sc.Pos, err)
 	}
@@ -76,7 +89,7 @@ func (s *Socket) Close() error {
 func (s *Socket) serve() {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := s.ln.AcceptUnix()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) && s.logger != nil {
 				s.logger.Printf("stats socket %s: %v", s.conf.Path, err)
@@ -86,18 +99,18 @@ func (s *Socket) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer c.Close()
+			defer closeGracefully(c)
 			s.handle(c)
 		}()
 	}
 }
 
-func (s *Socket) handle(c net.Conn) {
+func (s *Socket) handle(c *net.UnixConn) {
 	c.SetDeadline(time.Now().Add(socketIdle))
 	line, err := readLine(bufio.NewReaderSize(c, 512))
 	switch {
 	case errors.Is(err, errLineTooLong):
-		io.WriteString(c, "Line too long: at most 4096 bytes per command line.\n")
+		io.WriteString(c, "Line too long: at most 4096 bytes per command line.\n\n")
 		return
 	case err != nil && line == "":
 		return // nothing sent (or only a half line cut by the deadline)
@@ -134,4 +147,16 @@ func readLine(br *bufio.Reader) (string, error) {
 		}
 		return strings.TrimRight(string(b), "\r\n"), err
 	}
+}
+
+// closeGracefully sends the client an end of file after everything
+// written, waits within bounds for it to stop sending, then closes (see
+// lingerTime).
+func closeGracefully(c *net.UnixConn) {
+	defer c.Close()
+	if err := c.CloseWrite(); err != nil {
+		return // the client is gone
+	}
+	c.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c, lingerBytes)
 }

@@ -2,6 +2,8 @@ package stats
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -314,4 +317,88 @@ func TestSocketFileModeAndRemoval(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("socket file left behind: %v", err)
 	}
+}
+
+// startSocket serves the runtime API of testSources on a socket in a
+// temporary directory and returns its path.
+func startSocket(t *testing.T, level string) (string, *Sources) {
+	t.Helper()
+	src := testSources(t)
+	path := filepath.Join(t.TempDir(), "api.sock")
+	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: level}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return path, src
+}
+
+// A line over the limit is answered with the error, and the client reads
+// all of it and then an end of file, even while it is still sending far
+// more than the socket buffers hold: the server does not reset it.
+func TestSocketLongLineErrorIsDelivered(t *testing.T) {
+	path, _ := startSocket(t, "admin")
+	for _, tt := range []struct {
+		name string
+		line []byte
+	}{
+		{"just over the limit", append(bytes.Repeat([]byte("a"), maxCommandLine+1), '\n')},
+		{"1 MiB", append(bytes.Repeat([]byte("show stat "), 1<<20/10), '\n')},
+		{"1 MiB without a newline", bytes.Repeat([]byte("a"), 1<<20)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := c.Write(tt.line)
+				if err == nil {
+					err = c.(*net.UnixConn).CloseWrite()
+				}
+				wrote <- err
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Errorf("reading the answer: %v (got %q)", err, got)
+			}
+			if want := "Line too long: at most 4096 bytes per command line.\n\n"; string(got) != want {
+				t.Errorf("answer %q, want %q", got, want)
+			}
+			if err := <-wrote; err != nil {
+				t.Errorf("sending the line: %v", err)
+			}
+		})
+	}
+}
+
+// A client that never stops sending after its line was refused is closed
+// anyway once lingerBytes are discarded: it cannot hold the connection.
+func TestSocketLingerIsBounded(t *testing.T) {
+	path, _ := startSocket(t, "admin")
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	sent := 0
+	for sent <= 4*lingerBytes {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("after %d bytes: %v, want the server to have closed", sent, err)
+			}
+			if sent < lingerBytes {
+				t.Fatalf("closed after %d bytes, before discarding %d", sent, lingerBytes)
+			}
+			return
+		}
+	}
+	t.Fatalf("the server still reads after %d bytes", sent)
 }
