@@ -23,7 +23,8 @@ type Logger interface {
 // does; a longer line is refused, not executed in pieces.
 const maxCommandLine = 4096
 
-// socketIdle bounds how long a connection may take to send its command.
+// socketIdle bounds how long a connection may stay silent, or leave an
+// answer unread, when 'stats timeout' does not say: HAProxy's default.
 const socketIdle = 10 * time.Second
 
 // A connection is closed by shutting its write side and discarding what
@@ -47,6 +48,7 @@ type Socket struct {
 	conf   config.StatsSocket
 	ln     *net.UnixListener
 	logger Logger
+	idle   time.Duration // 'stats timeout'
 	wg     sync.WaitGroup
 }
 
@@ -73,7 +75,12 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
 		}
 	}
-	s := &Socket{src: src, conf: sc, ln: ln, logger: logger}
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle}
+	// A zero 'stats timeout' keeps the default rather than letting a
+	// silent client hold its connection for ever.
+	if src.Config != nil && src.Config.Global.StatsTimeout > 0 {
+		s.idle = src.Config.Global.StatsTimeout
+	}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -106,7 +113,7 @@ func (s *Socket) serve() {
 }
 
 func (s *Socket) handle(c *net.UnixConn) {
-	c.SetDeadline(time.Now().Add(socketIdle))
+	c.SetDeadline(time.Now().Add(s.idle))
 	line, err := readLine(bufio.NewReaderSize(c, 512))
 	switch {
 	case errors.Is(err, errLineTooLong):

@@ -320,10 +320,14 @@ func TestSocketFileModeAndRemoval(t *testing.T) {
 }
 
 // startSocket serves the runtime API of testSources on a socket in a
-// temporary directory and returns its path.
-func startSocket(t *testing.T, level string) (string, *Sources) {
+// temporary directory, with 'stats timeout' set to timeout when not 0,
+// and returns its path.
+func startSocket(t *testing.T, level string, timeout time.Duration) (string, *Sources) {
 	t.Helper()
 	src := testSources(t)
+	if timeout != 0 {
+		src.Config.Global.StatsTimeout = timeout
+	}
 	path := filepath.Join(t.TempDir(), "api.sock")
 	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: level}, nil)
 	if err != nil {
@@ -337,7 +341,7 @@ func startSocket(t *testing.T, level string) (string, *Sources) {
 // all of it and then an end of file, even while it is still sending far
 // more than the socket buffers hold: the server does not reset it.
 func TestSocketLongLineErrorIsDelivered(t *testing.T) {
-	path, _ := startSocket(t, "admin")
+	path, _ := startSocket(t, "admin", 0)
 	for _, tt := range []struct {
 		name string
 		line []byte
@@ -378,7 +382,7 @@ func TestSocketLongLineErrorIsDelivered(t *testing.T) {
 // A client that never stops sending after its line was refused is closed
 // anyway once lingerBytes are discarded: it cannot hold the connection.
 func TestSocketLingerIsBounded(t *testing.T) {
-	path, _ := startSocket(t, "admin")
+	path, _ := startSocket(t, "admin", 0)
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -401,4 +405,44 @@ func TestSocketLingerIsBounded(t *testing.T) {
 		}
 	}
 	t.Fatalf("the server still reads after %d bytes", sent)
+}
+
+func TestSocketIdleIsStatsTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+		want    time.Duration
+	}{
+		{"the default", config.DefaultStatsTimeout, config.DefaultStatsTimeout},
+		{"a longer one for a human at a prompt", 2 * time.Minute, 2 * time.Minute},
+		{"zero keeps the default", 0, socketIdle},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := testSources(t)
+			src.Config.Global.StatsTimeout = tt.timeout
+			s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "s.sock"), Level: "admin"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.idle != tt.want {
+				t.Errorf("idle %v, want %v", s.idle, tt.want)
+			}
+		})
+	}
+}
+
+// A client that connects and says nothing is closed once 'stats timeout'
+// has passed.
+func TestSocketClosesASilentClient(t *testing.T) {
+	path, _ := startSocket(t, "admin", 20*time.Millisecond)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute)) // only if the server never closes
+	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
+		t.Fatalf("read %q, %v; want an end of file", got, err)
+	}
 }
