@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,9 +39,8 @@ const (
 	lingerBytes = 16 << 20
 )
 
-// Socket serves the runtime API ("stats socket PATH") on a Unix socket.
-// As in HAProxy, a connection sends one line of commands separated by ';',
-// gets the answers and is closed.
+// Socket serves the runtime API ("stats socket PATH") on a Unix socket,
+// as HAProxy does (see apiConn).
 type Socket struct {
 	src    *Sources
 	conf   config.StatsSocket
@@ -113,47 +111,14 @@ func (s *Socket) serve() {
 }
 
 func (s *Socket) handle(c *net.UnixConn) {
-	c.SetDeadline(time.Now().Add(s.idle))
-	line, err := readLine(bufio.NewReaderSize(c, 512))
-	switch {
-	case errors.Is(err, errLineTooLong):
-		io.WriteString(c, "Line too long: at most 4096 bytes per command line.\n\n")
-		return
-	case err != nil && line == "":
-		return // nothing sent (or only a half line cut by the deadline)
+	conn := &apiConn{
+		c:    c,
+		br:   bufio.NewReaderSize(c, maxCommandLine),
+		api:  &API{Src: s.src, Level: s.conf.Level},
+		idle: s.idle,
+		left: socketMaxCommands,
 	}
-	var out strings.Builder
-	api := &API{Src: s.src, Level: s.conf.Level}
-	for _, cmd := range splitCommands(line) {
-		if len(commandWords(cmd)) == 0 {
-			continue // "show info;" or a blank line: nothing to answer
-		}
-		// As HAProxy, every answer ends with an empty line, which no
-		// answer contains, so that a script reading the answers of
-		// several commands knows where each ends and that none was cut.
-		out.WriteString(api.Exec(cmd))
-		out.WriteString("\n")
-	}
-	io.WriteString(c, out.String())
-}
-
-var errLineTooLong = errors.New("command line too long")
-
-// readLine reads one command line; at EOF without a newline the partial
-// line is returned, so that "echo -n cmd | socat" works as with HAProxy.
-func readLine(br *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		b = append(b, chunk...)
-		if len(b) > maxCommandLine {
-			return "", errLineTooLong
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return strings.TrimRight(string(b), "\r\n"), err
-	}
+	conn.serve()
 }
 
 // closeGracefully sends the client an end of file after everything

@@ -175,7 +175,7 @@ func TestAnswersHaveNoEmptyLine(t *testing.T) {
 
 // testSources are the Sources of a configuration with one backend, web,
 // of two servers, without an engine.
-func testSources(t *testing.T) *Sources {
+func testSources(t testing.TB) *Sources {
 	t.Helper()
 	text := "listen web\n  bind 127.0.0.1:1\n  server web01 127.0.0.1:2 weight 10\n  server web02 127.0.0.1:3\n"
 	cfg, err := config.Parse("t.cfg", []byte(text), config.Options{Resolver: config.NoResolver})

@@ -25,42 +25,64 @@ type command struct {
 	level string
 	usage string
 	run   func(a *API, args []string) string
+	act   connAction
 }
+
+// connAction is what a command asks of the connection it came on.
+type connAction uint8
+
+const (
+	actNone   connAction = iota
+	actPrompt            // toggle interactive mode
+	actQuit              // close the connection
+)
+
+// connCommand is the run of a command the connection carries out itself.
+func connCommand(*API, []string) string { return "" }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"help"}, "user", "help                         : this message", (*API).help},
-		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo},
-		{[]string{"show", "stat"}, "user", "show stat                    : report counters for each proxy and server (CSV)", (*API).showStat},
-		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState},
-		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight},
-		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight},
-		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer},
-		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer},
-		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer},
+		{[]string{"help"}, "user", "help                         : this message", (*API).help, actNone},
+		{[]string{"prompt"}, "user", "prompt                       : toggle interactive mode with prompt", connCommand, actPrompt},
+		{[]string{"quit"}, "user", "quit                         : disconnect", connCommand, actQuit},
+		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo, actNone},
+		{[]string{"show", "stat"}, "user", "show stat                    : report counters for each proxy and server (CSV)", (*API).showStat, actNone},
+		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState, actNone},
+		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight, actNone},
+		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight, actNone},
+		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer, actNone},
+		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer, actNone},
+		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer, actNone},
 	}
 }
 
 // Exec runs one command and returns its answer: empty, or lines each
 // ending in a newline, none of them empty (the socket ends each answer
-// with an empty line).
+// with an empty line). "prompt" and "quit" answer nothing here: only a
+// connection can carry them out.
 func (a *API) Exec(line string) string {
+	answer, _ := a.exec(line)
+	return answer
+}
+
+// exec is Exec, also saying what the command asks of the connection.
+func (a *API) exec(line string) (string, connAction) {
 	words := commandWords(line)
 	if len(words) == 0 {
-		return ""
+		return "", actNone
 	}
 	for _, c := range commands {
 		if len(words) < len(c.words) || !equalWords(words[:len(c.words)], c.words) {
 			continue
 		}
 		if levels[a.level()] < levels[c.level] {
-			return "Permission denied\n"
+			return "Permission denied\n", actNone
 		}
-		return c.run(a, words[len(c.words):])
+		return c.run(a, words[len(c.words):]), c.act
 	}
-	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage()
+	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage(), actNone
 }
 
 func (a *API) level() string {
