@@ -182,7 +182,9 @@ func testSources(t testing.TB) *Sources {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{}, Started: time.Now(), Version: "test"}
+	fe := &balancer.Counters{}
+	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{}, Started: time.Now(), Version: "test",
+		Frontends: func(string) *balancer.Counters { return fe }}
 	for _, px := range cfg.Backends() {
 		src.Backends[px.Name] = balancer.New(px)
 	}

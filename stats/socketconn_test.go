@@ -217,7 +217,8 @@ func FuzzReadLine(f *testing.F) {
 // empty line inside (which would break the socket's framing).
 func FuzzExec(f *testing.F) {
 	for _, s := range []string{"help", "show stat", "show info", "get weight web/web01", "set weight web/web01 50%",
-		"set server web/web01 state drain", "show servers state web", "prompt", "quit", "\x00", "set weight / 1"} {
+		"set server web/web01 state drain", "show servers state web", "prompt", "quit", "\x00", "set weight / 1",
+		"show stat typed", "show stat json up", "show stat web 4 -1 typed", "show stat domain proxy -1 -1 -1 no-maint"} {
 		f.Add(s)
 	}
 	api := &API{Src: testSources(f), Level: "admin"}
