@@ -48,6 +48,10 @@ type Socket struct {
 	logger Logger
 	idle   time.Duration // 'stats timeout'
 	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[*net.UnixConn]struct{} // open connections, for Close
+	closed bool
 }
 
 // ListenSocket creates the socket file with the configured mode (a stale
@@ -73,7 +77,7 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
 		}
 	}
-	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle}
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[*net.UnixConn]struct{}{}}
 	// A zero 'stats timeout' keeps the default rather than letting a
 	// silent client hold its connection for ever.
 	if src.Config != nil && src.Config.Global.StatsTimeout > 0 {
@@ -84,11 +88,36 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 	return s, nil
 }
 
-// Close stops serving and removes the socket file.
+// Close stops serving, removes the socket file and ends the open
+// connections: one at a prompt may otherwise hold a stop or a reload for
+// as long as 'stats timeout'.
 func (s *Socket) Close() error {
 	err := s.ln.Close() // net's Unix listener unlinks the file
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// track adds c to the open connections; false once the socket is closed.
+func (s *Socket) track(c *net.UnixConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Socket) untrack(c *net.UnixConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
 }
 
 func (s *Socket) serve() {
@@ -101,9 +130,14 @@ func (s *Socket) serve() {
 			}
 			return
 		}
+		if !s.track(c) {
+			c.Close()
+			return
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.untrack(c)
 			defer closeGracefully(c)
 			s.handle(c)
 		}()

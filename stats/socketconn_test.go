@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
 )
 
 // dialAPI connects to the runtime API at path, with a deadline that only
@@ -228,4 +230,32 @@ func FuzzExec(f *testing.F) {
 			t.Fatalf("Exec(%q) = %q", cmd, a)
 		}
 	})
+}
+
+// Closing the socket (a stop, a reload) ends the connections still open,
+// a prompt-mode one included, instead of waiting for their idle deadline.
+func TestSocketCloseEndsOpenConnections(t *testing.T) {
+	src := testSources(t)
+	src.Config.Global.StatsTimeout = time.Hour
+	s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "api.sock"), Level: "admin"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialAPI(t, s.conf.Path)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "prompt\n")
+	readUntil(t, br, "\n> ")
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Errorf("after Close: %q, %v; want an end of file", rest, err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waits for the open connection")
+	}
 }
