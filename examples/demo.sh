@@ -52,7 +52,8 @@ fjord demo: web01 :8081, web02 :8082, static01 :8083 behind 127.0.0.1:8080
   curl http://127.0.0.1:8080/images/logo.png       # static pool: static01
   curl http://127.0.0.1:8082/admin/down            # web02 fails its checks: DOWN after 3
   curl http://127.0.0.1:8082/admin/up              # and UP again after 2
-  echo "show stat" | socat stdio unix:/tmp/fjord-demo.sock   # runtime API (if socat is installed)
+  ${BIN}/fjord cli /tmp/fjord-demo.sock show stat           # runtime API (or: echo "show stat" | socat stdio unix:/tmp/fjord-demo.sock)
+  ${BIN}/fjord cli /tmp/fjord-demo.sock                     # the same at a prompt: help, show info, quit
   stats page: http://127.0.0.1:8080${uri}  user ${auth%%:*}  password ${auth#*:}
 
 Ctrl-C stops fjord and the web nodes.

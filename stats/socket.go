@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,18 +22,36 @@ type Logger interface {
 // does; a longer line is refused, not executed in pieces.
 const maxCommandLine = 4096
 
-// socketIdle bounds how long a connection may take to send its command.
+// socketIdle bounds how long a connection may stay silent, or leave an
+// answer unread, when 'stats timeout' does not say: HAProxy's default.
 const socketIdle = 10 * time.Second
 
-// Socket serves the runtime API ("stats socket PATH") on a Unix socket.
-// As in HAProxy, a connection sends one line of commands separated by ';',
-// gets the answers and is closed.
+// A connection is closed by shutting its write side and discarding what
+// the client still sends, for at most lingerTime and lingerBytes, before
+// closing for good. Closing a Unix socket with unread input resets the
+// peer (ECONNRESET), and a client still writing (a pasted file, a line
+// over the limit) gets EPIPE and may die before it reads the answer that
+// says why. The bounds keep a client that never stops from holding the
+// connection: 16 MiB is far more than any honest batch of commands and
+// costs milliseconds to discard.
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 16 << 20
+)
+
+// Socket serves the runtime API ("stats socket PATH") on a Unix socket,
+// as HAProxy does (see apiConn).
 type Socket struct {
 	src    *Sources
 	conf   config.StatsSocket
-	ln     net.Listener
+	ln     *net.UnixListener
 	logger Logger
+	idle   time.Duration // 'stats timeout'
 	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[*net.UnixConn]struct{} // open connections, for Close
+	closed bool
 }
 
 // ListenSocket creates the socket file with the configured mode (a stale
@@ -50,7 +67,7 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 		}
 		os.Remove(sc.Path)
 	}
-	ln, err := net.Listen("unix", sc.Path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sc.Path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("stats socket %s (%s): %w", sc.Path, sc.Pos, err)
 	}
@@ -60,91 +77,92 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
 		}
 	}
-	s := &Socket{src: src, conf: sc, ln: ln, logger: logger}
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[*net.UnixConn]struct{}{}}
+	// A zero 'stats timeout' keeps the default rather than letting a
+	// silent client hold its connection for ever.
+	if src.Config != nil && src.Config.Global.StatsTimeout > 0 {
+		s.idle = src.Config.Global.StatsTimeout
+	}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
 }
 
-// Close stops serving and removes the socket file.
+// Close stops serving, removes the socket file and ends the open
+// connections: one at a prompt may otherwise hold a stop or a reload for
+// as long as 'stats timeout'.
 func (s *Socket) Close() error {
 	err := s.ln.Close() // net's Unix listener unlinks the file
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// track adds c to the open connections; false once the socket is closed.
+func (s *Socket) track(c *net.UnixConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Socket) untrack(c *net.UnixConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
 }
 
 func (s *Socket) serve() {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		c, err := s.ln.AcceptUnix()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) && s.logger != nil {
 				s.logger.Printf("stats socket %s: %v", s.conf.Path, err)
 			}
 			return
 		}
+		if !s.track(c) {
+			c.Close()
+			return
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer c.Close()
+			defer s.untrack(c)
+			defer closeGracefully(c)
 			s.handle(c)
 		}()
 	}
 }
 
-func (s *Socket) handle(c net.Conn) {
-	c.SetDeadline(time.Now().Add(socketIdle))
-	line, err := readLine(bufio.NewReaderSize(c, 512))
-	switch {
-	case errors.Is(err, errLineTooLong):
-		io.WriteString(c, "Line too long: at most 4096 bytes per command line.\n")
-		return
-	case err != nil && line == "":
-		return // nothing sent (or only a half line cut by the deadline)
+func (s *Socket) handle(c *net.UnixConn) {
+	conn := &apiConn{
+		c:    c,
+		br:   bufio.NewReaderSize(c, maxCommandLine),
+		api:  &API{Src: s.src, Level: s.conf.Level},
+		idle: s.idle,
+		left: socketMaxCommands,
 	}
-	var out strings.Builder
-	api := &API{Src: s.src, Level: s.conf.Level}
-	for _, cmd := range splitCommands(line) {
-		out.WriteString(api.Exec(cmd))
-	}
-	io.WriteString(c, out.String())
+	conn.serve()
 }
 
-var errLineTooLong = errors.New("command line too long")
-
-// readLine reads one command line; at EOF without a newline the partial
-// line is returned, so that "echo -n cmd | socat" works as with HAProxy.
-func readLine(br *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		b = append(b, chunk...)
-		if len(b) > maxCommandLine {
-			return "", errLineTooLong
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return strings.TrimRight(string(b), "\r\n"), err
+// closeGracefully sends the client an end of file after everything
+// written, waits within bounds for it to stop sending, then closes (see
+// lingerTime).
+func closeGracefully(c *net.UnixConn) {
+	defer c.Close()
+	if err := c.CloseWrite(); err != nil {
+		return // the client is gone
 	}
-}
-
-// splitCommands splits a line on ';', HAProxy's command separator; a
-// backslash escapes it.
-func splitCommands(line string) []string {
-	var cmds []string
-	var cur strings.Builder
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == '\\' && i+1 < len(line) && line[i+1] == ';':
-			cur.WriteByte(';')
-			i++
-		case c == ';':
-			cmds = append(cmds, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(cmds, cur.String())
+	c.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c, lingerBytes)
 }

@@ -2,6 +2,8 @@ package stats
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,17 +124,20 @@ func (rt *runtime) get(t *testing.T, path string) string {
 func TestSocketCommands(t *testing.T) {
 	rt := startRuntime(t, "admin")
 	for _, tc := range []struct{ in, want string }{
-		{"get weight web/web01\n", "10 (initial 10)\n"},
-		{"set weight web/web01 50%\n", ""},
-		{"get weight web/web01\n", "5 (initial 10)\n"},
-		{"set weight web/web01 300\n", "Absolute weight can only be between 0 and 256 inclusive.\n"},
-		{"set weight web/web01 abc\n", "Invalid weight: 'abc'.\n"},
-		{"get weight web/nope\n", "No such server.\n"},
-		{"get weight nope/web01\n", "No such backend.\n"},
-		{"get weight web01\n", "Require 'backend/server'.\n"},
-		{"set server web/web01 state bogus\n", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"},
-		{"disable server web/web02;get weight web/web02\n", "1 (initial 1)\n"},
-		{"show servers state nope\n", "Can't find backend.\n"},
+		{"get weight web/web01\n", "10 (initial 10)\n\n"},
+		{"set weight web/web01 50%\n", "\n"},
+		{"get weight web/web01\n", "5 (initial 10)\n\n"},
+		{"set weight web/web01 300\n", "Absolute weight can only be between 0 and 256 inclusive.\n\n"},
+		{"set weight web/web01 abc\n", "Invalid weight: 'abc'.\n\n"},
+		{"get weight web/nope\n", "No such server.\n\n"},
+		{"get weight nope/web01\n", "No such backend.\n\n"},
+		{"get weight web01\n", "Require 'backend/server'.\n\n"},
+		{"set server web/web01 state bogus\n", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"},
+		{"disable server web/web02;get weight web/web02\n", "\n1 (initial 1)\n\n"},
+		{"show servers state nope\n", "Can't find backend.\n\n"},
+		{"get weight web/web\\01\n", "5 (initial 10)\n\n"}, // an escaped ordinary byte is the byte
+		{"get weight web/web01;;\n", "5 (initial 10)\n\n"}, // empty commands have no answer
+		{"get weight web/web01;set weight web/web01 10;get weight web/nope\n", "5 (initial 10)\n\n\nNo such server.\n\n"},
 		{"\n", ""},
 	} {
 		if got := rt.send(t, tc.in); got != tc.want {
@@ -147,6 +153,42 @@ func TestSocketCommands(t *testing.T) {
 	if got := rt.send(t, "show servers state web\n"); !strings.Contains(got, "2 web 2 web02 127.0.0.1 2 1 ") {
 		t.Errorf("show servers state (web02 in MAINT): %q", got)
 	}
+}
+
+// No answer has an empty line, and a non-empty one ends in a newline: the
+// socket ends each answer with an empty line, as HAProxy, so that a
+// script can tell the answers of several commands apart.
+func TestAnswersHaveNoEmptyLine(t *testing.T) {
+	api := &API{Src: testSources(t), Level: "admin"}
+	for _, cmd := range []string{
+		"help", "show info", "show stat", "show servers state", "show servers state web",
+		"show servers state nope", "get weight web/web01", "get weight web/nope", "set weight web/web01 5",
+		"set weight web/web01 x", "disable server web/web02", "enable server web/web02",
+		"set server web/web02 state drain", "set server web/web02 state ready", "frobnicate", "show",
+	} {
+		a := api.Exec(cmd)
+		if a != "" && (!strings.HasSuffix(a, "\n") || strings.HasPrefix(a, "\n") || strings.Contains(a, "\n\n")) {
+			t.Errorf("%s: %q", cmd, a)
+		}
+	}
+}
+
+// testSources are the Sources of a configuration with one backend, web,
+// of two servers, without an engine.
+func testSources(t testing.TB) *Sources {
+	t.Helper()
+	text := "listen web\n  bind 127.0.0.1:1\n  server web01 127.0.0.1:2 weight 10\n  server web02 127.0.0.1:3\n"
+	cfg, err := config.Parse("t.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := &balancer.Counters{}
+	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{}, Started: time.Now(), Version: "test",
+		Frontends: func(string) *balancer.Counters { return fe }}
+	for _, px := range cfg.Backends() {
+		src.Backends[px.Name] = balancer.New(px)
+	}
+	return src
 }
 
 func TestSocketBadInput(t *testing.T) {
@@ -173,7 +215,7 @@ func TestSocketBadInput(t *testing.T) {
 
 func TestSocketLevels(t *testing.T) {
 	rt := startRuntime(t, "user")
-	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n" {
+	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n\n" {
 		t.Fatalf("user level: %q", got)
 	}
 	if got := rt.send(t, "help\n"); strings.Contains(got, "disable server") || !strings.Contains(got, "show stat") {
@@ -186,7 +228,7 @@ func TestSocketLevels(t *testing.T) {
 
 func TestSocketDisableEnableRotation(t *testing.T) {
 	rt := startRuntime(t, "admin")
-	if got := rt.send(t, "disable server web/web02\n"); got != "" {
+	if got := rt.send(t, "disable server web/web02\n"); got != "\n" {
 		t.Fatalf("disable: %q", got)
 	}
 	for i := 0; i < 10; i++ {
@@ -234,7 +276,7 @@ func TestSocketDrainLetsOpenConnectionFinish(t *testing.T) {
 	if held == nil {
 		t.Fatal("no connection reached web02")
 	}
-	if got := rt.send(t, "set server web/web02 state drain\n"); got != "" {
+	if got := rt.send(t, "set server web/web02 state drain\n"); got != "\n" {
 		t.Fatalf("drain: %q", got)
 	}
 	for i := 0; i < 10; i++ {
@@ -276,5 +318,133 @@ func TestSocketFileModeAndRemoval(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("socket file left behind: %v", err)
+	}
+}
+
+// startSocket serves the runtime API of testSources on a socket in a
+// temporary directory, with 'stats timeout' set to timeout when not 0,
+// and returns its path.
+func startSocket(t *testing.T, level string, timeout time.Duration) (string, *Sources) {
+	t.Helper()
+	src := testSources(t)
+	if timeout != 0 {
+		src.Config.Global.StatsTimeout = timeout
+	}
+	path := filepath.Join(t.TempDir(), "api.sock")
+	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: level}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return path, src
+}
+
+// A line over the limit is answered with the error, and the client reads
+// all of it and then an end of file, even while it is still sending far
+// more than the socket buffers hold: the server does not reset it.
+func TestSocketLongLineErrorIsDelivered(t *testing.T) {
+	path, _ := startSocket(t, "admin", 0)
+	for _, tt := range []struct {
+		name string
+		line []byte
+	}{
+		{"just over the limit", append(bytes.Repeat([]byte("a"), maxCommandLine+1), '\n')},
+		{"1 MiB", append(bytes.Repeat([]byte("show stat "), 1<<20/10), '\n')},
+		{"1 MiB without a newline", bytes.Repeat([]byte("a"), 1<<20)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := c.Write(tt.line)
+				if err == nil {
+					err = c.(*net.UnixConn).CloseWrite()
+				}
+				wrote <- err
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Errorf("reading the answer: %v (got %q)", err, got)
+			}
+			if want := "Line too long: at most 4096 bytes per command line.\n\n"; string(got) != want {
+				t.Errorf("answer %q, want %q", got, want)
+			}
+			if err := <-wrote; err != nil {
+				t.Errorf("sending the line: %v", err)
+			}
+		})
+	}
+}
+
+// A client that never stops sending after its line was refused is closed
+// anyway once lingerBytes are discarded: it cannot hold the connection.
+func TestSocketLingerIsBounded(t *testing.T) {
+	path, _ := startSocket(t, "admin", 0)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	sent := 0
+	for sent <= 4*lingerBytes {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("after %d bytes: %v, want the server to have closed", sent, err)
+			}
+			if sent < lingerBytes {
+				t.Fatalf("closed after %d bytes, before discarding %d", sent, lingerBytes)
+			}
+			return
+		}
+	}
+	t.Fatalf("the server still reads after %d bytes", sent)
+}
+
+func TestSocketIdleIsStatsTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+		want    time.Duration
+	}{
+		{"the default", config.DefaultStatsTimeout, config.DefaultStatsTimeout},
+		{"a longer one for a human at a prompt", 2 * time.Minute, 2 * time.Minute},
+		{"zero keeps the default", 0, socketIdle},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := testSources(t)
+			src.Config.Global.StatsTimeout = tt.timeout
+			s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "s.sock"), Level: "admin"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.idle != tt.want {
+				t.Errorf("idle %v, want %v", s.idle, tt.want)
+			}
+		})
+	}
+}
+
+// A client that connects and says nothing is closed once 'stats timeout'
+// has passed.
+func TestSocketClosesASilentClient(t *testing.T) {
+	path, _ := startSocket(t, "admin", 20*time.Millisecond)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute)) // only if the server never closes
+	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
+		t.Fatalf("read %q, %v; want an end of file", got, err)
 	}
 }

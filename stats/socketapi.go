@@ -25,40 +25,64 @@ type command struct {
 	level string
 	usage string
 	run   func(a *API, args []string) string
+	act   connAction
 }
+
+// connAction is what a command asks of the connection it came on.
+type connAction uint8
+
+const (
+	actNone   connAction = iota
+	actPrompt            // toggle interactive mode
+	actQuit              // close the connection
+)
+
+// connCommand is the run of a command the connection carries out itself.
+func connCommand(*API, []string) string { return "" }
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"help"}, "user", "help                         : this message", (*API).help},
-		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo},
-		{[]string{"show", "stat"}, "user", "show stat                    : report counters for each proxy and server (CSV)", (*API).showStat},
-		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState},
-		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight},
-		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight},
-		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer},
-		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer},
-		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer},
+		{[]string{"help"}, "user", "help                         : this message", (*API).help, actNone},
+		{[]string{"prompt"}, "user", "prompt                       : toggle interactive mode with prompt", connCommand, actPrompt},
+		{[]string{"quit"}, "user", "quit                         : disconnect", connCommand, actQuit},
+		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo, actNone},
+		{[]string{"show", "stat"}, "user", "show stat [{<px>|<iid>} <type> <sid>] [typed|json] [up] [no-maint] : report counters for each proxy and server", (*API).showStat, actNone},
+		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState, actNone},
+		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight, actNone},
+		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight, actNone},
+		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer, actNone},
+		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer, actNone},
+		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer, actNone},
 	}
 }
 
-// Exec runs one command line and returns its answer, ending in a newline.
+// Exec runs one command and returns its answer: empty, or lines each
+// ending in a newline, none of them empty (the socket ends each answer
+// with an empty line). "prompt" and "quit" answer nothing here: only a
+// connection can carry them out.
 func (a *API) Exec(line string) string {
-	words := strings.Fields(line)
+	answer, _ := a.exec(line)
+	return answer
+}
+
+// exec is Exec, also saying what the command asks of the connection.
+func (a *API) exec(line string) (string, connAction) {
+	words := commandWords(line)
 	if len(words) == 0 {
-		return ""
+		return "", actNone
 	}
 	for _, c := range commands {
 		if len(words) < len(c.words) || !equalWords(words[:len(c.words)], c.words) {
 			continue
 		}
 		if levels[a.level()] < levels[c.level] {
-			return "Permission denied\n"
+			return "Permission denied\n", actNone
 		}
-		return c.run(a, words[len(c.words):])
+		return c.run(a, words[len(c.words):]), c.act
 	}
-	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage()
+	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage(), actNone
 }
 
 func (a *API) level() string {
@@ -127,14 +151,134 @@ func (a *API) showInfo([]string) string {
 	if src.DroppedLogs != nil {
 		dropped = src.DroppedLogs()
 	}
-	fmt.Fprintf(&b, "DroppedLogs: %d\n\n", dropped)
+	fmt.Fprintf(&b, "DroppedLogs: %d\n", dropped)
 	return b.String()
 }
 
-func (a *API) showStat([]string) string {
+// showStat is HAProxy's "show stat [domain proxy] [{<px>|<iid>} <type>
+// <sid>] [typed|json] [up] [no-maint]": the CSV, HAProxy's typed lines or
+// the stats page's JSON, for every object or those selected.
+func (a *API) showStat(args []string) string {
+	o, msg := parseShowStat(args, a.Src)
+	if msg != "" {
+		return msg
+	}
+	rows := o.selected(a.Src.Snapshot())
+	switch o.format {
+	case formatJSON:
+		return string(appendJSON(nil, rows))
+	case formatTyped:
+		return string(appendTyped(nil, rows))
+	}
 	var b strings.Builder
-	WriteCSV(&b, a.Src.Snapshot())
-	return b.String() + "\n"
+	WriteCSV(&b, rows)
+	return b.String()
+}
+
+// showStatOptions are the arguments of "show stat".
+type showStatOptions struct {
+	format  outputFormat // formatCSV, formatJSON or formatTyped
+	bound   bool         // only the objects below
+	iid     int          // a proxy's id; -1: every proxy
+	types   int          // 1 frontends, 2 backends, 4 servers, ORed; -1: all
+	sid     int          // a server's id; -1: every server
+	up      bool         // hide servers that are down or in maintenance
+	noMaint bool         // hide servers in maintenance
+}
+
+// parseShowStat reads "show stat"'s arguments, or returns the message
+// that says what is wrong. HAProxy ignores a word it does not know and
+// reads a name that is not a number as 0; fjord refuses both, naming the
+// word, so that a typing mistake shows as an error, not as the CSV when
+// JSON was wanted.
+func parseShowStat(args []string, src *Sources) (showStatOptions, string) {
+	o := showStatOptions{format: formatCSV}
+	if len(args) > 0 && args[0] == "domain" {
+		switch {
+		case len(args) < 2:
+			return o, "Invalid statistics domain.\n"
+		case args[1] == "resolvers" || args[1] == "dns":
+			return o, "fjord has no resolvers: 'show stat domain proxy' is the only domain.\n"
+		case args[1] != "proxy":
+			return o, "Invalid statistics domain.\n"
+		}
+		args = args[2:]
+	}
+	if len(args) >= 3 && !showStatWords[args[0]] {
+		o.bound = true
+		o.iid = proxyID(args[0], src)
+		if o.iid == 0 {
+			return o, "No such proxy.\n"
+		}
+		var err error
+		if o.types, err = strconv.Atoi(args[1]); err != nil {
+			return o, "show stat: '" + clip(args[1]) + "' is not an object type: 1 frontends, 2 backends, 4 servers, their sum, or -1 for all.\n"
+		}
+		if o.sid, err = strconv.Atoi(args[2]); err != nil {
+			return o, "show stat: '" + clip(args[2]) + "' is not a server id (-1 for all).\n"
+		}
+		args = args[3:]
+	}
+	formatSet := false
+	for _, w := range args {
+		switch w {
+		case "typed", "json":
+			f := map[string]outputFormat{"typed": formatTyped, "json": formatJSON}[w]
+			if formatSet && f != o.format {
+				return o, "show stat: 'typed' and 'json' cannot be combined.\n"
+			}
+			o.format, formatSet = f, true
+		case "up":
+			o.up = true
+		case "no-maint":
+			o.noMaint = true
+		case "desc":
+			return o, "show stat: 'desc' is not supported by fjord (it has no field descriptions).\n"
+		default:
+			return o, "show stat: unknown argument '" + clip(w) + "': expected typed, json, up or no-maint" +
+				" (after an optional '<proxy> <type> <sid>').\n"
+		}
+	}
+	return o, ""
+}
+
+// showStatWords are the words that cannot start a '<px> <type> <sid>'.
+var showStatWords = map[string]bool{"typed": true, "json": true, "up": true, "no-maint": true, "desc": true}
+
+// proxyID is the id of the proxy named s, else s as a number (-1: every
+// proxy), else 0.
+func proxyID(s string, src *Sources) int {
+	for i, px := range src.Config.Proxies {
+		if px.Name == s {
+			return i + 1
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < -1 || n > len(src.Config.Proxies) {
+		return 0
+	}
+	return n
+}
+
+func (o showStatOptions) selected(rows []Row) []Row {
+	if o.up {
+		rows = hideDown(rows)
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		switch {
+		case o.noMaint && r.Type == TypeServer && r.Status == "MAINT":
+			continue
+		case o.bound && o.iid != -1 && r.IID != o.iid:
+			continue
+		case o.bound && o.types&(1<<r.Type) == 0:
+			continue
+		case o.bound && r.Type == TypeServer && o.sid != -1 && r.SID != o.sid:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // showServersState dumps HAProxy's "show servers state" format version 1

@@ -10,9 +10,10 @@ import (
 type outputFormat uint8
 
 const (
-	formatHTML outputFormat = iota
-	formatCSV               // ";csv"
-	formatJSON              // ";json"
+	formatHTML  outputFormat = iota
+	formatCSV                // ";csv"
+	formatJSON               // ";json"
+	formatTyped              // "show stat typed" (the page has no ";typed")
 )
 
 // uriOptions are the ";name" options HAProxy reads after the stats URI,

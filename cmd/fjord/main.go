@@ -67,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.daemon, "D", false, "run in the background (daemon mode, as 'daemon' in the global section)")
 	fs.StringVar(&o.pidFile, "p", "", "write the process id to `file` (overrides 'pidfile')")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -v\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "  -sf PID...\n    \tonce listening, stop these processes softly (SIGUSR1: they finish their sessions)\n")
 		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
@@ -118,6 +118,9 @@ func (o *options) takePIDLists(args []string) ([]string, error) {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "sysctl" {
 		return runSysctl(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "cli" {
+		return runCLI(args[1:], os.Stdin, stdout, stderr)
 	}
 	// A process started by fjord itself (daemon mode, a reload) sends
 	// what it prints while starting to the process that started it.

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/stats"
+)
+
+// cliSocket serves a real runtime API, level admin, for a proxy "web" with
+// servers web01 (weight 10) and web02, on a socket in a temporary
+// directory, and returns its path and the backends.
+func cliSocket(t *testing.T, statsTimeout time.Duration) (string, map[string]*balancer.Backend) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "api.sock")
+	text := "global\n  stats socket " + path + " level admin\n" +
+		"listen web\n  bind 127.0.0.1:1\n  server web01 127.0.0.1:2 weight 10\n  server web02 127.0.0.1:3\n"
+	cfg, err := config.Parse("cli.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statsTimeout != 0 {
+		cfg.Global.StatsTimeout = statsTimeout
+	}
+	backends := map[string]*balancer.Backend{}
+	for _, px := range cfg.Backends() {
+		backends[px.Name] = balancer.New(px)
+	}
+	src := &stats.Sources{Config: cfg, Backends: backends, Started: time.Now(), Version: "test"}
+	s, err := stats.ListenSocket(src, cfg.Global.StatsSockets[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return path, backends
+}
+
+func TestCLI(t *testing.T) {
+	path, backends := cliSocket(t, time.Hour)
+	notSocket := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notSocket, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string // after "cli"; "SOCK" is the socket's path
+		stdin      string
+		code       int
+		stdout     string // exact, unless empty
+		stdoutHas  string
+		stderrHas  string
+		afterwards func(t *testing.T)
+	}{
+		{"a command from its words", []string{"SOCK", "get", "weight", "web/web01"}, "", 0, "10 (initial 10)\n\n", "", "", nil},
+		{"several commands on one line", []string{"SOCK", "get weight web/web01;get weight web/web02"}, "", 0,
+			"10 (initial 10)\n\n1 (initial 1)\n\n", "", "", nil},
+		{"stdin's lines, every answer", []string{"SOCK"}, "set weight web/web01 20\nget weight web/web01\nget weight web/web02\n", 0,
+			"\n20 (initial 10)\n\n1 (initial 1)\n\n", "", "", func(t *testing.T) {
+				if w := backends["web"].Server("web01").Weight(); w != 20 {
+					t.Errorf("web01 weight %d, want 20", w)
+				}
+				backends["web"].Server("web01").SetWeight(10)
+			}},
+		{"stdin's last line without a newline", []string{"SOCK"}, "get weight web/web02\nget weight web/web01", 0,
+			"1 (initial 1)\n\n10 (initial 10)\n\n", "", "", nil},
+		{"empty stdin", []string{"SOCK"}, "", 0, "", "", "", nil},
+		{"the words go as one line, not stdin", []string{"SOCK", "show", "info"}, "disable server web/web01\n", 0, "", "Name: fjord\n", "",
+			func(t *testing.T) {
+				if backends["web"].Server("web01").Admin() != balancer.Ready {
+					t.Error("stdin was sent")
+				}
+			}},
+		{"show stat json", []string{"SOCK", "show", "stat", "json"}, "", 0, "", `"svname":"web02"`, "", nil},
+		{"an answer that is an error still exits 0", []string{"SOCK", "frobnicate"}, "", 0, "", "Unknown command: 'frobnicate'", "", nil},
+		{"a line too long", []string{"SOCK", strings.Repeat("x", 5000)}, "", 0, "Line too long: at most 4096 bytes per command line.\n\n", "", "", nil},
+		{"no socket", nil, "", 2, "", "", "usage: fjord cli SOCKET", nil},
+		{"help", []string{"-h"}, "", 0, "", "", "usage: fjord cli SOCKET", nil},
+		{"a socket that does not exist", []string{"/nonexistent/fjord.sock", "show", "info"}, "", 1, "", "",
+			"cannot connect to the runtime API at /nonexistent/fjord.sock: ", nil},
+		{"a file that is not a socket", []string{notSocket, "show", "info"}, "", 1, "", "", "cannot connect to the runtime API at " + notSocket, nil},
+		{"a file that is not a socket is named so", []string{notSocket}, "", 1, "", "", ": not a socket", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "SOCK", path)
+			}
+			var stdout, stderr bytes.Buffer
+			code := runCLI(args, strings.NewReader(tt.stdin), &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr.String())
+			}
+			if tt.stdout != "" && stdout.String() != tt.stdout {
+				t.Errorf("stdout %q, want %q", stdout.String(), tt.stdout)
+			}
+			if tt.stdout == "" && tt.stdoutHas == "" && stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdoutHas) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdoutHas)
+			}
+			if !strings.Contains(stderr.String(), tt.stderrHas) || (tt.stderrHas == "" && stderr.Len() != 0) {
+				t.Errorf("stderr %q, want %q", stderr.String(), tt.stderrHas)
+			}
+			if tt.afterwards != nil {
+				tt.afterwards(t)
+			}
+		})
+	}
+}
+
+// 'fjord cli' is wired as a subcommand of the binary.
+func TestCLIFromTheCommandLine(t *testing.T) {
+	path, _ := cliSocket(t, 0)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"cli", path, "get", "weight", "web/web01"}, &stdout, &stderr); code != 0 || stdout.String() != "10 (initial 10)\n\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"-h"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "fjord cli SOCKET [COMMAND...]") {
+		t.Fatalf("fjord -h: exit %d, %q", code, stderr.String())
+	}
+}
+
+// notifyBuffer is a bytes.Buffer safe for one writer and one reader that
+// lets the reader wait until what was written satisfies a condition.
+type notifyBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{}
+}
+
+func newNotifyBuffer() *notifyBuffer { return &notifyBuffer{written: make(chan struct{}, 1)} }
+
+func (n *notifyBuffer) Write(p []byte) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	select {
+	case n.written <- struct{}{}:
+	default:
+	}
+	return n.b.Write(p)
+}
+
+func (n *notifyBuffer) String() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.b.String()
+}
+
+// waitFor waits until the buffer satisfies ok, or fails the test after a
+// bound only a hung client reaches.
+func (n *notifyBuffer) waitFor(t *testing.T, what string, ok func(string) bool) {
+	t.Helper()
+	limit := time.After(30 * time.Second)
+	for !ok(n.String()) {
+		select {
+		case <-n.written:
+		case <-limit:
+			t.Fatalf("waiting for %s; have %q", what, n.String())
+		}
+	}
+}
+
+// At a terminal, the cli enters prompt mode: commands typed one by one
+// are answered one by one, each answer followed by the prompt, until
+// "quit", the end of input, or the server closes the connection.
+func TestCLIInteractive(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		statsTimeout time.Duration
+		end          func(w io.WriteCloser) // after the exchange; nil: let the server time out
+		wantErr      string
+		wantTail     string
+	}{
+		{"quit ends it", time.Hour, func(w io.WriteCloser) { io.WriteString(w, "quit\n") }, "", "> \n"},
+		{"the end of input ends it", time.Hour, func(w io.WriteCloser) { w.Close() }, "", "> \n"},
+		{"a server that times out is reported", 50 * time.Millisecond, nil, "stats timeout", "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path, backends := cliSocket(t, tt.statsTimeout)
+			c, err := dialAPI(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			stdinR, stdinW := io.Pipe()
+			defer stdinW.Close()
+			out := newNotifyBuffer()
+			done := make(chan error, 1)
+			go func() { done <- cliInteractive(c, stdinR, out) }()
+
+			out.waitFor(t, "the first prompt", func(s string) bool { return strings.HasPrefix(s, "\n> ") })
+			if tt.end != nil {
+				for _, w := range []string{"7", "8"} {
+					io.WriteString(stdinW, "set weight web/web01 "+w+";get weight web/web01\n")
+					want := "\n> " + w + " (initial 10)\n\n> "
+					out.waitFor(t, "the answer for weight "+w, func(s string) bool { return strings.HasSuffix(s, want) })
+				}
+				tt.end(stdinW)
+			}
+			var err2 error
+			select {
+			case err2 = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the cli did not end")
+			}
+			if tt.wantErr == "" && err2 != nil || tt.wantErr != "" && (err2 == nil || !strings.Contains(err2.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err2, tt.wantErr)
+			}
+			if !strings.HasSuffix(out.String(), tt.wantTail) {
+				t.Errorf("output %q does not end with %q", out.String(), tt.wantTail)
+			}
+			if tt.end != nil {
+				if w := backends["web"].Server("web01").Weight(); w != 8 {
+					t.Errorf("weight %d, want 8", w)
+				}
+			}
+		})
+	}
+}
+
+func TestCLIDialErrorsSayWhy(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // the file stays, nothing serves it
+	for _, tt := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "none.sock"), "is fjord running with 'stats socket " + filepath.Join(dir, "none.sock") + "' in its global section?"},
+		{"nothing serves it", stale, "nothing serves it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := dialAPI(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.path) {
+				t.Fatalf("%v, want the path and %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// openPTY opens a pseudo-terminal pair, or skips the test where the
+// system has none.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlocking the pseudo-terminal: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("naming the pseudo-terminal: %v", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("opening the pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+func TestIsTerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	_, pty := openPTY(t)
+	for _, tt := range []struct {
+		name string
+		in   io.Reader
+		want bool
+	}{
+		{"a reader", strings.NewReader("show stat\n"), false},
+		{"a pipe", r, false},
+		{"a terminal", pty, true},
+	} {
+		if got := isTerminal(tt.in); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

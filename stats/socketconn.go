@@ -1,0 +1,170 @@
+package stats
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// socketMaxCommands bounds the commands one connection may run, far above
+// any batch (a command per server of a large farm, several times over).
+// With the idle deadline, it bounds how long one client can hold its
+// connection and the goroutine serving it.
+const socketMaxCommands = 10000
+
+// apiConn is one runtime API connection. As in HAProxy (src/cli.c), it
+// reads lines of commands separated by ';' and runs them in order, each
+// answer followed by an empty line. Without prompt mode, the connection
+// is closed once the answers are written and nothing more waits to be
+// read, so a client that sends its commands and reads until the end of
+// file (socat, nc, most scripts) needs no half-close. "prompt" toggles
+// interactive mode: the connection stays open and every answer is
+// followed by "\n> "; "quit" closes it.
+type apiConn struct {
+	c           *net.UnixConn
+	br          *bufio.Reader
+	api         *API
+	idle        time.Duration
+	interactive bool
+	left        int // commands this connection may still run
+}
+
+func (a *apiConn) serve() {
+	for {
+		a.c.SetReadDeadline(time.Now().Add(a.idle))
+		line, err := readLine(a.br)
+		switch {
+		case errors.Is(err, errLineTooLong):
+			a.write("Line too long: at most 4096 bytes per command line.\n\n")
+			return
+		case err != nil && (line == "" || !errors.Is(err, io.EOF)):
+			// The end of the input, the client gone, or idle for too
+			// long. A line the deadline cut is not run: its end (a
+			// server's name, a weight's last digit) may be missing.
+			return
+		}
+		if !a.runLine(line) || err != nil {
+			return // quit, a failed write, or the last line before EOF
+		}
+		if !a.interactive && !a.pending() {
+			return
+		}
+	}
+}
+
+// runLine runs a line's commands in order and writes their answers. It
+// returns false when the connection must close.
+func (a *apiConn) runLine(line string) bool {
+	ran := false
+	for _, cmd := range splitCommands(line) {
+		if len(commandWords(cmd)) == 0 {
+			continue // "show info;": nothing to answer
+		}
+		ran = true
+		if !a.take() {
+			return false
+		}
+		answer, act := a.api.exec(cmd)
+		switch act {
+		case actQuit:
+			return false
+		case actPrompt:
+			a.interactive = !a.interactive
+		}
+		// The delimiter follows the mode the command leaves: "prompt"
+		// answers with the first prompt, and with a plain empty line
+		// when it leaves interactive mode.
+		if !a.write(answer + a.delimiter()) {
+			return false
+		}
+	}
+	if !ran && a.interactive {
+		// A blank line at the prompt gives the prompt again.
+		return a.take() && a.write(a.delimiter())
+	}
+	return true
+}
+
+// take counts one command (or blank line) against the connection's bound,
+// and says so to the client when the bound is reached.
+func (a *apiConn) take() bool {
+	if a.left == 0 {
+		a.write(fmt.Sprintf("Too many commands on one connection (at most %d): connect again.\n\n", socketMaxCommands))
+		return false
+	}
+	a.left--
+	return true
+}
+
+// delimiter ends every answer: an empty line, and the prompt in
+// interactive mode.
+func (a *apiConn) delimiter() string {
+	if a.interactive {
+		return "\n> "
+	}
+	return "\n"
+}
+
+// write sends s within the idle deadline: a client that does not read its
+// answers is closed like one that does not send.
+func (a *apiConn) write(s string) bool {
+	a.c.SetWriteDeadline(time.Now().Add(a.idle))
+	_, err := io.WriteString(a.c, s)
+	return err == nil
+}
+
+// pending reports whether the client has sent more than was read,
+// without waiting: HAProxy keeps a non-interactive connection open only
+// while commands wait, which is what lets a script send several lines at
+// once and still see the connection close after the last answer.
+func (a *apiConn) pending() bool {
+	if a.br.Buffered() > 0 {
+		return true
+	}
+	rc, err := a.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, _ = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return true // never wait for readability
+	})
+	return err == nil && n > 0
+}
+
+var errLineTooLong = errors.New("command line too long")
+
+// readLine reads one command line and returns it without its "\n" or
+// "\r\n". At EOF, a last line without a newline is returned with io.EOF,
+// so that "echo -n cmd | socat" runs cmd as HAProxy does. A line of more
+// than maxCommandLine bytes is errLineTooLong: it is refused, never run
+// in pieces.
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		b = append(b, chunk...)
+		if len(b) > maxCommandLine+len("\r\n") {
+			return "", errLineTooLong
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		line := string(b)
+		if strings.HasSuffix(line, "\n") {
+			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		}
+		if len(line) > maxCommandLine {
+			return "", errLineTooLong
+		}
+		return line, err
+	}
+}

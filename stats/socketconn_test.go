@@ -1,0 +1,261 @@
+package stats
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
+)
+
+// dialAPI connects to the runtime API at path, with a deadline that only
+// a server that never answers or never closes reaches.
+func dialAPI(t *testing.T, path string) *net.UnixConn {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return c.(*net.UnixConn)
+}
+
+// exchange sends input in one write, half-closes when asked, and reads
+// until the server closes.
+func exchange(t *testing.T, path, input string, halfClose bool) string {
+	t.Helper()
+	c := dialAPI(t, path)
+	if _, err := io.WriteString(c, input); err != nil {
+		t.Fatal(err)
+	}
+	if halfClose {
+		c.CloseWrite()
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: %v after %q", input, err, out)
+	}
+	return string(out)
+}
+
+func TestSocketConnection(t *testing.T) {
+	tests := []struct {
+		name      string
+		input     string
+		halfClose bool // without it, the server must close by itself
+		want      string
+		check     func(t *testing.T, src *Sources)
+	}{
+		{"several lines run in order", "disable server web/web01\ndisable server web/web02\n", true, "\n\n",
+			func(t *testing.T, src *Sources) {
+				for _, s := range src.Backends["web"].Servers {
+					if s.Admin() != balancer.Maint {
+						t.Errorf("%s is %v", s.Name, s.Admin())
+					}
+				}
+			}},
+		{"several lines, closed after the answers without a half-close", "set weight web/web01 20\nget weight web/web01\n", false, "\n20 (initial 10)\n\n", nil},
+		{"more lines than one read of the socket takes", strings.Repeat("get weight web/web01\n", 100), false,
+			strings.Repeat("10 (initial 10)\n\n", 100), nil},
+		{"lines and ';' together", "get weight web/web01;set weight web/web01 20\nget weight web/web01;get weight web/web02\n", false,
+			"10 (initial 10)\n\n\n20 (initial 10)\n\n1 (initial 1)\n\n", nil},
+		{"CRLF lines", "get weight web/web01\r\nget weight web/web02\r\n", false, "10 (initial 10)\n\n1 (initial 1)\n\n", nil},
+		{"a last line without a newline runs at the end of input", "get weight web/web01\nget weight web/web02", true,
+			"10 (initial 10)\n\n1 (initial 1)\n\n", nil},
+		{"blank lines between commands are skipped", "\nget weight web/web01\n\n\nget weight web/web02\n", false,
+			"10 (initial 10)\n\n1 (initial 1)\n\n", nil},
+		{"quit ends the line and the connection", "get weight web/web01;quit;set weight web/web01 1\nset weight web/web01 2\n", false,
+			"10 (initial 10)\n\n", func(t *testing.T, src *Sources) {
+				if w := src.Backends["web"].Server("web01").Weight(); w != 10 {
+					t.Errorf("web01 weight %d after quit, want 10", w)
+				}
+			}},
+		{"prompt mode prompts after every answer", "prompt\nget weight web/web01\nset weight web/web01 3;get weight web/web01\nquit\n", false,
+			"\n> 10 (initial 10)\n\n> \n> 3 (initial 10)\n\n> ", nil},
+		{"prompt mode prompts again after a blank line", "prompt\n\n  \nquit\n", false, "\n> \n> \n> ", nil},
+		{"prompt mode ends at the end of input", "prompt;get weight web/web01", true, "\n> 10 (initial 10)\n\n> ", nil},
+		{"prompt again leaves prompt mode and closes after its line", "prompt\nprompt;get weight web/web01\n", false,
+			"\n> \n10 (initial 10)\n\n", nil},
+		{"prompt and quit are in help", "help\n", false, "", func(t *testing.T, src *Sources) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A long idle deadline: a connection left open fails the
+			// test at dialAPI's deadline instead of closing quietly.
+			path, src := startSocket(t, "admin", time.Hour)
+			got := exchange(t, path, tt.input, tt.halfClose)
+			if tt.want != "" && got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.want == "" && (!strings.Contains(got, "  prompt ") || !strings.Contains(got, "  quit ")) {
+				t.Errorf("help: %q", got)
+			}
+			if tt.check != nil {
+				tt.check(t, src)
+			}
+		})
+	}
+}
+
+// readUntil reads from br until what it read ends with suffix.
+func readUntil(t *testing.T, br *bufio.Reader, suffix string) string {
+	t.Helper()
+	var b strings.Builder
+	for !strings.HasSuffix(b.String(), suffix) {
+		c, err := br.ReadByte()
+		if err != nil {
+			t.Fatalf("waiting for %q: %v after %q", suffix, err, b.String())
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// In prompt mode the connection waits for the next command, however long
+// the client takes within the idle deadline, as a person typing does.
+func TestSocketPromptWaitsForTheNextCommand(t *testing.T) {
+	path, src := startSocket(t, "admin", time.Hour)
+	c := dialAPI(t, path)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "prompt\n")
+	if got := readUntil(t, br, "> "); got != "\n> " {
+		t.Fatalf("first prompt %q", got)
+	}
+	for _, w := range []string{"7", "8", "9"} {
+		// Each command is sent only once the previous answer is read:
+		// nothing is pending, and the connection must stay open.
+		io.WriteString(c, "set weight web/web01 "+w+"\nget weight web/web01\n")
+		if got, want := readUntil(t, br, w+" (initial 10)\n\n> "), "\n> "+w+" (initial 10)\n\n> "; got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	io.WriteString(c, "quit\n")
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("after quit: %q, %v", rest, err)
+	}
+	if w := src.Backends["web"].Server("web01").Weight(); w != 9 {
+		t.Errorf("weight %d, want 9", w)
+	}
+}
+
+// A line the idle deadline cuts is not run: its end may be missing.
+func TestSocketHalfLineAtTimeoutIsNotRun(t *testing.T) {
+	path, src := startSocket(t, "admin", 20*time.Millisecond)
+	c := dialAPI(t, path)
+	io.WriteString(c, "set weight web/web01 1") // "00" never comes
+	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
+		t.Fatalf("read %q, %v; want an end of file", got, err)
+	}
+	if w := src.Backends["web"].Server("web01").Weight(); w != 10 {
+		t.Fatalf("weight %d: the cut line ran", w)
+	}
+}
+
+// A connection runs at most socketMaxCommands commands, then says so and
+// is closed. (Prompt mode keeps the connection open however the client's
+// writes arrive; "prompt" is a command too.)
+func TestSocketCommandsPerConnectionAreBounded(t *testing.T) {
+	path, _ := startSocket(t, "admin", time.Hour)
+	c := dialAPI(t, path)
+	const perLine = 100
+	line := strings.Repeat("get weight web/web01;", perLine-1) + "get weight web/web01\n"
+	sent := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(c, "prompt\n")
+		for n := 0; n <= socketMaxCommands && err == nil; n += perLine {
+			_, err = io.WriteString(c, line)
+		}
+		sent <- err
+	}()
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := "10 (initial 10)\n\n> "
+	tooMany := "Too many commands on one connection (at most 10000): connect again.\n\n"
+	if want := "\n> " + strings.Repeat(answer, socketMaxCommands-1) + tooMany; string(out) != want {
+		t.Fatalf("%d bytes, %d answers, ending %q", len(out), strings.Count(string(out), answer), out[max(0, len(out)-100):])
+	}
+	<-sent // the server may have closed while the client still sent: any error
+}
+
+// FuzzReadLine: lines are never longer than the limit, and without a
+// line over the limit, the lines joined by "\n" are the input with its
+// "\r\n" made "\n".
+func FuzzReadLine(f *testing.F) {
+	for _, s := range []string{"", "\n", "a\nb", "a\r\nb\r\n", "a\r", "\r\r\n", strings.Repeat("x", maxCommandLine) + "\r\n", strings.Repeat("x", maxCommandLine+1)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		br := bufio.NewReaderSize(strings.NewReader(input), 512)
+		var lines []string
+		for {
+			line, err := readLine(br)
+			if errors.Is(err, errLineTooLong) {
+				return
+			}
+			if len(line) > maxCommandLine {
+				t.Fatalf("a line of %d bytes", len(line))
+			}
+			lines = append(lines, line)
+			if err != nil {
+				break
+			}
+		}
+		if got, want := strings.Join(lines, "\n"), strings.ReplaceAll(input, "\r\n", "\n"); got != want {
+			t.Fatalf("lines %q join to %q, want %q", lines, got, want)
+		}
+	})
+}
+
+// FuzzExec: no command, however malformed, panics or answers with an
+// empty line inside (which would break the socket's framing).
+func FuzzExec(f *testing.F) {
+	for _, s := range []string{"help", "show stat", "show info", "get weight web/web01", "set weight web/web01 50%",
+		"set server web/web01 state drain", "show servers state web", "prompt", "quit", "\x00", "set weight / 1",
+		"show stat typed", "show stat json up", "show stat web 4 -1 typed", "show stat domain proxy -1 -1 -1 no-maint"} {
+		f.Add(s)
+	}
+	api := &API{Src: testSources(f), Level: "admin"}
+	f.Fuzz(func(t *testing.T, cmd string) {
+		a := api.Exec(cmd)
+		if a != "" && (!strings.HasSuffix(a, "\n") || strings.HasPrefix(a, "\n") || strings.Contains(a, "\n\n")) {
+			t.Fatalf("Exec(%q) = %q", cmd, a)
+		}
+	})
+}
+
+// Closing the socket (a stop, a reload) ends the connections still open,
+// a prompt-mode one included, instead of waiting for their idle deadline.
+func TestSocketCloseEndsOpenConnections(t *testing.T) {
+	src := testSources(t)
+	src.Config.Global.StatsTimeout = time.Hour
+	s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "api.sock"), Level: "admin"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialAPI(t, s.conf.Path)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "prompt\n")
+	readUntil(t, br, "\n> ")
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Errorf("after Close: %q, %v; want an end of file", rest, err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waits for the open connection")
+	}
+}
