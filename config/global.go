@@ -121,7 +121,7 @@ func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
 
 func (p *parser) globalStats(pos Pos, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("'stats' expects 'socket' or 'timeout' in the global section")
+		return fmt.Errorf("'stats' expects 'socket', 'timeout' or 'maxconn' in the global section")
 	}
 	switch args[0] {
 	case "socket":
@@ -161,8 +161,10 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 		return nil
 	case "timeout":
 		return oneDuration("stats timeout", args[1:], &p.cfg.Global.StatsTimeout)
+	case "maxconn":
+		return oneInt("stats maxconn", args[1:], 1, 1<<20, &p.cfg.Global.StatsMaxConn)
 	}
-	return fmt.Errorf("unknown 'stats %s' in 'global' section (supported: socket, timeout)", args[0])
+	return fmt.Errorf("unknown 'stats %s' in 'global' section (supported: socket, timeout, maxconn)", args[0])
 }
 
 func parseAnonymize(args []string) (LogAnonymize, error) {

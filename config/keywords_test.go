@@ -47,6 +47,7 @@ func TestGlobalKeywords(t *testing.T) {
 		{"hard-stop-after 30s", func(g *Global) { g.HardStopAfter = 30 * time.Second }},
 		{"hard-stop-after 1500", func(g *Global) { g.HardStopAfter = 1500 * time.Millisecond }},
 		{"stats timeout 2m", func(g *Global) { g.StatsTimeout = 2 * time.Minute }},
+		{"stats maxconn 3", func(g *Global) { g.StatsMaxConn = 3 }},
 		{"stats socket /tmp/s level user", func(g *Global) {
 			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Level: "user"}}
 		}},
@@ -131,7 +132,7 @@ func TestGlobalDefaults(t *testing.T) {
 		MaxConn: DefaultGlobalMaxConn, UID: -1, GID: -1,
 		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
 		TuneSchedBatch: true,
-		LogRetention:   DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout,
+		LogRetention:   DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout, StatsMaxConn: DefaultStatsMaxConn,
 	}
 	if !reflect.DeepEqual(cfg.Global, want) {
 		t.Errorf("global = %+v, want %+v", cfg.Global, want)

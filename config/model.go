@@ -71,6 +71,7 @@ type Global struct {
 
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration
+	StatsMaxConn int // runtime API connections served at once, each socket
 
 	HardStopAfter time.Duration // 0: soft stop waits for every session
 
@@ -98,6 +99,7 @@ const (
 	DefaultMaxPollEvents     = 200
 	DefaultLogRetentionDays  = 30
 	DefaultStatsTimeout      = 10 * time.Second
+	DefaultStatsMaxConn      = 10 // HAProxy's
 	DefaultInter             = 2 * time.Second
 	DefaultRise              = 2
 	DefaultFall              = 3

@@ -218,6 +218,7 @@ func DefaultGlobal() Global {
 		TuneSchedBatch:    true,
 		LogRetention:      DefaultLogRetentionDays,
 		StatsTimeout:      DefaultStatsTimeout,
+		StatsMaxConn:      DefaultStatsMaxConn,
 	}
 }
 

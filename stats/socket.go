@@ -49,10 +49,24 @@ type Socket struct {
 	idle   time.Duration // 'stats timeout'
 	wg     sync.WaitGroup
 
+	// slots holds a token for each connection being served: at 'stats
+	// maxconn' the socket accepts no more, and clients wait in the
+	// kernel's backlog, so that no client can take every descriptor.
+	slots chan struct{}
+	done  chan struct{} // closed by Close
+
 	mu     sync.Mutex
 	conns  map[*net.UnixConn]struct{} // open connections, for Close
 	closed bool
 }
+
+// acceptRetry is how long the socket waits after accept fails for want of
+// descriptors or memory, as the engine's listeners do; acceptReportEvery
+// bounds how often it says so.
+const (
+	acceptRetry       = 100 * time.Millisecond
+	acceptReportEvery = 10 * time.Second
+)
 
 // ListenSocket creates the socket file with the configured mode (a stale
 // socket left by a crashed process is replaced) and starts serving.
@@ -77,12 +91,20 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
 		}
 	}
-	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[*net.UnixConn]struct{}{}}
-	// A zero 'stats timeout' keeps the default rather than letting a
-	// silent client hold its connection for ever.
-	if src.Config != nil && src.Config.Global.StatsTimeout > 0 {
-		s.idle = src.Config.Global.StatsTimeout
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[*net.UnixConn]struct{}{},
+		done: make(chan struct{})}
+	maxConn := config.DefaultStatsMaxConn
+	if src.Config != nil {
+		// A zero 'stats timeout' keeps the default rather than letting
+		// a silent client hold its connection for ever.
+		if t := src.Config.Global.StatsTimeout; t > 0 {
+			s.idle = t
+		}
+		if n := src.Config.Global.StatsMaxConn; n > 0 {
+			maxConn = n
+		}
 	}
+	s.slots = make(chan struct{}, maxConn)
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -94,6 +116,9 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 func (s *Socket) Close() error {
 	err := s.ln.Close() // net's Unix listener unlinks the file
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
@@ -122,25 +147,58 @@ func (s *Socket) untrack(c *net.UnixConn) {
 
 func (s *Socket) serve() {
 	defer s.wg.Done()
+	var lastReport time.Time
+	suppressed := 0
 	for {
-		c, err := s.ln.AcceptUnix()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && s.logger != nil {
-				s.logger.Printf("stats socket %s: %v", s.conf.Path, err)
-			}
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.done:
 			return
 		}
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			<-s.slots
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors, most likely: the API must come back
+			// when they free up, not stop for good.
+			if now := time.Now(); now.Sub(lastReport) >= acceptReportEvery {
+				more := ""
+				if suppressed > 0 {
+					more = fmt.Sprintf("; %d more failures since the last report", suppressed)
+				}
+				s.logf("stats socket %s (%s): %v; retrying every %v%s", s.conf.Path, s.conf.Pos, err, acceptRetry, more)
+				lastReport, suppressed = now, 0
+			} else {
+				suppressed++
+			}
+			select {
+			case <-time.After(acceptRetry):
+				continue
+			case <-s.done:
+				return
+			}
+		}
 		if !s.track(c) {
+			<-s.slots
 			c.Close()
 			return
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() { <-s.slots }()
 			defer s.untrack(c)
 			defer closeGracefully(c)
 			s.handle(c)
 		}()
+	}
+}
+
+func (s *Socket) logf(format string, args ...any) {
+	if s.logger != nil {
+		s.logger.Printf(format, args...)
 	}
 }
 

@@ -448,3 +448,50 @@ func TestSocketClosesASilentClient(t *testing.T) {
 		t.Fatalf("read %q, %v; want an end of file", got, err)
 	}
 }
+
+// 'stats maxconn' bounds the connections served at once: the next client
+// waits in the backlog, unanswered, until one of them leaves.
+func TestSocketMaxConn(t *testing.T) {
+	src := testSources(t)
+	src.Config.Global.StatsMaxConn = 2
+	src.Config.Global.StatsTimeout = time.Minute
+	path := filepath.Join(t.TempDir(), "api.sock")
+	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: "admin"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	prompt := func() net.Conn {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "prompt\n")
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "\n>" {
+			t.Fatalf("prompt: %q, %v", buf, err)
+		}
+		return c
+	}
+	first, _ := prompt(), prompt()
+	extra, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	io.WriteString(extra, "show info\n")
+	// A correct socket never answers while at its limit: no wait could
+	// make this pass wrongly.
+	extra.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := extra.Read(make([]byte, 64)); err == nil || !os.IsTimeout(err) {
+		t.Fatalf("a third connection was served above stats maxconn 2: %d bytes, %v", n, err)
+	}
+	first.Close()
+	extra.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(extra)
+	if !strings.Contains(string(got), "Name: fjord") {
+		t.Fatalf("the waiting connection, once a slot freed: %q", got)
+	}
+}
