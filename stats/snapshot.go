@@ -110,7 +110,7 @@ func (src *Sources) Snapshot() []Row {
 		}
 		r := counterRow(px.Name, "BACKEND", TypeBackend, iid, &b.Counters)
 		r.HTTP = http
-		r.Status = backendStatus(len(b.Servers), act+bck)
+		r.Status = backendStatus(len(b.Servers), weight)
 		r.Act, r.Bck, r.Weight = act, bck, weight
 		r.QCur, r.QMax = b.Counters.QueueCur.Load(), b.Counters.QueueMax.Load()
 		r.SLim = int64(px.MaxConn)
@@ -205,13 +205,14 @@ func serverStatus(s *balancer.Server, st health.ServerStatus, checked bool) stri
 }
 
 // backendStatus is a backend's status: DOWN only when it has servers and
-// none of them can take a connection. A backend without servers (a
-// "listen" that only serves the stats page, say) is UP, as in HAProxy
-// ("!px->srv" in src/stats.c), so that monitoring does not page for a
-// proxy that was never meant to forward. Every rendering (CSV, JSON,
+// none of them can take a connection: none is eligible, or those that are
+// all have weight 0 (HAProxy's "lbprm.tot_weight > 0"). A backend without
+// servers (a "listen" that only serves the stats page, say) is UP, as in
+// HAProxy ("!px->srv" in src/stats.c), so that monitoring does not page
+// for a proxy that was never meant to forward. Every rendering (CSV, JSON,
 // HTML, Prometheus) reads this status.
-func backendStatus(servers int, eligible int64) string {
-	if servers > 0 && eligible == 0 {
+func backendStatus(servers int, eligibleWeight int64) string {
+	if servers > 0 && eligibleWeight == 0 {
 		return "DOWN"
 	}
 	return "UP"

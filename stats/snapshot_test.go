@@ -28,6 +28,9 @@ func TestBackendStatusInEveryRendering(t *testing.T) {
 		{"only server down is DOWN", "db", func(env *pageEnv) {
 			env.backends["db"].Servers[0].SetUp(false)
 		}, "DOWN"},
+		{"only server at weight 0 is DOWN", "db", func(env *pageEnv) {
+			env.backends["db"].Servers[0].SetWeight(0)
+		}, "DOWN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
