@@ -62,6 +62,10 @@ backend public
 	}{
 		{"authority differs from Host", "GET http://admin.internal/secret HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
 		{"no Host", "GET http://admin.internal/secret HTTP/1.0\r\n\r\n", 400, ""},
+		{"userinfo in both", "GET http://public.example@admin.internal/secret HTTP/1.1\r\nHost: public.example@admin.internal\r\n\r\n", 400, ""},
+		{"backslashes", "GET http:\\\\admin.internal\\secret HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
+		{"no scheme", "GET admin.internal/secret HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
+		{"CONNECT elsewhere", "CONNECT admin.internal:443 HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
 		{"fragment", "GET /secret#x HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
 		{"CONNECT not authority-form", "CONNECT /secret HTTP/1.1\r\nHost: public.example\r\n\r\n", 400, ""},
 		{"authority equals Host", "GET http://ADMIN.internal/secret HTTP/1.1\r\nHost: admin.internal\r\n\r\n", 200, "admin"},

@@ -75,6 +75,8 @@ var requestSeeds = []string{
 	"CONNECT [::1]:443 HTTP/1.1\r\n\r\n",
 	"GET http://admin.internal/secret HTTP/1.1\r\nHost: public.example\r\n\r\n",
 	"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET http://u@a:80/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET http:\\\\a\\ HTTP/1.1\r\nHost: [::1]:8\r\n\r\n",
 	"GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n",
 	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 }

@@ -142,27 +142,42 @@ func (r *Request) parse(b []byte) (int, error) {
 }
 
 // target checks the request-target's form against the method and the Host
-// field, and sets Path.
+// field, and sets Path. Only origin-form, asterisk-form, absolute-form
+// ("scheme://authority...") and, for CONNECT, authority-form are
+// accepted: a server behind fjord must never find an authority in a target
+// that fjord routed by a different Host. A Host field must be a valid
+// host[:port], so that no rule reading it sees something a server would
+// read differently.
 func (r *Request) target(b []byte) error {
+	if r.Host != nil && !validAuthority(r.Host) {
+		return errAt(offsetIn(b, r.Host), msgHostInvalid)
+	}
 	uri := r.URI
 	switch {
 	case string(r.Method) == "CONNECT":
-		if !isAuthorityForm(uri) {
+		if !validAuthority(uri) || len(portOf(uri)) == 0 {
 			return errAt(offsetIn(b, uri), msgConnect)
+		}
+		if r.Host != nil && !sameAuthority(uri, r.Host, "80", "443") {
+			return errAt(offsetIn(b, r.Host), msgAuthority)
 		}
 		r.Path = uri
 	case uri[0] == '/':
 		r.Path = cutQuery(uri)
+	case len(uri) == 1 && uri[0] == '*':
+		r.Path = uri
 	default:
-		authority, path, ok := splitAbsolute(uri)
+		scheme, authority, path, ok := splitAbsolute(uri)
 		if !ok {
-			r.Path = uri // asterisk-form, or a target the server refuses
-			return nil
+			return errAt(offsetIn(b, uri), msgTargetForm)
+		}
+		if !validAuthority(authority) {
+			return errAt(offsetIn(b, authority), msgTargetAuthority)
 		}
 		if r.Host == nil {
 			return errAt(offsetIn(b, authority), msgNoHost)
 		}
-		if !equalFoldBytes(authority, r.Host) {
+		if !sameAuthority(authority, r.Host, defaultPort(scheme)) {
 			return errAt(offsetIn(b, r.Host), msgAuthority)
 		}
 		r.Path = path
@@ -269,9 +284,9 @@ func (r *Request) transferEncoding(b []byte, h *Header, f *framing) error {
 }
 
 // splitAbsolute splits an absolute-form target, scheme "://" authority
-// [path-abempty] ["?" query], into its authority and its path ("/" when
-// empty). ok is false for any other form.
-func splitAbsolute(uri []byte) (authority, path []byte, ok bool) {
+// [path-abempty] ["?" query], into its scheme, its authority and its path
+// ("/" when empty). ok is false for any other form.
+func splitAbsolute(uri []byte) (scheme, authority, path []byte, ok bool) {
 	// A scheme starts with a letter and continues with letters, digits,
 	// '+', '-' or '.'.
 	i := 0
@@ -286,30 +301,29 @@ func splitAbsolute(uri []byte) (authority, path []byte, ok bool) {
 		break
 	}
 	if i == 0 || len(uri)-i < 3 || uri[i] != ':' || uri[i+1] != '/' || uri[i+2] != '/' {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
+	scheme = uri[:i]
 	start := i + 3
 	for j := start; j < len(uri); j++ {
 		switch uri[j] {
 		case '/':
-			return uri[start:j], cutQuery(uri[j:]), true
+			return scheme, uri[start:j], cutQuery(uri[j:]), true
 		case '?':
-			return uri[start:j], slash, true
+			return scheme, uri[start:j], slash, true
 		}
 	}
-	return uri[start:], slash, true
+	return scheme, uri[start:], slash, true
 }
 
-// isAuthorityForm reports whether a CONNECT target is host ":" port
-// (RFC 9112 §3.2.3): a non-empty host, an IPv6 literal in brackets or a
-// name or address without '/', '?', '@' or ':', and a decimal port.
-func isAuthorityForm(uri []byte) bool {
-	colon := bytes.LastIndexByte(uri, ':')
-	if colon <= 0 {
-		return false
-	}
-	host, port := uri[:colon], uri[colon+1:]
-	if len(port) == 0 || len(port) > 5 {
+// validAuthority reports whether v is host [":" port] (RFC 3986 §3.2.2 and
+// §3.2.3, without userinfo): an IP literal in brackets, or a name or IPv4
+// address of unreserved characters, percent-encodings and sub-delims; then
+// an optional port of at most five digits. The host may be empty, as a
+// Host field may be.
+func validAuthority(v []byte) bool {
+	host, port := splitPort(v)
+	if len(port) > 5 {
 		return false
 	}
 	for _, c := range port {
@@ -317,10 +331,90 @@ func isAuthorityForm(uri []byte) bool {
 			return false
 		}
 	}
-	if host[0] == '[' {
-		return len(host) > 2 && host[len(host)-1] == ']' && bytes.IndexAny(host[1:len(host)-1], "[]/?@") < 0
+	if len(host) > 0 && host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		for _, c := range host[1 : len(host)-1] {
+			if unhex[c] == 0xff && c != ':' && c != '.' {
+				return false
+			}
+		}
+		return true
 	}
-	return bytes.IndexAny(host, "/?@:[]") < 0
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case regName[c]:
+		case c == '%' && i+2 < len(host) && unhex[host[i+1]] != 0xff && unhex[host[i+2]] != 0xff:
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// regName holds what a reg-name may hold besides percent-encodings:
+// unreserved characters and sub-delims (RFC 3986 §3.2.2).
+var regName = func() (t [256]bool) {
+	for c := range 256 {
+		b := byte(c)
+		t[c] = '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || indexByte("-._~!$&'()*+,;=", b)
+	}
+	return t
+}()
+
+// splitPort splits host [":" port] at the colon that starts the port: the
+// last one, outside an IP literal's brackets.
+func splitPort(v []byte) (host, port []byte) {
+	i := bytes.LastIndexByte(v, ':')
+	if i < 0 || bytes.IndexByte(v[i:], ']') >= 0 {
+		return v, nil
+	}
+	return v[:i], v[i+1:]
+}
+
+// portOf returns the port of host [":" port], or nil.
+func portOf(v []byte) []byte {
+	_, port := splitPort(v)
+	return port
+}
+
+// sameAuthority reports whether a target's authority and a Host field name
+// the same host and port, ignoring case. A port left out on one side
+// stands for any of defaults (the scheme's default port), as RFC 9110
+// §4.2 makes "a" and "a:80" the same origin for http.
+func sameAuthority(authority, host []byte, defaults ...string) bool {
+	ah, ap := splitPort(authority)
+	hh, hp := splitPort(host)
+	if !equalFoldBytes(ah, hh) {
+		return false
+	}
+	if string(ap) == string(hp) {
+		return true
+	}
+	if len(ap) > 0 && len(hp) > 0 {
+		return false
+	}
+	given := string(ap) + string(hp) // the one port given
+	for _, d := range defaults {
+		if given == d {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultPort is the port a scheme implies, "" when fjord knows none.
+func defaultPort(scheme []byte) string {
+	switch {
+	case equalFold(scheme, "http"), equalFold(scheme, "ws"):
+		return "80"
+	case equalFold(scheme, "https"), equalFold(scheme, "wss"):
+		return "443"
+	}
+	return ""
 }
 
 func cutQuery(p []byte) []byte {
