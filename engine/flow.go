@@ -25,9 +25,10 @@ type flow struct {
 	burst    int   // bytes spliced in the current bulk burst
 	stream   bool  // a burst moved a whole pipe: the flow gets grown pipes
 	bytes    int64 // bytes delivered to dst
-	// nextCheck is when (in bytes delivered) draining asks the kernel
-	// again whether dst's peer reads what it is sent.
-	nextCheck int64
+	past     int64 // bytes delivered to dst before bytes was last reset
+	// nextCheck is how long the current burst must get before draining
+	// asks the kernel again whether dst's peer reads what it is sent.
+	nextCheck int
 
 	// In HTTP mode a flow carries one message part at a time: limited,
 	// it takes at most left more bytes from src and then stops, so that
@@ -258,7 +259,7 @@ func (f *flow) spliceIn(s *session) bool {
 		f.src.readable = false
 		f.bulk = f.burst > l.pipes.copyMax()
 		f.stream = f.stream && f.bulk
-		f.burst = 0
+		f.burst, f.nextCheck = 0, 0
 		l.pipes.put(f.p)
 		f.p = nil
 		return true
@@ -279,7 +280,7 @@ func (f *flow) spliceIn(s *session) bool {
 	if f.limited && f.left == 0 {
 		// The message part ends here; the next one starts in copy mode,
 		// with its head peeked. The pipe goes back once it is empty.
-		f.bulk, f.burst, f.stream = false, 0, false
+		f.bulk, f.burst, f.stream, f.nextCheck = false, 0, false, 0
 		return true
 	}
 	if f.burst >= l.pipes.size && !(f.limited && f.left < int64(l.pipes.size)) && (f.stream || f.draining()) {
@@ -296,20 +297,32 @@ func (f *flow) spliceIn(s *session) bool {
 }
 
 // draining reports whether dst's peer has shown that it reads what it is
-// sent: it acknowledged drainProof bytes, more than a receive buffer holds
-// for a peer that does not read (the kernel grows one only as its
-// application reads). Only such a flow becomes a stream with grown pipes.
-// A grown pipe behind a client that stopped reading would stay full, and
-// the bigger reads it allows make the kernel grow the server socket's
-// receive buffer too: 17 MiB pinned per non-reading client instead of 2.
-// The kernel is asked at most once per doubling of the bytes delivered.
+// sent: over the flow's life it acknowledged drainProof bytes, more than a
+// receive buffer holds for a peer that does not read (the kernel grows one
+// only as its application reads). Only such a flow becomes a stream with
+// grown pipes. A grown pipe behind a client that stopped reading would
+// stay full, and the bigger reads it allows make the kernel grow the
+// server socket's receive buffer too: 17 MiB pinned per non-reading client
+// instead of 5. The kernel is asked at most once per doubling of a burst,
+// so a few times per burst at most.
 func (f *flow) draining() bool {
-	if f.bytes < max(f.nextCheck, drainProof) {
+	if f.burst < f.nextCheck {
 		return false
 	}
-	f.nextCheck = 2 * f.bytes
+	f.nextCheck = 2 * f.burst
+	delivered := f.past + f.bytes
+	if delivered < drainProof {
+		return false
+	}
 	queued, err := unix.IoctlGetInt(f.dst.fd, unix.SIOCOUTQ)
-	return err == nil && f.bytes-int64(queued) >= drainProof
+	return err == nil && delivered-int64(queued) >= drainProof
+}
+
+// resetCount starts the count of bytes delivered afresh (a new HTTP
+// exchange), keeping the flow's lifetime total for draining.
+func (f *flow) resetCount() {
+	f.past += f.bytes
+	f.bytes = 0
 }
 
 // drainProof is how much a destination's peer must have acknowledged

@@ -687,7 +687,8 @@ func (s *session) endRequest() {
 	s.fe.counters.BytesIn.Add(s.c2s.bytes)
 	s.fe.counters.BytesOut.Add(s.s2c.bytes)
 	h.counted = false
-	s.c2s.bytes, s.s2c.bytes = 0, 0
+	s.c2s.resetCount()
+	s.s2c.resetCount()
 }
 
 func (s *session) srvName() string {

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -132,5 +136,49 @@ func TestPipePoolRetriesGrowAfterRefusal(t *testing.T) {
 	pp.grow(p, now)
 	if !pp.isGrown(p) {
 		t.Errorf("the pool did not grow a pipe after growRetry: capacity %d", p.capacity)
+	}
+}
+
+// A keep-alive connection whose client reads every response gets grown
+// pipes for its mid-size responses, not only for its first ones: the
+// proof that the client reads counts over the connection's life.
+func TestKeepAliveBulkResponsesGrowPipes(t *testing.T) {
+	var written atomic.Int64
+	srv := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		chunk := make([]byte, 64<<10)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			const size = 3 << 20
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", size)
+			for left := size; left > 0; left -= len(chunk) {
+				n, err := c.Write(chunk)
+				written.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+			_ = req
+		}
+	})
+	e, addr := startEngine(t, fmt.Sprintf("defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\nlisten px\n  bind 127.0.0.1:%d\n  server s %s\n", freePort(t), srv))
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i := range 6 {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "GET /r%d HTTP/1.1\r\nHost: a\r\n\r\n", i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != 3<<20 {
+			t.Fatalf("response %d: %d bytes, %v", i, n, err)
+		}
+	}
+	if g := e.Stats().PipesGrown; g == 0 {
+		t.Errorf("six 3 MiB responses to a reading client grew no pipe")
 	}
 }
