@@ -191,7 +191,7 @@ func (s *session) timedOut(now time.Time) {
 		} else if h := s.h; h.rs == rsHead && h.rq == rqDone {
 			break // waiting for the response head: the server's timeout
 		}
-		if cli > 0 && !now.Before(s.lastCli.Add(cli)) {
+		if cli > 0 && !s.serverBlocks() && !now.Before(s.lastCli.Add(cli)) {
 			cause = 'c'
 		}
 	}

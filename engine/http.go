@@ -727,13 +727,16 @@ func (s *session) httpHeadDeadline(earliest func(time.Time, time.Duration)) {
 // httpDeadline is the deadline of an exchange in progress: "timeout client"
 // while fjord waits on the client, "timeout server" while it waits on the
 // server (from the end of the request for the response head: 504). While
-// response bytes wait for a client that does not read, fjord waits on the
-// client only: the server is not expected to send, and it is the client
-// that is closed at its timeout ("cD"), as in HAProxy.
+// bytes wait for a peer that does not take them (clientBlocks,
+// serverBlocks), fjord waits on that peer only, and it is the one closed
+// at its timeout ("cD" or "sD"), as in HAProxy.
 func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 	h, t, bt := s.h, &s.fe.conf.Timeouts, &s.be.Conf.Timeouts
-	if h.rq == rqBody || h.rs == rsBody || s.c2s.inPipe > 0 || s.s2c.inPipe > 0 {
+	if (h.rq == rqBody || h.rs == rsBody || s.c2s.inPipe > 0 || s.s2c.inPipe > 0) && !s.serverBlocks() {
 		earliest(s.lastCli, t.Client)
+	}
+	if s.serverBlocks() {
+		earliest(s.lastSrv, bt.Server) // a request body the server does not read
 	}
 	switch h.rs {
 	case rsHead:
@@ -741,7 +744,7 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 			earliest(h.reqDoneAt, bt.Server)
 		}
 	case rsBody:
-		if s.s2c.inPipe == 0 || s.c2s.inPipe > 0 {
+		if !s.clientBlocks() {
 			earliest(s.lastSrv, bt.Server)
 		}
 	}

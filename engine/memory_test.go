@@ -135,7 +135,8 @@ listen px
 
 // A client that stops reading a large response is closed at "timeout
 // client" and logged "cD", in mode http and mode tcp: the server, whose
-// bytes wait for the client, is not the one timing out.
+// bytes wait for the client, is not the one timing out. The mirror case,
+// a server that does not read a large request body, is "sD".
 func TestStalledClientTimesOutAsClient(t *testing.T) {
 	for _, mode := range []string{"http", "tcp"} {
 		t.Run(mode, func(t *testing.T) {
@@ -150,6 +151,30 @@ func TestStalledClientTimesOutAsClient(t *testing.T) {
 			r := sink.wait(t, 1)
 			if term(r) != "cD" {
 				t.Errorf("a client that does not read ended %q, want cD", term(r))
+			}
+		})
+	}
+}
+
+func TestStalledServerTimesOutAsServer(t *testing.T) {
+	for _, mode := range []string{"http", "tcp"} {
+		t.Run(mode, func(t *testing.T) {
+			release := make(chan struct{})
+			defer close(release)
+			srv := serveTCP(t, func(c net.Conn) { <-release }) // never reads
+			sink := &recordSink{}
+			cfg := strings.Replace(logConfig(t, mode, "", srv), "timeout client 5s\n  timeout server 5s",
+				"timeout client 500ms\n  timeout server 1500ms", 1)
+			addr := startEngineOpts(t, cfg, logOpts(sink))
+			c := dial(t, addr)
+			const size = 256 << 20
+			go func() {
+				fmt.Fprintf(c, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", size)
+				c.Write(make([]byte, size)) // until the proxy closes
+			}()
+			r := sink.wait(t, 1)
+			if term(r) != "sD" {
+				t.Errorf("a server that does not read ended %q, want sD", term(r))
 			}
 		})
 	}

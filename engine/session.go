@@ -472,16 +472,26 @@ func (s *session) deadline() time.Time {
 		if s.s2c.eof && bt.ServerFin > 0 {
 			srv = bt.ServerFin
 		}
-		earliest(s.lastCli, cli)
-		// Bytes from the server waiting for a client that does not
-		// read: the server is not expected to send (and has nothing to
-		// take), so only the client's timeout runs, as in HAProxy.
-		if s.s2c.inPipe == 0 || s.c2s.inPipe > 0 {
+		if !s.serverBlocks() {
+			earliest(s.lastCli, cli)
+		}
+		if !s.clientBlocks() {
 			earliest(s.lastSrv, srv)
 		}
 	}
 	return d
 }
+
+// clientBlocks reports bytes from the server waiting for a client that
+// does not take them, with nothing waiting for the server: fjord waits on
+// the client only, and only the client's timeout runs, as in HAProxy
+// (the server is not expected to send, and has nothing to take).
+func (s *session) clientBlocks() bool { return s.s2c.inPipe > 0 && s.c2s.inPipe == 0 }
+
+// serverBlocks is clientBlocks the other way: bytes from the client wait
+// for a server that does not take them, and only the server's timeout
+// runs.
+func (s *session) serverBlocks() bool { return s.c2s.inPipe > 0 && s.s2c.inPipe == 0 }
 
 // rearm makes sure the session's timer fires no later than its deadline.
 // A deadline that moved later is left to onTimer, so traffic never touches
