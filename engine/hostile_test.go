@@ -199,6 +199,8 @@ func TestHTTPResponseFraming(t *testing.T) {
 			"204", nil, []string{"Content-Length", "content-length"}},
 		{"304 with CL", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
 			"304", []string{"ETag: \"x\"\r\n"}, []string{"Content-Length", "content-length"}},
+		{"chunked with a parameter", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n",
+			"502", nil, []string{"x=1"}},
 		{"chunked in upper case", "HTTP/1.1 200 OK\r\nTransfer-Encoding:  Chunked\r\n\r\n0\r\n\r\n",
 			"200", []string{"\r\ntransfer-encoding: chunked\r\n"}, []string{"Chunked"}},
 	} {
@@ -289,5 +291,16 @@ func TestHTTPBadChunkSendsNoBodyAhead(t *testing.T) {
 				t.Errorf("the server got body bytes %q of a request refused with 400, want %q", s.body, tc.body)
 			}
 		})
+	}
+}
+
+// A 2xx to CONNECT opens a tunnel: its framing fields, which RFC 9110
+// §9.3.6 forbids, are dropped, and what follows is the tunnel's.
+func TestHTTPConnectResponseLosesFraming(t *testing.T) {
+	_, got := rawExchange(t, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 0,
+		"HTTP/1.1 200 Connection established\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\ntunnel bytes")
+	want := "HTTP/1.1 200 Connection established\r\n\r\ntunnel bytes"
+	if got != want {
+		t.Errorf("client got %q, want %q", got, want)
 	}
 }

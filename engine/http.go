@@ -543,6 +543,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		return true, true
 	case h.isConnect && status < 300:
 		tunnel = true
+		resp.OpensTunnel()
 	}
 	if tunnel {
 		if !s.forwardResponseHead(hl, 0, false) {

@@ -94,6 +94,7 @@ const (
 	msgAuthority       = "Host header differs from the request target's authority"
 	msgNoHost          = "absolute-form request target without a Host header"
 	msgTECLResponse    = "Content-Length with a Transfer-Encoding that does not end in chunked"
+	msgTEResponse      = "invalid Transfer-Encoding (chunked twice, or a coding with parameters)"
 )
 
 // Byte classes, as tables because a lookup beats a chain of comparisons in
@@ -420,18 +421,19 @@ func nextElem(v []byte, i int) (elem []byte, start, next int) {
 // framing is the state the framing headers leave behind, shared by
 // requests and responses while their fields are read.
 type framing struct {
-	cl       int64 // -1 until a Content-Length field is seen
-	te       bool  // a Transfer-Encoding field is present
-	teCount  int   // codings seen across every Transfer-Encoding field
-	teLast   bool  // the last non-empty coding was "chunked"
-	teOther  bool  // a coding not in the registry (RFC 9112 §7) was seen
-	close    bool
-	keep     bool
-	upgrade  bool // Connection has the "upgrade" token
-	reframe  bool // the framing fields are not in their canonical form
-	clFields int  // Content-Length fields seen
-	clAt     int  // where the first one starts
-	teFields int  // Transfer-Encoding fields seen
+	cl        int64 // -1 until a Content-Length field is seen
+	te        bool  // a Transfer-Encoding field is present
+	teCount   int   // codings seen across every Transfer-Encoding field
+	teLast    bool  // the last non-empty coding was "chunked"
+	teOther   bool  // a coding not in the registry (RFC 9112 §7) was seen
+	teChunked int   // "chunked" codings seen
+	close     bool
+	keep      bool
+	upgrade   bool // Connection has the "upgrade" token
+	reframe   bool // the framing fields are not in their canonical form
+	clFields  int  // Content-Length fields seen
+	clAt      int  // where the first one starts
+	teFields  int  // Transfer-Encoding fields seen
 }
 
 // plainField reports whether a field is written "Name: value" with exactly

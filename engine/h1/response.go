@@ -27,6 +27,9 @@ type Response struct {
 	// Request.Reframe). Forward AppendFraming's instead.
 	Reframe bool
 
+	framed bool // the head has Content-Length or Transfer-Encoding fields
+	tunnel bool // OpensTunnel was called
+
 	hdrs [MaxHeaders]Header
 }
 
@@ -39,7 +42,7 @@ func ParseResponse(b []byte, r *Response) (int, error) {
 	r.Minor, r.Status, r.Reason = 0, 0, nil
 	r.Headers = r.hdrs[:0]
 	r.ContentLength = -1
-	r.Chunked, r.Close, r.KeepAlive, r.Reframe = false, false, false, false
+	r.Chunked, r.Close, r.KeepAlive, r.Reframe, r.framed, r.tunnel = false, false, false, false, false, false
 	n, err := r.parse(b)
 	if k := len(r.Headers); k < stale {
 		clear(r.hdrs[k:stale])
@@ -124,7 +127,9 @@ func (r *Response) interpret(b []byte) error {
 			if equalFold(h.Name, hdrTransferEncoding) {
 				f.te = true
 				f.teFields++
-				f.transferCodings(h.Value)
+				if err := f.transferCodings(b, h.Value); err != nil {
+					return err
+				}
 				f.reframe = f.reframe || f.teFields > 1 || !plainField(b, h)
 			}
 		}
@@ -133,6 +138,7 @@ func (r *Response) interpret(b []byte) error {
 	r.Close = f.close
 	r.KeepAlive = f.keep
 	r.Reframe = f.reframe
+	r.framed = f.te || f.cl >= 0
 	noBody := r.Status < 200 || r.Status == 204 || r.Status == 304
 	if noBody && (f.te || f.cl >= 0) {
 		// No body, whatever the fields say: they are dropped, so that no
@@ -165,12 +171,27 @@ func (r *Response) interpret(b []byte) error {
 // Transfer-Encoding value is chunked, and whether every coding is a known
 // one written in canonical form (lower case, ", " between codings).
 // Empty list elements are skipped, as RFC 9110 §5.6.1 asks of recipients.
-func (f *framing) transferCodings(v []byte) {
+// A coding that is not a bare token (parameters: "chunked;x=y") or chunked
+// applied twice is refused: agents differ on whether such a body is
+// chunked, which is what framing must never leave open.
+func (f *framing) transferCodings(b, v []byte) error {
 	plain := true
+	base := offsetIn(b, v)
 	for i := 0; i <= len(v); {
 		e, start, next := nextElem(v, i)
 		if len(e) > 0 {
+			for j, c := range e {
+				if !tchar[c] {
+					return errAt(base+start+j, msgTEResponse)
+				}
+			}
 			f.teLast = equalFold(e, "chunked")
+			if f.teLast {
+				f.teChunked++
+				if f.teChunked > 1 {
+					return errAt(base+start, msgTEResponse)
+				}
+			}
 			f.teOther = f.teOther || !knownCoding(e)
 			plain = plain && isLower(e) && (start == 0 || start >= 2 && v[start-2] == ',' && v[start-1] == ' ')
 		} else {
@@ -179,6 +200,7 @@ func (f *framing) transferCodings(v []byte) {
 		i = next
 	}
 	f.reframe = f.reframe || !plain
+	return nil
 }
 
 // knownCoding reports whether e names a transfer coding of the IANA
@@ -201,11 +223,19 @@ func isLower(b []byte) bool {
 	return true
 }
 
+// OpensTunnel marks a response that turns the connection into a tunnel (a
+// 2xx to CONNECT): it carries no body, and RFC 9110 §9.3.6 forbids
+// framing fields in it, so any it has are dropped (Reframe).
+func (r *Response) OpensTunnel() {
+	r.tunnel = true
+	r.Reframe = r.Reframe || r.framed
+}
+
 // AppendFraming appends the framing fields fjord forwards for the
 // response: its Transfer-Encoding codings in lower case, or its
 // Content-Length, or nothing for a status without a body.
 func (r *Response) AppendFraming(dst []byte) []byte {
-	if r.Status < 200 || r.Status == 204 || r.Status == 304 {
+	if r.Status < 200 || r.Status == 204 || r.Status == 304 || r.tunnel {
 		return dst
 	}
 	first := true
