@@ -433,12 +433,13 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 		if err == h1.ErrNeedMore && n == len(buf) {
 			err = errFramingTooLong // trailers that do not fit tune.bufsize
 		}
-		if err == nil && adv < int64(n) && !cs.done() && n < len(buf) && !f.src.hup {
+		if request && err == nil && adv < int64(n) && !cs.done() && n < len(buf) && !f.src.hup {
 			// What follows adv is the start of a size line (or of the
 			// trailers) that is not whole yet. Wait for it: the bytes
 			// before it go on only once the framing after them is known
 			// to be valid, so that a body ending in a 400 has not had
-			// its last good chunk sent ahead of the bad line.
+			// its last good chunk sent ahead of the bad line. Responses
+			// are not held: a bad line there ends in a reset either way.
 			*cs = saved
 			f.src.readable = false
 			return false, true
