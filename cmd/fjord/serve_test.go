@@ -185,6 +185,7 @@ listen px
 `, feAddr, backend.addr)), 0o644)
 	fp := startFjord(t, nil, "-db", "-f", cfg)
 	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	start := time.Now()
 
 	// Idle clients, each holding a descriptor in fjord, until it runs out
 	// and then some: those wait in the backlog.
@@ -230,7 +231,9 @@ listen px
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("after descriptors freed up: %v, %v", resp, err)
 	}
-	if n := strings.Count(fp.log.String(), "accept4"); n != 1 {
-		t.Errorf("%d reports of the listener pausing, want 1 (rate limited):\n%s", n, fp.log)
+	// One report, and at most one more per 10 s the test took (a slow
+	// run may run out of descriptors again while it accepts the backlog).
+	if n, most := strings.Count(fp.log.String(), "accept4"), 1+int(time.Since(start)/(10*time.Second)); n < 1 || n > most {
+		t.Errorf("%d reports of the listener pausing, want 1 to %d (rate limited):\n%s", n, most, fp.log)
 	}
 }
