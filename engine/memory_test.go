@@ -125,8 +125,10 @@ listen px
 	if held > 8 {
 		t.Errorf("each client that does not read holds %.1f MiB in fjord's pipes and socket buffers, want at most 8", held)
 	}
-	if mem > 10 {
-		t.Errorf("each client that does not read costs %.1f MiB of MemAvailable through fjord, want at most 10", mem)
+	// MemAvailable moves with everything else on the host: a coarse
+	// guard only. The bytes held above are the exact measure.
+	if mem > 12 {
+		t.Errorf("each client that does not read costs %.1f MiB of MemAvailable through fjord, want at most 12", mem)
 	}
 	if g := e.Stats().PipesGrown; g != 0 {
 		t.Errorf("%d pipes grown for clients that do not read", g)
