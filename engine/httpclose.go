@@ -123,9 +123,13 @@ func (s *session) handOff(serve func(net.Conn)) {
 	s.slotHeld = true
 	s.close(false)
 	e, fe := l.eng, s.fe
+	l.handed.Add(1)
 	done := func() {
 		fe.counters.SessionEnd()
 		e.release(fe)
+		if l.handed.Add(-1) == 0 && l.softStop.Load() {
+			l.wake() // the soft stop may be waiting for this one
+		}
 	}
 	if err != nil {
 		e.logf("frontend %s: client %s: hand-off: %v", fe.conf.Name, s.clientAddr, err)

@@ -53,6 +53,10 @@ type loop struct {
 
 	listeners []*listener
 	sessions  sessionList
+	// handed counts the connections this loop handed off (the stats
+	// page) whose handler has not returned: a soft stop waits for them
+	// as for the sessions.
+	handed atomic.Int64
 	closing   []int // fds to close once the current batch is handled
 
 	// inbox carries queue grants from other goroutines to this loop.

@@ -28,7 +28,7 @@ func (l *loop) drainStep() {
 		l.flushCloses()
 		close(l.unlistened)
 	}
-	if !l.drainedSent && l.sessions.first() == nil {
+	if !l.drainedSent && l.sessions.first() == nil && l.handed.Load() == 0 {
 		l.drainedSent = true
 		close(l.drained)
 	}

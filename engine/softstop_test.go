@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // waitDrained fails the test unless ch closes within the bound.
@@ -320,3 +322,35 @@ func TestInheritedSocketsChecked(t *testing.T) {
 type loggerFunc func(format string, args ...any)
 
 func (f loggerFunc) Printf(format string, args ...any) { f(format, args...) }
+
+// A soft stop waits for connections handed off the loop (the stats page)
+// as for its own sessions.
+func TestSoftStopWaitsForHandedOff(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	intercept := func(fe, be string, req *h1.Request) Local {
+		return Local{Serve: func(c net.Conn) {
+			defer c.Close()
+			entered <- struct{}{}
+			<-release
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+		}}
+	}
+	e, addr := startEngineWith(t, httpSeedConfig(t, "", []string{echoServer(t)}, nil), Options{Intercept: intercept})
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+	drained := e.SoftStop()
+	// Nothing a correct engine does in this time would close it.
+	select {
+	case <-drained:
+		t.Fatal("drained while the stats page still answers a request")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if resp, body := readResponse(t, bufio.NewReader(c), nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("the page's answer: %d %q", resp.StatusCode, body)
+	}
+	waitDrained(t, drained, 5*time.Second)
+}
