@@ -993,3 +993,21 @@ func TestStatsAdmin(t *testing.T) {
 		t.Errorf("stats admin condition = %+v", st.Admin[0])
 	}
 }
+
+// An open stats page on a loopback-only listen section is not warned
+// about, unless another frontend routes its clients to that section.
+func TestOpenStatsPageReachableFromElsewhere(t *testing.T) {
+	cfg := mustParse(t, lines(
+		"frontend public",
+		"  mode http",
+		"  bind 0.0.0.0:80",
+		"  default_backend stats",
+		"listen stats",
+		"  mode http",
+		"  bind 127.0.0.1:8404",
+		"  stats enable",
+	))
+	if ds := diags(cfg, "not password protected"); len(ds) != 1 {
+		t.Errorf("diagnostics = %v, want the open page warned about", cfg.Diagnostics)
+	}
+}

@@ -45,9 +45,28 @@ func (p *parser) validateStats(px *Proxy) {
 		p.errorf(px.Pos, "%s '%s': the stats page needs 'mode http'", px.Section, px.Name)
 		return
 	}
-	if len(st.Auth) == 0 && !loopbackOnly(px) {
+	if len(st.Auth) == 0 && !(loopbackOnly(px) && !p.routedTo(px)) {
 		p.notice(Warning, px.Pos, "%s '%s': the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px.Section, px.Name, st.URI)
 	}
+}
+
+// routedTo reports whether another section's use_backend or
+// default_backend names px: its stats page then answers their clients too.
+func (p *parser) routedTo(px *Proxy) bool {
+	for _, fe := range p.cfg.Frontends() {
+		if fe == px {
+			continue
+		}
+		if fe.DefaultBackend == px.Name {
+			return true
+		}
+		for _, ub := range fe.UseBackends {
+			if ub.Backend == px.Name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loopbackOnly reports whether px accepts connections only from this host:
