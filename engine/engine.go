@@ -97,6 +97,8 @@ type Engine struct {
 
 	inherited map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 
+	starved atomic.Int32 // listeners paused for want of descriptors
+
 	acceptReport struct { // acceptFailed's rate limit, across the loops
 		mu         sync.Mutex
 		last       time.Time

@@ -64,18 +64,31 @@ func (lm *limiter) take() bool {
 	return false
 }
 
-// release gives a slot back and wakes the loops whose listeners paused at a
-// limit. This is not the common path: it runs only when a limit was hit.
+// release gives a session's slot back and wakes the loops whose listeners
+// paused at a limit, or for want of descriptors: the session just freed
+// some. This is not the common path: it runs only when a limit was hit or
+// a listener starved.
 func (e *Engine) release(fe *frontend) {
+	if e.giveBack(fe) || e.starved.Load() > 0 {
+		e.resumeListeners()
+	}
+}
+
+// giveBack returns a slot and reports whether a listener waits for one.
+// A failed accept gives its slot back this way: it freed no descriptor,
+// and waking starved listeners for it would have them fail again at once.
+func (e *Engine) giveBack(fe *frontend) bool {
 	fe.limit.cur.Add(-1)
 	e.global.cur.Add(-1)
 	feWaiting := fe.limit.waiting.Swap(false)
 	glWaiting := e.global.waiting.Swap(false)
-	if feWaiting || glWaiting {
-		for _, l := range e.loops {
-			l.resume.Store(true)
-			l.wake()
-		}
+	return feWaiting || glWaiting
+}
+
+func (e *Engine) resumeListeners() {
+	for _, l := range e.loops {
+		l.resume.Store(true)
+		l.wake()
 	}
 }
 
@@ -94,16 +107,31 @@ type listener struct {
 	retry   timerEntry
 }
 
+// starve pauses the listener until its retry timer fires or a session
+// ends, whichever comes first (resume).
+func (ln *listener) starve() {
+	ln.starved = true
+	ln.l.eng.starved.Add(1)
+	ln.l.wheel.schedule(&ln.retry, ln.l.now.Add(acceptRetry))
+}
+
+// resume ends a starvation or a pause at a limit and accepts again.
+func (ln *listener) resume() {
+	if ln.starved {
+		ln.starved = false
+		ln.l.eng.starved.Add(-1)
+		ln.l.wheel.cancel(&ln.retry)
+	}
+	ln.acceptAll()
+}
+
 // acceptRetry is how long a starved listener waits before it accepts
 // again, HAProxy's delay for a listener that hit a resource limit.
 const acceptRetry = 100 * time.Millisecond
 
 func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
 	ln := &listener{l: l, fe: fe, bind: b, addr: addr, fd: fd}
-	ln.retry.fire = func(time.Time) {
-		ln.starved = false
-		ln.acceptAll()
-	}
+	ln.retry.fire = func(time.Time) { ln.resume() }
 	return ln
 }
 
@@ -128,7 +156,9 @@ func (ln *listener) acceptAll() {
 			newSession(ln, nfd, sockaddrToAddrPort(sa))
 			continue
 		}
-		e.release(ln.fe)
+		if e.giveBack(ln.fe) {
+			e.resumeListeners() // another listener paused at the limit
+		}
 		switch err {
 		case unix.EAGAIN:
 			return
@@ -143,8 +173,7 @@ func (ln *listener) acceptAll() {
 		// ENOMEM), or a listener gone bad: the connections stay queued
 		// and the listener tries again later. Retrying at once would
 		// fail the same way for every connection that arrives.
-		ln.starved = true
-		ln.l.wheel.schedule(&ln.retry, ln.l.now.Add(acceptRetry))
+		ln.starve()
 		e.acceptFailed(ln, err)
 		return
 	}
@@ -198,7 +227,11 @@ const acceptReportEvery = 10 * time.Second
 // open socket alive, and epoll would otherwise go on reporting it under a
 // number this process may reuse.
 func (ln *listener) close() {
-	ln.l.wheel.cancel(&ln.retry)
+	if ln.starved {
+		ln.starved = false
+		ln.l.eng.starved.Add(-1)
+		ln.l.wheel.cancel(&ln.retry)
+	}
 	if ln.fd >= 0 {
 		_ = unix.EpollCtl(ln.l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil)
 		ln.l.closeFD(ln.fd)

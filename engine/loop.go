@@ -218,8 +218,8 @@ func (l *loop) run() {
 		}
 		if l.resume.Swap(false) {
 			for _, ln := range l.listeners {
-				if ln.paused && !ln.starved {
-					ln.acceptAll()
+				if ln.paused || ln.starved {
+					ln.resume()
 				}
 			}
 		}
