@@ -56,8 +56,8 @@ type loop struct {
 	// handed counts the connections this loop handed off (the stats
 	// page) whose handler has not returned: a soft stop waits for them
 	// as for the sessions.
-	handed atomic.Int64
-	closing   []int // fds to close once the current batch is handled
+	handed  atomic.Int64
+	closing []int // fds to close once the current batch is handled
 
 	// inbox carries queue grants from other goroutines to this loop.
 	inboxMu  sync.Mutex
