@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fjordlb/fjord/config"
 )
 
@@ -26,14 +28,14 @@ const maxCommandLine = 4096
 // answer unread, when 'stats timeout' does not say: HAProxy's default.
 const socketIdle = 10 * time.Second
 
-// A connection is closed by shutting its write side and discarding what
-// the client still sends, for at most lingerTime and lingerBytes, before
-// closing for good. Closing a Unix socket with unread input resets the
-// peer (ECONNRESET), and a client still writing (a pasted file, a line
-// over the limit) gets EPIPE and may die before it reads the answer that
-// says why. The bounds keep a client that never stops from holding the
-// connection: 16 MiB is far more than any honest batch of commands and
-// costs milliseconds to discard.
+// A connection that refused input is closed by shutting its write side
+// and discarding what the client still sends, for at most lingerTime and
+// lingerBytes, before closing for good. Closing a Unix socket with unread
+// input resets the peer (ECONNRESET), and a client still writing (a
+// pasted file, a line over the limit) gets EPIPE and may die before it
+// reads the answer that says why. The bounds keep a client that never
+// stops from holding the connection: 16 MiB is far more than any honest
+// batch of commands and costs milliseconds to discard.
 const (
 	lingerTime  = 5 * time.Second
 	lingerBytes = 16 << 20
@@ -190,7 +192,6 @@ func (s *Socket) serve() {
 			defer s.wg.Done()
 			defer func() { <-s.slots }()
 			defer s.untrack(c)
-			defer closeGracefully(c)
 			s.handle(c)
 		}()
 	}
@@ -211,6 +212,58 @@ func (s *Socket) handle(c *net.UnixConn) {
 		left: socketMaxCommands,
 	}
 	conn.serve()
+	switch {
+	case conn.refused:
+		closeGracefully(c)
+	case conn.quit:
+		s.closeNow(c, "followed 'quit'")
+	default:
+		s.closeNow(c, "arrived after the last answer")
+	}
+}
+
+// closeNow closes a connection whose answers are all written. Input that
+// came after the last answer is not run, and the client must learn it:
+// discarding it, as closeGracefully does, would show a client still
+// writing a clean end of file, as if its lines had run. So the reading
+// side is shut first, after which the client's writes fail (EPIPE), and
+// what it sent before that is left unread: closing then resets the
+// client (ECONNRESET once it has read the answers, instead of an end of
+// file). The shutdown also fixes the count that is logged, since nothing
+// more can arrive. what says where the unread bytes came in the input.
+func (s *Socket) closeNow(c *net.UnixConn, what string) {
+	defer c.Close()
+	if err := c.CloseRead(); err != nil {
+		return // the client is gone
+	}
+	n, err := unreadBytes(c)
+	if err != nil {
+		s.logf("stats socket %s (%s): %v", s.conf.Path, s.conf.Pos, err)
+		return
+	}
+	if n > 0 {
+		s.logf("stats socket %s (%s): %d bytes %s and were not run; the client is reset so that it knows",
+			s.conf.Path, s.conf.Pos, n, what)
+	}
+}
+
+// unreadBytes returns how many bytes wait in c's receive queue.
+func unreadBytes(c *net.UnixConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("counting unread input: %w", err)
+	}
+	n := 0
+	var ioctlErr error
+	if err := rc.Control(func(fd uintptr) {
+		n, ioctlErr = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	}); err != nil {
+		return 0, fmt.Errorf("counting unread input: %w", err)
+	}
+	if ioctlErr != nil {
+		return 0, fmt.Errorf("counting unread input: SIOCINQ: %w", ioctlErr)
+	}
+	return n, nil
 }
 
 // closeGracefully sends the client an end of file after everything

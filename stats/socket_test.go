@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -326,17 +327,43 @@ func TestSocketFileModeAndRemoval(t *testing.T) {
 // and returns its path.
 func startSocket(t *testing.T, level string, timeout time.Duration) (string, *Sources) {
 	t.Helper()
+	path, src, _ := startSocketLogged(t, level, timeout)
+	return path, src
+}
+
+// startSocketLogged is startSocket that also returns what the socket logs.
+func startSocketLogged(t *testing.T, level string, timeout time.Duration) (string, *Sources, *logRecorder) {
+	t.Helper()
 	src := testSources(t)
 	if timeout != 0 {
 		src.Config.Global.StatsTimeout = timeout
 	}
 	path := filepath.Join(t.TempDir(), "api.sock")
-	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: level}, nil)
+	log := &logRecorder{}
+	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: level}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return path, src
+	return path, src, log
+}
+
+// logRecorder is a Logger that keeps what it is given.
+type logRecorder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logRecorder) Printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.b, format+"\n", args...)
+}
+
+func (l *logRecorder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A line over the limit is answered with the error, and the client reads

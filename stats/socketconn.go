@@ -23,7 +23,9 @@ const socketMaxCommands = 10000
 // answer followed by an empty line. Without prompt mode, the connection
 // is closed once the answers are written and nothing more waits to be
 // read, so a client that sends its commands and reads until the end of
-// file (socat, nc, most scripts) needs no half-close. "prompt" toggles
+// file (socat, nc, most scripts) needs no half-close; input that comes
+// later is not run, and the client is reset so that it knows (see
+// Socket.closeNow). "prompt" toggles
 // interactive mode: the connection stays open and every answer is
 // followed by "\n> "; "quit" closes it.
 type apiConn struct {
@@ -33,6 +35,12 @@ type apiConn struct {
 	idle        time.Duration
 	interactive bool
 	left        int // commands this connection may still run
+
+	// refused is set once the connection ends by refusing input ("Line
+	// too long", "Too many commands"): the client is told why, and must
+	// get to read it even while it is still sending (see closeGracefully).
+	refused bool
+	quit    bool // the client asked to end with "quit"
 }
 
 func (a *apiConn) serve() {
@@ -41,6 +49,7 @@ func (a *apiConn) serve() {
 		line, err := readLine(a.br)
 		switch {
 		case errors.Is(err, errLineTooLong):
+			a.refused = true
 			a.write("Line too long: at most 4096 bytes per command line.\n\n")
 			return
 		case err != nil && (line == "" || !errors.Is(err, io.EOF)):
@@ -73,6 +82,7 @@ func (a *apiConn) runLine(line string) bool {
 		answer, act := a.api.exec(cmd)
 		switch act {
 		case actQuit:
+			a.quit = true
 			return false
 		case actPrompt:
 			a.interactive = !a.interactive
@@ -95,6 +105,7 @@ func (a *apiConn) runLine(line string) bool {
 // and says so to the client when the bound is reached.
 func (a *apiConn) take() bool {
 	if a.left == 0 {
+		a.refused = true
 		a.write(fmt.Sprintf("Too many commands on one connection (at most %d): connect again.\n\n", socketMaxCommands))
 		return false
 	}

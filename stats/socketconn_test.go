@@ -3,10 +3,13 @@ package stats
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +119,157 @@ func readUntil(t *testing.T, br *bufio.Reader, suffix string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// clientReader reads a connection's answers until it ends, and lets the
+// test wait until what was read satisfies a condition.
+type clientReader struct {
+	mu      sync.Mutex
+	out     []byte
+	err     error // how the reading ended: io.EOF for an end of file
+	done    bool
+	changed chan struct{}
+}
+
+func readAnswers(c net.Conn) *clientReader {
+	r := &clientReader{changed: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			r.mu.Lock()
+			r.out = append(r.out, buf[:n]...)
+			if err != nil {
+				r.err, r.done = err, true
+			}
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// waitFor waits until ok holds for what was read and whether reading has
+// ended, or fails the test after a bound only a hung server reaches.
+func (r *clientReader) waitFor(t *testing.T, what string, ok func(out string, done bool) bool) {
+	t.Helper()
+	limit := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		out, done := string(r.out), r.done
+		r.mu.Unlock()
+		if ok(out, done) {
+			return
+		}
+		select {
+		case <-r.changed:
+		case <-limit:
+			t.Fatalf("waiting for %s; have %q", what, out)
+		}
+	}
+}
+
+func (r *clientReader) result(t *testing.T) (string, error) {
+	t.Helper()
+	r.waitFor(t, "the end of the connection", func(_ string, done bool) bool { return done })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return string(r.out), r.err
+}
+
+// Without prompt mode, a line that arrives once the server has answered
+// everything before it is never lost silently: it runs, or the client
+// sees an error (its write fails, or it reads the answers and then a
+// reset instead of an end of file), and the server logs what it did not
+// run. The client is a script that does not half-close (nc -U). Which of
+// the two happens depends on timing; that one of them does, does not.
+func TestSocketLateLinesRunOrFail(t *testing.T) {
+	lines := []string{"set weight web/web01 1\n", "set weight web/web01 2\n", "set weight web/web01 3\n", "get weight web/web01\n"}
+	answers := []string{"\n", "\n", "\n", "3 (initial 10)\n\n"}
+	tests := []struct {
+		name string
+		// before waits before line i (i > 0) is sent.
+		before func(t *testing.T, r *clientReader, i int)
+	}{
+		// The pause is the scenario, a producer slower than the
+		// server; nothing waits on it and no assertion depends on it.
+		{"lines 2 ms apart", func(*testing.T, *clientReader, int) { <-time.After(2 * time.Millisecond) }},
+		{"each line once the previous one is answered", func(t *testing.T, r *clientReader, i int) {
+			r.waitFor(t, fmt.Sprintf("answer %d or the end", i), func(out string, done bool) bool {
+				return done || out == strings.Join(answers[:i], "")
+			})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, src, log := startSocketLogged(t, "admin", time.Hour)
+			c := dialAPI(t, path)
+			r := readAnswers(c)
+			var writeErr error
+			for i, line := range lines {
+				if i > 0 {
+					tt.before(t, r, i)
+				}
+				if _, writeErr = io.WriteString(c, line); writeErr != nil {
+					break
+				}
+			}
+			out, readErr := r.result(t)
+			ran := 0
+			for ran < len(answers) && strings.HasPrefix(out, strings.Join(answers[:ran+1], "")) {
+				ran++
+			}
+			if out != strings.Join(answers[:ran], "") {
+				t.Fatalf("answers %q are not whole answers to the lines in order", out)
+			}
+			if w := src.Backends["web"].Server("web01").Weight(); ran > 0 && w != min(ran, 3) {
+				t.Errorf("weight %d after %d answers: a line ran without its answer, or the other way round", w, ran)
+			}
+			reset := errors.Is(readErr, syscall.ECONNRESET)
+			if ran == len(lines) {
+				if readErr != io.EOF || writeErr != nil {
+					t.Errorf("every line ran, yet the client saw write %v, read %v", writeErr, readErr)
+				}
+				return
+			}
+			if !reset && !errors.Is(writeErr, syscall.EPIPE) && !errors.Is(writeErr, syscall.ECONNRESET) {
+				t.Fatalf("%d of %d lines ran and the client saw no error (write %v, read %v)", ran, len(lines), writeErr, readErr)
+			}
+			if reset && !strings.Contains(log.String(), " bytes arrived after the last answer and were not run") {
+				t.Errorf("the client was reset, and the log does not say why: %q", log.String())
+			}
+		})
+	}
+}
+
+// Input the server has not read when it closes is not run, and the
+// client learns it: it reads the answers, then a reset instead of an end
+// of file, and the server logs how much. One write of more than the
+// server's reader holds leaves the rest in the socket, deterministically.
+func TestSocketUnreadInputAtCloseResetsTheClient(t *testing.T) {
+	path, src, log := startSocketLogged(t, "admin", time.Hour)
+	c := dialAPI(t, path)
+	input := "get weight web/web01;quit\n" + strings.Repeat("set weight web/web01 1\n", 400)
+	if _, err := io.WriteString(c, input); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(c)
+	if string(out) != "10 (initial 10)\n\n" || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %q, %v; want the answer, then a reset", out, err)
+	}
+	if w := src.Backends["web"].Server("web01").Weight(); w != 10 {
+		t.Errorf("weight %d: a line after quit ran", w)
+	}
+	want := fmt.Sprintf(" %d bytes followed 'quit' and were not run", len(input)-maxCommandLine)
+	if !strings.Contains(log.String(), want) {
+		t.Errorf("log %q, want %q", log.String(), want)
+	}
 }
 
 // In prompt mode the connection waits for the next command, however long
