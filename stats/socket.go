@@ -28,6 +28,19 @@ const maxCommandLine = 4096
 // answer unread, when 'stats timeout' does not say: HAProxy's default.
 const socketIdle = 10 * time.Second
 
+// lateInputGrace is how long a connection without prompt mode waits for
+// more input once everything it received is answered, before closing.
+// HAProxy waits for nothing, and a producer a little slower than the
+// server (lines a script writes a few ms apart, a pipe whose writer was
+// preempted on a busy machine) loses its later lines. Reading until the
+// client half-closes would lose none, but hang every script that never
+// half-closes (nc -U, most HAProxy tools) for 'stats timeout'. The wait
+// ends at once when the client half-closes (socat, fjord cli, nc -N), so
+// it costs only clients that never do, once per connection. A line later
+// still is not run, and the client is reset (see closeNow). A variable
+// for the tests, which read it into the Socket before serving.
+var lateInputGrace = 100 * time.Millisecond
+
 // A connection that refused input is closed by shutting its write side
 // and discarding what the client still sends, for at most lingerTime and
 // lingerBytes, before closing for good. Closing a Unix socket with unread
@@ -49,6 +62,7 @@ type Socket struct {
 	ln     *net.UnixListener
 	logger Logger
 	idle   time.Duration // 'stats timeout'
+	grace  time.Duration // lateInputGrace, at most idle
 	wg     sync.WaitGroup
 
 	// slots holds a token for each connection being served: at 'stats
@@ -106,6 +120,7 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			maxConn = n
 		}
 	}
+	s.grace = min(lateInputGrace, s.idle)
 	s.slots = make(chan struct{}, maxConn)
 	s.wg.Add(1)
 	go s.serve()
@@ -205,11 +220,12 @@ func (s *Socket) logf(format string, args ...any) {
 
 func (s *Socket) handle(c *net.UnixConn) {
 	conn := &apiConn{
-		c:    c,
-		br:   bufio.NewReaderSize(c, maxCommandLine),
-		api:  &API{Src: s.src, Level: s.conf.Level},
-		idle: s.idle,
-		left: socketMaxCommands,
+		c:     c,
+		br:    bufio.NewReaderSize(c, maxCommandLine),
+		api:   &API{Src: s.src, Level: s.conf.Level},
+		idle:  s.idle,
+		grace: s.grace,
+		left:  socketMaxCommands,
 	}
 	conn.serve()
 	switch {

@@ -8,8 +8,6 @@ import (
 	"net"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // socketMaxCommands bounds the commands one connection may run, far above
@@ -21,10 +19,10 @@ const socketMaxCommands = 10000
 // apiConn is one runtime API connection. As in HAProxy (src/cli.c), it
 // reads lines of commands separated by ';' and runs them in order, each
 // answer followed by an empty line. Without prompt mode, the connection
-// is closed once the answers are written and nothing more waits to be
-// read, so a client that sends its commands and reads until the end of
-// file (socat, nc, most scripts) needs no half-close; input that comes
-// later is not run, and the client is reset so that it knows (see
+// is closed once the answers are written and nothing more comes within
+// a short grace, so a client that sends its commands and reads until the
+// end of file (socat, nc, most scripts) needs no half-close; input that
+// comes later is not run, and the client is reset so that it knows (see
 // Socket.closeNow). "prompt" toggles
 // interactive mode: the connection stays open and every answer is
 // followed by "\n> "; "quit" closes it.
@@ -33,6 +31,7 @@ type apiConn struct {
 	br          *bufio.Reader
 	api         *API
 	idle        time.Duration
+	grace       time.Duration // how long to wait for more input (see more)
 	interactive bool
 	left        int // commands this connection may still run
 
@@ -61,7 +60,7 @@ func (a *apiConn) serve() {
 		if !a.runLine(line) || err != nil {
 			return // quit, a failed write, or the last line before EOF
 		}
-		if !a.interactive && !a.pending() {
+		if !a.interactive && !a.more() {
 			return
 		}
 	}
@@ -130,25 +129,19 @@ func (a *apiConn) write(s string) bool {
 	return err == nil
 }
 
-// pending reports whether the client has sent more than was read,
-// without waiting: HAProxy keeps a non-interactive connection open only
-// while commands wait, which is what lets a script send several lines at
-// once and still see the connection close after the last answer.
-func (a *apiConn) pending() bool {
+// more reports whether the client sends more, waiting for it at most
+// grace: HAProxy keeps a non-interactive connection open only while
+// commands wait, which lets a script send several lines at once and
+// still see the connection close after the last answer, without a
+// half-close. The short wait spares lines from a client a little slower
+// than the server; the end of the client's input ends it at once.
+func (a *apiConn) more() bool {
 	if a.br.Buffered() > 0 {
 		return true
 	}
-	rc, err := a.c.SyscallConn()
-	if err != nil {
-		return false
-	}
-	n := 0
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, _ = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return true // never wait for readability
-	})
-	return err == nil && n > 0
+	a.c.SetReadDeadline(time.Now().Add(a.grace))
+	_, err := a.br.Peek(1)
+	return err == nil
 }
 
 var errLineTooLong = errors.New("command line too long")

@@ -187,27 +187,41 @@ func (r *clientReader) result(t *testing.T) (string, error) {
 // everything before it is never lost silently: it runs, or the client
 // sees an error (its write fails, or it reads the answers and then a
 // reset instead of an end of file), and the server logs what it did not
-// run. The client is a script that does not half-close (nc -U). Which of
-// the two happens depends on timing; that one of them does, does not.
+// run. The client is a script that does not half-close (nc -U) unless
+// the case says. Which of the two happens depends on timing unless the
+// case sets the grace to make it certain; that one of them does, does
+// not.
 func TestSocketLateLinesRunOrFail(t *testing.T) {
 	lines := []string{"set weight web/web01 1\n", "set weight web/web01 2\n", "set weight web/web01 3\n", "get weight web/web01\n"}
 	answers := []string{"\n", "\n", "\n", "3 (initial 10)\n\n"}
-	tests := []struct {
-		name string
-		// before waits before line i (i > 0) is sent.
-		before func(t *testing.T, r *clientReader, i int)
-	}{
+	paced := func(*testing.T, *clientReader, int) {
 		// The pause is the scenario, a producer slower than the
 		// server; nothing waits on it and no assertion depends on it.
-		{"lines 2 ms apart", func(*testing.T, *clientReader, int) { <-time.After(2 * time.Millisecond) }},
-		{"each line once the previous one is answered", func(t *testing.T, r *clientReader, i int) {
-			r.waitFor(t, fmt.Sprintf("answer %d or the end", i), func(out string, done bool) bool {
-				return done || out == strings.Join(answers[:i], "")
-			})
-		}},
+		<-time.After(2 * time.Millisecond)
+	}
+	afterAnswer := func(t *testing.T, r *clientReader, i int) {
+		r.waitFor(t, fmt.Sprintf("answer %d or the end", i), func(out string, done bool) bool {
+			return done || out == strings.Join(answers[:i], "")
+		})
+	}
+	tests := []struct {
+		name  string
+		grace time.Duration
+		// before waits before line i (i > 0) is sent.
+		before    func(t *testing.T, r *clientReader, i int)
+		halfClose bool // after the last line
+		wantRun   int  // how many lines must run; 0: any
+	}{
+		{"lines 2 ms apart", lateInputGrace, paced, false, 0},
+		{"each line once the previous one is answered", lateInputGrace, afterAnswer, false, 0},
+		{"a line within the grace runs, and the end of input ends the wait", time.Hour, afterAnswer, true, len(lines)},
+		// The server reads nothing more once it has answered.
+		{"without a grace, as in HAProxy, a late line fails visibly", 0, afterAnswer, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			defer func(g time.Duration) { lateInputGrace = g }(lateInputGrace)
+			lateInputGrace = tt.grace // read once, by ListenSocket
 			path, src, log := startSocketLogged(t, "admin", time.Hour)
 			c := dialAPI(t, path)
 			r := readAnswers(c)
@@ -220,6 +234,9 @@ func TestSocketLateLinesRunOrFail(t *testing.T) {
 					break
 				}
 			}
+			if tt.halfClose && writeErr == nil {
+				writeErr = c.CloseWrite()
+			}
 			out, readErr := r.result(t)
 			ran := 0
 			for ran < len(answers) && strings.HasPrefix(out, strings.Join(answers[:ran+1], "")) {
@@ -230,6 +247,9 @@ func TestSocketLateLinesRunOrFail(t *testing.T) {
 			}
 			if w := src.Backends["web"].Server("web01").Weight(); ran > 0 && w != min(ran, 3) {
 				t.Errorf("weight %d after %d answers: a line ran without its answer, or the other way round", w, ran)
+			}
+			if tt.wantRun != 0 && ran != tt.wantRun {
+				t.Fatalf("%d lines ran, want %d (write %v, read %v)", ran, tt.wantRun, writeErr, readErr)
 			}
 			reset := errors.Is(readErr, syscall.ECONNRESET)
 			if ran == len(lines) {
