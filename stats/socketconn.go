@@ -12,8 +12,9 @@ import (
 
 // socketMaxCommands bounds the commands one connection may run, far above
 // any batch (a command per server of a large farm, several times over).
-// With the idle deadline, it bounds how long one client can hold its
-// connection and the goroutine serving it.
+// Every line counts, a blank one too. With the idle deadline, it bounds
+// how long one client can hold its connection and the goroutine serving
+// it.
 const socketMaxCommands = 10000
 
 // apiConn is one runtime API connection. As in HAProxy (src/cli.c), it
@@ -69,12 +70,25 @@ func (a *apiConn) serve() {
 // runLine runs a line's commands in order and writes their answers. It
 // returns false when the connection must close.
 func (a *apiConn) runLine(line string) bool {
-	ran := false
+	var cmds []string
 	for _, cmd := range splitCommands(line) {
-		if len(commandWords(cmd)) == 0 {
-			continue // "show info;": nothing to answer
+		if len(commandWords(cmd)) > 0 {
+			cmds = append(cmds, cmd) // "show info;" has nothing to answer after ';'
 		}
-		ran = true
+	}
+	if len(cmds) == 0 {
+		// A line with no command counts as one, with or without prompt
+		// mode: otherwise a client streaming blank lines would hold its
+		// connection and a 'stats maxconn' slot for as long as it sends.
+		if !a.take() {
+			return false
+		}
+		if a.interactive {
+			return a.write(a.delimiter()) // the prompt again
+		}
+		return true
+	}
+	for _, cmd := range cmds {
 		if !a.take() {
 			return false
 		}
@@ -93,15 +107,12 @@ func (a *apiConn) runLine(line string) bool {
 			return false
 		}
 	}
-	if !ran && a.interactive {
-		// A blank line at the prompt gives the prompt again.
-		return a.take() && a.write(a.delimiter())
-	}
 	return true
 }
 
-// take counts one command (or blank line) against the connection's bound,
-// and says so to the client when the bound is reached.
+// take counts one command, or a line without one, against the
+// connection's bound, and says so to the client when the bound is
+// reached.
 func (a *apiConn) take() bool {
 	if a.left == 0 {
 		a.refused = true

@@ -360,6 +360,45 @@ func TestSocketCommandsPerConnectionAreBounded(t *testing.T) {
 	<-sent // the server may have closed while the client still sent: any error
 }
 
+// Lines without a command count against the bound too, without prompt
+// mode as with it: a client streaming them cannot hold its connection,
+// and a 'stats maxconn' slot, for as long as it sends.
+func TestSocketEveryLineCountsAgainstTheBound(t *testing.T) {
+	tooMany := "Too many commands on one connection (at most 10000): connect again.\n\n"
+	for _, tt := range []struct {
+		name  string
+		first string // sent once, before the lines
+		line  string
+		want  string
+	}{
+		{"blank lines", "", "\n", tooMany},
+		{"bare ';'", "", ";\n", tooMany},
+		{"only spaces and ';'", "", " ; \t;\r\n", tooMany},
+		{"commands and blank lines", "", "\nget weight web/web01\n", strings.Repeat("10 (initial 10)\n\n", socketMaxCommands/2) + tooMany},
+		{"blank lines at the prompt", "prompt\n", "\n", "\n> " + strings.Repeat("\n> ", socketMaxCommands-1) + tooMany},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path, _ := startSocket(t, "admin", time.Hour)
+			c := dialAPI(t, path)
+			sent := make(chan error, 1)
+			go func() {
+				// More lines than the bound, and then some: the
+				// server must close however many more come.
+				_, err := io.WriteString(c, tt.first+strings.Repeat(tt.line, socketMaxCommands+100))
+				sent <- err
+			}()
+			out, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("%v after %d bytes", err, len(out))
+			}
+			if string(out) != tt.want {
+				t.Fatalf("%d bytes, ending %q; want %d bytes, ending %q", len(out), out[max(0, len(out)-100):], len(tt.want), tt.want[max(0, len(tt.want)-100):])
+			}
+			<-sent // the server may have closed while the client still sent: any error
+		})
+	}
+}
+
 // FuzzReadLine: lines are never longer than the limit, and without a
 // line over the limit, the lines joined by "\n" are the input with its
 // "\r\n" made "\n".
