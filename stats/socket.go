@@ -20,9 +20,9 @@ type Logger interface {
 	Printf(format string, args ...any)
 }
 
-// maxCommandLine bounds one line of the runtime API, as HAProxy's buffer
+// MaxCommandLine bounds one line of the runtime API, as HAProxy's buffer
 // does; a longer line is refused, not executed in pieces.
-const maxCommandLine = 4096
+const MaxCommandLine = 4096
 
 // socketIdle bounds how long a connection may stay silent, or leave an
 // answer unread, when 'stats timeout' does not say: HAProxy's default.
@@ -221,7 +221,7 @@ func (s *Socket) logf(format string, args ...any) {
 func (s *Socket) handle(c *net.UnixConn) {
 	conn := &apiConn{
 		c:     c,
-		br:    bufio.NewReaderSize(c, maxCommandLine),
+		br:    bufio.NewReaderSize(c, MaxCommandLine),
 		api:   &API{Src: s.src, Level: s.conf.Level},
 		idle:  s.idle,
 		grace: s.grace,

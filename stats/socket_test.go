@@ -375,7 +375,7 @@ func TestSocketLongLineErrorIsDelivered(t *testing.T) {
 		name string
 		line []byte
 	}{
-		{"just over the limit", append(bytes.Repeat([]byte("a"), maxCommandLine+1), '\n')},
+		{"just over the limit", append(bytes.Repeat([]byte("a"), MaxCommandLine+1), '\n')},
 		{"1 MiB", append(bytes.Repeat([]byte("show stat "), 1<<20/10), '\n')},
 		{"1 MiB without a newline", bytes.Repeat([]byte("a"), 1<<20)},
 	} {

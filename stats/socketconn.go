@@ -17,6 +17,15 @@ import (
 // it.
 const socketMaxCommands = 10000
 
+// The answers that refuse input begin with these words, and the
+// connection closes after them. A client tells them from an ordinary
+// command's error by these words (fjord cli exits 1), since the lines
+// they refuse, and any after, were not run.
+const (
+	AnswerLineTooLong     = "Line too long:"
+	AnswerTooManyCommands = "Too many commands on one connection"
+)
+
 // apiConn is one runtime API connection. As in HAProxy (src/cli.c), it
 // reads lines of commands separated by ';' and runs them in order, each
 // answer followed by an empty line. Without prompt mode, the connection
@@ -50,7 +59,7 @@ func (a *apiConn) serve() {
 		switch {
 		case errors.Is(err, errLineTooLong):
 			a.refused = true
-			a.write("Line too long: at most 4096 bytes per command line.\n\n")
+			a.write(fmt.Sprintf("%s at most %d bytes per command line.\n\n", AnswerLineTooLong, MaxCommandLine))
 			return
 		case err != nil && (line == "" || !errors.Is(err, io.EOF)):
 			// The end of the input, the client gone, or idle for too
@@ -116,7 +125,7 @@ func (a *apiConn) runLine(line string) bool {
 func (a *apiConn) take() bool {
 	if a.left == 0 {
 		a.refused = true
-		a.write(fmt.Sprintf("Too many commands on one connection (at most %d): connect again.\n\n", socketMaxCommands))
+		a.write(fmt.Sprintf("%s (at most %d): connect again.\n\n", AnswerTooManyCommands, socketMaxCommands))
 		return false
 	}
 	a.left--
@@ -160,14 +169,14 @@ var errLineTooLong = errors.New("command line too long")
 // readLine reads one command line and returns it without its "\n" or
 // "\r\n". At EOF, a last line without a newline is returned with io.EOF,
 // so that "echo -n cmd | socat" runs cmd as HAProxy does. A line of more
-// than maxCommandLine bytes is errLineTooLong: it is refused, never run
+// than MaxCommandLine bytes is errLineTooLong: it is refused, never run
 // in pieces.
 func readLine(br *bufio.Reader) (string, error) {
 	var b []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
 		b = append(b, chunk...)
-		if len(b) > maxCommandLine+len("\r\n") {
+		if len(b) > MaxCommandLine+len("\r\n") {
 			return "", errLineTooLong
 		}
 		if err == bufio.ErrBufferFull {
@@ -177,7 +186,7 @@ func readLine(br *bufio.Reader) (string, error) {
 		if strings.HasSuffix(line, "\n") {
 			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		}
-		if len(line) > maxCommandLine {
+		if len(line) > MaxCommandLine {
 			return "", errLineTooLong
 		}
 		return line, err

@@ -286,7 +286,7 @@ func TestSocketUnreadInputAtCloseResetsTheClient(t *testing.T) {
 	if w := src.Backends["web"].Server("web01").Weight(); w != 10 {
 		t.Errorf("weight %d: a line after quit ran", w)
 	}
-	want := fmt.Sprintf(" %d bytes followed 'quit' and were not run", len(input)-maxCommandLine)
+	want := fmt.Sprintf(" %d bytes followed 'quit' and were not run", len(input)-MaxCommandLine)
 	if !strings.Contains(log.String(), want) {
 		t.Errorf("log %q, want %q", log.String(), want)
 	}
@@ -403,7 +403,7 @@ func TestSocketEveryLineCountsAgainstTheBound(t *testing.T) {
 // line over the limit, the lines joined by "\n" are the input with its
 // "\r\n" made "\n".
 func FuzzReadLine(f *testing.F) {
-	for _, s := range []string{"", "\n", "a\nb", "a\r\nb\r\n", "a\r", "\r\r\n", strings.Repeat("x", maxCommandLine) + "\r\n", strings.Repeat("x", maxCommandLine+1)} {
+	for _, s := range []string{"", "\n", "a\nb", "a\r\nb\r\n", "a\r", "\r\r\n", strings.Repeat("x", MaxCommandLine) + "\r\n", strings.Repeat("x", MaxCommandLine+1)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
@@ -414,7 +414,7 @@ func FuzzReadLine(f *testing.F) {
 			if errors.Is(err, errLineTooLong) {
 				return
 			}
-			if len(line) > maxCommandLine {
+			if len(line) > MaxCommandLine {
 				t.Fatalf("a line of %d bytes", len(line))
 			}
 			lines = append(lines, line)
