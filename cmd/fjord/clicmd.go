@@ -32,9 +32,10 @@ section), so that a machine without socat can use it.
 
 Each answer ends with an empty line. Exit 0 once the answers are printed,
 even when one is an error ("Unknown command"), as with socat; 1 if SOCKET
-cannot be reached, the connection fails, or fjord refused part of the
-input ("Line too long", "Too many commands": what it refused and what
-follows were not run); 2 for a usage error. Typing at a prompt needs a
+cannot be reached, the connection fails, fjord refused part of the input
+("Line too long", "Too many commands": what it refused and what follows
+were not run), or it closed before reading every command (unless the
+input asked to quit); 2 for a usage error. Typing at a prompt needs a
 longer 'stats timeout' than the 10 s default, which closes a silent
 connection.
 `
@@ -134,16 +135,43 @@ func cliExchange(c *net.UnixConn, input string, stdout io.Writer) error {
 		sent <- err
 	}()
 	out := &tailWriter{w: stdout}
-	_, err := io.Copy(out, c)
-	if err != nil {
-		return fmt.Errorf("reading the answers: %w", err)
+	_, readErr := io.Copy(out, c)
+	// A server that closes without reading everything resets the
+	// connection (ECONNRESET after the answers) or fails the writes that
+	// follow (EPIPE). After a refusal or "quit", that is expected, and
+	// the refusal is reported; otherwise the commands after the last
+	// answer were not run, and the user must know.
+	closedEarly := errors.Is(readErr, syscall.ECONNRESET)
+	if readErr != nil && !closedEarly {
+		return fmt.Errorf("reading the answers: %w", readErr)
 	}
-	// The server may close before reading everything (after "quit", or
-	// a refusal, which is reported below).
-	if err := <-sent; err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
-		return fmt.Errorf("sending the commands: %w", err)
+	sendErr := <-sent
+	if errors.Is(sendErr, syscall.EPIPE) || errors.Is(sendErr, syscall.ECONNRESET) {
+		closedEarly, sendErr = true, nil
 	}
-	return out.refusal(input)
+	if sendErr != nil {
+		return fmt.Errorf("sending the commands: %w", sendErr)
+	}
+	if err := out.refusal(input); err != nil {
+		return err
+	}
+	if closedEarly && !sendsQuit(input) {
+		return errors.New("the runtime API closed the connection before it had read every command: those after the last answer were not run (its log says how many bytes)")
+	}
+	return nil
+}
+
+// sendsQuit reports whether input holds a "quit" command, after which
+// the server closes without running the rest.
+func sendsQuit(input string) bool {
+	for _, line := range strings.Split(input, "\n") {
+		for _, cmd := range strings.Split(line, ";") {
+			if f := strings.Fields(cmd); len(f) > 0 && f[0] == "quit" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cliInteractive enters prompt mode and copies lines from stdin to the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -346,6 +347,64 @@ func TestCLIRecognisesRefusals(t *testing.T) {
 				if err := w.refusal(""); (err != nil) != tt.refused {
 					t.Errorf("in writes of %d bytes: %v, want refused %v", chunk, err, tt.refused)
 				}
+			}
+		})
+	}
+}
+
+// A server that closes before it has read every command (fjord does when
+// the rest comes later than its grace) did not run the rest: the cli
+// says so and fails, unless the input asked to quit. The server here
+// answers the first line and closes, whatever follows: leaving the rest
+// unread (the client is reset, as fjord does) or discarding what came
+// before the close (the client's later writes fail, and it reads an end
+// of file).
+func TestCLIServerClosingEarlyIsAnError(t *testing.T) {
+	more := strings.Repeat("get weight web/web01\n", 200000) // more than the socket buffers hold
+	for _, tt := range []struct {
+		name, input string
+		discard     bool
+		wantErr     string
+	}{
+		{"commands not read", "show info\n" + more, false, "those after the last answer were not run"},
+		{"commands discarded", "show info\n" + more, true, "those after the last answer were not run"},
+		{"commands after quit", "quit\n" + more, false, ""},
+		{"commands after quit among others", "show info;quit\n" + more, false, ""},
+		{"commands after quit, discarded", "quit\n" + more, true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "early.sock")
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.AcceptUnix()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+					io.WriteString(c, "answer\n\n")
+				}
+				c.CloseRead()
+				if tt.discard {
+					io.Copy(io.Discard, c) // what came before the shutdown
+				}
+			}()
+			c, err := dialAPI(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var stdout bytes.Buffer
+			err = cliExchange(c, tt.input, &stdout)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if stdout.String() != "answer\n\n" {
+				t.Errorf("stdout %q", stdout.String())
 			}
 		})
 	}
