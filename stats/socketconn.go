@@ -33,9 +33,8 @@ const (
 // a short grace, so a client that sends its commands and reads until the
 // end of file (socat, nc, most scripts) needs no half-close; input that
 // comes later is not run, and the client is reset so that it knows (see
-// Socket.closeNow). "prompt" toggles
-// interactive mode: the connection stays open and every answer is
-// followed by "\n> "; "quit" closes it.
+// Socket.closeNow). "prompt" toggles interactive mode: the connection
+// stays open and every answer is followed by "\n> "; "quit" closes it.
 type apiConn struct {
 	c           *net.UnixConn
 	br          *bufio.Reader
