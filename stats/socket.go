@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fjordlb/fjord/config"
 )
 
@@ -18,22 +20,35 @@ type Logger interface {
 	Printf(format string, args ...any)
 }
 
-// maxCommandLine bounds one line of the runtime API, as HAProxy's buffer
+// MaxCommandLine bounds one line of the runtime API, as HAProxy's buffer
 // does; a longer line is refused, not executed in pieces.
-const maxCommandLine = 4096
+const MaxCommandLine = 4096
 
 // socketIdle bounds how long a connection may stay silent, or leave an
 // answer unread, when 'stats timeout' does not say: HAProxy's default.
 const socketIdle = 10 * time.Second
 
-// A connection is closed by shutting its write side and discarding what
-// the client still sends, for at most lingerTime and lingerBytes, before
-// closing for good. Closing a Unix socket with unread input resets the
-// peer (ECONNRESET), and a client still writing (a pasted file, a line
-// over the limit) gets EPIPE and may die before it reads the answer that
-// says why. The bounds keep a client that never stops from holding the
-// connection: 16 MiB is far more than any honest batch of commands and
-// costs milliseconds to discard.
+// lateInputGrace is how long a connection without prompt mode waits for
+// more input once everything it received is answered, before closing.
+// HAProxy waits for nothing, and a producer a little slower than the
+// server (lines a script writes a few ms apart, a pipe whose writer was
+// preempted on a busy machine) loses its later lines. Reading until the
+// client half-closes would lose none, but hang every script that never
+// half-closes (nc -U, most HAProxy tools) for 'stats timeout'. The wait
+// ends at once when the client half-closes (socat, fjord cli, nc -N), so
+// it costs only clients that never do, once per connection. A line later
+// still is not run, and the client is reset (see closeNow). A variable
+// for the tests, which read it into the Socket before serving.
+var lateInputGrace = 100 * time.Millisecond
+
+// A connection that refused input is closed by shutting its write side
+// and discarding what the client still sends, for at most lingerTime and
+// lingerBytes, before closing for good. Closing a Unix socket with unread
+// input resets the peer (ECONNRESET), and a client still writing (a
+// pasted file, a line over the limit) gets EPIPE and may die before it
+// reads the answer that says why. The bounds keep a client that never
+// stops from holding the connection: 16 MiB is far more than any honest
+// batch of commands and costs milliseconds to discard.
 const (
 	lingerTime  = 5 * time.Second
 	lingerBytes = 16 << 20
@@ -47,6 +62,7 @@ type Socket struct {
 	ln     *net.UnixListener
 	logger Logger
 	idle   time.Duration // 'stats timeout'
+	grace  time.Duration // lateInputGrace, at most idle
 	wg     sync.WaitGroup
 
 	// slots holds a token for each connection being served: at 'stats
@@ -104,6 +120,7 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			maxConn = n
 		}
 	}
+	s.grace = min(lateInputGrace, s.idle)
 	s.slots = make(chan struct{}, maxConn)
 	s.wg.Add(1)
 	go s.serve()
@@ -190,7 +207,6 @@ func (s *Socket) serve() {
 			defer s.wg.Done()
 			defer func() { <-s.slots }()
 			defer s.untrack(c)
-			defer closeGracefully(c)
 			s.handle(c)
 		}()
 	}
@@ -204,13 +220,66 @@ func (s *Socket) logf(format string, args ...any) {
 
 func (s *Socket) handle(c *net.UnixConn) {
 	conn := &apiConn{
-		c:    c,
-		br:   bufio.NewReaderSize(c, maxCommandLine),
-		api:  &API{Src: s.src, Level: s.conf.Level},
-		idle: s.idle,
-		left: socketMaxCommands,
+		c:     c,
+		br:    bufio.NewReaderSize(c, MaxCommandLine),
+		api:   &API{Src: s.src, Level: s.conf.Level},
+		idle:  s.idle,
+		grace: s.grace,
+		left:  socketMaxCommands,
 	}
 	conn.serve()
+	switch {
+	case conn.refused:
+		closeGracefully(c)
+	case conn.quit:
+		s.closeNow(c, "followed 'quit'")
+	default:
+		s.closeNow(c, "arrived after the last answer")
+	}
+}
+
+// closeNow closes a connection whose answers are all written. Input that
+// came after the last answer is not run, and the client must learn it:
+// discarding it, as closeGracefully does, would show a client still
+// writing a clean end of file, as if its lines had run. So the reading
+// side is shut first, after which the client's writes fail (EPIPE), and
+// what it sent before that is left unread: closing then resets the
+// client (ECONNRESET once it has read the answers, instead of an end of
+// file). The shutdown also fixes the count that is logged, since nothing
+// more can arrive. what says where the unread bytes came in the input.
+func (s *Socket) closeNow(c *net.UnixConn, what string) {
+	defer c.Close()
+	if err := c.CloseRead(); err != nil {
+		return // the client is gone
+	}
+	n, err := unreadBytes(c)
+	if err != nil {
+		s.logf("stats socket %s (%s): %v", s.conf.Path, s.conf.Pos, err)
+		return
+	}
+	if n > 0 {
+		s.logf("stats socket %s (%s): %d bytes %s and were not run; the client is reset so that it knows",
+			s.conf.Path, s.conf.Pos, n, what)
+	}
+}
+
+// unreadBytes returns how many bytes wait in c's receive queue.
+func unreadBytes(c *net.UnixConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("counting unread input: %w", err)
+	}
+	n := 0
+	var ioctlErr error
+	if err := rc.Control(func(fd uintptr) {
+		n, ioctlErr = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	}); err != nil {
+		return 0, fmt.Errorf("counting unread input: %w", err)
+	}
+	if ioctlErr != nil {
+		return 0, fmt.Errorf("counting unread input: SIOCINQ: %w", ioctlErr)
+	}
+	return n, nil
 }
 
 // closeGracefully sends the client an end of file after everything

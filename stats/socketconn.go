@@ -8,31 +8,47 @@ import (
 	"net"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // socketMaxCommands bounds the commands one connection may run, far above
 // any batch (a command per server of a large farm, several times over).
-// With the idle deadline, it bounds how long one client can hold its
-// connection and the goroutine serving it.
+// Every line counts, a blank one too. With the idle deadline, it bounds
+// how long one client can hold its connection and the goroutine serving
+// it.
 const socketMaxCommands = 10000
+
+// The answers that refuse input begin with these words, and the
+// connection closes after them. A client tells them from an ordinary
+// command's error by these words (fjord cli exits 1), since the lines
+// they refuse, and any after, were not run.
+const (
+	AnswerLineTooLong     = "Line too long:"
+	AnswerTooManyCommands = "Too many commands on one connection"
+)
 
 // apiConn is one runtime API connection. As in HAProxy (src/cli.c), it
 // reads lines of commands separated by ';' and runs them in order, each
 // answer followed by an empty line. Without prompt mode, the connection
-// is closed once the answers are written and nothing more waits to be
-// read, so a client that sends its commands and reads until the end of
-// file (socat, nc, most scripts) needs no half-close. "prompt" toggles
-// interactive mode: the connection stays open and every answer is
-// followed by "\n> "; "quit" closes it.
+// is closed once the answers are written and nothing more comes within
+// a short grace, so a client that sends its commands and reads until the
+// end of file (socat, nc, most scripts) needs no half-close; input that
+// comes later is not run, and the client is reset so that it knows (see
+// Socket.closeNow). "prompt" toggles interactive mode: the connection
+// stays open and every answer is followed by "\n> "; "quit" closes it.
 type apiConn struct {
 	c           *net.UnixConn
 	br          *bufio.Reader
 	api         *API
 	idle        time.Duration
+	grace       time.Duration // how long to wait for more input (see more)
 	interactive bool
 	left        int // commands this connection may still run
+
+	// refused is set once the connection ends by refusing input ("Line
+	// too long", "Too many commands"): the client is told why, and must
+	// get to read it even while it is still sending (see closeGracefully).
+	refused bool
+	quit    bool // the client asked to end with "quit"
 }
 
 func (a *apiConn) serve() {
@@ -41,7 +57,8 @@ func (a *apiConn) serve() {
 		line, err := readLine(a.br)
 		switch {
 		case errors.Is(err, errLineTooLong):
-			a.write("Line too long: at most 4096 bytes per command line.\n\n")
+			a.refused = true
+			a.write(fmt.Sprintf("%s at most %d bytes per command line.\n\n", AnswerLineTooLong, MaxCommandLine))
 			return
 		case err != nil && (line == "" || !errors.Is(err, io.EOF)):
 			// The end of the input, the client gone, or idle for too
@@ -52,7 +69,7 @@ func (a *apiConn) serve() {
 		if !a.runLine(line) || err != nil {
 			return // quit, a failed write, or the last line before EOF
 		}
-		if !a.interactive && !a.pending() {
+		if !a.interactive && !a.more() {
 			return
 		}
 	}
@@ -61,18 +78,32 @@ func (a *apiConn) serve() {
 // runLine runs a line's commands in order and writes their answers. It
 // returns false when the connection must close.
 func (a *apiConn) runLine(line string) bool {
-	ran := false
+	var cmds []string
 	for _, cmd := range splitCommands(line) {
-		if len(commandWords(cmd)) == 0 {
-			continue // "show info;": nothing to answer
+		if len(commandWords(cmd)) > 0 {
+			cmds = append(cmds, cmd) // "show info;" has nothing to answer after ';'
 		}
-		ran = true
+	}
+	if len(cmds) == 0 {
+		// A line with no command counts as one, with or without prompt
+		// mode: otherwise a client streaming blank lines would hold its
+		// connection and a 'stats maxconn' slot for as long as it sends.
+		if !a.take() {
+			return false
+		}
+		if a.interactive {
+			return a.write(a.delimiter()) // the prompt again
+		}
+		return true
+	}
+	for _, cmd := range cmds {
 		if !a.take() {
 			return false
 		}
 		answer, act := a.api.exec(cmd)
 		switch act {
 		case actQuit:
+			a.quit = true
 			return false
 		case actPrompt:
 			a.interactive = !a.interactive
@@ -84,18 +115,16 @@ func (a *apiConn) runLine(line string) bool {
 			return false
 		}
 	}
-	if !ran && a.interactive {
-		// A blank line at the prompt gives the prompt again.
-		return a.take() && a.write(a.delimiter())
-	}
 	return true
 }
 
-// take counts one command (or blank line) against the connection's bound,
-// and says so to the client when the bound is reached.
+// take counts one command, or a line without one, against the
+// connection's bound, and says so to the client when the bound is
+// reached.
 func (a *apiConn) take() bool {
 	if a.left == 0 {
-		a.write(fmt.Sprintf("Too many commands on one connection (at most %d): connect again.\n\n", socketMaxCommands))
+		a.refused = true
+		a.write(fmt.Sprintf("%s (at most %d): connect again.\n\n", AnswerTooManyCommands, socketMaxCommands))
 		return false
 	}
 	a.left--
@@ -119,25 +148,19 @@ func (a *apiConn) write(s string) bool {
 	return err == nil
 }
 
-// pending reports whether the client has sent more than was read,
-// without waiting: HAProxy keeps a non-interactive connection open only
-// while commands wait, which is what lets a script send several lines at
-// once and still see the connection close after the last answer.
-func (a *apiConn) pending() bool {
+// more reports whether the client sends more, waiting for it at most
+// grace: HAProxy keeps a non-interactive connection open only while
+// commands wait, which lets a script send several lines at once and
+// still see the connection close after the last answer, without a
+// half-close. The short wait spares lines from a client a little slower
+// than the server; the end of the client's input ends it at once.
+func (a *apiConn) more() bool {
 	if a.br.Buffered() > 0 {
 		return true
 	}
-	rc, err := a.c.SyscallConn()
-	if err != nil {
-		return false
-	}
-	n := 0
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, _ = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return true // never wait for readability
-	})
-	return err == nil && n > 0
+	a.c.SetReadDeadline(time.Now().Add(a.grace))
+	_, err := a.br.Peek(1)
+	return err == nil
 }
 
 var errLineTooLong = errors.New("command line too long")
@@ -145,14 +168,14 @@ var errLineTooLong = errors.New("command line too long")
 // readLine reads one command line and returns it without its "\n" or
 // "\r\n". At EOF, a last line without a newline is returned with io.EOF,
 // so that "echo -n cmd | socat" runs cmd as HAProxy does. A line of more
-// than maxCommandLine bytes is errLineTooLong: it is refused, never run
+// than MaxCommandLine bytes is errLineTooLong: it is refused, never run
 // in pieces.
 func readLine(br *bufio.Reader) (string, error) {
 	var b []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
 		b = append(b, chunk...)
-		if len(b) > maxCommandLine+len("\r\n") {
+		if len(b) > MaxCommandLine+len("\r\n") {
 			return "", errLineTooLong
 		}
 		if err == bufio.ErrBufferFull {
@@ -162,7 +185,7 @@ func readLine(br *bufio.Reader) (string, error) {
 		if strings.HasSuffix(line, "\n") {
 			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		}
-		if len(line) > maxCommandLine {
+		if len(line) > MaxCommandLine {
 			return "", errLineTooLong
 		}
 		return line, err

@@ -3,10 +3,13 @@ package stats
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,8 +65,11 @@ func TestSocketConnection(t *testing.T) {
 				}
 			}},
 		{"several lines, closed after the answers without a half-close", "set weight web/web01 20\nget weight web/web01\n", false, "\n20 (initial 10)\n\n", nil},
-		{"more lines than one read of the socket takes", strings.Repeat("get weight web/web01\n", 100), false,
-			strings.Repeat("10 (initial 10)\n\n", 100), nil},
+		// Lines of 32 bytes: every read of the server's 4096-byte reader
+		// ends at the end of a line, so that the server must look at the
+		// socket, not its reader, to see that more lines wait.
+		{"more lines than the server's reader holds", strings.Repeat("get weight web/web01"+strings.Repeat(" ", 11)+"\n", 1000), false,
+			strings.Repeat("10 (initial 10)\n\n", 1000), nil},
 		{"lines and ';' together", "get weight web/web01;set weight web/web01 20\nget weight web/web01;get weight web/web02\n", false,
 			"10 (initial 10)\n\n\n20 (initial 10)\n\n1 (initial 1)\n\n", nil},
 		{"CRLF lines", "get weight web/web01\r\nget weight web/web02\r\n", false, "10 (initial 10)\n\n1 (initial 1)\n\n", nil},
@@ -116,6 +122,177 @@ func readUntil(t *testing.T, br *bufio.Reader, suffix string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// clientReader reads a connection's answers until it ends, and lets the
+// test wait until what was read satisfies a condition.
+type clientReader struct {
+	mu      sync.Mutex
+	out     []byte
+	err     error // how the reading ended: io.EOF for an end of file
+	done    bool
+	changed chan struct{}
+}
+
+func readAnswers(c net.Conn) *clientReader {
+	r := &clientReader{changed: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			r.mu.Lock()
+			r.out = append(r.out, buf[:n]...)
+			if err != nil {
+				r.err, r.done = err, true
+			}
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// waitFor waits until ok holds for what was read and whether reading has
+// ended, or fails the test after a bound only a hung server reaches.
+func (r *clientReader) waitFor(t *testing.T, what string, ok func(out string, done bool) bool) {
+	t.Helper()
+	limit := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		out, done := string(r.out), r.done
+		r.mu.Unlock()
+		if ok(out, done) {
+			return
+		}
+		select {
+		case <-r.changed:
+		case <-limit:
+			t.Fatalf("waiting for %s; have %q", what, out)
+		}
+	}
+}
+
+func (r *clientReader) result(t *testing.T) (string, error) {
+	t.Helper()
+	r.waitFor(t, "the end of the connection", func(_ string, done bool) bool { return done })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return string(r.out), r.err
+}
+
+// Without prompt mode, a line that arrives once the server has answered
+// everything before it is never lost silently: it runs, or the client
+// sees an error (its write fails, or it reads the answers and then a
+// reset instead of an end of file), and the server logs what it did not
+// run. The client is a script that does not half-close (nc -U) unless
+// the case says. Which of the two happens depends on timing unless the
+// case sets the grace to make it certain; that one of them does, does
+// not.
+func TestSocketLateLinesRunOrFail(t *testing.T) {
+	lines := []string{"set weight web/web01 1\n", "set weight web/web01 2\n", "set weight web/web01 3\n", "get weight web/web01\n"}
+	answers := []string{"\n", "\n", "\n", "3 (initial 10)\n\n"}
+	paced := func(*testing.T, *clientReader, int) {
+		// The pause is the scenario, a producer slower than the
+		// server; nothing waits on it and no assertion depends on it.
+		<-time.After(2 * time.Millisecond)
+	}
+	afterAnswer := func(t *testing.T, r *clientReader, i int) {
+		r.waitFor(t, fmt.Sprintf("answer %d or the end", i), func(out string, done bool) bool {
+			return done || out == strings.Join(answers[:i], "")
+		})
+	}
+	tests := []struct {
+		name  string
+		grace time.Duration
+		// before waits before line i (i > 0) is sent.
+		before    func(t *testing.T, r *clientReader, i int)
+		halfClose bool // after the last line
+		wantRun   int  // how many lines must run; 0: any
+	}{
+		{"lines 2 ms apart", lateInputGrace, paced, false, 0},
+		{"each line once the previous one is answered", lateInputGrace, afterAnswer, false, 0},
+		{"a line within the grace runs, and the end of input ends the wait", time.Hour, afterAnswer, true, len(lines)},
+		// The server reads nothing more once it has answered.
+		{"without a grace, as in HAProxy, a late line fails visibly", 0, afterAnswer, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(g time.Duration) { lateInputGrace = g }(lateInputGrace)
+			lateInputGrace = tt.grace // read once, by ListenSocket
+			path, src, log := startSocketLogged(t, "admin", time.Hour)
+			c := dialAPI(t, path)
+			r := readAnswers(c)
+			var writeErr error
+			for i, line := range lines {
+				if i > 0 {
+					tt.before(t, r, i)
+				}
+				if _, writeErr = io.WriteString(c, line); writeErr != nil {
+					break
+				}
+			}
+			if tt.halfClose && writeErr == nil {
+				writeErr = c.CloseWrite()
+			}
+			out, readErr := r.result(t)
+			ran := 0
+			for ran < len(answers) && strings.HasPrefix(out, strings.Join(answers[:ran+1], "")) {
+				ran++
+			}
+			if out != strings.Join(answers[:ran], "") {
+				t.Fatalf("answers %q are not whole answers to the lines in order", out)
+			}
+			if w := src.Backends["web"].Server("web01").Weight(); ran > 0 && w != min(ran, 3) {
+				t.Errorf("weight %d after %d answers: a line ran without its answer, or the other way round", w, ran)
+			}
+			if tt.wantRun != 0 && ran != tt.wantRun {
+				t.Fatalf("%d lines ran, want %d (write %v, read %v)", ran, tt.wantRun, writeErr, readErr)
+			}
+			reset := errors.Is(readErr, syscall.ECONNRESET)
+			if ran == len(lines) {
+				if readErr != io.EOF || writeErr != nil {
+					t.Errorf("every line ran, yet the client saw write %v, read %v", writeErr, readErr)
+				}
+				return
+			}
+			if !reset && !errors.Is(writeErr, syscall.EPIPE) && !errors.Is(writeErr, syscall.ECONNRESET) {
+				t.Fatalf("%d of %d lines ran and the client saw no error (write %v, read %v)", ran, len(lines), writeErr, readErr)
+			}
+			if reset && !strings.Contains(log.String(), " bytes arrived after the last answer and were not run") {
+				t.Errorf("the client was reset, and the log does not say why: %q", log.String())
+			}
+		})
+	}
+}
+
+// Input the server has not read when it closes is not run, and the
+// client learns it: it reads the answers, then a reset instead of an end
+// of file, and the server logs how much. One write of more than the
+// server's reader holds leaves the rest in the socket, deterministically.
+func TestSocketUnreadInputAtCloseResetsTheClient(t *testing.T) {
+	path, src, log := startSocketLogged(t, "admin", time.Hour)
+	c := dialAPI(t, path)
+	input := "get weight web/web01;quit\n" + strings.Repeat("set weight web/web01 1\n", 400)
+	if _, err := io.WriteString(c, input); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(c)
+	if string(out) != "10 (initial 10)\n\n" || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %q, %v; want the answer, then a reset", out, err)
+	}
+	if w := src.Backends["web"].Server("web01").Weight(); w != 10 {
+		t.Errorf("weight %d: a line after quit ran", w)
+	}
+	want := fmt.Sprintf(" %d bytes followed 'quit' and were not run", len(input)-MaxCommandLine)
+	if !strings.Contains(log.String(), want) {
+		t.Errorf("log %q, want %q", log.String(), want)
+	}
 }
 
 // In prompt mode the connection waits for the next command, however long
@@ -186,11 +363,50 @@ func TestSocketCommandsPerConnectionAreBounded(t *testing.T) {
 	<-sent // the server may have closed while the client still sent: any error
 }
 
+// Lines without a command count against the bound too, without prompt
+// mode as with it: a client streaming them cannot hold its connection,
+// and a 'stats maxconn' slot, for as long as it sends.
+func TestSocketEveryLineCountsAgainstTheBound(t *testing.T) {
+	tooMany := "Too many commands on one connection (at most 10000): connect again.\n\n"
+	for _, tt := range []struct {
+		name  string
+		first string // sent once, before the lines
+		line  string
+		want  string
+	}{
+		{"blank lines", "", "\n", tooMany},
+		{"bare ';'", "", ";\n", tooMany},
+		{"only spaces and ';'", "", " ; \t;\r\n", tooMany},
+		{"commands and blank lines", "", "\nget weight web/web01\n", strings.Repeat("10 (initial 10)\n\n", socketMaxCommands/2) + tooMany},
+		{"blank lines at the prompt", "prompt\n", "\n", "\n> " + strings.Repeat("\n> ", socketMaxCommands-1) + tooMany},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path, _ := startSocket(t, "admin", time.Hour)
+			c := dialAPI(t, path)
+			sent := make(chan error, 1)
+			go func() {
+				// More lines than the bound, and then some: the
+				// server must close however many more come.
+				_, err := io.WriteString(c, tt.first+strings.Repeat(tt.line, socketMaxCommands+100))
+				sent <- err
+			}()
+			out, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("%v after %d bytes", err, len(out))
+			}
+			if string(out) != tt.want {
+				t.Fatalf("%d bytes, ending %q; want %d bytes, ending %q", len(out), out[max(0, len(out)-100):], len(tt.want), tt.want[max(0, len(tt.want)-100):])
+			}
+			<-sent // the server may have closed while the client still sent: any error
+		})
+	}
+}
+
 // FuzzReadLine: lines are never longer than the limit, and without a
 // line over the limit, the lines joined by "\n" are the input with its
 // "\r\n" made "\n".
 func FuzzReadLine(f *testing.F) {
-	for _, s := range []string{"", "\n", "a\nb", "a\r\nb\r\n", "a\r", "\r\r\n", strings.Repeat("x", maxCommandLine) + "\r\n", strings.Repeat("x", maxCommandLine+1)} {
+	for _, s := range []string{"", "\n", "a\nb", "a\r\nb\r\n", "a\r", "\r\r\n", strings.Repeat("x", MaxCommandLine) + "\r\n", strings.Repeat("x", MaxCommandLine+1)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
@@ -201,7 +417,7 @@ func FuzzReadLine(f *testing.F) {
 			if errors.Is(err, errLineTooLong) {
 				return
 			}
-			if len(line) > maxCommandLine {
+			if len(line) > MaxCommandLine {
 				t.Fatalf("a line of %d bytes", len(line))
 			}
 			lines = append(lines, line)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/stats"
 )
 
 const cliUsage = `usage: fjord cli SOCKET [COMMAND...]
@@ -29,9 +31,13 @@ section), so that a machine without socat can use it.
                                 'socat stdio unix:SOCKET' does
 
 Each answer ends with an empty line. Exit 0 once the answers are printed,
-1 if SOCKET cannot be reached or the connection fails, 2 for a usage
-error. Typing at a prompt needs a longer 'stats timeout' than the 10 s
-default, which closes a silent connection.
+even when one is an error ("Unknown command"), as with socat; 1 if SOCKET
+cannot be reached, the connection fails, fjord refused part of the input
+("Line too long", "Too many commands": what it refused and what follows
+were not run), or it closed before reading every command (unless the
+input asked to quit); 2 for a usage error. Typing at a prompt needs a
+longer 'stats timeout' than the 10 s default, which closes a silent
+connection.
 `
 
 // cliMaxInput bounds what is read from standard input before sending it.
@@ -117,7 +123,8 @@ func dialAPI(path string) (*net.UnixConn, error) {
 // cliExchange sends input, tells the server it is all (half-close), and
 // copies the answers to stdout until the server closes. It writes while
 // it reads: an input with many commands gets answers before it is all
-// sent, and neither side must wait for the other to read.
+// sent, and neither side must wait for the other to read. An answer that
+// refuses part of the input is an error.
 func cliExchange(c *net.UnixConn, input string, stdout io.Writer) error {
 	sent := make(chan error, 1)
 	go func() {
@@ -127,16 +134,44 @@ func cliExchange(c *net.UnixConn, input string, stdout io.Writer) error {
 		}
 		sent <- err
 	}()
-	_, err := io.Copy(stdout, c)
-	if err != nil {
-		return fmt.Errorf("reading the answers: %w", err)
+	out := &tailWriter{w: stdout}
+	_, readErr := io.Copy(out, c)
+	// A server that closes without reading everything resets the
+	// connection (ECONNRESET after the answers) or fails the writes that
+	// follow (EPIPE). After a refusal or "quit", that is expected, and
+	// the refusal is reported; otherwise the commands after the last
+	// answer were not run, and the user must know.
+	closedEarly := errors.Is(readErr, syscall.ECONNRESET)
+	if readErr != nil && !closedEarly {
+		return fmt.Errorf("reading the answers: %w", readErr)
 	}
-	// The server may close before reading everything (after "quit", or
-	// a line too long, whose answer says so): that is not an error here.
-	if err := <-sent; err != nil && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
-		return fmt.Errorf("sending the commands: %w", err)
+	sendErr := <-sent
+	if errors.Is(sendErr, syscall.EPIPE) || errors.Is(sendErr, syscall.ECONNRESET) {
+		closedEarly, sendErr = true, nil
+	}
+	if sendErr != nil {
+		return fmt.Errorf("sending the commands: %w", sendErr)
+	}
+	if err := out.refusal(input); err != nil {
+		return err
+	}
+	if closedEarly && !sendsQuit(input) {
+		return errors.New("the runtime API closed the connection before it had read every command: those after the last answer were not run (its log says how many bytes)")
 	}
 	return nil
+}
+
+// sendsQuit reports whether input holds a "quit" command, after which
+// the server closes without running the rest.
+func sendsQuit(input string) bool {
+	for _, line := range strings.Split(input, "\n") {
+		for _, cmd := range strings.Split(line, ";") {
+			if f := strings.Fields(cmd); len(f) > 0 && f[0] == "quit" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cliInteractive enters prompt mode and copies lines from stdin to the
@@ -166,13 +201,16 @@ func cliInteractive(c *net.UnixConn, stdin io.Reader, stdout io.Writer) error {
 			}
 		}
 	}()
-	out := &lastByteWriter{w: stdout, last: '\n'}
+	out := &tailWriter{w: stdout}
 	_, err := io.Copy(out, c)
-	if out.last != '\n' {
+	if t := out.tail; len(t) > 0 && t[len(t)-1] != '\n' {
 		fmt.Fprintln(stdout) // the last prompt: leave the shell's on a line of its own
 	}
 	if err != nil {
 		return fmt.Errorf("reading the answers: %w", err)
+	}
+	if err := out.refusal(""); err != nil {
+		return err
 	}
 	if !ended.Load() {
 		return errors.New("the runtime API closed the connection (after 'stats timeout' without a command? raise it in the global section to type at a prompt)")
@@ -191,18 +229,63 @@ func asksToEnd(line string) bool {
 	return false
 }
 
-// lastByteWriter remembers the last byte written through it.
-type lastByteWriter struct {
-	w    io.Writer
-	last byte
+// cliTail is how much of the answers tailWriter keeps: more than the
+// server's refusals, which are one short line.
+const cliTail = 512
+
+// tailWriter passes writes on and keeps the last cliTail bytes.
+type tailWriter struct {
+	w     io.Writer
+	tail  []byte
+	total int64 // bytes written
 }
 
-func (l *lastByteWriter) Write(p []byte) (int, error) {
-	n, err := l.w.Write(p)
-	if n > 0 {
-		l.last = p[n-1]
+func (t *tailWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.total += int64(n)
+	t.tail = append(t.tail, p[:n]...)
+	if len(t.tail) > cliTail {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-cliTail:]...)
 	}
 	return n, err
+}
+
+// refusal returns an error when the last answer refuses input, after
+// which the server closes, naming what it refused; nil otherwise. input
+// is what was sent, when known, to name the line refused. Ordinary
+// errors ("Unknown command") are not refusals: the lines after them ran.
+func (t *tailWriter) refusal(input string) error {
+	last := strings.TrimSuffix(string(t.tail), "\n")
+	if i := strings.LastIndex(last, "\n\n"); i >= 0 {
+		last = last[i+2:]
+	} else if t.total > int64(len(t.tail)) {
+		return nil // one answer longer than the tail: not a refusal
+	}
+	last = strings.TrimPrefix(last, "> ") // the prompt before it
+	answer, _, _ := strings.Cut(last, "\n")
+	switch {
+	case strings.HasPrefix(answer, stats.AnswerLineTooLong):
+		what := "a line"
+		if n, size := firstLongLine(input); n > 0 {
+			what = fmt.Sprintf("line %d of the input (%d bytes)", n, size)
+		}
+		return fmt.Errorf("%s was refused (%q): it and the lines after it were not run", what, answer)
+	case strings.HasPrefix(answer, stats.AnswerTooManyCommands):
+		return fmt.Errorf("the rest of the input was refused (%q): the commands from there on were not run; send them in parts", answer)
+	}
+	return nil
+}
+
+// firstLongLine returns the number and size of input's first line over
+// the runtime API's limit, as the server counts it (without "\n" or
+// "\r\n"), or 0.
+func firstLongLine(input string) (n, size int) {
+	for i, line := range strings.Split(input, "\n") {
+		if l := len(strings.TrimSuffix(line, "\r")); l > stats.MaxCommandLine {
+			return i + 1, l
+		}
+	}
+	return 0, 0
 }
 
 // isTerminal reports whether r is a terminal.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -84,7 +85,15 @@ func TestCLI(t *testing.T) {
 			}},
 		{"show stat json", []string{"SOCK", "show", "stat", "json"}, "", 0, "", `"svname":"web02"`, "", nil},
 		{"an answer that is an error still exits 0", []string{"SOCK", "frobnicate"}, "", 0, "", "Unknown command: 'frobnicate'", "", nil},
-		{"a line too long", []string{"SOCK", strings.Repeat("x", 5000)}, "", 0, "Line too long: at most 4096 bytes per command line.\n\n", "", "", nil},
+		{"a line too long", []string{"SOCK", strings.Repeat("x", 5000)}, "", 1, "Line too long: at most 4096 bytes per command line.\n\n", "",
+			`line 1 of the input (5000 bytes) was refused ("Line too long: at most 4096 bytes per command line."): it and the lines after it were not run`, nil},
+		{"a line too long among others", []string{"SOCK"}, "get weight web/web01\r\n" + strings.Repeat("x", 4097) + "\r\nget weight web/web02\n", 1,
+			"10 (initial 10)\n\nLine too long: at most 4096 bytes per command line.\n\n", "", "line 2 of the input (4097 bytes) was refused", nil},
+		{"a line at the limit is no refusal", []string{"SOCK"}, "get weight web/web01" + strings.Repeat(" ", 4096-20) + "\r\n", 0,
+			"10 (initial 10)\n\n", "", "", nil},
+		{"too many commands", []string{"SOCK"}, strings.Repeat("get weight web/web02\n", 10001), 1, "",
+			"1 (initial 1)\n\nToo many commands on one connection (at most 10000): connect again.\n\n",
+			`the rest of the input was refused ("Too many commands on one connection (at most 10000): connect again."): the commands from there on were not run; send them in parts`, nil},
 		{"no socket", nil, "", 2, "", "", "usage: fjord cli SOCKET", nil},
 		{"help", []string{"-h"}, "", 0, "", "", "usage: fjord cli SOCKET", nil},
 		{"a socket that does not exist", []string{"/nonexistent/fjord.sock", "show", "info"}, "", 1, "", "",
@@ -190,6 +199,9 @@ func TestCLIInteractive(t *testing.T) {
 		{"quit ends it", time.Hour, func(w io.WriteCloser) { io.WriteString(w, "quit\n") }, "", "> \n"},
 		{"the end of input ends it", time.Hour, func(w io.WriteCloser) { w.Close() }, "", "> \n"},
 		{"a server that times out is reported", 50 * time.Millisecond, nil, "stats timeout", "\n"},
+		{"a refused line is reported", time.Hour, func(w io.WriteCloser) { io.WriteString(w, strings.Repeat("x", 5000)+"\n") },
+			`a line was refused ("Line too long: at most 4096 bytes per command line."): it and the lines after it were not run`,
+			"> Line too long: at most 4096 bytes per command line.\n\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path, backends := cliSocket(t, tt.statsTimeout)
@@ -302,5 +314,98 @@ func TestIsTerminal(t *testing.T) {
 		if got := isTerminal(tt.in); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// Only a last answer that is one of the server's refusals is an error,
+// however the answers arrive and however long they are.
+func TestCLIRecognisesRefusals(t *testing.T) {
+	tooLong := "Line too long: at most 4096 bytes per command line.\n\n"
+	tooMany := "Too many commands on one connection (at most 10000): connect again.\n\n"
+	for _, tt := range []struct {
+		name    string
+		answers string
+		refused bool
+	}{
+		{"no answer", "", false},
+		{"an ordinary error", "Unknown command: 'frobnicate'. Please enter one of the following commands only :\n  help\n\n", false},
+		{"an error that quotes the words", "Unknown command: 'Line too long:'\n\n", false},
+		{"a refusal alone", tooLong, true},
+		{"a refusal after answers longer than the tail", strings.Repeat("web,web01,0,0\n", 1000) + "\n" + tooMany, true},
+		{"an answer longer than the tail", strings.Repeat("web,web01,0,0\n", 1000) + "\n", false},
+		{"a refusal at the prompt", "\n> 10 (initial 10)\n\n> " + tooLong, true},
+		{"a refusal then a prompt is no last answer", tooLong + "> ", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, chunk := range []int{1, 7, 4096} {
+				w := &tailWriter{w: io.Discard}
+				for rest := tt.answers; rest != ""; {
+					n := min(chunk, len(rest))
+					w.Write([]byte(rest[:n]))
+					rest = rest[n:]
+				}
+				if err := w.refusal(""); (err != nil) != tt.refused {
+					t.Errorf("in writes of %d bytes: %v, want refused %v", chunk, err, tt.refused)
+				}
+			}
+		})
+	}
+}
+
+// A server that closes before it has read every command (fjord does when
+// the rest comes later than its grace) did not run the rest: the cli
+// says so and fails, unless the input asked to quit. The server here
+// answers the first line and closes, whatever follows: leaving the rest
+// unread (the client is reset, as fjord does) or discarding what came
+// before the close (the client's later writes fail, and it reads an end
+// of file).
+func TestCLIServerClosingEarlyIsAnError(t *testing.T) {
+	more := strings.Repeat("get weight web/web01\n", 200000) // more than the socket buffers hold
+	for _, tt := range []struct {
+		name, input string
+		discard     bool
+		wantErr     string
+	}{
+		{"commands not read", "show info\n" + more, false, "those after the last answer were not run"},
+		{"commands discarded", "show info\n" + more, true, "those after the last answer were not run"},
+		{"commands after quit", "quit\n" + more, false, ""},
+		{"commands after quit among others", "show info;quit\n" + more, false, ""},
+		{"commands after quit, discarded", "quit\n" + more, true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "early.sock")
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.AcceptUnix()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+					io.WriteString(c, "answer\n\n")
+				}
+				c.CloseRead()
+				if tt.discard {
+					io.Copy(io.Discard, c) // what came before the shutdown
+				}
+			}()
+			c, err := dialAPI(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var stdout bytes.Buffer
+			err = cliExchange(c, tt.input, &stdout)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if stdout.String() != "answer\n\n" {
+				t.Errorf("stdout %q", stdout.String())
+			}
+		})
 	}
 }
