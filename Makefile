@@ -40,8 +40,20 @@ lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# The kernel settings fjord's profile tunes: the tests run as root, and
+# must change none of them on the host (only in network namespaces or fake
+# trees they make). unit fails if any moved.
+HOST_SYSCTLS := fs/nr_open fs/file-max fs/pipe-max-size fs/pipe-user-pages-soft \
+  fs/pipe-user-pages-hard net/core/somaxconn net/ipv4/tcp_max_syn_backlog \
+  net/ipv4/tcp_tw_reuse net/ipv4/tcp_migrate_req net/ipv4/tcp_fin_timeout \
+  net/ipv4/ip_local_port_range net/ipv4/ip_local_reserved_ports
+host_sysctls = for k in $(HOST_SYSCTLS); do printf '%s = %s\n' $$k "$$(cat /proc/sys/$$k 2>/dev/null)"; done
+
 unit:
+	@mkdir -p $(BIN); $(host_sysctls) > $(BIN)/.sysctl-before
 	$(GO) test -race -count=1 ./...
+	@$(host_sysctls) | diff -u $(BIN)/.sysctl-before - \
+	  || { echo "the tests changed this host's kernel settings (above): a test ran fjord against the real /proc/sys"; exit 1; }
 
 # Every native fuzz target, each for FUZZTIME. Go's fuzzer sometimes ends
 # with "context deadline exceeded" when a busy machine is slow to stop its

@@ -19,6 +19,12 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The fjord these tests start runs as root, and would tune this
+	// host's kernel (tune.sysctl on): point it at a tree that does not
+	// exist, as cmd/fjord's tests do. The host is not theirs to change.
+	if os.Getenv("FJORD_SYSCTL_ROOT") == "" {
+		os.Setenv("FJORD_SYSCTL_ROOT", "/nonexistent/fjord-tests-never-tune-the-host")
+	}
 	dir, err := os.MkdirTemp("", "fjord-peers-")
 	if err != nil {
 		panic(err)
