@@ -311,7 +311,9 @@ func (l *Ledger) save(st ledgerState) error {
 }
 
 // persisted returns the ports the Persisted files reserve. An error means
-// fjord cannot tell which ports are the admin's.
+// fjord cannot tell which ports are the admin's: a file it cannot read, or
+// one whose ip_local_reserved_ports is not a port list. Other lines, such
+// as systemd's key-only exclusions, are skipped (confValues).
 func (l *Ledger) persisted() (*portBits, error) {
 	kept := &portBits{}
 	for _, p := range l.Persisted {
@@ -329,7 +331,7 @@ func (l *Ledger) persisted() (*portBits, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cannot read %s: %w", name, bare(err))
 			}
-			conf, err := ParseConf(bytes.NewReader(b))
+			conf, err := confValues(bytes.NewReader(b), ReservedPortsKey)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -337,9 +339,9 @@ func (l *Ledger) persisted() (*portBits, error) {
 			if !ok {
 				continue
 			}
-			spans, err := parsePorts(v)
+			spans, err := parsePorts(v.value)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", name, ReservedPortsKey, err)
+				return nil, fmt.Errorf("%s: line %d: %s: %w", name, v.line, ReservedPortsKey, err)
 			}
 			kept = kept.or(bitsOf(spans))
 		}
