@@ -289,23 +289,8 @@ func (l *Ledger) load() (ledgerState, error) {
 // save replaces the ledger atomically, so that a crash leaves the old
 // ledger or the new one, never half of one.
 func (l *Ledger) save(st ledgerState) error {
-	f, err := os.CreateTemp(filepath.Dir(l.Path), "."+filepath.Base(l.Path)+".*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", l.Path, bare(err))
-	}
-	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	_, err = f.Write(formatLedger(st))
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), l.Path)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", l.Path, bare(err))
+	if err := WriteFileAtomic(l.Path, formatLedger(st), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", l.Path, err)
 	}
 	return nil
 }
