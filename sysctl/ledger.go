@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -122,6 +123,8 @@ type Ledger struct {
 
 	// running stands in for the process table in tests; nil: running.
 	running func(Owner) bool
+	// lockWait replaces the package's lockWait in tests; 0: lockWait.
+	lockWait time.Duration
 }
 
 // NewLedger returns the ledger of the network namespace the calling
@@ -245,8 +248,18 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 	return st, nil
 }
 
+// lockWait is how long lock waits for another process to let go of
+// the ledger: an update holds it for a few file operations, so a lock held
+// for seconds is a process stuck (stopped in a debugger, say), and a start
+// or stop must not hang on it for good.
+const lockWait = 10 * time.Second
+
+// lockRetry is how often lock tries again meanwhile.
+const lockRetry = 20 * time.Millisecond
+
 // lock takes the ledger's lock, creating its directory and lock file if
-// needed, and returns the function that lets it go.
+// needed, and returns the function that lets it go. It gives up after
+// lockWait (l.lockWait in tests) with an error naming the lock file.
 func (l *Ledger) lock() (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", filepath.Dir(l.Path), bare(err))
@@ -256,18 +269,30 @@ func (l *Ledger) lock() (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, bare(err))
 	}
+	wait := l.lockWait
+	if wait == 0 {
+		wait = lockWait
+	}
+	deadline := time.Now().Add(wait)
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			// Closing the file releases the lock.
+			return func() { f.Close() }, nil
 		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("flock(%s): %w", path, err)
+		}
+		if !time.Now().Before(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("flock(%s): another process has held the lock for %v; if no fjord is stuck updating the ledger, 'fuser %s' names the holder", path, wait, path)
+		}
+		time.Sleep(lockRetry)
 	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("flock(%s): %w", path, err)
-	}
-	// Closing the file releases the lock.
-	return func() { f.Close() }, nil
 }
 
 // load reads the ledger; a ledger that does not exist is empty.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // ledgerStep is one process reserving ports (Apply) or stopping
@@ -258,6 +259,39 @@ func TestLedgerUnusable(t *testing.T) {
 	r := Tuner{Root: fakeTree(t, stock), Ledger: unusable}.Release()
 	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot create") {
 		t.Errorf("Release with an unusable ledger: %v %v, want it to fail saying why", r.Status, r.Err)
+	}
+}
+
+// TestLedgerLockHeld: a ledger whose lock another process keeps is given
+// up on, with an error naming the lock file, rather than waited for
+// forever; once the lock is free the ledger works again.
+func TestLedgerLockHeld(t *testing.T) {
+	root := fakeTree(t, map[string]string{ReservedPortsKey: "\n"})
+	path := filepath.Join(t.TempDir(), "reserved-ports")
+	holder, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	// flock locks belong to the open file: this one conflicts with the
+	// ledger's own open of the same file, in this process too.
+	if err := syscall.Flock(int(holder.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	tu := Tuner{Root: root, Ledger: &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }, lockWait: time.Millisecond}}
+	want := []Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}}
+	r := tu.Apply(want)[0]
+	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "flock("+path+".lock): another process has held the lock") {
+		t.Errorf("with the lock held: %v %v, want a failure naming the lock file", r.Status, r.Err)
+	}
+	if got := readTree(t, root, ReservedPortsKey); got != "" {
+		t.Errorf("reserved %q without the lock", got)
+	}
+	if err := syscall.Flock(int(holder.Fd()), syscall.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if r := tu.Apply(want)[0]; r.Status != Applied {
+		t.Errorf("once the lock is free: %v %v, want the port reserved", r.Status, r.Err)
 	}
 }
 
