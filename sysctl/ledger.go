@@ -26,7 +26,10 @@ const ReservedPortsKey = "net.ipv4.ip_local_reserved_ports"
 
 // DefaultLedgerDir holds the ledgers of fjord processes using the real
 // /proc/sys: a tmpfs, emptied at boot like the reservations themselves.
-const DefaultLedgerDir = "/run/fjord"
+// It is root's alone (mode 0700), not /run/fjord, which the docs tell
+// users to hand to the user fjord drops to for its pidfile and sockets:
+// root acts on what a ledger says, so no other user may write one.
+const DefaultLedgerDir = "/run/fjord-sysctl"
 
 // DefaultPersisted are the files sysctl(8) --system and systemd-sysctl
 // load at boot (sysctl.d(5)): a port one of them reserves is the admin's.
@@ -129,7 +132,7 @@ type Ledger struct {
 
 // NewLedger returns the ledger of the network namespace the calling
 // thread is in, for the calling process: in DefaultLedgerDir for the real
-// /proc/sys, or in run/fjord/ beside a fake tree, whose admin files are
+// /proc/sys, or in run/fjord-sysctl/ beside a fake tree, whose admin files are
 // then the sysctl.d/ beside it. The file is named after the namespace's inode,
 // so that processes in other namespaces keep ledgers of their own.
 func (t Tuner) NewLedger() (*Ledger, error) {
@@ -147,7 +150,7 @@ func (t Tuner) NewLedger() (*Ledger, error) {
 	}
 	beside := filepath.Dir(t.Root)
 	return &Ledger{
-		Path:      filepath.Join(beside, "run", "fjord", name),
+		Path:      filepath.Join(beside, "run", "fjord-sysctl", name),
 		Owner:     self,
 		Persisted: []string{filepath.Join(beside, "sysctl.d")},
 	}, nil
@@ -261,11 +264,15 @@ const lockRetry = 20 * time.Millisecond
 // needed, and returns the function that lets it go. It gives up after
 // lockWait (l.lockWait in tests) with an error naming the lock file.
 func (l *Ledger) lock() (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", filepath.Dir(l.Path), bare(err))
+	dir := filepath.Dir(l.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", dir, bare(err))
+	}
+	if err := trustedDir(dir); err != nil {
+		return nil, err
 	}
 	path := l.Path + ".lock"
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, bare(err))
 	}
@@ -295,9 +302,31 @@ func (l *Ledger) lock() (unlock func(), err error) {
 	}
 }
 
-// load reads the ledger; a ledger that does not exist is empty.
+// trustedDir checks that a ledger directory is one only root (or the
+// calling user, for a test's tree) may write: root releases the ports a
+// ledger lists and restores what it records, so a ledger another user
+// could rewrite, or a lock path where they could plant a symlink for root
+// to create files through, must not be used.
+func trustedDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("lstat %s: %w", dir, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("%s is not a directory (a symlink?): not keeping fjord's ledger there", dir)
+	case st.Uid != 0 && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%s belongs to uid %d, not root: not keeping fjord's ledger there, since that user could rewrite it (remove the directory; fjord creates it, mode 0700)", dir, st.Uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("%s may be written by group or others (mode %#o): not keeping fjord's ledger there (chmod 700 it)", dir, st.Mode&0o777)
+	}
+	return nil
+}
+
+// load reads the ledger; a ledger that does not exist is empty. A symlink
+// in its place is refused (O_NOFOLLOW).
 func (l *Ledger) load() (ledgerState, error) {
-	b, err := os.ReadFile(l.Path)
+	b, err := readNoFollow(l.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ledgerState{}, nil
 	}
@@ -309,6 +338,16 @@ func (l *Ledger) load() (ledgerState, error) {
 		return ledgerState{}, fmt.Errorf("%s: %w", l.Path, err)
 	}
 	return st, nil
+}
+
+// readNoFollow reads a file that must not be a symlink.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // save replaces the ledger atomically, so that a crash leaves the old
@@ -510,6 +549,12 @@ func joinNote(a, b string) string {
 // ledger lists none. It reads without the lock: the ledger is replaced
 // whole, never written in place.
 func (l *Ledger) Describe() (string, error) {
+	if err := trustedDir(filepath.Dir(l.Path)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil // no fjord kept a ledger here
+		}
+		return "", err
+	}
 	st, err := l.load()
 	if err != nil || len(st.added) == 0 && len(st.owners) == 0 {
 		return "", err

@@ -295,6 +295,83 @@ func TestLedgerLockHeld(t *testing.T) {
 	}
 }
 
+// TestLedgerDirTrust: the ledger is kept only in a directory no other
+// user may write, created mode 0700, and never through a symlink: root
+// acts on what it says.
+func TestLedgerDirTrust(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string) // dir: the ledger's directory, not yet there
+		wantErr string                         // "": the ledger is used
+	}{
+		{"created mode 0700", func(*testing.T, string) {}, ""},
+		{"writable by others", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o777) }, "may be written by group or others (mode 0777)"},
+		{"writable by its group", func(t *testing.T, dir string) { mkdirMode(t, dir, 0o770) }, "mode 0770"},
+		{"a symlink to a directory", func(t *testing.T, dir string) {
+			target := dir + ".elsewhere"
+			mkdirMode(t, target, 0o700)
+			if err := os.Symlink(target, dir); err != nil {
+				t.Fatal(err)
+			}
+		}, "is not a directory (a symlink?)"},
+		{"owned by another user", func(t *testing.T, dir string) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to give a directory to another user")
+			}
+			mkdirMode(t, dir, 0o700)
+			if err := os.Chown(dir, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, "belongs to uid 65534, not root"},
+		{"a symlink at the lock file", func(t *testing.T, dir string) {
+			mkdirMode(t, dir, 0o700)
+			if err := os.Symlink(filepath.Join(dir, "planted"), filepath.Join(dir, "reserved-ports.lock")); err != nil {
+				t.Fatal(err)
+			}
+		}, "cannot open DIR/reserved-ports.lock: too many levels of symbolic links"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, map[string]string{ReservedPortsKey: "\n"})
+			dir := filepath.Join(t.TempDir(), "run", "fjord-sysctl")
+			tt.setup(t, dir)
+			l := &Ledger{Path: filepath.Join(dir, "reserved-ports"), Owner: ledgerOwner(1), running: func(Owner) bool { return true }}
+			r := Tuner{Root: root, Ledger: l}.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}})[0]
+			if tt.wantErr == "" {
+				fi, err := os.Stat(dir)
+				if r.Status != Applied || err != nil || fi.Mode().Perm() != 0o700 {
+					t.Errorf("%v %v; directory %v %v: want the port reserved and the directory mode 0700", r.Status, r.Err, fi, err)
+				}
+				return
+			}
+			want := strings.ReplaceAll(tt.wantErr, "DIR", dir)
+			if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), want) {
+				t.Errorf("%v %v, want a failure containing %q", r.Status, r.Err, want)
+			}
+			if got := readTree(t, root, ReservedPortsKey); got != "" {
+				t.Errorf("reserved %q through an untrusted ledger", got)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "planted")); err == nil {
+				t.Error("the symlink at the lock file was followed")
+			}
+			if _, err := l.Describe(); err == nil && !strings.Contains(tt.name, "lock file") {
+				t.Error("Describe reads a ledger in an untrusted directory")
+			}
+		})
+	}
+}
+
+func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Chmod, since Mkdir's mode goes through the umask.
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLedgerUnsavable: when the ledger cannot be written after the
 // kernel took new ports, the old value is put back, so that no port stays
 // reserved without fjord knowing it added it.
@@ -376,8 +453,8 @@ func TestNewLedger(t *testing.T) {
 		tu              Tuner
 		path, persisted string
 	}{
-		{"the real tree: /run/fjord and the sysctl.d files", Tuner{}, "/run/fjord/" + name, "/etc/sysctl.conf"},
-		{"a fake tree: beside it", Tuner{Root: "/tmp/x/sys"}, "/tmp/x/run/fjord/" + name, "/tmp/x/sysctl.d"},
+		{"the real tree: root's /run/fjord-sysctl and the sysctl.d files", Tuner{}, "/run/fjord-sysctl/" + name, "/etc/sysctl.conf"},
+		{"a fake tree: beside it", Tuner{Root: "/tmp/x/sys"}, "/tmp/x/run/fjord-sysctl/" + name, "/tmp/x/sysctl.d"},
 	} {
 		l, err := tt.tu.NewLedger()
 		if err != nil {

@@ -20,8 +20,8 @@ import (
 // sysctlRootEnv names the environment variable that points fjord at
 // another sysctl tree than /proc/sys: a directory shaped like it. fjord
 // then finds the rest of the host beside it: net/ for /proc/net (the
-// listening sockets), run/fjord/ for /run/fjord (the ledger of reserved
-// ports) and sysctl.d/ for the admin's sysctl.d files. fjord's own tests
+// listening sockets), run/fjord-sysctl/ for /run/fjord-sysctl (the ledger
+// of reserved ports) and sysctl.d/ for the admin's sysctl.d files. fjord's own tests
 // set it so that no test run as root tunes the host.
 const sysctlRootEnv = "FJORD_SYSCTL_ROOT"
 
