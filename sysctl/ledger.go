@@ -407,10 +407,17 @@ var releaseSetting = Setting{
 // Release takes the calling process out of t.Ledger and releases the
 // ports fjord added that no running fjord needs any more: a stopping
 // process's own, and those of processes that ended without doing so.
-// Result.Released lists them.
+// Result.Released lists them. Without a ledger file it only reads the
+// setting, creating nothing.
 func (t Tuner) Release() Result {
 	if t.Ledger == nil {
 		return Result{Setting: releaseSetting, Status: Failed, Err: errors.New("no ledger of fjord's reservations")}
+	}
+	if _, err := os.Lstat(t.Ledger.Path); errors.Is(err, fs.ErrNotExist) {
+		// No fjord recorded anything here: nothing is fjord's to
+		// release, and taking the lock would create the directory,
+		// the lock and a ledger on a host where fjord never ran.
+		return t.check(releaseSetting)
 	}
 	return t.settle(releaseSetting, nil)
 }

@@ -2,6 +2,7 @@ package sysctl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -369,6 +370,20 @@ func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
 	// Chmod, since Mkdir's mode goes through the umask.
 	if err := os.Chmod(dir, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReleaseWithoutLedger: where no fjord kept a ledger, Release finds
+// nothing to release and creates nothing: no directory, lock or ledger.
+func TestReleaseWithoutLedger(t *testing.T) {
+	root := fakeTree(t, map[string]string{ReservedPortsKey: "9000\n"})
+	dir := filepath.Join(t.TempDir(), "run", "fjord-sysctl")
+	r := Tuner{Root: root, Ledger: &Ledger{Path: filepath.Join(dir, "reserved-ports"), Owner: ledgerOwner(1)}}.Release()
+	if r.Status != OK || r.Released != "" || r.Current != "9000" || r.Err != nil {
+		t.Errorf("%v, released %q, current %q, %v; want nothing released, 9000 in force", r.Status, r.Released, r.Current, r.Err)
+	}
+	if _, err := os.Lstat(filepath.Dir(dir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Release created %s (%v)", filepath.Dir(dir), err)
 	}
 }
 

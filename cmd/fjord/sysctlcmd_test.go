@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
@@ -41,6 +44,13 @@ var hostLike = map[string]string{
 	"net.ipv4.tcp_fin_timeout":         "60\n",
 	"net.ipv4.ip_local_reserved_ports": "\n",
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
+}
+
+// hostWith is hostLike with the key set to value.
+func hostWith(key, value string) map[string]string {
+	m := maps.Clone(hostLike)
+	m[key] = value
+	return m
 }
 
 // fakeSysctl writes a /proc/sys-shaped tree of ordinary files, key →
@@ -188,6 +198,23 @@ func TestSysctlCommandErrors(t *testing.T) {
 		if code != tt.code || !strings.Contains(errOut, tt.err) {
 			t.Errorf("fjord %v exited %d, want %d with %q:\n%s", tt.args, code, tt.code, tt.err, errOut)
 		}
+	}
+}
+
+// TestSysctlReleaseWithoutLedger: 'fjord sysctl release' on a host where
+// fjord never reserved anything says so and creates nothing.
+func TestSysctlReleaseWithoutLedger(t *testing.T) {
+	root := fakeSysctl(t, hostWith("net.ipv4.ip_local_reserved_ports", "9000\n"))
+	t.Setenv(sysctlRootEnv, root)
+	code, out, errOut := runFjord(t, "sysctl", "release")
+	if code != 0 || out != "net.ipv4.ip_local_reserved_ports: nothing to release (9000)\n" {
+		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(root), "run")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fjord sysctl release created the ledger's directory (%v)", err)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "9000" {
+		t.Errorf("reserved %q, want 9000 as it was", got)
 	}
 }
 
