@@ -128,6 +128,11 @@ type Ledger struct {
 	running func(Owner) bool
 	// lockWait replaces the package's lockWait in tests; 0: lockWait.
 	lockWait time.Duration
+	// crash, in tests, is asked at each step of an update ("recorded":
+	// the ledger is written ahead; "written": the kernel was written)
+	// whether the process dies there; true stops the update at once, as
+	// SIGKILL would.
+	crash func(step string) bool
 }
 
 // NewLedger returns the ledger of the network namespace the calling
@@ -508,41 +513,60 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 	r.Wanted = formatPorts(next.spans())
 	st.owners = owners
 
+	// Write ahead: the ledger claims the ports about to be added before
+	// the kernel has them, so that a process killed between the two
+	// steps leaves none of them reserved without a record. A claimed port
+	// the write never made is dropped by the next update, which counts as
+	// fjord's only what the kernel holds (added ∩ current, above).
+	st.added = added.or(add).spans()
+	if err := l.save(st); err != nil {
+		r.Status, r.Err = Failed, err
+		if !add.empty() {
+			r.Err = fmt.Errorf("not reserved, since it could not be recorded: %w", err)
+		}
+		return r
+	}
+	if l.crash != nil && l.crash("recorded") {
+		return r
+	}
 	if *next == *cur {
 		r.Status = OK
-	} else {
-		t.apply(&r)
-		after, perr := parsePorts(r.After)
-		if r.Status == Applied && perr == nil {
-			got := bitsOf(after)
-			if !add.andNot(got).empty() || !release.and(got).empty() {
-				r.Status = Failed
-				r.Err = fmt.Errorf("wrote %q to %s but the kernel kept %q", r.Wanted, path, r.After)
-			}
-		}
-		if r.Status == Applied {
-			added = added.andNot(release).or(add)
-			r.Released = formatPorts(release.spans())
+		return r
+	}
+	t.apply(&r)
+	if l.crash != nil && l.crash("written") {
+		return r
+	}
+	// What the kernel holds now says which ports fjord added and which it
+	// released, whatever became of the write.
+	nowText := r.After
+	if r.Status != Applied {
+		if b, err := os.ReadFile(path); err == nil {
+			nowText = normalize(string(b))
+		} else {
+			nowText = r.Current // unreadable: the ledger keeps its claim
 		}
 	}
-	st.added = added.spans()
+	nowSpans, err := parsePorts(nowText)
+	if err != nil {
+		// The ledger keeps its claim; the next update corrects it.
+		return r
+	}
+	now := bitsOf(nowSpans)
+	if r.Status == Applied && (!add.andNot(now).empty() || !release.and(now).empty()) {
+		r.Status = Failed
+		r.Err = fmt.Errorf("wrote %q to %s but the kernel kept %q", r.Wanted, path, r.After)
+	}
+	r.Released = formatPorts(release.andNot(now).spans())
+	st.added = added.or(add).and(now).spans()
 	if err := l.save(st); err != nil {
-		changed := r.Status == Applied
-		r.Status, r.Err = Failed, err
-		if changed {
-			// Unrecorded, the ports just added would stay reserved for
-			// good: put the value the old ledger describes back.
-			if werr := t.writer()(path, r.Current); werr != nil {
-				r.Err = fmt.Errorf("%w; putting %q back failed too (%v): %s stay reserved, and fjord will not release them", err, r.Current, werr, orDashPorts(add))
-			} else {
-				r.Err = fmt.Errorf("%w; %q put back", err, r.Current)
-			}
-		}
+		// The ledger still claims every port added and released: no
+		// port is left unrecorded, and the next update drops the claims
+		// the kernel does not hold.
+		r.Note = joinNote(r.Note, fmt.Sprintf("%v: the next update corrects the ledger", err))
 	}
 	return r
 }
-
-func orDashPorts(p *portBits) string { return portsOrDash(p.spans()) }
 
 func joinNote(a, b string) string {
 	if a == "" {

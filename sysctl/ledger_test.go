@@ -387,9 +387,9 @@ func TestReleaseWithoutLedger(t *testing.T) {
 	}
 }
 
-// TestLedgerUnsavable: when the ledger cannot be written after the
-// kernel took new ports, the old value is put back, so that no port stays
-// reserved without fjord knowing it added it.
+// TestLedgerUnsavable: a ledger that cannot be written ahead leaves the
+// kernel alone, so that no port is reserved without fjord knowing it
+// added it.
 func TestLedgerUnsavable(t *testing.T) {
 	root := fakeTree(t, map[string]string{ReservedPortsKey: "9000\n"})
 	// A directory where the ledger should be: it reads as garbled and
@@ -400,12 +400,93 @@ func TestLedgerUnsavable(t *testing.T) {
 	}
 	tu := Tuner{Root: root, Ledger: &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }}}
 	r := tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}})[0]
-	if r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), "cannot write "+path) || !strings.Contains(r.Err.Error(), `"9000" put back`) {
-		t.Errorf("%v %v, want a failure saying the ledger could not be written and 9000 was put back", r.Status, r.Err)
+	if want := "not reserved, since it could not be recorded: cannot write " + path + ": rename "; r.Status != Failed || r.Err == nil || !strings.Contains(r.Err.Error(), want) {
+		t.Errorf("%v %v, want a failure containing %q", r.Status, r.Err, want)
 	}
 	if got := readTree(t, root, ReservedPortsKey); got != "9000" {
 		t.Errorf("kernel has %q, want 9000 as before", got)
 	}
+}
+
+// TestLedgerCrash: a process killed at any step of an update leaves no
+// port fjord added unrecorded, and the next update releases what it left
+// and forgets what it only claimed.
+func TestLedgerCrash(t *testing.T) {
+	tests := []struct {
+		name      string
+		stops     bool   // the process that dies is stopping (Release), not starting
+		at        string // the step it dies after
+		kernel    string // ip_local_reserved_ports after the crash
+		ledger    string // the ledger after the crash
+		nextKern  string // after the next process reserves 8443
+		released  string // what the next process released
+		nextAfter string // the ledger afterwards
+	}{
+		{
+			name: "killed after recording, before reserving: the claim is dropped",
+			at:   "recorded", kernel: "", ledger: "added 8080\nowner 1 10 8080\n",
+			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443\n",
+		},
+		{
+			name: "killed after reserving, before the second record: the ports are released",
+			at:   "written", kernel: "8080", ledger: "added 8080\nowner 1 10 8080\n",
+			nextKern: "8443", released: "8080", nextAfter: "added 8443\nowner 2 20 8443\n",
+		},
+		{
+			name:  "killed while stopping, after releasing: nothing is released twice",
+			stops: true, at: "written", kernel: "", ledger: "added 8080\n",
+			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, map[string]string{ReservedPortsKey: "\n"})
+			path := filepath.Join(t.TempDir(), "reserved-ports")
+			ended := map[int]bool{}
+			ledger := func(pid int, crashAt string) *Ledger {
+				return &Ledger{Path: path, Owner: ledgerOwner(pid),
+					running: func(o Owner) bool { return !ended[o.PID] },
+					crash:   func(step string) bool { return step == crashAt },
+				}
+			}
+			reserve := []Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}}
+			if tt.stops {
+				if r := (Tuner{Root: root, Ledger: ledger(1, "")}).Apply(reserve)[0]; r.Status != Applied {
+					t.Fatalf("reserve: %v %v", r.Status, r.Err)
+				}
+				Tuner{Root: root, Ledger: ledger(1, tt.at)}.Release()
+			} else {
+				Tuner{Root: root, Ledger: ledger(1, tt.at)}.Apply(reserve)
+			}
+			ended[1] = true
+			if got := readTree(t, root, ReservedPortsKey); got != tt.kernel {
+				t.Errorf("after the crash the kernel has %q, want %q", got, tt.kernel)
+			}
+			if got := ledgerText(t, path); got != tt.ledger {
+				t.Errorf("after the crash the ledger is\n%s\nwant\n%s", got, tt.ledger)
+			}
+			r := Tuner{Root: root, Ledger: ledger(2, "")}.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8443"}})[0]
+			if r.Status != Applied || r.Released != tt.released {
+				t.Errorf("the next start: %v, released %q (%v); want changed, released %q", r.Status, r.Released, r.Err, tt.released)
+			}
+			if got := readTree(t, root, ReservedPortsKey); got != tt.nextKern {
+				t.Errorf("after the next start the kernel has %q, want %q", got, tt.nextKern)
+			}
+			if got := ledgerText(t, path); got != tt.nextAfter {
+				t.Errorf("after the next start the ledger is\n%s\nwant\n%s", got, tt.nextAfter)
+			}
+		})
+	}
+}
+
+// ledgerText is the ledger file at path without its header.
+func ledgerText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(string(b), ledgerHeader)
 }
 
 // TestLedgerDisown: ports an admin reserved with 'fjord sysctl apply'

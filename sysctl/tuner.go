@@ -248,11 +248,16 @@ func writeValue(path, value string) error {
 	return err
 }
 
-// bare drops the *fs.PathError around err: messages name the path once.
+// bare drops the *fs.PathError or *os.LinkError around err: messages
+// name the path once.
 func bare(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }
