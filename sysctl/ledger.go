@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,6 +124,10 @@ type Ledger struct {
 	// Persisted are sysctl.d files, and directories of *.conf files,
 	// whose ip_local_reserved_ports are the admin's.
 	Persisted []string
+	// Cookie identifies the network namespace (NetnsCookie); 0: unknown.
+	// A ledger file recorded under another cookie is another
+	// namespace's.
+	Cookie uint64
 
 	// running stands in for the process table in tests; nil: running.
 	running func(Owner) bool
@@ -150,22 +155,54 @@ func (t Tuner) NewLedger() (*Ledger, error) {
 		return nil, fmt.Errorf("stat /proc/thread-self/ns/net: %w", err)
 	}
 	name := fmt.Sprintf("reserved-ports.net-%d", st.Ino)
+	// Without a cookie (Linux before 5.14) the inode alone names the
+	// namespace, as it did before cookies.
+	cookie, _ := NetnsCookie()
 	if t.Root == "" {
-		return &Ledger{Path: filepath.Join(DefaultLedgerDir, name), Owner: self, Persisted: DefaultPersisted}, nil
+		return &Ledger{Path: filepath.Join(DefaultLedgerDir, name), Owner: self, Persisted: DefaultPersisted, Cookie: cookie}, nil
 	}
 	beside := filepath.Dir(t.Root)
 	return &Ledger{
 		Path:      filepath.Join(beside, "run", "fjord-sysctl", name),
 		Owner:     self,
 		Persisted: []string{filepath.Join(beside, "sysctl.d")},
+		Cookie:    cookie,
 	}, nil
+}
+
+// NetnsCookie returns the cookie of the calling thread's network
+// namespace: a number the kernel gives each namespace once and never
+// reuses, unlike the namespace's inode (getsockopt SO_NETNS_COOKIE on a
+// socket made in it, Linux 5.14 or later).
+func NetnsCookie() (uint64, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("socket(AF_UNIX): %w", err)
+	}
+	defer unix.Close(fd)
+	var cookie uint64
+	size := uint32(unsafe.Sizeof(cookie))
+	// x/sys/unix has no 64-bit getsockopt; the kernel wants exactly 8
+	// bytes for this option.
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_NETNS_COOKIE,
+		uintptr(unsafe.Pointer(&cookie)), uintptr(unsafe.Pointer(&size)), 0)
+	if errno != 0 {
+		return 0, fmt.Errorf("getsockopt(SO_NETNS_COOKIE): %w", errno)
+	}
+	return cookie, nil
 }
 
 // ledgerState is the content of a ledger file.
 type ledgerState struct {
+	// cookie is the network namespace's cookie (SO_NETNS_COOKIE), which,
+	// unlike its inode, no later namespace reuses; 0: unknown.
+	cookie uint64
 	added  []portSpan // ports fjord reserved that were not reserved before
 	owners []ownerPorts
 }
+
+// empty reports whether st records nothing: its file may go.
+func (st ledgerState) empty() bool { return len(st.added) == 0 && len(st.owners) == 0 }
 
 type ownerPorts struct {
 	Owner
@@ -173,10 +210,10 @@ type ownerPorts struct {
 }
 
 const ledgerHeader = `# fjord's reservations in net.ipv4.ip_local_reserved_ports of one network
-# namespace. 'added' are the ports fjord reserved that were not reserved
-# before; each 'owner PID START PORTS' is a fjord process and the ports it
-# needs. fjord releases an added port once no running owner needs it.
-# Written by fjord; see docs/host-tuning.md.
+# namespace. 'netns' is the namespace's cookie; 'added' are the ports fjord
+# reserved that were not reserved before; each 'owner PID START PORTS' is a
+# fjord process and the ports it needs. fjord releases an added port once
+# no running owner needs it. Written by fjord; see docs/host-tuning.md.
 `
 
 // formatLedger writes st in the ledger's syntax; parseLedger reads it
@@ -184,6 +221,9 @@ const ledgerHeader = `# fjord's reservations in net.ipv4.ip_local_reserved_ports
 func formatLedger(st ledgerState) []byte {
 	var b bytes.Buffer
 	b.WriteString(ledgerHeader)
+	if st.cookie != 0 {
+		fmt.Fprintf(&b, "netns %d\n", st.cookie)
+	}
 	fmt.Fprintf(&b, "added %s\n", portsOrDash(st.added))
 	owners := slices.Clone(st.owners)
 	slices.SortFunc(owners, func(a, b ownerPorts) int { return a.PID - b.PID })
@@ -201,12 +241,13 @@ func portsOrDash(p []portSpan) string {
 }
 
 // parseLedger reads a ledger: '#' comments, blank lines, at most one
-// "added PORTS" line and "owner PID START PORTS" lines, a port list being
-// "-" when empty. The error names the line.
+// "netns COOKIE" line, at most one "added PORTS" line and "owner PID START
+// PORTS" lines, a port list being "-" when empty. The error names the
+// line.
 func parseLedger(r io.Reader) (ledgerState, error) {
 	var st ledgerState
 	seen := map[int]bool{}
-	addedSeen := false
+	addedSeen, cookieSeen := false, false
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -225,6 +266,12 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 			return p, err
 		}
 		switch {
+		case f[0] == "netns" && len(f) == 2 && !cookieSeen:
+			c, err := strconv.ParseUint(f[1], 10, 64)
+			if err != nil || c == 0 {
+				return ledgerState{}, fmt.Errorf("line %d: namespace cookie %q is not a number above 0", n, f[1])
+			}
+			st.cookie, cookieSeen = c, true
 		case f[0] == "added" && len(f) == 2 && !addedSeen:
 			p, err := ports(f[1])
 			if err != nil {
@@ -247,7 +294,7 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 			seen[pid] = true
 			st.owners = append(st.owners, ownerPorts{Owner{pid, start}, p})
 		default:
-			return ledgerState{}, fmt.Errorf("line %d: want 'added PORTS' once, or 'owner PID START PORTS', got %q", n, line)
+			return ledgerState{}, fmt.Errorf("line %d: want 'netns COOKIE' or 'added PORTS' once, or 'owner PID START PORTS', got %q", n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -289,8 +336,24 @@ func (l *Ledger) lock() (unlock func(), err error) {
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			// Closing the file releases the lock.
-			return func() { f.Close() }, nil
+			current, err := sameFile(f, path)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			if current {
+				// Closing the file releases the lock.
+				return func() { f.Close() }, nil
+			}
+			// The holder removed the ledger and its lock file (save of
+			// an empty ledger) while this process waited: the lock it
+			// got is on a file nobody else will open. Lock the file at
+			// the path now.
+			f.Close()
+			if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600); err != nil {
+				return nil, fmt.Errorf("cannot open %s: %w", path, bare(err))
+			}
+			continue
 		}
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -305,6 +368,21 @@ func (l *Ledger) lock() (unlock func(), err error) {
 		}
 		time.Sleep(lockRetry)
 	}
+}
+
+// sameFile reports whether f is still the file at path.
+func sameFile(f *os.File, path string) (bool, error) {
+	var held, now unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+		return false, fmt.Errorf("fstat(%s): %w", path, err)
+	}
+	if err := unix.Lstat(path, &now); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		return false, fmt.Errorf("lstat %s: %w", path, err)
+	}
+	return held.Dev == now.Dev && held.Ino == now.Ino, nil
 }
 
 // trustedDir checks that a ledger directory is one only root (or the
@@ -356,8 +434,20 @@ func readNoFollow(path string) ([]byte, error) {
 }
 
 // save replaces the ledger atomically, so that a crash leaves the old
-// ledger or the new one, never half of one.
+// ledger or the new one, never half of one. A ledger that records nothing
+// is removed instead, with its lock file (the caller holds the lock; lock
+// copes with a lock file removed under a waiting process), so that
+// namespaces that came and went leave no files behind.
 func (l *Ledger) save(st ledgerState) error {
+	if st.empty() {
+		for _, p := range []string{l.Path, l.Path + ".lock"} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("cannot remove %s: %w", p, bare(err))
+			}
+		}
+		return nil
+	}
+	st.cookie = l.Cookie
 	if err := WriteFileAtomic(l.Path, formatLedger(st), 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", l.Path, err)
 	}
@@ -474,6 +564,13 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 		r.Note = fmt.Sprintf("%v: started afresh, releasing nothing fjord reserved before", err)
 		st = ledgerState{}
 	}
+	if l.foreign(st) {
+		// The file is named after an inode that a namespace which has
+		// ended had before this one: what it lists is not this
+		// namespace's.
+		r.Note = joinNote(r.Note, fmt.Sprintf("%s is another network namespace's (cookie %d, this one's %d), whose inode this one reuses: started afresh, releasing nothing it lists", l.Path, st.cookie, l.Cookie))
+		st = ledgerState{}
+	}
 	isRunning := l.running
 	if isRunning == nil {
 		isRunning = running
@@ -587,7 +684,7 @@ func (l *Ledger) Describe() (string, error) {
 		return "", err
 	}
 	st, err := l.load()
-	if err != nil || len(st.added) == 0 && len(st.owners) == 0 {
+	if err != nil || st.empty() || l.foreign(st) {
 		return "", err
 	}
 	isRunning := l.running
@@ -613,6 +710,12 @@ func (l *Ledger) Describe() (string, error) {
 	return out, nil
 }
 
+// foreign reports whether st was written in another network namespace
+// than the caller's: both cookies known, and different.
+func (l *Ledger) foreign(st ledgerState) bool {
+	return st.cookie != 0 && l.Cookie != 0 && st.cookie != l.Cookie
+}
+
 // Disown takes ports out of what fjord added: an admin reserved them with
 // 'fjord sysctl apply', and they are no longer fjord's to release.
 func (l *Ledger) Disown(ports string) error {
@@ -631,6 +734,9 @@ func (l *Ledger) Disown(ports string) error {
 	st, err := l.load()
 	if err != nil {
 		return err
+	}
+	if l.foreign(st) {
+		return nil // nothing in it is this namespace's
 	}
 	st.added = bitsOf(st.added).andNot(bitsOf(spans)).spans()
 	return l.save(st)

@@ -47,7 +47,7 @@ func TestLedger(t *testing.T) {
 				{pid: 1, reserve: "8080,8443", kernel: "8080,8443", status: Applied},
 				{pid: 1, stop: true, kernel: "", released: "8080,8443", status: Applied},
 			},
-			after: "added -\n",
+			after: removed,
 		},
 		{
 			name:   "a reservation there before fjord stays",
@@ -56,7 +56,7 @@ func TestLedger(t *testing.T) {
 				{pid: 1, reserve: "8080,8443", kernel: "8080,8443,9000", status: Applied},
 				{pid: 1, stop: true, kernel: "8080,9000", released: "8443", status: Applied},
 			},
-			after: "added -\n",
+			after: removed,
 		},
 		{
 			name: "a reload: the old process's ports go when it ends, the shared ones stay",
@@ -66,7 +66,7 @@ func TestLedger(t *testing.T) {
 				{pid: 1, stop: true, kernel: "8080,8444", released: "8443", status: Applied},
 				{pid: 2, stop: true, kernel: "", released: "8080,8444", status: Applied},
 			},
-			after: "added -\n",
+			after: removed,
 		},
 		{
 			name: "a port another running fjord needs stays",
@@ -127,7 +127,7 @@ func TestLedger(t *testing.T) {
 				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied, note: "line 2"},
 				{pid: 1, stop: true, kernel: "9000", released: "8080", status: Applied},
 			},
-			after: "added -\n",
+			after: removed,
 		},
 		{
 			name:   "a port someone else released is no longer fjord's",
@@ -204,17 +204,117 @@ func TestLedger(t *testing.T) {
 					t.Errorf("%s: note %q, want one containing %q", what, r.Note, note)
 				}
 			}
-			if tt.after == "" {
-				return
+			checkLedgerAfter(t, path, tt.after)
+		})
+	}
+}
+
+// removed, as a ledger expected afterwards, means that neither the
+// ledger nor its lock file is left.
+const removed = "(removed)"
+
+// checkLedgerAfter checks the ledger at path against want (without its
+// header); "" checks nothing.
+func checkLedgerAfter(t *testing.T, path, want string) {
+	t.Helper()
+	switch want {
+	case "":
+	case removed:
+		for _, p := range []string{path, path + ".lock"} {
+			if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s left behind (%v)", p, err)
 			}
-			b, err := os.ReadFile(path)
+		}
+	default:
+		if got := ledgerText(t, path); got != want {
+			t.Errorf("ledger afterwards:\n%s\nwant:\n%s", got, want)
+		}
+	}
+}
+
+// TestLedgerCookie: a ledger recorded in another network namespace, one
+// that ended and whose inode this one got, is started afresh releasing
+// nothing it lists; without a cookie on either side the inode alone
+// decides, as before cookies.
+func TestLedgerCookie(t *testing.T) {
+	tests := []struct {
+		name     string
+		ledger   string
+		cookie   uint64 // this namespace's; 0 unknown
+		kernel   string // after the start
+		released string
+		note     string
+		after    string
+	}{
+		{"the same namespace: used", "netns 5\nadded 9000\nowner 7 70 9000\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080\n"},
+		{"another namespace: started afresh", "netns 4\nadded 9000\nowner 7 70 9000\n", 5, "8080,9000", "", "is another network namespace's (cookie 4, this one's 5)", "netns 5\nadded 8080\nowner 1 10 8080\n"},
+		{"a ledger without a cookie: used, and given one", "added 9000\nowner 7 70 9000\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080\n"},
+		{"no cookie here: used", "netns 4\nadded 9000\nowner 7 70 9000\n", 0, "8080", "9000", "", "added 8080\nowner 1 10 8080\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, map[string]string{ReservedPortsKey: "9000\n"})
+			path := filepath.Join(t.TempDir(), "reserved-ports")
+			if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			l := &Ledger{Path: path, Owner: ledgerOwner(1), Cookie: tt.cookie, running: func(o Owner) bool { return o.PID == 1 }}
+			r := Tuner{Root: root, Ledger: l}.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080"}})[0]
+			if r.Status != Applied || r.Released != tt.released || !strings.Contains(r.Note, tt.note) || (tt.note == "") != (r.Note == "") {
+				t.Errorf("%v, released %q, note %q (%v); want released %q, a note containing %q", r.Status, r.Released, r.Note, r.Err, tt.released, tt.note)
+			}
+			if got := readTree(t, root, ReservedPortsKey); got != tt.kernel {
+				t.Errorf("kernel has %q, want %q", got, tt.kernel)
+			}
+			checkLedgerAfter(t, path, tt.after)
+		})
+	}
+}
+
+// TestSameFile: a lock taken on a lock file that the holder before
+// removed (an emptied ledger) is told from one on the file at the path.
+func TestSameFile(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after func(path string) error // what happens at path once opened
+		want  bool
+	}{
+		{"still there", func(string) error { return nil }, true},
+		{"removed", os.Remove, false},
+		{"removed and created again", func(p string) error {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return os.WriteFile(p, nil, 0o600)
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.lock")
+			f, err := os.Create(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.TrimPrefix(string(b), ledgerHeader); got != tt.after {
-				t.Errorf("ledger afterwards:\n%s\nwant:\n%s", got, tt.after)
+			defer f.Close()
+			if err := tt.after(path); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := sameFile(f, path); err != nil || got != tt.want {
+				t.Errorf("sameFile = %v, %v; want %v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestNetnsCookie(t *testing.T) {
+	c, err := NetnsCookie()
+	if errors.Is(err, syscall.ENOPROTOOPT) {
+		t.Skipf("this kernel has no SO_NETNS_COOKIE: %v", err)
+	}
+	if err != nil || c == 0 {
+		t.Fatalf("cookie %d, %v", c, err)
+	}
+	if again, err := NetnsCookie(); err != nil || again != c {
+		t.Errorf("a second look gives %d (%v), want %d", again, err, c)
 	}
 }
 
@@ -617,16 +717,19 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseLedger(t *testing.T) {
-	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n"))
+	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nnetns 77\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := formatPorts(st.added); got != "8080,8443-8444" || len(st.owners) != 2 ||
+	if got := formatPorts(st.added); got != "8080,8443-8444" || st.cookie != 77 || len(st.owners) != 2 ||
 		st.owners[0].Owner != (Owner{12, 345}) || formatPorts(st.owners[0].ports) != "8080" || st.owners[1].ports != nil {
 		t.Errorf("parsed %+v", st)
 	}
 	for _, bad := range []struct{ text, err string }{
-		{"added 1\nadded 2\n", "line 2: want 'added PORTS' once"},
+		{"added 1\nadded 2\n", "line 2: want 'netns COOKIE' or 'added PORTS' once"},
+		{"netns 1\nnetns 1\n", "line 2"},
+		{"netns 0\n", "line 1: namespace cookie \"0\""},
+		{"netns x\n", "line 1: namespace cookie"},
 		{"added\n", "line 1"},
 		{"added x\n", "line 1: bad port"},
 		{"added ,\n", "line 1"},
@@ -643,7 +746,7 @@ func TestParseLedger(t *testing.T) {
 }
 
 func FuzzParseLedger(f *testing.F) {
-	f.Add(ledgerHeader + "added 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n")
+	f.Add(ledgerHeader + "netns 4096\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n")
 	f.Add("added -\n\n# x\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		st, err := parseLedger(strings.NewReader(text))

@@ -251,3 +251,35 @@ func TestNetnsLedger(t *testing.T) {
 	}
 	checkNetns(t, tu, map[string]string{ReservedPortsKey: "9000"})
 }
+
+// TestNetnsCookieDiffers: the namespace's cookie, which the ledger keeps
+// to tell namespaces apart that got the same inode, is not the host's.
+func TestNetnsCookieDiffers(t *testing.T) {
+	if !inOwnNetns(t) {
+		return
+	}
+	ours, err := NetnsCookie()
+	if errors.Is(err, unix.ENOPROTOOPT) {
+		t.Skipf("this kernel has no SO_NETNS_COOKIE: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every thread but the test goroutine's, which it keeps locked, is
+	// still in the host's namespace.
+	host := make(chan uint64)
+	go func() {
+		c, _ := NetnsCookie()
+		host <- c
+	}()
+	if h := <-host; h == 0 || h == ours {
+		t.Errorf("the namespace's cookie %d, the host's %d: want two different cookies", ours, h)
+	}
+	l, err := Tuner{}.NewLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Cookie != ours {
+		t.Errorf("NewLedger's cookie %d, want the namespace's %d", l.Cookie, ours)
+	}
+}
