@@ -133,6 +133,9 @@ type Ledger struct {
 	running func(Owner) bool
 	// lockWait replaces the package's lockWait in tests; 0: lockWait.
 	lockWait time.Duration
+	// registered says that the ledger lists the calling process: it
+	// has something to take back when it stops.
+	registered bool
 	// crash, in tests, is asked at each step of an update ("recorded":
 	// the ledger is written ahead; "written": the kernel was written)
 	// whether the process dies there; true stops the update at once, as
@@ -524,6 +527,9 @@ func (t Tuner) reserve(s Setting) Result {
 	if err != nil {
 		return Result{Setting: s, Status: Unavailable, Err: fmt.Errorf("wanted value: %w", err)}
 	}
+	if want == nil {
+		want = []portSpan{} // needs nothing, but runs: not a stop
+	}
 	return t.settle(s, want)
 }
 
@@ -623,6 +629,7 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 		}
 		return r
 	}
+	l.registered = need != nil
 	if l.crash != nil && l.crash("recorded") {
 		return r
 	}
@@ -709,6 +716,12 @@ func (l *Ledger) Describe() (string, error) {
 	}
 	return out, nil
 }
+
+// Registered reports whether the ledger lists the calling process, as an
+// Apply that could keep the ledger leaves it: at its stop, Release then
+// has its entry to take out. A process that never could (one that runs as
+// a user without access to the ledger) has nothing to release.
+func (l *Ledger) Registered() bool { return l.registered }
 
 // foreign reports whether st was written in another network namespace
 // than the caller's: both cookies known, and different.

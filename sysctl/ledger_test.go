@@ -19,7 +19,7 @@ import (
 // (Release).
 type ledgerStep struct {
 	pid      int
-	reserve  string // ports it reserves; "" with stop
+	reserve  string // ports it reserves; "" none (Apply without the setting), or stop
 	stop     bool
 	kernel   string // ip_local_reserved_ports afterwards
 	released string
@@ -147,6 +147,34 @@ func TestLedger(t *testing.T) {
 			after: "added 8080,9000\nowner 1 10 8080\nowner 7 70 9000\n",
 		},
 		{
+			name:   "a start with nothing to reserve releases what ended processes left",
+			kernel: "9000,9100",
+			ledger: "added 9000\nowner 7 70 9000\n",
+			ended:  []int{7},
+			steps: []ledgerStep{
+				{pid: 1, kernel: "9100", released: "9000", status: Applied},
+				{pid: 1, stop: true, kernel: "9100", status: OK},
+			},
+			after: removed,
+		},
+		{
+			name:   "a start with nothing to reserve and nothing to release says nothing, and registers",
+			kernel: "9100",
+			steps: []ledgerStep{
+				{pid: 1, kernel: "9100", status: OK},
+			},
+			after: "added -\nowner 1 10 -\n",
+		},
+		{
+			name:     "a process whose write the kernel refused is registered, and its stop takes it out",
+			readOnly: true,
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "", status: Failed},
+				{pid: 1, stop: true, kernel: "", status: OK},
+			},
+			after: removed,
+		},
+		{
 			name:     "a write the kernel refuses adds nothing to the ledger",
 			readOnly: true,
 			steps: []ledgerStep{
@@ -185,12 +213,22 @@ func TestLedger(t *testing.T) {
 					Path: path, Owner: ledgerOwner(st.pid), Persisted: []string{dir},
 					running: func(o Owner) bool { return !ended[o.PID] && o.Start == uint64(o.PID)*10 },
 				}}
-				var r Result
-				if st.stop {
+				r := Result{Status: OK}
+				switch {
+				case st.stop:
 					r = tu.Release()
 					ended[st.pid] = true
-				} else {
+				case st.reserve == "":
+					// Only the ledger's update, reported when it did
+					// something.
+					if rs := tu.Apply(nil); len(rs) > 0 {
+						r = rs[0]
+					}
+				default:
 					r = tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: st.reserve}})[0]
+				}
+				if st.stop == tu.Ledger.Registered() {
+					t.Errorf("step %d: registered %v after the process %s", i, tu.Ledger.Registered(), map[bool]string{true: "stopped", false: "started"}[st.stop])
 				}
 				what := fmt.Sprintf("step %d (process %d reserves %q, stops %v)", i, st.pid, st.reserve, st.stop)
 				if r.Status != st.status || r.Released != st.released {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -155,9 +156,20 @@ func (t Tuner) Check(settings []Setting) []Result {
 // whose Requires did not end OK or Applied is not written. With a Ledger,
 // the reserved ports are the one exception to "never worse": those fjord
 // reserved for processes that ended are released.
+//
+// With a Ledger, the calling process is registered in it even when the
+// settings reserve no port, and what processes that ended left reserved is
+// released; that update is reported as one more result, after the others,
+// when it released something or did not go as it should.
 func (t Tuner) Apply(settings []Setting) []Result {
 	out := make([]Result, len(settings))
 	done := map[string]*Result{}
+	var extra []Result
+	if t.Ledger != nil && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Key == ReservedPortsKey }) {
+		if r := t.settle(releaseSetting, []portSpan{}); r.Released != "" || r.Note != "" || !r.InPlace() {
+			extra = append(extra, r)
+		}
+	}
 	for i, s := range settings {
 		if t.Ledger != nil && s.Key == ReservedPortsKey {
 			out[i] = t.reserve(s)
@@ -176,7 +188,7 @@ func (t Tuner) Apply(settings []Setting) []Result {
 		out[i] = r
 		done[s.Key] = &out[i]
 	}
-	return out
+	return append(out, extra...)
 }
 
 func (t Tuner) check(s Setting) Result {

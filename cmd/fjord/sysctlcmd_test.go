@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -602,6 +603,67 @@ func TestStopReleasesReservations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStartWithNothingToReserve: a fjord with no port to reserve still
+// releases what an ended fjord left, and, registered all the same, leaves
+// no ledger behind when it stops.
+func TestStartWithNothingToReserve(t *testing.T) {
+	root := fakeSysctl(t, hostWith("net.ipv4.ip_local_reserved_ports", "9000,9100\n"))
+	ended := exec.Command("/bin/true")
+	if err := ended.Run(); err != nil {
+		t.Skipf("cannot run /bin/true: %v", err)
+	}
+	ledger := ledgerPath(t, root)
+	if err := os.MkdirAll(filepath.Dir(ledger), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ledger, fmt.Appendf(nil, "added 9000\nowner %d 1 9000\n", ended.Process.Pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A port below the ephemeral range and a remote server: nothing to
+	// reserve.
+	cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+freeLowAddr(t)+"\n\tserver s1 192.0.2.1:80\n")
+	fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	fp.log.wait(t, 0, "released 9000, which fjord reserved for processes that have ended", time.Second)
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "9100" {
+		t.Errorf("reserved %q while fjord runs, want the admin's 9100", got)
+	}
+	fp.cmd.Process.Signal(syscall.SIGTERM)
+	<-fp.exited
+	if _, err := os.Lstat(ledger); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the ledger is left after the stop (%v)\n%s", err, fp.log)
+	}
+}
+
+// freeLowAddr returns a loopback address with a free port below 1024,
+// which no reservation covers.
+func freeLowAddr(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to bind a port below 1024")
+	}
+	for p := 1023; p >= 600; p-- {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln.Close()
+			return ln.Addr().String()
+		}
+	}
+	t.Skip("no free port below 1024")
+	return ""
+}
+
+// ledgerPath is the ledger a fjord using the fake tree root keeps for the
+// test's network namespace.
+func ledgerPath(t *testing.T, root string) string {
+	t.Helper()
+	l, err := sysctl.Tuner{Root: root}.NewLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Path
 }
 
 // TestDroppedPrivilegesLeaveReservations: a fjord that dropped to nobody

@@ -258,9 +258,12 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 		if r.Note != "" {
 			logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
 		}
-		if r.Key == sysctl.ReservedPortsKey && tu.Ledger != nil && r.InPlace() {
-			release = func() { releasePorts(tu, logf) }
-		}
+	}
+	if tu.Ledger != nil {
+		// Whatever became of the writes: a process whose reservation
+		// failed is registered all the same, and its stop must take it
+		// out and release what no other fjord needs.
+		release = func() { releasePorts(tu, logf) }
 	}
 	if mode == config.SysctlCheck && ok < len(results) {
 		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
