@@ -274,8 +274,14 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 }
 
 // releasePorts takes this process out of the ledger as it stops, and
-// says what was released or why nothing could be.
+// says what was released or why nothing could be. A process the ledger
+// never listed (the new process of a reload that runs as the user fjord
+// dropped to, which cannot reach the ledger) reserved nothing, and says
+// nothing.
 func releasePorts(tu sysctl.Tuner, logf func(string, ...any)) {
+	if !tu.Ledger.Registered() {
+		return
+	}
 	r := tu.Release()
 	switch {
 	case r.Status == sysctl.Failed || r.Status == sysctl.Unavailable:

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fjordlb/fjord/sysctl"
@@ -95,5 +98,45 @@ func TestOwnListenersAreNotServices(t *testing.T) {
 	}
 	if len(socketInodes([]int{-1})) != 0 {
 		t.Error("a process that does not exist holds sockets")
+	}
+}
+
+// TestReleasePortsReport: at its stop a process that the ledger lists
+// says what became of its ports; one it never listed (a reload's new
+// process running as the user fjord dropped to) reserved nothing and says
+// nothing.
+func TestReleasePortsReport(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		before   os.FileMode // the ledger directory's mode at start
+		atStop   os.FileMode // and at stop
+		wantLogs string      // "": nothing logged
+	}{
+		{"listed: released", 0o700, 0o700, "released 8080, which fjord reserved and no running fjord needs"},
+		{"listed, ledger unusable at stop: warns", 0o700, 0o777, "the ports this process reserved stay reserved"},
+		{"never listed: silent", 0o777, 0o777, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostLike)
+			tu := sysctl.Tuner{Root: root}
+			ledger, err := tu.NewLedger()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tu.Ledger = ledger
+			dir := filepath.Dir(ledger.Path)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(dir, tt.before)
+			tu.Apply(sysctl.Select(sysctl.Profile(sysctl.Needs{Ports: []uint16{8080}}), sysctl.Setting.Namespaced))
+			os.Chmod(dir, tt.atStop)
+			var logs []string
+			releasePorts(tu, func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) })
+			got := strings.Join(logs, "\n")
+			if tt.wantLogs == "" && got != "" || !strings.Contains(got, tt.wantLogs) {
+				t.Errorf("logged %q, want %q", got, tt.wantLogs)
+			}
+		})
 	}
 }
