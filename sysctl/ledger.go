@@ -129,6 +129,11 @@ type Ledger struct {
 	// namespace's.
 	Cookie uint64
 
+	// Listening returns the listening sockets of the namespace, where
+	// an owner's sockets are looked for (ownerPorts.sockets); NewLedger
+	// sets it to Tuner.Listening. nil: none listens.
+	Listening func() ([]Listener, error)
+
 	// running stands in for the process table in tests; nil: running.
 	running func(Owner) bool
 	// lockWait replaces the package's lockWait in tests; 0: lockWait.
@@ -162,7 +167,7 @@ func (t Tuner) NewLedger() (*Ledger, error) {
 	// namespace, as it did before cookies.
 	cookie, _ := NetnsCookie()
 	if t.Root == "" {
-		return &Ledger{Path: filepath.Join(DefaultLedgerDir, name), Owner: self, Persisted: DefaultPersisted, Cookie: cookie}, nil
+		return &Ledger{Path: filepath.Join(DefaultLedgerDir, name), Owner: self, Persisted: DefaultPersisted, Cookie: cookie, Listening: t.Listening}, nil
 	}
 	beside := filepath.Dir(t.Root)
 	return &Ledger{
@@ -170,6 +175,7 @@ func (t Tuner) NewLedger() (*Ledger, error) {
 		Owner:     self,
 		Persisted: []string{filepath.Join(beside, "sysctl.d")},
 		Cookie:    cookie,
+		Listening: t.Listening,
 	}, nil
 }
 
@@ -210,13 +216,21 @@ func (st ledgerState) empty() bool { return len(st.added) == 0 && len(st.owners)
 type ownerPorts struct {
 	Owner
 	ports []portSpan
+	// sockets are the inodes of the owner's listening sockets (Hold). A
+	// reload hands them to the new process, which keeps them open after
+	// the owner ends: while one still listens, a process that could not
+	// register itself (it runs as the user fjord dropped to) serves on
+	// the owner's ports, and they stay reserved.
+	sockets []uint64
 }
 
 const ledgerHeader = `# fjord's reservations in net.ipv4.ip_local_reserved_ports of one network
 # namespace. 'netns' is the namespace's cookie; 'added' are the ports fjord
-# reserved that were not reserved before; each 'owner PID START PORTS' is a
-# fjord process and the ports it needs. fjord releases an added port once
-# no running owner needs it. Written by fjord; see docs/host-tuning.md.
+# reserved that were not reserved before; each 'owner PID START PORTS
+# SOCKETS' is a fjord process, the ports it needs and the inodes of its
+# listening sockets. fjord releases an added port once no owner needs it
+# that runs, or whose listening sockets a later process still holds.
+# Written by fjord; see docs/host-tuning.md.
 `
 
 // formatLedger writes st in the ledger's syntax; parseLedger reads it
@@ -231,9 +245,37 @@ func formatLedger(st ledgerState) []byte {
 	owners := slices.Clone(st.owners)
 	slices.SortFunc(owners, func(a, b ownerPorts) int { return a.PID - b.PID })
 	for _, o := range owners {
-		fmt.Fprintf(&b, "owner %d %d %s\n", o.PID, o.Start, portsOrDash(o.ports))
+		fmt.Fprintf(&b, "owner %d %d %s %s\n", o.PID, o.Start, portsOrDash(o.ports), inodesOrDash(o.sockets))
 	}
 	return b.Bytes()
+}
+
+func inodesOrDash(inodes []uint64) string {
+	if len(inodes) == 0 {
+		return "-"
+	}
+	f := make([]string, len(inodes))
+	for i, n := range inodes {
+		f[i] = strconv.FormatUint(n, 10)
+	}
+	return strings.Join(f, ",")
+}
+
+// parseInodes reads inodesOrDash's output: sorted, each once.
+func parseInodes(s string) ([]uint64, error) {
+	if s == "-" {
+		return nil, nil
+	}
+	var out []uint64
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("socket inode %q is not a number above 0", f)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func portsOrDash(p []portSpan) string {
@@ -245,8 +287,8 @@ func portsOrDash(p []portSpan) string {
 
 // parseLedger reads a ledger: '#' comments, blank lines, at most one
 // "netns COOKIE" line, at most one "added PORTS" line and "owner PID START
-// PORTS" lines, a port list being "-" when empty. The error names the
-// line.
+// PORTS SOCKETS" lines, a port list or list of inodes being "-" when
+// empty. The error names the line.
 func parseLedger(r io.Reader) (ledgerState, error) {
 	var st ledgerState
 	seen := map[int]bool{}
@@ -281,7 +323,7 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
 			}
 			st.added, addedSeen = p, true
-		case f[0] == "owner" && len(f) == 4:
+		case f[0] == "owner" && len(f) == 5:
 			pid, err := strconv.Atoi(f[1])
 			if err != nil || pid <= 0 || seen[pid] {
 				return ledgerState{}, fmt.Errorf("line %d: %q is not a process id listed once", n, f[1])
@@ -294,10 +336,14 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 			if err != nil {
 				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
 			}
+			inodes, err := parseInodes(f[4])
+			if err != nil {
+				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
+			}
 			seen[pid] = true
-			st.owners = append(st.owners, ownerPorts{Owner{pid, start}, p})
+			st.owners = append(st.owners, ownerPorts{Owner{pid, start}, p, inodes})
 		default:
-			return ledgerState{}, fmt.Errorf("line %d: want 'netns COOKIE' or 'added PORTS' once, or 'owner PID START PORTS', got %q", n, line)
+			return ledgerState{}, fmt.Errorf("line %d: want 'netns COOKIE' or 'added PORTS' once, or 'owner PID START PORTS SOCKETS', got %q", n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -577,13 +623,17 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 		r.Note = joinNote(r.Note, fmt.Sprintf("%s is another network namespace's (cookie %d, this one's %d), whose inode this one reuses: started afresh, releasing nothing it lists", l.Path, st.cookie, l.Cookie))
 		st = ledgerState{}
 	}
-	isRunning := l.running
-	if isRunning == nil {
-		isRunning = running
-	}
-	owners := slices.DeleteFunc(st.owners, func(o ownerPorts) bool { return o.PID == l.Owner.PID || !isRunning(o.Owner) })
+	live := l.liveness()
+	var mine []uint64 // this process's sockets, kept over a new need
+	owners := slices.DeleteFunc(st.owners, func(o ownerPorts) bool {
+		if o.PID == l.Owner.PID && o.Start == l.Owner.Start {
+			mine = o.sockets
+			return true
+		}
+		return o.PID == l.Owner.PID || live(o) == ended
+	})
 	if need != nil {
-		owners = append(owners, ownerPorts{l.Owner, need})
+		owners = append(owners, ownerPorts{l.Owner, need, mine})
 	}
 
 	b, err := os.ReadFile(path)
@@ -679,6 +729,102 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
+// ownerState is what became of an owner.
+type ownerState int
+
+const (
+	ended ownerState = iota
+	// runs: its process runs (or cannot be looked at).
+	runs
+	// handedOn: its process ended, but a listening socket it held is
+	// still open in the namespace, in the process a reload handed it to,
+	// one that could not register (it runs as the user fjord dropped
+	// to), or that cannot be told apart (the listeners are unreadable).
+	handedOn
+)
+
+// liveness returns the test of what became of an owner. The namespace's
+// listening sockets are read once, and only if an owner that ended held
+// some.
+func (l *Ledger) liveness() func(ownerPorts) ownerState {
+	isRunning := l.running
+	if isRunning == nil {
+		isRunning = running
+	}
+	var (
+		read      bool
+		listening map[uint64]bool // nil: unreadable
+	)
+	return func(o ownerPorts) ownerState {
+		if isRunning(o.Owner) {
+			return runs
+		}
+		if len(o.sockets) == 0 {
+			return ended
+		}
+		if !read {
+			read = true
+			listening = map[uint64]bool{}
+			if l.Listening != nil {
+				ls, err := l.Listening()
+				if err != nil {
+					listening = nil
+				}
+				for _, s := range ls {
+					listening[s.Inode] = true
+				}
+			}
+		}
+		if listening == nil || slices.ContainsFunc(o.sockets, func(n uint64) bool { return listening[n] }) {
+			return handedOn
+		}
+		return ended
+	}
+}
+
+// Hold records the inodes of the listening sockets the calling process
+// holds, once it listens, so that its ports stay reserved after it ends
+// for as long as a process it handed them to keeps one open (a reload's
+// new process, which cannot register itself once fjord dropped root).
+// Those sockets are taken from the entries of other owners: a process
+// that registered and holds them now speaks for them. A process the
+// ledger does not list has nothing to record.
+func (l *Ledger) Hold(inodes []uint64) error {
+	if !l.registered {
+		return nil
+	}
+	unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := l.load()
+	if err != nil {
+		return err
+	}
+	if l.foreign(st) {
+		return nil
+	}
+	inodes = slices.Compact(slices.Sorted(slices.Values(inodes)))
+	held := map[uint64]bool{}
+	for _, n := range inodes {
+		held[n] = true
+	}
+	found := false
+	for i := range st.owners {
+		o := &st.owners[i]
+		if o.Owner == l.Owner {
+			o.sockets, found = inodes, true
+			continue
+		}
+		o.sockets = slices.DeleteFunc(o.sockets, func(n uint64) bool { return held[n] })
+	}
+	if !found {
+		return nil // taken out meanwhile by a 'fjord sysctl release' that found it ended
+	}
+	return l.save(st)
+}
+
 // Describe says which reserved ports fjord added in the namespace and
 // which fjord processes need which, for 'fjord sysctl check'; "" when the
 // ledger lists none. It reads without the lock: the ledger is replaced
@@ -694,25 +840,30 @@ func (l *Ledger) Describe() (string, error) {
 	if err != nil || st.empty() || l.foreign(st) {
 		return "", err
 	}
-	isRunning := l.running
-	if isRunning == nil {
-		isRunning = running
-	}
-	var live, ended []string
+	live := l.liveness()
+	var running, handed, gone []string
 	for _, o := range st.owners {
 		desc := fmt.Sprintf("process %d (%s)", o.PID, portsOrDash(o.ports))
-		if isRunning(o.Owner) {
-			live = append(live, desc)
-		} else {
-			ended = append(ended, desc)
+		switch live(o) {
+		case runs:
+			running = append(running, desc)
+		case handedOn:
+			handed = append(handed, desc)
+		default:
+			gone = append(gone, desc)
 		}
 	}
 	out := fmt.Sprintf("fjord added %s, and releases each once no running fjord needs it", portsOrDash(st.added))
-	if len(live) > 0 {
-		out += "; running: " + strings.Join(live, ", ")
+	if len(running) > 0 {
+		out += "; running: " + strings.Join(running, ", ")
 	}
-	if len(ended) > 0 {
-		out += "; ended without releasing: " + strings.Join(ended, ", ") + " ('fjord sysctl release' releases theirs)"
+	if len(handed) > 0 {
+		out += "; ended, but a process it handed its listening sockets to (a reload that could not register) still holds them, so they stay: " + strings.Join(handed, ", ")
+	}
+	if len(gone) > 0 {
+		// Safe to recommend: release keeps every port a running or
+		// handed-on owner needs.
+		out += "; ended without releasing: " + strings.Join(gone, ", ") + " ('fjord sysctl release' releases theirs)"
 	}
 	return out, nil
 }

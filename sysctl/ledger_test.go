@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +25,8 @@ type ledgerStep struct {
 	kernel   string // ip_local_reserved_ports afterwards
 	released string
 	status   Status
-	note     string // part of Result.Note; "" none expected
+	note     string   // part of Result.Note; "" none expected
+	hold     []uint64 // sockets it then listens on (Hold)
 }
 
 // ledgerOwner is the Owner the tests give pid: its start time is pid*10.
@@ -33,11 +35,13 @@ func ledgerOwner(pid int) Owner { return Owner{PID: pid, Start: uint64(pid) * 10
 func TestLedger(t *testing.T) {
 	tests := []struct {
 		name      string
-		kernel    string // ip_local_reserved_ports before
-		ledger    string // the ledger file before; "" none
-		persisted string // a sysctl.d file of the admin's; "" none
-		ended     []int  // pids whose process has ended
-		readOnly  bool   // the kernel refuses writes to the key
+		kernel    string   // ip_local_reserved_ports before
+		ledger    string   // the ledger file before; "" none
+		persisted string   // a sysctl.d file of the admin's; "" none
+		ended     []int    // pids whose process has ended
+		listening []uint64 // inodes of the namespace's listening sockets; nil none
+		noListen  bool     // the listening sockets cannot be read
+		readOnly  bool     // the kernel refuses writes to the key
 		steps     []ledgerStep
 		after     string // the ledger afterwards, without its header
 	}{
@@ -75,44 +79,90 @@ func TestLedger(t *testing.T) {
 				{pid: 2, reserve: "8080", kernel: "8080", status: OK},
 				{pid: 2, stop: true, kernel: "8080", status: OK},
 			},
-			after: "added 8080\nowner 1 10 8080\n",
+			after: "added 8080\nowner 1 10 8080 -\n",
 		},
 		{
 			name:   "the next start releases what an ended process left",
 			kernel: "9000,9100",
-			ledger: "added 9000\nowner 7 70 9000\n",
+			ledger: "added 9000\nowner 7 70 9000 -\n",
 			ended:  []int{7},
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "8080,9100", released: "9000", status: Applied},
 			},
-			after: "added 8080\nowner 1 10 8080\n",
+			after: "added 8080\nowner 1 10 8080 -\n",
+		},
+		{
+			name:      "an ended owner whose listening sockets a later process holds keeps its ports",
+			kernel:    "9000",
+			ledger:    "added 9000\nowner 7 70 9000 55,56\n",
+			ended:     []int{7},
+			listening: []uint64{56, 99},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied},
+				{pid: 1, stop: true, kernel: "9000", released: "8080", status: Applied},
+			},
+			after: "added 9000\nowner 7 70 9000 55,56\n",
+		},
+		{
+			name:      "once none of its sockets listens, the ended owner's ports go",
+			kernel:    "9000",
+			ledger:    "added 9000\nowner 7 70 9000 55,56\n",
+			ended:     []int{7},
+			listening: []uint64{99},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080", released: "9000", status: Applied},
+			},
+			after: "added 8080\nowner 1 10 8080 -\n",
+		},
+		{
+			name:     "listeners that cannot be read keep an ended owner with sockets",
+			kernel:   "9000,9100",
+			ledger:   "added 9000,9100\nowner 7 70 9000 55\nowner 8 80 9100 -\n",
+			ended:    []int{7, 8},
+			noListen: true,
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", released: "9100", status: Applied},
+			},
+			after: "added 8080,9000\nowner 1 10 8080 -\nowner 7 70 9000 55\n",
+		},
+		{
+			name:      "a process that registers and holds the sockets speaks for them",
+			kernel:    "9000",
+			ledger:    "added 9000\nowner 7 70 9000 55\n",
+			ended:     []int{7},
+			listening: []uint64{55},
+			steps: []ledgerStep{
+				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied, hold: []uint64{55, 57}},
+				{pid: 1, stop: true, kernel: "", released: "8080,9000", status: Applied},
+			},
+			after: removed,
 		},
 		{
 			name:      "a port a sysctl.d file reserves is the admin's",
 			kernel:    "9000",
-			ledger:    "added 9000\nowner 7 70 9000\n",
+			ledger:    "added 9000\nowner 7 70 9000 -\n",
 			persisted: "# the admin's\n-net.ipv4.ip_local_reserved_ports = 8999-9001\n",
 			ended:     []int{7},
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied},
 			},
-			after: "added 8080,9000\nowner 1 10 8080\n",
+			after: "added 8080,9000\nowner 1 10 8080 -\n",
 		},
 		{
 			name:      "a sysctl.d file with systemd's key-only exclusions still releases",
 			kernel:    "9000,9100",
-			ledger:    "added 9000,9100\nowner 7 70 9000,9100\n",
+			ledger:    "added 9000,9100\nowner 7 70 9000,9100 -\n",
 			persisted: "-net.ipv4.conf.all.rp_filter\nnet.ipv4.conf.*.rp_filter = 2\nnot a setting\nnet/ipv4/ip_local_reserved_ports = 9100\n",
 			ended:     []int{7},
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "8080,9100", released: "9000", status: Applied},
 			},
-			after: "added 8080,9100\nowner 1 10 8080\n",
+			after: "added 8080,9100\nowner 1 10 8080 -\n",
 		},
 		{
 			name:      "a sysctl.d file whose reserved ports are no port list releases nothing",
 			kernel:    "9000",
-			ledger:    "added 9000\nowner 7 70 9000\n",
+			ledger:    "added 9000\nowner 7 70 9000 -\n",
 			persisted: "-net.ipv4.conf.all.rp_filter\nnet.ipv4.ip_local_reserved_ports = 80,x\n",
 			ended:     []int{7},
 			steps: []ledgerStep{
@@ -131,25 +181,25 @@ func TestLedger(t *testing.T) {
 		},
 		{
 			name:   "a port someone else released is no longer fjord's",
-			ledger: "added 9000\nowner 7 70 9000\n",
+			ledger: "added 9000\nowner 7 70 9000 -\n",
 			ended:  []int{7},
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "8080", status: Applied},
 			},
-			after: "added 8080\nowner 1 10 8080\n",
+			after: "added 8080\nowner 1 10 8080 -\n",
 		},
 		{
 			name:   "a running process's port that someone released is reserved again",
-			ledger: "added 9000\nowner 7 70 9000\n",
+			ledger: "added 9000\nowner 7 70 9000 -\n",
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "8080,9000", status: Applied},
 			},
-			after: "added 8080,9000\nowner 1 10 8080\nowner 7 70 9000\n",
+			after: "added 8080,9000\nowner 1 10 8080 -\nowner 7 70 9000 -\n",
 		},
 		{
 			name:   "a start with nothing to reserve releases what ended processes left",
 			kernel: "9000,9100",
-			ledger: "added 9000\nowner 7 70 9000\n",
+			ledger: "added 9000\nowner 7 70 9000 -\n",
 			ended:  []int{7},
 			steps: []ledgerStep{
 				{pid: 1, kernel: "9100", released: "9000", status: Applied},
@@ -163,7 +213,7 @@ func TestLedger(t *testing.T) {
 			steps: []ledgerStep{
 				{pid: 1, kernel: "9100", status: OK},
 			},
-			after: "added -\nowner 1 10 -\n",
+			after: "added -\nowner 1 10 - -\n",
 		},
 		{
 			name:     "a process whose write the kernel refused is registered, and its stop takes it out",
@@ -180,7 +230,7 @@ func TestLedger(t *testing.T) {
 			steps: []ledgerStep{
 				{pid: 1, reserve: "8080", kernel: "", status: Failed},
 			},
-			after: "added -\nowner 1 10 8080\n",
+			after: "added -\nowner 1 10 8080 -\n",
 		},
 	}
 	for _, tt := range tests {
@@ -211,6 +261,16 @@ func TestLedger(t *testing.T) {
 			for i, st := range tt.steps {
 				tu := Tuner{Root: root, write: write, Ledger: &Ledger{
 					Path: path, Owner: ledgerOwner(st.pid), Persisted: []string{dir},
+					Listening: func() ([]Listener, error) {
+						if tt.noListen {
+							return nil, errors.New("unreadable")
+						}
+						var ls []Listener
+						for _, n := range tt.listening {
+							ls = append(ls, Listener{Port: 1, Inode: n})
+						}
+						return ls, nil
+					},
 					running: func(o Owner) bool { return !ended[o.PID] && o.Start == uint64(o.PID)*10 },
 				}}
 				r := Result{Status: OK}
@@ -226,6 +286,11 @@ func TestLedger(t *testing.T) {
 					}
 				default:
 					r = tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: st.reserve}})[0]
+				}
+				if st.hold != nil {
+					if err := tu.Ledger.Hold(st.hold); err != nil {
+						t.Errorf("step %d: Hold: %v", i, err)
+					}
 				}
 				if st.stop == tu.Ledger.Registered() {
 					t.Errorf("step %d: registered %v after the process %s", i, tu.Ledger.Registered(), map[bool]string{true: "stopped", false: "started"}[st.stop])
@@ -284,10 +349,10 @@ func TestLedgerCookie(t *testing.T) {
 		note     string
 		after    string
 	}{
-		{"the same namespace: used", "netns 5\nadded 9000\nowner 7 70 9000\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080\n"},
-		{"another namespace: started afresh", "netns 4\nadded 9000\nowner 7 70 9000\n", 5, "8080,9000", "", "is another network namespace's (cookie 4, this one's 5)", "netns 5\nadded 8080\nowner 1 10 8080\n"},
-		{"a ledger without a cookie: used, and given one", "added 9000\nowner 7 70 9000\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080\n"},
-		{"no cookie here: used", "netns 4\nadded 9000\nowner 7 70 9000\n", 0, "8080", "9000", "", "added 8080\nowner 1 10 8080\n"},
+		{"the same namespace: used", "netns 5\nadded 9000\nowner 7 70 9000 -\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080 -\n"},
+		{"another namespace: started afresh", "netns 4\nadded 9000\nowner 7 70 9000 -\n", 5, "8080,9000", "", "is another network namespace's (cookie 4, this one's 5)", "netns 5\nadded 8080\nowner 1 10 8080 -\n"},
+		{"a ledger without a cookie: used, and given one", "added 9000\nowner 7 70 9000 -\n", 5, "8080", "9000", "", "netns 5\nadded 8080\nowner 1 10 8080 -\n"},
+		{"no cookie here: used", "netns 4\nadded 9000\nowner 7 70 9000 -\n", 0, "8080", "9000", "", "added 8080\nowner 1 10 8080 -\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -562,18 +627,18 @@ func TestLedgerCrash(t *testing.T) {
 	}{
 		{
 			name: "killed after recording, before reserving: the claim is dropped",
-			at:   "recorded", kernel: "", ledger: "added 8080\nowner 1 10 8080\n",
-			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443\n",
+			at:   "recorded", kernel: "", ledger: "added 8080\nowner 1 10 8080 -\n",
+			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443 -\n",
 		},
 		{
 			name: "killed after reserving, before the second record: the ports are released",
-			at:   "written", kernel: "8080", ledger: "added 8080\nowner 1 10 8080\n",
-			nextKern: "8443", released: "8080", nextAfter: "added 8443\nowner 2 20 8443\n",
+			at:   "written", kernel: "8080", ledger: "added 8080\nowner 1 10 8080 -\n",
+			nextKern: "8443", released: "8080", nextAfter: "added 8443\nowner 2 20 8443 -\n",
 		},
 		{
 			name:  "killed while stopping, after releasing: nothing is released twice",
 			stops: true, at: "written", kernel: "", ledger: "added 8080\n",
-			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443\n",
+			nextKern: "8443", released: "", nextAfter: "added 8443\nowner 2 20 8443 -\n",
 		},
 	}
 	for _, tt := range tests {
@@ -654,8 +719,12 @@ func TestLedgerDescribe(t *testing.T) {
 	}{
 		{"no ledger", "", ""},
 		{"nothing listed", "added -\n", ""},
-		{"running and ended owners", "added 8080,8443,9000\nowner 1 10 8080,8443\nowner 7 70 9000\nowner 8 80 -\n",
+		{"running and ended owners", "added 8080,8443,9000\nowner 1 10 8080,8443 -\nowner 7 70 9000 -\nowner 8 80 - -\n",
 			"fjord added 8080,8443,9000, and releases each once no running fjord needs it; running: process 1 (8080,8443), process 8 (-); ended without releasing: process 7 (9000) ('fjord sysctl release' releases theirs)"},
+		{"an ended owner whose sockets are held on", "added 8080\nowner 7 70 8080 55\n",
+			"fjord added 8080, and releases each once no running fjord needs it; ended, but a process it handed its listening sockets to (a reload that could not register) still holds them, so they stay: process 7 (8080)"},
+		{"an ended owner whose sockets closed", "added 8080\nowner 7 70 8080 56\n",
+			"fjord added 8080, and releases each once no running fjord needs it; ended without releasing: process 7 (8080) ('fjord sysctl release' releases theirs)"},
 	} {
 		path := filepath.Join(t.TempDir(), "reserved-ports")
 		if tt.ledger != "" {
@@ -663,7 +732,8 @@ func TestLedgerDescribe(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		l := &Ledger{Path: path, running: func(o Owner) bool { return o.PID != 7 }}
+		l := &Ledger{Path: path, running: func(o Owner) bool { return o.PID != 7 },
+			Listening: func() ([]Listener, error) { return []Listener{{Port: 8080, Inode: 55}}, nil }}
 		got, err := l.Describe()
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
@@ -755,12 +825,13 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseLedger(t *testing.T) {
-	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nnetns 77\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n"))
+	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nnetns 77\nadded 8080,8443-8444\nowner 12 345 8080 -\nowner 13 346 - 9,4,9\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := formatPorts(st.added); got != "8080,8443-8444" || st.cookie != 77 || len(st.owners) != 2 ||
-		st.owners[0].Owner != (Owner{12, 345}) || formatPorts(st.owners[0].ports) != "8080" || st.owners[1].ports != nil {
+		st.owners[0].Owner != (Owner{12, 345}) || formatPorts(st.owners[0].ports) != "8080" || st.owners[0].sockets != nil ||
+		st.owners[1].ports != nil || !slices.Equal(st.owners[1].sockets, []uint64{4, 9}) {
 		t.Errorf("parsed %+v", st)
 	}
 	for _, bad := range []struct{ text, err string }{
@@ -771,10 +842,14 @@ func TestParseLedger(t *testing.T) {
 		{"added\n", "line 1"},
 		{"added x\n", "line 1: bad port"},
 		{"added ,\n", "line 1"},
-		{"owner 0 1 -\n", `line 1: "0" is not a process id`},
-		{"owner 1 1 -\nowner 1 2 -\n", "line 2"},
-		{"owner 1 x -\n", `start time "x"`},
-		{"owner 1 1 80 81\n", "line 1"},
+		{"owner 0 1 - -\n", `line 1: "0" is not a process id`},
+		{"owner 1 1 - -\nowner 1 2 - -\n", "line 2"},
+		{"owner 1 x - -\n", `start time "x"`},
+		{"owner 1 1 80\n", "line 1: want"},
+		{"owner 1 1 80 81 82\n", "line 1: want"},
+		{"owner 1 1 80 x\n", `line 1: socket inode "x"`},
+		{"owner 1 1 80 0\n", `line 1: socket inode "0"`},
+		{"owner 1 1 80 5,\n", `line 1: socket inode ""`},
 		{"reserved 80\n", "line 1: want"},
 	} {
 		if _, err := parseLedger(strings.NewReader(bad.text)); err == nil || !strings.Contains(err.Error(), bad.err) {
@@ -784,7 +859,7 @@ func TestParseLedger(t *testing.T) {
 }
 
 func FuzzParseLedger(f *testing.F) {
-	f.Add(ledgerHeader + "netns 4096\nadded 8080,8443-8444\nowner 12 345 8080\nowner 13 346 -\n")
+	f.Add(ledgerHeader + "netns 4096\nadded 8080,8443-8444\nowner 12 345 8080 77,78\nowner 13 346 - -\n")
 	f.Add("added -\n\n# x\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		st, err := parseLedger(strings.NewReader(text))

@@ -203,7 +203,7 @@ func TestNetnsLedger(t *testing.T) {
 		t.Skipf("cannot run /bin/true: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "reserved-ports")
-	stale := fmt.Sprintf("added 7000\nowner %d 1 7000\n", ended.Process.Pid)
+	stale := fmt.Sprintf("added 7000\nowner %d 1 7000 -\n", ended.Process.Pid)
 	if err := os.WriteFile(path, []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}

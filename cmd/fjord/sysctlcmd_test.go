@@ -618,7 +618,7 @@ func TestStartWithNothingToReserve(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(ledger), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(ledger, fmt.Appendf(nil, "added 9000\nowner %d 1 9000\n", ended.Process.Pid), 0o644); err != nil {
+	if err := os.WriteFile(ledger, fmt.Appendf(nil, "added 9000\nowner %d 1 9000 -\n", ended.Process.Pid), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// A port below the ephemeral range and a remote server: nothing to

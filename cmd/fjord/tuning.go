@@ -202,10 +202,11 @@ func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 
 // serves, with the warnings saying what it lacks.
 //
 // With on, the ports fjord reserves are recorded in the namespace's ledger
-// (sysctl.Ledger) for this process; the function it returns takes them
-// back when the process stops, releasing what no other fjord needs.
-func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (release func()) {
-	release = func() {}
+// (sysctl.Ledger) for this process; the portLedger it returns records the
+// process's listening sockets once it listens, and takes the ports back
+// when the process stops, releasing what no other fjord needs.
+func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) *portLedger {
+	var release *portLedger
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
 		return release
@@ -263,7 +264,7 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 		// Whatever became of the writes: a process whose reservation
 		// failed is registered all the same, and its stop must take it
 		// out and release what no other fjord needs.
-		release = func() { releasePorts(tu, logf) }
+		release = &portLedger{tu: tu, logf: logf}
 	}
 	if mode == config.SysctlCheck && ok < len(results) {
 		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
@@ -271,6 +272,62 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
 	return release
+}
+
+// portLedger is this process's part in the ledger of reserved ports,
+// for the rest of its life. Its methods do nothing on nil: no ledger.
+type portLedger struct {
+	tu   sysctl.Tuner
+	logf func(string, ...any)
+}
+
+// hold records the inodes of the engine's listening sockets in the
+// ledger, once it listens and while it may still write there (before
+// privileges are dropped). A reload hands these sockets to the new
+// process; if that one cannot register (it runs as the user fjord dropped
+// to), they are what keeps this process's ports reserved after it ends,
+// for as long as the new one serves on them.
+func (p *portLedger) hold(eng *engine.Engine) {
+	if p == nil {
+		return
+	}
+	inodes, err := listenerInodes(eng)
+	if err == nil {
+		err = p.tu.Ledger.Hold(inodes)
+	}
+	if err != nil {
+		p.logf("[WARNING] sysctl %s: cannot record this process's listening sockets: %v; after a reload by a process that cannot register, a fjord started as root may release ports it serves on", sysctl.ReservedPortsKey, err)
+	}
+}
+
+// listenerInodes returns the inodes of the engine's listening sockets:
+// the numbers the namespace's socket tables show for them.
+func listenerInodes(eng *engine.Engine) ([]uint64, error) {
+	files, err := eng.ListenerFiles()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.File.Close()
+		}
+	}()
+	inodes := make([]uint64, 0, len(files))
+	for _, f := range files {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.File.Fd()), &st); err != nil {
+			return nil, fmt.Errorf("fstat(%s): %w", f.File.Name(), err)
+		}
+		inodes = append(inodes, st.Ino)
+	}
+	return inodes, nil
+}
+
+// release takes this process out of the ledger as it stops (releasePorts).
+func (p *portLedger) release() {
+	if p != nil {
+		releasePorts(p.tu, p.logf)
+	}
 }
 
 // releasePorts takes this process out of the ledger as it stops, and
