@@ -25,6 +25,13 @@ import (
 // must not outlive it.
 const ReservedPortsKey = "net.ipv4.ip_local_reserved_ports"
 
+// PortRangeKey is the ephemeral port range. fjord widens it only once the
+// ports it would newly hand out are reserved, and a widening recorded in
+// the ledger is taken back with them: left wide without them, the range
+// would hand out as source ports the ports of local web nodes and
+// services, the exposure the reservations were for.
+const PortRangeKey = "net.ipv4.ip_local_port_range"
+
 // DefaultLedgerDir holds the ledgers of fjord processes using the real
 // /proc/sys: a tmpfs, emptied at boot like the reservations themselves.
 // It is root's alone (mode 0700), not /run/fjord, which the docs tell
@@ -208,10 +215,18 @@ type ledgerState struct {
 	cookie uint64
 	added  []portSpan // ports fjord reserved that were not reserved before
 	owners []ownerPorts
+	// widened records that fjord widened the port range; nil: it did not.
+	widened *widening
 }
 
+// widening is a change of the port range by fjord: the range found, and
+// the one fjord set ("low high").
+type widening struct{ found, set string }
+
 // empty reports whether st records nothing: its file may go.
-func (st ledgerState) empty() bool { return len(st.added) == 0 && len(st.owners) == 0 }
+func (st ledgerState) empty() bool {
+	return len(st.added) == 0 && len(st.owners) == 0 && st.widened == nil
+}
 
 type ownerPorts struct {
 	Owner
@@ -230,7 +245,9 @@ const ledgerHeader = `# fjord's reservations in net.ipv4.ip_local_reserved_ports
 # SOCKETS' is a fjord process, the ports it needs and the inodes of its
 # listening sockets. fjord releases an added port once no owner needs it
 # that runs, or whose listening sockets a later process still holds.
-# Written by fjord; see docs/host-tuning.md.
+# 'range FOUND SET' says that fjord widened net.ipv4.ip_local_port_range
+# from FOUND to SET; the last owner to leave puts FOUND back if the range
+# is still SET. Written by fjord; see docs/host-tuning.md.
 `
 
 // formatLedger writes st in the ledger's syntax; parseLedger reads it
@@ -242,12 +259,25 @@ func formatLedger(st ledgerState) []byte {
 		fmt.Fprintf(&b, "netns %d\n", st.cookie)
 	}
 	fmt.Fprintf(&b, "added %s\n", portsOrDash(st.added))
+	if w := st.widened; w != nil {
+		fmt.Fprintf(&b, "range %s %s\n", strings.ReplaceAll(w.found, " ", "-"), strings.ReplaceAll(w.set, " ", "-"))
+	}
 	owners := slices.Clone(st.owners)
 	slices.SortFunc(owners, func(a, b ownerPorts) int { return a.PID - b.PID })
 	for _, o := range owners {
 		fmt.Fprintf(&b, "owner %d %d %s %s\n", o.PID, o.Start, portsOrDash(o.ports), inodesOrDash(o.sockets))
 	}
 	return b.Bytes()
+}
+
+// normalizeRange writes a valid "low high" range with its numbers in
+// canonical decimal, so that ranges compare as strings.
+func normalizeRange(v string) string {
+	lo, hi, err := parseRange(v)
+	if err != nil {
+		return normalize(v)
+	}
+	return fmt.Sprintf("%d %d", lo, hi)
 }
 
 func inodesOrDash(inodes []uint64) string {
@@ -286,13 +316,13 @@ func portsOrDash(p []portSpan) string {
 }
 
 // parseLedger reads a ledger: '#' comments, blank lines, at most one
-// "netns COOKIE" line, at most one "added PORTS" line and "owner PID START
-// PORTS SOCKETS" lines, a port list or list of inodes being "-" when
-// empty. The error names the line.
+// "netns COOKIE" line, at most one "added PORTS" line, at most one "range
+// LOW-HIGH LOW-HIGH" line and "owner PID START PORTS SOCKETS" lines, a port
+// list or list of inodes being "-" when empty. The error names the line.
 func parseLedger(r io.Reader) (ledgerState, error) {
 	var st ledgerState
 	seen := map[int]bool{}
-	addedSeen, cookieSeen := false, false
+	addedSeen, cookieSeen, rangeSeen := false, false, false
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -323,6 +353,17 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 				return ledgerState{}, fmt.Errorf("line %d: %w", n, err)
 			}
 			st.added, addedSeen = p, true
+		case f[0] == "range" && len(f) == 3 && !rangeSeen:
+			var w widening
+			for i, dst := range []*string{&w.found, &w.set} {
+				lo, hi, ok := strings.Cut(f[1+i], "-")
+				v := lo + " " + hi
+				if _, _, err := parseRange(v); !ok || err != nil {
+					return ledgerState{}, fmt.Errorf("line %d: port range %q is not LOW-HIGH", n, f[1+i])
+				}
+				*dst = normalizeRange(v)
+			}
+			st.widened, rangeSeen = &w, true
 		case f[0] == "owner" && len(f) == 5:
 			pid, err := strconv.Atoi(f[1])
 			if err != nil || pid <= 0 || seen[pid] {
@@ -343,7 +384,7 @@ func parseLedger(r io.Reader) (ledgerState, error) {
 			seen[pid] = true
 			st.owners = append(st.owners, ownerPorts{Owner{pid, start}, p, inodes})
 		default:
-			return ledgerState{}, fmt.Errorf("line %d: want 'netns COOKIE' or 'added PORTS' once, or 'owner PID START PORTS SOCKETS', got %q", n, line)
+			return ledgerState{}, fmt.Errorf("line %d: want 'netns COOKIE', 'added PORTS' or 'range FOUND SET' once, or 'owner PID START PORTS SOCKETS', got %q", n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -503,17 +544,24 @@ func (l *Ledger) save(st ledgerState) error {
 	return nil
 }
 
-// persisted returns the ports the Persisted files reserve. An error means
-// fjord cannot tell which ports are the admin's: a file it cannot read, or
-// one whose ip_local_reserved_ports is not a port list. Other lines, such
-// as systemd's key-only exclusions, are skipped (confValues).
-func (l *Ledger) persisted() (*portBits, error) {
-	kept := &portBits{}
+// admins is what the Persisted files set that fjord must leave alone.
+type admins struct {
+	ports  *portBits       // reserved ports
+	ranges map[string]bool // port ranges ("low high")
+}
+
+// persisted returns the ports the Persisted files reserve and the port
+// ranges they set. An error means fjord cannot tell which are the
+// admin's: a file it cannot read, or one whose ip_local_reserved_ports is
+// not a port list. Other lines, such as systemd's key-only exclusions, are
+// skipped (confValues).
+func (l *Ledger) persisted() (admins, error) {
+	kept := admins{ports: &portBits{}, ranges: map[string]bool{}}
 	for _, p := range l.Persisted {
 		files := []string{p}
 		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
 			if files, err = filepath.Glob(filepath.Join(p, "*.conf")); err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+				return admins{}, fmt.Errorf("%s: %w", p, err)
 			}
 		}
 		for _, name := range files {
@@ -522,11 +570,14 @@ func (l *Ledger) persisted() (*portBits, error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("cannot read %s: %w", name, bare(err))
+				return admins{}, fmt.Errorf("cannot read %s: %w", name, bare(err))
 			}
-			conf, err := confValues(bytes.NewReader(b), ReservedPortsKey)
+			conf, err := confValues(bytes.NewReader(b), ReservedPortsKey, PortRangeKey)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
+				return admins{}, fmt.Errorf("%s: %w", name, err)
+			}
+			if v, ok := conf[PortRangeKey]; ok {
+				kept.ranges[normalizeRange(v.value)] = true
 			}
 			v, ok := conf[ReservedPortsKey]
 			if !ok {
@@ -534,9 +585,9 @@ func (l *Ledger) persisted() (*portBits, error) {
 			}
 			spans, err := parsePorts(v.value)
 			if err != nil {
-				return nil, fmt.Errorf("%s: line %d: %s: %w", name, v.line, ReservedPortsKey, err)
+				return admins{}, fmt.Errorf("%s: line %d: %s: %w", name, v.line, ReservedPortsKey, err)
 			}
-			kept = kept.or(bitsOf(spans))
+			kept.ports = kept.ports.or(bitsOf(spans))
 		}
 	}
 	return kept, nil
@@ -655,11 +706,17 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 	// A port someone else released meanwhile is no longer fjord's.
 	added := bitsOf(st.added).and(cur)
 	release := added.andNot(needed)
-	if kept, err := l.persisted(); err != nil {
+	kept, err := l.persisted()
+	if err != nil {
 		release = &portBits{}
 		r.Note = joinNote(r.Note, fmt.Sprintf("releasing nothing: cannot tell which reservations are the admin's: %v", err))
 	} else {
-		release = release.andNot(kept)
+		release = release.andNot(kept.ports)
+	}
+	if len(owners) == 0 && st.widened != nil && err == nil && !t.narrow(&st, kept.ranges, &r) {
+		// Released while the range stays wide, the reservations of local
+		// servers and services would go when they matter most.
+		release = &portBits{}
 	}
 	add := needed.andNot(cur)
 	next := cur.andNot(release).or(add)
@@ -720,6 +777,98 @@ func (t Tuner) settle(s Setting, need []portSpan) Result {
 		r.Note = joinNote(r.Note, fmt.Sprintf("%v: the next update corrects the ledger", err))
 	}
 	return r
+}
+
+// narrow puts the port range back as it was before fjord widened it, now
+// that no fjord needs it wide, unless it changed since (someone else's
+// range stays) or a sysctl.d file sets the range fjord set (the admin
+// made it theirs, with 'fjord sysctl persist' say). It reports whether the
+// range is settled, so that the reservations may go: false when the range
+// is still fjord's wide one, which a later update tries again to narrow.
+func (t Tuner) narrow(st *ledgerState, persisted map[string]bool, r *Result) bool {
+	w := st.widened
+	path := t.Path(PortRangeKey)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.Note = joinNote(r.Note, fmt.Sprintf("cannot put the port range back to %s: %v; releasing nothing", w.found, readError(path, err)))
+		return false
+	}
+	if cur := normalizeRange(string(b)); cur != w.set || persisted[w.set] {
+		st.widened = nil
+		return true
+	}
+	if err := t.writer()(path, w.found); err != nil {
+		r.Note = joinNote(r.Note, fmt.Sprintf("cannot put the port range back to %s: %v; releasing nothing", w.found, writeError(path, err)))
+		return false
+	}
+	b, err = os.ReadFile(path)
+	if now := normalizeRange(string(b)); err != nil || now != w.found {
+		r.Note = joinNote(r.Note, fmt.Sprintf("wrote %q to %s but read back %q (%v); releasing nothing", w.found, path, now, err))
+		return false
+	}
+	st.widened = nil
+	r.RangeRestored = w.found
+	return true
+}
+
+// widen applies the port range setting of r (found Pending) through the
+// ledger: the range found is recorded before the range is widened, so that
+// the last fjord to stop puts it back (narrow). A range fjord cannot record
+// is not widened: it would stay wide for good.
+func (t Tuner) widen(r *Result) {
+	l := t.Ledger
+	unlock, err := l.lock()
+	if err != nil {
+		r.Status, r.Err = Failed, fmt.Errorf("not widened, since fjord could not record it to narrow it back when it stops: cannot keep the ledger of fjord's reservations: %w", err)
+		return
+	}
+	defer unlock()
+	st, err := l.load()
+	if err == nil && l.foreign(st) {
+		err = fmt.Errorf("%s is another network namespace's", l.Path)
+	}
+	if err != nil {
+		r.Status, r.Err = Failed, fmt.Errorf("not widened, since fjord could not record it: %w", err)
+		return
+	}
+	found := normalizeRange(r.Current)
+	if w := st.widened; w != nil && w.set == found {
+		// fjord's own range, widened further: the range to put back is
+		// still the one before fjord.
+		found = w.found
+	}
+	// Write ahead, as for the reserved ports: a process killed after the
+	// write leaves the record; one killed before it leaves a record of a
+	// range never set, which narrow drops since the range is not what it
+	// says fjord set.
+	st.widened = &widening{found: found, set: normalizeRange(r.Wanted)}
+	if err := l.save(st); err != nil {
+		r.Status, r.Err = Failed, fmt.Errorf("not widened, since it could not be recorded: %w", err)
+		return
+	}
+	if l.crash != nil && l.crash("range recorded") {
+		return
+	}
+	t.apply(r)
+	if l.crash != nil && l.crash("range written") {
+		return
+	}
+	now := r.After
+	if r.Status != Applied {
+		b, err := os.ReadFile(t.Path(PortRangeKey))
+		if err != nil {
+			return // the record stays; narrow reads the range again
+		}
+		now = string(b)
+	}
+	if now = normalizeRange(now); now == found {
+		st.widened = nil
+	} else {
+		st.widened.set = now
+	}
+	if err := l.save(st); err != nil {
+		r.Note = joinNote(r.Note, fmt.Sprintf("%v: the next update corrects the ledger", err))
+	}
 }
 
 func joinNote(a, b string) string {
@@ -865,6 +1014,9 @@ func (l *Ledger) Describe() (string, error) {
 		// handed-on owner needs.
 		out += "; ended without releasing: " + strings.Join(gone, ", ") + " ('fjord sysctl release' releases theirs)"
 	}
+	if w := st.widened; w != nil {
+		out += fmt.Sprintf("; fjord widened %s from %s to %s, and puts %s back when the last fjord stops", PortRangeKey, w.found, w.set, w.found)
+	}
 	return out, nil
 }
 
@@ -880,14 +1032,15 @@ func (l *Ledger) foreign(st ledgerState) bool {
 	return st.cookie != 0 && l.Cookie != 0 && st.cookie != l.Cookie
 }
 
-// Disown takes ports out of what fjord added: an admin reserved them with
-// 'fjord sysctl apply', and they are no longer fjord's to release.
-func (l *Ledger) Disown(ports string) error {
+// Disown takes ports out of what fjord added, and with portRange the
+// widened port range out of what fjord puts back: an admin applied them
+// with 'fjord sysctl apply', and they are no longer fjord's to take back.
+func (l *Ledger) Disown(ports string, portRange bool) error {
 	spans, err := parsePorts(ports)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(l.Path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(l.Path); errors.Is(err, fs.ErrNotExist) {
 		return nil // fjord added nothing here
 	}
 	unlock, err := l.lock()
@@ -903,6 +1056,9 @@ func (l *Ledger) Disown(ports string) error {
 		return nil // nothing in it is this namespace's
 	}
 	st.added = bitsOf(st.added).andNot(bitsOf(spans)).spans()
+	if portRange {
+		st.widened = nil
+	}
 	return l.save(st)
 }
 

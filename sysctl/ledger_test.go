@@ -422,8 +422,8 @@ func TestNetnsCookie(t *testing.T) {
 }
 
 // TestLedgerUnusable: a process that cannot keep the ledger (not root,
-// /run read-only) reserves nothing it could not release, so the range is
-// not widened over unreserved ports; ports already reserved serve it.
+// /run read-only) reserves nothing it could not release, and widens no
+// range it could not narrow back; ports already reserved serve it.
 func TestLedgerUnusable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -438,7 +438,7 @@ func TestLedgerUnusable(t *testing.T) {
 		err      string
 	}{
 		{"ports to reserve: not reserved, range left alone", "", Failed, Failed, "not reserved: cannot keep the ledger of fjord's reservations: cannot create " + file},
-		{"ports reserved already: in place", "8080", OK, Applied, ""},
+		{"ports reserved already: in place, range left alone", "8080", OK, Failed, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -576,6 +576,163 @@ func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
 	}
 }
 
+// TestLedgerRange: the port range fjord widened is put back when the last
+// fjord stops, before the reservations that protected local services in
+// it go; unless someone changed it since, or a sysctl.d file sets it.
+func TestLedgerRange(t *testing.T) {
+	type step struct {
+		op       string // "start" (reserve 8080 and widen), "stop", or "set RANGE" (someone else's change)
+		pid      int
+		crash    string // the step of the update the process dies after; "" none
+		rng      string // the port range afterwards
+		reserved string // ip_local_reserved_ports afterwards
+		restored string // Result.RangeRestored of a stop
+		note     string // part of a stop's note
+	}
+	tests := []struct {
+		name      string
+		before    string // the port range before
+		persisted string // a sysctl.d file of the admin's
+		failRange bool   // writes of the range fail at stops
+		steps     []step
+		after     string
+	}{
+		{
+			name: "the last fjord's stop puts the range back, then releases",
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "32768 60999", reserved: "", restored: "32768 60999"},
+			},
+			after: removed,
+		},
+		{
+			name: "not while another fjord runs",
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "start", pid: 2, rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 2, rng: "32768 60999", reserved: "", restored: "32768 60999"},
+			},
+			after: removed,
+		},
+		{
+			name: "a range someone changed since stays",
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "set 2000 65000", rng: "2000 65000", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "2000 65000", reserved: ""},
+			},
+			after: removed,
+		},
+		{
+			name:      "a sysctl.d file that sets fjord's range keeps it",
+			persisted: "-net.ipv4.conf.all.rp_filter\nnet.ipv4.ip_local_port_range = 1024\t65023\n",
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "1024 65023", reserved: ""},
+			},
+			after: removed,
+		},
+		{
+			name:   "a range fjord did not widen is not put back",
+			before: "1024 65535",
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65535", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "1024 65535", reserved: ""},
+			},
+			after: removed,
+		},
+		{
+			name: "killed after recording the range, before widening it: nothing to put back",
+			steps: []step{
+				{op: "start", pid: 1, crash: "range recorded", rng: "32768 60999", reserved: "8080"},
+				{op: "stop", pid: 9, rng: "32768 60999", reserved: ""},
+			},
+			after: removed,
+		},
+		{
+			name: "killed after widening, before the second record: put back",
+			steps: []step{
+				{op: "start", pid: 1, crash: "range written", rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 9, rng: "32768 60999", reserved: "", restored: "32768 60999"},
+			},
+			after: removed,
+		},
+		{
+			name:      "a range that cannot be put back keeps the reservations",
+			failRange: true,
+			steps: []step{
+				{op: "start", pid: 1, rng: "1024 65023", reserved: "8080"},
+				{op: "stop", pid: 1, rng: "1024 65023", reserved: "8080", note: "cannot put the port range back to 32768 60999"},
+			},
+			after: "added 8080\nrange 32768-60999 1024-65023\n",
+		},
+	}
+	settings := Select(Profile(Needs{Ports: []uint16{8080}}), func(s Setting) bool {
+		return s.Key == ReservedPortsKey || s.Key == PortRangeKey
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.before
+			if before == "" {
+				before = "32768\t60999"
+			}
+			root := fakeTree(t, map[string]string{ReservedPortsKey: "\n", PortRangeKey: before + "\n"})
+			dir := t.TempDir()
+			path := filepath.Join(dir, "reserved-ports")
+			if tt.persisted != "" {
+				if err := os.WriteFile(filepath.Join(dir, "admin.conf"), []byte(tt.persisted), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ended := map[int]bool{}
+			rangePath := filepath.Join(root, "net/ipv4/ip_local_port_range")
+			for i, st := range tt.steps {
+				if v, ok := strings.CutPrefix(st.op, "set "); ok {
+					if err := os.WriteFile(rangePath, []byte(v+"\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				tu := Tuner{Root: root, Ledger: &Ledger{
+					Path: path, Owner: ledgerOwner(st.pid), Persisted: []string{dir},
+					running: func(o Owner) bool { return !ended[o.PID] },
+					crash:   func(step string) bool { return step == st.crash },
+				}}
+				if tt.failRange && st.op == "stop" {
+					tu.write = func(p, v string) error {
+						if p == rangePath {
+							return &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES}
+						}
+						return writeValue(p, v)
+					}
+				}
+				var r Result
+				if st.op == "start" {
+					tu.Apply(settings)
+					if st.crash != "" {
+						ended[st.pid] = true
+					}
+				} else {
+					r = tu.Release()
+					ended[st.pid] = true
+				}
+				what := fmt.Sprintf("step %d (%s by %d)", i, st.op, st.pid)
+				if got := readTree(t, root, PortRangeKey); got != st.rng {
+					t.Errorf("%s: port range %q, want %q", what, got, st.rng)
+				}
+				if got := readTree(t, root, ReservedPortsKey); got != st.reserved {
+					t.Errorf("%s: reserved %q, want %q", what, got, st.reserved)
+				}
+				if r.RangeRestored != st.restored || !strings.Contains(r.Note, st.note) {
+					t.Errorf("%s: range put back %q, note %q; want %q, a note containing %q", what, r.RangeRestored, r.Note, st.restored, st.note)
+				}
+			}
+			checkLedgerAfter(t, path, tt.after)
+		})
+	}
+}
+
 // TestReleaseWithoutLedger: where no fjord kept a ledger, Release finds
 // nothing to release and creates nothing: no directory, lock or ledger.
 func TestReleaseWithoutLedger(t *testing.T) {
@@ -698,14 +855,14 @@ func TestLedgerDisown(t *testing.T) {
 	root := fakeTree(t, map[string]string{ReservedPortsKey: "\n"})
 	path := filepath.Join(t.TempDir(), "reserved-ports")
 	l := &Ledger{Path: path, Owner: ledgerOwner(1), running: func(Owner) bool { return true }}
-	if err := (&Ledger{Path: filepath.Join(t.TempDir(), "none")}).Disown("8443"); err != nil {
+	if err := (&Ledger{Path: filepath.Join(t.TempDir(), "none")}).Disown("8443", false); err != nil {
 		t.Errorf("Disown without a ledger: %v", err)
 	}
 	tu := Tuner{Root: root, Ledger: l}
 	if r := tu.Apply([]Setting{{Key: ReservedPortsKey, Kind: PortSet, Want: "8080,8443"}})[0]; r.Status != Applied {
 		t.Fatalf("reserve: %v %v", r.Status, r.Err)
 	}
-	if err := l.Disown("8443,9000"); err != nil {
+	if err := l.Disown("8443,9000", false); err != nil {
 		t.Fatal(err)
 	}
 	if r := tu.Release(); r.Released != "8080" || readTree(t, root, ReservedPortsKey) != "8443" {
@@ -825,17 +982,25 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseLedger(t *testing.T) {
-	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nnetns 77\nadded 8080,8443-8444\nowner 12 345 8080 -\nowner 13 346 - 9,4,9\n"))
+	st, err := parseLedger(strings.NewReader(ledgerHeader + "\nnetns 77\nadded 8080,8443-8444\nrange 32768-60999 1024-65023\nowner 12 345 8080 -\nowner 13 346 - 9,4,9\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := formatPorts(st.added); got != "8080,8443-8444" || st.cookie != 77 || len(st.owners) != 2 ||
+		st.widened == nil || *st.widened != (widening{"32768 60999", "1024 65023"}) ||
 		st.owners[0].Owner != (Owner{12, 345}) || formatPorts(st.owners[0].ports) != "8080" || st.owners[0].sockets != nil ||
 		st.owners[1].ports != nil || !slices.Equal(st.owners[1].sockets, []uint64{4, 9}) {
 		t.Errorf("parsed %+v", st)
 	}
 	for _, bad := range []struct{ text, err string }{
-		{"added 1\nadded 2\n", "line 2: want 'netns COOKIE' or 'added PORTS' once"},
+		{"added 1\nadded 2\n", "line 2: want 'netns COOKIE', 'added PORTS' or 'range FOUND SET' once"},
+		{"range 1-2 3-4\nrange 1-2 3-4\n", "line 2"},
+		{"range 1-2\n", "line 1: want"},
+		{"range 1 2 3 4\n", "line 1: want"},
+		{"range 2-1 3-4\n", `line 1: port range "2-1" is not LOW-HIGH`},
+		{"range 1-2 3-x\n", `line 1: port range "3-x"`},
+		{"range 1-2 3\n", `line 1: port range "3"`},
+		{"range 1-2-3 3-4\n", `line 1: port range "1-2-3"`},
 		{"netns 1\nnetns 1\n", "line 2"},
 		{"netns 0\n", "line 1: namespace cookie \"0\""},
 		{"netns x\n", "line 1: namespace cookie"},
@@ -859,7 +1024,7 @@ func TestParseLedger(t *testing.T) {
 }
 
 func FuzzParseLedger(f *testing.F) {
-	f.Add(ledgerHeader + "netns 4096\nadded 8080,8443-8444\nowner 12 345 8080 77,78\nowner 13 346 - -\n")
+	f.Add(ledgerHeader + "netns 4096\nadded 8080,8443-8444\nrange 32768-60999 01024-65023\nowner 12 345 8080 77,78\nowner 13 346 - -\n")
 	f.Add("added -\n\n# x\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		st, err := parseLedger(strings.NewReader(text))

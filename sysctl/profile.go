@@ -131,7 +131,7 @@ func Profile(n Needs) []Setting {
 	}
 	res := reservations(n)
 	rangeSetting := Setting{
-		Key: "net.ipv4.ip_local_port_range", Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
+		Key: PortRangeKey, Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
 		Reason: fmt.Sprintf("The source ports of connections to servers: each server address takes at most this many connections at once, TIME_WAIT included. The default 32768-60999 gives 28232; %d-%d gives %d.", PortRangeLow, PortRangeHigh, PortRangeHigh-PortRangeLow+1),
 	}
 	if ports := formatPorts(res.all()); ports != "" {

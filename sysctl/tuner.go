@@ -86,6 +86,10 @@ type Result struct {
 	// Released lists the reserved ports given back (Tuner.Release, or a
 	// ledger update dropping those of processes that ended).
 	Released string
+	// RangeRestored is the ephemeral port range put back as it was
+	// before fjord widened it, once no fjord runs ("" none): the update
+	// that released the last owner's ports did it first.
+	RangeRestored string
 	// Note is a remark that is no failure of the setting, such as a
 	// ledger that had to be started afresh.
 	Note string
@@ -178,10 +182,13 @@ func (t Tuner) Apply(settings []Setting) []Result {
 		}
 		r := t.check(s)
 		if r.Status == Pending {
-			if dep, ok := done[s.Requires]; s.Requires != "" && ok && !dep.InPlace() {
+			switch dep, ok := done[s.Requires]; {
+			case s.Requires != "" && ok && !dep.InPlace():
 				r.Status = Failed
 				r.Err = fmt.Errorf("not changed because %s is not in place (%v)", s.Requires, dep.Err)
-			} else {
+			case t.Ledger != nil && s.Key == PortRangeKey:
+				t.widen(&r)
+			default:
 				t.apply(&r)
 			}
 		}

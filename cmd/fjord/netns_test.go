@@ -272,6 +272,9 @@ func TestNetnsReleasesReservations(t *testing.T) {
 	if got, want := h.value(t, key), "5555,8080-8081,8443,9000"; got != want {
 		t.Fatalf("after the start: reserved %q, want %q\n%s", got, want, fp.log)
 	}
+	if got := h.value(t, "net.ipv4.ip_local_port_range"); got != "1024 65023" {
+		t.Fatalf("after the start: port range %q, want 1024 65023", got)
+	}
 
 	// A reload with 8444 instead of 8443: the new process reserves 8444
 	// beside the old one; 8443 goes when the old process ends.
@@ -316,11 +319,16 @@ func TestNetnsReleasesReservations(t *testing.T) {
 	<-next3.exited
 	t.Setenv(sysctlRootEnv, h.root)
 	code, out, errOut := runFjord(t, "sysctl", "release")
-	if code != 0 || !strings.Contains(out, "released 5555") {
+	if code != 0 || !strings.Contains(out, "released 5555") || !strings.Contains(out, "net.ipv4.ip_local_port_range: put back to 32768 60999") {
 		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
 	}
 	if got, want := h.value(t, key), "8080,9000"; got != want {
 		t.Errorf("after fjord sysctl release: reserved %q, want the admin's %q", got, want)
+	}
+	// The range the first fjord widened goes back with the last
+	// reservations, first.
+	if got := h.value(t, "net.ipv4.ip_local_port_range"); got != "32768 60999" {
+		t.Errorf("after fjord sysctl release: port range %q, want the namespace's default 32768 60999 back", got)
 	}
 }
 
@@ -421,7 +429,7 @@ func TestNetnsReloadUnderUser(t *testing.T) {
 
 	syscall.Kill(next, syscall.SIGTERM)
 	waitGone(t, next, 20*time.Second)
-	if out := h.sysctlCmd(t, "release"); !strings.Contains(out, "released 8080") || h.value(t, key) != "" {
-		t.Errorf("fjord sysctl release once no fjord runs: reserved %q\n%s", h.value(t, key), out)
+	if out := h.sysctlCmd(t, "release"); !strings.Contains(out, "released 8080") || h.value(t, key) != "" || h.value(t, "net.ipv4.ip_local_port_range") != "32768 60999" {
+		t.Errorf("fjord sysctl release once no fjord runs: reserved %q, port range %q\n%s", h.value(t, key), h.value(t, "net.ipv4.ip_local_port_range"), out)
 	}
 }

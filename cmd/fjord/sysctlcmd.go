@@ -140,21 +140,29 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// disown makes the reserved ports 'apply' put in place the admin's: a
-// running fjord that reserved some of them first must not release them
-// when it stops.
+// disown makes the reserved ports and the port range 'apply' put in place
+// the admin's: a running fjord that reserved or widened them first must
+// not take them back when it stops.
 func disown(results []sysctl.Result, stderr io.Writer) {
+	ports, portRange := "", false
 	for _, r := range results {
-		if r.Key != sysctl.ReservedPortsKey || !r.InPlace() {
-			continue
+		switch {
+		case !r.InPlace():
+		case r.Key == sysctl.ReservedPortsKey:
+			ports = r.Setting.Want
+		case r.Key == sysctl.PortRangeKey:
+			portRange = true
 		}
-		ledger, err := sysctlTuner().NewLedger()
-		if err == nil {
-			err = ledger.Disown(r.Setting.Want)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s may release them when it stops\n", r.Key, err, r.Setting.Want)
-		}
+	}
+	if ports == "" && !portRange {
+		return
+	}
+	ledger, err := sysctlTuner().NewLedger()
+	if err == nil {
+		err = ledger.Disown(ports, portRange)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s, or widened the port range, may take them back when it stops\n", sysctl.ReservedPortsKey, err, orDash(ports))
 	}
 }
 
@@ -170,6 +178,9 @@ func releaseCommand(stdout, stderr io.Writer) int {
 	r := tu.Release()
 	if r.Note != "" {
 		fmt.Fprintf(stderr, "[WARNING] %s: %s\n", r.Key, r.Note)
+	}
+	if r.RangeRestored != "" {
+		fmt.Fprintf(stdout, "%s: put back to %s, as it was before fjord widened it\n", sysctl.PortRangeKey, r.RangeRestored)
 	}
 	switch {
 	case !r.InPlace():

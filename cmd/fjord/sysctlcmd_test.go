@@ -568,12 +568,13 @@ func TestDefaultConfigNeeds(t *testing.T) {
 // apply'.
 func TestStopReleasesReservations(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		apply bool
-		after string // "": as before fjord
+		name      string
+		apply     bool
+		after     string // "": as before fjord
+		rangeLeft string // the port range after the stop
 	}{
-		{"released at stop", false, ""},
-		{"kept after fjord sysctl apply", true, "PORT"},
+		{"released at stop, range put back", false, "", "32768 60999"},
+		{"kept after fjord sysctl apply, range too", true, "PORT", "1024 65023"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := fakeSysctl(t, hostLike)
@@ -587,7 +588,7 @@ func TestStopReleasesReservations(t *testing.T) {
 				t.Fatalf("reserved %q while fjord runs, want %s", got, port)
 			}
 			_, out, _ := runFjord(t, "sysctl", "-f", cfg, "check")
-			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s)\n", port, fp.pid(), port); !strings.Contains(out, want) {
+			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s); fjord widened net.ipv4.ip_local_port_range from 32768 60999 to 1024 65023, and puts 32768 60999 back when the last fjord stops\n", port, fp.pid(), port); !strings.Contains(out, want) {
 				t.Errorf("fjord sysctl check lacks %q:\n%s", want, out)
 			}
 			if tt.apply {
@@ -600,6 +601,9 @@ func TestStopReleasesReservations(t *testing.T) {
 			want := strings.ReplaceAll(tt.after, "PORT", port)
 			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != want {
 				t.Errorf("reserved %q after the stop, want %q\n%s", got, want, fp.log)
+			}
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_port_range"); got != tt.rangeLeft {
+				t.Errorf("port range %q after the stop, want %q\n%s", got, tt.rangeLeft, fp.log)
 			}
 		})
 	}

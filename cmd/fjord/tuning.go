@@ -231,7 +231,7 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) *port
 			// good; without one, the range must not be widened either.
 			logf("[WARNING] tune.sysctl on: %v: the ephemeral port range is not widened, since the ports it would cover could not be reserved and released again", err)
 			settings = slices.DeleteFunc(settings, func(s sysctl.Setting) bool {
-				return s.Key == sysctl.ReservedPortsKey || s.Key == "net.ipv4.ip_local_port_range"
+				return s.Key == sysctl.ReservedPortsKey || s.Key == sysctl.PortRangeKey
 			})
 		}
 		tu.Ledger = ledger
@@ -340,6 +340,9 @@ func releasePorts(tu sysctl.Tuner, logf func(string, ...any)) {
 		return
 	}
 	r := tu.Release()
+	if r.RangeRestored != "" {
+		logf("sysctl %s = %s: put back as it was before fjord widened it, since no fjord needs it wide any more", sysctl.PortRangeKey, r.RangeRestored)
+	}
 	switch {
 	case r.Status == sysctl.Failed || r.Status == sysctl.Unavailable:
 		logf("[WARNING] sysctl %s: the ports this process reserved stay reserved: %v; the next fjord started as root in this network namespace, or 'fjord sysctl release', releases them", r.Key, r.Err)
