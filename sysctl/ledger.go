@@ -878,6 +878,30 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
+// RangeBefore returns the ephemeral port range as it was before fjord
+// widened it: the range l records fjord found, while the range in force is
+// still the one fjord set (another fjord runs, or one that ended left
+// it); otherwise the range in force. l may be nil, or a ledger the caller
+// may not read (a user other than root): the range in force then.
+func (t Tuner) RangeBefore(l *Ledger) (low, high uint16, err error) {
+	path := t.Path(PortRangeKey)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, readError(path, err)
+	}
+	cur := normalizeRange(string(b))
+	if l != nil && trustedDir(filepath.Dir(l.Path)) == nil {
+		if st, err := l.load(); err == nil && !l.foreign(st) && st.widened != nil && st.widened.set == cur {
+			cur = st.widened.found
+		}
+	}
+	lo, hi, err := parseRange(cur)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return uint16(min(lo, 65535)), uint16(min(hi, 65535)), nil
+}
+
 // ownerState is what became of an owner.
 type ownerState int
 

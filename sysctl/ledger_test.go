@@ -733,6 +733,51 @@ func TestLedgerRange(t *testing.T) {
 	}
 }
 
+// TestRangeBefore: the range listeners are judged against is the one
+// before fjord widened it, which the ledger records while the range is
+// still fjord's; otherwise the range in force.
+func TestRangeBefore(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		current   string
+		ledger    string // "" none
+		dirMode   os.FileMode
+		low, high uint16
+		err       string
+	}{
+		{name: "no ledger: the range in force", current: "1024 65023", low: 1024, high: 65023},
+		{name: "widened by fjord: the range it found", current: "1024\t65023", ledger: "added -\nrange 32768-60999 1024-65023\n", low: 32768, high: 60999},
+		{name: "changed since fjord widened it: the range in force", current: "2000 65000", ledger: "added -\nrange 32768-60999 1024-65023\n", low: 2000, high: 65000},
+		{name: "a ledger in a directory others may write is not believed", current: "1024 65023", ledger: "added -\nrange 32768-60999 1024-65023\n", dirMode: 0o777, low: 1024, high: 65023},
+		{name: "a range that is not one", current: "1 2 3", err: "want two numbers"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeTree(t, map[string]string{PortRangeKey: tt.current + "\n"})
+			dir := filepath.Join(t.TempDir(), "ledger")
+			mkdirMode(t, dir, 0o700)
+			l := &Ledger{Path: filepath.Join(dir, "reserved-ports")}
+			if tt.ledger != "" {
+				if err := os.WriteFile(l.Path, []byte(tt.ledger), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.dirMode != 0 {
+				mkdirMode(t, dir, tt.dirMode)
+			}
+			low, high, err := Tuner{Root: root}.RangeBefore(l)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || low != tt.low || high != tt.high {
+				t.Errorf("%d-%d (%v), want %d-%d", low, high, err, tt.low, tt.high)
+			}
+		})
+	}
+}
+
 // TestReleaseWithoutLedger: where no fjord kept a ledger, Release finds
 // nothing to release and creates nothing: no directory, lock or ledger.
 func TestReleaseWithoutLedger(t *testing.T) {

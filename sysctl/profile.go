@@ -31,6 +31,10 @@ type Needs struct {
 	// namespace (Tuner.Listening). Those the widened range would newly
 	// hand out as source ports are reserved.
 	Listening []uint16
+	// RangeLow and RangeHigh are the ephemeral port range as it is
+	// before fjord widens it (Tuner.RangeBefore): a listener outside it
+	// is newly exposed by the widening. Zero: Linux's default range.
+	RangeLow, RangeHigh uint16
 }
 
 // The profile's floors: what a busy proxy wants whatever its configuration.
@@ -46,10 +50,11 @@ const (
 	// above it for services.
 	PortRangeLow, PortRangeHigh = 1024, 65023
 	// KernelPortRangeLow and KernelPortRangeHigh are Linux's default
-	// ephemeral port range. A service listening inside it has lived with
-	// source ports taking its port on every stock host (and most such
-	// listeners asked for port 0 and got an ephemeral one), so only the
-	// listeners the widening newly exposes are reserved for them.
+	// ephemeral port range, which Needs.RangeLow and RangeHigh default
+	// to. A service listening inside the range in force has lived with
+	// source ports taking its port (and most such listeners asked for
+	// port 0 and got an ephemeral one), so only the listeners the
+	// widening newly exposes are reserved for them.
 	KernelPortRangeLow, KernelPortRangeHigh = 32768, 60999
 	// FinTimeout is the FIN_WAIT_2 timeout fjord wants, half the default.
 	FinTimeout = 30
@@ -152,9 +157,9 @@ type reserved struct {
 
 // reservations picks the ports of n that the widened ephemeral range
 // covers. Ports below it are never handed out as source ports. A listener
-// inside the kernel's default range is left alone (see
-// KernelPortRangeLow); fjord's binds and servers are reserved wherever
-// they are, since fjord knows they must stay free.
+// inside the range in force before the widening (n.RangeLow-n.RangeHigh)
+// is left alone (see KernelPortRangeLow); fjord's binds and servers are
+// reserved wherever they are, since fjord knows they must stay free.
 func reservations(n Needs) reserved {
 	pick := func(ports []uint16, keep func(uint16) bool) []portSpan {
 		var spans []portSpan
@@ -166,8 +171,12 @@ func reservations(n Needs) reserved {
 		return mergeSpans(spans)
 	}
 	always := func(uint16) bool { return true }
+	low, high := n.RangeLow, n.RangeHigh
+	if low == 0 && high == 0 {
+		low, high = KernelPortRangeLow, KernelPortRangeHigh
+	}
 	exposed := func(p uint16) bool {
-		return p <= PortRangeHigh && (p < KernelPortRangeLow || p > KernelPortRangeHigh)
+		return p <= PortRangeHigh && (p < low || p > high)
 	}
 	return reserved{
 		binds:     pick(n.Ports, always),

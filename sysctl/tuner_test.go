@@ -431,6 +431,16 @@ func TestProfileReservations(t *testing.T) {
 			detail: "already listening 1024,5432,32767,61000,65023",
 		},
 		{
+			name:   "listeners judged against the range in force, not the kernel's default",
+			n:      Needs{Listening: []uint16{5432, 20000, 40000, 61500, 65023}, RangeLow: 10000, RangeHigh: 65000},
+			want:   "5432,65023",
+			detail: "already listening 5432,65023",
+		},
+		{
+			name: "a range already as wide as fjord's exposes no listener",
+			n:    Needs{Listening: []uint16{1024, 5432, 65023}, RangeLow: 1024, RangeHigh: 65535},
+		},
+		{
 			name:   "a port of several kinds is reserved once and named under each",
 			n:      Needs{Ports: []uint16{8080, 8080}, ServerPorts: []uint16{8080}, Listening: []uint16{8080, 3306}},
 			want:   "3306,8080",

@@ -111,6 +111,12 @@ func kernelNeeds(cfg *config.Config, tu sysctl.Tuner, others []int) (sysctl.Need
 	}
 	mine := socketInodes(append([]int{os.Getpid()}, others...))
 	n.Listening = sysctl.ListenerPorts(ls, func(l sysctl.Listener) bool { return mine[l.Inode] })
+	// Which listeners the widening newly exposes depends on the range
+	// before it: the host's, or the one a running fjord widened from.
+	ledger, _ := tu.NewLedger()
+	if n.RangeLow, n.RangeHigh, err = tu.RangeBefore(ledger); err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: listeners are judged against the kernel's default port range %d-%d", err, sysctl.KernelPortRangeLow, sysctl.KernelPortRangeHigh))
+	}
 	return n, warnings
 }
 

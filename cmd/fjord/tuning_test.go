@@ -140,3 +140,56 @@ func TestReleasePortsReport(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelNeedsRange: a service listening where the widened range newly
+// reaches is reserved for, judged against the range before fjord widened
+// it, even when a fjord that runs widened it already; a range someone
+// else widened exposed it before fjord, and reserves nothing for it.
+func TestKernelNeedsRange(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		ledger string // "" none
+		want   string // the reserved ports setting's value
+	}{
+		{"widened by a running fjord: judged against the range it found", "added 8080\nrange 32768-60999 1024-65023\n", "5432"},
+		{"widened by someone else: already exposed", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostWith("net.ipv4.ip_local_port_range", "1024\t65023\n"))
+			netDir := filepath.Join(filepath.Dir(root), "net")
+			if err := os.Mkdir(netDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// A service on 5432 (0x1538).
+			table := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+				"   0: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+			if err := os.WriteFile(filepath.Join(netDir, "tcp"), []byte(table), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tu := sysctl.Tuner{Root: root}
+			if tt.ledger != "" {
+				path := ledgerPath(t, root)
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := defaultConfig()
+			n, warnings := kernelNeeds(cfg, tu, nil)
+			if len(warnings) > 0 {
+				t.Errorf("warnings: %v", warnings)
+			}
+			got := ""
+			for _, s := range sysctl.Profile(n) {
+				if s.Key == sysctl.ReservedPortsKey {
+					got = s.Want
+				}
+			}
+			if got != tt.want {
+				t.Errorf("reserves %q, want %q (needs %+v)", got, tt.want, n)
+			}
+		})
+	}
+}
