@@ -150,6 +150,29 @@ func Profile(n Needs) []Setting {
 	return append(s, rangeSetting)
 }
 
+// PersistProfile is Profile for a sysctl.d file, applied at every boot:
+// the ports of services listening now are left out of the reserved ports
+// (what happens to listen when the file is written may be a program that
+// asked for any port, or one gone tomorrow, and would be reserved for
+// good). The range setting's Detail names them, for the admin to add
+// those that are there to stay. fjord's binds and servers, which the
+// configuration names, stay in.
+func PersistProfile(n Needs) []Setting {
+	res := reservations(n)
+	transient := bitsOf(res.listening).andNot(bitsOf(res.binds)).andNot(bitsOf(res.servers))
+	n.Listening = nil
+	s := Profile(n)
+	if transient.empty() {
+		return s
+	}
+	for i := range s {
+		if s[i].Key == PortRangeKey {
+			s[i].Detail = fmt.Sprintf("Services listening when this file was written, on ports this range newly covers: %s. Not reserved here, since they may be transient: add those that are there to stay to %s.", formatPorts(transient.spans()), ReservedPortsKey)
+		}
+	}
+	return s
+}
+
 // reserved are the ports the profile reserves, by where they come from.
 type reserved struct {
 	binds, servers, listening []portSpan

@@ -408,6 +408,37 @@ func TestProfile(t *testing.T) {
 	}
 }
 
+// TestPersistProfile: a sysctl.d file reserves fjord's binds and servers,
+// not what happens to listen when it is written; it names those.
+func TestPersistProfile(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		n         Needs
+		reserved  string // "" no reserved ports setting
+		rangeNote string // part of the range setting's Detail; "" none
+	}{
+		{"listeners left out and named", Needs{Ports: []uint16{8080}, ServerPorts: []uint16{8081}, Listening: []uint16{5432, 8080, 40000, 61500}}, "8080-8081", "newly covers: 5432,61500. Not reserved here"},
+		{"only listeners: no reserved ports, still named", Needs{Listening: []uint16{5432}}, "", "newly covers: 5432."},
+		{"no listener: nothing named", Needs{Ports: []uint16{8080}}, "8080", ""},
+		{"a listener that is also a bind is reserved as one, not named", Needs{Ports: []uint16{8080}, Listening: []uint16{8080}}, "8080", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var reserved, detail string
+			for _, s := range PersistProfile(tt.n) {
+				switch s.Key {
+				case ReservedPortsKey:
+					reserved = s.Want
+				case PortRangeKey:
+					detail = s.Detail
+				}
+			}
+			if reserved != tt.reserved || (tt.rangeNote == "") != (detail == "") || !strings.Contains(detail, tt.rangeNote) {
+				t.Errorf("reserves %q, range detail %q; want %q, a detail containing %q", reserved, detail, tt.reserved, tt.rangeNote)
+			}
+		})
+	}
+}
+
 func TestProfileReservations(t *testing.T) {
 	tests := []struct {
 		name         string

@@ -219,6 +219,53 @@ func TestSysctlReleaseWithoutLedger(t *testing.T) {
 	}
 }
 
+// TestSysctlPersistLeavesListenersOut: 'persist' reserves the binds for
+// every boot but only names the services listening now, which may be
+// transient; 'apply', which widens the range until the next boot,
+// reserves them until then too. 'check' does not ask to persist them.
+func TestSysctlPersistLeavesListenersOut(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	t.Setenv(sysctlRootEnv, root)
+	netDir := filepath.Join(filepath.Dir(root), "net")
+	if err := os.Mkdir(netDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A service listening on 5432 (0x1538).
+	table := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+		"   0: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+	if err := os.WriteFile(filepath.Join(netDir, "tcp"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "fjord.cfg", "global\n\ttune.sysctl off\ndefaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:8080\n\tserver s1 192.0.2.1:80\n")
+	persisted := filepath.Join(dir, "90-fjord.conf")
+	if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "persist", persisted); code != 0 {
+		t.Fatalf("persist exited %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(persisted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := sysctl.ParseConf(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The comment is wrapped: compare its words.
+	words := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "#", "")), " ")
+	if conf["net.ipv4.ip_local_reserved_ports"] != "8080" || !strings.Contains(words, "newly covers: 5432. Not reserved here, since they may be transient") {
+		t.Errorf("persisted file reserves %q (want the bind 8080 only) or does not name 5432:\n%s", conf["net.ipv4.ip_local_reserved_ports"], b)
+	}
+	if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "apply"); code != 0 {
+		t.Fatalf("apply exited %d\n%s%s", code, out, errOut)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "5432,8080" {
+		t.Errorf("apply reserved %q, want 5432,8080", got)
+	}
+	if code, out, _ := runFjord(t, "sysctl", "-f", cfg, "check", persisted); code != 0 || !strings.Contains(out, persisted+" keeps every setting over a reboot") {
+		t.Errorf("check after apply and persist exited %d:\n%s", code, out)
+	}
+}
+
 // startFjordCfg runs fjord on cfgText, with FREE replaced by a free loopback
 // address, and waits until it listens. It returns the process and a
 // function giving everything it has logged so far.
