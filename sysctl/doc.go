@@ -15,7 +15,8 @@
 // the ephemeral port range the tuner widened is put back first, so that
 // the ports those reservations protected are not handed out again.
 //
-// The package knows nothing of sockets, HTTP or the rest of fjord; it
-// imports no other fjord package. It reads which ports listen
-// (/proc/net/tcp), not how.
+// The package knows nothing of serving, HTTP or the rest of fjord; it
+// imports no other fjord package. It only asks the kernel about sockets
+// (which ports listen, through NETLINK_SOCK_DIAG or /proc/net/tcp; the
+// network namespace's cookie), and never listens itself.
 package sysctl

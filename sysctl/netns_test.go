@@ -176,6 +176,21 @@ func TestNetnsReservesListeners(t *testing.T) {
 	if !slices.Contains(listening, 5555) || !slices.Contains(listening, 45000) {
 		t.Fatalf("listening ports %v lack 5555 and 45000", listening)
 	}
+	// The kernel's answer to NETLINK_SOCK_DIAG is the namespace's, as
+	// the tables of /proc/thread-self/net are: the socket is made in the
+	// test goroutine's namespace.
+	diag, err := listeningDiag()
+	if err != nil {
+		t.Fatalf("NETLINK_SOCK_DIAG in the namespace: %v", err)
+	}
+	fromProc, err := ListeningSockets("/proc/thread-self/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortListeners(diag)
+	if !slices.Equal(diag, fromProc) {
+		t.Errorf("NETLINK_SOCK_DIAG gives %v, /proc/thread-self/net %v", diag, fromProc)
+	}
 	settings := Select(Profile(Needs{Ports: []uint16{8080}, ServerPorts: []uint16{8081}, Listening: listening}), Setting.Namespaced)
 	for _, r := range tu.Apply(settings) {
 		if !r.InPlace() {

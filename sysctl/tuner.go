@@ -141,9 +141,21 @@ func (t Tuner) NetDir() string {
 	return filepath.Join(filepath.Dir(t.Root), "net")
 }
 
-// Listening returns the listening TCP sockets of t's network namespace
-// (ListeningSockets).
-func (t Tuner) Listening() ([]Listener, error) { return ListeningSockets(t.NetDir()) }
+// Listening returns the listening TCP sockets of t's network namespace,
+// sorted by port. With the default Root and Net it asks the kernel through
+// NETLINK_SOCK_DIAG, for the listeners alone, and reads the tables of
+// /proc/net (ListeningSockets) only where that fails (a kernel without
+// inet_diag, a sandbox that forbids netlink); a fake tree's tables are
+// read from its files.
+func (t Tuner) Listening() ([]Listener, error) {
+	if t.Net == "" && t.Root == "" {
+		if ls, err := listeningDiag(); err == nil {
+			sortListeners(ls)
+			return ls, nil
+		}
+	}
+	return ListeningSockets(t.NetDir())
+}
 
 // Check reads every setting and reports what Apply would change, changing
 // nothing.
