@@ -212,15 +212,15 @@ func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 
 // process's listening sockets once it listens, and takes the ports back
 // when the process stops, releasing what no other fjord needs.
 func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) *portLedger {
-	var release *portLedger
+	var ports *portLedger
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
-		return release
+		return ports
 	}
 	tu := sysctlTuner()
 	if _, err := os.Stat(tu.Path("")); err != nil {
 		logf("[WARNING] tune.sysctl %s: kernel settings not checked: %v", mode, err)
-		return release
+		return ports
 	}
 	needs, warnings := kernelNeeds(cfg, tu, slices.Concat(o.softFinish, o.hardFinish))
 	for _, w := range warnings {
@@ -270,14 +270,14 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) *port
 		// Whatever became of the writes: a process whose reservation
 		// failed is registered all the same, and its stop must take it
 		// out and release what no other fjord needs.
-		release = &portLedger{tu: tu, logf: logf}
+		ports = &portLedger{tu: tu, logf: logf}
 	}
 	if mode == config.SysctlCheck && ok < len(results) {
 		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
-		return release
+		return ports
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
-	return release
+	return ports
 }
 
 // portLedger is this process's part in the ledger of reserved ports,
