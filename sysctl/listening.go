@@ -28,7 +28,8 @@ type Listener struct {
 // ListeningSockets returns the TCP sockets in the LISTEN state in the
 // network namespace whose /proc/net is dir (from dir/tcp and dir/tcp6),
 // sorted by port. A file that does not exist (a kernel without IPv6)
-// counts as no sockets.
+// counts as no sockets. The kernel prints every socket in these tables,
+// so Tuner.Listening asks it for the listeners alone where it can.
 //
 // /proc/net shows the namespace of the process that opens it; a caller
 // that changes the namespace of one thread reads /proc/thread-self/net.
@@ -50,8 +51,12 @@ func ListeningSockets(dir string) ([]Listener, error) {
 		}
 		out = append(out, l...)
 	}
-	slices.SortStableFunc(out, func(a, b Listener) int { return int(a.Port) - int(b.Port) })
+	sortListeners(out)
 	return out, nil
+}
+
+func sortListeners(ls []Listener) {
+	slices.SortStableFunc(ls, func(a, b Listener) int { return int(a.Port) - int(b.Port) })
 }
 
 // ListenerPorts returns the ports of ls that skip does not reject, sorted,

@@ -176,6 +176,21 @@ func TestNetnsReservesListeners(t *testing.T) {
 	if !slices.Contains(listening, 5555) || !slices.Contains(listening, 45000) {
 		t.Fatalf("listening ports %v lack 5555 and 45000", listening)
 	}
+	// The kernel's answer to NETLINK_SOCK_DIAG is the namespace's, as
+	// the tables of /proc/thread-self/net are: the socket is made in the
+	// test goroutine's namespace.
+	diag, err := listeningDiag()
+	if err != nil {
+		t.Fatalf("NETLINK_SOCK_DIAG in the namespace: %v", err)
+	}
+	fromProc, err := ListeningSockets("/proc/thread-self/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortListeners(diag)
+	if !slices.Equal(diag, fromProc) {
+		t.Errorf("NETLINK_SOCK_DIAG gives %v, /proc/thread-self/net %v", diag, fromProc)
+	}
 	settings := Select(Profile(Needs{Ports: []uint16{8080}, ServerPorts: []uint16{8081}, Listening: listening}), Setting.Namespaced)
 	for _, r := range tu.Apply(settings) {
 		if !r.InPlace() {
@@ -203,7 +218,7 @@ func TestNetnsLedger(t *testing.T) {
 		t.Skipf("cannot run /bin/true: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "reserved-ports")
-	stale := fmt.Sprintf("added 7000\nowner %d 1 7000\n", ended.Process.Pid)
+	stale := fmt.Sprintf("added 7000\nowner %d 1 7000 -\n", ended.Process.Pid)
 	if err := os.WriteFile(path, []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -250,4 +265,36 @@ func TestNetnsLedger(t *testing.T) {
 		t.Errorf("the last process's stop released %q (%v %v), want 8080,8444", r.Released, r.Status, r.Err)
 	}
 	checkNetns(t, tu, map[string]string{ReservedPortsKey: "9000"})
+}
+
+// TestNetnsCookieDiffers: the namespace's cookie, which the ledger keeps
+// to tell namespaces apart that got the same inode, is not the host's.
+func TestNetnsCookieDiffers(t *testing.T) {
+	if !inOwnNetns(t) {
+		return
+	}
+	ours, err := NetnsCookie()
+	if errors.Is(err, unix.ENOPROTOOPT) {
+		t.Skipf("this kernel has no SO_NETNS_COOKIE: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every thread but the test goroutine's, which it keeps locked, is
+	// still in the host's namespace.
+	host := make(chan uint64)
+	go func() {
+		c, _ := NetnsCookie()
+		host <- c
+	}()
+	if h := <-host; h == 0 || h == ours {
+		t.Errorf("the namespace's cookie %d, the host's %d: want two different cookies", ours, h)
+	}
+	l, err := Tuner{}.NewLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Cookie != ours {
+		t.Errorf("NewLedger's cookie %d, want the namespace's %d", l.Cookie, ours)
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"unicode"
 )
@@ -61,26 +61,7 @@ func WriteConf(path string, results []Result, source string) error {
 	if err := FormatConf(&buf, results, source); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return WriteFileAtomic(path, buf.Bytes(), 0o644)
 }
 
 // ParseConf reads "key = value" lines in sysctl.d(5) syntax: '#' and ';'
@@ -148,4 +129,75 @@ func Unpersisted(settings []Setting, conf map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// confValue is a value a sysctl.d file gives a key, and its line.
+type confValue struct {
+	value string
+	line  int
+}
+
+// confValues returns the last value a sysctl.d file gives each of keys
+// (dotted names), reading the file the way systemd-sysctl does rather than
+// strictly as ParseConf: it is used on files fjord did not write, to learn
+// what the admin set, and a line it has no use for must not stop it. So a
+// line that is not an assignment, such as the "-net.ipv4.conf.all.rp_filter"
+// exclusions of systemd's own 50-default.conf and of distributions' files,
+// is skipped, as systemd-sysctl skips it; a key may use '/' as separator and
+// may be a glob, as in systemd. What a value must look like is the
+// caller's to judge, and only for the keys it asked for.
+func confValues(r io.Reader, keys ...string) (map[string]confValue, error) {
+	out := map[string]confValue{}
+	sc := bufio.NewScanner(r)
+	// A sysctl.d line may be long (a port list); systemd takes lines of
+	// any length.
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		k, value, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		k = normalizeKey(strings.TrimPrefix(strings.TrimSpace(k), "-"))
+		for _, want := range keys {
+			if k == want || strings.ContainsAny(k, "*?[") && globMatch(k, want) {
+				out[want] = confValue{normalize(value), n}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return out, nil
+}
+
+// normalizeKey turns a key written with '/' separators into the dotted
+// form, as systemd-sysctl does: when the first separator is '/', every '/'
+// and '.' swap places ("net/ipv4/conf/eth0.100/forwarding" names the
+// interface eth0.100).
+func normalizeKey(k string) string {
+	slash, dot := strings.IndexByte(k, '/'), strings.IndexByte(k, '.')
+	if slash < 0 || dot >= 0 && dot < slash {
+		return k
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '/':
+			return '.'
+		case '.':
+			return '/'
+		}
+		return r
+	}, k)
+}
+
+// globMatch reports whether the glob pattern (fnmatch(3) syntax, as
+// systemd-sysctl takes it) matches key; a malformed pattern matches
+// nothing, as fnmatch's does.
+func globMatch(pattern, key string) bool {
+	ok, err := path.Match(pattern, key)
+	return err == nil && ok
 }

@@ -31,6 +31,10 @@ type Needs struct {
 	// namespace (Tuner.Listening). Those the widened range would newly
 	// hand out as source ports are reserved.
 	Listening []uint16
+	// RangeLow and RangeHigh are the ephemeral port range as it is
+	// before fjord widens it (Tuner.RangeBefore): a listener outside it
+	// is newly exposed by the widening. Zero: Linux's default range.
+	RangeLow, RangeHigh uint16
 }
 
 // The profile's floors: what a busy proxy wants whatever its configuration.
@@ -46,10 +50,11 @@ const (
 	// above it for services.
 	PortRangeLow, PortRangeHigh = 1024, 65023
 	// KernelPortRangeLow and KernelPortRangeHigh are Linux's default
-	// ephemeral port range. A service listening inside it has lived with
-	// source ports taking its port on every stock host (and most such
-	// listeners asked for port 0 and got an ephemeral one), so only the
-	// listeners the widening newly exposes are reserved for them.
+	// ephemeral port range, which Needs.RangeLow and RangeHigh default
+	// to. A service listening inside the range in force has lived with
+	// source ports taking its port (and most such listeners asked for
+	// port 0 and got an ephemeral one), so only the listeners the
+	// widening newly exposes are reserved for them.
 	KernelPortRangeLow, KernelPortRangeHigh = 32768, 60999
 	// FinTimeout is the FIN_WAIT_2 timeout fjord wants, half the default.
 	FinTimeout = 30
@@ -131,7 +136,7 @@ func Profile(n Needs) []Setting {
 	}
 	res := reservations(n)
 	rangeSetting := Setting{
-		Key: "net.ipv4.ip_local_port_range", Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
+		Key: PortRangeKey, Kind: Range, Want: fmt.Sprintf("%d %d", PortRangeLow, PortRangeHigh),
 		Reason: fmt.Sprintf("The source ports of connections to servers: each server address takes at most this many connections at once, TIME_WAIT included. The default 32768-60999 gives 28232; %d-%d gives %d.", PortRangeLow, PortRangeHigh, PortRangeHigh-PortRangeLow+1),
 	}
 	if ports := formatPorts(res.all()); ports != "" {
@@ -145,6 +150,29 @@ func Profile(n Needs) []Setting {
 	return append(s, rangeSetting)
 }
 
+// PersistProfile is Profile for a sysctl.d file, applied at every boot:
+// the ports of services listening now are left out of the reserved ports
+// (what happens to listen when the file is written may be a program that
+// asked for any port, or one gone tomorrow, and would be reserved for
+// good). The range setting's Detail names them, for the admin to add
+// those that are there to stay. fjord's binds and servers, which the
+// configuration names, stay in.
+func PersistProfile(n Needs) []Setting {
+	res := reservations(n)
+	transient := bitsOf(res.listening).andNot(bitsOf(res.binds)).andNot(bitsOf(res.servers))
+	n.Listening = nil
+	s := Profile(n)
+	if transient.empty() {
+		return s
+	}
+	for i := range s {
+		if s[i].Key == PortRangeKey {
+			s[i].Detail = fmt.Sprintf("Services listening when this file was written, on ports this range newly covers: %s. Not reserved here, since they may be transient: add those that are there to stay to %s.", formatPorts(transient.spans()), ReservedPortsKey)
+		}
+	}
+	return s
+}
+
 // reserved are the ports the profile reserves, by where they come from.
 type reserved struct {
 	binds, servers, listening []portSpan
@@ -152,9 +180,9 @@ type reserved struct {
 
 // reservations picks the ports of n that the widened ephemeral range
 // covers. Ports below it are never handed out as source ports. A listener
-// inside the kernel's default range is left alone (see
-// KernelPortRangeLow); fjord's binds and servers are reserved wherever
-// they are, since fjord knows they must stay free.
+// inside the range in force before the widening (n.RangeLow-n.RangeHigh)
+// is left alone (see KernelPortRangeLow); fjord's binds and servers are
+// reserved wherever they are, since fjord knows they must stay free.
 func reservations(n Needs) reserved {
 	pick := func(ports []uint16, keep func(uint16) bool) []portSpan {
 		var spans []portSpan
@@ -166,8 +194,12 @@ func reservations(n Needs) reserved {
 		return mergeSpans(spans)
 	}
 	always := func(uint16) bool { return true }
+	low, high := n.RangeLow, n.RangeHigh
+	if low == 0 && high == 0 {
+		low, high = KernelPortRangeLow, KernelPortRangeHigh
+	}
 	exposed := func(p uint16) bool {
-		return p <= PortRangeHigh && (p < KernelPortRangeLow || p > KernelPortRangeHigh)
+		return p <= PortRangeHigh && (p < low || p > high)
 	}
 	return reserved{
 		binds:     pick(n.Ports, always),

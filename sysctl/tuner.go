@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -85,6 +86,10 @@ type Result struct {
 	// Released lists the reserved ports given back (Tuner.Release, or a
 	// ledger update dropping those of processes that ended).
 	Released string
+	// RangeRestored is the ephemeral port range put back as it was
+	// before fjord widened it, once no fjord runs ("" none): the update
+	// that released the last owner's ports did it first.
+	RangeRestored string
 	// Note is a remark that is no failure of the setting, such as a
 	// ledger that had to be started afresh.
 	Note string
@@ -136,9 +141,21 @@ func (t Tuner) NetDir() string {
 	return filepath.Join(filepath.Dir(t.Root), "net")
 }
 
-// Listening returns the listening TCP sockets of t's network namespace
-// (ListeningSockets).
-func (t Tuner) Listening() ([]Listener, error) { return ListeningSockets(t.NetDir()) }
+// Listening returns the listening TCP sockets of t's network namespace,
+// sorted by port. With the default Root and Net it asks the kernel through
+// NETLINK_SOCK_DIAG, for the listeners alone, and reads the tables of
+// /proc/net (ListeningSockets) only where that fails (a kernel without
+// inet_diag, a sandbox that forbids netlink); a fake tree's tables are
+// read from its files.
+func (t Tuner) Listening() ([]Listener, error) {
+	if t.Net == "" && t.Root == "" {
+		if ls, err := listeningDiag(); err == nil {
+			sortListeners(ls)
+			return ls, nil
+		}
+	}
+	return ListeningSockets(t.NetDir())
+}
 
 // Check reads every setting and reports what Apply would change, changing
 // nothing.
@@ -155,9 +172,20 @@ func (t Tuner) Check(settings []Setting) []Result {
 // whose Requires did not end OK or Applied is not written. With a Ledger,
 // the reserved ports are the one exception to "never worse": those fjord
 // reserved for processes that ended are released.
+//
+// With a Ledger, the calling process is registered in it even when the
+// settings reserve no port, and what processes that ended left reserved is
+// released; that update is reported as one more result, after the others,
+// when it released something or did not go as it should.
 func (t Tuner) Apply(settings []Setting) []Result {
 	out := make([]Result, len(settings))
 	done := map[string]*Result{}
+	var extra []Result
+	if t.Ledger != nil && !slices.ContainsFunc(settings, func(s Setting) bool { return s.Key == ReservedPortsKey }) {
+		if r := t.settle(releaseSetting, []portSpan{}); r.Released != "" || r.Note != "" || !r.InPlace() {
+			extra = append(extra, r)
+		}
+	}
 	for i, s := range settings {
 		if t.Ledger != nil && s.Key == ReservedPortsKey {
 			out[i] = t.reserve(s)
@@ -166,17 +194,20 @@ func (t Tuner) Apply(settings []Setting) []Result {
 		}
 		r := t.check(s)
 		if r.Status == Pending {
-			if dep, ok := done[s.Requires]; s.Requires != "" && ok && !dep.InPlace() {
+			switch dep, ok := done[s.Requires]; {
+			case s.Requires != "" && ok && !dep.InPlace():
 				r.Status = Failed
 				r.Err = fmt.Errorf("not changed because %s is not in place (%v)", s.Requires, dep.Err)
-			} else {
+			case t.Ledger != nil && s.Key == PortRangeKey:
+				t.widen(&r)
+			default:
 				t.apply(&r)
 			}
 		}
 		out[i] = r
 		done[s.Key] = &out[i]
 	}
-	return out
+	return append(out, extra...)
 }
 
 func (t Tuner) check(s Setting) Result {
@@ -248,11 +279,16 @@ func writeValue(path, value string) error {
 	return err
 }
 
-// bare drops the *fs.PathError around err: messages name the path once.
+// bare drops the *fs.PathError or *os.LinkError around err: messages
+// name the path once.
 func bare(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }

@@ -408,6 +408,37 @@ func TestProfile(t *testing.T) {
 	}
 }
 
+// TestPersistProfile: a sysctl.d file reserves fjord's binds and servers,
+// not what happens to listen when it is written; it names those.
+func TestPersistProfile(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		n         Needs
+		reserved  string // "" no reserved ports setting
+		rangeNote string // part of the range setting's Detail; "" none
+	}{
+		{"listeners left out and named", Needs{Ports: []uint16{8080}, ServerPorts: []uint16{8081}, Listening: []uint16{5432, 8080, 40000, 61500}}, "8080-8081", "newly covers: 5432,61500. Not reserved here"},
+		{"only listeners: no reserved ports, still named", Needs{Listening: []uint16{5432}}, "", "newly covers: 5432."},
+		{"no listener: nothing named", Needs{Ports: []uint16{8080}}, "8080", ""},
+		{"a listener that is also a bind is reserved as one, not named", Needs{Ports: []uint16{8080}, Listening: []uint16{8080}}, "8080", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var reserved, detail string
+			for _, s := range PersistProfile(tt.n) {
+				switch s.Key {
+				case ReservedPortsKey:
+					reserved = s.Want
+				case PortRangeKey:
+					detail = s.Detail
+				}
+			}
+			if reserved != tt.reserved || (tt.rangeNote == "") != (detail == "") || !strings.Contains(detail, tt.rangeNote) {
+				t.Errorf("reserves %q, range detail %q; want %q, a detail containing %q", reserved, detail, tt.reserved, tt.rangeNote)
+			}
+		})
+	}
+}
+
 func TestProfileReservations(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -429,6 +460,16 @@ func TestProfileReservations(t *testing.T) {
 			n:      Needs{Listening: []uint16{22, 1024, 5432, 32767, 32768, 45000, 60999, 61000, 65023, 65024}},
 			want:   "1024,5432,32767,61000,65023",
 			detail: "already listening 1024,5432,32767,61000,65023",
+		},
+		{
+			name:   "listeners judged against the range in force, not the kernel's default",
+			n:      Needs{Listening: []uint16{5432, 20000, 40000, 61500, 65023}, RangeLow: 10000, RangeHigh: 65000},
+			want:   "5432,65023",
+			detail: "already listening 5432,65023",
+		},
+		{
+			name: "a range already as wide as fjord's exposes no listener",
+			n:    Needs{Listening: []uint16{1024, 5432, 65023}, RangeLow: 1024, RangeHigh: 65535},
 		},
 		{
 			name:   "a port of several kinds is reserved once and named under each",
@@ -566,6 +607,75 @@ func FuzzParseConf(f *testing.F) {
 			if again[k] != v {
 				t.Fatalf("%s: %q became %q", k, v, again[k])
 			}
+		}
+	})
+}
+
+func TestConfValues(t *testing.T) {
+	const key = ReservedPortsKey
+	tests := []struct {
+		name, text string
+		want       string // the value found; "" none
+		line       int
+	}{
+		{"an assignment", "net.ipv4.ip_local_reserved_ports = 8080, 8443\n", "8080, 8443", 1},
+		{"the last assignment wins", "net.ipv4.ip_local_reserved_ports = 1\n-net.ipv4.ip_local_reserved_ports=2\n", "2", 2},
+		{"slash separators", "net/ipv4/ip_local_reserved_ports = 9000\n", "9000", 1},
+		{"a glob that matches", "net.ipv4.ip_local_*_ports = 9001\n", "9001", 1},
+		{"a glob that does not", "net.ipv4.conf.*.rp_filter = 2\n", "", 0},
+		{"systemd's key-only exclusion is skipped", "-net.ipv4.conf.all.rp_filter\n-net.ipv4.ip_local_reserved_ports\nnet.ipv4.ip_local_reserved_ports = 5\n", "5", 3},
+		{"lines that are no assignment are skipped", "# c\n; c\n\nnot a setting\n[section]\nfs.file-max = 5\n", "", 0},
+		{"another key with '/' and a dot in a name", "net/ipv4/conf/eth0.100/forwarding = 1\n", "", 0},
+		{"a bad value is returned for the caller to judge", "net.ipv4.ip_local_reserved_ports = x\n", "x", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := confValues(strings.NewReader(tt.text), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, ok := got[key]
+			if ok != (tt.want != "") || v.value != tt.want || v.line != tt.line {
+				t.Errorf("%q: found %v %+v, want %q on line %d", tt.text, ok, v, tt.want, tt.line)
+			}
+		})
+	}
+}
+
+func TestNormalizeKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"net.ipv4.tcp_tw_reuse":             "net.ipv4.tcp_tw_reuse",
+		"net/ipv4/tcp_tw_reuse":             "net.ipv4.tcp_tw_reuse",
+		"net/ipv4/conf/eth0.100/forwarding": "net.ipv4.conf.eth0/100.forwarding",
+		"net.ipv4.conf.eth0/100.forwarding": "net.ipv4.conf.eth0/100.forwarding",
+		"kernel":                            "kernel",
+	} {
+		if got := normalizeKey(in); got != want {
+			t.Errorf("normalizeKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzConfValues(f *testing.F) {
+	f.Add("-net.ipv4.conf.all.rp_filter\nnet/ipv4/ip_local_reserved_ports = 8080\n")
+	f.Add("net.ipv4.ip_local_*_ports=1\n# x\n;y\nno assignment\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		got, err := confValues(strings.NewReader(text), ReservedPortsKey)
+		if err != nil {
+			return
+		}
+		v, ok := got[ReservedPortsKey]
+		if !ok {
+			return
+		}
+		// The value found is on the line named, after its '='.
+		lines := strings.Split(text, "\n")
+		if v.line < 1 || v.line > len(lines) {
+			t.Fatalf("line %d of %d", v.line, len(lines))
+		}
+		_, after, found := strings.Cut(lines[v.line-1], "=")
+		if !found || normalize(after) != v.value {
+			t.Fatalf("value %q is not what line %d (%q) assigns", v.value, v.line, lines[v.line-1])
 		}
 	})
 }

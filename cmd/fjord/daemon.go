@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/sysctl"
 )
 
 // A fjord process starts another in two cases: daemon mode (the process
@@ -248,22 +248,7 @@ func (l *parentLink) close() {
 // writePIDFile writes pid to path atomically (a reader never sees a
 // half-written file), replacing what was there.
 func writePIDFile(path string, pid int) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("pidfile %s: %w", path, err)
-	}
-	_, err = fmt.Fprintf(tmp, "%d\n", pid)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := sysctl.WriteFileAtomic(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("pidfile %s: %w", path, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -271,6 +272,9 @@ func TestNetnsReleasesReservations(t *testing.T) {
 	if got, want := h.value(t, key), "5555,8080-8081,8443,9000"; got != want {
 		t.Fatalf("after the start: reserved %q, want %q\n%s", got, want, fp.log)
 	}
+	if got := h.value(t, "net.ipv4.ip_local_port_range"); got != "1024 65023" {
+		t.Fatalf("after the start: port range %q, want 1024 65023", got)
+	}
 
 	// A reload with 8444 instead of 8443: the new process reserves 8444
 	// beside the old one; 8443 goes when the old process ends.
@@ -315,10 +319,117 @@ func TestNetnsReleasesReservations(t *testing.T) {
 	<-next3.exited
 	t.Setenv(sysctlRootEnv, h.root)
 	code, out, errOut := runFjord(t, "sysctl", "release")
-	if code != 0 || !strings.Contains(out, "released 5555") {
+	if code != 0 || !strings.Contains(out, "released 5555") || !strings.Contains(out, "net.ipv4.ip_local_port_range: put back to 32768 60999") {
 		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
 	}
 	if got, want := h.value(t, key), "8080,9000"; got != want {
 		t.Errorf("after fjord sysctl release: reserved %q, want the admin's %q", got, want)
+	}
+	// The range the first fjord widened goes back with the last
+	// reservations, first.
+	if got := h.value(t, "net.ipv4.ip_local_port_range"); got != "32768 60999" {
+		t.Errorf("after fjord sysctl release: port range %q, want the namespace's default 32768 60999 back", got)
+	}
+}
+
+// worldExecutable copies the test binary into a directory any user may
+// enter: a fjord that dropped to nobody starts it again at a reload.
+func worldExecutable(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "fjord.test")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// sysctlCmd runs 'fjord sysctl ARGS' as a process of its own, started from
+// the test goroutine's thread so that all of it runs in the test's
+// namespace (run in-process, fjord would read /proc/self/net, the main
+// thread's namespace, the host's).
+func (h *netnsHost) sysctlCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"sysctl"}, args...)...)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1", sysctlRootEnv+"="+h.root)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+	}
+	return string(out)
+}
+
+// TestNetnsReloadUnderUser: after a reload by a fjord that dropped to a
+// user, the new process cannot register in the ledger; the old one's
+// listening sockets, which the new one serves on, keep the old one's
+// ports reserved after it ends, and 'fjord sysctl check' neither calls it
+// ended nor recommends a release, which would release nothing of it; once
+// the new process stops, the ports go.
+func TestNetnsReloadUnderUser(t *testing.T) {
+	h := enterNetns(t)
+	if h == nil {
+		return
+	}
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	// As on a host, nobody may read the settings (but not the ledger,
+	// in its directory of root's).
+	for d := filepath.Dir(h.root); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	const key = "net.ipv4.ip_local_reserved_ports"
+	exe := worldExecutable(t)
+	cfg := writeFile(t, filepath.Dir(exe), "fjord.cfg", "global\n\tuser nobody\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:8080\n\tserver remote 192.0.2.1:80\n")
+	fp := startFjordAt(t, exe, h.env(), "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	h.sameNetns(t, fp.pid())
+	if got := h.value(t, key); got != "8080" {
+		t.Fatalf("after the start: reserved %q, want 8080\n%s", got, fp.log)
+	}
+
+	from := fp.log.len()
+	if err := syscall.Kill(fp.pid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	_, line := fp.log.wait(t, from, "reload: process ", 20*time.Second)
+	var next int
+	if _, err := fmt.Sscanf(line[strings.Index(line, "reload: process "):], "reload: process %d", &next); err != nil {
+		t.Fatalf("no process id in %q: %v", line, err)
+	}
+	killAtEnd(t, next)
+	select {
+	case <-fp.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the old process did not end after the reload:\n%s", fp.log)
+	}
+	if got := h.value(t, key); got != "8080" {
+		t.Fatalf("after the reload: reserved %q, want 8080 still\n%s", got, fp.log)
+	}
+	old := fmt.Sprintf("process %d (8080)", fp.pid())
+	out := h.sysctlCmd(t, "check")
+	if !strings.Contains(out, "still holds them, so they stay: "+old) || strings.Contains(out, "ended without releasing") || strings.Contains(out, "'fjord sysctl release'") {
+		t.Errorf("fjord sysctl check after the reload does not say that %s lives on:\n%s", old, out)
+	}
+	if out := h.sysctlCmd(t, "release"); !strings.Contains(out, "nothing to release") || h.value(t, key) != "8080" {
+		t.Errorf("fjord sysctl release while the new process serves on 8080: reserved %q\n%s", h.value(t, key), out)
+	}
+
+	syscall.Kill(next, syscall.SIGTERM)
+	waitGone(t, next, 20*time.Second)
+	if out := h.sysctlCmd(t, "release"); !strings.Contains(out, "released 8080") || h.value(t, key) != "" || h.value(t, "net.ipv4.ip_local_port_range") != "32768 60999" {
+		t.Errorf("fjord sysctl release once no fjord runs: reserved %q, port range %q\n%s", h.value(t, key), h.value(t, "net.ipv4.ip_local_port_range"), out)
 	}
 }

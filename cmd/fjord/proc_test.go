@@ -145,7 +145,14 @@ type fjordProc struct {
 // when the test ends.
 func startFjord(t *testing.T, env []string, args ...string) *fjordProc {
 	t.Helper()
-	cmd := fjordCmd(t, args...)
+	return startFjordAt(t, os.Args[0], env, args...)
+}
+
+// startFjordAt is startFjord with the test binary at exe (a copy of it).
+func startFjordAt(t *testing.T, exe string, env []string, args ...string) *fjordProc {
+	t.Helper()
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1")
 	cmd.Env = append(cmd.Env, env...)
 	pl := stderrLog(t, cmd)
 	err := cmd.Start()

@@ -47,8 +47,8 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
-	releasePorts := tuneKernel(cfg, o, logger.Printf)
-	defer releasePorts()
+	ports := tuneKernel(cfg, o, logger.Printf)
+	defer ports.release()
 	if err := raiseNoFile(cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
@@ -88,6 +88,8 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	// Still root: privileges are dropped in process.run.
+	ports.hold(eng)
 	checks.Start()
 	defer checks.Stop()
 	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}

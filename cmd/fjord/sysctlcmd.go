@@ -23,10 +23,14 @@ check    show each kernel setting fjord wants: current value, wanted value,
          fjord processes added; then whether FILE (default %[1]s)
          keeps them over a reboot. Exit 0 if every setting is as wanted,
          1 if not.
-apply    make the changes now (root), reading each one back. Exit 0 if
-         every setting is as wanted afterwards, 1 if not.
+apply    make the changes now (root), reading each one back, the ports of
+         services listening now included (until the next boot, like the
+         range). Exit 0 if every setting is as wanted afterwards, 1 if
+         not.
 persist  write the wanted values, each with its reason, to FILE (default
-         %[1]s) for 'sysctl --system' and every boot.
+         %[1]s) for 'sysctl --system' and every boot. Ports
+         that services listen on now are named in a comment, not
+         reserved: they may not be there at the next boot.
 release  release the ports fjord reserved for processes that have ended
          (killed, or unable to release them once they dropped privileges).
          The reservations of running fjord processes and of the admin
@@ -114,7 +118,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		results := tu.Check(settings)
 		printResults(stdout, results)
 		reportLedger(stdout, tu)
-		reportPersisted(stdout, file, settings)
+		reportPersisted(stdout, file, sysctl.PersistProfile(needs))
 		return exitCode(sysctl.AllOK(results))
 	case "apply":
 		results := tu.Apply(settings)
@@ -122,7 +126,10 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 		disown(results, stderr)
 		return exitCode(sysctl.AllOK(results))
 	default: // persist
-		results := tu.Check(settings)
+		// What listens now is not what every boot must reserve: the
+		// file names those ports instead (PersistProfile). 'apply'
+		// reserves them, like the range it widens, until the next boot.
+		results := tu.Check(sysctl.PersistProfile(needs))
 		if err := sysctl.WriteConf(file, results, source); err != nil {
 			fmt.Fprintf(stderr, "fjord sysctl persist: %v\n", err)
 			return 1
@@ -140,21 +147,29 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// disown makes the reserved ports 'apply' put in place the admin's: a
-// running fjord that reserved some of them first must not release them
-// when it stops.
+// disown makes the reserved ports and the port range 'apply' put in place
+// the admin's: a running fjord that reserved or widened them first must
+// not take them back when it stops.
 func disown(results []sysctl.Result, stderr io.Writer) {
+	ports, portRange := "", false
 	for _, r := range results {
-		if r.Key != sysctl.ReservedPortsKey || !r.InPlace() {
-			continue
+		switch {
+		case !r.InPlace():
+		case r.Key == sysctl.ReservedPortsKey:
+			ports = r.Setting.Want
+		case r.Key == sysctl.PortRangeKey:
+			portRange = true
 		}
-		ledger, err := sysctlTuner().NewLedger()
-		if err == nil {
-			err = ledger.Disown(r.Setting.Want)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s may release them when it stops\n", r.Key, err, r.Setting.Want)
-		}
+	}
+	if ports == "" && !portRange {
+		return
+	}
+	ledger, err := sysctlTuner().NewLedger()
+	if err == nil {
+		err = ledger.Disown(ports, portRange)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "[WARNING] %s: %v: a running fjord that reserved some of %s, or widened the port range, may take them back when it stops\n", sysctl.ReservedPortsKey, err, orDash(ports))
 	}
 }
 
@@ -170,6 +185,9 @@ func releaseCommand(stdout, stderr io.Writer) int {
 	r := tu.Release()
 	if r.Note != "" {
 		fmt.Fprintf(stderr, "[WARNING] %s: %s\n", r.Key, r.Note)
+	}
+	if r.RangeRestored != "" {
+		fmt.Fprintf(stdout, "%s: put back to %s, as it was before fjord widened it\n", sysctl.PortRangeKey, r.RangeRestored)
 	}
 	switch {
 	case !r.InPlace():

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -41,6 +45,13 @@ var hostLike = map[string]string{
 	"net.ipv4.tcp_fin_timeout":         "60\n",
 	"net.ipv4.ip_local_reserved_ports": "\n",
 	"net.ipv4.ip_local_port_range":     "32768\t60999\n",
+}
+
+// hostWith is hostLike with the key set to value.
+func hostWith(key, value string) map[string]string {
+	m := maps.Clone(hostLike)
+	m[key] = value
+	return m
 }
 
 // fakeSysctl writes a /proc/sys-shaped tree of ordinary files, key →
@@ -188,6 +199,70 @@ func TestSysctlCommandErrors(t *testing.T) {
 		if code != tt.code || !strings.Contains(errOut, tt.err) {
 			t.Errorf("fjord %v exited %d, want %d with %q:\n%s", tt.args, code, tt.code, tt.err, errOut)
 		}
+	}
+}
+
+// TestSysctlReleaseWithoutLedger: 'fjord sysctl release' on a host where
+// fjord never reserved anything says so and creates nothing.
+func TestSysctlReleaseWithoutLedger(t *testing.T) {
+	root := fakeSysctl(t, hostWith("net.ipv4.ip_local_reserved_ports", "9000\n"))
+	t.Setenv(sysctlRootEnv, root)
+	code, out, errOut := runFjord(t, "sysctl", "release")
+	if code != 0 || out != "net.ipv4.ip_local_reserved_ports: nothing to release (9000)\n" {
+		t.Errorf("fjord sysctl release exited %d:\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(root), "run")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fjord sysctl release created the ledger's directory (%v)", err)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "9000" {
+		t.Errorf("reserved %q, want 9000 as it was", got)
+	}
+}
+
+// TestSysctlPersistLeavesListenersOut: 'persist' reserves the binds for
+// every boot but only names the services listening now, which may be
+// transient; 'apply', which widens the range until the next boot,
+// reserves them until then too. 'check' does not ask to persist them.
+func TestSysctlPersistLeavesListenersOut(t *testing.T) {
+	root := fakeSysctl(t, hostLike)
+	t.Setenv(sysctlRootEnv, root)
+	netDir := filepath.Join(filepath.Dir(root), "net")
+	if err := os.Mkdir(netDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A service listening on 5432 (0x1538).
+	table := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+		"   0: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+	if err := os.WriteFile(filepath.Join(netDir, "tcp"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "fjord.cfg", "global\n\ttune.sysctl off\ndefaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:8080\n\tserver s1 192.0.2.1:80\n")
+	persisted := filepath.Join(dir, "90-fjord.conf")
+	if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "persist", persisted); code != 0 {
+		t.Fatalf("persist exited %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(persisted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := sysctl.ParseConf(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The comment is wrapped: compare its words.
+	words := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "#", "")), " ")
+	if conf["net.ipv4.ip_local_reserved_ports"] != "8080" || !strings.Contains(words, "newly covers: 5432. Not reserved here, since they may be transient") {
+		t.Errorf("persisted file reserves %q (want the bind 8080 only) or does not name 5432:\n%s", conf["net.ipv4.ip_local_reserved_ports"], b)
+	}
+	if code, out, errOut := runFjord(t, "sysctl", "-f", cfg, "apply"); code != 0 {
+		t.Fatalf("apply exited %d\n%s%s", code, out, errOut)
+	}
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "5432,8080" {
+		t.Errorf("apply reserved %q, want 5432,8080", got)
+	}
+	if code, out, _ := runFjord(t, "sysctl", "-f", cfg, "check", persisted); code != 0 || !strings.Contains(out, persisted+" keeps every setting over a reboot") {
+		t.Errorf("check after apply and persist exited %d:\n%s", code, out)
 	}
 }
 
@@ -540,12 +615,13 @@ func TestDefaultConfigNeeds(t *testing.T) {
 // apply'.
 func TestStopReleasesReservations(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		apply bool
-		after string // "": as before fjord
+		name      string
+		apply     bool
+		after     string // "": as before fjord
+		rangeLeft string // the port range after the stop
 	}{
-		{"released at stop", false, ""},
-		{"kept after fjord sysctl apply", true, "PORT"},
+		{"released at stop, range put back", false, "", "32768 60999"},
+		{"kept after fjord sysctl apply, range too", true, "PORT", "1024 65023"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := fakeSysctl(t, hostLike)
@@ -559,7 +635,7 @@ func TestStopReleasesReservations(t *testing.T) {
 				t.Fatalf("reserved %q while fjord runs, want %s", got, port)
 			}
 			_, out, _ := runFjord(t, "sysctl", "-f", cfg, "check")
-			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s)\n", port, fp.pid(), port); !strings.Contains(out, want) {
+			if want := fmt.Sprintf("net.ipv4.ip_local_reserved_ports: fjord added %s, and releases each once no running fjord needs it; running: process %d (%s); fjord widened net.ipv4.ip_local_port_range from 32768 60999 to 1024 65023, and puts 32768 60999 back when the last fjord stops\n", port, fp.pid(), port); !strings.Contains(out, want) {
 				t.Errorf("fjord sysctl check lacks %q:\n%s", want, out)
 			}
 			if tt.apply {
@@ -573,8 +649,72 @@ func TestStopReleasesReservations(t *testing.T) {
 			if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != want {
 				t.Errorf("reserved %q after the stop, want %q\n%s", got, want, fp.log)
 			}
+			if got := sysctlValue(t, root, "net.ipv4.ip_local_port_range"); got != tt.rangeLeft {
+				t.Errorf("port range %q after the stop, want %q\n%s", got, tt.rangeLeft, fp.log)
+			}
 		})
 	}
+}
+
+// TestStartWithNothingToReserve: a fjord with no port to reserve still
+// releases what an ended fjord left, and, registered all the same, leaves
+// no ledger behind when it stops.
+func TestStartWithNothingToReserve(t *testing.T) {
+	root := fakeSysctl(t, hostWith("net.ipv4.ip_local_reserved_ports", "9000,9100\n"))
+	ended := exec.Command("/bin/true")
+	if err := ended.Run(); err != nil {
+		t.Skipf("cannot run /bin/true: %v", err)
+	}
+	ledger := ledgerPath(t, root)
+	if err := os.MkdirAll(filepath.Dir(ledger), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ledger, fmt.Appendf(nil, "added 9000\nowner %d 1 9000 -\n", ended.Process.Pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A port below the ephemeral range and a remote server: nothing to
+	// reserve.
+	cfg := writeFile(t, t.TempDir(), "fjord.cfg", "global\n\ttune.sysctl on\ndefaults\n\tmode tcp\nlisten px\n\tbind "+freeLowAddr(t)+"\n\tserver s1 192.0.2.1:80\n")
+	fp := startFjord(t, []string{sysctlRootEnv + "=" + root}, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "listening on", 10*time.Second)
+	fp.log.wait(t, 0, "released 9000, which fjord reserved for processes that have ended", time.Second)
+	if got := sysctlValue(t, root, "net.ipv4.ip_local_reserved_ports"); got != "9100" {
+		t.Errorf("reserved %q while fjord runs, want the admin's 9100", got)
+	}
+	fp.cmd.Process.Signal(syscall.SIGTERM)
+	<-fp.exited
+	if _, err := os.Lstat(ledger); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the ledger is left after the stop (%v)\n%s", err, fp.log)
+	}
+}
+
+// freeLowAddr returns a loopback address with a free port below 1024,
+// which no reservation covers.
+func freeLowAddr(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to bind a port below 1024")
+	}
+	for p := 1023; p >= 600; p-- {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln.Close()
+			return ln.Addr().String()
+		}
+	}
+	t.Skip("no free port below 1024")
+	return ""
+}
+
+// ledgerPath is the ledger a fjord using the fake tree root keeps for the
+// test's network namespace.
+func ledgerPath(t *testing.T, root string) string {
+	t.Helper()
+	l, err := sysctl.Tuner{Root: root}.NewLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Path
 }
 
 // TestDroppedPrivilegesLeaveReservations: a fjord that dropped to nobody

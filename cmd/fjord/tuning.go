@@ -20,8 +20,8 @@ import (
 // sysctlRootEnv names the environment variable that points fjord at
 // another sysctl tree than /proc/sys: a directory shaped like it. fjord
 // then finds the rest of the host beside it: net/ for /proc/net (the
-// listening sockets), run/fjord/ for /run/fjord (the ledger of reserved
-// ports) and sysctl.d/ for the admin's sysctl.d files. fjord's own tests
+// listening sockets), run/fjord-sysctl/ for /run/fjord-sysctl (the ledger
+// of reserved ports) and sysctl.d/ for the admin's sysctl.d files. fjord's own tests
 // set it so that no test run as root tunes the host.
 const sysctlRootEnv = "FJORD_SYSCTL_ROOT"
 
@@ -111,6 +111,12 @@ func kernelNeeds(cfg *config.Config, tu sysctl.Tuner, others []int) (sysctl.Need
 	}
 	mine := socketInodes(append([]int{os.Getpid()}, others...))
 	n.Listening = sysctl.ListenerPorts(ls, func(l sysctl.Listener) bool { return mine[l.Inode] })
+	// Which listeners the widening newly exposes depends on the range
+	// before it: the host's, or the one a running fjord widened from.
+	ledger, _ := tu.NewLedger()
+	if n.RangeLow, n.RangeHigh, err = tu.RangeBefore(ledger); err != nil {
+		warnings = append(warnings, fmt.Sprintf("%v: listeners are judged against the kernel's default port range %d-%d", err, sysctl.KernelPortRangeLow, sysctl.KernelPortRangeHigh))
+	}
 	return n, warnings
 }
 
@@ -202,18 +208,19 @@ func localServerPorts(cfg *config.Config, local func(netip.Addr) bool) []uint16 
 // serves, with the warnings saying what it lacks.
 //
 // With on, the ports fjord reserves are recorded in the namespace's ledger
-// (sysctl.Ledger) for this process; the function it returns takes them
-// back when the process stops, releasing what no other fjord needs.
-func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (release func()) {
-	release = func() {}
+// (sysctl.Ledger) for this process; the portLedger it returns records the
+// process's listening sockets once it listens, and takes the ports back
+// when the process stops, releasing what no other fjord needs.
+func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) *portLedger {
+	var ports *portLedger
 	mode := cfg.Global.Sysctl
 	if mode == config.SysctlOff {
-		return release
+		return ports
 	}
 	tu := sysctlTuner()
 	if _, err := os.Stat(tu.Path("")); err != nil {
 		logf("[WARNING] tune.sysctl %s: kernel settings not checked: %v", mode, err)
-		return release
+		return ports
 	}
 	needs, warnings := kernelNeeds(cfg, tu, slices.Concat(o.softFinish, o.hardFinish))
 	for _, w := range warnings {
@@ -230,7 +237,7 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 			// good; without one, the range must not be widened either.
 			logf("[WARNING] tune.sysctl on: %v: the ephemeral port range is not widened, since the ports it would cover could not be reserved and released again", err)
 			settings = slices.DeleteFunc(settings, func(s sysctl.Setting) bool {
-				return s.Key == sysctl.ReservedPortsKey || s.Key == "net.ipv4.ip_local_port_range"
+				return s.Key == sysctl.ReservedPortsKey || s.Key == sysctl.PortRangeKey
 			})
 		}
 		tu.Ledger = ledger
@@ -258,22 +265,90 @@ func tuneKernel(cfg *config.Config, o *options, logf func(string, ...any)) (rele
 		if r.Note != "" {
 			logf("[WARNING] sysctl %s: %s", r.Key, r.Note)
 		}
-		if r.Key == sysctl.ReservedPortsKey && tu.Ledger != nil && r.InPlace() {
-			release = func() { releasePorts(tu, logf) }
-		}
+	}
+	if tu.Ledger != nil {
+		// Whatever became of the writes: a process whose reservation
+		// failed is registered all the same, and its stop must take it
+		// out and release what no other fjord needs.
+		ports = &portLedger{tu: tu, logf: logf}
 	}
 	if mode == config.SysctlCheck && ok < len(results) {
 		logf("tune.sysctl check: %d of %d kernel settings would change; 'fjord sysctl -f %s check' says why", len(results)-ok, len(results), strings.Join(o.files, " -f "))
-		return release
+		return ports
 	}
 	logf("tune.sysctl %s: %d of %d kernel settings were already as wanted (net.* ones are this network namespace's)", mode, ok, len(results))
-	return release
+	return ports
+}
+
+// portLedger is this process's part in the ledger of reserved ports,
+// for the rest of its life. Its methods do nothing on nil: no ledger.
+type portLedger struct {
+	tu   sysctl.Tuner
+	logf func(string, ...any)
+}
+
+// hold records the inodes of the engine's listening sockets in the
+// ledger, once it listens and while it may still write there (before
+// privileges are dropped). A reload hands these sockets to the new
+// process; if that one cannot register (it runs as the user fjord dropped
+// to), they are what keeps this process's ports reserved after it ends,
+// for as long as the new one serves on them.
+func (p *portLedger) hold(eng *engine.Engine) {
+	if p == nil {
+		return
+	}
+	inodes, err := listenerInodes(eng)
+	if err == nil {
+		err = p.tu.Ledger.Hold(inodes)
+	}
+	if err != nil {
+		p.logf("[WARNING] sysctl %s: cannot record this process's listening sockets: %v; after a reload by a process that cannot register, a fjord started as root may release ports it serves on", sysctl.ReservedPortsKey, err)
+	}
+}
+
+// listenerInodes returns the inodes of the engine's listening sockets:
+// the numbers the namespace's socket tables show for them.
+func listenerInodes(eng *engine.Engine) ([]uint64, error) {
+	files, err := eng.ListenerFiles()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.File.Close()
+		}
+	}()
+	inodes := make([]uint64, 0, len(files))
+	for _, f := range files {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.File.Fd()), &st); err != nil {
+			return nil, fmt.Errorf("fstat(%s): %w", f.File.Name(), err)
+		}
+		inodes = append(inodes, st.Ino)
+	}
+	return inodes, nil
+}
+
+// release takes this process out of the ledger as it stops (releasePorts).
+func (p *portLedger) release() {
+	if p != nil {
+		releasePorts(p.tu, p.logf)
+	}
 }
 
 // releasePorts takes this process out of the ledger as it stops, and
-// says what was released or why nothing could be.
+// says what was released or why nothing could be. A process the ledger
+// never listed (the new process of a reload that runs as the user fjord
+// dropped to, which cannot reach the ledger) reserved nothing, and says
+// nothing.
 func releasePorts(tu sysctl.Tuner, logf func(string, ...any)) {
+	if !tu.Ledger.Registered() {
+		return
+	}
 	r := tu.Release()
+	if r.RangeRestored != "" {
+		logf("sysctl %s = %s: put back as it was before fjord widened it, since no fjord needs it wide any more", sysctl.PortRangeKey, r.RangeRestored)
+	}
 	switch {
 	case r.Status == sysctl.Failed || r.Status == sysctl.Unavailable:
 		logf("[WARNING] sysctl %s: the ports this process reserved stay reserved: %v; the next fjord started as root in this network namespace, or 'fjord sysctl release', releases them", r.Key, r.Err)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fjordlb/fjord/sysctl"
@@ -95,5 +98,98 @@ func TestOwnListenersAreNotServices(t *testing.T) {
 	}
 	if len(socketInodes([]int{-1})) != 0 {
 		t.Error("a process that does not exist holds sockets")
+	}
+}
+
+// TestReleasePortsReport: at its stop a process that the ledger lists
+// says what became of its ports; one it never listed (a reload's new
+// process running as the user fjord dropped to) reserved nothing and says
+// nothing.
+func TestReleasePortsReport(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		before   os.FileMode // the ledger directory's mode at start
+		atStop   os.FileMode // and at stop
+		wantLogs string      // "": nothing logged
+	}{
+		{"listed: released", 0o700, 0o700, "released 8080, which fjord reserved and no running fjord needs"},
+		{"listed, ledger unusable at stop: warns", 0o700, 0o777, "the ports this process reserved stay reserved"},
+		{"never listed: silent", 0o777, 0o777, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostLike)
+			tu := sysctl.Tuner{Root: root}
+			ledger, err := tu.NewLedger()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tu.Ledger = ledger
+			dir := filepath.Dir(ledger.Path)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(dir, tt.before)
+			tu.Apply(sysctl.Select(sysctl.Profile(sysctl.Needs{Ports: []uint16{8080}}), sysctl.Setting.Namespaced))
+			os.Chmod(dir, tt.atStop)
+			var logs []string
+			releasePorts(tu, func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) })
+			got := strings.Join(logs, "\n")
+			if tt.wantLogs == "" && got != "" || !strings.Contains(got, tt.wantLogs) {
+				t.Errorf("logged %q, want %q", got, tt.wantLogs)
+			}
+		})
+	}
+}
+
+// TestKernelNeedsRange: a service listening where the widened range newly
+// reaches is reserved for, judged against the range before fjord widened
+// it, even when a fjord that runs widened it already; a range someone
+// else widened exposed it before fjord, and reserves nothing for it.
+func TestKernelNeedsRange(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		ledger string // "" none
+		want   string // the reserved ports setting's value
+	}{
+		{"widened by a running fjord: judged against the range it found", "added 8080\nrange 32768-60999 1024-65023\n", "5432"},
+		{"widened by someone else: already exposed", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeSysctl(t, hostWith("net.ipv4.ip_local_port_range", "1024\t65023\n"))
+			netDir := filepath.Join(filepath.Dir(root), "net")
+			if err := os.Mkdir(netDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// A service on 5432 (0x1538).
+			table := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+				"   0: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+			if err := os.WriteFile(filepath.Join(netDir, "tcp"), []byte(table), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tu := sysctl.Tuner{Root: root}
+			if tt.ledger != "" {
+				path := ledgerPath(t, root)
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(tt.ledger), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := defaultConfig()
+			n, warnings := kernelNeeds(cfg, tu, nil)
+			if len(warnings) > 0 {
+				t.Errorf("warnings: %v", warnings)
+			}
+			got := ""
+			for _, s := range sysctl.Profile(n) {
+				if s.Key == sysctl.ReservedPortsKey {
+					got = s.Want
+				}
+			}
+			if got != tt.want {
+				t.Errorf("reserves %q, want %q (needs %+v)", got, tt.want, n)
+			}
+		})
 	}
 }
