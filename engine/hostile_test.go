@@ -165,16 +165,7 @@ func TestHTTPFramingForwardedAsParsed(t *testing.T) {
 			if !strings.HasSuffix(got, "\r\n\r\nok") {
 				t.Fatalf("response %q", got)
 			}
-			for _, s := range tc.seen {
-				if !strings.Contains(seen, s) {
-					t.Errorf("server saw %q, without %q", seen, s)
-				}
-			}
-			for _, s := range tc.notSeen {
-				if strings.Contains(seen, s) {
-					t.Errorf("server saw %q, with %q", seen, s)
-				}
-			}
+			checkHas(t, "server saw", seen, tc.seen, tc.notSeen)
 		})
 	}
 }
@@ -209,16 +200,7 @@ func TestHTTPResponseFraming(t *testing.T) {
 			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status+" ") {
 				t.Fatalf("status: %q, want %s", got, tc.status)
 			}
-			for _, s := range tc.has {
-				if !strings.Contains(got, s) {
-					t.Errorf("client got %q, without %q", got, s)
-				}
-			}
-			for _, s := range tc.hasNot {
-				if strings.Contains(got, s) {
-					t.Errorf("client got %q, with %q", got, s)
-				}
-			}
+			checkHas(t, "client got", got, tc.has, tc.hasNot)
 		})
 	}
 }
@@ -318,5 +300,21 @@ func TestHTTPConnectResponseLosesFraming(t *testing.T) {
 	want := "HTTP/1.1 200 Connection established\r\n\r\ntunnel bytes"
 	if got != want {
 		t.Errorf("client got %q, want %q", got, want)
+	}
+}
+
+// checkHas reports what of has is missing from got, and what of hasNot is
+// in it.
+func checkHas(t *testing.T, who, got string, has, hasNot []string) {
+	t.Helper()
+	for _, s := range has {
+		if !strings.Contains(got, s) {
+			t.Errorf("%s %q, without %q", who, got, s)
+		}
+	}
+	for _, s := range hasNot {
+		if strings.Contains(got, s) {
+			t.Errorf("%s %q, with %q", who, got, s)
+		}
 	}
 }

@@ -279,21 +279,7 @@ func TestNetnsReleasesReservations(t *testing.T) {
 	// A reload with 8444 instead of 8443: the new process reserves 8444
 	// beside the old one; 8443 goes when the old process ends.
 	writeFile(t, dir, "fjord.cfg", cfgText("127.0.0.1:8080", "127.0.0.1:8444"))
-	from := fp.log.len()
-	if err := syscall.Kill(fp.pid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	_, line := fp.log.wait(t, from, "reload: process ", 20*time.Second)
-	var next int
-	if _, err := fmt.Sscanf(line[strings.Index(line, "reload: process "):], "reload: process %d", &next); err != nil {
-		t.Fatalf("no process id in %q: %v", line, err)
-	}
-	killAtEnd(t, next)
-	select {
-	case <-fp.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the old process did not end after the reload:\n%s", fp.log)
-	}
+	from, next := reloadAndWaitOld(t, fp)
 	if got, want := h.value(t, key), "5555,8080-8081,8444,9000"; got != want {
 		t.Fatalf("after the reload: reserved %q, want %q\n%s", got, want, fp.log)
 	}
@@ -400,21 +386,7 @@ func TestNetnsReloadUnderUser(t *testing.T) {
 		t.Fatalf("after the start: reserved %q, want 8080\n%s", got, fp.log)
 	}
 
-	from := fp.log.len()
-	if err := syscall.Kill(fp.pid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	_, line := fp.log.wait(t, from, "reload: process ", 20*time.Second)
-	var next int
-	if _, err := fmt.Sscanf(line[strings.Index(line, "reload: process "):], "reload: process %d", &next); err != nil {
-		t.Fatalf("no process id in %q: %v", line, err)
-	}
-	killAtEnd(t, next)
-	select {
-	case <-fp.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the old process did not end after the reload:\n%s", fp.log)
-	}
+	_, next := reloadAndWaitOld(t, fp)
 	if got := h.value(t, key); got != "8080" {
 		t.Fatalf("after the reload: reserved %q, want 8080 still\n%s", got, fp.log)
 	}
@@ -432,4 +404,26 @@ func TestNetnsReloadUnderUser(t *testing.T) {
 	if out := h.sysctlCmd(t, "release"); !strings.Contains(out, "released 8080") || h.value(t, key) != "" || h.value(t, "net.ipv4.ip_local_port_range") != "32768 60999" {
 		t.Errorf("fjord sysctl release once no fjord runs: reserved %q, port range %q\n%s", h.value(t, key), h.value(t, "net.ipv4.ip_local_port_range"), out)
 	}
+}
+
+// reloadAndWaitOld reloads fp (SIGHUP) and waits for it to end, having
+// handed over to the process it started, which the test then owns. It
+// returns where fp's log stood before the reload, and the new process.
+func reloadAndWaitOld(t *testing.T, fp *fjordProc) (from, next int) {
+	t.Helper()
+	from = fp.log.len()
+	if err := syscall.Kill(fp.pid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	_, line := fp.log.wait(t, from, "reload: process ", 20*time.Second)
+	if _, err := fmt.Sscanf(line[strings.Index(line, "reload: process "):], "reload: process %d", &next); err != nil {
+		t.Fatalf("no process id in %q: %v", line, err)
+	}
+	killAtEnd(t, next)
+	select {
+	case <-fp.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the old process did not end after the reload:\n%s", fp.log)
+	}
+	return from, next
 }
