@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// fuzzSeedTemplatePath is the HAProxy 1.4 template of the design notes. A copy
-// lives in testdata/fuzz/FuzzParse so that the corpus exists without ../../shared.
-const fuzzSeedTemplatePath = "../../shared/seed/template.cfg"
+// fuzzSeedTemplatePath is the HAProxy 1.4 template of the seed article, as
+// written (examples/seed-template.cfg).
+const fuzzSeedTemplatePath = "../examples/seed-template.cfg"
 
 // fuzzSeeds are small configurations that reach most keywords; the fuzzer
 // mutates from them as well as from testdata/fuzz/FuzzParse.
@@ -25,9 +25,11 @@ var fuzzSeeds = []string{
 }
 
 func FuzzParse(f *testing.F) {
-	if data, err := os.ReadFile(fuzzSeedTemplatePath); err == nil {
-		f.Add(data)
+	data, err := os.ReadFile(fuzzSeedTemplatePath)
+	if err != nil {
+		f.Fatal(err)
 	}
+	f.Add(data)
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
