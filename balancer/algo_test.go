@@ -49,8 +49,8 @@ func ones(n int) []config.Server {
 	return weighted(ws...)
 }
 
-func algo(name string) config.Proxy {
-	return config.Proxy{Balance: config.Balance{Algorithm: name}}
+func algo(a config.BalanceAlgorithm) config.Proxy {
+	return config.Proxy{Balance: config.Balance{Algorithm: a}}
 }
 
 // pick is Pick then Release: the name of the server chosen, "-" for none.
@@ -115,9 +115,9 @@ func TestWeightedRoundRobin(t *testing.T) {
 		{[]int{256, 255, 1}, nil},
 		{[]int{7, 1, 1, 1, 1, 1, 1, 1}, nil},
 	}
-	for _, alg := range []string{"roundrobin", "static-rr"} {
+	for _, alg := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceStaticRR} {
 		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/%v", alg, tt.weights), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%v/%v", alg, tt.weights), func(t *testing.T) {
 				b := mk(t, algo(alg), weighted(tt.weights...)...)
 				total, top := 0, 0
 				for _, w := range tt.weights {
@@ -198,10 +198,10 @@ func hostReq(host string) *Request { return &Request{Headers: headers{"host": ho
 // and consistent, with and without avalanche, every function.
 func hashProxies(bal config.Balance) map[string]config.Proxy {
 	out := map[string]config.Proxy{}
-	for _, method := range []string{"map-based", "consistent"} {
-		for _, fn := range []string{"sdbm", "djb2", "wt6", "crc32"} {
+	for _, method := range []config.HashMethod{config.HashMapBased, config.HashConsistent} {
+		for _, fn := range []config.HashFunction{config.HashSDBM, config.HashDJB2, config.HashWT6, config.HashCRC32} {
 			for _, aval := range []bool{false, true} {
-				name := method + "/" + fn
+				name := method.String() + "/" + fn.String()
 				if aval {
 					name += "+avalanche"
 				}
@@ -220,7 +220,7 @@ func randIPv4(r *rand.Rand) netip.Addr {
 }
 
 func TestSourceStableAndSpread(t *testing.T) {
-	for name, px := range hashProxies(config.Balance{Algorithm: "source"}) {
+	for name, px := range hashProxies(config.Balance{Algorithm: config.BalanceSource}) {
 		t.Run(name, func(t *testing.T) {
 			b := mk(t, px, ones(3)...)
 			r := rand.New(rand.NewPCG(1, 2))
@@ -357,25 +357,25 @@ func TestHashKeys(t *testing.T) {
 		bal  config.Balance
 		key  func(i int) group
 	}{
-		{"uri", config.Balance{Algorithm: "uri"}, func(i int) group {
+		{"uri", config.Balance{Algorithm: config.BalanceURI}, func(i int) group {
 			return group{uriReq(fmt.Sprintf("/obj/%d", i)), uriReq(fmt.Sprintf("/obj/%d?v=%d", i, i+1)), uriReq(fmt.Sprintf("/obj/%d?", i))}
 		}},
-		{"uri whole", config.Balance{Algorithm: "uri", URIWhole: true}, func(i int) group {
+		{"uri whole", config.Balance{Algorithm: config.BalanceURI, URIWhole: true}, func(i int) group {
 			return group{uriReq(fmt.Sprintf("/obj?id=%d", i))}
 		}},
-		{"uri len", config.Balance{Algorithm: "uri", URILen: 8}, func(i int) group {
+		{"uri len", config.Balance{Algorithm: config.BalanceURI, URILen: 8}, func(i int) group {
 			return group{uriReq(fmt.Sprintf("/%07d/a", i)), uriReq(fmt.Sprintf("/%07d/b?c", i))}
 		}},
-		{"uri depth", config.Balance{Algorithm: "uri", URIDepth: 2}, func(i int) group {
+		{"uri depth", config.Balance{Algorithm: config.BalanceURI, URIDepth: 2}, func(i int) group {
 			return group{uriReq(fmt.Sprintf("/d/%d/x", i)), uriReq(fmt.Sprintf("/d/%d/y/z", i)), uriReq(fmt.Sprintf("/d/%d", i))}
 		}},
-		{"url_param", config.Balance{Algorithm: "url_param", Param: "user"}, func(i int) group {
+		{"url_param", config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}, func(i int) group {
 			return group{uriReq(fmt.Sprintf("/a?user=u%d", i)), uriReq(fmt.Sprintf("/b?x=1&user=u%d&y=2", i))}
 		}},
-		{"hdr", config.Balance{Algorithm: "hdr", Param: "host"}, func(i int) group {
+		{"hdr", config.Balance{Algorithm: config.BalanceHdr, Param: "host"}, func(i int) group {
 			return group{hostReq(fmt.Sprintf("h%d.example.com", i))}
 		}},
-		{"hdr use_domain_only", config.Balance{Algorithm: "hdr", Param: "host", UseDomainOnly: true}, func(i int) group {
+		{"hdr use_domain_only", config.Balance{Algorithm: config.BalanceHdr, Param: "host", UseDomainOnly: true}, func(i int) group {
 			return group{hostReq(fmt.Sprintf("www.site%d.com", i)), hostReq(fmt.Sprintf("img.site%d.com", i)), hostReq(fmt.Sprintf("site%d.org:8080", i))}
 		}},
 	}
@@ -414,20 +414,20 @@ func TestHashMissingKey(t *testing.T) {
 		bal  config.Balance
 		req  *Request
 	}{
-		{"source nil request", config.Balance{Algorithm: "source"}, nil},
-		{"source no address", config.Balance{Algorithm: "source"}, &Request{URI: []byte("/x")}},
-		{"uri nil request", config.Balance{Algorithm: "uri"}, nil},
-		{"uri empty", config.Balance{Algorithm: "uri"}, &Request{Src: netip.MustParseAddr("10.0.0.1")}},
-		{"url_param absent", config.Balance{Algorithm: "url_param", Param: "user"}, uriReq("/a?x=1")},
-		{"url_param empty", config.Balance{Algorithm: "url_param", Param: "user"}, uriReq("/a?user=")},
-		{"url_param no query", config.Balance{Algorithm: "url_param", Param: "user"}, uriReq("/a")},
-		{"hdr tcp mode", config.Balance{Algorithm: "hdr", Param: "host"}, &Request{Src: netip.MustParseAddr("10.0.0.1")}},
-		{"hdr absent", config.Balance{Algorithm: "hdr", Param: "host"}, &Request{Headers: headers{"x": "y"}}},
-		{"hdr empty", config.Balance{Algorithm: "hdr", Param: "host"}, hostReq("")},
+		{"source nil request", config.Balance{Algorithm: config.BalanceSource}, nil},
+		{"source no address", config.Balance{Algorithm: config.BalanceSource}, &Request{URI: []byte("/x")}},
+		{"uri nil request", config.Balance{Algorithm: config.BalanceURI}, nil},
+		{"uri empty", config.Balance{Algorithm: config.BalanceURI}, &Request{Src: netip.MustParseAddr("10.0.0.1")}},
+		{"url_param absent", config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}, uriReq("/a?x=1")},
+		{"url_param empty", config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}, uriReq("/a?user=")},
+		{"url_param no query", config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}, uriReq("/a")},
+		{"hdr tcp mode", config.Balance{Algorithm: config.BalanceHdr, Param: "host"}, &Request{Src: netip.MustParseAddr("10.0.0.1")}},
+		{"hdr absent", config.Balance{Algorithm: config.BalanceHdr, Param: "host"}, &Request{Headers: headers{"x": "y"}}},
+		{"hdr empty", config.Balance{Algorithm: config.BalanceHdr, Param: "host"}, hostReq("")},
 	}
 	for _, tt := range tests {
-		for _, method := range []string{"map-based", "consistent"} {
-			t.Run(tt.name+"/"+method, func(t *testing.T) {
+		for _, method := range []config.HashMethod{config.HashMapBased, config.HashConsistent} {
+			t.Run(tt.name+"/"+method.String(), func(t *testing.T) {
 				b := mk(t, config.Proxy{Balance: tt.bal, HashType: config.HashType{Method: method}}, weighted(2, 1, 1)...)
 				var seq []string
 				for range 8 {
@@ -458,7 +458,7 @@ func TestLeastConn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := mk(t, algo("leastconn"), weighted(tt.weights...)...)
+			b := mk(t, algo(config.BalanceLeastConn), weighted(tt.weights...)...)
 			for i, n := range tt.load {
 				hold(b.Servers[i], n)
 			}
@@ -474,7 +474,7 @@ func TestLeastConn(t *testing.T) {
 
 	t.Run("ties rotate", func(t *testing.T) {
 		for _, load := range [][]int{{0, 0, 0}, {1, 1, 1}, {5, 5, 5}} {
-			b := mk(t, algo("leastconn"), ones(3)...)
+			b := mk(t, algo(config.BalanceLeastConn), ones(3)...)
 			for i, n := range load {
 				hold(b.Servers[i], n)
 			}
@@ -492,7 +492,7 @@ func TestLeastConn(t *testing.T) {
 	})
 
 	t.Run("held slots fill evenly", func(t *testing.T) {
-		b := mk(t, algo("leastconn"), weighted(1, 2, 1)...)
+		b := mk(t, algo(config.BalanceLeastConn), weighted(1, 2, 1)...)
 		for range 40 {
 			if _, err := b.Pick(nil, nil); err != nil {
 				t.Fatal(err)
@@ -508,7 +508,7 @@ func TestLeastConn(t *testing.T) {
 }
 
 func TestFirst(t *testing.T) {
-	b := mk(t, algo("first"), config.Server{MaxConn: 2, Weight: 1}, config.Server{MaxConn: 2, Weight: 1}, config.Server{MaxConn: 1, Weight: 1})
+	b := mk(t, algo(config.BalanceFirst), config.Server{MaxConn: 2, Weight: 1}, config.Server{MaxConn: 2, Weight: 1}, config.Server{MaxConn: 1, Weight: 1})
 	var got []string
 	var held []*Server
 	for range 6 {
@@ -533,7 +533,7 @@ func TestFirst(t *testing.T) {
 	}
 
 	// Without maxconn the first server takes everything.
-	b = mk(t, algo("first"), ones(3)...)
+	b = mk(t, algo(config.BalanceFirst), ones(3)...)
 	for range 10 {
 		if _, err := b.Pick(nil, nil); err != nil {
 			t.Fatal(err)
@@ -544,7 +544,7 @@ func TestFirst(t *testing.T) {
 	}
 
 	// A server down is skipped; the next in order fills.
-	b = mk(t, algo("first"), config.Server{MaxConn: 1, Weight: 1}, config.Server{MaxConn: 1, Weight: 1}, config.Server{MaxConn: 1, Weight: 1})
+	b = mk(t, algo(config.BalanceFirst), config.Server{MaxConn: 1, Weight: 1}, config.Server{MaxConn: 1, Weight: 1}, config.Server{MaxConn: 1, Weight: 1})
 	b.Servers[0].SetUp(false)
 	if s := pick(t, b, nil, nil); s != "s2" {
 		t.Errorf("first with s1 down picked %s, want s2", s)
@@ -554,7 +554,7 @@ func TestFirst(t *testing.T) {
 func TestRandom(t *testing.T) {
 	for _, draws := range []int{0, 1, 2, 3} {
 		t.Run(fmt.Sprintf("draws=%d", draws), func(t *testing.T) {
-			px := config.Proxy{Balance: config.Balance{Algorithm: "random", Draws: draws}}
+			px := config.Proxy{Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: draws}}
 			b := mk(t, px, ones(4)...)
 			b.Servers[1].SetUp(false)
 			b.Servers[3].SetAdmin(Maint)
@@ -572,7 +572,7 @@ func TestRandom(t *testing.T) {
 	}
 
 	t.Run("prefers less loaded", func(t *testing.T) {
-		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: "random", Draws: 2}}, ones(2)...)
+		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 2}}, ones(2)...)
 		hold(b.Servers[0], 5)
 		counts := map[string]int{}
 		const n = 10000
@@ -587,7 +587,7 @@ func TestRandom(t *testing.T) {
 	})
 
 	t.Run("weights", func(t *testing.T) {
-		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: "random", Draws: 1}}, weighted(3, 1)...)
+		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 1}}, weighted(3, 1)...)
 		counts := map[string]int{}
 		const n = 10000
 		for range n {
@@ -603,18 +603,18 @@ func TestRandom(t *testing.T) {
 // one can take it, whatever the algorithm and the key.
 func TestAvoid(t *testing.T) {
 	bals := map[string]config.Proxy{
-		"roundrobin":        algo("roundrobin"),
-		"static-rr":         algo("static-rr"),
-		"leastconn":         algo("leastconn"),
-		"first":             algo("first"),
-		"random":            {Balance: config.Balance{Algorithm: "random", Draws: 2}},
-		"source":            algo("source"),
-		"source/consistent": {Balance: config.Balance{Algorithm: "source"}, HashType: config.HashType{Method: "consistent"}},
-		"uri":               algo("uri"),
-		"uri/consistent":    {Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: "consistent"}},
-		"url_param":         {Balance: config.Balance{Algorithm: "url_param", Param: "k"}},
-		"hdr":               {Balance: config.Balance{Algorithm: "hdr", Param: "host"}},
-		"hdr/consistent":    {Balance: config.Balance{Algorithm: "hdr", Param: "host"}, HashType: config.HashType{Method: "consistent"}},
+		"roundrobin":        algo(config.BalanceRoundRobin),
+		"static-rr":         algo(config.BalanceStaticRR),
+		"leastconn":         algo(config.BalanceLeastConn),
+		"first":             algo(config.BalanceFirst),
+		"random":            {Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 2}},
+		"source":            algo(config.BalanceSource),
+		"source/consistent": {Balance: config.Balance{Algorithm: config.BalanceSource}, HashType: config.HashType{Method: config.HashConsistent}},
+		"uri":               algo(config.BalanceURI),
+		"uri/consistent":    {Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: config.HashConsistent}},
+		"url_param":         {Balance: config.Balance{Algorithm: config.BalanceURLParam, Param: "k"}},
+		"hdr":               {Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host"}},
+		"hdr/consistent":    {Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host"}, HashType: config.HashType{Method: config.HashConsistent}},
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for name, px := range bals {
@@ -644,7 +644,7 @@ func TestAvoid(t *testing.T) {
 	t.Run("avoided server full elsewhere", func(t *testing.T) {
 		// The other servers are full: the avoided one is all that is left,
 		// as HAProxy falls back to the server it avoided.
-		for _, a := range []string{"roundrobin", "leastconn", "first", "random"} {
+		for _, a := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceLeastConn, config.BalanceFirst, config.BalanceRandom} {
 			b := mk(t, algo(a), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1}, config.Server{Weight: 1, MaxConn: 1})
 			hold(b.Servers[0], 1)
 			hold(b.Servers[2], 1)
@@ -660,7 +660,7 @@ func TestAvoid(t *testing.T) {
 // TestNoServer: every algorithm reports ErrNoServer when nothing can
 // take a connection.
 func TestNoServer(t *testing.T) {
-	for _, a := range []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "url_param", "hdr", "random"} {
+	for a := config.BalanceRoundRobin; a <= config.BalanceRandom; a++ {
 		px := config.Proxy{Balance: config.Balance{Algorithm: a, Param: "p"}}
 		req := &Request{Src: netip.MustParseAddr("10.1.2.3"), URI: []byte("/a?p=1"), Headers: headers{"p": "v"}}
 		for _, b := range []*Backend{

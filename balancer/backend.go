@@ -6,7 +6,6 @@ package balancer
 
 import (
 	"errors"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +34,7 @@ type Backend struct {
 
 	tbl  atomic.Pointer[table]
 	rr   atomic.Uint64
-	hash keyHash
+	algo algorithm // the "balance" algorithm, picked once in New
 
 	mu       sync.Mutex // table rebuilds and queues
 	queue    waitQueue  // connections any server may take
@@ -49,7 +48,7 @@ type Backend struct {
 // New builds the backend of a configuration proxy. Servers start UP (health
 // checks take them down) unless they are "disabled" (MAINT).
 func New(px *config.Proxy) *Backend {
-	b := &Backend{Name: px.Name, Conf: px, hash: hasher(px.HashType.Function, px.HashType.Avalanche)}
+	b := &Backend{Name: px.Name, Conf: px, algo: newAlgorithm(px)}
 	for i, sc := range px.Servers {
 		s := &Server{Name: sc.Name, ID: i + 1, Addr: sc.Addr, Conf: sc, backend: b}
 		s.up.Store(true)
@@ -127,7 +126,11 @@ func (b *Backend) acquire(req *Request, avoid *Server, w Waiter) (*Server, bool,
 	if t.ramping {
 		now = time.Now().UnixNano()
 	}
-	first, deterministic := b.choose(t, req, avoid, now)
+	var r Request // the zero Request: no key for any hash
+	if req != nil {
+		r = *req
+	}
+	first, deterministic := b.algo.choose(b, t, r, avoid, now)
 	if t.servers[first].tryTake(now) {
 		return b.selected(t.servers[first]), false, nil
 	}
@@ -165,94 +168,6 @@ func takeAny(t *table, from int, avoid *Server, now int64) *Server {
 func (b *Backend) selected(s *Server) *Server {
 	s.Counters.Selected.Add(1)
 	return s
-}
-
-// choose returns the index in t.servers the algorithm designates, and
-// whether the choice is bound to the request (hashing) rather than free.
-func (b *Backend) choose(t *table, req *Request, avoid *Server, now int64) (int, bool) {
-	n := len(t.servers)
-	bal := &b.Conf.Balance
-	switch bal.Algorithm {
-	case "source", "uri", "url_param", "hdr":
-		var buf [16]byte
-		if key, ok := b.key(req, &buf); ok {
-			var h uint32
-			if bal.Algorithm == "source" {
-				h = b.hash.sourceSum(key)
-			} else {
-				h = b.hash.sum(key)
-			}
-			var i int
-			if t.chash != nil {
-				i = int(t.chash[(h*2654435761)>>16])
-			} else {
-				i = int(t.seq[h%uint32(len(t.seq))])
-			}
-			// A retry leaving the key's server goes round robin.
-			if t.servers[i] != avoid || n == 1 {
-				return i, true
-			}
-		}
-	case "leastconn":
-		return b.leastConn(t, avoid), false
-	case "first":
-		for i, s := range t.servers {
-			if s == avoid && n > 1 {
-				continue
-			}
-			if mc := s.maxConn(now); mc == 0 || s.Counters.CurSessions.Load() < mc {
-				return i, false
-			}
-		}
-		return 0, false
-	case "random":
-		best := -1
-		for range max(1, bal.Draws) {
-			i := int(t.seq[rand.Uint64N(uint64(len(t.seq)))])
-			if t.servers[i] == avoid && n > 1 {
-				continue
-			}
-			if best < 0 || lessLoaded(t, i, best) {
-				best = i
-			}
-		}
-		if best >= 0 {
-			return best, false
-		}
-	}
-	// roundrobin, static-rr, and hash algorithms without a key.
-	for range len(t.seq) {
-		i := int(t.seq[(b.rr.Add(1)-1)%uint64(len(t.seq))])
-		if t.servers[i] != avoid || n == 1 {
-			return i, false
-		}
-	}
-	// Other loops advanced the shared cursor between our steps, so that
-	// every step landed on the server to avoid: take any other one.
-	for i, s := range t.servers {
-		if s != avoid {
-			return i, false
-		}
-	}
-	return 0, false
-}
-
-// leastConn returns the server with the fewest sessions per unit of weight;
-// ties go round robin.
-func (b *Backend) leastConn(t *table, avoid *Server) int {
-	n := len(t.servers)
-	start := int(b.rr.Add(1) % uint64(n))
-	best := -1
-	for k := 0; k < n; k++ {
-		i := (start + k) % n
-		if t.servers[i] == avoid && n > 1 {
-			continue
-		}
-		if best < 0 || lessLoaded(t, i, best) {
-			best = i
-		}
-	}
-	return best
 }
 
 // lessLoaded compares cur/weight of two table entries without division.

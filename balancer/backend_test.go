@@ -1,12 +1,16 @@
 package balancer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/fjordlb/fjord/config"
+)
 
 // TestRoundRobinAvoidUnderContention: a redispatch must leave the avoided
 // server even when other goroutines move the round-robin cursor between
 // its steps (the cursor is shared by every event loop).
 func TestRoundRobinAvoidUnderContention(t *testing.T) {
-	b := mk(t, algo("roundrobin"), ones(2)...)
+	b := mk(t, algo(config.BalanceRoundRobin), ones(2)...)
 	avoid := b.Servers[0]
 	stop := make(chan struct{})
 	done := make(chan struct{})

@@ -22,21 +22,21 @@ var benchAlgos = []struct {
 	name string
 	px   config.Proxy
 }{
-	{"roundrobin", algo("roundrobin")},
-	{"static-rr", algo("static-rr")},
-	{"leastconn", algo("leastconn")},
-	{"first", algo("first")},
-	{"random", config.Proxy{Balance: config.Balance{Algorithm: "random", Draws: 2}}},
-	{"source", algo("source")},
-	{"uri", algo("uri")},
-	{"url_param", config.Proxy{Balance: config.Balance{Algorithm: "url_param", Param: "user"}}},
-	{"hdr", config.Proxy{Balance: config.Balance{Algorithm: "hdr", Param: "host", UseDomainOnly: true}}},
-	{"source/consistent", config.Proxy{Balance: config.Balance{Algorithm: "source"}, HashType: config.HashType{Method: "consistent"}}},
-	{"uri/consistent", config.Proxy{Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: "consistent"}}},
-	{"url_param/consistent", config.Proxy{Balance: config.Balance{Algorithm: "url_param", Param: "user"}, HashType: config.HashType{Method: "consistent"}}},
-	{"hdr/consistent", config.Proxy{Balance: config.Balance{Algorithm: "hdr", Param: "host", UseDomainOnly: true}, HashType: config.HashType{Method: "consistent"}}},
-	{"uri/wt6+avalanche", config.Proxy{Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Function: "wt6", Avalanche: true}}},
-	{"source/crc32", config.Proxy{Balance: config.Balance{Algorithm: "source"}, HashType: config.HashType{Function: "crc32"}}},
+	{"roundrobin", algo(config.BalanceRoundRobin)},
+	{"static-rr", algo(config.BalanceStaticRR)},
+	{"leastconn", algo(config.BalanceLeastConn)},
+	{"first", algo(config.BalanceFirst)},
+	{"random", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 2}}},
+	{"source", algo(config.BalanceSource)},
+	{"uri", algo(config.BalanceURI)},
+	{"url_param", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}}},
+	{"hdr", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host", UseDomainOnly: true}}},
+	{"source/consistent", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceSource}, HashType: config.HashType{Method: config.HashConsistent}}},
+	{"uri/consistent", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: config.HashConsistent}}},
+	{"url_param/consistent", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURLParam, Param: "user"}, HashType: config.HashType{Method: config.HashConsistent}}},
+	{"hdr/consistent", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host", UseDomainOnly: true}, HashType: config.HashType{Method: config.HashConsistent}}},
+	{"uri/wt6+avalanche", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Function: config.HashWT6, Avalanche: true}}},
+	{"source/crc32", config.Proxy{Balance: config.Balance{Algorithm: config.BalanceSource}, HashType: config.HashType{Function: config.HashCRC32}}},
 }
 
 // benchSetup returns a backend of 10 servers and a ring of requests.

@@ -3,6 +3,8 @@ package balancer
 import (
 	"hash/crc32"
 	"math/bits"
+
+	"github.com/fjordlb/fjord/config"
 )
 
 // The hash functions of HAProxy's "hash-type", so that keys land where an
@@ -69,39 +71,23 @@ func fullHash(a uint32) uint32 {
 // modifier. It is a value switched on rather than a func value so that
 // keys, often in a buffer on the picking goroutine's stack, do not escape.
 type keyHash struct {
-	function  uint8
+	function  config.HashFunction
 	avalanche bool
 }
 
-const (
-	fnSDBM uint8 = iota
-	fnDJB2
-	fnWT6
-	fnCRC32
-)
-
 // hasher returns the key hash of "hash-type ... function [avalanche]".
-func hasher(function string, avalanche bool) keyHash {
-	k := keyHash{function: fnSDBM, avalanche: avalanche}
-	switch function {
-	case "djb2":
-		k.function = fnDJB2
-	case "wt6":
-		k.function = fnWT6
-	case "crc32":
-		k.function = fnCRC32
-	}
-	return k
+func hasher(function config.HashFunction, avalanche bool) keyHash {
+	return keyHash{function: function, avalanche: avalanche}
 }
 
 func (k keyHash) sum(b []byte) uint32 {
 	var h uint32
 	switch k.function {
-	case fnDJB2:
+	case config.HashDJB2:
 		h = hashDJB2(b)
-	case fnWT6:
+	case config.HashWT6:
 		h = hashWT6(b)
-	case fnCRC32:
+	case config.HashCRC32:
 		h = hashCRC32(b)
 	default:
 		h = hashSDBM(b)

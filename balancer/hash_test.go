@@ -1,6 +1,8 @@
 package balancer
 
 import (
+	"github.com/fjordlb/fjord/config"
+
 	"bytes"
 	"hash/crc32"
 	"math/bits"
@@ -155,23 +157,22 @@ func TestHashReference(t *testing.T) {
 func TestHasher(t *testing.T) {
 	in := []byte("/some/key")
 	tests := []struct {
-		function  string
+		function  config.HashFunction
 		avalanche bool
 		want      uint32
 	}{
-		{"", false, refSDBM(in)},
-		{"sdbm", false, refSDBM(in)},
-		{"djb2", false, refDJB2(in)},
-		{"wt6", false, refWT6(in)},
-		{"crc32", false, refCRC32(in)},
-		{"sdbm", true, refFullHash(refSDBM(in))},
-		{"djb2", true, refFullHash(refDJB2(in))},
-		{"wt6", true, refFullHash(refWT6(in))},
-		{"crc32", true, refFullHash(refCRC32(in))},
+		{config.HashSDBM, false, refSDBM(in)},
+		{config.HashDJB2, false, refDJB2(in)},
+		{config.HashWT6, false, refWT6(in)},
+		{config.HashCRC32, false, refCRC32(in)},
+		{config.HashSDBM, true, refFullHash(refSDBM(in))},
+		{config.HashDJB2, true, refFullHash(refDJB2(in))},
+		{config.HashWT6, true, refFullHash(refWT6(in))},
+		{config.HashCRC32, true, refFullHash(refCRC32(in))},
 	}
 	for _, tt := range tests {
 		if got := hasher(tt.function, tt.avalanche).sum(in); got != tt.want {
-			t.Errorf("hasher(%q, %v) = %#x, want %#x", tt.function, tt.avalanche, got, tt.want)
+			t.Errorf("hasher(%v, %v) = %#x, want %#x", tt.function, tt.avalanche, got, tt.want)
 		}
 	}
 }
@@ -252,7 +253,7 @@ func TestSourceSumAsHAProxy(t *testing.T) {
 		{[]byte{10, 0, 0, 1}, true, fullHash(0x0a000001)},
 	}
 	for _, tt := range tests {
-		if got := hasher("sdbm", tt.avalanche).sourceSum(tt.addr); got != tt.want {
+		if got := hasher(config.HashSDBM, tt.avalanche).sourceSum(tt.addr); got != tt.want {
 			t.Errorf("sourceSum(%v, avalanche=%v) = %#x, want %#x", tt.addr, tt.avalanche, got, tt.want)
 		}
 	}

@@ -66,7 +66,7 @@ func expectGrants(t *testing.T, l *grantLog, want ...string) {
 }
 
 func TestQueueFIFO(t *testing.T) {
-	b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 2}, config.Server{Weight: 1, MaxConn: 2})
+	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 2}, config.Server{Weight: 1, MaxConn: 2})
 	s1, s2 := b.Servers[0], b.Servers[1]
 	hold(s1, 2)
 	hold(s2, 2)
@@ -124,7 +124,7 @@ func TestQueueFIFO(t *testing.T) {
 // TestQueueFreedSlotFirst: a slot free when Acquire looks is taken, not
 // queued behind nobody.
 func TestQueueFreedSlotFirst(t *testing.T) {
-	b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
+	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
 	hold(b.Servers[0], 1)
 	var log grantLog
 	s, err := b.Acquire(nil, nil, log.waiter("w"))
@@ -135,7 +135,7 @@ func TestQueueFreedSlotFirst(t *testing.T) {
 
 func TestQueueFull(t *testing.T) {
 	// Every server has maxqueue 1: the backend queue holds 2.
-	b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1}, config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1})
+	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1}, config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1})
 	hold(b.Servers[0], 1)
 	hold(b.Servers[1], 1)
 	var log grantLog
@@ -149,7 +149,7 @@ func TestQueueFull(t *testing.T) {
 	}
 
 	// One server without maxqueue: unbounded.
-	b = mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1}, config.Server{Weight: 1, MaxConn: 1})
+	b = mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 1, MaxQueue: 1}, config.Server{Weight: 1, MaxConn: 1})
 	hold(b.Servers[0], 1)
 	hold(b.Servers[1], 1)
 	for i := range 10 {
@@ -173,9 +173,9 @@ func keyOn(t *testing.T, b *Backend, name string) *Request {
 // TestServerQueue: a hashed request waits for its own server even when
 // others are free, in that server's queue.
 func TestServerQueue(t *testing.T) {
-	for _, method := range []string{"map-based", "consistent"} {
-		t.Run(method, func(t *testing.T) {
-			px := config.Proxy{Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: method}}
+	for _, method := range []config.HashMethod{config.HashMapBased, config.HashConsistent} {
+		t.Run(method.String(), func(t *testing.T) {
+			px := config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: method}}
 			b := mk(t, px,
 				config.Server{Weight: 1, MaxConn: 1, MaxQueue: 2},
 				config.Server{Weight: 1, MaxConn: 1, MaxQueue: 2},
@@ -229,7 +229,7 @@ func TestServerQueue(t *testing.T) {
 // TestQueueArrivalOrder: the server's queue and the backend's are served
 // in the order connections arrived.
 func TestQueueArrivalOrder(t *testing.T) {
-	b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: "uri"}}, config.Server{Weight: 1, MaxConn: 1})
+	b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}}, config.Server{Weight: 1, MaxConn: 1})
 	s := b.Servers[0]
 	keyed := uriReq("/a")
 	hold(s, 1)
@@ -262,7 +262,7 @@ func TestQueueGrantOnReturn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
+			b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
 			s1, s2 := b.Servers[0], b.Servers[1]
 			tt.leave(s2)
 			hold(s1, 1)
@@ -277,7 +277,7 @@ func TestQueueGrantOnReturn(t *testing.T) {
 	}
 
 	t.Run("server queue after maintenance", func(t *testing.T) {
-		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: "uri"}}, config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
+		b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}}, config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
 		req := keyOn(t, b, "s1")
 		s1 := b.Servers[0]
 		hold(s1, 1)
@@ -295,7 +295,7 @@ func TestQueueGrantOnReturn(t *testing.T) {
 // server is back) still serves the connections queued on it, even behind
 // older ones in the backend queue it no longer serves.
 func TestQueueLeftServer(t *testing.T) {
-	b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: "uri"}},
+	b := mk(t, config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}},
 		config.Server{Name: "a", Weight: 1, MaxConn: 1},
 		config.Server{Name: "bk", Weight: 1, MaxConn: 1, Backup: true},
 	)
@@ -346,7 +346,7 @@ func TestQueueNoLostWakeup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := mk(t, algo("roundrobin"), tt.servers...)
+			b := mk(t, algo(config.BalanceRoundRobin), tt.servers...)
 			for i := range n {
 				tt.before(b)
 				w := &waiter{name: "w", got: make(chan *Server, 1)}
@@ -394,14 +394,14 @@ func TestQueueNoLostWakeup(t *testing.T) {
 // while another changes weights and states. Run it under -race.
 func TestConcurrentRuntimeChanges(t *testing.T) {
 	bals := map[string]config.Proxy{
-		"roundrobin":        algo("roundrobin"),
-		"leastconn":         algo("leastconn"),
-		"first":             algo("first"),
-		"random":            {Balance: config.Balance{Algorithm: "random", Draws: 2}},
-		"source":            algo("source"),
-		"uri/consistent":    {Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: "consistent"}},
-		"hdr/use_domain":    {Balance: config.Balance{Algorithm: "hdr", Param: "host", UseDomainOnly: true}},
-		"url_param/backups": {Balance: config.Balance{Algorithm: "url_param", Param: "u"}, AllBackups: true},
+		"roundrobin":        algo(config.BalanceRoundRobin),
+		"leastconn":         algo(config.BalanceLeastConn),
+		"first":             algo(config.BalanceFirst),
+		"random":            {Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 2}},
+		"source":            algo(config.BalanceSource),
+		"uri/consistent":    {Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: config.HashConsistent}},
+		"hdr/use_domain":    {Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host", UseDomainOnly: true}},
+		"url_param/backups": {Balance: config.Balance{Algorithm: config.BalanceURLParam, Param: "u"}, AllBackups: true},
 	}
 	for name, px := range bals {
 		t.Run(name, func(t *testing.T) {

@@ -20,49 +20,6 @@ type HeaderGetter interface {
 	Header(name string) ([]byte, bool)
 }
 
-// key extracts the hash key of b's algorithm from req, or reports that the
-// request has none.
-func (b *Backend) key(req *Request, buf *[16]byte) ([]byte, bool) {
-	bal := &b.Conf.Balance
-	switch bal.Algorithm {
-	case "source":
-		if req == nil || !req.Src.IsValid() {
-			return nil, false
-		}
-		a := req.Src.Unmap()
-		if a.Is4() {
-			v := a.As4()
-			copy(buf[:], v[:])
-			return buf[:4], true
-		}
-		*buf = a.As16()
-		return buf[:], true
-	case "uri":
-		if req == nil || len(req.URI) == 0 {
-			return nil, false
-		}
-		return uriKey(req.URI, bal.URILen, bal.URIDepth, bal.URIWhole), true
-	case "url_param":
-		if req == nil {
-			return nil, false
-		}
-		return urlParam(req.URI, bal.Param)
-	case "hdr":
-		if req == nil || req.Headers == nil {
-			return nil, false
-		}
-		v, ok := req.Headers.Header(bal.Param)
-		if !ok || len(v) == 0 {
-			return nil, false
-		}
-		if bal.UseDomainOnly {
-			v = domainOnly(v)
-		}
-		return v, true
-	}
-	return nil, false
-}
-
 // uriKey applies "balance uri" options: the path only unless whole, cut
 // after depth directories and to len characters.
 func uriKey(uri []byte, maxLen, depth int, whole bool) []byte {

@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+
+	"github.com/fjordlb/fjord/config"
 )
 
 // table is an immutable snapshot of the servers eligible for new
@@ -81,7 +83,7 @@ func buildTable(b *Backend, prev *table, now int64) *table {
 		t.weights[i] /= div
 	}
 	t.seq = smoothSequence(t.weights)
-	if b.Conf.HashType.Method == "consistent" && len(t.servers) > 0 {
+	if b.Conf.HashType.Method == config.HashConsistent && len(t.servers) > 0 {
 		// Configured weights, not slowstart's: keys must not move while a
 		// server ramps up (its maxconn ramps instead).
 		weights := make([]int, len(t.servers))

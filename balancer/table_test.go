@@ -47,8 +47,8 @@ func TestBackup(t *testing.T) {
 		{name: "everything down", down: []string{"a", "b", "bk1", "bk2"}, want: []string{"-"}},
 	}
 	for _, tt := range tests {
-		for _, a := range []string{"roundrobin", "leastconn", "first", "source", "random"} {
-			t.Run(tt.name+"/"+a, func(t *testing.T) {
+		for _, a := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceLeastConn, config.BalanceFirst, config.BalanceSource, config.BalanceRandom} {
+			t.Run(tt.name+"/"+a.String(), func(t *testing.T) {
 				px := algo(a)
 				px.AllBackups = tt.allBackups
 				b := mk(t, px,
@@ -75,7 +75,7 @@ func TestBackup(t *testing.T) {
 				want := tt.want
 				var got []string
 				switch a {
-				case "source":
+				case config.BalanceSource:
 					// Many clients: the set of servers any of them reach.
 					r := rand.New(rand.NewPCG(1, 1))
 					for range 64 {
@@ -85,7 +85,7 @@ func TestBackup(t *testing.T) {
 						}
 					}
 					slices.Sort(got)
-				case "first":
+				case config.BalanceFirst:
 					// first always takes the first usable server.
 					want = want[:1]
 					got = picked(t, b, nil, 20)
@@ -104,14 +104,14 @@ func TestBackup(t *testing.T) {
 // connection, whatever the algorithm and even for keys that hashed to it.
 func TestOutOfService(t *testing.T) {
 	bals := map[string]config.Proxy{
-		"roundrobin":     algo("roundrobin"),
-		"static-rr":      algo("static-rr"),
-		"leastconn":      algo("leastconn"),
-		"first":          algo("first"),
-		"random":         {Balance: config.Balance{Algorithm: "random", Draws: 2}},
-		"source":         algo("source"),
-		"uri/consistent": {Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: "consistent"}},
-		"hdr":            {Balance: config.Balance{Algorithm: "hdr", Param: "host"}},
+		"roundrobin":     algo(config.BalanceRoundRobin),
+		"static-rr":      algo(config.BalanceStaticRR),
+		"leastconn":      algo(config.BalanceLeastConn),
+		"first":          algo(config.BalanceFirst),
+		"random":         {Balance: config.Balance{Algorithm: config.BalanceRandom, Draws: 2}},
+		"source":         algo(config.BalanceSource),
+		"uri/consistent": {Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: config.HashConsistent}},
+		"hdr":            {Balance: config.Balance{Algorithm: config.BalanceHdr, Param: "host"}},
 	}
 	reqs := make([]*Request, 100)
 	for i := range reqs {
@@ -150,7 +150,7 @@ func TestOutOfService(t *testing.T) {
 	}
 
 	t.Run("disabled in configuration", func(t *testing.T) {
-		b := mk(t, algo("roundrobin"), config.Server{Weight: 1, Disabled: true}, config.Server{Weight: 1})
+		b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, Disabled: true}, config.Server{Weight: 1})
 		if b.Servers[0].Admin() != Maint {
 			t.Fatalf("disabled server admin %v", b.Servers[0].Admin())
 		}
@@ -165,7 +165,7 @@ func TestOutOfService(t *testing.T) {
 }
 
 func TestSetWeight(t *testing.T) {
-	b := mk(t, algo("roundrobin"), ones(2)...)
+	b := mk(t, algo(config.BalanceRoundRobin), ones(2)...)
 	s1, s2 := b.Servers[0], b.Servers[1]
 	pick(t, b, nil, nil) // the cycle is under way
 	s1.SetWeight(3)
@@ -195,7 +195,7 @@ func TestSetWeight(t *testing.T) {
 	}
 
 	// The very next pick sees the new weight, for every algorithm.
-	for _, a := range []string{"roundrobin", "static-rr", "leastconn", "first", "random", "source", "uri"} {
+	for _, a := range []config.BalanceAlgorithm{config.BalanceRoundRobin, config.BalanceStaticRR, config.BalanceLeastConn, config.BalanceFirst, config.BalanceRandom, config.BalanceSource, config.BalanceURI} {
 		b := mk(t, algo(a), ones(3)...)
 		for i := range 30 {
 			req := uriReq(fmt.Sprintf("/%d", i))
@@ -210,7 +210,7 @@ func TestSetWeight(t *testing.T) {
 	}
 
 	// leastconn compares sessions per weight with the new weight.
-	b = mk(t, algo("leastconn"), ones(2)...)
+	b = mk(t, algo(config.BalanceLeastConn), ones(2)...)
 	hold(b.Servers[0], 2)
 	hold(b.Servers[1], 1)
 	if s := pick(t, b, nil, nil); s != "s2" {
@@ -250,7 +250,7 @@ func TestEffectiveWeight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := mk(t, algo("roundrobin"), config.Server{Weight: tt.weight, SlowStart: tt.slowstart})
+			b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: tt.weight, SlowStart: tt.slowstart})
 			s := b.Servers[0]
 			s.upSince.Store(tt.since)
 			w, ramping := s.effectiveWeight(tt.now)
@@ -280,7 +280,7 @@ func TestSlowStartMaxConn(t *testing.T) {
 		{100, time.Second, since, since - 5*ms, 1},
 	}
 	for _, tt := range tests {
-		b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: tt.maxconn, SlowStart: tt.slowstart})
+		b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: tt.maxconn, SlowStart: tt.slowstart})
 		s := b.Servers[0]
 		s.upSince.Store(tt.since)
 		if got := s.maxConn(tt.now); got != tt.want {
@@ -294,7 +294,7 @@ func TestSlowStartMaxConn(t *testing.T) {
 func TestSlowStartShare(t *testing.T) {
 	for _, w := range []int{1, 2, 10, 256} {
 		t.Run(fmt.Sprintf("weight=%d", w), func(t *testing.T) {
-			b := mk(t, algo("roundrobin"),
+			b := mk(t, algo(config.BalanceRoundRobin),
 				config.Server{Weight: w},
 				config.Server{Weight: w},
 				config.Server{Weight: w, SlowStart: time.Hour},
@@ -406,11 +406,11 @@ func TestConsistentHashing(t *testing.T) {
 		keys["uri"] = append(keys["uri"], uriReq(fmt.Sprintf("/object/%d.jpg", i)))
 	}
 	servers := named(10, func(int) int { return 1 })
-	for _, kind := range []string{"source", "uri"} {
-		t.Run(kind, func(t *testing.T) {
+	for _, kind := range []config.BalanceAlgorithm{config.BalanceSource, config.BalanceURI} {
+		t.Run(kind.String(), func(t *testing.T) {
 			t.Parallel()
-			px := config.Proxy{Balance: config.Balance{Algorithm: kind}, HashType: config.HashType{Method: "consistent", Function: "sdbm"}}
-			reqs := keys[kind]
+			px := config.Proxy{Balance: config.Balance{Algorithm: kind}, HashType: config.HashType{Method: config.HashConsistent, Function: config.HashSDBM}}
+			reqs := keys[kind.String()]
 			base := assign(t, mk(t, px, servers...), reqs)
 			// Built independently, the same servers agree on every key.
 			if other := assign(t, mk(t, px, servers...), reqs); !slices.Equal(base, other) {
@@ -473,7 +473,7 @@ func TestConsistentHashing(t *testing.T) {
 
 	t.Run("weighted", func(t *testing.T) {
 		t.Parallel()
-		px := config.Proxy{Balance: config.Balance{Algorithm: "uri"}, HashType: config.HashType{Method: "consistent", Function: "sdbm"}}
+		px := config.Proxy{Balance: config.Balance{Algorithm: config.BalanceURI}, HashType: config.HashType{Method: config.HashConsistent, Function: config.HashSDBM}}
 		servers := named(4, func(i int) int { return i + 1 }) // 1,2,3,4
 		b := mk(t, px, servers...)
 		reqs := keys["uri"]
@@ -506,7 +506,7 @@ func TestConsistentHashing(t *testing.T) {
 }
 
 func TestCounters(t *testing.T) {
-	b := mk(t, algo("roundrobin"), config.Server{Weight: 1, MaxConn: 3})
+	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 3})
 	s := b.Servers[0]
 	for range 3 {
 		if _, err := b.Pick(nil, nil); err != nil {

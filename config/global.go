@@ -128,7 +128,7 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 		if len(args) < 2 {
 			return fmt.Errorf("'stats socket' expects a path")
 		}
-		s := StatsSocket{Pos: pos, Path: args[1], Level: "operator"} // HAProxy's default level
+		s := StatsSocket{Pos: pos, Path: args[1], Level: LevelOperator} // HAProxy's default level
 		if strings.HasPrefix(s.Path, "ipv4@") || strings.HasPrefix(s.Path, "ipv6@") || (!strings.Contains(s.Path, "/") && strings.Contains(s.Path, ":")) {
 			return fmt.Errorf("'stats socket %s': only Unix socket paths are supported", s.Path)
 		}
@@ -146,12 +146,11 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 				}
 				s.Mode = uint32(m)
 			case "level":
-				switch opts[1] {
-				case "user", "operator", "admin":
-					s.Level = opts[1]
-				default:
-					return fmt.Errorf("'stats socket': level must be user, operator or admin, not '%s'", opts[1])
+				l, ok := apiLevelWords.parse(opts[1])
+				if !ok {
+					return fmt.Errorf("'stats socket': level must be %s, not '%s'", apiLevelWords.alternatives(), opts[1])
 				}
+				s.Level = l
 			default:
 				return fmt.Errorf("'stats socket': unknown option '%s' (supported: mode, level)", opts[0])
 			}

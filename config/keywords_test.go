@@ -12,7 +12,7 @@ import (
 const minimalProxies = "listen l\n  bind 127.0.0.1:8000\n"
 
 func udpLog(line int, addr string, facility, level int) LogTarget {
-	return LogTarget{Pos: at(line), Kind: LogUDP, Addr: netip.MustParseAddrPort(addr), Facility: facility, Level: level, Format: "rfc3164", MaxLen: 1024}
+	return LogTarget{Pos: at(line), Kind: LogUDP, Addr: netip.MustParseAddrPort(addr), Facility: facility, Level: level, Format: LogRFC3164, MaxLen: 1024}
 }
 
 func TestGlobalKeywords(t *testing.T) {
@@ -49,16 +49,16 @@ func TestGlobalKeywords(t *testing.T) {
 		{"stats timeout 2m", func(g *Global) { g.StatsTimeout = 2 * time.Minute }},
 		{"stats maxconn 3", func(g *Global) { g.StatsMaxConn = 3 }},
 		{"stats socket /tmp/s level user", func(g *Global) {
-			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Level: "user"}}
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Level: LevelUser}}
 		}},
 		{"stats socket /run/fjord.sock", func(g *Global) {
-			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/run/fjord.sock", Level: "operator"}} // HAProxy's default
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/run/fjord.sock", Level: LevelOperator}} // HAProxy's default
 		}},
 		{"stats socket unix@/run/fjord.sock mode 600 level admin", func(g *Global) {
-			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/run/fjord.sock", Mode: 0o600, Level: "admin"}}
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/run/fjord.sock", Mode: 0o600, Level: LevelAdmin}}
 		}},
 		{"stats socket /tmp/s level operator mode 0660", func(g *Global) {
-			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Mode: 0o660, Level: "operator"}}
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Mode: 0o660, Level: LevelOperator}}
 		}},
 		{"log-anonymize", func(g *Global) {
 			g.LogAnonymize = LogAnonymize{Enabled: true, IPv4Mask: 24, IPv6Mask: 48}
@@ -86,29 +86,29 @@ func TestGlobalKeywords(t *testing.T) {
 		}},
 		{"log udp@127.0.0.1:5514 len 4096 format rfc5424 local2", func(g *Global) {
 			l := udpLog(2, "127.0.0.1:5514", 18, 7)
-			l.MaxLen, l.Format = 4096, "rfc5424"
+			l.MaxLen, l.Format = 4096, LogRFC5424
 			g.Logs = []LogTarget{l}
 		}},
 		{"log [::1]:514 local7 debug", func(g *Global) { g.Logs = []LogTarget{udpLog(2, "[::1]:514", 23, 7)} }},
 		{"log [::1] kern emerg", func(g *Global) { g.Logs = []LogTarget{udpLog(2, "[::1]:514", 0, 0)} }},
 		{"log syslog.test local0", func(g *Global) { g.Logs = []LogTarget{udpLog(2, "192.0.2.50:514", 16, 7)} }},
 		{"log stdout format raw daemon", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogStdout, Facility: 3, Level: 7, Format: "raw", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogStdout, Facility: 3, Level: 7, Format: LogRaw, MaxLen: 1024}}
 		}},
 		{"log stderr log-format-json local0", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogStderr, Facility: 16, Level: 7, Format: "json", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogStderr, Facility: 16, Level: 7, Format: LogJSON, MaxLen: 1024}}
 		}},
 		{"log unix@/dev/log local0", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogUnix, Path: "/dev/log", Facility: 16, Level: 7, Format: "rfc3164", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogUnix, Path: "/dev/log", Facility: 16, Level: 7, Format: LogRFC3164, MaxLen: 1024}}
 		}},
 		{"log /dev/log local3 warning", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogUnix, Path: "/dev/log", Facility: 19, Level: 4, Format: "rfc3164", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogUnix, Path: "/dev/log", Facility: 19, Level: 4, Format: LogRFC3164, MaxLen: 1024}}
 		}},
 		{"log /nonexistent/fjord.log", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogFile, Path: "/nonexistent/fjord.log", Facility: -1, Level: 7, Format: "rfc3164", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogFile, Path: "/nonexistent/fjord.log", Facility: -1, Level: 7, Format: LogRFC3164, MaxLen: 1024}}
 		}},
 		{"log file@/nonexistent/fjord.log format short local4", func(g *Global) {
-			g.Logs = []LogTarget{{Pos: at(2), Kind: LogFile, Path: "/nonexistent/fjord.log", Facility: 20, Level: 7, Format: "short", MaxLen: 1024}}
+			g.Logs = []LogTarget{{Pos: at(2), Kind: LogFile, Path: "/nonexistent/fjord.log", Facility: 20, Level: 7, Format: LogShort, MaxLen: 1024}}
 		}},
 	}
 	for _, tc := range tests {
@@ -319,24 +319,24 @@ func TestBalance(t *testing.T) {
 		line string
 		want Balance
 	}{
-		{"", Balance{Algorithm: "roundrobin"}},
-		{"balance roundrobin", Balance{Algorithm: "roundrobin"}},
-		{"balance static-rr", Balance{Algorithm: "static-rr"}},
-		{"balance leastconn", Balance{Algorithm: "leastconn"}},
-		{"balance first", Balance{Algorithm: "first"}},
-		{"balance source", Balance{Algorithm: "source"}},
-		{"balance uri", Balance{Algorithm: "uri"}},
-		{"balance uri whole", Balance{Algorithm: "uri", URIWhole: true}},
-		{"balance uri len 10", Balance{Algorithm: "uri", URILen: 10}},
-		{"balance uri depth 3", Balance{Algorithm: "uri", URIDepth: 3}},
-		{"balance uri len 32 depth 2 whole", Balance{Algorithm: "uri", URILen: 32, URIDepth: 2, URIWhole: true}},
-		{"balance url_param userid", Balance{Algorithm: "url_param", Param: "userid"}},
-		{"balance hdr(Host)", Balance{Algorithm: "hdr", Param: "host"}},
-		{"balance hdr(host) use_domain_only", Balance{Algorithm: "hdr", Param: "host", UseDomainOnly: true}},
-		{"balance hdr(X-Tenant)", Balance{Algorithm: "hdr", Param: "x-tenant"}},
-		{"balance random", Balance{Algorithm: "random", Draws: 2}},
-		{"balance random(5)", Balance{Algorithm: "random", Draws: 5}},
-		{"balance random(1)", Balance{Algorithm: "random", Draws: 1}},
+		{"", Balance{Algorithm: BalanceRoundRobin}},
+		{"balance roundrobin", Balance{Algorithm: BalanceRoundRobin}},
+		{"balance static-rr", Balance{Algorithm: BalanceStaticRR}},
+		{"balance leastconn", Balance{Algorithm: BalanceLeastConn}},
+		{"balance first", Balance{Algorithm: BalanceFirst}},
+		{"balance source", Balance{Algorithm: BalanceSource}},
+		{"balance uri", Balance{Algorithm: BalanceURI}},
+		{"balance uri whole", Balance{Algorithm: BalanceURI, URIWhole: true}},
+		{"balance uri len 10", Balance{Algorithm: BalanceURI, URILen: 10}},
+		{"balance uri depth 3", Balance{Algorithm: BalanceURI, URIDepth: 3}},
+		{"balance uri len 32 depth 2 whole", Balance{Algorithm: BalanceURI, URILen: 32, URIDepth: 2, URIWhole: true}},
+		{"balance url_param userid", Balance{Algorithm: BalanceURLParam, Param: "userid"}},
+		{"balance hdr(Host)", Balance{Algorithm: BalanceHdr, Param: "host"}},
+		{"balance hdr(host) use_domain_only", Balance{Algorithm: BalanceHdr, Param: "host", UseDomainOnly: true}},
+		{"balance hdr(X-Tenant)", Balance{Algorithm: BalanceHdr, Param: "x-tenant"}},
+		{"balance random", Balance{Algorithm: BalanceRandom, Draws: 2}},
+		{"balance random(5)", Balance{Algorithm: BalanceRandom, Draws: 5}},
+		{"balance random(1)", Balance{Algorithm: BalanceRandom, Draws: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -348,7 +348,7 @@ func TestBalance(t *testing.T) {
 	}
 	// A later balance line replaces the whole setting.
 	cfg := mustParse(t, backendCfg("balance uri len 5", "balance leastconn"))
-	if got := cfg.Backend("be").Balance; got != (Balance{Algorithm: "leastconn"}) {
+	if got := cfg.Backend("be").Balance; got != (Balance{Algorithm: BalanceLeastConn}) {
 		t.Errorf("balance = %+v", got)
 	}
 }
@@ -358,13 +358,13 @@ func TestHashType(t *testing.T) {
 		line string
 		want HashType
 	}{
-		{"", HashType{Method: "map-based", Function: "sdbm"}},
-		{"hash-type map-based", HashType{Method: "map-based", Function: "sdbm"}},
-		{"hash-type consistent", HashType{Method: "consistent", Function: "sdbm"}},
-		{"hash-type consistent djb2", HashType{Method: "consistent", Function: "djb2"}},
-		{"hash-type map-based crc32", HashType{Method: "map-based", Function: "crc32"}},
-		{"hash-type consistent wt6 avalanche", HashType{Method: "consistent", Function: "wt6", Avalanche: true}},
-		{"hash-type consistent avalanche", HashType{Method: "consistent", Function: "sdbm", Avalanche: true}},
+		{"", HashType{Method: HashMapBased, Function: HashSDBM}},
+		{"hash-type map-based", HashType{Method: HashMapBased, Function: HashSDBM}},
+		{"hash-type consistent", HashType{Method: HashConsistent, Function: HashSDBM}},
+		{"hash-type consistent djb2", HashType{Method: HashConsistent, Function: HashDJB2}},
+		{"hash-type map-based crc32", HashType{Method: HashMapBased, Function: HashCRC32}},
+		{"hash-type consistent wt6 avalanche", HashType{Method: HashConsistent, Function: HashWT6, Avalanche: true}},
+		{"hash-type consistent avalanche", HashType{Method: HashConsistent, Function: HashSDBM, Avalanche: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -381,7 +381,7 @@ func defaultServer(line int, name, addr string) Server {
 	return Server{
 		Pos: at(line), Name: name, Addr: netip.MustParseAddrPort(addr),
 		Inter: DefaultInter, Rise: DefaultRise, Fall: DefaultFall, Weight: DefaultWeight,
-		ErrorLimit: DefaultErrorLimit, OnError: "fail-check",
+		ErrorLimit: DefaultErrorLimit, OnError: OnErrorFailCheck,
 	}
 }
 
@@ -416,14 +416,14 @@ func TestServer(t *testing.T) {
 		{"server s1 10.0.0.2:80 send-proxy", func(s *Server) { s.SendProxy = 1 }},
 		{"server s1 10.0.0.2:80 send-proxy-v2", func(s *Server) { s.SendProxy = 2 }},
 		{"server s1 10.0.0.2:80 send-proxy no-send-proxy", func(s *Server) {}},
-		{"server s1 10.0.0.2:80 check observe layer4", func(s *Server) { s.Check, s.Observe = true, "layer4" }},
-		{"server s1 10.0.0.2:80 check observe layer7", func(s *Server) { s.Check, s.Observe = true, "layer7" }},
+		{"server s1 10.0.0.2:80 check observe layer4", func(s *Server) { s.Check, s.Observe = true, ObserveLayer4 }},
+		{"server s1 10.0.0.2:80 check observe layer7", func(s *Server) { s.Check, s.Observe = true, ObserveLayer7 }},
 		{"server s1 10.0.0.2:80 error-limit 5", func(s *Server) { s.ErrorLimit = 5 }},
-		{"server s1 10.0.0.2:80 on-error fastinter", func(s *Server) { s.OnError = "fastinter" }},
+		{"server s1 10.0.0.2:80 on-error fastinter", func(s *Server) { s.OnError = OnErrorFastInter }},
 		{"server s1 10.0.0.2:80 on-error fail-check", func(s *Server) {}},
-		{"server s1 10.0.0.2:80 on-error sudden-death", func(s *Server) { s.OnError = "sudden-death" }},
+		{"server s1 10.0.0.2:80 on-error sudden-death", func(s *Server) { s.OnError = OnErrorSuddenDeath }},
 		{"server s1 10.0.0.2:80 check observe layer7 error-limit 3 on-error mark-down", func(s *Server) {
-			s.Check, s.Observe, s.ErrorLimit, s.OnError = true, "layer7", 3, "mark-down"
+			s.Check, s.Observe, s.ErrorLimit, s.OnError = true, ObserveLayer7, 3, OnErrorMarkDown
 		}},
 		{"server s1 10.0.0.2:80 check no-check backup no-backup", func(s *Server) {}},
 		{"server s1 10.0.0.2:80 check inter 3s fastinter 1s downinter 5s rise 3 fall 2 port 81 addr 10.0.0.3 weight 10 backup maxconn 50 maxqueue 5 disabled slowstart 1m send-proxy-v2 observe layer4 error-limit 2 on-error mark-down",
@@ -433,7 +433,7 @@ func TestServer(t *testing.T) {
 					Inter: 3 * time.Second, FastInter: time.Second, DownInter: 5 * time.Second,
 					Rise: 3, Fall: 2, CheckPort: 81, CheckAddr: netip.MustParseAddr("10.0.0.3"),
 					Weight: 10, Backup: true, MaxConn: 50, MaxQueue: 5, Disabled: true,
-					SlowStart: time.Minute, SendProxy: 2, Observe: "layer4", ErrorLimit: 2, OnError: "mark-down",
+					SlowStart: time.Minute, SendProxy: 2, Observe: ObserveLayer4, ErrorLimit: 2, OnError: OnErrorMarkDown,
 				}
 			}},
 		// addresses
@@ -486,11 +486,11 @@ func TestDefaultServer(t *testing.T) {
 	}
 	want := []Server{defaultServer(7, "early", "10.0.0.1:80")}
 	s1 := defaultServer(9, "s1", "10.0.0.2:80")
-	s1.Check, s1.Inter, s1.Rise, s1.Fall, s1.Weight, s1.SendProxy, s1.SlowStart, s1.OnError = true, 3*time.Second, 4, 5, 10, 1, 10*time.Second, "sudden-death"
+	s1.Check, s1.Inter, s1.Rise, s1.Fall, s1.Weight, s1.SendProxy, s1.SlowStart, s1.OnError = true, 3*time.Second, 4, 5, 10, 1, 10*time.Second, OnErrorSuddenDeath
 	want = append(want, s1)
 	s2 := s1
 	s2.Pos, s2.Name, s2.Addr = at(10), "s2", netip.MustParseAddrPort("10.0.0.3:80")
-	s2.Check, s2.Weight, s2.SendProxy, s2.OnError = false, 20, 0, "fastinter"
+	s2.Check, s2.Weight, s2.SendProxy, s2.OnError = false, 20, 0, OnErrorFastInter
 	want = append(want, s2)
 	s3 := s1
 	s3.Pos, s3.Name, s3.Addr, s3.MaxConn = at(12), "s3", netip.MustParseAddrPort("10.0.0.4:80"), 7
@@ -903,7 +903,7 @@ func TestProxyLog(t *testing.T) {
 		{"own", lines("listen l", "  bind 127.0.0.1:8000", "  log 10.0.0.1:5140 local5 err"), []LogTarget{udpLog(5, "10.0.0.1:5140", 21, 3)}},
 		{"global and own", lines("listen l", "  bind 127.0.0.1:8000", "  log 10.0.0.1 local5", "  log global"), []LogTarget{g0, udpLog(5, "10.0.0.1:514", 21, 7)}},
 		{"two own", lines("listen l", "  bind 127.0.0.1:8000", "  log 10.0.0.1 local5", "  log stdout local6"), []LogTarget{
-			udpLog(5, "10.0.0.1:514", 21, 7), {Pos: at(6), Kind: LogStdout, Facility: 22, Level: 7, Format: "rfc3164", MaxLen: 1024},
+			udpLog(5, "10.0.0.1:514", 21, 7), {Pos: at(6), Kind: LogStdout, Facility: 22, Level: 7, Format: LogRFC3164, MaxLen: 1024},
 		}},
 		{"no log", lines("listen l", "  bind 127.0.0.1:8000", "  log global", "  log 10.0.0.1 local5", "  no log"), nil},
 		{"no log then global", lines("listen l", "  bind 127.0.0.1:8000", "  log 10.0.0.1 local5", "  no log", "  log global"), []LogTarget{g0}},

@@ -53,7 +53,7 @@ const defaultSyslogPort = 514
 // a Unix socket such as /dev/log, stdout, stderr, or (fjord addition) the
 // path of a regular file, or file@PATH. For files the facility is optional.
 func parseLogTarget(r Resolver, pos Pos, args []string) (LogTarget, error) {
-	t := LogTarget{Pos: pos, Facility: -1, Level: 7, MinLevel: 0, Format: "rfc3164", MaxLen: 1024}
+	t := LogTarget{Pos: pos, Facility: -1, Level: 7, MinLevel: 0, Format: LogRFC3164, MaxLen: 1024}
 	if len(args) == 0 {
 		return t, fmt.Errorf("'log' expects a target: an address, a path, stdout, stderr or 'global'")
 	}
@@ -108,18 +108,17 @@ func parseLogTarget(r Resolver, pos Pos, args []string) (LogTarget, error) {
 			continue
 		case "format":
 			if len(rest) < 2 {
-				return t, fmt.Errorf("'log ... format' expects rfc3164, rfc5424, raw, short or json")
+				return t, fmt.Errorf("'log ... format' expects %s", logFormatWords.alternatives())
 			}
-			switch rest[1] {
-			case "rfc3164", "rfc5424", "raw", "short", "json":
-				t.Format = rest[1]
-			default:
-				return t, fmt.Errorf("unknown log format '%s' (supported: rfc3164, rfc5424, raw, short, json)", rest[1])
+			f, ok := logFormatWords.parse(rest[1])
+			if !ok {
+				return t, fmt.Errorf("unknown log format '%s' (supported: %s)", rest[1], logFormatWords.alternatives())
 			}
+			t.Format = f
 			rest = rest[2:]
 			continue
 		case "log-format-json":
-			t.Format = "json"
+			t.Format = LogJSON
 			rest = rest[1:]
 			continue
 		case "sample":

@@ -146,7 +146,7 @@ type StatsSocket struct {
 	Pos   Pos
 	Path  string
 	Mode  uint32 // file mode; 0 means the process umask decides
-	Level string // "user", "operator" or "admin"
+	Level APILevel
 }
 
 // Capability says what a proxy section can do.
@@ -280,14 +280,14 @@ type Server struct {
 	Disabled   bool
 	SlowStart  time.Duration
 	SendProxy  int // 0: none, 1: PROXY v1, 2: PROXY v2
-	Observe    string
+	Observe    ObserveMode
 	ErrorLimit int
-	OnError    string
+	OnError    OnErrorAction
 }
 
 // Balance is the "balance" algorithm and its arguments.
 type Balance struct {
-	Algorithm string // roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr, random
+	Algorithm BalanceAlgorithm
 	// uri
 	URILen   int
 	URIDepth int
@@ -301,8 +301,8 @@ type Balance struct {
 
 // HashType is the "hash-type" setting.
 type HashType struct {
-	Method    string // "map-based" (default) or "consistent"
-	Function  string // "sdbm" (default), "djb2", "wt6", "crc32"
+	Method    HashMethod
+	Function  HashFunction
 	Avalanche bool
 }
 
@@ -335,8 +335,8 @@ type LogTarget struct {
 	Facility int            // syslog facility code (local0 = 16); -1 for files without one
 	Level    int            // maximum level sent (0 emerg .. 7 debug)
 	MinLevel int            // minimum level sent
-	Format   string         // rfc3164 (default), rfc5424, raw, short, json
-	MaxLen   int            // "len": truncate lines longer than this (default 1024)
+	Format   LogFormat
+	MaxLen   int // "len": truncate lines longer than this (default 1024)
 }
 
 // LogKind is the transport of a log target.

@@ -229,15 +229,15 @@ func builtinDefaults() *Proxy {
 		Caps:     CapFrontend | CapBackend,
 		Mode:     ModeTCP,
 		Retries:  3,
-		Balance:  Balance{Algorithm: "roundrobin"},
-		HashType: HashType{Method: "map-based", Function: "sdbm"},
+		Balance:  Balance{Algorithm: BalanceRoundRobin},
+		HashType: HashType{Method: HashMapBased, Function: HashSDBM},
 		DefaultServer: Server{
 			Inter:      DefaultInter,
 			Rise:       DefaultRise,
 			Fall:       DefaultFall,
 			Weight:     DefaultWeight,
 			ErrorLimit: DefaultErrorLimit,
-			OnError:    "fail-check",
+			OnError:    OnErrorFailCheck,
 		},
 	}
 }

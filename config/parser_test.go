@@ -257,8 +257,8 @@ func TestSeedTemplateWithStaticBackend(t *testing.T) {
 		t.Errorf("global = %+v", g)
 	}
 	wantLogs := []LogTarget{
-		{Pos: at(2), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 16, Level: 7, Format: "rfc3164", MaxLen: 1024},
-		{Pos: at(3), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 17, Level: 5, Format: "rfc3164", MaxLen: 1024},
+		{Pos: at(2), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 16, Level: 7, Format: LogRFC3164, MaxLen: 1024},
+		{Pos: at(3), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 17, Level: 5, Format: LogRFC3164, MaxLen: 1024},
 	}
 	if !reflect.DeepEqual(g.Logs, wantLogs) {
 		t.Errorf("global logs = %+v, want %+v", g.Logs, wantLogs)
@@ -302,7 +302,7 @@ func TestSeedTemplateWithStaticBackend(t *testing.T) {
 			Pos: at(29 + i), Name: []string{"web01", "web02"}[i],
 			Addr:  netip.MustParseAddrPort([]string{"10.0.0.2:80", "10.0.0.3:80"}[i]),
 			Check: true, Inter: 2 * time.Second, Rise: 2, Fall: 3, Weight: 1,
-			ErrorLimit: DefaultErrorLimit, OnError: "fail-check",
+			ErrorLimit: DefaultErrorLimit, OnError: OnErrorFailCheck,
 		}
 		if *s != want {
 			t.Errorf("server %d = %+v\nwant %+v", i, *s, want)
@@ -424,8 +424,8 @@ func TestDefaultsInheritance(t *testing.T) {
 
 	builtin := func(p *Proxy) {
 		t.Helper()
-		if p.Mode != ModeTCP || p.MaxConn != 0 || p.Retries != 3 || p.Balance != (Balance{Algorithm: "roundrobin"}) ||
-			p.HashType != (HashType{Method: "map-based", Function: "sdbm"}) || p.HTTPLog || p.Redispatch ||
+		if p.Mode != ModeTCP || p.MaxConn != 0 || p.Retries != 3 || p.Balance != (Balance{Algorithm: BalanceRoundRobin}) ||
+			p.HashType != (HashType{Method: HashMapBased, Function: HashSDBM}) || p.HTTPLog || p.Redispatch ||
 			p.ForwardFor != nil || p.HTTPCheck != nil || p.CheckExpect != nil || p.Logs != nil || p.Stats.Enabled ||
 			p.LogFormatJSON || p.HTTPConnMode != HTTPKeepAlive {
 			t.Errorf("%s %s does not have the built-in defaults: %+v", p.Section, p.Name, p)
@@ -451,10 +451,10 @@ func TestDefaultsInheritance(t *testing.T) {
 	f1 := proxy(t, cfg, "frontend", "f1")
 	b1 := proxy(t, cfg, "backend", "b1")
 	b2 := proxy(t, cfg, "backend", "b2")
-	wantLog := []LogTarget{{Pos: at(lineOf(t, text, "log 127.0.0.1 local0")), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 16, Level: 7, Format: "rfc3164", MaxLen: 1024}}
+	wantLog := []LogTarget{{Pos: at(lineOf(t, text, "log 127.0.0.1 local0")), Kind: LogUDP, Addr: netip.MustParseAddrPort("127.0.0.1:514"), Facility: 16, Level: 7, Format: LogRFC3164, MaxLen: 1024}}
 	for _, p := range []*Proxy{f1, b1, b2} {
-		if p.Mode != ModeHTTP || p.MaxConn != 2000 || p.Retries != 5 || p.Balance.Algorithm != "leastconn" ||
-			p.HashType.Method != "consistent" || !p.HTTPLog || !p.DontLogNull || !p.LogFormatJSON || !p.Stats.Enabled {
+		if p.Mode != ModeHTTP || p.MaxConn != 2000 || p.Retries != 5 || p.Balance.Algorithm != BalanceLeastConn ||
+			p.HashType.Method != HashConsistent || !p.HTTPLog || !p.DontLogNull || !p.LogFormatJSON || !p.Stats.Enabled {
 			t.Errorf("%s did not inherit defaults 'first': %+v", p.Name, p)
 		}
 		if p.Timeouts != (Timeouts{Connect: 5 * time.Second, Client: 30 * time.Second}) {
@@ -491,7 +491,7 @@ func TestDefaultsInheritance(t *testing.T) {
 
 	// default-server in defaults applies to servers; server options win.
 	wantS1 := Server{Pos: at(lineOf(t, text, "server s1")), Name: "s1", Addr: netip.MustParseAddrPort("127.0.0.1:9001"),
-		Check: true, Inter: 3 * time.Second, Rise: 4, Fall: 5, Weight: 7, ErrorLimit: DefaultErrorLimit, OnError: "fail-check"}
+		Check: true, Inter: 3 * time.Second, Rise: 4, Fall: 5, Weight: 7, ErrorLimit: DefaultErrorLimit, OnError: OnErrorFailCheck}
 	if *b1.Servers[0] != wantS1 {
 		t.Errorf("s1 = %+v\nwant %+v", *b1.Servers[0], wantS1)
 	}

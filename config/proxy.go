@@ -189,14 +189,24 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 	}
 	b := Balance{}
 	algo, rest := args[0], args[1:]
+	name := algo
 	switch {
-	case algo == "roundrobin" || algo == "static-rr" || algo == "leastconn" || algo == "first" || algo == "source":
-		b.Algorithm = algo
+	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")"):
+		name = "hdr"
+	case strings.HasPrefix(algo, "random("):
+		name = "random"
+	}
+	a, ok := balanceWords.parse(name)
+	if !ok || name == "hdr" && algo == "hdr" {
+		return fmt.Errorf("unsupported balance algorithm '%s' (supported: roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr(NAME), random[(N)])", algo)
+	}
+	b.Algorithm = a
+	switch a {
+	case BalanceRoundRobin, BalanceStaticRR, BalanceLeastConn, BalanceFirst, BalanceSource:
 		if len(rest) > 0 {
 			return fmt.Errorf("'balance %s' takes no argument (found '%s')", algo, rest[0])
 		}
-	case algo == "uri":
-		b.Algorithm = algo
+	case BalanceURI:
 		for len(rest) > 0 {
 			switch rest[0] {
 			case "whole":
@@ -221,8 +231,7 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 			}
 			return fmt.Errorf("'balance uri': unknown argument '%s' (supported: len N, depth N, whole)", rest[0])
 		}
-	case algo == "url_param":
-		b.Algorithm = algo
+	case BalanceURLParam:
 		if len(rest) == 0 {
 			return fmt.Errorf("'balance url_param' expects a parameter name")
 		}
@@ -230,8 +239,7 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 		if len(rest) > 1 {
 			return fmt.Errorf("'balance url_param %s': unsupported argument '%s'", rest[0], rest[1])
 		}
-	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")"):
-		b.Algorithm = "hdr"
+	case BalanceHdr:
 		b.Param = strings.ToLower(algo[4 : len(algo)-1])
 		if b.Param == "" {
 			return fmt.Errorf("'balance hdr()' expects a header name, as in hdr(host)")
@@ -241,8 +249,8 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 		} else if len(rest) > 0 {
 			return fmt.Errorf("'balance %s': unknown argument '%s' (supported: use_domain_only)", algo, rest[0])
 		}
-	case algo == "random" || strings.HasPrefix(algo, "random("):
-		b.Algorithm, b.Draws = "random", 2
+	case BalanceRandom:
+		b.Draws = 2
 		if algo != "random" {
 			if !strings.HasSuffix(algo, ")") {
 				return fmt.Errorf("'balance %s': missing ')'", algo)
@@ -256,8 +264,6 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 		if len(rest) > 0 {
 			return fmt.Errorf("'balance %s' takes no argument (found '%s')", algo, rest[0])
 		}
-	default:
-		return fmt.Errorf("unsupported balance algorithm '%s' (supported: roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr(NAME), random[(N)])", algo)
 	}
 	px.Balance = b
 	return nil
@@ -265,24 +271,23 @@ func kwBalance(_ *parser, px *Proxy, _ Pos, args []string) error {
 
 func kwHashType(_ *parser, px *Proxy, _ Pos, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("'hash-type' expects map-based or consistent")
+		return fmt.Errorf("'hash-type' expects %s", hashMethodWords.alternatives())
 	}
-	h := HashType{Function: "sdbm"}
-	switch args[0] {
-	case "map-based", "consistent":
-		h.Method = args[0]
-	default:
-		return fmt.Errorf("'hash-type' expects map-based or consistent, not '%s'", args[0])
+	m, ok := hashMethodWords.parse(args[0])
+	if !ok {
+		return fmt.Errorf("'hash-type' expects %s, not '%s'", hashMethodWords.alternatives(), args[0])
 	}
+	h := HashType{Method: m}
 	for _, a := range args[1:] {
-		switch a {
-		case "sdbm", "djb2", "wt6", "crc32":
-			h.Function = a
-		case "avalanche":
-			h.Avalanche = true
-		default:
-			return fmt.Errorf("'hash-type': unknown argument '%s' (supported: sdbm, djb2, wt6, crc32, avalanche)", a)
+		if f, ok := hashFunctionWords.parse(a); ok {
+			h.Function = f
+			continue
 		}
+		if a == "avalanche" {
+			h.Avalanche = true
+			continue
+		}
+		return fmt.Errorf("'hash-type': unknown argument '%s' (supported: %s, avalanche)", a, strings.Join(hashFunctionWords, ", "))
 	}
 	px.HashType = h
 	return nil

@@ -135,19 +135,17 @@ func parseServerOptions(p *parser, s *Server, opts []string) error {
 		case "observe":
 			var v string
 			if v, err = value(); err == nil {
-				if v != "layer4" && v != "layer7" {
-					err = fmt.Errorf("'observe' expects layer4 or layer7, not '%s'", v)
+				var ok bool
+				if s.Observe, ok = observeWords.parse(v); !ok {
+					err = fmt.Errorf("'observe' expects %s, not '%s'", observeWords.alternatives(), v)
 				}
-				s.Observe = v
 			}
 		case "on-error":
 			var v string
 			if v, err = value(); err == nil {
-				switch v {
-				case "fastinter", "fail-check", "sudden-death", "mark-down":
-					s.OnError = v
-				default:
-					err = fmt.Errorf("'on-error' expects fastinter, fail-check, sudden-death or mark-down, not '%s'", v)
+				var ok bool
+				if s.OnError, ok = onErrorWords.parse(v); !ok {
+					err = fmt.Errorf("'on-error' expects %s, not '%s'", onErrorWords.alternatives(), v)
 				}
 			}
 		case "cookie", "ssl", "verify", "sni", "resolvers", "track", "agent-check", "id":

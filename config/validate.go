@@ -115,11 +115,8 @@ func (p *parser) validateFrontend(px *Proxy) {
 }
 
 func (p *parser) validateBackend(px *Proxy) {
-	if px.Mode == ModeTCP {
-		switch px.Balance.Algorithm {
-		case "uri", "url_param", "hdr":
-			p.errorf(px.Pos, "%s '%s': 'balance %s' reads the HTTP request and needs 'mode http'", px.Section, px.Name, px.Balance.Algorithm)
-		}
+	if px.Mode == ModeTCP && px.Balance.Algorithm.NeedsHTTP() {
+		p.errorf(px.Pos, "%s '%s': 'balance %s' reads the HTTP request and needs 'mode http'", px.Section, px.Name, px.Balance.Algorithm)
 	}
 	layer7Default := px.Mode == ModeHTTP && px.HTTPCheck == nil && !px.TCPCheck
 	passes := "any status below 500 passes"
@@ -127,10 +124,10 @@ func (p *parser) validateBackend(px *Proxy) {
 		passes = "'http-check expect' decides what passes"
 	}
 	for _, s := range px.Servers {
-		if s.Observe == "layer7" && px.Mode != ModeHTTP {
+		if s.Observe == ObserveLayer7 && px.Mode != ModeHTTP {
 			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
 		}
-		if s.Observe != "" && !s.Check {
+		if s.Observe != ObserveNone && !s.Check {
 			// A server that passive checks take down comes back only
 			// through its active checks.
 			p.errorf(s.Pos, "server '%s': 'observe' needs 'check' on the same server", s.Name)

@@ -544,14 +544,14 @@ func (s *session) onTimer(now time.Time) {
 // observeConnect reports a connection attempt for passive health checks;
 // only servers with "observe" pay for it.
 func (s *session) observeConnect(ok bool) {
-	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe != "" {
+	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe != config.ObserveNone {
 		o.ConnectResult(s.srv, ok)
 	}
 }
 
 // observeHTTP reports a response status (0: none) for "observe layer7".
 func (s *session) observeHTTP(status int) {
-	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe == "layer7" {
+	if o := s.l.eng.observer; o != nil && s.srv != nil && s.srv.Conf.Observe == config.ObserveLayer7 {
 		o.HTTPResult(s.srv, status)
 	}
 }

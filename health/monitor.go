@@ -67,7 +67,7 @@ type serverCheck struct {
 	// Passive checks ("observe"): consecutive errors of real traffic.
 	observe7   bool
 	errorLimit int64
-	onError    string
+	onError    config.OnErrorAction
 	errors     atomic.Int64
 	passive    chan struct{}
 }
@@ -101,16 +101,13 @@ func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logge
 				c.iv.down = sc.DownInter
 			}
 			c.probe = newProbe(px, sc, checkAddr(s))
-			if sc.Observe != "" {
-				c.observe7 = sc.Observe == "layer7"
+			if sc.Observe != config.ObserveNone {
+				c.observe7 = sc.Observe == config.ObserveLayer7
 				c.errorLimit = int64(sc.ErrorLimit)
 				if c.errorLimit <= 0 {
 					c.errorLimit = 10 // HAProxy's default error-limit
 				}
-				c.onError = sc.OnError
-				if c.onError == "" {
-					c.onError = "fail-check"
-				}
+				c.onError = sc.OnError // its zero value is fail-check, the default
 			}
 			m.checks = append(m.checks, c)
 			m.byServer[s] = c

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
 )
 
 // Passive checks: the event loops report what real traffic saw. These
@@ -58,15 +59,15 @@ func (c *serverCheck) applyOnError() {
 	c.mu.Lock()
 	var wentDown bool
 	switch c.onError {
-	case "fastinter":
+	case config.OnErrorFastInter:
 		c.fast = true
-	case "fail-check":
+	case config.OnErrorFailCheck:
 		wentDown = c.t.failure()
 		c.fast = true
-	case "sudden-death":
+	case config.OnErrorSuddenDeath:
 		c.t.suddenDeath()
 		c.fast = true
-	case "mark-down":
+	case config.OnErrorMarkDown:
 		wentDown = c.t.markDown()
 		c.fast = true
 	}

@@ -108,19 +108,19 @@ func TestFrame(t *testing.T) {
 		level int
 		want  string
 	}{
-		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164"}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
-		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164"}, levelNotice, "<133>Mar  5 07:08:09 fjord[42]: hello\n"},
-		{config.LogTarget{Kind: config.LogUDP, Facility: 1, Format: "rfc3164"}, levelAlert, "<9>Mar  5 07:08:09 fjord[42]: hello\n"},
-		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: "rfc5424"}, levelInfo, "<134>1 2026-03-05T07:08:09.123456Z lb1 fjord 42 - - hello\n"},
-		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: "short"}, levelInfo, "<6>hello\n"},
-		{config.LogTarget{Kind: config.LogStderr, Facility: 16, Format: "raw"}, levelInfo, "hello\n"},
-		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: "rfc3164"}, levelInfo, "Mar  5 07:08:09 fjord[42]: hello\n"},
-		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: "json"}, levelInfo, "hello\n"},
-		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "json"}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
-		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: "rfc3164", MaxLen: 30}, levelInfo, "<134>Mar  5 07:08:09 fjord[42\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogRFC3164}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogRFC3164}, levelNotice, "<133>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 1, Format: config.LogRFC3164}, levelAlert, "<9>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: config.LogRFC5424}, levelInfo, "<134>1 2026-03-05T07:08:09.123456Z lb1 fjord 42 - - hello\n"},
+		{config.LogTarget{Kind: config.LogStdout, Facility: 16, Format: config.LogShort}, levelInfo, "<6>hello\n"},
+		{config.LogTarget{Kind: config.LogStderr, Facility: 16, Format: config.LogRaw}, levelInfo, "hello\n"},
+		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: config.LogRFC3164}, levelInfo, "Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogFile, Facility: -1, Format: config.LogJSON}, levelInfo, "hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogJSON}, levelInfo, "<134>Mar  5 07:08:09 fjord[42]: hello\n"},
+		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogRFC3164, MaxLen: 30}, levelInfo, "<134>Mar  5 07:08:09 fjord[42\n"},
 	} {
 		tg := &target{conf: tc.conf}
-		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == "json")); got != tc.want {
+		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == config.LogJSON)); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.conf, got, tc.want)
 		}
 	}

@@ -136,7 +136,7 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 				lg.sinks[key] = s
 				lg.health[key] = &sinkHealth{name: targetName(c)}
 			}
-			out = append(out, &target{conf: c, sink: s, json: c.Format == "json", health: lg.health[key]})
+			out = append(out, &target{conf: c, sink: s, json: c.Format == config.LogJSON, health: lg.health[key]})
 		}
 		return out, nil
 	}

@@ -87,10 +87,10 @@ func (t *target) accepts(level int) (int, bool) {
 func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byte, jsonMsg bool) []byte {
 	format := t.conf.Format
 	stream := t.conf.Kind == config.LogStdout || t.conf.Kind == config.LogStderr || t.conf.Kind == config.LogFile
-	if format == "json" || (jsonMsg && format == "rfc3164") {
-		format = "rfc3164" // a syslog socket needs a header; streams take the object bare
+	if format == config.LogJSON || (jsonMsg && format == config.LogRFC3164) {
+		format = config.LogRFC3164 // a syslog socket needs a header; streams take the object bare
 		if stream {
-			format = "raw"
+			format = config.LogRaw
 		}
 	}
 	facility := t.conf.Facility
@@ -104,12 +104,12 @@ func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byt
 	}
 	start := len(dst)
 	switch format {
-	case "raw":
-	case "short":
+	case config.LogRaw:
+	case config.LogShort:
 		dst = append(dst, '<')
 		dst = strconv.AppendInt(dst, int64(level), 10)
 		dst = append(dst, '>')
-	case "rfc5424":
+	case config.LogRFC5424:
 		dst = pri(dst)
 		dst = append(dst, "1 "...)
 		dst = at.AppendFormat(dst, "2006-01-02T15:04:05.000000Z07:00")

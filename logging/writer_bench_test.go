@@ -41,7 +41,7 @@ func BenchmarkWriteLine(b *testing.B) {
 	}{{"udp", udp}, {"devfull", full}} {
 		b.Run(tc.name, func(b *testing.B) {
 			lg := &Logger{now: time.Now, hdr: header{pid: "1", hostname: "h"}, json: newJSONEncoder()}
-			px := &proxyLog{lg: lg, targets: []*target{{conf: config.LogTarget{Kind: config.LogUDP, Facility: 16, Level: 7, Format: "rfc3164", MaxLen: 1024}, sink: tc.s, health: &sinkHealth{}}}}
+			px := &proxyLog{lg: lg, targets: []*target{{conf: config.LogTarget{Kind: config.LogUDP, Facility: 16, Level: 7, Format: config.LogRFC3164, MaxLen: 1024}, sink: tc.s, health: &sinkHealth{}}}}
 			w := &writer{lg: lg}
 			it := &item{px: px, rec: *record(engine.RecordHTTP, "GET /index.html HTTP/1.1")}
 			b.ReportAllocs()

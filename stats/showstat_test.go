@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
 )
 
 func TestShowStat(t *testing.T) {
@@ -101,7 +102,7 @@ func TestShowStat(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(src)
 			}
-			tt.check(t, (&API{Src: src, Level: "user"}).Exec(tt.cmd))
+			tt.check(t, (&API{Src: src, Level: config.LevelUser}).Exec(tt.cmd))
 		})
 	}
 }
@@ -110,7 +111,7 @@ func TestShowStat(t *testing.T) {
 // with the same selections as the CSV.
 func TestShowStatJSONIsThePageJSON(t *testing.T) {
 	src := testSources(t)
-	api := &API{Src: src, Level: "user"}
+	api := &API{Src: src, Level: config.LevelUser}
 	if got, want := api.Exec("show stat json"), string(appendJSON(nil, src.Snapshot())); got != want {
 		t.Fatalf("show stat json:\n%s\nthe page's ;json:\n%s", got, want)
 	}

@@ -60,7 +60,7 @@ type runtime struct {
 	backends map[string]*balancer.Backend
 }
 
-func startRuntime(t *testing.T, level string) *runtime {
+func startRuntime(t *testing.T, level config.APILevel) *runtime {
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "admin.sock")
@@ -123,7 +123,7 @@ func (rt *runtime) get(t *testing.T, path string) string {
 }
 
 func TestSocketCommands(t *testing.T) {
-	rt := startRuntime(t, "admin")
+	rt := startRuntime(t, config.LevelAdmin)
 	for _, tc := range []struct{ in, want string }{
 		{"get weight web/web01\n", "10 (initial 10)\n\n"},
 		{"set weight web/web01 50%\n", "\n"},
@@ -160,7 +160,7 @@ func TestSocketCommands(t *testing.T) {
 // socket ends each answer with an empty line, as HAProxy, so that a
 // script can tell the answers of several commands apart.
 func TestAnswersHaveNoEmptyLine(t *testing.T) {
-	api := &API{Src: testSources(t), Level: "admin"}
+	api := &API{Src: testSources(t), Level: config.LevelAdmin}
 	for _, cmd := range []string{
 		"help", "show info", "show stat", "show servers state", "show servers state web",
 		"show servers state nope", "get weight web/web01", "get weight web/nope", "set weight web/web01 5",
@@ -193,7 +193,7 @@ func testSources(t testing.TB) *Sources {
 }
 
 func TestSocketBadInput(t *testing.T) {
-	rt := startRuntime(t, "admin")
+	rt := startRuntime(t, config.LevelAdmin)
 	for _, tc := range []struct{ name, in, want string }{
 		{"garbage", "\x00\x01garbage\n", "Unknown command: '??garbage'. Please enter one of the following commands only :\n"},
 		{"unknown", "frobnicate\n", "Unknown command: 'frobnicate'"},
@@ -215,7 +215,7 @@ func TestSocketBadInput(t *testing.T) {
 }
 
 func TestSocketLevels(t *testing.T) {
-	rt := startRuntime(t, "user")
+	rt := startRuntime(t, config.LevelUser)
 	if got := rt.send(t, "disable server web/web01\n"); got != "Permission denied\n\n" {
 		t.Fatalf("user level: %q", got)
 	}
@@ -228,7 +228,7 @@ func TestSocketLevels(t *testing.T) {
 }
 
 func TestSocketDisableEnableRotation(t *testing.T) {
-	rt := startRuntime(t, "admin")
+	rt := startRuntime(t, config.LevelAdmin)
 	if got := rt.send(t, "disable server web/web02\n"); got != "\n" {
 		t.Fatalf("disable: %q", got)
 	}
@@ -248,7 +248,7 @@ func TestSocketDisableEnableRotation(t *testing.T) {
 }
 
 func TestSocketDrainLetsOpenConnectionFinish(t *testing.T) {
-	rt := startRuntime(t, "admin")
+	rt := startRuntime(t, config.LevelAdmin)
 	// An open keep-alive connection to web02 (round robin gives the
 	// second new connection to it).
 	rt.send(t, "set weight web/web01 1\n")
@@ -325,14 +325,14 @@ func TestSocketFileModeAndRemoval(t *testing.T) {
 // startSocket serves the runtime API of testSources on a socket in a
 // temporary directory, with 'stats timeout' set to timeout when not 0,
 // and returns its path.
-func startSocket(t *testing.T, level string, timeout time.Duration) (string, *Sources) {
+func startSocket(t *testing.T, level config.APILevel, timeout time.Duration) (string, *Sources) {
 	t.Helper()
 	path, src, _ := startSocketLogged(t, level, timeout)
 	return path, src
 }
 
 // startSocketLogged is startSocket that also returns what the socket logs.
-func startSocketLogged(t *testing.T, level string, timeout time.Duration) (string, *Sources, *logRecorder) {
+func startSocketLogged(t *testing.T, level config.APILevel, timeout time.Duration) (string, *Sources, *logRecorder) {
 	t.Helper()
 	src := testSources(t)
 	if timeout != 0 {
@@ -370,7 +370,7 @@ func (l *logRecorder) String() string {
 // all of it and then an end of file, even while it is still sending far
 // more than the socket buffers hold: the server does not reset it.
 func TestSocketLongLineErrorIsDelivered(t *testing.T) {
-	path, _ := startSocket(t, "admin", 0)
+	path, _ := startSocket(t, config.LevelAdmin, 0)
 	for _, tt := range []struct {
 		name string
 		line []byte
@@ -414,7 +414,7 @@ func TestSocketLongLineErrorIsDelivered(t *testing.T) {
 // machine's speed; that the close comes from one of them does not: if
 // fewer than lingerBytes were sent, lingerTime must have passed.
 func TestSocketLingerIsBounded(t *testing.T) {
-	path, _ := startSocket(t, "admin", 0)
+	path, _ := startSocket(t, config.LevelAdmin, 0)
 	start := time.Now() // before the server can start lingering
 	c, err := net.Dial("unix", path)
 	if err != nil {
@@ -461,7 +461,7 @@ func TestSocketIdleIsStatsTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := testSources(t)
 			src.Config.Global.StatsTimeout = tt.timeout
-			s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "s.sock"), Level: "admin"}, nil)
+			s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "s.sock"), Level: config.LevelAdmin}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -476,7 +476,7 @@ func TestSocketIdleIsStatsTimeout(t *testing.T) {
 // A client that connects and says nothing is closed once 'stats timeout'
 // has passed.
 func TestSocketClosesASilentClient(t *testing.T) {
-	path, _ := startSocket(t, "admin", 20*time.Millisecond)
+	path, _ := startSocket(t, config.LevelAdmin, 20*time.Millisecond)
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +495,7 @@ func TestSocketMaxConn(t *testing.T) {
 	src.Config.Global.StatsMaxConn = 2
 	src.Config.Global.StatsTimeout = time.Minute
 	path := filepath.Join(t.TempDir(), "api.sock")
-	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: "admin"}, nil)
+	s, err := ListenSocket(src, config.StatsSocket{Path: path, Level: config.LevelAdmin}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

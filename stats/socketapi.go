@@ -15,14 +15,12 @@ import (
 // at a socket's level.
 type API struct {
 	Src   *Sources
-	Level string // user, operator or admin
+	Level config.APILevel // the zero value acts as operator, HAProxy's default
 }
-
-var levels = map[string]int{"user": 0, "operator": 1, "admin": 2}
 
 type command struct {
 	words []string // the fixed words that name it
-	level string
+	level config.APILevel
 	usage string
 	run   func(a *API, args []string) string
 	act   connAction
@@ -44,17 +42,17 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"help"}, "user", "help                         : this message", (*API).help, actNone},
-		{[]string{"prompt"}, "user", "prompt                       : toggle interactive mode with prompt", connCommand, actPrompt},
-		{[]string{"quit"}, "user", "quit                         : disconnect", connCommand, actQuit},
-		{[]string{"show", "info"}, "user", "show info                    : report information about the running process", (*API).showInfo, actNone},
-		{[]string{"show", "stat"}, "user", "show stat [{<px>|<iid>} <type> <sid>] [typed|json] [up] [no-maint] : report counters for each proxy and server", (*API).showStat, actNone},
-		{[]string{"show", "servers", "state"}, "user", "show servers state [<backend>] : dump volatile server information", (*API).showServersState, actNone},
-		{[]string{"get", "weight"}, "user", "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight, actNone},
-		{[]string{"set", "weight"}, "admin", "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight, actNone},
-		{[]string{"disable", "server"}, "admin", "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer, actNone},
-		{[]string{"enable", "server"}, "admin", "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer, actNone},
-		{[]string{"set", "server"}, "admin", "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer, actNone},
+		{[]string{"help"}, config.LevelUser, "help                         : this message", (*API).help, actNone},
+		{[]string{"prompt"}, config.LevelUser, "prompt                       : toggle interactive mode with prompt", connCommand, actPrompt},
+		{[]string{"quit"}, config.LevelUser, "quit                         : disconnect", connCommand, actQuit},
+		{[]string{"show", "info"}, config.LevelUser, "show info                    : report information about the running process", (*API).showInfo, actNone},
+		{[]string{"show", "stat"}, config.LevelUser, "show stat [{<px>|<iid>} <type> <sid>] [typed|json] [up] [no-maint] : report counters for each proxy and server", (*API).showStat, actNone},
+		{[]string{"show", "servers", "state"}, config.LevelUser, "show servers state [<backend>] : dump volatile server information", (*API).showServersState, actNone},
+		{[]string{"get", "weight"}, config.LevelUser, "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight, actNone},
+		{[]string{"set", "weight"}, config.LevelAdmin, "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight, actNone},
+		{[]string{"disable", "server"}, config.LevelAdmin, "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer, actNone},
+		{[]string{"enable", "server"}, config.LevelAdmin, "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer, actNone},
+		{[]string{"set", "server"}, config.LevelAdmin, "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer, actNone},
 	}
 }
 
@@ -77,7 +75,7 @@ func (a *API) exec(line string) (string, connAction) {
 		if len(words) < len(c.words) || !equalWords(words[:len(c.words)], c.words) {
 			continue
 		}
-		if levels[a.level()] < levels[c.level] {
+		if a.level() < c.level {
 			return "Permission denied\n", actNone
 		}
 		return c.run(a, words[len(c.words):]), c.act
@@ -85,11 +83,11 @@ func (a *API) exec(line string) (string, connAction) {
 	return "Unknown command: '" + clip(line) + "'. Please enter one of the following commands only :\n" + a.usage(), actNone
 }
 
-func (a *API) level() string {
-	if _, ok := levels[a.Level]; ok {
-		return a.Level
+func (a *API) level() config.APILevel {
+	if a.Level == 0 {
+		return config.LevelOperator
 	}
-	return "operator"
+	return a.Level
 }
 
 func equalWords(a, b []string) bool {
@@ -118,7 +116,7 @@ func clip(s string) string {
 func (a *API) usage() string {
 	var b strings.Builder
 	for _, c := range commands {
-		if levels[a.level()] >= levels[c.level] {
+		if a.level() >= c.level {
 			b.WriteString("  " + c.usage + "\n")
 		}
 	}

@@ -95,7 +95,7 @@ func TestSocketConnection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// A long idle deadline: a connection left open fails the
 			// test at dialAPI's deadline instead of closing quietly.
-			path, src := startSocket(t, "admin", time.Hour)
+			path, src := startSocket(t, config.LevelAdmin, time.Hour)
 			got := exchange(t, path, tt.input, tt.halfClose)
 			if tt.want != "" && got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
@@ -225,7 +225,7 @@ func TestSocketLateLinesRunOrFail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func(g time.Duration) { lateInputGrace = g }(lateInputGrace)
 			lateInputGrace = tt.grace // read once, by ListenSocket
-			path, src, log := startSocketLogged(t, "admin", time.Hour)
+			path, src, log := startSocketLogged(t, config.LevelAdmin, time.Hour)
 			c := dialAPI(t, path)
 			r := readAnswers(c)
 			var writeErr error
@@ -276,7 +276,7 @@ func TestSocketLateLinesRunOrFail(t *testing.T) {
 // of file, and the server logs how much. One write of more than the
 // server's reader holds leaves the rest in the socket, deterministically.
 func TestSocketUnreadInputAtCloseResetsTheClient(t *testing.T) {
-	path, src, log := startSocketLogged(t, "admin", time.Hour)
+	path, src, log := startSocketLogged(t, config.LevelAdmin, time.Hour)
 	c := dialAPI(t, path)
 	input := "get weight web/web01;quit\n" + strings.Repeat("set weight web/web01 1\n", 400)
 	if _, err := io.WriteString(c, input); err != nil {
@@ -298,7 +298,7 @@ func TestSocketUnreadInputAtCloseResetsTheClient(t *testing.T) {
 // In prompt mode the connection waits for the next command, however long
 // the client takes within the idle deadline, as a person typing does.
 func TestSocketPromptWaitsForTheNextCommand(t *testing.T) {
-	path, src := startSocket(t, "admin", time.Hour)
+	path, src := startSocket(t, config.LevelAdmin, time.Hour)
 	c := dialAPI(t, path)
 	br := bufio.NewReader(c)
 	io.WriteString(c, "prompt\n")
@@ -324,7 +324,7 @@ func TestSocketPromptWaitsForTheNextCommand(t *testing.T) {
 
 // A line the idle deadline cuts is not run: its end may be missing.
 func TestSocketHalfLineAtTimeoutIsNotRun(t *testing.T) {
-	path, src := startSocket(t, "admin", 20*time.Millisecond)
+	path, src := startSocket(t, config.LevelAdmin, 20*time.Millisecond)
 	c := dialAPI(t, path)
 	io.WriteString(c, "set weight web/web01 1") // "00" never comes
 	if got, err := io.ReadAll(c); err != nil || len(got) != 0 {
@@ -339,7 +339,7 @@ func TestSocketHalfLineAtTimeoutIsNotRun(t *testing.T) {
 // is closed. (Prompt mode keeps the connection open however the client's
 // writes arrive; "prompt" is a command too.)
 func TestSocketCommandsPerConnectionAreBounded(t *testing.T) {
-	path, _ := startSocket(t, "admin", time.Hour)
+	path, _ := startSocket(t, config.LevelAdmin, time.Hour)
 	c := dialAPI(t, path)
 	const perLine = 100
 	line := strings.Repeat("get weight web/web01;", perLine-1) + "get weight web/web01\n"
@@ -381,7 +381,7 @@ func TestSocketEveryLineCountsAgainstTheBound(t *testing.T) {
 		{"blank lines at the prompt", "prompt\n", "\n", "\n> " + strings.Repeat("\n> ", socketMaxCommands-1) + tooMany},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			path, _ := startSocket(t, "admin", time.Hour)
+			path, _ := startSocket(t, config.LevelAdmin, time.Hour)
 			c := dialAPI(t, path)
 			sent := make(chan error, 1)
 			go func() {
@@ -439,7 +439,7 @@ func FuzzExec(f *testing.F) {
 		"show stat typed", "show stat json up", "show stat web 4 -1 typed", "show stat domain proxy -1 -1 -1 no-maint"} {
 		f.Add(s)
 	}
-	api := &API{Src: testSources(f), Level: "admin"}
+	api := &API{Src: testSources(f), Level: config.LevelAdmin}
 	f.Fuzz(func(t *testing.T, cmd string) {
 		a := api.Exec(cmd)
 		if a != "" && (!strings.HasSuffix(a, "\n") || strings.HasPrefix(a, "\n") || strings.Contains(a, "\n\n")) {
@@ -453,7 +453,7 @@ func FuzzExec(f *testing.F) {
 func TestSocketCloseEndsOpenConnections(t *testing.T) {
 	src := testSources(t)
 	src.Config.Global.StatsTimeout = time.Hour
-	s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "api.sock"), Level: "admin"}, nil)
+	s, err := ListenSocket(src, config.StatsSocket{Path: filepath.Join(t.TempDir(), "api.sock"), Level: config.LevelAdmin}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
