@@ -230,6 +230,15 @@ type Proxy struct {
 	Stats Stats
 }
 
+// String names the section the way every message does: "frontend 'www'",
+// "backend 'app'", "listen 'stats'", "defaults 'name'" or "defaults".
+func (p *Proxy) String() string {
+	if p.Section == "defaults" && p.Name == "" {
+		return "defaults"
+	}
+	return p.Section + " '" + p.Name + "'"
+}
+
 // Timeouts of a proxy. Zero means not set (no timeout), as in HAProxy.
 type Timeouts struct {
 	Connect, Client, Server    time.Duration

@@ -330,7 +330,7 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 	}
 	for _, other := range p.cfg.Proxies {
 		if other.Name == name && other.Caps&px.Caps != 0 {
-			p.errorf(pos, "%s '%s' has the same name as %s '%s' declared at %s", kw, name, other.Section, other.Name, other.Pos)
+			p.errorf(pos, "%s '%s' has the same name as %s declared at %s", kw, name, other, other.Pos)
 			break
 		}
 	}
@@ -376,7 +376,7 @@ func (p *parser) endSection() {
 					acl = predefinedACL(n.name)
 				}
 				if acl == nil {
-					p.errorf(n.pos, "%s '%s': condition refers to undefined ACL '%s'", p.cur.Section, p.cur.Name, n.name)
+					p.errorf(n.pos, "%s: condition refers to undefined ACL '%s'", p.cur, n.name)
 					ok = false
 					continue
 				}

@@ -351,10 +351,10 @@ func (p *parser) warnCapability(px *Proxy, pos Pos, what string, frontendSide, b
 		return
 	}
 	if frontendSide && px.Caps&CapFrontend == 0 {
-		p.notice(Warning, pos, "'%s' has no effect in backend '%s': it applies to frontends", what, px.Name)
+		p.notice(Warning, pos, "'%s' has no effect in %s: it applies to frontends", what, px)
 	}
 	if backendSide && px.Caps&CapBackend == 0 {
-		p.notice(Warning, pos, "'%s' has no effect in frontend '%s': it applies to backends", what, px.Name)
+		p.notice(Warning, pos, "'%s' has no effect in %s: it applies to backends", what, px)
 	}
 }
 
@@ -390,7 +390,7 @@ func (p *parser) kwLog(px *Proxy, pos Pos, args []string) error {
 		n++
 	}
 	if n > maxLogTargetsPerProxy {
-		return fmt.Errorf("too many 'log' lines in %s '%s': at most %d targets per proxy ('log global' counts as one)", px.Section, px.Name, maxLogTargetsPerProxy)
+		return fmt.Errorf("too many 'log' lines in %s: at most %d targets per proxy ('log global' counts as one)", px, maxLogTargetsPerProxy)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
 	}
 	for _, s := range px.Servers {
 		if s.Name == name {
-			return fmt.Errorf("%s '%s' has two servers named '%s' (the other is at %s)", px.Section, px.Name, name, s.Pos)
+			return fmt.Errorf("%s has two servers named '%s' (the other is at %s)", px, name, s.Pos)
 		}
 	}
 	s := px.DefaultServer

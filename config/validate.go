@@ -12,7 +12,7 @@ func (p *parser) validate() {
 		if x.logGlobal {
 			px.Logs = append(append([]LogTarget(nil), cfg.Global.Logs...), px.Logs...)
 			if len(px.Logs) > maxLogTargetsPerProxy {
-				p.errorf(px.Pos, "%s '%s' has %d log targets with 'log global': at most %d per proxy", px.Section, px.Name, len(px.Logs), maxLogTargetsPerProxy)
+				p.errorf(px.Pos, "%s has %d log targets with 'log global': at most %d per proxy", px, len(px.Logs), maxLogTargetsPerProxy)
 			}
 		}
 		p.validateStats(px)
@@ -42,11 +42,11 @@ func (p *parser) validateStats(px *Proxy) {
 		st.Realm = DefaultStatsRealm
 	}
 	if px.Mode != ModeHTTP {
-		p.errorf(px.Pos, "%s '%s': the stats page needs 'mode http'", px.Section, px.Name)
+		p.errorf(px.Pos, "%s: the stats page needs 'mode http'", px)
 		return
 	}
 	if len(st.Auth) == 0 && !(loopbackOnly(px) && !p.routedTo(px)) {
-		p.notice(Warning, px.Pos, "%s '%s': the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px.Section, px.Name, st.URI)
+		p.notice(Warning, px.Pos, "%s: the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px, st.URI)
 	}
 }
 
@@ -86,37 +86,37 @@ func loopbackOnly(px *Proxy) bool {
 
 func (p *parser) validateFrontend(px *Proxy) {
 	if len(px.Binds) == 0 {
-		p.errorf(px.Pos, "%s '%s' has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px.Section, px.Name)
+		p.errorf(px.Pos, "%s has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px)
 	}
 	check := func(pos Pos, name, what string) {
 		be := p.cfg.Backend(name)
 		if be == nil {
-			p.errorf(pos, "%s '%s': %s refers to undefined backend '%s'", px.Section, px.Name, what, name)
+			p.errorf(pos, "%s: %s refers to undefined backend '%s'", px, what, name)
 			return
 		}
 		if be.Mode != px.Mode {
-			p.errorf(pos, "%s '%s' (mode %s) cannot use backend '%s' (mode %s): the modes must match", px.Section, px.Name, px.Mode, name, be.Mode)
+			p.errorf(pos, "%s (mode %s) cannot use backend '%s' (mode %s): the modes must match", px, px.Mode, name, be.Mode)
 		}
 	}
 	for _, r := range px.UseBackends {
 		check(r.Pos, r.Backend, "use_backend")
 		if r.Cond != nil && px.Mode == ModeTCP && r.Cond.NeedsHTTP() {
-			p.errorf(r.Pos, "%s '%s' is in mode tcp but the use_backend condition reads the HTTP request; use 'mode http' or an 'src' condition", px.Section, px.Name)
+			p.errorf(r.Pos, "%s is in mode tcp but the use_backend condition reads the HTTP request; use 'mode http' or an 'src' condition", px)
 		}
 	}
 	if px.DefaultBackend != "" {
 		check(px.DefaultBackPos, px.DefaultBackend, "default_backend")
 	} else if px.Caps&CapBackend == 0 && len(px.UseBackends) == 0 && !px.Stats.Enabled {
-		p.notice(Warning, px.Pos, "frontend '%s' has neither 'default_backend' nor 'use_backend': its connections will be refused (503 in mode http)", px.Name)
+		p.notice(Warning, px.Pos, "%s has neither 'default_backend' nor 'use_backend': its connections will be refused (503 in mode http)", px)
 	}
 	if px.HTTPLog && px.Mode == ModeTCP {
-		p.notice(Warning, px.Pos, "%s '%s': 'option httplog' needs 'mode http'; falling back to 'option tcplog', as HAProxy does", px.Section, px.Name)
+		p.notice(Warning, px.Pos, "%s: 'option httplog' needs 'mode http'; falling back to 'option tcplog', as HAProxy does", px)
 	}
 }
 
 func (p *parser) validateBackend(px *Proxy) {
 	if px.Mode == ModeTCP && px.Balance.Algorithm.NeedsHTTP() {
-		p.errorf(px.Pos, "%s '%s': 'balance %s' reads the HTTP request and needs 'mode http'", px.Section, px.Name, px.Balance.Algorithm)
+		p.errorf(px.Pos, "%s: 'balance %s' reads the HTTP request and needs 'mode http'", px, px.Balance.Algorithm)
 	}
 	layer7Default := px.Mode == ModeHTTP && px.HTTPCheck == nil && !px.TCPCheck
 	passes := "any status below 500 passes"
@@ -134,7 +134,7 @@ func (p *parser) validateBackend(px *Proxy) {
 		}
 		if s.Check && layer7Default && !p.extra[px].checkNote {
 			p.extra[px].checkNote = true
-			p.notice(Notice, s.Pos, "%s '%s': in mode http, 'check' performs a layer-7 check (GET /, %s) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px.Section, px.Name, passes)
+			p.notice(Notice, s.Pos, "%s: in mode http, 'check' performs a layer-7 check (GET /, %s) where HAProxy only connects; add 'option tcp-check' for a layer-4 check or 'option httpchk' to choose the request", px, passes)
 		}
 	}
 }
@@ -153,7 +153,7 @@ func (p *parser) validateListeners() {
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {
 			if o, ok := seen[b.Addr]; ok {
-				p.errorf(b.Pos, "%s '%s': address %s is already bound by %s '%s' at %s", px.Section, px.Name, b.Addr, o.px.Section, o.px.Name, o.b.Pos)
+				p.errorf(b.Pos, "%s: address %s is already bound by %s at %s", px, b.Addr, o.px, o.b.Pos)
 				continue
 			}
 			seen[b.Addr] = owner{px, b}

@@ -264,12 +264,12 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 				// A process that dropped its privileges may not join the
 				// inherited sockets' SO_REUSEPORT group (the kernel wants
 				// the same user): this loop shares an inherited socket.
-				e.logf("%s '%s': %s (%s): cannot bind another socket (%v); loop %d shares an inherited one",
-					fe.conf.Section, fe.conf.Name, addr, b.Pos, err, l.id)
+				e.logf("%s: %s (%s): cannot bind another socket (%v); loop %d shares an inherited one",
+					fe.conf, addr, b.Pos, err, l.id)
 				fd, err = unix.FcntlInt(uintptr(shared[i%len(shared)]), unix.F_DUPFD_CLOEXEC, 0)
 			}
 			if err != nil {
-				return fmt.Errorf("%s '%s': cannot bind %s (%s): %w", fe.conf.Section, fe.conf.Name, addr, b.Pos, err)
+				return fmt.Errorf("%s: cannot bind %s (%s): %w", fe.conf, addr, b.Pos, err)
 			}
 			if got.IsValid() {
 				addr = got
@@ -279,7 +279,7 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 		if err := l.register(fd, ln); err != nil {
 			ln.close()
 			l.flushCloses()
-			return fmt.Errorf("%s '%s': register %s: %w", fe.conf.Section, fe.conf.Name, addr, err)
+			return fmt.Errorf("%s: register %s: %w", fe.conf, addr, err)
 		}
 		l.listeners = append(l.listeners, ln)
 		e.addrsMu.Lock()
@@ -304,14 +304,14 @@ func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) []int {
 	var ok []int
 	for _, fd := range fds {
 		if err := adoptListener(fd, b, backlog); err != nil {
-			e.logf("%s '%s': inherited socket for %s (%s) not used: %v", fe.conf.Section, fe.conf.Name, b.Addr, b.Pos, err)
+			e.logf("%s: inherited socket for %s (%s) not used: %v", fe.conf, b.Addr, b.Pos, err)
 			unix.Close(fd)
 			continue
 		}
 		ok = append(ok, fd)
 	}
 	if len(ok) > 0 {
-		e.logf("%s '%s': %s: took over %d listening socket(s) from the previous process", fe.conf.Section, fe.conf.Name, b.Addr, len(ok))
+		e.logf("%s: %s: took over %d listening socket(s) from the previous process", fe.conf, b.Addr, len(ok))
 	}
 	return ok
 }
@@ -487,7 +487,7 @@ func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 	for _, ub := range px.UseBackends {
 		be := backends[ub.Backend]
 		if be == nil {
-			return r, fmt.Errorf("%s '%s': no backend '%s'", px.Section, px.Name, ub.Backend)
+			return r, fmt.Errorf("%s: no backend '%s'", px, ub.Backend)
 		}
 		r.rules = append(r.rules, routeRule{cond: ub.Cond, be: be})
 	}
@@ -495,7 +495,7 @@ func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 	case px.DefaultBackend != "":
 		r.def = backends[px.DefaultBackend]
 		if r.def == nil {
-			return r, fmt.Errorf("%s '%s': no backend '%s'", px.Section, px.Name, px.DefaultBackend)
+			return r, fmt.Errorf("%s: no backend '%s'", px, px.DefaultBackend)
 		}
 	case px.Caps&config.CapBackend != 0:
 		r.def = backends[px.Name] // a listen section is its own backend

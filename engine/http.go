@@ -210,7 +210,7 @@ func (s *session) httpReadHead() {
 	sv, err := be.Acquire(&breq, nil, s)
 	switch {
 	case err != nil:
-		s.httpFail(503, "backend %s: %v", be.Name, err)
+		s.httpFail(503, "%s: %v", be.Conf, err)
 		return
 	case sv == nil:
 		h.stale = true
@@ -456,7 +456,7 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 			if request && !s.h.answered {
 				s.httpFail(400, "request body: %v", err)
 			} else {
-				s.l.eng.logf("backend %s: server %s: chunked body: %v", s.be.Name, s.srvName(), err)
+				s.l.eng.logf("%s, server '%s': chunked body: %v", s.be.Conf, s.srvName(), err)
 				s.close(true)
 			}
 			return false, false

@@ -33,7 +33,7 @@ func (s *session) httpFail(code int, format string, args ...any) {
 		s.fe.counters.ReqErrors.Add(1)
 	}
 	s.fe.counters.CountStatus(code)
-	s.l.eng.logf("frontend %s: client %s: %d: %s", s.fe.conf.Name, s.clientAddr, code, msg)
+	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.clientAddr, code, msg)
 	if s.h != nil && s.logsTraffic() {
 		s.logHTTPFail(code, len(httpErrors[code]))
 	}
@@ -132,7 +132,7 @@ func (s *session) handOff(serve func(net.Conn)) {
 		}
 	}
 	if err != nil {
-		e.logf("frontend %s: client %s: hand-off: %v", fe.conf.Name, s.clientAddr, err)
+		e.logf("%s: client %s: hand-off: %v", fe.conf, s.clientAddr, err)
 		if rec != nil {
 			log.Log(rec) // status -1: nothing was answered
 		}

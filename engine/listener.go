@@ -215,8 +215,8 @@ func (e *Engine) acceptFailed(ln *listener, err error) {
 	if n > 0 {
 		more = fmt.Sprintf("; %d more accept failures since the last report", n)
 	}
-	e.logf("%s '%s': %s (%s): accept4: %v: %s; pausing this listener, retrying every %v%s",
-		ln.fe.conf.Section, ln.fe.conf.Name, ln.addr, ln.bind.Pos, err, why, acceptRetry, more)
+	e.logf("%s: %s (%s): accept4: %v: %s; pausing this listener, retrying every %v%s",
+		ln.fe.conf, ln.addr, ln.bind.Pos, err, why, acceptRetry, more)
 }
 
 // acceptReportEvery bounds how often acceptFailed writes.

@@ -104,7 +104,7 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 	s.timer.fire = s.onTimer
 	l.sessions.add(s)
 	if err := l.register(fd, &s.cli); err != nil {
-		l.eng.logf("frontend %s: register client: %v", s.fe.conf.Name, err)
+		l.eng.logf("%s: register client: %v", s.fe.conf, err)
 		s.close(false)
 		return
 	}
@@ -193,7 +193,7 @@ func (s *session) readProxyHeader() {
 		return
 	}
 	if err != nil {
-		s.l.eng.logf("frontend %s: client %s: bad PROXY header: %v", s.fe.conf.Name, s.clientAddr, err)
+		s.l.eng.logf("%s: client %s: bad PROXY header: %v", s.fe.conf, s.clientAddr, err)
 		s.close(true)
 		return
 	}
@@ -255,7 +255,7 @@ func (s *session) connect() {
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		s.l.eng.logf("backend %s: socket: %v", s.be.Name, err)
+		s.l.eng.logf("%s: socket: %v", s.be.Conf, err)
 		s.connectFailed()
 		return
 	}
@@ -263,7 +263,7 @@ func (s *session) connect() {
 	s.svr = endpoint{fd: fd, s: s}
 	s.connStart = s.l.now
 	if err := s.l.register(fd, &s.svr); err != nil {
-		s.l.eng.logf("backend %s: register server socket: %v", s.be.Name, err)
+		s.l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
 		s.dropServer()
 		s.connectFailed()
 		return
@@ -355,7 +355,7 @@ func (s *session) finishConnect() {
 	if v := s.srv.Conf.SendProxy; v != 0 {
 		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
 		if err != nil {
-			s.l.eng.logf("backend %s/%s: PROXY header: %v", s.be.Name, s.srv.Name, err)
+			s.l.eng.logf("%s, server '%s': PROXY header: %v", s.be.Conf, s.srv.Name, err)
 			s.close(true)
 			return
 		}
@@ -561,7 +561,7 @@ func (s *session) observeHTTP(status int) {
 func (s *session) fail(code int) {
 	s.setTerm('S', 'C')
 	if s.h != nil {
-		s.httpFail(code, "backend %s: no server available", s.be.Name)
+		s.httpFail(code, "%s: no server available", s.be.Conf)
 		return
 	}
 	s.close(false)

@@ -336,7 +336,7 @@ func (p *Page) recoverPanic(ctx *fasthttp.RequestCtx) {
 	if v == nil {
 		return
 	}
-	p.logf("stats page of %s '%s': panic serving %q: %v\n%s", p.px.Section, p.px.Name,
+	p.logf("stats page of %s: panic serving %q: %v\n%s", p.px,
 		printable(string(ctx.Request.Header.RequestURI())), v, debug.Stack())
 	ctx.Response.Reset()
 	ctx.SetConnectionClose()

@@ -265,7 +265,7 @@ func (p *Page) serveMetrics(ctx *fasthttp.RequestCtx) {
 	mfs, err := p.registry.Gather()
 	if err != nil {
 		// Gather returns what it could; a scrape with a gap beats none.
-		p.logf("stats page of %s '%s': gathering metrics: %v", p.px.Section, p.px.Name, err)
+		p.logf("stats page of %s: gathering metrics: %v", p.px, err)
 		if len(mfs) == 0 {
 			p.fail(ctx, fasthttp.StatusInternalServerError, "gathering metrics failed; the error is logged")
 			return
