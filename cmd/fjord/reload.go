@@ -197,7 +197,7 @@ func (p *process) run() int {
 	p.eng.Serve()
 	for _, fe := range p.cfg.Frontends() {
 		for _, b := range fe.Binds {
-			p.logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, p.eng.Addr(b))
+			p.logs.plain.Printf("%s listening on %s", fe, p.eng.Addr(b))
 		}
 	}
 	if err := notifyReady(); err != nil {
