@@ -183,6 +183,10 @@ func TestRequiredErrors(t *testing.T) {
 		{"balance in frontend", httpFE("  balance roundrobin #ERR"), []string{"'balance' is not allowed in a 'frontend' section"}},
 		{"maxconn in backend", tcpBE("  maxconn 10 #ERR"), []string{"'maxconn' is not allowed in a 'backend' section"}},
 		{"server in defaults", lines("defaults", "  server s 10.0.0.1 #ERR") + okTail, []string{"'server' is not allowed in a 'defaults' section"}},
+		{"global keyword in frontend", httpFE("  tune.pipesize 1m #ERR"), []string{"'tune.pipesize' is not allowed in a 'frontend' section", "(allowed in: global)"}},
+		{"daemon in backend", tcpBE("  daemon #ERR"), []string{"'daemon' is not allowed in a 'backend' section", "(allowed in: global)"}},
+		{"proxy keyword in global", global("  balance roundrobin #ERR"), []string{"'balance' is not allowed in a 'global' section", "defaults, backend, listen"}},
+		{"refused global keyword in frontend", httpFE("  nbproc 2 #ERR"), []string{"unknown keyword 'nbproc' in 'frontend' section"}},
 
 		// Balance.
 		{"unsupported balance", tcpBE("  balance fastest #ERR"), []string{"unsupported balance algorithm 'fastest'"}},
@@ -295,6 +299,8 @@ func TestKeywordValueErrors(t *testing.T) {
 		{"daemon argument", global("  daemon yes #ERR"), []string{"'daemon' takes no argument (found 'yes')"}},
 		{"nbthread too many", global("  nbthread 65 #ERR"), []string{"nbthread 65 out of range (1-64)"}},
 		{"nbproc", global("  nbproc 2 #ERR"), []string{"'nbproc' was removed"}},
+		{"ignored keyword with a bad value", global("  tune.idle-pool.shared maybe #ERR"), []string{"'tune.idle-pool.shared' expects on or off"}},
+		{"ignored keyword without its value", global("  tune.maxaccept #ERR"), []string{"'tune.maxaccept'", "expects one integer"}},
 		{"chroot", global("  chroot /var/empty #ERR"), []string{"'chroot' is not supported"}},
 		{"pidfile missing", global("  pidfile #ERR"), []string{"'pidfile' expects a file path"}},
 		{"ulimit-n zero", global("  ulimit-n 0 #ERR"), []string{"ulimit-n 0 out of range"}},

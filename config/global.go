@@ -2,122 +2,10 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// removedGlobal are global keywords an HAProxy user may have that fjord
-// refuses, with the reason.
-var removedGlobal = map[string]string{
-	"nbproc": "'nbproc' was removed from HAProxy 2.5 and is not supported: fjord runs one process with 'nbthread' event loops",
-	"chroot": "'chroot' is not supported: fjord drops privileges with 'user'/'group' instead",
-}
-
-func (p *parser) globalLine(pos Pos, words []string) {
-	if err := p.globalKeyword(pos, words[0], words[1:]); err != nil {
-		p.errorf(pos, "%v", err)
-	}
-}
-
-func (p *parser) globalKeyword(pos Pos, kw string, args []string) error {
-	g := &p.cfg.Global
-	switch kw {
-	case "log":
-		if len(args) == 1 && args[0] == "global" {
-			return fmt.Errorf("'log global' is only meaningful in a proxy section")
-		}
-		t, err := parseLogTarget(p.resolver, pos, args)
-		if err != nil {
-			return err
-		}
-		if len(g.Logs) == maxLogTargetsPerProxy {
-			return fmt.Errorf("too many 'log' lines in the global section: at most %d targets", maxLogTargetsPerProxy)
-		}
-		g.Logs = append(g.Logs, t)
-		return nil
-	case "maxconn":
-		return oneInt(kw, args, 1, math.MaxInt32, &g.MaxConn)
-	case "user", "group":
-		if len(args) != 1 {
-			return fmt.Errorf("'%s' expects a name", kw)
-		}
-		if kw == "user" {
-			g.User = args[0]
-		} else {
-			g.Group = args[0]
-		}
-		return nil
-	case "uid":
-		return oneInt(kw, args, 0, math.MaxInt32, &g.UID)
-	case "gid":
-		return oneInt(kw, args, 0, math.MaxInt32, &g.GID)
-	case "daemon":
-		g.Daemon = true
-		return noArgs(kw, args)
-	case "nbthread":
-		return oneInt(kw, args, 1, maxThreads, &g.NbThread)
-	case "pidfile":
-		if len(args) != 1 {
-			return fmt.Errorf("'pidfile' expects a file path")
-		}
-		g.PIDFile = args[0]
-		return nil
-	case "ulimit-n":
-		return oneInt(kw, args, 1, math.MaxInt32, &g.UlimitN)
-	case "tune.pipesize":
-		// An explicit size is every pipe's size, as in HAProxy: no
-		// growing for bulk flows.
-		if err := oneSize(kw, args, minPipeSize, maxPipeSize, &g.TunePipeSize); err != nil {
-			return err
-		}
-		g.TuneBulkPipeSize = g.TunePipeSize
-		return nil
-	case "tune.bufsize":
-		return oneSize(kw, args, minBufSize, maxBufSize, &g.TuneBufSize)
-	case "tune.maxpollevents":
-		return oneInt(kw, args, 1, 1<<16, &g.TuneMaxPollEvents)
-	case "tune.sysctl":
-		if len(args) != 1 {
-			return fmt.Errorf("'tune.sysctl' expects on, off or check")
-		}
-		switch args[0] {
-		case "on":
-			g.Sysctl = SysctlOn
-		case "off":
-			g.Sysctl = SysctlOff
-		case "check":
-			g.Sysctl = SysctlCheck
-		default:
-			return fmt.Errorf("'tune.sysctl' expects on, off or check, not '%s'", args[0])
-		}
-		return nil
-	case "tune.sched-batch":
-		if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
-			return fmt.Errorf("'tune.sched-batch' expects on or off")
-		}
-		g.TuneSchedBatch = args[0] == "on"
-		return nil
-	case "hard-stop-after":
-		return oneDuration(kw, args, &g.HardStopAfter)
-	case "stats":
-		return p.globalStats(pos, args)
-	case "log-anonymize":
-		a, err := parseAnonymize(args)
-		if err != nil {
-			return err
-		}
-		g.LogAnonymize = a
-		return nil
-	case "log-retention":
-		return oneInt("log-retention (days)", args, 1, 36500, &g.LogRetention)
-	}
-	if why, ok := removedGlobal[kw]; ok {
-		return fmt.Errorf("%s", why)
-	}
-	return fmt.Errorf("unknown keyword '%s' in 'global' section", kw)
-}
 
 func (p *parser) globalStats(pos Pos, args []string) error {
 	if len(args) == 0 {
@@ -215,6 +103,14 @@ func noArgs(kw string, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("'%s' takes no argument (found '%s')", kw, args[0])
 	}
+	return nil
+}
+
+func oneWord(kw, what string, args []string, dst *string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'%s' expects %s", kw, what)
+	}
+	*dst = args[0]
 	return nil
 }
 

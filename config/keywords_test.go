@@ -1011,3 +1011,31 @@ func TestOpenStatsPageReachableFromElsewhere(t *testing.T) {
 		t.Errorf("diagnostics = %v, want the open page warned about", cfg.Diagnostics)
 	}
 }
+
+// Keywords that only tune HAProxy's internals are accepted with a notice
+// naming why they change nothing, never silently, whatever valid value
+// they are given.
+func TestIgnoredKeywordsGiveANotice(t *testing.T) {
+	for _, kw := range Keywords() {
+		if !kw.Ignored {
+			continue
+		}
+		t.Run(kw.Name, func(t *testing.T) {
+			var cfg *Config
+			for _, value := range []string{" on", " 8", ""} {
+				c, err := Parse(testFile, []byte(lines("global", "  "+kw.Name+value)+minimalProxies), Options{Resolver: NoResolver})
+				if err == nil {
+					cfg = c
+					break
+				}
+			}
+			if cfg == nil {
+				t.Fatalf("%s accepts none of 'on', '8' or no value", kw.Name)
+			}
+			ds := diags(cfg, "'"+kw.Name+"' is accepted and changes nothing: "+kw.Why)
+			if len(ds) != 1 || ds[0].Severity != Notice || ds[0].Pos != at(2) {
+				t.Errorf("diagnostics = %v", cfg.Diagnostics)
+			}
+		})
+	}
+}

@@ -267,15 +267,11 @@ func (p *parser) parseFile(name string, data []byte) {
 			p.openSection(l.pos, kw, l.words[1:])
 			continue
 		}
-		switch p.section {
-		case "":
+		switch {
+		case p.section == "":
 			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
-		case "global":
-			p.globalLine(l.pos, l.words)
-		default:
-			if p.cur != nil {
-				p.proxyLine(l.pos, l.words)
-			}
+		case p.section == "global" || p.cur != nil:
+			p.keywordLine(l.pos, l.words)
 		}
 	}
 	p.endSection()
