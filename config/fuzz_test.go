@@ -253,18 +253,24 @@ func FuzzLex(f *testing.F) {
 		`\xZZ \x4 \`,
 		`"" '' ""''""`,
 		`a\x00b "c\x00" d\x01`,
+		"frontend \"${A}\"\n bind \"fd@${fe1}\" \"${L[*]}\"\n\"${U}\" x\n\"$\"\n",
+		"backend b\n x \"${.SECTION} ${.LINE} ${.FILE}\"",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "lex.cfg"
-		lines, errs := lex(name, data)
+		lines, errs := (&lexer{vars: lookupIn(testEnv)}).lex(name, data)
 		raw := strings.Split(string(data), "\n")
 		if len(raw) > 0 && raw[len(raw)-1] == "" {
 			raw = raw[:len(raw)-1] // the text after a final newline is no line
 		}
-		if len(lines)+len(errs) > len(raw) {
-			t.Fatalf("%d lines and %d errors from %d input lines", len(lines), len(errs), len(raw))
+		errLines := map[int]bool{}
+		for _, e := range errs {
+			errLines[e.Pos.Line] = true
+		}
+		if len(lines)+len(errLines) > len(raw) {
+			t.Fatalf("%d lines and errors on %d lines from %d input lines", len(lines), len(errLines), len(raw))
 		}
 		prev := 0
 		for _, l := range lines {
@@ -283,7 +289,8 @@ func FuzzLex(f *testing.F) {
 		}
 		prev = 0
 		for _, e := range errs {
-			if e.Pos.File != name || e.Pos.Line <= prev || e.Pos.Line > len(raw) || e.Msg == "" {
+			// A line may have several errors (two variables not set).
+			if e.Pos.File != name || e.Pos.Line < prev || e.Pos.Line > len(raw) || e.Msg == "" {
 				t.Fatalf("error %q at %s after line %d of %d", e.Msg, e.Pos, prev, len(raw))
 			}
 			prev = e.Pos.Line
@@ -306,6 +313,52 @@ func FuzzLex(f *testing.F) {
 			}
 			if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
 				t.Fatalf("line %d %q: words %q, want %q", i+1, r, got, want)
+			}
+		}
+	})
+}
+
+// FuzzVariables checks variable expansion on one line: it never panics or
+// yields a NUL byte; whether a line is well formed does not depend on the
+// environment; a line without '$' splits the same with or without one; and
+// a variable the environment has is never reported as undefined.
+func FuzzVariables(f *testing.F) {
+	for _, s := range []string{
+		`bind "fd@${fe1}"`,
+		`timeout connect "${HAPROXY_TEST_TIMEOUT-5s}"`,
+		`x "${L[*]}" "<${EDGES[*]}>" "${U[*]-a b}" "${E[*]}"`,
+		`"$A.b" "$A-b" "\${A}" '${A}' ${A}`,
+		`"${.FILE}:${.LINE} ${.SECTION}" "$.X"`,
+		`"$" "${" "${A" "${A-" "${A[" "${A[*" "${A[1]}"`,
+		`"${U-'#"\x}" # "${V}"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		with := wordSplitter{comments: true, vars: lookupIn(testEnv)}
+		without := wordSplitter{comments: true}
+		w1, u1, err1 := with.split(s)
+		w2, u2, err2 := without.split(s)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%q: error with an environment %v, without %v", s, err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		for _, w := range append(w1, w2...) {
+			if strings.IndexByte(w, 0) >= 0 {
+				t.Fatalf("%q: word %q holds a NUL byte", s, w)
+			}
+		}
+		if !strings.Contains(s, "$") && (strings.Join(w1, "\x00") != strings.Join(w2, "\x00") || len(w1) != len(w2) || len(u1)+len(u2) > 0) {
+			t.Fatalf("%q: without '$', %q (undefined %q) with an environment, %q (undefined %q) without", s, w1, u1, w2, u2)
+		}
+		for _, name := range u1 {
+			if _, ok := testEnv[name]; ok {
+				t.Fatalf("%q: %s is set but reported undefined", s, name)
+			}
+			if !contains(u2, name) {
+				t.Fatalf("%q: %s is undefined with an environment but not without", s, name)
 			}
 		}
 	})

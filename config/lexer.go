@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -29,16 +30,27 @@ type line struct {
 // file without newlines cannot make the lexer hold an arbitrary token.
 const maxLineLen = 64 * 1024
 
+// lexer reads configuration files the way HAProxy's readcfgfile does: it
+// splits each line into words and expands the variables in them, so that
+// the parser sees the words in force.
+type lexer struct {
+	// vars looks up environment variables (HAProxy's implicit ones
+	// included); nil means that none is set.
+	vars func(name string) (string, bool)
+}
+
 // lex splits a configuration file into lines of words the way HAProxy does:
 // words are separated by spaces or tabs; '#' starts a comment outside quotes;
-// double quotes group words and honour escapes; single quotes group words
-// literally; outside single quotes a backslash escapes the next character and
-// understands \r \n \t \xHH. Lexical errors are returned per line and the
-// line is skipped, so that one mistake does not hide the ones after it.
-func lex(file string, data []byte) ([]line, []*Error) {
+// double quotes group words, honour escapes and expand variables; single
+// quotes group words literally; outside single quotes a backslash escapes
+// the next character and understands \r \n \t \xHH. Lexical errors are
+// returned per line and the line is skipped, so that one mistake does not
+// hide the ones after it.
+func (lx *lexer) lex(file string, data []byte) ([]line, []*Error) {
 	var (
-		lines []line
-		errs  []*Error
+		lines   []line
+		errs    []*Error
+		section string // what .SECTION names: the current section's name, or its keyword
 	)
 	text := string(data)
 	for n := 1; len(text) > 0; n++ {
@@ -54,91 +66,157 @@ func lex(file string, data []byte) ([]line, []*Error) {
 			errs = append(errs, errorf(pos, "line too long (%d bytes, at most %d)", len(raw), maxLineLen))
 			continue
 		}
-		words, err := splitWords(raw)
+		ws := wordSplitter{comments: true, vars: func(name string) (string, bool) {
+			switch name {
+			case ".FILE":
+				return file, true
+			case ".LINE":
+				return strconv.Itoa(n), true
+			case ".SECTION":
+				return section, true
+			}
+			if lx.vars == nil {
+				return "", false
+			}
+			return lx.vars(name)
+		}}
+		words, undefined, err := ws.split(raw)
 		if err != nil {
 			errs = append(errs, errorf(pos, "%v", err))
 			continue
 		}
-		if len(words) > 0 {
-			lines = append(lines, line{pos: pos, words: words})
+		if len(undefined) > 0 {
+			for _, name := range undefined {
+				errs = append(errs, undefinedVar(pos, name))
+			}
+			continue
 		}
+		if len(words) == 0 {
+			continue
+		}
+		// HAProxy names the section once its opening line is read, so
+		// on that line .SECTION is still the previous one.
+		if sectionKeywords[words[0]] {
+			section = words[0]
+			if len(words) > 1 && words[1] != "" {
+				section = words[1]
+			}
+		}
+		lines = append(lines, line{pos: pos, words: words})
 	}
 	return lines, errs
 }
 
-func splitWords(s string) ([]string, error) {
+// wordSplitter splits one line into words.
+type wordSplitter struct {
+	// comments makes '#' outside quotes start a comment; 'fjord -cc'
+	// reads its expression without them, as 'haproxy -cc' does.
+	comments bool
+	// vars looks up the variables "${NAME}" names, pseudo-variables
+	// (.FILE, .LINE, .SECTION) included; nil means none is set.
+	vars func(name string) (string, bool)
+}
+
+// wordList accumulates the words of a line.
+type wordList struct {
+	list  []string
+	cur   strings.Builder
+	inTok bool // a word has started (possibly empty, as in "")
+}
+
+func (w *wordList) flush() {
+	if w.inTok {
+		w.list = append(w.list, w.cur.String())
+		w.cur.Reset()
+		w.inTok = false
+	}
+}
+
+// split returns the words of s and the names of the variables it uses
+// that have no value and no default (each once, in order).
+func (ws wordSplitter) split(s string) ([]string, []string, error) {
 	// A NUL byte is refused wherever it is, quotes included: words end up
 	// in C-string-like places (paths, header values) where it truncates.
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		return nil, fmt.Errorf("NUL byte at column %d", i+1)
+		return nil, nil, fmt.Errorf("NUL byte at column %d", i+1)
 	}
 	var (
-		words []string
-		cur   strings.Builder
-		inTok bool // a word has started (possibly empty, as in "")
+		w         wordList
+		undefined []string
 	)
-	flush := func() {
-		if inTok {
-			words = append(words, cur.String())
-			cur.Reset()
-			inTok = false
-		}
-	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == 0:
-			return nil, fmt.Errorf("NUL byte at column %d", i+1)
 		case c == ' ' || c == '\t':
-			flush()
-		case c == '#':
-			flush()
-			return words, nil
+			w.flush()
+		case c == '#' && ws.comments:
+			w.flush()
+			return w.list, undefined, nil
 		case c == '\'':
-			inTok = true
+			w.inTok = true
 			end := strings.IndexByte(s[i+1:], '\'')
 			if end < 0 {
-				return nil, fmt.Errorf("unmatched quote ' at column %d", i+1)
+				return nil, nil, fmt.Errorf("unmatched quote ' at column %d", i+1)
 			}
-			cur.WriteString(s[i+1 : i+1+end])
+			w.cur.WriteString(s[i+1 : i+1+end])
 			i += end + 1
 		case c == '"':
-			inTok = true
+			w.inTok = true
 			j := i + 1
 			for ; j < len(s) && s[j] != '"'; j++ {
-				if s[j] == '\\' {
+				switch s[j] {
+				case '\\':
 					r, n, err := unescape(s, j)
 					if err != nil {
-						return nil, err
+						return nil, nil, err
 					}
-					cur.WriteString(r)
+					w.cur.WriteString(r)
+					w.inTok = true
 					j += n - 1
-					continue
+				case '$':
+					x, err := ws.expand(s, j)
+					if err != nil {
+						return nil, nil, err
+					}
+					if !x.defined && !contains(undefined, x.name) {
+						undefined = append(undefined, x.name)
+					}
+					w.add(x)
+					j += x.n - 1
+				default:
+					// A "[*]" before may have ended the word.
+					w.cur.WriteByte(s[j])
+					w.inTok = true
 				}
-				if s[j] == 0 {
-					return nil, fmt.Errorf("NUL byte at column %d", j+1)
-				}
-				cur.WriteByte(s[j])
 			}
 			if j >= len(s) {
-				return nil, fmt.Errorf("unmatched quote \" at column %d", i+1)
+				return nil, nil, fmt.Errorf("unmatched quote \" at column %d", i+1)
 			}
 			i = j
 		case c == '\\':
-			inTok = true
+			w.inTok = true
 			r, n, err := unescape(s, i)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			cur.WriteString(r)
+			w.cur.WriteString(r)
 			i += n - 1
 		default:
-			inTok = true
-			cur.WriteByte(c)
+			w.inTok = true
+			w.cur.WriteByte(c)
 		}
 	}
-	flush()
-	return words, nil
+	w.flush()
+	return w.list, undefined, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // unescape decodes the backslash sequence at s[i] and returns the decoded

@@ -62,21 +62,24 @@ func TestSplitWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := splitWords(tt.in)
+			got, undefined, err := wordSplitter{comments: true}.split(tt.in)
+			if len(undefined) > 0 {
+				t.Fatalf("split(%q) finds undefined variables %q in a line without any", tt.in, undefined)
+			}
 			if tt.wantErr != "" {
 				if err == nil {
-					t.Fatalf("splitWords(%q) = %q, want an error containing %q", tt.in, got, tt.wantErr)
+					t.Fatalf("split(%q) = %q, want an error containing %q", tt.in, got, tt.wantErr)
 				}
 				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("splitWords(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
+					t.Fatalf("split(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("splitWords(%q) error: %v", tt.in, err)
+				t.Fatalf("split(%q) error: %v", tt.in, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("splitWords(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Fatalf("split(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -147,7 +150,7 @@ func TestLex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, errs := lex("test.cfg", []byte(tt.in))
+			lines, errs := (&lexer{}).lex("test.cfg", []byte(tt.in))
 			var got []lexLine
 			for _, l := range lines {
 				if l.pos.File != "test.cfg" {

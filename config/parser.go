@@ -68,6 +68,12 @@ type Options struct {
 	// Resolver looks up server and bind host names. Nil means the system
 	// resolver; use NoResolver to refuse every name.
 	Resolver Resolver
+	// LookupEnv looks up the environment variables a configuration
+	// names ("${NAME}"). Nil means the process environment.
+	LookupEnv func(name string) (string, bool)
+	// LocalPeer is what HAPROXY_LOCALPEER holds, as HAProxy's '-L'
+	// sets it. Empty means the host name, HAProxy's default.
+	LocalPeer string
 }
 
 // NoResolver refuses to resolve names: only literal addresses are accepted.
@@ -153,6 +159,7 @@ type parser struct {
 	cfg      *Config
 	errs     ErrorList
 	resolver Resolver
+	lx       lexer
 
 	section  string // current section keyword; "" before the first section
 	cur      *Proxy // current frontend/backend/listen, or the current defaults
@@ -197,6 +204,7 @@ func newParser(opts Options) *parser {
 	p := &parser{
 		cfg:      &Config{Global: DefaultGlobal()},
 		resolver: r,
+		lx:       lexer{vars: environment(opts)},
 		extra:    extras{},
 	}
 	p.defaults = builtinDefaults()
@@ -256,7 +264,7 @@ var sectionKeywords = map[string]bool{
 }
 
 func (p *parser) parseFile(name string, data []byte) {
-	lines, errs := lex(name, data)
+	lines, errs := p.lx.lex(name, data)
 	p.errs = append(p.errs, errs...)
 	p.section, p.cur = "", nil
 	for _, l := range lines {
