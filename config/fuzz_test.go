@@ -363,3 +363,56 @@ func FuzzVariables(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCondition checks the parser of '.if' conditions and 'fjord -cc': it
+// never panics; an error names the condition; and a condition that
+// evaluates keeps its value inside parentheses, flips under '!', and
+// is never evaluated after '0 &&'.
+func FuzzCondition(f *testing.F) {
+	for _, s := range []string{
+		"", "0", "-1000 && 200", "0x1f || 010", "!(0))", "200rrr",
+		"1 && !0 && !((streq(a,b) || !streq(a,a) && 1) || strneq(a,b))",
+		"defined(SET) && feature(LINUX_SPLICE)",
+		`streq("a,b",'a)b') || strneq(\',\\)`,
+		"version_atleast(2.5-dev0) && version_before(2.4-dev18-f6818d-20)",
+		"feature(OPENSSL) && ssllib_name_startswith(OpenSSL) && openssl_version_atleast(1.1.1)",
+		"openssl_version_before(3.0.0)", "defined", "streq(a", "((((1))))",
+	} {
+		f.Add(s)
+	}
+	env := lookupIn(map[string]string{"SET": "1"})
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCfgCond(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "condition '"+s+"': ") {
+				t.Fatalf("%q: error %q does not name the condition", s, err)
+			}
+			return
+		}
+		v, err := c.eval(env)
+		if err != nil || s == "" {
+			return // no value to compare ("()" is no condition)
+		}
+		for _, w := range []struct {
+			cond string
+			want bool
+		}{
+			{"(" + s + ")", v},
+			{"!(" + s + ")", !v},
+			{"0 && (" + s + ")", false},
+			{"(" + s + ") || 1", true},
+			{"1 && (" + s + ")", v},
+		} {
+			wc, err := parseCfgCond(w.cond)
+			if err != nil && strings.Contains(err.Error(), "parentheses nested more than") {
+				continue // s was as deep as allowed
+			}
+			if err != nil {
+				t.Fatalf("%q parses but %q does not: %v", s, w.cond, err)
+			}
+			if got, err := wc.eval(env); err != nil || got != w.want {
+				t.Fatalf("%q = %v, but %q = %v, %v; want %v", s, v, w.cond, got, err, w.want)
+			}
+		}
+	})
+}
