@@ -404,13 +404,18 @@ func CheckCondition(expr string, opts Options) (bool, error) {
 	if len(undefined) > 0 {
 		return false, fmt.Errorf("condition '%s': environment variable '%s' is not set (write \"${%s-}\" if an empty value is meant)", expr, undefined[0], undefined[0])
 	}
-	c, err := parseCfgCond(strings.Join(words, " "))
+	return evalCfgCond(strings.Join(words, " "), env)
+}
+
+// evalCfgCond reads and evaluates a condition; an error names it.
+func evalCfgCond(s string, env func(string) (string, bool)) (bool, error) {
+	c, err := parseCfgCond(s)
 	if err != nil {
 		return false, err
 	}
 	v, err := c.eval(env)
 	if err != nil {
-		return false, fmt.Errorf("condition '%s': %w", expr, err)
+		return false, fmt.Errorf("condition '%s': %w", s, err)
 	}
 	return v, nil
 }

@@ -144,6 +144,7 @@ func TestCheckCondition(t *testing.T) {
 		{name: "variable not set", expr: `streq("$NOPE",)`, wantErr: `condition 'streq("$NOPE",)': environment variable 'NOPE' is not set`},
 		{name: "trailing garbage", expr: "200rrr", wantErr: "condition '200rrr': unexpected 'rrr' at column 4"},
 		{name: "unanswerable", expr: "openssl_version_atleast(1.1.1)", wantErr: "condition 'openssl_version_atleast(1.1.1)': openssl_version_atleast(1.1.1) at column 1 cannot be answered"},
+		{name: "column of the expression as read", expr: `"streq"(a,b) x`, wantErr: "condition 'streq(a,b) x': unexpected 'x' at column 12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

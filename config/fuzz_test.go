@@ -22,6 +22,10 @@ var fuzzSeeds = []string{
 	"listen web\n mode http\n bind :8080-8082,[::1]:9000 accept-proxy backlog 10\n balance uri len 10 depth 2\n server a 127.0.0.1:+1 check inter 1s rise 1 fall 2\n server b 127.0.0.2 backup weight 0\n stats enable\n stats auth u:p\n stats refresh 5\n",
 	"global\n tune.pipesize 1m\n log-anonymize hash 1h\n stats socket /run/fjord.sock mode 600 level admin\ndefaults\n mode http\n timeout connect 5s\n timeout client 1m\nfrontend f\n bind *:80\n acl a path_reg -i ^/x\n acl b hdr_dom(host) example.com\n use_backend b1 if a !b or { src 10.0.0.0/8 }\n default_backend b1\nbackend b1\n option httpchk GET /health\n http-check expect rstatus ^2\n server s 127.0.0.1:80 check\n",
 	"frontend \"a b\"\n bind '*:80' # c\n\tdefault_backend \\x41\r\nbackend A\n",
+	// Environment variables (FuzzParse's environment is testEnv) and
+	// conditional blocks.
+	"defaults\n timeout connect \"${HAPROXY_TEST_TIMEOUT-5s}\"\n timeout client \"${U-1m}\"\nfrontend \"fe${fe1}\"\n bind \"127.0.0.1:80${fe1}\" \"${BINDOPTS[*]}\"\n default_backend \"${.SECTION}_be\"\nbackend fe3_be\n server \"s${.LINE}\" \"127.0.0.${fe1}:${U-81}\"\n",
+	".if version_atleast(2.5-dev0) && !feature(OPENSSL)\nfrontend fe\n bind 127.0.0.1:80\n.if defined(A)\n default_backend be\n.elif streq(\"$A\",x)\n.else\n.alert \"no A\"\n.endif\n.notice \"${.SECTION}\"\n.else\n.if 1\n.endif\n.endif\nbackend be\n.if\n.warning a b\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -35,11 +39,12 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz.cfg"
-		cfg, err := Parse(name, data, Options{Resolver: NoResolver})
+		opts := Options{Resolver: NoResolver, LookupEnv: lookupIn(testEnv), LocalPeer: "fuzz", Diag: true}
+		cfg, err := Parse(name, data, opts)
 		fuzzCheckResult(t, name, data, cfg, err)
 
 		// Parsing is deterministic.
-		cfg2, err2 := Parse(name, data, Options{Resolver: NoResolver})
+		cfg2, err2 := Parse(name, data, opts)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("two parses disagree:\n%v\n---\n%v", err, err2)
 		}
@@ -255,12 +260,15 @@ func FuzzLex(f *testing.F) {
 		`a\x00b "c\x00" d\x01`,
 		"frontend \"${A}\"\n bind \"fd@${fe1}\" \"${L[*]}\"\n\"${U}\" x\n\"$\"\n",
 		"backend b\n x \"${.SECTION} ${.LINE} ${.FILE}\"",
+		"frontend f\n timeout client \"${U}\"\n bind \"${L[*]}\"\n",
+		".if 1\nx\n.elif 0\n.if defined(A)\n.else 1\n.endif\n.notice \"${A}\"\n.alert\n",
+		".if streq(\"${U}\",)\n\"open\n.else\n.warning a b\n.diag d\n.nosuch\n.endif x\n.endif\n.if 1 &&\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "lex.cfg"
-		lines, errs := (&lexer{vars: lookupIn(testEnv)}).lex(name, data)
+		lines, errs, diags := (&lexer{vars: lookupIn(testEnv), diag: true}).lex(name, data)
 		raw := strings.Split(string(data), "\n")
 		if len(raw) > 0 && raw[len(raw)-1] == "" {
 			raw = raw[:len(raw)-1] // the text after a final newline is no line
@@ -296,7 +304,19 @@ func FuzzLex(f *testing.F) {
 			prev = e.Pos.Line
 		}
 
-		// Plain lines split exactly like strings.FieldsFunc on blanks.
+		for _, d := range diags {
+			if d.Pos.File != name || d.Pos.Line < 1 || d.Pos.Line > len(raw) || len(d.Msg) < 2 {
+				t.Fatalf("diagnostic %q at %s", d.Msg, d.Pos)
+			}
+		}
+
+		// Without directives, which drop lines and read some, plain
+		// lines split exactly like strings.FieldsFunc on blanks.
+		for _, r := range raw {
+			if strings.HasPrefix(strings.TrimLeft(r, " \t\v\f\r"), ".") || strings.Contains(r, "\".") || strings.Contains(r, "'.") {
+				return
+			}
+		}
 		byLine := map[int][]string{}
 		for _, l := range lines {
 			byLine[l.pos.Line] = l.words

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -31,12 +32,23 @@ type line struct {
 const maxLineLen = 64 * 1024
 
 // lexer reads configuration files the way HAProxy's readcfgfile does: it
-// splits each line into words and expands the variables in them, so that
-// the parser sees the words in force.
+// splits each line into words, expands the variables in them, and applies
+// conditional blocks and the directives that report messages, so that the
+// parser sees only the lines in force.
 type lexer struct {
 	// vars looks up environment variables (HAProxy's implicit ones
 	// included); nil means that none is set.
 	vars func(name string) (string, bool)
+	// diag keeps the messages of '.diag' lines, which HAProxy prints
+	// only in diagnostic mode (-dD).
+	diag bool
+}
+
+func (lx *lexer) lookup(name string) (string, bool) {
+	if lx.vars == nil {
+		return "", false
+	}
+	return lx.vars(name)
 }
 
 // lex splits a configuration file into lines of words the way HAProxy does:
@@ -46,11 +58,19 @@ type lexer struct {
 // the next character and understands \r \n \t \xHH. Lexical errors are
 // returned per line and the line is skipped, so that one mistake does not
 // hide the ones after it.
-func (lx *lexer) lex(file string, data []byte) ([]line, []*Error) {
+//
+// Lines between '.if' and '.endif' are kept or dropped as the conditions
+// say. A dropped line is still split into words, as HAProxy does, so that
+// the directives in it are found and a quoting mistake is reported
+// wherever it is; but its variables need no value, and its keywords are
+// not read.
+func (lx *lexer) lex(file string, data []byte) ([]line, []*Error, []Diagnostic) {
 	var (
 		lines   []line
 		errs    []*Error
-		section string // what .SECTION names: the current section's name, or its keyword
+		diags   []Diagnostic
+		blocks  []condBlock // the '.if' blocks open, outermost first
+		section string      // what .SECTION names: the current section's name, or its keyword
 	)
 	text := string(data)
 	for n := 1; len(text) > 0; n++ {
@@ -75,14 +95,24 @@ func (lx *lexer) lex(file string, data []byte) ([]line, []*Error) {
 			case ".SECTION":
 				return section, true
 			}
-			if lx.vars == nil {
-				return "", false
-			}
-			return lx.vars(name)
+			return lx.lookup(name)
 		}}
 		words, undefined, err := ws.split(raw)
 		if err != nil {
 			errs = append(errs, errorf(pos, "%v", err))
+			continue
+		}
+		if len(words) == 0 {
+			continue
+		}
+		active := len(blocks) == 0 || blocks[len(blocks)-1].state == blockTaking
+		if kw := words[0]; kw == ".if" || kw == ".elif" || kw == ".else" || kw == ".endif" {
+			var e []*Error
+			blocks, e = lx.conditional(blocks, pos, words, undefined)
+			errs = append(errs, e...)
+			continue
+		}
+		if !active {
 			continue
 		}
 		if len(undefined) > 0 {
@@ -91,7 +121,14 @@ func (lx *lexer) lex(file string, data []byte) ([]line, []*Error) {
 			}
 			continue
 		}
-		if len(words) == 0 {
+		if strings.HasPrefix(words[0], ".") {
+			d, e := lx.message(pos, words)
+			if d != nil {
+				diags = append(diags, *d)
+			}
+			if e != nil {
+				errs = append(errs, e)
+			}
 			continue
 		}
 		// HAProxy names the section once its opening line is read, so
@@ -104,7 +141,149 @@ func (lx *lexer) lex(file string, data []byte) ([]line, []*Error) {
 		}
 		lines = append(lines, line{pos: pos, words: words})
 	}
-	return lines, errs
+	// Blocks do not run across files: each file is read on its own, as
+	// in HAProxy.
+	for _, b := range blocks {
+		errs = append(errs, errorf(b.pos, "'.if' is never closed: no '.endif' for it before the end of the file"))
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Pos.Line < errs[j].Pos.Line })
+	return lines, errs, diags
+}
+
+// condBlock is one '.if' ... '.endif' block being read.
+type condBlock struct {
+	pos     Pos // of its '.if'
+	state   blockState
+	sawElse bool
+}
+
+type blockState int
+
+const (
+	blockTaking  blockState = iota // the lines of the current branch are read
+	blockWaiting                   // no branch taken yet: a later '.elif' or '.else' may be
+	blockDone                      // a branch was taken, an outer block drops this one, or its condition was wrong: the rest is dropped
+)
+
+// maxCondBlocks bounds how deeply '.if' blocks nest, as HAProxy's
+// MAXNESTEDCONDS does.
+const maxCondBlocks = 100
+
+// conditional applies a '.if', '.elif', '.else' or '.endif' line to the
+// open blocks. A wrong directive is reported and applied as well as it can
+// be, so that the lines after it are kept or dropped as meant: a block
+// whose condition is wrong drops all its branches, so that none of them
+// adds errors of its own.
+func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []string) ([]condBlock, []*Error) {
+	var errs []*Error
+	kw := words[0]
+	var top *condBlock
+	if len(blocks) > 0 {
+		top = &blocks[len(blocks)-1]
+	}
+	// evaluate reads the condition of a '.if' or '.elif' whose branch
+	// might be taken.
+	evaluate := func() blockState {
+		if len(words) == 1 {
+			errs = append(errs, errorf(pos, "'%s' needs a condition, such as defined(NAME) or version_atleast(2.6)", kw))
+			return blockDone
+		}
+		if len(undefined) > 0 {
+			for _, name := range undefined {
+				errs = append(errs, undefinedVar(pos, name))
+			}
+			return blockDone
+		}
+		v, err := evalCfgCond(strings.Join(words[1:], " "), lx.lookup)
+		switch {
+		case err != nil:
+			errs = append(errs, errorf(pos, "'%s' %v", kw, err))
+			return blockDone
+		case v:
+			return blockTaking
+		default:
+			return blockWaiting
+		}
+	}
+	switch kw {
+	case ".if":
+		b := condBlock{pos: pos, state: blockDone}
+		switch {
+		case len(blocks) == maxCondBlocks:
+			// Once: the blocks inside are dropped, and say nothing.
+			errs = append(errs, errorf(pos, "'.if' nested more than %d deep", maxCondBlocks))
+		case top == nil || top.state == blockTaking:
+			b.state = evaluate()
+		}
+		return append(blocks, b), errs
+	case ".elif":
+		switch {
+		case top == nil:
+			return blocks, append(errs, errorf(pos, "'.elif' without an '.if' before it"))
+		case top.sawElse:
+			errs = append(errs, errorf(pos, "'.elif' after the '.else' of the '.if' at %s", top.pos))
+			top.state = blockDone
+		case top.state == blockWaiting:
+			top.state = evaluate()
+		default:
+			top.state = blockDone
+		}
+		return blocks, errs
+	}
+	if len(words) > 1 {
+		errs = append(errs, errorf(pos, "unexpected argument '%s' after '%s', which takes none", words[1], kw))
+	}
+	if top == nil {
+		return blocks, append(errs, errorf(pos, "'%s' without an '.if' before it", kw))
+	}
+	if kw == ".endif" {
+		return blocks[:len(blocks)-1], errs
+	}
+	switch {
+	case top.sawElse:
+		errs = append(errs, errorf(pos, "a second '.else' for the '.if' at %s", top.pos))
+		top.state = blockDone
+	case top.state == blockWaiting:
+		top.state = blockTaking
+	default:
+		top.state = blockDone
+	}
+	top.sawElse = true
+	return blocks, errs
+}
+
+// message handles the directives that report a message, '.diag',
+// '.notice', '.warning' and '.alert': a message at that level, the alert
+// making the configuration invalid. Any other word starting with a dot is
+// an unknown directive.
+func (lx *lexer) message(pos Pos, words []string) (*Diagnostic, *Error) {
+	kw := words[0]
+	var sev Severity
+	switch kw {
+	case ".diag":
+		sev = Diag
+	case ".notice":
+		sev = Notice
+	case ".warning":
+		sev = Warning
+	case ".alert":
+	default:
+		return nil, errorf(pos, "unknown directive '%s' (there are .if, .elif, .else, .endif, .diag, .notice, .warning and .alert)", kw)
+	}
+	switch {
+	case len(words) == 1:
+		return nil, errorf(pos, "'%s' needs a message", kw)
+	case len(words) > 2:
+		return nil, errorf(pos, "unexpected argument '%s' after the message of '%s': put a message with spaces in quotes", words[2], kw)
+	}
+	msg := "'" + words[1] + "'"
+	switch {
+	case kw == ".alert":
+		return nil, errorf(pos, "%s", msg)
+	case sev == Diag && !lx.diag:
+		return nil, nil
+	}
+	return &Diagnostic{Severity: sev, Pos: pos, Msg: msg}, nil
 }
 
 // wordSplitter splits one line into words.

@@ -150,7 +150,7 @@ func TestLex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, errs := (&lexer{}).lex("test.cfg", []byte(tt.in))
+			lines, errs, _ := (&lexer{}).lex("test.cfg", []byte(tt.in))
 			var got []lexLine
 			for _, l := range lines {
 				if l.pos.File != "test.cfg" {

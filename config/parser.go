@@ -43,11 +43,15 @@ type Severity int
 const (
 	Notice  Severity = iota // informational: legacy keyword, difference from HAProxy
 	Warning                 // probably a mistake, but valid
+	Diag                    // a '.diag' line's message, kept only with Options.Diag
 )
 
 func (s Severity) String() string {
-	if s == Warning {
+	switch s {
+	case Warning:
 		return "WARNING"
+	case Diag:
+		return "DIAG"
 	}
 	return "NOTICE"
 }
@@ -74,6 +78,10 @@ type Options struct {
 	// LocalPeer is what HAPROXY_LOCALPEER holds, as HAProxy's '-L'
 	// sets it. Empty means the host name, HAProxy's default.
 	LocalPeer string
+	// Diag keeps the messages of '.diag' lines as diagnostics, as
+	// HAProxy's diagnostic mode (-dD) prints them; otherwise they are
+	// dropped, as HAProxy drops them by default.
+	Diag bool
 }
 
 // NoResolver refuses to resolve names: only literal addresses are accepted.
@@ -204,7 +212,7 @@ func newParser(opts Options) *parser {
 	p := &parser{
 		cfg:      &Config{Global: DefaultGlobal()},
 		resolver: r,
-		lx:       lexer{vars: environment(opts)},
+		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
 	}
 	p.defaults = builtinDefaults()
@@ -264,10 +272,16 @@ var sectionKeywords = map[string]bool{
 }
 
 func (p *parser) parseFile(name string, data []byte) {
-	lines, errs := p.lx.lex(name, data)
+	lines, errs, diags := p.lx.lex(name, data)
 	p.errs = append(p.errs, errs...)
+	// The messages of '.notice' and '.warning' lines go among the
+	// parser's own, in line order.
 	p.section, p.cur = "", nil
 	for _, l := range lines {
+		for len(diags) > 0 && diags[0].Pos.Line < l.pos.Line {
+			p.cfg.Diagnostics = append(p.cfg.Diagnostics, diags[0])
+			diags = diags[1:]
+		}
 		p.lastPos = l.pos
 		kw := l.words[0]
 		if sectionKeywords[kw] {
@@ -286,6 +300,7 @@ func (p *parser) parseFile(name string, data []byte) {
 			}
 		}
 	}
+	p.cfg.Diagnostics = append(p.cfg.Diagnostics, diags...)
 	p.endSection()
 	if p.lastPos.File != name {
 		p.lastPos = Pos{File: name, Line: 1}
