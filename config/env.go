@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -98,8 +99,9 @@ func isVarChar(c byte) bool {
 // add appends an expanded variable to the words. A "[*]" value is split at
 // every run of white space, as HAProxy does; unlike HAProxy, white space at
 // its ends and an empty value make no empty word, since fjord would read an
-// empty word as an argument where HAProxy stops reading the line.
-func (w *wordList) add(x expansion) {
+// empty word as an argument where HAProxy stops reading the line. exact
+// makes them as HAProxy does, to tell where it would read a line otherwise.
+func (w *wordList) add(x expansion, exact bool) {
 	if !x.split {
 		w.cur.WriteString(x.value)
 		return
@@ -114,13 +116,82 @@ func (w *wordList) add(x expansion) {
 			v = v[k:]
 			continue
 		}
-		if w.cur.Len() > 0 {
+		if exact || w.cur.Len() > 0 {
 			w.inTok = true
 			w.flush()
 		}
 		v = strings.TrimLeftFunc(v, isSpace)
 	}
-	w.inTok = w.cur.Len() > 0
+	w.inTok = exact || w.cur.Len() > 0
+}
+
+// readsMoreThanHAProxy returns a notice when "[*]" values make HAProxy
+// read less of the line at pos than fjord does, as its empty words do.
+func (ws wordSplitter) readsMoreThanHAProxy(pos Pos, raw string, words []string) *Diagnostic {
+	hw := ws.haproxyReading(raw, words)
+	if hw == nil {
+		return nil
+	}
+	read := "would skip this line"
+	if len(hw) > 0 {
+		read = fmt.Sprintf("would read only '%s' here", strings.Join(hw, " "))
+	}
+	return &Diagnostic{Severity: Notice, Pos: pos, Msg: fmt.Sprintf(
+		"HAProxy %s: it stops at the empty word that %s makes when it is empty or has white space at an end; fjord makes no empty word and reads '%s'",
+		read, splitVarsIn(raw), strings.Join(words, " "))}
+}
+
+// haproxyReading returns the words HAProxy would read on a line whose
+// "[*]" values make empty words, when they are not fjord's words: HAProxy's
+// keyword parsers stop at the first empty word. It returns nil when HAProxy
+// reads the line as fjord does.
+func (ws wordSplitter) haproxyReading(s string, words []string) []string {
+	if !strings.Contains(s, "[*]") {
+		return nil
+	}
+	ws.exact = true
+	exact, _, err := ws.split(s)
+	if err != nil || equalWords(exact, words) {
+		return nil
+	}
+	for i, w := range exact {
+		if w == "" {
+			exact = exact[:i]
+			break
+		}
+	}
+	if equalWords(exact, words) {
+		return nil
+	}
+	return exact
+}
+
+// splitVarsIn names the "${NAME[*]}" of a line, for messages.
+func splitVarsIn(s string) string {
+	var names []string
+	for _, m := range splitVarRE.FindAllString(s, -1) {
+		if m += "}"; !contains(names, m) {
+			names = append(names, m)
+		}
+	}
+	if len(names) == 0 {
+		return "a '${NAME[*]}' value"
+	}
+	return "the value of '" + strings.Join(names, "' or '") + "'"
+}
+
+var splitVarRE = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\[\*\]`)
+
+func equalWords(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // isSpace is C's isspace, which HAProxy splits "[*]" values with.

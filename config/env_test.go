@@ -237,3 +237,39 @@ func TestUndefinedVariableIsAnError(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitWhereHAProxyReadsLessIsNoticed(t *testing.T) {
+	env := lookupIn(map[string]string{"L": "a b", "EDGES": " a b ", "TRAIL": "a b ", "E": ""})
+	tests := []struct {
+		name string
+		line string
+		want string // the notice, "" for none
+	}{
+		{name: "no white space at the ends", line: `x "${L[*]}" y`},
+		{name: "white space at the end of the line", line: `x "${TRAIL[*]}"`},
+		{name: "white space at the start", line: `x "${EDGES[*]}"`, want: "HAProxy would read only 'x' here"},
+		{name: "empty at the end of the line", line: `x "${E[*]}"`},
+		{name: "glued text makes the words", line: `x "<${EDGES[*]}>" y`},
+		{name: "white space before more words", line: `x "${EDGES[*]}" y`, want: "HAProxy would read only 'x' here: it stops at the empty word that the value of '${EDGES[*]}' makes when it is empty or has white space at an end; fjord makes no empty word and reads 'x a b y'"},
+		{name: "trailing white space before more words", line: `x "p${EDGES[*]}" y`, want: "HAProxy would read only 'x p a b' here"},
+		{name: "empty before more words", line: `x "${E[*]}" y`, want: "HAProxy would read only 'x' here"},
+		{name: "empty first word", line: `"${E[*]}" y`, want: "HAProxy would skip this line: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, errs, diags := (&lexer{vars: env}).lex(testFile, []byte(tt.line+"\n"))
+			if errs != nil || len(lines) != 1 {
+				t.Fatalf("lines %v, errors %v", lines, errs)
+			}
+			if tt.want == "" {
+				if len(diags) != 0 {
+					t.Errorf("diagnostics %v, want none", diags)
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != Notice || diags[0].Pos != at(1) || !strings.HasPrefix(diags[0].Msg, tt.want) {
+				t.Errorf("diagnostics %v, want one notice at line 1 starting %q", diags, tt.want)
+			}
+		})
+	}
+}

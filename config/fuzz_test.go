@@ -373,6 +373,9 @@ func FuzzVariables(f *testing.F) {
 		if !strings.Contains(s, "$") && (strings.Join(w1, "\x00") != strings.Join(w2, "\x00") || len(w1) != len(w2) || len(u1)+len(u2) > 0) {
 			t.Fatalf("%q: without '$', %q (undefined %q) with an environment, %q (undefined %q) without", s, w1, u1, w2, u2)
 		}
+		if hw := with.haproxyReading(s, w1); hw != nil && equalWords(hw, w1) {
+			t.Fatalf("%q: HAProxy's reading %q is reported though it is fjord's", s, hw)
+		}
 		for _, name := range u1 {
 			if _, ok := testEnv[name]; ok {
 				t.Fatalf("%q: %s is set but reported undefined", s, name)

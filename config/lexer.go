@@ -105,21 +105,23 @@ func (lx *lexer) lex(file string, data []byte) ([]line, []*Error, []Diagnostic) 
 		if len(words) == 0 {
 			continue
 		}
-		active := len(blocks) == 0 || blocks[len(blocks)-1].state == blockTaking
 		if kw := words[0]; kw == ".if" || kw == ".elif" || kw == ".else" || kw == ".endif" {
 			var e []*Error
 			blocks, e = lx.conditional(blocks, pos, words, undefined)
 			errs = append(errs, e...)
 			continue
 		}
-		if !active {
-			continue
+		if len(blocks) > 0 && blocks[len(blocks)-1].state != blockTaking {
+			continue // a dropped branch
 		}
 		if len(undefined) > 0 {
 			for _, name := range undefined {
 				errs = append(errs, undefinedVar(pos, name))
 			}
 			continue
+		}
+		if d := ws.readsMoreThanHAProxy(pos, raw, words); d != nil {
+			diags = append(diags, *d)
 		}
 		if strings.HasPrefix(words[0], ".") {
 			d, e := lx.message(pos, words)
@@ -294,6 +296,8 @@ type wordSplitter struct {
 	// vars looks up the variables "${NAME}" names, pseudo-variables
 	// (.FILE, .LINE, .SECTION) included; nil means none is set.
 	vars func(name string) (string, bool)
+	// exact splits "[*]" values as HAProxy does, empty words included.
+	exact bool
 }
 
 // wordList accumulates the words of a line.
@@ -360,7 +364,7 @@ func (ws wordSplitter) split(s string) ([]string, []string, error) {
 					if !x.defined && !contains(undefined, x.name) {
 						undefined = append(undefined, x.name)
 					}
-					w.add(x)
+					w.add(x, ws.exact)
 					j += x.n - 1
 				default:
 					// A "[*]" before may have ended the word.
