@@ -439,3 +439,28 @@ func FuzzCondition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVersion checks the version parser: it never panics, an error names
+// the input, and the order it gives is an order (each version equals
+// itself; a < b exactly when b > a).
+func FuzzVersion(f *testing.F) {
+	for _, s := range []string{"2.6.0", "2.5-dev0", "1.5-dev18-43", "2.4-dev18-f6818d-20", "2.6.0-1ubuntu1", "2.", "2.5-dev3x", "99999999999"} {
+		f.Add(s, "2.6")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		va, errA := parseVersion(a)
+		vb, errB := parseVersion(b)
+		if errA != nil && !strings.Contains(errA.Error(), "'"+a+"' is not a version") {
+			t.Fatalf("error %q does not name %q", errA, a)
+		}
+		if errA != nil || errB != nil {
+			return
+		}
+		if va.compare(va) != 0 || va.compare(vb) != -vb.compare(va) {
+			t.Fatalf("%q %v and %q %v: compare gives %d and %d", a, va, b, vb, va.compare(vb), vb.compare(va))
+		}
+		if va[4] < stageDev || va[4] > stageRelease {
+			t.Fatalf("%q: stage %d", a, va[4])
+		}
+	})
+}
