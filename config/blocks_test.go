@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -160,5 +162,35 @@ func TestConditionalBlocksInAConfiguration(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("diagnostics %q, want %q", got, want)
+	}
+}
+
+func TestConditionalBlocksEndWithTheirFile(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "10-first.cfg")
+	second := filepath.Join(dir, "20-second.cfg")
+	if err := os.WriteFile(first, []byte(lines("global", ".if 0", "  maxconn 10")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte(lines("global", "  maxconn 20", ".endif")+okTail), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load([]string{first, second}, Options{Resolver: NoResolver, LookupEnv: lookupIn(nil)})
+	want := []string{
+		"parsing [" + first + ":2] : '.if' is never closed",
+		"parsing [" + second + ":3] : '.endif' without an '.if' before it",
+	}
+	list, _ := err.(ErrorList)
+	if len(list) != len(want) {
+		t.Fatalf("errors %v, want %q", err, want)
+	}
+	for i, e := range list {
+		if !strings.HasPrefix(e.Error(), want[i]) {
+			t.Errorf("error %q, want prefix %q", e, want[i])
+		}
+	}
+	// The second file is read whatever the first left open.
+	if cfg.Global.MaxConn != 20 {
+		t.Errorf("maxconn %d, want 20 from the second file", cfg.Global.MaxConn)
 	}
 }
