@@ -138,6 +138,7 @@ func TestCheckCondition(t *testing.T) {
 		{name: "no variable outside double quotes", expr: `streq($TESTVAR,"$TESTVAR")`, want: false},
 		{name: "words are joined with one space", expr: `streq("${SP[*]}",a   b)`, want: true},
 		{name: "hash is no comment", expr: `streq(#,"#")`, want: true},
+		{name: "escaped hash keeps its backslash", expr: `streq(\#,"\\#")`, want: true},
 		{name: "empty", expr: "", want: false},
 		{name: "local peer is defined", expr: "defined(HAPROXY_LOCALPEER)", want: true},
 		{name: "unmatched quote", expr: `streq(a,"a)`, wantErr: `condition 'streq(a,"a)': unmatched quote " at column 9`},

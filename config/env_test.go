@@ -46,6 +46,7 @@ func TestVariables(t *testing.T) {
 		{name: "not expanded outside quotes", in: `${A} $A a$`, want: []string{"${A}", "$A", "a$"}},
 		{name: "not expanded in single quotes", in: `'${A}' '$A'`, want: []string{"${A}", "$A"}},
 		{name: "escaped dollar in double quotes", in: `"\${A} \$"`, want: []string{"${A} $"}},
+		{name: "other escapes in double quotes keep the backslash", in: `"\d\${A}"`, want: []string{`\d${A}`}},
 		{name: "a value with spaces stays one word", in: `"${SPACE}"`, want: []string{"x y"}},
 		{name: "default when unset", in: `"${HAPROXY_TEST_TIMEOUT-5s}"`, want: []string{"5s"}},
 		{name: "default not used when set", in: `"${A-5s}"`, want: []string{"x"}},

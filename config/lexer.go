@@ -55,7 +55,7 @@ func (lx *lexer) lookup(name string) (string, bool) {
 // words are separated by spaces or tabs; '#' starts a comment outside quotes;
 // double quotes group words, honour escapes and expand variables; single
 // quotes group words literally; outside single quotes a backslash escapes
-// the next character and understands \r \n \t \xHH. Lexical errors are
+// a blank, a quote, '#' or itself and understands \r \n \t \xHH. Lexical errors are
 // returned per line and the line is skipped, so that one mistake does not
 // hide the ones after it.
 //
@@ -349,7 +349,7 @@ func (ws wordSplitter) split(s string) ([]string, []string, error) {
 			for ; j < len(s) && s[j] != '"'; j++ {
 				switch s[j] {
 				case '\\':
-					r, n, err := unescape(s, j)
+					r, n, err := ws.unescape(s, j, true)
 					if err != nil {
 						return nil, nil, err
 					}
@@ -378,7 +378,7 @@ func (ws wordSplitter) split(s string) ([]string, []string, error) {
 			i = j
 		case c == '\\':
 			w.inTok = true
-			r, n, err := unescape(s, i)
+			r, n, err := ws.unescape(s, i, false)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -403,12 +403,26 @@ func contains(list []string, s string) bool {
 }
 
 // unescape decodes the backslash sequence at s[i] and returns the decoded
-// text and the number of input bytes it used.
-func unescape(s string, i int) (string, int, error) {
+// text and the number of input bytes it used. As in HAProxy's parse_line,
+// a backslash only escapes what would otherwise mean something (a blank, a
+// backslash, a quote, '#', and '$' inside double quotes) and writes \r, \n,
+// \t and \xHH; before anything else it is an ordinary character, so that
+// '\.' in a regular expression reaches it as written.
+func (ws wordSplitter) unescape(s string, i int, inDouble bool) (string, int, error) {
 	if i+1 >= len(s) {
 		return "", 0, fmt.Errorf("backslash at end of line (column %d)", i+1)
 	}
 	switch c := s[i+1]; c {
+	case ' ', '\\', '\'', '"':
+		return string(c), 2, nil
+	case '#':
+		if ws.comments {
+			return "#", 2, nil
+		}
+	case '$':
+		if inDouble {
+			return "$", 2, nil
+		}
 	case 'r':
 		return "\r", 2, nil
 	case 'n':
@@ -424,9 +438,8 @@ func unescape(s string, i int) (string, int, error) {
 			return "", 0, fmt.Errorf("invalid \\x00 escape at column %d: NUL bytes are not allowed", i+1)
 		}
 		return string([]byte{b}), 4, nil
-	default:
-		return string(c), 2, nil
 	}
+	return "\\", 1, nil
 }
 
 func isHex(c byte) bool {

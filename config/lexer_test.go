@@ -33,11 +33,14 @@ func TestSplitWords(t *testing.T) {
 		{name: "single quote inside double quotes", in: `"it's"`, want: []string{"it's"}},
 		{name: "double quote inside single quotes", in: `'say "hi"'`, want: []string{`say "hi"`}},
 		{name: "backslash space", in: `a\ b c`, want: []string{"a b", "c"}},
-		{name: "backslash tab", in: "a\\\tb", want: []string{"a\tb"}},
+		{name: "backslash before a tab is kept and the tab separates", in: "a\\\tb", want: []string{`a\`, "b"}},
 		{name: "escapes outside quotes", in: `\r\n\t`, want: []string{"\r\n\t"}},
 		{name: "hex escapes", in: `\x41\x62\x7E\x7e`, want: []string{"Ab~~"}},
 		{name: "hex escape high byte", in: `\xff`, want: []string{"\xff"}},
-		{name: "escaped ordinary character", in: `\a\b`, want: []string{"ab"}},
+		{name: "backslash before an ordinary character is kept", in: `\a\b`, want: []string{`\a\b`}},
+		{name: "regular expression escapes reach the regexp", in: `path_reg \.php$ "^/v\d+/"`, want: []string{"path_reg", `\.php$`, `^/v\d+/`}},
+		{name: "escaped dollar outside double quotes is kept", in: `\$`, want: []string{`\$`}},
+		{name: "escaped quotes outside quotes", in: `\"\'`, want: []string{`"'`}},
 		{name: "escaped backslash", in: `a\\b`, want: []string{`a\b`}},
 		{name: "empty double-quoted word", in: `""`, want: []string{""}},
 		{name: "empty single-quoted word", in: `''`, want: []string{""}},
@@ -195,9 +198,13 @@ func TestUnescape(t *testing.T) {
 		{`\ `, 0, " ", 2},
 		{`\"`, 0, `"`, 2},
 		{`\'`, 0, `'`, 2},
+		{`\#`, 0, "#", 2},
+		{`\\`, 0, `\`, 2},
+		{`\.`, 0, `\`, 1},
+		{`\$`, 0, `\`, 1},
 	}
 	for _, tt := range tests {
-		got, n, err := unescape(tt.in, tt.i)
+		got, n, err := wordSplitter{comments: true}.unescape(tt.in, tt.i, false)
 		if err != nil || got != tt.want || n != tt.n {
 			t.Errorf("unescape(%q, %d) = %q, %d, %v; want %q, %d, nil", tt.in, tt.i, got, n, err, tt.want, tt.n)
 		}
