@@ -22,6 +22,10 @@ var fuzzSeeds = []string{
 	"listen web\n mode http\n bind :8080-8082,[::1]:9000 accept-proxy backlog 10\n balance uri len 10 depth 2\n server a 127.0.0.1:+1 check inter 1s rise 1 fall 2\n server b 127.0.0.2 backup weight 0\n stats enable\n stats auth u:p\n stats refresh 5\n",
 	"global\n tune.pipesize 1m\n log-anonymize hash 1h\n stats socket /run/fjord.sock mode 600 level admin\ndefaults\n mode http\n timeout connect 5s\n timeout client 1m\nfrontend f\n bind *:80\n acl a path_reg -i ^/x\n acl b hdr_dom(host) example.com\n use_backend b1 if a !b or { src 10.0.0.0/8 }\n default_backend b1\nbackend b1\n option httpchk GET /health\n http-check expect rstatus ^2\n server s 127.0.0.1:80 check\n",
 	"frontend \"a b\"\n bind '*:80' # c\n\tdefault_backend \\x41\r\nbackend A\n",
+	// Environment variables (FuzzParse's environment is testEnv) and
+	// conditional blocks.
+	"defaults\n timeout connect \"${HAPROXY_TEST_TIMEOUT-5s}\"\n timeout client \"${U-1m}\"\nfrontend \"fe${fe1}\"\n bind \"127.0.0.1:80${fe1}\" \"${BINDOPTS[*]}\"\n default_backend \"${.SECTION}_be\"\nbackend fe3_be\n server \"s${.LINE}\" \"127.0.0.${fe1}:${U-81}\"\n",
+	".if version_atleast(2.5-dev0) && !feature(OPENSSL)\nfrontend fe\n bind 127.0.0.1:80\n.if defined(A)\n default_backend be\n.elif streq(\"$A\",x)\n.else\n.alert \"no A\"\n.endif\n.notice \"${.SECTION}\"\n.else\n.if 1\n.endif\n.endif\nbackend be\n.if\n.warning a b\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -35,11 +39,12 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz.cfg"
-		cfg, err := Parse(name, data, Options{Resolver: NoResolver})
+		opts := Options{Resolver: NoResolver, LookupEnv: lookupIn(testEnv), LocalPeer: "fuzz", Diag: true}
+		cfg, err := Parse(name, data, opts)
 		fuzzCheckResult(t, name, data, cfg, err)
 
 		// Parsing is deterministic.
-		cfg2, err2 := Parse(name, data, Options{Resolver: NoResolver})
+		cfg2, err2 := Parse(name, data, opts)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("two parses disagree:\n%v\n---\n%v", err, err2)
 		}
@@ -253,18 +258,27 @@ func FuzzLex(f *testing.F) {
 		`\xZZ \x4 \`,
 		`"" '' ""''""`,
 		`a\x00b "c\x00" d\x01`,
+		"frontend \"${A}\"\n bind \"fd@${fe1}\" \"${L[*]}\"\n\"${U}\" x\n\"$\"\n",
+		"backend b\n x \"${.SECTION} ${.LINE} ${.FILE}\"",
+		"frontend f\n timeout client \"${U}\"\n bind \"${L[*]}\"\n",
+		".if 1\nx\n.elif 0\n.if defined(A)\n.else 1\n.endif\n.notice \"${A}\"\n.alert\n",
+		".if streq(\"${U}\",)\n\"open\n.else\n.warning a b\n.diag d\n.nosuch\n.endif x\n.endif\n.if 1 &&\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "lex.cfg"
-		lines, errs := lex(name, data)
+		lines, errs, diags := (&lexer{vars: lookupIn(testEnv), diag: true}).lex(name, data)
 		raw := strings.Split(string(data), "\n")
 		if len(raw) > 0 && raw[len(raw)-1] == "" {
 			raw = raw[:len(raw)-1] // the text after a final newline is no line
 		}
-		if len(lines)+len(errs) > len(raw) {
-			t.Fatalf("%d lines and %d errors from %d input lines", len(lines), len(errs), len(raw))
+		errLines := map[int]bool{}
+		for _, e := range errs {
+			errLines[e.Pos.Line] = true
+		}
+		if len(lines)+len(errLines) > len(raw) {
+			t.Fatalf("%d lines and errors on %d lines from %d input lines", len(lines), len(errLines), len(raw))
 		}
 		prev := 0
 		for _, l := range lines {
@@ -283,13 +297,26 @@ func FuzzLex(f *testing.F) {
 		}
 		prev = 0
 		for _, e := range errs {
-			if e.Pos.File != name || e.Pos.Line <= prev || e.Pos.Line > len(raw) || e.Msg == "" {
+			// A line may have several errors (two variables not set).
+			if e.Pos.File != name || e.Pos.Line < prev || e.Pos.Line > len(raw) || e.Msg == "" {
 				t.Fatalf("error %q at %s after line %d of %d", e.Msg, e.Pos, prev, len(raw))
 			}
 			prev = e.Pos.Line
 		}
 
-		// Plain lines split exactly like strings.FieldsFunc on blanks.
+		for _, d := range diags {
+			if d.Pos.File != name || d.Pos.Line < 1 || d.Pos.Line > len(raw) || len(d.Msg) < 2 {
+				t.Fatalf("diagnostic %q at %s", d.Msg, d.Pos)
+			}
+		}
+
+		// Without directives, which drop lines and read some, plain
+		// lines split exactly like strings.FieldsFunc on blanks.
+		for _, r := range raw {
+			if strings.HasPrefix(strings.TrimLeft(r, " \t\v\f\r"), ".") || strings.Contains(r, "\".") || strings.Contains(r, "'.") {
+				return
+			}
+		}
 		byLine := map[int][]string{}
 		for _, l := range lines {
 			byLine[l.pos.Line] = l.words
@@ -307,6 +334,133 @@ func FuzzLex(f *testing.F) {
 			if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
 				t.Fatalf("line %d %q: words %q, want %q", i+1, r, got, want)
 			}
+		}
+	})
+}
+
+// FuzzVariables checks variable expansion on one line: it never panics or
+// yields a NUL byte; whether a line is well formed does not depend on the
+// environment; a line without '$' splits the same with or without one; and
+// a variable the environment has is never reported as undefined.
+func FuzzVariables(f *testing.F) {
+	for _, s := range []string{
+		`bind "fd@${fe1}"`,
+		`timeout connect "${HAPROXY_TEST_TIMEOUT-5s}"`,
+		`x "${L[*]}" "<${EDGES[*]}>" "${U[*]-a b}" "${E[*]}"`,
+		`"$A.b" "$A-b" "\${A}" '${A}' ${A}`,
+		`"${.FILE}:${.LINE} ${.SECTION}" "$.X"`,
+		`"$" "${" "${A" "${A-" "${A[" "${A[*" "${A[1]}"`,
+		`"${U-'#"\x}" # "${V}"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		with := wordSplitter{comments: true, vars: lookupIn(testEnv)}
+		without := wordSplitter{comments: true}
+		w1, u1, err1 := with.split(s)
+		w2, u2, err2 := without.split(s)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%q: error with an environment %v, without %v", s, err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		for _, w := range append(w1, w2...) {
+			if strings.IndexByte(w, 0) >= 0 {
+				t.Fatalf("%q: word %q holds a NUL byte", s, w)
+			}
+		}
+		if !strings.Contains(s, "$") && (strings.Join(w1, "\x00") != strings.Join(w2, "\x00") || len(w1) != len(w2) || len(u1)+len(u2) > 0) {
+			t.Fatalf("%q: without '$', %q (undefined %q) with an environment, %q (undefined %q) without", s, w1, u1, w2, u2)
+		}
+		if hw := with.haproxyReading(s, w1); hw != nil && equalWords(hw, w1) {
+			t.Fatalf("%q: HAProxy's reading %q is reported though it is fjord's", s, hw)
+		}
+		for _, name := range u1 {
+			if _, ok := testEnv[name]; ok {
+				t.Fatalf("%q: %s is set but reported undefined", s, name)
+			}
+			if !contains(u2, name) {
+				t.Fatalf("%q: %s is undefined with an environment but not without", s, name)
+			}
+		}
+	})
+}
+
+// FuzzCondition checks the parser of '.if' conditions and 'fjord -cc': it
+// never panics; an error names the condition; and a condition that
+// evaluates keeps its value inside parentheses, flips under '!', and
+// is never evaluated after '0 &&'.
+func FuzzCondition(f *testing.F) {
+	for _, s := range []string{
+		"", "0", "-1000 && 200", "0x1f || 010", "!(0))", "200rrr",
+		"1 && !0 && !((streq(a,b) || !streq(a,a) && 1) || strneq(a,b))",
+		"defined(SET) && feature(LINUX_SPLICE)",
+		`streq("a,b",'a)b') || strneq(\',\\)`,
+		"version_atleast(2.5-dev0) && version_before(2.4-dev18-f6818d-20)",
+		"feature(OPENSSL) && ssllib_name_startswith(OpenSSL) && openssl_version_atleast(1.1.1)",
+		"openssl_version_before(3.0.0)", "defined", "streq(a", "((((1))))",
+	} {
+		f.Add(s)
+	}
+	env := lookupIn(map[string]string{"SET": "1"})
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCfgCond(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "condition '"+s+"': ") {
+				t.Fatalf("%q: error %q does not name the condition", s, err)
+			}
+			return
+		}
+		v, err := c.eval(env)
+		if err != nil || s == "" {
+			return // no value to compare ("()" is no condition)
+		}
+		for _, w := range []struct {
+			cond string
+			want bool
+		}{
+			{"(" + s + ")", v},
+			{"!(" + s + ")", !v},
+			{"0 && (" + s + ")", false},
+			{"(" + s + ") || 1", true},
+			{"1 && (" + s + ")", v},
+		} {
+			wc, err := parseCfgCond(w.cond)
+			if err != nil && strings.Contains(err.Error(), "parentheses nested more than") {
+				continue // s was as deep as allowed
+			}
+			if err != nil {
+				t.Fatalf("%q parses but %q does not: %v", s, w.cond, err)
+			}
+			if got, err := wc.eval(env); err != nil || got != w.want {
+				t.Fatalf("%q = %v, but %q = %v, %v; want %v", s, v, w.cond, got, err, w.want)
+			}
+		}
+	})
+}
+
+// FuzzVersion checks the version parser: it never panics, an error names
+// the input, and the order it gives is an order (each version equals
+// itself; a < b exactly when b > a).
+func FuzzVersion(f *testing.F) {
+	for _, s := range []string{"2.6.0", "2.5-dev0", "1.5-dev18-43", "2.4-dev18-f6818d-20", "2.6.0-1ubuntu1", "2.", "2.5-dev3x", "99999999999"} {
+		f.Add(s, "2.6")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		va, errA := parseVersion(a)
+		vb, errB := parseVersion(b)
+		if errA != nil && !strings.Contains(errA.Error(), "'"+a+"' is not a version") {
+			t.Fatalf("error %q does not name %q", errA, a)
+		}
+		if errA != nil || errB != nil {
+			return
+		}
+		if va.compare(va) != 0 || va.compare(vb) != -vb.compare(va) {
+			t.Fatalf("%q %v and %q %v: compare gives %d and %d", a, va, b, vb, va.compare(vb), vb.compare(va))
+		}
+		if va[4] < stageDev || va[4] > stageRelease {
+			t.Fatalf("%q: stage %d", a, va[4])
 		}
 	})
 }

@@ -33,11 +33,14 @@ func TestSplitWords(t *testing.T) {
 		{name: "single quote inside double quotes", in: `"it's"`, want: []string{"it's"}},
 		{name: "double quote inside single quotes", in: `'say "hi"'`, want: []string{`say "hi"`}},
 		{name: "backslash space", in: `a\ b c`, want: []string{"a b", "c"}},
-		{name: "backslash tab", in: "a\\\tb", want: []string{"a\tb"}},
+		{name: "backslash before a tab is kept and the tab separates", in: "a\\\tb", want: []string{`a\`, "b"}},
 		{name: "escapes outside quotes", in: `\r\n\t`, want: []string{"\r\n\t"}},
 		{name: "hex escapes", in: `\x41\x62\x7E\x7e`, want: []string{"Ab~~"}},
 		{name: "hex escape high byte", in: `\xff`, want: []string{"\xff"}},
-		{name: "escaped ordinary character", in: `\a\b`, want: []string{"ab"}},
+		{name: "backslash before an ordinary character is kept", in: `\a\b`, want: []string{`\a\b`}},
+		{name: "regular expression escapes reach the regexp", in: `path_reg \.php$ "^/v\d+/"`, want: []string{"path_reg", `\.php$`, `^/v\d+/`}},
+		{name: "escaped dollar outside double quotes is kept", in: `\$`, want: []string{`\$`}},
+		{name: "escaped quotes outside quotes", in: `\"\'`, want: []string{`"'`}},
 		{name: "escaped backslash", in: `a\\b`, want: []string{`a\b`}},
 		{name: "empty double-quoted word", in: `""`, want: []string{""}},
 		{name: "empty single-quoted word", in: `''`, want: []string{""}},
@@ -62,21 +65,24 @@ func TestSplitWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := splitWords(tt.in)
+			got, undefined, err := wordSplitter{comments: true}.split(tt.in)
+			if len(undefined) > 0 {
+				t.Fatalf("split(%q) finds undefined variables %q in a line without any", tt.in, undefined)
+			}
 			if tt.wantErr != "" {
 				if err == nil {
-					t.Fatalf("splitWords(%q) = %q, want an error containing %q", tt.in, got, tt.wantErr)
+					t.Fatalf("split(%q) = %q, want an error containing %q", tt.in, got, tt.wantErr)
 				}
 				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("splitWords(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
+					t.Fatalf("split(%q) error = %q, want it to contain %q", tt.in, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("splitWords(%q) error: %v", tt.in, err)
+				t.Fatalf("split(%q) error: %v", tt.in, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("splitWords(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Fatalf("split(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -147,7 +153,7 @@ func TestLex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, errs := lex("test.cfg", []byte(tt.in))
+			lines, errs, _ := (&lexer{}).lex("test.cfg", []byte(tt.in))
 			var got []lexLine
 			for _, l := range lines {
 				if l.pos.File != "test.cfg" {
@@ -192,9 +198,13 @@ func TestUnescape(t *testing.T) {
 		{`\ `, 0, " ", 2},
 		{`\"`, 0, `"`, 2},
 		{`\'`, 0, `'`, 2},
+		{`\#`, 0, "#", 2},
+		{`\\`, 0, `\`, 2},
+		{`\.`, 0, `\`, 1},
+		{`\$`, 0, `\`, 1},
 	}
 	for _, tt := range tests {
-		got, n, err := unescape(tt.in, tt.i)
+		got, n, err := wordSplitter{comments: true}.unescape(tt.in, tt.i, false)
 		if err != nil || got != tt.want || n != tt.n {
 			t.Errorf("unescape(%q, %d) = %q, %d, %v; want %q, %d, nil", tt.in, tt.i, got, n, err, tt.want, tt.n)
 		}

@@ -43,11 +43,15 @@ type Severity int
 const (
 	Notice  Severity = iota // informational: legacy keyword, difference from HAProxy
 	Warning                 // probably a mistake, but valid
+	Diag                    // a '.diag' line's message, kept only with Options.Diag
 )
 
 func (s Severity) String() string {
-	if s == Warning {
+	switch s {
+	case Warning:
 		return "WARNING"
+	case Diag:
+		return "DIAG"
 	}
 	return "NOTICE"
 }
@@ -68,6 +72,16 @@ type Options struct {
 	// Resolver looks up server and bind host names. Nil means the system
 	// resolver; use NoResolver to refuse every name.
 	Resolver Resolver
+	// LookupEnv looks up the environment variables a configuration
+	// names ("${NAME}"). Nil means the process environment.
+	LookupEnv func(name string) (string, bool)
+	// LocalPeer is what HAPROXY_LOCALPEER holds, as HAProxy's '-L'
+	// sets it. Empty means the host name, HAProxy's default.
+	LocalPeer string
+	// Diag keeps the messages of '.diag' lines as diagnostics, as
+	// HAProxy's diagnostic mode (-dD) prints them; otherwise they are
+	// dropped, as HAProxy drops them by default.
+	Diag bool
 }
 
 // NoResolver refuses to resolve names: only literal addresses are accepted.
@@ -153,6 +167,7 @@ type parser struct {
 	cfg      *Config
 	errs     ErrorList
 	resolver Resolver
+	lx       lexer
 
 	section  string // current section keyword; "" before the first section
 	cur      *Proxy // current frontend/backend/listen, or the current defaults
@@ -197,6 +212,7 @@ func newParser(opts Options) *parser {
 	p := &parser{
 		cfg:      &Config{Global: DefaultGlobal()},
 		resolver: r,
+		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
 	}
 	p.defaults = builtinDefaults()
@@ -256,10 +272,16 @@ var sectionKeywords = map[string]bool{
 }
 
 func (p *parser) parseFile(name string, data []byte) {
-	lines, errs := lex(name, data)
+	lines, errs, diags := p.lx.lex(name, data)
 	p.errs = append(p.errs, errs...)
+	// The messages of '.notice' and '.warning' lines go among the
+	// parser's own, in line order.
 	p.section, p.cur = "", nil
 	for _, l := range lines {
+		for len(diags) > 0 && diags[0].Pos.Line < l.pos.Line {
+			p.cfg.Diagnostics = append(p.cfg.Diagnostics, diags[0])
+			diags = diags[1:]
+		}
 		p.lastPos = l.pos
 		kw := l.words[0]
 		if sectionKeywords[kw] {
@@ -274,6 +296,7 @@ func (p *parser) parseFile(name string, data []byte) {
 			p.keywordLine(l.pos, l.words)
 		}
 	}
+	p.cfg.Diagnostics = append(p.cfg.Diagnostics, diags...)
 	p.endSection()
 	if p.lastPos.File != name {
 		p.lastPos = Pos{File: name, Line: 1}

@@ -36,6 +36,9 @@ type options struct {
 	daemon  bool   // -D
 	pidFile string // -p
 
+	// cond is -cc's condition: evaluate it instead of running.
+	cond *string
+
 	// -sf and -st: processes to stop softly (SIGUSR1) or at once
 	// (SIGTERM) once this one is listening, as in HAProxy.
 	softFinish, hardFinish []int
@@ -66,8 +69,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fg, "db", false, "stay in the foreground (disable background mode)")
 	fs.BoolVar(&o.daemon, "D", false, "run in the background (daemon mode, as 'daemon' in the global section)")
 	fs.StringVar(&o.pidFile, "p", "", "write the process id to `file` (overrides 'pidfile')")
+	fs.Func("cc", "evaluate the condition `expr` as '.if' does and exit: 0 true, 1 false, 2 error", func(s string) error {
+		o.cond = &s
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -cc EXPR\n       fjord -v\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "  -sf PID...\n    \tonce listening, stop these processes softly (SIGUSR1: they finish their sessions)\n")
 		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
@@ -141,6 +148,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "fjord version %s\n", version)
 		return 0
 	}
+	if o.cond != nil {
+		return checkCondition(*o.cond, stderr)
+	}
 	if len(o.files) == 0 {
 		fmt.Fprintf(stderr, "fjord: no configuration file given (use -f FILE)\n")
 		return 1
@@ -192,4 +202,21 @@ func load(files []string, stderr io.Writer) (*config.Config, bool) {
 		return nil, false
 	}
 	return cfg, true
+}
+
+// checkCondition is -cc, as in HAProxy: it evaluates a condition the way
+// a '.if' line would and exits 0 when it is true, 1 when it is false and
+// 2 when it cannot be read or answered, so that scripts (and HAProxy's
+// reg-tests, which ask "feature cmd $HAPROXY_PROGRAM -cc ...") can ask
+// fjord what it has.
+func checkCondition(expr string, stderr io.Writer) int {
+	ok, err := config.CheckCondition(expr, config.Options{})
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "[ALERT] Failed to evaluate %v\n", err)
+		return 2
+	case ok:
+		return 0
+	}
+	return 1
 }

@@ -347,3 +347,55 @@ func TestExamplesCheckWithoutWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckCondition runs -cc as HAProxy's reg-tests do
+// (reg-tests/startup/check_condition.vtc and the "feature cmd" lines).
+func TestCheckCondition(t *testing.T) {
+	t.Setenv("TESTVAR", "1")
+	tests := []struct {
+		name     string
+		expr     string
+		wantCode int
+		wantErr  string // on stderr; "" means nothing there
+	}{
+		{name: "true", expr: "version_atleast(2.5-dev0)", wantCode: 0},
+		{name: "false", expr: "version_atleast(1024)", wantCode: 1},
+		{name: "guarded TLS question", expr: "feature(OPENSSL) && ssllib_name_startswith(OpenSSL)", wantCode: 1},
+		{name: "features fjord has", expr: "version_atleast(2.5-dev5) && feature(LINUX_SPLICE)", wantCode: 0},
+		{name: "quotes as on a configuration line", expr: `streq("foo bar",'foo bar')`, wantCode: 0},
+		{name: "environment variable", expr: `defined(TESTVAR) && streq("$TESTVAR","1")`, wantCode: 0},
+		{name: "empty is false", expr: "", wantCode: 1},
+		{name: "starts with a minus", expr: "-1000 && 200", wantCode: 0},
+		{name: "trailing garbage", expr: "200rrr", wantCode: 2, wantErr: "[ALERT] Failed to evaluate condition '200rrr': unexpected 'rrr' at column 4, after a complete condition\n"},
+		{name: "extra parenthesis", expr: "!(0))", wantCode: 2, wantErr: "unexpected ')' at column 5"},
+		{name: "unmatched quote", expr: `streq(a,"a)`, wantCode: 2, wantErr: `unmatched quote " at column 9`},
+		{name: "no TLS library to ask", expr: "openssl_version_atleast(1.1.1)", wantCode: 2, wantErr: "fjord has no TLS library"},
+		{name: "variable not set", expr: `streq("$FJORD_TEST_NOPE",x)`, wantCode: 2, wantErr: "environment variable 'FJORD_TEST_NOPE' is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runFjord(t, "-cc", tt.expr)
+			if code != tt.wantCode || stdout != "" {
+				t.Errorf("fjord -cc %q: exit %d, stdout %q; want exit %d and nothing", tt.expr, code, stdout, tt.wantCode)
+			}
+			if tt.wantErr == "" && stderr != "" || !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("fjord -cc %q: stderr %q, want %q", tt.expr, stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckConditionNeedsAnExpression(t *testing.T) {
+	code, stdout, stderr := runFjord(t, "-cc")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "flag needs an argument: -cc") {
+		t.Errorf("fjord -cc: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestCheckConditionReadsNoConfiguration(t *testing.T) {
+	// As in HAProxy, -cc answers and exits: -f is neither needed nor read.
+	code, _, stderr := runFjord(t, "-cc", "1", "-f", filepath.Join(t.TempDir(), "missing.cfg"))
+	if code != 0 || stderr != "" {
+		t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+	}
+}
