@@ -22,6 +22,7 @@ var fuzzSeeds = []string{
 	"listen web\n mode http\n bind :8080-8082,[::1]:9000 accept-proxy backlog 10\n balance uri len 10 depth 2\n server a 127.0.0.1:+1 check inter 1s rise 1 fall 2\n server b 127.0.0.2 backup weight 0\n stats enable\n stats auth u:p\n stats refresh 5\n",
 	"global\n tune.pipesize 1m\n log-anonymize hash 1h\n stats socket /run/fjord.sock mode 600 level admin\ndefaults\n mode http\n timeout connect 5s\n timeout client 1m\nfrontend f\n bind *:80\n acl a path_reg -i ^/x\n acl b hdr_dom(host) example.com\n use_backend b1 if a !b or { src 10.0.0.0/8 }\n default_backend b1\nbackend b1\n option httpchk GET /health\n http-check expect rstatus ^2\n server s 127.0.0.1:80 check\n",
 	"frontend \"a b\"\n bind '*:80' # c\n\tdefault_backend \\x41\r\nbackend A\n",
+	"frontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -147,6 +148,12 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 		}
 		for _, b := range fe.Binds {
 			checkPos("bind", b.Pos)
+			if b.Inherited {
+				if b.FD < 0 || b.FD >= maxFD || b.Addr.IsValid() {
+					t.Fatalf("frontend %s binds fd@%d with address %v", fe.Name, b.FD, b.Addr)
+				}
+				continue
+			}
 			if !b.Addr.Addr().IsValid() || b.Addr.Port() == 0 {
 				t.Fatalf("frontend %s binds %v", fe.Name, b.Addr)
 			}

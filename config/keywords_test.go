@@ -178,7 +178,8 @@ func TestMode(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	type b struct {
-		addr    string
+		addr    string // "" for an fd@N bind
+		fd      int
 		backlog int
 		proxy   bool
 		v6only  bool
@@ -220,6 +221,13 @@ func TestBind(t *testing.T) {
 			{addr: "0.0.0.0:80", backlog: 10, proxy: true, name: "web"},
 			{addr: "0.0.0.0:81", backlog: 10, proxy: true, name: "web"},
 		}},
+		// Inherited sockets: the number only; whether it is a listening
+		// socket is checked when fjord starts.
+		{"bind fd@3", []b{{fd: 3}}},
+		{"bind fd@0", []b{{fd: 0}}},
+		{"bind fd@1073741823", []b{{fd: 1<<30 - 1}}},
+		{`bind "fd@12" accept-proxy backlog 64 name vtest`, []b{{fd: 12, proxy: true, backlog: 64, name: "vtest"}}},
+		{"bind fd@3,127.0.0.1:80,fd@4", []b{{fd: 3}, {addr: "127.0.0.1:80"}, {fd: 4}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -230,7 +238,13 @@ func TestBind(t *testing.T) {
 			fe := proxy(t, cfg, "frontend", "fe")
 			var want []*Bind
 			for _, w := range tc.want {
-				want = append(want, &Bind{Pos: at(2), Addr: netip.MustParseAddrPort(w.addr), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name})
+				bind := &Bind{Pos: at(2), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name}
+				if w.addr == "" {
+					bind.Inherited, bind.FD = true, w.fd
+				} else {
+					bind.Addr = netip.MustParseAddrPort(w.addr)
+				}
+				want = append(want, bind)
 			}
 			if !reflect.DeepEqual(fe.Binds, want) {
 				t.Errorf("binds =")

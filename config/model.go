@@ -241,9 +241,15 @@ type Timeouts struct {
 // Bind is one listening address of a "bind" line (a line with several
 // addresses or a port range yields several Binds).
 type Bind struct {
-	Pos         Pos
-	Addr        netip.AddrPort // unspecified address for "*" / ":::"
-	Backlog     int            // 0: the frontend maxconn
+	Pos  Pos
+	Addr netip.AddrPort // unspecified address for "*" / ":::"; unset for fd@N
+	// Inherited is set by "bind fd@N": fjord binds nothing but listens on
+	// descriptor FD, a listening socket it was started with (systemd's
+	// socket activation, VTest, a supervisor). Whether FD is one is
+	// checked when fjord starts.
+	Inherited   bool
+	FD          int
+	Backlog     int // 0: the frontend maxconn
 	AcceptProxy bool
 	V6Only      bool
 	Name        string

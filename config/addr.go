@@ -1,0 +1,126 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// An "fd@N" address names a socket that fjord inherits instead of
+// creating: descriptor N, opened and left open across exec by the process
+// that started fjord (systemd's socket activation, VTest, a supervisor).
+// The parser only reads the number; whether N is an open listening socket
+// is a fact of the running process, checked when fjord starts (as HAProxy
+// does), not by 'fjord -c', which runs where the socket does not exist.
+
+const (
+	fdPrefix       = "fd@"
+	sockpairPrefix = "sockpair@"
+)
+
+// maxFD bounds N in fd@N: the kernel's own ceiling on descriptor numbers
+// (fs.nr_open cannot exceed 2^30), so that a typo is an error here rather
+// than a descriptor that can never be open.
+const maxFD = 1 << 30
+
+// parseFDAddr reads an address that may be "fd@N". isFD is false, with no
+// error, for any other address. "sockpair@N" is refused: HAProxy passes
+// accepted connections over such a socket pair (its master CLI), which is
+// not a listening socket, and fjord has no use for it (see
+// docs/configuration.md).
+func parseFDAddr(s string) (fd int, isFD bool, err error) {
+	if strings.HasPrefix(s, sockpairPrefix) {
+		return 0, false, fmt.Errorf("'%s': sockpair@ addresses are not supported: HAProxy receives accepted connections over such a socket pair from its own master process, and fjord has no master-worker mode; for a listening socket inherited from a supervisor or systemd, use fd@N", s)
+	}
+	n, ok := strings.CutPrefix(s, fdPrefix)
+	if !ok {
+		return 0, false, nil
+	}
+	if n == "" {
+		return 0, true, fmt.Errorf("'%s': fd@ expects a descriptor number, as in fd@3", s)
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return 0, true, fmt.Errorf("'%s': '%s' is not a descriptor number (fd@ expects a decimal number, as in fd@3)", s, n)
+		}
+	}
+	fd, err = strconv.Atoi(n)
+	if err != nil || fd >= maxFD {
+		return 0, true, fmt.Errorf("'%s': descriptor %s is out of range (at most %d)", s, n, maxFD-1)
+	}
+	return fd, true, nil
+}
+
+// bindTarget is one item of a bind line's address list: an address, or
+// an inherited socket.
+type bindTarget struct {
+	addr      netip.AddrPort
+	fd        int
+	inherited bool
+}
+
+// parseBindTargets parses the first argument of "bind": a comma-separated
+// list whose items are fd@N or what parseBindAddrs reads.
+func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
+	var out []bindTarget
+	for _, item := range strings.Split(s, ",") {
+		fd, isFD, err := parseFDAddr(item)
+		if err != nil {
+			return nil, err
+		}
+		if isFD {
+			out = append(out, bindTarget{fd: fd, inherited: true})
+			continue
+		}
+		addrs, err := parseBindAddrs(r, item)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			out = append(out, bindTarget{addr: a})
+		}
+	}
+	return out, nil
+}
+
+// String is the bind's address as messages name it: the address, or
+// fd@N for an inherited socket.
+func (b *Bind) String() string {
+	if b.Inherited {
+		return fdPrefix + strconv.Itoa(b.FD)
+	}
+	return b.Addr.String()
+}
+
+// fdBindOption refuses the bind options an inherited socket cannot take:
+// whoever bound it chose them already.
+func fdBindOption(targets []bindTarget, opt string) error {
+	for _, t := range targets {
+		if t.inherited {
+			return fmt.Errorf("bind option '%s' cannot apply to fd@%d: the inherited socket is already bound, and IPV6_V6ONLY cannot change after bind(2) (under systemd, set BindIPv6Only= in the socket unit)", opt, t.fd)
+		}
+	}
+	return nil
+}
+
+// validateInheritedFDs refuses a descriptor named twice: one socket
+// accepts for one frontend, and two would take connections from each
+// other at random.
+func (p *parser) validateInheritedFDs() {
+	used := map[int]Pos{}
+	claim := func(pos Pos, fd int, what string) {
+		if prev, ok := used[fd]; ok {
+			p.errorf(pos, "%s: fd@%d is already used at %s: an inherited socket serves one bind", what, fd, prev)
+			return
+		}
+		used[fd] = pos
+	}
+	for _, px := range p.cfg.Frontends() {
+		for _, b := range px.Binds {
+			if b.Inherited {
+				claim(b.Pos, b.FD, fmt.Sprintf("%s '%s'", px.Section, px.Name))
+			}
+		}
+	}
+}
