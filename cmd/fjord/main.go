@@ -45,6 +45,10 @@ type options struct {
 	// link reports startup to the fjord process that started this one
 	// (daemon mode, reload); it is the stderr of everything before that.
 	link *parentLink
+	// startFDs are the descriptors fjord was started with, which fd@N
+	// may name (inherit.go); startFDsErr says why they are unknown.
+	startFDs    startFDs
+	startFDsErr error
 }
 
 // errReported is a command-line error already written to stderr.
@@ -122,6 +126,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "cli" {
 		return runCLI(args[1:], os.Stdin, stdout, stderr)
 	}
+	// Before anything is opened: the descriptors fjord was started with.
+	start, startErr := descriptorsAtStart()
 	// A process started by fjord itself (daemon mode, a reload) sends
 	// what it prints while starting to the process that started it.
 	link := takeParentLink(stderr)
@@ -146,6 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o.link = link
+	o.startFDs, o.startFDsErr = start, startErr
 	var diag bytes.Buffer
 	cfg, ok := load(o.files, &diag)
 	background := ok && !o.check && o.goBackground(cfg)
@@ -165,7 +172,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if background {
-		return daemonize(o, stderr)
+		return daemonize(o, cfg, stderr)
 	}
 	return serve(cfg, o, stderr)
 }

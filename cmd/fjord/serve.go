@@ -40,7 +40,12 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 			fmt.Fprintln(stderr, w)
 		}
 	}
-	inherited, err := takeInheritedListeners()
+	handed, fromFjord, err := takeHandedOver()
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
+	}
+	byFD, err := o.inheritedSockets(cfg, handed, fromFjord)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
@@ -75,7 +80,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
-		AccessLog: logs.targets.AccessLog, Inherited: inherited,
+		AccessLog: logs.targets.AccessLog, Inherited: handed.addrs, InheritedFD: byFD,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
