@@ -14,8 +14,8 @@ import (
 
 // A "bind fd@N" listens on descriptor N, a socket that the process which
 // started fjord left open across exec (systemd, VTest, a supervisor).
-// fjord takes N only if it was open when fjord started: by the time the
-// configuration names it, fjord has opened files of its own (the
+// fjord takes N only if it inherited it: by the time the configuration
+// names it, the Go runtime and fjord have opened files of their own (the
 // configuration, log targets, Go's poller), which may have taken a number
 // the starting process never passed; fjord must neither listen on nor
 // close those. A process that fjord starts itself (daemon mode, a reload)
@@ -49,9 +49,14 @@ func (k fdKind) String() string {
 	return "neither a file nor a socket (an event or epoll descriptor, say)"
 }
 
-// descriptorsAtStart lists the open descriptors above stderr. It must run
-// before fjord opens anything, and opens nothing Go tracks: the listing's
-// own descriptor is left out.
+// descriptorsAtStart lists the descriptors above stderr that this process
+// inherited across exec. Those are the ones without FD_CLOEXEC: a
+// descriptor with it would have been closed by exec, so it was opened
+// here, and Go opens everything with it (the runtime keeps its poller
+// and its cgroup CPU limit files open from before main; some packages'
+// init functions open files). It runs before fjord clears the flag on
+// anything, which it does only on the sockets it hands to a process it
+// starts, and opens nothing Go tracks.
 func descriptorsAtStart() (startFDs, error) {
 	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -75,6 +80,9 @@ func descriptorsAtStart() (startFDs, error) {
 		fd, err := strconv.Atoi(name)
 		if err != nil || fd <= 2 || fd == dir {
 			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC != 0 {
+			continue // closed meanwhile, or this process's own
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {

@@ -151,6 +151,10 @@ func TestFDBindRefusesWhatCannotListen(t *testing.T) {
 		want string
 	}{
 		{"closed", nil, 9, "descriptor 9 is not open: fjord was started without it"},
+		// The Go runtime holds files at low numbers before main (its
+		// poller, the cgroup CPU limit): those are not inherited.
+		{"closed, a low number", nil, 3, "descriptor 3 is not open: fjord was started without it"},
+		{"closed, the next one", nil, 5, "descriptor 5 is not open: fjord was started without it"},
 		{"a pipe", pipe, 3, "descriptor 3 is not a socket: it is a pipe"},
 		{"a regular file", regular, 3, "descriptor 3 is not a socket: it is a regular file"},
 		{"bound, not listening", socket(unix.SOCK_STREAM, false), 3, "descriptor 3 is not listening"},
