@@ -93,6 +93,85 @@ func (b *Bind) String() string {
 	return b.Addr.String()
 }
 
+// setAddress reads the address of a "stats socket" line: a path (with or
+// without "unix@"), fd@N, or ADDR:PORT (with or without "ipv4@"/"ipv6@")
+// for the runtime API on TCP. The API has no authentication, so fjord
+// serves it on TCP only on a loopback address, where HAProxy takes any:
+// every local user could reach it anyway, and nobody else can.
+func (s *StatsSocket) setAddress(r Resolver, arg string) error {
+	fd, isFD, err := parseFDAddr(arg)
+	if err != nil {
+		return fmt.Errorf("'stats socket %s': %v", arg, err)
+	}
+	if isFD {
+		s.Inherited, s.FD = true, fd
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(arg, "unix@"):
+		s.Path = strings.TrimPrefix(arg, "unix@")
+	case strings.HasPrefix(arg, "/"):
+		s.Path = arg
+	case strings.HasPrefix(arg, "ipv4@") || strings.HasPrefix(arg, "ipv6@") || !hasAddrPrefix(arg) && strings.Contains(arg, ":"):
+		addrs, err := parseBindAddrs(r, arg)
+		if err != nil {
+			return fmt.Errorf("'stats socket %s': %v", arg, err)
+		}
+		if len(addrs) != 1 {
+			return fmt.Errorf("'stats socket %s': expects one address and one port, as in 127.0.0.1:9999", arg)
+		}
+		a := addrs[0]
+		if !a.Addr().IsLoopback() {
+			return fmt.Errorf("'stats socket %s': fjord serves the runtime API on TCP only on a loopback address (127.0.0.1, ::1): it has no authentication, and at level admin anyone who reaches it can stop servers; use a Unix socket with 'mode' for local users, and an SSH tunnel to reach it from elsewhere", arg)
+		}
+		s.Addr = a
+		return nil
+	case hasAddrPrefix(arg):
+		return fmt.Errorf("'stats socket %s': unsupported address prefix '%s' (supported: a path, unix@PATH, fd@N, ADDR:PORT, ipv4@ADDR:PORT, ipv6@ADDR:PORT)", arg, arg[:strings.IndexByte(arg, '@')+1])
+	default:
+		s.Path = arg // a relative path
+	}
+	if s.Path == "" {
+		return fmt.Errorf("'stats socket %s': expects a path after unix@", arg)
+	}
+	return nil
+}
+
+// hasAddrPrefix reports whether s starts with a family prefix such as
+// "abns@" or "udp@": a word of letters, digits and '+', then '@'.
+func hasAddrPrefix(s string) bool {
+	i := strings.IndexByte(s, '@')
+	if i <= 0 {
+		return false
+	}
+	for _, c := range s[:i] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMode refuses 'mode' where there is no file to give it to.
+func (s *StatsSocket) checkMode() error {
+	if s.Mode != 0 && s.Path == "" {
+		return fmt.Errorf("'stats socket %s': 'mode' sets the permissions of a Unix socket file, and this socket has none", s)
+	}
+	return nil
+}
+
+// String is the socket's address as messages name it: the path, the TCP
+// address, or fd@N.
+func (s StatsSocket) String() string {
+	switch {
+	case s.Inherited:
+		return fdPrefix + strconv.Itoa(s.FD)
+	case s.Addr.IsValid():
+		return s.Addr.String()
+	}
+	return s.Path
+}
+
 // fdBindOption refuses the bind options an inherited socket cannot take:
 // whoever bound it chose them already.
 func fdBindOption(targets []bindTarget, opt string) error {
@@ -105,16 +184,21 @@ func fdBindOption(targets []bindTarget, opt string) error {
 }
 
 // validateInheritedFDs refuses a descriptor named twice: one socket
-// accepts for one frontend, and two would take connections from each
-// other at random.
+// accepts for one frontend or one runtime API, and two users would take
+// connections from each other at random.
 func (p *parser) validateInheritedFDs() {
 	used := map[int]Pos{}
 	claim := func(pos Pos, fd int, what string) {
 		if prev, ok := used[fd]; ok {
-			p.errorf(pos, "%s: fd@%d is already used at %s: an inherited socket serves one bind", what, fd, prev)
+			p.errorf(pos, "%s: fd@%d is already used at %s: an inherited socket serves one bind or one stats socket", what, fd, prev)
 			return
 		}
 		used[fd] = pos
+	}
+	for _, s := range p.cfg.Global.StatsSockets {
+		if s.Inherited {
+			claim(s.Pos, s.FD, "stats socket")
+		}
 	}
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {

@@ -22,7 +22,7 @@ var fuzzSeeds = []string{
 	"listen web\n mode http\n bind :8080-8082,[::1]:9000 accept-proxy backlog 10\n balance uri len 10 depth 2\n server a 127.0.0.1:+1 check inter 1s rise 1 fall 2\n server b 127.0.0.2 backup weight 0\n stats enable\n stats auth u:p\n stats refresh 5\n",
 	"global\n tune.pipesize 1m\n log-anonymize hash 1h\n stats socket /run/fjord.sock mode 600 level admin\ndefaults\n mode http\n timeout connect 5s\n timeout client 1m\nfrontend f\n bind *:80\n acl a path_reg -i ^/x\n acl b hdr_dom(host) example.com\n use_backend b1 if a !b or { src 10.0.0.0/8 }\n default_backend b1\nbackend b1\n option httpchk GET /health\n http-check expect rstatus ^2\n server s 127.0.0.1:80 check\n",
 	"frontend \"a b\"\n bind '*:80' # c\n\tdefault_backend \\x41\r\nbackend A\n",
-	"frontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
+	"global\n stats socket fd@5 level admin\n stats socket 127.0.0.1:9999\nfrontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -103,6 +103,18 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 	}
 
 	// A valid configuration.
+	for _, s := range cfg.Global.StatsSockets {
+		checkPos("stats socket", s.Pos)
+		kinds := 0
+		for _, set := range []bool{s.Path != "", s.Addr.IsValid(), s.Inherited} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 || s.Addr.IsValid() && !s.Addr.Addr().IsLoopback() || s.Mode != 0 && s.Path == "" {
+			t.Fatalf("stats socket %+v", s)
+		}
+	}
 	fes := cfg.Frontends()
 	if len(fes) == 0 {
 		t.Fatalf("valid configuration without a frontend")

@@ -60,6 +60,24 @@ func TestGlobalKeywords(t *testing.T) {
 		{"stats socket /tmp/s level operator mode 0660", func(g *Global) {
 			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Mode: 0o660, Level: "operator"}}
 		}},
+		{"stats socket fjord.sock", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "fjord.sock", Level: "operator"}}
+		}},
+		{`stats socket "fd@5" level admin`, func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Inherited: true, FD: 5, Level: "admin"}}
+		}},
+		{"stats socket 127.0.0.1:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("127.0.0.1:9999"), Level: "operator"}}
+		}},
+		{"stats socket ipv4@127.0.0.2:9999 level user", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("127.0.0.2:9999"), Level: "user"}}
+		}},
+		{"stats socket ipv6@::1:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("[::1]:9999"), Level: "operator"}}
+		}},
+		{"stats socket [::1]:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("[::1]:9999"), Level: "operator"}}
+		}},
 		{"log-anonymize", func(g *Global) {
 			g.LogAnonymize = LogAnonymize{Enabled: true, IPv4Mask: 24, IPv6Mask: 48}
 		}},

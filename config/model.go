@@ -141,12 +141,17 @@ type LogAnonymize struct {
 	KeyRotation time.Duration
 }
 
-// StatsSocket is a "stats socket" line: the runtime API on a Unix socket.
+// StatsSocket is a "stats socket" line: the runtime API on a Unix socket
+// (Path), on a loopback TCP address (Addr), or on a listening socket
+// fjord was started with ("fd@N": Inherited, FD). Exactly one is set.
 type StatsSocket struct {
-	Pos   Pos
-	Path  string
-	Mode  uint32 // file mode; 0 means the process umask decides
-	Level string // "user", "operator" or "admin"
+	Pos       Pos
+	Path      string
+	Addr      netip.AddrPort
+	Inherited bool
+	FD        int
+	Mode      uint32 // file mode of Path; 0 means the process umask decides
+	Level     string // "user", "operator" or "admin"
 }
 
 // Capability says what a proxy section can do.

@@ -97,12 +97,18 @@ func descriptorsAtStart() (startFDs, error) {
 type fdUse struct {
 	fd   int
 	pos  config.Pos
-	what string // the bind's section, for messages
+	what string // what names it, for messages: the bind's section, or "stats socket"
 }
 
-// fdBinds lists the fd@N binds of cfg, in order of N.
-func fdBinds(cfg *config.Config) []fdUse {
+// fdUses lists the fd@N lines of cfg (binds and stats sockets), in order
+// of N.
+func fdUses(cfg *config.Config) []fdUse {
 	var out []fdUse
+	for _, s := range cfg.Global.StatsSockets {
+		if s.Inherited {
+			out = append(out, fdUse{fd: s.FD, pos: s.Pos, what: "stats socket"})
+		}
+	}
 	for _, px := range cfg.Frontends() {
 		for _, b := range px.Binds {
 			if b.Inherited {
@@ -166,11 +172,12 @@ func startFiles(fds map[int][]int) []engine.ListenerFile {
 	return out
 }
 
-// inheritedSockets returns, by N, the sockets of cfg's fd@N lines: those
+// inheritedSockets returns, by N, the sockets of cfg's fd@N lines (and,
+// from a fjord process, any other it handed over): those
 // the fjord process that started this one handed over (fromFjord), or
 // else the descriptors this process was started with.
 func (o *options) inheritedSockets(cfg *config.Config, handed handedOver, fromFjord bool) (map[int][]int, error) {
-	uses := fdBinds(cfg)
+	uses := fdUses(cfg)
 	if fromFjord {
 		return handedOverFDs(uses, handed.fds)
 	}
@@ -181,4 +188,24 @@ func (o *options) inheritedSockets(cfg *config.Config, handed handedOver, fromFj
 		return nil, o.startFDsErr
 	}
 	return takeStartFDs(uses, o.startFDs)
+}
+
+// takeStatsFDs moves the sockets of cfg's "stats socket fd@N" lines out
+// of byFD, as files. The runtime API serves on one descriptor; the
+// others that the previous process handed over (it holds one) close.
+func takeStatsFDs(cfg *config.Config, byFD map[int][]int) map[int]*os.File {
+	out := map[int]*os.File{}
+	for _, s := range cfg.Global.StatsSockets {
+		fds := byFD[s.FD]
+		if !s.Inherited || len(fds) == 0 {
+			continue
+		}
+		delete(byFD, s.FD)
+		unix.CloseOnExec(fds[0])
+		out[s.FD] = os.NewFile(uintptr(fds[0]), "stats socket fd@"+strconv.Itoa(s.FD))
+		for _, fd := range fds[1:] {
+			unix.Close(fd)
+		}
+	}
+	return out
 }

@@ -241,3 +241,76 @@ func TestFDBindDaemon(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGTERM)
 	waitExit(t, pid, 10*time.Second)
 }
+
+// askAPI sends a runtime API command over TCP and reads the answer.
+func askAPI(t *testing.T, addr, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, cmd+"\n")
+	c.(*net.TCPConn).CloseWrite()
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return string(out)
+}
+
+// "stats socket fd@N", as VTest writes it: the runtime API answers on the
+// TCP socket fjord was started with, before and after a reload.
+func TestStatsSocketOnInheritedFD(t *testing.T) {
+	fe, feAddr := inheritedTCP(t)
+	cli, cliAddr := inheritedTCP(t)
+	cfg := fdProxyConfig(t, 3, echoBackend(t).Addr().String(), "  stats socket fd@4 level admin\n")
+	fp := startWithFiles(t, []*os.File{fe, cli}, nil, "-db", "-f", cfg)
+	fp.log.wait(t, 0, "runtime API on fd@4 (level admin)", 10*time.Second)
+	fp.log.wait(t, 0, "listening on fd@3", 10*time.Second)
+	if out := askAPI(t, cliAddr, "show info"); !strings.Contains(out, "Name: fjord") {
+		t.Fatalf("show info answered %q", out)
+	}
+	if out := askAPI(t, cliAddr, "disable server px/s1"); strings.TrimSpace(out) != "" {
+		t.Fatalf("level admin: disable server answered %q", out)
+	}
+	from, _ := reloadAndWaitOld(t, fp)
+	fp.log.wait(t, from, "runtime API on fd@4 (level admin)", 10*time.Second)
+	if out := askAPI(t, cliAddr, "show info"); !strings.Contains(out, "Name: fjord") {
+		t.Fatalf("after the reload, show info answered %q", out)
+	}
+	echoThrough(t, feAddr, "after")
+}
+
+// A stats socket fd@N that is not a listening socket stops fjord at
+// startup, naming the line and the descriptor.
+func TestStatsSocketInheritedFDRefused(t *testing.T) {
+	fe, _ := inheritedTCP(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	cfg := fdProxyConfig(t, 3, "127.0.0.1:9", "  stats socket fd@4 level admin\n  stats socket fd@5\n")
+	for _, tc := range []struct {
+		name  string
+		files []*os.File
+		want  string
+	}{
+		{"a pipe", []*os.File{fe, w, nil}, fmt.Sprintf("stats socket: fd@4 (%s:4): descriptor 4 is not a socket: it is a pipe", cfg)},
+		{"closed", []*os.File{fe, fe}, fmt.Sprintf("stats socket: fd@5 (%s:5): descriptor 5 is not open", cfg)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := withContext(ctx, fjordCmd(t, "-db", "-f", cfg))
+			cmd.ExtraFiles = tc.files
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("want a failure with %q; got %v:\n%s", tc.want, err, out)
+			}
+		})
+	}
+}

@@ -155,32 +155,48 @@ type statsSockets struct {
 	src    *stats.Sources
 	conf   []config.StatsSocket
 	logger *log.Logger
-	open   []*stats.Socket
-	wait   bool // another process may still be serving a path: wait for it
+	// inherited are the sockets of fd@N lines, by N, held while the
+	// process runs: each listen serves on a duplicate, a reload hands
+	// them over, and a failed reload serves on them again.
+	inherited map[int]*os.File
+	open      []*stats.Socket
+	wait      bool // another process may still be serving an address: wait for it
 }
 
 func (s *statsSockets) listen() error {
 	for _, sc := range s.conf {
-		if s.wait {
-			waitUnserved(sc.Path, 5*time.Second)
+		var (
+			sock *stats.Socket
+			err  error
+		)
+		if sc.Inherited {
+			sock, err = stats.ServeInherited(s.src, sc, s.inherited[sc.FD], s.logger)
+		} else {
+			if s.wait {
+				waitUnserved(sc, 5*time.Second)
+			}
+			sock, err = stats.ListenSocket(s.src, sc, s.logger)
 		}
-		sock, err := stats.ListenSocket(s.src, sc, s.logger)
 		if err != nil {
 			s.close()
 			return err
 		}
 		s.open = append(s.open, sock)
-		s.logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
+		s.logger.Printf("runtime API on %s (level %s)", sc, sc.Level)
 	}
 	return nil
 }
 
-// waitUnserved waits, within the bound, until nothing accepts on the unix
-// socket at path.
-func waitUnserved(path string, within time.Duration) {
+// waitUnserved waits, within the bound, until nothing accepts on the
+// socket's path or address.
+func waitUnserved(sc config.StatsSocket, within time.Duration) {
+	network, addr := "unix", sc.Path
+	if sc.Addr.IsValid() {
+		network, addr = "tcp", sc.Addr.String()
+	}
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("unix", path, 100*time.Millisecond)
+		c, err := net.DialTimeout(network, addr, 100*time.Millisecond)
 		if err != nil {
 			return
 		}
@@ -194,6 +210,38 @@ func (s *statsSockets) close() {
 		sock.Close()
 	}
 	s.open = nil
+}
+
+// handover duplicates the inherited sockets for the process a reload
+// starts; the caller closes the files.
+func (s *statsSockets) handover() ([]engine.ListenerFile, error) {
+	var out []engine.ListenerFile
+	for n, f := range s.inherited {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return out, fmt.Errorf("duplicate stats socket fd@%d: %w", n, err)
+		}
+		dup, dupErr := -1, error(nil)
+		if err := rc.Control(func(fd uintptr) {
+			dup, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		}); err != nil {
+			dupErr = err
+		}
+		if dupErr != nil {
+			return out, fmt.Errorf("duplicate stats socket fd@%d: fcntl(F_DUPFD_CLOEXEC): %w", n, dupErr)
+		}
+		out = append(out, engine.ListenerFile{FD: n, File: os.NewFile(uintptr(dup), fmt.Sprintf("stats socket fd@%d", n))})
+	}
+	return out, nil
+}
+
+// release closes the inherited sockets, once nothing serves on them.
+func (s *statsSockets) release() {
+	s.close()
+	for _, f := range s.inherited {
+		f.Close()
+	}
+	s.inherited = nil
 }
 
 // process is a running fjord: its engine and what serve set up around it.
@@ -387,16 +435,22 @@ func (p *process) reload(s os.Signal) bool {
 	if err != nil {
 		return keep("%v", err)
 	}
+	statsFiles, err := p.socks.handover()
+	files = append(files, statsFiles...)
 	defer func() {
 		for _, f := range files {
 			f.File.Close()
 		}
 	}()
+	if err != nil {
+		return keep("%v", err)
+	}
 	osFiles := make([]*os.File, len(files))
 	for i, f := range files {
 		osFiles[i] = f.File
 	}
-	// The new process opens the runtime API sockets itself.
+	// The new process opens the runtime API sockets itself, and serves
+	// on the inherited ones it was handed.
 	p.socks.close()
 	p.socks.wait = false
 	pid, err := spawn(spawnSpec{

@@ -50,6 +50,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	// The runtime API's fd@N go to the stats sockets, the rest to the
+	// engine (which closes those no bind takes).
+	statsFDs := takeStatsFDs(cfg, byFD)
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
 	ports := tuneKernel(cfg, o, logger.Printf)
@@ -97,8 +100,8 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	ports.hold(eng)
 	checks.Start()
 	defer checks.Stop()
-	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
-	defer socks.close()
+	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger, inherited: statsFDs}
+	defer socks.release()
 	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, stderr: stderr, sig: sig}
 	logs.started(cfg)
 	rc := p.run()
