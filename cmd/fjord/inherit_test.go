@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -313,4 +314,11 @@ func TestStatsSocketInheritedFDRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fjordCmdEnv is fjordCmd with extra environment.
+func fjordCmdEnv(t *testing.T, env []string, args ...string) *exec.Cmd {
+	cmd := fjordCmd(t, args...)
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
 }

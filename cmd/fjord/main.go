@@ -49,6 +49,7 @@ type options struct {
 	// may name (inherit.go); startFDsErr says why they are unknown.
 	startFDs    startFDs
 	startFDsErr error
+	systemd     systemdSockets // socket activation's sockets (systemd.go)
 }
 
 // errReported is a command-line error already written to stderr.
@@ -128,6 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Before anything is opened: the descriptors fjord was started with.
 	start, startErr := descriptorsAtStart()
+	sd, sdErr := takeSystemdSockets()
 	// A process started by fjord itself (daemon mode, a reload) sends
 	// what it prints while starting to the process that started it.
 	link := takeParentLink(stderr)
@@ -152,7 +154,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o.link = link
-	o.startFDs, o.startFDsErr = start, startErr
+	o.startFDs, o.startFDsErr, o.systemd = start, startErr, sd
+	if sdErr != nil {
+		fmt.Fprintf(stderr, "[WARNING] socket activation: %v\n", sdErr)
+	}
 	var diag bytes.Buffer
 	cfg, ok := load(o.files, &diag)
 	background := ok && !o.check && o.goBackground(cfg)

@@ -289,6 +289,9 @@ func (p *process) run() int {
 		for _, b := range fe.Binds {
 			at := p.eng.Addr(b).String()
 			if b.Inherited {
+				if sd := p.o.systemd.describe(b.FD); sd != "" {
+					at += ", " + sd
+				}
 				at = fmt.Sprintf("%s (%s)", b, at)
 			}
 			p.logs.plain.Printf("%s %s listening on %s", fe.Section, fe.Name, at)

@@ -53,6 +53,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	// The runtime API's fd@N go to the stats sockets, the rest to the
 	// engine (which closes those no bind takes).
 	statsFDs := takeStatsFDs(cfg, byFD)
+	for _, w := range o.systemd.unused(cfg) {
+		fmt.Fprintln(stderr, w)
+	}
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
 	ports := tuneKernel(cfg, o, logger.Printf)
