@@ -50,6 +50,7 @@ type options struct {
 	startFDs    startFDs
 	startFDsErr error
 	systemd     systemdSockets // socket activation's sockets (systemd.go)
+	haproxy     haproxyFlags   // HAProxy's flags (haproxyflags.go)
 }
 
 // errReported is a command-line error already written to stderr.
@@ -71,8 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.fg, "db", false, "stay in the foreground (disable background mode)")
 	fs.BoolVar(&o.daemon, "D", false, "run in the background (daemon mode, as 'daemon' in the global section)")
 	fs.StringVar(&o.pidFile, "p", "", "write the process id to `file` (overrides 'pidfile')")
+	o.haproxy.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db|-d] [-p PIDFILE] [-L NAME] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -v|-vv\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "  -sf PID...\n    \tonce listening, stop these processes softly (SIGUSR1: they finish their sessions)\n")
 		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
@@ -86,6 +88,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := o.applyHAProxyFlags(stderr); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -144,6 +149,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintf(stderr, "fjord: %v\n", err)
 		return 1
+	}
+	if o.haproxy.verbose {
+		printBuildInfo(stdout)
+		return 0
 	}
 	if o.version {
 		fmt.Fprintf(stdout, "fjord version %s\n", version)
