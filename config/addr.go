@@ -25,29 +25,30 @@ const (
 const maxFD = 1 << 30
 
 // parseFDAddr reads an address that may be "fd@N". isFD is false, with no
-// error, for any other address. "sockpair@N" is refused: HAProxy passes
+// error, for any other address. Errors do not repeat the address: the
+// caller names it with its line. "sockpair@N" is refused: HAProxy passes
 // accepted connections over such a socket pair (its master CLI), which is
 // not a listening socket, and fjord has no use for it (see
 // docs/configuration.md).
 func parseFDAddr(s string) (fd int, isFD bool, err error) {
 	if strings.HasPrefix(s, sockpairPrefix) {
-		return 0, false, fmt.Errorf("'%s': sockpair@ addresses are not supported: HAProxy receives accepted connections over such a socket pair from its own master process, and fjord has no master-worker mode; for a listening socket inherited from a supervisor or systemd, use fd@N", s)
+		return 0, false, fmt.Errorf("sockpair@ addresses are not supported: HAProxy receives accepted connections over such a socket pair from its own master process, and fjord has no master-worker mode; for a listening socket inherited from a supervisor or systemd, use fd@N")
 	}
 	n, ok := strings.CutPrefix(s, fdPrefix)
 	if !ok {
 		return 0, false, nil
 	}
 	if n == "" {
-		return 0, true, fmt.Errorf("'%s': fd@ expects a descriptor number, as in fd@3", s)
+		return 0, true, fmt.Errorf("fd@ expects a descriptor number, as in fd@3")
 	}
 	for i := 0; i < len(n); i++ {
 		if n[i] < '0' || n[i] > '9' {
-			return 0, true, fmt.Errorf("'%s': '%s' is not a descriptor number (fd@ expects a decimal number, as in fd@3)", s, n)
+			return 0, true, fmt.Errorf("'%s' is not a descriptor number (fd@ expects a decimal number, as in fd@3)", n)
 		}
 	}
 	fd, err = strconv.Atoi(n)
 	if err != nil || fd >= maxFD {
-		return 0, true, fmt.Errorf("'%s': descriptor %s is out of range (at most %d)", s, n, maxFD-1)
+		return 0, true, fmt.Errorf("descriptor %s is out of range (at most %d)", n, maxFD-1)
 	}
 	return fd, true, nil
 }

@@ -34,8 +34,8 @@ func TestFDAddr(t *testing.T) {
 				t.Errorf("isFD = %v, want %v", isFD, tc.isFD)
 			}
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), tc.in) {
-					t.Fatalf("err = %v, want one naming %q and saying %q", err, tc.in, tc.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
 				}
 				return
 			}
@@ -57,8 +57,8 @@ func FuzzFDAddr(f *testing.F) {
 		fd, isFD, err := parseFDAddr(s)
 		switch {
 		case err != nil:
-			if !strings.Contains(err.Error(), s) {
-				t.Fatalf("%q: error %q does not name the address", s, err)
+			if !strings.HasPrefix(s, fdPrefix) && !strings.HasPrefix(s, sockpairPrefix) {
+				t.Fatalf("%q: refused (%v) though it is neither fd@ nor sockpair@", s, err)
 			}
 		case isFD:
 			if fd < 0 || fd >= maxFD {
