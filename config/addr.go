@@ -74,6 +74,14 @@ func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
 			out = append(out, bindTarget{fd: fd, inherited: true})
 			continue
 		}
+		if unixAddr(item) {
+			// Else "missing port", which says nothing of the reason.
+			which := ""
+			if item != s {
+				which = fmt.Sprintf("'%s': ", item)
+			}
+			return nil, fmt.Errorf("%sUnix socket binds are not supported: fjord's frontends listen on TCP", which)
+		}
 		addrs, err := parseBindAddrs(r, item)
 		if err != nil {
 			return nil, err
@@ -83,6 +91,17 @@ func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
 		}
 	}
 	return out, nil
+}
+
+// unixAddr reports whether s names a Unix socket: a path, or one of
+// HAProxy's Unix family prefixes.
+func unixAddr(s string) bool {
+	for _, p := range []string{"/", "unix@", "abns@", "abnsz@", "uxst@", "stream+unix@"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // String is the bind's address as messages name it: the address, or
