@@ -299,9 +299,9 @@ func CheckListener(fd int) (domain int, err error) {
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	switch {
 	case err == unix.EBADF:
-		return 0, errors.New("is not open")
+		return 0, fmt.Errorf("is not open (getsockopt(SO_TYPE): %w)", err)
 	case err == unix.ENOTSOCK:
-		return 0, errors.New("is not a socket")
+		return 0, fmt.Errorf("is not a socket (getsockopt(SO_TYPE): %w)", err)
 	case err != nil:
 		return 0, fmt.Errorf("is not a usable socket: getsockopt(SO_TYPE): %w", err)
 	case typ != unix.SOCK_STREAM:
