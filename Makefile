@@ -131,7 +131,7 @@ install: build
 	  dist/fjord.service > $(DESTDIR)$(UNITDIR)/.fjord.service.new
 	chmod 0644 $(DESTDIR)$(UNITDIR)/.fjord.service.new
 	mv -f $(DESTDIR)$(UNITDIR)/.fjord.service.new $(DESTDIR)$(UNITDIR)/fjord.service
-	install -m 0644 docs/*.md examples/fjord.cfg $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md examples/fjord.cfg dist/fjord.socket $(DESTDIR)$(DOCDIR)/
 	@echo "installed $(DESTDIR)$(SBINDIR)/fjord and $(DESTDIR)$(UNITDIR)/fjord.service"
 	@echo "then: systemctl daemon-reload && systemctl enable --now fjord   (upgrade: systemctl reload fjord)"
 

@@ -46,3 +46,6 @@ func HasFeature(name string) bool {
 	}
 	return false
 }
+
+// MaxThreads is the highest 'nbthread', for 'fjord -vv'.
+const MaxThreads = maxThreads

@@ -26,6 +26,7 @@ var fuzzSeeds = []string{
 	// conditional blocks.
 	"defaults\n timeout connect \"${HAPROXY_TEST_TIMEOUT-5s}\"\n timeout client \"${U-1m}\"\nfrontend \"fe${fe1}\"\n bind \"127.0.0.1:80${fe1}\" \"${BINDOPTS[*]}\"\n default_backend \"${.SECTION}_be\"\nbackend fe3_be\n server \"s${.LINE}\" \"127.0.0.${fe1}:${U-81}\"\n",
 	".if version_atleast(2.5-dev0) && !feature(OPENSSL)\nfrontend fe\n bind 127.0.0.1:80\n.if defined(A)\n default_backend be\n.elif streq(\"$A\",x)\n.else\n.alert \"no A\"\n.endif\n.notice \"${.SECTION}\"\n.else\n.if 1\n.endif\n.endif\nbackend be\n.if\n.warning a b\n",
+	"global\n stats socket fd@5 level admin\n stats socket 127.0.0.1:9999\nfrontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -107,6 +108,18 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 	}
 
 	// A valid configuration.
+	for _, s := range cfg.Global.StatsSockets {
+		checkPos("stats socket", s.Pos)
+		kinds := 0
+		for _, set := range []bool{s.Path != "", s.Addr.IsValid(), s.Inherited} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 || s.Addr.IsValid() && !s.Addr.Addr().IsLoopback() || s.Mode != 0 && s.Path == "" {
+			t.Fatalf("stats socket %+v", s)
+		}
+	}
 	fes := cfg.Frontends()
 	if len(fes) == 0 {
 		t.Fatalf("valid configuration without a frontend")
@@ -152,6 +165,12 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 		}
 		for _, b := range fe.Binds {
 			checkPos("bind", b.Pos)
+			if b.Inherited {
+				if b.FD < 0 || b.FD >= maxFD || b.Addr.IsValid() {
+					t.Fatalf("frontend %s binds fd@%d with address %v", fe.Name, b.FD, b.Addr)
+				}
+				continue
+			}
 			if !b.Addr.Addr().IsValid() || b.Addr.Port() == 0 {
 				t.Fatalf("frontend %s binds %v", fe.Name, b.Addr)
 			}

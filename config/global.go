@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -16,11 +15,10 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 		if len(args) < 2 {
 			return fmt.Errorf("'stats socket' expects a path")
 		}
-		s := StatsSocket{Pos: pos, Path: args[1], Level: LevelOperator} // HAProxy's default level
-		if strings.HasPrefix(s.Path, "ipv4@") || strings.HasPrefix(s.Path, "ipv6@") || (!strings.Contains(s.Path, "/") && strings.Contains(s.Path, ":")) {
-			return fmt.Errorf("'stats socket %s': only Unix socket paths are supported", s.Path)
+		s := StatsSocket{Pos: pos, Level: LevelOperator} // HAProxy's default level
+		if err := s.setAddress(p.resolver, args[1]); err != nil {
+			return err
 		}
-		s.Path = strings.TrimPrefix(s.Path, "unix@")
 		opts := args[2:]
 		for len(opts) > 0 {
 			if len(opts) < 2 {
@@ -43,6 +41,9 @@ func (p *parser) globalStats(pos Pos, args []string) error {
 				return fmt.Errorf("'stats socket': unknown option '%s' (supported: mode, level)", opts[0])
 			}
 			opts = opts[2:]
+		}
+		if err := s.checkMode(); err != nil {
+			return err
 		}
 		p.cfg.Global.StatsSockets = append(p.cfg.Global.StatsSockets, s)
 		return nil

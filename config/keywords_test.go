@@ -60,6 +60,24 @@ func TestGlobalKeywords(t *testing.T) {
 		{"stats socket /tmp/s level operator mode 0660", func(g *Global) {
 			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Mode: 0o660, Level: LevelOperator}}
 		}},
+		{"stats socket fjord.sock", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "fjord.sock", Level: LevelOperator}}
+		}},
+		{`stats socket "fd@5" level admin`, func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Inherited: true, FD: 5, Level: LevelAdmin}}
+		}},
+		{"stats socket 127.0.0.1:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("127.0.0.1:9999"), Level: LevelOperator}}
+		}},
+		{"stats socket ipv4@127.0.0.2:9999 level user", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("127.0.0.2:9999"), Level: LevelUser}}
+		}},
+		{"stats socket ipv6@::1:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("[::1]:9999"), Level: LevelOperator}}
+		}},
+		{"stats socket [::1]:9999", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Addr: netip.MustParseAddrPort("[::1]:9999"), Level: LevelOperator}}
+		}},
 		{"log-anonymize", func(g *Global) {
 			g.LogAnonymize = LogAnonymize{Enabled: true, IPv4Mask: 24, IPv6Mask: 48}
 		}},
@@ -178,7 +196,8 @@ func TestMode(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	type b struct {
-		addr    string
+		addr    string // "" for an fd@N bind
+		fd      int
 		backlog int
 		proxy   bool
 		v6only  bool
@@ -220,6 +239,13 @@ func TestBind(t *testing.T) {
 			{addr: "0.0.0.0:80", backlog: 10, proxy: true, name: "web"},
 			{addr: "0.0.0.0:81", backlog: 10, proxy: true, name: "web"},
 		}},
+		// Inherited sockets: the number only; whether it is a listening
+		// socket is checked when fjord starts.
+		{"bind fd@3", []b{{fd: 3}}},
+		{"bind fd@0", []b{{fd: 0}}},
+		{"bind fd@1073741823", []b{{fd: 1<<30 - 1}}},
+		{`bind "fd@12" accept-proxy backlog 64 name vtest`, []b{{fd: 12, proxy: true, backlog: 64, name: "vtest"}}},
+		{"bind fd@3,127.0.0.1:80,fd@4", []b{{fd: 3}, {addr: "127.0.0.1:80"}, {fd: 4}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -230,7 +256,13 @@ func TestBind(t *testing.T) {
 			fe := proxy(t, cfg, "frontend", "fe")
 			var want []*Bind
 			for _, w := range tc.want {
-				want = append(want, &Bind{Pos: at(2), Addr: netip.MustParseAddrPort(w.addr), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name})
+				bind := &Bind{Pos: at(2), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name}
+				if w.addr == "" {
+					bind.Inherited, bind.FD = true, w.fd
+				} else {
+					bind.Addr = netip.MustParseAddrPort(w.addr)
+				}
+				want = append(want, bind)
 			}
 			if !reflect.DeepEqual(fe.Binds, want) {
 				t.Errorf("binds =")

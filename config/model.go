@@ -141,12 +141,17 @@ type LogAnonymize struct {
 	KeyRotation time.Duration
 }
 
-// StatsSocket is a "stats socket" line: the runtime API on a Unix socket.
+// StatsSocket is a "stats socket" line: the runtime API on a Unix socket
+// (Path), on a loopback TCP address (Addr), or on a listening socket
+// fjord was started with ("fd@N": Inherited, FD). Exactly one is set.
 type StatsSocket struct {
-	Pos   Pos
-	Path  string
-	Mode  uint32 // file mode; 0 means the process umask decides
-	Level APILevel
+	Pos       Pos
+	Path      string
+	Addr      netip.AddrPort
+	Inherited bool
+	FD        int
+	Mode      uint32 // file mode of Path; 0 means the process umask decides
+	Level     APILevel
 }
 
 // Capability says what a proxy section can do.
@@ -250,9 +255,15 @@ type Timeouts struct {
 // Bind is one listening address of a "bind" line (a line with several
 // addresses or a port range yields several Binds).
 type Bind struct {
-	Pos         Pos
-	Addr        netip.AddrPort // unspecified address for "*" / ":::"
-	Backlog     int            // 0: the frontend maxconn
+	Pos  Pos
+	Addr netip.AddrPort // unspecified address for "*" / ":::"; unset for fd@N
+	// Inherited is set by "bind fd@N": fjord binds nothing but listens on
+	// descriptor FD, a listening socket it was started with (systemd's
+	// socket activation, VTest, a supervisor). Whether FD is one is
+	// checked when fjord starts.
+	Inherited   bool
+	FD          int
+	Backlog     int // 0: the frontend maxconn
 	AcceptProxy bool
 	V6Only      bool
 	Name        string

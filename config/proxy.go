@@ -30,7 +30,7 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'bind' expects an address such as *:80")
 	}
-	addrs, err := parseBindAddrs(p.resolver, args[0])
+	targets, err := parseBindTargets(p.resolver, args[0])
 	if err != nil {
 		return fmt.Errorf("bind '%s': %v", args[0], err)
 	}
@@ -41,10 +41,11 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 		switch o {
 		case "accept-proxy":
 			tmpl.AcceptProxy = true
-		case "v6only":
-			tmpl.V6Only = true
-		case "v4v6":
-			tmpl.V6Only = false
+		case "v6only", "v4v6":
+			if err := fdBindOption(targets, o); err != nil {
+				return err
+			}
+			tmpl.V6Only = o == "v6only"
 		case "backlog", "name":
 			if len(opts) < 2 {
 				return fmt.Errorf("bind option '%s' expects a value", o)
@@ -66,9 +67,9 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 		}
 		opts = opts[1:]
 	}
-	for _, a := range addrs {
+	for _, t := range targets {
 		b := tmpl
-		b.Addr = a
+		b.Addr, b.Inherited, b.FD = t.addr, t.inherited, t.fd
 		px.Binds = append(px.Binds, &b)
 	}
 	return nil

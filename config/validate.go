@@ -24,6 +24,7 @@ func (p *parser) validate() {
 		}
 	}
 	p.validateListeners()
+	p.validateInheritedFDs()
 	// lastPos is empty only when no file could be read; that error says it.
 	if len(cfg.Frontends()) == 0 && p.lastPos.File != "" {
 		p.errorf(p.lastPos, "no frontend or listen section: nothing would accept connections")
@@ -152,6 +153,9 @@ func (p *parser) validateListeners() {
 	seen := map[netip.AddrPort]owner{}
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {
+			if b.Inherited {
+				continue // validateInheritedFDs
+			}
 			if o, ok := seen[b.Addr]; ok {
 				p.errorf(b.Pos, "%s: address %s is already bound by %s at %s", px, b.Addr, o.px, o.b.Pos)
 				continue

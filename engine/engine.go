@@ -52,6 +52,13 @@ type Options struct {
 	// more only if it has more loops than sockets. The engine owns these
 	// descriptors from New on, and Listen closes the ones no bind took.
 	Inherited map[netip.AddrPort][]int
+	// InheritedFD are the sockets of "bind fd@N" lines, by N: the
+	// descriptors of this process that hold socket N. That is N itself
+	// in a process started with it (systemd, VTest), or the duplicates
+	// a reload handed over. An fd@N bind cannot bind anything else, so
+	// one that finds no socket here, or not a listening one, fails. The
+	// engine owns these descriptors from New on, as Inherited.
+	InheritedFD map[int][]int
 }
 
 // Local is fjord's own answer to a request that Intercept claimed. The
@@ -95,7 +102,8 @@ type Engine struct {
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
 
-	inherited map[netip.AddrPort][]int // not yet adopted; only Listen touches it
+	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
+	inheritedFD map[int][]int            // the same for fd@N binds
 
 	starved atomic.Int32 // listeners paused for want of descriptors
 
@@ -133,6 +141,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
 		inherited:     opts.Inherited,
+		inheritedFD:   opts.InheritedFD,
 		drained:       make(chan struct{}),
 	}
 	e.global.max = int64(g.MaxConn)
@@ -232,22 +241,32 @@ func (e *Engine) Serve() {
 }
 
 // bind gives every loop a listening socket for b: first the sockets
-// inherited for b's address (all of them, a loop taking several when there
-// are more sockets than loops), then new SO_REUSEPORT sockets for the loops
-// left. A port 0 bind takes the port the first socket got, so that every
-// loop shares it.
+// inherited for b (all of them, a loop taking several when there are more
+// sockets than loops), then new SO_REUSEPORT sockets for the loops left.
+// A port 0 bind takes the port the first socket got, so that every loop
+// shares it. An fd@N bind has one socket, which every loop shares.
 func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	addr := b.Addr
 	backlog := b.Backlog
 	if backlog == 0 {
 		backlog = int(fe.limit.max)
 	}
-	adopted := e.adopt(fe, b, backlog)
+	adopted, err := e.adopt(fe, b, backlog)
 	defer func() {
 		for _, fd := range adopted { // left over on error
 			unix.Close(fd)
 		}
 	}()
+	if err != nil {
+		return err
+	}
+	if b.Inherited {
+		sa, err := unix.Getsockname(adopted[0])
+		if err != nil {
+			return fmt.Errorf("%s '%s': %s (%s): getsockname: %w", fe.conf.Section, fe.conf.Name, b, b.Pos, err)
+		}
+		addr = sockaddrToAddrPort(sa)
+	}
 	shared := adopted
 	for i := 0; i < max(len(e.loops), len(shared)); i++ {
 		l := e.loops[i%len(e.loops)]
@@ -259,17 +278,29 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 				got netip.AddrPort
 				err error
 			)
-			fd, got, err = listen(addr, b, backlog)
+			if b.Inherited {
+				// No socket of its own can join an inherited one: the
+				// loop shares it.
+				err = errInheritedShared
+			} else {
+				fd, got, err = listen(addr, b, backlog)
+			}
 			if err != nil && len(shared) > 0 {
 				// A process that dropped its privileges may not join the
 				// inherited sockets' SO_REUSEPORT group (the kernel wants
-				// the same user): this loop shares an inherited socket.
-				e.logf("%s: %s (%s): cannot bind another socket (%v); loop %d shares an inherited one",
-					fe.conf, addr, b.Pos, err, l.id)
+				// the same user), and an fd@N socket has no group: this
+				// loop shares an inherited socket.
+				if err != errInheritedShared {
+					e.logf("%s: %s (%s): cannot bind another socket (%v); loop %d shares an inherited one",
+						fe.conf, addr, b.Pos, err, l.id)
+				}
 				fd, err = unix.FcntlInt(uintptr(shared[i%len(shared)]), unix.F_DUPFD_CLOEXEC, 0)
+				if err != nil {
+					err = fmt.Errorf("fcntl(F_DUPFD_CLOEXEC): %w", err)
+				}
 			}
 			if err != nil {
-				return fmt.Errorf("%s: cannot bind %s (%s): %w", fe.conf, addr, b.Pos, err)
+				return fmt.Errorf("%s: cannot bind %s (%s): %w", fe.conf, b, b.Pos, err)
 			}
 			if got.IsValid() {
 				addr = got
@@ -283,7 +314,7 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 		}
 		l.listeners = append(l.listeners, ln)
 		e.addrsMu.Lock()
-		e.listening = append(e.listening, ListenerFile{Addr: addr, fd: fd})
+		e.listening = append(e.listening, ListenerFile{Addr: addr, FD: bindFD(b), fd: fd})
 		e.addrsMu.Unlock()
 	}
 	e.addrsMu.Lock()
@@ -292,19 +323,48 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	return nil
 }
 
-// adopt takes the inherited sockets for b's address that are fit to use,
-// closing the others with a message. A port 0 bind never inherits: it asks
-// for a new port each time.
-func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) []int {
+// errInheritedShared stands for the socket an fd@N bind cannot create.
+var errInheritedShared = errors.New("an inherited socket is shared")
+
+// bindFD is the N of an fd@N bind, -1 for an address bind.
+func bindFD(b *config.Bind) int {
+	if b.Inherited {
+		return b.FD
+	}
+	return -1
+}
+
+// adopt takes the inherited sockets for b that are fit to use. For an
+// address bind, it closes the others with a message (the bind makes new
+// ones), and a port 0 bind never inherits: it asks for a new port each
+// time. An fd@N bind has nothing else to listen on: no socket, or one
+// that is not listening, is an error naming the bind.
+func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) ([]int, error) {
+	if b.Inherited {
+		fds := e.inheritedFD[b.FD]
+		delete(e.inheritedFD, b.FD)
+		if len(fds) == 0 {
+			return nil, fmt.Errorf("%s '%s': %s (%s): fjord was not started with descriptor %d", fe.conf.Section, fe.conf.Name, b, b.Pos, b.FD)
+		}
+		for i, fd := range fds {
+			if err := adoptListener(fd, b, backlog); err != nil {
+				for _, fd := range fds[i:] {
+					unix.Close(fd)
+				}
+				return fds[:i], fmt.Errorf("%s '%s': %s (%s): descriptor %d %v", fe.conf.Section, fe.conf.Name, b, b.Pos, fd, err)
+			}
+		}
+		return fds, nil
+	}
 	if b.Addr.Port() == 0 || len(e.inherited) == 0 {
-		return nil
+		return nil, nil
 	}
 	fds := e.inherited[b.Addr]
 	delete(e.inherited, b.Addr)
 	var ok []int
 	for _, fd := range fds {
 		if err := adoptListener(fd, b, backlog); err != nil {
-			e.logf("%s: inherited socket for %s (%s) not used: %v", fe.conf, b.Addr, b.Pos, err)
+			e.logf("%s: inherited descriptor %d for %s (%s) not used: it %v", fe.conf, fd, b.Addr, b.Pos, err)
 			unix.Close(fd)
 			continue
 		}
@@ -313,11 +373,11 @@ func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) []int {
 	if len(ok) > 0 {
 		e.logf("%s: %s: took over %d listening socket(s) from the previous process", fe.conf, b.Addr, len(ok))
 	}
-	return ok
+	return ok, nil
 }
 
 // closeInherited closes the inherited sockets no bind took: addresses the
-// new configuration no longer listens on.
+// new configuration no longer listens on, fd@N it no longer names.
 func (e *Engine) closeInherited() {
 	for addr, fds := range e.inherited {
 		for _, fd := range fds {
@@ -326,11 +386,21 @@ func (e *Engine) closeInherited() {
 		e.logf("closed %d inherited socket(s) for %s: no bind uses it any more", len(fds), addr)
 	}
 	e.inherited = nil
+	for n, fds := range e.inheritedFD {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		e.logf("closed the inherited socket fd@%d: no bind uses it any more", n)
+	}
+	e.inheritedFD = nil
 }
 
 // ListenerFile is a duplicate of one of the engine's listening sockets.
 type ListenerFile struct {
 	Addr netip.AddrPort // the address it is bound to
+	// FD is N for the socket of a "bind fd@N", which the next process
+	// finds by N rather than by address; -1 for an address bind.
+	FD   int
 	File *os.File
 	fd   int
 }
@@ -356,7 +426,7 @@ func (e *Engine) ListenerFiles() ([]ListenerFile, error) {
 			}
 			return nil, fmt.Errorf("duplicate listener %s: %w", lf.Addr, err)
 		}
-		out = append(out, ListenerFile{Addr: lf.Addr, File: os.NewFile(uintptr(fd), "listener "+lf.Addr.String())})
+		out = append(out, ListenerFile{Addr: lf.Addr, FD: lf.FD, File: os.NewFile(uintptr(fd), "listener "+lf.Addr.String())})
 	}
 	return out, nil
 }

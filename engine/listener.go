@@ -239,50 +239,101 @@ func (ln *listener) close() {
 	}
 }
 
-// adoptListener checks that fd, a socket inherited from the process this
-// one replaces, is a TCP socket listening on b's address with b's options,
-// and applies this configuration's backlog to it.
+// adoptListener checks that fd, an inherited socket, is one that b can
+// listen on, and applies this configuration's backlog to it. A socket
+// handed over by the process this one replaces must be a TCP socket
+// listening on b's address with b's options. The socket of an fd@N bind
+// must be a listening TCP socket; its address and options are whatever
+// the process that created it chose. The error completes "descriptor N".
 func adoptListener(fd int, b *config.Bind, backlog int) error {
-	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	domain, err := CheckListener(fd)
 	if err != nil {
-		return fmt.Errorf("not a socket: %w", err)
+		return err
 	}
-	if typ != unix.SOCK_STREAM {
-		return errors.New("not a stream socket")
-	}
-	if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || acc != 1 {
-		return errors.New("not listening")
-	}
-	family := unix.AF_INET
-	if b.Addr.Addr().Is6() {
-		family = unix.AF_INET6
-	}
-	if dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != family {
-		return errors.New("address family differs")
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return fmt.Errorf("getsockname: %w", err)
-	}
-	if got := sockaddrToAddrPort(sa); got.Addr() != b.Addr.Addr().Unmap() || got.Port() != b.Addr.Port() {
-		return fmt.Errorf("bound to %s", got)
-	}
-	if family == unix.AF_INET6 {
-		// IPV6_V6ONLY cannot change once a socket is bound.
-		v6only, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
-		if err != nil || (v6only == 1) != b.V6Only {
-			return errors.New("v6only differs")
+	if b.Inherited {
+		if domain != unix.AF_INET && domain != unix.AF_INET6 {
+			return fmt.Errorf("is a %s socket: a frontend listens on TCP only", domainName(domain))
+		}
+	} else {
+		family := unix.AF_INET
+		if b.Addr.Addr().Is6() {
+			family = unix.AF_INET6
+		}
+		if domain != family {
+			return errors.New("has another address family")
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			return fmt.Errorf("has no address: getsockname: %w", err)
+		}
+		if got := sockaddrToAddrPort(sa); got.Addr() != b.Addr.Addr().Unmap() || got.Port() != b.Addr.Port() {
+			return fmt.Errorf("is bound to %s", got)
+		}
+		if family == unix.AF_INET6 {
+			// IPV6_V6ONLY cannot change once a socket is bound.
+			v6only, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			if err != nil || (v6only == 1) != b.V6Only {
+				return errors.New("has another v6only setting")
+			}
 		}
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
-		return fmt.Errorf("non-blocking: %w", err)
+		return fmt.Errorf("cannot be made non-blocking: fcntl(F_SETFL): %w", err)
 	}
 	unix.CloseOnExec(fd)
 	// listen(2) on a listening socket only sets its backlog.
 	if err := unix.Listen(fd, backlog); err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("refuses a new backlog: listen: %w", err)
 	}
 	return nil
+}
+
+// CheckListener reports whether fd is a socket that a server can accept
+// stream connections on: open, a socket, SOCK_STREAM, listening (as
+// HAProxy's fd@N, but stricter: HAProxy also takes a socket that is only
+// bound, and calls listen(2) itself; fjord says so instead of listening
+// on a socket its creator may not have meant for it). It returns the
+// socket's domain (AF_INET, AF_INET6 or AF_UNIX). The error says what fd
+// is instead, and names the call that told.
+func CheckListener(fd int) (domain int, err error) {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	switch {
+	case err == unix.EBADF:
+		return 0, fmt.Errorf("is not open (getsockopt(SO_TYPE): %w)", err)
+	case err == unix.ENOTSOCK:
+		return 0, fmt.Errorf("is not a socket (getsockopt(SO_TYPE): %w)", err)
+	case err != nil:
+		return 0, fmt.Errorf("is not a usable socket: getsockopt(SO_TYPE): %w", err)
+	case typ != unix.SOCK_STREAM:
+		return 0, fmt.Errorf("is not a stream socket (SO_TYPE %d)", typ)
+	}
+	acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return 0, fmt.Errorf("is not a usable socket: getsockopt(SO_ACCEPTCONN): %w", err)
+	}
+	if acc != 1 {
+		return 0, errors.New("is not listening (SO_ACCEPTCONN is 0: bound or connected, but listen(2) was never called)")
+	}
+	domain, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return 0, fmt.Errorf("is not a usable socket: getsockopt(SO_DOMAIN): %w", err)
+	}
+	if domain != unix.AF_INET && domain != unix.AF_INET6 && domain != unix.AF_UNIX {
+		return 0, fmt.Errorf("is a %s socket, neither TCP nor Unix", domainName(domain))
+	}
+	return domain, nil
+}
+
+func domainName(domain int) string {
+	switch domain {
+	case unix.AF_INET:
+		return "TCP/IPv4"
+	case unix.AF_INET6:
+		return "TCP/IPv6"
+	case unix.AF_UNIX:
+		return "Unix"
+	}
+	return fmt.Sprintf("family %d", domain)
 }
 
 // listen opens a non-blocking SO_REUSEPORT listening socket.

@@ -155,7 +155,7 @@ func handOver(t *testing.T, e *Engine, cfgText string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inherited := map[netip.AddrPort][]int{}
+	inherited, byFD := map[netip.AddrPort][]int{}, map[int][]int{}
 	for _, f := range files {
 		// A process gets its own descriptors; here the new engine owns a
 		// duplicate and the file is closed, as the old process does.
@@ -163,10 +163,14 @@ func handOver(t *testing.T, e *Engine, cfgText string) *Engine {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inherited[f.Addr] = append(inherited[f.Addr], fd)
+		if f.FD >= 0 {
+			byFD[f.FD] = append(byFD[f.FD], fd)
+		} else {
+			inherited[f.Addr] = append(inherited[f.Addr], fd)
+		}
 		f.File.Close()
 	}
-	next, _ := startEngineWith(t, cfgText, Options{Inherited: inherited})
+	next, _ := startEngineWith(t, cfgText, Options{Inherited: inherited, InheritedFD: byFD})
 	return next
 }
 

@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
 )
 
 // Logger receives the socket's operational messages.
@@ -54,12 +56,13 @@ const (
 	lingerBytes = 16 << 20
 )
 
-// Socket serves the runtime API ("stats socket PATH") on a Unix socket,
-// as HAProxy does (see apiConn).
+// Socket serves the runtime API ("stats socket") as HAProxy does (see
+// apiConn), on a Unix socket, a loopback TCP address or a listening
+// socket fjord was started with (fd@N), which may be either.
 type Socket struct {
 	src    *Sources
 	conf   config.StatsSocket
-	ln     *net.UnixListener
+	ln     net.Listener
 	logger Logger
 	idle   time.Duration // 'stats timeout'
 	grace  time.Duration // lateInputGrace, at most idle
@@ -72,7 +75,7 @@ type Socket struct {
 	done  chan struct{} // closed by Close
 
 	mu     sync.Mutex
-	conns  map[*net.UnixConn]struct{} // open connections, for Close
+	conns  map[stream]struct{} // open connections, for Close
 	closed bool
 }
 
@@ -84,9 +87,30 @@ const (
 	acceptReportEvery = 10 * time.Second
 )
 
-// ListenSocket creates the socket file with the configured mode (a stale
-// socket left by a crashed process is replaced) and starts serving.
+// stream is a runtime API connection: a Unix or a TCP connection, which
+// can shut either direction and tell how much input it has not read.
+type stream interface {
+	net.Conn
+	CloseRead() error
+	CloseWrite() error
+	SyscallConn() (syscall.RawConn, error)
+}
+
+// ListenSocket starts serving on the configured address: for a path, it
+// creates the socket file with the configured mode (a stale socket left
+// by a crashed process is replaced); for an address, it listens on TCP.
+// An fd@N socket comes from the caller (ServeInherited).
 func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, error) {
+	switch {
+	case sc.Inherited:
+		return nil, fmt.Errorf("stats socket %s (%s): an inherited socket is served with ServeInherited", sc, sc.Pos)
+	case sc.Addr.IsValid():
+		ln, err := net.Listen("tcp", sc.Addr.String())
+		if err != nil {
+			return nil, fmt.Errorf("stats socket %s (%s): %w", sc, sc.Pos, err)
+		}
+		return serveSocket(src, sc, ln, logger), nil
+	}
 	if fi, err := os.Lstat(sc.Path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("stats socket %s (%s): exists and is not a socket", sc.Path, sc.Pos)
@@ -107,7 +131,40 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 			return nil, fmt.Errorf("stats socket %s (%s): mode: %w", sc.Path, sc.Pos, err)
 		}
 	}
-	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[*net.UnixConn]struct{}{},
+	return serveSocket(src, sc, ln, logger), nil
+}
+
+// ServeInherited serves the runtime API on f, the listening socket of a
+// "stats socket fd@N" (Unix or TCP). f stays the caller's: the socket
+// serves on a duplicate, so that the caller can hand f to another process
+// or serve on it again after Close.
+func ServeInherited(src *Sources, sc config.StatsSocket, f *os.File, logger Logger) (*Socket, error) {
+	// Not f.Fd(), which may put the socket, shared with every duplicate,
+	// back into blocking mode.
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("stats socket %s (%s): %w", sc, sc.Pos, err)
+	}
+	var checkErr error
+	if err := rc.Control(func(fd uintptr) {
+		if _, err := engine.CheckListener(int(fd)); err != nil {
+			checkErr = fmt.Errorf("stats socket %s (%s): descriptor %d %v", sc, sc.Pos, fd, err)
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("stats socket %s (%s): %w", sc, sc.Pos, err)
+	}
+	if checkErr != nil {
+		return nil, checkErr
+	}
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("stats socket %s (%s): %w", sc, sc.Pos, err)
+	}
+	return serveSocket(src, sc, ln, logger), nil
+}
+
+func serveSocket(src *Sources, sc config.StatsSocket, ln net.Listener, logger Logger) *Socket {
+	s := &Socket{src: src, conf: sc, ln: ln, logger: logger, idle: socketIdle, conns: map[stream]struct{}{},
 		done: make(chan struct{})}
 	maxConn := config.DefaultStatsMaxConn
 	if src.Config != nil {
@@ -124,14 +181,15 @@ func ListenSocket(src *Sources, sc config.StatsSocket, logger Logger) (*Socket, 
 	s.slots = make(chan struct{}, maxConn)
 	s.wg.Add(1)
 	go s.serve()
-	return s, nil
+	return s
 }
 
-// Close stops serving, removes the socket file and ends the open
-// connections: one at a prompt may otherwise hold a stop or a reload for
-// as long as 'stats timeout'.
+// Close stops serving, removes the socket file (of a path: an inherited
+// Unix socket's file is its creator's) and ends the open connections: one
+// at a prompt may otherwise hold a stop or a reload for as long as 'stats
+// timeout'.
 func (s *Socket) Close() error {
-	err := s.ln.Close() // net's Unix listener unlinks the file
+	err := s.ln.Close() // net's Unix listener unlinks the file it created
 	s.mu.Lock()
 	if !s.closed {
 		close(s.done)
@@ -146,7 +204,7 @@ func (s *Socket) Close() error {
 }
 
 // track adds c to the open connections; false once the socket is closed.
-func (s *Socket) track(c *net.UnixConn) bool {
+func (s *Socket) track(c stream) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -156,7 +214,7 @@ func (s *Socket) track(c *net.UnixConn) bool {
 	return true
 }
 
-func (s *Socket) untrack(c *net.UnixConn) {
+func (s *Socket) untrack(c stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
@@ -172,7 +230,7 @@ func (s *Socket) serve() {
 		case <-s.done:
 			return
 		}
-		c, err := s.ln.AcceptUnix()
+		nc, err := s.ln.Accept()
 		if err != nil {
 			<-s.slots
 			if errors.Is(err, net.ErrClosed) {
@@ -185,7 +243,7 @@ func (s *Socket) serve() {
 				if suppressed > 0 {
 					more = fmt.Sprintf("; %d more failures since the last report", suppressed)
 				}
-				s.logf("stats socket %s (%s): %v; retrying every %v%s", s.conf.Path, s.conf.Pos, err, acceptRetry, more)
+				s.logf("stats socket %s (%s): %v; retrying every %v%s", s.conf, s.conf.Pos, err, acceptRetry, more)
 				lastReport, suppressed = now, 0
 			} else {
 				suppressed++
@@ -196,6 +254,12 @@ func (s *Socket) serve() {
 			case <-s.done:
 				return
 			}
+		}
+		c, ok := nc.(stream)
+		if !ok { // neither Unix nor TCP: CheckListener lets no other through
+			nc.Close()
+			<-s.slots
+			continue
 		}
 		if !s.track(c) {
 			<-s.slots
@@ -218,7 +282,7 @@ func (s *Socket) logf(format string, args ...any) {
 	}
 }
 
-func (s *Socket) handle(c *net.UnixConn) {
+func (s *Socket) handle(c stream) {
 	conn := &apiConn{
 		c:     c,
 		br:    bufio.NewReaderSize(c, MaxCommandLine),
@@ -247,24 +311,24 @@ func (s *Socket) handle(c *net.UnixConn) {
 // client (ECONNRESET once it has read the answers, instead of an end of
 // file). The shutdown also fixes the count that is logged, since nothing
 // more can arrive. what says where the unread bytes came in the input.
-func (s *Socket) closeNow(c *net.UnixConn, what string) {
+func (s *Socket) closeNow(c stream, what string) {
 	defer c.Close()
 	if err := c.CloseRead(); err != nil {
 		return // the client is gone
 	}
 	n, err := unreadBytes(c)
 	if err != nil {
-		s.logf("stats socket %s (%s): %v", s.conf.Path, s.conf.Pos, err)
+		s.logf("stats socket %s (%s): %v", s.conf, s.conf.Pos, err)
 		return
 	}
 	if n > 0 {
 		s.logf("stats socket %s (%s): %d bytes %s and were not run; the client is reset so that it knows",
-			s.conf.Path, s.conf.Pos, n, what)
+			s.conf, s.conf.Pos, n, what)
 	}
 }
 
 // unreadBytes returns how many bytes wait in c's receive queue.
-func unreadBytes(c *net.UnixConn) (int, error) {
+func unreadBytes(c stream) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, fmt.Errorf("counting unread input: %w", err)
@@ -285,7 +349,7 @@ func unreadBytes(c *net.UnixConn) (int, error) {
 // closeGracefully sends the client an end of file after everything
 // written, waits within bounds for it to stop sending, then closes (see
 // lingerTime).
-func closeGracefully(c *net.UnixConn) {
+func closeGracefully(c stream) {
 	defer c.Close()
 	if err := c.CloseWrite(); err != nil {
 		return // the client is gone

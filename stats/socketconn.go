@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 )
@@ -36,7 +35,7 @@ const (
 // Socket.closeNow). "prompt" toggles interactive mode: the connection
 // stays open and every answer is followed by "\n> "; "quit" closes it.
 type apiConn struct {
-	c           *net.UnixConn
+	c           stream
 	br          *bufio.Reader
 	api         *API
 	idle        time.Duration

@@ -49,10 +49,23 @@ func (o *options) goBackground(cfg *config.Config) bool {
 // daemonize starts fjord again in a new session, detached from the
 // terminal (stdin, stdout and stderr on /dev/null), prints what it prints
 // while starting, and returns 0 once it listens, 1 if it failed.
-func daemonize(o *options, stderr io.Writer) int {
+func daemonize(o *options, cfg *config.Config, stderr io.Writer) int {
+	// The sockets of fd@N lines go with it, under new numbers.
+	byFD, err := o.inheritedSockets(cfg, handedOver{}, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
+	}
+	files := startFiles(byFD)
+	osFiles := make([]*os.File, len(files))
+	for i, f := range files {
+		osFiles[i] = f.File
+	}
 	// The pidfile, if any, gets the daemon's pid: the daemon writes it.
-	_, err := spawn(spawnSpec{
+	_, err = spawn(spawnSpec{
 		args:   o.args,
+		files:  osFiles,
+		env:    []string{listenFDsEnv + "=" + encodeListenFDs(files, 4)},
 		setsid: true,
 		relay:  func(line string) { fmt.Fprintln(stderr, line) },
 	})

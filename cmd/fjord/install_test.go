@@ -78,6 +78,15 @@ func TestMakeInstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dest, "usr/local/share/doc/fjord/process.md")); err != nil {
 		t.Errorf("docs: %v", err)
 	}
+	// The socket unit is an example: installed as a unit, it would be
+	// started with fjord.service and take the ports a configuration with
+	// addresses binds.
+	if _, err := os.Stat(filepath.Join(dest, "usr/local/share/doc/fjord/fjord.socket")); err != nil {
+		t.Errorf("socket unit example: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "usr/local/lib/systemd/system/fjord.socket")); err == nil {
+		t.Error("the socket unit was installed as a unit")
+	}
 
 	// Installing again (an upgrade) keeps the configuration the user
 	// wrote, and replaces the binary.

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fjordlb/fjord/config"
 )
 
 // TestServeLogs runs fjord with a syslog target and a file target under
@@ -163,7 +165,7 @@ func TestScrubWriter(t *testing.T) {
 	cfgText := "global\n  log-anonymize\ndefaults\n  mode tcp\nlisten px\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n"
 	cfg := filepath.Join(t.TempDir(), "a.cfg")
 	os.WriteFile(cfg, []byte(cfgText), 0o644)
-	c, ok := load([]string{cfg}, io.Discard)
+	c, ok := load([]string{cfg}, config.Options{}, io.Discard)
 	if !ok {
 		t.Fatal("config")
 	}

@@ -48,6 +48,12 @@ type options struct {
 	// link reports startup to the fjord process that started this one
 	// (daemon mode, reload); it is the stderr of everything before that.
 	link *parentLink
+	// startFDs are the descriptors fjord was started with, which fd@N
+	// may name (inherit.go); startFDsErr says why they are unknown.
+	startFDs    startFDs
+	startFDsErr error
+	systemd     systemdSockets // socket activation's sockets (systemd.go)
+	haproxy     haproxyFlags   // HAProxy's flags (haproxyflags.go)
 }
 
 // errReported is a command-line error already written to stderr.
@@ -73,8 +79,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.cond = &s
 		return nil
 	})
+	o.haproxy.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db] [-p PIDFILE] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -cc EXPR\n       fjord -v\n")
+		fmt.Fprintf(stderr, "usage: fjord [-c] [-D|-db|-d] [-p PIDFILE] [-L NAME] -f FILE [-f FILE ...] [-sf|-st PID...]\n       fjord sysctl [-f FILE] check|apply|persist [FILE] | release\n       fjord cli SOCKET [COMMAND...]\n       fjord -cc EXPR\n       fjord -v|-vv\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "  -sf PID...\n    \tonce listening, stop these processes softly (SIGUSR1: they finish their sessions)\n")
 		fmt.Fprintf(stderr, "  -st PID...\n    \tonce listening, stop these processes at once (SIGTERM)\n")
@@ -88,6 +95,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := o.applyHAProxyFlags(stderr); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -129,6 +139,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "cli" {
 		return runCLI(args[1:], os.Stdin, stdout, stderr)
 	}
+	// Before anything is opened: the descriptors fjord was started with.
+	start, startErr := descriptorsAtStart()
+	sd, sdErr := takeSystemdSockets()
 	// A process started by fjord itself (daemon mode, a reload) sends
 	// what it prints while starting to the process that started it.
 	link := takeParentLink(stderr)
@@ -144,6 +157,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fjord: %v\n", err)
 		return 1
 	}
+	if o.haproxy.verbose {
+		printBuildInfo(stdout)
+		return 0
+	}
 	if o.version {
 		fmt.Fprintf(stdout, "fjord version %s\n", version)
 		return 0
@@ -156,8 +173,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o.link = link
+	o.startFDs, o.startFDsErr, o.systemd = start, startErr, sd
+	if sdErr != nil {
+		fmt.Fprintf(stderr, "[WARNING] socket activation: %v\n", sdErr)
+	}
 	var diag bytes.Buffer
-	cfg, ok := load(o.files, &diag)
+	cfg, ok := load(o.files, o.configOptions(), &diag)
 	background := ok && !o.check && o.goBackground(cfg)
 	if !background {
 		// A process going to the background prints nothing of its own:
@@ -175,15 +196,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if background {
-		return daemonize(o, stderr)
+		return daemonize(o, cfg, stderr)
 	}
 	return serve(cfg, o, stderr)
 }
 
 // load reads the configuration, printing notices and errors the way HAProxy
 // does. It reports whether the configuration is usable.
-func load(files []string, stderr io.Writer) (*config.Config, bool) {
-	cfg, err := config.Load(files, config.Options{})
+func load(files []string, opts config.Options, stderr io.Writer) (*config.Config, bool) {
+	cfg, err := config.Load(files, opts)
 	if cfg != nil {
 		for _, d := range cfg.Diagnostics {
 			fmt.Fprintln(stderr, d)

@@ -154,6 +154,13 @@ func startFjordAt(t *testing.T, exe string, env []string, args ...string) *fjord
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "FJORD_TEST_MAIN=1")
 	cmd.Env = append(cmd.Env, env...)
+	return startFjordCmd(t, cmd)
+}
+
+// startFjordCmd starts cmd, a fjord command line prepared by the caller
+// (with ExtraFiles, say), as startFjord does.
+func startFjordCmd(t *testing.T, cmd *exec.Cmd) *fjordProc {
+	t.Helper()
 	pl := stderrLog(t, cmd)
 	err := cmd.Start()
 	cmd.Stderr.(*os.File).Close()

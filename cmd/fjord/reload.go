@@ -34,33 +34,61 @@ import (
 //	                 HAProxy's master process reloads on it instead
 var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2}
 
-// listenFDsEnv names the listening sockets a reload hands to the new
-// process: "ADDR=FD,FD;ADDR=FD", every socket of every loop of the old
-// process, by the address it is bound to.
+// listenFDsEnv names the listening sockets a fjord process hands to one
+// it starts (a reload, daemon mode): "KEY=FD,FD;KEY=FD", where KEY is the
+// address a bind's sockets are bound to (every socket of every loop of
+// the old process), or fd@N for the socket of an fd@N line.
 const listenFDsEnv = "FJORD_LISTEN_FDS"
+
+// handedOver are the sockets a fjord process got from the one that
+// started it, by the address they are bound to and, for fd@N lines, by N.
+type handedOver struct {
+	addrs map[netip.AddrPort][]int
+	fds   map[int][]int
+}
+
+// handoverKey names a socket in listenFDsEnv.
+func handoverKey(f engine.ListenerFile) string {
+	if f.FD >= 0 {
+		return "fd@" + strconv.Itoa(f.FD)
+	}
+	return f.Addr.String()
+}
 
 // encodeListenFDs describes files as they will be numbered in the new
 // process, the first one being fd first.
 func encodeListenFDs(files []engine.ListenerFile, first int) string {
-	byAddr := map[netip.AddrPort][]string{}
-	var order []netip.AddrPort
+	byKey := map[string][]string{}
+	var order []engine.ListenerFile
 	for i, f := range files {
-		if _, ok := byAddr[f.Addr]; !ok {
-			order = append(order, f.Addr)
+		k := handoverKey(f)
+		if _, ok := byKey[k]; !ok {
+			order = append(order, f)
 		}
-		byAddr[f.Addr] = append(byAddr[f.Addr], strconv.Itoa(first+i))
+		byKey[k] = append(byKey[k], strconv.Itoa(first+i))
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i].Compare(order[j]) < 0 })
+	// Addresses first, in order, then fd@N by N: a stable form to read.
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if (a.FD >= 0) != (b.FD >= 0) {
+			return a.FD < 0
+		}
+		if a.FD >= 0 {
+			return a.FD < b.FD
+		}
+		return a.Addr.Compare(b.Addr) < 0
+	})
 	parts := make([]string, 0, len(order))
-	for _, a := range order {
-		parts = append(parts, a.String()+"="+strings.Join(byAddr[a], ","))
+	for _, f := range order {
+		k := handoverKey(f)
+		parts = append(parts, k+"="+strings.Join(byKey[k], ","))
 	}
 	return strings.Join(parts, ";")
 }
 
 // parseListenFDs reads the value of listenFDsEnv.
-func parseListenFDs(s string) (map[netip.AddrPort][]int, error) {
-	out := map[netip.AddrPort][]int{}
+func parseListenFDs(s string) (handedOver, error) {
+	out := handedOver{addrs: map[netip.AddrPort][]int{}, fds: map[int][]int{}}
 	if s == "" {
 		return out, nil
 	}
@@ -68,43 +96,57 @@ func parseListenFDs(s string) (map[netip.AddrPort][]int, error) {
 	for _, part := range strings.Split(s, ";") {
 		eq := strings.LastIndexByte(part, '=')
 		if eq < 0 {
-			return nil, fmt.Errorf("%q: no '=' between address and descriptors", part)
+			return out, fmt.Errorf("%q: no '=' between address and descriptors", part)
 		}
-		addr, err := netip.ParseAddrPort(part[:eq])
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", part, err)
-		}
-		if _, dup := out[addr]; dup {
-			return nil, fmt.Errorf("%s given twice", addr)
-		}
+		key := part[:eq]
+		var fds []int
 		for _, f := range strings.Split(part[eq+1:], ",") {
 			fd, err := strconv.Atoi(f)
 			if err != nil || fd < 3 {
-				return nil, fmt.Errorf("%s: %q is not a descriptor above 2", addr, f)
+				return out, fmt.Errorf("%s: %q is not a descriptor above 2", key, f)
 			}
 			if seen[fd] {
-				return nil, fmt.Errorf("descriptor %d given twice", fd)
+				return out, fmt.Errorf("descriptor %d given twice", fd)
 			}
 			seen[fd] = true
-			out[addr] = append(out[addr], fd)
+			fds = append(fds, fd)
 		}
+		if n, ok := strings.CutPrefix(key, "fd@"); ok {
+			fd, err := strconv.Atoi(n)
+			if err != nil || fd < 0 || strconv.Itoa(fd) != n {
+				return out, fmt.Errorf("%q: %q is not fd@ and a descriptor number", part, key)
+			}
+			if _, dup := out.fds[fd]; dup {
+				return out, fmt.Errorf("%s given twice", key)
+			}
+			out.fds[fd] = fds
+			continue
+		}
+		addr, err := netip.ParseAddrPort(key)
+		if err != nil {
+			return out, fmt.Errorf("%q: %w", part, err)
+		}
+		if _, dup := out.addrs[addr]; dup {
+			return out, fmt.Errorf("%s given twice", addr)
+		}
+		out.addrs[addr] = fds
 	}
 	return out, nil
 }
 
-// takeInheritedListeners returns the sockets a reload handed to this
-// process, and removes the variable so that no later process sees it.
-func takeInheritedListeners() (map[netip.AddrPort][]int, error) {
-	v, ok := os.LookupEnv(listenFDsEnv)
-	if !ok {
-		return nil, nil
-	}
+// takeHandedOver returns the sockets the fjord process that started this
+// one handed over, and removes the variable so that no later process
+// sees it.
+// present reports whether the variable was set at all: a process started
+// by fjord looks at no descriptor it was not handed, even with none.
+func takeHandedOver() (h handedOver, present bool, err error) {
+	v, present := os.LookupEnv(listenFDsEnv)
 	os.Unsetenv(listenFDsEnv)
-	m, err := parseListenFDs(v)
+	h, err = parseListenFDs(v)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", listenFDsEnv, err)
+		return h, present, fmt.Errorf("%s: %w", listenFDsEnv, err)
 	}
-	return m, nil
+	return h, present, nil
 }
 
 // statsSockets are the runtime API sockets; a reload closes them for the
@@ -113,32 +155,48 @@ type statsSockets struct {
 	src    *stats.Sources
 	conf   []config.StatsSocket
 	logger *log.Logger
-	open   []*stats.Socket
-	wait   bool // another process may still be serving a path: wait for it
+	// inherited are the sockets of fd@N lines, by N, held while the
+	// process runs: each listen serves on a duplicate, a reload hands
+	// them over, and a failed reload serves on them again.
+	inherited map[int]*os.File
+	open      []*stats.Socket
+	wait      bool // another process may still be serving an address: wait for it
 }
 
 func (s *statsSockets) listen() error {
 	for _, sc := range s.conf {
-		if s.wait {
-			waitUnserved(sc.Path, 5*time.Second)
+		var (
+			sock *stats.Socket
+			err  error
+		)
+		if sc.Inherited {
+			sock, err = stats.ServeInherited(s.src, sc, s.inherited[sc.FD], s.logger)
+		} else {
+			if s.wait {
+				waitUnserved(sc, 5*time.Second)
+			}
+			sock, err = stats.ListenSocket(s.src, sc, s.logger)
 		}
-		sock, err := stats.ListenSocket(s.src, sc, s.logger)
 		if err != nil {
 			s.close()
 			return err
 		}
 		s.open = append(s.open, sock)
-		s.logger.Printf("runtime API on %s (level %s)", sc.Path, sc.Level)
+		s.logger.Printf("runtime API on %s (level %s)", sc, sc.Level)
 	}
 	return nil
 }
 
-// waitUnserved waits, within the bound, until nothing accepts on the unix
-// socket at path.
-func waitUnserved(path string, within time.Duration) {
+// waitUnserved waits, within the bound, until nothing accepts on the
+// socket's path or address.
+func waitUnserved(sc config.StatsSocket, within time.Duration) {
+	network, addr := "unix", sc.Path
+	if sc.Addr.IsValid() {
+		network, addr = "tcp", sc.Addr.String()
+	}
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("unix", path, 100*time.Millisecond)
+		c, err := net.DialTimeout(network, addr, 100*time.Millisecond)
 		if err != nil {
 			return
 		}
@@ -152,6 +210,38 @@ func (s *statsSockets) close() {
 		sock.Close()
 	}
 	s.open = nil
+}
+
+// handover duplicates the inherited sockets for the process a reload
+// starts; the caller closes the files.
+func (s *statsSockets) handover() ([]engine.ListenerFile, error) {
+	var out []engine.ListenerFile
+	for n, f := range s.inherited {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return out, fmt.Errorf("duplicate stats socket fd@%d: %w", n, err)
+		}
+		dup, dupErr := -1, error(nil)
+		if err := rc.Control(func(fd uintptr) {
+			dup, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		}); err != nil {
+			dupErr = err
+		}
+		if dupErr != nil {
+			return out, fmt.Errorf("duplicate stats socket fd@%d: fcntl(F_DUPFD_CLOEXEC): %w", n, dupErr)
+		}
+		out = append(out, engine.ListenerFile{FD: n, File: os.NewFile(uintptr(dup), fmt.Sprintf("stats socket fd@%d", n))})
+	}
+	return out, nil
+}
+
+// release closes the inherited sockets, once nothing serves on them.
+func (s *statsSockets) release() {
+	s.close()
+	for _, f := range s.inherited {
+		f.Close()
+	}
+	s.inherited = nil
 }
 
 // process is a running fjord: its engine and what serve set up around it.
@@ -197,7 +287,14 @@ func (p *process) run() int {
 	p.eng.Serve()
 	for _, fe := range p.cfg.Frontends() {
 		for _, b := range fe.Binds {
-			p.logs.plain.Printf("%s listening on %s", fe, p.eng.Addr(b))
+			at := p.eng.Addr(b).String()
+			if b.Inherited {
+				if sd := p.o.systemd.describe(b.FD); sd != "" {
+					at += ", " + sd
+				}
+				at = fmt.Sprintf("%s (%s)", b, at)
+			}
+			p.logs.plain.Printf("%s listening on %s", fe, at)
 		}
 	}
 	if err := notifyReady(); err != nil {
@@ -331,7 +428,7 @@ func (p *process) reload(s os.Signal) bool {
 		return false
 	}
 	var diag bytes.Buffer
-	if _, ok := load(p.o.files, &diag); !ok {
+	if _, ok := load(p.o.files, p.o.configOptions(), &diag); !ok {
 		for _, line := range strings.Split(strings.TrimSpace(diag.String()), "\n") {
 			p.logs.Printf("reload: %s", line)
 		}
@@ -341,16 +438,22 @@ func (p *process) reload(s os.Signal) bool {
 	if err != nil {
 		return keep("%v", err)
 	}
+	statsFiles, err := p.socks.handover()
+	files = append(files, statsFiles...)
 	defer func() {
 		for _, f := range files {
 			f.File.Close()
 		}
 	}()
+	if err != nil {
+		return keep("%v", err)
+	}
 	osFiles := make([]*os.File, len(files))
 	for i, f := range files {
 		osFiles[i] = f.File
 	}
-	// The new process opens the runtime API sockets itself.
+	// The new process opens the runtime API sockets itself, and serves
+	// on the inherited ones it was handed.
 	p.socks.close()
 	p.socks.wait = false
 	pid, err := spawn(spawnSpec{

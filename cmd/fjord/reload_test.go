@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fjordlb/fjord/engine"
 )
 
 // notifySocket stands in for systemd: it receives the datagrams fjord
@@ -453,19 +456,42 @@ func TestSoftFinishFlag(t *testing.T) {
 }
 
 func TestListenFDsEnv(t *testing.T) {
-	m, err := parseListenFDs("127.0.0.1:80=4,5;[::1]:443=6")
-	if err != nil || len(m) != 2 || len(m[mustAddrPort("127.0.0.1:80")]) != 2 || m[mustAddrPort("[::1]:443")][0] != 6 {
+	m, err := parseListenFDs("127.0.0.1:80=4,5;[::1]:443=6;fd@3=7,8;fd@0=9")
+	if err != nil || len(m.addrs) != 2 || len(m.addrs[mustAddrPort("127.0.0.1:80")]) != 2 || m.addrs[mustAddrPort("[::1]:443")][0] != 6 {
 		t.Fatalf("parse: %v %v", m, err)
 	}
-	for _, bad := range []string{"127.0.0.1:80", "127.0.0.1=4", "127.0.0.1:80=2", "127.0.0.1:80=4;127.0.0.1:80=5", "127.0.0.1:80=4;[::1]:1=4", "x:1=4", "127.0.0.1:80=4,"} {
+	if len(m.fds) != 2 || len(m.fds[3]) != 2 || m.fds[3][1] != 8 || m.fds[0][0] != 9 {
+		t.Fatalf("parse fd@: %v", m.fds)
+	}
+	for _, bad := range []string{"127.0.0.1:80", "127.0.0.1=4", "127.0.0.1:80=2", "127.0.0.1:80=4;127.0.0.1:80=5",
+		"127.0.0.1:80=4;[::1]:1=4", "x:1=4", "127.0.0.1:80=4,", "fd@=4", "fd@x=4", "fd@03=4", "fd@-1=4", "fd@3=4;fd@3=5", "fd@3=4;127.0.0.1:1=4"} {
 		if _, err := parseListenFDs(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}
 }
 
+// What encodeListenFDs writes, parseListenFDs reads back: every socket
+// under its key, numbered from the first descriptor.
+func TestListenFDsRoundTrip(t *testing.T) {
+	a, b := mustAddrPort("127.0.0.1:80"), mustAddrPort("[::1]:443")
+	files := []engine.ListenerFile{{Addr: b, FD: -1}, {Addr: a, FD: -1}, {FD: 5}, {Addr: b, FD: -1}, {FD: 3}, {FD: 5}}
+	enc := encodeListenFDs(files, 4)
+	if want := "127.0.0.1:80=5;[::1]:443=4,7;fd@3=8;fd@5=6,9"; enc != want {
+		t.Errorf("encoded %q, want %q", enc, want)
+	}
+	m, err := parseListenFDs(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.addrs, map[netip.AddrPort][]int{a: {5}, b: {4, 7}}) || !reflect.DeepEqual(m.fds, map[int][]int{3: {8}, 5: {6, 9}}) {
+		t.Errorf("read back %v %v", m.addrs, m.fds)
+	}
+}
+
 func FuzzParseListenFDs(f *testing.F) {
 	f.Add("127.0.0.1:80=4,5;[::1]:443=6")
+	f.Add("fd@3=4;127.0.0.1:80=5")
 	f.Add("")
 	f.Add("=;=,")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -474,9 +500,9 @@ func FuzzParseListenFDs(f *testing.F) {
 			return
 		}
 		seen := map[int]bool{}
-		for addr, fds := range m {
-			if !addr.IsValid() || len(fds) == 0 {
-				t.Fatalf("%q: %v -> %v", s, addr, fds)
+		check := func(key string, fds []int) {
+			if len(fds) == 0 {
+				t.Fatalf("%q: %s -> no descriptor", s, key)
 			}
 			for _, fd := range fds {
 				if fd < 3 || seen[fd] {
@@ -484,6 +510,34 @@ func FuzzParseListenFDs(f *testing.F) {
 				}
 				seen[fd] = true
 			}
+		}
+		for addr, fds := range m.addrs {
+			if !addr.IsValid() {
+				t.Fatalf("%q: invalid address %v", s, addr)
+			}
+			check(addr.String(), fds)
+		}
+		for n, fds := range m.fds {
+			if n < 0 {
+				t.Fatalf("%q: fd@%d", s, n)
+			}
+			check(fmt.Sprintf("fd@%d", n), fds)
+		}
+		// What was read is written back the same way, and reads back.
+		var files []engine.ListenerFile
+		for addr, fds := range m.addrs {
+			for range fds {
+				files = append(files, engine.ListenerFile{Addr: addr, FD: -1})
+			}
+		}
+		for n, fds := range m.fds {
+			for range fds {
+				files = append(files, engine.ListenerFile{FD: n})
+			}
+		}
+		again, err := parseListenFDs(encodeListenFDs(files, 3))
+		if err != nil || len(again.addrs) != len(m.addrs) || len(again.fds) != len(m.fds) {
+			t.Fatalf("%q: re-encoded form does not read back: %v", s, err)
 		}
 	})
 }

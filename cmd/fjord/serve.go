@@ -40,10 +40,21 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 			fmt.Fprintln(stderr, w)
 		}
 	}
-	inherited, err := takeInheritedListeners()
+	handed, fromFjord, err := takeHandedOver()
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
+	}
+	byFD, err := o.inheritedSockets(cfg, handed, fromFjord)
+	if err != nil {
+		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
+		return 1
+	}
+	// The runtime API's fd@N go to the stats sockets, the rest to the
+	// engine (which closes those no bind takes).
+	statsFDs := takeStatsFDs(cfg, byFD)
+	for _, w := range o.systemd.unused(cfg) {
+		fmt.Fprintln(stderr, w)
 	}
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
@@ -75,7 +86,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
-		AccessLog: logs.targets.AccessLog, Inherited: inherited,
+		AccessLog: logs.targets.AccessLog, Inherited: handed.addrs, InheritedFD: byFD,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -92,8 +103,8 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	ports.hold(eng)
 	checks.Start()
 	defer checks.Stop()
-	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger}
-	defer socks.close()
+	socks := &statsSockets{src: src, conf: cfg.Global.StatsSockets, logger: logger, inherited: statsFDs}
+	defer socks.release()
 	p := &process{cfg: cfg, o: o, eng: eng, socks: socks, logs: logs, stderr: stderr, sig: sig}
 	logs.started(cfg)
 	rc := p.run()

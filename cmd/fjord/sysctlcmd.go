@@ -101,7 +101,7 @@ func runSysctl(args []string, stdout, stderr io.Writer) int {
 	cfg, source := defaultConfig(), "fjord's defaults (no configuration given)"
 	if len(files) > 0 {
 		var ok bool
-		if cfg, ok = load(files, stderr); !ok {
+		if cfg, ok = load(files, config.Options{}, stderr); !ok {
 			return 2
 		}
 		source = strings.Join(files, ", ")

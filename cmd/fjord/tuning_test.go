@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/fjordlb/fjord/config"
+
 	"fmt"
 	"io"
 	"net"
@@ -39,7 +41,7 @@ func TestLocalServerPorts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, t.TempDir(), "fjord.cfg", "defaults\n\tmode tcp\nlisten px\n\tbind 127.0.0.1:80\n\t"+tt.servers+"\n")
-			cfg, ok := load([]string{path}, io.Discard)
+			cfg, ok := load([]string{path}, config.Options{}, io.Discard)
 			if !ok {
 				t.Fatalf("configuration does not load: %s", tt.servers)
 			}
