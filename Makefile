@@ -78,6 +78,24 @@ test: lint unit fuzz
 clean:
 	rm -rf $(BIN)
 
+# HAProxy's own regression tests (v2.6, driven by VTest) that fjord must
+# pass: the list is regtests.txt, one test a line, grown by each feature
+# that a test covers. It needs HAProxy's bundle in ../shared/regtests (see
+# its README): VTest is built there on first use. Not part of make test.
+# regtests-all runs all 175 that HAProxy 2.6 can run here and names the
+# causes of the failures, the map docs/compatibility.md keeps.
+REGTESTS ?= ../shared/regtests
+.PHONY: regtests regtests-all
+regtests: build
+	@[ -x $(REGTESTS)/run ] || { echo "regtests: HAProxy's reg-test bundle is not at $(REGTESTS) (REGTESTS=DIR to say where)"; exit 1; }
+	J=$${J:-2} $(REGTESTS)/run $(BIN)/fjord -l regtests.txt
+
+regtests-all: build
+	@[ -x $(REGTESTS)/run ] || { echo "regtests: HAProxy's reg-test bundle is not at $(REGTESTS) (REGTESTS=DIR to say where)"; exit 1; }
+	-J=$${J:-2} $(REGTESTS)/run $(BIN)/fjord > $(BIN)/regtests-all.txt
+	@tail -1 $(BIN)/regtests-all.txt
+	@.ci/regtests-causes $(BIN)/regtests-all.txt $${TMPDIR:-/tmp}/fjord-regtests/logs
+
 # The engine against the io.Copy goroutine proxy (bench/iocopy), each in its
 # own process, side by side in one run; then syscalls per keep-alive request
 # under strace. About three minutes; see docs/engine-performance.md.
