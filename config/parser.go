@@ -357,6 +357,17 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 	p.cur = px
 }
 
+// checkName refuses a name (of a server, an ACL) with a character HAProxy
+// does not allow in one.
+func checkName(what, name string) error {
+	for _, r := range name {
+		if !isNameChar(r) {
+			return fmt.Errorf("invalid character %q in %s name '%s'", r, what, name)
+		}
+	}
+	return nil
+}
+
 func isNameChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
 }

@@ -11,10 +11,8 @@ func (p *parser) kwACL(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'acl' expects a name, a criterion and values")
 	}
 	name := args[0]
-	for _, r := range name {
-		if !isNameChar(r) {
-			return fmt.Errorf("invalid character %q in ACL name '%s'", r, name)
-		}
+	if err := checkName("ACL", name); err != nil {
+		return err
 	}
 	if predefinedACL(name) != nil {
 		return fmt.Errorf("ACL name '%s' is reserved for HAProxy's predefined ACL", name)

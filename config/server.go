@@ -11,10 +11,8 @@ func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'server' expects a name and an address")
 	}
 	name := args[0]
-	for _, r := range name {
-		if !isNameChar(r) {
-			return fmt.Errorf("invalid character %q in server name '%s'", r, name)
-		}
+	if err := checkName("server", name); err != nil {
+		return err
 	}
 	for _, s := range px.Servers {
 		if s.Name == name {
