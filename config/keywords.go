@@ -151,9 +151,10 @@ var keywordTable = []keyword{
 	{name: "retries", in: inDefaults | inBackend, side: backSide, parse: kwRetries, doc: "retries"},
 	{name: "http-check", in: inDefaults | inBackend, side: backSide, parse: kwHTTPCheck, doc: "http-check-expect"},
 	{name: "timeout", in: inAll, parse: (*parser).kwTimeout, doc: "timeout"},
-	{name: "contimeout", in: inAll, side: backSide, parse: legacyTimeout("contimeout", "connect"), doc: "legacy-timeout-keywords"},
-	{name: "clitimeout", in: inAll, side: frontSide, parse: legacyTimeout("clitimeout", "client"), doc: "legacy-timeout-keywords"},
-	{name: "srvtimeout", in: inAll, side: backSide, parse: legacyTimeout("srvtimeout", "server"), doc: "legacy-timeout-keywords"},
+	// The timeout keywords warn about their side themselves (timeoutField).
+	{name: "contimeout", in: inAll, parse: legacyTimeout("contimeout", "connect"), doc: "legacy-timeout-keywords"},
+	{name: "clitimeout", in: inAll, parse: legacyTimeout("clitimeout", "client"), doc: "legacy-timeout-keywords"},
+	{name: "srvtimeout", in: inAll, parse: legacyTimeout("srvtimeout", "server"), doc: "legacy-timeout-keywords"},
 	{name: "option", in: inAll, parse: (*parser).kwOption, doc: "option"},
 	{name: "no", in: inAll, parse: (*parser).kwNo, doc: "option"},
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
@@ -209,9 +210,16 @@ func (p *parser) keywordLine(pos Pos, words []string) {
 		}
 		p.notice(Notice, pos, "'%s' is accepted and changes nothing: %s", name, kw.why)
 		return
-	}
-	if err := kw.parse(p, p.cur, pos, args); err != nil {
-		p.errorf(pos, "%v", err)
+	case kw.status == supported:
+		if err := kw.parse(p, p.cur, pos, args); err != nil {
+			p.errorf(pos, "%v", err)
+			return
+		}
+		// A keyword of one side, in a section of the other (a listen
+		// section is both): HAProxy's "has no effect" warning.
+		if kw.side != bothSides && p.cur != nil {
+			p.warnCapability(p.cur, pos, name, kw.side == frontSide, kw.side == backSide)
+		}
 	}
 }
 
