@@ -147,6 +147,23 @@ var apiLevelWords = words[APILevel]{"", "user", "operator", "admin"}
 
 func (l APILevel) String() string { return apiLevelWords.name(l) }
 
+// ExpectKind is what "http-check expect" matches.
+type ExpectKind uint8
+
+const (
+	ExpectStatus  ExpectKind = iota // the status code, in a list of codes and ranges
+	ExpectRStatus                   // the status code, against a regular expression
+	ExpectString                    // the body contains a string
+	ExpectRString                   // the body matches a regular expression
+)
+
+var expectWords = words[ExpectKind]{"status", "rstatus", "string", "rstring"}
+
+func (k ExpectKind) String() string { return expectWords.name(k) }
+
+// ReadsBody reports whether the match needs the response body.
+func (k ExpectKind) ReadsBody() bool { return k == ExpectString || k == ExpectRString }
+
 // LogFormat is a log target's "format".
 type LogFormat uint8
 

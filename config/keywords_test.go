@@ -845,15 +845,15 @@ func TestOptions(t *testing.T) {
 		{[]string{"option tcp-check", "no option tcp-check"}, func(p *Proxy) {}, ""},
 		{[]string{"no option dontlognull"}, func(p *Proxy) {}, ""},
 		// http-check expect
-		{[]string{"http-check expect status 200"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: "status", Pattern: "200"} }, ""},
-		{[]string{"http-check expect ! status 500"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Negate: true, Kind: "status", Pattern: "500"} }, ""},
-		{[]string{"http-check expect status 200-299,304"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: "status", Pattern: "200-299,304"} }, ""},
-		{[]string{"http-check expect string OK"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: "string", Pattern: "OK"} }, ""},
+		{[]string{"http-check expect status 200"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: ExpectStatus, Pattern: "200"} }, ""},
+		{[]string{"http-check expect ! status 500"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Negate: true, Kind: ExpectStatus, Pattern: "500"} }, ""},
+		{[]string{"http-check expect status 200-299,304"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: ExpectStatus, Pattern: "200-299,304"} }, ""},
+		{[]string{"http-check expect string OK"}, func(p *Proxy) { p.CheckExpect = &CheckExpect{Kind: ExpectString, Pattern: "OK"} }, ""},
 		{[]string{"http-check expect ! string maintenance"}, func(p *Proxy) {
-			p.CheckExpect = &CheckExpect{Negate: true, Kind: "string", Pattern: "maintenance"}
+			p.CheckExpect = &CheckExpect{Negate: true, Kind: ExpectString, Pattern: "maintenance"}
 		}, ""},
 		{[]string{"http-check expect status 500", "http-check expect status 200"}, func(p *Proxy) {
-			p.CheckExpect = &CheckExpect{Kind: "status", Pattern: "200"}
+			p.CheckExpect = &CheckExpect{Kind: ExpectStatus, Pattern: "200"}
 		}, ""},
 		// logging
 		{[]string{"log-format-json"}, func(p *Proxy) { p.LogFormatJSON = true }, ""},
@@ -900,13 +900,14 @@ func TestHTTPCheckExpectRegex(t *testing.T) {
 	tests := []struct {
 		line          string
 		negate        bool
-		kind, pattern string
+		kind          ExpectKind
+		pattern       string
 		match, reject string
 	}{
-		{"http-check expect rstatus ^2[0-9]{2}$", false, "rstatus", "^2[0-9]{2}$", "204", "500"},
-		{"http-check expect ! rstatus ^5", true, "rstatus", "^5", "503", "200"},
-		{"http-check expect rstring ^OK$", false, "rstring", "^OK$", "OK", "NOT OK"},
-		{"http-check expect ! rstring (error|fail)", true, "rstring", "(error|fail)", "disk fail", "fine"},
+		{"http-check expect rstatus ^2[0-9]{2}$", false, ExpectRStatus, "^2[0-9]{2}$", "204", "500"},
+		{"http-check expect ! rstatus ^5", true, ExpectRStatus, "^5", "503", "200"},
+		{"http-check expect rstring ^OK$", false, ExpectRString, "^OK$", "OK", "NOT OK"},
+		{"http-check expect ! rstring (error|fail)", true, ExpectRString, "(error|fail)", "disk fail", "fine"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {

@@ -334,7 +334,7 @@ type HTTPCheck struct {
 // CheckExpect is "http-check expect [!] KIND PATTERN".
 type CheckExpect struct {
 	Negate  bool
-	Kind    string // status, rstatus, string, rstring
+	Kind    ExpectKind
 	Pattern string
 	Regexp  *regexp.Regexp // for rstatus and rstring
 }

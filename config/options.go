@@ -149,9 +149,13 @@ func parseCheckExpect(args []string) (*CheckExpect, error) {
 	if len(args) != 2 {
 		return nil, fmt.Errorf("'http-check expect' expects [!] status|rstatus|string|rstring PATTERN")
 	}
-	e.Kind, e.Pattern = args[0], args[1]
+	kind, ok := expectWords.parse(args[0])
+	if !ok {
+		return nil, fmt.Errorf("'http-check expect': unknown match '%s' (supported: %s)", args[0], expectWords.alternatives())
+	}
+	e.Kind, e.Pattern = kind, args[1]
 	switch e.Kind {
-	case "status":
+	case ExpectStatus:
 		for _, code := range strings.Split(e.Pattern, ",") {
 			lo, hi, isRange := strings.Cut(code, "-")
 			if _, err := parseInt("status code", lo, 100, 599); err != nil {
@@ -163,15 +167,13 @@ func parseCheckExpect(args []string) (*CheckExpect, error) {
 				}
 			}
 		}
-	case "string":
-	case "rstatus", "rstring":
+	case ExpectString:
+	case ExpectRStatus, ExpectRString:
 		re, err := regexp.Compile(e.Pattern)
 		if err != nil {
 			return nil, fmt.Errorf("'http-check expect %s': invalid regular expression '%s': %v", e.Kind, e.Pattern, err)
 		}
 		e.Regexp = re
-	default:
-		return nil, fmt.Errorf("'http-check expect': unknown match '%s' (supported: status, rstatus, string, rstring)", e.Kind)
 	}
 	return e, nil
 }

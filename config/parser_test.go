@@ -460,7 +460,7 @@ func TestDefaultsInheritance(t *testing.T) {
 		if p.Timeouts != (Timeouts{Connect: 5 * time.Second, Client: 30 * time.Second}) {
 			t.Errorf("%s timeouts = %+v", p.Name, p.Timeouts)
 		}
-		if p.CheckExpect == nil || p.CheckExpect.Kind != "status" || p.CheckExpect.Pattern != "200" {
+		if p.CheckExpect == nil || p.CheckExpect.Kind != ExpectStatus || p.CheckExpect.Pattern != "200" {
 			t.Errorf("%s http-check expect = %+v", p.Name, p.CheckExpect)
 		}
 	}

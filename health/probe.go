@@ -161,7 +161,7 @@ func (p *probe) readResponse(c net.Conn) Result {
 }
 
 func (p *probe) needsBody() bool {
-	return p.expect != nil && (p.expect.Kind == "string" || p.expect.Kind == "rstring")
+	return p.expect != nil && p.expect.Kind.ReadsBody()
 }
 
 // judge applies "http-check expect", or the default rule: with option
@@ -171,13 +171,13 @@ func (p *probe) judge(code int, reason string, body []byte) Result {
 	ok := false
 	if e := p.expect; e != nil {
 		switch e.Kind {
-		case "status":
+		case config.ExpectStatus:
 			ok = statusMatches(code, e.Pattern)
-		case "rstatus":
+		case config.ExpectRStatus:
 			ok = e.Regexp.MatchString(strconv.Itoa(code))
-		case "string":
+		case config.ExpectString:
 			ok = bytes.Contains(body, []byte(e.Pattern))
-		case "rstring":
+		case config.ExpectRString:
 			ok = e.Regexp.Match(body)
 		}
 		if e.Negate {
@@ -191,7 +191,7 @@ func (p *probe) judge(code int, reason string, body []byte) Result {
 	if ok {
 		return Result{Status: StatusL7OK, Code: code, Info: reason}
 	}
-	if p.expect != nil && (p.expect.Kind == "string" || p.expect.Kind == "rstring") {
+	if p.expect != nil && p.expect.Kind.ReadsBody() {
 		return Result{Status: StatusL7Rsp, Code: code, Info: "response content did not match"}
 	}
 	return Result{Status: StatusL7Sts, Code: code, Info: reason}
