@@ -143,3 +143,29 @@ func TestListenSocketTCP(t *testing.T) {
 		t.Errorf("level user: disable server answered %q", out)
 	}
 }
+
+// A handed-over TCP socket listening beyond loopback is refused: the
+// runtime API has no authentication, fd@N or not.
+func TestServeInheritedRefusesAPublicSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "0.0.0.0:0") // nothing connects to it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := config.StatsSocket{Pos: config.Pos{File: "t.cfg", Line: 4}, Inherited: true, FD: 5, Level: config.LevelAdmin}
+	s, err := ServeInherited(testSources(t), sc, f, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("served the runtime API on a wildcard address")
+	}
+	for _, want := range []string{"stats socket fd@5 (t.cfg:4)", "listens on ", "loopback"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

@@ -160,6 +160,13 @@ func ServeInherited(src *Sources, sc config.StatsSocket, f *os.File, logger Logg
 	if err != nil {
 		return nil, fmt.Errorf("stats socket %s (%s): %w", sc, sc.Pos, err)
 	}
+	// The runtime API has no authentication: on TCP it is served on
+	// loopback only, handed over or not (config refuses any other address
+	// it is given).
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("stats socket %s (%s): the descriptor listens on %s: the runtime API, which has no authentication, is served on loopback addresses and Unix sockets only", sc, sc.Pos, a)
+	}
 	return serveSocket(src, sc, ln, logger), nil
 }
 
