@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // The keyword registry: every keyword of every section, with the sections
@@ -110,13 +111,13 @@ var keywordTable = []keyword{
 	// HAProxy's internals: nothing in fjord to tune.
 	{name: "tune.idle-pool.shared", in: inGlobal, status: ignored, parse: onOff, doc: "keywords-accepted-and-ignored",
 		why: "fjord has no memory pools shared between threads"},
-	{name: "tune.maxrewrite", in: inGlobal, status: ignored, parse: oneSizeArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.maxrewrite", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord rewrites a head in a buffer of its own, with no space reserved in tune.bufsize"},
-	{name: "tune.pool-high-fd-ratio", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.pool-high-fd-ratio", in: inGlobal, status: ignored, parse: intArg(0, 100), doc: "keywords-accepted-and-ignored",
 		why: "fjord keeps no pool of idle server connections sized by descriptors"},
-	{name: "tune.pool-low-fd-ratio", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.pool-low-fd-ratio", in: inGlobal, status: ignored, parse: intArg(0, 100), doc: "keywords-accepted-and-ignored",
 		why: "fjord keeps no pool of idle server connections sized by descriptors"},
-	{name: "tune.runqueue-depth", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.runqueue-depth", in: inGlobal, status: ignored, parse: intArg(1, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord's event loops have no task run queue"},
 	{name: "tune.sched.low-latency", in: inGlobal, status: ignored, parse: onOff, doc: "keywords-accepted-and-ignored",
 		why: "fjord's event loops have no task run queue to reorder"},
@@ -124,15 +125,15 @@ var keywordTable = []keyword{
 		why: "fjord's event loops are always edge-triggered"},
 	{name: "tune.listener.multi-queue", in: inGlobal, status: ignored, parse: onOff, doc: "keywords-accepted-and-ignored",
 		why: "each fjord event loop has its own SO_REUSEPORT listening socket"},
-	{name: "tune.maxaccept", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.maxaccept", in: inGlobal, status: ignored, parse: intArg(-1, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord accepts until the kernel's queue is empty or a maxconn limit is reached"},
-	{name: "tune.recv_enough", in: inGlobal, status: ignored, parse: oneSizeArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.recv_enough", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord reads until the socket is drained"},
-	{name: "tune.buffers.limit", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.buffers.limit", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord allocates no per-connection buffers to limit"},
-	{name: "tune.buffers.reserve", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.buffers.reserve", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
 		why: "fjord allocates no per-connection buffers to reserve"},
-	{name: "tune.idletimer", in: inGlobal, status: ignored, parse: oneIntArg, doc: "keywords-accepted-and-ignored",
+	{name: "tune.idletimer", in: inGlobal, status: ignored, parse: timeArg(65535 * time.Millisecond), doc: "keywords-accepted-and-ignored",
 		why: "fjord's splicing does not depend on idle time between reads"},
 	{name: "expose-experimental-directives", in: inGlobal, status: ignored, parse: noArgsKw, doc: "keywords-accepted-and-ignored",
 		why: "fjord has no experimental directives to unlock"},
@@ -395,14 +396,31 @@ func onOff(_ *parser, _ *Proxy, _ Pos, args []string) error {
 	return nil
 }
 
-func oneIntArg(_ *parser, _ *Proxy, _ Pos, args []string) error {
-	var n int
-	return oneInt("the value", args, 0, math.MaxInt32, &n)
+// intArg checks an ignored keyword's one integer, in HAProxy's range.
+func intArg(min, max int) func(*parser, *Proxy, Pos, []string) error {
+	return func(_ *parser, _ *Proxy, _ Pos, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("expects one integer (%d to %d)", min, max)
+		}
+		if _, err := parseInt("value", args[0], min, max); err != nil {
+			return fmt.Errorf("expects an integer from %d to %d: %v", min, max, err)
+		}
+		return nil
+	}
 }
 
-func oneSizeArg(_ *parser, _ *Proxy, _ Pos, args []string) error {
-	var n int
-	return oneSize("the value", args, 0, math.MaxInt32, &n)
+// timeArg checks an ignored keyword's one time value, at most max.
+func timeArg(max time.Duration) func(*parser, *Proxy, Pos, []string) error {
+	return func(_ *parser, _ *Proxy, _ Pos, args []string) error {
+		var d time.Duration
+		if err := oneDuration("value", args, &d); err != nil {
+			return fmt.Errorf("expects one time value: %v", err)
+		}
+		if d > max {
+			return fmt.Errorf("expects a time value of at most %v, not %s", max, args[0])
+		}
+		return nil
+	}
 }
 
 func noArgsKw(_ *parser, _ *Proxy, _ Pos, args []string) error {
