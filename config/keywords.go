@@ -361,9 +361,9 @@ func glSysctl(p *parser, _ *Proxy, _ Pos, args []string) error {
 	return nil
 }
 
-func glSchedBatch(p *parser, _ *Proxy, _ Pos, args []string) error {
-	if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
-		return fmt.Errorf("'tune.sched-batch' expects on or off")
+func glSchedBatch(p *parser, _ *Proxy, pos Pos, args []string) error {
+	if err := onOff(p, nil, pos, args); err != nil {
+		return fmt.Errorf("'tune.sched-batch' %v", err)
 	}
 	p.cfg.Global.TuneSchedBatch = args[0] == "on"
 	return nil
