@@ -53,10 +53,18 @@ func algo(a config.BalanceAlgorithm) config.Proxy {
 	return config.Proxy{Balance: config.Balance{Algorithm: a}}
 }
 
+// reqOf is the request a test means by r: none (the zero Request) for nil.
+func reqOf(r *Request) Request {
+	if r == nil {
+		return Request{}
+	}
+	return *r
+}
+
 // pick is Pick then Release: the name of the server chosen, "-" for none.
 func pick(t testing.TB, b *Backend, req *Request, avoid *Server) string {
 	t.Helper()
-	s, err := b.Pick(req, avoid)
+	s, err := b.Pick(reqOf(req), avoid)
 	if err != nil {
 		if s != nil {
 			t.Fatalf("Pick returned %s with error %v", s.Name, err)
@@ -494,7 +502,7 @@ func TestLeastConn(t *testing.T) {
 	t.Run("held slots fill evenly", func(t *testing.T) {
 		b := mk(t, algo(config.BalanceLeastConn), weighted(1, 2, 1)...)
 		for range 40 {
-			if _, err := b.Pick(nil, nil); err != nil {
+			if _, err := b.Pick(Request{}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -512,7 +520,7 @@ func TestFirst(t *testing.T) {
 	var got []string
 	var held []*Server
 	for range 6 {
-		s, err := b.Pick(nil, nil)
+		s, err := b.Pick(Request{}, nil)
 		if err != nil {
 			got = append(got, "-")
 			continue
@@ -535,7 +543,7 @@ func TestFirst(t *testing.T) {
 	// Without maxconn the first server takes everything.
 	b = mk(t, algo(config.BalanceFirst), ones(3)...)
 	for range 10 {
-		if _, err := b.Pick(nil, nil); err != nil {
+		if _, err := b.Pick(Request{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -668,14 +676,14 @@ func TestNoServer(t *testing.T) {
 			mk(t, px, config.Server{Weight: 1, Disabled: true}),
 			mk(t, px, weighted(0, 0)...),
 		} {
-			if s, err := b.Pick(req, nil); s != nil || !errors.Is(err, ErrNoServer) {
+			if s, err := b.Pick(reqOf(req), nil); s != nil || !errors.Is(err, ErrNoServer) {
 				t.Errorf("%s with %d servers: Pick = %v, %v; want ErrNoServer", a, len(b.Servers), s, err)
 			}
 		}
 		b := mk(t, px, ones(2)...)
 		b.Servers[0].SetUp(false)
 		b.Servers[1].SetUp(false)
-		if s, err := b.Pick(req, nil); s != nil || !errors.Is(err, ErrNoServer) {
+		if s, err := b.Pick(reqOf(req), nil); s != nil || !errors.Is(err, ErrNoServer) {
 			t.Errorf("%s all down: Pick = %v, %v; want ErrNoServer", a, s, err)
 		}
 		if b.Available() != 0 {

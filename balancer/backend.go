@@ -100,7 +100,7 @@ func (b *Backend) current() *table {
 // Pick chooses a server and takes a connection slot on it. It never queues:
 // when every candidate is full it returns ErrNoServer. avoid is skipped when
 // another server is available (a retry leaving a failed server).
-func (b *Backend) Pick(req *Request, avoid *Server) (*Server, error) {
+func (b *Backend) Pick(req Request, avoid *Server) (*Server, error) {
 	s, _, err := b.acquire(req, avoid, nil)
 	return s, err
 }
@@ -109,12 +109,12 @@ func (b *Backend) Pick(req *Request, avoid *Server) (*Server, error) {
 // maxconn, w is queued and Acquire returns (nil, nil); w.Grant is called
 // later with a slot taken, in arrival order, or the caller gives up with
 // Cancel.
-func (b *Backend) Acquire(req *Request, avoid *Server, w Waiter) (*Server, error) {
+func (b *Backend) Acquire(req Request, avoid *Server, w Waiter) (*Server, error) {
 	s, _, err := b.acquire(req, avoid, w)
 	return s, err
 }
 
-func (b *Backend) acquire(req *Request, avoid *Server, w Waiter) (*Server, bool, error) {
+func (b *Backend) acquire(req Request, avoid *Server, w Waiter) (*Server, bool, error) {
 	t := b.current()
 	n := len(t.servers)
 	if n == 0 {
@@ -126,22 +126,18 @@ func (b *Backend) acquire(req *Request, avoid *Server, w Waiter) (*Server, bool,
 	if t.ramping {
 		now = time.Now().UnixNano()
 	}
-	var r Request // the zero Request: no key for any hash
-	if req != nil {
-		r = *req
-	}
-	first, deterministic := b.algo.choose(b, t, r, avoid, now)
+	first, deterministic := b.algo.choose(b, t, req, avoid, now)
 	if t.servers[first].tryTake(now) {
 		return b.selected(t.servers[first]), false, nil
 	}
 	if deterministic {
 		// A hashed request belongs to its server: wait for it there.
-		return b.enqueue(t.servers[first], req, avoid, w)
+		return b.enqueue(t.servers[first], avoid, w)
 	}
 	if s := takeAny(t, first, avoid, now); s != nil {
 		return b.selected(s), false, nil
 	}
-	return b.enqueue(nil, req, avoid, w)
+	return b.enqueue(nil, avoid, w)
 }
 
 // takeAny takes a slot on the first server of t that has one, in order
@@ -185,7 +181,7 @@ func lessLoaded(t *table, i, j int) bool {
 // look uses the table current under the lock for the same reason: a server
 // that came back before the look is in it; one that comes back after sees
 // the count and dispatches to us.
-func (b *Backend) enqueue(s *Server, req *Request, avoid *Server, w Waiter) (*Server, bool, error) {
+func (b *Backend) enqueue(s *Server, avoid *Server, w Waiter) (*Server, bool, error) {
 	if w == nil {
 		return nil, false, ErrNoServer
 	}

@@ -26,7 +26,7 @@ func TestRoundRobinAvoidUnderContention(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 100000; i++ {
-		s, err := b.Acquire(&Request{}, avoid, nil)
+		s, err := b.Acquire(Request{}, avoid, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

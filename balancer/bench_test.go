@@ -66,7 +66,7 @@ func BenchmarkPick(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				s, err := be.Pick(&reqs[i&1023], nil)
+				s, err := be.Pick(reqs[i&1023], nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -83,7 +83,7 @@ func TestPickAllocs(t *testing.T) {
 		be, reqs := benchSetup(t, a.px)
 		i := 0
 		allocs := testing.AllocsPerRun(2000, func() {
-			s, err := be.Pick(&reqs[i&1023], nil)
+			s, err := be.Pick(reqs[i&1023], nil)
 			if err != nil {
 				t.Fatal(err)
 			}

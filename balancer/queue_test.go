@@ -51,7 +51,7 @@ func (w *waiter) Grant(s *Server) {
 
 func mustQueue(t *testing.T, b *Backend, req *Request, w *waiter) {
 	t.Helper()
-	s, err := b.Acquire(req, nil, w)
+	s, err := b.Acquire(reqOf(req), nil, w)
 	if s != nil || err != nil {
 		t.Fatalf("Acquire for %s = %v, %v; want queued", w.name, s, err)
 	}
@@ -70,7 +70,7 @@ func TestQueueFIFO(t *testing.T) {
 	s1, s2 := b.Servers[0], b.Servers[1]
 	hold(s1, 2)
 	hold(s2, 2)
-	if s, err := b.Pick(nil, nil); s != nil || !errors.Is(err, ErrNoServer) {
+	if s, err := b.Pick(Request{}, nil); s != nil || !errors.Is(err, ErrNoServer) {
 		t.Fatalf("Pick with all full = %v, %v; want ErrNoServer", s, err)
 	}
 	var log grantLog
@@ -127,7 +127,7 @@ func TestQueueFreedSlotFirst(t *testing.T) {
 	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 1}, config.Server{Weight: 1, MaxConn: 1})
 	hold(b.Servers[0], 1)
 	var log grantLog
-	s, err := b.Acquire(nil, nil, log.waiter("w"))
+	s, err := b.Acquire(Request{}, nil, log.waiter("w"))
 	if err != nil || s != b.Servers[1] {
 		t.Fatalf("Acquire with s2 free = %v, %v", s, err)
 	}
@@ -141,7 +141,7 @@ func TestQueueFull(t *testing.T) {
 	var log grantLog
 	mustQueue(t, b, nil, log.waiter("w1"))
 	mustQueue(t, b, nil, log.waiter("w2"))
-	if s, err := b.Acquire(nil, nil, log.waiter("w3")); s != nil || !errors.Is(err, ErrQueueFull) {
+	if s, err := b.Acquire(Request{}, nil, log.waiter("w3")); s != nil || !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("third waiter: %v, %v; want ErrQueueFull", s, err)
 	}
 	if b.Counters.QueueCur.Load() != 2 {
@@ -184,17 +184,17 @@ func TestServerQueue(t *testing.T) {
 			x := b.Servers[1]
 			req := keyOn(t, b, x.Name)
 			other := keyOn(t, b, "s3")
-			if s, err := b.Pick(req, nil); s != x || err != nil {
+			if s, err := b.Pick(reqOf(req), nil); s != x || err != nil {
 				t.Fatalf("Pick = %v, %v", s, err)
 			}
-			if s, err := b.Pick(req, nil); s != nil || !errors.Is(err, ErrNoServer) {
+			if s, err := b.Pick(reqOf(req), nil); s != nil || !errors.Is(err, ErrNoServer) {
 				t.Fatalf("Pick for a full hashed server = %v, %v; want ErrNoServer", s, err)
 			}
 			var log grantLog
 			w1, w2 := log.waiter("w1"), log.waiter("w2")
 			mustQueue(t, b, req, w1)
 			mustQueue(t, b, req, w2)
-			if s, err := b.Acquire(req, nil, log.waiter("w3")); s != nil || !errors.Is(err, ErrQueueFull) {
+			if s, err := b.Acquire(reqOf(req), nil, log.waiter("w3")); s != nil || !errors.Is(err, ErrQueueFull) {
 				t.Fatalf("beyond maxqueue: %v, %v; want ErrQueueFull", s, err)
 			}
 			if q := x.Counters.QueueCur.Load(); q != 2 {
@@ -205,7 +205,7 @@ func TestServerQueue(t *testing.T) {
 			}
 			// Other keys are served meanwhile, and their release does not
 			// hand their server to x's waiters.
-			s3, err := b.Acquire(other, nil, log.waiter("w4"))
+			s3, err := b.Acquire(reqOf(other), nil, log.waiter("w4"))
 			if s3 == nil || s3.Name != "s3" || err != nil {
 				t.Fatalf("other key: %v, %v", s3, err)
 			}
@@ -358,7 +358,7 @@ func TestQueueNoLostWakeup(t *testing.T) {
 					close(done)
 				}()
 				close(start)
-				got, err := b.Acquire(nil, nil, w)
+				got, err := b.Acquire(Request{}, nil, w)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -432,7 +432,7 @@ func TestConcurrentRuntimeChanges(t *testing.T) {
 							Headers: headers{"host": fmt.Sprintf("w%d.site%d.com", i%3, r.IntN(20))},
 						}
 						w := &waiter{name: "w", got: make(chan *Server, 1)}
-						s, err := b.Acquire(req, avoid, w)
+						s, err := b.Acquire(reqOf(req), avoid, w)
 						if err != nil {
 							continue // nothing up, or queue full
 						}

@@ -509,11 +509,11 @@ func TestCounters(t *testing.T) {
 	b := mk(t, algo(config.BalanceRoundRobin), config.Server{Weight: 1, MaxConn: 3})
 	s := b.Servers[0]
 	for range 3 {
-		if _, err := b.Pick(nil, nil); err != nil {
+		if _, err := b.Pick(Request{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.Pick(nil, nil); err != ErrNoServer {
+	if _, err := b.Pick(Request{}, nil); err != ErrNoServer {
 		t.Fatalf("fourth pick on maxconn 3: %v", err)
 	}
 	check := func(when string, sel, cur, max, tot int64) {

@@ -9,7 +9,9 @@ import (
 // slot for a new connection (or a place in the queue), and giving it back.
 // The algorithms behind it are the balancer's business.
 type serverPool interface {
-	Acquire(req *balancer.Request, avoid *balancer.Server, w balancer.Waiter) (*balancer.Server, error)
+	// The request goes by value: a pointer through this interface would
+	// escape, and cost an allocation per connection.
+	Acquire(req balancer.Request, avoid *balancer.Server, w balancer.Waiter) (*balancer.Server, error)
 	Release(s *balancer.Server)
 	Cancel(w balancer.Waiter) bool
 }

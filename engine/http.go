@@ -207,7 +207,7 @@ func (s *session) httpReadHead() {
 	h.stale = false
 	h.answered = false
 	breq := balancer.Request{Src: s.clientAddr.Addr(), URI: req.URI, Headers: req}
-	sv, err := be.Acquire(&breq, nil, s)
+	sv, err := be.Acquire(breq, nil, s)
 	switch {
 	case err != nil:
 		s.httpFail(503, "%s: %v", be.Conf, err)

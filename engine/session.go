@@ -297,7 +297,7 @@ func (s *session) choose() bool {
 		s.srv = nil
 	}
 	req := balancer.Request{Src: s.clientAddr.Addr()}
-	sv, err := s.be.Acquire(&req, avoid, s)
+	sv, err := s.be.Acquire(req, avoid, s)
 	switch {
 	case err != nil:
 		// No server is available, or its queue is full: close at once
