@@ -354,6 +354,16 @@ func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) ([]int, error)
 				return fds[:i], fmt.Errorf("%s '%s': %s (%s): descriptor %d %v", fe.conf.Section, fe.conf.Name, b, b.Pos, fd, err)
 			}
 		}
+		// Every descriptor handed over for fd@N is a duplicate of its one
+		// socket (a reload hands over one per loop of the old process):
+		// this process needs one per loop, and more would each be woken
+		// for every connection.
+		if n := len(e.loops); len(fds) > n {
+			for _, fd := range fds[n:] {
+				unix.Close(fd)
+			}
+			fds = fds[:n]
+		}
 		return fds, nil
 	}
 	if b.Addr.Port() == 0 || len(e.inherited) == 0 {

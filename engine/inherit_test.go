@@ -183,3 +183,30 @@ func TestFDBindRefusesWhatCannotListen(t *testing.T) {
 		})
 	}
 }
+
+// Handed over by a process with more loops, an fd@N socket comes as many
+// duplicates; the engine keeps one per loop of its own.
+func TestFDBindKeepsOneDescriptorPerLoop(t *testing.T) {
+	fd, addr := inheritedListener(t)
+	dups := []int{fd}
+	for range 3 {
+		d, err := unix.Dup(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dups = append(dups, d)
+	}
+	e, _ := startEngineWith(t, fdConfig(1, 5, echoServer(t)), Options{InheritedFD: map[int][]int{5: dups}})
+	if n := len(e.listening); n != 1 {
+		t.Errorf("1 loop listens on %d descriptors of one socket", n)
+	}
+	for _, d := range dups[1:] {
+		if _, err := unix.FcntlInt(uintptr(d), unix.F_GETFD, 0); err != unix.EBADF {
+			t.Errorf("descriptor %d, a duplicate no loop needs, is still open", d)
+		}
+	}
+	c := dial(t, addr)
+	if err := echoOnce(c, "one", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
