@@ -223,7 +223,7 @@ func (p *parser) validateInheritedFDs() {
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {
 			if b.Inherited {
-				claim(b.Pos, b.FD, fmt.Sprintf("%s '%s'", px.Section, px.Name))
+				claim(b.Pos, b.FD, px.String())
 			}
 		}
 	}

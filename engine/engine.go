@@ -263,7 +263,7 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	if b.Inherited {
 		sa, err := unix.Getsockname(adopted[0])
 		if err != nil {
-			return fmt.Errorf("%s '%s': %s (%s): getsockname: %w", fe.conf.Section, fe.conf.Name, b, b.Pos, err)
+			return fmt.Errorf("%s: %s (%s): getsockname: %w", fe.conf, b, b.Pos, err)
 		}
 		addr = sockaddrToAddrPort(sa)
 	}
@@ -344,14 +344,14 @@ func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) ([]int, error)
 		fds := e.inheritedFD[b.FD]
 		delete(e.inheritedFD, b.FD)
 		if len(fds) == 0 {
-			return nil, fmt.Errorf("%s '%s': %s (%s): fjord was not started with descriptor %d", fe.conf.Section, fe.conf.Name, b, b.Pos, b.FD)
+			return nil, fmt.Errorf("%s: %s (%s): fjord was not started with descriptor %d", fe.conf, b, b.Pos, b.FD)
 		}
 		for i, fd := range fds {
 			if err := adoptListener(fd, b, backlog); err != nil {
 				for _, fd := range fds[i:] {
 					unix.Close(fd)
 				}
-				return fds[:i], fmt.Errorf("%s '%s': %s (%s): descriptor %d %v", fe.conf.Section, fe.conf.Name, b, b.Pos, fd, err)
+				return fds[:i], fmt.Errorf("%s: %s (%s): descriptor %d %v", fe.conf, b, b.Pos, fd, err)
 			}
 		}
 		// Every descriptor handed over for fd@N is a duplicate of its one

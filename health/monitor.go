@@ -79,7 +79,7 @@ func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logge
 	for _, px := range cfg.Backends() {
 		b := backends[px.Name]
 		if b == nil {
-			return nil, fmt.Errorf("backend '%s': no balancer", px.Name)
+			return nil, fmt.Errorf("%s: no balancer", px)
 		}
 		for _, s := range b.Servers {
 			sc := s.Conf

@@ -112,7 +112,7 @@ func fdUses(cfg *config.Config) []fdUse {
 	for _, px := range cfg.Frontends() {
 		for _, b := range px.Binds {
 			if b.Inherited {
-				out = append(out, fdUse{fd: b.FD, pos: b.Pos, what: fmt.Sprintf("%s '%s'", px.Section, px.Name)})
+				out = append(out, fdUse{fd: b.FD, pos: b.Pos, what: px.String()})
 			}
 		}
 	}
