@@ -166,7 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if o.cond != nil {
-		return checkCondition(*o.cond, stderr)
+		return checkCondition(*o.cond, o.configOptions(), stderr)
 	}
 	if len(o.files) == 0 {
 		fmt.Fprintf(stderr, "fjord: no configuration file given (use -f FILE)\n")
@@ -230,8 +230,8 @@ func load(files []string, opts config.Options, stderr io.Writer) (*config.Config
 // 2 when it cannot be read or answered, so that scripts (and HAProxy's
 // reg-tests, which ask "feature cmd $HAPROXY_PROGRAM -cc ...") can ask
 // fjord what it has.
-func checkCondition(expr string, stderr io.Writer) int {
-	ok, err := config.CheckCondition(expr, config.Options{})
+func checkCondition(expr string, opts config.Options, stderr io.Writer) int {
+	ok, err := config.CheckCondition(expr, opts)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "[ALERT] Failed to evaluate %v\n", err)

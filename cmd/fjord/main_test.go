@@ -399,3 +399,11 @@ func TestCheckConditionReadsNoConfiguration(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr)
 	}
 }
+
+// -cc sees the local peer -L names, as HAProxy's does (it sets the name
+// while reading its arguments, before evaluating the condition).
+func TestCheckConditionSeesTheLocalPeer(t *testing.T) {
+	if code, _, stderr := runFjord(t, "-L", "peerA", "-cc", `streq("$HAPROXY_LOCALPEER",peerA)`); code != 0 {
+		t.Errorf("exit %d, want 0 (true); stderr %q", code, stderr)
+	}
+}
