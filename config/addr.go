@@ -132,7 +132,9 @@ func (s *StatsSocket) setAddress(r Resolver, arg string) error {
 		s.Path = strings.TrimPrefix(arg, "unix@")
 	case strings.HasPrefix(arg, "/"):
 		s.Path = arg
-	case strings.HasPrefix(arg, "ipv4@") || strings.HasPrefix(arg, "ipv6@") || !hasAddrPrefix(arg) && strings.Contains(arg, ":"):
+	// A word with a '/' is a path, even with a ':' in it (run/admin:1.sock),
+	// as before fjord served TCP sockets; HAProxy reads it so too.
+	case strings.HasPrefix(arg, "ipv4@") || strings.HasPrefix(arg, "ipv6@") || !hasAddrPrefix(arg) && strings.Contains(arg, ":") && !strings.Contains(arg, "/"):
 		addrs, err := parseBindAddrs(r, arg)
 		if err != nil {
 			return fmt.Errorf("'stats socket %s': %v", arg, err)

@@ -48,6 +48,9 @@ func TestGlobalKeywords(t *testing.T) {
 		{"hard-stop-after 1500", func(g *Global) { g.HardStopAfter = 1500 * time.Millisecond }},
 		{"stats timeout 2m", func(g *Global) { g.StatsTimeout = 2 * time.Minute }},
 		{"stats maxconn 3", func(g *Global) { g.StatsMaxConn = 3 }},
+		{"stats socket run/admin:1.sock", func(g *Global) {
+			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "run/admin:1.sock", Level: LevelOperator}}
+		}},
 		{"stats socket /tmp/s level user", func(g *Global) {
 			g.StatsSockets = []StatsSocket{{Pos: at(2), Path: "/tmp/s", Level: LevelUser}}
 		}},
