@@ -110,14 +110,10 @@ const (
 	ObserveLayer7                    // so do invalid responses and 5xx statuses
 )
 
-var observeWords = words[ObserveMode]{"", "layer4", "layer7"}
+// "observe none" turns off what a default-server line turned on.
+var observeWords = words[ObserveMode]{"none", "layer4", "layer7"}
 
-func (m ObserveMode) String() string {
-	if m == ObserveNone {
-		return "none"
-	}
-	return observeWords.name(m)
-}
+func (m ObserveMode) String() string { return observeWords.name(m) }
 
 // OnErrorAction is a server's "on-error": what reaching "error-limit" does.
 type OnErrorAction uint8

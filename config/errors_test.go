@@ -410,7 +410,7 @@ func TestKeywordValueErrors(t *testing.T) {
 		{"server weight 257", tcpBE("  server s1 10.0.0.1:80 weight 257 #ERR"), []string{"weight 257 out of range (0-256)"}},
 		{"server maxconn negative", tcpBE("  server s1 10.0.0.1:80 maxconn -1 #ERR"), []string{"maxconn -1 out of range"}},
 		{"server error-limit zero", tcpBE("  server s1 10.0.0.1:80 error-limit 0 #ERR"), []string{"error-limit 0 out of range"}},
-		{"server observe bad", tcpBE("  server s1 10.0.0.1:80 observe layer3 #ERR"), []string{"'observe' expects layer4 or layer7, not 'layer3'"}},
+		{"server observe bad", tcpBE("  server s1 10.0.0.1:80 observe layer3 #ERR"), []string{"'observe' expects none, layer4 or layer7, not 'layer3'"}},
 		{"server on-error bad", tcpBE("  server s1 10.0.0.1:80 on-error ignore #ERR"), []string{"'on-error' expects fail-check, fastinter, sudden-death or mark-down, not 'ignore'"}},
 		{"default-server bad option", tcpBE("  default-server inter 0 #ERR"), []string{"default-server", "'inter' must be greater than zero"}},
 

@@ -452,6 +452,7 @@ func TestServer(t *testing.T) {
 		{"server s1 10.0.0.2:80 send-proxy-v2", func(s *Server) { s.SendProxy = 2 }},
 		{"server s1 10.0.0.2:80 send-proxy no-send-proxy", func(s *Server) {}},
 		{"server s1 10.0.0.2:80 check observe layer4", func(s *Server) { s.Check, s.Observe = true, ObserveLayer4 }},
+		{"server s1 10.0.0.2:80 observe none", func(s *Server) { s.Observe = ObserveNone }},
 		{"server s1 10.0.0.2:80 check observe layer7", func(s *Server) { s.Check, s.Observe = true, ObserveLayer7 }},
 		{"server s1 10.0.0.2:80 error-limit 5", func(s *Server) { s.ErrorLimit = 5 }},
 		{"server s1 10.0.0.2:80 on-error fastinter", func(s *Server) { s.OnError = OnErrorFastInter }},
