@@ -42,17 +42,22 @@ func TestDocsMatchRegistry(t *testing.T) {
 			documented[m[1]] = "refused"
 		}
 	}
-	matrix := map[string][4]bool{} // name -> defaults, frontend, backend, listen
+	type allowed struct {
+		where [4]bool // defaults, frontend, backend, listen
+		side  string
+	}
+	matrix := map[string]allowed{}
 	for _, row := range tableRows(docTable(t, doc, "### Where each keyword is allowed")) {
-		if len(row) != 5 {
-			continue
+		if len(row) != 6 {
+			t.Fatalf("matrix row %q: want 6 cells", row)
 		}
-		var where [4]bool
-		for i := range where {
-			where[i] = row[i+1] == "✓"
+		var a allowed
+		for i := range a.where {
+			a.where[i] = row[i+1] == "✓"
 		}
+		a.side = strings.Fields(row[5])[0]
 		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(row[0], -1) {
-			matrix[strings.Fields(m[1])[0]] = where
+			matrix[strings.Fields(m[1])[0]] = a
 		}
 	}
 
@@ -82,8 +87,11 @@ func TestDocsMatchRegistry(t *testing.T) {
 			continue
 		}
 		want := [4]bool{kw.Defaults, kw.Frontend, kw.Backend, kw.Frontend || kw.Backend}
-		if got != want {
-			t.Errorf("proxy keyword %s: the matrix says defaults/frontend/backend/listen %v, the registry %v", kw.Name, got, want)
+		if got.where != want {
+			t.Errorf("proxy keyword %s: the matrix says defaults/frontend/backend/listen %v, the registry %v", kw.Name, got.where, want)
+		}
+		if got.side != kw.Side {
+			t.Errorf("proxy keyword %s: the matrix says it acts on %s, the registry %s", kw.Name, got.side, kw.Side)
 		}
 		delete(matrix, kw.Name)
 	}

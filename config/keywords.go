@@ -41,7 +41,9 @@ func (s sections) names() string {
 	return strings.Join(n, ", ")
 }
 
-// side is the side of a proxy a keyword acts on.
+// side is the side of a proxy a keyword acts on, as the docs' matrix says.
+// A keyword allowed where it has no effect warns about it itself, for each
+// of its sub-keywords that does (timeoutField, the options).
 type side uint8
 
 const (
@@ -152,10 +154,9 @@ var keywordTable = []keyword{
 	{name: "retries", in: inDefaults | inBackend, side: backSide, parse: kwRetries, doc: "retries"},
 	{name: "http-check", in: inDefaults | inBackend, side: backSide, parse: kwHTTPCheck, doc: "http-check-expect"},
 	{name: "timeout", in: inAll, parse: (*parser).kwTimeout, doc: "timeout"},
-	// The timeout keywords warn about their side themselves (timeoutField).
-	{name: "contimeout", in: inAll, parse: legacyTimeout("contimeout", "connect"), doc: "legacy-timeout-keywords"},
-	{name: "clitimeout", in: inAll, parse: legacyTimeout("clitimeout", "client"), doc: "legacy-timeout-keywords"},
-	{name: "srvtimeout", in: inAll, parse: legacyTimeout("srvtimeout", "server"), doc: "legacy-timeout-keywords"},
+	{name: "contimeout", in: inAll, side: backSide, parse: legacyTimeout("contimeout", "connect"), doc: "legacy-timeout-keywords"},
+	{name: "clitimeout", in: inAll, side: frontSide, parse: legacyTimeout("clitimeout", "client"), doc: "legacy-timeout-keywords"},
+	{name: "srvtimeout", in: inAll, side: backSide, parse: legacyTimeout("srvtimeout", "server"), doc: "legacy-timeout-keywords"},
 	{name: "option", in: inAll, parse: (*parser).kwOption, doc: "option"},
 	{name: "no", in: inAll, parse: (*parser).kwNo, doc: "option"},
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
@@ -214,12 +215,6 @@ func (p *parser) keywordLine(pos Pos, words []string) {
 	case kw.status == supported:
 		if err := kw.parse(p, p.cur, pos, args); err != nil {
 			p.errorf(pos, "%v", err)
-			return
-		}
-		// A keyword of one side, in a section of the other (a listen
-		// section is both): HAProxy's "has no effect" warning.
-		if kw.side != bothSides && p.cur != nil {
-			p.warnCapability(p.cur, pos, name, kw.side == frontSide, kw.side == backSide)
 		}
 	}
 }
@@ -250,6 +245,7 @@ func Keywords() []KeywordInfo {
 			Defaults: kw.in&inDefaults != 0,
 			Frontend: kw.in&inFrontend != 0,
 			Backend:  kw.in&inBackend != 0,
+			Side:     [...]string{bothSides: "both", frontSide: "frontend", backSide: "backend"}[kw.side],
 			Ignored:  kw.status == ignored,
 			Refused:  kw.status == refused,
 			Doc:      kw.doc,
@@ -262,7 +258,8 @@ func Keywords() []KeywordInfo {
 // KeywordInfo describes one registered keyword.
 type KeywordInfo struct {
 	Name                                string
-	Global, Defaults, Frontend, Backend bool // where it is allowed (listen: frontend or backend)
+	Global, Defaults, Frontend, Backend bool   // where it is allowed (listen: frontend or backend)
+	Side                                string // "frontend", "backend" or "both"
 	Ignored, Refused                    bool
 	Doc                                 string // anchor in docs/configuration.md
 	Why                                 string
