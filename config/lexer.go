@@ -52,7 +52,8 @@ func (lx *lexer) lookup(name string) (string, bool) {
 }
 
 // lex splits a configuration file into lines of words the way HAProxy does:
-// words are separated by spaces or tabs; '#' starts a comment outside quotes;
+// words are separated by blanks (space, tab, vertical tab, form feed); a
+// carriage return ends the line; '#' starts a comment outside quotes;
 // double quotes group words, honour escapes and expand variables; single
 // quotes group words literally; outside single quotes a backslash escapes
 // a blank, a quote, '#' or itself and understands \r \n \t \xHH. Lexical errors are
@@ -330,9 +331,12 @@ func (ws wordSplitter) split(s string) ([]string, []string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == ' ' || c == '\t':
+		case c == ' ' || c == '\t' || c == '\v' || c == '\f':
+			// HAProxy's parse_line splits on every isspace byte.
 			w.flush()
-		case c == '#' && ws.comments:
+		case c == '#' && ws.comments, c == '\r':
+			// A carriage return ends the line there, as in HAProxy,
+			// rather than becoming part of a word nobody can see.
 			w.flush()
 			return w.list, undefined, nil
 		case c == '\'':

@@ -114,8 +114,11 @@ func TestLex(t *testing.T) {
 		{name: "CRLF line endings", in: "global\r\n\tmaxconn 10\r\n\r\ndefaults\r\n", want: []lexLine{
 			{1, []string{"global"}}, {2, []string{"maxconn", "10"}}, {4, []string{"defaults"}},
 		}},
-		{name: "CR before LF only is stripped", in: "a b\r\r\n", want: []lexLine{
-			{1, []string{"a", "b\r"}},
+		{name: "a bare CR ends the line, as in HAProxy", in: "a b\rc d\r\n", want: []lexLine{
+			{1, []string{"a", "b"}},
+		}},
+		{name: "vertical tab and form feed separate words", in: "a\vb\fc\n", want: []lexLine{
+			{1, []string{"a", "b", "c"}},
 		}},
 		{name: "CRLF after a quoted word", in: "realm \"x y\"\r\nnext\r\n", want: []lexLine{
 			{1, []string{"realm", "x y"}}, {2, []string{"next"}},
