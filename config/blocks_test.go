@@ -64,7 +64,7 @@ func TestConditionalBlocks(t *testing.T) {
 		{name: ".diag kept in diagnostic mode", diag: true, in: []string{".diag 'look here'"}, diags: []string{"DIAG 1: 'look here'"}},
 		{name: ".alert is an error", in: []string{`.alert "SSL support is mandatory"`, "x"}, kept: []int{2}, errs: []string{"1: 'SSL support is mandatory'"}},
 		{name: "message of several words", in: []string{".notice a b"}, errs: []string{"1: unexpected argument 'b' after the message of '.notice': put a message with spaces in quotes"}},
-		{name: "message missing", in: []string{".warning"}, errs: []string{"1: '.warning' needs a message"}},
+		{name: "message missing is empty", in: []string{".warning"}, diags: []string{"WARNING 1: ''"}},
 		{name: "message with a variable", in: []string{`.notice "mode ${MODE}"`}, diags: []string{"NOTICE 1: 'mode prod'"}},
 		{name: "unknown directive", in: []string{".include x.cfg"}, errs: []string{"1: unknown directive '.include' (there are .if, .elif, .else, .endif, .diag, .notice, .warning and .alert)"}},
 	}

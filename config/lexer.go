@@ -273,9 +273,12 @@ func (lx *lexer) message(pos Pos, words []string) (*Diagnostic, *Error) {
 	default:
 		return nil, errorf(pos, "unknown directive '%s' (there are .if, .elif, .else, .endif, .diag, .notice, .warning and .alert)", kw)
 	}
+	// A directive without a message reports an empty one, as HAProxy's
+	// does.
+	if len(words) == 1 {
+		words = append(words, "")
+	}
 	switch {
-	case len(words) == 1:
-		return nil, errorf(pos, "'%s' needs a message", kw)
 	case len(words) > 2:
 		return nil, errorf(pos, "unexpected argument '%s' after the message of '%s': put a message with spaces in quotes", words[2], kw)
 	}
