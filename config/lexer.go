@@ -108,8 +108,12 @@ func (lx *lexer) lex(file string, data []byte) ([]line, []*Error, []Diagnostic) 
 		}
 		if kw := words[0]; kw == ".if" || kw == ".elif" || kw == ".else" || kw == ".endif" {
 			var e []*Error
-			blocks, e = lx.conditional(blocks, pos, words, undefined)
+			var d *Diagnostic
+			blocks, e, d = lx.conditional(blocks, pos, words, undefined)
 			errs = append(errs, e...)
+			if d != nil {
+				diags = append(diags, *d)
+			}
 			continue
 		}
 		if len(blocks) > 0 && blocks[len(blocks)-1].state != blockTaking {
@@ -176,9 +180,14 @@ const maxCondBlocks = 100
 // open blocks. A wrong directive is reported and applied as well as it can
 // be, so that the lines after it are kept or dropped as meant: a block
 // whose condition is wrong drops all its branches, so that none of them
-// adds errors of its own.
-func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []string) ([]condBlock, []*Error) {
-	var errs []*Error
+// adds errors of its own. A condition that is missing is false, as in
+// HAProxy, with a notice, since a bare '.if' is more likely a slip than
+// meant.
+func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []string) ([]condBlock, []*Error, *Diagnostic) {
+	var (
+		errs []*Error
+		note *Diagnostic
+	)
 	kw := words[0]
 	var top *condBlock
 	if len(blocks) > 0 {
@@ -188,8 +197,8 @@ func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []str
 	// might be taken.
 	evaluate := func() blockState {
 		if len(words) == 1 {
-			errs = append(errs, errorf(pos, "'%s' needs a condition, such as defined(NAME) or version_atleast(2.6)", kw))
-			return blockDone
+			note = &Diagnostic{Severity: Notice, Pos: pos, Msg: fmt.Sprintf("'%s' has no condition, so it is false, as in HAProxy", kw)}
+			return blockWaiting
 		}
 		if len(undefined) > 0 {
 			for _, name := range undefined {
@@ -218,11 +227,11 @@ func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []str
 		case top == nil || top.state == blockTaking:
 			b.state = evaluate()
 		}
-		return append(blocks, b), errs
+		return append(blocks, b), errs, note
 	case ".elif":
 		switch {
 		case top == nil:
-			return blocks, append(errs, errorf(pos, "'.elif' without an '.if' before it"))
+			return blocks, append(errs, errorf(pos, "'.elif' without an '.if' before it")), nil
 		case top.sawElse:
 			errs = append(errs, errorf(pos, "'.elif' after the '.else' of the '.if' at %s", top.pos))
 			top.state = blockDone
@@ -231,16 +240,16 @@ func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []str
 		default:
 			top.state = blockDone
 		}
-		return blocks, errs
+		return blocks, errs, note
 	}
 	if len(words) > 1 {
 		errs = append(errs, errorf(pos, "unexpected argument '%s' after '%s', which takes none", words[1], kw))
 	}
 	if top == nil {
-		return blocks, append(errs, errorf(pos, "'%s' without an '.if' before it", kw))
+		return blocks, append(errs, errorf(pos, "'%s' without an '.if' before it", kw)), nil
 	}
 	if kw == ".endif" {
-		return blocks[:len(blocks)-1], errs
+		return blocks[:len(blocks)-1], errs, nil
 	}
 	switch {
 	case top.sawElse:
@@ -252,7 +261,7 @@ func (lx *lexer) conditional(blocks []condBlock, pos Pos, words, undefined []str
 		top.state = blockDone
 	}
 	top.sawElse = true
-	return blocks, errs
+	return blocks, errs, note
 }
 
 // message handles the directives that report a message, '.diag',
