@@ -101,7 +101,7 @@ func TestConditionalBlocks(t *testing.T) {
 	}
 }
 
-func TestConditionalBlocksNestAtMost100Deep(t *testing.T) {
+func TestConditionalBlocksNestAtMost99Deep(t *testing.T) {
 	var in []string
 	for i := 0; i < maxCondBlocks+2; i++ {
 		in = append(in, ".if 1")
@@ -111,7 +111,7 @@ func TestConditionalBlocksNestAtMost100Deep(t *testing.T) {
 		in = append(in, ".endif")
 	}
 	got, errs, _ := (&lexer{}).lex(testFile, []byte(lines(in...)))
-	if len(got) != 0 || len(errs) != 1 || errs[0].Pos.Line != maxCondBlocks+1 || !strings.Contains(errs[0].Msg, "'.if' nested more than 100 deep") {
+	if len(got) != 0 || len(errs) != 1 || errs[0].Pos.Line != maxCondBlocks+1 || !strings.Contains(errs[0].Msg, "'.if' nested more than 99 deep") {
 		t.Fatalf("lines %v, errors %v; want one error at line %d and no line", got, ErrorList(errs), maxCondBlocks+1)
 	}
 }

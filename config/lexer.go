@@ -172,9 +172,10 @@ const (
 	blockDone                      // a branch was taken, an outer block drops this one, or its condition was wrong: the rest is dropped
 )
 
-// maxCondBlocks bounds how deeply '.if' blocks nest, as HAProxy's
-// MAXNESTEDCONDS does.
-const maxCondBlocks = 100
+// maxCondBlocks bounds how deeply '.if' blocks nest. HAProxy's
+// MAXNESTEDCONDS is 100, but it counts the level being opened and refuses
+// the 100th, so 99 is what a configuration can use there.
+const maxCondBlocks = 99
 
 // conditional applies a '.if', '.elif', '.else' or '.endif' line to the
 // open blocks. A wrong directive is reported and applied as well as it can
