@@ -24,6 +24,9 @@ const (
 // than a descriptor that can never be open.
 const maxFD = 1 << 30
 
+// stdNames names descriptors 0-2 in the error that refuses them.
+var stdNames = [3]string{"standard input", "standard output", "standard error"}
+
 // parseFDAddr reads an address that may be "fd@N". isFD is false, with no
 // error, for any other address. Errors do not repeat the address: the
 // caller names it with its line. "sockpair@N" is refused: HAProxy passes
@@ -49,6 +52,13 @@ func parseFDAddr(s string) (fd int, isFD bool, err error) {
 	fd, err = strconv.Atoi(n)
 	if err != nil || fd >= maxFD {
 		return 0, true, fmt.Errorf("descriptor %s is out of range (at most %d)", n, maxFD-1)
+	}
+	if fd <= 2 {
+		// Refused here, with the line, rather than at start: fjord never
+		// takes 0-2 as inherited sockets (they carry its own input and
+		// messages), so the start-time check could only say "not open",
+		// which would send the user looking for the wrong fault.
+		return 0, true, fmt.Errorf("descriptor %d is %s: fjord keeps descriptors 0-2 for its own input and messages and does not listen on them; have the socket passed as descriptor 3 or above (systemd and VTest do so)", fd, stdNames[fd])
 	}
 	return fd, true, nil
 }

@@ -14,7 +14,9 @@ func TestFDAddr(t *testing.T) {
 		wantErr string
 	}{
 		{in: "fd@3", fd: 3, isFD: true},
-		{in: "fd@0", fd: 0, isFD: true},
+		{in: "fd@0", isFD: true, wantErr: "descriptor 0 is standard input"},
+		{in: "fd@2", isFD: true, wantErr: "descriptor 2 is standard error"},
+		{in: "fd@00", isFD: true, wantErr: "descriptor 0 is standard input"},
 		{in: "fd@007", fd: 7, isFD: true},
 		{in: "127.0.0.1:80"},
 		{in: "/run/fjord.sock"},

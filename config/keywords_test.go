@@ -245,7 +245,6 @@ func TestBind(t *testing.T) {
 		// Inherited sockets: the number only; whether it is a listening
 		// socket is checked when fjord starts.
 		{"bind fd@3", []b{{fd: 3}}},
-		{"bind fd@0", []b{{fd: 0}}},
 		{"bind fd@1073741823", []b{{fd: 1<<30 - 1}}},
 		{`bind "fd@12" accept-proxy backlog 64 name vtest`, []b{{fd: 12, proxy: true, backlog: 64, name: "vtest"}}},
 		{"bind fd@3,127.0.0.1:80,fd@4", []b{{fd: 3}, {addr: "127.0.0.1:80"}, {fd: 4}}},
