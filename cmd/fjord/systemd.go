@@ -39,7 +39,9 @@ type systemdSockets struct {
 // variable that is unset reads as "". Like sd_listen_fds, it passes
 // nothing when LISTEN_PID is unset; unlike it, it says why it passes
 // nothing when the variables are set but not for this process, or
-// malformed.
+// malformed. Passing nothing loses only what systemd adds (the names,
+// the unused-socket warning): 'bind fd@N' does not depend on it, and
+// still takes any socket fjord inherited (inherit.go).
 func parseSystemdEnv(listenPID, listenFDs, names string, pid int) (systemdSockets, error) {
 	if listenPID == "" && listenFDs == "" {
 		return systemdSockets{}, nil
@@ -49,7 +51,7 @@ func parseSystemdEnv(listenPID, listenFDs, names string, pid int) (systemdSocket
 		return systemdSockets{}, fmt.Errorf("%s=%q is not a process id", sdListenPID, listenPID)
 	}
 	if p != pid {
-		return systemdSockets{}, fmt.Errorf("%s=%s names another process than fjord (%d): the sockets are not fjord's (start fjord with exec, not from a shell that stays)", sdListenPID, listenPID, pid)
+		return systemdSockets{}, fmt.Errorf("%s=%s names another process than fjord (%d), so systemd's socket names and the check for unused sockets are skipped; 'bind fd@N' still uses any socket fjord was started with (start fjord with exec, not from a shell that stays)", sdListenPID, listenPID, pid)
 	}
 	n, err := strconv.Atoi(listenFDs)
 	if err != nil || n < 0 || n > 1<<16 {
@@ -71,6 +73,8 @@ func parseSystemdEnv(listenPID, listenFDs, names string, pid int) (systemdSocket
 // gets its sockets from fjord (FJORD_LISTEN_FDS). It marks the sockets
 // close-on-exec, as sd_listen_fds does. It must run after
 // descriptorsAtStart, which tells inherited descriptors by that flag.
+// When the variables are not fjord's, it marks nothing, and the sockets
+// stay usable by 'bind fd@N' as any inherited descriptor.
 func takeSystemdSockets() (systemdSockets, error) {
 	pid, fds, names := os.Getenv(sdListenPID), os.Getenv(sdListenFDs), os.Getenv(sdListenFDNames)
 	for _, v := range []string{sdListenPID, sdListenFDs, sdListenFDNames} {

@@ -108,6 +108,21 @@ func TestSystemdSocketActivation(t *testing.T) {
 	echoThrough(t, addr, "reloaded")
 }
 
+// Variables meant for another process lose only what systemd adds: the
+// socket is still fjord's to listen on as fd@3, without systemd's name.
+func TestSystemdVariablesOfAnotherProcessKeepTheSocket(t *testing.T) {
+	http, addr := inheritedTCP(t)
+	cfg := fdProxyConfig(t, 3, echoBackend(t).Addr().String(), "")
+	cmd := fjordCmd(t, "-db", "-f", cfg)
+	cmd.Env = append(cmd.Env, "LISTEN_PID=1", "LISTEN_FDS=1", "LISTEN_FDNAMES=http")
+	cmd.ExtraFiles = []*os.File{http}
+	fp := startFjordCmd(t, cmd)
+	http.Close()
+	fp.log.wait(t, 0, "LISTEN_PID=1 names another process than fjord", 10*time.Second)
+	fp.log.wait(t, 0, "listening on fd@3 ("+addr+")", 10*time.Second)
+	echoThrough(t, addr, "foreign variables")
+}
+
 // Variables meant for another process are not taken for fjord's, and
 // fjord says so.
 func TestSystemdVariablesOfAnotherProcess(t *testing.T) {
