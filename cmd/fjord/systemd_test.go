@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -132,5 +133,19 @@ func TestSystemdVariablesOfAnotherProcess(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The variables are gone before the configuration is read: a line that
+// names one reads an unset variable, in fjord -c as in a start.
+func TestSystemdVariablesNotInConfiguration(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "fjord.cfg")
+	text := "global\n    maxconn \"${LISTEN_FDS}\"\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := fjordCmdEnv(t, []string{"LISTEN_PID=1", "LISTEN_FDS=1"}, "-c", "-f", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "environment variable 'LISTEN_FDS' is not set") {
+		t.Errorf("fjord -c = %v, output:\n%s", err, out)
 	}
 }
