@@ -26,8 +26,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fjordlb/fjord/tls/record"
 )
 
@@ -108,10 +106,13 @@ func NewServerConfig(base *tls.Config) *ServerConfig {
 	return &ServerConfig{tls: top}
 }
 
-// Server runs a server handshake on the connected socket fd, which the
-// caller keeps: the handshake works on a duplicate and reads nothing
-// past its own records. It returns when the handshake is done, fails,
-// or deadline passes.
+// Server runs a server handshake on fd, a duplicate of the session's
+// non-blocking socket made by the caller, which Server owns and closes:
+// the caller keeps its own descriptor, from which the handshake reads
+// nothing past its own records. Duplicating is the caller's part so that
+// the socket the handshake works on is the one the caller means even if
+// it closes its own descriptor meanwhile (and the number is reused). It
+// returns when the handshake is done, fails, or deadline passes.
 func (p *Pool) Server(ctx context.Context, fd int, local, remote net.Addr, cfg *ServerConfig, deadline time.Time) (*Result, error) {
 	return p.run(ctx, record.Server, fd, local, remote, cfg.tls, deadline)
 }
@@ -123,13 +124,9 @@ func (p *Pool) Client(ctx context.Context, fd int, local, remote net.Addr, cfg *
 }
 
 func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote net.Addr, cfg *tls.Config, deadline time.Time) (*Result, error) {
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
-	}
 	// A non-blocking descriptor gives a File on the runtime's poller:
 	// waiting for the peer costs a parked goroutine, not a thread.
-	f := os.NewFile(uintptr(dup), "tls-handshake")
+	f := os.NewFile(uintptr(fd), "tls-handshake")
 	defer f.Close()
 	if err := f.SetDeadline(deadline); err != nil {
 		return nil, fmt.Errorf("handshake deadline: %w", err)
