@@ -1,0 +1,110 @@
+package handshake_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/tls/handshake"
+	"github.com/fjordlb/fjord/tls/record"
+)
+
+// OpenSSL's client, unlike crypto/tls's, chooses its TLS 1.3 suite: each
+// one fjord carries is handed over and talked through.
+func TestOpenSSLClient(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl command: install the Debian package openssl")
+	}
+	cert, _ := testCert(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12})
+	for _, tc := range []struct {
+		name, flag, suite string
+		id                uint16
+	}{
+		{"TLS1.3/AES-128-GCM", "-ciphersuites", "TLS_AES_128_GCM_SHA256", tls.TLS_AES_128_GCM_SHA256},
+		{"TLS1.3/AES-256-GCM", "-ciphersuites", "TLS_AES_256_GCM_SHA384", tls.TLS_AES_256_GCM_SHA384},
+		{"TLS1.3/ChaCha20", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256", tls.TLS_CHACHA20_POLY1305_SHA256},
+		{"TLS1.2/ECDHE-ECDSA-AES256-GCM", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384", tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+		{"TLS1.2/ECDHE-ECDSA-CHACHA20", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305", tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			version := "-tls1_3"
+			if tc.flag == "-cipher" {
+				version = "-tls1_2"
+			}
+			cmd := exec.Command(openssl, "s_client", "-connect", ln.Addr().String(), version, tc.flag, tc.suite,
+				"-servername", "fjord.test", "-CAfile", caFile, "-verify_return_error", "-quiet", "-no_ign_eof")
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer cmd.Process.Kill()
+			fd, local, remote := acceptRaw(t, ln)
+			res, err := handshake.NewPool(1).Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
+			if err != nil {
+				t.Fatalf("handshake: %v\nopenssl: %s", err, stderr.String())
+			}
+			if res.State.CipherSuite != tc.id {
+				t.Fatalf("negotiated %s", tls.CipherSuiteName(res.State.CipherSuite))
+			}
+			s := newSession(t, fd, record.Server, res)
+			echoed := make(chan error, 1)
+			go func() { echoed <- s.echo() }()
+			out := bufio.NewReader(stdout)
+			for _, line := range []string{"hello", strings.Repeat("x", 40000)} {
+				io.WriteString(stdin, line+"\n")
+				got, err := out.ReadString('\n')
+				if err != nil || got != line+"\n" {
+					t.Fatalf("echo of %d bytes: %d bytes, %v\nopenssl: %s", len(line)+1, len(got), err, stderr.String())
+				}
+			}
+			stdin.Close() // s_client sends close_notify
+			if err := <-echoed; err != nil {
+				t.Fatalf("echo: %v", err)
+			}
+		})
+	}
+}
+
+// acceptRaw accepts one connection and keeps it as a non-blocking
+// descriptor of the test's own.
+func acceptRaw(t *testing.T, ln net.Listener) (fd int, local, remote net.Addr) {
+	t.Helper()
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Control(func(s uintptr) { fd = dup(t, int(s)) })
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd, c.LocalAddr(), c.RemoteAddr()
+}
