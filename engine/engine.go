@@ -20,6 +20,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/tls/handshake"
 )
 
 // Logger receives the engine's operational messages. cmd/fjord connects it
@@ -59,6 +60,14 @@ type Options struct {
 	// one that finds no socket here, or not a listening one, fails. The
 	// engine owns these descriptors from New on, as Inherited.
 	InheritedFD map[int][]int
+	// TLS are the handshake configurations of the binds that terminate
+	// TLS ("bind ... ssl"), which cmd/fjord builds from the
+	// certificates; a bind not in the map serves plain TCP.
+	TLS map[*config.Bind]*handshake.ServerConfig
+	// Handshakes runs the TLS handshakes; nil: a pool that computes on
+	// one CPU less than there are loops (at least one), so that a flood
+	// of handshakes leaves a CPU to established sessions.
+	Handshakes *handshake.Pool
 }
 
 // Local is fjord's own answer to a request that Intercept claimed. The
@@ -102,6 +111,9 @@ type Engine struct {
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
 
+	tls        map[*config.Bind]*handshake.ServerConfig
+	handshakes *handshake.Pool
+
 	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 	inheritedFD map[int][]int            // the same for fd@N binds
 
@@ -142,7 +154,12 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		addrs:         map[*config.Bind]netip.AddrPort{},
 		inherited:     opts.Inherited,
 		inheritedFD:   opts.InheritedFD,
+		tls:           opts.TLS,
+		handshakes:    opts.Handshakes,
 		drained:       make(chan struct{}),
+	}
+	if e.handshakes == nil && len(e.tls) > 0 {
+		e.handshakes = handshake.NewPool(e.nbLoops() - 1)
 	}
 	e.global.max = int64(g.MaxConn)
 	// Keep enough pipes for the sessions that are moving bulk data at once;

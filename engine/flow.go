@@ -97,7 +97,9 @@ func (f *flow) pump(s *session) bool {
 				return f.writeFailed(s)
 			}
 			f.inPipe -= n
-			f.bytes += int64(n)
+			if f.dst.tls == nil {
+				f.bytes += int64(n) // a TLS destination's were counted sealed
+			}
 			s.touch(f.dst)
 			if f.inPipe > 0 {
 				// A short count does not mean the socket is full: the
@@ -112,11 +114,11 @@ func (f *flow) pump(s *session) bool {
 		if f.eof {
 			if !f.shut && !f.keepOpen {
 				f.shut = true
-				_ = unix.Shutdown(f.dst.fd, unix.SHUT_WR)
+				f.dst.shutWrite()
 			}
 			return true
 		}
-		if !f.src.readable || (f.limited && f.left == 0) {
+		if !(f.src.readable || f.src.holds()) || (f.limited && f.left == 0) {
 			return true
 		}
 		var ok bool
@@ -137,7 +139,7 @@ func (f *flow) copyThrough(s *session) bool {
 	l := s.l
 	full := l.pipes.copyMax()
 	buf := l.scratch[:f.want(full)]
-	n, err := sysRead(f.src.fd, buf)
+	n, err := f.src.read(buf)
 	switch {
 	case err == unix.EAGAIN:
 		f.src.readable = false
@@ -153,16 +155,18 @@ func (f *flow) copyThrough(s *session) bool {
 	s.touch(f.src)
 	f.took(n)
 	if n == full {
-		f.bulk = true
-	} else if n < len(buf) && !f.src.hup {
+		// Spliced from now on, unless either end is TLS: the kernel
+		// would move ciphertext as if it were the stream.
+		f.bulk = f.src.tls == nil && f.dst.tls == nil
+	} else if n < len(buf) && !f.src.hup && f.src.shortReadDrains() {
 		f.src.readable = false // a short read drained the socket
 	}
-	w := 0
+	rest := buf[:n]
 	if f.dst.writable {
-		w, err = sysWrite(f.dst.fd, buf[:n])
+		var w int
+		w, rest, err = f.dst.send(buf[:n])
 		switch {
 		case err == unix.EAGAIN:
-			w = 0
 			f.dst.writable = false
 		case err != nil:
 			return f.writeFailed(s)
@@ -171,9 +175,13 @@ func (f *flow) copyThrough(s *session) bool {
 			f.bytes += int64(w)
 			s.touch(f.dst)
 		}
+	} else if f.dst.tls != nil {
+		// Sealed now, stashed below: the pipe holds records.
+		rest = f.dst.tls.seal(s.l, buf[:n])
+		f.bytes += int64(n)
 	}
-	if w < n {
-		return f.stash(s, buf[w:n])
+	if len(rest) > 0 {
+		return f.stash(s, rest)
 	}
 	return true
 }
@@ -332,16 +340,14 @@ const drainProof = 1 << 20
 // writeHead sends bytes the proxy itself puts before the client's (a PROXY
 // header) on this flow's destination.
 func (f *flow) writeHead(s *session, b []byte) bool {
-	n, err := sysWrite(f.dst.fd, b)
+	// The caller counts a head's bytes.
+	_, rest, err := f.dst.send(b)
 	if err != nil && err != unix.EAGAIN {
 		return f.writeFailed(s)
 	}
-	if n < 0 {
-		n = 0
-	}
-	if n < len(b) {
+	if len(rest) > 0 {
 		f.dst.writable = false
-		return f.stash(s, b[n:])
+		return f.stash(s, rest)
 	}
 	return true
 }

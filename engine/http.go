@@ -104,11 +104,11 @@ func (s *session) httpStart() {
 // whole, routes it.
 func (s *session) httpReadHead() {
 	h, l := s.h, s.l
-	if !s.cli.readable {
+	if !s.cli.readable && !s.cli.holds() {
 		return
 	}
 	buf := l.scratch[:l.eng.bufSize]
-	n, err := sysPeek(s.cli.fd, buf)
+	n, err := s.cli.peek(buf)
 	switch {
 	case err == unix.EAGAIN:
 		s.cli.readable = false
@@ -281,7 +281,7 @@ func (s *session) httpSendHead() {
 	}
 	total := h.headLen + h.inHead
 	buf := l.scratch[:total]
-	if n, err := sysRead(s.cli.fd, buf); err != nil || n != total {
+	if n, err := s.cli.read(buf); err != nil || n != total {
 		// The bytes were peeked, so only a reset can take them away.
 		s.close(true)
 		return
@@ -415,11 +415,11 @@ func (s *session) moveBody(f *flow, kind h1.BodyKind, cs *chunkScan, request boo
 		if kind != h1.BodyChunked || cs.done() {
 			return true, true
 		}
-		if !f.src.readable {
+		if !f.src.readable && !f.src.holds() {
 			return false, true
 		}
 		buf := s.l.scratch[:s.l.eng.bufSize]
-		n, err := sysPeek(f.src.fd, buf)
+		n, err := f.src.peek(buf)
 		switch {
 		case err == unix.EAGAIN:
 			f.src.readable = false
@@ -485,7 +485,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		return false, true
 	}
 	buf := l.scratch[:l.eng.bufSize]
-	n, err := sysPeek(s.svr.fd, buf)
+	n, err := s.svr.peek(buf)
 	switch {
 	case err == unix.EAGAIN:
 		s.svr.readable = false
@@ -599,7 +599,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 	l := s.l
 	buf := l.scratch[:hl+inHead]
-	if n, err := sysRead(s.svr.fd, buf); err != nil || n != len(buf) {
+	if n, err := s.svr.read(buf); err != nil || n != len(buf) {
 		s.close(true)
 		return false
 	}

@@ -55,7 +55,7 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	}
 	// Best effort: an error page is small and the client's socket buffer
 	// is empty here, so a single write takes it whole.
-	_, _ = sysWrite(s.cli.fd, httpErrors[code])
+	_, _, _ = s.cli.send(httpErrors[code])
 	s.lingerClose()
 }
 
@@ -75,7 +75,7 @@ func (s *session) lingerClose() {
 			return
 		}
 	}
-	_ = unix.Shutdown(s.cli.fd, unix.SHUT_WR)
+	s.cli.shutWrite()
 	s.state = stLinger
 	if s.h != nil {
 		s.h.lingerAt = s.l.now
@@ -113,6 +113,10 @@ func (s *session) handOff(serve func(net.Conn)) {
 	f := os.NewFile(uintptr(fd), "client")
 	conn, err := net.FileConn(f) // duplicates fd
 	f.Close()
+	if err == nil && s.cli.tls != nil {
+		conn = handTLS(conn, s.cli.tls, &l.tls)
+		s.cli.tls = nil
+	}
 	s.cli.fd = -1
 	s.setTerm('L', 'R') // answered by fjord itself
 	rec, log := s.handedOffRecord(), s.fe.log
@@ -166,6 +170,6 @@ func (s *session) localReply(code int, page []byte) {
 	}
 	// The client's socket buffer is empty here: one write takes a small
 	// page whole, and lingerClose drains what the client still sends.
-	_, _ = sysWrite(s.cli.fd, page)
+	_, _, _ = s.cli.send(page)
 	s.lingerClose()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/handshake"
 )
 
 // frontend is the engine's view of a frontend or listen section, shared by
@@ -97,6 +98,7 @@ type listener struct {
 	l      *loop
 	fe     *frontend
 	bind   *config.Bind
+	tls    *handshake.ServerConfig // nil: the bind does not terminate TLS
 	addr   netip.AddrPort
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
@@ -130,7 +132,7 @@ func (ln *listener) resume() {
 const acceptRetry = 100 * time.Millisecond
 
 func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
-	ln := &listener{l: l, fe: fe, bind: b, addr: addr, fd: fd}
+	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], addr: addr, fd: fd}
 	ln.retry.fire = func(time.Time) { ln.resume() }
 	return ln
 }

@@ -45,6 +45,8 @@ type loop struct {
 
 	rec AccessRecord // filled for each access log line, handed by pointer
 
+	tls tlsBuffers // record buffers of the loop's TLS sessions
+
 	// Scheduling policy for bulk streams (sched.go).
 	tid         atomic.Int32 // the loop's thread, for tests and diagnostics
 	batch       atomic.Bool  // the thread is SCHED_BATCH now (atomic for Stats)
@@ -258,16 +260,28 @@ func pollWait(epfd int, events []unix.EpollEvent, msec int) (int, error) {
 	return int(r), nil
 }
 
-// grant is a server slot the balancer took for a queued session.
+// grant is a server slot the balancer took for a queued session, or a
+// TLS handshake's outcome.
 type grant struct {
 	s   *session
 	srv *balancer.Server
+	hs  *tlsDone
 }
 
 // post hands a grant to the loop; safe from any goroutine.
 func (l *loop) post(s *session, srv *balancer.Server) {
 	l.inboxMu.Lock()
-	l.inbox = append(l.inbox, grant{s, srv})
+	l.inbox = append(l.inbox, grant{s: s, srv: srv})
+	l.inboxMu.Unlock()
+	l.inboxSet.Store(true)
+	l.wake()
+}
+
+// postHandshake hands a handshake's outcome to the loop; safe from any
+// goroutine.
+func (l *loop) postHandshake(s *session, d tlsDone) {
+	l.inboxMu.Lock()
+	l.inbox = append(l.inbox, grant{s: s, hs: &d})
 	l.inboxMu.Unlock()
 	l.inboxSet.Store(true)
 	l.wake()
@@ -280,6 +294,10 @@ func (l *loop) drainInbox() {
 	l.inbox = nil
 	l.inboxMu.Unlock()
 	for _, g := range grants {
+		if g.hs != nil {
+			g.s.handshaken(*g.hs)
+			continue
+		}
 		g.s.granted(g.srv)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"net/netip"
 	"time"
 
@@ -21,6 +22,7 @@ const (
 	stEstablished                     // forwarding
 	stHTTPHead                        // HTTP: waiting for a request head
 	stLinger                          // HTTP: closing, draining the client
+	stHandshake                       // TLS: the handshake pool has the client
 	stClosed
 )
 
@@ -32,6 +34,7 @@ type endpoint struct {
 	writable bool
 	hup      bool // the peer shut down its side: a read will end in EOF
 	client   bool
+	tls      *tlsConn // nil: a plain socket
 }
 
 func (ep *endpoint) onEvent(ev uint32) {
@@ -79,6 +82,11 @@ type session struct {
 
 	h *httpSession // nil in tcp mode
 
+	// TLS: when the handshake started, and how to stop it if the
+	// session ends first.
+	hsStart  time.Time
+	hsCancel context.CancelFunc
+
 	// slotHeld: the connection was handed off (handOff), whose goroutine
 	// gives the maxconn slots back when it is done; close must not.
 	slotHeld bool
@@ -116,8 +124,13 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 	s.begin()
 }
 
-// begin starts the session's work once the client is known.
+// begin starts the session's work once the client is known (and, on a
+// TLS bind, once its handshake is done).
 func (s *session) begin() {
+	if s.ln.tls != nil && s.cli.tls == nil {
+		s.startHandshake()
+		return
+	}
 	if s.logsTraffic() && s.fe.logKind == RecordConnect {
 		s.logConnect()
 	}
@@ -441,6 +454,8 @@ func (s *session) deadline() time.Time {
 	switch s.state {
 	case stProxyHeader:
 		earliest(s.lastCli, t.Client)
+	case stHandshake:
+		earliest(s.hsStart, t.Client)
 	case stQueued:
 		q := bt.Queue
 		if q == 0 {
@@ -524,6 +539,8 @@ func (s *session) onTimer(now time.Time) {
 		s.connectFailed()
 	case stQueued:
 		s.fail(503)
+	case stHandshake:
+		s.handshakeFailed(context.DeadlineExceeded)
 	case stHTTPHead:
 		if s.h.headStart.IsZero() {
 			s.close(false) // an idle keep-alive connection: close silently
@@ -586,6 +603,13 @@ func (s *session) close(reset bool) {
 	if s.state == stQueued && !s.be.Cancel(s) {
 		// A grant is on its way to the loop's inbox; granted releases it.
 		s.srv = nil
+	}
+	if s.hsCancel != nil {
+		s.hsCancel() // the handshake's result will find the session closed
+		s.hsCancel = nil
+	}
+	if s.cli.tls != nil {
+		s.cli.tls.drop(&s.l.tls)
 	}
 	s.state = stClosed
 	s.l.wheel.cancel(&s.timer)

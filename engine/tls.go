@@ -1,0 +1,535 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/tls/handshake"
+	"github.com/fjordlb/fjord/tls/record"
+)
+
+// TLS termination. A connection accepted on a bind with TLS is handed to
+// the handshake pool (package handshake) before anything else, on a
+// duplicate of its socket and out of the loop's epoll set, so that the
+// loop neither sees its events nor waits for it. The result comes back
+// through the loop's inbox; the session returns to the epoll set with
+// its traffic keys in a record layer (package record), and from then on
+// its client endpoint reads, peeks and writes plaintext through that
+// layer: the rest of the engine works as for a plain socket, except
+// that a TLS endpoint's bytes are never spliced (the kernel would move
+// ciphertext as if it were the stream), and a short read proves nothing
+// about the socket (the layer may hold more).
+
+// tlsConn is a TLS endpoint's record layer and the bytes it holds.
+// Its buffers are taken from the loop only while they hold something, so
+// that an idle keep-alive connection costs no buffer.
+type tlsConn struct {
+	layer *record.Layer
+	ct    []byte // ciphertext read and not opened yet (a partial record)
+	pt    []byte // plaintext opened and not taken yet: pt[ptOff:]
+	ptOff int
+	eof   bool  // the peer's close_notify (or FIN) came: nothing more to read
+	err   error // the record stream failed; the session ends
+	// owed are records the layer sent while reading (a KeyUpdate's
+	// answer) that the socket did not take: they go before anything else.
+	owed      []byte
+	closeSent bool
+	info      TLSInfo
+}
+
+// TLSInfo is what a TLS session negotiated, for ACLs and logs.
+type TLSInfo struct {
+	Version     uint16
+	CipherSuite uint16
+	ServerName  string // SNI, "" when the client sent none
+	ALPN        string
+	Resumed     bool
+}
+
+// maxRecordWire is the longest record on the wire: TLS 1.2 allows 2048
+// bytes of expansion.
+const maxRecordWire = 5 + record.MaxPlaintext + 2048
+
+// tlsBuffers are a loop's spare record buffers.
+type tlsBuffers struct {
+	ct, pt [][]byte
+	out    []byte // sealed records on their way to a socket
+}
+
+// tlsBufferSpare bounds the spare buffers a loop keeps: beyond, a buffer
+// that empties is left to the garbage collector.
+const tlsBufferSpare = 64
+
+func (b *tlsBuffers) getCT() []byte {
+	if n := len(b.ct); n > 0 {
+		buf := b.ct[n-1]
+		b.ct = b.ct[:n-1]
+		return buf
+	}
+	return make([]byte, 0, maxRecordWire)
+}
+
+func (b *tlsBuffers) getPT() []byte {
+	if n := len(b.pt); n > 0 {
+		buf := b.pt[n-1]
+		b.pt = b.pt[:n-1]
+		return buf
+	}
+	// Room for a head of tune.bufsize that ends in a record's first
+	// byte, and that record.
+	return make([]byte, 0, 2*record.MaxPlaintext)
+}
+
+func (b *tlsBuffers) putCT(buf []byte) {
+	if len(b.ct) < tlsBufferSpare {
+		b.ct = append(b.ct, buf[:0])
+	}
+}
+
+func (b *tlsBuffers) putPT(buf []byte) {
+	if len(b.pt) < tlsBufferSpare {
+		clear(buf[:cap(buf)]) // plaintext does not outlive its session
+		b.pt = append(b.pt, buf[:0])
+	}
+}
+
+// release gives the buffers back once they are empty.
+func (t *tlsConn) release(b *tlsBuffers) {
+	if t.ct != nil && len(t.ct) == 0 {
+		b.putCT(t.ct)
+		t.ct = nil
+	}
+	if t.pt != nil && t.ptOff >= len(t.pt) {
+		b.putPT(t.pt)
+		t.pt, t.ptOff = nil, 0
+	}
+}
+
+// drop gives every buffer back, full or not: the session ends.
+func (t *tlsConn) drop(b *tlsBuffers) {
+	if t.ct != nil {
+		b.putCT(t.ct)
+		t.ct = nil
+	}
+	if t.pt != nil {
+		b.putPT(t.pt)
+		t.pt, t.ptOff = nil, 0
+	}
+}
+
+func (t *tlsConn) buffered() int { return len(t.pt) - t.ptOff }
+
+// fill opens records into pt: those already read, then what the socket
+// gives, until pt holds want bytes or the socket is drained (EAGAIN). It
+// returns nil when it made progress or reached the end of the stream.
+func (t *tlsConn) fill(l *loop, fd int, want int) error {
+	progress := false
+	for t.buffered() < want && !t.eof && t.err == nil {
+		if t.ct == nil {
+			t.ct = l.tls.getCT()
+		}
+		if t.pt == nil {
+			t.pt = l.tls.getPT()
+		}
+		if t.ptOff > 0 && t.ptOff == len(t.pt) {
+			t.pt, t.ptOff = t.pt[:0], 0
+		}
+		if cap(t.pt)-len(t.pt) < record.MaxPlaintext {
+			if t.ptOff == 0 {
+				break // full: the caller takes from it first
+			}
+			t.pt = t.pt[:copy(t.pt, t.pt[t.ptOff:])]
+			t.ptOff = 0
+		}
+		n, data, err := t.layer.Open(t.ct)
+		if n > 0 {
+			t.pt = append(t.pt, data...)
+			t.ct = t.ct[:copy(t.ct, t.ct[n:])]
+			progress = true
+			if t.layer.Pending() {
+				t.sendOwed(l, fd, t.layer.AppendControl(nil))
+			}
+		}
+		switch {
+		case err == io.EOF:
+			t.eof = true
+			continue
+		case err != nil:
+			t.fail(l, fd, err)
+			continue
+		case n > 0:
+			continue
+		}
+		// Not a whole record: read more of it.
+		r, err := sysRead(fd, t.ct[len(t.ct):cap(t.ct)])
+		switch {
+		case err == unix.EAGAIN:
+			t.release(&l.tls)
+			if progress {
+				return nil
+			}
+			return unix.EAGAIN
+		case err != nil:
+			t.err = err
+		case r == 0:
+			// A FIN without close_notify: a truncation attack or a
+			// careless client. HTTP framing still tells a whole
+			// message from a cut one, so it ends the stream as a FIN.
+			t.eof = true
+		default:
+			t.ct = t.ct[:len(t.ct)+r]
+		}
+	}
+	t.release(&l.tls)
+	return nil
+}
+
+// fail ends the record stream on err, with the alert it calls for when
+// fjord found the fault.
+func (t *tlsConn) fail(l *loop, fd int, err error) {
+	t.err = err
+	var re *record.Error
+	if errors.As(err, &re) && !re.Remote && !t.closeSent {
+		t.closeSent = true
+		_, _ = sysWrite(fd, t.layer.AppendAlert(l.tls.out[:0], re.Alert))
+	}
+}
+
+// sendOwed writes control records the layer owes, keeping what the
+// socket does not take for the next write.
+func (t *tlsConn) sendOwed(l *loop, fd int, recs []byte) {
+	if len(t.owed) == 0 {
+		n, err := sysWrite(fd, recs)
+		if err == nil && n == len(recs) {
+			return
+		}
+		if n < 0 {
+			n = 0
+		}
+		recs = recs[n:]
+	}
+	t.owed = append(t.owed, recs...)
+}
+
+// read takes plaintext into buf: 0 with no error at the end of the
+// stream, EAGAIN when the socket is drained and nothing is held.
+func (t *tlsConn) read(l *loop, fd int, buf []byte) (int, error) {
+	if t.buffered() == 0 {
+		if err := t.fill(l, fd, 1); err != nil {
+			return 0, err
+		}
+	}
+	if t.buffered() == 0 {
+		if t.err != nil {
+			return 0, t.err
+		}
+		return 0, nil // eof
+	}
+	n := copy(buf, t.pt[t.ptOff:])
+	t.ptOff += n
+	t.release(&l.tls)
+	return n, nil
+}
+
+// peek is read without taking: HTTP heads are looked at before they are
+// consumed.
+func (t *tlsConn) peek(l *loop, fd int, buf []byte) (int, error) {
+	if err := t.fill(l, fd, len(buf)); err != nil && t.buffered() == 0 {
+		return 0, err
+	}
+	if t.buffered() == 0 {
+		if t.err != nil {
+			return 0, t.err
+		}
+		return 0, nil
+	}
+	return copy(buf, t.pt[t.ptOff:]), nil
+}
+
+// seal returns the records that carry b, after any the socket still
+// owes, in the loop's output buffer (valid until the next seal).
+func (t *tlsConn) seal(l *loop, b []byte) []byte {
+	out := append(l.tls.out[:0], t.owed...)
+	t.owed = t.owed[:0]
+	out = t.layer.Seal(out, b)
+	l.tls.out = out[:0]
+	return out
+}
+
+// closeNotify says close_notify, once, best effort: it goes out before
+// the FIN, and a socket whose buffer is full has had its stash drained
+// before a flow shuts it down.
+func (t *tlsConn) closeNotify(l *loop, fd int) {
+	if t.closeSent || t.err != nil {
+		return
+	}
+	t.closeSent = true
+	out := append(l.tls.out[:0], t.owed...)
+	t.owed = nil
+	out = t.layer.AppendClose(out)
+	l.tls.out = out[:0]
+	_, _ = sysWrite(fd, out)
+}
+
+// read takes bytes from the endpoint: plaintext through its record layer
+// for TLS.
+func (ep *endpoint) read(buf []byte) (int, error) {
+	if ep.tls == nil {
+		return sysRead(ep.fd, buf)
+	}
+	return ep.tls.read(ep.s.l, ep.fd, buf)
+}
+
+// peek looks at the endpoint's next bytes without taking them.
+func (ep *endpoint) peek(buf []byte) (int, error) {
+	if ep.tls == nil {
+		return sysPeek(ep.fd, buf)
+	}
+	return ep.tls.peek(ep.s.l, ep.fd, buf)
+}
+
+// send writes b to the endpoint. n is how much of b it took, rest what
+// the socket did not take in the form it must reach the socket (the tail
+// of b, or of the records that seal b), for the caller to stash and
+// splice later. err is EAGAIN when the socket is full.
+func (ep *endpoint) send(b []byte) (n int, rest []byte, err error) {
+	if ep.tls == nil {
+		n, err = sysWrite(ep.fd, b)
+		if n < 0 {
+			n = 0
+		}
+		return n, b[n:], err
+	}
+	recs := ep.tls.seal(ep.s.l, b)
+	w, err := sysWrite(ep.fd, recs)
+	if w < 0 {
+		w = 0
+	}
+	return len(b), recs[w:], err
+}
+
+// shutWrite ends what the endpoint sends: close_notify, then a FIN.
+func (ep *endpoint) shutWrite() {
+	if ep.tls != nil {
+		ep.tls.closeNotify(ep.s.l, ep.fd)
+	}
+	_ = unix.Shutdown(ep.fd, unix.SHUT_WR)
+}
+
+// shortReadDrains reports whether a read that returned less than asked
+// proves the socket empty: not through a record layer, which may hold
+// more than it returned.
+func (ep *endpoint) shortReadDrains() bool { return ep.tls == nil }
+
+// holds reports whether the endpoint has bytes read from its socket that
+// its reader has not taken: no readiness edge will announce them.
+func (ep *endpoint) holds() bool { return ep.tls != nil && ep.tls.buffered() > 0 }
+
+// tlsDone is a handshake's outcome on its way to the loop.
+type tlsDone struct {
+	res *handshake.Result
+	err error
+}
+
+// startHandshake hands the client connection to the handshake pool. The
+// socket leaves the loop's epoll set until the handshake is done.
+func (s *session) startHandshake() {
+	l := s.l
+	fd := s.cli.fd
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		l.eng.logf("%s: client %s: fcntl F_DUPFD_CLOEXEC: %v", s.fe.conf, s.clientAddr, err)
+		s.close(false)
+		return
+	}
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	l.byFD[fd] = nil
+	s.state = stHandshake
+	s.hsStart = l.now
+	s.rearm()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.hsCancel = cancel
+	local, remote := net.TCPAddrFromAddrPort(s.localAddress()), net.TCPAddrFromAddrPort(s.clientAddr)
+	deadline := time.Now().Add(s.fe.conf.Timeouts.Client)
+	if s.fe.conf.Timeouts.Client <= 0 {
+		deadline = time.Time{}
+	}
+	pool, cfg := l.eng.handshakes, s.ln.tls
+	go func() {
+		res, err := pool.Server(ctx, dup, local, remote, cfg, deadline)
+		l.postHandshake(s, tlsDone{res, err})
+	}()
+}
+
+// handshaken runs on the loop when the handshake is done.
+func (s *session) handshaken(d tlsDone) {
+	if s.hsCancel != nil {
+		s.hsCancel()
+		s.hsCancel = nil
+	}
+	if s.state != stHandshake {
+		// The session ended while the handshake ran.
+		if d.res != nil {
+			d.res.Wipe()
+		}
+		return
+	}
+	l := s.l
+	if d.err != nil {
+		s.handshakeFailed(d.err)
+		return
+	}
+	layer, err := record.New(record.Server, d.res.Keys)
+	d.res.Wipe()
+	if err != nil {
+		s.handshakeFailed(err)
+		return
+	}
+	st := d.res.State
+	s.cli.tls = &tlsConn{layer: layer, info: TLSInfo{
+		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
+		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume,
+	}}
+	if err := l.register(s.cli.fd, &s.cli); err != nil {
+		l.eng.logf("%s: register client: %v", s.fe.conf, err)
+		s.close(false)
+		return
+	}
+	// Whatever came behind the handshake is in the socket, and the edge
+	// that announced it went to no one.
+	s.cli.readable, s.cli.writable = true, true
+	s.lastCli = l.now
+	s.state = stProxyHeader // begin sets the real state
+	s.begin()
+}
+
+// handshakeFailed ends a session whose handshake failed, as HAProxy
+// does: no response, a log line for the connection.
+func (s *session) handshakeFailed(err error) {
+	s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.clientAddr, handshakeReason(err))
+	s.setTerm('C', 'R')
+	s.close(false)
+}
+
+// handshakeReason says why a handshake failed in a line, without Go's
+// wrapping of the syscall.
+func handshakeReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout client"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the client closed the connection"
+	}
+	var re tls.RecordHeaderError
+	if errors.As(err, &re) {
+		return "not a TLS handshake (plain HTTP on a TLS port?)"
+	}
+	return err.Error()
+}
+
+// handedTLS is a TLS client connection handed off the loop (the stats
+// page, the runtime API): its goroutine reads and writes through the
+// session's record layer, on the connection duplicated for it.
+type handedTLS struct {
+	net.Conn // the socket: addresses, deadlines
+	mu       sync.Mutex
+	layer    *record.Layer
+	in       []byte // ciphertext not opened yet
+	pt       []byte // plaintext not read yet
+	eof      bool
+	closed   bool
+}
+
+// handTLS moves what the loop holds of t (the head it peeked, in
+// plaintext) to a connection of its own.
+func handTLS(conn net.Conn, t *tlsConn, b *tlsBuffers) *handedTLS {
+	h := &handedTLS{Conn: conn, layer: t.layer, eof: t.eof}
+	h.pt = append([]byte(nil), t.pt[t.ptOff:]...)
+	h.in = append(make([]byte, 0, maxRecordWire), t.ct...)
+	if len(t.owed) > 0 {
+		_, _ = conn.Write(t.owed)
+	}
+	t.drop(b)
+	return h
+}
+
+func (h *handedTLS) Read(p []byte) (int, error) {
+	for {
+		h.mu.Lock()
+		if len(h.pt) > 0 {
+			n := copy(p, h.pt)
+			h.pt = h.pt[n:]
+			h.mu.Unlock()
+			return n, nil
+		}
+		if h.eof {
+			h.mu.Unlock()
+			return 0, io.EOF
+		}
+		n, data, err := h.layer.Open(h.in)
+		var owed []byte
+		if n > 0 {
+			h.pt = append(h.pt[:0], data...)
+			h.in = h.in[:copy(h.in, h.in[n:])]
+			if h.layer.Pending() {
+				owed = h.layer.AppendControl(nil)
+			}
+		}
+		h.mu.Unlock()
+		if owed != nil {
+			if _, err := h.Conn.Write(owed); err != nil {
+				return 0, err
+			}
+		}
+		switch {
+		case err == io.EOF:
+			h.mu.Lock()
+			h.eof = true
+			h.mu.Unlock()
+			continue
+		case err != nil:
+			return 0, err
+		case n > 0:
+			continue
+		}
+		r, err := h.Conn.Read(h.in[len(h.in):cap(h.in)])
+		h.in = h.in[:len(h.in)+r]
+		if err != nil && r == 0 {
+			return 0, err
+		}
+	}
+}
+
+func (h *handedTLS) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	recs := h.layer.Seal(nil, p)
+	h.mu.Unlock()
+	if _, err := h.Conn.Write(recs); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close says close_notify, then closes the socket.
+func (h *handedTLS) Close() error {
+	h.mu.Lock()
+	var bye []byte
+	if !h.closed {
+		h.closed = true
+		bye = h.layer.AppendClose(nil)
+	}
+	h.mu.Unlock()
+	if bye != nil {
+		_ = h.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = h.Conn.Write(bye)
+	}
+	return h.Conn.Close()
+}

@@ -1,0 +1,284 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/tls/handshake"
+)
+
+// tlsTestCert is a self-signed ECDSA certificate for "fjord.test" and a
+// pool that trusts it.
+func tlsTestCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "fjord.test"},
+		DNSNames:     []string{"fjord.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// startTLSEngine runs cfgText with TLS on every bind of its first
+// frontend, and returns the bind's address and a client configuration
+// that trusts it.
+func startTLSEngine(t testing.TB, cfgText string, opts Options) (*Engine, string, *tls.Config) {
+	t.Helper()
+	cfg, err := config.Parse("test.cfg", []byte(cfgText), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, cfgText)
+	}
+	cert, roots := tlsTestCert(t)
+	srv := handshake.NewServerConfig(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
+	})
+	opts.TLS = map[*config.Bind]*handshake.ServerConfig{}
+	for _, b := range cfg.Frontends()[0].Binds {
+		opts.TLS[b] = srv
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger{t}
+	}
+	e, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	return e, e.Addr(cfg.Frontends()[0].Binds[0]).String(), &tls.Config{RootCAs: roots, ServerName: "fjord.test"}
+}
+
+func tlsDial(t testing.TB, addr string, cfg *tls.Config) *tls.Conn {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+var tlsVersions = []uint16{tls.VersionTLS12, tls.VersionTLS13}
+
+// In tcp mode a TLS bind terminates TLS and forwards the plaintext: small
+// messages, a transfer larger than a pipe both ways (never spliced as
+// ciphertext), and close_notify at the end.
+func TestTLSTerminationTCP(t *testing.T) {
+	for _, v := range tlsVersions {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			_, addr, cli := startTLSEngine(t, tcpConfig(t, "", echoServer(t)), Options{})
+			cli.MinVersion, cli.MaxVersion = v, v
+			c := tlsDial(t, addr, cli)
+			if err := echoOnce(c, "hello through TLS", 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Write(big)
+				if err == nil {
+					err = c.CloseWrite() // close_notify
+				}
+				errc <- err
+			}()
+			got, err := io.ReadAll(c) // to the echo server's FIN
+			if err != nil {
+				t.Fatalf("reading the echo: %v (%d bytes)", err, len(got))
+			}
+			if werr := <-errc; werr != nil {
+				t.Fatal(werr)
+			}
+			if !bytes.Equal(got, big) {
+				t.Fatalf("echo of %d bytes came back as %d, changed", len(big), len(got))
+			}
+		})
+	}
+}
+
+// In http mode the request heads are peeked through the record layer and
+// routed; keep-alive, pipelined requests in one record, and bodies of
+// both framings pass whole.
+func TestTLSTerminationHTTP(t *testing.T) {
+	web, static := webNode(t, "web01"), webNode(t, "static01")
+	_, addr, cli := startTLSEngine(t, httpSeedConfig(t, "", []string{web}, []string{static}), Options{})
+	for _, v := range tlsVersions {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			cli := cli.Clone()
+			cli.MinVersion, cli.MaxVersion = v, v
+			c := tlsDial(t, addr, cli)
+			br := bufio.NewReader(c)
+			for _, path := range []string{"/", "/images/a.png", "/x"} {
+				resp, body := httpRoundTrip(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+				if resp.StatusCode != 200 || !strings.HasSuffix(body, path) {
+					t.Fatalf("GET %s: %d %q", path, resp.StatusCode, body)
+				}
+				if want := map[bool]string{true: "static01", false: "web01"}[strings.HasPrefix(path, "/images")]; resp.Header.Get("X-Served-By") != want {
+					t.Fatalf("GET %s served by %s", path, resp.Header.Get("X-Served-By"))
+				}
+			}
+			// Two requests in one write, so in one record: the second
+			// waits in the record layer, not in the socket.
+			io.WriteString(c, "GET /one HTTP/1.1\r\nHost: fjord.test\r\n\r\nGET /two HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+			for _, path := range []string{"/one", "/two"} {
+				if resp, body := readResponse(t, br, nil); resp.StatusCode != 200 || !strings.HasSuffix(body, path) {
+					t.Fatalf("pipelined %s: %d %q", path, resp.StatusCode, body)
+				}
+			}
+			payload := strings.Repeat("body!", 50000)
+			resp, body := httpRoundTrip(t, c, br, fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: fjord.test\r\nContent-Length: %d\r\n\r\n%s", len(payload), payload))
+			if resp.StatusCode != 200 || body != payload {
+				t.Fatalf("POST /echo with Content-Length: %d, %d bytes", resp.StatusCode, len(body))
+			}
+			resp, body = httpRoundTrip(t, c, br, "POST /echo?chunked=1 HTTP/1.1\r\nHost: fjord.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+			if resp.StatusCode != 200 || body != "hello world" {
+				t.Fatalf("chunked POST /echo: %d %q", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// What is not a TLS client is closed, without an answer, and costs the
+// sessions around it nothing: plain HTTP, garbage, a ClientHello cut
+// short, a client that never speaks (closed at timeout client). An
+// established session talks all along.
+func TestTLSBadClients(t *testing.T) {
+	cfg := strings.Replace(tcpConfig(t, "", echoServer(t)), "timeout client 30s", "timeout client 500ms", 1)
+	_, addr, cli := startTLSEngine(t, cfg, Options{})
+	good := tlsDial(t, addr, cli)
+	stop, talked := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			if err := echoOnce(good, fmt.Sprintf("message %d", i), 5*time.Second); err != nil {
+				talked <- err
+				return
+			}
+			select {
+			case <-stop:
+				talked <- nil
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		send string
+	}{
+		{"plain HTTP", "GET / HTTP/1.1\r\nHost: fjord.test\r\n\r\n"},
+		{"garbage", "\x16\x03\x01\x00\x05hello"},
+		{"a ClientHello cut short", "\x16\x03\x01\x02\x00\x01\x00\x01"},
+		{"silence", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, addr)
+			io.WriteString(c, tc.send)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if err != nil && !isReset(err) {
+				t.Fatalf("read: %v", err)
+			}
+			if len(got) > 0 && got[0] != 0x15 { // a TLS alert is all it may get
+				t.Fatalf("answered %q", got)
+			}
+		})
+	}
+	close(stop)
+	if err := <-talked; err != nil {
+		t.Fatalf("the established session, while the bad clients came and went: %v", err)
+	}
+}
+
+// Many clients at once, on both loops: each handshake comes back to its
+// loop and each session gets its own bytes.
+func TestTLSConcurrentClients(t *testing.T) {
+	_, addr, cli := startTLSEngine(t, tcpConfig(t, "", echoServer(t)), Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := tls.Dial("tcp", addr, cli)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if err := echoOnce(c, fmt.Sprintf("client %d %s", i, strings.Repeat("x", i*1000)), 10*time.Second); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// A request claimed for fjord's own answer (the stats page) is handed off
+// the loop with its TLS session: the handler reads the request through
+// it and answers through it.
+func TestTLSHandOff(t *testing.T) {
+	web := webNode(t, "web01")
+	opts := Options{Intercept: func(fe, be string, req *h1.Request) Local {
+		if string(req.Path) != "/stats" {
+			return Local{}
+		}
+		return Local{Serve: func(c net.Conn) {
+			defer c.Close()
+			r, err := http.ReadRequest(bufio.NewReader(c))
+			if err != nil {
+				return
+			}
+			body := "stats for " + r.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		}}
+	}}
+	_, addr, cli := startTLSEngine(t, httpSeedConfig(t, "", []string{web}, []string{web}), opts)
+	c := tlsDial(t, addr, cli)
+	br := bufio.NewReader(c)
+	resp, body := httpRoundTrip(t, c, br, "GET /stats HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+	if resp.StatusCode != 200 || body != "stats for /stats" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
