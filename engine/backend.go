@@ -23,6 +23,9 @@ type backend struct {
 	Name     string
 	Conf     *config.Proxy
 	Counters *balancer.Counters
+	// sniFromHost: a server is named over TLS by the request's Host,
+	// which the session keeps for it.
+	sniFromHost bool
 }
 
 func newBackend(b *balancer.Backend) *backend {

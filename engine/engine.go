@@ -6,6 +6,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -68,6 +69,19 @@ type Options struct {
 	// one CPU less than there are loops (at least one), so that a flood
 	// of handshakes leaves a CPU to established sessions.
 	Handshakes *handshake.Pool
+	// ServerTLS says how to speak TLS to each server with "ssl".
+	ServerTLS map[*config.Server]*ServerTLS
+}
+
+// ServerTLS is how the engine speaks TLS to a server.
+type ServerTLS struct {
+	// Config verifies the server, offers a client certificate and ALPN,
+	// and names the server (ServerName) unless SNIFromHost says how. It
+	// must allow only what the record layer carries.
+	Config *tls.Config
+	// SNIFromHost names the server by the request's Host, without its
+	// port ("sni req.hdr(host)"), in http mode.
+	SNIFromHost bool
 }
 
 // Local is fjord's own answer to a request that Intercept claimed. The
@@ -112,6 +126,7 @@ type Engine struct {
 	schedBatch                                                  bool // tune.sched-batch
 
 	tls        map[*config.Bind]*handshake.ServerConfig
+	serverTLS  map[*config.Server]*ServerTLS
 	handshakes *handshake.Pool
 
 	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
@@ -155,10 +170,11 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		inherited:     opts.Inherited,
 		inheritedFD:   opts.InheritedFD,
 		tls:           opts.TLS,
+		serverTLS:     opts.ServerTLS,
 		handshakes:    opts.Handshakes,
 		drained:       make(chan struct{}),
 	}
-	if e.handshakes == nil && len(e.tls) > 0 {
+	if e.handshakes == nil && len(e.tls)+len(e.serverTLS) > 0 {
 		e.handshakes = handshake.NewPool(e.nbLoops() - 1)
 	}
 	e.global.max = int64(g.MaxConn)
@@ -173,7 +189,13 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	views := make(map[string]*backend, len(e.backends))
 	for name, b := range e.backends {
-		views[name] = newBackend(b)
+		v := newBackend(b)
+		for _, sv := range b.Conf.Servers {
+			if st := e.serverTLS[sv]; st != nil && st.SNIFromHost {
+				v.sniFromHost = true
+			}
+		}
+		views[name] = v
 	}
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px}

@@ -67,6 +67,12 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
 	line []byte // the request line, for the access log (nil when not logging)
+
+	// sniHost is the request's Host without its port, kept when a server
+	// of the backend is named by it over TLS ("sni req.hdr(host)"): the
+	// head is gone from the scratch buffer by the time the connection
+	// is up.
+	sniHost string
 }
 
 // modeRank orders connection modes as HAProxy 1.5's combination matrix
@@ -158,6 +164,9 @@ func (s *session) httpReadHead() {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	be := s.fe.route.backend(s.clientAddr, req)
+	if be != nil && be.sniFromHost {
+		h.sniHost = hostName(req.Host)
+	}
 	if ic := l.eng.intercept; ic != nil {
 		// After routing: a stats page declared in a backend answers the
 		// requests routed to that backend, as in HAProxy.
@@ -261,6 +270,13 @@ func (s *session) releaseServerConn() {
 	}
 	// A connection that began with a PROXY header speaks for one client:
 	// it is never given to another.
+	if s.svr.tls != nil {
+		// The idle pool keeps sockets, not TLS sessions: a connection
+		// to a server over TLS serves one client (HAProxy would reuse
+		// it; see docs/tls.md).
+		s.svr.tls.drop(&s.l.tls)
+		h.reusable = false
+	}
 	if h.reusable && h.conSrv != nil && !s.svr.hup && !s.svr.readable && h.conSrv.Conf.SendProxy == 0 &&
 		s.c2s.inPipe == 0 && s.s2c.inPipe == 0 && h.mode == config.HTTPKeepAlive {
 		s.l.idle.put(s.svr.fd, h.conSrv)

@@ -15,14 +15,15 @@ import (
 type sessionState uint8
 
 const (
-	stProxyHeader sessionState = iota // reading the client's PROXY header
-	stQueued                          // waiting in the balancer for a server slot
-	stConnecting                      // non-blocking connect in progress
-	stRetryWait                       // pausing before the next connect attempt
-	stEstablished                     // forwarding
-	stHTTPHead                        // HTTP: waiting for a request head
-	stLinger                          // HTTP: closing, draining the client
-	stHandshake                       // TLS: the handshake pool has the client
+	stProxyHeader     sessionState = iota // reading the client's PROXY header
+	stQueued                              // waiting in the balancer for a server slot
+	stConnecting                          // non-blocking connect in progress
+	stRetryWait                           // pausing before the next connect attempt
+	stEstablished                         // forwarding
+	stHTTPHead                            // HTTP: waiting for a request head
+	stLinger                              // HTTP: closing, draining the client
+	stHandshake                           // TLS: the handshake pool has the client
+	stServerHandshake                     // TLS: the handshake pool has the server connection
 	stClosed
 )
 
@@ -86,6 +87,7 @@ type session struct {
 	// session ends first.
 	hsStart  time.Time
 	hsCancel context.CancelFunc
+	hsGen    uint32 // which handshake attempt is current
 
 	// slotHeld: the connection was handed off (handOff), whose goroutine
 	// gives the maxconn slots back when it is done; close must not.
@@ -376,6 +378,16 @@ func (s *session) finishConnect() {
 			return
 		}
 	}
+	if st := s.l.eng.serverTLS[s.srv.Conf]; st != nil {
+		s.startServerHandshake(st)
+		return
+	}
+	s.serverReady()
+}
+
+// serverReady starts the exchange once the server connection is up (and,
+// with "ssl", its handshake done).
+func (s *session) serverReady() {
 	if s.h != nil {
 		s.h.conSrv = s.srv
 		s.httpSendHead()
@@ -387,6 +399,10 @@ func (s *session) finishConnect() {
 
 // dropServer abandons the current server socket after a failed attempt.
 func (s *session) dropServer() {
+	if s.svr.tls != nil {
+		s.svr.tls.drop(&s.l.tls)
+		s.svr.tls = nil
+	}
 	if s.svr.fd >= 0 {
 		s.l.closeFD(s.svr.fd)
 		s.svr.fd = -1
@@ -456,6 +472,8 @@ func (s *session) deadline() time.Time {
 		earliest(s.lastCli, t.Client)
 	case stHandshake:
 		earliest(s.hsStart, t.Client)
+	case stServerHandshake:
+		earliest(s.connStart, bt.Connect) // the handshake is part of connecting, as in HAProxy
 	case stQueued:
 		q := bt.Queue
 		if q == 0 {
@@ -541,6 +559,8 @@ func (s *session) onTimer(now time.Time) {
 		s.fail(503)
 	case stHandshake:
 		s.handshakeFailed(context.DeadlineExceeded)
+	case stServerHandshake:
+		s.serverHandshakeFailed(context.DeadlineExceeded)
 	case stHTTPHead:
 		if s.h.headStart.IsZero() {
 			s.close(false) // an idle keep-alive connection: close silently
@@ -610,6 +630,9 @@ func (s *session) close(reset bool) {
 	}
 	if s.cli.tls != nil {
 		s.cli.tls.drop(&s.l.tls)
+	}
+	if s.svr.tls != nil {
+		s.svr.tls.drop(&s.l.tls)
 	}
 	s.state = stClosed
 	s.l.wheel.cancel(&s.timer)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -332,10 +333,12 @@ func (ep *endpoint) shortReadDrains() bool { return ep.tls == nil }
 // its reader has not taken: no readiness edge will announce them.
 func (ep *endpoint) holds() bool { return ep.tls != nil && ep.tls.buffered() > 0 }
 
-// tlsDone is a handshake's outcome on its way to the loop.
+// tlsDone is a handshake's outcome on its way to the loop. gen tells it
+// from the outcome of an earlier attempt that the session gave up on.
 type tlsDone struct {
 	res *handshake.Result
 	err error
+	gen uint32
 }
 
 // startHandshake hands the client connection to the handshake pool. The
@@ -362,9 +365,11 @@ func (s *session) startHandshake() {
 		deadline = time.Time{}
 	}
 	pool, cfg := l.eng.handshakes, s.ln.tls
+	s.hsGen++
+	gen := s.hsGen
 	go func() {
 		res, err := pool.Server(ctx, dup, local, remote, cfg, deadline)
-		l.postHandshake(s, tlsDone{res, err})
+		l.postHandshake(s, tlsDone{res, err, gen})
 	}()
 }
 
@@ -373,6 +378,17 @@ func (s *session) handshaken(d tlsDone) {
 	if s.hsCancel != nil {
 		s.hsCancel()
 		s.hsCancel = nil
+	}
+	if d.gen != s.hsGen || s.state != stHandshake && s.state != stServerHandshake {
+		// The session ended, or gave this attempt up, while it ran.
+		if d.res != nil {
+			d.res.Wipe()
+		}
+		return
+	}
+	if s.state == stServerHandshake {
+		s.serverHandshaken(d)
+		return
 	}
 	if s.state != stHandshake {
 		// The session ended while the handshake ran.
@@ -532,4 +548,93 @@ func (h *handedTLS) Close() error {
 		_, _ = h.Conn.Write(bye)
 	}
 	return h.Conn.Close()
+}
+
+// startServerHandshake hands the new server connection to the handshake
+// pool, as startHandshake does the client's. It runs under "timeout
+// connect", which began with the connection.
+func (s *session) startServerHandshake(st *ServerTLS) {
+	l := s.l
+	fd := s.svr.fd
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		l.eng.logf("%s, server '%s': fcntl F_DUPFD_CLOEXEC: %v", s.be.Conf, s.srv.Name, err)
+		s.dropServer()
+		s.connectFailed()
+		return
+	}
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	l.byFD[fd] = nil
+	s.state = stServerHandshake
+	s.rearm()
+	cfg := st.Config
+	if st.SNIFromHost && s.h != nil && s.h.sniHost != "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = s.h.sniHost
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.hsCancel = cancel
+	addr := s.serverAddr(s.srv)
+	remote := net.TCPAddrFromAddrPort(addr)
+	var deadline time.Time
+	if c := s.be.Conf.Timeouts.Connect; c > 0 {
+		deadline = s.connStart.Add(c)
+	}
+	pool := l.eng.handshakes
+	s.hsGen++
+	gen := s.hsGen
+	go func() {
+		res, err := pool.Client(ctx, dup, nil, remote, cfg, deadline)
+		l.postHandshake(s, tlsDone{res, err, gen})
+	}()
+}
+
+// serverHandshaken runs on the loop when the server handshake is done.
+func (s *session) serverHandshaken(d tlsDone) {
+	l := s.l
+	if d.err != nil {
+		s.serverHandshakeFailed(d.err)
+		return
+	}
+	layer, err := record.New(record.Client, d.res.Keys)
+	d.res.Wipe()
+	if err != nil {
+		s.serverHandshakeFailed(err)
+		return
+	}
+	s.svr.tls = &tlsConn{layer: layer}
+	if err := l.register(s.svr.fd, &s.svr); err != nil {
+		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
+		s.close(true)
+		return
+	}
+	s.svr.readable, s.svr.writable = true, true
+	s.state = stEstablished
+	s.lastSrv = l.now
+	s.serverReady()
+}
+
+// serverHandshakeFailed counts a failed server handshake as a failed
+// connection: retried, redispatched, or a 503, as HAProxy does.
+func (s *session) serverHandshakeFailed(err error) {
+	if s.hsCancel != nil {
+		s.hsCancel()
+		s.hsCancel = nil
+	}
+	s.l.eng.logf("%s, server '%s': SSL handshake failure: %v", s.be.Conf, s.srv.Name, handshakeReason(err))
+	// Back in the epoll set's absence, the socket only needs closing.
+	s.dropServer()
+	s.state = stConnecting
+	s.connectFailed()
+}
+
+// hostName is a Host field's host, without its port: an SNI name.
+func hostName(host []byte) string {
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
+		host = host[:i]
+	}
+	if len(host) > 0 && host[0] == '[' {
+		return "" // an IP literal names no server (RFC 6066, section 3)
+	}
+	return string(host)
 }

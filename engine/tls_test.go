@@ -282,3 +282,142 @@ func TestTLSHandOff(t *testing.T) {
 		t.Fatalf("%d %q", resp.StatusCode, body)
 	}
 }
+
+// tlsBackend serves handler over TLS with cert on a new loopback
+// listener.
+func tlsBackend(t testing.TB, cert tls.Certificate, handler func(net.Conn)) string {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) {
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}})
+		defer tc.Close()
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		handler(tc)
+	})
+}
+
+// serverTLSOpts has the engine speak TLS to every server of cfgText.
+func serverTLSOpts(t testing.TB, cfgText string, st *ServerTLS) (*config.Config, Options) {
+	t.Helper()
+	cfg, err := config.Parse("test.cfg", []byte(cfgText), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Logger: testLogger{t}, ServerTLS: map[*config.Server]*ServerTLS{}}
+	for _, be := range cfg.Backends() {
+		for _, sv := range be.Servers {
+			opts.ServerTLS[sv] = st
+		}
+	}
+	return cfg, opts
+}
+
+func startParsed(t testing.TB, cfg *config.Config, opts Options) string {
+	t.Helper()
+	e, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	return e.Addr(cfg.Frontends()[0].Binds[0]).String()
+}
+
+// In tcp mode fjord re-encrypts: a plain client's bytes reach a TLS
+// server, a transfer larger than a pipe both ways.
+func TestServerTLSTCP(t *testing.T) {
+	cert, roots := tlsTestCert(t)
+	backend := tlsBackend(t, cert, func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*tls.Conn).CloseWrite()
+	})
+	cfg, opts := serverTLSOpts(t, tcpConfig(t, "", backend), &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test"}})
+	addr := startParsed(t, cfg, opts)
+	c := dial(t, addr)
+	big := bytes.Repeat([]byte("fjord-tls-server"), 1<<16)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(big)
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		errc <- err
+	}()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("echo through a TLS server: %d of %d bytes, %v", len(got), len(big), err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// In http mode a server may be named by the request's Host
+// ("sni req.hdr(host)"), and one whose certificate does not verify is
+// not talked to: the client gets a 503.
+func TestServerTLSHTTP(t *testing.T) {
+	cert, roots := tlsTestCert(t)
+	var sni sync.Map
+	backend := tlsBackend(t, cert, func(c net.Conn) {
+		sni.Store(c.(*tls.Conn).ConnectionState().ServerName, true)
+		br := bufio.NewReader(c)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			body := "over TLS: " + r.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	t.Run("named by Host", func(t *testing.T) {
+		cfg, opts := serverTLSOpts(t, httpSeedConfig(t, "", []string{backend}, []string{backend}), &ServerTLS{Config: &tls.Config{RootCAs: roots}, SNIFromHost: true})
+		addr := startParsed(t, cfg, opts)
+		c := dial(t, addr)
+		br := bufio.NewReader(c)
+		for _, path := range []string{"/a", "/b"} {
+			resp, body := httpRoundTrip(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: fjord.test:8080\r\n\r\n")
+			if resp.StatusCode != 200 || body != "over TLS: "+path {
+				t.Fatalf("GET %s: %d %q", path, resp.StatusCode, body)
+			}
+		}
+		if _, ok := sni.Load("fjord.test"); !ok {
+			t.Fatal("the server was not named fjord.test")
+		}
+	})
+	t.Run("a certificate that does not verify", func(t *testing.T) {
+		cfg, opts := serverTLSOpts(t, httpSeedConfig(t, "", []string{backend}, []string{backend}), &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "other.test"}})
+		addr := startParsed(t, cfg, opts)
+		c := dial(t, addr)
+		resp, _ := httpRoundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+		if resp.StatusCode != 503 {
+			t.Fatalf("status %d, want 503", resp.StatusCode)
+		}
+	})
+}
+
+// TLS on both sides: fjord terminates the client's session and opens
+// its own to the server.
+func TestTLSBothSides(t *testing.T) {
+	cert, roots := tlsTestCert(t)
+	backend := tlsBackend(t, cert, func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*tls.Conn).CloseWrite()
+	})
+	cfgText := tcpConfig(t, "", backend)
+	cfg, opts := serverTLSOpts(t, cfgText, &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test"}})
+	srvCfg := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
+	opts.TLS = map[*config.Bind]*handshake.ServerConfig{cfg.Frontends()[0].Binds[0]: srvCfg}
+	addr := startParsed(t, cfg, opts)
+	c := tlsDial(t, addr, &tls.Config{RootCAs: roots, ServerName: "fjord.test"})
+	for _, msg := range []string{"one", strings.Repeat("two", 30000)} {
+		if err := echoOnce(c, msg, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
