@@ -3,6 +3,7 @@ package certs
 import (
 	"bytes"
 	"crypto"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
@@ -132,6 +133,11 @@ func TestLoadFileErrors(t *testing.T) {
 		{name: "encrypted PKCS#8 key", files: map[string][]byte{"site.pem": cat(certOnly, pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{0x30, 0}}))}, want: []string{"%s: block 3 (ENCRYPTED PRIVATE KEY): the private key is encrypted"}},
 		{name: "encrypted legacy key", files: map[string][]byte{"site.pem": cat(certOnly, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}, Bytes: []byte{0x30, 0}}))}, want: []string{"block 3 (RSA PRIVATE KEY): the private key is encrypted"}},
 		{name: "DSA key", files: map[string][]byte{"site.pem": cat(certOnly, pem.EncodeToMemory(&pem.Block{Type: "DSA PRIVATE KEY", Bytes: []byte{0x30, 0}}))}, want: []string{"%s: block 3 (DSA PRIVATE KEY): DSA keys are not supported"}},
+		{name: "PKCS#8 DSA key", files: map[string][]byte{"site.pem": cat(certOnly, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: mustMarshal(t, struct {
+			V int
+			A pkix.AlgorithmIdentifier
+			K []byte
+		}{A: pkix.AlgorithmIdentifier{Algorithm: oidDSA}, K: []byte{2, 1, 1}})}))}, want: []string{"%s: block 3 (PRIVATE KEY): DSA keys are not supported"}},
 		{name: "OpenSSH key", files: map[string][]byte{"site.pem": cat(certOnly, pem.EncodeToMemory(&pem.Block{Type: "OPENSSH PRIVATE KEY", Bytes: []byte{0}}))}, want: []string{"block 3 (OPENSSH PRIVATE KEY): unsupported private key format"}},
 		{name: "file is a directory", files: map[string][]byte{"site.pem/x": nil}, want: []string{"cannot read the certificate file: read %s: is a directory"}},
 		{name: ".key without a key", files: map[string][]byte{"site.pem": certOnly, "site.pem.key": certPEM(ec)}, want: []string{"%s.key holds no private key"}},

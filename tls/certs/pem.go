@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
@@ -152,7 +153,7 @@ func parseKeyBlock(b block) (crypto.Signer, error) {
 	switch b.label {
 	case "RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY":
 	case "DSA PRIVATE KEY":
-		return nil, fmt.Errorf("%s: DSA keys are not supported: Go's TLS does not sign with DSA, and no current client asks for it; use an ECDSA or RSA key", b)
+		return nil, fmt.Errorf("%s: %w", b, errDSA)
 	default:
 		return nil, fmt.Errorf("%s: unsupported private key format (fjord reads PRIVATE KEY (PKCS#8), RSA PRIVATE KEY and EC PRIVATE KEY)", b)
 	}
@@ -181,7 +182,28 @@ func parseKeyBlock(b block) (crypto.Signer, error) {
 			return nil, fmt.Errorf("%s: unsupported key type %T", b, k)
 		}
 	}
+	if isPKCS8DSA(b.der) {
+		return nil, fmt.Errorf("%s: %w", b, errDSA)
+	}
 	return nil, fmt.Errorf("%s: %v", b, firstErr)
+}
+
+// errDSA refuses DSA keys, which HAProxy loads (a multi-cert bundle may
+// have a .dsa member).
+var errDSA = errors.New("DSA keys are not supported: Go's TLS does not sign with DSA, and no current client needs it; use an ECDSA or RSA key")
+
+var oidDSA = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
+
+// isPKCS8DSA reports whether der is a PKCS#8 DSA key, which
+// x509.ParsePKCS8PrivateKey only calls unknown.
+func isPKCS8DSA(der []byte) bool {
+	var k struct {
+		Version   int
+		Algorithm pkix.AlgorithmIdentifier
+		Key       []byte
+	}
+	_, err := asn1.Unmarshal(der, &k)
+	return err == nil && k.Algorithm.Algorithm.Equal(oidDSA)
 }
 
 // KeyType is the type of a certificate's key, which decides what clients
