@@ -382,3 +382,25 @@ func TestLoadFileUnreadable(t *testing.T) {
 	_, err := loadFile(path, time.Now(), &w)
 	wantErr(t, err, "cannot read the certificate file: open "+path+": permission denied")
 }
+
+// TestDescribe: messages name a certificate by its first DNS name, its
+// CN, or its subject, and stay readable with many names.
+func TestDescribe(t *testing.T) {
+	p := testPKI(t)
+	for _, tc := range []struct {
+		cn   string
+		dns  []string
+		want string
+	}{
+		{cn: "a.example.com", dns: []string{"a.example.com"}, want: "a.example.com"},
+		{dns: []string{"a.example.com", "b.example.com"}, want: "a.example.com (also b.example.com)"},
+		{dns: []string{"a", "b", "c", "d", "e"}, want: "a (and 4 other names)"},
+		{cn: "only a CN", want: "CN=only a CN"},
+		{want: "O=fjord tests"},
+	} {
+		c := issue(t, p.inter, certSpec{cn: tc.cn, dns: tc.dns})
+		if got := describe(c.cert); got != tc.want {
+			t.Errorf("describe = %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -336,11 +336,13 @@ func (pf *pemFile) leafFor(file string, key crypto.Signer, keyFrom string, w *wa
 // describe names a certificate in messages by what a user knows it by:
 // its DNS names, else its subject's common name, else its subject.
 func describe(c *x509.Certificate) string {
-	if n := len(c.DNSNames); n > 0 {
-		if n > 3 {
-			return fmt.Sprintf("%s (and %d more names)", strings.Join(c.DNSNames[:3], ", "), n-3)
-		}
-		return strings.Join(c.DNSNames, ", ")
+	switch n := len(c.DNSNames); {
+	case n == 1:
+		return c.DNSNames[0]
+	case n > 1 && n <= 3:
+		return fmt.Sprintf("%s (also %s)", c.DNSNames[0], strings.Join(c.DNSNames[1:], " "))
+	case n > 3:
+		return fmt.Sprintf("%s (and %d other names)", c.DNSNames[0], n-1)
 	}
 	if c.Subject.CommonName != "" {
 		return "CN=" + c.Subject.CommonName
