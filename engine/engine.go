@@ -125,9 +125,10 @@ type Engine struct {
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
 
-	tls        map[*config.Bind]*handshake.ServerConfig
-	serverTLS  map[*config.Server]*ServerTLS
-	handshakes *handshake.Pool
+	tls         map[*config.Bind]*handshake.ServerConfig
+	serverTLS   map[*config.Server]*ServerTLS
+	handshakes  *handshake.Pool
+	tlsCounters tlsCounters
 
 	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 	inheritedFD map[int][]int            // the same for fd@N binds

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,6 +44,9 @@ type tlsConn struct {
 	owed      []byte
 	closeSent bool
 	info      TLSInfo
+	// ended is the count of current TLS sessions, decremented once when
+	// the session's layer is dropped.
+	ended *atomic.Int64
 }
 
 // TLSInfo is what a TLS session negotiated, for ACLs and logs.
@@ -115,6 +119,10 @@ func (t *tlsConn) release(b *tlsBuffers) {
 
 // drop gives every buffer back, full or not: the session ends.
 func (t *tlsConn) drop(b *tlsBuffers) {
+	if t.ended != nil {
+		t.ended.Add(-1)
+		t.ended = nil
+	}
 	if t.ct != nil {
 		b.putCT(t.ct)
 		t.ct = nil
@@ -409,7 +417,8 @@ func (s *session) handshaken(d tlsDone) {
 		return
 	}
 	st := d.res.State
-	s.cli.tls = &tlsConn{layer: layer, info: TLSInfo{
+	l.eng.tlsStarted(true, st.DidResume, l.now)
+	s.cli.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, info: TLSInfo{
 		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
 		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume,
 	}}
@@ -430,6 +439,7 @@ func (s *session) handshaken(d tlsDone) {
 // does: no response, a log line for the connection.
 func (s *session) handshakeFailed(err error) {
 	s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.clientAddr, handshakeReason(err))
+	s.l.eng.tlsCounters.failures.Add(1)
 	s.setTerm('C', 'R')
 	s.close(false)
 }
@@ -462,12 +472,14 @@ type handedTLS struct {
 	pt       []byte // plaintext not read yet
 	eof      bool
 	closed   bool
+	ended    *atomic.Int64 // the current TLS sessions, until Close
 }
 
 // handTLS moves what the loop holds of t (the head it peeked, in
 // plaintext) to a connection of its own.
 func handTLS(conn net.Conn, t *tlsConn, b *tlsBuffers) *handedTLS {
-	h := &handedTLS{Conn: conn, layer: t.layer, eof: t.eof}
+	h := &handedTLS{Conn: conn, layer: t.layer, eof: t.eof, ended: t.ended}
+	t.ended = nil // the handed connection counts until it closes
 	h.pt = append([]byte(nil), t.pt[t.ptOff:]...)
 	h.in = append(make([]byte, 0, maxRecordWire), t.ct...)
 	if len(t.owed) > 0 {
@@ -541,6 +553,9 @@ func (h *handedTLS) Close() error {
 	if !h.closed {
 		h.closed = true
 		bye = h.layer.AppendClose(nil)
+		if h.ended != nil {
+			h.ended.Add(-1)
+		}
 	}
 	h.mu.Unlock()
 	if bye != nil {
@@ -602,7 +617,8 @@ func (s *session) serverHandshaken(d tlsDone) {
 		s.serverHandshakeFailed(err)
 		return
 	}
-	s.svr.tls = &tlsConn{layer: layer}
+	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
+	l.eng.tlsStarted(false, d.res.State.DidResume, l.now)
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
 		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
 		s.close(true)
@@ -622,6 +638,7 @@ func (s *session) serverHandshakeFailed(err error) {
 		s.hsCancel = nil
 	}
 	s.l.eng.logf("%s, server '%s': SSL handshake failure: %v", s.be.Conf, s.srv.Name, handshakeReason(err))
+	s.l.eng.tlsCounters.serverFailures.Add(1)
 	// Back in the epoll set's absence, the socket only needs closing.
 	s.dropServer()
 	s.state = stConnecting

@@ -180,7 +180,7 @@ func TestTLSTerminationHTTP(t *testing.T) {
 // established session talks all along.
 func TestTLSBadClients(t *testing.T) {
 	cfg := strings.Replace(tcpConfig(t, "", echoServer(t)), "timeout client 30s", "timeout client 500ms", 1)
-	_, addr, cli := startTLSEngine(t, cfg, Options{})
+	e, addr, cli := startTLSEngine(t, cfg, Options{})
 	good := tlsDial(t, addr, cli)
 	stop, talked := make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -224,6 +224,13 @@ func TestTLSBadClients(t *testing.T) {
 	close(stop)
 	if err := <-talked; err != nil {
 		t.Fatalf("the established session, while the bad clients came and went: %v", err)
+	}
+	if st := e.TLSStats(); st.HandshakeFailures != 4 || st.Cumulative != 1 || st.Current != 1 {
+		t.Errorf("counters: %+v, want 4 failures and the one session, current", st)
+	}
+	good.Close()
+	if !waitFor(10*time.Second, func() bool { return e.TLSStats().Current == 0 }) {
+		t.Errorf("current TLS sessions after the last closed: %d", e.TLSStats().Current)
 	}
 }
 

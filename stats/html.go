@@ -64,6 +64,7 @@ type htmlPage struct {
 	CurConns    int64
 	TotConns    int64
 	DroppedLogs uint64
+	SSL         *SSLInfo // nil: no TLS
 	Message     string
 	MessageOK   bool
 	Links       []htmlLink
@@ -106,6 +107,10 @@ func (p *Page) renderHTML(w io.Writer, rows []Row, opts uriOptions, admin bool) 
 		NbThread:    g.NbThread,
 		FormAction:  p.uri + opts.suffix(false, false),
 		AdminActive: admin,
+	}
+	if p.src.SSL != nil {
+		ssl := p.src.SSL()
+		v.SSL = &ssl
 	}
 	if p.src.DroppedLogs != nil {
 		v.DroppedLogs = p.src.DroppedLogs()
@@ -354,6 +359,7 @@ tr{background:#fff}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="info">{{if .Version}}fjord {{.Version}} ({{.GoVersion}}) · {{end}}pid {{.PID}} · uptime {{.Uptime}} · threads {{.NbThread}} · maxconn {{.MaxConn}} · current conns {{.CurConns}} · total {{.TotConns}} · dropped log lines {{.DroppedLogs}}</p>
+{{with .SSL}}<p class="info">SSL: current {{.CurrConns}} · total {{.CumConns}} · {{.Rate}}/s (max {{.MaxRate}}) · full handshakes {{.FrontendKeyRate}}/s (max {{.FrontendMaxKeyRate}}) · reused {{.FrontendReusePct}}% · to servers {{.BackendKeyRate}}/s · failed handshakes {{.HandshakeFailures}} (to servers {{.ServerHandshakeFailures}})</p>{{end}}
 <nav>{{range .Links}}<a href="{{.Href}}">{{.Text}}</a>{{end}}</nav>
 {{- with .Message}}
 <p class="msg {{if $.MessageOK}}ok{{else}}err{{end}}">{{.}}</p>

@@ -171,6 +171,9 @@ func newPageEnv(t *testing.T, viaPackageServeConn bool) *pageEnv {
 		Checks:    env.checks,
 		Started:   time.Now().Add(-2*time.Hour - 3*time.Minute),
 		Version:   "1.2.3-test",
+		SSL: func() SSLInfo {
+			return SSLInfo{CurrConns: 4, CumConns: 40, Rate: 9, MaxRate: 12, FrontendKeyRate: 3, FrontendReusePct: 66, HandshakeFailures: 5}
+		},
 	}
 	for _, px := range cfg.Proxies {
 		p := NewPage(env.src, px)
@@ -453,7 +456,8 @@ func TestPageHTML(t *testing.T) {
 	}{
 		{"refresh", "stats", "/haproxy?stats",
 			[]string{`<meta http-equiv="refresh" content="10">`, `name="viewport"`, "fjord 1.2.3-test", "uptime 0d 2h03m", "UP 2h3m",
-				"L7OK/200 in 3ms", `class="up"`, "web01", "db1", "HTTP responses", "Set state to MAINT"},
+				"L7OK/200 in 3ms", `class="up"`, "web01", "db1", "HTTP responses", "Set state to MAINT",
+				"SSL: current 4 · total 40 · 9/s (max 12)", "reused 66%", "failed handshakes 5"},
 			[]string{"<script>", "<script ", "http://", "https://"}},
 		{"norefresh", "stats", "/haproxy?stats;norefresh", []string{"Enable refresh"}, []string{`http-equiv="refresh"`}},
 		{"norefresh with up", "stats", "/haproxy?stats;up;norefresh", nil, []string{`http-equiv="refresh"`}},
@@ -610,6 +614,13 @@ func TestPagePrometheus(t *testing.T) {
 		{"fjord_frontend_sessions_total", map[string]string{"proxy": "fe"}, 77},
 		{"fjord_frontend_http_requests_total", map[string]string{"proxy": "fe"}, 88},
 		{"fjord_build_info", map[string]string{"version": "1.2.3-test"}, 1},
+		{"fjord_process_current_ssl_connections", nil, 4},
+		{"fjord_process_ssl_connections_total", nil, 40},
+		{"fjord_process_current_ssl_rate", nil, 9},
+		{"fjord_process_max_ssl_rate", nil, 12},
+		{"fjord_process_current_frontend_ssl_key_rate", nil, 3},
+		{"fjord_process_frontend_ssl_reuse", nil, 66},
+		{"fjord_process_ssl_handshake_failures_total", nil, 5},
 	}
 	for _, tt := range tests {
 		got, ok := value(tt.name, tt.labels)

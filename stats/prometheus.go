@@ -130,9 +130,29 @@ var (
 	descServerAdmin = prometheus.NewDesc("fjord_server_admin_state", "Administrative state: 1 for the current one of ready, drain, maint.", []string{"proxy", "server", "state"}, nil)
 	descServerCheck = prometheus.NewDesc("fjord_server_check_status", "Status of the last health check: 1 for the current one.", []string{"proxy", "server", "state"}, nil)
 	descBuildInfo   = prometheus.NewDesc("fjord_build_info", "fjord's version (absent with 'stats hide-version').", []string{"version"}, nil)
-	hrspCodes       = [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
-	adminStates     = [...]string{"ready", "drain", "maint"}
-	checkStatuses   = [...]health.Status{health.StatusInit, health.StatusL4OK, health.StatusL4Tout, health.StatusL4Con, health.StatusL7OK, health.StatusL7Sts, health.StatusL7Rsp, health.StatusL7Tout, health.StatusSockErr}
+
+	// The process's TLS counters, named after HAProxy's exporter's
+	// haproxy_process_* metrics.
+	sslMetrics = []struct {
+		desc *prometheus.Desc
+		typ  prometheus.ValueType
+		get  func(*SSLInfo) int64
+	}{
+		{prometheus.NewDesc("fjord_process_current_ssl_connections", "TLS sessions now, client and server side.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.CurrConns }},
+		{prometheus.NewDesc("fjord_process_ssl_connections_total", "TLS sessions established since start.", nil, nil), counter, func(s *SSLInfo) int64 { return s.CumConns }},
+		{prometheus.NewDesc("fjord_process_current_ssl_rate", "Client-side TLS sessions per second, over the last second.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.Rate }},
+		{prometheus.NewDesc("fjord_process_max_ssl_rate", "Highest client-side TLS session rate seen.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.MaxRate }},
+		{prometheus.NewDesc("fjord_process_current_frontend_ssl_key_rate", "Full client handshakes per second, over the last second.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.FrontendKeyRate }},
+		{prometheus.NewDesc("fjord_process_max_frontend_ssl_key_rate", "Highest full client handshake rate seen.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.FrontendMaxKeyRate }},
+		{prometheus.NewDesc("fjord_process_frontend_ssl_reuse", "Percent of client TLS sessions resumed, over the last second.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.FrontendReusePct }},
+		{prometheus.NewDesc("fjord_process_current_backend_ssl_key_rate", "Full server handshakes per second, over the last second.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.BackendKeyRate }},
+		{prometheus.NewDesc("fjord_process_max_backend_ssl_key_rate", "Highest full server handshake rate seen.", nil, nil), gauge, func(s *SSLInfo) int64 { return s.BackendMaxKeyRate }},
+		{prometheus.NewDesc("fjord_process_ssl_handshake_failures_total", "Client TLS handshakes that failed.", nil, nil), counter, func(s *SSLInfo) int64 { return s.HandshakeFailures }},
+		{prometheus.NewDesc("fjord_process_server_ssl_handshake_failures_total", "Server TLS handshakes that failed.", nil, nil), counter, func(s *SSLInfo) int64 { return s.ServerHandshakeFailures }},
+	}
+	hrspCodes     = [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
+	adminStates   = [...]string{"ready", "drain", "maint"}
+	checkStatuses = [...]health.Status{health.StatusInit, health.StatusL4OK, health.StatusL4Tout, health.StatusL4Con, health.StatusL7OK, health.StatusL7Sts, health.StatusL7Rsp, health.StatusL7Tout, health.StatusSockErr}
 )
 
 // collector turns a Snapshot into metrics at scrape time.
@@ -153,6 +173,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBackendUp, descServerUp, descServerAdmin, descServerCheck, descBuildInfo} {
 		ch <- d
 	}
+	for _, m := range sslMetrics {
+		ch <- m.desc
+	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -165,6 +188,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if !c.hideVersion {
 		emit(descBuildInfo, gauge, 1, c.src.Version)
+	}
+	if c.src.SSL != nil {
+		ssl := c.src.SSL()
+		for _, m := range sslMetrics {
+			emit(m.desc, m.typ, float64(m.get(&ssl)))
+		}
 	}
 	rows := c.src.Snapshot()
 	for i := range rows {

@@ -37,6 +37,29 @@ type Sources struct {
 	// DroppedLogs counts log lines lost because the log queue was full
 	// (nil: not logging).
 	DroppedLogs func() uint64
+	// SSL reads the process's TLS counters (nil: fjord serves no TLS).
+	SSL func() SSLInfo
+}
+
+// SSLInfo are the process's TLS counters, as HAProxy's "show info" names
+// them. Rates are per second, over the last second.
+type SSLInfo struct {
+	CurrConns, CumConns                 int64 // CurrSslConns, CumSslConns
+	Rate, MaxRate                       int64 // SslRate, MaxSslRate
+	FrontendKeyRate, FrontendMaxKeyRate int64 // SslFrontendKeyRate, SslFrontendMaxKeyRate
+	FrontendReusePct                    int64 // SslFrontendSessionReuse_pct
+	BackendKeyRate, BackendMaxKeyRate   int64 // SslBackendKeyRate, SslBackendMaxKeyRate
+	// Failed handshakes, client and server side: fjord's additions
+	// (HAProxy counts them per frontend in its SSL stats module only).
+	HandshakeFailures, ServerHandshakeFailures int64
+}
+
+// ssl reads the TLS counters, zero when there are none.
+func (s *Sources) ssl() SSLInfo {
+	if s.SSL == nil {
+		return SSLInfo{}
+	}
+	return s.SSL()
 }
 
 // Row is one line of the statistics: a frontend, a server or a backend's

@@ -86,7 +86,10 @@ func startRuntime(t *testing.T, level config.APILevel) *runtime {
 	t.Cleanup(e.Stop)
 	rt.addr = e.Addr(cfg.Frontends()[0].Binds[0]).String()
 	src := &Sources{Config: cfg, Frontends: e.FrontendCounters, Backends: rt.backends, Started: time.Now(), Version: "test",
-		DroppedLogs: func() uint64 { return 7 }, Loops: 3}
+		DroppedLogs: func() uint64 { return 7 }, Loops: 3,
+		SSL: func() SSLInfo {
+			return SSLInfo{CurrConns: 2, CumConns: 30, Rate: 5, FrontendReusePct: 80, HandshakeFailures: 1}
+		}}
 	s, err := ListenSocket(src, cfg.Global.StatsSockets[0], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +153,10 @@ func TestSocketCommands(t *testing.T) {
 	}
 	if got := rt.send(t, "show info\n"); !strings.Contains(got, "Name: fjord\n") || !strings.Contains(got, "Uptime_sec: ") || !strings.Contains(got, "DroppedLogs: 7\n") || !strings.Contains(got, "Nbthread: 3\n") {
 		t.Errorf("show info: %q", got)
+	}
+	if got := rt.send(t, "show info\n"); !strings.Contains(got, "\nCurrSslConns: 2\nCumSslConns: 30\n") || !strings.Contains(got, "\nSslRate: 5\n") ||
+		!strings.Contains(got, "\nSslFrontendSessionReuse_pct: 80\n") || !strings.Contains(got, "\nSslHandshakeFailures: 1\n") {
+		t.Errorf("show info, TLS: %q", got)
 	}
 	if got := rt.send(t, "show servers state web\n"); !strings.Contains(got, "2 web 2 web02 127.0.0.1 2 1 ") {
 		t.Errorf("show servers state (web02 in MAINT): %q", got)

@@ -145,6 +145,15 @@ func (a *API) showInfo([]string) string {
 	fmt.Fprintf(&b, "Uptime: %dd %dh%02dm%02ds\nUptime_sec: %d\n",
 		int(up.Hours())/24, int(up.Hours())%24, int(up.Minutes())%60, int(up.Seconds())%60, int(up.Seconds()))
 	fmt.Fprintf(&b, "Nbthread: %d\nMaxconn: %d\nCurrConns: %d\nCumConns: %d\n", nb, g.MaxConn, cur, cum)
+	ssl := src.ssl()
+	// In HAProxy's order; MaxSslConns and SslRateLimit are 0: fjord has
+	// no maxsslconn or maxsslrate.
+	fmt.Fprintf(&b, "MaxSslConns: 0\nCurrSslConns: %d\nCumSslConns: %d\n", ssl.CurrConns, ssl.CumConns)
+	fmt.Fprintf(&b, "SslRate: %d\nSslRateLimit: 0\nMaxSslRate: %d\n", ssl.Rate, ssl.MaxRate)
+	fmt.Fprintf(&b, "SslFrontendKeyRate: %d\nSslFrontendMaxKeyRate: %d\nSslFrontendSessionReuse_pct: %d\n",
+		ssl.FrontendKeyRate, ssl.FrontendMaxKeyRate, ssl.FrontendReusePct)
+	fmt.Fprintf(&b, "SslBackendKeyRate: %d\nSslBackendMaxKeyRate: %d\n", ssl.BackendKeyRate, ssl.BackendMaxKeyRate)
+	fmt.Fprintf(&b, "SslHandshakeFailures: %d\nSslServerHandshakeFailures: %d\n", ssl.HandshakeFailures, ssl.ServerHandshakeFailures)
 	var dropped uint64
 	if src.DroppedLogs != nil {
 		dropped = src.DroppedLogs()

@@ -93,6 +93,7 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		return 1
 	}
 	src.Frontends, src.Loops = eng.FrontendCounters, eng.Loops()
+	src.SSL = func() stats.SSLInfo { return sslInfo(eng.TLSStats()) }
 	// Listen only: the loops start serving once privileges are dropped
 	// (process.run).
 	if err := eng.Listen(); err != nil {

@@ -49,3 +49,15 @@ func (ps pageSet) intercept(frontend, backend string, req *h1.Request) engine.Lo
 	}
 	return engine.Local{}
 }
+
+// sslInfo is the engine's TLS counters as the stats report them.
+func sslInfo(st engine.TLSStats) stats.SSLInfo {
+	return stats.SSLInfo{
+		CurrConns: st.Current, CumConns: st.Cumulative,
+		Rate: st.Rate, MaxRate: st.MaxRate,
+		FrontendKeyRate: st.FrontendKeyRate, FrontendMaxKeyRate: st.FrontendMaxKeyRate,
+		FrontendReusePct: st.FrontendReusePct,
+		BackendKeyRate:   st.BackendKeyRate, BackendMaxKeyRate: st.BackendMaxKeyRate,
+		HandshakeFailures: st.HandshakeFailures, ServerHandshakeFailures: st.ServerHandshakeFailures,
+	}
+}
