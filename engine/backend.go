@@ -23,8 +23,11 @@ type backend struct {
 	Name     string
 	Conf     *config.Proxy
 	Counters *balancer.Counters
+	// redirects are the backend's "redirect" rules, tried once a request
+	// is routed here (a listen section's are its frontend's: tried once).
+	redirects []redirectRule
 }
 
 func newBackend(b *balancer.Backend) *backend {
-	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters}
+	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters, redirects: newRedirects(b.Conf.Redirects)}
 }
