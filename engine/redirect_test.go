@@ -406,3 +406,37 @@ func FuzzRedirectAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A backend's rule closes the client when the backend's "option
+// httpclose" combines into the request's mode; a frontend's rule, tried
+// before any backend is chosen, follows the frontend's options only.
+func TestRedirectBackendHTTPClose(t *testing.T) {
+	web := webNode(t, "web01")
+	_, addr := startEngine(t, redirectConfig(t, "  redirect location /fe if { path /f }", "", "  option httpclose\n  redirect location /be", web))
+	const fe = "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /fe\r\ncache-control: no-cache\r\n\r\n"
+	const be = "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /be\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /f HTTP/1.1\r\nHost: a\r\n\r\n")
+	readExactly(t, c, br, fe)
+	io.WriteString(c, "GET /moved/x HTTP/1.1\r\nHost: a\r\n\r\n")
+	readExactly(t, c, br, be)
+	waitClosed(t, c, 5*time.Second)
+}
+
+// A connection that sends its first request while fjord stops softly gets
+// its redirect, announced as the connection's last, and is closed.
+func TestRedirectDuringSoftStop(t *testing.T) {
+	web := webNode(t, "web01")
+	e, addr := startEngine(t, redirectConfig(t, "  redirect location /", "", "", web))
+	c := dial(t, addr)
+	if !waitFor(5*time.Second, func() bool { return e.Stats().Sessions == 1 }) {
+		t.Fatalf("sessions = %d, want 1", e.Stats().Sessions)
+	}
+	drained := e.SoftStop()
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	readExactly(t, c, bufio.NewReader(c), "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n")
+	waitClosed(t, c, 5*time.Second)
+	c.Close()
+	waitDrained(t, drained, 5*time.Second)
+}
