@@ -174,3 +174,45 @@ const (
 var logFormatWords = words[LogFormat]{"rfc3164", "rfc5424", "raw", "short", "json"}
 
 func (f LogFormat) String() string { return logFormatWords.name(f) }
+
+// RedirectKind is what a "redirect" rule builds its Location from.
+type RedirectKind uint8
+
+const (
+	RedirectLocation RedirectKind = iota // "location": the target as written
+	RedirectPrefix                       // "prefix": the target, then the request's path and query
+	RedirectScheme                       // "scheme": the target, "://", the Host field, then the path and query
+)
+
+var redirectKindWords = words[RedirectKind]{"location", "prefix", "scheme"}
+
+func (k RedirectKind) String() string { return redirectKindWords.name(k) }
+
+// RedirectFlags are a "redirect" rule's options.
+type RedirectFlags uint8
+
+const (
+	// RedirectDropQuery ("drop-query") leaves the query string out of a
+	// prefix or scheme redirect's Location.
+	RedirectDropQuery RedirectFlags = 1 << iota
+	// RedirectAppendSlash ("append-slash") ends a prefix or scheme
+	// redirect's Location with '/' when it does not already.
+	RedirectAppendSlash
+	// RedirectIgnoreEmpty ("ignore-empty") is accepted as HAProxy
+	// accepts it; it acts only on log-format locations, which the
+	// classic keyword does not have.
+	RedirectIgnoreEmpty
+)
+
+// RedirectReason is the reason phrase HAProxy sends with a redirect's
+// status code (http_apply_redirect_rule), or "" for a code a redirect
+// cannot have.
+func RedirectReason(code int) string { return redirectReasons[code] }
+
+var redirectReasons = map[int]string{
+	301: "Moved Permanently",
+	302: "Found",
+	303: "See Other",
+	307: "Temporary Redirect",
+	308: "Permanent Redirect",
+}

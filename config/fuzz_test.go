@@ -26,6 +26,7 @@ var fuzzSeeds = []string{
 	// conditional blocks.
 	"defaults\n timeout connect \"${HAPROXY_TEST_TIMEOUT-5s}\"\n timeout client \"${U-1m}\"\nfrontend \"fe${fe1}\"\n bind \"127.0.0.1:80${fe1}\" \"${BINDOPTS[*]}\"\n default_backend \"${.SECTION}_be\"\nbackend fe3_be\n server \"s${.LINE}\" \"127.0.0.${fe1}:${U-81}\"\n",
 	".if version_atleast(2.5-dev0) && !feature(OPENSSL)\nfrontend fe\n bind 127.0.0.1:80\n.if defined(A)\n default_backend be\n.elif streq(\"$A\",x)\n.else\n.alert \"no A\"\n.endif\n.notice \"${.SECTION}\"\n.else\n.if 1\n.endif\n.endif\nbackend be\n.if\n.warning a b\n",
+	"frontend f\n mode http\n bind :80\n acl a path_beg /a\n redirect prefix https://x.example set-cookie S=1 code 308 drop-query append-slash if a || !{ src 10.0.0.0/8 }\n redirect location /%2F clear-cookie S= unless TRUE\n redirect code 301 scheme https ignore-empty\n default_backend b\nbackend b\n mode http\n redirect scheme https if { hdr(host) -i x }\n",
 	"global\n stats socket fd@5 level admin\n stats socket 127.0.0.1:9999\nfrontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
 }
 
@@ -158,6 +159,10 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 				t.Fatalf("ACL %s without terms", acl.Name)
 			}
 		}
+		for _, r := range px.Redirects {
+			fuzzCheckRedirect(t, px, r)
+			checkPos("redirect", r.Pos)
+		}
 	}
 	for _, fe := range fes {
 		if len(fe.Binds) == 0 {
@@ -193,6 +198,43 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 		}
 		if fe.DefaultBackend != "" {
 			fuzzCheckBackendRef(t, cfg, fe, fe.DefaultBackend)
+		}
+	}
+}
+
+// fuzzCheckRedirect asserts what the engine relies on to send a redirect
+// rule's answer as it is: a known code, a target and a cookie that cannot
+// break the head, and a resolved condition.
+func fuzzCheckRedirect(t *testing.T, px *Proxy, r *Redirect) {
+	t.Helper()
+	if px.Mode != ModeHTTP {
+		t.Fatalf("%s: redirect in mode %s", px, px.Mode)
+	}
+	if RedirectReason(r.Code) == "" || r.Target == "" || r.Kind > RedirectScheme {
+		t.Fatalf("%s: redirect %+v", px, r)
+	}
+	for i := 0; i < len(r.Target); i++ {
+		c := r.Target[i]
+		if c <= ' ' || c == 0x7f || c == '%' && !(i+2 < len(r.Target) && isHex(r.Target[i+1]) && isHex(r.Target[i+2])) {
+			t.Fatalf("%s: redirect target %q", px, r.Target)
+		}
+	}
+	if r.Kind == RedirectScheme && !isScheme(r.Target) {
+		t.Fatalf("%s: redirect scheme %q", px, r.Target)
+	}
+	if strings.ContainsAny(r.SetCookie(), "\r\n\x00") {
+		t.Fatalf("%s: redirect cookie %q", px, r.Cookie)
+	}
+	if r.Cond != nil {
+		if len(r.Cond.Or) == 0 {
+			t.Fatalf("%s: redirect with an empty condition", px)
+		}
+		for _, and := range r.Cond.Or {
+			for _, term := range and {
+				if term.ACL == nil {
+					t.Fatalf("%s: unresolved ACL in a redirect condition", px)
+				}
+			}
 		}
 	}
 }

@@ -147,6 +147,7 @@ var keywordTable = []keyword{
 	{name: "default_backend", in: inDefaults | inFrontend, side: frontSide, parse: kwDefaultBackend, doc: "default_backend-and-use_backend"},
 	{name: "use_backend", in: inFrontend, side: frontSide, parse: (*parser).kwUseBackend, doc: "default_backend-and-use_backend"},
 	{name: "acl", in: inFrontend | inBackend, parse: (*parser).kwACL, doc: "acl"},
+	{name: "redirect", in: inFrontend | inBackend, parse: (*parser).kwRedirect, doc: "redirect"},
 	{name: "balance", in: inDefaults | inBackend, side: backSide, parse: kwBalance, doc: "balance"},
 	{name: "hash-type", in: inDefaults | inBackend, side: backSide, parse: kwHashType, doc: "hash-type"},
 	{name: "server", in: inBackend, side: backSide, parse: (*parser).kwServer, doc: "server-and-default-server"},

@@ -231,6 +231,10 @@ type Proxy struct {
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode
 	ForwardFor   *ForwardFor
+	// Redirects are the "redirect" rules in order. A frontend's are
+	// evaluated before its use_backend rules, a backend's once the
+	// request is routed to it; the first that applies answers.
+	Redirects []*Redirect
 
 	Stats Stats
 }
@@ -392,4 +396,33 @@ type UseBackend struct {
 	Pos     Pos
 	Backend string
 	Cond    *Condition
+}
+
+// Redirect is a "redirect" rule: a request it applies to is answered by
+// fjord itself with a 3xx status, a Location and no body (HAProxy's
+// classic redirect, whose target is a plain string, not a log-format).
+type Redirect struct {
+	Pos    Pos
+	Kind   RedirectKind
+	Target string // the location, prefix or scheme, as written
+	Code   int    // 301, 302 (the default), 303, 307 or 308
+	Flags  RedirectFlags
+	// Cookie is the argument of "set-cookie NAME[=value]" or, with
+	// ClearCookie, of "clear-cookie NAME[=]"; empty without either.
+	Cookie      string
+	ClearCookie bool
+	Cond        *Condition // nil: the rule always applies
+}
+
+// SetCookie is the Set-Cookie field value the redirect sends, as HAProxy
+// builds it (http_parse_redirect_rule), or "" for none: a session cookie
+// for the whole site, or one that expires at once to clear it.
+func (r *Redirect) SetCookie() string {
+	switch {
+	case r.Cookie == "":
+		return ""
+	case r.ClearCookie:
+		return r.Cookie + "; path=/; Max-Age=0;"
+	}
+	return r.Cookie + "; path=/;"
 }

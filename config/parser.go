@@ -376,7 +376,7 @@ func isNameChar(r rune) bool {
 // Binds, servers, ACLs and rules belong to one section and are not copied.
 func (p *parser) inherit(d *Proxy) *Proxy {
 	px := *d
-	px.Binds, px.Servers, px.ACLs, px.UseBackends = nil, nil, nil, nil
+	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.Redirects = nil, nil, nil, nil, nil
 	px.Logs = append([]LogTarget(nil), d.Logs...)
 	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)

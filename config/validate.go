@@ -16,6 +16,7 @@ func (p *parser) validate() {
 			}
 		}
 		p.validateStats(px)
+		p.validateRedirects(px)
 		if px.Caps&CapFrontend != 0 {
 			p.validateFrontend(px)
 		}
@@ -83,6 +84,18 @@ func loopbackOnly(px *Proxy) bool {
 		}
 	}
 	return true
+}
+
+// validateRedirects refuses redirect rules in mode tcp, where there is no
+// request to answer. HAProxy ignores them there with a warning; a rule
+// that never acts is more likely a mistake than a wish.
+func (p *parser) validateRedirects(px *Proxy) {
+	if px.Mode == ModeHTTP {
+		return
+	}
+	for _, r := range px.Redirects {
+		p.errorf(r.Pos, "%s is in mode tcp: 'redirect' answers HTTP requests and needs 'mode http' (HAProxy ignores the rule with a warning)", px)
+	}
 }
 
 func (p *parser) validateFrontend(px *Proxy) {

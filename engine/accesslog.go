@@ -96,6 +96,7 @@ type accessTimes struct {
 	pending      bool     // a request (or tunnel) is under way and not logged yet
 	routed       bool     // s.be is this request's backend
 	localBe      *backend // the backend whose stats page claimed the request
+	handedOff    bool     // answered off the loop (the stats page): "<STATS>"
 }
 
 // logsTraffic reports whether this frontend writes access records.
@@ -119,6 +120,7 @@ func (s *session) logRequestStart(req *h1.Request) {
 	t.pending = true
 	t.routed = false
 	t.localBe = nil
+	t.handedOff = false
 	line := s.h.line[:0]
 	line = appendCapped(line, req.Method)
 	line = appendCapped(line, []byte{' '})
@@ -328,7 +330,7 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	if t.localBe != nil { // claimed by the stats page of this backend
 		r.Backend = t.localBe.Name
 	}
-	if r.Term[0] == 'L' { // answered by fjord: HAProxy's "<STATS>"
+	if t.handedOff { // the stats page: HAProxy names its applet
 		r.Server = "<STATS>"
 	}
 	begin := t.begin

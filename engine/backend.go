@@ -26,8 +26,11 @@ type backend struct {
 	// sniFromHost: a server is named over TLS by the request's Host,
 	// which the session keeps for it.
 	sniFromHost bool
+	// redirects are the backend's "redirect" rules, tried once a request
+	// is routed here (a listen section's are its frontend's: tried once).
+	redirects []redirectRule
 }
 
 func newBackend(b *balancer.Backend) *backend {
-	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters}
+	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters, redirects: newRedirects(b.Conf.Redirects)}
 }

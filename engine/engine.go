@@ -39,7 +39,11 @@ type Options struct {
 	// Intercept, when set, sees every routed HTTP request head (backend
 	// is "" when no rule chose one) before it goes to a server, and may
 	// claim the request for fjord to answer itself (see Local). The stats
-	// page hooks in here.
+	// page hooks in here. When the frontend has "redirect" rules it is
+	// asked first with backend "", before they are tried, so that the
+	// frontend's own page comes before them, as in HAProxy; it is then
+	// asked again, once routed, if it claimed nothing. A backend's
+	// redirect rules come after it.
 	Intercept func(frontend, backend string, req *h1.Request) Local
 	// Observer, when set, hears what traffic saw of servers with
 	// "observe" (passive health checks).
@@ -199,7 +203,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		views[name] = v
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px}
+		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects)}
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)

@@ -62,6 +62,7 @@ type httpSession struct {
 	reusable                   bool // the server connection may serve another request
 	counted                    bool // SessionStart done for this request
 	answered                   bool // response bytes reached the client
+	local                      bool // fjord answers this request itself (a redirect)
 	tunnel                     bool
 
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
@@ -107,24 +108,33 @@ func (s *session) httpStart() {
 }
 
 // httpReadHead peeks at the client's next request head and, once it is
-// whole, routes it.
+// whole, routes it. Requests fjord answers on the loop itself (redirects)
+// are answered one after the other, without recursion however many a
+// client pipelines.
 func (s *session) httpReadHead() {
+	for s.httpNextHead() {
+	}
+}
+
+// httpNextHead handles one request head. It reports true when it answered
+// the request itself and the connection waits for the next head.
+func (s *session) httpNextHead() bool {
 	h, l := s.h, s.l
 	if !s.cli.readable && !s.cli.holds() {
-		return
+		return false
 	}
 	buf := l.scratch[:l.eng.bufSize]
 	n, err := s.cli.peek(buf)
 	switch {
 	case err == unix.EAGAIN:
 		s.cli.readable = false
-		return
+		return false
 	case err != nil:
 		s.close(true)
-		return
+		return false
 	case n == 0:
 		s.close(false) // the client closed between requests
-		return
+		return false
 	}
 	req := &l.req
 	hl, err := h1.ParseRequest(buf[:n], req)
@@ -142,11 +152,11 @@ func (s *session) httpReadHead() {
 			s.lastCli = l.now
 			s.cli.readable = false
 		}
-		return
+		return false
 	}
 	if err != nil {
 		s.httpFail(400, "%v", err)
-		return
+		return false
 	}
 	if req.Chunked && n > hl {
 		// The chunk framing that came with the head is checked before
@@ -155,7 +165,7 @@ func (s *session) httpReadHead() {
 		var cs chunkScan
 		if _, err := cs.scan(buf[hl:n]); err != nil && err != h1.ErrNeedMore {
 			s.httpFail(400, "request body: %v", err)
-			return
+			return false
 		}
 	}
 	h.requests++
@@ -163,11 +173,27 @@ func (s *session) httpReadHead() {
 	if s.logsTraffic() {
 		s.logRequestStart(req) // before the head is consumed
 	}
+	// HAProxy's order (http_process_req_common, for the frontend, then
+	// for the backend): the frontend's stats page, its redirect rules,
+	// the routing, the backend's stats page, its redirect rules.
+	drained := n < len(buf) && n == hl && !s.cli.hup
+	ic := l.eng.intercept
+	if fe := s.fe; len(fe.redirects) > 0 {
+		if ic != nil {
+			if ans := ic(fe.conf.Name, "", req); ans.claimed() {
+				s.answerLocal(ans, nil)
+				return false
+			}
+		}
+		if r := matchRedirect(fe.redirects, s.clientAddr.Addr(), req); r != nil {
+			return s.httpRedirect(r, nil, hl, drained)
+		}
+	}
 	be := s.fe.route.backend(s.clientAddr, req)
 	if be != nil && be.sniFromHost {
 		h.sniHost = hostName(req.Host)
 	}
-	if ic := l.eng.intercept; ic != nil {
+	if ic != nil {
 		// After routing: a stats page declared in a backend answers the
 		// requests routed to that backend, as in HAProxy.
 		beName := ""
@@ -175,18 +201,18 @@ func (s *session) httpReadHead() {
 			beName = be.Name
 		}
 		if ans := ic(s.fe.conf.Name, beName, req); ans.claimed() {
-			s.at.localBe = be
-			if ans.Reply != nil {
-				s.localReply(ans.Status, ans.Reply)
-				return
-			}
-			s.handOff(ans.Serve)
-			return
+			s.answerLocal(ans, be)
+			return false
 		}
 	}
 	if be == nil {
 		s.httpFail(503, "no backend for %s", req.Path)
-		return
+		return false
+	}
+	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried
+		if r := matchRedirect(be.redirects, s.clientAddr.Addr(), req); r != nil {
+			return s.httpRedirect(r, be, hl, drained)
+		}
 	}
 	s.be = be
 	s.at.routed = true
@@ -220,18 +246,30 @@ func (s *session) httpReadHead() {
 	switch {
 	case err != nil:
 		s.httpFail(503, "%s: %v", be.Conf, err)
-		return
+		return false
 	case sv == nil:
 		h.stale = true
 		s.state = stQueued
 		s.queued = l.now
 		s.at.beQueue = be.Counters.QueueCur.Load() - 1
 		s.rearm()
-		return
+		return false
 	}
 	s.srv = sv
 	s.at.slot = l.now
 	s.httpAttach()
+	return false
+}
+
+// answerLocal hands a request Intercept claimed to its answer; be is the
+// backend it was routed to, nil when the frontend's page claimed it.
+func (s *session) answerLocal(ans Local, be *backend) {
+	s.at.localBe = be
+	if ans.Reply != nil {
+		s.localReply(ans.Status, ans.Reply)
+		return
+	}
+	s.handOff(ans.Serve)
 }
 
 // httpAttach finds a connection to s.srv for the current request: the one
@@ -638,6 +676,12 @@ func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 // next request or closes the client.
 func (s *session) httpResponseDone() {
 	h, l := s.h, s.l
+	if h.local {
+		if s.httpLocalDone() {
+			s.httpReadHead()
+		}
+		return
+	}
 	if s.logsTraffic() && s.at.pending {
 		s.emit(RecordHTTP)
 	}
@@ -749,7 +793,14 @@ func (s *session) httpHeadDeadline(earliest func(time.Time, time.Duration)) {
 // serverBlocks), fjord waits on that peer only, and it is the one closed
 // at its timeout ("cD" or "sD"), as in HAProxy.
 func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
-	h, t, bt := s.h, &s.fe.conf.Timeouts, &s.be.Conf.Timeouts
+	h, t := s.h, &s.fe.conf.Timeouts
+	if h.local {
+		// An answer of fjord's own waits for the client to take it;
+		// there may be no backend at all.
+		earliest(s.lastCli, t.Client)
+		return
+	}
+	bt := &s.be.Conf.Timeouts
 	if (h.rq == rqBody || h.rs == rsBody || s.c2s.inPipe > 0 || s.s2c.inPipe > 0) && !s.serverBlocks() {
 		earliest(s.lastCli, t.Client)
 	}

@@ -119,6 +119,7 @@ func (s *session) handOff(serve func(net.Conn)) {
 	}
 	s.cli.fd = -1
 	s.setTerm('L', 'R') // answered by fjord itself
+	s.at.handedOff = true
 	rec, log := s.handedOffRecord(), s.fe.log
 	// The connection leaves the loop but not the limits: it keeps its
 	// maxconn slots (and its place in the frontend's current sessions)

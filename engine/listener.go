@@ -17,12 +17,14 @@ import (
 // frontend is the engine's view of a frontend or listen section, shared by
 // every loop.
 type frontend struct {
-	conf     *config.Proxy
-	limit    limiter // the frontend's maxconn
-	route    router
-	counters balancer.Counters // for the stats page
-	log      AccessLog         // nil: the frontend logs no traffic
-	logKind  RecordKind        // the format its records take
+	conf  *config.Proxy
+	limit limiter // the frontend's maxconn
+	route router
+	// redirects are the frontend's "redirect" rules, tried before route.
+	redirects []redirectRule
+	counters  balancer.Counters // for the stats page
+	log       AccessLog         // nil: the frontend logs no traffic
+	logKind   RecordKind        // the format its records take
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

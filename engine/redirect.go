@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+)
+
+// "redirect" rules, answered on the loop from the peeked request head, as
+// HAProxy 2.6 answers them (http_ana.c, http_apply_redirect_rule, written
+// out by mux_h1.c): a status line, "content-length: 0", the Location, a
+// "cache-control: no-cache" for the temporary codes, the cookie, and the
+// connection field the client's mode calls for. Header names are lower
+// case because HAProxy's HTX stores them so and its H1 mux writes them as
+// stored.
+
+// redirectRule is a "redirect" rule with the parts of its answer that do
+// not depend on the request built once.
+type redirectRule struct {
+	conf   *config.Redirect
+	cond   *config.Condition
+	kind   config.RedirectKind
+	flags  config.RedirectFlags
+	code   int
+	head   []byte // the status line, then "content-length: 0\r\nlocation: "
+	target []byte // what the Location starts with; nil for "prefix /"
+	tail   []byte // the end of the Location line and the fields after it
+}
+
+func newRedirects(rs []*config.Redirect) []redirectRule {
+	out := make([]redirectRule, 0, len(rs))
+	for _, r := range rs {
+		rr := redirectRule{conf: r, cond: r.Cond, kind: r.Kind, flags: r.Flags, code: r.Code}
+		rr.head = []byte("HTTP/1.1 " + strconv.Itoa(r.Code) + " " + config.RedirectReason(r.Code) +
+			"\r\ncontent-length: 0\r\nlocation: ")
+		// HAProxy adds nothing for "prefix /", so that a rule can send a
+		// client back to the very URL it asked for.
+		if r.Kind != config.RedirectPrefix || r.Target != "/" {
+			rr.target = []byte(r.Target)
+		}
+		tail := "\r\n"
+		if r.Code == 302 || r.Code == 303 || r.Code == 307 {
+			tail += "cache-control: no-cache\r\n"
+		}
+		if c := r.SetCookie(); c != "" {
+			tail += "set-cookie: " + c + "\r\n"
+		}
+		rr.tail = []byte(tail)
+		out = append(out, rr)
+	}
+	return out
+}
+
+// matchRedirect returns the first rule that applies to the request, or nil.
+func matchRedirect(rules []redirectRule, src netip.Addr, req *h1.Request) *redirectRule {
+	for i := range rules {
+		r := &rules[i]
+		if r.cond == nil || evalCondition(r.cond, src, req) {
+			return r
+		}
+	}
+	return nil
+}
+
+// Connection fields a redirect ends with (mux_h1.c,
+// h1_update_res_conn_value): "close" when the connection ends after it,
+// "keep-alive" for an HTTP/1.0 client that asked to keep it, nothing for
+// an HTTP/1.1 client kept alive.
+const (
+	connKeep  = ""
+	connClose = "connection: close\r\n"
+	connAlive = "connection: keep-alive\r\n"
+)
+
+// appendResponse appends the whole answer to req to dst.
+func (r *redirectRule) appendResponse(dst []byte, req *h1.Request, conn string) []byte {
+	dst = append(dst, r.head...)
+	start := len(dst)
+	dst = append(dst, r.target...)
+	if r.kind != config.RedirectLocation {
+		if r.kind == config.RedirectScheme {
+			dst = append(dst, "://"...)
+			dst = append(dst, redirectHost(req.Host)...)
+		}
+		path := redirectPath(req.URI)
+		if r.flags&config.RedirectDropQuery != 0 {
+			if i := bytes.IndexByte(path, '?'); i >= 0 {
+				path = path[:i]
+			}
+		}
+		dst = append(dst, path...)
+		if r.flags&config.RedirectAppendSlash != 0 && len(dst) > start && dst[len(dst)-1] != '/' {
+			dst = append(dst, '/')
+		}
+	}
+	dst = append(dst, r.tail...)
+	dst = append(dst, conn...)
+	return append(dst, "\r\n"...)
+}
+
+var rootPath = []byte("/")
+
+// redirectPath is the part of a request target a prefix or scheme redirect
+// appends, as HAProxy's http_parse_path finds it: an origin-form target
+// whole, query included; the path of an absolute-form target (what follows
+// its authority); "/" for any target without a path ("*", CONNECT's
+// authority, "http://host").
+func redirectPath(uri []byte) []byte {
+	if len(uri) > 0 && uri[0] == '/' {
+		return uri
+	}
+	if i := bytes.Index(uri, []byte("://")); i > 0 {
+		if j := bytes.IndexByte(uri[i+3:], '/'); j >= 0 {
+			return uri[i+3+j:]
+		}
+	}
+	return rootPath
+}
+
+// redirectHost is the host a scheme redirect names: the first value of
+// the Host field (HAProxy's http_find_header without "full" stops at a
+// comma), its port included; empty without one.
+func redirectHost(host []byte) []byte {
+	if i := bytes.IndexByte(host, ','); i >= 0 {
+		host = host[:i]
+	}
+	return trimOWS(host)
+}
+
+// httpRedirect answers the current request (its head peeked, hl bytes)
+// with rule r of the frontend (be nil) or of backend be, and reports
+// whether the connection waits for the next head at once. drained says
+// that the peek saw the client's last byte.
+//
+// As in HAProxy 2.6, the connection is kept unless the request has a body
+// (fjord, like HAProxy, does not read it: "connection: close"), the client
+// asked to close (Connection: close, or HTTP/1.0 without keep-alive),
+// "option httpclose" applies, or a soft stop is under way.
+func (s *session) httpRedirect(r *redirectRule, be *backend, hl int, drained bool) bool {
+	h, l := s.h, s.l
+	req := &l.req
+	mode := s.fe.conf.HTTPConnMode
+	if be != nil {
+		mode = combineModes(mode, be.Conf.HTTPConnMode)
+	}
+	conn := connKeep
+	h.closeAfter = req.Chunked || req.ContentLength > 0 || req.Close || req.Minor == 0 && !req.KeepAlive ||
+		mode == config.HTTPClose || l.draining
+	switch {
+	case h.closeAfter:
+		conn = connClose
+	case req.Minor == 0:
+		conn = connAlive
+	}
+	out := r.appendResponse(l.out[:0], req, conn)
+	l.out = out[:0]
+
+	// The answer is the request's, logged and counted as HAProxy does:
+	// "LR", the rule's status, FRONTEND/<NOSRV> or BACKEND/<NOSRV>.
+	s.be = be
+	s.at.routed = be != nil
+	s.at.status = r.code
+	s.setTerm('L', 'R')
+	s.fe.counters.CountStatus(r.code)
+	if be != nil {
+		s.retriesLeft = be.Conf.Retries // none were needed
+		be.Counters.Requests.Add(1)
+		be.Counters.CountStatus(r.code)
+	}
+	s.c2s.bytes += int64(hl) // the head was received, and answered here
+	s.s2c.bytes += int64(len(out))
+
+	if !h.closeAfter {
+		// The head is taken from the socket so that the next one can be
+		// peeked; the close path leaves it to lingerClose's drain.
+		if m, err := s.cli.read(l.scratch[:hl]); err != nil || m != hl {
+			s.close(true)
+			return false
+		}
+		if drained {
+			s.cli.readable = false
+		}
+	}
+	h.local = true
+	h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	if !s.s2c.writeHead(s, out) {
+		return false
+	}
+	s.touch(&s.cli)
+	if s.s2c.inPipe > 0 {
+		// The client does not take what it is sent (it pipelines and
+		// does not read): the rest of the answer waits in a pipe, and
+		// httpResponseDone ends the request once it is out.
+		s.state = stEstablished
+		s.rearm()
+		return false
+	}
+	return s.httpLocalDone()
+}
+
+// httpLocalDone ends a request fjord answered on the loop once the whole
+// answer is written: logged, counted, then the connection closes or waits
+// for the next head (which it reports).
+func (s *session) httpLocalDone() bool {
+	h, l := s.h, s.l
+	h.local = false
+	if s.logsTraffic() && s.at.pending {
+		s.emit(RecordHTTP)
+	}
+	s.endRequest()
+	if h.closeAfter || l.draining {
+		s.lingerClose()
+		return false
+	}
+	h.rq, h.rs = rqHead, rsNone
+	h.headStart = time.Time{}
+	h.idleSince = l.now
+	s.state = stHTTPHead
+	s.rearm()
+	return true
+}
