@@ -428,3 +428,21 @@ func TestTLSBothSides(t *testing.T) {
 		}
 	}
 }
+
+// A redirect is answered through the record layer, and the session goes
+// on with the next request.
+func TestTLSRedirect(t *testing.T) {
+	web := webNode(t, "web01")
+	cfg := httpSeedConfig(t, "", []string{web}, []string{web})
+	cfg = strings.Replace(cfg, "  acl url_static", "  redirect prefix /moved code 301 if { path_beg /old }\n  acl url_static", 1)
+	_, addr, cli := startTLSEngine(t, cfg, Options{})
+	c := tlsDial(t, addr, cli)
+	br := bufio.NewReader(c)
+	resp, _ := httpRoundTrip(t, c, br, "GET /old/page HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/moved/old/page" {
+		t.Fatalf("%d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := httpRoundTrip(t, c, br, "GET /new HTTP/1.1\r\nHost: fjord.test\r\n\r\n"); resp.StatusCode != 200 || !strings.HasSuffix(body, "/new") {
+		t.Fatalf("after the redirect: %d %q", resp.StatusCode, body)
+	}
+}
