@@ -68,7 +68,7 @@ var (
 	ErrNeedMore = errors.New("need more bytes of the TLS hello")
 
 	// ErrNotTLS: the stream does not start with a TLS handshake record
-	// (plain HTTP, for instance).
+	// nor an SSLv2 ClientHello (plain HTTP, for instance).
 	ErrNotTLS = errors.New("not a TLS hello")
 
 	// ErrMalformed: the stream starts like TLS, but its hello is
@@ -124,19 +124,29 @@ const (
 // which of HAProxy's fetches it answers, and when that fetch has a value.
 type Hello struct {
 	// RecordVersion is the version in the header of the first record,
-	// often 3.1 even for TLS 1.3. No HAProxy fetch reports it.
+	// often 3.1 even for TLS 1.3. Zero for an SSLv2 hello, which has no
+	// such field. No HAProxy fetch reports it.
 	RecordVersion Version
 
 	// Type is the handshake message type, req.ssl_hello_type (and
 	// res.ssl_hello_type for a server's stream): ClientHello or
-	// ServerHello.
+	// ServerHello. Zero for an SSLv2 hello: HAProxy's
+	// smp_fetch_ssl_hello_type only reads the SSLv3 record format, so the
+	// fetch has no value there.
 	Type HandshakeType
 
 	// Version is req.ssl_ver: the version in the hello's body
 	// (legacy_version), not the record's. As in HAProxy 2.6, the
 	// supported_versions extension is not read, so a TLS 1.3 client
-	// reports 3.3, the version it sends for compatibility.
+	// reports 3.3, the version it sends for compatibility. For an SSLv2
+	// hello it is the version that hello offers (3.1 for a TLS 1.0
+	// client's backwards-compatible hello).
 	Version Version
+
+	// SSLv2 is set when the stream starts with an SSLv2 ClientHello (the
+	// two- or three-byte SSLv2 record header). HAProxy recognises it in
+	// req.ssl_ver only, so Version is the only other field set.
+	SSLv2 bool
 
 	// Extensions is set when a ClientHello carries a list of extensions,
 	// possibly empty, and has a version HAProxy reads extensions from
@@ -208,7 +218,9 @@ func Parse(b []byte) (Hello, error) {
 		// with such a record, so fjord says what it is instead.
 		return Hello{}, fmt.Errorf("%w: the stream starts with a record of content type %d, not a handshake (22)", ErrNotTLS, b[0])
 	}
-	return Hello{}, fmt.Errorf("%w: the stream starts with byte %#02x, not a TLS handshake record", ErrNotTLS, b[0])
+	// Anything else may be an SSLv2 record header, as HAProxy's
+	// smp_fetch_req_ssl_ver reads it.
+	return parseSSLv2(b)
 }
 
 func malformed(format string, args ...any) error {

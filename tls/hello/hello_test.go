@@ -304,8 +304,12 @@ func TestParseNotTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name, stream, says string
 	}{
-		{"plain HTTP", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "byte 0x47"},
-		{"zeros", "\x00\x00\x00\x00", "byte 0x00"},
+		{"plain HTTP", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", `text, "GET " (an HTTP request?)`},
+		{"HTTP decided on 4 bytes", "POST", `text, "POST"`},
+		{"an SSH banner", "SSH-2.0-OpenSSH_9.6\r\n", `"SSH-"`},
+		{"a PROXY v2 signature", "\r\n\r\n\x00\r\nQUIT\n", "0d 0a 0d 0a"},
+		{"zeros", "\x00\x00\x00\x00", "00 00 00 00"},
+		{"a high bit and no hello", "\x80\x10\x02", "80 10 02"},
 		{"an alert record first", "\x15\x03\x03\x00\x02\x02\x28", "content type 21"},
 		{"application data first", "\x17\x03\x03", "content type 23"},
 		{"a ChangeCipherSpec record first", "\x14", "content type 20"},
@@ -314,6 +318,55 @@ func TestParseNotTLS(t *testing.T) {
 			_, err := Parse([]byte(tc.stream))
 			if !errors.Is(err, ErrNotTLS) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want ErrNotTLS saying %s", err, tc.says)
+			}
+		})
+	}
+	// Three bytes of "GET" may yet be an SSLv2 record, as HAProxy reads
+	// it: too short to decide.
+	if _, err := Parse([]byte("GET")); err != ErrNeedMore {
+		t.Fatalf("GET: got %v, want ErrNeedMore", err)
+	}
+}
+
+// An SSLv2 hello is recognised as HAProxy's req.ssl_ver does, and only
+// Version is reported for it.
+func TestParseSSLv2(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream []byte
+		want   Version
+	}{
+		{"SSL 2.0", sslv2(0x0002, 3*3, 0, 16, 0), 0x00002},
+		{"a TLS 1.0 client's backwards-compatible hello", sslv2(0x0301, 3*20, 0, 32, 0), 0x30001},
+		{"a three-byte header with padding", sslv2(0x0300, 3, 16, 16, 5), 0x30000},
+		{"no cipher specs", sslv2(0x0002, 0, 0, 16, 0), 0x00002},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (Hello{SSLv2: true, Version: tc.want}); !equalHello(got, want) {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+			checkPrefixes(t, tc.stream)
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		stream []byte
+		says   string
+	}{
+		{"cipher specs not in threes", sslv2(0x0002, 4, 0, 16, 0), "cipher specs are 4 bytes"},
+		{"a session id of 8 bytes", sslv2(0x0002, 3, 8, 16, 0), "session id is 8 bytes"},
+		{"a challenge of 8 bytes", sslv2(0x0002, 3, 0, 8, 0), "challenge is 8 bytes"},
+		{"a challenge of 33 bytes", sslv2(0x0002, 3, 0, 33, 0), "challenge is 33 bytes"},
+		{"a record length that lies", append([]byte{0x80, 0x30}, sslv2(0x0002, 3, 0, 16, 0)[2:]...), "record is 48 bytes long, its fields 28"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.stream)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("got %v, want ErrMalformed saying %s", err, tc.says)
 			}
 		})
 	}
@@ -424,6 +477,15 @@ func TestParseBounds(t *testing.T) {
 	// A smaller hello in the same records fits.
 	if h, err := Parse(even(t, fill(8000).stream(), 64)); err != nil || h.SNI != "big.example" {
 		t.Fatalf("8000 bytes in records of 64: got %+v, %v", h, err)
+	}
+	// An SSLv2 record longer than what is read: like HAProxy, settle for
+	// what fits.
+	v2 := sslv2(0x0002, 3*10000, 0, 16, 0)
+	if _, err := Parse(v2[:MaxInput-1]); err != ErrNeedMore {
+		t.Fatalf("MaxInput-1 bytes of a long SSLv2 hello: got %v, want ErrNeedMore", err)
+	}
+	if h, err := Parse(v2[:MaxInput]); err != nil || !h.SSLv2 {
+		t.Fatalf("MaxInput bytes of a long SSLv2 hello: got %+v, %v", h, err)
 	}
 }
 

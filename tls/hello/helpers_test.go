@@ -248,6 +248,25 @@ func alpnExt(protos ...string) ext {
 	return ext{extALPN, b.BytesOrPanic()}
 }
 
+// sslv2 is an SSLv2 CLIENT-HELLO with a two-byte header (a three-byte one
+// with padding when pad > 0) offering version, with the given lengths of
+// cipher specs, session id and challenge.
+func sslv2(version uint16, ciphers, session, challenge, pad int) []byte {
+	var body cryptobyte.Builder
+	body.AddUint8(1)
+	body.AddUint16(version)
+	body.AddUint16(uint16(ciphers))
+	body.AddUint16(uint16(session))
+	body.AddUint16(uint16(challenge))
+	body.AddBytes(bytes.Repeat([]byte{0x07}, ciphers+session+challenge))
+	m := body.BytesOrPanic()
+	if pad == 0 {
+		return append([]byte{0x80 | byte(len(m)>>8), byte(len(m))}, m...)
+	}
+	out := append([]byte{byte(len(m) >> 8), byte(len(m)), byte(pad)}, m...)
+	return append(out, make([]byte, pad)...)
+}
+
 func equalHello(a, b Hello) bool { return reflect.DeepEqual(a, b) }
 
 // checkPrefixes fails unless every proper prefix of stream gives
