@@ -267,6 +267,17 @@ func sslv2(version uint16, ciphers, session, challenge, pad int) []byte {
 	return append(out, make([]byte, pad)...)
 }
 
+// sameResult reports whether two results of Parse are the same answer.
+func sameResult(h1 Hello, err1 error, h2 Hello, err2 error) bool {
+	if (err1 == nil) != (err2 == nil) {
+		return false
+	}
+	if err1 != nil {
+		return err1.Error() == err2.Error()
+	}
+	return equalHello(h1, h2)
+}
+
 func equalHello(a, b Hello) bool { return reflect.DeepEqual(a, b) }
 
 // checkPrefixes fails unless every proper prefix of stream gives
