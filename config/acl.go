@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,27 @@ const (
 	CritMethod                   // method
 	CritTrue                     // predefined TRUE
 	CritFalse                    // predefined FALSE
+
+	// The client's TLS session, on a bind with "ssl" (false or empty
+	// elsewhere), in both modes.
+	CritSSLFc         // ssl_fc: boolean, the connection is TLS
+	CritSSLFcSNI      // ssl_fc_sni: the SNI the client sent, exact
+	CritSSLFcSNIEnd   // ssl_fc_sni_end: suffix
+	CritSSLFcSNIReg   // ssl_fc_sni_reg: regular expression
+	CritSSLFcProtocol // ssl_fc_protocol: "TLSv1.2", "TLSv1.3"
+	CritSSLFcCipher   // ssl_fc_cipher: OpenSSL's name of the suite
+	CritSSLFcALPN     // ssl_fc_alpn: the protocol ALPN agreed on
+	CritSSLCUsed      // ssl_c_used: boolean, the client sent a certificate
+	CritSSLCVerify    // ssl_c_verify: integer, the verification result (0: ok)
+	CritSSLCSDN       // ssl_c_s_dn: the client certificate's subject DN
+
+	// The client's ClientHello, peeked in tcp mode before anything is
+	// forwarded ("tcp-request inspect-delay"): TLS passed through.
+	CritReqSSLSNI       // req.ssl_sni, exact
+	CritReqSSLSNIEnd    // req.ssl_sni_end
+	CritReqSSLSNIReg    // req.ssl_sni_reg
+	CritReqSSLHelloType // req.ssl_hello_type: integer (1: ClientHello)
+	CritReqSSLVer       // req.ssl_ver: decimal, as 3.3 for TLS 1.2
 )
 
 var criterionNames = map[string]Criterion{
@@ -34,11 +56,21 @@ var criterionNames = map[string]Criterion{
 	"hdr": CritHdr, "hdr_beg": CritHdrBeg, "hdr_end": CritHdrEnd,
 	"hdr_sub": CritHdrSub, "hdr_dom": CritHdrDom,
 	"src": CritSrc, "method": CritMethod,
+
+	"ssl_fc": CritSSLFc, "ssl_fc_sni": CritSSLFcSNI, "ssl_fc_sni_end": CritSSLFcSNIEnd,
+	"ssl_fc_sni_reg": CritSSLFcSNIReg, "ssl_fc_protocol": CritSSLFcProtocol,
+	"ssl_fc_cipher": CritSSLFcCipher, "ssl_fc_alpn": CritSSLFcALPN,
+	"ssl_c_used": CritSSLCUsed, "ssl_c_verify": CritSSLCVerify, "ssl_c_s_dn": CritSSLCSDN,
+
+	"req.ssl_sni": CritReqSSLSNI, "req_ssl_sni": CritReqSSLSNI,
+	"req.ssl_sni_end": CritReqSSLSNIEnd, "req.ssl_sni_reg": CritReqSSLSNIReg,
+	"req.ssl_hello_type": CritReqSSLHelloType, "req_ssl_hello_type": CritReqSSLHelloType,
+	"req.ssl_ver": CritReqSSLVer, "req_ssl_ver": CritReqSSLVer,
 }
 
 func (c Criterion) String() string {
 	for name, v := range criterionNames {
-		if v == c {
+		if v == c && !strings.HasPrefix(name, "req_") { // not the old aliases
 			return name
 		}
 	}
@@ -50,7 +82,21 @@ func (c Criterion) String() string {
 
 // NeedsHTTP reports whether the criterion reads the HTTP request.
 func (c Criterion) NeedsHTTP() bool {
-	return c != CritSrc && c != CritTrue && c != CritFalse
+	return c <= CritMethod && c != CritSrc
+}
+
+// Boolean reports whether the criterion is a boolean fetch: it matches
+// when true, and takes no value.
+func (c Criterion) Boolean() bool { return c == CritSSLFc || c == CritSSLCUsed }
+
+// ReadsHello reports whether the criterion reads the peeked ClientHello
+// (TLS passthrough), which only tcp mode peeks.
+func (c Criterion) ReadsHello() bool { return c >= CritReqSSLSNI && c <= CritReqSSLVer }
+
+// IsRegexp reports whether the criterion's values are regular
+// expressions.
+func (c Criterion) IsRegexp() bool {
+	return c == CritPathReg || c == CritSSLFcSNIReg || c == CritReqSSLSNIReg
 }
 
 // IsHeader reports whether the criterion takes a header name.
@@ -71,8 +117,21 @@ type ACLTerm struct {
 	Header     string // lower-case header name for hdr* criteria
 	IgnoreCase bool   // -i
 	Values     []string
-	Regexps    []*regexp.Regexp // path_reg
+	Regexps    []*regexp.Regexp // path_reg, *_sni_reg
 	Nets       []netip.Prefix   // src
+	Ranges     []IntRange       // ssl_c_verify, req.ssl_hello_type; req.ssl_ver as major<<16|minor
+}
+
+// IntRange is an integer pattern: a value, or "MIN:MAX" with either end
+// open, as HAProxy's integer and decimal matches read them.
+type IntRange struct {
+	Min, Max       int64
+	HasMin, HasMax bool
+}
+
+// Contains reports whether v is in the range.
+func (r IntRange) Contains(v int64) bool {
+	return (!r.HasMin || v >= r.Min) && (!r.HasMax || v <= r.Max)
 }
 
 // Condition is an "if"/"unless" condition: a disjunction of conjunctions of
@@ -156,12 +215,24 @@ flags:
 		}
 		vals = vals[1:]
 	}
+	if crit.Boolean() {
+		if len(vals) > 0 {
+			return nil, fmt.Errorf("ACL criterion '%s' is a boolean and takes no value (it matches when true), not '%s'", words[0], vals[0])
+		}
+		return t, nil
+	}
 	if len(vals) == 0 {
 		return nil, fmt.Errorf("ACL criterion '%s' needs at least one value", words[0])
 	}
 	for _, v := range vals {
 		switch crit {
-		case CritPathReg:
+		case CritSSLCVerify, CritReqSSLHelloType, CritReqSSLVer:
+			r, err := parseIntRange(v, crit == CritReqSSLVer)
+			if err != nil {
+				return nil, fmt.Errorf("ACL criterion '%s': %v", words[0], err)
+			}
+			t.Ranges = append(t.Ranges, r)
+		case CritPathReg, CritSSLFcSNIReg, CritReqSSLSNIReg:
 			expr := v
 			if t.IgnoreCase {
 				expr = "(?i)" + expr
@@ -269,4 +340,60 @@ func isTokenChar(r rune) bool {
 		return true
 	}
 	return strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+}
+
+// parseIntRange reads an integer pattern, "N" or "MIN:MAX" with either
+// end left out. Version patterns ("3.3", HAProxy's dotted versions) are
+// kept as major<<16 | minor, as req.ssl_ver gives them.
+func parseIntRange(v string, version bool) (IntRange, error) {
+	num := func(s string) (int64, error) {
+		if !version {
+			return strconv.ParseInt(s, 10, 64)
+		}
+		major, minor, _ := strings.Cut(s, ".")
+		m, err := strconv.ParseUint(major, 10, 15)
+		if err != nil {
+			return 0, err
+		}
+		n := uint64(0)
+		if minor != "" {
+			if n, err = strconv.ParseUint(minor, 10, 16); err != nil {
+				return 0, err
+			}
+		}
+		return int64(m<<16 | n), nil
+	}
+	kind := "an integer"
+	if version {
+		kind = "a version such as 3.3"
+	}
+	var r IntRange
+	lo, hi, isRange := strings.Cut(v, ":")
+	if !isRange {
+		n, err := num(v)
+		if err != nil {
+			return r, fmt.Errorf("'%s' is not %s", v, kind)
+		}
+		return IntRange{Min: n, Max: n, HasMin: true, HasMax: true}, nil
+	}
+	if lo == "" && hi == "" {
+		return r, fmt.Errorf("'%s' is not a range: give at least one end", v)
+	}
+	var err error
+	if lo != "" {
+		if r.Min, err = num(lo); err != nil {
+			return r, fmt.Errorf("'%s' in '%s' is not %s", lo, v, kind)
+		}
+		r.HasMin = true
+	}
+	if hi != "" {
+		if r.Max, err = num(hi); err != nil {
+			return r, fmt.Errorf("'%s' in '%s' is not %s", hi, v, kind)
+		}
+		r.HasMax = true
+	}
+	if r.HasMin && r.HasMax && r.Min > r.Max {
+		return r, fmt.Errorf("the range '%s' is empty", v)
+	}
+	return r, nil
 }

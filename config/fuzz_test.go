@@ -28,6 +28,8 @@ var fuzzSeeds = []string{
 	".if version_atleast(2.5-dev0) && !feature(OPENSSL)\nfrontend fe\n bind 127.0.0.1:80\n.if defined(A)\n default_backend be\n.elif streq(\"$A\",x)\n.else\n.alert \"no A\"\n.endif\n.notice \"${.SECTION}\"\n.else\n.if 1\n.endif\n.endif\nbackend be\n.if\n.warning a b\n",
 	"frontend f\n mode http\n bind :80\n acl a path_beg /a\n redirect prefix https://x.example set-cookie S=1 code 308 drop-query append-slash if a || !{ src 10.0.0.0/8 }\n redirect location /%2F clear-cookie S= unless TRUE\n redirect code 301 scheme https ignore-empty\n default_backend b\nbackend b\n mode http\n redirect scheme https if { hdr(host) -i x }\n",
 	"global\n stats socket fd@5 level admin\n stats socket 127.0.0.1:9999\nfrontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
+	// TLS passthrough and the TLS criteria.
+	"defaults\n tcp-request inspect-delay 5s\nfrontend pt\n bind :8443\n tcp-request connection reject if { src 192.0.2.0/24 }\n tcp-request content accept if { req.ssl_hello_type 1 }\n tcp-request content reject\n use_backend b if { req.ssl_sni -i a.example.com } || { req_ssl_ver 3.1:3.3 }\n default_backend b\nbackend b\n tcp-request content reject unless { ssl_fc }\nfrontend h\n mode http\n bind :80\n acl s ssl_fc_sni_end .example.com\n use_backend c if s { ssl_c_verify 0 } !{ ssl_c_used }\n default_backend c\nbackend c\n mode http\n",
 }
 
 func FuzzParse(f *testing.F) {

@@ -146,6 +146,7 @@ var keywordTable = []keyword{
 	{name: "maxconn", in: inDefaults | inFrontend, side: frontSide, parse: kwMaxConn, doc: "maxconn"},
 	{name: "default_backend", in: inDefaults | inFrontend, side: frontSide, parse: kwDefaultBackend, doc: "default_backend-and-use_backend"},
 	{name: "use_backend", in: inFrontend, side: frontSide, parse: (*parser).kwUseBackend, doc: "default_backend-and-use_backend"},
+	{name: "tcp-request", in: inAll, parse: (*parser).kwTCPRequest, doc: "tcp-request"},
 	{name: "acl", in: inFrontend | inBackend, parse: (*parser).kwACL, doc: "acl"},
 	{name: "redirect", in: inFrontend | inBackend, parse: (*parser).kwRedirect, doc: "redirect"},
 	{name: "balance", in: inDefaults | inBackend, side: backSide, parse: kwBalance, doc: "balance"},

@@ -206,6 +206,12 @@ type Proxy struct {
 	UseBackends    []*UseBackend
 	DefaultBackend string
 	DefaultBackPos Pos
+	// tcp-request rules, in order: connection rules when a connection
+	// is accepted, content rules once its first bytes can be looked at
+	// (for at most InspectDelay).
+	TCPConnection []*TCPRule
+	TCPContent    []*TCPRule
+	InspectDelay  time.Duration
 
 	// Backend side.
 	Servers       []*Server

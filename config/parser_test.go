@@ -960,7 +960,7 @@ func TestStringers(t *testing.T) {
 		}
 	}
 	for name, c := range criterionNames {
-		if c.String() != name {
+		if c.String() != name && !strings.HasPrefix(name, "req_") { // old aliases name the new ones
 			t.Errorf("Criterion(%d).String() = %q, want %q", c, c.String(), name)
 		}
 	}

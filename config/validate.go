@@ -112,6 +112,7 @@ func (p *parser) validateFrontend(px *Proxy) {
 			p.errorf(pos, "%s (mode %s) cannot use backend '%s' (mode %s): the modes must match", px, px.Mode, name, be.Mode)
 		}
 	}
+	p.validateTCPRules(px)
 	for _, r := range px.UseBackends {
 		check(r.Pos, r.Backend, "use_backend")
 		if r.Cond != nil && px.Mode == ModeTCP && r.Cond.NeedsHTTP() {
@@ -129,6 +130,9 @@ func (p *parser) validateFrontend(px *Proxy) {
 }
 
 func (p *parser) validateBackend(px *Proxy) {
+	if px.Caps&CapFrontend == 0 {
+		p.validateTCPRules(px) // a listen section's were checked with its frontend side
+	}
 	if px.Mode == ModeTCP && px.Balance.Algorithm.NeedsHTTP() {
 		p.errorf(px.Pos, "%s: 'balance %s' reads the HTTP request and needs 'mode http'", px, px.Balance.Algorithm)
 	}

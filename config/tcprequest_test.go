@@ -1,0 +1,127 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// tcpFE is a valid mode-tcp frontend "fe" using backend "be", with extra
+// lines, followed by backend "be".
+func tcpFE(l ...string) string {
+	return lines("frontend fe", "  bind 127.0.0.1:8000", "  default_backend be") + lines(l...) + lines("backend be")
+}
+
+func TestTCPRequestRules(t *testing.T) {
+	cfg, errs := parseWith(t, testResolver(), tcpFE(
+		"  tcp-request inspect-delay 5s",
+		"  tcp-request connection reject if { src 10.0.0.0/8 }",
+		"  tcp-request content accept if { req.ssl_hello_type 1 }",
+		"  tcp-request content reject",
+		"  use_backend be if { req.ssl_sni -i a.example.com }",
+	))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	fe := proxy(t, cfg, "frontend", "fe")
+	if fe.InspectDelay != 5*time.Second {
+		t.Errorf("inspect-delay %v", fe.InspectDelay)
+	}
+	if len(fe.TCPConnection) != 1 || fe.TCPConnection[0].Action != TCPReject || fe.TCPConnection[0].Cond == nil {
+		t.Errorf("connection rules %+v", fe.TCPConnection)
+	}
+	if len(fe.TCPContent) != 2 || fe.TCPContent[0].Action != TCPAccept || !fe.TCPContent[0].Cond.ReadsHello() ||
+		fe.TCPContent[1].Action != TCPReject || fe.TCPContent[1].Cond != nil {
+		t.Errorf("content rules %+v", fe.TCPContent)
+	}
+	term := fe.TCPContent[0].Cond.Or[0][0].ACL.Terms[0]
+	if term.Criterion != CritReqSSLHelloType || len(term.Ranges) != 1 || !term.Ranges[0].Contains(1) || term.Ranges[0].Contains(2) {
+		t.Errorf("req.ssl_hello_type 1: %+v", term)
+	}
+}
+
+func TestTLSCriteria(t *testing.T) {
+	for _, tc := range []struct {
+		acl  string
+		crit Criterion
+		in   []int64 // for ranges: values that match
+		out  []int64
+	}{
+		{acl: "ssl_fc", crit: CritSSLFc},
+		{acl: "ssl_c_used", crit: CritSSLCUsed},
+		{acl: "ssl_fc_sni -i www.example.com", crit: CritSSLFcSNI},
+		{acl: "ssl_fc_sni_end .example.com", crit: CritSSLFcSNIEnd},
+		{acl: "ssl_fc_sni_reg ^api[0-9]+\\.", crit: CritSSLFcSNIReg},
+		{acl: "ssl_fc_protocol TLSv1.3", crit: CritSSLFcProtocol},
+		{acl: "ssl_fc_alpn h2", crit: CritSSLFcALPN},
+		{acl: "ssl_c_verify 0", crit: CritSSLCVerify, in: []int64{0}, out: []int64{1}},
+		{acl: "ssl_c_verify 1:", crit: CritSSLCVerify, in: []int64{1, 50}, out: []int64{0}},
+		{acl: "req.ssl_ver 3.1:3.3", crit: CritReqSSLVer, in: []int64{3<<16 | 1, 3<<16 | 3}, out: []int64{3 << 16, 3<<16 | 4}},
+		{acl: "req_ssl_ver 3", crit: CritReqSSLVer, in: []int64{3 << 16}, out: []int64{3<<16 | 1}},
+		{acl: "req_ssl_sni a.example.com", crit: CritReqSSLSNI},
+	} {
+		t.Run(tc.acl, func(t *testing.T) {
+			mode := "  mode http"
+			if tc.crit.ReadsHello() {
+				mode = "  tcp-request inspect-delay 1s"
+			}
+			cfg, errs := parseWith(t, testResolver(), lines("frontend fe", mode, "  bind 127.0.0.1:8000", "  acl x "+tc.acl, "  use_backend be if x", "  default_backend be", "backend be", mode))
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			term := proxy(t, cfg, "frontend", "fe").ACLs[0].Terms[0]
+			if term.Criterion != tc.crit {
+				t.Fatalf("criterion %v, want %v", term.Criterion, tc.crit)
+			}
+			for _, v := range tc.in {
+				if !term.Ranges[0].Contains(v) {
+					t.Errorf("%d does not match", v)
+				}
+			}
+			for _, v := range tc.out {
+				if term.Ranges[0].Contains(v) {
+					t.Errorf("%d matches", v)
+				}
+			}
+		})
+	}
+}
+
+func TestTCPRequestErrors(t *testing.T) {
+	for _, tc := range []errCase{
+		{"no sub-keyword", tcpFE("  tcp-request #ERR"), []string{"expects 'inspect-delay', 'connection' or 'content'"}},
+		{"unknown sub-keyword", tcpFE("  tcp-request contents accept #ERR"), []string{"unknown 'tcp-request contents'"}},
+		{"inspect-delay without time", tcpFE("  tcp-request inspect-delay #ERR"), []string{"expects one time value"}},
+		{"inspect-delay bad time", tcpFE("  tcp-request inspect-delay 5x #ERR"), []string{"'tcp-request inspect-delay'", "5x"}},
+		{"no action", tcpFE("  tcp-request content #ERR"), []string{"expects an action (accept, reject)"}},
+		{"action not built", tcpFE("  tcp-request content track-sc0 src #ERR"), []string{"'track-sc0' is not supported yet"}},
+		{"session rules", tcpFE("  tcp-request session accept #ERR"), []string{"'tcp-request session' rules are not supported yet"}},
+		{"rules in defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"defaults section are not supported"}},
+		{"connection rule in a backend", tcpBE("  tcp-request connection accept #ERR"), []string{"frontend and listen sections only"}},
+		{"connection rule reading the hello", tcpFE("  tcp-request connection reject if { req.ssl_sni a } #ERR"), []string{"only read the addresses (src)"}},
+		{"content rule reading HTTP", tcpFE("  tcp-request content reject if { path /x } #ERR"), []string{"cannot read the HTTP request"}},
+		{"bad condition", tcpFE("  tcp-request content reject when x #ERR"), []string{"expected 'if' or 'unless'"}},
+		{"hello in mode http", lines("frontend fe #ERR", "  mode http", "  bind 127.0.0.1:8000", "  tcp-request inspect-delay 1s", "  tcp-request content reject if { req.ssl_sni a }", "  default_backend be", "backend be", "  mode http"),
+			[]string{"req.ssl_* reads the TLS ClientHello", "use ssl_fc_sni"}},
+		{"boolean with a value", httpFE("  acl x ssl_fc 1 #ERR"), []string{"'ssl_fc' is a boolean and takes no value", "not '1'"}},
+		{"integer value", httpFE("  acl x ssl_c_verify ok #ERR"), []string{"'ok' is not an integer"}},
+		{"decimal value", tcpFE("  acl x req.ssl_ver TLSv1.2 #ERR"), []string{"not a version such as 3.3"}},
+		{"empty range", httpFE("  acl x ssl_c_verify 5:1 #ERR"), []string{"the range '5:1' is empty"}},
+		{"open range", httpFE("  acl x ssl_c_verify : #ERR"), []string{"give at least one end"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkErrors(t, testResolver(), tc) })
+	}
+}
+
+func TestHelloWithoutInspectDelayWarns(t *testing.T) {
+	cfg, errs := parseWith(t, testResolver(), tcpFE("  use_backend be if { req.ssl_sni a.example.com }"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for _, d := range cfg.Diagnostics {
+		if strings.Contains(d.String(), "no 'tcp-request inspect-delay'") {
+			return
+		}
+	}
+	t.Errorf("no warning about the missing inspect-delay: %v", cfg.Diagnostics)
+}
