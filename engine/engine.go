@@ -203,7 +203,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		views[name] = v
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects)}
+		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects), needsHello: needsHello(px)}
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)
@@ -629,9 +629,9 @@ func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 
 // backend is the first use_backend whose condition holds, or the default.
 // req is nil in tcp mode, where conditions use only the source address.
-func (r *router) backend(src netip.AddrPort, req *h1.Request) *backend {
+func (r *router) backend(sm *sample) *backend {
 	for _, rule := range r.rules {
-		if rule.cond == nil || evalCondition(rule.cond, src.Addr(), req) {
+		if rule.cond == nil || evalCondition(rule.cond, sm) {
 			return rule.be
 		}
 	}

@@ -25,6 +25,8 @@ type frontend struct {
 	counters  balancer.Counters // for the stats page
 	log       AccessLog         // nil: the frontend logs no traffic
 	logKind   RecordKind        // the format its records take
+	// needsHello: in tcp mode, the rules read the peeked ClientHello.
+	needsHello bool
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

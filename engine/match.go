@@ -2,20 +2,39 @@ package engine
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 )
 
-// evalCondition evaluates an "if"/"unless" condition for a request. In tcp
-// mode req is nil; configuration validation refuses HTTP criteria there, and
-// an HTTP criterion without a request simply does not match.
-func evalCondition(c *config.Condition, src netip.Addr, req *h1.Request) bool {
+// sample is what conditions read: the client address, the request head
+// (nil in tcp mode), the client's TLS session (nil when it is not TLS)
+// and, in tcp mode, the ClientHello peeked before forwarding (nil when
+// none was looked at, or what was peeked is not one).
+type sample struct {
+	src   netip.Addr
+	req   *h1.Request
+	tls   *TLSInfo
+	hello *helloInfo
+}
+
+// helloInfo is what req.ssl_* reads of a peeked ClientHello.
+type helloInfo struct {
+	sni       string
+	helloType int64
+	version   int64 // HAProxy's req.ssl_ver: major<<16 | minor
+}
+
+// evalCondition evaluates an "if"/"unless" condition. Configuration
+// validation refuses criteria that the sample cannot have (HTTP in tcp
+// mode, a ClientHello in http mode); one that is missing does not match.
+func evalCondition(c *config.Condition, sm *sample) bool {
 	match := false
 	for _, and := range c.Or {
 		all := true
 		for _, t := range and {
-			if matchACL(t.ACL, src, req) == t.Negate {
+			if matchACL(t.ACL, sm) == t.Negate {
 				all = false
 				break
 			}
@@ -30,16 +49,17 @@ func evalCondition(c *config.Condition, src netip.Addr, req *h1.Request) bool {
 
 // matchACL reports whether any term of a (an ACL declared on several lines
 // is their OR) matches.
-func matchACL(a *config.ACL, src netip.Addr, req *h1.Request) bool {
+func matchACL(a *config.ACL, sm *sample) bool {
 	for _, t := range a.Terms {
-		if matchTerm(t, src, req) {
+		if matchTerm(t, sm) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchTerm(t *config.ACLTerm, src netip.Addr, req *h1.Request) bool {
+func matchTerm(t *config.ACLTerm, sm *sample) bool {
+	src, req := sm.src, sm.req
 	switch t.Criterion {
 	case config.CritTrue:
 		return true
@@ -62,6 +82,9 @@ func matchTerm(t *config.ACLTerm, src netip.Addr, req *h1.Request) bool {
 			}
 		}
 		return false
+	}
+	if t.Criterion >= config.CritSSLFc {
+		return matchTLS(t, sm)
 	}
 	if req == nil {
 		return false
@@ -235,5 +258,96 @@ func lower(c byte) byte {
 // with h1 (nil outside HTTP) from src. The stats page uses it for "stats
 // admin if COND".
 func EvalCondition(c *config.Condition, src netip.Addr, req *h1.Request) bool {
-	return evalCondition(c, src, req)
+	return evalCondition(c, &sample{src: src, req: req})
+}
+
+// matchTLS matches the criteria that read the client's TLS session or
+// the peeked ClientHello.
+func matchTLS(t *config.ACLTerm, sm *sample) bool {
+	c := t.Criterion
+	if c.ReadsHello() {
+		h := sm.hello
+		if h == nil {
+			return false
+		}
+		switch c {
+		case config.CritReqSSLHelloType:
+			return matchRanges(t, h.helloType)
+		case config.CritReqSSLVer:
+			return matchRanges(t, h.version)
+		}
+		return h.sni != "" && matchName(t, h.sni)
+	}
+	info := sm.tls
+	if c == config.CritSSLFc {
+		return info != nil
+	}
+	if info == nil {
+		return false
+	}
+	switch c {
+	case config.CritSSLCUsed:
+		return info.PeerCertificate != nil
+	case config.CritSSLCVerify:
+		return info.PeerCertificate != nil && matchRanges(t, info.VerifyResult)
+	case config.CritSSLFcSNI, config.CritSSLFcSNIEnd, config.CritSSLFcSNIReg:
+		return info.ServerName != "" && matchName(t, info.ServerName)
+	case config.CritSSLFcProtocol:
+		return matchString(t, protocolName(info.Version))
+	case config.CritSSLFcCipher:
+		return matchString(t, opensslSuiteName(info.CipherSuite))
+	case config.CritSSLFcALPN:
+		return info.ALPN != "" && matchString(t, info.ALPN)
+	case config.CritSSLCSDN:
+		return info.PeerCertificate != nil && matchString(t, info.subjectDN())
+	}
+	return false
+}
+
+// matchName matches a server name exactly, by suffix or by regular
+// expression, as the criterion says.
+func matchName(t *config.ACLTerm, name string) bool {
+	switch t.Criterion {
+	case config.CritSSLFcSNIReg, config.CritReqSSLSNIReg:
+		for _, re := range t.Regexps {
+			if re.MatchString(name) {
+				return true
+			}
+		}
+		return false
+	case config.CritSSLFcSNIEnd, config.CritReqSSLSNIEnd:
+		for _, v := range t.Values {
+			if len(name) >= len(v) && equalString(name[len(name)-len(v):], v, t.IgnoreCase) {
+				return true
+			}
+		}
+		return false
+	}
+	return matchString(t, name)
+}
+
+// matchString is an exact match against any of the term's values.
+func matchString(t *config.ACLTerm, s string) bool {
+	for _, v := range t.Values {
+		if equalString(s, v, t.IgnoreCase) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalString(s, p string, fold bool) bool {
+	if fold {
+		return strings.EqualFold(s, p)
+	}
+	return s == p
+}
+
+func matchRanges(t *config.ACLTerm, v int64) bool {
+	for _, r := range t.Ranges {
+		if r.Contains(v) {
+			return true
+		}
+	}
+	return false
 }

@@ -90,7 +90,7 @@ func runMatchCases(t *testing.T, cases []matchCase) {
 			if tc.head != "" {
 				req = mustRequest(t, tc.head)
 			}
-			if got := evalCondition(c, src, req); got != tc.want {
+			if got := evalCondition(c, &sample{src: src, req: req}); got != tc.want {
 				t.Fatalf("%s over %q from %v: got %v, want %v", tc.cond, tc.head, src, got, tc.want)
 			}
 		})
@@ -319,7 +319,7 @@ func TestMatchTermDirect(t *testing.T) {
 		{"true", config.ACLTerm{Criterion: config.CritTrue}, true},
 		{"false", config.ACLTerm{Criterion: config.CritFalse}, false},
 	} {
-		if got := matchTerm(&tc.term, v4Client, req); got != tc.want {
+		if got := matchTerm(&tc.term, &sample{src: v4Client, req: req}); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -373,13 +373,13 @@ func TestMatchEvalConditionAllocs(t *testing.T) {
 		"unless !internal",
 	)
 	req := mustRequest(t, "GET /javascripts/app.js?v=2 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
-	if !evalCondition(conds[0], v4Client, req) {
+	if !evalCondition(conds[0], &sample{src: v4Client, req: req}) {
 		t.Fatal("url_static METH_GET does not match")
 	}
 	for i, c := range conds {
 		c := c
 		allocs := testing.AllocsPerRun(1000, func() {
-			evalCondition(c, v4Client, req)
+			evalCondition(c, &sample{src: v4Client, req: req})
 		})
 		if allocs != 0 {
 			t.Errorf("condition %d: %v allocations per evaluation", i, allocs)

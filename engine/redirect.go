@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -56,10 +55,10 @@ func newRedirects(rs []*config.Redirect) []redirectRule {
 }
 
 // matchRedirect returns the first rule that applies to the request, or nil.
-func matchRedirect(rules []redirectRule, src netip.Addr, req *h1.Request) *redirectRule {
+func matchRedirect(rules []redirectRule, sm *sample) *redirectRule {
 	for i := range rules {
 		r := &rules[i]
-		if r.cond == nil || evalCondition(r.cond, src, req) {
+		if r.cond == nil || evalCondition(r.cond, sm) {
 			return r
 		}
 	}

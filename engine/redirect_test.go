@@ -310,7 +310,8 @@ func TestRedirectAllocatesNothing(t *testing.T) {
 	}
 	src := netip.MustParseAddr("127.0.0.1")
 	if n := testing.AllocsPerRun(100, func() {
-		if matchRedirect(rules, src, &req) != nil {
+		sm := sample{src: src, req: &req}
+		if matchRedirect(rules, &sm) != nil {
 			t.Fatal("a rule matched")
 		}
 	}); n != 0 {

@@ -24,6 +24,7 @@ const (
 	stLinger                              // HTTP: closing, draining the client
 	stHandshake                           // TLS: the handshake pool has the client
 	stServerHandshake                     // TLS: the handshake pool has the server connection
+	stInspect                             // tcp mode: waiting for the ClientHello (tcp-request inspect-delay)
 	stClosed
 )
 
@@ -83,6 +84,10 @@ type session struct {
 
 	h *httpSession // nil in tcp mode
 
+	// hello is the ClientHello peeked in tcp mode for req.ssl_* (nil: not
+	// looked at, or not one).
+	hello *helloInfo
+
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
 	hsStart  time.Time
@@ -118,6 +123,14 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		s.close(false)
 		return
 	}
+	if rules := s.fe.conf.TCPConnection; len(rules) > 0 {
+		// Before anything is read: the PROXY header, the handshake.
+		sm := sample{src: peer.Addr()}
+		if !tcpRulesAccept(rules, &sm) {
+			s.tcpRejected()
+			return
+		}
+	}
 	if ln.bind.AcceptProxy {
 		s.state = stProxyHeader
 		s.rearm()
@@ -136,6 +149,14 @@ func (s *session) begin() {
 	if s.logsTraffic() && s.fe.logKind == RecordConnect {
 		s.logConnect()
 	}
+	if s.fe.conf.Mode == config.ModeTCP && s.fe.needsHello {
+		s.startInspect() // the rules run on the ClientHello
+		return
+	}
+	if !s.contentRulesAccept(s.fe.conf) {
+		s.tcpRejected()
+		return
+	}
 	if s.fe.conf.Mode == config.ModeHTTP {
 		s.httpStart()
 		return
@@ -148,6 +169,10 @@ func (s *session) onEvent(ep *endpoint) {
 	case stProxyHeader:
 		if ep.client {
 			s.readProxyHeader()
+		}
+	case stInspect:
+		if ep.client {
+			s.inspect(false)
 		}
 	case stConnecting:
 		if !ep.client && ep.writable {
@@ -225,9 +250,14 @@ func (s *session) readProxyHeader() {
 
 // dispatch chooses the backend and a server and starts connecting.
 func (s *session) dispatch() {
-	s.be = s.fe.route.backend(s.clientAddr, nil)
+	sm := sample{src: s.clientAddr.Addr(), tls: s.cli.tlsInfo(), hello: s.hello}
+	s.be = s.fe.route.backend(&sm)
 	if s.be == nil {
 		s.close(false)
+		return
+	}
+	if s.be.Conf != s.fe.conf && !s.contentRulesAccept(s.be.Conf) {
+		s.tcpRejected()
 		return
 	}
 	s.at.routed = true
@@ -472,6 +502,11 @@ func (s *session) deadline() time.Time {
 		earliest(s.lastCli, t.Client)
 	case stHandshake:
 		earliest(s.hsStart, t.Client)
+	case stInspect:
+		// HAProxy counts the delay from the accept; "timeout client"
+		// still bounds a shorter wait.
+		earliest(s.start, s.fe.conf.InspectDelay)
+		earliest(s.start, t.Client)
 	case stServerHandshake:
 		earliest(s.connStart, bt.Connect) // the handshake is part of connecting, as in HAProxy
 	case stQueued:
@@ -559,6 +594,12 @@ func (s *session) onTimer(now time.Time) {
 		s.fail(503)
 	case stHandshake:
 		s.handshakeFailed(context.DeadlineExceeded)
+	case stInspect:
+		if d := s.fe.conf.InspectDelay; d > 0 && !now.Before(s.start.Add(d)) {
+			s.inspect(true) // decide on what arrived
+			return
+		}
+		s.close(false) // timeout client, before the inspect-delay
 	case stServerHandshake:
 		s.serverHandshakeFailed(context.DeadlineExceeded)
 	case stHTTPHead:

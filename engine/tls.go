@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +59,72 @@ type TLSInfo struct {
 	ServerName  string // SNI, "" when the client sent none
 	ALPN        string
 	Resumed     bool
+	// PeerCertificate is the client's certificate (nil: none was sent),
+	// and VerifyResult OpenSSL's verification code for it: 0, since
+	// crypto/tls refuses the handshake of one that does not verify.
+	PeerCertificate *x509.Certificate
+	VerifyResult    int64
+}
+
+// subjectDN is the client certificate's subject in OpenSSL's one-line
+// form, as HAProxy's ssl_c_s_dn gives it: "/C=FR/O=Example/CN=client".
+func (i *TLSInfo) subjectDN() string {
+	var b strings.Builder
+	for _, atv := range i.PeerCertificate.Subject.Names {
+		name, ok := dnShortNames[atv.Type.String()]
+		if !ok {
+			name = atv.Type.String()
+		}
+		fmt.Fprintf(&b, "/%s=%v", name, atv.Value)
+	}
+	return b.String()
+}
+
+// dnShortNames are OpenSSL's short names of the usual DN attributes.
+var dnShortNames = map[string]string{
+	"2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
+	"2.5.4.3": "CN", "2.5.4.5": "serialNumber", "2.5.4.9": "street", "2.5.4.17": "postalCode",
+	"1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+}
+
+// protocolName is OpenSSL's name of a TLS version, as ssl_fc_protocol
+// gives it.
+func protocolName(v uint16) string {
+	switch v {
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// opensslSuiteName is OpenSSL's name of a suite, as ssl_fc_cipher gives
+// it: the suites fjord's record layer carries.
+func opensslSuiteName(id uint16) string {
+	switch id {
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-ECDSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-RSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-ECDSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-RSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-ECDSA-CHACHA20-POLY1305"
+	case tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-RSA-CHACHA20-POLY1305"
+	}
+	return tls.CipherSuiteName(id) // TLS 1.3's names are OpenSSL's too
+}
+
+// tlsInfo is the endpoint's TLS session, or nil.
+func (ep *endpoint) tlsInfo() *TLSInfo {
+	if ep.tls == nil {
+		return nil
+	}
+	return &ep.tls.info
 }
 
 // maxRecordWire is the longest record on the wire: TLS 1.2 allows 2048
@@ -422,6 +491,9 @@ func (s *session) handshaken(d tlsDone) {
 		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
 		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume,
 	}}
+	if len(st.PeerCertificates) > 0 {
+		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
+	}
 	if err := l.register(s.cli.fd, &s.cli); err != nil {
 		l.eng.logf("%s: register client: %v", s.fe.conf, err)
 		s.close(false)

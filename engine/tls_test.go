@@ -446,3 +446,166 @@ func TestTLSRedirect(t *testing.T) {
 		t.Fatalf("after the redirect: %d %q", resp.StatusCode, body)
 	}
 }
+
+// namedTLSBackend is a TLS echo server whose certificate names name; it
+// answers every connection with its name, then echoes.
+func namedTLSBackend(t testing.TB, name string) string {
+	t.Helper()
+	cert, _ := tlsTestCert(t)
+	return tlsBackend(t, cert, func(c net.Conn) {
+		io.WriteString(c, name+"\n")
+		io.Copy(c, c)
+	})
+}
+
+// TLS passed through in tcp mode, routed by the SNI of the ClientHello
+// peeked before forwarding: the client's handshake reaches the server it
+// named, untouched; what is not TLS is rejected by the content rules.
+func TestTLSPassthroughBySNI(t *testing.T) {
+	a, b := namedTLSBackend(t, "tenant-a"), namedTLSBackend(t, "tenant-b")
+	cfg := fmt.Sprintf(`defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend passthrough
+  bind 127.0.0.1:%d
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req.ssl_hello_type 1 }
+  tcp-request content reject
+  use_backend tenant_a if { req.ssl_sni -i a.example.com }
+  default_backend tenant_b
+backend tenant_a
+  server a %s
+backend tenant_b
+  server b %s
+`, freePort(t), a, b)
+	_, addr := startEngine(t, cfg)
+	for _, tc := range []struct{ sni, want string }{{"A.example.com", "tenant-a"}, {"b.example.com", "tenant-b"}, {"", "tenant-b"}} {
+		t.Run("SNI "+tc.sni, func(t *testing.T) {
+			c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || line != tc.want+"\n" {
+				t.Fatalf("reached %q, %v; want %s", line, err, tc.want)
+			}
+		})
+	}
+	t.Run("a hello in two segments", func(t *testing.T) {
+		raw := dial(t, addr)
+		slow := &slowConn{Conn: raw}
+		c := tls.Client(slow, &tls.Config{ServerName: "a.example.com", InsecureSkipVerify: true})
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || line != "tenant-a\n" {
+			t.Fatalf("reached %q, %v", line, err)
+		}
+	})
+	t.Run("not TLS", func(t *testing.T) {
+		c := dial(t, addr)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if got, err := io.ReadAll(c); len(got) != 0 || err != nil && !isReset(err) {
+			t.Fatalf("a plain request got %q, %v", got, err)
+		}
+	})
+}
+
+// slowConn sends its first write in two segments, with a read of
+// nothing in between impossible to merge: the second half goes once the
+// first has surely left.
+type slowConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (s *slowConn) Write(p []byte) (int, error) {
+	split := false
+	s.once.Do(func() { split = len(p) > 20 })
+	if !split {
+		return s.Conn.Write(p)
+	}
+	n, err := s.Conn.Write(p[:20])
+	if err != nil {
+		return n, err
+	}
+	time.Sleep(50 * time.Millisecond) // two TCP segments, not a timing assertion
+	m, err := s.Conn.Write(p[20:])
+	return n + m, err
+}
+
+// tcp-request connection rules run at the accept, on the address only.
+func TestTCPRequestConnection(t *testing.T) {
+	for _, tc := range []struct {
+		rule   string
+		served bool
+	}{
+		{"tcp-request connection reject if { src 127.0.0.0/8 }", false},
+		{"tcp-request connection reject if { src 10.0.0.0/8 }", true},
+		{"tcp-request connection accept if { src 127.0.0.1 }\n  tcp-request connection reject", true},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			_, addr := startEngine(t, tcpConfig(t, "  "+tc.rule, echoServer(t)))
+			c := dial(t, addr)
+			err := echoOnce(c, "hello", 5*time.Second)
+			if (err == nil) != tc.served {
+				t.Fatalf("echo: %v, want served %v", err, tc.served)
+			}
+		})
+	}
+}
+
+// ssl_fc and ssl_fc_sni in http mode: the classic redirect of plain HTTP
+// to HTTPS, and routing by the name the client asked for.
+func TestTLSFetchesHTTP(t *testing.T) {
+	web, api := webNode(t, "web01"), webNode(t, "api01")
+	text := fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend www
+  bind 127.0.0.1:%d
+  bind 127.0.0.1:%d
+  redirect scheme https code 301 if !{ ssl_fc }
+  use_backend api if { ssl_fc_sni -i api.fjord.test } { ssl_fc_protocol TLSv1.3 }
+  default_backend web
+backend web
+  server w %s
+backend api
+  server a %s
+`, freePort(t), freePort(t), web, api)
+	cfg, err := config.Parse("test.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, roots := tlsTestCert(t)
+	binds := cfg.Frontends()[0].Binds
+	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
+	e, err := New(cfg, Options{Logger: testLogger{t}, TLS: map[*config.Bind]*handshake.ServerConfig{binds[1]: srv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	plain, secure := e.Addr(binds[0]).String(), e.Addr(binds[1]).String()
+
+	c := dial(t, plain)
+	resp, _ := httpRoundTrip(t, c, bufio.NewReader(c), "GET /a?b=1 HTTP/1.1\r\nHost: www.fjord.test\r\n\r\n")
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://www.fjord.test/a?b=1" {
+		t.Fatalf("plain HTTP: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, tc := range []struct{ sni, want string }{{"api.fjord.test", "api01"}, {"fjord.test", "web01"}} {
+		tc2 := tlsDial(t, secure, &tls.Config{RootCAs: roots, ServerName: tc.sni, InsecureSkipVerify: tc.sni != "fjord.test"})
+		resp, _ := httpRoundTrip(t, tc2, bufio.NewReader(tc2), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 200 || resp.Header.Get("X-Served-By") != tc.want {
+			t.Fatalf("SNI %s: %d served by %q, want %s", tc.sni, resp.StatusCode, resp.Header.Get("X-Served-By"), tc.want)
+		}
+	}
+}
