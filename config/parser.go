@@ -174,6 +174,10 @@ type parser struct {
 	defaults *Proxy // the last defaults section; proxies start as a copy of it
 	extra    extras // per-proxy parse state not part of the model
 	lastPos  Pos    // last line seen, for errors about the whole configuration
+
+	// TLS parse state (tlsglobal.go).
+	firstTLSLine  Pos // the first bind or server line with a TLS option
+	sslCapturePos Pos // tune.ssl.capture-buffer-size, once
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -235,6 +239,9 @@ func DefaultGlobal() Global {
 		LogRetention:      DefaultLogRetentionDays,
 		StatsTimeout:      DefaultStatsTimeout,
 		StatsMaxConn:      DefaultStatsMaxConn,
+		ServerVerify:      VerifyRequired, // HAProxy's default
+		LoadExtraFiles:    ExtraAll,
+		TuneSSLLifetime:   DefaultSSLLifetime,
 	}
 }
 
