@@ -290,6 +290,7 @@ type Bind struct {
 	AcceptProxy bool
 	V6Only      bool
 	Name        string
+	TLS         *BindTLS // nil without 'ssl'
 }
 
 // PortMode says how a server's port is derived.

@@ -86,6 +86,7 @@ func loopbackOnly(px *Proxy) bool {
 }
 
 func (p *parser) validateFrontend(px *Proxy) {
+	p.checkBindALPN(px)
 	if len(px.Binds) == 0 {
 		p.errorf(px.Pos, "%s has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px)
 	}
