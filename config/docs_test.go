@@ -209,4 +209,9 @@ func TestDocsListTLSOptions(t *testing.T) {
 		}
 	}
 	check("#### TLS options of `bind`", bindTLSOptions)
+	var srv []tlsOption
+	for _, o := range serverTLSOptions {
+		srv = append(srv, o.tlsOption)
+	}
+	check("#### TLS options of `server`", srv)
 }

@@ -327,6 +327,10 @@ type Server struct {
 	Observe    ObserveMode
 	ErrorLimit int
 	OnError    OnErrorAction
+	// TLS is nil when neither connections nor health checks speak TLS.
+	// In a proxy's DefaultServer it is always nil: what default-server
+	// lines set reaches each server's own.
+	TLS *ServerTLS
 }
 
 // Balance is the "balance" algorithm and its arguments.

@@ -175,9 +175,10 @@ type parser struct {
 	extra    extras // per-proxy parse state not part of the model
 	lastPos  Pos    // last line seen, for errors about the whole configuration
 
-	// TLS parse state (tlsglobal.go).
-	firstTLSLine  Pos // the first bind or server line with a TLS option
-	sslCapturePos Pos // tune.ssl.capture-buffer-size, once
+	// TLS parse state (tlsbind.go, tlsserver.go, tlsglobal.go).
+	firstTLSLine  Pos                         // the first bind or server line with a TLS option
+	sslCapturePos Pos                         // tune.ssl.capture-buffer-size, once
+	srvTLS        map[*Server]*serverTLSState // what TLS options of server lines said, until validate
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -218,6 +219,7 @@ func newParser(opts Options) *parser {
 		resolver: r,
 		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
+		srvTLS:   map[*Server]*serverTLSState{},
 	}
 	p.defaults = builtinDefaults()
 	p.extra[p.defaults] = &proxyExtra{}
@@ -389,6 +391,7 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
 	dx := p.extra[d]
 	p.extra[&px] = &proxyExtra{logGlobal: dx != nil && dx.logGlobal, acls: map[string]*ACL{}}
+	p.inheritServerTLS(&px.DefaultServer, &d.DefaultServer)
 	return &px
 }
 

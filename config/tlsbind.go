@@ -234,8 +234,9 @@ type tlsOption struct {
 	arg    string // the value's name ("FILE"), "" for a flag
 	status status // ignored options give a notice, refused ones an error, each saying why
 	why    string
-	// bind reads the option; v is its value, "" for a flag.
-	bind func(p *parser, st *bindTLSState, pos Pos, v string) error
+	// bind or server reads the option; v is its value, "" for a flag.
+	bind   func(p *parser, st *bindTLSState, pos Pos, v string) error
+	server func(p *parser, st *serverTLSState, pos Pos, v string) error
 }
 
 // bindTLSState is what the TLS options of one bind line said.

@@ -126,6 +126,7 @@ func (p *parser) validateBackend(px *Proxy) {
 		passes = "'http-check expect' decides what passes"
 	}
 	for _, s := range px.Servers {
+		p.finishServerTLS(px, s)
 		if s.Observe == ObserveLayer7 && px.Mode != ModeHTTP {
 			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
 		}
