@@ -175,3 +175,43 @@ func docAnchors(doc string) map[string]bool {
 	}
 	return out
 }
+
+// Every TLS option of bind and server lines is documented in the tables
+// of its section, and a refused one as an error.
+func TestDocsListTLSOptions(t *testing.T) {
+	b, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	check := func(heading string, opts []tlsOption) {
+		t.Helper()
+		rows := map[string]string{} // option -> its row's description
+		for _, line := range strings.Split(docSection(t, doc, heading, "\n### "), "\n") {
+			if !strings.HasPrefix(line, "| `") {
+				continue
+			}
+			// An escaped '|' inside a cell is no cell border.
+			cells := tableRows(strings.ReplaceAll(line, `\|`, "/"))[0]
+			for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cells[0], -1) {
+				rows[strings.Fields(m[1])[0]] = cells[len(cells)-1]
+			}
+		}
+		for _, o := range opts {
+			desc, ok := rows[o.name]
+			switch {
+			case !ok:
+				t.Errorf("%s: option %s is not documented", heading, o.name)
+			case (o.status == refused) != strings.Contains(desc, "**error**"):
+				t.Errorf("%s: option %s is documented as %q; refused: %v", heading, o.name, desc, o.status == refused)
+			}
+			delete(rows, o.name)
+		}
+	}
+	check("#### TLS options of `bind`", bindTLSOptions)
+	var srv []tlsOption
+	for _, o := range serverTLSOptions {
+		srv = append(srv, o.tlsOption)
+	}
+	check("#### TLS options of `server`", srv)
+}

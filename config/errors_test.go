@@ -396,7 +396,7 @@ func TestKeywordValueErrors(t *testing.T) {
 
 		// bind
 		{"bind unknown option", httpFE("  bind *:81 transparent #ERR"), []string{"unknown bind option 'transparent'"}},
-		{"bind ssl", httpFE("  bind *:443 ssl crt /x.pem #ERR"), []string{"TLS termination is not supported"}},
+		{"bind crt without ssl", httpFE("  bind *:443 crt /x.pem #ERR"), []string{"bind option 'crt' configures TLS, but the line has no 'ssl'"}},
 		{"bind backlog missing", httpFE("  bind *:81 backlog #ERR"), []string{"'backlog' expects a value"}},
 		{"bind backlog zero", httpFE("  bind *:81 backlog 0 #ERR"), []string{"backlog 0 out of range"}},
 

@@ -30,6 +30,9 @@ var fuzzSeeds = []string{
 	"global\n stats socket fd@5 level admin\n stats socket 127.0.0.1:9999\nfrontend f\n bind \"fd@3\",127.0.0.1:80 accept-proxy name x\n bind fd@4\n default_backend b\nbackend b\n",
 	// TLS passthrough and the TLS criteria.
 	"defaults\n tcp-request inspect-delay 5s\nfrontend pt\n bind :8443\n tcp-request connection reject if { src 192.0.2.0/24 }\n tcp-request content accept if { req.ssl_hello_type 1 }\n tcp-request content reject\n use_backend b if { req.ssl_sni -i a.example.com } || { req_ssl_ver 3.1:3.3 }\n default_backend b\nbackend b\n tcp-request content reject unless { ssl_fc }\nfrontend h\n mode http\n bind :80\n acl s ssl_fc_sni_end .example.com\n use_backend c if s { ssl_c_verify 0 } !{ ssl_c_used }\n default_backend c\nbackend c\n mode http\n",
+	// TLS: the configuration, and the options around it.
+	realisticTLSConfig,
+	"global\n ca-base /etc/ca\n ssl-default-bind-ciphers HIGH:!aNULL:ECDHE-RSA-AES128-SHA\n ssl-default-bind-curves X25519:P-256\n ssl-default-server-options no-tlsv13 no-tls-tickets\n ssl-server-verify none\n tune.ssl.ktls off\n tune.ssl.lifetime 60\nlisten l\n bind :443,:8443 ssl crt-list l.txt strict-sni verify optional ca-file c.pem crt-ignore-err 10,20 no-ssl ecdhe secp384r1 force-tlsv13\n default-server ssl ca-file @system-ca sni str(example.com)\n server a 10.0.0.1:443 check port 80 check-ssl check-sni h.example check-alpn http/1.1\n server b 10.0.0.2 no-ssl\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -155,6 +158,12 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 				t.Fatalf("server %s: rise %d fall %d weight %d inter %v", s.Name, s.Rise, s.Fall, s.Weight, s.Inter)
 			}
 			fuzzCheckDurations(t, s.Name, s.Inter, s.FastInter, s.DownInter, s.SlowStart)
+			if tl := s.TLS; tl != nil {
+				fuzzCheckTLS(t, s.Name, tl.MinVersion, tl.MaxVersion, tl.CipherSuites)
+				if !tl.Traffic && !tl.Checks || tl.Verify == VerifyOptional || tl.Verify == VerifyRequired && tl.CAFile == "" && !tl.SystemCAs {
+					t.Fatalf("server %s: TLS %+v", s.Name, *tl)
+				}
+			}
 		}
 		for _, acl := range px.ACLs {
 			if len(acl.Terms) == 0 {
@@ -180,6 +189,12 @@ func fuzzCheckResult(t *testing.T, name string, data []byte, cfg *Config, err er
 			}
 			if !b.Addr.Addr().IsValid() || b.Addr.Port() == 0 {
 				t.Fatalf("frontend %s binds %v", fe.Name, b.Addr)
+			}
+			if b.TLS != nil {
+				fuzzCheckTLS(t, fe.Name, b.TLS.MinVersion, b.TLS.MaxVersion, b.TLS.CipherSuites)
+				if len(b.TLS.Certs) == 0 && !b.TLS.StrictSNI || b.TLS.Verify != VerifyNone && b.TLS.CAFile == "" && b.TLS.CAVerifyFile == "" && !b.TLS.SystemCAs {
+					t.Fatalf("frontend %s: bind TLS %+v", fe.Name, *b.TLS)
+				}
 			}
 		}
 		for _, r := range fe.UseBackends {
@@ -237,6 +252,20 @@ func fuzzCheckRedirect(t *testing.T, px *Proxy, r *Redirect) {
 					t.Fatalf("%s: unresolved ACL in a redirect condition", px)
 				}
 			}
+		}
+	}
+}
+
+// fuzzCheckTLS checks what every TLS setting in a valid configuration
+// holds: versions fjord serves, and suites it carries.
+func fuzzCheckTLS(t *testing.T, who string, min, max TLSVersion, suites []uint16) {
+	t.Helper()
+	if min < MinServedTLSVersion || max > TLSv13 || min > max || len(suites) == 0 {
+		t.Fatalf("%s: TLS versions %v-%v, suites %v", who, min, max, suites)
+	}
+	for _, id := range suites {
+		if _, ok := fjordSuiteID(CipherSuiteName(id)); !ok {
+			t.Fatalf("%s: suite %#x is not one fjord carries", who, id)
 		}
 	}
 }

@@ -154,6 +154,7 @@ func TestGlobalDefaults(t *testing.T) {
 		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
 		TuneSchedBatch: true,
 		LogRetention:   DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout, StatsMaxConn: DefaultStatsMaxConn,
+		ServerVerify: VerifyRequired, LoadExtraFiles: ExtraAll, TuneSSLLifetime: DefaultSSLLifetime,
 	}
 	if !reflect.DeepEqual(cfg.Global, want) {
 		t.Errorf("global = %+v, want %+v", cfg.Global, want)
@@ -1058,7 +1059,7 @@ func TestIgnoredKeywordsGiveANotice(t *testing.T) {
 		}
 		t.Run(kw.Name, func(t *testing.T) {
 			var cfg *Config
-			for _, value := range []string{" on", " 8", ""} {
+			for _, value := range []string{" on", " 8", " 2048", ""} {
 				c, err := Parse(testFile, []byte(lines("global", "  "+kw.Name+value)+minimalProxies), Options{Resolver: NoResolver})
 				if err == nil {
 					cfg = c
@@ -1066,7 +1067,7 @@ func TestIgnoredKeywordsGiveANotice(t *testing.T) {
 				}
 			}
 			if cfg == nil {
-				t.Fatalf("%s accepts none of 'on', '8' or no value", kw.Name)
+				t.Fatalf("%s accepts none of 'on', '8', '2048' or no value", kw.Name)
 			}
 			ds := diags(cfg, "'"+kw.Name+"' is accepted and changes nothing: "+kw.Why)
 			if len(ds) != 1 || ds[0].Severity != Notice || ds[0].Pos != at(2) {

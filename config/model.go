@@ -77,6 +77,29 @@ type Global struct {
 
 	LogAnonymize LogAnonymize
 	LogRetention int // days rotated log files are kept
+
+	// TLS (tls.go, tlsglobal.go). Binds and servers carry their final
+	// settings, these defaults applied; they are here for reference.
+
+	// CrtBase and CABase are 'crt-base' and 'ca-base': the directories
+	// relative crt, and ca-file and crl-file, paths are read from.
+	CrtBase, CABase string
+	// BindTLSDefaults and ServerTLSDefaults are the ssl-default-bind-*
+	// and ssl-default-server-* settings.
+	BindTLSDefaults, ServerTLSDefaults TLSDefaults
+	// ServerVerify is 'ssl-server-verify': a server's 'verify' when its
+	// line has none. VerifyRequired unless set to none.
+	ServerVerify    VerifyMode
+	LoadExtraFiles  ExtraFiles    // 'ssl-load-extra-files'; ExtraAll by default
+	TuneSSLLifetime time.Duration // 'tune.ssl.lifetime': how long a session may be resumed
+	// TuneSSLMaxRecord caps the TLS records of a transfer's start
+	// ('tune.ssl.maxrecord'), TuneSSLHardMaxRecord every record
+	// ('tune.ssl.hard-maxrecord'); 0 is no cap (16 KiB records).
+	TuneSSLMaxRecord, TuneSSLHardMaxRecord int
+	TuneSSLKTLS                            KTLSMode // fjord addition 'tune.ssl.ktls'
+	// TuneSSLHandshakeCPUs is the fjord addition
+	// 'tune.ssl.handshake-cpus'; 0 lets HandshakeCPUs decide.
+	TuneSSLHandshakeCPUs int
 }
 
 // Loops is the number of event loops: nbthread, else one per GOMAXPROCS.
@@ -277,6 +300,7 @@ type Bind struct {
 	AcceptProxy bool
 	V6Only      bool
 	Name        string
+	TLS         *BindTLS // nil without 'ssl'
 }
 
 // PortMode says how a server's port is derived.
@@ -313,6 +337,10 @@ type Server struct {
 	Observe    ObserveMode
 	ErrorLimit int
 	OnError    OnErrorAction
+	// TLS is nil when neither connections nor health checks speak TLS.
+	// In a proxy's DefaultServer it is always nil: what default-server
+	// lines set reaches each server's own.
+	TLS *ServerTLS
 }
 
 // Balance is the "balance" algorithm and its arguments.

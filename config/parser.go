@@ -174,6 +174,11 @@ type parser struct {
 	defaults *Proxy // the last defaults section; proxies start as a copy of it
 	extra    extras // per-proxy parse state not part of the model
 	lastPos  Pos    // last line seen, for errors about the whole configuration
+
+	// TLS parse state (tlsbind.go, tlsserver.go, tlsglobal.go).
+	firstTLSLine  Pos                         // the first bind or server line with a TLS option
+	sslCapturePos Pos                         // tune.ssl.capture-buffer-size, once
+	srvTLS        map[*Server]*serverTLSState // what TLS options of server lines said, until validate
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -214,6 +219,7 @@ func newParser(opts Options) *parser {
 		resolver: r,
 		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
+		srvTLS:   map[*Server]*serverTLSState{},
 	}
 	p.defaults = builtinDefaults()
 	p.extra[p.defaults] = &proxyExtra{}
@@ -235,6 +241,9 @@ func DefaultGlobal() Global {
 		LogRetention:      DefaultLogRetentionDays,
 		StatsTimeout:      DefaultStatsTimeout,
 		StatsMaxConn:      DefaultStatsMaxConn,
+		ServerVerify:      VerifyRequired, // HAProxy's default
+		LoadExtraFiles:    ExtraAll,
+		TuneSSLLifetime:   DefaultSSLLifetime,
 	}
 }
 
@@ -382,6 +391,7 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
 	dx := p.extra[d]
 	p.extra[&px] = &proxyExtra{logGlobal: dx != nil && dx.logGlobal, acls: map[string]*ACL{}}
+	p.inheritServerTLS(&px.DefaultServer, &d.DefaultServer)
 	return &px
 }
 

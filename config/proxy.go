@@ -35,6 +35,7 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("bind '%s': %v", args[0], err)
 	}
 	tmpl := Bind{Pos: pos}
+	var ts bindTLSState
 	opts := args[1:]
 	for len(opts) > 0 {
 		o := opts[0]
@@ -60,13 +61,23 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 				tmpl.Name = opts[1]
 			}
 			opts = opts[1:]
-		case "ssl", "crt", "ca-file", "alpn":
-			return fmt.Errorf("bind option '%s': TLS termination is not supported by fjord; terminate TLS in front of it or pass TLS through in mode tcp", o)
 		default:
-			return fmt.Errorf("unknown bind option '%s' (supported: accept-proxy, backlog N, name NAME, v4v6, v6only)", o)
+			n, err := p.bindTLSOption(&ts, pos, opts)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("unknown bind option '%s' (supported: accept-proxy, backlog N, name NAME, v4v6, v6only; for TLS: %s)", o, tlsOptionNames(bindTLSOptions))
+			}
+			opts = opts[n-1:]
 		}
 		opts = opts[1:]
 	}
+	t, err := p.finishBindTLS(pos, &ts)
+	if err != nil {
+		return err
+	}
+	tmpl.TLS = t
 	for _, t := range targets {
 		b := tmpl
 		b.Addr, b.Inherited, b.FD = t.addr, t.inherited, t.fd

@@ -26,23 +26,30 @@ func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("server '%s': %v", name, err)
 	}
 	s.Addr, s.PortMode, s.PortDelta = addr, mode, delta
-	if err := parseServerOptions(p, &s, args[2:]); err != nil {
+	// The TLS options the default-server set, in a state of the
+	// server's own (tlsserver.go).
+	p.inheritServerTLS(&s, &px.DefaultServer)
+	if st := p.srvTLS[&s]; st != nil {
+		st.defSSL = st.ssl == 1
+	}
+	if err := parseServerOptions(p, &s, pos, args[2:], false); err != nil {
+		delete(p.srvTLS, &s)
 		return fmt.Errorf("server '%s': %v", name, err)
 	}
 	px.Servers = append(px.Servers, &s)
 	return nil
 }
 
-func (p *parser) kwDefaultServer(px *Proxy, _ Pos, args []string) error {
-	if err := parseServerOptions(p, &px.DefaultServer, args); err != nil {
+func (p *parser) kwDefaultServer(px *Proxy, pos Pos, args []string) error {
+	if err := parseServerOptions(p, &px.DefaultServer, pos, args, true); err != nil {
 		return fmt.Errorf("default-server: %v", err)
 	}
 	return nil
 }
 
 // parseServerOptions applies the options of a "server" or "default-server"
-// line to s.
-func parseServerOptions(p *parser, s *Server, opts []string) error {
+// (def) line to s.
+func parseServerOptions(p *parser, s *Server, pos Pos, opts []string, def bool) error {
 	value := func() (string, error) {
 		if len(opts) < 2 {
 			return "", fmt.Errorf("option '%s' expects a value", opts[0])
@@ -146,10 +153,16 @@ func parseServerOptions(p *parser, s *Server, opts []string) error {
 					err = fmt.Errorf("'on-error' expects %s, not '%s'", onErrorWords.alternatives(), v)
 				}
 			}
-		case "cookie", "ssl", "verify", "sni", "resolvers", "track", "agent-check", "id":
+		case "cookie", "resolvers", "track", "agent-check", "id":
 			err = fmt.Errorf("option '%s' is not supported by fjord", o)
 		default:
-			err = fmt.Errorf("unknown option '%s' (supported: check, inter, fastinter, downinter, rise, fall, port, addr, weight, backup, maxconn, maxqueue, disabled, slowstart, send-proxy, send-proxy-v2, observe, error-limit, on-error)", o)
+			var n int
+			if n, err = p.serverTLSOption(s, pos, opts, def); err == nil && n == 0 {
+				err = fmt.Errorf("unknown option '%s' (supported: check, inter, fastinter, downinter, rise, fall, port, addr, weight, backup, maxconn, maxqueue, disabled, slowstart, send-proxy, send-proxy-v2, observe, error-limit, on-error; for TLS: %s)", o, serverTLSOptionNames())
+			}
+			if n > 1 {
+				opts = opts[n-1:]
+			}
 		}
 		if err != nil {
 			return err

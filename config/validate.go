@@ -99,6 +99,7 @@ func (p *parser) validateRedirects(px *Proxy) {
 }
 
 func (p *parser) validateFrontend(px *Proxy) {
+	p.checkBindALPN(px)
 	if len(px.Binds) == 0 {
 		p.errorf(px.Pos, "%s has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px)
 	}
@@ -142,6 +143,7 @@ func (p *parser) validateBackend(px *Proxy) {
 		passes = "'http-check expect' decides what passes"
 	}
 	for _, s := range px.Servers {
+		p.finishServerTLS(px, s)
 		if s.Observe == ObserveLayer7 && px.Mode != ModeHTTP {
 			p.errorf(s.Pos, "server '%s': 'observe layer7' needs 'mode http'", s.Name)
 		}

@@ -222,6 +222,10 @@ func load(files []string, opts config.Options, stderr io.Writer) (*config.Config
 		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
 		return nil, false
 	}
+	if refuseTLSUntilServed(cfg, stderr) {
+		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
+		return nil, false
+	}
 	return cfg, true
 }
 
