@@ -14,6 +14,7 @@ import (
 // ckch_store tree.
 type loader struct {
 	now     time.Time
+	skip    Sidecars // the files not read ('ssl-load-extra-files')
 	w       warnings
 	files   map[string]*loaded
 	bundles int // multi-cert bundles seen, to number them
@@ -34,7 +35,7 @@ func (l *loader) file(path string) (*loaded, error) {
 	if f, ok := l.files[path]; ok {
 		return f, nil
 	}
-	f, err := loadFile(path, l.now, &l.w)
+	f, err := loadFile(path, l.now, l.skip, &l.w)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (l *loader) crt(path string) ([]member, error) {
 			return nil, err
 		}
 		return []member{{f: f}}, nil
-	case !errors.Is(err, fs.ErrNotExist):
+	case !errors.Is(err, fs.ErrNotExist) || l.skip&SidecarBundle != 0:
 		return nil, fmt.Errorf("cannot load the certificate: %w", err)
 	}
 	return l.bundle(path, err)

@@ -63,7 +63,7 @@ type loaded struct {
 // the key from the file, or from path.key; the OCSP response in
 // path.ocsp, its issuer from the chain or path.issuer; the SCTs in
 // path.sctl.
-func loadFile(path string, now time.Time, w *warnings) (*loaded, error) {
+func loadFile(path string, now time.Time, skip Sidecars, w *warnings) (*loaded, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
@@ -75,7 +75,7 @@ func loadFile(path string, now time.Time, w *warnings) (*loaded, error) {
 	if len(pf.certs) == 0 {
 		return nil, fmt.Errorf("%s: the file holds no certificate (no CERTIFICATE block)", path)
 	}
-	key, keyFrom, err := chooseKey(path, pf, w)
+	key, keyFrom, err := chooseKey(path, pf, skip, w)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +90,17 @@ func loadFile(path string, now time.Time, w *warnings) (*loaded, error) {
 
 	l := &loaded{path: path, leaf: leaf, keyType: keyTypeOf(leaf.PublicKey), names: certNames(leaf)}
 	c := &tls.Certificate{PrivateKey: key, Leaf: leaf}
-	staple, st, chain, err := readOCSP(path, leaf, chain, now, w)
-	if err != nil {
-		return nil, err
+	var staple []byte
+	var st ocspStatus
+	if skip&SidecarOCSP == 0 {
+		if staple, st, chain, err = readOCSP(path, leaf, chain, now, skip, w); err != nil {
+			return nil, err
+		}
 	}
-	if c.SignedCertificateTimestamps, err = readSCTL(path); err != nil {
-		return nil, err
+	if skip&SidecarSCTL == 0 {
+		if c.SignedCertificateTimestamps, err = readSCTL(path); err != nil {
+			return nil, err
+		}
 	}
 	c.Certificate = append(c.Certificate, leaf.Raw)
 	for _, ch := range chain {
@@ -122,8 +127,14 @@ func loadFile(path string, now time.Time, w *warnings) (*loaded, error) {
 // it exists, and its key replaces the file's. fjord reads both: when they
 // differ it takes the one that matches a certificate, path.key's first as
 // HAProxy does, and says so.
-func chooseKey(path string, pf *pemFile, w *warnings) (crypto.Signer, string, error) {
+func chooseKey(path string, pf *pemFile, skip Sidecars, w *warnings) (crypto.Signer, string, error) {
 	keyPath := path + extKey
+	if skip&SidecarKey != 0 {
+		if pf.key == nil {
+			return nil, "", fmt.Errorf("%s: no private key in the file ('ssl-load-extra-files' leaves %s unread)", path, keyPath)
+		}
+		return pf.key, path, nil
+	}
 	side, err := readKeyFile(keyPath, w)
 	if err != nil {
 		return nil, "", err
@@ -207,7 +218,7 @@ func validity(path string, leaf *x509.Certificate, chain []*x509.Certificate, no
 // it: from the chain, else from path.issuer, which is then appended to
 // the chain. A response HAProxy would not staple is not stapled, with a
 // warning, as in HAProxy; a missing issuer is an error, as in HAProxy.
-func readOCSP(path string, leaf *x509.Certificate, chain []*x509.Certificate, now time.Time, w *warnings) ([]byte, ocspStatus, []*x509.Certificate, error) {
+func readOCSP(path string, leaf *x509.Certificate, chain []*x509.Certificate, now time.Time, skip Sidecars, w *warnings) ([]byte, ocspStatus, []*x509.Certificate, error) {
 	ocspPath := path + extOCSP
 	der, err := os.ReadFile(ocspPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -222,6 +233,9 @@ func readOCSP(path string, leaf *x509.Certificate, chain []*x509.Certificate, no
 			issuer = c
 			break
 		}
+	}
+	if issuer == nil && skip&SidecarIssuer != 0 {
+		return nil, ocspStatus{}, chain, fmt.Errorf("%s: the OCSP response's issuer is not in the chain, and 'ssl-load-extra-files' leaves %s unread", ocspPath, path+extIssuer)
 	}
 	if issuer == nil {
 		if issuer, err = readIssuer(path, leaf); err != nil {

@@ -73,7 +73,7 @@ func TestLoadFileLayouts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, filepath.Join(t.TempDir(), "site.pem"), tc.data)
 			var w warnings
-			l, err := loadFile(path, time.Now(), &w)
+			l, err := loadFile(path, time.Now(), 0, &w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +161,7 @@ func TestLoadFileErrors(t *testing.T) {
 			}
 			path := filepath.Join(dir, "site.pem")
 			var w warnings
-			_, err := loadFile(path, time.Now(), &w)
+			_, err := loadFile(path, time.Now(), 0, &w)
 			var want []string
 			for _, s := range tc.want {
 				want = append(want, strings.ReplaceAll(s, "%s", path))
@@ -197,7 +197,7 @@ func TestLoadFileKeySidecar(t *testing.T) {
 			path := writeFile(t, filepath.Join(dir, "site.pem"), tc.pem)
 			writeFile(t, path+".key", tc.key)
 			var w warnings
-			l, err := loadFile(path, time.Now(), &w)
+			l, err := loadFile(path, time.Now(), 0, &w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +242,7 @@ func TestLoadFileValidity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, filepath.Join(t.TempDir(), "site.pem"), tc.data)
 			var w warnings
-			if _, err := loadFile(path, now, &w); err != nil {
+			if _, err := loadFile(path, now, 0, &w); err != nil {
 				t.Fatal(err)
 			}
 			wantWarning(t, w.list, path, tc.want)
@@ -300,7 +300,7 @@ func TestLoadFileOCSP(t *testing.T) {
 			}
 			writeFile(t, path+".ocsp", der)
 			var w warnings
-			l, err := loadFile(path, now, &w)
+			l, err := loadFile(path, now, 0, &w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -335,7 +335,7 @@ func TestLoadFileSCTL(t *testing.T) {
 	path := writeFile(t, filepath.Join(t.TempDir(), "site.pem"), p.bundlePEM(t, ec))
 	writeFile(t, path+".sctl", sctList([]byte("first sct"), []byte("second")))
 	var w warnings
-	l, err := loadFile(path, time.Now(), &w)
+	l, err := loadFile(path, time.Now(), 0, &w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestLoadFileUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var w warnings
-	_, err := loadFile(path, time.Now(), &w)
+	_, err := loadFile(path, time.Now(), 0, &w)
 	wantErr(t, err, "cannot read the certificate file: open "+path+": permission denied")
 }
 
@@ -402,5 +402,28 @@ func TestDescribe(t *testing.T) {
 		if got := describe(c.cert); got != tc.want {
 			t.Errorf("describe = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// 'ssl-load-extra-files' without a kind leaves those files unread: a key
+// only in FILE.key is then missing, and FILE.sctl is not sent.
+func TestLoadFileSkipsSidecars(t *testing.T) {
+	p := testPKI(t)
+	ec := p.leaf(t, ecKey, "ec.example.com")
+	dir := t.TempDir()
+	path := writeFile(t, filepath.Join(dir, "site.pem"), certPEM(ec))
+	writeFile(t, path+".key", keyPEM(t, ec.key, pkcs8))
+	var w warnings
+	if _, err := loadFile(path, time.Now(), 0, &w); err != nil {
+		t.Fatalf("with FILE.key read: %v", err)
+	}
+	_, err := loadFile(path, time.Now(), SidecarKey, &w)
+	wantErr(t, err, "no private key in the file", "'ssl-load-extra-files' leaves", "site.pem.key unread")
+
+	full := writeFile(t, filepath.Join(dir, "full.pem"), p.bundlePEM(t, ec))
+	writeFile(t, full+".sctl", sctList([]byte("sct")))
+	l, err := loadFile(full, time.Now(), SidecarSCTL, &w)
+	if err != nil || l.cert.SignedCertificateTimestamps != nil {
+		t.Fatalf("SCTs read though skipped: %v, %q", err, l.cert.SignedCertificateTimestamps)
 	}
 }

@@ -32,7 +32,22 @@ type Options struct {
 	CABase string
 	// StrictSNI is the bind's 'strict-sni': no default certificate.
 	StrictSNI bool
+	// Skip are the files not read, from the global
+	// 'ssl-load-extra-files' (HAProxy's default, all, skips none).
+	Skip Sidecars
 }
+
+// Sidecars are the files HAProxy reads beside a certificate file, and
+// its multi-cert bundles.
+type Sidecars uint8
+
+const (
+	SidecarBundle Sidecars = 1 << iota // NAME.rsa, NAME.ecdsa, NAME.dsa
+	SidecarSCTL                        // NAME.sctl
+	SidecarOCSP                        // NAME.ocsp
+	SidecarIssuer                      // NAME.issuer
+	SidecarKey                         // NAME.key
+)
 
 // A Cert is a certificate as the store serves it: one per certificate
 // file of a crt, one per crt-list line (or per member of the bundle the
@@ -73,6 +88,10 @@ func (c *Cert) where() (string, int) {
 // excludes name.
 func (c *Cert) excludes(name string) bool { return c.excluded != nil && c.excluded[name] }
 
+// TLS is what c serves now: its chain and key, and its OCSP staple while
+// it holds. A client certificate for servers is one.
+func (c *Cert) TLS() *tls.Certificate { return c.served(time.Now) }
+
 // served is what is served for c at now: its OCSP staple only until
 // shortly before the response's nextUpdate, as HAProxy stops stapling
 // (ssl_sock_ocsp_stapling_cbk).
@@ -109,6 +128,7 @@ var ErrNoCertificate = errors.New("no certificate for the server name (strict-sn
 // The warnings are worth showing even with an error.
 func Load(sources []Source, opts Options) (*Store, []Warning, error) {
 	l := newLoader(time.Now())
+	l.skip = opts.Skip
 	var certs []*Cert
 	for _, src := range sources {
 		var cs []*Cert
