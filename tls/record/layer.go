@@ -103,6 +103,7 @@ type Layer struct {
 	updateOut     bool
 	requestUpdate bool // ask the peer to update its keys too
 	refusals      int
+	maxRecord     int // the most plaintext a record carries, MaxPlaintext unless limited
 }
 
 // New makes the layer of one session from the keys its handshake
@@ -111,7 +112,7 @@ func New(role Role, k Keys) (*Layer, error) {
 	if !Supported(k.Version, k.Suite) {
 		return nil, fmt.Errorf("no record layer for %s with %s", tls.VersionName(k.Version), tls.CipherSuiteName(k.Suite))
 	}
-	l := &Layer{version: k.Version, suite: suites[k.Suite], role: role}
+	l := &Layer{version: k.Version, suite: suites[k.Suite], role: role, maxRecord: MaxPlaintext}
 	var client, server direction
 	var err error
 	if k.Version == tls.VersionTLS13 {
@@ -130,6 +131,16 @@ func New(role Role, k Keys) (*Layer, error) {
 		l.in, l.out = server, client
 	}
 	return l, nil
+}
+
+// SetMaxRecord limits the plaintext of each record the layer seals to n
+// bytes ('tune.ssl.maxrecord'): smaller records reach a client's parser
+// sooner over a slow link. n outside 1..MaxPlaintext means no limit.
+func (l *Layer) SetMaxRecord(n int) {
+	if n <= 0 || n > MaxPlaintext {
+		n = MaxPlaintext
+	}
+	l.maxRecord = n
 }
 
 // Version is the session's TLS version.
@@ -392,7 +403,7 @@ func (l *Layer) Seal(dst, p []byte) []byte {
 	}
 	dst = l.AppendControl(dst)
 	for len(p) > 0 {
-		n := min(len(p), MaxPlaintext)
+		n := min(len(p), l.maxRecord)
 		dst = l.seal(dst, typeApplicationData, p[:n])
 		p = p[n:]
 	}

@@ -431,3 +431,20 @@ func FuzzSealOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestMaxRecord(t *testing.T) {
+	srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
+	srv.SetMaxRecord(1000)
+	msg := bytes.Repeat([]byte("m"), 2500)
+	wire := srv.Seal(nil, msg)
+	if n := countRecords(wire); n != 3 {
+		t.Fatalf("%d records for 2500 bytes at 1000 a record", n)
+	}
+	if got, err := openAll(cli, wire); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	srv.SetMaxRecord(0)
+	if n := countRecords(srv.Seal(nil, msg)); n != 1 {
+		t.Fatalf("no limit: %d records", n)
+	}
+}
