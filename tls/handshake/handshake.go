@@ -106,6 +106,10 @@ func NewServerConfig(base *tls.Config) *ServerConfig {
 	return &ServerConfig{tls: top}
 }
 
+// Config is the prepared crypto/tls configuration, for a handshake run
+// outside the pool (a test, a tool): keys are then not handed over.
+func (c *ServerConfig) Config() *tls.Config { return c.tls }
+
 // Server runs a server handshake on fd, a duplicate of the session's
 // non-blocking socket made by the caller, which Server owns and closes:
 // the caller keeps its own descriptor, from which the handshake reads
