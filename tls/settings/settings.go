@@ -1,0 +1,417 @@
+// Package settings builds the crypto/tls configurations of a
+// configuration's TLS binds and servers: certificates loaded through the
+// certificate store (package certs), versions, suites, groups, ALPN,
+// client and server verification with CA files and CRLs. It reads files
+// and nothing else: cmd/fjord hands what it builds to the engine and the
+// health checks, and 'fjord -c' builds it too, so that a certificate
+// that would not load is found before a start or a reload.
+package settings
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/certs"
+	"github.com/fjordlb/fjord/tls/handshake"
+)
+
+// Set are the TLS configurations of one configuration.
+type Set struct {
+	// Binds are the handshake configurations of the binds with 'ssl'.
+	// Binds made from one line share theirs.
+	Binds map[*config.Bind]*handshake.ServerConfig
+	// Stores are the binds' certificate stores, for messages.
+	Stores map[*config.Bind]*certs.Store
+	// Servers speak TLS to servers with 'ssl'; ServerName is the 'sni
+	// str(NAME)', empty for no SNI or one taken from the request.
+	Servers map[*config.Server]*tls.Config
+	// Checks are the configurations of health checks over TLS.
+	Checks map[*config.Server]*tls.Config
+	// Warnings are about certificates (an expiry date, an OCSP response
+	// that does not apply), each naming its file.
+	Warnings []string
+}
+
+// Build reads every certificate, CA and CRL file that cfg names and
+// makes the configurations. An error names the line and the file.
+func Build(cfg *config.Config) (*Set, error) {
+	s := &Set{
+		Binds:   map[*config.Bind]*handshake.ServerConfig{},
+		Stores:  map[*config.Bind]*certs.Store{},
+		Servers: map[*config.Server]*tls.Config{},
+		Checks:  map[*config.Server]*tls.Config{},
+	}
+	g := &cfg.Global
+	var errs []error
+	for _, px := range cfg.Proxies {
+		built := map[*config.BindTLS]*handshake.ServerConfig{}
+		stores := map[*config.BindTLS]*certs.Store{}
+		for _, b := range px.Binds {
+			if b.TLS == nil {
+				continue
+			}
+			if sc, ok := built[b.TLS]; ok {
+				s.Binds[b], s.Stores[b] = sc, stores[b.TLS]
+				continue
+			}
+			tc, store, warns, err := bindConfig(g, b.TLS)
+			for _, w := range warns {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %s: %s", b.Pos, px, w))
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: 'bind ... ssl': %w", b.Pos, px, err))
+				continue
+			}
+			sc := handshake.NewServerConfig(tc)
+			built[b.TLS], stores[b.TLS] = sc, store
+			s.Binds[b], s.Stores[b] = sc, store
+		}
+		for _, sv := range px.Servers {
+			if sv.TLS == nil {
+				continue
+			}
+			tc, err := serverConfig(g, sv.TLS)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s, server '%s': %w", sv.Pos, px, sv.Name, err))
+				continue
+			}
+			if sv.TLS.Traffic {
+				s.Servers[sv] = tc
+			}
+			if sv.TLS.Checks {
+				c := tc.Clone()
+				if sv.TLS.CheckSNI != "" {
+					c.ServerName = sv.TLS.CheckSNI
+				}
+				if sv.TLS.CheckALPN != nil {
+					c.NextProtos = sv.TLS.CheckALPN
+				}
+				s.Checks[sv] = c
+			}
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// bindConfig is a bind's server-side configuration.
+func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store, []string, error) {
+	var srcs []certs.Source
+	for _, c := range b.Certs {
+		p := c.Path
+		if !c.List {
+			// config rebased it on crt-base already: make it
+			// absolute so that the store does not rebase it again.
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+		}
+		srcs = append(srcs, certs.Source{Path: p, List: c.List})
+	}
+	store, cw, err := certs.Load(srcs, certs.Options{CrtBase: g.CrtBase, CABase: g.CABase, StrictSNI: b.StrictSNI, Skip: skipped(g.LoadExtraFiles)})
+	var warns []string
+	for _, w := range cw {
+		warns = append(warns, w.String())
+	}
+	if err != nil {
+		return nil, nil, warns, err
+	}
+	tc := &tls.Config{
+		MinVersion:             b.MinVersion.Wire(),
+		MaxVersion:             b.MaxVersion.Wire(),
+		CipherSuites:           b.CipherSuites,
+		CurvePreferences:       b.Curves,
+		NextProtos:             b.ALPN,
+		SessionTicketsDisabled: b.NoTLSTickets,
+	}
+	if g.TuneSSLLifetime > 0 && !b.NoTLSTickets {
+		limitLifetime(tc, g.TuneSSLLifetime)
+	}
+	// The store chooses by SNI. A client whose name matches nothing
+	// under strict-sni gets unrecognized_name: crypto/tls sends it when
+	// GetCertificate finds nothing and no certificate is configured.
+	tc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := store.GetCertificate(hello)
+		if errors.Is(err, certs.ErrNoCertificate) {
+			return nil, nil
+		}
+		return c, err
+	}
+	if b.Verify != config.VerifyNone {
+		v, err := newVerifier(b.CAFile, b.CAVerifyFile, b.SystemCAs, b.CRLFile, x509.ExtKeyUsageClientAuth, b.CAIgnoreErrors, b.CertIgnoreErrors)
+		if err != nil {
+			return nil, nil, warns, err
+		}
+		// crypto/tls verifies only against ClientCAs, which it also
+		// sends as the acceptable names: fjord asks for any certificate
+		// and verifies it itself, so that 'no-ca-names', the CRL and
+		// the ignored errors apply.
+		tc.ClientAuth = tls.RequestClientCert
+		if b.Verify == config.VerifyRequired {
+			tc.ClientAuth = tls.RequireAnyClientCert
+		}
+		if !b.NoCANames {
+			tc.ClientCAs = v.named
+		}
+		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return nil // optional, and none sent
+			}
+			return v.verify(raw, "")
+		}
+	}
+	return tc, store, warns, nil
+}
+
+// serverConfig is the client-side configuration of a server's traffic.
+func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:             t.MinVersion.Wire(),
+		MaxVersion:             t.MaxVersion.Wire(),
+		CipherSuites:           t.CipherSuites,
+		NextProtos:             t.ALPN,
+		SessionTicketsDisabled: t.NoTLSTickets,
+		// The chain and the names are checked in VerifyConnection, as
+		// HAProxy checks them: against the SNI sent, else verifyhost,
+		// else the names are not checked.
+		InsecureSkipVerify: true,
+	}
+	if t.SNI.Source == config.SNIText {
+		tc.ServerName = t.SNI.Text
+	}
+	if t.Cert != "" {
+		p, _ := filepath.Abs(t.Cert)
+		store, _, err := certs.Load([]certs.Source{{Path: p}}, certs.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("'crt %s': %w", t.Cert, err)
+		}
+		tc.Certificates = []tls.Certificate{*store.Default().TLS()}
+	}
+	if t.Verify == config.VerifyRequired {
+		v, err := newVerifier(t.CAFile, "", t.SystemCAs, t.CRLFile, x509.ExtKeyUsageServerAuth, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		host := t.VerifyHost
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			raw := make([][]byte, len(cs.PeerCertificates))
+			for i, c := range cs.PeerCertificates {
+				raw[i] = c.Raw
+			}
+			name := cs.ServerName
+			if name == "" {
+				name = host
+			}
+			return v.verify(raw, name)
+		}
+	}
+	return tc, nil
+}
+
+// verifier checks a peer's chain against CA files and a CRL.
+type verifier struct {
+	roots   *x509.CertPool
+	named   *x509.CertPool // the CAs named to clients: ca-file's
+	crl     *x509.RevocationList
+	usage   x509.ExtKeyUsage
+	ignCA   config.VerifyErrors
+	ignCert config.VerifyErrors
+}
+
+func newVerifier(caFile, caVerifyFile string, system bool, crlFile string, usage x509.ExtKeyUsage, ignCA, ignCert config.VerifyErrors) (*verifier, error) {
+	v := &verifier{usage: usage, ignCA: ignCA, ignCert: ignCert}
+	if system {
+		p, err := x509.SystemCertPool()
+		if err != nil {
+			return nil, fmt.Errorf("@system-ca: %w", err)
+		}
+		v.roots = p
+	} else {
+		v.roots = x509.NewCertPool()
+	}
+	v.named = x509.NewCertPool()
+	for _, f := range []string{caFile, caVerifyFile} {
+		if f == "" {
+			continue
+		}
+		cas, err := readCerts(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cas {
+			v.roots.AddCert(c)
+			if f == caFile {
+				v.named.AddCert(c)
+			}
+		}
+	}
+	if crlFile != "" {
+		data, err := os.ReadFile(crlFile)
+		if err != nil {
+			return nil, fmt.Errorf("'crl-file': %w", err)
+		}
+		if b, _ := pem.Decode(data); b != nil {
+			data = b.Bytes
+		}
+		if v.crl, err = x509.ParseRevocationList(data); err != nil {
+			return nil, fmt.Errorf("'crl-file %s': %w", crlFile, err)
+		}
+	}
+	return v, nil
+}
+
+// readCerts reads every certificate of a PEM file.
+func readCerts(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("'ca-file': %w", err)
+	}
+	var out []*x509.Certificate
+	for n := 1; ; n++ {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("'ca-file %s': certificate %d: %w", path, n, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("'ca-file %s': no certificate in it", path)
+	}
+	return out, nil
+}
+
+// OpenSSL's verification codes, which 'ca-ignore-err' and
+// 'crt-ignore-err' name.
+const (
+	errCertNotYetValid   = 9
+	errCertHasExpired    = 10
+	errUnableToGetIssuer = 20
+	errCertRevoked       = 23
+	errInvalidPurpose    = 26
+	errHostnameMismatch  = 62
+	errUnspecified       = 1
+)
+
+// verify checks a chain (leaf first) and, when name is not empty, the
+// leaf's names.
+func (v *verifier) verify(raw [][]byte, name string) error {
+	chain := make([]*x509.Certificate, len(raw))
+	for i, r := range raw {
+		c, err := x509.ParseCertificate(r)
+		if err != nil {
+			return fmt.Errorf("certificate %d of the peer's chain: %w", i, err)
+		}
+		chain[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{
+		Roots: v.roots, Intermediates: inter, DNSName: name, KeyUsages: []x509.ExtKeyUsage{v.usage},
+	})
+	if err != nil {
+		code, onLeaf := openSSLCode(err)
+		ign := v.ignCA
+		if onLeaf {
+			ign = v.ignCert
+		}
+		if ign&(1<<code) == 0 {
+			return err
+		}
+	}
+	if v.crl != nil && revoked(v.crl, chain[0].SerialNumber) && v.ignCert&(1<<errCertRevoked) == 0 {
+		return fmt.Errorf("the certificate of %s is revoked by the CRL", chain[0].Subject)
+	}
+	return nil
+}
+
+// openSSLCode maps a verification error to OpenSSL's code, and says
+// whether it is about the peer's own certificate.
+func openSSLCode(err error) (uint, bool) {
+	var inv x509.CertificateInvalidError
+	var unk x509.UnknownAuthorityError
+	var host x509.HostnameError
+	switch {
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		if strings.Contains(inv.Detail, "not yet valid") || strings.Contains(inv.Detail, "before") {
+			return errCertNotYetValid, true
+		}
+		return errCertHasExpired, true
+	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
+		return errInvalidPurpose, true
+	case errors.As(err, &unk):
+		return errUnableToGetIssuer, false
+	case errors.As(err, &host):
+		return errHostnameMismatch, true
+	}
+	return errUnspecified, true
+}
+
+func revoked(crl *x509.RevocationList, serial *big.Int) bool {
+	for _, e := range crl.RevokedCertificateEntries {
+		if e.SerialNumber.Cmp(serial) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// limitLifetime makes the bind resume a session only for lifetime after
+// its ticket was issued ('tune.ssl.lifetime'): crypto/tls accepts its
+// tickets for 7 days. The issue time is written before the ticket
+// crypto/tls seals, and read back before it opens it.
+func limitLifetime(tc *tls.Config, lifetime time.Duration) {
+	tc.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		ticket, err := tc.EncryptTicket(cs, ss)
+		if err != nil {
+			return nil, err
+		}
+		return append(binary.BigEndian.AppendUint64(nil, uint64(time.Now().Unix())), ticket...), nil
+	}
+	tc.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		if len(identity) < 8 {
+			return nil, nil
+		}
+		issued := time.Unix(int64(binary.BigEndian.Uint64(identity)), 0)
+		if time.Since(issued) > lifetime {
+			return nil, nil // a full handshake
+		}
+		return tc.DecryptTicket(identity[8:], cs)
+	}
+}
+
+// skipped are the sidecar files 'ssl-load-extra-files' leaves unread.
+func skipped(e config.ExtraFiles) certs.Sidecars {
+	var skip certs.Sidecars
+	for _, m := range []struct {
+		read config.ExtraFiles
+		skip certs.Sidecars
+	}{
+		{config.ExtraBundle, certs.SidecarBundle}, {config.ExtraSCTL, certs.SidecarSCTL},
+		{config.ExtraOCSP, certs.SidecarOCSP}, {config.ExtraIssuer, certs.SidecarIssuer},
+		{config.ExtraKey, certs.SidecarKey},
+	} {
+		if e&m.read == 0 {
+			skip |= m.skip
+		}
+	}
+	return skip
+}
