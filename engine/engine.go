@@ -75,6 +75,9 @@ type Options struct {
 	Handshakes *handshake.Pool
 	// ServerTLS says how to speak TLS to each server with "ssl".
 	ServerTLS map[*config.Server]*ServerTLS
+	// MaxRecord limits the plaintext of each TLS record fjord sends
+	// ('tune.ssl.maxrecord'); 0: 16 KiB, TLS's most.
+	MaxRecord int
 }
 
 // ServerTLS is how the engine speaks TLS to a server.
@@ -131,6 +134,7 @@ type Engine struct {
 
 	tls         map[*config.Bind]*handshake.ServerConfig
 	serverTLS   map[*config.Server]*ServerTLS
+	maxRecord   int
 	handshakes  *handshake.Pool
 	tlsCounters tlsCounters
 
@@ -176,6 +180,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		inheritedFD:   opts.InheritedFD,
 		tls:           opts.TLS,
 		serverTLS:     opts.ServerTLS,
+		maxRecord:     opts.MaxRecord,
 		handshakes:    opts.Handshakes,
 		drained:       make(chan struct{}),
 	}

@@ -485,6 +485,7 @@ func (s *session) handshaken(d tlsDone) {
 		s.handshakeFailed(err)
 		return
 	}
+	layer.SetMaxRecord(l.eng.maxRecord)
 	st := d.res.State
 	l.eng.tlsStarted(true, st.DidResume, l.now)
 	s.cli.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, info: TLSInfo{
@@ -689,6 +690,7 @@ func (s *session) serverHandshaken(d tlsDone) {
 		s.serverHandshakeFailed(err)
 		return
 	}
+	layer.SetMaxRecord(l.eng.maxRecord)
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
 	l.eng.tlsStarted(false, d.res.State.DidResume, l.now)
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
