@@ -26,7 +26,7 @@ var Features = []Feature{
 	{"GETADDRINFO", true, "names resolved by the system resolver at startup"},
 	{"SYSTEMD", true, "sd_notify readiness and reload notifications"},
 	{"LINUX_TPROXY", false, "no transparent proxying"},
-	{"OPENSSL", false, "no TLS yet"},
+	{"OPENSSL", false, "TLS is Go's crypto/tls with fjord's own record layer, not OpenSSL: a test of OpenSSL's own behaviour does not apply"},
 	{"LUA", false, "no Lua"},
 	{"PCRE", false, "regular expressions are Go's RE2"},
 	{"PCRE2", false, "regular expressions are Go's RE2"},

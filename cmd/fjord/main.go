@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/settings"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -179,6 +180,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var diag bytes.Buffer
 	cfg, ok := load(o.files, o.configOptions(), &diag)
+	var tlsSet *settings.Set
+	if ok {
+		tlsSet, ok = loadTLS(cfg, &diag)
+	}
 	background := ok && !o.check && o.goBackground(cfg)
 	if !background {
 		// A process going to the background prints nothing of its own:
@@ -198,7 +203,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if background {
 		return daemonize(o, cfg, stderr)
 	}
-	return serve(cfg, o, stderr)
+	return serve(cfg, tlsSet, o, stderr)
+}
+
+// loadTLS reads every certificate, CA and CRL file cfg names, as HAProxy
+// does at startup and for -c, printing warnings about them and errors
+// that name the line and the file. It reports whether TLS can be served.
+func loadTLS(cfg *config.Config, stderr io.Writer) (*settings.Set, bool) {
+	set, err := settings.Build(cfg)
+	for _, w := range set.Warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
+	if err == nil && (len(set.Binds) > 0 || len(set.Servers) > 0) {
+		if _, err = recordLayer(cfg.Global.TuneSSLKTLS); err != nil {
+			err = fmt.Errorf("global: %w", err)
+		}
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "[ALERT] %s\n", line)
+		}
+		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
+		return nil, false
+	}
+	return set, true
 }
 
 // load reads the configuration, printing notices and errors the way HAProxy
@@ -222,7 +250,7 @@ func load(files []string, opts config.Options, stderr io.Writer) (*config.Config
 		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
 		return nil, false
 	}
-	if refuseTLSUntilServed(cfg, stderr) {
+	if refuseTLSChecksUntilRun(cfg, stderr) {
 		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
 		return nil, false
 	}

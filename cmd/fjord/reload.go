@@ -428,7 +428,13 @@ func (p *process) reload(s os.Signal) bool {
 		return false
 	}
 	var diag bytes.Buffer
-	if _, ok := load(p.o.files, p.o.configOptions(), &diag); !ok {
+	cfg, ok := load(p.o.files, p.o.configOptions(), &diag)
+	if ok {
+		// A certificate that no longer loads keeps this process
+		// serving, and the log names the file and why.
+		_, ok = loadTLS(cfg, &diag)
+	}
+	if !ok {
 		for _, line := range strings.Split(strings.TrimSpace(diag.String()), "\n") {
 			p.logs.Printf("reload: %s", line)
 		}

@@ -12,11 +12,13 @@ import (
 	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/health"
 	"github.com/fjordlb/fjord/stats"
+	"github.com/fjordlb/fjord/tls/handshake"
+	"github.com/fjordlb/fjord/tls/settings"
 )
 
 // serve runs the proxy described by cfg until a signal stops it (see
 // lifeSignals in reload.go).
-func serve(cfg *config.Config, o *options, stderr io.Writer) int {
+func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Writer) int {
 	// Catch the signals before anything listens, so that a signal during
 	// startup is handled once fjord runs instead of killing it.
 	// Room for a few: a SIGTERM must not be lost behind a SIGHUP that is
@@ -58,6 +60,13 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	}
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
+	if len(tlsSet.Binds)+len(tlsSet.Servers) > 0 {
+		// Which record layer carries TLS, and why: the issue users ask
+		// first when comparing CPU figures.
+		if desc, err := recordLayer(cfg.Global.TuneSSLKTLS); err == nil {
+			logger.Printf("TLS: handshakes on up to %d CPUs at once; %s", cfg.Global.HandshakeCPUs(), desc)
+		}
+	}
 	ports := tuneKernel(cfg, o, logger.Printf)
 	defer ports.release()
 	if err := raiseNoFile(cfg, stderr); err != nil {
@@ -87,6 +96,9 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
 		AccessLog: logs.targets.AccessLog, Inherited: handed.addrs, InheritedFD: byFD,
+		TLS: tlsSet.Binds, ServerTLS: engineServerTLS(cfg, tlsSet),
+		Handshakes: handshake.NewPool(cfg.Global.HandshakeCPUs()),
+		MaxRecord:  maxRecord(&cfg.Global),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
@@ -119,4 +131,25 @@ func serve(cfg *config.Config, o *options, stderr io.Writer) int {
 		return fe, be
 	})
 	return rc
+}
+
+// engineServerTLS is how the engine speaks TLS to each server with 'ssl'.
+func engineServerTLS(cfg *config.Config, set *settings.Set) map[*config.Server]*engine.ServerTLS {
+	out := map[*config.Server]*engine.ServerTLS{}
+	for sv, tc := range set.Servers {
+		out[sv] = &engine.ServerTLS{Config: tc, SNIFromHost: sv.TLS.SNI.Source == config.SNIHostHeader}
+	}
+	return out
+}
+
+// maxRecord is the most plaintext a TLS record carries: the smaller of
+// 'tune.ssl.maxrecord' and 'tune.ssl.hard-maxrecord' that is set (0: no
+// limit). HAProxy applies maxrecord at the start of a transfer only;
+// fjord applies both to every record.
+func maxRecord(g *config.Global) int {
+	n := g.TuneSSLMaxRecord
+	if h := g.TuneSSLHardMaxRecord; h > 0 && (n == 0 || h < n) {
+		n = h
+	}
+	return n
 }

@@ -77,6 +77,10 @@ func printBuildInfo(w io.Writer) {
 		fmt.Fprintf(w, "  %s%s: %s\n", sign, f.Name, f.Why)
 	}
 	fmt.Fprintln(w)
+	if desc, err := recordLayer(config.KTLSAuto); err == nil {
+		fmt.Fprintf(w, "TLS: crypto/tls handshakes in a bounded pool; %s.\n", desc)
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "Available polling systems :")
 	fmt.Fprintln(w, "      epoll : pref=300,  test result OK")
 	fmt.Fprintln(w, "Total: 1 (1 usable), will use epoll.")
