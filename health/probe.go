@@ -147,7 +147,9 @@ func (p *probe) handshake(ctx context.Context, c net.Conn, start time.Time) (*tl
 // failure of a server's handshake but a name mismatch, adding
 // strerror(errno) in parentheses when there is one; fjord adds Go's
 // reason there in every case, since "certificate signed by unknown
-// authority" is what the operator needs to know.
+// authority" is what the operator needs to know. HAProxy's check gives
+// a timeout no reason; fjord uses its words for a handshake's timeout
+// (CO_ER_SSL_TIMEOUT).
 func (p *probe) handshakeFailure(err error) Result {
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return Result{Status: StatusL6Tout, Info: "Timeout during SSL handshake"}
@@ -176,10 +178,6 @@ func handshakeErrText(err error) string {
 	var ve *tls.CertificateVerificationError
 	if errors.As(err, &ve) && ve.Err != nil {
 		return ve.Err.Error()
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "remote error" {
-		return oe.Error() // "remote error: tls: ...": the server's alert
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "connection closed by the server"
@@ -307,6 +305,12 @@ func errText(err error) string {
 		return se.Err.Error()
 	}
 	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "remote error" {
+		// crypto/tls's report of the server's alert, during the
+		// handshake or after it: "remote error: tls: ..." says whose
+		// error it is.
+		return oe.Error()
+	}
 	if errors.As(err, &oe) && oe.Err != nil {
 		return oe.Err.Error()
 	}

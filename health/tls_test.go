@@ -490,6 +490,52 @@ listen app
 	}
 }
 
+// TestTLSCheckAlertAfterHandshake: with TLS 1.3 a server refuses the
+// client's certificate only after the client's handshake has ended: a
+// layer-4 check has passed, a layer-7 one fails on its exchange, with
+// the server's alert as its reason.
+func TestTLSCheckAlertAfterHandshake(t *testing.T) {
+	ca := newTestCA(t, "fjord test CA")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{ca.leaf(t, "web.test")},
+		ClientAuth:   tls.RequireAnyClientCert,
+		MinVersion:   tls.VersionTLS13,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	m, _, _ := newTLSMonitor(t, fmt.Sprintf(`defaults
+  mode http
+listen app
+  bind 127.0.0.1:1
+  server l7 %s check check-ssl verify required ca-file ca.pem check-sni web.test
+listen tcp
+  mode tcp
+  bind 127.0.0.1:2
+  server l4 %s check check-ssl verify required ca-file ca.pem check-sni web.test
+`, ln.Addr(), ln.Addr()), checkTLSFor(ca.pool, new([]string)))
+	// The alert is read, or the connection found reset: either fails
+	// the exchange, as in HAProxy.
+	if r := checkOnce(m, 0); r.Status != StatusSockErr && r.Status != StatusL7Rsp ||
+		r.Status == StatusSockErr && r.Info != "remote error: tls: certificate required" {
+		t.Fatalf("layer 7: %+v, want SOCKERR with the server's alert", r)
+	}
+	if r := checkOnce(m, 1); r.Status != StatusL6OK {
+		t.Fatalf("layer 4: %+v, want L6OK", r)
+	}
+}
+
 // TestTLSChecksNeedAConfiguration: New refuses to check a TLS server in
 // plaintext when the caller gives no TLS configuration for it.
 func TestTLSChecksNeedAConfiguration(t *testing.T) {
