@@ -39,7 +39,7 @@ backend app
 	}
 	backends := map[string]*balancer.Backend{"app": balancer.New(cfg.Backends()[0])}
 	lg := &eventLogger{}
-	m, err := New(cfg, backends, lg)
+	m, err := New(cfg, backends, lg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -74,7 +75,15 @@ type serverCheck struct {
 
 // New prepares the checks of cfg's backends, whose balancer backends are
 // given by name. Nothing runs until Start.
-func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logger) (*Monitor, error) {
+//
+// checkTLS gives the TLS configuration of the checks of a server whose
+// checks speak TLS (its ServerTLS.Checks: 'check-ssl', or 'ssl' with
+// checks on its own address and port), with verification, client
+// certificate, ServerName (check-sni, else the sni text) and NextProtos
+// (check-alpn) already set: health reads no files. It is called only
+// for those servers, and New fails when it gives none for one (or is
+// nil) rather than check a TLS port in plaintext.
+func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logger, checkTLS func(*config.Server) *tls.Config) (*Monitor, error) {
 	m := &Monitor{byServer: map[*balancer.Server]*serverCheck{}, logger: logger}
 	for _, px := range cfg.Backends() {
 		b := backends[px.Name]
@@ -100,7 +109,16 @@ func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logge
 			if sc.DownInter > 0 {
 				c.iv.down = sc.DownInter
 			}
-			c.probe = newProbe(px, sc, checkAddr(s))
+			var tc *tls.Config
+			if sc.TLS != nil && sc.TLS.Checks {
+				if checkTLS != nil {
+					tc = checkTLS(sc)
+				}
+				if tc == nil {
+					return nil, fmt.Errorf("%s: server '%s': its checks speak TLS, but no TLS configuration was given for them", px, s.Name)
+				}
+			}
+			c.probe = newProbe(px, sc, checkAddr(s), tc)
 			if sc.Observe != config.ObserveNone {
 				c.observe7 = sc.Observe == config.ObserveLayer7
 				c.errorLimit = int64(sc.ErrorLimit)

@@ -186,7 +186,7 @@ func startStackErr(cfgText string) (*stack, func(), error) {
 	for _, px := range cfg.Backends() {
 		st.backends[px.Name] = balancer.New(px)
 	}
-	st.mon, err = New(cfg, st.backends, st.log)
+	st.mon, err = New(cfg, st.backends, st.log, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,8 @@ package health
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -34,13 +36,16 @@ type probe struct {
 	expect         *config.CheckExpect
 	connectTimeout time.Duration
 	timeout        time.Duration // the whole check
+	// tls is the configuration of checks that speak TLS, nil for plain
+	// ones. It comes from the caller (New), which reads the files.
+	tls *tls.Config
 }
 
 // newProbe derives a server's check from its backend's settings. A plain
 // "check" in mode http is a layer-7 GET / (fjord's documented difference
 // from HAProxy); "option tcp-check" or mode tcp makes it layer-4.
-func newProbe(px *config.Proxy, s *config.Server, addr string) *probe {
-	p := &probe{addr: addr}
+func newProbe(px *config.Proxy, s *config.Server, addr string, tlsConf *tls.Config) *probe {
+	p := &probe{addr: addr, tls: tlsConf}
 	p.layer7 = px.HTTPCheck != nil || (px.Mode == config.ModeHTTP && !px.TCPCheck)
 	if px.TCPCheck {
 		p.layer7 = false
@@ -99,7 +104,19 @@ func (p *probe) check(ctx context.Context, start time.Time) Result {
 		}
 		return Result{Status: StatusSockErr, Info: errText(err)}
 	}
-	defer c.Close()
+	defer func() { c.Close() }() // the TLS connection once there is one
+	if p.tls != nil {
+		tc, r := p.handshake(ctx, c, start)
+		if tc == nil {
+			return r
+		}
+		c = tc
+		if !p.layer7 {
+			// HAProxy's implicit connect rule passes with L6OK
+			// when the connection is TLS (tcpcheck_eval_connect).
+			return Result{Status: StatusL6OK}
+		}
+	}
 	if !p.layer7 {
 		return Result{Status: StatusL4OK}
 	}
@@ -108,6 +125,64 @@ func (p *probe) check(ctx context.Context, start time.Time) Result {
 		return p.ioFailure(err)
 	}
 	return p.readResponse(c)
+}
+
+// handshake runs the TLS handshake of a check over c. It has what is
+// left of the connect's time, as in HAProxy, whose check expires at the
+// connect timeout until the transport, TCP and TLS, is established; the
+// layer-7 exchange has the check's time after it. It returns the TLS
+// connection, or nil and the failed check.
+func (p *probe) handshake(ctx context.Context, c net.Conn, start time.Time) (*tls.Conn, Result) {
+	c.SetDeadline(start.Add(p.connectTimeout))
+	tc := tls.Client(c, p.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, p.handshakeFailure(err)
+	}
+	return tc, Result{}
+}
+
+// handshakeFailure is a failed handshake as HAProxy reports it: L6TOUT
+// for a timeout, else L6RSP with conn_err_code_str's words (its
+// src/connection.c). HAProxy says "SSL handshake failure" for every
+// failure of a server's handshake but a name mismatch, adding
+// strerror(errno) in parentheses when there is one; fjord adds Go's
+// reason there in every case, since "certificate signed by unknown
+// authority" is what the operator needs to know. HAProxy's check gives
+// a timeout no reason; fjord uses its words for a handshake's timeout
+// (CO_ER_SSL_TIMEOUT).
+func (p *probe) handshakeFailure(err error) Result {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return Result{Status: StatusL6Tout, Info: "Timeout during SSL handshake"}
+	}
+	var he x509.HostnameError
+	if errors.As(err, &he) {
+		// ssl_sock_srv_verifycbk: the name checked is the SNI sent,
+		// else verifyhost's.
+		if p.sentSNI() {
+			return Result{Status: StatusL6Rsp, Info: "Server presented an SSL certificate different from the expected one"}
+		}
+		return Result{Status: StatusL6Rsp, Info: "Server presented an SSL certificate different from the configured one"}
+	}
+	return Result{Status: StatusL6Rsp, Info: "SSL handshake failure (" + handshakeErrText(err) + ")"}
+}
+
+// sentSNI reports whether the handshake sends a server name: crypto/tls
+// sends ServerName unless it is an IP address.
+func (p *probe) sentSNI() bool {
+	return p.tls.ServerName != "" && net.ParseIP(p.tls.ServerName) == nil
+}
+
+// handshakeErrText is a handshake error without crypto/tls's "tls:
+// failed to verify certificate: " and net's "read tcp A->B: " prefixes.
+func handshakeErrText(err error) string {
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) && ve.Err != nil {
+		return ve.Err.Error()
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed by the server"
+	}
+	return errText(err)
 }
 
 // readResponse reads the answer until its head is whole, and its body as
@@ -230,6 +305,12 @@ func errText(err error) string {
 		return se.Err.Error()
 	}
 	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "remote error" {
+		// crypto/tls's report of the server's alert, during the
+		// handshake or after it: "remote error: tls: ..." says whose
+		// error it is.
+		return oe.Error()
+	}
 	if errors.As(err, &oe) && oe.Err != nil {
 		return oe.Err.Error()
 	}

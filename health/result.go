@@ -13,6 +13,9 @@ const (
 	StatusL4OK    Status = "L4OK"    // layer-4 check passed
 	StatusL4Tout  Status = "L4TOUT"  // layer-4 timeout
 	StatusL4Con   Status = "L4CON"   // connection refused or reset
+	StatusL6OK    Status = "L6OK"    // TLS handshake passed (a layer-4 check over TLS)
+	StatusL6Tout  Status = "L6TOUT"  // TLS handshake timeout
+	StatusL6Rsp   Status = "L6RSP"   // TLS handshake failed: certificate, protocol
 	StatusL7OK    Status = "L7OK"    // layer-7 check passed
 	StatusL7Sts   Status = "L7STS"   // wrong HTTP status
 	StatusL7Rsp   Status = "L7RSP"   // invalid or empty response
@@ -30,17 +33,27 @@ type Result struct {
 }
 
 // OK reports whether the check passed.
-func (r Result) OK() bool { return r.Status == StatusL4OK || r.Status == StatusL7OK }
+func (r Result) OK() bool {
+	return r.Status == StatusL4OK || r.Status == StatusL6OK || r.Status == StatusL7OK
+}
 
-// reason is the "reason: ..." part of HAProxy's transition messages.
-func (r Result) reason() string {
-	switch r.Status {
+// Description is HAProxy's description of a status (check_statuses in
+// its src/check.c): the "reason: ..." of its transition messages and
+// the stats page's check_desc.
+func (s Status) Description() string {
+	switch s {
 	case StatusL4OK:
 		return "Layer4 check passed"
 	case StatusL4Tout:
 		return "Layer4 timeout"
 	case StatusL4Con:
 		return "Layer4 connection problem"
+	case StatusL6OK:
+		return "Layer6 check passed"
+	case StatusL6Tout:
+		return "Layer6 timeout"
+	case StatusL6Rsp:
+		return "Layer6 invalid response"
 	case StatusL7OK:
 		return "Layer7 check passed"
 	case StatusL7Sts:
@@ -57,7 +70,7 @@ func (r Result) reason() string {
 
 // describe is HAProxy's "reason: R, code: C, info: "I", check duration: Dms".
 func (r Result) describe() string {
-	s := "reason: " + r.reason()
+	s := "reason: " + r.Status.Description()
 	if r.Code != 0 {
 		s += fmt.Sprintf(", code: %d", r.Code)
 	}

@@ -81,6 +81,9 @@ func (r *Row) fields() map[string]string {
 			if r.CheckDuration >= 0 {
 				f["check_duration"] = n(r.CheckDuration)
 			}
+			if r.CheckInfo != "" {
+				f["last_chk"] = r.CheckInfo
+			}
 		}
 	}
 	if r.Type == TypeBackend && r.HTTP {

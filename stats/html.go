@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fjordlb/fjord/health"
 )
 
 // The HTML page is HAProxy's stats page made readable on a phone: one
@@ -274,7 +276,9 @@ func statusCell(r *Row) htmlCell {
 	return c
 }
 
-// lastCheckCell is "L7OK/200 in 3ms", as HAProxy's LastChk.
+// lastCheckCell is "L7OK/200 in 3ms", as HAProxy's LastChk, with its
+// tip: the status's description and the check's info, which say why a
+// check failed ("Layer6 invalid response: SSL handshake failure (...)").
 func lastCheckCell(r *Row) htmlCell {
 	if r.Type != TypeServer || !r.Checked {
 		return htmlCell{}
@@ -286,7 +290,11 @@ func lastCheckCell(r *Row) htmlCell {
 	if r.CheckDuration >= 0 && r.CheckStatus != "INI" {
 		s += " in " + strconv.FormatInt(r.CheckDuration, 10) + "ms"
 	}
-	return htmlCell{Text: s}
+	tip := health.Status(r.CheckStatus).Description()
+	if r.CheckInfo != "" {
+		tip += ": " + r.CheckInfo
+	}
+	return htmlCell{Text: s, Title: tip}
 }
 
 // actBck is "Y" or "-" on a server row, a count on the backend row.

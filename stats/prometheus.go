@@ -152,7 +152,7 @@ var (
 	}
 	hrspCodes     = [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
 	adminStates   = [...]string{"ready", "drain", "maint"}
-	checkStatuses = [...]health.Status{health.StatusInit, health.StatusL4OK, health.StatusL4Tout, health.StatusL4Con, health.StatusL7OK, health.StatusL7Sts, health.StatusL7Rsp, health.StatusL7Tout, health.StatusSockErr}
+	checkStatuses = [...]health.Status{health.StatusInit, health.StatusL4OK, health.StatusL4Tout, health.StatusL4Con, health.StatusL6OK, health.StatusL6Tout, health.StatusL6Rsp, health.StatusL7OK, health.StatusL7Sts, health.StatusL7Rsp, health.StatusL7Tout, health.StatusSockErr}
 )
 
 // collector turns a Snapshot into metrics at scrape time.

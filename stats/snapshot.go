@@ -84,7 +84,8 @@ type Row struct {
 	LbTot                 int64
 	CheckStatus           string // L7OK, ... (servers with checks)
 	CheckCode             int
-	CheckDuration         int64 // ms; -1: none
+	CheckDuration         int64  // ms; -1: none
+	CheckInfo             string // the last check's reason phrase or error (HAProxy's last_chk)
 	HRsp                  [6]int64
 	ReqTot                int64
 	Checked, Backup, HTTP bool
@@ -194,6 +195,7 @@ func (src *Sources) serverRow(px *config.Proxy, b *balancer.Backend, s *balancer
 			r.CheckStatus = string(st.Last.Status)
 			r.CheckCode = st.Last.Code
 			r.CheckDuration = st.Last.Duration.Milliseconds()
+			r.CheckInfo = st.Last.Info
 		} else {
 			r.CheckStatus = "INI"
 		}

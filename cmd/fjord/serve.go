@@ -79,7 +79,9 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	for _, px := range cfg.Backends() {
 		backends[px.Name] = balancer.New(px)
 	}
-	checks, err := health.New(cfg, backends, logs)
+	// No TLS configurations for checks yet: refuseTLSUntilServed has
+	// refused every 'check-ssl' (and 'ssl') before this point.
+	checks, err := health.New(cfg, backends, logs, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
