@@ -250,10 +250,6 @@ func load(files []string, opts config.Options, stderr io.Writer) (*config.Config
 		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
 		return nil, false
 	}
-	if refuseTLSChecksUntilRun(cfg, stderr) {
-		fmt.Fprintln(stderr, "[ALERT] Fatal errors found in configuration.")
-		return nil, false
-	}
 	return cfg, true
 }
 

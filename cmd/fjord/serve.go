@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -79,9 +80,8 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	for _, px := range cfg.Backends() {
 		backends[px.Name] = balancer.New(px)
 	}
-	// No TLS configurations for checks yet: refuseTLSUntilServed has
-	// refused every 'check-ssl' (and 'ssl') before this point.
-	checks, err := health.New(cfg, backends, logs, nil)
+	// Checks over TLS get their servers' settings, built with the rest.
+	checks, err := health.New(cfg, backends, logs, func(sv *config.Server) *tls.Config { return tlsSet.Checks[sv] })
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1

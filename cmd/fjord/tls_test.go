@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
@@ -108,4 +109,42 @@ func TestTLSBindFromConfiguration(t *testing.T) {
 	if got := servedSerial(t, fe, roots); got != 2 || !alive(next) {
 		t.Fatalf("after a failed reload, serial %d is served (process alive: %v)", got, alive(next))
 	}
+}
+
+// 'server ... ssl check' from the configuration: the checks speak TLS to
+// the server (a plain check of a TLS port would take it DOWN, and the
+// requests get 503), and so does the traffic.
+func TestTLSServerFromConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "backend.pem")
+	writeBundle(t, cert, 7, "backend.test")
+	pair, err := tls.LoadX509KeyPair(cert, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "over TLS to "+r.TLS.ServerName)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	fe := freeAddr(t)
+	cfgPath := filepath.Join(dir, "fjord.cfg")
+	writeConfig(t, cfgPath, fe, ln.Addr().String()+" ssl verify required ca-file "+cert+" sni str(backend.test) check inter 200ms rise 1", "")
+	fp := startFjord(t, nil, "-db", "-f", cfgPath)
+	fp.log.wait(t, 0, "listening on "+fe, 20*time.Second)
+	c := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		if lastErr = get(c, "http://"+fe+"/", "over TLS to backend.test"); lastErr == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // waiting for the first check to pass
+	}
+	t.Fatalf("through fjord to a TLS server: %v\n%s", lastErr, fp.log)
 }
