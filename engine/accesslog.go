@@ -28,6 +28,9 @@ const (
 	RecordConnect RecordKind = iota // "Connect from CLIENT to LOCAL (FRONTEND/MODE)"
 	RecordTCP                       // option tcplog
 	RecordHTTP                      // option httplog
+	// RecordConnError is a connection that failed before it carried
+	// anything, HAProxy's "FRONTEND/BIND: SSL handshake failure" line.
+	RecordConnError
 )
 
 // MaxRequestLine bounds the request line kept for the log, as HAProxy's
@@ -75,6 +78,11 @@ type AccessRecord struct {
 	// arrived (HAProxy's "<BADREQ>").
 	Request    [MaxRequestLine]byte
 	RequestLen int
+
+	// RecordConnError: the bind (its name, else its number in the
+	// frontend) and what failed, in HAProxy's words.
+	Bind  string
+	Error string
 }
 
 // RequestLine is the recorded request line.
@@ -387,6 +395,17 @@ func (s *session) logConnect() {
 	*r = AccessRecord{Kind: RecordConnect, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
 		Frontend: s.fe.conf.Name, Client: s.clientAddr, Local: s.localAddress(), Accept: s.start}
 	s.fe.log.Log(r)
+}
+
+// logConnError writes the line of a connection that failed before it
+// carried anything (a TLS handshake), and no other for it.
+func (s *session) logConnError(reason string) {
+	l := s.l
+	r := &l.rec
+	*r = AccessRecord{Kind: RecordConnError, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
+		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Accept: s.start, Error: reason}
+	s.fe.log.Log(r)
+	s.quiet = true
 }
 
 // logKindOf is the format a frontend's records take.

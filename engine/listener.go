@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,7 @@ type listener struct {
 	fe     *frontend
 	bind   *config.Bind
 	tls    *handshake.ServerConfig // nil: the bind does not terminate TLS
+	name   string                  // for logs: the bind's 'name', else its number in the frontend
 	addr   netip.AddrPort
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
@@ -136,7 +138,7 @@ func (ln *listener) resume() {
 const acceptRetry = 100 * time.Millisecond
 
 func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
-	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], addr: addr, fd: fd}
+	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], name: bindName(fe.conf, b), addr: addr, fd: fd}
 	ln.retry.fire = func(time.Time) { ln.resume() }
 	return ln
 }
@@ -399,4 +401,18 @@ func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
 	}
 	return netip.AddrPort{}
+}
+
+// bindName names a bind in logs as HAProxy does: its 'name', else its
+// number among the frontend's listeners, from 1.
+func bindName(px *config.Proxy, b *config.Bind) string {
+	if b.Name != "" {
+		return b.Name
+	}
+	for i, x := range px.Binds {
+		if x == b {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	return "?"
 }

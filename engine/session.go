@@ -93,6 +93,8 @@ type session struct {
 	hsStart  time.Time
 	hsCancel context.CancelFunc
 	hsGen    uint32 // which handshake attempt is current
+	// quiet: the session's line was written already (logConnError).
+	quiet bool
 
 	// slotHeld: the connection was handed off (handOff), whose goroutine
 	// gives the maxconn slots back when it is done; close must not.
@@ -651,7 +653,7 @@ func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
 	}
-	if s.logsTraffic() {
+	if s.logsTraffic() && !s.quiet {
 		s.logClose(reset)
 	}
 	established := s.state == stEstablished && s.h == nil

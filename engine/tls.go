@@ -511,10 +511,27 @@ func (s *session) handshaken(d tlsDone) {
 // handshakeFailed ends a session whose handshake failed, as HAProxy
 // does: no response, a log line for the connection.
 func (s *session) handshakeFailed(err error) {
-	s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.clientAddr, handshakeReason(err))
 	s.l.eng.tlsCounters.failures.Add(1)
+	if s.logsTraffic() {
+		s.logConnError(haproxyHandshakeError(err))
+	} else {
+		s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.clientAddr, handshakeReason(err))
+	}
 	s.setTerm('C', 'R')
 	s.close(false)
+}
+
+// haproxyHandshakeError is HAProxy's wording of a failed handshake in its
+// connection error line (conn_err_code_str).
+func haproxyHandshakeError(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "Timeout during SSL handshake"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "Connection closed during SSL handshake"
+	}
+	return "SSL handshake failure"
 }
 
 // handshakeReason says why a handshake failed in a line, without Go's

@@ -609,3 +609,31 @@ backend api
 		}
 	}
 }
+
+// A failed handshake is logged as HAProxy logs it, one line and no
+// other: "FRONTEND/BIND: SSL handshake failure", or what HAProxy says of a
+// timeout or a close.
+func TestTLSHandshakeFailureLogged(t *testing.T) {
+	sink := &recordSink{}
+	cfg := strings.Replace(logConfig(t, "tcp", "", echoServer(t)), "timeout client 5s", "timeout client 300ms", 1)
+	_, addr, _ := startTLSEngine(t, cfg, logOpts(sink))
+	for i, tc := range []struct{ send, want string }{
+		{"GET / HTTP/1.1\r\n\r\n", "SSL handshake failure"},
+		{"", "Timeout during SSL handshake"},
+		{"\x16\x03\x01\x00\x30\x01", "Connection closed during SSL handshake"},
+	} {
+		c := dial(t, addr)
+		io.WriteString(c, tc.send)
+		if tc.want == "Connection closed during SSL handshake" {
+			c.CloseWrite()
+		}
+		r := sink.wait(t, i+1)
+		if r.Kind != RecordConnError || r.Error != tc.want || r.Frontend != "px" || r.Bind != "1" {
+			t.Errorf("record %+v, want %q", r.Error, tc.want)
+		}
+		c.Close()
+	}
+	if n := sink.n.Load(); n != 3 {
+		t.Errorf("%d records for three failed handshakes", n)
+	}
+}

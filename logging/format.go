@@ -18,6 +18,18 @@ const dateLayout = "02/Jan/2006:15:04:05.000"
 // (httplog, tcplog or the connect line), the client address anonymised by
 // a (nil: as it is).
 func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
+	if r.Kind == engine.RecordConnError {
+		// HAProxy's line for a connection that failed before a stream.
+		dst = a.AppendAddrPort(dst, r.Client)
+		dst = append(dst, " ["...)
+		dst = r.Accept.AppendFormat(dst, dateLayout)
+		dst = append(dst, "] "...)
+		dst = append(dst, r.Frontend...)
+		dst = append(dst, '/')
+		dst = append(dst, r.Bind...)
+		dst = append(dst, ": "...)
+		return append(dst, r.Error...)
+	}
 	if r.Kind == engine.RecordConnect {
 		dst = append(dst, "Connect from "...)
 		dst = a.AppendAddrPort(dst, r.Client)
@@ -135,13 +147,17 @@ func newJSONEncoder() *jsonEncoder {
 func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 	client := string(a.AppendAddr(nil, r.Client.Addr()))
 	var fields []zapcore.Field
-	kind := [...]string{engine.RecordConnect: "connect", engine.RecordTCP: "tcp", engine.RecordHTTP: "http"}[r.Kind]
+	kind := [...]string{engine.RecordConnect: "connect", engine.RecordTCP: "tcp", engine.RecordHTTP: "http", engine.RecordConnError: "error"}[r.Kind]
 	fields = append(fields,
 		zap.String("type", kind),
 		zap.String("client_ip", client),
 		zap.Uint16("client_port", r.Client.Port()),
 		zap.String("frontend", r.Frontend),
 	)
+	if r.Kind == engine.RecordConnError {
+		fields = append(fields, zap.String("bind", r.Bind))
+		return j.encode(j.records, dst, r.Accept, levelInfo, r.Error, fields)
+	}
 	if r.Kind == engine.RecordConnect {
 		fields = append(fields, zap.String("local", r.Local.String()), zap.Bool("http", r.HTTPMode))
 		return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)

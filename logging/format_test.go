@@ -35,6 +35,8 @@ func TestAppendRecord(t *testing.T) {
 	tcp.ActConn, tcp.FeConn, tcp.BeConn, tcp.SrvConn, tcp.Retries = 0, 0, 0, 0, 3
 	conn := &engine.AccessRecord{Kind: engine.RecordConnect, Frontend: "www", HTTPMode: true,
 		Client: netip.MustParseAddrPort("10.0.1.2:33312"), Local: netip.MustParseAddrPort("10.0.3.31:8012")}
+	connErr := record(engine.RecordConnError, "")
+	connErr.Frontend, connErr.Bind, connErr.Error = "https-in", "1", "SSL handshake failure"
 	v6 := record(engine.RecordTCP, "")
 	v6.Client = netip.MustParseAddrPort("[2001:db8::1]:4000")
 	for _, tc := range []struct {
@@ -55,6 +57,8 @@ func TestAppendRecord(t *testing.T) {
 		// doc/configuration.txt 8.2.2.
 		{"tcplog", tcp, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0`},
 		{"connect", conn, `Connect from 10.0.1.2:33312 to 10.0.3.31:8012 (www/HTTP)`},
+		// HAProxy's line for a failed TLS handshake.
+		{"handshake failure", connErr, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] https-in/1: SSL handshake failure`},
 		{"ipv6", v6, `2001:db8::1:4000 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
