@@ -122,6 +122,18 @@ bench-deps:
 	    || echo "bench-deps: could not install$$missing; the benchmarks will show them as not installed"; \
 	fi
 
+# What sslscan sees of a frontend with fjord's default TLS settings
+# (docs/tls.md has the summary). Installs sslscan and openssl from Debian.
+TLSSCAN_PKGS ?= sslscan openssl
+.PHONY: tls-scan
+tls-scan: build
+	@missing=""; for p in $(TLSSCAN_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	bash bench/tlsscan.sh bin/fjord
+
 # fjord's HTTP modes against its tcp mode and HAProxy's mode http
 # (docs/http-mode.md has the method and figures).
 .PHONY: bench-http
