@@ -48,6 +48,7 @@ const (
 	CritReqSSLSNIReg    // req.ssl_sni_reg
 	CritReqSSLHelloType // req.ssl_hello_type: integer (1: ClientHello)
 	CritReqSSLVer       // req.ssl_ver: decimal, as 3.3 for TLS 1.2
+	CritReqSSLALPN      // req.ssl_alpn: one of the ALPN protocols the client offers
 )
 
 var criterionNames = map[string]Criterion{
@@ -66,6 +67,7 @@ var criterionNames = map[string]Criterion{
 	"req.ssl_sni_end": CritReqSSLSNIEnd, "req.ssl_sni_reg": CritReqSSLSNIReg,
 	"req.ssl_hello_type": CritReqSSLHelloType, "req_ssl_hello_type": CritReqSSLHelloType,
 	"req.ssl_ver": CritReqSSLVer, "req_ssl_ver": CritReqSSLVer,
+	"req.ssl_alpn": CritReqSSLALPN,
 }
 
 func (c Criterion) String() string {
@@ -80,6 +82,17 @@ func (c Criterion) String() string {
 	return "always_false"
 }
 
+// supportedCriteria lists the criteria for messages, in their order.
+var supportedCriteria = func() string {
+	var names []string
+	for c := CritPath; c <= CritReqSSLALPN; c++ {
+		if c != CritTrue && c != CritFalse {
+			names = append(names, c.String())
+		}
+	}
+	return strings.Join(names, ", ")
+}()
+
 // NeedsHTTP reports whether the criterion reads the HTTP request.
 func (c Criterion) NeedsHTTP() bool {
 	return c <= CritMethod && c != CritSrc
@@ -91,7 +104,7 @@ func (c Criterion) Boolean() bool { return c == CritSSLFc || c == CritSSLCUsed }
 
 // ReadsHello reports whether the criterion reads the peeked ClientHello
 // (TLS passthrough), which only tcp mode peeks.
-func (c Criterion) ReadsHello() bool { return c >= CritReqSSLSNI && c <= CritReqSSLVer }
+func (c Criterion) ReadsHello() bool { return c >= CritReqSSLSNI && c <= CritReqSSLALPN }
 
 // IsRegexp reports whether the criterion's values are regular
 // expressions.
@@ -268,7 +281,7 @@ func parseCriterion(w string) (Criterion, string, error) {
 	}
 	crit, ok := criterionNames[name]
 	if !ok {
-		return 0, "", fmt.Errorf("unknown ACL criterion '%s' (supported: path, path_beg, path_end, path_sub, path_dir, path_reg, hdr, hdr_beg, hdr_end, hdr_sub, hdr_dom, src, method)", name)
+		return 0, "", fmt.Errorf("unknown ACL criterion '%s' (supported: %s)", name, supportedCriteria)
 	}
 	if crit.IsHeader() {
 		if !hasArg || arg == "" {

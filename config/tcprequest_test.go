@@ -59,6 +59,7 @@ func TestTLSCriteria(t *testing.T) {
 		{acl: "req.ssl_ver 3.1:3.3", crit: CritReqSSLVer, in: []int64{3<<16 | 1, 3<<16 | 3}, out: []int64{3 << 16, 3<<16 | 4}},
 		{acl: "req_ssl_ver 3", crit: CritReqSSLVer, in: []int64{3 << 16}, out: []int64{3<<16 | 1}},
 		{acl: "req_ssl_sni a.example.com", crit: CritReqSSLSNI},
+		{acl: "req.ssl_alpn acme-tls/1", crit: CritReqSSLALPN},
 	} {
 		t.Run(tc.acl, func(t *testing.T) {
 			mode := "  mode http"

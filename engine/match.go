@@ -24,6 +24,7 @@ type helloInfo struct {
 	sni       string
 	helloType int64
 	version   int64 // HAProxy's req.ssl_ver: major<<16 | minor
+	alpn      []string
 }
 
 // evalCondition evaluates an "if"/"unless" condition. Configuration
@@ -275,6 +276,13 @@ func matchTLS(t *config.ACLTerm, sm *sample) bool {
 			return matchRanges(t, h.helloType)
 		case config.CritReqSSLVer:
 			return matchRanges(t, h.version)
+		case config.CritReqSSLALPN:
+			for _, p := range h.alpn {
+				if matchString(t, p) {
+					return true
+				}
+			}
+			return false
 		}
 		return h.sni != "" && matchName(t, h.sni)
 	}

@@ -474,6 +474,7 @@ frontend passthrough
   tcp-request content accept if { req.ssl_hello_type 1 }
   tcp-request content reject
   use_backend tenant_a if { req.ssl_sni -i a.example.com }
+  use_backend tenant_a if { req.ssl_alpn acme-tls/1 }
   default_backend tenant_b
 backend tenant_a
   server a %s
@@ -481,9 +482,15 @@ backend tenant_b
   server b %s
 `, freePort(t), a, b)
 	_, addr := startEngine(t, cfg)
-	for _, tc := range []struct{ sni, want string }{{"A.example.com", "tenant-a"}, {"b.example.com", "tenant-b"}, {"", "tenant-b"}} {
-		t.Run("SNI "+tc.sni, func(t *testing.T) {
-			c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true})
+	for _, tc := range []struct {
+		sni, alpn, want string
+	}{{"A.example.com", "", "tenant-a"}, {"b.example.com", "", "tenant-b"}, {"", "", "tenant-b"}, {"c.example.com", "acme-tls/1", "tenant-a"}} {
+		t.Run("SNI "+tc.sni+" ALPN "+tc.alpn, func(t *testing.T) {
+			cfg := &tls.Config{ServerName: tc.sni, InsecureSkipVerify: true}
+			if tc.alpn != "" {
+				cfg.NextProtos = []string{tc.alpn}
+			}
+			c, err := tls.Dial("tcp", addr, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
