@@ -288,3 +288,25 @@ func TestOpenSSLCodes(t *testing.T) {
 }
 
 func serverConfigOf(sc interface{ Config() *tls.Config }) *tls.Config { return sc.Config() }
+
+// strict-sni: a name no certificate has is refused with
+// unrecognized_name, as HAProxy refuses it.
+func TestStrictSNI(t *testing.T) {
+	p := newPKI(t)
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	cfg := parse(t, "global\n crt-base "+p.dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem strict-sni\n default_backend be\nbackend be\n")
+	set, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
+	roots := x509.NewCertPool()
+	roots.AddCert(p.ca)
+	if cerr, serr := runHandshake(&tls.Config{RootCAs: roots, ServerName: "www.example.com"}, server); cerr != nil || serr != nil {
+		t.Fatalf("a known name: %v, %v", cerr, serr)
+	}
+	cerr, _ := runHandshake(&tls.Config{RootCAs: roots, ServerName: "other.example.com"}, server)
+	if cerr == nil || !strings.Contains(cerr.Error(), "unrecognized name") {
+		t.Fatalf("an unknown name: %v, want the alert unrecognized_name", cerr)
+	}
+}
