@@ -146,3 +146,97 @@ func tlsDialer(dial func(string) (net.Conn, error), cfg *tls.Config, timeout tim
 		return handshake(raw, cfg, timeout, t)
 	}
 }
+
+// Resumption is what a probe learned about a server's session
+// resumption.
+type Resumption struct {
+	// Negotiated is the first connection's (see Negotiated).
+	Negotiated string
+	// Tickets is the number of session tickets the server sent after the
+	// first connection's full handshake.
+	Tickets int
+	// Resumed says whether a second connection that offered the last of
+	// those tickets was resumed.
+	Resumed bool
+}
+
+// ticketCache keeps the last ticket a server sent, and counts them.
+type ticketCache struct {
+	mu   sync.Mutex
+	last *tls.ClientSessionState
+	puts int
+}
+
+func (c *ticketCache) Get(string) (*tls.ClientSessionState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last, c.last != nil
+}
+
+func (c *ticketCache) Put(_ string, cs *tls.ClientSessionState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs != nil {
+		c.last = cs
+		c.puts++
+	}
+}
+
+// ProbeResumption asks a TLS server, over two connections each with one
+// request for path, whether it sends session tickets after a full
+// handshake and resumes a session that offers one. cfg is the
+// generator's (ClientTLS), with a ticket cache put in for the probe.
+func ProbeResumption(addr, path string, cfg *tls.Config, timeout time.Duration) (*Resumption, error) {
+	cache := &ticketCache{}
+	c := cfg.Clone()
+	c.SessionTicketsDisabled, c.ClientSessionCache = false, cache
+	r := &Resumption{}
+	for i := range 2 {
+		cs, err := getOver(addr, path, c, timeout)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			r.Negotiated = Negotiated(cs)
+			cache.mu.Lock()
+			r.Tickets = cache.puts
+			cache.mu.Unlock()
+		} else {
+			r.Resumed = cs.DidResume
+		}
+	}
+	return r, nil
+}
+
+// getOver sends one request over a new TLS connection and reads until the
+// server closes it (tickets come after the handshake, and are read with
+// the answer).
+func getOver(addr, path string, cfg *tls.Config, timeout time.Duration) (tls.ConnectionState, error) {
+	raw, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	c, err := handshake(raw, cfg, timeout, nil)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: bench\r\nUser-Agent: fjord-bench\r\nConnection: close\r\n\r\n", path); err != nil {
+		return tls.ConnectionState{}, err
+	}
+	buf := make([]byte, 4096)
+	var head []byte
+	for {
+		n, err := c.Read(buf)
+		if len(head) < 16 {
+			head = append(head, buf[:n]...)
+		}
+		if err != nil {
+			if !bytes.HasPrefix(head, []byte("HTTP/1.1 200")) {
+				return tls.ConnectionState{}, fmt.Errorf("probe: the answer begins %q (%v)", head, err)
+			}
+			return c.ConnectionState(), nil
+		}
+	}
+}

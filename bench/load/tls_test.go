@@ -217,3 +217,29 @@ func TestFloodLine(t *testing.T) {
 		t.Error("found a report in an error")
 	}
 }
+
+// TestProbeResumption: Go's server sends a ticket after a full handshake
+// and resumes with it; with tickets disabled, neither.
+func TestProbeResumption(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		certPEM, keyPEM, der, err := certs.Generate(certs.ECDSA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, _ := tls.X509KeyPair(certPEM, keyPEM)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
+		go srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, SessionTicketsDisabled: off})) //nolint:errcheck
+		r, err := ProbeResumption(ln.Addr().String(), "/", ClientTLS(der, certs.ServerName), 5*time.Second)
+		srv.Shutdown()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (r.Tickets > 0) == off || r.Resumed == off || !strings.HasPrefix(r.Negotiated, "TLS 1.3") {
+			t.Errorf("tickets disabled %v: %+v", off, r)
+		}
+	}
+}
