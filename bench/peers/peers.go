@@ -5,6 +5,7 @@ package peers
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"net"
@@ -45,6 +46,8 @@ type Peer struct {
 	// checkFlag turns the argv into a configuration check: the flag put
 	// after the program (fjord's and HAProxy's -c, nginx's -t).
 	checkFlag string
+	// tlsLib says which TLS library the program uses.
+	tlsLib func(bin string) string
 }
 
 // Env is what every peer is started with.
@@ -89,11 +92,11 @@ const (
 var All = []*Peer{
 	{Name: "direct", Mode: None, Doc: "no proxy: the generator talks to the web nodes"},
 	{Name: "fjord-tcp", Mode: TCP, Doc: "fjord, mode tcp", find: binIn("fjord"), config: fjordConfig(TCP)},
-	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP), TLS: true, checkFlag: "-c"},
+	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: goTLS},
 	{Name: "haproxy-tcp", Mode: TCP, Doc: "HAProxy, mode tcp, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(TCP)},
-	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP), TLS: true, checkFlag: "-c"},
+	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: openSSLOf("-vv", "Running on OpenSSL version : ")},
 	{Name: "nginx-stream", Mode: TCP, Doc: "nginx stream proxy", find: nginxStream, config: nginxConfig(TCP)},
-	{Name: "nginx-http", Mode: HTTP, Doc: "nginx http proxy, upstream keepalive", find: inPath("nginx"), config: nginxConfig(HTTP), TLS: true, checkFlag: "-t"},
+	{Name: "nginx-http", Mode: HTTP, Doc: "nginx http proxy, upstream keepalive", find: inPath("nginx"), config: nginxConfig(HTTP), TLS: true, checkFlag: "-t", tlsLib: openSSLOf("-V", "running with ")},
 	{Name: "iocopy", Mode: TCP, Doc: "plain Go: two goroutines per connection calling io.Copy", find: binIn("fjord-iocopy"), config: iocopyConfig},
 }
 
@@ -269,6 +272,61 @@ func (p *Peer) Check(ctx context.Context, env *Env) error {
 		r.Lines = []string{fmt.Sprintf("exit status %d and no message", ee.ExitCode())}
 	}
 	return r
+}
+
+// TLSLibrary says which TLS library the peer terminates TLS with, for the
+// report: "OpenSSL 3.0.19 27 Jan 2026". "" when unknown.
+func (p *Peer) TLSLibrary(env *Env) string {
+	if p.tlsLib == nil || p.find == nil {
+		return ""
+	}
+	bin, err := p.find(env)
+	if err != nil {
+		return ""
+	}
+	return p.tlsLib(bin)
+}
+
+// openSSLOf runs the program with flag and reads the OpenSSL version
+// from the line that holds prefix ("running with OpenSSL 3.0.19 27 Jan
+// 2026)"), else from "built with".
+func openSSLOf(flag, prefix string) func(string) string {
+	return func(bin string) string {
+		out, err := exec.Command(bin, flag).CombinedOutput()
+		if err != nil {
+			return ""
+		}
+		return OpenSSLVersion(string(out), prefix)
+	}
+}
+
+// OpenSSLVersion finds the OpenSSL version in a program's version output:
+// after prefix, else after "built with " or "Built with OpenSSL version : ".
+func OpenSSLVersion(out, prefix string) string {
+	for _, pre := range []string{prefix, "built with ", "Built with OpenSSL version : "} {
+		i := strings.Index(out, pre)
+		if i < 0 {
+			continue
+		}
+		v, _, _ := strings.Cut(out[i+len(pre):], "\n")
+		v, _, _ = strings.Cut(v, ")")
+		v = strings.TrimSpace(v)
+		if !strings.HasPrefix(v, "OpenSSL") {
+			v = "OpenSSL " + v
+		}
+		return v
+	}
+	return ""
+}
+
+// goTLS is fjord's: Go's crypto/tls for handshakes, the version of Go it
+// was built with.
+func goTLS(bin string) string {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return ""
+	}
+	return "Go " + strings.TrimPrefix(bi.GoVersion, "go") + " crypto/tls"
 }
 
 func inPath(name string) func(*Env) (string, error) {
