@@ -170,6 +170,7 @@ bench-bin:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fjord ./cmd/fjord
 	$(GO) build -trimpath -o $(BIN)/fjord-webnode ./cmd/fjord-webnode
 	$(GO) build -trimpath -o $(BIN)/fjord-iocopy ./bench/cmd/iocopy
+	$(GO) build -trimpath -o $(BIN)/fjord-tlsflood ./bench/cmd/tlsflood
 	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
 
 # The standard suite: about 15 minutes on 2 CPUs.
