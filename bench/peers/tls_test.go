@@ -252,3 +252,25 @@ func TestEveryTLSPeerTerminates(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSLibrary(t *testing.T) {
+	haproxyVV := "HAProxy version 2.6.12-1+deb12u4 2026/10/17\nBuilt with OpenSSL version : OpenSSL 3.0.22 25 Aug 2026\nRunning on OpenSSL version : OpenSSL 3.0.19 27 Jan 2026\n"
+	nginxV := "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.22 25 Aug 2026 (running with OpenSSL 3.0.19 27 Jan 2026)\nTLS SNI support enabled\n"
+	nginxSame := "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.19 27 Jan 2026\n"
+	for _, tt := range []struct{ out, prefix, want string }{
+		{haproxyVV, "Running on OpenSSL version : ", "OpenSSL 3.0.19 27 Jan 2026"},
+		{nginxV, "running with ", "OpenSSL 3.0.19 27 Jan 2026"},
+		{nginxSame, "running with ", "OpenSSL 3.0.19 27 Jan 2026"},
+		{"no TLS here\n", "running with ", ""},
+	} {
+		if got := OpenSSLVersion(tt.out, tt.prefix); got != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.out, got, tt.want)
+		}
+	}
+	if lib := byName("fjord-http").TLSLibrary(&Env{BinDir: binDir}); !strings.HasPrefix(lib, "Go 1.") || !strings.HasSuffix(lib, "crypto/tls") {
+		t.Errorf("fjord's TLS library %q", lib)
+	}
+	if lib := byName("iocopy").TLSLibrary(&Env{BinDir: binDir}); lib != "" {
+		t.Errorf("iocopy has a TLS library: %q", lib)
+	}
+}
