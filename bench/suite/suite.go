@@ -97,10 +97,17 @@ func Standard() Options {
 	}
 }
 
-// Quick is the short suite (make bench-quick): every scenario and proxy
-// once, shorter and smaller.
+// QuickHTTPS are the HTTPS scenarios of the short suite: those of fjord's
+// targets for keep-alive requests and ECDSA handshakes, and the flood.
+// The RSA handshakes and the bulk transfer are the standard suite's (or
+// -quick -scenarios https-handshake-rsa,https-bulk).
+var QuickHTTPS = []string{HTTPSKeepAlive, HTTPSHandshakeECDSA, HTTPSFlood}
+
+// Quick is the short suite (make bench-quick): every plain scenario and
+// proxy once, shorter and smaller, and three HTTPS scenarios.
 func Quick() Options {
 	o := Standard()
+	o.Scenarios = append(slices.Clone(Names[:len(Names)-len(HTTPSNames)]), QuickHTTPS...)
 	o.Rounds = 1
 	o.Warmup, o.Duration = 500*time.Millisecond, 2*time.Second
 	o.BulkBytes = 256 << 20

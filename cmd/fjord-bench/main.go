@@ -65,7 +65,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("fjord-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// -quick was read above, before the other flags set their defaults.
-	fs.Bool("quick", false, "the short suite: one round, 2 s runs, 256 MiB bulk, 2,000 idle connections (set before other flags, which override it)")
+	fs.Bool("quick", false, "the short suite: one round, 2 s runs, 256 MiB bulk, 2,000 idle connections, three of the HTTPS scenarios (set before other flags, which override it)")
 	fs.BoolVar(&f.list, "list", false, "list the scenarios and proxies and exit")
 	fs.StringVar(&f.scenarios, "scenarios", strings.Join(o.Scenarios, ","), "comma-separated `scenarios`: "+strings.Join(suite.Names, ", "))
 	fs.StringVar(&f.proxies, "proxies", "all", "comma-separated `proxies` (direct is always added): all, "+strings.Join(peers.Names(), ", "))
