@@ -233,22 +233,28 @@ func refusal(peer, command string, out []byte) *Refusal {
 // Check writes the peer's configuration for env, as Start would, and has
 // the peer check it (fjord -c, haproxy -c, nginx -t). A configuration the
 // peer refuses is a *Refusal (errors.Is ErrRefused); a peer that has no
-// check passes.
-func (p *Peer) Check(ctx context.Context, env *Env) error {
+// check passes. A configuration it accepts may still come with warnings
+// ("'ssl-default-bind-ciphersuites' is not honored ..."), returned for
+// the report, shortened as a refusal's messages are.
+func (p *Peer) Check(ctx context.Context, env *Env) (warnings []string, err error) {
 	if p.checkFlag == "" {
-		return nil
+		return nil, nil
 	}
 	if env.TLS != nil && !p.TLS {
-		return fmt.Errorf("%s: does not terminate TLS here", p.Name)
+		return nil, fmt.Errorf("%s: does not terminate TLS here", p.Name)
 	}
 	bin, err := p.find(env)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p.Name, err)
+		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	// The port is not listened on by a check; any number does.
-	argv, extraEnv, err := p.config(env, bin, 1)
+	// The port Start will use, so that the messages name the same line.
+	port, err := env.Port(p.Name)
 	if err != nil {
-		return fmt.Errorf("%s: configuration: %w", p.Name, err)
+		return nil, err
+	}
+	argv, extraEnv, err := p.config(env, bin, port)
+	if err != nil {
+		return nil, fmt.Errorf("%s: configuration: %w", p.Name, err)
 	}
 	argv = append([]string{argv[0], p.checkFlag}, argv[1:]...)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -258,20 +264,32 @@ func (p *Peer) Check(ctx context.Context, env *Env) error {
 	cmd.Dir = env.Dir
 	out, err := cmd.CombinedOutput()
 	if err == nil {
-		return nil
+		return checkWarnings(out), nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), ctx.Err())
+		return nil, fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), ctx.Err())
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), err)
+		return nil, fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), err)
 	}
 	r := refusal(p.Name, strings.Join(argv, " "), out)
 	if len(r.Lines) == 0 {
 		r.Lines = []string{fmt.Sprintf("exit status %d and no message", ee.ExitCode())}
 	}
-	return r
+	return nil, r
+}
+
+// checkWarnings are the warnings in an accepted check's output.
+func checkWarnings(out []byte) []string {
+	var ws []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.Contains(l, "[WARNING]") || strings.Contains(l, "[warn]") {
+			ws = append(ws, parsingAt.ReplaceAllString(msgPrefix.ReplaceAllString(l, ""), "$2: "))
+		}
+	}
+	return ws
 }
 
 // TLSLibrary says which TLS library the peer terminates TLS with, for the

@@ -166,7 +166,7 @@ func TestRefusal(t *testing.T) {
 	if err := os.WriteFile(env.BinDir+"/fjord", []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = byName("fjord-http").Check(context.Background(), tlsEnv(t, env, certs.ECDSA, false))
+	_, err = byName("fjord-http").Check(context.Background(), tlsEnv(t, env, certs.ECDSA, false))
 	var r *Refusal
 	if !errors.Is(err, ErrRefused) || !errors.As(err, &r) {
 		t.Fatalf("got %v; want a refusal", err)
@@ -174,8 +174,18 @@ func TestRefusal(t *testing.T) {
 	if len(r.Lines) != 1 || r.First() != "fjord-https.cfg:5: bind option 'ssl': not supported" {
 		t.Errorf("refusal %q, first %q", r.Lines, r.First())
 	}
-	if err := byName("iocopy").Check(context.Background(), env); err != nil {
+	if _, err := byName("iocopy").Check(context.Background(), env); err != nil {
 		t.Errorf("a peer without a check: %v", err)
+	}
+	// Accepted, with a warning: the warning comes back.
+	script = "#!/bin/sh\necho \"[WARNING] parsing [$3:8] : 'ssl-default-bind-ciphersuites' is not honored\" >&2\n" +
+		"echo '[NOTICE] a notice' >&2\necho 'Configuration file is valid'\n"
+	if err := os.WriteFile(env.BinDir+"/fjord", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := byName("fjord-http").Check(context.Background(), tlsEnv(t, env, certs.ECDSA, false))
+	if err != nil || len(ws) != 1 || ws[0] != "fjord-https.cfg:8: 'ssl-default-bind-ciphersuites' is not honored" {
+		t.Errorf("accepted with a warning: %q, %v", ws, err)
 	}
 }
 
@@ -210,7 +220,7 @@ func TestEveryTLSPeerTerminates(t *testing.T) {
 						t.Fatal(err)
 					}
 					env := tlsEnv(t, base, kind, noRes)
-					if err := p.Check(context.Background(), env); err != nil {
+					if _, err := p.Check(context.Background(), env); err != nil {
 						var r *Refusal
 						if errors.As(err, &r) && strings.HasPrefix(p.Name, "fjord") {
 							t.Skipf("fjord refuses the TLS configuration: %s", r.First())

@@ -92,7 +92,7 @@ func (r *runner) clientTLS() *tls.Config {
 // texts. skip is true when no proxy named terminates TLS.
 func (r *runner) httpsSetup(ctx context.Context, s *report.Scenario) (env *peers.Env, run []*peers.Peer, skip bool, err error) {
 	o, name := r.o, s.Name
-	r.refused = map[string]error{}
+	r.refused, r.checkNotes = map[string]error{}, map[string][]string{}
 	var tlsPeers, capable []string
 	for _, p := range peers.All {
 		if p.TLS {
@@ -134,7 +134,11 @@ func (r *runner) httpsSetup(ctx context.Context, s *report.Scenario) (env *peers
 		if !p.TLS {
 			continue
 		}
-		if err := p.Check(ctx, env); err != nil {
+		warnings, err := p.Check(ctx, env)
+		for _, w := range warnings {
+			r.checkNotes[p.Name] = append(r.checkNotes[p.Name], "its configuration check warned: "+w)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, false, ctx.Err()
 			}

@@ -48,7 +48,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %s.", o.IdleConns, rounds(o.Rounds))
 	}
 	env, run := r.env, r.peers
-	r.tls, r.refused = nil, nil
+	r.tls, r.refused, r.checkNotes = nil, nil, nil
 	if isHTTPS(name) {
 		var skip bool
 		var err error
@@ -68,6 +68,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		} else if err, ok := r.refused[p.Name]; ok {
 			refusedRow(row, err)
 		}
+		row.Notes = append(row.Notes, r.checkNotes[p.Name]...)
 		rows[p.Name] = row
 		s.Rows = append(s.Rows, row)
 	}

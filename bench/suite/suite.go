@@ -187,11 +187,12 @@ type runner struct {
 	// The HTTPS scenarios': the current scenario's TLS (nil for a plain
 	// one), the peers that refused its configuration, this run's
 	// certificates and where they are, the flood scenario's rate.
-	tls       *peers.TLS
-	refused   map[string]error
-	tlsDir    string
-	certs     map[certs.Kind]*certs.Files
-	floodRate float64
+	tls        *peers.TLS
+	refused    map[string]error
+	checkNotes map[string][]string // the warnings of accepted checks
+	tlsDir     string
+	certs      map[certs.Kind]*certs.Files
+	floodRate  float64
 }
 
 // Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run

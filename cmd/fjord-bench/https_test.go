@@ -86,7 +86,7 @@ func TestHTTPSRefused(t *testing.T) {
 // TestHTTPSStartFailure: a fjord that accepts its configuration and then
 // fails to start fails its HTTPS rows, not the run.
 func TestHTTPSStartFailure(t *testing.T) {
-	script := "#!/bin/sh\n[ \"$1\" = -c ] && { echo 'Configuration file is valid'; exit 0; }\n" +
+	script := "#!/bin/sh\n[ \"$1\" = -c ] && { echo \"[WARNING] parsing [$3:8] : 'ssl-default-bind-ciphersuites' is not honored\" >&2; echo 'Configuration file is valid'; exit 0; }\n" +
 		"echo \"[ALERT] $2: cannot load the certificate\" >&2\nexit 1\n"
 	out := t.TempDir()
 	args := small(t, out)
@@ -100,6 +100,9 @@ func TestHTTPSStartFailure(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "cannot load the certificate") {
 		t.Error("the notes do not hold fjord's log")
+	}
+	if !strings.Contains(stdout, "- fjord-http: its configuration check warned: fjord-https.cfg:8: 'ssl-default-bind-ciphersuites' is not honored") {
+		t.Errorf("the notes do not hold the check's warning:\n%s", stdout)
 	}
 }
 
