@@ -204,7 +204,17 @@ var (
 	msgPrefix = regexp.MustCompile(`^(nginx: )?\[(ALERT|WARNING|NOTICE|emerg|alert|crit|warn)\]\s*(\(\d+\)\s*:\s*)?(config\s*:\s*)?`)
 	// "parsing [/dir/file.cfg:12] : "
 	parsingAt = regexp.MustCompile(`parsing \[([^\]]*/)?([^/\]]+)\] : `)
+	// "/dir/file.cfg:12: " at the start
+	pathAt = regexp.MustCompile(`^/(?:[^\s:/]*/)*([^\s:/]+:\d+: )`)
 )
+
+// shorten takes a message's prefixes off, and the directory off the file
+// it names: "file.cfg:12: what".
+func shorten(l string) string {
+	l = msgPrefix.ReplaceAllString(l, "")
+	l = parsingAt.ReplaceAllString(l, "$2: ")
+	return pathAt.ReplaceAllString(l, "$1")
+}
 
 // refusal reads a failed check's output.
 func refusal(peer, command string, out []byte) *Refusal {
@@ -218,7 +228,7 @@ func refusal(peer, command string, out []byte) *Refusal {
 			continue
 		}
 		isErr := strings.Contains(l, "[ALERT]") || strings.Contains(l, "[emerg]") || strings.Contains(l, "[alert]") || strings.Contains(l, "[crit]")
-		l = parsingAt.ReplaceAllString(msgPrefix.ReplaceAllString(l, ""), "$2: ")
+		l = shorten(l)
 		if isErr {
 			errs = append(errs, l)
 		} else {
@@ -286,7 +296,7 @@ func checkWarnings(out []byte) []string {
 	for _, l := range strings.Split(string(out), "\n") {
 		l = strings.TrimSpace(l)
 		if strings.Contains(l, "[WARNING]") || strings.Contains(l, "[warn]") {
-			ws = append(ws, parsingAt.ReplaceAllString(msgPrefix.ReplaceAllString(l, ""), "$2: "))
+			ws = append(ws, shorten(l))
 		}
 	}
 	return ws

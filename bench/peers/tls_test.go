@@ -142,6 +142,10 @@ func TestRefusalMessages(t *testing.T) {
 			"[ALERT]    (4711) : config : parsing [/w/haproxy-https.cfg:14] : 'bind 127.0.0.1:8443' in section 'listen': unknown keyword 'alpnx'; did you mean 'alpn' maybe ?\n" +
 			"[ALERT]    (4711) : config : Error(s) found in configuration file : /w/haproxy-https.cfg\n[ALERT]    (4711) : config : Fatal errors found in configuration.\n",
 			"haproxy-https.cfg:14: 'bind 127.0.0.1:8443' in section 'listen': unknown keyword 'alpnx'; did you mean 'alpn' maybe ?", 3},
+		// fjord with TLS configuration, before it serves TLS.
+		{"[WARNING] parsing [/w/fjord-https.cfg:8] : 'ssl-default-bind-ciphersuites' is not honored\n" +
+			"[ALERT] /w/run/fjord-https.cfg:23: listen 'bench': 'bind 127.0.0.1:35071 ssl': TLS termination is parsed but this build of fjord does not serve it yet\n[ALERT] Fatal errors found in configuration.\n",
+			"fjord-https.cfg:23: listen 'bench': 'bind 127.0.0.1:35071 ssl': TLS termination is parsed but this build of fjord does not serve it yet", 2},
 		{"nginx: [emerg] unknown directive \"ssl_foo\" in /w/nginx-https.conf:30\nnginx: configuration file /w/nginx-https.conf test failed\n",
 			`unknown directive "ssl_foo" in /w/nginx-https.conf:30`, 1},
 	} {
