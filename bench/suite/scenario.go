@@ -101,7 +101,9 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				// A proxy whose TLS is new may accept its configuration
 				// and still fail: its rows say so, the others go on.
 				dropped[p.Name] = true
-				row.Status = "failed: " + firstLineOf(err.Error())
+				if len(row.Rounds) == 0 {
+					row.Status = "failed: " + firstLineOf(err.Error())
+				}
 				row.Notes = append(row.Notes, fmt.Sprintf("round %d: %v", round, err))
 				r.progress(name, round, p.Name, "failed to start: "+firstLineOf(err.Error()))
 				continue
