@@ -15,6 +15,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -64,6 +65,10 @@ type Config struct {
 	// Done, when not nil, is incremented for every answered request
 	// (warm-up included): the progress line reads it.
 	Done *atomic.Int64
+	// TLS, when not nil, speaks TLS over every connection (see
+	// ClientTLS): with KeepAlive false, each request is a new connection
+	// and a full handshake.
+	TLS *tls.Config
 }
 
 // Result is what one run measured.
@@ -82,6 +87,9 @@ type Result struct {
 	GenCPU time.Duration
 	// FirstError is an example, for the message when all requests fail.
 	FirstError error
+	// TLS counts the TLS sessions opened (warm-up included) by what they
+	// negotiated (see Negotiated); nil without TLS.
+	TLS map[string]int64
 }
 
 // ReqPerSec is the measured throughput.
@@ -146,8 +154,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		body[i] = 'x'
 	}
 	ws := make([]*worker, cfg.Conns)
+	var sessions tally
 	for i := range ws {
-		ws[i] = newWorker(cfg, i, body)
+		ws[i] = newWorker(cfg, i, body, &sessions)
 	}
 
 	// The first request is due a little after now, so that every worker
@@ -192,7 +201,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	<-measuring
 	cpu1, t1 := selfCPU(), time.Now()
 
-	res := &Result{Hist: NewHistogram(), Due: due}
+	res := &Result{Hist: NewHistogram(), Due: due, TLS: sessions.result()}
 	last := end
 	if cfg.Rate == 0 {
 		last = measureFrom
@@ -218,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-func newWorker(cfg Config, i int, body []byte) *worker {
+func newWorker(cfg Config, i int, body []byte, sessions *tally) *worker {
 	addr := cfg.Addrs[i%len(cfg.Addrs)]
 	c := &fasthttp.HostClient{
 		Addr:                     addr,
@@ -233,6 +242,11 @@ func newWorker(cfg Config, i int, body []byte) *worker {
 	}
 	if !cfg.KeepAlive {
 		c.Dial = sourceRotatingDialer(addr, i, cfg.Timeout)
+	}
+	if cfg.TLS != nil {
+		// fasthttp sees a connection that already speaks TLS: the
+		// request goes as http:// over it.
+		c.Dial = tlsDialer(c.Dial, cfg.TLS, cfg.Timeout, sessions)
 	}
 	req := fasthttp.AcquireRequest()
 	setRequest(req, "http://"+addr+cfg.Path)

@@ -23,6 +23,23 @@ func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
 		fmt.Fprintf(&b, "  ulimit-n %d\n", hard)
 	}
 	b.WriteString(extraGlobal)
+	bind := ""
+	if t := env.TLS; t != nil {
+		// The bind defaults, so that fjord reads the same words HAProxy
+		// does: TLS 1.2 at least, AEAD suites with ECDHE only, one TLS 1.3
+		// suite, X25519.
+		opts := "ssl-min-ver TLSv1.2"
+		if t.NoResumption {
+			opts += " no-tls-tickets"
+		}
+		fmt.Fprintf(&b, "  ssl-default-bind-options %s\n  ssl-default-bind-ciphers %s\n  ssl-default-bind-ciphersuites %s\n  ssl-default-bind-curves %s\n",
+			opts, TLS12Suites, TLS13Suite, TLSCurve)
+		if t.NoResumption {
+			// No session cache either: every handshake is a full one.
+			b.WriteString("  tune.ssl.cachesize 0\n")
+		}
+		bind = fmt.Sprintf(" ssl crt %s alpn http/1.1", t.Cert.Bundle)
+	}
 	b.WriteString("\ndefaults\n")
 	if mode == HTTP {
 		b.WriteString("  mode http\n  option http-keep-alive\n  timeout http-request 10s\n  timeout http-keep-alive 10m\n")
@@ -30,16 +47,25 @@ func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
 		b.WriteString("  mode tcp\n")
 	}
 	fmt.Fprintf(&b, "  option splice-auto\n  maxconn %d\n  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n", env.MaxConn)
-	fmt.Fprintf(&b, "\nlisten bench\n  bind 127.0.0.1:%d\n  balance roundrobin\n", port)
+	fmt.Fprintf(&b, "\nlisten bench\n  bind 127.0.0.1:%d%s\n  balance roundrobin\n", port, bind)
 	for i, be := range env.Backends {
 		fmt.Fprintf(&b, "  server web%d %s\n", i+1, be)
 	}
 	return b.String()
 }
 
+// configName names a configuration file after the mode, or "https" when
+// the peer terminates TLS.
+func configName(env *Env, mode Mode) string {
+	if env.TLS != nil {
+		return "https"
+	}
+	return string(mode)
+}
+
 func fjordConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
 	return func(env *Env, bin string, port int) ([]string, []string, error) {
-		path := filepath.Join(env.Dir, "fjord-"+string(mode)+".cfg")
+		path := filepath.Join(env.Dir, "fjord-"+configName(env, mode)+".cfg")
 		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, "")), 0o644); err != nil {
 			return nil, nil, err
 		}
@@ -60,7 +86,7 @@ func haproxyConfig(mode Mode) func(*Env, string, int) ([]string, []string, error
 				extra = fmt.Sprintf("  maxpipes %d\n", pipes)
 			}
 		}
-		path := filepath.Join(env.Dir, "haproxy-"+string(mode)+".cfg")
+		path := filepath.Join(env.Dir, "haproxy-"+configName(env, mode)+".cfg")
 		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, extra)), 0o644); err != nil {
 			return nil, nil, err
 		}
@@ -86,7 +112,7 @@ func nginxStream(env *Env) (string, error) {
 
 func nginxConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
 	return func(env *Env, bin string, port int) ([]string, []string, error) {
-		name := "nginx-" + map[Mode]string{TCP: "stream", HTTP: "http"}[mode]
+		name := "nginx-" + map[Mode]string{TCP: "stream", HTTP: configName(env, HTTP)}[mode]
 		prefix := filepath.Join(env.Dir, name)
 		if err := os.MkdirAll(prefix, 0o755); err != nil {
 			return nil, nil, err
@@ -117,6 +143,10 @@ func nginxConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) 
 			servers("    ")
 			fmt.Fprintf(&b, "  }\n  server {\n    listen 127.0.0.1:%d reuseport;\n    proxy_pass web;\n    proxy_timeout 10m;\n  }\n}\n", port)
 		} else {
+			ssl := ""
+			if env.TLS != nil {
+				ssl = " ssl"
+			}
 			fmt.Fprintf(&b, "http {\n  access_log off;\n  keepalive_timeout 10m;\n  keepalive_requests 1000000000;\n"+
 				"  client_body_temp_path %[1]s/body;\n  proxy_temp_path %[1]s/proxy;\n  fastcgi_temp_path %[1]s/fastcgi;\n"+
 				"  uwsgi_temp_path %[1]s/uwsgi;\n  scgi_temp_path %[1]s/scgi;\n  upstream web {\n", prefix)
@@ -127,11 +157,11 @@ func nginxConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) 
 			// told otherwise, which would add connects to the keep-alive
 			// scenario.
 			fmt.Fprintf(&b, "    keepalive 256;\n    keepalive_requests 1000000000;\n    keepalive_timeout 10m;\n  }\n"+
-				"  server {\n    listen 127.0.0.1:%d reuseport;\n    location / {\n      proxy_pass http://web;\n"+
+				"  server {\n    listen 127.0.0.1:%d%s reuseport;\n%s    location / {\n      proxy_pass http://web;\n"+
 				"      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"+
 				// Large responses are passed on from memory, never
 				// spooled to a temporary file.
-				"      proxy_max_temp_file_size 0;\n      proxy_read_timeout 10m;\n    }\n  }\n}\n", port)
+				"      proxy_max_temp_file_size 0;\n      proxy_read_timeout 10m;\n    }\n  }\n}\n", port, ssl, nginxTLS(env.TLS))
 		}
 		path := prefix + ".conf"
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -139,6 +169,23 @@ func nginxConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) 
 		}
 		return []string{bin, "-p", prefix, "-e", "stderr", "-c", path}, nil, nil
 	}
+}
+
+// nginxTLS is the server block's TLS: the same versions, suites and
+// curve as HAProxy's (the TLS 1.3 suite through OpenSSL's own
+// Ciphersuites command, which nginx has no directive for).
+func nginxTLS(t *TLS) string {
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "    ssl_certificate %s;\n    ssl_certificate_key %s;\n", t.Cert.Cert, t.Cert.Key)
+	fmt.Fprintf(&b, "    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_ciphers %s;\n    ssl_conf_command Ciphersuites %s;\n    ssl_ecdh_curve %s;\n",
+		TLS12Suites, TLS13Suite, TLSCurve)
+	if t.NoResumption {
+		b.WriteString("    ssl_session_tickets off;\n    ssl_session_cache off;\n")
+	}
+	return b.String()
 }
 
 func iocopyConfig(env *Env, bin string, port int) ([]string, []string, error) {

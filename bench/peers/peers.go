@@ -4,16 +4,20 @@
 package peers
 
 import (
+	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fjordlb/fjord/bench/certs"
 	"github.com/fjordlb/fjord/bench/proc"
 )
 
@@ -37,6 +41,13 @@ type Peer struct {
 	find func(env *Env) (string, error)
 	// config writes the configuration and returns the argv.
 	config func(env *Env, bin string, port int) ([]string, []string, error)
+	// TLS says that the peer terminates TLS when Env.TLS is set.
+	TLS bool
+	// checkFlag turns the argv into a configuration check: the flag put
+	// after the program (fjord's and HAProxy's -c, nginx's -t).
+	checkFlag string
+	// tlsLib says which TLS library the program uses.
+	tlsLib func(bin string) string
 }
 
 // Env is what every peer is started with.
@@ -50,18 +61,42 @@ type Env struct {
 	BinDir   string      // fjord, fjord-iocopy
 	// Port returns the port for a peer; see Ports.
 	Port func(peer string) (int, error)
+	// TLS, when not nil, makes the peers that can (Peer.TLS) terminate
+	// TLS on their listening port, and speak plain HTTP to the web nodes.
+	TLS *TLS
 }
+
+// TLS is how the peers terminate TLS in an HTTPS scenario. Every peer is
+// told to agree on the same thing with the generator's client
+// (load.ClientTLS): TLS 1.3 with TLS_AES_128_GCM_SHA256 and X25519 (TLS
+// 1.2 allowed, with AEAD suites only), ALPN http/1.1.
+type TLS struct {
+	Cert *certs.Files
+	// NoResumption turns session tickets and the session cache off, where
+	// each connection is a full handshake: no peer then spends CPU issuing
+	// tickets the client never uses.
+	NoResumption bool
+}
+
+// The suites every peer is given. TLS 1.3's one suite is what the rows
+// compare; TLS 1.2's are the AEAD ones with ECDHE, for a client that
+// cannot do 1.3.
+const (
+	TLS13Suite  = "TLS_AES_128_GCM_SHA256"
+	TLS12Suites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+	TLSCurve    = "X25519"
+)
 
 // All is every peer, in report order. direct comes first: it is what the
 // generator and the web nodes manage alone.
 var All = []*Peer{
 	{Name: "direct", Mode: None, Doc: "no proxy: the generator talks to the web nodes"},
 	{Name: "fjord-tcp", Mode: TCP, Doc: "fjord, mode tcp", find: binIn("fjord"), config: fjordConfig(TCP)},
-	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP)},
+	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: goTLS},
 	{Name: "haproxy-tcp", Mode: TCP, Doc: "HAProxy, mode tcp, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(TCP)},
-	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP)},
+	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: openSSLOf("-vv", "Running on OpenSSL version : ")},
 	{Name: "nginx-stream", Mode: TCP, Doc: "nginx stream proxy", find: nginxStream, config: nginxConfig(TCP)},
-	{Name: "nginx-http", Mode: HTTP, Doc: "nginx http proxy, upstream keepalive", find: inPath("nginx"), config: nginxConfig(HTTP)},
+	{Name: "nginx-http", Mode: HTTP, Doc: "nginx http proxy, upstream keepalive", find: inPath("nginx"), config: nginxConfig(HTTP), TLS: true, checkFlag: "-t", tlsLib: openSSLOf("-V", "running with ")},
 	{Name: "iocopy", Mode: TCP, Doc: "plain Go: two goroutines per connection calling io.Copy", find: binIn("fjord-iocopy"), config: iocopyConfig},
 }
 
@@ -126,6 +161,202 @@ func (p *Peer) Missing(env *Env) error {
 	return err
 }
 
+// ErrRefused is wrapped by Check's answer for a configuration the peer
+// refuses: its rows say "refused: ..." and the run goes on without it.
+var ErrRefused = errors.New("refused")
+
+// Refusal is a peer's refusal of its configuration: the messages it
+// printed.
+type Refusal struct {
+	Peer    string
+	Command string
+	// Lines are its messages, errors first ("[ALERT]", "[emerg]"), each
+	// shortened by Shorten, without the closing "Fatal errors found"
+	// and the like.
+	Lines []string
+	// Errors counts the errors among Lines.
+	Errors int
+}
+
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("%s refused its configuration: %s", r.Peer, strings.Join(r.Lines, "; "))
+}
+
+func (r *Refusal) Unwrap() error { return ErrRefused }
+
+// First is the message to show in one table cell: the first error, and
+// how many more there are.
+func (r *Refusal) First() string {
+	if len(r.Lines) == 0 {
+		return "no message"
+	}
+	switch n := r.Errors - 1; {
+	case n == 1:
+		return r.Lines[0] + " (and 1 more error)"
+	case n > 1:
+		return fmt.Sprintf("%s (and %d more errors)", r.Lines[0], n)
+	}
+	return r.Lines[0]
+}
+
+var (
+	// "[ALERT]    (1234) : config : ", "[ALERT] ", "nginx: [emerg] "
+	msgPrefix = regexp.MustCompile(`^(nginx: )?\[(ALERT|WARNING|NOTICE|emerg|alert|crit|warn)\]\s*(\(\d+\)\s*:\s*)?(config\s*:\s*)?`)
+	// "parsing [/dir/file.cfg:12] : "
+	parsingAt = regexp.MustCompile(`parsing \[([^\]]*/)?([^/\]]+)\] : `)
+	// "/dir/file.cfg:12: " at the start
+	pathAt = regexp.MustCompile(`^/(?:[^\s:/]*/)*([^\s:/]+:\d+: )`)
+)
+
+// shorten takes a message's prefixes off, and the directory off the file
+// it names: "file.cfg:12: what".
+func shorten(l string) string {
+	l = msgPrefix.ReplaceAllString(l, "")
+	l = parsingAt.ReplaceAllString(l, "$2: ")
+	return pathAt.ReplaceAllString(l, "$1")
+}
+
+// refusal reads a failed check's output.
+func refusal(peer, command string, out []byte) *Refusal {
+	r := &Refusal{Peer: peer, Command: command}
+	var errs, other []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "", strings.Contains(l, "Fatal errors found in configuration"), strings.Contains(l, "Error(s) found in configuration file"),
+			strings.Contains(l, "configuration file") && strings.Contains(l, "test failed"):
+			continue
+		}
+		isErr := strings.Contains(l, "[ALERT]") || strings.Contains(l, "[emerg]") || strings.Contains(l, "[alert]") || strings.Contains(l, "[crit]")
+		l = shorten(l)
+		if isErr {
+			errs = append(errs, l)
+		} else {
+			other = append(other, l)
+		}
+	}
+	r.Lines = append(errs, other...)
+	r.Errors = len(errs)
+	return r
+}
+
+// Check writes the peer's configuration for env, as Start would, and has
+// the peer check it (fjord -c, haproxy -c, nginx -t). A configuration the
+// peer refuses is a *Refusal (errors.Is ErrRefused); a peer that has no
+// check passes. A configuration it accepts may still come with warnings
+// ("'ssl-default-bind-ciphersuites' is not honored ..."), returned for
+// the report, shortened as a refusal's messages are.
+func (p *Peer) Check(ctx context.Context, env *Env) (warnings []string, err error) {
+	if p.checkFlag == "" {
+		return nil, nil
+	}
+	if env.TLS != nil && !p.TLS {
+		return nil, fmt.Errorf("%s: does not terminate TLS here", p.Name)
+	}
+	bin, err := p.find(env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	// The port Start will use, so that the messages name the same line.
+	port, err := env.Port(p.Name)
+	if err != nil {
+		return nil, err
+	}
+	argv, extraEnv, err := p.config(env, bin, port)
+	if err != nil {
+		return nil, fmt.Errorf("%s: configuration: %w", p.Name, err)
+	}
+	argv = append([]string{argv[0], p.checkFlag}, argv[1:]...)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	cmd.Dir = env.Dir
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return checkWarnings(out), nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), ctx.Err())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return nil, fmt.Errorf("%s: %s: %w", p.Name, strings.Join(argv, " "), err)
+	}
+	r := refusal(p.Name, strings.Join(argv, " "), out)
+	if len(r.Lines) == 0 {
+		r.Lines = []string{fmt.Sprintf("exit status %d and no message", ee.ExitCode())}
+	}
+	return nil, r
+}
+
+// checkWarnings are the warnings in an accepted check's output.
+func checkWarnings(out []byte) []string {
+	var ws []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.Contains(l, "[WARNING]") || strings.Contains(l, "[warn]") {
+			ws = append(ws, shorten(l))
+		}
+	}
+	return ws
+}
+
+// TLSLibrary says which TLS library the peer terminates TLS with, for the
+// report: "OpenSSL 3.0.19 27 Jan 2026". "" when unknown.
+func (p *Peer) TLSLibrary(env *Env) string {
+	if p.tlsLib == nil || p.find == nil {
+		return ""
+	}
+	bin, err := p.find(env)
+	if err != nil {
+		return ""
+	}
+	return p.tlsLib(bin)
+}
+
+// openSSLOf runs the program with flag and reads the OpenSSL version
+// from the line that holds prefix ("running with OpenSSL 3.0.19 27 Jan
+// 2026)"), else from "built with".
+func openSSLOf(flag, prefix string) func(string) string {
+	return func(bin string) string {
+		out, err := exec.Command(bin, flag).CombinedOutput()
+		if err != nil {
+			return ""
+		}
+		return OpenSSLVersion(string(out), prefix)
+	}
+}
+
+// OpenSSLVersion finds the OpenSSL version in a program's version output:
+// after prefix, else after "built with " or "Built with OpenSSL version : ".
+func OpenSSLVersion(out, prefix string) string {
+	for _, pre := range []string{prefix, "built with ", "Built with OpenSSL version : "} {
+		i := strings.Index(out, pre)
+		if i < 0 {
+			continue
+		}
+		v, _, _ := strings.Cut(out[i+len(pre):], "\n")
+		v, _, _ = strings.Cut(v, ")")
+		v = strings.TrimSpace(v)
+		if !strings.HasPrefix(v, "OpenSSL") {
+			v = "OpenSSL " + v
+		}
+		return v
+	}
+	return ""
+}
+
+// goTLS is fjord's: Go's crypto/tls for handshakes, the version of Go it
+// was built with.
+func goTLS(bin string) string {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return ""
+	}
+	return "Go " + strings.TrimPrefix(bi.GoVersion, "go") + " crypto/tls"
+}
+
 func inPath(name string) func(*Env) (string, error) {
 	return func(*Env) (string, error) {
 		bin, err := exec.LookPath(name)
@@ -164,6 +395,9 @@ type Instance struct {
 func (p *Peer) Start(env *Env) (*Instance, error) {
 	if p.Mode == None {
 		return &Instance{Peer: p, Addrs: env.Backends}, nil
+	}
+	if env.TLS != nil && !p.TLS {
+		return nil, fmt.Errorf("%s: does not terminate TLS here", p.Name)
 	}
 	bin, err := p.find(env)
 	if err != nil {

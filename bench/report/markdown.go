@@ -64,8 +64,8 @@ func thousands(v float64) string {
 	return b.String()
 }
 
-func columns(k Kind) []column {
-	switch k {
+func columns(s *Scenario) []column {
+	switch s.Kind {
 	case Bulk:
 		return []column{
 			{"GB/s", GBPerSec, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
@@ -84,8 +84,27 @@ func columns(k Kind) []column {
 			{"×HAProxy", RSSPerConn, haproxyRef, ratio},
 			{"fds/conn", FDsPerConn, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
 		}
+	case Flood:
+		return []column{
+			{"req/s", ReqPerSec, nil, thousands},
+			{"p50 µs alone", AloneP50, nil, micros},
+			{"p99 µs alone", AloneP99, nil, micros},
+			{"p99.9 µs alone", AloneP999, nil, micros},
+			{"p50 µs flood", P50, nil, micros},
+			{"p99 µs flood", P99, nil, micros},
+			{"p99.9 µs flood", P999, nil, micros},
+			{"max µs flood", Max, nil, micros},
+			{"p99 ×alone", P99OverAlone, nil, ratio},
+			{"p99.9 ×alone", P999OverAlone, nil, ratio},
+			{"p99 flood ×HAProxy", P99, haproxyRef, ratio},
+			{"handshakes/s", FloodPerSec, nil, thousands},
+			{"×HAProxy", FloodPerSec, haproxyRef, ratio},
+			{"proxy CPU", ProxyBusy, nil, share},
+			{"gen CPU", GenCPU, nil, share},
+			{"load CPU", LoadCPU, nil, share},
+		}
 	}
-	return []column{
+	cols := []column{
 		{"req/s", ReqPerSec, nil, thousands},
 		{"×HAProxy", ReqPerSec, haproxyRef, ratio},
 		{"×direct", ReqPerSec, directRef, ratio},
@@ -102,6 +121,21 @@ func columns(k Kind) []column {
 		{"gen CPU", GenCPU, nil, share},
 		{"load CPU", LoadCPU, nil, share},
 	}
+	if s.TLS != "" {
+		// No direct connection speaks TLS: no ×direct.
+		cols = append(cols[:2], cols[3:]...)
+	}
+	if s.Kind == Handshakes {
+		for i := range cols {
+			switch cols[i].head {
+			case "req/s":
+				cols[i].head = "handshakes/s"
+			case "CPU µs/req":
+				cols[i].head = "CPU µs/handshake"
+			}
+		}
+	}
+	return cols
 }
 
 // cell is a row's figure in a column: "—" when the row has no such figure
@@ -133,7 +167,7 @@ func Markdown(w io.Writer, res *Results) error {
 	var b strings.Builder
 	for _, s := range res.Scenarios {
 		fmt.Fprintf(&b, "### %s\n\n%s\n\n", s.Title, s.Params)
-		cols := columns(s.Kind)
+		cols := columns(s)
 		b.WriteString("| proxy |")
 		for _, c := range cols {
 			b.WriteString(" " + c.head + " |")
@@ -156,6 +190,7 @@ func Markdown(w io.Writer, res *Results) error {
 			}
 			b.WriteString("\n")
 		}
+		notes = append(tlsNotes(s), notes...)
 		for _, n := range notes {
 			fmt.Fprintf(&b, "\n- %s", n)
 		}
@@ -163,6 +198,9 @@ func Markdown(w io.Writer, res *Results) error {
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+	}
+	for _, sum := range res.Summaries {
+		sum.markdown(&b)
 	}
 	if len(res.Warnings) > 0 {
 		b.WriteString("Warnings:\n\n")
@@ -173,6 +211,32 @@ func Markdown(w io.Writer, res *Results) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// tlsNotes say what the rows' TLS sessions negotiated: in one line when
+// every peer agreed on the same, else one line per peer.
+func tlsNotes(s *Scenario) []string {
+	var ran []*Row
+	for _, r := range s.Rows {
+		if len(r.TLS) > 0 {
+			ran = append(ran, r)
+		}
+	}
+	if len(ran) == 0 {
+		return nil
+	}
+	same := true
+	for _, r := range ran {
+		same = same && len(r.TLS) == 1 && r.TLS[0] == ran[0].TLS[0]
+	}
+	if same {
+		return []string{fmt.Sprintf("every proxy that ran negotiated %s", ran[0].TLS[0])}
+	}
+	var out []string
+	for _, r := range ran {
+		out = append(out, fmt.Sprintf("%s negotiated %s", r.Peer, strings.Join(r.TLS, "; ")))
+	}
+	return out
 }
 
 func firstLine(s string) string {

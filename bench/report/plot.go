@@ -15,13 +15,14 @@ import (
 	"github.com/fjordlb/fjord/bench/peers"
 )
 
-// Plots writes, into dir, each request scenario's latency spectrum and the
-// bar chart of proxy CPU per request, each as PNG and SVG. It returns the
-// file names written, without extension.
+// Plots writes, into dir, each request scenario's latency spectrum, the
+// bar chart of proxy CPU per request and, when handshake scenarios ran,
+// per handshake, each as PNG and SVG. It returns the file names written,
+// without extension.
 func Plots(dir string, res *Results) ([]string, error) {
 	var names []string
 	for _, s := range res.Scenarios {
-		if s.Kind != Requests {
+		if s.Kind != Requests && s.Kind != Handshakes && s.Kind != Flood {
 			continue
 		}
 		p := spectrumPlot(s)
@@ -34,11 +35,20 @@ func Plots(dir string, res *Results) ([]string, error) {
 		}
 		names = append(names, name)
 	}
-	if p := cpuPlot(res); p != nil {
-		if err := save(p, dir, "cpu-per-request"); err != nil {
-			return names, err
+	for _, c := range []struct {
+		kind        Kind
+		name, title string
+		label       string
+	}{
+		{Requests, "cpu-per-request", "Proxy CPU per request (median of rounds)", "CPU µs per request"},
+		{Handshakes, "cpu-per-handshake", "Proxy CPU per full TLS handshake and its request (median of rounds)", "CPU µs per handshake"},
+	} {
+		if p := cpuPlot(res, c.kind, c.title, c.label); p != nil {
+			if err := save(p, dir, c.name); err != nil {
+				return names, err
+			}
+			names = append(names, c.name)
 		}
-		names = append(names, "cpu-per-request")
 	}
 	return names, nil
 }
@@ -68,7 +78,9 @@ func (spectrumTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // spectrumPlot draws latency against percentile on a log 1/(1-p) axis, so
-// that each "nine" takes the same width: one line per peer.
+// that each "nine" takes the same width: one line per peer, and for a
+// flood scenario a thin dotted one per peer for its latencies without the
+// flood.
 func spectrumPlot(s *Scenario) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = "Latency by percentile: " + s.Title
@@ -82,31 +94,27 @@ func spectrumPlot(s *Scenario) *plot.Plot {
 	p.Add(plotter.NewGrid())
 	lines := 0
 	for _, r := range s.Rows {
-		if len(r.Spectrum) == 0 {
-			continue
-		}
-		xys := make(plotter.XYs, 0, len(r.Spectrum))
-		for _, pt := range r.Spectrum {
-			x := 1 / (1 - pt.Percentile/100)
-			if math.IsInf(x, 0) || pt.Micros < 1 {
-				continue
-			}
-			xys = append(xys, plotter.XY{X: x, Y: float64(pt.Micros)})
-		}
-		if len(xys) < 2 {
-			continue
-		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			continue
-		}
 		i := peerIndex(r.Peer)
-		l.Color = peerColor(i)
-		l.Dashes = plotutil.Dashes(i % 3)
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(r.Peer, l)
-		lines++
+		name := r.Peer
+		if s.Kind == Flood {
+			name += " during the flood"
+		}
+		if l := spectrumLine(r.Spectrum); l != nil {
+			l.Color = peerColor(i)
+			l.Dashes = plotutil.Dashes(i % 3)
+			l.Width = vg.Points(1.5)
+			p.Add(l)
+			p.Legend.Add(name, l)
+			lines++
+		}
+		if l := spectrumLine(r.Baseline); l != nil && s.Kind == Flood {
+			l.Color = peerColor(i)
+			l.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+			l.Width = vg.Points(1)
+			p.Add(l)
+			p.Legend.Add(r.Peer+" alone", l)
+			lines++
+		}
 	}
 	if lines == 0 {
 		return nil
@@ -114,12 +122,32 @@ func spectrumPlot(s *Scenario) *plot.Plot {
 	return p
 }
 
-// cpuPlot is a grouped bar chart: for each request scenario, one bar per
+// spectrumLine is a spectrum's line, or nil for fewer than two points.
+func spectrumLine(pts []Point) *plotter.Line {
+	xys := make(plotter.XYs, 0, len(pts))
+	for _, pt := range pts {
+		x := 1 / (1 - pt.Percentile/100)
+		if math.IsInf(x, 0) || pt.Micros < 1 {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: x, Y: float64(pt.Micros)})
+	}
+	if len(xys) < 2 {
+		return nil
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil
+	}
+	return l
+}
+
+// cpuPlot is a grouped bar chart: for each scenario of kind, one bar per
 // proxy, the proxy's CPU µs per request (direct has no proxy, so no bar).
-func cpuPlot(res *Results) *plot.Plot {
+func cpuPlot(res *Results, kind Kind, title, label string) *plot.Plot {
 	var scen []*Scenario
 	for _, s := range res.Scenarios {
-		if s.Kind == Requests {
+		if s.Kind == kind {
 			scen = append(scen, s)
 		}
 	}
@@ -138,8 +166,8 @@ func cpuPlot(res *Results) *plot.Plot {
 		return nil
 	}
 	p := plot.New()
-	p.Title.Text = "Proxy CPU per request (median of rounds)"
-	p.Y.Label.Text = "CPU µs per request"
+	p.Title.Text = title
+	p.Y.Label.Text = label
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(10)

@@ -32,6 +32,18 @@ const (
 	GenCPU     = "generator_cpu_share" // of the CPUs the generator may use
 	LoadCPU    = "load_cpu_share"      // generator and web nodes together, of the same CPUs
 	Errors     = "errors"
+
+	// The flood-latency scenario's: the established sessions' latency
+	// alone (P50, P99, ... hold it during the flood), its ratio, and the
+	// flood itself.
+	AloneP50      = "alone_p50_us"
+	AloneP99      = "alone_p99_us"
+	AloneP999     = "alone_p99.9_us"
+	P99OverAlone  = "p99_flood_over_alone"
+	P999OverAlone = "p99.9_flood_over_alone"
+	FloodPerSec   = "flood_handshakes_per_s"
+	FloodErrors   = "flood_errors"
+	ProxyBusy     = "proxy_cpu_share" // the proxy's CPU time over its CPUs' time
 )
 
 // Round is one measurement of one peer in one scenario.
@@ -44,6 +56,12 @@ const (
 	Requests Kind = "requests" // req/s and latency
 	Bulk     Kind = "bulk"     // bytes moved
 	Idle     Kind = "idle"     // connections held
+	// Handshakes is Requests where each request is a new TLS connection:
+	// the same figures, per handshake.
+	Handshakes Kind = "handshakes"
+	// Flood is established sessions' latency alone and during a
+	// handshake flood.
+	Flood Kind = "flood"
 )
 
 // Row is one peer in one scenario.
@@ -59,8 +77,13 @@ type Row struct {
 	// Spectrum is the latency percentile spectrum of all rounds' requests
 	// together.
 	Spectrum []Point `json:"spectrum,omitempty"`
+	// Baseline is the spectrum to compare Spectrum with (Flood: the
+	// latencies without the flood).
+	Baseline []Point `json:"baseline_spectrum,omitempty"`
+	// TLS is what the peer's TLS sessions negotiated, over all rounds.
+	TLS []string `json:"tls,omitempty"`
 
-	hist *hdrhistogram.Histogram
+	hist, base *hdrhistogram.Histogram
 }
 
 // Point is one point of a percentile spectrum.
@@ -75,7 +98,10 @@ type Scenario struct {
 	Title  string `json:"title"`
 	Kind   Kind   `json:"kind"`
 	Params string `json:"params"`
-	Rows   []*Row `json:"rows"`
+	// TLS, for the HTTPS scenarios, says what every proxy was told to
+	// negotiate.
+	TLS  string `json:"tls,omitempty"`
+	Rows []*Row `json:"rows"`
 }
 
 // Results is a whole run.
@@ -85,7 +111,10 @@ type Results struct {
 	Command   string      `json:"command"`
 	Machine   []string    `json:"machine"` // lines about the machine and the peers' versions
 	Scenarios []*Scenario `json:"scenarios"`
-	Warnings  []string    `json:"warnings,omitempty"`
+	// Summaries gather figures of several scenarios against a reference
+	// peer and targets (the HTTPS scenarios').
+	Summaries []*Summary `json:"summaries,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
 }
 
 // AddRound adds a round's figures, and its latencies (h may be nil) to the
@@ -100,11 +129,34 @@ func (r *Row) AddRound(m Round, h *hdrhistogram.Histogram) {
 	}
 }
 
-// Finish computes the medians and the spectrum.
+// AddBaseline adds latencies to the row's baseline spectrum.
+func (r *Row) AddBaseline(h *hdrhistogram.Histogram) {
+	if h == nil {
+		return
+	}
+	if r.base == nil {
+		r.base = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+	}
+	r.base.Merge(h)
+}
+
+// AddTLS records what a round's sessions negotiated.
+func (r *Row) AddTLS(negotiated ...string) {
+	for _, n := range negotiated {
+		if n != "" && !slices.Contains(r.TLS, n) {
+			r.TLS = append(r.TLS, n)
+		}
+	}
+}
+
+// Finish computes the medians and the spectra.
 func (r *Row) Finish() {
 	r.Median = Medians(r.Rounds)
 	if r.hist != nil && r.hist.TotalCount() > 0 {
 		r.Spectrum = Spectrum(r.hist)
+	}
+	if r.base != nil && r.base.TotalCount() > 0 {
+		r.Baseline = Spectrum(r.base)
 	}
 }
 

@@ -2,8 +2,11 @@ package suite
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,40 +47,78 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		s.Title, s.Kind = "Idle connections", report.Idle
 		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %s.", o.IdleConns, rounds(o.Rounds))
 	}
+	env, run := r.env, r.peers
+	r.tls, r.refused, r.checkNotes = nil, nil, nil
+	if isHTTPS(name) {
+		var skip bool
+		var err error
+		if env, run, skip, err = r.httpsSetup(ctx, s); err != nil || skip {
+			return err
+		}
+	}
 	r.res.Scenarios = append(r.res.Scenarios, s)
 
 	rows := map[string]*report.Row{}
 	var sat []string // the rounds whose load side was saturated
-	for _, p := range peersInOrder(r) {
+	for _, p := range peersInOrder(r, name) {
 		row := &report.Row{Peer: p.Name, Mode: string(p.Mode)}
 		if err, ok := r.missing[p.Name]; ok {
 			row.Status = "not installed"
 			row.Notes = []string{err.Error()}
+		} else if err, ok := r.refused[p.Name]; ok {
+			refusedRow(row, err)
 		}
+		row.Notes = append(row.Notes, r.checkNotes[p.Name]...)
 		rows[p.Name] = row
 		s.Rows = append(s.Rows, row)
 	}
+	if name == HTTPSFlood {
+		if err := r.floodParams(ctx, s, env, run); err != nil {
+			return err
+		}
+	}
 	// Rounds alternate the peers: A B C A B C, so that a slow minute on a
 	// shared machine hits every peer rather than one.
+	dropped := map[string]bool{} // HTTPS peers that failed to start
 	for round := 1; round <= o.Rounds; round++ {
-		for _, p := range r.peers {
+		for _, p := range run {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			r.step++
+			if dropped[p.Name] {
+				continue
+			}
 			if o.Live {
 				r.progress(name, round, p.Name, "starting")
 			}
-			in, err := p.Start(r.env)
+			row := rows[p.Name]
+			in, err := p.Start(env)
 			if err != nil {
-				return err
+				if r.tls == nil {
+					return err
+				}
+				// A proxy whose TLS is new may accept its configuration
+				// and still fail: its rows say so, the others go on.
+				dropped[p.Name] = true
+				if len(row.Rounds) == 0 {
+					row.Status = "failed: " + firstLineOf(err.Error())
+				}
+				row.Notes = append(row.Notes, fmt.Sprintf("round %d: %v", round, err))
+				r.progress(name, round, p.Name, "failed to start: "+firstLineOf(err.Error()))
+				continue
 			}
-			m, h, note, err := r.measure(name, round, in)
+			if r.tls != nil && round == 1 {
+				row.Notes = append(row.Notes, r.probeResumption(in))
+			}
+			mr, err := r.measure(name, round, in)
 			in.Stop()
 			if err != nil {
 				return fmt.Errorf("%s, %s round %d: %w", name, p.Name, round, err)
 			}
-			row := rows[p.Name]
+			m, h, note := mr.m, mr.h, mr.note
+			row.AddTLS(mr.tls...)
+			row.AddBaseline(mr.base)
 			if note != "" {
 				row.Notes = append(row.Notes, fmt.Sprintf("round %d: %s", round, note))
 			}
@@ -97,8 +138,8 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		}
 	}
 	if len(sat) > 0 {
-		which := fmt.Sprintf("in %d of %d runs (%s)", len(sat), o.Rounds*len(r.peers), strings.Join(sat, ", "))
-		if len(sat) == o.Rounds*len(r.peers) {
+		which := fmt.Sprintf("in %d of %d runs (%s)", len(sat), o.Rounds*len(run), strings.Join(sat, ", "))
+		if len(sat) == o.Rounds*len(run) {
 			which = "in every run"
 		}
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: throughput there is bounded by the load side as much as by the proxy; the proxy's CPU per request and per GB are not",
@@ -113,10 +154,15 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 	return nil
 }
 
-// peersInOrder is every peer named, installed or not, in report order.
-func peersInOrder(r *runner) []*peers.Peer {
+// peersInOrder is every peer named that takes part in scenario name,
+// installed or not, in report order. The HTTPS scenarios take the peers
+// that terminate TLS.
+func peersInOrder(r *runner, name string) []*peers.Peer {
 	var out []*peers.Peer
 	for _, p := range peers.All {
+		if isHTTPS(name) && !p.TLS {
+			continue
+		}
 		if _, ok := r.missing[p.Name]; ok {
 			out = append(out, p)
 			continue
@@ -156,6 +202,13 @@ func summary(k report.Kind, m report.Round, note string) string {
 		if v, ok := m[report.CPUPerReq]; ok {
 			s += fmt.Sprintf(", CPU %.2f µs/req", v)
 		}
+	case report.Handshakes:
+		s = fmt.Sprintf("%.0f handshakes/s, p99 %.0f µs", m[report.ReqPerSec], m[report.P99])
+		if v, ok := m[report.CPUPerReq]; ok {
+			s += fmt.Sprintf(", CPU %.1f µs/handshake", v)
+		}
+	case report.Flood:
+		s = fmt.Sprintf("p99 %.0f µs alone, %.0f µs during %.0f handshakes/s", m[report.AloneP99], m[report.P99], m[report.FloodPerSec])
 	case report.Bulk:
 		s = fmt.Sprintf("%.2f GB/s", m[report.GBPerSec])
 		if v, ok := m[report.CPUPerGB]; ok {
@@ -173,23 +226,33 @@ func summary(k report.Kind, m report.Round, note string) string {
 	return s
 }
 
-// measure runs one round of scenario name against a started peer. It
-// returns the round's figures, its latencies, and a note on anything that
-// went wrong in the load (errors). The error is for the harness failing,
-// not the proxy.
-func (r *runner) measure(name string, round int, in *peers.Instance) (report.Round, *hdrhistogram.Histogram, string, error) {
+// measured is one round's outcome: its figures, its latencies (and, for
+// the flood, those without it), a note on anything that went wrong in the
+// load (errors), and what its TLS sessions negotiated.
+type measured struct {
+	m       report.Round
+	h, base *hdrhistogram.Histogram
+	note    string
+	tls     []string
+}
+
+// measure runs one round of scenario name against a started peer. The
+// error is for the harness failing, not the proxy.
+func (r *runner) measure(name string, round int, in *peers.Instance) (*measured, error) {
 	switch name {
-	case Bulk:
-		m, note, err := r.bulk(in)
-		return m, nil, note, err
+	case Bulk, HTTPSBulk:
+		return r.bulk(in)
 	case Idle:
 		m, note, err := r.idle(in)
-		return m, nil, note, err
+		return &measured{m: m, note: note}, err
+	case HTTPSFlood:
+		return r.flood(round, in)
 	}
 	o := r.o
 	cfg := load.Config{
 		Addrs: in.Addrs, Conns: o.Conns, Warmup: o.Warmup, Duration: o.Duration,
-		KeepAlive: name != Close, ReqSize: o.ReqSize, RespSize: o.RespSize,
+		KeepAlive: name != Close && !isHandshake(name), ReqSize: o.ReqSize, RespSize: o.RespSize,
+		TLS: r.clientTLS(),
 	}
 	if name == Latency {
 		cfg.Rate = o.Rate
@@ -208,15 +271,16 @@ func (r *runner) measure(name string, round int, in *peers.Instance) (report.Rou
 	res, err := load.Run(r.ctx, cfg)
 	stop()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	m := report.Round{}
 	var note string
 	if res.Errors > 0 {
 		note = fmt.Sprintf("%d of %d requests failed (%v)", res.Errors, res.Errors+res.Requests, res.FirstError)
 	}
+	tls := slices.Sorted(maps.Keys(res.TLS))
 	if res.Requests == 0 {
-		return nil, nil, note, nil
+		return &measured{note: note, tls: tls}, nil
 	}
 	for k, v := range report.Latency(res.Hist) {
 		m[k] = v
@@ -233,12 +297,12 @@ func (r *runner) measure(name string, round int, in *peers.Instance) (report.Rou
 			err = sampleErr
 		}
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("sampling %s: %w (its log: %s)", in.Peer.Name, err, in.Log)
+			return nil, fmt.Errorf("sampling %s: %w (its log: %s)", in.Peer.Name, err, in.Log)
 		}
 		m[report.CPUPerReq] = float64((u1.CPU - u0.CPU).Microseconds()) / float64(res.Requests+res.Errors)
 		m[report.RSS] = float64(u1.RSS)
 	}
-	return m, res.Hist, note, nil
+	return &measured{m: m, h: res.Hist, note: note, tls: tls}, nil
 }
 
 func genShare(cpu, elapsed time.Duration, cpus proc.CPUSet) float64 {
@@ -249,19 +313,19 @@ func genShare(cpu, elapsed time.Duration, cpus proc.CPUSet) float64 {
 	return cpu.Seconds() / (elapsed.Seconds() * float64(n))
 }
 
-func (r *runner) bulk(in *peers.Instance) (report.Round, string, error) {
+func (r *runner) bulk(in *peers.Instance) (*measured, error) {
 	o := r.o
 	var u0 proc.Usage
 	if in.Proc != nil {
 		var err error
 		if u0, err = proc.Sample(in.Proc.Pid()); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	w0, webErr := proc.Sample(r.web.Pid())
-	res, err := load.Bulk(r.ctx, load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes})
+	res, err := load.Bulk(r.ctx, load.BulkConfig{Addrs: in.Addrs, Conns: o.BulkConns, ObjectSize: int64(o.LargeSize), Total: o.BulkBytes, TLS: r.clientTLS()})
 	if err != nil {
-		return nil, err.Error(), nil
+		return &measured{note: err.Error()}, nil
 	}
 	m := report.Round{report.GBPerSec: res.GBPerSec(), report.GenCPU: genShare(res.GenCPU, res.Elapsed, o.LoadCPUs)}
 	if w1, err := proc.Sample(r.web.Pid()); err == nil && webErr == nil {
@@ -270,12 +334,12 @@ func (r *runner) bulk(in *peers.Instance) (report.Round, string, error) {
 	if in.Proc != nil {
 		u1, err := proc.Sample(in.Proc.Pid())
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		m[report.CPUPerGB] = (u1.CPU - u0.CPU).Seconds() / (float64(res.Bytes) / 1e9)
 		m[report.RSS] = float64(u1.RSS)
 	}
-	return m, "", nil
+	return &measured{m: m, tls: slices.Sorted(maps.Keys(res.TLS))}, nil
 }
 
 func (r *runner) idle(in *peers.Instance) (report.Round, string, error) {
@@ -314,12 +378,36 @@ func (r *runner) idle(in *peers.Instance) (report.Round, string, error) {
 // scenario when it ran, else from a short probe of each proxy.
 func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 	o := r.o
-	if o.Rate > 0 {
-		return o.Rate, "given with -rate", nil
+	return r.fixedRate(ctx, rateSpec{
+		given: o.Rate, givenFlag: "-rate", fraction: o.RateFraction, scenario: Latency,
+		from: KeepAlive, fromText: "the keep-alive scenario's medians", env: r.env, peers: r.peers,
+	})
+}
+
+// rateSpec says where an open-loop scenario's rate comes from.
+type rateSpec struct {
+	given     float64 // > 0: this rate
+	givenFlag string
+	fraction  float64 // of the slowest maximum
+	scenario  string  // the scenario the rate is for, for messages
+	from      string  // the closed-loop scenario whose medians are the maxima
+	fromText  string
+	env       *peers.Env
+	peers     []*peers.Peer // probed when from did not run
+	tls       *tls.Config   // the probe's
+}
+
+// fixedRate is an open-loop scenario's rate: the one given, or the
+// fraction of the slowest proxy's maximum, from a closed-loop scenario of
+// this run when it ran, else from a short probe of each proxy.
+func (r *runner) fixedRate(ctx context.Context, rs rateSpec) (float64, string, error) {
+	o := r.o
+	if rs.given > 0 {
+		return rs.given, "given with " + rs.givenFlag, nil
 	}
 	maxOf := map[string]float64{}
 	for _, s := range r.res.Scenarios {
-		if s.Name != KeepAlive {
+		if s.Name != rs.from {
 			continue
 		}
 		for _, row := range s.Rows {
@@ -328,22 +416,25 @@ func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 			}
 		}
 	}
-	from := "the keep-alive scenario's medians"
+	from := rs.fromText
 	if len(maxOf) == 0 {
 		from = "a 2 s closed-loop probe of each proxy"
-		for _, p := range r.peers {
+		for _, p := range rs.peers {
 			if err := ctx.Err(); err != nil {
 				return 0, "", err
 			}
 			if p.Mode == peers.None {
 				continue
 			}
-			r.progress(Latency, 0, p.Name, "probing the maximum")
-			in, err := p.Start(r.env)
+			r.progress(rs.scenario, 0, p.Name, "probing the maximum")
+			in, err := p.Start(rs.env)
 			if err != nil {
+				if rs.tls != nil {
+					continue // its rows will say why
+				}
 				return 0, "", err
 			}
-			res, err := load.Run(ctx, load.Config{Addrs: in.Addrs, Conns: o.Conns, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, KeepAlive: true, RespSize: o.RespSize, ReqSize: o.ReqSize})
+			res, err := load.Run(ctx, load.Config{Addrs: in.Addrs, Conns: o.Conns, Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, KeepAlive: true, RespSize: o.RespSize, ReqSize: o.ReqSize, TLS: rs.tls})
 			in.Stop()
 			if err != nil {
 				return 0, "", err
@@ -364,10 +455,10 @@ func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 		if v, ok := maxOf["direct"]; ok {
 			slowest, who = v, "direct"
 		} else {
-			return 0, "", fmt.Errorf("latency: no proxy gave a maximum throughput to take %.0f%% of; give -rate", 100*o.RateFraction)
+			return 0, "", fmt.Errorf("%s: no proxy gave a maximum throughput to take %.0f%% of; give %s", rs.scenario, 100*rs.fraction, rs.givenFlag)
 		}
 	}
-	return math.Round(o.RateFraction * slowest), fmt.Sprintf("%.0f%% of the slowest maximum (%s, %.0f req/s, from %s)", 100*o.RateFraction, who, slowest, from), nil
+	return math.Round(rs.fraction * slowest), fmt.Sprintf("%.0f%% of the slowest maximum (%s, %.0f req/s, from %s)", 100*rs.fraction, who, slowest, from), nil
 }
 
 func rounds(n int) string {

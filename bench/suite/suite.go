@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fjordlb/fjord/bench/certs"
 	"github.com/fjordlb/fjord/bench/peers"
 	"github.com/fjordlb/fjord/bench/proc"
 	"github.com/fjordlb/fjord/bench/report"
@@ -34,8 +35,9 @@ const (
 	Latency   = "latency"
 )
 
-// Names lists the scenarios in the order they run.
-var Names = []string{KeepAlive, Close, Bulk, Idle, Latency}
+// Names lists the scenarios in the order they run: the plain ones, then
+// the HTTPS ones (HTTPSNames).
+var Names = append([]string{KeepAlive, Close, Bulk, Idle, Latency}, HTTPSNames...)
 
 // Options configure a run. Standard and Quick are the two presets.
 type Options struct {
@@ -59,6 +61,21 @@ type Options struct {
 	Rate         float64
 	RateFraction float64
 
+	// TLSRate is the flood-latency scenario's fixed rate on established
+	// HTTPS sessions; 0 takes TLSRateFraction of the slowest proxy's
+	// HTTPS keep-alive maximum. Low, so that the proxy has room for the
+	// flood: the figure is how long established sessions wait behind
+	// handshakes.
+	TLSRate         float64
+	TLSRateFraction float64
+	// FloodConns is the handshakes the flood keeps in flight.
+	FloodConns int
+	// FloodCert is the certificate of the flood scenario. RSA by default:
+	// its handshakes cost the server about twice an ECDSA one's and the
+	// client the same, so that on two CPUs the flood keeps the proxy's
+	// CPU busy before the load side's.
+	FloodCert certs.Kind
+
 	ProxyCPUs, LoadCPUs proc.CPUSet
 	Threads             int
 
@@ -76,13 +93,21 @@ func Standard() Options {
 		Scenarios: Names, Peers: []string{"all"}, Rounds: 3,
 		Warmup: 2 * time.Second, Duration: 8 * time.Second, Conns: 50, RespSize: 64,
 		LargeSize: 64 << 20, BulkBytes: 1 << 30, BulkConns: 4, IdleConns: 10000, RateFraction: 0.5,
+		TLSRateFraction: 0.1, FloodConns: 8, FloodCert: certs.RSA,
 	}
 }
 
-// Quick is the short suite (make bench-quick): every scenario and proxy
-// once, shorter and smaller.
+// QuickHTTPS are the HTTPS scenarios of the short suite: those of fjord's
+// targets for keep-alive requests and ECDSA handshakes, and the flood.
+// The RSA handshakes and the bulk transfer are the standard suite's (or
+// -quick -scenarios https-handshake-rsa,https-bulk).
+var QuickHTTPS = []string{HTTPSKeepAlive, HTTPSHandshakeECDSA, HTTPSFlood}
+
+// Quick is the short suite (make bench-quick): every plain scenario and
+// proxy once, shorter and smaller, and three HTTPS scenarios.
 func Quick() Options {
 	o := Standard()
+	o.Scenarios = append(slices.Clone(Names[:len(Names)-len(HTTPSNames)]), QuickHTTPS...)
 	o.Rounds = 1
 	o.Warmup, o.Duration = 500*time.Millisecond, 2*time.Second
 	o.BulkBytes = 256 << 20
@@ -133,6 +158,12 @@ func (o *Options) check() error {
 		return fmt.Errorf("-bulk %d bytes must hold at least one object of -large %d bytes", o.BulkBytes, o.LargeSize)
 	case o.Rate < 0 || o.RateFraction <= 0 || o.RateFraction > 1:
 		return fmt.Errorf("-rate %g, -rate-fraction %g: want a rate of 0 or more and a fraction in (0, 1]", o.Rate, o.RateFraction)
+	case o.TLSRate < 0 || o.TLSRateFraction <= 0 || o.TLSRateFraction > 1:
+		return fmt.Errorf("-tls-rate %g, -tls-rate-fraction %g: want a rate of 0 or more and a fraction in (0, 1]", o.TLSRate, o.TLSRateFraction)
+	case o.FloodConns < 1 || o.FloodConns > 1000:
+		return fmt.Errorf("-flood-conns %d: want 1 to 1000", o.FloodConns)
+	case !slices.Contains(certs.Kinds, o.FloodCert):
+		return fmt.Errorf("-flood-cert %q: want one of %s, %s", o.FloodCert, certs.ECDSA, certs.RSA)
 	case o.Threads < 1:
 		return fmt.Errorf("-threads %d: want at least 1", o.Threads)
 	case o.PortBase < 0 || o.PortBase > 65535:
@@ -152,6 +183,16 @@ type runner struct {
 	web     *proc.Proc // the web nodes' process
 	step    int
 	steps   int
+
+	// The HTTPS scenarios': the current scenario's TLS (nil for a plain
+	// one), the peers that refused its configuration, this run's
+	// certificates and where they are, the flood scenario's rate.
+	tls        *peers.TLS
+	refused    map[string]error
+	checkNotes map[string][]string // the warnings of accepted checks
+	tlsDir     string
+	certs      map[certs.Kind]*certs.Files
+	floodRate  float64
 }
 
 // Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run
@@ -202,6 +243,16 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		o.IdleConns = n
 	}
 
+	// The certificates of the HTTPS scenarios, made for this run and
+	// removed after it (after every proxy that read them has stopped).
+	var tlsDir string
+	if slices.ContainsFunc(o.Scenarios, isHTTPS) {
+		if tlsDir, err = os.MkdirTemp("", "fjord-bench-tls-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tlsDir)
+	}
+
 	g, err := proc.NewGroup()
 	if err != nil {
 		return nil, err
@@ -222,7 +273,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	env.Backends = backends
 
-	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web}
+	r := &runner{ctx: ctx, o: o, env: env, missing: map[string]error{}, res: res, web: web, tlsDir: tlsDir, certs: map[certs.Kind]*certs.Files{}}
 	for _, p := range ps {
 		if err := p.Missing(env); err != nil {
 			if !errors.Is(err, peers.ErrNotInstalled) {
@@ -235,7 +286,16 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		r.peers = append(r.peers, p)
 	}
 	res.Machine = machine(o, ps, r.missing)
-	r.steps = len(o.Scenarios) * o.Rounds * len(r.peers)
+	if tlsDir != "" {
+		res.Machine = append(res.Machine, httpsMachine(env, ps, r.missing)...)
+	}
+	for _, name := range o.Scenarios {
+		for _, p := range r.peers {
+			if !isHTTPS(name) || p.TLS {
+				r.steps += o.Rounds
+			}
+		}
+	}
 	for _, name := range o.Scenarios {
 		if err := r.scenario(ctx, name); err != nil {
 			if ctx.Err() != nil {
@@ -248,6 +308,9 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	// cancelled last round must not give results.
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if sum := r.httpsSummary(); sum != nil {
+		res.Summaries = append(res.Summaries, sum)
 	}
 	res.Finished = time.Now().UTC()
 	return res, nil

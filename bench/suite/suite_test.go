@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,20 @@ func TestPresets(t *testing.T) {
 	// of warm-up + duration must leave room under two minutes.
 	if per := q.Warmup + q.Duration; 8*3*per > 90*time.Second || q.Rounds != 1 {
 		t.Errorf("quick suite %v per run, %d rounds: too long for two minutes", per, q.Rounds)
+	}
+	// Then the short HTTPS part: 3 proxies, the flood twice per round,
+	// about 40 s more.
+	var https []string
+	for _, n := range q.Scenarios {
+		if isHTTPS(n) {
+			https = append(https, n)
+		}
+	}
+	if per := q.Warmup + q.Duration; len(https) == 0 || time.Duration(3*(len(https)+1))*per > 45*time.Second {
+		t.Errorf("quick HTTPS scenarios %v at %v per run: none, or too long", https, per)
+	}
+	if len(q.Scenarios) != 5+len(QuickHTTPS) || !slices.Equal(s.Scenarios, Names) {
+		t.Errorf("quick %v, standard %v", q.Scenarios, s.Scenarios)
 	}
 }
 

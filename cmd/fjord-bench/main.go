@@ -1,11 +1,13 @@
 // Command fjord-bench is the benchmark harness: fjord against HAProxy,
 // nginx, a plain Go io.Copy proxy and a direct connection, side by side,
-// each proxy its own pinned process. It prints a Markdown table and writes
-// it, the JSON and the plots to -out. See docs/benchmarks.md.
+// each proxy its own pinned process, over plain TCP/HTTP and, for the
+// proxies that terminate TLS, over HTTPS. It prints a Markdown table and
+// writes it, the JSON and the plots to -out. See docs/benchmarks.md.
 //
 //	fjord-bench                 # the standard suite
 //	fjord-bench -quick          # the short one (make bench-quick)
 //	fjord-bench -scenarios keepalive,latency -proxies fjord-tcp,haproxy-tcp
+//	fjord-bench -scenarios https-keepalive,https-handshake-ecdsa -proxies fjord-http,haproxy-http,nginx-http
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fjordlb/fjord/bench/certs"
 	"github.com/fjordlb/fjord/bench/peers"
 	"github.com/fjordlb/fjord/bench/proc"
 	"github.com/fjordlb/fjord/bench/report"
@@ -62,7 +65,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("fjord-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// -quick was read above, before the other flags set their defaults.
-	fs.Bool("quick", false, "the short suite: one round, 2 s runs, 256 MiB bulk, 2,000 idle connections (set before other flags, which override it)")
+	fs.Bool("quick", false, "the short suite: one round, 2 s runs, 256 MiB bulk, 2,000 idle connections, three of the HTTPS scenarios (set before other flags, which override it)")
 	fs.BoolVar(&f.list, "list", false, "list the scenarios and proxies and exit")
 	fs.StringVar(&f.scenarios, "scenarios", strings.Join(o.Scenarios, ","), "comma-separated `scenarios`: "+strings.Join(suite.Names, ", "))
 	fs.StringVar(&f.proxies, "proxies", "all", "comma-separated `proxies` (direct is always added): all, "+strings.Join(peers.Names(), ", "))
@@ -72,6 +75,13 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&o.Conns, "conns", o.Conns, "connections of the request scenarios")
 	fs.Float64Var(&o.Rate, "rate", 0, "the latency scenario's fixed rate in req/s (0: -rate-fraction of the slowest proxy's maximum)")
 	fs.Float64Var(&o.RateFraction, "rate-fraction", o.RateFraction, "the latency scenario's share of the slowest proxy's keep-alive maximum")
+	fs.Float64Var(&o.TLSRate, "tls-rate", 0, "the https-flood-latency scenario's fixed rate on established sessions in req/s (0: -tls-rate-fraction of the slowest proxy's HTTPS keep-alive maximum)")
+	fs.Float64Var(&o.TLSRateFraction, "tls-rate-fraction", o.TLSRateFraction, "the https-flood-latency scenario's share of the slowest proxy's HTTPS keep-alive maximum (low: the proxy needs room for the flood)")
+	fs.IntVar(&o.FloodConns, "flood-conns", o.FloodConns, "full handshakes the https-flood-latency scenario's flood keeps in flight")
+	fs.Func("flood-cert", "the https-flood-latency scenario's certificate: rsa-2048 (default: its handshakes load the proxy twice as much as ecdsa-p256's for the same load-side cost) or ecdsa-p256", func(v string) error {
+		o.FloodCert = certs.Kind(v)
+		return nil
+	})
 	fs.IntVar(&o.ReqSize, "req-size", o.ReqSize, "request body `bytes` (0 sends GET; more sends POST)")
 	fs.IntVar(&o.RespSize, "resp-size", o.RespSize, "response body `bytes` of the request scenarios")
 	fs.IntVar(&o.LargeSize, "large", o.LargeSize, "size in `bytes` of the bulk scenario's object")
@@ -81,7 +91,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.proxyCPUs, "proxy-cpus", "", "`CPU list` every proxy is pinned to (default: the last CPU)")
 	fs.StringVar(&f.loadCPUs, "load-cpus", "", "`CPU list` of the generator and the web nodes (default: the others)")
 	fs.IntVar(&o.Threads, "threads", 0, "threads of each proxy: fjord's nbthread, HAProxy's nbthread, nginx's workers, io.Copy's GOMAXPROCS (default: the number of proxy CPUs)")
-	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode and fjord-iocopy (make bench builds them)")
+	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode, fjord-iocopy and fjord-tlsflood (make bench builds them)")
 	fs.StringVar(&f.out, "out", "bench/results", "`directory` for results.md, results.json, the plots, and the run's configurations and logs")
 	fs.StringVar(&f.doc, "doc", "", "also write the results table and plots into this Markdown `file` (between its fjord-bench markers) and the plots beside it in img/")
 	fs.IntVar(&o.PortBase, "port-base", 0, "first loopback `port`: web nodes on it and the next, each proxy on one after (0: free ports)")

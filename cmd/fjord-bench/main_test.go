@@ -22,7 +22,8 @@ import (
 
 const mainEnv = "FJORD_BENCH_TEST_MAIN"
 
-// binDir holds the real fjord-webnode and fjord-iocopy, built once.
+// binDir holds the real fjord-webnode, fjord-iocopy and fjord-tlsflood,
+// built once.
 var binDir string
 
 func TestMain(m *testing.M) {
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	for _, b := range [][2]string{{"fjord-webnode", "../fjord-webnode"}, {"fjord-iocopy", "../../bench/cmd/iocopy"}} {
+	for _, b := range [][2]string{{"fjord-webnode", "../fjord-webnode"}, {"fjord-iocopy", "../../bench/cmd/iocopy"}, {"fjord-tlsflood", "../../bench/cmd/tlsflood"}} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput(); err != nil {
 			return errors.New(string(out))
 		}
