@@ -158,7 +158,7 @@ func (f *flow) copyThrough(s *session) bool {
 		// Spliced from now on, unless either end is TLS: the kernel
 		// would move ciphertext as if it were the stream.
 		f.bulk = f.src.tls == nil && f.dst.tls == nil
-	} else if n < len(buf) && !f.src.hup && f.src.shortReadDrains() {
+	} else if f.src.drainedBy(n, len(buf)) {
 		f.src.readable = false // a short read drained the socket
 	}
 	rest := buf[:n]

@@ -42,6 +42,10 @@ type tlsConn struct {
 	ptOff int
 	eof   bool  // the peer's close_notify (or FIN) came: nothing more to read
 	err   error // the record stream failed; the session ends
+	// drained: the last read from the socket was short, which proves it
+	// empty (as for a plain socket), so no read is spent on an EAGAIN
+	// until the next readiness edge.
+	drained bool
 	// owed are records the layer sent while reading (a KeyUpdate's
 	// answer) that the socket did not take: they go before anything else.
 	owed      []byte
@@ -207,8 +211,12 @@ func (t *tlsConn) buffered() int { return len(t.pt) - t.ptOff }
 // fill opens records into pt: those already read, then what the socket
 // gives, until pt holds want bytes or the socket is drained (EAGAIN). It
 // returns nil when it made progress or reached the end of the stream.
-func (t *tlsConn) fill(l *loop, fd int, want int) error {
+func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
+	fd := ep.fd
 	progress := false
+	if ep.readable {
+		t.drained = false // an edge came since
+	}
 	for t.buffered() < want && !t.eof && t.err == nil {
 		if t.ct == nil {
 			t.ct = l.tls.getCT()
@@ -245,8 +253,19 @@ func (t *tlsConn) fill(l *loop, fd int, want int) error {
 		case n > 0:
 			continue
 		}
-		// Not a whole record: read more of it.
+		// Not a whole record: read more of it, unless the last read
+		// showed the socket empty.
+		if t.drained {
+			if progress {
+				return nil
+			}
+			return unix.EAGAIN
+		}
+		space := cap(t.ct) - len(t.ct)
 		r, err := sysRead(fd, t.ct[len(t.ct):cap(t.ct)])
+		if err == nil && r > 0 && r < space && !ep.hup {
+			t.drained = true
+		}
 		switch {
 		case err == unix.EAGAIN:
 			t.release(&l.tls)
@@ -298,9 +317,9 @@ func (t *tlsConn) sendOwed(l *loop, fd int, recs []byte) {
 
 // read takes plaintext into buf: 0 with no error at the end of the
 // stream, EAGAIN when the socket is drained and nothing is held.
-func (t *tlsConn) read(l *loop, fd int, buf []byte) (int, error) {
+func (t *tlsConn) read(l *loop, ep *endpoint, buf []byte) (int, error) {
 	if t.buffered() == 0 {
-		if err := t.fill(l, fd, 1); err != nil {
+		if err := t.fill(l, ep, 1); err != nil {
 			return 0, err
 		}
 	}
@@ -318,8 +337,8 @@ func (t *tlsConn) read(l *loop, fd int, buf []byte) (int, error) {
 
 // peek is read without taking: HTTP heads are looked at before they are
 // consumed.
-func (t *tlsConn) peek(l *loop, fd int, buf []byte) (int, error) {
-	if err := t.fill(l, fd, len(buf)); err != nil && t.buffered() == 0 {
+func (t *tlsConn) peek(l *loop, ep *endpoint, buf []byte) (int, error) {
+	if err := t.fill(l, ep, len(buf)); err != nil && t.buffered() == 0 {
 		return 0, err
 	}
 	if t.buffered() == 0 {
@@ -362,7 +381,7 @@ func (ep *endpoint) read(buf []byte) (int, error) {
 	if ep.tls == nil {
 		return sysRead(ep.fd, buf)
 	}
-	return ep.tls.read(ep.s.l, ep.fd, buf)
+	return ep.tls.read(ep.s.l, ep, buf)
 }
 
 // peek looks at the endpoint's next bytes without taking them.
@@ -370,7 +389,7 @@ func (ep *endpoint) peek(buf []byte) (int, error) {
 	if ep.tls == nil {
 		return sysPeek(ep.fd, buf)
 	}
-	return ep.tls.peek(ep.s.l, ep.fd, buf)
+	return ep.tls.peek(ep.s.l, ep, buf)
 }
 
 // send writes b to the endpoint. n is how much of b it took, rest what
@@ -401,10 +420,25 @@ func (ep *endpoint) shutWrite() {
 	_ = unix.Shutdown(ep.fd, unix.SHUT_WR)
 }
 
-// shortReadDrains reports whether a read that returned less than asked
-// proves the socket empty: not through a record layer, which may hold
-// more than it returned.
-func (ep *endpoint) shortReadDrains() bool { return ep.tls == nil }
+// drainedBy reports whether a read that returned n of asked bytes leaves
+// the endpoint with nothing to read until the next readiness edge: a
+// short read of a plain socket; through a record layer, a short read of
+// the socket with nothing left in the layer.
+func (ep *endpoint) drainedBy(n, asked int) bool {
+	if ep.hup {
+		return false
+	}
+	if ep.tls == nil {
+		return n < asked
+	}
+	t := ep.tls
+	return t.drained && t.buffered() == 0 && !wholeRecord(t.ct)
+}
+
+// wholeRecord reports whether b begins with a whole TLS record.
+func wholeRecord(b []byte) bool {
+	return len(b) >= 5 && len(b) >= 5+(int(b[3])<<8|int(b[4]))
+}
 
 // holds reports whether the endpoint has bytes read from its socket that
 // its reader has not taken: no readiness edge will announce them.
