@@ -3,15 +3,9 @@ package engine
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -22,34 +16,8 @@ import (
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/tls/handshake"
+	"github.com/fjordlb/fjord/tls/testcert"
 )
-
-// tlsTestCert is a self-signed ECDSA certificate for "fjord.test" and a
-// pool that trusts it.
-func tlsTestCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "fjord.test"},
-		DNSNames:     []string{"fjord.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
 
 // startTLSEngine runs cfgText with TLS on every bind of its first
 // frontend, and returns the bind's address and a client configuration
@@ -60,7 +28,7 @@ func startTLSEngine(t testing.TB, cfgText string, opts Options) (*Engine, string
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgText)
 	}
-	cert, roots := tlsTestCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
@@ -336,7 +304,7 @@ func startParsed(t testing.TB, cfg *config.Config, opts Options) string {
 // In tcp mode fjord re-encrypts: a plain client's bytes reach a TLS
 // server, a transfer larger than a pipe both ways.
 func TestServerTLSTCP(t *testing.T) {
-	cert, roots := tlsTestCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	backend := tlsBackend(t, cert, func(c net.Conn) {
 		io.Copy(c, c)
 		c.(*tls.Conn).CloseWrite()
@@ -367,7 +335,7 @@ func TestServerTLSTCP(t *testing.T) {
 // ("sni req.hdr(host)"), and one whose certificate does not verify is
 // not talked to: the client gets a 503.
 func TestServerTLSHTTP(t *testing.T) {
-	cert, roots := tlsTestCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	var sni sync.Map
 	backend := tlsBackend(t, cert, func(c net.Conn) {
 		sni.Store(c.(*tls.Conn).ConnectionState().ServerName, true)
@@ -411,7 +379,7 @@ func TestServerTLSHTTP(t *testing.T) {
 // TLS on both sides: fjord terminates the client's session and opens
 // its own to the server.
 func TestTLSBothSides(t *testing.T) {
-	cert, roots := tlsTestCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	backend := tlsBackend(t, cert, func(c net.Conn) {
 		io.Copy(c, c)
 		c.(*tls.Conn).CloseWrite()
@@ -451,7 +419,7 @@ func TestTLSRedirect(t *testing.T) {
 // answers every connection with its name, then echoes.
 func namedTLSBackend(t testing.TB, name string) string {
 	t.Helper()
-	cert, _ := tlsTestCert(t)
+	cert, _ := testcert.SelfSigned(t, "fjord.test")
 	return tlsBackend(t, cert, func(c net.Conn) {
 		io.WriteString(c, name+"\n")
 		io.Copy(c, c)
@@ -590,7 +558,7 @@ backend api
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, roots := tlsTestCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	binds := cfg.Frontends()[0].Binds
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	e, err := New(cfg, Options{Logger: testLogger{t}, TLS: map[*config.Bind]*handshake.ServerConfig{binds[1]: srv}})

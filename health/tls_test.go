@@ -2,16 +2,11 @@ package health
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	stdlog "log"
-	"math/big"
 	"net"
 	"net/http"
 	"slices"
@@ -23,67 +18,8 @@ import (
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/testcert"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-var serial atomic.Int64
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// leaf issues a server certificate for the DNS name.
-func (ca *testCA) leaf(t *testing.T, dnsName string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial.Add(1)),
-		Subject:      pkix.Name{CommonName: dnsName},
-		DNSNames:     []string{dnsName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // hello is what a TLS server saw of a client's hello.
 type hello struct {
@@ -272,10 +208,10 @@ listen app
 // TestTLSLayer7Check: a layer-7 check over TLS passes against an HTTPS
 // server, with check-sni as the server name and check-alpn offered.
 func TestTLSLayer7Check(t *testing.T) {
-	ca := newTestCA(t, "fjord test CA")
-	web := newTLSNode(t, ca.leaf(t, "web.test"))
+	ca := testcert.NewCA(t, "fjord test CA")
+	web := newTLSNode(t, ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test"))
 	var asked []string
-	m, backends, _ := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.pool, &asked))
+	m, backends, _ := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.Pool, &asked))
 	m.Start()
 	defer m.Stop()
 	st := waitStatus(t, m, backends["app"].Server("web01"), StatusL7OK)
@@ -304,8 +240,8 @@ func TestTLSLayer7Check(t *testing.T) {
 // no request is sent. 'ssl' with checks on the server's own address
 // makes them TLS; with 'port' they stay plain, as in HAProxy.
 func TestTLSLayer4Check(t *testing.T) {
-	ca := newTestCA(t, "fjord test CA")
-	web := newTLSNode(t, ca.leaf(t, "web.test"))
+	ca := testcert.NewCA(t, "fjord test CA")
+	web := newTLSNode(t, ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test"))
 	plain := newNode(t, "plain")
 	_, plainPort, _ := net.SplitHostPort(plain.addr)
 	var asked []string
@@ -316,7 +252,7 @@ listen app
   server tls1 %s check check-ssl verify none check-sni web.test
   server tls2 %s check ssl verify required ca-file ca.pem sni str(web.test)
   server other 127.0.0.1:1 check ssl verify none port %s
-`, web.addr, web.addr, plainPort), checkTLSFor(ca.pool, &asked))
+`, web.addr, web.addr, plainPort), checkTLSFor(ca.Pool, &asked))
 	for i, want := range []Status{StatusL6OK, StatusL6OK, StatusL4OK} {
 		if r := checkOnce(m, i); r.Status != want || r.Info != "" {
 			t.Errorf("server %d: %+v, want %s", i, r, want)
@@ -340,9 +276,9 @@ listen app
 // verifying fails its checks with L6RSP and goes DOWN after fall of
 // them, in HAProxy's words.
 func TestTLSCheckUnverifiedGoesDown(t *testing.T) {
-	ca, rogue := newTestCA(t, "fjord test CA"), newTestCA(t, "rogue CA")
-	web := newTLSNode(t, ca.leaf(t, "web.test"))
-	m, backends, lg := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.pool, new([]string)))
+	ca, rogue := testcert.NewCA(t, "fjord test CA"), testcert.NewCA(t, "rogue CA")
+	web := newTLSNode(t, ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test"))
+	m, backends, lg := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.Pool, new([]string)))
 	srv := backends["app"].Server("web01")
 	// Two good checks take the server to full health: rise+fall-1.
 	for range 2 {
@@ -350,7 +286,7 @@ func TestTLSCheckUnverifiedGoesDown(t *testing.T) {
 			t.Fatalf("good certificate: %+v", r)
 		}
 	}
-	rogueCert := rogue.leaf(t, "web.test")
+	rogueCert := rogue.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")
 	web.cert.Store(&rogueCert)
 	const info = "SSL handshake failure (x509: certificate signed by unknown authority)"
 	for i := 1; i <= 3; i++ {
@@ -377,9 +313,9 @@ func TestTLSCheckUnverifiedGoesDown(t *testing.T) {
 // TestTLSCheckNameMismatch: a certificate for another name is HAProxy's
 // CO_ER_SSL_MISMATCH_SNI when the name was sent as SNI.
 func TestTLSCheckNameMismatch(t *testing.T) {
-	ca := newTestCA(t, "fjord test CA")
-	web := newTLSNode(t, ca.leaf(t, "other.test"))
-	m, _, _ := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.pool, new([]string)))
+	ca := testcert.NewCA(t, "fjord test CA")
+	web := newTLSNode(t, ca.Issue(t, x509.ExtKeyUsageServerAuth, "other.test"))
+	m, _, _ := newTLSMonitor(t, fmt.Sprintf(tlsChecksHTTP, web.addr), checkTLSFor(ca.Pool, new([]string)))
 	r := checkOnce(m, 0)
 	if want := "Server presented an SSL certificate different from the expected one"; r.Status != StatusL6Rsp || r.Info != want {
 		t.Fatalf("%+v, want L6RSP %q", r, want)
@@ -458,9 +394,9 @@ listen app
 // alert (here a TLS 1.2 server wanting a client certificate, which
 // refuses before the handshake ends) gives L6RSP with the alert.
 func TestTLSCheckServerAlert(t *testing.T) {
-	ca := newTestCA(t, "fjord test CA")
+	ca := testcert.NewCA(t, "fjord test CA")
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{ca.leaf(t, "web.test")},
+		Certificates: []tls.Certificate{ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")},
 		ClientAuth:   tls.RequireAnyClientCert,
 		MaxVersion:   tls.VersionTLS12,
 	})
@@ -483,7 +419,7 @@ func TestTLSCheckServerAlert(t *testing.T) {
 listen app
   bind 127.0.0.1:1
   server web01 %s check check-ssl verify required ca-file ca.pem check-sni web.test
-`, ln.Addr()), checkTLSFor(ca.pool, new([]string)))
+`, ln.Addr()), checkTLSFor(ca.Pool, new([]string)))
 	r := checkOnce(m, 0)
 	if r.Status != StatusL6Rsp || !strings.HasPrefix(r.Info, "SSL handshake failure (remote error: tls: ") {
 		t.Fatalf("%+v, want L6RSP with the server's alert", r)
@@ -495,9 +431,9 @@ listen app
 // layer-4 check has passed, a layer-7 one fails on its exchange, with
 // the server's alert as its reason.
 func TestTLSCheckAlertAfterHandshake(t *testing.T) {
-	ca := newTestCA(t, "fjord test CA")
+	ca := testcert.NewCA(t, "fjord test CA")
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{ca.leaf(t, "web.test")},
+		Certificates: []tls.Certificate{ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")},
 		ClientAuth:   tls.RequireAnyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	})
@@ -524,7 +460,7 @@ listen tcp
   mode tcp
   bind 127.0.0.1:2
   server l4 %s check check-ssl verify required ca-file ca.pem check-sni web.test
-`, ln.Addr(), ln.Addr()), checkTLSFor(ca.pool, new([]string)))
+`, ln.Addr(), ln.Addr()), checkTLSFor(ca.Pool, new([]string)))
 	// The alert is read, or the connection found reset: either fails
 	// the exchange, as in HAProxy.
 	if r := checkOnce(m, 0); r.Status != StatusSockErr && r.Status != StatusL7Rsp ||

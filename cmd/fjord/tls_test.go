@@ -1,52 +1,28 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fjordlb/fjord/tls/testcert"
 )
 
-// writeBundle writes a self-signed certificate for names and its key in
-// one PEM file, HAProxy's bundle, and returns a pool that trusts it.
-func writeBundle(t *testing.T, path string, serial int64, names ...string) *x509.CertPool {
+// writeBundle writes a new self-signed certificate for names as HAProxy's
+// bundle, and returns a pool that trusts it and its serial number.
+func writeBundle(t *testing.T, path string, names ...string) (*x509.CertPool, int64) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	c, pool := testcert.SelfSigned(t, names...)
+	if err := os.WriteFile(path, testcert.PEM(t, c), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return pool
+	return pool, c.Leaf.SerialNumber.Int64()
 }
 
 func httpsClient(roots *x509.CertPool) *http.Client {
@@ -73,7 +49,7 @@ func TestTLSBindFromConfiguration(t *testing.T) {
 	be := startBackend(t, 0)
 	dir := t.TempDir()
 	cert := filepath.Join(dir, "site.pem")
-	roots := writeBundle(t, cert, 1, "fjord.test")
+	roots, first := writeBundle(t, cert, "fjord.test")
 	fe := freeAddr(t)
 	cfgPath := httpConfig(t, dir, fe+" ssl crt "+cert, be.addr, "")
 	fp := startFjord(t, nil, "-db", "-f", cfgPath)
@@ -82,16 +58,16 @@ func TestTLSBindFromConfiguration(t *testing.T) {
 	if err := get(httpsClient(roots), "https://"+fe+"/", "ok"); err != nil {
 		t.Fatal(err)
 	}
-	if got := servedSerial(t, fe, roots); got != 1 {
-		t.Fatalf("serial %d served", got)
+	if got := servedSerial(t, fe, roots); got != first {
+		t.Fatalf("serial %d served, want %d", got, first)
 	}
 
 	// A new certificate, read by the process the reload starts.
-	roots = writeBundle(t, cert, 2, "fjord.test")
+	roots, second := writeBundle(t, cert, "fjord.test")
 	from, next := reloadAndWaitOld(t, fp)
 	fp.log.wait(t, from, "listening on "+fe, 20*time.Second)
-	if got := servedSerial(t, fe, roots); got != 2 {
-		t.Fatalf("after the reload, serial %d is served", got)
+	if got := servedSerial(t, fe, roots); got != second {
+		t.Fatalf("after the reload, serial %d is served, want %d", got, second)
 	}
 
 	// A certificate that does not load: the reload fails, and the
@@ -106,7 +82,7 @@ func TestTLSBindFromConfiguration(t *testing.T) {
 	fp.log.wait(t, from, "reload: [ALERT] "+cfgPath+":", 20*time.Second)
 	fp.log.wait(t, from, cert, 20*time.Second)
 	fp.log.wait(t, from, "reload failed: the configuration is not valid; still serving", 20*time.Second)
-	if got := servedSerial(t, fe, roots); got != 2 || !alive(next) {
+	if got := servedSerial(t, fe, roots); got != second || !alive(next) {
 		t.Fatalf("after a failed reload, serial %d is served (process alive: %v)", got, alive(next))
 	}
 }
@@ -117,7 +93,7 @@ func TestTLSBindFromConfiguration(t *testing.T) {
 func TestTLSServerFromConfiguration(t *testing.T) {
 	dir := t.TempDir()
 	cert := filepath.Join(dir, "backend.pem")
-	writeBundle(t, cert, 7, "backend.test")
+	writeBundle(t, cert, "backend.test")
 	pair, err := tls.LoadX509KeyPair(cert, cert)
 	if err != nil {
 		t.Fatal(err)

@@ -3,15 +3,9 @@ package handshake_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"strings"
@@ -23,36 +17,8 @@ import (
 
 	"github.com/fjordlb/fjord/tls/handshake"
 	"github.com/fjordlb/fjord/tls/record"
+	"github.com/fjordlb/fjord/tls/testcert"
 )
-
-// testCert is a self-signed ECDSA certificate for "fjord.test".
-func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "fjord.test"},
-		DNSNames:     []string{"fjord.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
 
 // aeadSuites12 are the TLS 1.2 suites the record layer carries.
 var aeadSuites12 = []uint16{
@@ -239,7 +205,7 @@ func TestServerHandOver(t *testing.T) {
 		{name: "TLS1.2/ChaCha20", version: tls.VersionTLS12, suite: tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
 		{name: "TLS1.2/tickets", version: tls.VersionTLS12, suite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tickets: true},
 	}
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	pool := handshake.NewPool(1)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +266,7 @@ func TestServerHandOver(t *testing.T) {
 // records. (A TLS 1.2 client cannot send data before the server's
 // Finished, which ends the server's handshake.)
 func TestNoReadPastTheHandshake(t *testing.T) {
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	fd, far, local, remote := rawPair(t)
 	// The client's second flight and its first request reach the
@@ -365,7 +331,7 @@ func (b *batchConn) release() error {
 // sessions are not resumed (crypto/tls logs no keys for them) but
 // complete a full handshake instead.
 func TestResumption(t *testing.T) {
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	for _, tc := range []struct {
 		version    uint16
 		wantResume bool
@@ -410,7 +376,7 @@ func TestResumption(t *testing.T) {
 // fjord as a client: the record layer carries a session with a
 // crypto/tls server, which sends tickets after the handshake.
 func TestClientHandOver(t *testing.T) {
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
 			fd, far, local, remote := rawPair(t)
@@ -457,7 +423,7 @@ func TestClientHandOver(t *testing.T) {
 // KeyUpdate both ways: fjord renews its keys and asks crypto/tls to
 // renew its own, and the session goes on.
 func TestKeyUpdateWithCryptoTLS(t *testing.T) {
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	fd, far, local, remote := rawPair(t)
 	done := make(chan error, 1)
@@ -494,7 +460,7 @@ func TestKeyUpdateWithCryptoTLS(t *testing.T) {
 
 // Whatever is not a TLS handshake fails it, without a hand-over.
 func TestHandshakeFailures(t *testing.T) {
-	cert, _ := testCert(t)
+	cert, _ := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	for _, tc := range []struct {
 		name   string
@@ -531,7 +497,7 @@ func TestHandshakeFailures(t *testing.T) {
 // A handshake that waits for its peer holds no CPU token: with one
 // token, clients that stall mid-handshake do not hold back another.
 func TestWaitingHandshakesLeaveTheCPU(t *testing.T) {
-	cert, roots := testCert(t)
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	pool := handshake.NewPool(1)
 	ctx, cancel := context.WithCancel(context.Background())

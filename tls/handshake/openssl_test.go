@@ -18,6 +18,7 @@ import (
 
 	"github.com/fjordlb/fjord/tls/handshake"
 	"github.com/fjordlb/fjord/tls/record"
+	"github.com/fjordlb/fjord/tls/testcert"
 )
 
 // OpenSSL's client, unlike crypto/tls's, chooses its TLS 1.3 suite: each
@@ -27,7 +28,7 @@ func TestOpenSSLClient(t *testing.T) {
 	if err != nil {
 		t.Skip("no openssl command: install the Debian package openssl")
 	}
-	cert, _ := testCert(t)
+	cert, _ := testcert.SelfSigned(t, "fjord.test")
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
 		t.Fatal(err)

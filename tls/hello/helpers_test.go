@@ -2,20 +2,16 @@ package hello
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"reflect"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/fjordlb/fjord/tls/testcert"
 )
 
 // captureConn is a net.Conn for a crypto/tls endpoint that records what
@@ -62,7 +58,7 @@ func clientHello(t testing.TB, cfg *tls.Config) []byte {
 func serverHello(t testing.TB, hello []byte) []byte {
 	t.Helper()
 	c := &captureConn{in: bytes.NewReader(hello)}
-	if err := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{testCert(t)}}).Handshake(); err == nil {
+	if err := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{mustCert(t)}}).Handshake(); err == nil {
 		t.Fatal("a handshake without a client succeeded")
 	}
 	if c.out.Len() == 0 {
@@ -80,7 +76,7 @@ func resumingHello(t testing.TB) []byte {
 	cc, sc := net.Pipe()
 	defer cc.Close()
 	defer sc.Close()
-	srv := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+	srv := tls.Server(sc, &tls.Config{Certificates: []tls.Certificate{mustCert(t)}})
 	done := make(chan error, 1)
 	go func() { done <- srv.Handshake() }()
 	if err := tls.Client(cc, cfg).Handshake(); err != nil {
@@ -90,28 +86,6 @@ func resumingHello(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return clientHello(t, cfg)
-}
-
-func testCert(t testing.TB) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "fjord.test"},
-		DNSNames:     []string{"fjord.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // spec builds a ClientHello field by field, for hellos crypto/tls does
@@ -289,4 +263,9 @@ func checkPrefixes(t *testing.T, stream []byte) {
 			t.Fatalf("a prefix of %d of %d bytes gave %+v, %v; want ErrNeedMore", n, len(stream), h, err)
 		}
 	}
+}
+
+func mustCert(t testing.TB) tls.Certificate {
+	c, _ := testcert.SelfSigned(t, "fjord.test")
+	return c
 }

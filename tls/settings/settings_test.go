@@ -1,15 +1,10 @@
 package settings
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,31 +14,19 @@ import (
 	"time"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/testcert"
 )
 
 // pki is a CA and what it issued, written as PEM files in dir.
 type pki struct {
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	serial int64
+	dir string
+	*testcert.CA
 }
 
 func newPKI(t *testing.T) *pki {
 	t.Helper()
-	p := &pki{dir: t.TempDir(), serial: 1}
-	p.caKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.caKey.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.ca, _ = x509.ParseCertificate(der)
-	p.write(t, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	p := &pki{dir: t.TempDir(), CA: testcert.NewCA(t, "Test CA")}
+	p.write(t, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Cert.Raw}))
 	return p
 }
 
@@ -59,34 +42,14 @@ func (p *pki) write(t *testing.T, name string, data []byte) string {
 // issue writes a bundle (certificate and key) for names, for usage.
 func (p *pki) issue(t *testing.T, file string, usage x509.ExtKeyUsage, names ...string) (string, tls.Certificate) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	p.serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: names[0], Organization: []string{"Fjord"}}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
-	leaf, _ := x509.ParseCertificate(der)
-	return p.write(t, file, data), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	c := p.Issue(t, usage, names...)
+	return p.write(t, file, testcert.PEM(t, c)), c
 }
 
-// revoke writes a CRL that revokes serial.
-func (p *pki) revoke(t *testing.T, serial *big.Int) string {
+// revoke writes a CRL that revokes c.
+func (p *pki) revoke(t *testing.T, c *x509.Certificate) string {
 	t.Helper()
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: serial, RevocationTime: time.Now()}},
-	}, p.ca, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.write(t, "crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
+	return p.write(t, "crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: p.Revoke(t, c)}))
 }
 
 func parse(t *testing.T, text string) *config.Config {
@@ -181,7 +144,7 @@ func TestClientCertificates(t *testing.T) {
 	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
 	_, good := p.issue(t, "client.pem", x509.ExtKeyUsageClientAuth, "client")
 	_, revokedCert := p.issue(t, "revoked.pem", x509.ExtKeyUsageClientAuth, "revoked")
-	crl := p.revoke(t, revokedCert.Leaf.SerialNumber)
+	crl := p.revoke(t, revokedCert.Leaf)
 	other := newPKI(t)
 	_, stranger := other.issue(t, "stranger.pem", x509.ExtKeyUsageClientAuth, "stranger")
 
@@ -192,7 +155,7 @@ func TestClientCertificates(t *testing.T) {
 	}
 	server := set.Binds[cfg.Frontends()[0].Binds[0]]
 	roots := x509.NewCertPool()
-	roots.AddCert(p.ca)
+	roots.AddCert(p.Cert)
 	for _, tc := range []struct {
 		name string
 		cert *tls.Certificate
@@ -253,7 +216,7 @@ func TestLifetime(t *testing.T) {
 	p := newPKI(t)
 	_, site := p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
 	roots := x509.NewCertPool()
-	roots.AddCert(p.ca)
+	roots.AddCert(p.Cert)
 	for _, tc := range []struct {
 		lifetime time.Duration
 		resumed  bool
@@ -301,7 +264,7 @@ func TestStrictSNI(t *testing.T) {
 	}
 	server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
 	roots := x509.NewCertPool()
-	roots.AddCert(p.ca)
+	roots.AddCert(p.Cert)
 	if cerr, serr := runHandshake(&tls.Config{RootCAs: roots, ServerName: "www.example.com"}, server); cerr != nil || serr != nil {
 		t.Fatalf("a known name: %v, %v", cerr, serr)
 	}
