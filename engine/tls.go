@@ -173,7 +173,7 @@ func (b *tlsBuffers) putCT(buf []byte) {
 
 func (b *tlsBuffers) putPT(buf []byte) {
 	if len(b.pt) < tlsBufferSpare {
-		clear(buf[:cap(buf)]) // plaintext does not outlive its session
+		clear(buf) // the plaintext it held does not outlive its session
 		b.pt = append(b.pt, buf[:0])
 	}
 }
@@ -225,14 +225,16 @@ func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
 			t.pt = l.tls.getPT()
 		}
 		if t.ptOff > 0 && t.ptOff == len(t.pt) {
+			clear(t.pt) // taken: it does not wait in the buffer
 			t.pt, t.ptOff = t.pt[:0], 0
 		}
 		if cap(t.pt)-len(t.pt) < record.MaxPlaintext {
 			if t.ptOff == 0 {
 				break // full: the caller takes from it first
 			}
-			t.pt = t.pt[:copy(t.pt, t.pt[t.ptOff:])]
-			t.ptOff = 0
+			n := copy(t.pt, t.pt[t.ptOff:])
+			clear(t.pt[n:])
+			t.pt, t.ptOff = t.pt[:n], 0
 		}
 		n, data, err := t.layer.Open(t.ct)
 		if n > 0 {
