@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -123,4 +125,28 @@ func TestTLSServerFromConfiguration(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // waiting for the first check to pass
 	}
 	t.Fatalf("through fjord to a TLS server: %v\n%s", lastErr, fp.log)
+}
+
+// curl, the client users try first, over TLS 1.2 and 1.3.
+func TestTLSWithCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("no curl command: install the Debian package curl")
+	}
+	be := startBackend(t, 0)
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "site.pem")
+	writeBundle(t, cert, "fjord.test")
+	fe := freeAddr(t)
+	fp := startFjord(t, nil, "-db", "-f", httpConfig(t, dir, fe+" ssl crt "+cert+" alpn http/1.1", be.addr, ""))
+	fp.log.wait(t, 0, "listening on "+fe, 20*time.Second)
+	_, port, _ := net.SplitHostPort(fe)
+	for _, version := range [][]string{{"--tlsv1.2", "--tls-max", "1.2"}, {"--tlsv1.3"}} {
+		args := append([]string{"-sS", "--max-time", "10", "--cacert", cert, "--resolve", "fjord.test:" + port + ":127.0.0.1",
+			"-w", " %{http_code} %{ssl_verify_result}"}, version...)
+		out, err := exec.Command(curl, append(args, "https://fjord.test:"+port+"/")...).CombinedOutput()
+		if err != nil || string(out) != "ok 200 0" {
+			t.Errorf("curl %s: %q, %v", version[0], out, err)
+		}
+	}
 }
