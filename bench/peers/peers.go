@@ -250,21 +250,11 @@ func (p *Peer) Check(ctx context.Context, env *Env) (warnings []string, err erro
 	if p.checkFlag == "" {
 		return nil, nil
 	}
-	if env.TLS != nil && !p.TLS {
-		return nil, fmt.Errorf("%s: does not terminate TLS here", p.Name)
-	}
-	bin, err := p.find(env)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Name, err)
-	}
-	// The port Start will use, so that the messages name the same line.
-	port, err := env.Port(p.Name)
+	// The command line Start will use, so that the messages name the
+	// same lines.
+	argv, extraEnv, _, err := p.commandLine(env)
 	if err != nil {
 		return nil, err
-	}
-	argv, extraEnv, err := p.config(env, bin, port)
-	if err != nil {
-		return nil, fmt.Errorf("%s: configuration: %w", p.Name, err)
 	}
 	argv = append([]string{argv[0], p.checkFlag}, argv[1:]...)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -389,6 +379,27 @@ type Instance struct {
 	Log   string     // the log file
 }
 
+// commandLine finds the peer's program, takes its port and writes its
+// configuration: what Check and Start both run. Each call takes a new
+// port.
+func (p *Peer) commandLine(env *Env) (argv, extraEnv []string, port int, err error) {
+	if env.TLS != nil && !p.TLS {
+		return nil, nil, 0, fmt.Errorf("%s: does not terminate TLS here", p.Name)
+	}
+	bin, err := p.find(env)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	if port, err = env.Port(p.Name); err != nil {
+		return nil, nil, 0, err
+	}
+	argv, extraEnv, err = p.config(env, bin, port)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("%s: configuration: %w", p.Name, err)
+	}
+	return argv, extraEnv, port, nil
+}
+
 // Start writes the peer's configuration, starts it pinned to env.CPUs and
 // waits until it accepts connections. A peer that ends before that, or
 // does not listen within 15 s, is an error holding the end of its log.
@@ -396,20 +407,9 @@ func (p *Peer) Start(env *Env) (*Instance, error) {
 	if p.Mode == None {
 		return &Instance{Peer: p, Addrs: env.Backends}, nil
 	}
-	if env.TLS != nil && !p.TLS {
-		return nil, fmt.Errorf("%s: does not terminate TLS here", p.Name)
-	}
-	bin, err := p.find(env)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Name, err)
-	}
-	port, err := env.Port(p.Name)
+	argv, extraEnv, port, err := p.commandLine(env)
 	if err != nil {
 		return nil, err
-	}
-	argv, extraEnv, err := p.config(env, bin, port)
-	if err != nil {
-		return nil, fmt.Errorf("%s: configuration: %w", p.Name, err)
 	}
 	log := filepath.Join(env.Dir, p.Name+".log")
 	pr, err := env.Group.Start(proc.Spec{Name: p.Name, Argv: argv, Env: extraEnv, Dir: env.Dir, CPUs: env.CPUs, Log: log})
