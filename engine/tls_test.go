@@ -38,18 +38,8 @@ func startTLSEngine(t testing.TB, cfgText string, opts Options) (*Engine, string
 	for _, b := range cfg.Frontends()[0].Binds {
 		opts.TLS[b] = srv
 	}
-	if opts.Logger == nil {
-		opts.Logger = testLogger{t}
-	}
-	e, err := New(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Stop)
-	return e, e.Addr(cfg.Frontends()[0].Binds[0]).String(), &tls.Config{RootCAs: roots, ServerName: "fjord.test"}
+	e, addr := startParsed(t, cfg, opts)
+	return e, addr, &tls.Config{RootCAs: roots, ServerName: "fjord.test"}
 }
 
 func tlsDial(t testing.TB, addr string, cfg *tls.Config) *tls.Conn {
@@ -288,8 +278,13 @@ func serverTLSOpts(t testing.TB, cfgText string, st *ServerTLS) (*config.Config,
 	return cfg, opts
 }
 
-func startParsed(t testing.TB, cfg *config.Config, opts Options) string {
+// startParsed runs cfg with opts until the test ends, and returns the
+// engine and its first bind's address.
+func startParsed(t testing.TB, cfg *config.Config, opts Options) (*Engine, string) {
 	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testLogger{t}
+	}
 	e, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +293,7 @@ func startParsed(t testing.TB, cfg *config.Config, opts Options) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Stop)
-	return e.Addr(cfg.Frontends()[0].Binds[0]).String()
+	return e, e.Addr(cfg.Frontends()[0].Binds[0]).String()
 }
 
 // In tcp mode fjord re-encrypts: a plain client's bytes reach a TLS
@@ -310,7 +305,7 @@ func TestServerTLSTCP(t *testing.T) {
 		c.(*tls.Conn).CloseWrite()
 	})
 	cfg, opts := serverTLSOpts(t, tcpConfig(t, "", backend), &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test"}})
-	addr := startParsed(t, cfg, opts)
+	_, addr := startParsed(t, cfg, opts)
 	c := dial(t, addr)
 	big := bytes.Repeat([]byte("fjord-tls-server"), 1<<16)
 	errc := make(chan error, 1)
@@ -352,7 +347,7 @@ func TestServerTLSHTTP(t *testing.T) {
 	})
 	t.Run("named by Host", func(t *testing.T) {
 		cfg, opts := serverTLSOpts(t, httpSeedConfig(t, "", []string{backend}, []string{backend}), &ServerTLS{Config: &tls.Config{RootCAs: roots}, SNIFromHost: true})
-		addr := startParsed(t, cfg, opts)
+		_, addr := startParsed(t, cfg, opts)
 		c := dial(t, addr)
 		br := bufio.NewReader(c)
 		for _, path := range []string{"/a", "/b"} {
@@ -367,7 +362,7 @@ func TestServerTLSHTTP(t *testing.T) {
 	})
 	t.Run("a certificate that does not verify", func(t *testing.T) {
 		cfg, opts := serverTLSOpts(t, httpSeedConfig(t, "", []string{backend}, []string{backend}), &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "other.test"}})
-		addr := startParsed(t, cfg, opts)
+		_, addr := startParsed(t, cfg, opts)
 		c := dial(t, addr)
 		resp, _ := httpRoundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
 		if resp.StatusCode != 503 {
@@ -388,7 +383,7 @@ func TestTLSBothSides(t *testing.T) {
 	cfg, opts := serverTLSOpts(t, cfgText, &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test"}})
 	srvCfg := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	opts.TLS = map[*config.Bind]*handshake.ServerConfig{cfg.Frontends()[0].Binds[0]: srvCfg}
-	addr := startParsed(t, cfg, opts)
+	_, addr := startParsed(t, cfg, opts)
 	c := tlsDial(t, addr, &tls.Config{RootCAs: roots, ServerName: "fjord.test"})
 	for _, msg := range []string{"one", strings.Repeat("two", 30000)} {
 		if err := echoOnce(c, msg, 10*time.Second); err != nil {
