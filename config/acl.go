@@ -49,6 +49,8 @@ const (
 	CritReqSSLHelloType // req.ssl_hello_type: integer (1: ClientHello)
 	CritReqSSLVer       // req.ssl_ver: decimal, as 3.3 for TLS 1.2
 	CritReqSSLALPN      // req.ssl_alpn: one of the ALPN protocols the client offers
+	CritReqSSLECExt     // req.ssl_ec_ext: boolean, the hello has the supported_groups extension
+	CritReqSSLSTExt     // req.ssl_st_ext: integer, 0 no SessionTicket extension, 1 empty, 2 a ticket
 )
 
 var criterionNames = map[string]Criterion{
@@ -67,7 +69,7 @@ var criterionNames = map[string]Criterion{
 	"req.ssl_sni_end": CritReqSSLSNIEnd, "req.ssl_sni_reg": CritReqSSLSNIReg,
 	"req.ssl_hello_type": CritReqSSLHelloType, "req_ssl_hello_type": CritReqSSLHelloType,
 	"req.ssl_ver": CritReqSSLVer, "req_ssl_ver": CritReqSSLVer,
-	"req.ssl_alpn": CritReqSSLALPN,
+	"req.ssl_alpn": CritReqSSLALPN, "req.ssl_ec_ext": CritReqSSLECExt, "req.ssl_st_ext": CritReqSSLSTExt,
 }
 
 func (c Criterion) String() string {
@@ -85,7 +87,7 @@ func (c Criterion) String() string {
 // supportedCriteria lists the criteria for messages, in their order.
 var supportedCriteria = func() string {
 	var names []string
-	for c := CritPath; c <= CritReqSSLALPN; c++ {
+	for c := CritPath; c <= CritReqSSLSTExt; c++ {
 		if c != CritTrue && c != CritFalse {
 			names = append(names, c.String())
 		}
@@ -100,11 +102,13 @@ func (c Criterion) NeedsHTTP() bool {
 
 // Boolean reports whether the criterion is a boolean fetch: it matches
 // when true, and takes no value.
-func (c Criterion) Boolean() bool { return c == CritSSLFc || c == CritSSLCUsed }
+func (c Criterion) Boolean() bool {
+	return c == CritSSLFc || c == CritSSLCUsed || c == CritReqSSLECExt
+}
 
 // ReadsHello reports whether the criterion reads the peeked ClientHello
 // (TLS passthrough), which only tcp mode peeks.
-func (c Criterion) ReadsHello() bool { return c >= CritReqSSLSNI && c <= CritReqSSLALPN }
+func (c Criterion) ReadsHello() bool { return c >= CritReqSSLSNI && c <= CritReqSSLSTExt }
 
 // IsRegexp reports whether the criterion's values are regular
 // expressions.
@@ -239,7 +243,7 @@ flags:
 	}
 	for _, v := range vals {
 		switch crit {
-		case CritSSLCVerify, CritReqSSLHelloType, CritReqSSLVer:
+		case CritSSLCVerify, CritReqSSLHelloType, CritReqSSLVer, CritReqSSLSTExt:
 			r, err := parseIntRange(v, crit == CritReqSSLVer)
 			if err != nil {
 				return nil, fmt.Errorf("ACL criterion '%s': %v", words[0], err)

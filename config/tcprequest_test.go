@@ -60,6 +60,8 @@ func TestTLSCriteria(t *testing.T) {
 		{acl: "req_ssl_ver 3", crit: CritReqSSLVer, in: []int64{3 << 16}, out: []int64{3<<16 | 1}},
 		{acl: "req_ssl_sni a.example.com", crit: CritReqSSLSNI},
 		{acl: "req.ssl_alpn acme-tls/1", crit: CritReqSSLALPN},
+		{acl: "req.ssl_ec_ext", crit: CritReqSSLECExt},
+		{acl: "req.ssl_st_ext 1:", crit: CritReqSSLSTExt, in: []int64{1, 2}, out: []int64{0}},
 	} {
 		t.Run(tc.acl, func(t *testing.T) {
 			mode := "  mode http"

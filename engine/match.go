@@ -25,6 +25,10 @@ type helloInfo struct {
 	helloType int64
 	version   int64 // HAProxy's req.ssl_ver: major<<16 | minor
 	alpn      []string
+	// ext: the hello has an extension list (TLS 1.0 and later); only
+	// then do ecExt and stExt have a value, as in HAProxy.
+	ext, ecExt bool
+	stExt      int64
 }
 
 // evalCondition evaluates an "if"/"unless" condition. Configuration
@@ -276,6 +280,10 @@ func matchTLS(t *config.ACLTerm, sm *sample) bool {
 			return matchRanges(t, h.helloType)
 		case config.CritReqSSLVer:
 			return matchRanges(t, h.version)
+		case config.CritReqSSLECExt:
+			return h.ext && h.ecExt
+		case config.CritReqSSLSTExt:
+			return h.ext && matchRanges(t, h.stExt)
 		case config.CritReqSSLALPN:
 			for _, p := range h.alpn {
 				if matchString(t, p) {

@@ -94,7 +94,8 @@ func (s *session) inspect(expired bool) {
 		return
 	}
 	if perr == nil && !h.SSLv2 {
-		s.hello = &helloInfo{sni: h.SNI, helloType: int64(h.Type), version: int64(h.Version), alpn: h.ALPN}
+		s.hello = &helloInfo{sni: h.SNI, helloType: int64(h.Type), version: int64(h.Version), alpn: h.ALPN,
+			ext: h.Extensions, ecExt: h.ECExt, stExt: int64(h.SessionTicket)}
 	} else if perr == nil {
 		s.hello = &helloInfo{version: int64(h.Version)} // req.ssl_ver only, as in HAProxy
 	}
