@@ -10,7 +10,7 @@ import (
 // no value for a hello without an extension list, as in HAProxy.
 func TestHelloCriteria(t *testing.T) {
 	withExt := &helloInfo{sni: "a.example.com", helloType: 1, version: 3<<16 | 3, alpn: []string{"h2", "acme-tls/1"}, ext: true, ecExt: true, stExt: 2}
-	noExt := &helloInfo{helloType: 1, version: 3<<16 | 0}
+	noExt := &helloInfo{helloType: 1, version: 3 << 16} // SSL 3.0: no extension list
 	term := func(c config.Criterion, vals []string, ranges ...config.IntRange) *config.ACLTerm {
 		return &config.ACLTerm{Criterion: c, Values: vals, Ranges: ranges}
 	}
