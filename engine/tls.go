@@ -477,11 +477,14 @@ func (s *session) startHandshake() {
 	if s.fe.conf.Timeouts.Client <= 0 {
 		deadline = time.Time{}
 	}
-	pool, cfg := l.eng.handshakes, s.ln.tls
+	eng, pool, cfg := l.eng, l.eng.handshakes, s.ln.tls
 	s.hsGen++
 	gen := s.hsGen
 	go func() {
 		res, err := pool.Server(ctx, dup, local, remote, cfg, deadline)
+		if err == nil {
+			eng.handshakeDone(true, res.State.DidResume, time.Now())
+		}
 		l.postHandshake(s, tlsDone{res, err, gen})
 	}()
 }
@@ -523,7 +526,7 @@ func (s *session) handshaken(d tlsDone) {
 	}
 	layer.SetMaxRecord(l.eng.maxRecord)
 	st := d.res.State
-	l.eng.tlsStarted(true, st.DidResume, l.now)
+	l.eng.tlsCounters.current.Add(1)
 	s.cli.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, info: TLSInfo{
 		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
 		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume,
@@ -721,11 +724,14 @@ func (s *session) startServerHandshake(st *ServerTLS) {
 	if c := s.be.Conf.Timeouts.Connect; c > 0 {
 		deadline = s.connStart.Add(c)
 	}
-	pool := l.eng.handshakes
+	eng, pool := l.eng, l.eng.handshakes
 	s.hsGen++
 	gen := s.hsGen
 	go func() {
 		res, err := pool.Client(ctx, dup, nil, remote, cfg, deadline)
+		if err == nil {
+			eng.handshakeDone(false, res.State.DidResume, time.Now())
+		}
 		l.postHandshake(s, tlsDone{res, err, gen})
 	}()
 }
@@ -745,7 +751,7 @@ func (s *session) serverHandshaken(d tlsDone) {
 	}
 	layer.SetMaxRecord(l.eng.maxRecord)
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
-	l.eng.tlsStarted(false, d.res.State.DidResume, l.now)
+	l.eng.tlsCounters.current.Add(1)
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
 		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
 		s.close(true)

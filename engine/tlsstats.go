@@ -96,11 +96,12 @@ func (e *Engine) TLSStats() TLSStats {
 	return st
 }
 
-// tlsStarted counts a TLS session established, client side (frontend)
-// or server side.
-func (e *Engine) tlsStarted(frontend, resumed bool, now time.Time) {
+// handshakeDone counts a handshake that established a session, client
+// side (frontend) or server side. It runs in the handshake's goroutine:
+// the rates take a lock, which the event loops need not wait for. The
+// session counts as current once its loop takes it (tlsConn.ended).
+func (e *Engine) handshakeDone(frontend, resumed bool, now time.Time) {
 	c := &e.tlsCounters
-	c.current.Add(1)
 	c.cumulative.Add(1)
 	switch {
 	case frontend:
