@@ -317,7 +317,7 @@ func (s *session) releaseServerConn() {
 		// The idle pool keeps sockets, not TLS sessions: a connection
 		// to a server over TLS serves one client (HAProxy would reuse
 		// it; see docs/tls.md).
-		s.svr.tls.drop(&s.l.tls)
+		s.svr.dropTLS()
 		h.reusable = false
 	}
 	if h.reusable && h.conSrv != nil && !s.svr.hup && !s.svr.readable && h.conSrv.Conf.SendProxy == 0 &&

@@ -431,10 +431,7 @@ func (s *session) serverReady() {
 
 // dropServer abandons the current server socket after a failed attempt.
 func (s *session) dropServer() {
-	if s.svr.tls != nil {
-		s.svr.tls.drop(&s.l.tls)
-		s.svr.tls = nil
-	}
+	s.svr.dropTLS()
 	if s.svr.fd >= 0 {
 		s.l.closeFD(s.svr.fd)
 		s.svr.fd = -1
@@ -671,12 +668,8 @@ func (s *session) close(reset bool) {
 		s.hsCancel() // the handshake's result will find the session closed
 		s.hsCancel = nil
 	}
-	if s.cli.tls != nil {
-		s.cli.tls.drop(&s.l.tls)
-	}
-	if s.svr.tls != nil {
-		s.svr.tls.drop(&s.l.tls)
-	}
+	s.cli.dropTLS()
+	s.svr.dropTLS()
 	s.state = stClosed
 	s.l.wheel.cancel(&s.timer)
 	s.l.sessions.remove(s)

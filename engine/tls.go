@@ -123,6 +123,15 @@ func opensslSuiteName(id uint16) string {
 	return tls.CipherSuiteName(id) // TLS 1.3's names are OpenSSL's too
 }
 
+// dropTLS ends the endpoint's TLS session, if any: its buffers go back to
+// the loop and it no longer counts as current.
+func (ep *endpoint) dropTLS() {
+	if ep.tls != nil {
+		ep.tls.drop(&ep.s.l.tls)
+		ep.tls = nil
+	}
+}
+
 // tlsInfo is the endpoint's TLS session, or nil.
 func (ep *endpoint) tlsInfo() *TLSInfo {
 	if ep.tls == nil {
