@@ -25,6 +25,7 @@ const (
 	stHandshake                           // TLS: the handshake pool has the client
 	stServerHandshake                     // TLS: the handshake pool has the server connection
 	stInspect                             // tcp mode: waiting for the ClientHello (tcp-request inspect-delay)
+	stRouting                             // passing from one phase to the next, within one call: the next step sets the state
 	stClosed
 )
 

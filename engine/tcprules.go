@@ -99,7 +99,7 @@ func (s *session) inspect(expired bool) {
 	} else if perr == nil {
 		s.hello = &helloInfo{version: int64(h.Version)} // req.ssl_ver only, as in HAProxy
 	}
-	s.state = stProxyHeader // decided: dispatch sets the next state
+	s.state = stRouting
 	l.wheel.cancel(&s.timer)
 	if !s.contentRulesAccept(s.fe.conf) {
 		s.tcpRejected()

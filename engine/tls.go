@@ -552,7 +552,7 @@ func (s *session) handshaken(d tlsDone) {
 	// that announced it went to no one.
 	s.cli.readable, s.cli.writable = true, true
 	s.lastCli = l.now
-	s.state = stProxyHeader // begin sets the real state
+	s.state = stRouting
 	s.begin()
 }
 
