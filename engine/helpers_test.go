@@ -48,6 +48,13 @@ func startEngineWith(t testing.TB, cfgText string, opts Options) (*Engine, strin
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgText)
 	}
+	return startParsed(t, cfg, opts)
+}
+
+// startParsed runs cfg with opts until the test ends, and returns the
+// engine and its first bind's address.
+func startParsed(t testing.TB, cfg *config.Config, opts Options) (*Engine, string) {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger{t}
 	}
@@ -59,8 +66,7 @@ func startEngineWith(t testing.TB, cfgText string, opts Options) (*Engine, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Stop)
-	b := cfg.Frontends()[0].Binds[0]
-	return e, e.Addr(b).String()
+	return e, e.Addr(cfg.Frontends()[0].Binds[0]).String()
 }
 
 // tcpConfig is a minimal tcp proxy in front of the given server addresses.

@@ -278,24 +278,6 @@ func serverTLSOpts(t testing.TB, cfgText string, st *ServerTLS) (*config.Config,
 	return cfg, opts
 }
 
-// startParsed runs cfg with opts until the test ends, and returns the
-// engine and its first bind's address.
-func startParsed(t testing.TB, cfg *config.Config, opts Options) (*Engine, string) {
-	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger = testLogger{t}
-	}
-	e, err := New(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Stop)
-	return e, e.Addr(cfg.Frontends()[0].Binds[0]).String()
-}
-
 // In tcp mode fjord re-encrypts: a plain client's bytes reach a TLS
 // server, a transfer larger than a pipe both ways.
 func TestServerTLSTCP(t *testing.T) {
