@@ -70,6 +70,26 @@ func dup(t *testing.T, fd int) int {
 	return d
 }
 
+// serverHandshake starts a server handshake on a duplicate of fd in
+// pool, and returns what waits for its outcome.
+func serverHandshake(t *testing.T, pool *handshake.Pool, fd int, local, remote net.Addr, srv *handshake.ServerConfig) func() (*handshake.Result, error) {
+	t.Helper()
+	type outcome struct {
+		res *handshake.Result
+		err error
+	}
+	ch := make(chan outcome, 1)
+	d := dup(t, fd) // here: t.Fatal belongs to the test's goroutine
+	go func() {
+		res, err := pool.Server(context.Background(), d, local, remote, srv, time.Now().Add(10*time.Second))
+		ch <- outcome{res, err}
+	}()
+	return func() (*handshake.Result, error) {
+		o := <-ch
+		return o.res, o.err
+	}
+}
+
 // session drives a record layer over a non-blocking descriptor, as a
 // loop would, with poll(2) standing in for epoll.
 type session struct {
@@ -224,18 +244,13 @@ func TestServerHandOver(t *testing.T) {
 				cli.CipherSuites = []uint16{tc.suite}
 			}
 			fd, far, local, remote := rawPair(t)
-			done := make(chan error, 1)
-			var res *handshake.Result
-			go func() {
-				var err error
-				res, err = pool.Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
-				done <- err
-			}()
+			wait := serverHandshake(t, pool, fd, local, remote, srv)
 			client := tls.Client(far, cli)
 			if err := client.Handshake(); err != nil {
 				t.Fatalf("client handshake: %v", err)
 			}
-			if err := <-done; err != nil {
+			res, err := wait()
+			if err != nil {
 				t.Fatalf("server handshake: %v", err)
 			}
 			if tc.suite != 0 && res.State.CipherSuite != tc.suite {
@@ -273,13 +288,7 @@ func TestNoReadPastTheHandshake(t *testing.T) {
 	// server in one write.
 	batch := &batchConn{Conn: far}
 	client := tls.Client(batch, &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tls.VersionTLS13})
-	done := make(chan error, 1)
-	var res *handshake.Result
-	go func() {
-		var err error
-		res, err = handshake.NewPool(1).Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
-		done <- err
-	}()
+	wait := serverHandshake(t, handshake.NewPool(1), fd, local, remote, srv)
 	if err := client.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +299,8 @@ func TestNoReadPastTheHandshake(t *testing.T) {
 	if err := batch.release(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	res, err := wait()
+	if err != nil {
 		t.Fatal(err)
 	}
 	s := newSession(t, fd, record.Server, res)
@@ -342,18 +352,13 @@ func TestResumption(t *testing.T) {
 			pool := handshake.NewPool(1)
 			for i := range 2 {
 				fd, far, local, remote := rawPair(t)
-				done := make(chan error, 1)
-				var res *handshake.Result
-				go func() {
-					var err error
-					res, err = pool.Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
-					done <- err
-				}()
+				wait := serverHandshake(t, pool, fd, local, remote, srv)
 				client := tls.Client(far, &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tc.version, MaxVersion: tc.version, ClientSessionCache: cache})
 				if err := client.Handshake(); err != nil {
 					t.Fatal(err)
 				}
-				if err := <-done; err != nil {
+				res, err := wait()
+				if err != nil {
 					t.Fatal(err)
 				}
 				if i == 1 && res.State.DidResume != tc.wantResume {
@@ -426,18 +431,13 @@ func TestKeyUpdateWithCryptoTLS(t *testing.T) {
 	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
 	fd, far, local, remote := rawPair(t)
-	done := make(chan error, 1)
-	var res *handshake.Result
-	go func() {
-		var err error
-		res, err = handshake.NewPool(1).Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
-		done <- err
-	}()
+	wait := serverHandshake(t, handshake.NewPool(1), fd, local, remote, srv)
 	client := tls.Client(far, &tls.Config{RootCAs: roots, ServerName: "fjord.test"})
 	if err := client.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	res, err := wait()
+	if err != nil {
 		t.Fatal(err)
 	}
 	s := newSession(t, fd, record.Server, res)
