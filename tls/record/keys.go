@@ -111,6 +111,7 @@ func Supported(version, id uint16) bool {
 // direction is one way of a session: its AEAD, IV and sequence number.
 type direction struct {
 	aead   cipher.AEAD
+	key    []byte   // the AEAD's key, for a kernel that seals (see Material)
 	iv     [12]byte // TLS 1.2 AES-GCM: the 4-byte salt, then zeros
 	seq    uint64
 	secret []byte // TLS 1.3: the current traffic secret, for KeyUpdate
@@ -159,7 +160,7 @@ func direction13(s suite, secret []byte, seq uint64) (direction, error) {
 	}
 	// A copy: the layer wipes it at the next KeyUpdate, and the caller
 	// wipes its own.
-	d := direction{aead: a, seq: seq, secret: bytes.Clone(secret)}
+	d := direction{aead: a, key: key, seq: seq, secret: bytes.Clone(secret)}
 	copy(d.iv[:], iv)
 	return d, nil
 }
@@ -204,6 +205,8 @@ func directions12(s suite, k Keys) (client, server direction, err error) {
 	if server.aead, err = s.aead(sk); err != nil {
 		return client, server, err
 	}
+	client.key, server.key = bytes.Clone(ck), bytes.Clone(sk)
+	clear(block[:2*s.keyLen])
 	copy(client.iv[:], civ)
 	copy(server.iv[:], siv)
 	client.seq, server.seq = k.ClientSeq, k.ServerSeq

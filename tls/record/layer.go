@@ -92,8 +92,12 @@ func fault(alert uint8, format string, args ...any) *Error {
 type Layer struct {
 	version uint16
 	suite   suite
-	role    Role
-	in, out direction
+	suiteID uint16
+	// inUpdates counts the peer's KeyUpdates, so that a kernel that
+	// opens records can be given the new keys (see Handle).
+	inUpdates int
+	role      Role
+	in, out   direction
 
 	// hs holds a post-handshake message that arrived in pieces.
 	hs []byte
@@ -112,7 +116,7 @@ func New(role Role, k Keys) (*Layer, error) {
 	if !Supported(k.Version, k.Suite) {
 		return nil, fmt.Errorf("no record layer for %s with %s", tls.VersionName(k.Version), tls.CipherSuiteName(k.Suite))
 	}
-	l := &Layer{version: k.Version, suite: suites[k.Suite], role: role, maxRecord: MaxPlaintext}
+	l := &Layer{version: k.Version, suite: suites[k.Suite], suiteID: k.Suite, role: role, maxRecord: MaxPlaintext}
 	var client, server direction
 	var err error
 	if k.Version == tls.VersionTLS13 {
@@ -331,6 +335,7 @@ func (l *Layer) message(typ byte, body []byte) error {
 			return fault(alertIllegalParameter, "KeyUpdate: %v", err)
 		}
 		l.in = next
+		l.inUpdates++
 		if body[0] == 1 {
 			l.updateOut = true
 		}
@@ -350,6 +355,7 @@ func (l *Layer) update(d direction) (direction, error) {
 		return direction{}, err
 	}
 	clear(d.secret)
+	clear(d.key)
 	next, err := direction13(l.suite, secret, 0)
 	clear(secret)
 	return next, err
@@ -374,8 +380,18 @@ func (l *Layer) Pending() bool { return l.updateOut || l.refusals > 0 }
 
 // AppendControl appends the records the layer owes the peer to dst.
 func (l *Layer) AppendControl(dst []byte) []byte {
+	if !l.Pending() {
+		return dst
+	}
+	l.owed(func(ctype byte, p []byte) { dst = l.seal(dst, ctype, p) })
+	return dst
+}
+
+// owed passes the records the layer owes the peer to send, in plaintext
+// and in order, and moves to the next write keys after a KeyUpdate.
+func (l *Layer) owed(send func(ctype byte, p []byte)) {
 	for ; l.refusals > 0; l.refusals-- {
-		dst = l.seal(dst, typeAlert, []byte{levelWarning, alertNoRenegotiation})
+		send(typeAlert, []byte{levelWarning, alertNoRenegotiation})
 	}
 	if l.updateOut {
 		var requested byte
@@ -383,7 +399,7 @@ func (l *Layer) AppendControl(dst []byte) []byte {
 			requested = 1
 		}
 		l.updateOut, l.requestUpdate = false, false
-		dst = l.seal(dst, typeHandshake, []byte{msgKeyUpdate, 0, 0, 1, requested})
+		send(typeHandshake, []byte{msgKeyUpdate, 0, 0, 1, requested})
 		next, err := l.update(l.out)
 		if err != nil {
 			// expandLabel fails only for a length HKDF cannot give,
@@ -392,7 +408,6 @@ func (l *Layer) AppendControl(dst []byte) []byte {
 		}
 		l.out = next
 	}
-	return dst
 }
 
 // Seal appends to dst the records that carry p, and first what the
