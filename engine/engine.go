@@ -78,6 +78,12 @@ type Options struct {
 	// MaxRecord limits the plaintext of each TLS record fjord sends
 	// ('tune.ssl.maxrecord'); 0: 16 KiB, TLS's most.
 	MaxRecord int
+	// KernelTLS hands each established TLS session to the kernel (kTLS)
+	// when the kernel has a cipher for it, so that its plaintext is
+	// spliced like a plain socket's; the caller sets it only where
+	// ktls.Probe found kTLS ('tune.ssl.ktls'). A session the kernel
+	// cannot take stays in the user-space record layer.
+	KernelTLS bool
 }
 
 // ServerTLS is how the engine speaks TLS to a server.
@@ -135,8 +141,12 @@ type Engine struct {
 	tls         map[*config.Bind]*handshake.ServerConfig
 	serverTLS   map[*config.Server]*ServerTLS
 	maxRecord   int
+	kernelTLS   bool
 	handshakes  *handshake.Pool
 	tlsCounters tlsCounters
+	// kernelFallbackLogged: a session the kernel did not take was
+	// logged (once: the reason is the same for the next ones).
+	kernelFallbackLogged atomic.Bool
 
 	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 	inheritedFD map[int][]int            // the same for fd@N binds
@@ -181,6 +191,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		tls:           opts.TLS,
 		serverTLS:     opts.ServerTLS,
 		maxRecord:     opts.MaxRecord,
+		kernelTLS:     opts.KernelTLS,
 		handshakes:    opts.Handshakes,
 		drained:       make(chan struct{}),
 	}

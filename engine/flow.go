@@ -97,8 +97,8 @@ func (f *flow) pump(s *session) bool {
 				return f.writeFailed(s)
 			}
 			f.inPipe -= n
-			if f.dst.tls == nil {
-				f.bytes += int64(n) // a TLS destination's were counted sealed
+			if f.dst.splices() {
+				f.bytes += int64(n) // a user-space TLS destination's were counted sealed
 			}
 			s.touch(f.dst)
 			if f.inPipe > 0 {
@@ -122,7 +122,7 @@ func (f *flow) pump(s *session) bool {
 			return true
 		}
 		var ok bool
-		if f.bulk {
+		if f.bulk && !f.src.holds() {
 			ok = f.spliceIn(s)
 		} else {
 			ok = f.copyThrough(s)
@@ -157,7 +157,7 @@ func (f *flow) copyThrough(s *session) bool {
 	if n == full {
 		// Spliced from now on, unless either end is TLS: the kernel
 		// would move ciphertext as if it were the stream.
-		f.bulk = f.src.tls == nil && f.dst.tls == nil
+		f.bulk = f.src.splices() && f.dst.splices()
 	} else if f.src.drainedBy(n, len(buf)) {
 		f.src.readable = false // a short read drained the socket
 	}
@@ -175,7 +175,7 @@ func (f *flow) copyThrough(s *session) bool {
 			f.bytes += int64(w)
 			s.touch(f.dst)
 		}
-	} else if f.dst.tls != nil {
+	} else if !f.dst.splices() {
 		// Sealed now, stashed below: the pipe holds records.
 		rest = f.dst.tls.seal(s.l, buf[:n])
 		f.bytes += int64(n)
@@ -270,6 +270,18 @@ func (f *flow) spliceIn(s *session) bool {
 		f.burst, f.nextCheck = 0, 0
 		l.pipes.put(f.p)
 		f.p = nil
+		return true
+	case err == unix.EINVAL && f.src.tls != nil && f.src.tls.kernel:
+		// A record without data is next, which splice does not take:
+		// the record layer does, and the stream goes on (or ends, at a
+		// close_notify) in copy mode.
+		l.pipes.put(f.p)
+		f.p = nil
+		f.bulk, f.stream, f.burst, f.nextCheck = false, false, 0, 0
+		if cerr := f.src.tls.control(l, f.src.fd); cerr != nil && cerr != unix.EAGAIN {
+			s.close(true)
+			return false
+		}
 		return true
 	case err != nil:
 		s.close(true)

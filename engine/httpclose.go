@@ -113,7 +113,12 @@ func (s *session) handOff(serve func(net.Conn)) {
 	f := os.NewFile(uintptr(fd), "client")
 	conn, err := net.FileConn(f) // duplicates fd
 	f.Close()
-	if err == nil && s.cli.tls != nil {
+	switch {
+	case err != nil || s.cli.tls == nil:
+	case s.cli.tls.kernel:
+		conn, err = handKTLS(conn, s.cli.tls, &l.tls)
+		s.cli.tls = nil
+	default:
 		conn = handTLS(conn, s.cli.tls, &l.tls)
 		s.cli.tls = nil
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/tls/handshake"
+	"github.com/fjordlb/fjord/tls/ktls"
 	"github.com/fjordlb/fjord/tls/record"
 )
 
@@ -50,7 +51,11 @@ type tlsConn struct {
 	// answer) that the socket did not take: they go before anything else.
 	owed      []byte
 	closeSent bool
-	info      TLSInfo
+	// kernel: the kernel seals and opens the records (kTLS; see
+	// ktls.go): the socket carries plaintext for reads, writes and
+	// splices, and the layer only handles the records without data.
+	kernel bool
+	info   TLSInfo
 	// ended is the count of current TLS sessions, decremented once when
 	// the session's layer is dropped.
 	ended *atomic.Int64
@@ -146,8 +151,9 @@ const maxRecordWire = 5 + record.MaxPlaintext + 2048
 
 // tlsBuffers are a loop's spare record buffers.
 type tlsBuffers struct {
-	ct, pt [][]byte
-	out    []byte // sealed records on their way to a socket
+	ct, pt  [][]byte
+	out     []byte // sealed records on their way to a socket
+	control []byte // a record without data from a kTLS socket
 }
 
 // tlsBufferSpare bounds the spare buffers a loop keeps: beyond, a buffer
@@ -306,6 +312,11 @@ func (t *tlsConn) fail(l *loop, fd int, err error) {
 	var re *record.Error
 	if errors.As(err, &re) && !re.Remote && !t.closeSent {
 		t.closeSent = true
+		if t.kernel {
+			ctype, p := record.FatalAlert(re.Alert)
+			_ = ktls.SendControl(fd, ctype, p)
+			return
+		}
 		_, _ = sysWrite(fd, t.layer.AppendAlert(l.tls.out[:0], re.Alert))
 	}
 }
@@ -379,6 +390,11 @@ func (t *tlsConn) closeNotify(l *loop, fd int) {
 		return
 	}
 	t.closeSent = true
+	if t.kernel {
+		ctype, p := record.CloseNotify()
+		_ = ktls.SendControl(fd, ctype, p)
+		return
+	}
 	out := append(l.tls.out[:0], t.owed...)
 	t.owed = nil
 	out = t.layer.AppendClose(out)
@@ -389,16 +405,22 @@ func (t *tlsConn) closeNotify(l *loop, fd int) {
 // read takes bytes from the endpoint: plaintext through its record layer
 // for TLS.
 func (ep *endpoint) read(buf []byte) (int, error) {
-	if ep.tls == nil {
+	switch {
+	case ep.tls == nil:
 		return sysRead(ep.fd, buf)
+	case ep.tls.kernel:
+		return ep.tls.kernelRead(ep.s.l, ep, buf, false)
 	}
 	return ep.tls.read(ep.s.l, ep, buf)
 }
 
 // peek looks at the endpoint's next bytes without taking them.
 func (ep *endpoint) peek(buf []byte) (int, error) {
-	if ep.tls == nil {
+	switch {
+	case ep.tls == nil:
 		return sysPeek(ep.fd, buf)
+	case ep.tls.kernel:
+		return ep.tls.kernelRead(ep.s.l, ep, buf, true)
 	}
 	return ep.tls.peek(ep.s.l, ep, buf)
 }
@@ -408,7 +430,7 @@ func (ep *endpoint) peek(buf []byte) (int, error) {
 // of b, or of the records that seal b), for the caller to stash and
 // splice later. err is EAGAIN when the socket is full.
 func (ep *endpoint) send(b []byte) (n int, rest []byte, err error) {
-	if ep.tls == nil {
+	if ep.splices() {
 		n, err = sysWrite(ep.fd, b)
 		if n < 0 {
 			n = 0
@@ -443,6 +465,9 @@ func (ep *endpoint) drainedBy(n, asked int) bool {
 		return n < asked
 	}
 	t := ep.tls
+	if t.kernel {
+		return n < asked && t.buffered() == 0
+	}
 	return t.drained && t.buffered() == 0 && !wholeRecord(t.ct)
 }
 
@@ -450,6 +475,11 @@ func (ep *endpoint) drainedBy(n, asked int) bool {
 func wholeRecord(b []byte) bool {
 	return len(b) >= 5 && len(b) >= 5+(int(b[3])<<8|int(b[4]))
 }
+
+// splices reports whether the endpoint's socket carries the stream's
+// own bytes, which can be spliced: a plain socket, or one whose records
+// the kernel seals and opens.
+func (ep *endpoint) splices() bool { return ep.tls == nil || ep.tls.kernel }
 
 // holds reports whether the endpoint has bytes read from its socket that
 // its reader has not taken: no readiness edge will announce them.
@@ -542,6 +572,13 @@ func (s *session) handshaken(d tlsDone) {
 	}}
 	if len(st.PeerCertificates) > 0 {
 		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
+	}
+	if l.eng.kernelTLS {
+		if err := s.cli.tls.toKernel(l.eng, s.cli.fd); err != nil {
+			l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
+			s.close(false)
+			return
+		}
 	}
 	if err := l.register(s.cli.fd, &s.cli); err != nil {
 		l.eng.logf("%s: register client: %v", s.fe.conf, err)
@@ -761,6 +798,12 @@ func (s *session) serverHandshaken(d tlsDone) {
 	layer.SetMaxRecord(l.eng.maxRecord)
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
 	l.eng.tlsCounters.current.Add(1)
+	if l.eng.kernelTLS {
+		if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {
+			s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
+			return
+		}
+	}
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
 		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
 		s.close(true)

@@ -21,11 +21,13 @@ type TLSStats struct {
 
 	HandshakeFailures       int64 // client handshakes that failed (a fjord addition)
 	ServerHandshakeFailures int64 // server handshakes that failed (a fjord addition)
+	KernelSessions          int64 // sessions handed to the kernel's TLS since start (a fjord addition)
 }
 
 type tlsCounters struct {
 	current, cumulative                 atomic.Int64
 	failures, serverFailures            atomic.Int64
+	kernel                              atomic.Int64 // sessions handed to kTLS
 	sessions, frontendKeys, backendKeys rate
 }
 
@@ -84,6 +86,7 @@ func (e *Engine) TLSStats() TLSStats {
 		Cumulative:              c.cumulative.Load(),
 		HandshakeFailures:       c.failures.Load(),
 		ServerHandshakeFailures: c.serverFailures.Load(),
+		KernelSessions:          c.kernel.Load(),
 	}
 	st.Rate, st.MaxRate = c.sessions.read(now)
 	st.FrontendKeyRate, st.FrontendMaxKeyRate = c.frontendKeys.read(now)

@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/tls/ktls"
+	"github.com/fjordlb/fjord/tls/record"
+)
+
+// Kernel TLS. Where the kernel has kTLS (Options.KernelTLS), a session's
+// traffic keys go to the kernel as soon as its handshake is done: from
+// then on its socket carries plaintext, and the loop reads, writes and
+// splices it exactly as a plain socket's. The record layer stays with
+// the session for what the kernel leaves to its owner: a record without
+// application data (an alert, a KeyUpdate, a ticket) makes read fail
+// with EIO and splice with EINVAL; the loop then takes it with
+// ktls.ReadControl and gives it to the layer, and sends what the layer
+// owes the peer with ktls.SendControl, for the kernel to seal.
+
+// toKernel hands the session's records to the kernel. It returns nil
+// with the session still in user space when the kernel took nothing (no
+// cipher for the suite, say); any other error leaves the socket unusable.
+func (t *tlsConn) toKernel(e *Engine, fd int) error {
+	in, out := t.layer.Material()
+	err := ktls.Enable(fd, t.layer.Version(), t.layer.Suite(), in, out)
+	clear(in.Key)
+	clear(out.Key)
+	switch {
+	case err == nil:
+		t.kernel = true
+		e.tlsCounters.kernel.Add(1)
+		return nil
+	case errors.Is(err, ktls.ErrPlain):
+		if e.kernelFallbackLogged.CompareAndSwap(false, true) {
+			e.logf("kTLS: %v: the session stays in the user-space record layer (logged once)", err)
+		}
+		return nil
+	}
+	return err
+}
+
+// kernelRead reads (or, with peek, peeks) plaintext from a socket whose
+// records the kernel opens, taking the records without data on the way.
+func (t *tlsConn) kernelRead(l *loop, ep *endpoint, buf []byte, peek bool) (int, error) {
+	for {
+		if t.buffered() > 0 {
+			n := copy(buf, t.pt[t.ptOff:])
+			if !peek {
+				t.ptOff += n
+				t.release(&l.tls)
+			}
+			return n, nil
+		}
+		if t.eof {
+			return 0, nil
+		}
+		if t.err != nil {
+			return 0, t.err
+		}
+		var n int
+		var err error
+		if peek {
+			n, err = sysPeek(ep.fd, buf)
+		} else {
+			n, err = sysRead(ep.fd, buf)
+		}
+		if err != unix.EIO {
+			return n, err
+		}
+		if err := t.control(l, ep.fd); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// control takes the record that a read (EIO) or a splice (EINVAL) of a
+// kernel TLS socket refused because it carries no application data, and
+// handles it: close_notify ends the stream, a KeyUpdate gives the kernel
+// the peer's next key (and ours, when asked), a fatal alert ends the
+// session.
+func (t *tlsConn) control(l *loop, fd int) error {
+	buf := l.tls.controlBuffer()
+	ctype, n, err := ktls.ReadControl(fd, buf)
+	switch {
+	case errors.Is(err, unix.EAGAIN):
+		return unix.EAGAIN
+	case err != nil:
+		t.err = err
+		return err
+	case n == 0:
+		t.eof = true
+		return nil
+	case ktls.IsData(ctype):
+		// The refusal had another cause, and the read took data: it
+		// waits in the plaintext buffer, ahead of the socket.
+		if t.pt == nil {
+			t.pt = l.tls.getPT()
+		}
+		t.pt = append(t.pt, buf[:n]...)
+		clear(buf[:n])
+		return nil
+	}
+	rekeyIn, err := t.layer.Handle(ctype, buf[:n])
+	clear(buf[:n])
+	switch {
+	case err == io.EOF:
+		t.eof = true
+		return nil
+	case err != nil:
+		t.fail(l, fd, err)
+		return err
+	}
+	if rekeyIn {
+		in, out := t.layer.Material()
+		err := ktls.SetKey(fd, ktls.RX, t.layer.Version(), t.layer.Suite(), in)
+		clear(in.Key)
+		clear(out.Key)
+		if err != nil {
+			// Kernels before TLS 1.3 rekeying (6.14) refuse with EBUSY:
+			// what follows cannot be opened, and the session ends.
+			t.err = fmt.Errorf("the peer's KeyUpdate: %w", err)
+			return t.err
+		}
+	}
+	if t.layer.Pending() {
+		return t.sendControl(fd)
+	}
+	return nil
+}
+
+// sendControl sends what the layer owes the peer (a KeyUpdate's answer,
+// a refusal of renegotiation), sealed by the kernel, then gives the
+// kernel our next key if a KeyUpdate of ours went out.
+func (t *tlsConn) sendControl(fd int) error {
+	var err error
+	rekeyOut := t.layer.TakeControl(func(ctype byte, p []byte) {
+		if err == nil {
+			err = ktls.SendControl(fd, ctype, p)
+		}
+	})
+	if err == nil && rekeyOut {
+		in, out := t.layer.Material()
+		err = ktls.SetKey(fd, ktls.TX, t.layer.Version(), t.layer.Suite(), out)
+		clear(in.Key)
+		clear(out.Key)
+	}
+	if err != nil {
+		t.err = fmt.Errorf("kTLS control record: %w", err)
+	}
+	return t.err
+}
+
+// controlBuffer is the loop's buffer for records without data: one at a
+// time, and rare, so one buffer serves every session of the loop.
+func (b *tlsBuffers) controlBuffer() []byte {
+	if b.control == nil {
+		b.control = make([]byte, record.MaxPlaintext+256)
+	}
+	return b.control
+}
+
+// handedKTLS is a kernel TLS client connection handed off the loop (the
+// stats page, the runtime API): the socket reads and writes plaintext,
+// and its records without data are taken as on the loop.
+type handedKTLS struct {
+	net.Conn
+	raw    syscall.RawConn
+	mu     sync.Mutex
+	layer  *record.Layer
+	pt     []byte // plaintext the loop held
+	eof    bool
+	closed bool
+	ended  *atomic.Int64
+}
+
+// handKTLS moves what the loop holds of t to a connection of its own.
+func handKTLS(conn net.Conn, t *tlsConn, b *tlsBuffers) (net.Conn, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		conn.Close()
+		t.drop(b)
+		return nil, errors.New("a handed-off connection without a descriptor")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		conn.Close()
+		t.drop(b)
+		return nil, err
+	}
+	h := &handedKTLS{Conn: conn, raw: raw, layer: t.layer, eof: t.eof, ended: t.ended}
+	t.ended = nil // the handed connection counts until it closes
+	h.pt = append([]byte(nil), t.pt[t.ptOff:]...)
+	t.drop(b)
+	return h, nil
+}
+
+func (h *handedKTLS) Read(p []byte) (int, error) {
+	for {
+		h.mu.Lock()
+		if len(h.pt) > 0 {
+			n := copy(p, h.pt)
+			h.pt = h.pt[n:]
+			h.mu.Unlock()
+			return n, nil
+		}
+		eof := h.eof
+		h.mu.Unlock()
+		if eof {
+			return 0, io.EOF
+		}
+		n, err := h.Conn.Read(p)
+		if !errors.Is(err, unix.EIO) {
+			return n, err
+		}
+		if err := h.control(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// control takes one record without data, waiting for the socket.
+func (h *handedKTLS) control() error {
+	buf := make([]byte, record.MaxPlaintext+256)
+	var cerr error
+	err := h.raw.Read(func(fd uintptr) bool {
+		var ctype byte
+		var n int
+		ctype, n, cerr = ktls.ReadControl(int(fd), buf)
+		if errors.Is(cerr, unix.EAGAIN) {
+			return false
+		}
+		if cerr != nil {
+			return true
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		switch {
+		case n == 0:
+			h.eof = true
+			return true
+		case ktls.IsData(ctype):
+			h.pt = append(h.pt, buf[:n]...)
+			return true
+		}
+		var rekeyIn bool
+		rekeyIn, cerr = h.layer.Handle(ctype, buf[:n])
+		if cerr == io.EOF {
+			h.eof, cerr = true, nil
+			return true
+		}
+		if cerr == nil && rekeyIn {
+			in, out := h.layer.Material()
+			cerr = ktls.SetKey(int(fd), ktls.RX, h.layer.Version(), h.layer.Suite(), in)
+			clear(in.Key)
+			clear(out.Key)
+		}
+		if cerr == nil && h.layer.Pending() {
+			t := tlsConn{layer: h.layer, kernel: true}
+			cerr = t.sendControl(int(fd))
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// Close says close_notify, then closes the socket.
+func (h *handedKTLS) Close() error {
+	h.mu.Lock()
+	first := !h.closed
+	h.closed = true
+	if first && h.ended != nil {
+		h.ended.Add(-1)
+	}
+	h.mu.Unlock()
+	if first {
+		_ = h.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = h.raw.Write(func(fd uintptr) bool {
+			ctype, p := record.CloseNotify()
+			return !errors.Is(ktls.SendControl(int(fd), ctype, p), unix.EAGAIN)
+		})
+	}
+	return h.Conn.Close()
+}
