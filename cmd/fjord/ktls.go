@@ -1,63 +1,42 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/tls/ktls"
 )
 
-// The TLS record layer in use, and why. fjord's data path seals and
-// opens records in user space on its loops (tls/record); the kernel's
-// (kTLS: TCP_ULP "tls", then TLS_TX/TLS_RX) would let the loops splice
-// plaintext, and is probed so that the log and 'fjord -vv' say whether
-// this kernel has it. This build has no kTLS data path yet: 'tune.ssl.ktls
-// on' is refused rather than quietly served in user space.
+// The TLS record layer in use, and why. Where the kernel has kTLS
+// (TCP_ULP "tls", then TLS_TX/TLS_RX), established sessions are handed
+// to it and the loops splice their plaintext; elsewhere, and under
+// 'tune.ssl.ktls off', the loops seal and open records in user space
+// (tls/record). 'tune.ssl.maxrecord' keeps sessions in user space: the
+// kernel seals full records, and a limit it would not apply is not
+// quietly dropped.
 
-// probeKTLS reports whether the kernel takes the "tls" upper-layer
-// protocol on a TCP socket: nil, or why not.
-func probeKTLS() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listen on loopback to probe: %w", err)
+// probeKTLS is ktls.Probe, replaceable by tests.
+var probeKTLS = ktls.Probe
+
+// recordLayer says which record layer serves TLS under mode and g's
+// record limits, in words, and whether the kernel's: or why fjord cannot
+// start with it.
+func recordLayer(mode config.KTLSMode, g *config.Global) (desc string, kernel bool, err error) {
+	const user = "TLS records are sealed and opened in user space on the event loops"
+	if mode == config.KTLSOff {
+		return user + " ('tune.ssl.ktls off')", false, nil
 	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return fmt.Errorf("connect on loopback to probe: %w", err)
-	}
-	defer c.Close()
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_ULP, "tls")
-	}); err != nil {
-		return err
-	}
+	perr := probeKTLS()
+	limited := maxRecord(g) > 0
 	switch {
-	case serr == nil:
-		return nil
-	case errors.Is(serr, unix.ENOENT):
-		return fmt.Errorf("setsockopt TCP_ULP tls: %w (the kernel has no CONFIG_TLS, or the tls module is not loaded)", serr)
+	case mode == config.KTLSOn && perr != nil:
+		return "", false, fmt.Errorf("'tune.ssl.ktls on': the kernel has no kTLS: %v; use 'auto' or 'off'", perr)
+	case mode == config.KTLSOn && limited:
+		return "", false, fmt.Errorf("'tune.ssl.ktls on' and 'tune.ssl.maxrecord': the kernel seals full records and would not apply the limit; drop one of them")
+	case perr != nil:
+		return user + " (the kernel has no kTLS: " + perr.Error() + ")", false, nil
+	case limited:
+		return user + " (the kernel has kTLS, but 'tune.ssl.maxrecord' limits records, which kTLS would not)", false, nil
 	}
-	return fmt.Errorf("setsockopt TCP_ULP tls: %w", serr)
-}
-
-// recordLayer says which record layer serves TLS under mode, or why
-// fjord cannot start with it.
-func recordLayer(mode config.KTLSMode) (string, error) {
-	kernel := "the kernel has kTLS"
-	if err := probeKTLS(); err != nil {
-		kernel = "the kernel has no kTLS: " + err.Error()
-	}
-	if mode == config.KTLSOn {
-		return "", fmt.Errorf("'tune.ssl.ktls on': this build of fjord carries TLS records in user space only (%s); use 'auto' or 'off'", kernel)
-	}
-	return "TLS records are sealed and opened in user space on the event loops (" + kernel + "; fjord's kTLS data path is not built yet)", nil
+	return "the kernel seals and opens TLS records (kTLS) and the event loops splice plaintext; a session whose cipher the kernel lacks stays in user space", true, nil
 }

@@ -61,11 +61,13 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	}
 	// Deferred after the log targets' Close, so it runs before it and
 	// the release is logged.
+	kernelTLS := false
 	if len(tlsSet.Binds)+len(tlsSet.Servers) > 0 {
 		// Which record layer carries TLS, and why: the issue users ask
 		// first when comparing CPU figures.
-		if desc, err := recordLayer(cfg.Global.TuneSSLKTLS); err == nil {
+		if desc, kernel, err := recordLayer(cfg.Global.TuneSSLKTLS, &cfg.Global); err == nil {
 			logger.Printf("TLS: handshakes on up to %d CPUs at once; %s", cfg.Global.HandshakeCPUs(), desc)
+			kernelTLS = kernel
 		}
 	}
 	ports := tuneKernel(cfg, o, logger.Printf)
@@ -101,6 +103,7 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 		TLS: tlsSet.Binds, ServerTLS: engineServerTLS(cfg, tlsSet),
 		Handshakes: handshake.NewPool(cfg.Global.HandshakeCPUs()),
 		MaxRecord:  maxRecord(&cfg.Global),
+		KernelTLS:  kernelTLS,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
