@@ -5,17 +5,23 @@
 package testcert
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // serial numbers every certificate of a test binary apart.
@@ -84,6 +90,64 @@ func (ca *CA) Revoke(t testing.TB, certs ...*x509.Certificate) []byte {
 		Number: big.NewInt(serial.Add(1)), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
 		RevokedCertificateEntries: entries,
 	}, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// RevokeV1 is Revoke with a version 1 CRL, valid from a minute ago to an
+// hour from now.
+func (ca *CA) RevokeV1(t testing.TB, certs ...*x509.Certificate) []byte {
+	t.Helper()
+	return ca.CRLV1(t, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), certs...)
+}
+
+// oidECDSAWithSHA256 is the signature algorithm of a CA's CRLs.
+var oidECDSAWithSHA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+
+// CRLV1 makes a version 1 CRL of ca's (RFC 5280 section 5.1: no version
+// field, no extensions), as 'openssl ca -gencrl' writes it without a
+// crlnumber file, from thisUpdate to nextUpdate, that revokes the
+// certificates, in DER. x509.CreateRevocationList makes version 2 only.
+func (ca *CA) CRLV1(t testing.TB, thisUpdate, nextUpdate time.Time, certs ...*x509.Certificate) []byte {
+	t.Helper()
+	algo := func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidECDSAWithSHA256) })
+	}
+	var tbs cryptobyte.Builder
+	tbs.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		algo(b)
+		b.AddBytes(ca.Cert.RawSubject)
+		b.AddASN1UTCTime(thisUpdate)
+		b.AddASN1UTCTime(nextUpdate)
+		if len(certs) > 0 {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				for _, c := range certs {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1BigInt(c.SerialNumber)
+						b.AddASN1UTCTime(thisUpdate)
+					})
+				}
+			})
+		}
+	})
+	raw, err := tbs.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(raw)
+	sig, err := ca.Key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crl cryptobyte.Builder
+	crl.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(raw)
+		algo(b)
+		b.AddASN1BitString(sig)
+	})
+	der, err := crl.Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
