@@ -262,7 +262,7 @@ func newVerifier(caFile, caVerifyFile string, system bool, crlFile string, usage
 		if b, _ := pem.Decode(data); b != nil {
 			data = b.Bytes
 		}
-		if v.crl, err = x509.ParseRevocationList(data); err != nil {
+		if v.crl, err = certs.ParseCRL(data); err != nil {
 			return nil, fmt.Errorf("'crl-file %s': %w", crlFile, err)
 		}
 	}

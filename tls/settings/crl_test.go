@@ -1,0 +1,124 @@
+package settings
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A version 1 CRL ('openssl ca -gencrl' without a crlnumber file), in
+// PEM or DER, revokes a client certificate on a bind: the revoked one is
+// refused, another one passes.
+func TestClientCertificatesVersion1CRL(t *testing.T) {
+	p := newPKI(t)
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	_, good := p.issue(t, "client.pem", x509.ExtKeyUsageClientAuth, "client")
+	_, revokedCert := p.issue(t, "revoked.pem", x509.ExtKeyUsageClientAuth, "revoked")
+	der := p.RevokeV1(t, revokedCert.Leaf)
+	if _, err := x509.ParseRevocationList(der); err == nil {
+		t.Fatal("the CRL is read by x509.ParseRevocationList: not version 1")
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Cert)
+	for _, crl := range []string{
+		filepath.Base(p.write(t, "crl-v1.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))),
+		filepath.Base(p.write(t, "crl-v1.der", der)),
+	} {
+		cfg := parse(t, "global\n crt-base "+p.dir+"\n ca-base "+p.dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem verify required ca-file ca.pem crl-file "+crl+"\n default_backend be\nbackend be\n")
+		set, err := Build(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", crl, err)
+		}
+		server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
+		for _, tc := range []struct {
+			name string
+			cert tls.Certificate
+			ok   bool
+		}{
+			{"not revoked", good, true},
+			{"revoked", revokedCert, false},
+		} {
+			t.Run(crl+"/"+tc.name, func(t *testing.T) {
+				client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", Certificates: []tls.Certificate{tc.cert}}
+				cerr, serr := runHandshake(client, server)
+				if ok := cerr == nil && serr == nil; ok != tc.ok {
+					t.Fatalf("client %v, server %v; want success %v", cerr, serr, tc.ok)
+				}
+				if !tc.ok && (serr == nil || !strings.Contains(serr.Error(), "revoked by the CRL")) {
+					t.Fatalf("server: %v, want the revocation", serr)
+				}
+			})
+		}
+	}
+}
+
+// A server's crl-file may be version 1 too: a server whose certificate
+// it revokes is refused.
+func TestServerVersion1CRL(t *testing.T) {
+	p := newPKI(t)
+	_, backend := p.issue(t, "backend.pem", x509.ExtKeyUsageServerAuth, "app.internal")
+	_, revokedBackend := p.issue(t, "revoked.pem", x509.ExtKeyUsageServerAuth, "app.internal")
+	crl := p.write(t, "crl-v1.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: p.RevokeV1(t, revokedBackend.Leaf)}))
+	cfg := parse(t, "frontend fe\n bind 127.0.0.1:80\n default_backend be\nbackend be\n server s 127.0.0.1:8443 ssl verify required ca-file "+p.dir+"/ca.pem crl-file "+crl+" sni str(app.internal)\n")
+	set, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := set.Servers[cfg.Backends()[0].Servers[0]]
+	if cerr, _ := runHandshake(client, &tls.Config{Certificates: []tls.Certificate{backend}}); cerr != nil {
+		t.Fatalf("a server the CRL does not revoke: %v", cerr)
+	}
+	if cerr, _ := runHandshake(client, &tls.Config{Certificates: []tls.Certificate{revokedBackend}}); cerr == nil || !strings.Contains(cerr.Error(), "revoked by the CRL") {
+		t.Fatalf("a revoked server: %v, want the revocation", cerr)
+	}
+}
+
+// HAProxy's reg-test ssl/ssl_client_auth.vtc, with its files (copied
+// unmodified into testdata/regtests): crl-auth.pem, a version 1 CRL of
+// ca-auth.crt's, revokes client3_revoked.pem and not client1.pem.
+func TestRegTestClientAuthCRL(t *testing.T) {
+	p := newPKI(t)
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	dir, err := filepath.Abs(filepath.Join("testdata", "regtests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := parse(t, "global\n crt-base "+p.dir+"\n ca-base "+dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem verify required ca-file ca-auth.crt crl-file crl-auth.pem\n default_backend be\nbackend be\n")
+	set, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
+	roots := x509.NewCertPool()
+	roots.AddCert(p.Cert)
+	for _, tc := range []struct {
+		file string
+		ok   bool
+	}{
+		{"client1.pem", true},
+		{"client3_revoked.pem", false},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cert, err := tls.X509KeyPair(data, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", Certificates: []tls.Certificate{cert}}
+			cerr, serr := runHandshake(client, server)
+			if ok := cerr == nil && serr == nil; ok != tc.ok {
+				t.Fatalf("client %v, server %v; want success %v", cerr, serr, tc.ok)
+			}
+			if !tc.ok && (serr == nil || !strings.Contains(serr.Error(), "revoked by the CRL")) {
+				t.Fatalf("server: %v, want the revocation", serr)
+			}
+		})
+	}
+}
