@@ -19,12 +19,13 @@ import (
 	"github.com/fjordlb/fjord/tls/testcert"
 )
 
-// testdata/regtests holds CRLs and CA certificates of HAProxy v2.6.0's
-// reg-tests/ssl, unmodified: all its CRLs are version 1.
+// testdata/openssl-v1 holds a CA and a version 1 CRL of it that revokes
+// serial 0x1001, made by 'openssl ca -gencrl' as HAProxy users make
+// theirs (gen.sh there says how).
 
 func regtestFile(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "regtests", name))
+	data, err := os.ReadFile(filepath.Join("testdata", "openssl-v1", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +73,6 @@ func serials(rl *x509.RevocationList) []string {
 	return out
 }
 
-func regTime(s string) time.Time {
-	t, err := time.Parse(time.DateTime, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 // TestParseCRLs: a crl-file's CRLs, version 1 or 2, one or several, PEM
 // or DER, are read with their issuer, dates and revoked serials, and
 // CheckCRL accepts each from its CA, refuses it from another CA or
@@ -107,21 +100,20 @@ func TestParseCRLs(t *testing.T) {
 	sigTampered[len(sigTampered)-1] ^= 1
 	v2SigTampered := bytes.Clone(v2)
 	v2SigTampered[len(v2SigTampered)-1] ^= 1
-	// interCA1's CRL revokes 0x1007: make it revoke 0x1008 instead, so
+	// The OpenSSL CRL revokes 0x1001: make it revoke 0x1002 instead, so
 	// that the certificate it revokes passes.
-	interCA1 := regtestFile(t, "interCA1_crl.pem")
-	b, _ := pem.Decode(interCA1)
+	opensslCRL := regtestFile(t, "crl.pem")
+	b, _ := pem.Decode(opensslCRL)
 	unrevoked := bytes.Clone(b.Bytes)
-	i := bytes.Index(unrevoked, []byte{0x02, 0x02, 0x10, 0x07})
-	if i < 0 || bytes.Contains(unrevoked[i+1:], []byte{0x02, 0x02, 0x10, 0x07}) {
-		t.Fatal("interCA1_crl.pem: serial 1007 not found once")
+	i := bytes.Index(unrevoked, []byte{0x02, 0x02, 0x10, 0x01})
+	if i < 0 || bytes.Contains(unrevoked[i+1:], []byte{0x02, 0x02, 0x10, 0x01}) {
+		t.Fatal("crl.pem: serial 1001 not found once")
 	}
-	unrevoked[i+3] = 0x08
+	unrevoked[i+3] = 0x02
+	opensslCA := regtestCert(t, "ca.crt")
+	const opensslIssuer = "CN=fjord-test-v1-crl-ca"
 
 	caCert := ca.Cert
-	interCA1Cert := regtestCert(t, "set_cafile_interCA1.crt")
-	interCA2Cert := regtestCert(t, "set_cafile_interCA2.crt")
-	rootCert := regtestCert(t, "set_cafile_rootCA.crt")
 
 	type want struct {
 		issuer     string
@@ -139,34 +131,30 @@ func TestParseCRLs(t *testing.T) {
 		err  string
 	}{
 		{
-			name: "reg-test v1 CRL (crl-auth.pem, signed with SHA-1, which CheckSignature takes)",
-			data: regtestFile(t, "crl-auth.pem"),
-			want: []want{{
-				issuer: "CN=HAProxy Technologies CA Test Client Auth,O=HAProxy Technologies,ST=Some-State,C=FR", version1: true, serials: []string{"3"},
-				thisUpdate: regTime("2020-04-28 19:29:26"), nextUpdate: regTime("2050-04-21 19:29:26"),
-				by: regtestCert(t, "ca-auth.crt"),
-			}},
+			name: "OpenSSL's v1 CRL",
+			data: opensslCRL,
+			want: []want{{issuer: opensslIssuer, version1: true, serials: []string{"1001"}, by: opensslCA}},
 		},
 		{
-			name: "reg-test PEM with two v1 CRLs, one per CA",
-			data: interCA1,
+			name: "a PEM with two v1 CRLs, one per CA",
+			data: append(bytes.Clone(opensslCRL), crlPEM(v1)...),
 			want: []want{
-				{issuer: "CN=Intermediate CA1,O=HAProxy Technologies,C=FR", version1: true, serials: []string{"1007"}, thisUpdate: regTime("2021-04-23 14:36:26"), nextUpdate: regTime("2048-09-08 14:36:26"), by: interCA1Cert},
-				{issuer: "CN=Root CA,O=HAProxy Technologies,C=FR", version1: true, by: rootCert},
+				{issuer: opensslIssuer, version1: true, serials: []string{"1001"}, by: opensslCA},
+				{issuer: "CN=Test CA", version1: true, serials: hex(leaf, leaf2), by: caCert},
 			},
 		},
 		{
-			name: "reg-test v1 CRLs checked against the wrong CA",
-			data: regtestFile(t, "interCA2_crl.pem"),
+			name: "v1 CRLs checked against the wrong CA",
+			data: append(bytes.Clone(opensslCRL), crlPEM(v1)...),
 			want: []want{
-				{issuer: "CN=Intermediate CA2,O=HAProxy Technologies,C=FR", version1: true, serials: []string{"1008"}, by: interCA1Cert, check: "the CRL of CN=Intermediate CA2,O=HAProxy Technologies,C=FR is not one of CN=Intermediate CA1,O=HAProxy Technologies,C=FR"},
-				{issuer: "CN=Root CA,O=HAProxy Technologies,C=FR", version1: true, by: interCA2Cert, check: "is not one of"},
+				{issuer: opensslIssuer, version1: true, serials: []string{"1001"}, by: caCert, check: "the CRL of " + opensslIssuer + " is not one of CN=Test CA"},
+				{issuer: "CN=Test CA", version1: true, serials: hex(leaf, leaf2), by: opensslCA, check: "is not one of"},
 			},
 		},
 		{
-			name: "reg-test v1 CRL with a revoked serial changed",
+			name: "OpenSSL's v1 CRL with a revoked serial changed",
 			data: crlPEM(unrevoked),
-			want: []want{{issuer: "CN=Intermediate CA1,O=HAProxy Technologies,C=FR", version1: true, serials: []string{"1008"}, by: interCA1Cert, check: "crl.pem: the CRL of CN=Intermediate CA1,O=HAProxy Technologies,C=FR is not signed by that CA's key: crypto/rsa: verification error"}},
+			want: []want{{issuer: opensslIssuer, version1: true, serials: []string{"1002"}, by: opensslCA, check: "crl.pem: the CRL of " + opensslIssuer + " is not signed by that CA's key"}},
 		},
 		{
 			name: "v1 CRL",
@@ -422,7 +410,7 @@ func FuzzParseCRL(f *testing.F) {
 		f.Fatal(err)
 	}
 	add(der)
-	for _, name := range []string{"crl-auth.pem", "interCA1_crl.pem", "interCA1_crl_empty.pem", "interCA2_crl.pem", "interCA2_crl_empty.pem", "rootCA_crl.pem"} {
+	for _, name := range []string{"crl.pem"} {
 		data := regtestFile(f, name)
 		for {
 			var b *pem.Block
@@ -432,10 +420,10 @@ func FuzzParseCRL(f *testing.F) {
 			add(b.Bytes)
 		}
 	}
-	for _, name := range []string{"ca-auth.crt", "set_cafile_interCA1.crt", "set_cafile_interCA2.crt", "set_cafile_rootCA.crt"} {
+	for _, name := range []string{"ca.crt"} {
 		issuers = append(issuers, regtestCert(f, name))
 	}
-	f.Add(regtestFile(f, "interCA1_crl.pem"))
+	f.Add(regtestFile(f, "crl.pem"))
 	f.Add([]byte("not a CRL"))
 	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x30})
 	f.Add([]byte{})

@@ -136,7 +136,7 @@ func SetKey(fd int, d Direction, version, suite uint16, m record.Material) error
 // ErrPlain wraps an Enable error after which the socket still carries
 // plain bytes (the kernel took no key), so that the session can go on
 // with the user-space record layer.
-var ErrPlain = errors.New("the socket is unchanged")
+var ErrPlain = errors.New("the kernel took no key")
 
 // Enable hands the session whose keys are in and out (see
 // record.Layer.Material) to the kernel. On an error that wraps ErrPlain

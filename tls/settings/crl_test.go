@@ -77,17 +77,17 @@ func TestServerVersion1CRL(t *testing.T) {
 	}
 }
 
-// HAProxy's reg-test ssl/ssl_client_auth.vtc, with its files (copied
-// unmodified into testdata/regtests): crl-auth.pem, a version 1 CRL of
-// ca-auth.crt's, revokes client3_revoked.pem and not client1.pem.
-func TestRegTestClientAuthCRL(t *testing.T) {
+// A version 1 CRL as 'openssl ca -gencrl' writes it (testdata/openssl-v1,
+// made by tls/certs/testdata/openssl-v1/gen.sh) revokes client-revoked.pem
+// and not client-ok.pem.
+func TestOpenSSLVersion1CRL(t *testing.T) {
 	p := newPKI(t)
 	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
-	dir, err := filepath.Abs(filepath.Join("testdata", "regtests"))
+	dir, err := filepath.Abs(filepath.Join("testdata", "openssl-v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := parse(t, "global\n crt-base "+p.dir+"\n ca-base "+dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem verify required ca-file ca-auth.crt crl-file crl-auth.pem\n default_backend be\nbackend be\n")
+	cfg := parse(t, "global\n crt-base "+p.dir+"\n ca-base "+dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem verify required ca-file ca.crt crl-file crl.pem\n default_backend be\nbackend be\n")
 	set, err := Build(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +99,8 @@ func TestRegTestClientAuthCRL(t *testing.T) {
 		file string
 		ok   bool
 	}{
-		{"client1.pem", true},
-		{"client3_revoked.pem", false},
+		{"client-ok.pem", true},
+		{"client-revoked.pem", false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, tc.file))
