@@ -8,6 +8,7 @@
 package settings
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -17,7 +18,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fjordlb/fjord/config"
@@ -166,7 +166,8 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 			if len(raw) == 0 {
 				return nil // optional, and none sent
 			}
-			return v.verify(raw, "")
+			_, err := v.verify(raw, "")
+			return err
 		}
 	}
 	return tc, store, warns, nil
@@ -211,7 +212,8 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 			if name == "" {
 				name = host
 			}
-			return v.verify(raw, name)
+			_, err := v.verify(raw, name)
+			return err
 		}
 	}
 	return tc, nil
@@ -298,71 +300,176 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 }
 
 // OpenSSL's verification codes, which 'ca-ignore-err' and
-// 'crt-ignore-err' name.
+// 'crt-ignore-err' name and ssl_c_verify returns.
 const (
-	errCertNotYetValid   = 9
-	errCertHasExpired    = 10
-	errUnableToGetIssuer = 20
-	errCertRevoked       = 23
-	errInvalidPurpose    = 26
-	errHostnameMismatch  = 62
-	errUnspecified       = 1
+	errUnspecified           = 1
+	errCertNotYetValid       = 9
+	errCertHasExpired        = 10
+	errDepthZeroSelfSigned   = 18
+	errSelfSignedCertInChain = 19
+	errUnableToGetIssuer     = 20 // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+	errUnableToVerifyLeafSig = 21
+	errCertRevoked           = 23
+	errInvalidCA             = 24
+	errInvalidPurpose        = 26
+	errUnhandledCriticalExt  = 34
+	errPermittedViolation    = 47
+	errHostnameMismatch      = 62
 )
 
-// verify checks a chain (leaf first) and, when name is not empty, the
-// leaf's names.
-func (v *verifier) verify(raw [][]byte, name string) error {
+// verifyError is an error OpenSSL's verification meets: its code, and
+// the depth of the certificate it is about (0: the peer's own), which
+// says whether 'crt-ignore-err' (0) or 'ca-ignore-err' (above) may
+// ignore it.
+type verifyError struct {
+	code, depth int
+	err         error
+}
+
+// verify checks a peer's chain (leaf first) and, when name is not
+// empty, the leaf's names, as OpenSSL checks them for HAProxy: an error
+// fails the chain unless the bind ignores its code at its depth, and
+// the checks go on after an error ignored. code is the last error
+// ignored (0: none), which OpenSSL keeps as the verification result
+// (ssl_c_verify).
+func (v *verifier) verify(raw [][]byte, name string) (code int, err error) {
 	chain := make([]*x509.Certificate, len(raw))
 	for i, r := range raw {
 		c, err := x509.ParseCertificate(r)
 		if err != nil {
-			return fmt.Errorf("certificate %d of the peer's chain: %w", i, err)
+			return 0, fmt.Errorf("certificate %d of the peer's chain: %w", i, err)
 		}
 		chain[i] = c
+	}
+	for _, e := range v.check(chain, name, time.Now()) {
+		ign := v.ignCert
+		if e.depth > 0 {
+			ign = v.ignCA
+		}
+		// HAProxy 2.6 on OpenSSL 3 refuses a certificate with a
+		// critical extension it does not know, whatever it ignores.
+		if !ign.Has(e.code) || e.code == errUnhandledCriticalExt {
+			return 0, e.err
+		}
+		code = e.code
+	}
+	return code, nil
+}
+
+// check returns the errors of chain in the order OpenSSL 3 meets them:
+// building the chain to a trusted CA, the leaf's purpose, its names,
+// the CRL, and last the leaf's signature and dates (OpenSSL's
+// internal_verify). Go's Verify checks the leaf's dates first and stops
+// at its first error, so the chain of a leaf out of its dates is built
+// at the end of its validity (its start, for one not valid yet), when
+// its CAs were valid too, and the leaf's dates are compared with now
+// after.
+func (v *verifier) check(chain []*x509.Certificate, name string, now time.Time) []verifyError {
+	leaf := chain[0]
+	at := now
+	if at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	} else if at.After(leaf.NotAfter) {
+		at = leaf.NotAfter
 	}
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err := chain[0].Verify(x509.VerifyOptions{
-		Roots: v.roots, Intermediates: inter, DNSName: name, KeyUsages: []x509.ExtKeyUsage{v.usage},
-	})
-	if err != nil {
-		code, onLeaf := openSSLCode(err)
-		ign := v.ignCA
-		if onLeaf {
-			ign = v.ignCert
-		}
-		if ign&(1<<code) == 0 {
-			return err
-		}
-	}
-	if v.crl != nil && revoked(v.crl, chain[0].SerialNumber) && v.ignCert&(1<<errCertRevoked) == 0 {
-		return fmt.Errorf("the certificate of %s is revoked by the CRL", chain[0].Subject)
-	}
-	return nil
-}
-
-// openSSLCode maps a verification error to OpenSSL's code, and says
-// whether it is about the peer's own certificate.
-func openSSLCode(err error) (uint, bool) {
+	var errs []verifyError
+	noIssuer := false // the leaf's issuer is nowhere: OpenSSL cannot check its signature either
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{v.usage}})
 	var inv x509.CertificateInvalidError
 	var unk x509.UnknownAuthorityError
-	var host x509.HostnameError
 	switch {
-	case errors.As(err, &inv) && inv.Reason == x509.Expired:
-		if strings.Contains(inv.Detail, "not yet valid") || strings.Contains(inv.Detail, "before") {
-			return errCertNotYetValid, true
-		}
-		return errCertHasExpired, true
+	case err == nil:
 	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
-		return errInvalidPurpose, true
+		errs = append(errs, verifyError{errInvalidPurpose, 0, err})
 	case errors.As(err, &unk):
-		return errUnableToGetIssuer, false
-	case errors.As(err, &host):
-		return errHostnameMismatch, true
+		e := unknownIssuer(chain, unk, err)
+		errs = append(errs, e)
+		noIssuer = e.code == errUnableToGetIssuer && e.depth == 0
+		// No chain: OpenSSL still checks the leaf's purpose.
+		if !usableFor(leaf, v.usage) {
+			errs = append(errs, verifyError{errInvalidPurpose, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}})
+		}
+	default:
+		errs = append(errs, chainError(err))
 	}
-	return errUnspecified, true
+	if name != "" {
+		if err := leaf.VerifyHostname(name); err != nil {
+			errs = append(errs, verifyError{errHostnameMismatch, 0, err})
+		}
+	}
+	if v.crl != nil && revoked(v.crl, leaf.SerialNumber) {
+		errs = append(errs, verifyError{errCertRevoked, 0, fmt.Errorf("the certificate of %s is revoked by the CRL", leaf.Subject)})
+	}
+	if noIssuer {
+		errs = append(errs, verifyError{errUnableToVerifyLeafSig, 0, err})
+	}
+	switch {
+	case now.Before(leaf.NotBefore):
+		errs = append(errs, verifyError{errCertNotYetValid, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired,
+			Detail: fmt.Sprintf("current time %s is before %s", now.UTC().Format(time.RFC3339), leaf.NotBefore.UTC().Format(time.RFC3339))}})
+	case now.After(leaf.NotAfter):
+		errs = append(errs, verifyError{errCertHasExpired, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired,
+			Detail: fmt.Sprintf("current time %s is after %s", now.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))}})
+	}
+	return errs
+}
+
+// unknownIssuer is OpenSSL's error for a chain that leads to no trusted
+// CA, about the certificate whose issuer was not found: 18 when it is
+// the peer's own and self-signed, 19 when it is one the peer sent above
+// it and self-signed, else 20 at its depth.
+func unknownIssuer(chain []*x509.Certificate, unk x509.UnknownAuthorityError, err error) verifyError {
+	depth := 0
+	for i, c := range chain {
+		if unk.Cert != nil && c.Equal(unk.Cert) {
+			depth = i
+			break
+		}
+	}
+	c := chain[depth]
+	if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+		if depth == 0 {
+			return verifyError{errDepthZeroSelfSigned, 0, err}
+		}
+		return verifyError{errSelfSignedCertInChain, depth, err}
+	}
+	return verifyError{errUnableToGetIssuer, depth, err}
+}
+
+// chainError is OpenSSL's error for the other failures of Go's chain
+// building.
+func chainError(err error) verifyError {
+	var inv x509.CertificateInvalidError
+	var crit x509.UnhandledCriticalExtension
+	switch {
+	case errors.As(err, &crit):
+		return verifyError{errUnhandledCriticalExt, 0, err}
+	case errors.As(err, &inv) && inv.Reason == x509.NotAuthorizedToSign:
+		return verifyError{errInvalidCA, 1, err}
+	case errors.As(err, &inv) && inv.Reason == x509.CANotAuthorizedForThisName:
+		return verifyError{errPermittedViolation, 0, err}
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		return verifyError{errCertHasExpired, 1, err} // the leaf's dates are checked apart
+	}
+	return verifyError{errUnspecified, 0, err}
+}
+
+// usableFor reports whether the leaf's extended key usage allows usage
+// (none at all allows any).
+func usableFor(leaf *x509.Certificate, usage x509.ExtKeyUsage) bool {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range leaf.ExtKeyUsage {
+		if u == usage || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
 }
 
 func revoked(crl *x509.RevocationList, serial *big.Int) bool {
