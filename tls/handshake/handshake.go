@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -62,26 +63,46 @@ func (t *cpuTokens) acquire() { t.ch <- struct{}{} }
 func (t *cpuTokens) release() { <-t.ch }
 
 // ServerConfig is a server configuration prepared for hand-over: each
-// handshake logs its keys to itself, and TLS 1.2 sessions are not
+// handshake logs its keys to itself, its session tickets carry what
+// fjord keeps of a session (see ticket), and TLS 1.2 sessions are not
 // resumed (crypto/tls logs no keys for them). Make one per bind and
 // share it: its session ticket keys rotate in it.
-type ServerConfig struct{ tls *tls.Config }
+type ServerConfig struct {
+	tls      *tls.Config
+	lifetime time.Duration
+}
+
+// A ServerOption sets how a ServerConfig's handshakes go.
+type ServerOption func(*ServerConfig)
+
+// Lifetime has a session resume only within d of the handshake that
+// made it ('tune.ssl.lifetime'), where crypto/tls would resume it for 7
+// days; 0 leaves crypto/tls's limit alone. The time is kept in the
+// ticket, which the client cannot read or change.
+func Lifetime(d time.Duration) ServerOption {
+	return func(c *ServerConfig) { c.lifetime = d }
+}
 
 // NewServerConfig prepares base, which must allow only what the record
 // layer carries (AEAD suites, TLS 1.2 and 1.3). base's own
-// GetConfigForClient, if any, is kept.
-func NewServerConfig(base *tls.Config) *ServerConfig {
+// GetConfigForClient, WrapSession and UnwrapSession, if any, are kept;
+// its Time, if any, is the clock of the tickets too.
+func NewServerConfig(base *tls.Config, opts ...ServerOption) *ServerConfig {
+	c := &ServerConfig{}
+	for _, o := range opts {
+		o(c)
+	}
 	top := base.Clone()
 	perClient := base.GetConfigForClient
 	top.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		sub := top
 		if perClient != nil {
-			c, err := perClient(hello)
+			pc, err := perClient(hello)
 			if err != nil {
 				return nil, err
 			}
-			if c != nil {
-				sub = c
+			if pc != nil {
+				sub = pc
 			}
 		}
 		// A clone with no ticket keys of its own: crypto/tls takes
@@ -91,19 +112,69 @@ func NewServerConfig(base *tls.Config) *ServerConfig {
 		if rc, ok := hello.Conn.(*recordConn); ok {
 			sub.KeyLogWriter = rc.log
 		}
-		unwrap := sub.UnwrapSession
-		sub.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-			if cs.Version < tls.VersionTLS13 {
-				return nil, nil // a full handshake instead: its keys are logged
-			}
-			if unwrap != nil {
-				return unwrap(identity, cs)
-			}
-			return top.DecryptTicket(identity, cs)
-		}
+		c.tickets(sub, top)
 		return sub, nil
 	}
-	return &ServerConfig{tls: top}
+	c.tls = top
+	return c
+}
+
+// tickets has sub's handshakes write fjord's part of their tickets and
+// check it when a client offers one.
+func (c *ServerConfig) tickets(sub, top *tls.Config) {
+	wrap, unwrap := sub.WrapSession, sub.UnwrapSession
+	if wrap == nil {
+		wrap = top.EncryptTicket
+	}
+	if unwrap == nil {
+		unwrap = top.DecryptTicket
+	}
+	now := time.Now
+	if sub.Time != nil {
+		now = sub.Time
+	}
+	sub.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		t := ticket{issued: now()}
+		ss.Extra = append(ss.Extra, t.marshal())
+		return wrap(cs, ss)
+	}
+	sub.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		if cs.Version < tls.VersionTLS13 {
+			return nil, nil // a full handshake instead: its keys are logged
+		}
+		ss, err := unwrap(identity, cs)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		t, ok := findTicket(ss.Extra)
+		if !ok || c.lifetime > 0 && now().Sub(t.issued) > c.lifetime {
+			return nil, nil // a full handshake
+		}
+		return ss, nil
+	}
+}
+
+// ticket is what fjord keeps of a session in its tickets, beside
+// crypto/tls's state (in its Extra, which crypto/tls seals with it).
+type ticket struct {
+	issued time.Time // the handshake that made the session
+}
+
+// ticketTag begins fjord's entry in a ticket's Extra.
+const ticketTag = "fjord/1"
+
+func (t *ticket) marshal() []byte {
+	return binary.BigEndian.AppendUint64([]byte(ticketTag), uint64(t.issued.UnixNano()))
+}
+
+// findTicket reads fjord's entry among a ticket's Extra.
+func findTicket(extra [][]byte) (ticket, bool) {
+	for _, e := range extra {
+		if b, ok := bytes.CutPrefix(e, []byte(ticketTag)); ok && len(b) == 8 {
+			return ticket{issued: time.Unix(0, int64(binary.BigEndian.Uint64(b)))}, true
+		}
+	}
+	return ticket{}, false
 }
 
 // Config is the prepared crypto/tls configuration, for a handshake run

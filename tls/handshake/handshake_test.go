@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,6 +373,68 @@ func TestResumption(t *testing.T) {
 				client.CloseWrite()
 				if err := <-echoed; err != nil {
 					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// connect runs a handshake of a client with cli against srv, checks
+// that both sides agree whether it resumed a session, talks through the
+// record layer with messages of sizes (TLS 1.3 tickets reach the
+// client with its first read), and closes. It says whether the session
+// was resumed.
+func connect(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cli *tls.Config, sizes ...int) bool {
+	t.Helper()
+	fd, far, local, remote := rawPair(t)
+	wait := serverHandshake(t, pool, fd, local, remote, srv)
+	client := tls.Client(far, cli)
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := res.State.DidResume
+	if client.ConnectionState().DidResume != resumed {
+		t.Fatalf("the client resumed: %v, the server: %v", client.ConnectionState().DidResume, resumed)
+	}
+	s := newSession(t, fd, record.Server, res)
+	echoed := make(chan error, 1)
+	go func() { echoed <- s.echo() }()
+	roundTrips(t, client, sizes...)
+	client.CloseWrite()
+	if err := <-echoed; err != nil {
+		t.Fatal(err)
+	}
+	return resumed
+}
+
+// 'tune.ssl.lifetime': a session resumes within its lifetime, and not
+// past it. A resumed TLS 1.3 session is a new session, whose lifetime
+// begins again, as in HAProxy.
+func TestLifetime(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	for _, tc := range []struct {
+		version uint16
+		resumed []bool // at 0, 40 s, 70 s and 200 s, with a lifetime of 60 s
+	}{
+		{tls.VersionTLS13, []bool{false, true, true, false}},
+	} {
+		t.Run(tls.VersionName(tc.version), func(t *testing.T) {
+			var offset atomic.Int64 // the server's clock, ahead of the client's
+			srv := handshake.NewServerConfig(&tls.Config{
+				Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12,
+				Time: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
+			}, handshake.Lifetime(time.Minute))
+			cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tc.version, MaxVersion: tc.version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+			pool := handshake.NewPool(1)
+			for i, at := range []time.Duration{0, 40 * time.Second, 70 * time.Second, 200 * time.Second} {
+				offset.Store(int64(at))
+				if got := connect(t, pool, srv, cli, 10); got != tc.resumed[i] {
+					t.Errorf("at %v: resumed %v, want %v", at, got, tc.resumed[i])
 				}
 			}
 		})

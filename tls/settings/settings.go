@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -72,7 +71,7 @@ func Build(cfg *config.Config) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: %s: 'bind ... ssl': %w", b.Pos, px, err))
 				continue
 			}
-			sc := handshake.NewServerConfig(tc)
+			sc := handshake.NewServerConfig(tc, handshake.Lifetime(g.TuneSSLLifetime))
 			built[b.TLS], stores[b.TLS] = sc, store
 			s.Binds[b], s.Stores[b] = sc, store
 		}
@@ -132,9 +131,6 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		CurvePreferences:       b.Curves,
 		NextProtos:             b.ALPN,
 		SessionTicketsDisabled: b.NoTLSTickets,
-	}
-	if g.TuneSSLLifetime > 0 && !b.NoTLSTickets {
-		limitLifetime(tc, g.TuneSSLLifetime)
 	}
 	// The store chooses by SNI. A client whose name matches nothing
 	// under strict-sni gets unrecognized_name: crypto/tls sends it when
@@ -479,30 +475,6 @@ func revoked(crl *x509.RevocationList, serial *big.Int) bool {
 		}
 	}
 	return false
-}
-
-// limitLifetime makes the bind resume a session only for lifetime after
-// its ticket was issued ('tune.ssl.lifetime'): crypto/tls accepts its
-// tickets for 7 days. The issue time is written before the ticket
-// crypto/tls seals, and read back before it opens it.
-func limitLifetime(tc *tls.Config, lifetime time.Duration) {
-	tc.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ticket, err := tc.EncryptTicket(cs, ss)
-		if err != nil {
-			return nil, err
-		}
-		return append(binary.BigEndian.AppendUint64(nil, uint64(time.Now().Unix())), ticket...), nil
-	}
-	tc.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		if len(identity) < 8 {
-			return nil, nil
-		}
-		issued := time.Unix(int64(binary.BigEndian.Uint64(identity)), 0)
-		if time.Since(issued) > lifetime {
-			return nil, nil // a full handshake
-		}
-		return tc.DecryptTicket(identity[8:], cs)
-	}
 }
 
 // skipped are the sidecar files 'ssl-load-extra-files' leaves unread.

@@ -216,31 +216,43 @@ func TestServerVerification(t *testing.T) {
 	}
 }
 
-// 'tune.ssl.lifetime': a session resumes within the lifetime, and not
-// past it.
-func TestLifetime(t *testing.T) {
+// A bind resumes sessions with tickets, unless 'no-tls-tickets'.
+// ('tune.ssl.lifetime' is tested in package handshake, on a clock of
+// the test's.)
+func TestTicketsFromConfiguration(t *testing.T) {
 	p := newPKI(t)
-	_, site := p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
 	roots := x509.NewCertPool()
 	roots.AddCert(p.Cert)
 	for _, tc := range []struct {
-		lifetime time.Duration
-		resumed  bool
-	}{{time.Minute, true}, {time.Nanosecond, false}} {
-		server := &tls.Config{Certificates: []tls.Certificate{site}}
-		limitLifetime(server, tc.lifetime)
-		client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", ClientSessionCache: tls.NewLRUClientSessionCache(2)}
-		var resumed bool
-		for range 2 {
-			cerr, serr := runHandshake(client, server)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
+		options string
+		version uint16
+		resumed bool
+	}{
+		{"", tls.VersionTLS13, true},
+		{"no-tls-tickets", tls.VersionTLS13, false},
+	} {
+		t.Run(tc.options+" "+tls.VersionName(tc.version), func(t *testing.T) {
+			cfg := parse(t, "global\n crt-base "+p.dir+"\n tune.ssl.lifetime 60\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem "+tc.options+"\n default_backend be\nbackend be\n")
+			set, err := Build(cfg)
+			if err != nil {
+				t.Fatal(err)
 			}
-			resumed = lastResumed.Load()
-		}
-		if resumed != tc.resumed {
-			t.Errorf("lifetime %v: resumed %v, want %v", tc.lifetime, resumed, tc.resumed)
-		}
+			server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
+			client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", MinVersion: tc.version, MaxVersion: tc.version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(2)}
+			var resumed bool
+			for range 2 {
+				cerr, serr := runHandshake(client, server)
+				if cerr != nil || serr != nil {
+					t.Fatal(cerr, serr)
+				}
+				resumed = lastResumed.Load()
+			}
+			if resumed != tc.resumed {
+				t.Errorf("resumed %v, want %v", resumed, tc.resumed)
+			}
+		})
 	}
 }
 
