@@ -230,7 +230,9 @@ func TestTicketsFromConfiguration(t *testing.T) {
 		resumed bool
 	}{
 		{"", tls.VersionTLS13, true},
+		{"", tls.VersionTLS12, true},
 		{"no-tls-tickets", tls.VersionTLS13, false},
+		{"no-tls-tickets", tls.VersionTLS12, false},
 	} {
 		t.Run(tc.options+" "+tls.VersionName(tc.version), func(t *testing.T) {
 			cfg := parse(t, "global\n crt-base "+p.dir+"\n tune.ssl.lifetime 60\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem "+tc.options+"\n default_backend be\nbackend be\n")
