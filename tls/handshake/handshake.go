@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -36,6 +37,11 @@ import (
 type Result struct {
 	State tls.ConnectionState
 	Keys  record.Keys
+	// Verify is OpenSSL's verification result for the client's
+	// certificate (HAProxy's ssl_c_verify): 0 when it verified or none
+	// was sent, else the code of the error VerifyClient let pass. A
+	// resumed session has its full handshake's.
+	Verify int
 }
 
 // Wipe clears the session's secrets once the record layer has its keys.
@@ -71,6 +77,7 @@ func (t *cpuTokens) release() { <-t.ch }
 type ServerConfig struct {
 	tls      *tls.Config
 	lifetime time.Duration
+	verify   func(chain [][]byte) (int, error)
 }
 
 // A ServerOption sets how a ServerConfig's handshakes go.
@@ -82,6 +89,17 @@ type ServerOption func(*ServerConfig)
 // ticket, which the client cannot read or change.
 func Lifetime(d time.Duration) ServerOption {
 	return func(c *ServerConfig) { c.lifetime = d }
+}
+
+// VerifyClient has the handshakes check the client's certificate chain
+// (leaf first), when it sends one, with verify, in place of base's
+// VerifyPeerCertificate: an error fails the handshake, and code is
+// OpenSSL's verification result for a chain that passes: 0, or the code
+// of an error verify let pass (as HAProxy's 'ca-ignore-err' and
+// 'crt-ignore-err' let some). Result.Verify carries it, and the
+// session's tickets keep it for its resumptions.
+func VerifyClient(verify func(chain [][]byte) (code int, err error)) ServerOption {
+	return func(c *ServerConfig) { c.verify = verify }
 }
 
 // NewServerConfig prepares base, which must allow only what the record
@@ -118,6 +136,16 @@ func NewServerConfig(base *tls.Config, opts ...ServerOption) *ServerConfig {
 		}
 		sub.KeyLogWriter = &st.log
 		c.tickets(sub, top, st)
+		if c.verify != nil {
+			sub.VerifyPeerCertificate = func(chain [][]byte, _ [][]*x509.Certificate) error {
+				if len(chain) == 0 {
+					return nil // none sent, where it may be (crypto/tls refuses it where it may not)
+				}
+				code, err := c.verify(chain)
+				st.verify = code
+				return err
+			}
+		}
 		return sub, nil
 	}
 	c.tls = top
@@ -139,7 +167,7 @@ func (c *ServerConfig) tickets(sub, top *tls.Config, st *hsState) {
 		now = sub.Time
 	}
 	sub.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		t := ticket{issued: now()}
+		t := ticket{issued: now(), verify: st.verifyResult(cs.DidResume)}
 		if cs.Version == tls.VersionTLS12 {
 			if cs.DidResume && st.resumed != nil {
 				// The same session again, for crypto/tls as for
@@ -173,9 +201,11 @@ func (c *ServerConfig) tickets(sub, top *tls.Config, st *hsState) {
 }
 
 // hsState is what one handshake learns beside crypto/tls's state: the
-// secrets of its key log, and the session it resumes.
+// secrets of its key log, the client certificate's verification result,
+// and the session it resumes.
 type hsState struct {
-	log keyLog
+	log    keyLog
+	verify int // of the certificate sent in this handshake
 	// resumed is the last ticket the handshake took, which is the
 	// session it resumes if it resumes one: crypto/tls resumes the
 	// first ticket it can, and may turn down one taken before (then
@@ -190,6 +220,16 @@ func (h *hsState) resume(t *ticket) {
 	h.resumed = t
 }
 
+// verifyResult is the client certificate's verification result: the
+// one of the certificate sent in this handshake, or the resumed
+// session's.
+func (h *hsState) verifyResult(resumed bool) int {
+	if resumed && h.resumed != nil {
+		return h.resumed.verify
+	}
+	return h.verify
+}
+
 func (h *hsState) wipe() {
 	h.log.wipe()
 	h.resume(nil)
@@ -199,6 +239,7 @@ func (h *hsState) wipe() {
 // crypto/tls's state (in its Extra, which crypto/tls seals with it).
 type ticket struct {
 	issued time.Time // the handshake that made the session
+	verify int       // the client certificate's verification result
 	// master is a TLS 1.2 session's master secret, which crypto/tls
 	// keeps in its part of the ticket too but neither exports nor logs
 	// when it resumes the session.
@@ -210,6 +251,7 @@ const ticketTag = "fjord/1"
 
 func (t *ticket) marshal() []byte {
 	b := binary.BigEndian.AppendUint64([]byte(ticketTag), uint64(t.issued.UnixNano()))
+	b = binary.BigEndian.AppendUint32(b, uint32(t.verify))
 	return append(b, t.master...)
 }
 
@@ -217,11 +259,11 @@ func (t *ticket) marshal() []byte {
 // secret there.
 func findTicket(extra [][]byte) (ticket, bool) {
 	for _, e := range extra {
-		if b, ok := bytes.CutPrefix(e, []byte(ticketTag)); ok && len(b) >= 8 {
-			t := ticket{issued: time.Unix(0, int64(binary.BigEndian.Uint64(b)))}
-			if len(b) > 8 {
-				t.master = bytes.Clone(b[8:])
-				clear(b[8:])
+		if b, ok := bytes.CutPrefix(e, []byte(ticketTag)); ok && len(b) >= 12 {
+			t := ticket{issued: time.Unix(0, int64(binary.BigEndian.Uint64(b))), verify: int(int32(binary.BigEndian.Uint32(b[8:])))}
+			if len(b) > 12 {
+				t.master = bytes.Clone(b[12:])
+				clear(b[12:])
 			}
 			return t, true
 		}
@@ -276,6 +318,7 @@ func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote 
 		return nil, err
 	}
 	r := &Result{State: tc.ConnectionState()}
+	r.Verify = hs.verifyResult(r.State.DidResume)
 	if err := handOver(r, role, hs, c); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -364,7 +365,7 @@ func TestResumption(t *testing.T) {
 				}
 				pool := handshake.NewPool(1)
 				for i, want := range []bool{false, true, true} {
-					if got := connect(t, pool, srv, cli, 10, 3*record.MaxPlaintext+7, 200<<10); got != want {
+					if got := connect(t, pool, srv, cli, 10, 3*record.MaxPlaintext+7, 200<<10).State.DidResume; got != want {
 						t.Fatalf("handshake %d resumed: %v, want %v", i+1, got, want)
 					}
 				}
@@ -428,7 +429,7 @@ func TestNoTickets(t *testing.T) {
 				ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 			pool := handshake.NewPool(1)
 			for i := range 2 {
-				if connect(t, pool, srv, cli, 10) {
+				if connect(t, pool, srv, cli, 10).State.DidResume {
 					t.Fatalf("handshake %d resumed a session", i+1)
 				}
 			}
@@ -439,9 +440,9 @@ func TestNoTickets(t *testing.T) {
 // connect runs a handshake of a client with cli against srv, checks
 // that both sides agree whether it resumed a session, talks through the
 // record layer with messages of sizes (TLS 1.3 tickets reach the
-// client with its first read), and closes. It says whether the session
-// was resumed.
-func connect(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cli *tls.Config, sizes ...int) bool {
+// client with its first read), and closes. It returns the server's
+// result, its keys wiped.
+func connect(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cli *tls.Config, sizes ...int) *handshake.Result {
 	t.Helper()
 	fd, far, local, remote := rawPair(t)
 	wait := serverHandshake(t, pool, fd, local, remote, srv)
@@ -465,7 +466,7 @@ func connect(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cl
 	if err := <-echoed; err != nil {
 		t.Fatal(err)
 	}
-	return resumed
+	return res
 }
 
 // 'tune.ssl.lifetime': a session resumes within its lifetime, and not
@@ -493,9 +494,45 @@ func TestLifetime(t *testing.T) {
 			pool := handshake.NewPool(1)
 			for i, at := range []time.Duration{0, 40 * time.Second, 70 * time.Second, 100 * time.Second, 165 * time.Second} {
 				offset.Store(int64(at))
-				if got := connect(t, pool, srv, cli, 10); got != tc.resumed[i] {
+				if got := connect(t, pool, srv, cli, 10).State.DidResume; got != tc.resumed[i] {
 					t.Errorf("at %v: resumed %v, want %v", at, got, tc.resumed[i])
 				}
+			}
+		})
+	}
+}
+
+// The code VerifyClient gives a certificate it lets pass is the
+// session's verification result (ssl_c_verify), kept in its tickets: a
+// resumed session, whose certificate is not verified again, has it too,
+// as OpenSSL keeps it in its sessions. A client without a certificate
+// has 0.
+func TestVerifyResult(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	clientCert := testcert.NewCA(t, "Client CA").Issue(t, x509.ExtKeyUsageClientAuth, "client")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			var calls atomic.Int32
+			srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12, ClientAuth: tls.RequestClientCert},
+				handshake.VerifyClient(func(chain [][]byte) (int, error) {
+					if len(chain) != 1 || !bytes.Equal(chain[0], clientCert.Certificate[0]) {
+						return 0, errors.New("not the client's chain")
+					}
+					return 20 + int(calls.Add(1)), nil // 21 for the first
+				}))
+			pool := handshake.NewPool(1)
+			cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version,
+				Certificates: []tls.Certificate{clientCert}, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+			for i, want := range []bool{false, true, true} {
+				res := connect(t, pool, srv, cli, 10)
+				if res.State.DidResume != want || res.Verify != 21 || len(res.State.PeerCertificates) != 1 {
+					t.Fatalf("handshake %d: resumed %v, verification result %d, %d certificates; want resumed %v, 21, 1",
+						i+1, res.State.DidResume, res.Verify, len(res.State.PeerCertificates), want)
+				}
+			}
+			anonymous := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version}
+			if res := connect(t, pool, srv, anonymous, 10); res.Verify != 0 || len(res.State.PeerCertificates) != 0 {
+				t.Fatalf("without a certificate: verification result %d, %d certificates", res.Verify, len(res.State.PeerCertificates))
 			}
 		})
 	}

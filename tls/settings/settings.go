@@ -63,7 +63,7 @@ func Build(cfg *config.Config) (*Set, error) {
 				s.Binds[b], s.Stores[b] = sc, stores[b.TLS]
 				continue
 			}
-			tc, store, warns, err := bindConfig(g, b.TLS)
+			sc, store, warns, err := bindConfig(g, b.TLS)
 			for _, w := range warns {
 				s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %s: %s", b.Pos, px, w))
 			}
@@ -71,7 +71,6 @@ func Build(cfg *config.Config) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: %s: 'bind ... ssl': %w", b.Pos, px, err))
 				continue
 			}
-			sc := handshake.NewServerConfig(tc, handshake.Lifetime(g.TuneSSLLifetime))
 			built[b.TLS], stores[b.TLS] = sc, store
 			s.Binds[b], s.Stores[b] = sc, store
 		}
@@ -103,7 +102,7 @@ func Build(cfg *config.Config) (*Set, error) {
 }
 
 // bindConfig is a bind's server-side configuration.
-func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store, []string, error) {
+func bindConfig(g *config.Global, b *config.BindTLS) (*handshake.ServerConfig, *certs.Store, []string, error) {
 	var srcs []certs.Source
 	for _, c := range b.Certs {
 		p := c.Path
@@ -142,6 +141,7 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		}
 		return c, err
 	}
+	opts := []handshake.ServerOption{handshake.Lifetime(g.TuneSSLLifetime)}
 	if b.Verify != config.VerifyNone {
 		v, err := newVerifier(b.CAFile, b.CAVerifyFile, b.SystemCAs, b.CRLFile, x509.ExtKeyUsageClientAuth, b.CAIgnoreErrors, b.CertIgnoreErrors)
 		if err != nil {
@@ -150,7 +150,8 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		// crypto/tls verifies only against ClientCAs, which it also
 		// sends as the acceptable names: fjord asks for any certificate
 		// and verifies it itself, so that 'no-ca-names', the CRL and
-		// the ignored errors apply.
+		// the ignored errors apply, and ssl_c_verify says which error
+		// was ignored.
 		tc.ClientAuth = tls.RequestClientCert
 		if b.Verify == config.VerifyRequired {
 			tc.ClientAuth = tls.RequireAnyClientCert
@@ -158,15 +159,11 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		if !b.NoCANames {
 			tc.ClientCAs = v.named
 		}
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return nil // optional, and none sent
-			}
-			_, err := v.verify(raw, "")
-			return err
-		}
+		opts = append(opts, handshake.VerifyClient(func(chain [][]byte) (int, error) {
+			return v.verify(chain, "")
+		}))
 	}
-	return tc, store, warns, nil
+	return handshake.NewServerConfig(tc, opts...), store, warns, nil
 }
 
 // serverConfig is the client-side configuration of a server's traffic.
