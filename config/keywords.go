@@ -163,7 +163,7 @@ var keywordTable = []keyword{
 	{name: "ssl-dh-param-file", in: inGlobal, status: ignored, parse: filePathArg, doc: "keywords-accepted-and-ignored",
 		why: "fjord offers no DHE suites: its key exchange is ECDHE only"},
 	{name: "tune.ssl.cachesize", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
-		why: "fjord keeps no session cache: TLS 1.3 sessions resume with tickets, TLS 1.2 sessions do not resume"},
+		why: "fjord keeps no session cache: sessions resume with tickets only"},
 	{name: "tune.ssl.force-private-cache", in: inGlobal, status: ignored, parse: noArgsKw, doc: "keywords-accepted-and-ignored",
 		why: "fjord runs one process and keeps no session cache to share"},
 	{name: "tune.ssl.ssl-ctx-cache-size", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",

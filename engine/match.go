@@ -305,7 +305,9 @@ func matchTLS(t *config.ACLTerm, sm *sample) bool {
 	case config.CritSSLCUsed:
 		return info.PeerCertificate != nil
 	case config.CritSSLCVerify:
-		return info.PeerCertificate != nil && matchRanges(t, info.VerifyResult)
+		// A value on every TLS connection, 0 without a certificate,
+		// as HAProxy's (OpenSSL's SSL_get_verify_result).
+		return matchRanges(t, info.VerifyResult)
 	case config.CritSSLFcSNI, config.CritSSLFcSNIEnd, config.CritSSLFcSNIReg:
 		return info.ServerName != "" && matchName(t, info.ServerName)
 	case config.CritSSLFcProtocol:

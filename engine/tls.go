@@ -69,8 +69,9 @@ type TLSInfo struct {
 	ALPN        string
 	Resumed     bool
 	// PeerCertificate is the client's certificate (nil: none was sent),
-	// and VerifyResult OpenSSL's verification code for it: 0, since
-	// crypto/tls refuses the handshake of one that does not verify.
+	// and VerifyResult OpenSSL's verification code for it: 0 when it
+	// verified or none was sent, else the error 'ca-ignore-err' or
+	// 'crt-ignore-err' let pass (handshake.Result.Verify).
 	PeerCertificate *x509.Certificate
 	VerifyResult    int64
 }
@@ -568,7 +569,7 @@ func (s *session) handshaken(d tlsDone) {
 	l.eng.tlsCounters.current.Add(1)
 	s.cli.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, info: TLSInfo{
 		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
-		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume,
+		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume, VerifyResult: int64(d.res.Verify),
 	}}
 	if len(st.PeerCertificates) > 0 {
 		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]

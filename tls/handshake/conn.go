@@ -17,7 +17,7 @@ type recordConn struct {
 	f             *os.File
 	local, remote net.Addr
 	cpu           *cpuTokens
-	log           *keyLog // where crypto/tls logs this handshake's keys
+	hs            *hsState // what this handshake learns beside crypto/tls's state
 
 	// The record being read: its header, then how much of its body is
 	// still to come.

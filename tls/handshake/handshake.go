@@ -7,17 +7,21 @@
 //
 // crypto/tls exports no traffic keys. They are taken from its key log
 // (Config.KeyLogWriter, NSS's format), written to memory of the
-// handshake's own and wiped after: they never leave the process. Where
-// each direction's sequence numbers stand is found by trying the records
-// that passed during the handshake against the application keys: the
-// ones that authenticate were sealed with them (a TLS 1.2 Finished, TLS
-// 1.3 tickets).
+// handshake's own and wiped after: they never leave the process. A
+// resumed TLS 1.2 session logs none: its master secret comes from the
+// session's ticket, where fjord keeps it beside crypto/tls's state.
+// Where each direction's sequence numbers stand is found by trying the
+// records that passed during the handshake against the application
+// keys: the ones that authenticate were sealed with them (a TLS 1.2
+// Finished, TLS 1.3 tickets).
 package handshake
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +37,11 @@ import (
 type Result struct {
 	State tls.ConnectionState
 	Keys  record.Keys
+	// Verify is OpenSSL's verification result for the client's
+	// certificate (HAProxy's ssl_c_verify): 0 when it verified or none
+	// was sent, else the code of the error VerifyClient let pass. A
+	// resumed session has its full handshake's.
+	Verify int
 }
 
 // Wipe clears the session's secrets once the record layer has its keys.
@@ -62,48 +71,204 @@ func (t *cpuTokens) acquire() { t.ch <- struct{}{} }
 func (t *cpuTokens) release() { <-t.ch }
 
 // ServerConfig is a server configuration prepared for hand-over: each
-// handshake logs its keys to itself, and TLS 1.2 sessions are not
-// resumed (crypto/tls logs no keys for them). Make one per bind and
-// share it: its session ticket keys rotate in it.
-type ServerConfig struct{ tls *tls.Config }
+// handshake logs its keys to itself, and its session tickets carry what
+// fjord keeps of a session (see ticket). Make one per bind and share
+// it: its session ticket keys rotate in it.
+type ServerConfig struct {
+	tls      *tls.Config
+	lifetime time.Duration
+	verify   func(chain [][]byte) (int, error)
+}
+
+// A ServerOption sets how a ServerConfig's handshakes go.
+type ServerOption func(*ServerConfig)
+
+// Lifetime has a session resume only within d of the handshake that
+// made it ('tune.ssl.lifetime'), where crypto/tls would resume it for 7
+// days; 0 leaves crypto/tls's limit alone. The time is kept in the
+// ticket, which the client cannot read or change.
+func Lifetime(d time.Duration) ServerOption {
+	return func(c *ServerConfig) { c.lifetime = d }
+}
+
+// VerifyClient has the handshakes check the client's certificate chain
+// (leaf first), when it sends one, with verify, in place of base's
+// VerifyPeerCertificate: an error fails the handshake, and code is
+// OpenSSL's verification result for a chain that passes: 0, or the code
+// of an error verify let pass (as HAProxy's 'ca-ignore-err' and
+// 'crt-ignore-err' let some). Result.Verify carries it, and the
+// session's tickets keep it for its resumptions.
+func VerifyClient(verify func(chain [][]byte) (code int, err error)) ServerOption {
+	return func(c *ServerConfig) { c.verify = verify }
+}
 
 // NewServerConfig prepares base, which must allow only what the record
 // layer carries (AEAD suites, TLS 1.2 and 1.3). base's own
-// GetConfigForClient, if any, is kept.
-func NewServerConfig(base *tls.Config) *ServerConfig {
+// GetConfigForClient, WrapSession and UnwrapSession, if any, are kept;
+// its Time, if any, is the clock of the tickets too.
+func NewServerConfig(base *tls.Config, opts ...ServerOption) *ServerConfig {
+	c := &ServerConfig{}
+	for _, o := range opts {
+		o(c)
+	}
 	top := base.Clone()
 	perClient := base.GetConfigForClient
 	top.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		sub := top
 		if perClient != nil {
-			c, err := perClient(hello)
+			pc, err := perClient(hello)
 			if err != nil {
 				return nil, err
 			}
-			if c != nil {
-				sub = c
+			if pc != nil {
+				sub = pc
 			}
 		}
 		// A clone with no ticket keys of its own: crypto/tls takes
 		// them from top, so that a ticket opens on any handshake.
 		sub = sub.Clone()
 		sub.GetConfigForClient = nil
+		// Outside the pool (a test, a tool), the handshake keeps its
+		// secrets all the same, for its tickets, but no one wipes them.
+		st := &hsState{}
 		if rc, ok := hello.Conn.(*recordConn); ok {
-			sub.KeyLogWriter = rc.log
+			st = rc.hs
 		}
-		unwrap := sub.UnwrapSession
-		sub.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-			if cs.Version < tls.VersionTLS13 {
-				return nil, nil // a full handshake instead: its keys are logged
+		sub.KeyLogWriter = &st.log
+		c.tickets(sub, top, st)
+		if c.verify != nil {
+			sub.VerifyPeerCertificate = func(chain [][]byte, _ [][]*x509.Certificate) error {
+				if len(chain) == 0 {
+					return nil // none sent, where it may be (crypto/tls refuses it where it may not)
+				}
+				code, err := c.verify(chain)
+				st.verify = code
+				return err
 			}
-			if unwrap != nil {
-				return unwrap(identity, cs)
-			}
-			return top.DecryptTicket(identity, cs)
 		}
 		return sub, nil
 	}
-	return &ServerConfig{tls: top}
+	c.tls = top
+	return c
+}
+
+// tickets has the handshake of sub and st write fjord's part of its
+// tickets, and check it in the tickets a client offers.
+func (c *ServerConfig) tickets(sub, top *tls.Config, st *hsState) {
+	wrap, unwrap := sub.WrapSession, sub.UnwrapSession
+	if wrap == nil {
+		wrap = top.EncryptTicket
+	}
+	if unwrap == nil {
+		unwrap = top.DecryptTicket
+	}
+	now := time.Now
+	if sub.Time != nil {
+		now = sub.Time
+	}
+	sub.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		t := ticket{issued: now(), verify: st.verifyResult(cs.DidResume)}
+		if cs.Version == tls.VersionTLS12 {
+			if cs.DidResume && st.resumed != nil {
+				// The same session again, for crypto/tls as for
+				// OpenSSL: its master secret, and its age.
+				t.issued, t.master = st.resumed.issued, st.resumed.master
+			} else {
+				t.master = st.log.masterSecret()
+				defer clear(t.master)
+			}
+		}
+		entry := t.marshal()
+		defer clear(entry)
+		ss.Extra = append(ss.Extra, entry)
+		return wrap(cs, ss)
+	}
+	sub.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := unwrap(identity, cs)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		t, ok := findTicket(ss.Extra)
+		switch {
+		case !ok, c.lifetime > 0 && now().Sub(t.issued) > c.lifetime:
+			return nil, nil // a full handshake
+		case cs.Version == tls.VersionTLS12 && len(t.master) == 0:
+			return nil, nil // no keys to hand over: a full handshake
+		}
+		st.resume(&t)
+		return ss, nil
+	}
+}
+
+// hsState is what one handshake learns beside crypto/tls's state: the
+// secrets of its key log, the client certificate's verification result,
+// and the session it resumes.
+type hsState struct {
+	log    keyLog
+	verify int // of the certificate sent in this handshake
+	// resumed is the last ticket the handshake took, which is the
+	// session it resumes if it resumes one: crypto/tls resumes the
+	// first ticket it can, and may turn down one taken before (then
+	// resumed is left over from it, and wiped).
+	resumed *ticket
+}
+
+func (h *hsState) resume(t *ticket) {
+	if h.resumed != nil {
+		clear(h.resumed.master)
+	}
+	h.resumed = t
+}
+
+// verifyResult is the client certificate's verification result: the
+// one of the certificate sent in this handshake, or the resumed
+// session's.
+func (h *hsState) verifyResult(resumed bool) int {
+	if resumed && h.resumed != nil {
+		return h.resumed.verify
+	}
+	return h.verify
+}
+
+func (h *hsState) wipe() {
+	h.log.wipe()
+	h.resume(nil)
+}
+
+// ticket is what fjord keeps of a session in its tickets, beside
+// crypto/tls's state (in its Extra, which crypto/tls seals with it).
+type ticket struct {
+	issued time.Time // the handshake that made the session
+	verify int       // the client certificate's verification result
+	// master is a TLS 1.2 session's master secret, which crypto/tls
+	// keeps in its part of the ticket too but neither exports nor logs
+	// when it resumes the session.
+	master []byte
+}
+
+// ticketTag begins fjord's entry in a ticket's Extra.
+const ticketTag = "fjord/1"
+
+func (t *ticket) marshal() []byte {
+	b := binary.BigEndian.AppendUint64([]byte(ticketTag), uint64(t.issued.UnixNano()))
+	b = binary.BigEndian.AppendUint32(b, uint32(t.verify))
+	return append(b, t.master...)
+}
+
+// findTicket reads fjord's entry among a ticket's Extra, and wipes its
+// secret there.
+func findTicket(extra [][]byte) (ticket, bool) {
+	for _, e := range extra {
+		if b, ok := bytes.CutPrefix(e, []byte(ticketTag)); ok && len(b) >= 12 {
+			t := ticket{issued: time.Unix(0, int64(binary.BigEndian.Uint64(b))), verify: int(int32(binary.BigEndian.Uint32(b[8:])))}
+			if len(b) > 12 {
+				t.master = bytes.Clone(b[12:])
+				clear(b[12:])
+			}
+			return t, true
+		}
+	}
+	return ticket{}, false
 }
 
 // Config is the prepared crypto/tls configuration, for a handshake run
@@ -135,8 +300,8 @@ func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote 
 	if err := f.SetDeadline(deadline); err != nil {
 		return nil, fmt.Errorf("handshake deadline: %w", err)
 	}
-	log := &keyLog{}
-	c := &recordConn{f: f, local: local, remote: remote, cpu: &p.cpu, log: log}
+	hs := &hsState{}
+	c := &recordConn{f: f, local: local, remote: remote, cpu: &p.cpu, hs: hs}
 	p.cpu.acquire()
 	defer p.cpu.release()
 	var tc *tls.Conn
@@ -144,24 +309,25 @@ func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote 
 		tc = tls.Server(c, cfg)
 	} else {
 		cfg = cfg.Clone()
-		cfg.KeyLogWriter = log
+		cfg.KeyLogWriter = &hs.log
 		cfg.ClientSessionCache = nil
 		tc = tls.Client(c, cfg)
 	}
+	defer hs.wipe() // what handOver did not take
 	if err := tc.HandshakeContext(ctx); err != nil {
-		log.wipe()
 		return nil, err
 	}
 	r := &Result{State: tc.ConnectionState()}
-	if err := handOver(r, role, log, c); err != nil {
-		log.wipe()
+	r.Verify = hs.verifyResult(r.State.DidResume)
+	if err := handOver(r, role, hs, c); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// handOver fills r.Keys from the key log and the records that passed.
-func handOver(r *Result, role record.Role, log *keyLog, c *recordConn) error {
+// handOver fills r.Keys from the key log or the resumed session's
+// ticket, and the records that passed.
+func handOver(r *Result, role record.Role, hs *hsState, c *recordConn) (err error) {
 	if c.in.err != nil || c.out.err != nil {
 		return errors.Join(c.in.err, c.out.err)
 	}
@@ -173,22 +339,33 @@ func handOver(r *Result, role record.Role, log *keyLog, c *recordConn) error {
 	if role == record.Client {
 		clientRecs, serverRecs = serverRecs, clientRecs
 	}
+	log := &hs.log
 	log.mu.Lock()
 	defer log.mu.Unlock()
+	// Copies: run wipes what the handshake kept, and a failure these.
+	defer func() {
+		if err != nil {
+			clear(k.ClientSecret)
+			clear(k.ServerSecret)
+			clear(k.MasterSecret)
+		}
+	}()
 	if k.Version == tls.VersionTLS13 {
-		k.ClientSecret, k.ServerSecret = log.clientTraffic, log.serverTraffic
+		k.ClientSecret, k.ServerSecret = bytes.Clone(log.clientTraffic), bytes.Clone(log.serverTraffic)
 		if k.ClientSecret == nil || k.ServerSecret == nil {
 			return errors.New("crypto/tls logged no TLS 1.3 traffic secrets")
 		}
 	} else {
 		// crypto/tls logs a TLS 1.2 master secret only for a full
-		// handshake: the TLS 1.2 resumption that would skip it is
-		// turned down (see Config).
-		k.MasterSecret = log.master
-		if k.MasterSecret == nil {
-			return errors.New("crypto/tls logged no TLS 1.2 master secret (a resumed TLS 1.2 session?)")
+		// handshake; a resumed session's is in its ticket.
+		if r.State.DidResume && hs.resumed != nil {
+			k.MasterSecret = bytes.Clone(hs.resumed.master)
+		} else {
+			k.MasterSecret = bytes.Clone(log.master)
 		}
-		var err error
+		if k.MasterSecret == nil {
+			return errors.New("no TLS 1.2 master secret: crypto/tls logged none, and the session's ticket had none")
+		}
 		if k.ClientRandom, err = helloRandom(clientRecs); err != nil {
 			return fmt.Errorf("ClientHello: %w", err)
 		}
@@ -196,14 +373,12 @@ func handOver(r *Result, role record.Role, log *keyLog, c *recordConn) error {
 			return fmt.Errorf("ServerHello: %w", err)
 		}
 	}
-	var err error
 	if k.ClientSeq, err = sealedCount(k, record.Server, clientRecs); err != nil {
 		return fmt.Errorf("the client's records: %w", err)
 	}
 	if k.ServerSeq, err = sealedCount(k, record.Client, serverRecs); err != nil {
 		return fmt.Errorf("the server's records: %w", err)
 	}
-	log.clientTraffic, log.serverTraffic, log.master = nil, nil, nil // now r's
 	r.Keys = k
 	return nil
 }
@@ -304,6 +479,13 @@ func (l *keyLog) Write(line []byte) (int, error) {
 		clear(secret) // handshake secrets: not needed
 	}
 	return len(line), nil
+}
+
+// masterSecret is a copy of the TLS 1.2 master secret logged, if any.
+func (l *keyLog) masterSecret() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.master)
 }
 
 func (l *keyLog) wipe() {

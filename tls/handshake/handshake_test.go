@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -337,42 +339,200 @@ func (b *batchConn) release() error {
 	return err
 }
 
-// TLS 1.3 sessions resume, and their keys are handed over; TLS 1.2
-// sessions are not resumed (crypto/tls logs no keys for them) but
-// complete a full handshake instead.
+// Sessions resume with tickets, TLS 1.3 and TLS 1.2 alike, and the
+// record layer carries them: for TLS 1.2 with the master secret kept in
+// the ticket (crypto/tls logs none for a resumed session), after an
+// abbreviated handshake in which the server's Finished comes first.
+// Messages of several records go both ways, and a session resumed from
+// a ticket got on a resumed session resumes again.
 func TestResumption(t *testing.T) {
 	cert, roots := testcert.SelfSigned(t, "fjord.test")
-	for _, tc := range []struct {
-		version    uint16
-		wantResume bool
-	}{{tls.VersionTLS13, true}, {tls.VersionTLS12, false}} {
-		t.Run(tls.VersionName(tc.version), func(t *testing.T) {
-			srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12})
-			cache := tls.NewLRUClientSessionCache(4)
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		for _, suite := range []uint16{0, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256} {
+			if suite != 0 && version == tls.VersionTLS13 {
+				continue // crypto/tls lets no one choose a TLS 1.3 suite
+			}
+			name := tls.VersionName(version)
+			if suite != 0 {
+				name += " " + tls.CipherSuiteName(suite)
+			}
+			t.Run(name, func(t *testing.T) {
+				srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12})
+				cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version,
+					ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+				if suite != 0 {
+					cli.CipherSuites = []uint16{suite}
+				}
+				pool := handshake.NewPool(1)
+				for i, want := range []bool{false, true, true} {
+					if got := connect(t, pool, srv, cli, 10, 3*record.MaxPlaintext+7, 200<<10).State.DidResume; got != want {
+						t.Fatalf("handshake %d resumed: %v, want %v", i+1, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// In a resumed TLS 1.2 session, the client's Finished is its first
+// record under the traffic keys and the server's Finished the
+// server's, and data the client sends right behind its Finished stays
+// for the record layer.
+func TestResumedTLS12Sequences(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12})
+	cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MaxVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+	pool := handshake.NewPool(1)
+	connect(t, pool, srv, cli, 10)
+	fd, far, local, remote := rawPair(t)
+	batch := &batchConn{Conn: far}
+	client := tls.Client(batch, cli)
+	wait := serverHandshake(t, pool, fd, local, remote, srv)
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	const request = "GET / HTTP/1.1\r\n\r\n"
+	if _, err := client.Write([]byte(request)); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.release(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.State.DidResume || res.Keys.ClientSeq != 1 || res.Keys.ServerSeq != 1 {
+		t.Fatalf("resumed %v, sequences client %d server %d after the handshake, want a resumed session and 1, 1",
+			res.State.DidResume, res.Keys.ClientSeq, res.Keys.ServerSeq)
+	}
+	s := newSession(t, fd, record.Server, res)
+	got, err := s.read()
+	if err != nil || string(got) != request {
+		t.Fatalf("first request: %q, %v", got, err)
+	}
+	s.send(s.layer.Seal(nil, []byte("answer")))
+	answer := make([]byte, len("answer"))
+	if _, err := io.ReadFull(client, answer); err != nil || string(answer) != "answer" {
+		t.Fatalf("the answer: %q, %v", answer, err)
+	}
+}
+
+// Without tickets (no-tls-tickets), no session resumes: crypto/tls
+// keeps no session cache to resume one by its ID.
+func TestNoTickets(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12, SessionTicketsDisabled: true})
+			cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 			pool := handshake.NewPool(1)
 			for i := range 2 {
-				fd, far, local, remote := rawPair(t)
-				wait := serverHandshake(t, pool, fd, local, remote, srv)
-				client := tls.Client(far, &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tc.version, MaxVersion: tc.version, ClientSessionCache: cache})
-				if err := client.Handshake(); err != nil {
-					t.Fatal(err)
+				if connect(t, pool, srv, cli, 10).State.DidResume {
+					t.Fatalf("handshake %d resumed a session", i+1)
 				}
-				res, err := wait()
-				if err != nil {
-					t.Fatal(err)
+			}
+		})
+	}
+}
+
+// connect runs a handshake of a client with cli against srv, checks
+// that both sides agree whether it resumed a session, talks through the
+// record layer with messages of sizes (TLS 1.3 tickets reach the
+// client with its first read), and closes. It returns the server's
+// result, its keys wiped.
+func connect(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cli *tls.Config, sizes ...int) *handshake.Result {
+	t.Helper()
+	fd, far, local, remote := rawPair(t)
+	wait := serverHandshake(t, pool, fd, local, remote, srv)
+	client := tls.Client(far, cli)
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := res.State.DidResume
+	if client.ConnectionState().DidResume != resumed {
+		t.Fatalf("the client resumed: %v, the server: %v", client.ConnectionState().DidResume, resumed)
+	}
+	s := newSession(t, fd, record.Server, res)
+	echoed := make(chan error, 1)
+	go func() { echoed <- s.echo() }()
+	roundTrips(t, client, sizes...)
+	client.CloseWrite()
+	if err := <-echoed; err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// 'tune.ssl.lifetime': a session resumes within its lifetime, and not
+// past it. A resumed TLS 1.3 session is a new session, whose lifetime
+// begins again, as in HAProxy.
+func TestLifetime(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	for _, tc := range []struct {
+		version uint16
+		resumed []bool // at 0, 40, 70, 100 and 165 s, with a lifetime of 60 s
+	}{
+		{tls.VersionTLS13, []bool{false, true, true, true, false}},
+		// A resumed TLS 1.2 session is the same session: its lifetime
+		// goes on from its full handshake, as in OpenSSL.
+		{tls.VersionTLS12, []bool{false, true, false, true, false}},
+	} {
+		t.Run(tls.VersionName(tc.version), func(t *testing.T) {
+			var offset atomic.Int64 // the server's clock, ahead of the client's
+			srv := handshake.NewServerConfig(&tls.Config{
+				Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12,
+				Time: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
+			}, handshake.Lifetime(time.Minute))
+			cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tc.version, MaxVersion: tc.version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+			pool := handshake.NewPool(1)
+			for i, at := range []time.Duration{0, 40 * time.Second, 70 * time.Second, 100 * time.Second, 165 * time.Second} {
+				offset.Store(int64(at))
+				if got := connect(t, pool, srv, cli, 10).State.DidResume; got != tc.resumed[i] {
+					t.Errorf("at %v: resumed %v, want %v", at, got, tc.resumed[i])
 				}
-				if i == 1 && res.State.DidResume != tc.wantResume {
-					t.Errorf("second handshake resumed: %v, want %v", res.State.DidResume, tc.wantResume)
+			}
+		})
+	}
+}
+
+// The code VerifyClient gives a certificate it lets pass is the
+// session's verification result (ssl_c_verify), kept in its tickets: a
+// resumed session, whose certificate is not verified again, has it too,
+// as OpenSSL keeps it in its sessions. A client without a certificate
+// has 0.
+func TestVerifyResult(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	clientCert := testcert.NewCA(t, "Client CA").Issue(t, x509.ExtKeyUsageClientAuth, "client")
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			var calls atomic.Int32
+			srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12, ClientAuth: tls.RequestClientCert},
+				handshake.VerifyClient(func(chain [][]byte) (int, error) {
+					if len(chain) != 1 || !bytes.Equal(chain[0], clientCert.Certificate[0]) {
+						return 0, errors.New("not the client's chain")
+					}
+					return 20 + int(calls.Add(1)), nil // 21 for the first
+				}))
+			pool := handshake.NewPool(1)
+			cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version,
+				Certificates: []tls.Certificate{clientCert}, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+			for i, want := range []bool{false, true, true} {
+				res := connect(t, pool, srv, cli, 10)
+				if res.State.DidResume != want || res.Verify != 21 || len(res.State.PeerCertificates) != 1 {
+					t.Fatalf("handshake %d: resumed %v, verification result %d, %d certificates; want resumed %v, 21, 1",
+						i+1, res.State.DidResume, res.Verify, len(res.State.PeerCertificates), want)
 				}
-				s := newSession(t, fd, record.Server, res)
-				echoed := make(chan error, 1)
-				go func() { echoed <- s.echo() }()
-				// TLS 1.3 tickets reach the client with its first read.
-				roundTrips(t, client, 10)
-				client.CloseWrite()
-				if err := <-echoed; err != nil {
-					t.Fatal(err)
-				}
+			}
+			anonymous := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: version, MaxVersion: version}
+			if res := connect(t, pool, srv, anonymous, 10); res.Verify != 0 || len(res.State.PeerCertificates) != 0 {
+				t.Fatalf("without a certificate: verification result %d, %d certificates", res.Verify, len(res.State.PeerCertificates))
 			}
 		})
 	}

@@ -92,6 +92,67 @@ func TestOpenSSLClient(t *testing.T) {
 	}
 }
 
+// OpenSSL's client resumes a TLS 1.2 session from its ticket
+// (-sess_out, then -sess_in), and the record layer carries it.
+func TestOpenSSLResumption(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl command: install the Debian package openssl")
+	}
+	cert, _ := testcert.SelfSigned(t, "fjord.test")
+	dir := t.TempDir()
+	caFile, sess := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "session.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: aeadSuites12})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pool := handshake.NewPool(1)
+	for i, sessFlag := range []string{"-sess_out", "-sess_in"} {
+		cmd := exec.Command(openssl, "s_client", "-connect", ln.Addr().String(), "-tls1_2", sessFlag, sess,
+			"-servername", "fjord.test", "-CAfile", caFile, "-verify_return_error", "-quiet", "-no_ign_eof")
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		fd, local, remote := acceptRaw(t, ln)
+		res, err := pool.Server(context.Background(), dup(t, fd), local, remote, srv, time.Now().Add(10*time.Second))
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("handshake %d: %v\nopenssl: %s", i+1, err, stderr.String())
+		}
+		if res.State.DidResume != (i == 1) {
+			t.Errorf("handshake %d resumed: %v", i+1, res.State.DidResume)
+		}
+		s := newSession(t, fd, record.Server, res)
+		echoed := make(chan error, 1)
+		go func() { echoed <- s.echo() }()
+		out := bufio.NewReader(stdout)
+		for _, line := range []string{"hello", strings.Repeat("x", 40000)} {
+			io.WriteString(stdin, line+"\n")
+			got, err := out.ReadString('\n')
+			if err != nil || got != line+"\n" {
+				t.Fatalf("echo of %d bytes: %d bytes, %v\nopenssl: %s", len(line)+1, len(got), err, stderr.String())
+			}
+		}
+		stdin.Close() // s_client sends close_notify, and writes its session
+		if err := <-echoed; err != nil {
+			t.Fatalf("echo: %v", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("openssl: %v\n%s", err, stderr.String())
+		}
+	}
+}
+
 // acceptRaw accepts one connection and keeps it as a non-blocking
 // descriptor of the test's own.
 func acceptRaw(t *testing.T, ln net.Listener) (fd int, local, remote net.Addr) {

@@ -8,16 +8,15 @@
 package settings
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fjordlb/fjord/config"
@@ -64,7 +63,7 @@ func Build(cfg *config.Config) (*Set, error) {
 				s.Binds[b], s.Stores[b] = sc, stores[b.TLS]
 				continue
 			}
-			tc, store, warns, err := bindConfig(g, b.TLS)
+			sc, store, warns, err := bindConfig(g, b.TLS)
 			for _, w := range warns {
 				s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %s: %s", b.Pos, px, w))
 			}
@@ -72,7 +71,6 @@ func Build(cfg *config.Config) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: %s: 'bind ... ssl': %w", b.Pos, px, err))
 				continue
 			}
-			sc := handshake.NewServerConfig(tc)
 			built[b.TLS], stores[b.TLS] = sc, store
 			s.Binds[b], s.Stores[b] = sc, store
 		}
@@ -104,7 +102,7 @@ func Build(cfg *config.Config) (*Set, error) {
 }
 
 // bindConfig is a bind's server-side configuration.
-func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store, []string, error) {
+func bindConfig(g *config.Global, b *config.BindTLS) (*handshake.ServerConfig, *certs.Store, []string, error) {
 	var srcs []certs.Source
 	for _, c := range b.Certs {
 		p := c.Path
@@ -133,9 +131,6 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		NextProtos:             b.ALPN,
 		SessionTicketsDisabled: b.NoTLSTickets,
 	}
-	if g.TuneSSLLifetime > 0 && !b.NoTLSTickets {
-		limitLifetime(tc, g.TuneSSLLifetime)
-	}
 	// The store chooses by SNI. A client whose name matches nothing
 	// under strict-sni gets unrecognized_name: crypto/tls sends it when
 	// GetCertificate finds nothing and no certificate is configured.
@@ -146,6 +141,7 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		}
 		return c, err
 	}
+	opts := []handshake.ServerOption{handshake.Lifetime(g.TuneSSLLifetime)}
 	if b.Verify != config.VerifyNone {
 		v, err := newVerifier(b.CAFile, b.CAVerifyFile, b.SystemCAs, b.CRLFile, x509.ExtKeyUsageClientAuth, b.CAIgnoreErrors, b.CertIgnoreErrors)
 		if err != nil {
@@ -154,7 +150,8 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		// crypto/tls verifies only against ClientCAs, which it also
 		// sends as the acceptable names: fjord asks for any certificate
 		// and verifies it itself, so that 'no-ca-names', the CRL and
-		// the ignored errors apply.
+		// the ignored errors apply, and ssl_c_verify says which error
+		// was ignored.
 		tc.ClientAuth = tls.RequestClientCert
 		if b.Verify == config.VerifyRequired {
 			tc.ClientAuth = tls.RequireAnyClientCert
@@ -162,14 +159,11 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*tls.Config, *certs.Store,
 		if !b.NoCANames {
 			tc.ClientCAs = v.named
 		}
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return nil // optional, and none sent
-			}
-			return v.verify(raw, "")
-		}
+		opts = append(opts, handshake.VerifyClient(func(chain [][]byte) (int, error) {
+			return v.verify(chain, "")
+		}))
 	}
-	return tc, store, warns, nil
+	return handshake.NewServerConfig(tc, opts...), store, warns, nil
 }
 
 // serverConfig is the client-side configuration of a server's traffic.
@@ -211,7 +205,8 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 			if name == "" {
 				name = host
 			}
-			return v.verify(raw, name)
+			_, err := v.verify(raw, name)
+			return err
 		}
 	}
 	return tc, nil
@@ -298,71 +293,176 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 }
 
 // OpenSSL's verification codes, which 'ca-ignore-err' and
-// 'crt-ignore-err' name.
+// 'crt-ignore-err' name and ssl_c_verify returns.
 const (
-	errCertNotYetValid   = 9
-	errCertHasExpired    = 10
-	errUnableToGetIssuer = 20
-	errCertRevoked       = 23
-	errInvalidPurpose    = 26
-	errHostnameMismatch  = 62
-	errUnspecified       = 1
+	errUnspecified           = 1
+	errCertNotYetValid       = 9
+	errCertHasExpired        = 10
+	errDepthZeroSelfSigned   = 18
+	errSelfSignedCertInChain = 19
+	errUnableToGetIssuer     = 20 // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+	errUnableToVerifyLeafSig = 21
+	errCertRevoked           = 23
+	errInvalidCA             = 24
+	errInvalidPurpose        = 26
+	errUnhandledCriticalExt  = 34
+	errPermittedViolation    = 47
+	errHostnameMismatch      = 62
 )
 
-// verify checks a chain (leaf first) and, when name is not empty, the
-// leaf's names.
-func (v *verifier) verify(raw [][]byte, name string) error {
+// verifyError is an error OpenSSL's verification meets: its code, and
+// the depth of the certificate it is about (0: the peer's own), which
+// says whether 'crt-ignore-err' (0) or 'ca-ignore-err' (above) may
+// ignore it.
+type verifyError struct {
+	code, depth int
+	err         error
+}
+
+// verify checks a peer's chain (leaf first) and, when name is not
+// empty, the leaf's names, as OpenSSL checks them for HAProxy: an error
+// fails the chain unless the bind ignores its code at its depth, and
+// the checks go on after an error ignored. code is the last error
+// ignored (0: none), which OpenSSL keeps as the verification result
+// (ssl_c_verify).
+func (v *verifier) verify(raw [][]byte, name string) (code int, err error) {
 	chain := make([]*x509.Certificate, len(raw))
 	for i, r := range raw {
 		c, err := x509.ParseCertificate(r)
 		if err != nil {
-			return fmt.Errorf("certificate %d of the peer's chain: %w", i, err)
+			return 0, fmt.Errorf("certificate %d of the peer's chain: %w", i, err)
 		}
 		chain[i] = c
+	}
+	for _, e := range v.check(chain, name, time.Now()) {
+		ign := v.ignCert
+		if e.depth > 0 {
+			ign = v.ignCA
+		}
+		// HAProxy 2.6 on OpenSSL 3 refuses a certificate with a
+		// critical extension it does not know, whatever it ignores.
+		if !ign.Has(e.code) || e.code == errUnhandledCriticalExt {
+			return 0, e.err
+		}
+		code = e.code
+	}
+	return code, nil
+}
+
+// check returns the errors of chain in the order OpenSSL 3 meets them:
+// building the chain to a trusted CA, the leaf's purpose, its names,
+// the CRL, and last the leaf's signature and dates (OpenSSL's
+// internal_verify). Go's Verify checks the leaf's dates first and stops
+// at its first error, so the chain of a leaf out of its dates is built
+// at the end of its validity (its start, for one not valid yet), when
+// its CAs were valid too, and the leaf's dates are compared with now
+// after.
+func (v *verifier) check(chain []*x509.Certificate, name string, now time.Time) []verifyError {
+	leaf := chain[0]
+	at := now
+	if at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	} else if at.After(leaf.NotAfter) {
+		at = leaf.NotAfter
 	}
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err := chain[0].Verify(x509.VerifyOptions{
-		Roots: v.roots, Intermediates: inter, DNSName: name, KeyUsages: []x509.ExtKeyUsage{v.usage},
-	})
-	if err != nil {
-		code, onLeaf := openSSLCode(err)
-		ign := v.ignCA
-		if onLeaf {
-			ign = v.ignCert
-		}
-		if ign&(1<<code) == 0 {
-			return err
-		}
-	}
-	if v.crl != nil && revoked(v.crl, chain[0].SerialNumber) && v.ignCert&(1<<errCertRevoked) == 0 {
-		return fmt.Errorf("the certificate of %s is revoked by the CRL", chain[0].Subject)
-	}
-	return nil
-}
-
-// openSSLCode maps a verification error to OpenSSL's code, and says
-// whether it is about the peer's own certificate.
-func openSSLCode(err error) (uint, bool) {
+	var errs []verifyError
+	noIssuer := false // the leaf's issuer is nowhere: OpenSSL cannot check its signature either
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{v.usage}})
 	var inv x509.CertificateInvalidError
 	var unk x509.UnknownAuthorityError
-	var host x509.HostnameError
 	switch {
-	case errors.As(err, &inv) && inv.Reason == x509.Expired:
-		if strings.Contains(inv.Detail, "not yet valid") || strings.Contains(inv.Detail, "before") {
-			return errCertNotYetValid, true
-		}
-		return errCertHasExpired, true
+	case err == nil:
 	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
-		return errInvalidPurpose, true
+		errs = append(errs, verifyError{errInvalidPurpose, 0, err})
 	case errors.As(err, &unk):
-		return errUnableToGetIssuer, false
-	case errors.As(err, &host):
-		return errHostnameMismatch, true
+		e := unknownIssuer(chain, unk, err)
+		errs = append(errs, e)
+		noIssuer = e.code == errUnableToGetIssuer && e.depth == 0
+		// No chain: OpenSSL still checks the leaf's purpose.
+		if !usableFor(leaf, v.usage) {
+			errs = append(errs, verifyError{errInvalidPurpose, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}})
+		}
+	default:
+		errs = append(errs, chainError(err))
 	}
-	return errUnspecified, true
+	if name != "" {
+		if err := leaf.VerifyHostname(name); err != nil {
+			errs = append(errs, verifyError{errHostnameMismatch, 0, err})
+		}
+	}
+	if v.crl != nil && revoked(v.crl, leaf.SerialNumber) {
+		errs = append(errs, verifyError{errCertRevoked, 0, fmt.Errorf("the certificate of %s is revoked by the CRL", leaf.Subject)})
+	}
+	if noIssuer {
+		errs = append(errs, verifyError{errUnableToVerifyLeafSig, 0, err})
+	}
+	switch {
+	case now.Before(leaf.NotBefore):
+		errs = append(errs, verifyError{errCertNotYetValid, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired,
+			Detail: fmt.Sprintf("current time %s is before %s", now.UTC().Format(time.RFC3339), leaf.NotBefore.UTC().Format(time.RFC3339))}})
+	case now.After(leaf.NotAfter):
+		errs = append(errs, verifyError{errCertHasExpired, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired,
+			Detail: fmt.Sprintf("current time %s is after %s", now.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))}})
+	}
+	return errs
+}
+
+// unknownIssuer is OpenSSL's error for a chain that leads to no trusted
+// CA, about the certificate whose issuer was not found: 18 when it is
+// the peer's own and self-signed, 19 when it is one the peer sent above
+// it and self-signed, else 20 at its depth.
+func unknownIssuer(chain []*x509.Certificate, unk x509.UnknownAuthorityError, err error) verifyError {
+	depth := 0
+	for i, c := range chain {
+		if unk.Cert != nil && c.Equal(unk.Cert) {
+			depth = i
+			break
+		}
+	}
+	c := chain[depth]
+	if bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
+		if depth == 0 {
+			return verifyError{errDepthZeroSelfSigned, 0, err}
+		}
+		return verifyError{errSelfSignedCertInChain, depth, err}
+	}
+	return verifyError{errUnableToGetIssuer, depth, err}
+}
+
+// chainError is OpenSSL's error for the other failures of Go's chain
+// building.
+func chainError(err error) verifyError {
+	var inv x509.CertificateInvalidError
+	var crit x509.UnhandledCriticalExtension
+	switch {
+	case errors.As(err, &crit):
+		return verifyError{errUnhandledCriticalExt, 0, err}
+	case errors.As(err, &inv) && inv.Reason == x509.NotAuthorizedToSign:
+		return verifyError{errInvalidCA, 1, err}
+	case errors.As(err, &inv) && inv.Reason == x509.CANotAuthorizedForThisName:
+		return verifyError{errPermittedViolation, 0, err}
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		return verifyError{errCertHasExpired, 1, err} // the leaf's dates are checked apart
+	}
+	return verifyError{errUnspecified, 0, err}
+}
+
+// usableFor reports whether the leaf's extended key usage allows usage
+// (none at all allows any).
+func usableFor(leaf *x509.Certificate, usage x509.ExtKeyUsage) bool {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range leaf.ExtKeyUsage {
+		if u == usage || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
 }
 
 func revoked(crl *x509.RevocationList, serial *big.Int) bool {
@@ -372,30 +472,6 @@ func revoked(crl *x509.RevocationList, serial *big.Int) bool {
 		}
 	}
 	return false
-}
-
-// limitLifetime makes the bind resume a session only for lifetime after
-// its ticket was issued ('tune.ssl.lifetime'): crypto/tls accepts its
-// tickets for 7 days. The issue time is written before the ticket
-// crypto/tls seals, and read back before it opens it.
-func limitLifetime(tc *tls.Config, lifetime time.Duration) {
-	tc.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ticket, err := tc.EncryptTicket(cs, ss)
-		if err != nil {
-			return nil, err
-		}
-		return append(binary.BigEndian.AppendUint64(nil, uint64(time.Now().Unix())), ticket...), nil
-	}
-	tc.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		if len(identity) < 8 {
-			return nil, nil
-		}
-		issued := time.Unix(int64(binary.BigEndian.Uint64(identity)), 0)
-		if time.Since(issued) > lifetime {
-			return nil, nil // a full handshake
-		}
-		return tc.DecryptTicket(identity[8:], cs)
-	}
 }
 
 // skipped are the sidecar files 'ssl-load-extra-files' leaves unread.

@@ -1,13 +1,19 @@
 package settings
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
+	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,44 +216,162 @@ func TestServerVerification(t *testing.T) {
 	}
 }
 
-// 'tune.ssl.lifetime': a session resumes within the lifetime, and not
-// past it.
-func TestLifetime(t *testing.T) {
+// A bind resumes sessions with tickets, unless 'no-tls-tickets'.
+// ('tune.ssl.lifetime' is tested in package handshake, on a clock of
+// the test's.)
+func TestTicketsFromConfiguration(t *testing.T) {
 	p := newPKI(t)
-	_, site := p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
 	roots := x509.NewCertPool()
 	roots.AddCert(p.Cert)
 	for _, tc := range []struct {
-		lifetime time.Duration
-		resumed  bool
-	}{{time.Minute, true}, {time.Nanosecond, false}} {
-		server := &tls.Config{Certificates: []tls.Certificate{site}}
-		limitLifetime(server, tc.lifetime)
-		client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", ClientSessionCache: tls.NewLRUClientSessionCache(2)}
-		var resumed bool
-		for range 2 {
-			cerr, serr := runHandshake(client, server)
-			if cerr != nil || serr != nil {
-				t.Fatal(cerr, serr)
+		options string
+		version uint16
+		resumed bool
+	}{
+		{"", tls.VersionTLS13, true},
+		{"", tls.VersionTLS12, true},
+		{"no-tls-tickets", tls.VersionTLS13, false},
+		{"no-tls-tickets", tls.VersionTLS12, false},
+	} {
+		t.Run(tc.options+" "+tls.VersionName(tc.version), func(t *testing.T) {
+			cfg := parse(t, "global\n crt-base "+p.dir+"\n tune.ssl.lifetime 60\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem "+tc.options+"\n default_backend be\nbackend be\n")
+			set, err := Build(cfg)
+			if err != nil {
+				t.Fatal(err)
 			}
-			resumed = lastResumed.Load()
-		}
-		if resumed != tc.resumed {
-			t.Errorf("lifetime %v: resumed %v, want %v", tc.lifetime, resumed, tc.resumed)
-		}
+			server := serverConfigOf(set.Binds[cfg.Frontends()[0].Binds[0]])
+			client := &tls.Config{RootCAs: roots, ServerName: "www.example.com", MinVersion: tc.version, MaxVersion: tc.version,
+				ClientSessionCache: tls.NewLRUClientSessionCache(2)}
+			var resumed bool
+			for range 2 {
+				cerr, serr := runHandshake(client, server)
+				if cerr != nil || serr != nil {
+					t.Fatal(cerr, serr)
+				}
+				resumed = lastResumed.Load()
+			}
+			if resumed != tc.resumed {
+				t.Errorf("resumed %v, want %v", resumed, tc.resumed)
+			}
+		})
 	}
 }
 
-func TestOpenSSLCodes(t *testing.T) {
-	if code, leaf := openSSLCode(x509.UnknownAuthorityError{}); code != errUnableToGetIssuer || leaf {
-		t.Errorf("unknown authority: %d %v", code, leaf)
+// Client certificates are verified as HAProxy 2.6 on OpenSSL 3.0
+// verifies them: an error fails the handshake unless 'crt-ignore-err'
+// (an error OpenSSL finds at depth 0, the client's own certificate) or
+// 'ca-ignore-err' (above) ignores it, verification goes on after an
+// error ignored, and ssl_c_verify is the last error ignored. The table
+// is what HAProxy 2.6.12 with OpenSSL 3.0.19 answered for each
+// certificate and each bind line (-1: the handshake fails).
+func TestClientVerificationLikeHAProxy(t *testing.T) {
+	p := newPKI(t)
+	other := testcert.NewCA(t, "Other CA")
+	now := time.Now()
+	chainOf := func(c tls.Certificate) [][]byte { return c.Certificate }
+	certs := map[string][][]byte{
+		"good":     chainOf(p.Issue(t, x509.ExtKeyUsageClientAuth, "good")),
+		"stranger": chainOf(other.Issue(t, x509.ExtKeyUsageClientAuth, "stranger")),
+		// the client's certificate and the self-signed CA it comes from
+		"stranger+CA": append(chainOf(other.Issue(t, x509.ExtKeyUsageClientAuth, "stranger")), other.Cert.Raw),
+		// self-signed, and for servers
+		"self":                 chainOf(selfSigned(t)),
+		"expired":              chainOf(p.IssueDated(t, x509.ExtKeyUsageClientAuth, now.Add(-50*time.Minute), now.Add(-10*time.Minute), "expired")),
+		"expired stranger":     chainOf(other.IssueDated(t, x509.ExtKeyUsageClientAuth, now.Add(-50*time.Minute), now.Add(-10*time.Minute), "expired")),
+		"not yet valid":        chainOf(p.IssueDated(t, x509.ExtKeyUsageClientAuth, now.Add(10*time.Minute), now.Add(time.Hour), "early")),
+		"for servers":          chainOf(p.Issue(t, x509.ExtKeyUsageServerAuth, "server")),
+		"stranger for servers": chainOf(other.Issue(t, x509.ExtKeyUsageServerAuth, "server")),
 	}
-	if code, _ := openSSLCode(x509.CertificateInvalidError{Reason: x509.Expired}); code != errCertHasExpired {
-		t.Errorf("expired: %d", code)
+	// a critical extension no one knows
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1 << 40), Subject: pkix.Name{CommonName: "critical"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtraExtensions: []pkix.Extension{{Id: []int{1, 3, 6, 1, 4, 1, 99999, 1}, Critical: true, Value: []byte{5, 0}}}}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.Cert, &key.PublicKey, p.Key)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, _ := openSSLCode(errors.New("x")); code != errUnspecified {
-		t.Errorf("other: %d", code)
+	certs["critical"] = [][]byte{der}
+	revokedCert := p.Issue(t, x509.ExtKeyUsageClientAuth, "revoked")
+	crl := p.revoke(t, revokedCert.Leaf)
+	certs["revoked"] = chainOf(revokedCert)
+	for _, tc := range []struct {
+		ca, crt string // ignored errors
+		crl     bool
+		want    map[string]int // the others: -1
+	}{
+		{want: map[string]int{"good": 0}},
+		{ca: "all", want: map[string]int{"good": 0, "stranger+CA": 19}},
+		{ca: "19", want: map[string]int{"good": 0, "stranger+CA": 19}},
+		{crt: "all", want: map[string]int{"good": 0, "stranger": 21, "self": 26, "expired": 10, "expired stranger": 10,
+			"not yet valid": 9, "for servers": 26, "stranger for servers": 21}},
+		{ca: "all", crt: "all", want: map[string]int{"good": 0, "stranger": 21, "stranger+CA": 19, "self": 26, "expired": 10,
+			"expired stranger": 10, "not yet valid": 9, "for servers": 26, "stranger for servers": 21}},
+		{crt: "20", want: map[string]int{"good": 0}},
+		{crt: "20,21", want: map[string]int{"good": 0, "stranger": 21}},
+		// An expired certificate from a CA the bind does not know is
+		// not let in by ignoring its date.
+		{crt: "10", want: map[string]int{"good": 0, "expired": 10}},
+		{crt: "10,20", want: map[string]int{"good": 0, "expired": 10}},
+		{crt: "9", want: map[string]int{"good": 0, "not yet valid": 9}},
+		{crt: "26", want: map[string]int{"good": 0, "for servers": 26}},
+		{crt: "18", want: map[string]int{"good": 0}},
+		{crt: "34", want: map[string]int{"good": 0}},
+		{crt: "18,26", want: map[string]int{"good": 0, "self": 26, "for servers": 26}},
+		{crl: true, want: map[string]int{"good": 0}},
+		{crl: true, crt: "23", want: map[string]int{"good": 0, "revoked": 23}},
+	} {
+		name := fmt.Sprintf("ca-ignore-err %q crt-ignore-err %q crl %v", tc.ca, tc.crt, tc.crl)
+		t.Run(name, func(t *testing.T) {
+			var ignCA, ignCrt config.VerifyErrors
+			for _, ign := range []struct {
+				list string
+				set  *config.VerifyErrors
+			}{{tc.ca, &ignCA}, {tc.crt, &ignCrt}} {
+				switch ign.list {
+				case "":
+				case "all":
+					*ign.set = config.AllVerifyErrors
+				default:
+					for _, n := range strings.Split(ign.list, ",") {
+						code, _ := strconv.Atoi(n)
+						*ign.set |= 1 << code
+					}
+				}
+			}
+			crlFile := ""
+			if tc.crl {
+				crlFile = crl
+			}
+			v, err := newVerifier(filepath.Join(p.dir, "ca.pem"), "", false, crlFile, x509.ExtKeyUsageClientAuth, ignCA, ignCrt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for cert, chain := range certs {
+				want, ok := tc.want[cert]
+				if cert == "revoked" && !tc.crl {
+					want, ok = tc.want["good"], true // without the CRL, a good one
+				}
+				if !ok {
+					want = -1
+				}
+				code, err := v.verify(chain, "")
+				got := code
+				if err != nil {
+					got = -1
+				}
+				if got != want {
+					t.Errorf("%s: %d (%v), want %d", cert, got, err, want)
+				}
+			}
+		})
 	}
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	c, _ := testcert.SelfSigned(t, "self")
+	return c
 }
 
 func serverConfigOf(sc interface{ Config() *tls.Config }) *tls.Config { return sc.Config() }

@@ -79,6 +79,15 @@ func (ca *CA) Issue(t testing.TB, usage x509.ExtKeyUsage, names ...string) tls.C
 	return issue(t, ca.Cert, ca.Key, usage, names)
 }
 
+// IssueDated is Issue for a certificate valid from notBefore to
+// notAfter only: an expired one, or one not valid yet.
+func (ca *CA) IssueDated(t testing.TB, usage x509.ExtKeyUsage, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+	t.Helper()
+	tmpl := template(names[0])
+	tmpl.NotBefore, tmpl.NotAfter = notBefore, notAfter
+	return issueTemplate(t, tmpl, ca.Cert, ca.Key, usage, names)
+}
+
 // Revoke makes a CRL of ca's that revokes the certificates, in DER.
 func (ca *CA) Revoke(t testing.TB, certs ...*x509.Certificate) []byte {
 	t.Helper()
@@ -166,8 +175,12 @@ func SelfSigned(t testing.TB, names ...string) (tls.Certificate, *x509.CertPool)
 
 func issue(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, usage x509.ExtKeyUsage, names []string) tls.Certificate {
 	t.Helper()
+	return issueTemplate(t, template(names[0]), parent, parentKey, usage, names)
+}
+
+func issueTemplate(t testing.TB, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, usage x509.ExtKeyUsage, names []string) tls.Certificate {
+	t.Helper()
 	key := newKey(t)
-	tmpl := template(names[0])
 	tmpl.DNSNames = names
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
