@@ -51,6 +51,7 @@ type tlsConn struct {
 	owed      []byte
 	closeSent bool
 	info      TLSInfo
+	sni       string // a server connection's SNI, its idle pool key (idleKey)
 	// ended is the count of current TLS sessions, decremented once when
 	// the session's layer is dropped.
 	ended *atomic.Int64
@@ -461,6 +462,7 @@ type tlsDone struct {
 	res *handshake.Result
 	err error
 	gen uint32
+	sni string // a server handshake's SNI
 }
 
 // startHandshake hands the client connection to the handshake pool. The
@@ -494,7 +496,7 @@ func (s *session) startHandshake() {
 		if err == nil {
 			eng.handshakeDone(true, res.State.DidResume, time.Now())
 		}
-		l.postHandshake(s, tlsDone{res, err, gen})
+		l.postHandshake(s, tlsDone{res: res, err: err, gen: gen})
 	}()
 }
 
@@ -721,9 +723,10 @@ func (s *session) startServerHandshake(st *ServerTLS) {
 	s.state = stServerHandshake
 	s.rearm()
 	cfg := st.Config
-	if st.SNIFromHost && s.h != nil && s.h.sniHost != "" {
+	sni := s.serverSNI(s.srv)
+	if sni != cfg.ServerName {
 		cfg = cfg.Clone()
-		cfg.ServerName = s.h.sniHost
+		cfg.ServerName = sni
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.hsCancel = cancel
@@ -741,7 +744,7 @@ func (s *session) startServerHandshake(st *ServerTLS) {
 		if err == nil {
 			eng.handshakeDone(false, res.State.DidResume, time.Now())
 		}
-		l.postHandshake(s, tlsDone{res, err, gen})
+		l.postHandshake(s, tlsDone{res: res, err: err, gen: gen, sni: sni})
 	}()
 }
 
@@ -759,7 +762,7 @@ func (s *session) serverHandshaken(d tlsDone) {
 		return
 	}
 	layer.SetMaxRecord(l.eng.maxRecord)
-	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
+	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
 	l.eng.tlsCounters.current.Add(1)
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
 		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
