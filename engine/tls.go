@@ -220,7 +220,9 @@ func (t *tlsConn) buffered() int { return len(t.pt) - t.ptOff }
 
 // fill opens records into pt: those already read, then what the socket
 // gives, until pt holds want bytes or the socket is drained (EAGAIN). It
-// returns nil when it made progress or reached the end of the stream.
+// returns nil when it opened plaintext or reached the end of the stream:
+// records that carry none (a ticket, a KeyUpdate) are no progress, or a
+// reader would take them for the end of the stream.
 func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
 	fd := ep.fd
 	progress := false
@@ -250,7 +252,7 @@ func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
 		if n > 0 {
 			t.pt = append(t.pt, data...)
 			t.ct = t.ct[:copy(t.ct, t.ct[n:])]
-			progress = true
+			progress = progress || len(data) > 0
 			if t.layer.Pending() {
 				t.sendOwed(l, fd, t.layer.AppendControl(nil))
 			}

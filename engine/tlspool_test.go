@@ -328,3 +328,37 @@ func TestIdleTLSHoldsNoBuffers(t *testing.T) {
 		unix.Close(fd)
 	}
 }
+
+// A TLS 1.3 server's ticket, read alone before the response it sends
+// later, is no end of the stream: the response that follows is
+// forwarded. (crypto/tls servers send tickets to clients that can
+// resume, in their first flight.)
+func TestServerTLSTicketBeforeResponse(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	got, answer := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(answer) }) }
+	t.Cleanup(release)
+	backend := tlsBackend(t, cert, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		got <- struct{}{}
+		<-answer
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlater")
+	})
+	cfg, opts := serverTLSOpts(t, httpSeedConfig(t, "", []string{backend}, []string{backend}),
+		&ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test", ClientSessionCache: tls.NewLRUClientSessionCache(4)}})
+	_, addr := startParsed(t, cfg, opts)
+	c := dial(t, addr)
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-got // fjord sent the request and looked for the response at once: it found the ticket alone
+	release()
+	resp, body := readResponse(t, bufio.NewReader(c), nil)
+	if resp.StatusCode != 200 || body != "later" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
