@@ -764,6 +764,9 @@ func (s *session) serverHandshaken(d tlsDone) {
 		return
 	}
 	layer.SetMaxRecord(l.eng.maxRecord)
+	if d.res.Tickets != nil {
+		layer.SetTicketSink(d.res.Tickets) // TLS 1.3 resumption: see tls/handshake
+	}
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
 	l.eng.tlsCounters.current.Add(1)
 	if err := l.register(s.svr.fd, &s.svr); err != nil {

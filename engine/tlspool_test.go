@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/tls/record"
+	"github.com/fjordlb/fjord/tls/settings"
 	"github.com/fjordlb/fjord/tls/testcert"
 )
 
@@ -217,12 +221,16 @@ func TestServerTLSIdlePoolBySNI(t *testing.T) {
 // A server that ends an idle TLS connection with close_notify: fjord
 // drops it from the pool (answering with its own close_notify), and the
 // next request to that server goes on a new connection, for both TLS
-// versions.
+// versions; with TLS 1.3 that connection resumes the session of the one
+// dropped.
 func TestServerTLSIdleCloseNotify(t *testing.T) {
 	for _, version := range tlsVersions {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
 			cert, roots := testcert.SelfSigned(t, "fjord.test")
 			closeNow, dropped := make(chan struct{}), make(chan error, 1)
+			var once sync.Once
+			release := func() { once.Do(func() { close(closeNow) }) }
+			t.Cleanup(release) // a failed test must not leave the backend waiting
 			web := newTLSHTTPBackend(t, cert, version, func(conn int, tc *tls.Conn) bool {
 				if conn != 1 {
 					return false
@@ -237,8 +245,11 @@ func TestServerTLSIdleCloseNotify(t *testing.T) {
 				return true
 			})
 			static := newTLSHTTPBackend(t, cert, version, nil)
-			cfg, opts := serverTLSOpts(t, oneLoop(httpSeedConfig(t, "", []string{web.addr}, []string{static.addr})),
-				&ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test"}})
+			cfg, opts := serverTLSOpts(t, oneLoop(httpSeedConfig(t, "", []string{web.addr}, []string{static.addr})), nil)
+			for sv := range opts.ServerTLS {
+				// A session cache per server, as tls/settings makes them.
+				opts.ServerTLS[sv] = &ServerTLS{Config: &tls.Config{RootCAs: roots, ServerName: "fjord.test", ClientSessionCache: tls.NewLRUClientSessionCache(4)}}
+			}
 			_, addr := startParsed(t, cfg, opts)
 			c := dial(t, addr)
 			br := bufio.NewReader(c)
@@ -247,12 +258,13 @@ func TestServerTLSIdleCloseNotify(t *testing.T) {
 			}
 			// To the other server: the web connection goes to the pool.
 			tlsGet(t, c, br, "/images/x.png", "x")
-			close(closeNow)
+			release()
 			if err := <-dropped; err != nil {
 				t.Fatalf("the idle connection was not closed with close_notify: %v", err)
 			}
-			if got := tlsGet(t, c, br, "/", "x"); connOf(t, got) != 2 {
-				t.Fatalf("after the server closed the idle connection: %q, want connection 2", got)
+			want := fmt.Sprintf("conn=2 sni=fjord.test resumed=%v ", version == tls.VersionTLS13)
+			if got := tlsGet(t, c, br, "/", "x"); !strings.HasPrefix(got, want) {
+				t.Fatalf("after the server closed the idle connection: %q, want %q", got, want)
 			}
 		})
 	}
@@ -326,6 +338,57 @@ func TestIdleTLSHoldsNoBuffers(t *testing.T) {
 	}
 	for _, fd := range l.closing {
 		unix.Close(fd)
+	}
+}
+
+// Sessions to a server are resumed, as HAProxy resumes them, unless
+// 'no-ssl-reuse': TLS 1.3 sessions (TLS 1.2 ones never are, see
+// tls/handshake), and only under the SNI they were made with. The
+// configuration is read as cmd/fjord reads it (tls/settings).
+func TestServerTLSResumption(t *testing.T) {
+	cert, _ := testcert.SelfSigned(t, "a.test", "b.test")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range tlsVersions {
+		for _, opt := range []string{"", "no-ssl-reuse"} {
+			t.Run(tls.VersionName(version)+"/"+opt, func(t *testing.T) {
+				web := newTLSHTTPBackend(t, cert, version, nil)
+				line := web.addr + " ssl verify required ca-file " + caFile + " sni req.hdr(host) " + opt
+				cfg, err := config.Parse("test.cfg", []byte(httpSeedConfig(t, "", []string{line}, []string{line})), config.Options{Resolver: config.NoResolver})
+				if err != nil {
+					t.Fatal(err)
+				}
+				set, err := settings.Build(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts := Options{ServerTLS: map[*config.Server]*ServerTLS{}}
+				for sv, tc := range set.Servers {
+					opts.ServerTLS[sv] = &ServerTLS{Config: tc, SNIFromHost: sv.TLS.SNI.Source == config.SNIHostHeader}
+				}
+				_, addr := startParsed(t, cfg, opts)
+				resumes := version == tls.VersionTLS13 && opt == ""
+				// A client each: a client's first request has a
+				// connection of its own, and a handshake.
+				for i, tc := range []struct {
+					host    string
+					resumed bool
+				}{
+					{"a.test", false},
+					{"a.test", resumes},
+					{"b.test", false}, // not a.test's session
+					{"b.test", resumes},
+				} {
+					c := dial(t, addr)
+					want := fmt.Sprintf("conn=%d sni=%s resumed=%v ", i+1, tc.host, tc.resumed)
+					if got := tlsGet(t, c, bufio.NewReader(c), "/", tc.host); !strings.HasPrefix(got, want) {
+						t.Fatalf("client %d: %q, want %q", i+1, got, want)
+					}
+				}
+			})
+		}
 	}
 }
 
