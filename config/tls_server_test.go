@@ -46,7 +46,8 @@ func TestServerTLS(t *testing.T) {
 		{"ssl verify none ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", func(*ServerTLS) {}},
 		{"ssl verify none no-tls-tickets", func(s *ServerTLS) { s.NoTLSTickets = true }},
 		{"ssl verify none no-tls-tickets tls-tickets", func(*ServerTLS) {}},
-		{"ssl verify none no-ssl-reuse", func(*ServerTLS) {}},
+		{"ssl verify none no-ssl-reuse", func(s *ServerTLS) { s.NoSSLReuse = true }},
+		{"ssl verify none no-ssl-reuse ssl-reuse", func(*ServerTLS) {}},
 		{"no-ssl ssl verify none", func(*ServerTLS) {}},
 	}
 	for _, tc := range tests {
@@ -116,6 +117,22 @@ func TestDefaultServerTLS(t *testing.T) {
 	}
 }
 
+// 'no-ssl-reuse' on a default-server reaches its servers, and
+// 'ssl-reuse' on a server line undoes it, as in HAProxy.
+func TestServerSSLReuse(t *testing.T) {
+	cfg := mustParse(t, backendCfg("default-server ssl verify none no-ssl-reuse", "server a 10.0.0.1:443", "server b 10.0.0.2:443 ssl-reuse", "server c 10.0.0.3:80 no-ssl ssl-reuse"))
+	be := cfg.Backend("be")
+	if a := be.Servers[0].TLS; a == nil || !a.NoSSLReuse {
+		t.Errorf("a = %+v, want no-ssl-reuse from its default-server", a)
+	}
+	if b := be.Servers[1].TLS; b == nil || b.NoSSLReuse {
+		t.Errorf("b = %+v, want ssl-reuse", b)
+	}
+	if c := be.Servers[2].TLS; c != nil {
+		t.Errorf("c = %+v, want no TLS", c)
+	}
+}
+
 func TestServerTLSErrors(t *testing.T) {
 	const lanAdvice = "verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default"
 	runErrorCases(t, NoResolver, []errCase{
@@ -158,8 +175,6 @@ func TestServerTLSDiagnostics(t *testing.T) {
 			[]wantDiag{{Warning, 7, []string{"'ssl-min-ver TLSv1.1': fjord connects to servers with TLS 1.2 and 1.3 only"}}}},
 		{"no-* ignored", backendCfg("server s1 10.0.0.2:443 ssl verify none ssl-max-ver TLSv1.3 no-tlsv12"),
 			[]wantDiag{{Warning, 7, []string{"server 's1': 'no-tlsv12' ignored", "use only 'ssl-min-ver' and 'ssl-max-ver'"}}}},
-		{"ssl-reuse", backendCfg("server s1 10.0.0.2:443 ssl verify none ssl-reuse"),
-			[]wantDiag{{Notice, 7, []string{"'ssl-reuse' is accepted and changes nothing: fjord does not resume TLS sessions to servers"}}}},
 		{"allow-0rtt", backendCfg("server s1 10.0.0.2:443 ssl verify none allow-0rtt"),
 			[]wantDiag{{Notice, 7, []string{"'allow-0rtt' is accepted and changes nothing: crypto/tls sends no early data"}}}},
 		{"dropped ciphers", backendCfg("server s1 10.0.0.2:443 ssl verify none ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256"),

@@ -61,6 +61,10 @@ type ServerTLS struct {
 	MinVersion, MaxVersion TLSVersion
 	CipherSuites           []uint16 // TLS 1.2 suites offered; TLS 1.3's three always are
 	NoTLSTickets           bool     // 'no-tls-tickets'
+	// NoSSLReuse is 'no-ssl-reuse': every connection to the server makes
+	// a full handshake. By default a session is resumed, as in HAProxy
+	// (TLS 1.3 sessions only: see tls/handshake).
+	NoSSLReuse bool
 }
 
 // parseSNIExpr reads a server's 'sni' expression. HAProxy evaluates any
@@ -293,11 +297,17 @@ func init() {
 		opt("ciphersuites", "LIST", func(p *parser, _ *serverTLSState, pos Pos, v string) error {
 			return p.ciphersuites(pos, "ciphersuites", v)
 		}),
-		// fjord never resumes sessions to servers (tls/handshake), which
-		// is what no-ssl-reuse asks.
-		reset(opt("no-ssl-reuse", "", func(*parser, *serverTLSState, Pos, string) error { return nil })),
-		{tlsOption: tlsOption{name: "ssl-reuse", status: ignored, why: "fjord does not resume TLS sessions to servers: each connection makes a full handshake",
-			server: func(*parser, *serverTLSState, Pos, string) error { return nil }}, reset: true},
+		// Sessions are resumed unless no-ssl-reuse; ssl-reuse undoes a
+		// default-server's no-ssl-reuse. Neither alone configures TLS,
+		// as in HAProxy, which takes them on a server without 'ssl'.
+		reset(opt("no-ssl-reuse", "", func(_ *parser, st *serverTLSState, _ Pos, _ string) error {
+			st.tls.NoSSLReuse = true
+			return nil
+		})),
+		reset(opt("ssl-reuse", "", func(_ *parser, st *serverTLSState, _ Pos, _ string) error {
+			st.tls.NoSSLReuse = false
+			return nil
+		})),
 		{tlsOption: tlsOption{name: "allow-0rtt", status: ignored, why: "crypto/tls sends no early data: the request goes after the handshake",
 			server: func(*parser, *serverTLSState, Pos, string) error { return nil }}},
 		{tlsOption: tlsOption{name: "npn", arg: "LIST", status: refused, why: "'npn' is not supported: NPN was replaced by ALPN, and neither servers nor crypto/tls negotiate it any more; use 'alpn'"}},

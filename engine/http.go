@@ -281,8 +281,9 @@ func (s *session) answerLocal(ans Local, be *backend) {
 // the session already holds, an idle one of the loop, or a new one.
 func (s *session) httpAttach() {
 	h, l := s.h, s.l
+	key := idleKey{srv: s.srv, sni: s.serverSNI(s.srv)}
 	if s.svr.fd >= 0 {
-		if h.conSrv == s.srv && !s.svr.readable && !s.svr.hup {
+		if h.conSrv == s.srv && s.svr.sni() == key.sni && !s.svr.readable && !s.svr.hup {
 			s.httpSendHead()
 			return
 		}
@@ -291,8 +292,8 @@ func (s *session) httpAttach() {
 	// "http-reuse safe": a session's first request gets its own
 	// connection; later ones may take one another session left.
 	if h.requests > 1 {
-		if fd := l.idle.take(s.srv); fd >= 0 {
-			s.svr = endpoint{fd: fd, s: s, writable: true}
+		if fd, t := l.idle.take(key); fd >= 0 {
+			s.svr = endpoint{fd: fd, s: s, writable: true, tls: t}
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now
@@ -312,18 +313,12 @@ func (s *session) releaseServerConn() {
 		return
 	}
 	// A connection that began with a PROXY header speaks for one client:
-	// it is never given to another.
-	if s.svr.tls != nil {
-		// The idle pool keeps sockets, not TLS sessions: a connection
-		// to a server over TLS serves one client (HAProxy would reuse
-		// it; see docs/tls.md).
-		s.svr.dropTLS()
-		h.reusable = false
-	}
+	// it is never given to another. A TLS one goes with its session.
 	if h.reusable && h.conSrv != nil && !s.svr.hup && !s.svr.readable && h.conSrv.Conf.SendProxy == 0 &&
-		s.c2s.inPipe == 0 && s.s2c.inPipe == 0 && h.mode == config.HTTPKeepAlive {
-		s.l.idle.put(s.svr.fd, h.conSrv)
+		s.c2s.inPipe == 0 && s.s2c.inPipe == 0 && h.mode == config.HTTPKeepAlive && (s.svr.tls == nil || s.svr.tls.quiet()) {
+		s.l.idle.put(s.svr.fd, h.conSrv, s.svr.tls)
 	} else {
+		s.svr.dropTLS()
 		s.l.closeFD(s.svr.fd)
 	}
 	s.svr = endpoint{fd: -1}
@@ -728,6 +723,9 @@ func (s *session) httpResponseDone() {
 func (s *session) serverSpoke() bool {
 	if s.svr.fd < 0 {
 		return false
+	}
+	if t := s.svr.tls; t != nil && !t.quiet() {
+		return true // bytes the record layer took from the socket
 	}
 	var b [1]byte
 	_, err := sysPeek(s.svr.fd, b[:])

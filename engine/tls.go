@@ -56,6 +56,7 @@ type tlsConn struct {
 	// splices, and the layer only handles the records without data.
 	kernel bool
 	info   TLSInfo
+	sni    string // a server connection's SNI, its idle pool key (idleKey)
 	// ended is the count of current TLS sessions, decremented once when
 	// the session's layer is dropped.
 	ended *atomic.Int64
@@ -226,7 +227,9 @@ func (t *tlsConn) buffered() int { return len(t.pt) - t.ptOff }
 
 // fill opens records into pt: those already read, then what the socket
 // gives, until pt holds want bytes or the socket is drained (EAGAIN). It
-// returns nil when it made progress or reached the end of the stream.
+// returns nil when it opened plaintext or reached the end of the stream:
+// records that carry none (a ticket, a KeyUpdate) are no progress, or a
+// reader would take them for the end of the stream.
 func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
 	fd := ep.fd
 	progress := false
@@ -256,7 +259,7 @@ func (t *tlsConn) fill(l *loop, ep *endpoint, want int) error {
 		if n > 0 {
 			t.pt = append(t.pt, data...)
 			t.ct = t.ct[:copy(t.ct, t.ct[n:])]
-			progress = true
+			progress = progress || len(data) > 0
 			if t.layer.Pending() {
 				t.sendOwed(l, fd, t.layer.AppendControl(nil))
 			}
@@ -492,6 +495,7 @@ type tlsDone struct {
 	res *handshake.Result
 	err error
 	gen uint32
+	sni string // a server handshake's SNI
 }
 
 // startHandshake hands the client connection to the handshake pool. The
@@ -525,7 +529,7 @@ func (s *session) startHandshake() {
 		if err == nil {
 			eng.handshakeDone(true, res.State.DidResume, time.Now())
 		}
-		l.postHandshake(s, tlsDone{res, err, gen})
+		l.postHandshake(s, tlsDone{res: res, err: err, gen: gen})
 	}()
 }
 
@@ -759,9 +763,10 @@ func (s *session) startServerHandshake(st *ServerTLS) {
 	s.state = stServerHandshake
 	s.rearm()
 	cfg := st.Config
-	if st.SNIFromHost && s.h != nil && s.h.sniHost != "" {
+	sni := s.serverSNI(s.srv)
+	if sni != cfg.ServerName {
 		cfg = cfg.Clone()
-		cfg.ServerName = s.h.sniHost
+		cfg.ServerName = sni
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.hsCancel = cancel
@@ -779,7 +784,7 @@ func (s *session) startServerHandshake(st *ServerTLS) {
 		if err == nil {
 			eng.handshakeDone(false, res.State.DidResume, time.Now())
 		}
-		l.postHandshake(s, tlsDone{res, err, gen})
+		l.postHandshake(s, tlsDone{res: res, err: err, gen: gen, sni: sni})
 	}()
 }
 
@@ -797,7 +802,10 @@ func (s *session) serverHandshaken(d tlsDone) {
 		return
 	}
 	layer.SetMaxRecord(l.eng.maxRecord)
-	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
+	if d.res.Tickets != nil {
+		layer.SetTicketSink(d.res.Tickets) // TLS 1.3 resumption: see tls/handshake
+	}
+	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
 	l.eng.tlsCounters.current.Add(1)
 	if l.eng.kernelTLS {
 		if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {

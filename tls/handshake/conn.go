@@ -26,7 +26,34 @@ type recordConn struct {
 	remain int
 
 	in, out recordLog
+
+	// After the hand-over (handedOver), the socket is the loop's: reads
+	// take only what feed gave, fed[fedOff:], then fail with errFed,
+	// and writes are dropped.
+	after  bool
+	fed    []byte
+	fedOff int
 }
+
+// errFed ends a read that took all that was fed. It is a temporary
+// net.Error, so that crypto/tls keeps the connection usable after it.
+var errFed net.Error = fedError{}
+
+type fedError struct{}
+
+func (fedError) Error() string   { return "handshake: nothing more was fed" }
+func (fedError) Timeout() bool   { return true }
+func (fedError) Temporary() bool { return true }
+
+// handedOver ends the connection's use of the socket, which its
+// descriptor (closed after the handshake) no longer reaches.
+func (c *recordConn) handedOver() {
+	c.after = true
+	c.in, c.out = recordLog{}, recordLog{}
+}
+
+// feed gives what the next reads take, after the hand-over.
+func (c *recordConn) feed(b []byte) { c.fed, c.fedOff = b, 0 }
 
 // maxLogged bounds what a handshake may send or receive: a full
 // handshake with a long chain is some KB; a peer that goes on past this
@@ -65,6 +92,14 @@ func (l *recordLog) records() [][]byte {
 }
 
 func (c *recordConn) Read(p []byte) (int, error) {
+	if c.after {
+		if c.fedOff == len(c.fed) {
+			return 0, errFed
+		}
+		n := copy(p, c.fed[c.fedOff:])
+		c.fedOff += n
+		return n, nil
+	}
 	if c.in.err != nil {
 		return 0, c.in.err
 	}
@@ -92,6 +127,9 @@ func (c *recordConn) Read(p []byte) (int, error) {
 }
 
 func (c *recordConn) Write(p []byte) (int, error) {
+	if c.after {
+		return 0, errFed // an alert about a ticket: the loop has the socket
+	}
 	if c.out.err != nil {
 		return 0, c.out.err
 	}
@@ -103,7 +141,12 @@ func (c *recordConn) Write(p []byte) (int, error) {
 
 // Close ends what waits on the duplicate (crypto/tls closes the conn
 // when the context of HandshakeContext ends); run closes it.
-func (c *recordConn) Close() error { return c.f.SetDeadline(time.Unix(1, 0)) }
+func (c *recordConn) Close() error {
+	if c.after {
+		return nil
+	}
+	return c.f.SetDeadline(time.Unix(1, 0))
+}
 
 func (c *recordConn) LocalAddr() net.Addr                { return c.local }
 func (c *recordConn) RemoteAddr() net.Addr               { return c.remote }

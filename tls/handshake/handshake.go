@@ -28,6 +28,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fjordlb/fjord/tls/record"
@@ -42,6 +43,11 @@ type Result struct {
 	// was sent, else the code of the error VerifyClient let pass. A
 	// resumed session has its full handshake's.
 	Verify int
+	// Tickets, after a TLS 1.3 client handshake whose configuration has
+	// a ClientSessionCache, makes resumable sessions of the tickets the
+	// server sends next, into that cache: give it to the session's
+	// record layer (record.Layer.SetTicketSink). nil: none to take.
+	Tickets record.TicketSink
 }
 
 // Wipe clears the session's secrets once the record layer has its keys.
@@ -287,7 +293,10 @@ func (p *Pool) Server(ctx context.Context, fd int, local, remote net.Addr, cfg *
 }
 
 // Client runs a client handshake on fd, as Server does. cfg must allow
-// only what the record layer carries; sessions are not resumed.
+// only what the record layer carries. With a ClientSessionCache (and
+// tickets not disabled), TLS 1.3 sessions are resumed from it, and
+// Result.Tickets fills it; TLS 1.2 sessions never go in it, since
+// crypto/tls logs no keys when it resumes one (see tls13Only).
 func (p *Pool) Client(ctx context.Context, fd int, local, remote net.Addr, cfg *tls.Config, deadline time.Time) (*Result, error) {
 	return p.run(ctx, record.Client, fd, local, remote, cfg, deadline)
 }
@@ -305,12 +314,18 @@ func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote 
 	p.cpu.acquire()
 	defer p.cpu.release()
 	var tc *tls.Conn
+	var cache *tls13Only
 	if role == record.Server {
 		tc = tls.Server(c, cfg)
 	} else {
 		cfg = cfg.Clone()
 		cfg.KeyLogWriter = &hs.log
-		cfg.ClientSessionCache = nil
+		if cfg.ClientSessionCache != nil && !cfg.SessionTicketsDisabled {
+			cache = &tls13Only{ClientSessionCache: cfg.ClientSessionCache}
+			cfg.ClientSessionCache = cache
+		} else {
+			cfg.ClientSessionCache = nil
+		}
 		tc = tls.Client(c, cfg)
 	}
 	defer hs.wipe() // what handOver did not take
@@ -322,7 +337,55 @@ func (p *Pool) run(ctx context.Context, role record.Role, fd int, local, remote 
 	if err := handOver(r, role, hs, c); err != nil {
 		return nil, err
 	}
+	if cache != nil {
+		cache.handshaken.Store(true)
+		if r.State.Version == tls.VersionTLS13 {
+			c.handedOver()
+			r.Tickets = &ticketTaker{tc: tc, c: c}
+		}
+	}
 	return r, nil
+}
+
+// tls13Only is a client handshake's view of its server's session cache:
+// it keeps the TLS 1.3 sessions and drops the TLS 1.2 ones. A resumed
+// TLS 1.2 session is one crypto/tls logs no keys for (its master secret
+// comes from the cache), so the record layer could not carry it.
+// crypto/tls stores a TLS 1.2 session during the handshake (the ticket
+// comes before the server's Finished) and a TLS 1.3 one only after it
+// (from a NewSessionTicket that the ticketTaker feeds it).
+type tls13Only struct {
+	tls.ClientSessionCache
+	handshaken atomic.Bool
+}
+
+func (c *tls13Only) Put(key string, cs *tls.ClientSessionState) {
+	if cs != nil && !c.handshaken.Load() {
+		return // a TLS 1.2 session
+	}
+	c.ClientSessionCache.Put(key, cs)
+}
+
+// ticketTaker feeds the records of a TLS 1.3 server's tickets, as the
+// record layer on the loop opens them, to the crypto/tls connection that
+// made the handshake: it alone has the resumption secret, and it puts
+// the session it makes of a ticket in the configuration's cache. It is
+// in step with the record layer (see record.Layer.SetTicketSink): the
+// connection read every record of the server up to the hand-over.
+type ticketTaker struct {
+	tc *tls.Conn
+	c  *recordConn
+}
+
+// Ticket takes the first record that carries tickets, and no more: the
+// cache keeps one session per server name, the last one put.
+func (t *ticketTaker) Ticket(rec []byte) bool {
+	t.c.feed(rec)
+	var b [1]byte
+	_, _ = t.tc.Read(b[:]) // handles the tickets, then finds nothing more (errFed)
+	t.c.feed(nil)
+	t.tc, t.c = nil, nil
+	return false
 }
 
 // handOver fills r.Keys from the key log or the resumed session's

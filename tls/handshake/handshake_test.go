@@ -585,6 +585,78 @@ func TestClientHandOver(t *testing.T) {
 	}
 }
 
+// fjord as a client resumes TLS 1.3 sessions: the tickets the server
+// sends after the handshake reach the record layer, which hands them to
+// the handshake's crypto/tls connection (Result.Tickets), which puts
+// them in the cache; the next handshake to the same name resumes, and
+// its keys are handed over. TLS 1.2 sessions never go in the cache:
+// crypto/tls would log no keys when resuming one. A session is resumed
+// only for the server name it was made with.
+func TestClientResumption(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test", "other.test")
+	for _, tc := range []struct {
+		version    uint16
+		wantResume bool
+	}{{tls.VersionTLS13, true}, {tls.VersionTLS12, false}} {
+		t.Run(tls.VersionName(tc.version), func(t *testing.T) {
+			srvCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tc.version, MaxVersion: tc.version, CipherSuites: aeadSuites12}
+			cache := tls.NewLRUClientSessionCache(4)
+			pool := handshake.NewPool(1)
+			connect := func(name string) (clientResumed, serverResumed bool) {
+				t.Helper()
+				fd, far, local, remote := rawPair(t)
+				server := tls.Server(far, srvCfg)
+				served := make(chan error, 1)
+				go func() {
+					_, err := io.Copy(server, server) // echo until close_notify
+					if err == nil {
+						err = server.CloseWrite()
+					}
+					served <- err
+				}()
+				res, err := pool.Client(context.Background(), dup(t, fd), local, remote,
+					&tls.Config{RootCAs: roots, ServerName: name, CipherSuites: aeadSuites12, ClientSessionCache: cache}, time.Now().Add(10*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (res.Tickets != nil) != (tc.version == tls.VersionTLS13) {
+					t.Fatalf("Result.Tickets set: %v", res.Tickets != nil)
+				}
+				resumed := res.State.DidResume
+				s := newSession(t, fd, record.Client, res)
+				if res.Tickets != nil {
+					s.layer.SetTicketSink(res.Tickets)
+				}
+				s.send(s.layer.Seal(nil, []byte("ping")))
+				if data, err := s.read(); err != nil || string(data) != "ping" {
+					t.Fatalf("echo: %q, %v", data, err)
+				}
+				s.send(s.layer.AppendClose(nil))
+				if _, err := s.read(); err != io.EOF {
+					t.Fatalf("after close_notify: %v", err)
+				}
+				if err := <-served; err != nil {
+					t.Fatal(err)
+				}
+				return resumed, server.ConnectionState().DidResume
+			}
+			if c, s := connect("fjord.test"); c || s {
+				t.Fatalf("the first handshake resumed: client %v, server %v", c, s)
+			}
+			_, cached := cache.Get("fjord.test")
+			if cached != tc.wantResume {
+				t.Fatalf("a session in the cache after the first handshake: %v, want %v", cached, tc.wantResume)
+			}
+			if c, s := connect("fjord.test"); c != tc.wantResume || s != tc.wantResume {
+				t.Fatalf("the second handshake resumed: client %v, server %v, want %v", c, s, tc.wantResume)
+			}
+			if c, s := connect("other.test"); c || s {
+				t.Fatalf("a handshake for another name resumed: client %v, server %v", c, s)
+			}
+		})
+	}
+}
+
 // KeyUpdate both ways: fjord renews its keys and asks crypto/tls to
 // renew its own, and the session goes on.
 func TestKeyUpdateWithCryptoTLS(t *testing.T) {

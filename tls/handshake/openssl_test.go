@@ -170,3 +170,80 @@ func acceptRaw(t *testing.T, ln net.Listener) (fd int, local, remote net.Addr) {
 	t.Cleanup(func() { unix.Close(fd) })
 	return fd, c.LocalAddr(), c.RemoteAddr()
 }
+
+// OpenSSL's server sends its TLS 1.3 tickets only once it has the
+// client's Finished, after fjord's handshake has handed over: they reach
+// the record layer, which hands them to the handshake's connection
+// (Result.Tickets), and the next handshake resumes.
+func TestOpenSSLServerResumption(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl command: install the Debian package openssl")
+	}
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	bundle := filepath.Join(t.TempDir(), "site.pem")
+	if err := os.WriteFile(bundle, testcert.PEM(t, cert), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// -rev answers each line reversed; two connections, one after the
+	// other.
+	cmd := exec.Command(openssl, "s_server", "-accept", "127.0.0.1:0", "-cert", bundle, "-tls1_3", "-rev", "-naccept", "2")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	out := bufio.NewReader(stdout)
+	var addr string
+	for addr == "" {
+		line, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("s_server: %v\n%s", err, stderr.String())
+		}
+		if a, ok := strings.CutPrefix(strings.TrimSpace(line), "ACCEPT "); ok {
+			addr = a
+		}
+	}
+	go io.Copy(io.Discard, out)
+	cache := tls.NewLRUClientSessionCache(4)
+	for i := range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := c.(*net.TCPConn).SyscallConn()
+		var fd int
+		raw.Control(func(s uintptr) { fd = dup(t, int(s)) })
+		c.Close()
+		t.Cleanup(func() { unix.Close(fd) })
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatal(err)
+		}
+		res, err := handshake.NewPool(1).Client(context.Background(), dup(t, fd), c.LocalAddr(), c.RemoteAddr(),
+			&tls.Config{RootCAs: roots, ServerName: "fjord.test", ClientSessionCache: cache}, time.Now().Add(10*time.Second))
+		if err != nil {
+			t.Fatalf("handshake %d: %v\nopenssl: %s", i+1, err, stderr.String())
+		}
+		if res.State.DidResume != (i == 1) {
+			t.Fatalf("handshake %d resumed: %v", i+1, res.State.DidResume)
+		}
+		s := newSession(t, fd, record.Client, res)
+		s.layer.SetTicketSink(res.Tickets)
+		s.send(s.layer.Seal(nil, []byte("fjord\n")))
+		var got []byte
+		for !strings.HasSuffix(string(got), "\n") {
+			data, err := s.read()
+			if err != nil {
+				t.Fatalf("read: %v\nopenssl: %s", err, stderr.String())
+			}
+			got = append(got, data...)
+		}
+		if string(got) != "drojf\n" {
+			t.Fatalf("s_server answered %q", got)
+		}
+		s.send(s.layer.AppendClose(nil))
+	}
+}

@@ -108,6 +108,30 @@ type Layer struct {
 	requestUpdate bool // ask the peer to update its keys too
 	refusals      int
 	maxRecord     int // the most plaintext a record carries, MaxPlaintext unless limited
+
+	// tickets takes the server's first records while they carry only
+	// tickets (SetTicketSink); nil once one carries anything else.
+	tickets TicketSink
+}
+
+// TicketSink takes the NewSessionTicket messages a TLS 1.3 server sends
+// after the handshake, as the records that carried them, sealed as they
+// came: only the crypto/tls connection that made the handshake knows
+// the resumption secret that makes resumable sessions of them. Ticket
+// reports whether the sink takes more.
+type TicketSink interface {
+	Ticket(rec []byte) bool
+}
+
+// SetTicketSink has a TLS 1.3 client layer hand s the server's records
+// from the first one the layer opens, as long as each carries nothing
+// but whole tickets: s must have read the session's records up to there
+// itself (the handshake's), so that the two stay in step. The first
+// record that carries anything else, or a KeyUpdate, ends it.
+func (l *Layer) SetTicketSink(s TicketSink) {
+	if l.role == Client && l.version == tls.VersionTLS13 {
+		l.tickets = s
+	}
 }
 
 // New makes the layer of one session from the keys its handshake
@@ -178,7 +202,20 @@ func (l *Layer) Open(buf []byte) (n int, data []byte, err error) {
 		return 0, nil, nil
 	}
 	n = headerLen + length
+	var sealed []byte
+	if l.tickets != nil {
+		sealed = slices.Clone(buf[:n]) // decrypt opens it in place
+	}
 	ctype, plain, err := l.decrypt(buf[:n])
+	if l.tickets != nil {
+		if err == nil && ctype == typeHandshake && len(l.hs) == 0 && onlyTickets(plain) {
+			if !l.tickets.Ticket(sealed) {
+				l.tickets = nil
+			}
+		} else {
+			l.tickets = nil
+		}
+	}
 	if err != nil {
 		return n, nil, err
 	}
@@ -341,11 +378,30 @@ func (l *Layer) message(typ byte, body []byte) error {
 		}
 		return nil
 	case typ == msgNewSessionTicket && l.role == Client:
-		// fjord does not resume sessions to its servers: the ticket is
-		// read and dropped.
+		// The layer itself has no use for a ticket: a TicketSink, if
+		// any, took the record before.
 		return nil
 	}
 	return fault(alertUnexpectedMessage, "handshake message %d after the handshake", typ)
+}
+
+// onlyTickets reports whether p is one or more whole NewSessionTicket
+// messages.
+func onlyTickets(p []byte) bool {
+	if len(p) == 0 {
+		return false
+	}
+	for len(p) > 0 {
+		if len(p) < 4 || p[0] != msgNewSessionTicket {
+			return false
+		}
+		mlen := int(p[1])<<16 | int(p[2])<<8 | int(p[3])
+		if len(p) < 4+mlen {
+			return false
+		}
+		p = p[4+mlen:]
+	}
+	return true
 }
 
 // update derives a direction's next keys (RFC 8446, section 7.2).

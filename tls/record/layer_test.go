@@ -328,6 +328,70 @@ func TestPostHandshake(t *testing.T) {
 			t.Fatalf("%q, %v", got, err)
 		}
 	})
+	t.Run("tickets to a sink, until a record carries something else", func(t *testing.T) {
+		srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
+		sink := &recordSink{more: true}
+		cli.SetTicketSink(sink)
+		one := []byte{msgNewSessionTicket, 0, 0, 3, 1, 2, 3}
+		two := append(bytes.Clone(one), msgNewSessionTicket, 0, 0, 1, 9)
+		var wire []byte
+		wire = srv.seal(wire, typeHandshake, one)
+		wire = srv.seal(wire, typeHandshake, two) // two tickets in a record
+		first := len(wire)
+		wire = srv.Seal(wire, []byte("data"))
+		wire = srv.seal(wire, typeHandshake, one) // after data: not the sink's
+		sent := bytes.Clone(wire[:first])
+		if got, err := openAll(cli, wire); err != nil || string(got) != "data" {
+			t.Fatalf("%q, %v", got, err)
+		}
+		if len(sink.recs) != 2 || !bytes.Equal(bytes.Join(sink.recs, nil), sent) {
+			t.Fatalf("the sink got %d records, want the 2 sealed ticket records as sent", len(sink.recs))
+		}
+	})
+	t.Run("a sink that wants no more", func(t *testing.T) {
+		srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
+		sink := &recordSink{}
+		cli.SetTicketSink(sink)
+		ticket := []byte{msgNewSessionTicket, 0, 0, 0}
+		wire := srv.seal(nil, typeHandshake, ticket)
+		wire = srv.seal(wire, typeHandshake, ticket)
+		if _, err := openAll(cli, wire); err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.recs) != 1 {
+			t.Fatalf("the sink got %d records, want 1", len(sink.recs))
+		}
+	})
+	t.Run("no sink for what is not a TLS 1.3 client", func(t *testing.T) {
+		for _, tc := range []struct {
+			version, suite uint16
+			server         bool
+		}{{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, false}, {tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, true}} {
+			srv, cli := pair(t, tc.version, tc.suite)
+			l := cli
+			if tc.server {
+				l = srv
+			}
+			l.SetTicketSink(&recordSink{more: true})
+			if l.tickets != nil {
+				t.Errorf("%s, server %v: a sink was set", tls.VersionName(tc.version), tc.server)
+			}
+		}
+	})
+	t.Run("a ticket split across records ends the sink", func(t *testing.T) {
+		srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
+		sink := &recordSink{more: true}
+		cli.SetTicketSink(sink)
+		wire := srv.seal(nil, typeHandshake, []byte{msgNewSessionTicket, 0, 0, 3, 1})
+		wire = srv.seal(wire, typeHandshake, []byte{2, 3})
+		wire = srv.seal(wire, typeHandshake, []byte{msgNewSessionTicket, 0, 0, 0})
+		if _, err := openAll(cli, wire); err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.recs) != 0 || cli.tickets != nil {
+			t.Fatalf("the sink got %d records of a split ticket", len(sink.recs))
+		}
+	})
 	t.Run("a ticket to fjord as server", func(t *testing.T) {
 		srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
 		_, err := openAll(srv, cli.seal(nil, typeHandshake, []byte{msgNewSessionTicket, 0, 0, 0}))
@@ -447,4 +511,15 @@ func TestMaxRecord(t *testing.T) {
 	if n := countRecords(srv.Seal(nil, msg)); n != 1 {
 		t.Fatalf("no limit: %d records", n)
 	}
+}
+
+// recordSink keeps what a layer hands it as a TicketSink.
+type recordSink struct {
+	recs [][]byte
+	more bool
+}
+
+func (s *recordSink) Ticket(rec []byte) bool {
+	s.recs = append(s.recs, rec)
+	return s.more
 }

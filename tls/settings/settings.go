@@ -88,6 +88,12 @@ func Build(cfg *config.Config) (*Set, error) {
 			}
 			if sv.TLS.Checks {
 				c := tc.Clone()
+				if c.ClientSessionCache != nil {
+					// The checks' own: crypto/tls resumes TLS 1.2
+					// sessions for them, which traffic must not find
+					// (see serverConfig).
+					c.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+				}
 				if sv.TLS.CheckSNI != "" {
 					c.ServerName = sv.TLS.CheckSNI
 				}
@@ -182,6 +188,14 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 	if t.SNI.Source == config.SNIText {
 		tc.ServerName = t.SNI.Text
 	}
+	if !t.NoSSLReuse && !t.NoTLSTickets {
+		// HAProxy resumes the session to a server unless 'no-ssl-reuse'.
+		// crypto/tls keys a session by the SNI sent (by the server's
+		// address without one), so none is resumed under another name.
+		// The engine's handshakes keep TLS 1.3 sessions only (see
+		// tls/handshake); without tickets crypto/tls resumes none.
+		tc.ClientSessionCache = tls.NewLRUClientSessionCache(serverSessions)
+	}
 	if t.Cert != "" {
 		p, _ := filepath.Abs(t.Cert)
 		store, _, err := certs.Load([]certs.Source{{Path: p}}, certs.Options{})
@@ -211,6 +225,10 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// serverSessions is how many sessions are kept for each server, one per
+// SNI: 'sni req.hdr(host)' names a server by as many names as its sites.
+const serverSessions = 64
 
 // verifier checks a peer's chain against CA files and a CRL.
 type verifier struct {

@@ -397,3 +397,34 @@ func TestStrictSNI(t *testing.T) {
 		t.Fatalf("an unknown name: %v, want the alert unrecognized_name", cerr)
 	}
 }
+
+// A server's traffic resumes its TLS sessions from a cache of its own
+// (HAProxy's default), unless 'no-ssl-reuse' or 'no-tls-tickets'; its
+// health checks have theirs.
+func TestServerSessionCache(t *testing.T) {
+	for _, tc := range []struct {
+		opts   string
+		resume bool
+	}{
+		{"", true},
+		{"no-ssl-reuse", false},
+		{"no-tls-tickets", false},
+		{"no-ssl-reuse ssl-reuse", true},
+	} {
+		t.Run(tc.opts, func(t *testing.T) {
+			cfg := parse(t, "frontend fe\n bind 127.0.0.1:80\n default_backend be\nbackend be\n server s 127.0.0.1:8443 ssl verify none check "+tc.opts+"\n")
+			set, err := Build(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv := cfg.Backends()[0].Servers[0]
+			traffic, checks := set.Servers[sv].ClientSessionCache, set.Checks[sv].ClientSessionCache
+			if (traffic != nil) != tc.resume || (checks != nil) != tc.resume {
+				t.Fatalf("session caches: traffic %v, checks %v; want %v", traffic != nil, checks != nil, tc.resume)
+			}
+			if traffic != nil && traffic == checks {
+				t.Fatal("the checks share the traffic's session cache")
+			}
+		})
+	}
+}
