@@ -37,6 +37,10 @@ func (t *tlsConn) toKernel(e *Engine, fd int) error {
 	switch {
 	case err == nil:
 		t.kernel = true
+		// The kernel opens the server's tickets, and only their sealed
+		// records make sessions (see docs/tls.md): the crypto/tls
+		// connection kept for them goes.
+		t.layer.SetTicketSink(nil)
 		e.tlsCounters.kernel.Add(1)
 		return nil
 	case errors.Is(err, ktls.ErrPlain):
