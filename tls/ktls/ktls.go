@@ -127,8 +127,12 @@ func SetKey(fd int, d Direction, version, suite uint16, m record.Material) error
 		return err
 	}
 	defer clear(info)
-	if err := unix.SetsockoptString(fd, unix.SOL_TLS, int(d), unsafe.String(&info[0], len(info))); err != nil {
-		return fmt.Errorf("setsockopt %s: %w", d, err)
+	// Not unix.SetsockoptString: it copies its string to the heap, and
+	// that copy of the keys would outlive the call unwiped.
+	_, _, errno := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_TLS, uintptr(d),
+		uintptr(unsafe.Pointer(&info[0])), uintptr(len(info)), 0)
+	if errno != 0 {
+		return fmt.Errorf("setsockopt %s: %w", d, errno)
 	}
 	return nil
 }
