@@ -26,10 +26,16 @@ import (
 // ktls.ReadControl and gives it to the layer, and sends what the layer
 // owes the peer with ktls.SendControl, for the kernel to seal.
 
-// toKernel hands the session's records to the kernel. It returns nil
-// with the session still in user space when the kernel took nothing (no
-// cipher for the suite, say); any other error leaves the socket unusable.
+// toKernel hands the session's records to the kernel where the engine
+// may (Options.KernelTLS). It returns nil with the session still in user
+// space when the kernel took nothing (no cipher for the suite, say), and
+// the layer then forgets its raw keys; any other error leaves the socket
+// unusable.
 func (t *tlsConn) toKernel(e *Engine, fd int) error {
+	if !e.kernelTLS {
+		t.layer.ForgetKeys()
+		return nil
+	}
 	in, out := t.layer.Material()
 	err := ktls.Enable(fd, t.layer.Version(), t.layer.Suite(), in, out)
 	clear(in.Key)
@@ -44,6 +50,7 @@ func (t *tlsConn) toKernel(e *Engine, fd int) error {
 		e.tlsCounters.kernel.Add(1)
 		return nil
 	case errors.Is(err, ktls.ErrPlain):
+		t.layer.ForgetKeys()
 		if e.kernelFallbackLogged.CompareAndSwap(false, true) {
 			e.logf("kTLS: %v: the session stays in the user-space record layer (logged once)", err)
 		}

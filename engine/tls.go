@@ -578,12 +578,10 @@ func (s *session) handshaken(d tlsDone) {
 	if len(st.PeerCertificates) > 0 {
 		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
 	}
-	if l.eng.kernelTLS {
-		if err := s.cli.tls.toKernel(l.eng, s.cli.fd); err != nil {
-			l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
-			s.close(false)
-			return
-		}
+	if err := s.cli.tls.toKernel(l.eng, s.cli.fd); err != nil {
+		l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
+		s.close(false)
+		return
 	}
 	if err := l.register(s.cli.fd, &s.cli); err != nil {
 		l.eng.logf("%s: register client: %v", s.fe.conf, err)
@@ -807,11 +805,9 @@ func (s *session) serverHandshaken(d tlsDone) {
 	}
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
 	l.eng.tlsCounters.current.Add(1)
-	if l.eng.kernelTLS {
-		if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {
-			s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
-			return
-		}
+	if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {
+		s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
+		return
 	}
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
 		l.eng.logf("%s: register server socket: %v", s.be.Conf, err)

@@ -23,6 +23,17 @@ type Material struct {
 	Seq uint64
 }
 
+// ForgetKeys wipes the raw keys the layer keeps for Material, now and
+// after any KeyUpdate: for a session that stays in user space, whose
+// AEADs are all it needs.
+func (l *Layer) ForgetKeys() {
+	l.forget = true
+	for _, d := range []*direction{&l.in, &l.out} {
+		clear(d.key)
+		d.key = nil
+	}
+}
+
 // Material returns both directions' current keys: in is what the peer
 // seals, out what the layer (or the kernel in its place) seals. They are
 // copies, for the caller to wipe.

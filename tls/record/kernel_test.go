@@ -133,3 +133,19 @@ func TestHandleAlertsAndRenegotiation(t *testing.T) {
 		t.Error("Handle took application data")
 	}
 }
+
+func TestForgetKeys(t *testing.T) {
+	srv, cli := pair(t, tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256)
+	srv.ForgetKeys()
+	if in, out := srv.Material(); in.Key != nil || out.Key != nil {
+		t.Fatal("Material gave keys after ForgetKeys")
+	}
+	cli.UpdateKeys(false)
+	rec := cli.Seal(nil, []byte("after an update"))
+	if got, err := openAll(srv, rec); err != nil || string(got) != "after an update" {
+		t.Fatalf("the layer without raw keys opened %q, %v", got, err)
+	}
+	if in, _ := srv.Material(); in.Key != nil {
+		t.Error("a KeyUpdate brought the raw key back")
+	}
+}

@@ -111,7 +111,7 @@ func Supported(version, id uint16) bool {
 // direction is one way of a session: its AEAD, IV and sequence number.
 type direction struct {
 	aead   cipher.AEAD
-	key    []byte   // the AEAD's key, for a kernel that seals (see Material)
+	key    []byte   // the AEAD's key, for a kernel that seals (see Material), until ForgetKeys
 	iv     [12]byte // TLS 1.2 AES-GCM: the 4-byte salt, then zeros
 	seq    uint64
 	secret []byte // TLS 1.3: the current traffic secret, for KeyUpdate

@@ -96,8 +96,11 @@ type Layer struct {
 	// inUpdates counts the peer's KeyUpdates, so that a kernel that
 	// opens records can be given the new keys (see Handle).
 	inUpdates int
-	role      Role
-	in, out   direction
+	// forget: the raw keys are wiped as soon as they are derived (see
+	// ForgetKeys); the AEADs are all the layer needs to seal itself.
+	forget  bool
+	role    Role
+	in, out direction
 
 	// hs holds a post-handshake message that arrived in pieces.
 	hs []byte
@@ -414,6 +417,10 @@ func (l *Layer) update(d direction) (direction, error) {
 	clear(d.key)
 	next, err := direction13(l.suite, secret, 0)
 	clear(secret)
+	if l.forget {
+		clear(next.key)
+		next.key = nil
+	}
 	return next, err
 }
 
