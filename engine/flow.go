@@ -278,7 +278,11 @@ func (f *flow) spliceIn(s *session) bool {
 		l.pipes.put(f.p)
 		f.p = nil
 		f.bulk, f.stream, f.burst, f.nextCheck = false, false, 0, 0
-		if cerr := f.src.tls.control(l, f.src.fd); cerr != nil && cerr != unix.EAGAIN {
+		// splice refuses a control record only once the kernel holds
+		// all of it, so control finding nothing to read (EAGAIN) means
+		// the EINVAL had another cause: the kernel's parser stopped on
+		// a malformed record header, and no event will come.
+		if cerr := f.src.tls.control(l, f.src.fd); cerr != nil {
 			s.close(true)
 			return false
 		}
