@@ -88,7 +88,11 @@ func (f *flow) pump(s *session) bool {
 			if !f.dst.writable {
 				return true // back-pressure: wait for EPOLLOUT
 			}
-			n, err := sysSplice(f.p.r, f.dst.fd, f.inPipe)
+			err := f.dst.flushControl()
+			var n int
+			if err == nil {
+				n, err = sysSplice(f.p.r, f.dst.fd, f.inPipe)
+			}
 			if err == unix.EAGAIN {
 				f.dst.writable = false
 				return true
@@ -113,8 +117,11 @@ func (f *flow) pump(s *session) bool {
 		}
 		if f.eof {
 			if !f.shut && !f.keepOpen {
+				if !f.dst.shutWrite() {
+					f.dst.writable = false // close_notify waits for EPOLLOUT
+					return true
+				}
 				f.shut = true
-				f.dst.shutWrite()
 			}
 			return true
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -148,26 +149,66 @@ func (t *tlsConn) control(l *loop, fd int) error {
 	return nil
 }
 
-// sendControl sends what the layer owes the peer (a KeyUpdate's answer,
-// a refusal of renegotiation), sealed by the kernel, then gives the
-// kernel our next key if a KeyUpdate of ours went out.
+// ctlRecord is a control record on its way to a kernel TLS socket: its
+// content type and plaintext, and, for our KeyUpdate, the write key the
+// kernel takes once the record has gone out.
+type ctlRecord struct {
+	ctype byte
+	p     []byte
+	rekey *record.Material
+}
+
+// sendControl queues what the layer owes the peer (a KeyUpdate's answer,
+// a refusal of renegotiation), for the kernel to seal, and sends what
+// the socket takes. A full socket (EAGAIN) is not an error: the rest
+// goes before the next write.
 func (t *tlsConn) sendControl(fd int) error {
-	var err error
 	rekeyOut := t.layer.TakeControl(func(ctype byte, p []byte) {
-		if err == nil {
-			err = ktls.SendControl(fd, ctype, p)
-		}
+		t.ctlOwed = append(t.ctlOwed, ctlRecord{ctype: ctype, p: bytes.Clone(p)})
 	})
-	if err == nil && rekeyOut {
+	if rekeyOut {
+		// The KeyUpdate is the last record TakeControl gave; the key
+		// after it is the layer's out key now.
 		in, out := t.layer.Material()
-		err = ktls.SetKey(fd, ktls.TX, t.layer.Version(), t.layer.Suite(), out)
 		clear(in.Key)
-		clear(out.Key)
+		t.ctlOwed[len(t.ctlOwed)-1].rekey = &out
 	}
-	if err != nil {
-		t.err = fmt.Errorf("kTLS control record: %w", err)
+	if err := t.flushControl(fd); err != nil && err != unix.EAGAIN {
+		return err
 	}
-	return t.err
+	return nil
+}
+
+// flushControl sends the queued control records, in order, each followed
+// by the write key it brings: EAGAIN when the socket is full.
+func (t *tlsConn) flushControl(fd int) error {
+	for len(t.ctlOwed) > 0 {
+		r := &t.ctlOwed[0]
+		err := ktls.SendControl(fd, r.ctype, r.p)
+		if errors.Is(err, unix.EAGAIN) {
+			return unix.EAGAIN
+		}
+		if err == nil && r.rekey != nil {
+			err = ktls.SetKey(fd, ktls.TX, t.layer.Version(), t.layer.Suite(), *r.rekey)
+			clear(r.rekey.Key)
+		}
+		if err != nil {
+			t.err = fmt.Errorf("kTLS control record: %w", err)
+			return t.err
+		}
+		t.ctlOwed = t.ctlOwed[1:]
+	}
+	t.ctlOwed = nil
+	return nil
+}
+
+// flushControl sends the control records the endpoint's kernel TLS
+// socket owes before any other byte: nil when there are none left.
+func (ep *endpoint) flushControl() error {
+	if ep.tls == nil || len(ep.tls.ctlOwed) == 0 {
+		return nil
+	}
+	return ep.tls.flushControl(ep.fd)
 }
 
 // controlBuffer is the loop's buffer for records without data: one at a
@@ -276,7 +317,9 @@ func (h *handedKTLS) control() error {
 		}
 		if cerr == nil && h.layer.Pending() {
 			t := tlsConn{layer: h.layer, kernel: true}
-			cerr = t.sendControl(int(fd))
+			if cerr = t.sendControl(int(fd)); cerr == nil && len(t.ctlOwed) > 0 {
+				cerr = errors.New("kTLS control record: the socket is full")
+			}
 		}
 		return true
 	})

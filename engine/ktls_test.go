@@ -3,7 +3,9 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +18,9 @@ import (
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/tls/handshake"
 	"github.com/fjordlb/fjord/tls/ktls"
+	"github.com/fjordlb/fjord/tls/record"
 	"github.com/fjordlb/fjord/tls/testcert"
+	"golang.org/x/sys/unix"
 )
 
 // The tests named KTLS need a kernel with CONFIG_TLS: they skip on this
@@ -184,4 +188,169 @@ func TestKernelTLSFallsBackToUserSpace(t *testing.T) {
 	if n := e.TLSStats().KernelSessions; n != 0 {
 		t.Errorf("%d sessions handed to a kernel without kTLS", n)
 	}
+}
+
+// kernelClient is a TLS client whose own records the kernel seals and
+// opens, so that a test can send fjord records crypto/tls never sends
+// (a renegotiating ClientHello, a KeyUpdate) at any point of a stream.
+type kernelClient struct {
+	conn  *net.TCPConn
+	fd    int
+	layer *record.Layer
+}
+
+func dialKernelClient(t *testing.T, addr string, cfg *tls.Config) *kernelClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := -1 // a duplicate for the handshake, which closes it
+	rc.Control(func(fd uintptr) { dup, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := handshake.NewPool(1).Client(context.Background(), dup, nil, c.RemoteAddr(), cfg, time.Now().Add(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := record.New(record.Client, res.Keys)
+	res.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := &kernelClient{conn: c.(*net.TCPConn), layer: layer}
+	raw, err := kc.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Control(func(fd uintptr) { kc.fd = int(fd) })
+	in, out := layer.Material()
+	if err := ktls.Enable(kc.fd, layer.Version(), layer.Suite(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return kc
+}
+
+// control sends one record of type ctype, sealed by the kernel.
+func (kc *kernelClient) control(t *testing.T, ctype byte, p []byte) {
+	t.Helper()
+	raw, _ := kc.conn.SyscallConn()
+	var err error
+	raw.Write(func(fd uintptr) bool {
+		err = ktls.SendControl(int(fd), ctype, p)
+		return !errors.Is(err, unix.EAGAIN)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readAll reads the stream to its end, taking the records without data
+// on the way: what it returns is the data, and the control records seen
+// (type, then plaintext).
+func (kc *kernelClient) readAll(t *testing.T, want int) ([]byte, [][]byte, error) {
+	t.Helper()
+	var data []byte
+	var ctl [][]byte
+	buf := make([]byte, 1<<16)
+	raw, _ := kc.conn.SyscallConn()
+	for len(data) < want {
+		n, err := kc.conn.Read(buf)
+		data = append(data, buf[:n]...)
+		if errors.Is(err, unix.EIO) {
+			var ctype byte
+			var m int
+			var cerr error
+			raw.Read(func(fd uintptr) bool {
+				ctype, m, cerr = ktls.ReadControl(int(fd), buf)
+				return !errors.Is(cerr, unix.EAGAIN)
+			})
+			if cerr != nil {
+				return data, ctl, cerr
+			}
+			ctl = append(ctl, append([]byte{ctype}, buf[:m]...))
+			continue
+		}
+		if err != nil {
+			return data, ctl, err
+		}
+	}
+	return data, ctl, nil
+}
+
+// Records without data from the client reach fjord's kernel socket
+// between data, while fjord's socket to the client is likely full: a
+// renegotiating ClientHello is refused with a no_renegotiation warning
+// sent before the echo that follows it, and the stream stays whole; a
+// TLS 1.3 KeyUpdate either gives the kernel the next key (Linux 6.14 and
+// later) or ends the session at once (before: EBUSY), never a hang.
+func TestKTLSControlRecordsFromTheClient(t *testing.T) {
+	needKTLS(t)
+	t.Run("renegotiation refused while the stream is full", func(t *testing.T) {
+		e, addr, cli := startTLSEngine(t, tcpConfig(t, "", echoServer(t)), Options{KernelTLS: true})
+		cli.MinVersion, cli.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+		kc := dialKernelClient(t, addr, cli)
+		big := bytes.Repeat([]byte("fill-the-socket!"), 1<<18) // 4 MiB, not read yet
+		if _, err := kc.conn.Write(big); err != nil {
+			t.Fatal(err)
+		}
+		hello := []byte{1, 0, 0, 4, 3, 3, 0, 0} // a ClientHello's head: refused unread
+		kc.control(t, 22, hello)
+		if _, err := kc.conn.Write([]byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		want := append(bytes.Clone(big), "after"...)
+		got, ctl, err := kc.readAll(t, len(want))
+		if err != nil {
+			t.Fatalf("after %d of %d bytes: %v", len(got), len(want), err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("the echo around the refusal changed (%d bytes)", len(got))
+		}
+		if len(ctl) != 1 || !bytes.Equal(ctl[0], []byte{21, 1, 100}) {
+			t.Fatalf("control records to the client: %x, want one no_renegotiation warning", ctl)
+		}
+		if n := e.TLSStats().KernelSessions; n != 1 {
+			t.Errorf("%d sessions in the kernel, want 1", n)
+		}
+	})
+	t.Run("KeyUpdate", func(t *testing.T) {
+		_, addr, cli := startTLSEngine(t, tcpConfig(t, "", echoServer(t)), Options{KernelTLS: true})
+		cli.MinVersion, cli.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+		kc := dialKernelClient(t, addr, cli)
+		if err := echoOnce(kc.conn, "before", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		kc.layer.UpdateKeys(false)
+		var sent bool
+		kc.layer.TakeControl(func(ctype byte, p []byte) { kc.control(t, ctype, p); sent = true })
+		if !sent {
+			t.Fatal("the client's layer owed no KeyUpdate")
+		}
+		_, out := kc.layer.Material()
+		if err := ktls.SetKey(kc.fd, ktls.TX, kc.layer.Version(), kc.layer.Suite(), out); err != nil {
+			if !errors.Is(err, unix.EBUSY) {
+				t.Fatal(err)
+			}
+			// This kernel cannot rekey: fjord's cannot either, and ends
+			// the session rather than read what it cannot open.
+			buf := make([]byte, 64)
+			if n, err := kc.conn.Read(buf); err == nil && n > 0 {
+				t.Fatalf("fjord sent %q after a KeyUpdate it cannot follow", buf[:n])
+			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("fjord did not end a session whose KeyUpdate its kernel refused")
+			}
+			return
+		}
+		if err := echoOnce(kc.conn, "after the update", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

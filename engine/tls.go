@@ -55,8 +55,11 @@ type tlsConn struct {
 	// ktls.go): the socket carries plaintext for reads, writes and
 	// splices, and the layer only handles the records without data.
 	kernel bool
-	info   TLSInfo
-	sni    string // a server connection's SNI, its idle pool key (idleKey)
+	// ctlOwed are the control records a kernel TLS socket did not take
+	// (EAGAIN), in order: they go before anything else is written.
+	ctlOwed []ctlRecord
+	info    TLSInfo
+	sni     string // a server connection's SNI, its idle pool key (idleKey)
 	// ended is the count of current TLS sessions, decremented once when
 	// the session's layer is dropped.
 	ended *atomic.Int64
@@ -389,21 +392,30 @@ func (t *tlsConn) seal(l *loop, b []byte) []byte {
 // closeNotify says close_notify, once, best effort: it goes out before
 // the FIN, and a socket whose buffer is full has had its stash drained
 // before a flow shuts it down.
-func (t *tlsConn) closeNotify(l *loop, fd int) {
-	if t.closeSent || t.err != nil {
-		return
+func (t *tlsConn) closeNotify(l *loop, fd int) bool {
+	if t.err != nil {
+		return true
+	}
+	if t.kernel {
+		// The kernel's socket may be full: the alert then waits, with
+		// the FIN behind it, for the next EPOLLOUT.
+		if !t.closeSent {
+			t.closeSent = true
+			ctype, p := record.CloseNotify()
+			t.ctlOwed = append(t.ctlOwed, ctlRecord{ctype: ctype, p: p})
+		}
+		return t.flushControl(fd) != unix.EAGAIN
+	}
+	if t.closeSent {
+		return true
 	}
 	t.closeSent = true
-	if t.kernel {
-		ctype, p := record.CloseNotify()
-		_ = ktls.SendControl(fd, ctype, p)
-		return
-	}
 	out := append(l.tls.out[:0], t.owed...)
 	t.owed = nil
 	out = t.layer.AppendClose(out)
 	l.tls.out = out[:0]
 	_, _ = sysWrite(fd, out)
+	return true
 }
 
 // read takes bytes from the endpoint: plaintext through its record layer
@@ -434,6 +446,9 @@ func (ep *endpoint) peek(buf []byte) (int, error) {
 // of b, or of the records that seal b), for the caller to stash and
 // splice later. err is EAGAIN when the socket is full.
 func (ep *endpoint) send(b []byte) (n int, rest []byte, err error) {
+	if err := ep.flushControl(); err != nil {
+		return 0, b, err
+	}
 	if ep.splices() {
 		n, err = sysWrite(ep.fd, b)
 		if n < 0 {
@@ -449,12 +464,15 @@ func (ep *endpoint) send(b []byte) (n int, rest []byte, err error) {
 	return len(b), recs[w:], err
 }
 
-// shutWrite ends what the endpoint sends: close_notify, then a FIN.
-func (ep *endpoint) shutWrite() {
-	if ep.tls != nil {
-		ep.tls.closeNotify(ep.s.l, ep.fd)
+// shutWrite ends what the endpoint sends: close_notify, then a FIN. It
+// reports false when a full kernel TLS socket did not take the
+// close_notify: call it again at the next EPOLLOUT.
+func (ep *endpoint) shutWrite() bool {
+	if ep.tls != nil && !ep.tls.closeNotify(ep.s.l, ep.fd) {
+		return false
 	}
 	_ = unix.Shutdown(ep.fd, unix.SHUT_WR)
+	return true
 }
 
 // drainedBy reports whether a read that returned n of asked bytes leaves
