@@ -294,6 +294,10 @@ func (f *flow) spliceIn(s *session) bool {
 			return false
 		}
 		return true
+	case err == unix.EBADMSG && f.src.tls != nil && f.src.tls.kernel:
+		f.src.tls.badRecord(l, f.src.fd)
+		s.close(true)
+		return false
 	case err != nil:
 		s.close(true)
 		return false

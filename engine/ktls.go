@@ -85,6 +85,9 @@ func (t *tlsConn) kernelRead(l *loop, ep *endpoint, buf []byte, peek bool) (int,
 		} else {
 			n, err = sysRead(ep.fd, buf)
 		}
+		if err == unix.EBADMSG {
+			return 0, t.badRecord(l, ep.fd)
+		}
 		if err != unix.EIO {
 			return n, err
 		}
@@ -92,6 +95,15 @@ func (t *tlsConn) kernelRead(l *loop, ep *endpoint, buf []byte, peek bool) (int,
 			return 0, err
 		}
 	}
+}
+
+// badRecord ends a session whose kernel found a record that does not
+// authenticate (EBADMSG): the peer is told, with bad_record_mac, as the
+// user-space layer tells it.
+func (t *tlsConn) badRecord(l *loop, fd int) error {
+	const alertBadRecordMAC = 20 // RFC 8446, section 6.2
+	t.fail(l, fd, &record.Error{Alert: alertBadRecordMAC, Detail: "a record does not authenticate (kTLS: EBADMSG)"})
+	return t.err
 }
 
 // control takes the record that a read (EIO) or a splice (EINVAL) of a
