@@ -32,11 +32,11 @@ func recordLayer(mode config.KTLSMode, g *config.Global) (desc string, kernel bo
 	case mode == config.KTLSOn && perr != nil:
 		return "", false, fmt.Errorf("'tune.ssl.ktls on': the kernel has no kTLS: %v; use 'auto' or 'off'", perr)
 	case mode == config.KTLSOn && limited:
-		return "", false, fmt.Errorf("'tune.ssl.ktls on' and 'tune.ssl.maxrecord': the kernel seals full records and would not apply the limit; drop one of them")
+		return "", false, fmt.Errorf("'tune.ssl.ktls on' and 'tune.ssl.maxrecord' (or 'tune.ssl.hard-maxrecord'): the kernel seals full records and would not apply the limit; drop one of them")
 	case perr != nil:
 		return user + " (the kernel has no kTLS: " + perr.Error() + ")", false, nil
 	case limited:
-		return user + " (the kernel has kTLS, but 'tune.ssl.maxrecord' limits records, which kTLS would not)", false, nil
+		return user + " (the kernel has kTLS, but 'tune.ssl.maxrecord' or 'tune.ssl.hard-maxrecord' limits records, which kTLS would not)", false, nil
 	}
 	return "the kernel seals and opens TLS records (kTLS) and the event loops splice plaintext; a session whose cipher the kernel lacks stays in user space", true, nil
 }

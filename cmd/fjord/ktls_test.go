@@ -20,7 +20,7 @@ func TestRecordLayerChoice(t *testing.T) {
 	}{
 		{"auto takes the kernel's where it has kTLS", config.KTLSAuto, nil, 0, true, "kTLS", ""},
 		{"auto stays in user space without it", config.KTLSAuto, noKTLS, 0, false, "the kernel has no kTLS: setsockopt TCP_ULP tls", ""},
-		{"auto stays in user space under a record limit", config.KTLSAuto, nil, 1024, false, "'tune.ssl.maxrecord' limits records", ""},
+		{"auto stays in user space under a record limit", config.KTLSAuto, nil, 1024, false, "'tune.ssl.hard-maxrecord' limits records", ""},
 		{"off never asks the kernel", config.KTLSOff, nil, 0, false, "'tune.ssl.ktls off'", ""},
 		{"on needs kTLS", config.KTLSOn, noKTLS, 0, false, "", "'tune.ssl.ktls on': the kernel has no kTLS"},
 		{"on refuses a record limit it would not apply", config.KTLSOn, nil, 1024, false, "", "'tune.ssl.maxrecord'"},
