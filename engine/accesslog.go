@@ -48,8 +48,13 @@ type AccessRecord struct {
 	Backend  string // the frontend's name when no backend was chosen
 	Server   string // "<NOSRV>" when none was reached
 
+	// Client is unset for a client of a Unix socket, which HAProxy
+	// logs as "unix:" and the listener's id, Listener.
 	Client netip.AddrPort
 	Local  netip.AddrPort // RecordConnect only
+	// Listener is the bind's number in its frontend, from 1 (HAProxy's
+	// listener id, %cp of a Unix socket's client).
+	Listener int
 
 	// Accept is the date of the connection's accept, or in keep-alive
 	// the end of the previous response (HAProxy 1.5's accept_date).
@@ -318,7 +323,7 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		r.Server = s.srv.Name
 		r.SrvConn = s.srv.Counters.CurSessions.Load()
 	}
-	r.Client = s.clientAddr
+	r.Client, r.Listener = s.clientAddr, s.ln.id
 	r.ActConn = l.eng.global.cur.Load()
 	r.FeConn = s.fe.limit.cur.Load()
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
@@ -393,7 +398,7 @@ func (s *session) logConnect() {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnect, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Client: s.clientAddr, Local: s.localAddress(), Accept: s.start}
+		Frontend: s.fe.conf.Name, Client: s.clientAddr, Listener: s.ln.id, Local: s.localAddress(), Accept: s.start}
 	s.fe.log.Log(r)
 }
 
@@ -403,7 +408,7 @@ func (s *session) logConnError(reason string) {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnError, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Accept: s.start, Error: reason}
+		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Listener: s.ln.id, Accept: s.start, Error: reason}
 	s.fe.log.Log(r)
 	s.quiet = true
 }

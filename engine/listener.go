@@ -100,11 +100,14 @@ func (e *Engine) resumeListeners() {
 
 // listener is one loop's listening socket for one bind address.
 type listener struct {
-	l      *loop
-	fe     *frontend
-	bind   *config.Bind
-	tls    *handshake.ServerConfig // nil: the bind does not terminate TLS
-	name   string                  // for logs: the bind's 'name', else its number in the frontend
+	l    *loop
+	fe   *frontend
+	bind *config.Bind
+	tls  *handshake.ServerConfig // nil: the bind does not terminate TLS
+	name string                  // for logs: the bind's 'name', else its number in the frontend
+	// id is the bind's number in its frontend, from 1 (HAProxy's
+	// listener id): logs name a client of a Unix socket "unix:ID".
+	id     int
 	addr   netip.AddrPort
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
@@ -138,7 +141,7 @@ func (ln *listener) resume() {
 const acceptRetry = 100 * time.Millisecond
 
 func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
-	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], name: bindName(fe.conf, b), addr: addr, fd: fd}
+	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], name: bindName(fe.conf, b), id: bindID(fe.conf, b), addr: addr, fd: fd}
 	ln.retry.fire = func(time.Time) { ln.resume() }
 	return ln
 }
@@ -409,10 +412,20 @@ func bindName(px *config.Proxy, b *config.Bind) string {
 	if b.Name != "" {
 		return b.Name
 	}
-	for i, x := range px.Binds {
-		if x == b {
-			return strconv.Itoa(i + 1)
-		}
+	if id := bindID(px, b); id > 0 {
+		return strconv.Itoa(id)
 	}
 	return "?"
+}
+
+// bindID is b's number among the frontend's listeners, from 1 (HAProxy's
+// listener id, which counts every address of a bind line), 0 if b is not
+// one of them.
+func bindID(px *config.Proxy, b *config.Bind) int {
+	for i, x := range px.Binds {
+		if x == b {
+			return i + 1
+		}
+	}
+	return 0
 }

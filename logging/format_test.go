@@ -39,6 +39,15 @@ func TestAppendRecord(t *testing.T) {
 	connErr.Frontend, connErr.Bind, connErr.Error = "https-in", "1", "SSL handshake failure"
 	v6 := record(engine.RecordTCP, "")
 	v6.Client = netip.MustParseAddrPort("[2001:db8::1]:4000")
+	// A client of a Unix socket has no address: HAProxy writes "unix"
+	// and the listener's id (its %ci and %cp).
+	unixHTTP := record(engine.RecordHTTP, "GET / HTTP/1.1")
+	unixHTTP.Client, unixHTTP.Listener = netip.AddrPort{}, 2
+	unixTCP := record(engine.RecordTCP, "")
+	unixTCP.Client, unixTCP.Listener = netip.AddrPort{}, 1
+	unixConn := &engine.AccessRecord{Kind: engine.RecordConnect, Frontend: "www", Listener: 3}
+	unixErr := record(engine.RecordConnError, "")
+	unixErr.Client, unixErr.Listener, unixErr.Frontend, unixErr.Bind, unixErr.Error = netip.AddrPort{}, 1, "ssl-lst", "1", "SSL handshake failure"
 	for _, tc := range []struct {
 		name string
 		r    *engine.AccessRecord
@@ -60,6 +69,11 @@ func TestAppendRecord(t *testing.T) {
 		// HAProxy's line for a failed TLS handshake.
 		{"handshake failure", connErr, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] https-in/1: SSL handshake failure`},
 		{"ipv6", v6, `2001:db8::1:4000 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
+		{"httplog unix", unixHTTP, `unix:2 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`},
+		{"tcplog unix", unixTCP, `unix:1 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
+		// src/frontend.c: "Connect to unix:%d (%s/%s)".
+		{"connect unix", unixConn, `Connect to unix:3 (www/TCP)`},
+		{"handshake failure unix", unixErr, `unix:1 [06/Feb/2009:12:14:14.655] ssl-lst/1: SSL handshake failure`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(AppendRecord(nil, tc.r, nil)); got != tc.want {
@@ -100,6 +114,17 @@ func TestJSONRecord(t *testing.T) {
 	}
 	if ts, _ := m["time"].(string); !strings.HasPrefix(ts, "2009-02-06T") {
 		t.Errorf("time %q", m["time"])
+	}
+
+	// A Unix socket's client: "unix" and the listener's id, never
+	// anonymised (there is nothing personal in it).
+	r.Client, r.Listener = netip.AddrPort{}, 4
+	m = nil
+	if err := json.Unmarshal(newJSONEncoder().record(nil, r, a), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["client_ip"] != "unix" || m["client_port"] != 4.0 {
+		t.Errorf("unix client: client_ip %v client_port %v, want unix 4", m["client_ip"], m["client_port"])
 	}
 }
 
