@@ -292,7 +292,7 @@ func (s *session) httpAttach() {
 	// connection; later ones may take one another session left.
 	if h.requests > 1 {
 		if fd := l.idle.take(s.srv); fd >= 0 {
-			s.svr = endpoint{fd: fd, s: s, writable: true}
+			s.svr = endpoint{fd: fd, s: s, writable: true, unix: s.srv.Conf.Unix.IsValid()}
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now

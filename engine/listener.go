@@ -107,8 +107,11 @@ type listener struct {
 	name string                  // for logs: the bind's 'name', else its number in the frontend
 	// id is the bind's number in its frontend, from 1 (HAProxy's
 	// listener id): logs name a client of a Unix socket "unix:ID".
-	id     int
-	addr   netip.AddrPort
+	id   int
+	addr netip.AddrPort // unset for a Unix socket
+	// unix: the socket is a Unix one; its clients have no IP address,
+	// and take no TCP socket option.
+	unix   bool
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
 	// starved: accept failed for want of descriptors or memory. The
@@ -227,7 +230,16 @@ func (e *Engine) acceptFailed(ln *listener, err error) {
 		more = fmt.Sprintf("; %d more accept failures since the last report", n)
 	}
 	e.logf("%s: %s (%s): accept4: %v: %s; pausing this listener, retrying every %v%s",
-		ln.fe.conf, ln.addr, ln.bind.Pos, err, why, acceptRetry, more)
+		ln.fe.conf, ln, ln.bind.Pos, err, why, acceptRetry, more)
+}
+
+// String names the listening socket: its address, or for a Unix socket
+// the bind's path or name (fd@N for an inherited one).
+func (ln *listener) String() string {
+	if ln.unix {
+		return ln.bind.String()
+	}
+	return ln.addr.String()
 }
 
 // acceptReportEvery bounds how often acceptFailed writes.
@@ -253,19 +265,25 @@ func (ln *listener) close() {
 // adoptListener checks that fd, an inherited socket, is one that b can
 // listen on, and applies this configuration's backlog to it. A socket
 // handed over by the process this one replaces must be a TCP socket
-// listening on b's address with b's options. The socket of an fd@N bind
-// must be a listening TCP socket; its address and options are whatever
-// the process that created it chose. The error completes "descriptor N".
+// listening on b's address with b's options, or the Unix socket of b's
+// path. The socket of an fd@N bind must be a listening TCP or Unix
+// socket; its address and options are whatever the process that created
+// it chose. The error completes "descriptor N".
 func adoptListener(fd int, b *config.Bind, backlog int) error {
 	domain, err := CheckListener(fd)
 	if err != nil {
 		return err
 	}
-	if b.Inherited {
-		if domain != unix.AF_INET && domain != unix.AF_INET6 {
-			return fmt.Errorf("is a %s socket: a frontend listens on TCP only", domainName(domain))
+	switch {
+	case b.Inherited:
+	case b.Unix.IsValid():
+		if domain != unix.AF_UNIX {
+			return fmt.Errorf("is a %s socket, not a Unix one", domainName(domain))
 		}
-	} else {
+		if err := checkUnixListener(fd, b.Unix); err != nil {
+			return err
+		}
+	default:
 		family := unix.AF_INET
 		if b.Addr.Addr().Is6() {
 			family = unix.AF_INET6

@@ -573,7 +573,7 @@ func (s *session) handshaken(d tlsDone) {
 	if len(st.PeerCertificates) > 0 {
 		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
 	}
-	if l.eng.kernelTLS {
+	if l.eng.kernelTLS && !s.cli.unix { // kTLS is a TCP upper layer
 		if err := s.cli.tls.toKernel(l.eng, s.cli.fd); err != nil {
 			l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
 			s.close(false)
@@ -798,7 +798,7 @@ func (s *session) serverHandshaken(d tlsDone) {
 	layer.SetMaxRecord(l.eng.maxRecord)
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current}
 	l.eng.tlsCounters.current.Add(1)
-	if l.eng.kernelTLS {
+	if l.eng.kernelTLS && !s.svr.unix {
 		if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {
 			s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
 			return
