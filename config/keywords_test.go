@@ -863,6 +863,8 @@ func TestOptions(t *testing.T) {
 		{[]string{"option tcplog", "option httplog"}, func(p *Proxy) { p.HTTPLog = true }, ""},
 		{[]string{"option httplog", "option tcplog"}, func(p *Proxy) { p.TCPLog = true }, ""},
 		{[]string{"option dontlognull"}, func(p *Proxy) { p.DontLogNull = true }, ""},
+		{[]string{"option logasap"}, func(p *Proxy) { p.LogASAP = true }, ""},
+		{[]string{"option logasap", "no option logasap"}, func(p *Proxy) {}, ""},
 		{[]string{"option forwardfor"}, func(p *Proxy) { p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For"} }, ""},
 		{[]string{"option forwardfor except 127.0.0.0/8"}, func(p *Proxy) {
 			p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For", Except: pfx("127.0.0.0/8")}
@@ -948,6 +950,30 @@ func TestOptions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// "option logasap" is a frontend's: set in defaults, undone by "no option
+// logasap", and a warning where no frontend side would use it.
+func TestLogASAPActsOnFrontends(t *testing.T) {
+	cfg := mustParse(t, lines(
+		"defaults",
+		"  option logasap",
+		"frontend a",
+		"  bind 127.0.0.1:8000",
+		"  default_backend be",
+		"frontend b",
+		"  bind 127.0.0.1:8001",
+		"  no option logasap",
+		"  default_backend be",
+		"backend be",
+		"  option logasap",
+	))
+	if !proxy(t, cfg, "frontend", "a").LogASAP || proxy(t, cfg, "frontend", "b").LogASAP {
+		t.Error("logasap: want frontend a from defaults, not b after 'no option logasap'")
+	}
+	if ds := diags(cfg, "'option logasap' has no effect in backend 'be': it applies to frontends"); len(ds) != 1 || ds[0].Pos != at(11) {
+		t.Errorf("diagnostics = %v", cfg.Diagnostics)
 	}
 }
 

@@ -251,10 +251,15 @@ type Proxy struct {
 	Timeouts Timeouts
 
 	// Logging.
-	Logs          []LogTarget // resolved: "log global" copies the global targets
-	HTTPLog       bool
-	TCPLog        bool
-	DontLogNull   bool
+	Logs        []LogTarget // resolved: "log global" copies the global targets
+	HTTPLog     bool
+	TCPLog      bool
+	DontLogNull bool
+	// LogASAP is "option logasap": a request is logged once its
+	// response head is forwarded, a tcp connection once its server
+	// connection is up, with the total time and the bytes marked '+'
+	// as partial.
+	LogASAP       bool
 	LogFormatJSON bool
 
 	// HTTP processing.

@@ -66,6 +66,11 @@ type AccessRecord struct {
 
 	Status int   // HTTP status sent to the client; -1: none
 	Bytes  int64 // bytes sent to the client (response headers included)
+	// ASAP: the frontend has "option logasap", and Tt and Bytes may be
+	// less than the request's or connection's whole (the line writes
+	// them with a '+'). Like HAProxy, every record of such a frontend
+	// has it, also one written at the end.
+	ASAP bool
 
 	// Term is the session state at disconnection: the first event that
 	// ended it (C, S, P, R, I, D, L, K, c, s or '-') and the phase it was
@@ -329,6 +334,7 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
 	r.Redispatched = t.redispatched
 	r.Bytes = s.s2c.bytes + extra
+	r.ASAP = s.fe.conf.LogASAP
 	r.Status = t.status
 	if s.h == nil {
 		r.Status = -1
@@ -390,6 +396,25 @@ func (s *session) handedOffRecord() *AccessRecord {
 	}
 	c := *r // one allocation, on the stats page's path only
 	return &c
+}
+
+// logASAP writes, for a frontend with "option logasap", the record of the
+// request or connection under way before its data moves, as HAProxy
+// does: in HTTP once the response head is forwarded (its bytes, and the
+// time so far, are the line's), in tcp mode once the server connection
+// is up. Nothing is logged for it at its end.
+func (s *session) logASAP() {
+	if !s.fe.conf.LogASAP || !s.logsTraffic() {
+		return
+	}
+	if s.h != nil {
+		if s.at.pending {
+			s.emit(RecordHTTP)
+		}
+		return
+	}
+	s.emit(RecordTCP)
+	s.quiet = true // the connection's line is written
 }
 
 // logConnect writes HAProxy's connection line for frontends that log

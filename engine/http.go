@@ -397,6 +397,8 @@ func (s *session) httpSendHead() {
 	if h.mode == config.HTTPTunnel {
 		// Only the first request is analysed; from here on the
 		// connection is a plain spliced stream, HAProxy 1.4's default.
+		// Its response is never parsed: logasap logs it now.
+		s.logASAP()
 		s.httpTunnel()
 		return
 	}
@@ -609,6 +611,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		if !s.forwardResponseHead(hl, 0, false) {
 			return false, false
 		}
+		s.logASAP()
 		s.httpTunnel()
 		return false, false
 	}
@@ -639,6 +642,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
 		return false, false
 	}
+	s.logASAP()
 	switch h.rspKind {
 	case h1.BodyLength:
 		s.s2c.setLimit(resp.ContentLength - int64(inHead))

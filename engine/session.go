@@ -450,6 +450,7 @@ func (s *session) serverReady() {
 		s.httpSendHead()
 		return
 	}
+	s.logASAP()
 	s.rearm()
 	s.forward()
 }

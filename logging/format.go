@@ -71,11 +71,19 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		dst = strconv.AppendInt(dst, r.Tr, 10)
 		dst = append(dst, '/')
 	}
+	// "option logasap": the total time and the bytes may be partial,
+	// which HAProxy marks with a '+'.
+	if r.ASAP {
+		dst = append(dst, '+')
+	}
 	dst = strconv.AppendInt(dst, r.Tt, 10)
 	dst = append(dst, ' ')
 	if http {
 		dst = strconv.AppendInt(dst, int64(r.Status), 10)
 		dst = append(dst, ' ')
+	}
+	if r.ASAP {
+		dst = append(dst, '+')
 	}
 	dst = strconv.AppendInt(dst, r.Bytes, 10)
 	dst = append(dst, ' ')
@@ -217,6 +225,11 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 		zap.Int64("srv_queue", r.SrvQueue),
 		zap.Int64("backend_queue", r.BeQueue),
 	)
+	if r.ASAP {
+		// tt and bytes are numbers: that they may be partial (the
+		// '+' of the text line) is a field of its own.
+		fields = append(fields, zap.Bool("logasap", true))
+	}
 	if r.Kind == engine.RecordHTTP {
 		if r.RequestLen == 0 {
 			fields = append(fields, zap.String("request", "<BADREQ>"))
