@@ -63,16 +63,18 @@ func parseFDAddr(s string) (fd int, isFD bool, err error) {
 	return fd, true, nil
 }
 
-// bindTarget is one item of a bind line's address list: an address, or
-// an inherited socket.
+// bindTarget is one item of a bind line's address list: an address, a
+// Unix socket, or an inherited socket.
 type bindTarget struct {
 	addr      netip.AddrPort
+	unix      UnixAddr
 	fd        int
 	inherited bool
 }
 
 // parseBindTargets parses the first argument of "bind": a comma-separated
-// list whose items are fd@N or what parseBindAddrs reads.
+// list whose items are fd@N, a Unix socket (parseUnixAddr) or what
+// parseBindAddrs reads.
 func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
 	var out []bindTarget
 	for _, item := range strings.Split(s, ",") {
@@ -84,13 +86,16 @@ func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
 			out = append(out, bindTarget{fd: fd, inherited: true})
 			continue
 		}
-		if unixAddr(item) {
-			// Else "missing port", which says nothing of the reason.
-			which := ""
+		u, isUnix, err := parseUnixAddr(item, true)
+		if err != nil {
 			if item != s {
-				which = fmt.Sprintf("'%s': ", item)
+				err = fmt.Errorf("'%s': %w", item, err)
 			}
-			return nil, fmt.Errorf("%sUnix socket binds are not supported: fjord's frontends listen on TCP", which)
+			return nil, err
+		}
+		if isUnix {
+			out = append(out, bindTarget{unix: u})
+			continue
 		}
 		addrs, err := parseBindAddrs(r, item)
 		if err != nil {
@@ -103,22 +108,14 @@ func parseBindTargets(r Resolver, s string) ([]bindTarget, error) {
 	return out, nil
 }
 
-// unixAddr reports whether s names a Unix socket: a path, or one of
-// HAProxy's Unix family prefixes.
-func unixAddr(s string) bool {
-	for _, p := range []string{"/", "unix@", "abns@", "abnsz@", "uxst@", "stream+unix@"} {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// String is the bind's address as messages name it: the address, or
-// fd@N for an inherited socket.
+// String is the bind's address as messages name it: the address, the
+// Unix socket, or fd@N for an inherited socket.
 func (b *Bind) String() string {
-	if b.Inherited {
+	switch {
+	case b.Inherited:
 		return fdPrefix + strconv.Itoa(b.FD)
+	case b.Unix.IsValid():
+		return b.Unix.String()
 	}
 	return b.Addr.String()
 }

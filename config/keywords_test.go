@@ -200,12 +200,15 @@ func TestMode(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	type b struct {
-		addr    string // "" for an fd@N bind
-		fd      int
-		backlog int
-		proxy   bool
-		v6only  bool
-		name    string
+		addr     string // "" for an fd@N bind and a Unix socket
+		unix     string // the path or abstract name of a Unix socket
+		abstract bool
+		perm     *UnixPerm
+		fd       int
+		backlog  int
+		proxy    bool
+		v6only   bool
+		name     string
 	}
 	tests := []struct {
 		line string
@@ -249,6 +252,19 @@ func TestBind(t *testing.T) {
 		{"bind fd@1073741823", []b{{fd: 1<<30 - 1}}},
 		{`bind "fd@12" accept-proxy backlog 64 name vtest`, []b{{fd: 12, proxy: true, backlog: 64, name: "vtest"}}},
 		{"bind fd@3,127.0.0.1:80,fd@4", []b{{fd: 3}, {addr: "127.0.0.1:80"}, {fd: 4}}},
+		// Unix sockets: a path, unix@PATH (relative too), abns@NAME.
+		{`bind "/tmp/vtc.1/ssl.sock" ssl crt a.pem strict-sni`, nil}, // checked below, TLS aside
+		{"bind /run/fjord/fe.sock", []b{{unix: "/run/fjord/fe.sock"}}},
+		{"bind unix@/run/fe.sock", []b{{unix: "/run/fe.sock"}}},
+		{"bind unix@fe.sock", []b{{unix: "fe.sock"}}},
+		{"bind abns@fjord-fe", []b{{unix: "fjord-fe", abstract: true}}},
+		{"bind /" + strings.Repeat("p", 96), []b{{unix: "/" + strings.Repeat("p", 96)}}},
+		{"bind abns@" + strings.Repeat("n", 107), []b{{unix: strings.Repeat("n", 107), abstract: true}}},
+		{"bind /run/fe.sock mode 660", []b{{unix: "/run/fe.sock", perm: &UnixPerm{Mode: 0o660, UID: -1, GID: -1}}}},
+		{"bind /run/fe.sock uid 33 gid 34", []b{{unix: "/run/fe.sock", perm: &UnixPerm{UID: 33, GID: 34}}}},
+		{"bind /run/fe.sock user root group root mode 600", []b{{unix: "/run/fe.sock", perm: &UnixPerm{Mode: 0o600}}}},
+		{"bind /run/fe.sock accept-proxy backlog 5 name local", []b{{unix: "/run/fe.sock", proxy: true, backlog: 5, name: "local"}}},
+		{"bind 127.0.0.1:80,/run/fe.sock,abns@fe", []b{{addr: "127.0.0.1:80"}, {unix: "/run/fe.sock"}, {unix: "fe", abstract: true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -259,13 +275,22 @@ func TestBind(t *testing.T) {
 			fe := proxy(t, cfg, "frontend", "fe")
 			var want []*Bind
 			for _, w := range tc.want {
-				bind := &Bind{Pos: at(2), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name}
-				if w.addr == "" {
+				bind := &Bind{Pos: at(2), Backlog: w.backlog, AcceptProxy: w.proxy, V6Only: w.v6only, Name: w.name, Perm: w.perm}
+				switch {
+				case w.unix != "":
+					bind.Unix = UnixAddr{Path: w.unix, Abstract: w.abstract}
+				case w.addr == "":
 					bind.Inherited, bind.FD = true, w.fd
-				} else {
+				default:
 					bind.Addr = netip.MustParseAddrPort(w.addr)
 				}
 				want = append(want, bind)
+			}
+			if tc.want == nil { // a TLS bind on a Unix socket
+				if len(fe.Binds) != 1 || fe.Binds[0].Unix != (UnixAddr{Path: "/tmp/vtc.1/ssl.sock"}) || fe.Binds[0].TLS == nil {
+					t.Errorf("binds = %+v, want one TLS bind on /tmp/vtc.1/ssl.sock", fe.Binds)
+				}
+				return
 			}
 			if !reflect.DeepEqual(fe.Binds, want) {
 				t.Errorf("binds =")
@@ -486,6 +511,14 @@ func TestServer(t *testing.T) {
 		{"server s1 ::ffff:10.0.0.2:80", func(s *Server) { s.Addr = netip.MustParseAddrPort("10.0.0.2:80") }},
 		{"server s1 web1.test:8080", func(s *Server) { s.Addr = netip.MustParseAddrPort("192.0.2.11:8080") }},
 		{"server s1 10.0.0.2:65535", func(s *Server) { s.Addr = netip.MustParseAddrPort("10.0.0.2:65535") }},
+		// Unix sockets: no IP address, no port.
+		{"server s1 /run/app.sock", func(s *Server) { s.Addr, s.Unix = netip.AddrPort{}, UnixAddr{Path: "/run/app.sock"} }},
+		{`server s1 "/tmp/vtc.1/ssl.sock" check send-proxy`, func(s *Server) {
+			s.Addr, s.Unix, s.Check, s.SendProxy = netip.AddrPort{}, UnixAddr{Path: "/tmp/vtc.1/ssl.sock"}, true, 1
+		}},
+		{"server s1 unix@app.sock", func(s *Server) { s.Addr, s.Unix = netip.AddrPort{}, UnixAddr{Path: "app.sock"} }},
+		{"server s1 abns@app", func(s *Server) { s.Addr, s.Unix = netip.AddrPort{}, UnixAddr{Path: "app", Abstract: true} }},
+		{"server s1 /" + strings.Repeat("p", 106), func(s *Server) { s.Addr, s.Unix = netip.AddrPort{}, UnixAddr{Path: "/" + strings.Repeat("p", 106)} }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -503,6 +536,24 @@ func TestServer(t *testing.T) {
 				t.Errorf("server =\n%+v\nwant\n%+v", got, want)
 			}
 		})
+	}
+}
+
+// A default-server's check port and address are for servers with an IP
+// address: the checks of a Unix socket server connect to its socket.
+func TestDefaultServerCheckAddressSkipsUnixServers(t *testing.T) {
+	cfg := mustParse(t, backendCfg(
+		"default-server check port 8080 addr 127.0.0.2",
+		"server ip 10.0.0.1:80",
+		"server sock /run/app.sock",
+	))
+	be := cfg.Backend("be")
+	ip, sock := be.Servers[0], be.Servers[1]
+	if ip.CheckPort != 8080 || ip.CheckAddr != netip.MustParseAddr("127.0.0.2") {
+		t.Errorf("server ip: check port %d addr %v, want 8080 127.0.0.2", ip.CheckPort, ip.CheckAddr)
+	}
+	if sock.CheckPort != 0 || sock.CheckAddr.IsValid() || !sock.Check {
+		t.Errorf("server sock: check %v port %d addr %v, want a check on its socket", sock.Check, sock.CheckPort, sock.CheckAddr)
 	}
 }
 
@@ -812,6 +863,8 @@ func TestOptions(t *testing.T) {
 		{[]string{"option tcplog", "option httplog"}, func(p *Proxy) { p.HTTPLog = true }, ""},
 		{[]string{"option httplog", "option tcplog"}, func(p *Proxy) { p.TCPLog = true }, ""},
 		{[]string{"option dontlognull"}, func(p *Proxy) { p.DontLogNull = true }, ""},
+		{[]string{"option logasap"}, func(p *Proxy) { p.LogASAP = true }, ""},
+		{[]string{"option logasap", "no option logasap"}, func(p *Proxy) {}, ""},
 		{[]string{"option forwardfor"}, func(p *Proxy) { p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For"} }, ""},
 		{[]string{"option forwardfor except 127.0.0.0/8"}, func(p *Proxy) {
 			p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For", Except: pfx("127.0.0.0/8")}
@@ -900,6 +953,30 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+// "option logasap" is a frontend's: set in defaults, undone by "no option
+// logasap", and a warning where no frontend side would use it.
+func TestLogASAPActsOnFrontends(t *testing.T) {
+	cfg := mustParse(t, lines(
+		"defaults",
+		"  option logasap",
+		"frontend a",
+		"  bind 127.0.0.1:8000",
+		"  default_backend be",
+		"frontend b",
+		"  bind 127.0.0.1:8001",
+		"  no option logasap",
+		"  default_backend be",
+		"backend be",
+		"  option logasap",
+	))
+	if !proxy(t, cfg, "frontend", "a").LogASAP || proxy(t, cfg, "frontend", "b").LogASAP {
+		t.Error("logasap: want frontend a from defaults, not b after 'no option logasap'")
+	}
+	if ds := diags(cfg, "'option logasap' has no effect in backend 'be': it applies to frontends"); len(ds) != 1 || ds[0].Pos != at(11) {
+		t.Errorf("diagnostics = %v", cfg.Diagnostics)
+	}
+}
+
 func TestHTTPCheckExpectRegex(t *testing.T) {
 	tests := []struct {
 		line          string
@@ -985,7 +1062,7 @@ func TestStats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.lines, "; "), func(t *testing.T) {
-			for _, bind := range []string{"10.0.0.1:8000", "127.0.0.1:8000"} {
+			for _, bind := range []string{"10.0.0.1:8000", "127.0.0.1:8000", "/run/stats.sock"} {
 				text := lines("listen l", "  mode http", "  bind "+bind)
 				for _, l := range tc.lines {
 					text += "  " + l + "\n"
@@ -996,7 +1073,7 @@ func TestStats(t *testing.T) {
 				}
 				// Without "stats auth" the page is open, and the user
 				// hears about it unless only this host can reach it.
-				open := tc.want.Enabled && len(tc.want.Auth) == 0 && !strings.HasPrefix(bind, "127.")
+				open := tc.want.Enabled && len(tc.want.Auth) == 0 && bind == "10.0.0.1:8000"
 				if ds := diags(cfg, "not password protected"); open != (len(ds) == 1) {
 					t.Errorf("bind %s: diagnostics = %v", bind, cfg.Diagnostics)
 				}

@@ -251,10 +251,15 @@ type Proxy struct {
 	Timeouts Timeouts
 
 	// Logging.
-	Logs          []LogTarget // resolved: "log global" copies the global targets
-	HTTPLog       bool
-	TCPLog        bool
-	DontLogNull   bool
+	Logs        []LogTarget // resolved: "log global" copies the global targets
+	HTTPLog     bool
+	TCPLog      bool
+	DontLogNull bool
+	// LogASAP is "option logasap": a request is logged once its
+	// response head is forwarded, a tcp connection once its server
+	// connection is up, with the total time and the bytes marked '+'
+	// as partial.
+	LogASAP       bool
 	LogFormatJSON bool
 
 	// HTTP processing.
@@ -289,7 +294,12 @@ type Timeouts struct {
 // addresses or a port range yields several Binds).
 type Bind struct {
 	Pos  Pos
-	Addr netip.AddrPort // unspecified address for "*" / ":::"; unset for fd@N
+	Addr netip.AddrPort // unspecified address for "*" / ":::"; unset for fd@N and Unix sockets
+	// Unix is set for a Unix stream socket ("bind /run/fe.sock",
+	// "bind unix@PATH", "bind abns@NAME"), with Perm the mode and owner
+	// its file gets (nil: none set: the umask and fjord's own user).
+	Unix UnixAddr
+	Perm *UnixPerm
 	// Inherited is set by "bind fd@N": fjord binds nothing but listens on
 	// descriptor FD, a listening socket it was started with (systemd's
 	// socket activation, VTest, a supervisor). Whether FD is one is
@@ -314,9 +324,13 @@ const (
 
 // Server is a "server" line.
 type Server struct {
-	Pos       Pos
-	Name      string
-	Addr      netip.AddrPort
+	Pos  Pos
+	Name string
+	Addr netip.AddrPort // unset for a Unix socket server
+	// Unix is set for a server reached over a Unix stream socket ("server
+	// s1 /run/app.sock", unix@PATH, abns@NAME); PortMode is then PortFixed
+	// and there is no port.
+	Unix      UnixAddr
 	PortMode  PortMode
 	PortDelta int
 

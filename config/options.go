@@ -43,6 +43,8 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		return nil
 	case "dontlognull":
 		return flag(&px.DontLogNull, true, false)
+	case "logasap":
+		return flag(&px.LogASAP, true, false)
 	case "allbackups":
 		return flag(&px.AllBackups, false, true)
 	case "tcp-check":
@@ -137,7 +139,7 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 	case "abortonclose", "http-pretend-keepalive", "http-use-proxy-header", "tcpka", "clitcpka", "srvtcpka", "log-health-checks", "httpclose-legacy":
 		return fmt.Errorf("'option %s' is not supported by fjord", name)
 	}
-	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, forwardfor, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
+	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, logasap, forwardfor, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
 }
 
 // parseCheckExpect parses "[!] KIND PATTERN" of "http-check expect".

@@ -973,4 +973,14 @@ func TestStringers(t *testing.T) {
 	if (Pos{File: "f"}).String() != "f" || at(7).String() != "test.cfg:7" {
 		t.Error("Pos.String")
 	}
+	for b, s := range map[*Bind]string{
+		{Addr: netip.MustParseAddrPort("127.0.0.1:80")}: "127.0.0.1:80",
+		{Inherited: true, FD: 3}:                        "fd@3",
+		{Unix: UnixAddr{Path: "/run/fe.sock"}}:          "/run/fe.sock",
+		{Unix: UnixAddr{Path: "fe", Abstract: true}}:    "abns@fe",
+	} {
+		if b.String() != s {
+			t.Errorf("Bind.String() = %q, want %q", b.String(), s)
+		}
+	}
 }

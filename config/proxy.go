@@ -36,6 +36,7 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 	}
 	tmpl := Bind{Pos: pos}
 	var ts bindTLSState
+	v6opt := "" // the last of v6only and v4v6
 	opts := args[1:]
 	for len(opts) > 0 {
 		o := opts[0]
@@ -47,6 +48,7 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 				return err
 			}
 			tmpl.V6Only = o == "v6only"
+			v6opt = o
 		case "backlog", "name":
 			if len(opts) < 2 {
 				return fmt.Errorf("bind option '%s' expects a value", o)
@@ -62,16 +64,25 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 			}
 			opts = opts[1:]
 		default:
-			n, err := p.bindTLSOption(&ts, pos, opts)
+			n, err := unixBindOption(&tmpl.Perm, opts)
 			if err != nil {
 				return err
 			}
 			if n == 0 {
-				return fmt.Errorf("unknown bind option '%s' (supported: accept-proxy, backlog N, name NAME, v4v6, v6only; for TLS: %s)", o, tlsOptionNames(bindTLSOptions))
+				n, err = p.bindTLSOption(&ts, pos, opts)
+				if err != nil {
+					return err
+				}
+			}
+			if n == 0 {
+				return fmt.Errorf("unknown bind option '%s' (supported: accept-proxy, backlog N, name NAME, v4v6, v6only; for Unix sockets: mode, uid, gid, user, group; for TLS: %s)", o, tlsOptionNames(bindTLSOptions))
 			}
 			opts = opts[n-1:]
 		}
 		opts = opts[1:]
+	}
+	if err := checkUnixBindOptions(targets, tmpl.Perm, v6opt); err != nil {
+		return err
 	}
 	t, err := p.finishBindTLS(pos, &ts)
 	if err != nil {
@@ -80,7 +91,7 @@ func (p *parser) kwBind(px *Proxy, pos Pos, args []string) error {
 	tmpl.TLS = t
 	for _, t := range targets {
 		b := tmpl
-		b.Addr, b.Inherited, b.FD = t.addr, t.inherited, t.fd
+		b.Addr, b.Unix, b.Inherited, b.FD = t.addr, t.unix, t.inherited, t.fd
 		px.Binds = append(px.Binds, &b)
 	}
 	return nil

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
 )
 
@@ -21,11 +22,19 @@ func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
 	}
 	s := px.DefaultServer
 	s.Pos, s.Name = pos, name
-	addr, mode, delta, err := parseServerAddr(p.resolver, args[1])
+	u, isUnix, err := parseUnixAddr(args[1], false)
 	if err != nil {
-		return fmt.Errorf("server '%s': %v", name, err)
+		return fmt.Errorf("server '%s': '%s': %v", name, args[1], err)
 	}
-	s.Addr, s.PortMode, s.PortDelta = addr, mode, delta
+	if isUnix {
+		s.Unix = u
+	} else {
+		addr, mode, delta, err := parseServerAddr(p.resolver, args[1])
+		if err != nil {
+			return fmt.Errorf("server '%s': %v", name, err)
+		}
+		s.Addr, s.PortMode, s.PortDelta = addr, mode, delta
+	}
 	// The TLS options the default-server set, in a state of the
 	// server's own (tlsserver.go).
 	p.inheritServerTLS(&s, &px.DefaultServer)
@@ -35,6 +44,12 @@ func (p *parser) kwServer(px *Proxy, pos Pos, args []string) error {
 	if err := parseServerOptions(p, &s, pos, args[2:], false); err != nil {
 		delete(p.srvTLS, &s)
 		return fmt.Errorf("server '%s': %v", name, err)
+	}
+	if s.Unix.IsValid() {
+		// A default-server's check port and address are for the
+		// servers with an IP address; this one's checks connect to its
+		// socket (its own line cannot set them: parseServerOptions).
+		s.CheckPort, s.CheckAddr = 0, netip.Addr{}
 	}
 	px.Servers = append(px.Servers, &s)
 	return nil
@@ -121,7 +136,9 @@ func parseServerOptions(p *parser, s *Server, pos Pos, opts []string, def bool) 
 		case "fall":
 			err = intOpt(&s.Fall, 1, math.MaxInt32)
 		case "port":
-			err = intOpt(&s.CheckPort, 1, 65535)
+			if err = unixCheckOption(s, o, def); err == nil {
+				err = intOpt(&s.CheckPort, 1, 65535)
+			}
 		case "weight":
 			err = intOpt(&s.Weight, 0, maxWeight)
 		case "maxconn":
@@ -132,6 +149,9 @@ func parseServerOptions(p *parser, s *Server, pos Pos, opts []string, def bool) 
 			err = intOpt(&s.ErrorLimit, 1, math.MaxInt32)
 		case "addr":
 			var v string
+			if err = unixCheckOption(s, o, def); err != nil {
+				break
+			}
 			if v, err = value(); err == nil {
 				if s.CheckAddr, err = resolveHost(p.resolver, v); err != nil {
 					err = fmt.Errorf("'addr': %v", err)
@@ -170,4 +190,14 @@ func parseServerOptions(p *parser, s *Server, pos Pos, opts []string, def bool) 
 		opts = opts[1:]
 	}
 	return nil
+}
+
+// unixCheckOption refuses 'port' and 'addr' on the line of a server
+// reached over a Unix socket: its checks connect to that socket, and a
+// check on another address would say nothing of it.
+func unixCheckOption(s *Server, opt string, def bool) error {
+	if def || !s.Unix.IsValid() {
+		return nil
+	}
+	return fmt.Errorf("'%s' sets where the checks of a server with an IP address connect; the checks of %s connect to that Unix socket", opt, s.Unix)
 }

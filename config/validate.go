@@ -72,14 +72,14 @@ func (p *parser) routedTo(px *Proxy) bool {
 }
 
 // loopbackOnly reports whether px accepts connections only from this host:
-// it binds, and only to loopback addresses. An open stats page there is
-// a choice, not an oversight (examples/fjord.cfg makes it).
+// it binds, and only to loopback addresses and Unix sockets. An open stats
+// page there is a choice, not an oversight (examples/fjord.cfg makes it).
 func loopbackOnly(px *Proxy) bool {
 	if len(px.Binds) == 0 {
 		return false // a backend's page is reached through any frontend
 	}
 	for _, b := range px.Binds {
-		if !b.Addr.Addr().IsLoopback() {
+		if !b.Unix.IsValid() && !b.Addr.Addr().IsLoopback() {
 			return false
 		}
 	}
@@ -163,17 +163,33 @@ func (p *parser) validateBackend(px *Proxy) {
 // with SO_REUSEPORT both would bind, and the kernel would split connections
 // between them at random. A specific address beside a wildcard on the same
 // port is fine: the kernel prefers the more specific socket, as HAProxy
-// users expect.
+// users expect. The same Unix socket twice, or a Unix bind on the path of
+// a runtime API socket, is refused too: the last to bind would take the
+// path from the other.
 func (p *parser) validateListeners() {
 	type owner struct {
 		px *Proxy
 		b  *Bind
 	}
 	seen := map[netip.AddrPort]owner{}
+	paths := map[UnixAddr]owner{}
 	for _, px := range p.cfg.Frontends() {
 		for _, b := range px.Binds {
 			if b.Inherited {
 				continue // validateInheritedFDs
+			}
+			if b.Unix.IsValid() {
+				if o, ok := paths[b.Unix]; ok {
+					p.errorf(b.Pos, "%s: Unix socket %s is already bound by %s at %s", px, b.Unix, o.px, o.b.Pos)
+					continue
+				}
+				paths[b.Unix] = owner{px, b}
+				for _, sc := range p.cfg.Global.StatsSockets {
+					if sc.Path != "" && sc.Path == b.Unix.Path && !b.Unix.Abstract {
+						p.errorf(b.Pos, "%s: Unix socket %s is the runtime API's ('stats socket' at %s)", px, b.Unix, sc.Pos)
+					}
+				}
+				continue
 			}
 			if o, ok := seen[b.Addr]; ok {
 				p.errorf(b.Pos, "%s: address %s is already bound by %s at %s", px, b.Addr, o.px, o.b.Pos)

@@ -48,8 +48,13 @@ type AccessRecord struct {
 	Backend  string // the frontend's name when no backend was chosen
 	Server   string // "<NOSRV>" when none was reached
 
+	// Client is unset for a client of a Unix socket, which HAProxy
+	// logs as "unix:" and the listener's id, Listener.
 	Client netip.AddrPort
 	Local  netip.AddrPort // RecordConnect only
+	// Listener is the bind's number in its frontend, from 1 (HAProxy's
+	// listener id, %cp of a Unix socket's client).
+	Listener int
 
 	// Accept is the date of the connection's accept, or in keep-alive
 	// the end of the previous response (HAProxy 1.5's accept_date).
@@ -61,6 +66,11 @@ type AccessRecord struct {
 
 	Status int   // HTTP status sent to the client; -1: none
 	Bytes  int64 // bytes sent to the client (response headers included)
+	// ASAP: the frontend has "option logasap", and Tt and Bytes may be
+	// less than the request's or connection's whole (the line writes
+	// them with a '+'). Like HAProxy, every record of such a frontend
+	// has it, also one written at the end.
+	ASAP bool
 
 	// Term is the session state at disconnection: the first event that
 	// ended it (C, S, P, R, I, D, L, K, c, s or '-') and the phase it was
@@ -318,12 +328,13 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		r.Server = s.srv.Name
 		r.SrvConn = s.srv.Counters.CurSessions.Load()
 	}
-	r.Client = s.clientAddr
+	r.Client, r.Listener = s.clientAddr, s.ln.id
 	r.ActConn = l.eng.global.cur.Load()
 	r.FeConn = s.fe.limit.cur.Load()
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
 	r.Redispatched = t.redispatched
 	r.Bytes = s.s2c.bytes + extra
+	r.ASAP = s.fe.conf.LogASAP
 	r.Status = t.status
 	if s.h == nil {
 		r.Status = -1
@@ -387,13 +398,32 @@ func (s *session) handedOffRecord() *AccessRecord {
 	return &c
 }
 
+// logASAP writes, for a frontend with "option logasap", the record of the
+// request or connection under way before its data moves, as HAProxy
+// does: in HTTP once the response head is forwarded (its bytes, and the
+// time so far, are the line's), in tcp mode once the server connection
+// is up. Nothing is logged for it at its end.
+func (s *session) logASAP() {
+	if !s.fe.conf.LogASAP || !s.logsTraffic() {
+		return
+	}
+	if s.h != nil {
+		if s.at.pending {
+			s.emit(RecordHTTP)
+		}
+		return
+	}
+	s.emit(RecordTCP)
+	s.quiet = true // the connection's line is written
+}
+
 // logConnect writes HAProxy's connection line for frontends that log
 // without httplog or tcplog.
 func (s *session) logConnect() {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnect, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Client: s.clientAddr, Local: s.localAddress(), Accept: s.start}
+		Frontend: s.fe.conf.Name, Client: s.clientAddr, Listener: s.ln.id, Local: s.localAddress(), Accept: s.start}
 	s.fe.log.Log(r)
 }
 
@@ -403,7 +433,7 @@ func (s *session) logConnError(reason string) {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnError, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Accept: s.start, Error: reason}
+		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Listener: s.ln.id, Accept: s.start, Error: reason}
 	s.fe.log.Log(r)
 	s.quiet = true
 }

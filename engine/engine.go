@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,12 @@ type Options struct {
 	// one that finds no socket here, or not a listening one, fails. The
 	// engine owns these descriptors from New on, as Inherited.
 	InheritedFD map[int][]int
+	// InheritedUnix are the listening sockets of Unix binds handed over
+	// by the process this one replaces, by the socket they serve: a
+	// Unix bind adopts them instead of binding its path again, so that
+	// the old process's socket, and the connections waiting in it, go
+	// on being served. The engine owns them from New on, as Inherited.
+	InheritedUnix map[config.UnixAddr][]int
 	// TLS are the handshake configurations of the binds that terminate
 	// TLS ("bind ... ssl"), which cmd/fjord builds from the
 	// certificates; a bind not in the map serves plain TCP.
@@ -148,8 +155,9 @@ type Engine struct {
 	// logged (once: the reason is the same for the next ones).
 	kernelFallbackLogged atomic.Bool
 
-	inherited   map[netip.AddrPort][]int // not yet adopted; only Listen touches it
-	inheritedFD map[int][]int            // the same for fd@N binds
+	inherited     map[netip.AddrPort][]int // not yet adopted; only Listen touches it
+	inheritedFD   map[int][]int            // the same for fd@N binds
+	inheritedUnix map[config.UnixAddr][]int
 
 	starved atomic.Int32 // listeners paused for want of descriptors
 
@@ -188,6 +196,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		addrs:         map[*config.Bind]netip.AddrPort{},
 		inherited:     opts.Inherited,
 		inheritedFD:   opts.InheritedFD,
+		inheritedUnix: opts.InheritedUnix,
 		tls:           opts.TLS,
 		serverTLS:     opts.ServerTLS,
 		maxRecord:     opts.MaxRecord,
@@ -304,7 +313,8 @@ func (e *Engine) Serve() {
 // inherited for b (all of them, a loop taking several when there are more
 // sockets than loops), then new SO_REUSEPORT sockets for the loops left.
 // A port 0 bind takes the port the first socket got, so that every loop
-// shares it. An fd@N bind has one socket, which every loop shares.
+// shares it. An fd@N bind has one socket, which every loop shares, and
+// so has a Unix bind.
 func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	addr := b.Addr
 	backlog := b.Backlog
@@ -320,12 +330,21 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 	if err != nil {
 		return err
 	}
-	if b.Inherited {
+	isUnix := b.Unix.IsValid()
+	switch {
+	case b.Inherited:
 		sa, err := unix.Getsockname(adopted[0])
 		if err != nil {
 			return fmt.Errorf("%s: %s (%s): getsockname: %w", fe.conf, b, b.Pos, err)
 		}
 		addr = sockaddrToAddrPort(sa)
+		_, isUnix = sa.(*unix.SockaddrUnix)
+	case isUnix && len(adopted) == 0:
+		fd, err := listenUnix(b.Unix, b.Perm, backlog)
+		if err != nil {
+			return fmt.Errorf("%s: cannot bind %s (%s): %w", fe.conf, b, b.Pos, err)
+		}
+		adopted = []int{fd}
 	}
 	shared := adopted
 	for i := 0; i < max(len(e.loops), len(shared)); i++ {
@@ -338,9 +357,9 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 				got netip.AddrPort
 				err error
 			)
-			if b.Inherited {
-				// No socket of its own can join an inherited one: the
-				// loop shares it.
+			if b.Inherited || isUnix {
+				// No socket of its own can join an inherited one, or
+				// a Unix one: the loop shares it.
 				err = errInheritedShared
 			} else {
 				fd, got, err = listen(addr, b, backlog)
@@ -367,14 +386,15 @@ func (e *Engine) bind(fe *frontend, b *config.Bind) error {
 			}
 		}
 		ln := newListener(l, fe, b, addr, fd)
+		ln.unix = isUnix
 		if err := l.register(fd, ln); err != nil {
 			ln.close()
 			l.flushCloses()
-			return fmt.Errorf("%s: register %s: %w", fe.conf, addr, err)
+			return fmt.Errorf("%s: register %s: %w", fe.conf, b, err)
 		}
 		l.listeners = append(l.listeners, ln)
 		e.addrsMu.Lock()
-		e.listening = append(e.listening, ListenerFile{Addr: addr, FD: bindFD(b), fd: fd})
+		e.listening = append(e.listening, ListenerFile{Addr: addr, FD: bindFD(b), Unix: b.Unix, fd: fd})
 		e.addrsMu.Unlock()
 	}
 	e.addrsMu.Lock()
@@ -398,8 +418,31 @@ func bindFD(b *config.Bind) int {
 // address bind, it closes the others with a message (the bind makes new
 // ones), and a port 0 bind never inherits: it asks for a new port each
 // time. An fd@N bind has nothing else to listen on: no socket, or one
-// that is not listening, is an error naming the bind.
+// that is not listening, is an error naming the bind. A Unix bind keeps
+// the one socket it needs of those handed over, and binds its path
+// again when none is fit.
 func (e *Engine) adopt(fe *frontend, b *config.Bind, backlog int) ([]int, error) {
+	if b.Unix.IsValid() {
+		fds := e.inheritedUnix[b.Unix]
+		delete(e.inheritedUnix, b.Unix)
+		var ok []int
+		for _, fd := range fds {
+			if len(ok) > 0 {
+				unix.Close(fd) // a duplicate of the one kept
+				continue
+			}
+			if err := adoptListener(fd, b, backlog); err != nil {
+				e.logf("%s: inherited descriptor %d for %s (%s) not used: it %v", fe.conf, fd, b, b.Pos, err)
+				unix.Close(fd)
+				continue
+			}
+			ok = append(ok, fd)
+		}
+		if len(ok) > 0 {
+			e.logf("%s: %s: took over the listening socket from the previous process", fe.conf, b)
+		}
+		return ok, nil
+	}
 	if b.Inherited {
 		fds := e.inheritedFD[b.FD]
 		delete(e.inheritedFD, b.FD)
@@ -463,16 +506,37 @@ func (e *Engine) closeInherited() {
 		e.logf("closed the inherited socket fd@%d: no bind uses it any more", n)
 	}
 	e.inheritedFD = nil
+	for u, fds := range e.inheritedUnix {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		e.logf("closed the inherited socket of %s: no bind uses it any more", u)
+	}
+	e.inheritedUnix = nil
 }
 
 // ListenerFile is a duplicate of one of the engine's listening sockets.
 type ListenerFile struct {
-	Addr netip.AddrPort // the address it is bound to
+	Addr netip.AddrPort // the address it is bound to; unset for a Unix socket
 	// FD is N for the socket of a "bind fd@N", which the next process
 	// finds by N rather than by address; -1 for an address bind.
-	FD   int
+	FD int
+	// Unix is the socket of a Unix bind, which the next process finds
+	// by its path or name.
+	Unix config.UnixAddr
 	File *os.File
 	fd   int
+}
+
+// String names the socket: its address, fd@N, or its Unix path or name.
+func (lf ListenerFile) String() string {
+	switch {
+	case lf.FD >= 0:
+		return "fd@" + strconv.Itoa(lf.FD)
+	case lf.Unix.IsValid():
+		return lf.Unix.String()
+	}
+	return lf.Addr.String()
 }
 
 // ListenerFiles duplicates every listening socket, one per loop and bind,
@@ -494,9 +558,9 @@ func (e *Engine) ListenerFiles() ([]ListenerFile, error) {
 			for _, o := range out {
 				o.File.Close()
 			}
-			return nil, fmt.Errorf("duplicate listener %s: %w", lf.Addr, err)
+			return nil, fmt.Errorf("duplicate listener %s: %w", lf, err)
 		}
-		out = append(out, ListenerFile{Addr: lf.Addr, FD: lf.FD, File: os.NewFile(uintptr(fd), "listener "+lf.Addr.String())})
+		out = append(out, ListenerFile{Addr: lf.Addr, FD: lf.FD, Unix: lf.Unix, File: os.NewFile(uintptr(fd), "listener "+lf.String())})
 	}
 	return out, nil
 }
@@ -513,7 +577,7 @@ func (e *Engine) closeLoops() {
 }
 
 // Addr returns the address a bind line is listening on (useful when the
-// configuration asked for port 0).
+// configuration asked for port 0); the zero AddrPort for a Unix socket.
 func (e *Engine) Addr(b *config.Bind) netip.AddrPort {
 	e.addrsMu.Lock()
 	defer e.addrsMu.Unlock()

@@ -293,7 +293,7 @@ func (s *session) httpAttach() {
 	// connection; later ones may take one another session left.
 	if h.requests > 1 {
 		if fd, t := l.idle.take(key); fd >= 0 {
-			s.svr = endpoint{fd: fd, s: s, writable: true, tls: t}
+			s.svr = endpoint{fd: fd, s: s, writable: true, tls: t, unix: s.srv.Conf.Unix.IsValid()}
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now
@@ -392,6 +392,8 @@ func (s *session) httpSendHead() {
 	if h.mode == config.HTTPTunnel {
 		// Only the first request is analysed; from here on the
 		// connection is a plain spliced stream, HAProxy 1.4's default.
+		// Its response is never parsed: logasap logs it now.
+		s.logASAP()
 		s.httpTunnel()
 		return
 	}
@@ -604,6 +606,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		if !s.forwardResponseHead(hl, 0, false) {
 			return false, false
 		}
+		s.logASAP()
 		s.httpTunnel()
 		return false, false
 	}
@@ -634,6 +637,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
 		return false, false
 	}
+	s.logASAP()
 	switch h.rspKind {
 	case h1.BodyLength:
 		s.s2c.setLimit(resp.ContentLength - int64(inHead))

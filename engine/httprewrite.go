@@ -24,6 +24,9 @@ func (s *session) forwardFor() (*config.ForwardFor, bool) {
 		return nil, false
 	}
 	src := s.clientAddr.Addr().Unmap()
+	if !src.IsValid() {
+		return nil, false // a client of a Unix socket: HAProxy adds nothing either
+	}
 	if ff.Except != nil && ff.Except.Contains(src) {
 		return nil, false
 	}

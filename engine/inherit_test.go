@@ -86,7 +86,7 @@ func TestFDBindHandedOver(t *testing.T) {
 }
 
 // An fd@N bind has nothing else to listen on: a descriptor that is not a
-// listening TCP socket is an error naming the bind, its line and the
+// listening TCP or Unix socket is an error naming the bind, its line and the
 // descriptor, and no loop is left listening.
 func TestFDBindRefusesWhatCannotListen(t *testing.T) {
 	pipe := func(t *testing.T) int {
@@ -116,21 +116,6 @@ func TestFDBindRefusesWhatCannotListen(t *testing.T) {
 		}
 		return fd
 	}
-	unixListener := func(t *testing.T) int {
-		// An abstract socket: no file.
-		ln, err := net.Listen("unix", fmt.Sprintf("@fjord-engine-test-%d", os.Getpid()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		f, err := ln.(*net.UnixListener).File()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		fd, _ := unix.Dup(int(f.Fd()))
-		return fd
-	}
 	tests := []struct {
 		name string
 		fd   func(t *testing.T) int // -1: none handed to the engine
@@ -141,7 +126,6 @@ func TestFDBindRefusesWhatCannotListen(t *testing.T) {
 		{"a pipe", pipe, "is not a socket"},
 		{"bound, not listening", boundOnly, "is not listening"},
 		{"datagram", udp, "is not a stream socket"},
-		{"Unix", unixListener, "is a Unix socket: a frontend listens on TCP only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,12 +28,13 @@ import (
 // owes the peer with ktls.SendControl, for the kernel to seal.
 
 // toKernel hands the session's records to the kernel where the engine
-// may (Options.KernelTLS). It returns nil with the session still in user
+// may (Options.KernelTLS; TCP sockets only). It returns nil with the session still in user
 // space when the kernel took nothing (no cipher for the suite, say), and
 // the layer then forgets its raw keys; any other error leaves the socket
 // unusable.
-func (t *tlsConn) toKernel(e *Engine, fd int) error {
-	if !e.kernelTLS {
+func (t *tlsConn) toKernel(e *Engine, fd int, unixSocket bool) error {
+	if !e.kernelTLS || unixSocket { // kTLS is a TCP upper layer
+
 		t.layer.ForgetKeys()
 		return nil
 	}

@@ -100,12 +100,18 @@ func (e *Engine) resumeListeners() {
 
 // listener is one loop's listening socket for one bind address.
 type listener struct {
-	l      *loop
-	fe     *frontend
-	bind   *config.Bind
-	tls    *handshake.ServerConfig // nil: the bind does not terminate TLS
-	name   string                  // for logs: the bind's 'name', else its number in the frontend
-	addr   netip.AddrPort
+	l    *loop
+	fe   *frontend
+	bind *config.Bind
+	tls  *handshake.ServerConfig // nil: the bind does not terminate TLS
+	name string                  // for logs: the bind's 'name', else its number in the frontend
+	// id is the bind's number in its frontend, from 1 (HAProxy's
+	// listener id): logs name a client of a Unix socket "unix:ID".
+	id   int
+	addr netip.AddrPort // unset for a Unix socket
+	// unix: the socket is a Unix one; its clients have no IP address,
+	// and take no TCP socket option.
+	unix   bool
 	fd     int
 	paused bool // stopped at a maxconn limit with connections left in the backlog
 	// starved: accept failed for want of descriptors or memory. The
@@ -138,7 +144,7 @@ func (ln *listener) resume() {
 const acceptRetry = 100 * time.Millisecond
 
 func newListener(l *loop, fe *frontend, b *config.Bind, addr netip.AddrPort, fd int) *listener {
-	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], name: bindName(fe.conf, b), addr: addr, fd: fd}
+	ln := &listener{l: l, fe: fe, bind: b, tls: l.eng.tls[b], name: bindName(fe.conf, b), id: bindID(fe.conf, b), addr: addr, fd: fd}
 	ln.retry.fire = func(time.Time) { ln.resume() }
 	return ln
 }
@@ -224,7 +230,16 @@ func (e *Engine) acceptFailed(ln *listener, err error) {
 		more = fmt.Sprintf("; %d more accept failures since the last report", n)
 	}
 	e.logf("%s: %s (%s): accept4: %v: %s; pausing this listener, retrying every %v%s",
-		ln.fe.conf, ln.addr, ln.bind.Pos, err, why, acceptRetry, more)
+		ln.fe.conf, ln, ln.bind.Pos, err, why, acceptRetry, more)
+}
+
+// String names the listening socket: its address, or for a Unix socket
+// the bind's path or name (fd@N for an inherited one).
+func (ln *listener) String() string {
+	if ln.unix {
+		return ln.bind.String()
+	}
+	return ln.addr.String()
 }
 
 // acceptReportEvery bounds how often acceptFailed writes.
@@ -250,19 +265,25 @@ func (ln *listener) close() {
 // adoptListener checks that fd, an inherited socket, is one that b can
 // listen on, and applies this configuration's backlog to it. A socket
 // handed over by the process this one replaces must be a TCP socket
-// listening on b's address with b's options. The socket of an fd@N bind
-// must be a listening TCP socket; its address and options are whatever
-// the process that created it chose. The error completes "descriptor N".
+// listening on b's address with b's options, or the Unix socket of b's
+// path. The socket of an fd@N bind must be a listening TCP or Unix
+// socket; its address and options are whatever the process that created
+// it chose. The error completes "descriptor N".
 func adoptListener(fd int, b *config.Bind, backlog int) error {
 	domain, err := CheckListener(fd)
 	if err != nil {
 		return err
 	}
-	if b.Inherited {
-		if domain != unix.AF_INET && domain != unix.AF_INET6 {
-			return fmt.Errorf("is a %s socket: a frontend listens on TCP only", domainName(domain))
+	switch {
+	case b.Inherited:
+	case b.Unix.IsValid():
+		if domain != unix.AF_UNIX {
+			return fmt.Errorf("is a %s socket, not a Unix one", domainName(domain))
 		}
-	} else {
+		if err := checkUnixListener(fd, b.Unix); err != nil {
+			return err
+		}
+	default:
 		family := unix.AF_INET
 		if b.Addr.Addr().Is6() {
 			family = unix.AF_INET6
@@ -409,10 +430,20 @@ func bindName(px *config.Proxy, b *config.Bind) string {
 	if b.Name != "" {
 		return b.Name
 	}
-	for i, x := range px.Binds {
-		if x == b {
-			return strconv.Itoa(i + 1)
-		}
+	if id := bindID(px, b); id > 0 {
+		return strconv.Itoa(id)
 	}
 	return "?"
+}
+
+// bindID is b's number among the frontend's listeners, from 1 (HAProxy's
+// listener id, which counts every address of a bind line), 0 if b is not
+// one of them.
+func bindID(px *config.Proxy, b *config.Bind) int {
+	for i, x := range px.Binds {
+		if x == b {
+			return i + 1
+		}
+	}
+	return 0
 }

@@ -37,7 +37,10 @@ type endpoint struct {
 	writable bool
 	hup      bool // the peer shut down its side: a read will end in EOF
 	client   bool
-	tls      *tlsConn // nil: a plain socket
+	// unix: a Unix stream socket, which has no TCP options (TCP_NODELAY,
+	// a reset on close) and no kernel TLS.
+	unix bool
+	tls  *tlsConn // nil: a plain socket
 }
 
 func (ep *endpoint) onEvent(ev uint32) {
@@ -69,6 +72,8 @@ type session struct {
 	cli, svr endpoint
 	c2s, s2c flow
 
+	// clientAddr and localAddr are unset for a client of a Unix socket
+	// (unless a PROXY header announced them): it has no IP address.
 	clientAddr netip.AddrPort
 	localAddr  netip.AddrPort // the address the client connected to
 
@@ -114,7 +119,7 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		start:      l.now,
 		lastCli:    l.now,
 	}
-	s.cli = endpoint{fd: fd, s: s, client: true}
+	s.cli = endpoint{fd: fd, s: s, client: true, unix: ln.unix}
 	s.svr.fd = -1
 	s.fe.counters.SessionStart()
 	s.c2s = flow{src: &s.cli, dst: &s.svr}
@@ -269,7 +274,7 @@ func (s *session) dispatch() {
 }
 
 func (s *session) localAddress() netip.AddrPort {
-	if !s.localAddr.IsValid() {
+	if !s.localAddr.IsValid() && !s.ln.unix {
 		if sa, err := unix.Getsockname(s.cli.fd); err == nil {
 			s.localAddr = sockaddrToAddrPort(sa)
 		}
@@ -277,8 +282,12 @@ func (s *session) localAddress() netip.AddrPort {
 	return s.localAddr
 }
 
-// serverAddr applies the server's port mode to the connection at hand.
+// serverAddr applies the server's port mode to the connection at hand;
+// it is unset for a server on a Unix socket.
 func (s *session) serverAddr(sv *balancer.Server) netip.AddrPort {
+	if sv.Conf.Unix.IsValid() {
+		return netip.AddrPort{}
+	}
 	switch sv.Conf.PortMode {
 	case config.PortSame:
 		return netip.AddrPortFrom(sv.Addr.Addr(), s.localAddress().Port())
@@ -296,10 +305,16 @@ func (s *session) connect() {
 			return
 		}
 	}
-	addr := s.serverAddr(s.srv)
+	var sa unix.Sockaddr // nil for a Unix socket (connectUnix)
 	family := unix.AF_INET
-	if addr.Addr().Is6() {
-		family = unix.AF_INET6
+	if s.srv.Conf.Unix.IsValid() {
+		family = unix.AF_UNIX
+	} else {
+		addr := s.serverAddr(s.srv)
+		if addr.Addr().Is6() {
+			family = unix.AF_INET6
+		}
+		sa = addrPortToSockaddr(addr)
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -307,8 +322,10 @@ func (s *session) connect() {
 		s.connectFailed()
 		return
 	}
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	s.svr = endpoint{fd: fd, s: s}
+	if family != unix.AF_UNIX {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	s.svr = endpoint{fd: fd, s: s, unix: family == unix.AF_UNIX}
 	s.connStart = s.l.now
 	if err := s.l.register(fd, &s.svr); err != nil {
 		s.l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
@@ -317,7 +334,14 @@ func (s *session) connect() {
 		return
 	}
 	s.state = stConnecting
-	err = unix.Connect(fd, addrPortToSockaddr(addr))
+	// A Unix socket connects at once, or fails at once: ECONNREFUSED
+	// (nothing listens), ENOENT (no such path), or EAGAIN (its backlog
+	// is full), each a failed attempt, retried like TCP's.
+	if sa != nil {
+		err = unix.Connect(fd, sa)
+	} else {
+		err = connectUnix(fd, s.srv.Conf.Unix)
+	}
 	switch err {
 	case nil:
 		s.svr.writable = true
@@ -426,6 +450,7 @@ func (s *session) serverReady() {
 		s.httpSendHead()
 		return
 	}
+	s.logASAP()
 	s.rearm()
 	s.forward()
 }
@@ -678,7 +703,7 @@ func (s *session) close(reset bool) {
 		if ep.fd < 0 {
 			continue
 		}
-		if reset {
+		if reset && !ep.unix { // a Unix socket has no reset to send
 			_ = unix.SetsockoptLinger(ep.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 		}
 		s.l.closeFD(ep.fd)

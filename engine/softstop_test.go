@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 )
 
@@ -155,7 +156,7 @@ func handOver(t *testing.T, e *Engine, cfgText string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inherited, byFD := map[netip.AddrPort][]int{}, map[int][]int{}
+	inherited, byFD, byPath := map[netip.AddrPort][]int{}, map[int][]int{}, map[config.UnixAddr][]int{}
 	for _, f := range files {
 		// A process gets its own descriptors; here the new engine owns a
 		// duplicate and the file is closed, as the old process does.
@@ -163,14 +164,17 @@ func handOver(t *testing.T, e *Engine, cfgText string) *Engine {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.FD >= 0 {
+		switch {
+		case f.FD >= 0:
 			byFD[f.FD] = append(byFD[f.FD], fd)
-		} else {
+		case f.Unix.IsValid():
+			byPath[f.Unix] = append(byPath[f.Unix], fd)
+		default:
 			inherited[f.Addr] = append(inherited[f.Addr], fd)
 		}
 		f.File.Close()
 	}
-	next, _ := startEngineWith(t, cfgText, Options{Inherited: inherited, InheritedFD: byFD})
+	next, _ := startEngineWith(t, cfgText, Options{Inherited: inherited, InheritedFD: byFD, InheritedUnix: byPath})
 	return next
 }
 

@@ -596,7 +596,7 @@ func (s *session) handshaken(d tlsDone) {
 	if len(st.PeerCertificates) > 0 {
 		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
 	}
-	if err := s.cli.tls.toKernel(l.eng, s.cli.fd); err != nil {
+	if err := s.cli.tls.toKernel(l.eng, s.cli.fd, s.cli.unix); err != nil {
 		l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
 		s.close(false)
 		return
@@ -823,7 +823,7 @@ func (s *session) serverHandshaken(d tlsDone) {
 	}
 	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
 	l.eng.tlsCounters.current.Add(1)
-	if err := s.svr.tls.toKernel(l.eng, s.svr.fd); err != nil {
+	if err := s.svr.tls.toKernel(l.eng, s.svr.fd, s.svr.unix); err != nil {
 		s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
 		return
 	}

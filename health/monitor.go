@@ -118,7 +118,8 @@ func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logge
 					return nil, fmt.Errorf("%s: server '%s': its checks speak TLS, but no TLS configuration was given for them", px, s.Name)
 				}
 			}
-			c.probe = newProbe(px, sc, checkAddr(s), tc)
+			network, addr := checkAddr(s)
+			c.probe = newProbe(px, sc, network, addr, tc)
 			if sc.Observe != config.ObserveNone {
 				c.observe7 = sc.Observe == config.ObserveLayer7
 				c.errorLimit = int64(sc.ErrorLimit)
@@ -134,16 +135,22 @@ func New(cfg *config.Config, backends map[string]*balancer.Backend, logger Logge
 	return m, nil
 }
 
-// checkAddr applies the "addr" and "port" overrides.
-func checkAddr(s *balancer.Server) string {
-	addr, port := s.Addr.Addr(), int(s.Addr.Port())
+// checkAddr is where a server's checks connect: its address with the
+// "addr" and "port" overrides applied, on network "tcp", or the socket of
+// a server on a Unix socket, on network "unix" (config refuses "addr"
+// and "port" there).
+func checkAddr(s *balancer.Server) (network, addr string) {
+	if u := s.Conf.Unix; u.IsValid() {
+		return "unix", u.SockName()
+	}
+	ip, port := s.Addr.Addr(), int(s.Addr.Port())
 	if a := s.Conf.CheckAddr; a.IsValid() {
-		addr = a
+		ip = a
 	}
 	if p := s.Conf.CheckPort; p > 0 {
 		port = p
 	}
-	return net.JoinHostPort(addr.Unmap().String(), strconv.Itoa(port))
+	return "tcp", net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(port))
 }
 
 // Start launches the checks. The first check of each server is spread

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,22 +22,28 @@ import (
 // node is a web node whose behaviour a test switches: answer 200, answer
 // 500, stop listening, or accept and never answer.
 type node struct {
-	t      testing.TB
-	name   string
-	addr   string
-	mode   atomic.Value // "ok", "500", "hang"
-	hits   atomic.Int64 // requests other than checks
-	checks atomic.Int64
-	mu     sync.Mutex
-	ln     net.Listener
-	hold   chan struct{}
-	wg     sync.WaitGroup
+	t       testing.TB
+	name    string
+	network string // "tcp", or "unix" with addr a path
+	addr    string
+	mode    atomic.Value // "ok", "500", "hang"
+	hits    atomic.Int64 // requests other than checks
+	checks  atomic.Int64
+	mu      sync.Mutex
+	ln      net.Listener
+	hold    chan struct{}
+	wg      sync.WaitGroup
 }
 
 func newNode(t testing.TB, name string) *node {
-	n := &node{t: t, name: name, hold: make(chan struct{})}
+	return newNodeOn(t, name, "tcp", "127.0.0.1:0")
+}
+
+// newNodeOn is newNode listening on network and address.
+func newNodeOn(t testing.TB, name, network, address string) *node {
+	n := &node{t: t, name: name, network: network, hold: make(chan struct{})}
 	n.mode.Store("ok")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +122,7 @@ func (n *node) stop() {
 
 // restart listens again on the same address.
 func (n *node) restart() {
-	ln, err := net.Listen("tcp", n.addr)
+	ln, err := net.Listen(n.network, n.addr)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -303,6 +311,50 @@ func TestNodeAnswering500IsTakenOutAndBack(t *testing.T) {
 				t.Fatalf("web02 back UP but receives no traffic: %v", seen)
 			}
 		})
+	}
+}
+
+// The checks of a server on a Unix socket connect to that socket: a
+// layer-7 check sees its 500 and takes it out; once nothing is at the
+// path (the listener removed its file: ENOENT), the check reports a
+// layer-4 connection problem, as for a TCP port that refuses; and the
+// server comes back when it listens again.
+func TestUnixSocketServerChecks(t *testing.T) {
+	dir, err := os.MkdirTemp("", "fjord")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	web1, web2 := newNode(t, "web01"), newNodeOn(t, "web02", "unix", filepath.Join(dir, "web02.sock"))
+	st := startStack(t, fmt.Sprintf(seedScaled, web1.addr, web2.addr))
+	s2 := st.server(t, "web_servers", "web02")
+	for deadline := time.Now().Add(10 * time.Second); web2.checks.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no check reached web02's socket within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	web2.mode.Store("500")
+	waitState(t, s2, false, "answering 500")
+	if !st.log.has("Server web_servers/web02 is DOWN, reason: Layer7 wrong status, code: 500") {
+		t.Fatalf("no DOWN message for the 500: %q", st.log.all())
+	}
+	web2.mode.Store("ok")
+	waitState(t, s2, true, "answering 200 again")
+	web2.stop()
+	waitState(t, s2, false, "socket gone")
+	if !st.log.has("Server web_servers/web02 is DOWN, reason: Layer4 connection problem, info: \"no such file or directory\"") {
+		t.Fatalf("no layer-4 DOWN message: %q", st.log.all())
+	}
+	web2.restart()
+	waitState(t, s2, true, "listening again")
+	seen := map[string]bool{}
+	for range 10 {
+		_, body := get(t, st.addr)
+		seen[body] = true
+	}
+	if !seen["web02"] {
+		t.Fatalf("web02 back UP but receives no traffic: %v", seen)
 	}
 }
 

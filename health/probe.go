@@ -29,6 +29,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, maxCheckResponse); r
 
 // probe is one server's check: where to connect and what to ask.
 type probe struct {
+	network        string // "tcp", or "unix" for a server on a Unix socket
 	addr           string
 	layer7         bool
 	request        []byte
@@ -44,8 +45,8 @@ type probe struct {
 // newProbe derives a server's check from its backend's settings. A plain
 // "check" in mode http is a layer-7 GET / (fjord's documented difference
 // from HAProxy); "option tcp-check" or mode tcp makes it layer-4.
-func newProbe(px *config.Proxy, s *config.Server, addr string, tlsConf *tls.Config) *probe {
-	p := &probe{addr: addr, tls: tlsConf}
+func newProbe(px *config.Proxy, s *config.Server, network, addr string, tlsConf *tls.Config) *probe {
+	p := &probe{network: network, addr: addr, tls: tlsConf}
 	p.layer7 = px.HTTPCheck != nil || (px.Mode == config.ModeHTTP && !px.TCPCheck)
 	if px.TCPCheck {
 		p.layer7 = false
@@ -59,7 +60,11 @@ func newProbe(px *config.Proxy, s *config.Server, addr string, tlsConf *tls.Conf
 		var b strings.Builder
 		b.WriteString(method + " " + uri + " " + version + "\r\n")
 		if strings.HasPrefix(version, "HTTP/1.1") && !strings.Contains(strings.ToLower(version), "\nhost:") {
-			b.WriteString("Host: " + addr + "\r\n")
+			host := addr
+			if network == "unix" {
+				host = "localhost" // a path is no host name
+			}
+			b.WriteString("Host: " + host + "\r\n")
 		}
 		b.WriteString("User-Agent: fjord-check\r\nConnection: close\r\n\r\n")
 		p.request = []byte(b.String())
@@ -92,7 +97,7 @@ func (p *probe) run(ctx context.Context) Result {
 
 func (p *probe) check(ctx context.Context, start time.Time) Result {
 	d := net.Dialer{Timeout: p.connectTimeout}
-	c, err := d.DialContext(ctx, "tcp", p.addr)
+	c, err := d.DialContext(ctx, p.network, p.addr)
 	if err != nil {
 		var ne net.Error
 		switch {
@@ -100,6 +105,10 @@ func (p *probe) check(ctx context.Context, start time.Time) Result {
 			return Result{Status: StatusL4Tout, Info: "connection timeout"}
 		case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 			errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+			return Result{Status: StatusL4Con, Info: errText(err)}
+		case p.network == "unix" && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EAGAIN)):
+			// No socket at the path, or one whose backlog is full:
+			// the server does not take connections, as a refusal.
 			return Result{Status: StatusL4Con, Info: errText(err)}
 		}
 		return Result{Status: StatusSockErr, Info: errText(err)}

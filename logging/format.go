@@ -20,7 +20,7 @@ const dateLayout = "02/Jan/2006:15:04:05.000"
 func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 	if r.Kind == engine.RecordConnError {
 		// HAProxy's line for a connection that failed before a stream.
-		dst = a.AppendAddrPort(dst, r.Client)
+		dst = appendClient(dst, r, a)
 		dst = append(dst, " ["...)
 		dst = r.Accept.AppendFormat(dst, dateLayout)
 		dst = append(dst, "] "...)
@@ -31,10 +31,16 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		return append(dst, r.Error...)
 	}
 	if r.Kind == engine.RecordConnect {
-		dst = append(dst, "Connect from "...)
-		dst = a.AppendAddrPort(dst, r.Client)
-		dst = append(dst, " to "...)
-		dst = (*Anonymizer)(nil).AppendAddrPort(dst, r.Local) // fjord's own: never anonymised
+		if r.Client.IsValid() {
+			dst = append(dst, "Connect from "...)
+			dst = a.AppendAddrPort(dst, r.Client)
+			dst = append(dst, " to "...)
+			dst = (*Anonymizer)(nil).AppendAddrPort(dst, r.Local) // fjord's own: never anonymised
+		} else {
+			// A Unix socket's client: HAProxy names only the listener.
+			dst = append(dst, "Connect to "...)
+			dst = appendClient(dst, r, a)
+		}
 		dst = append(dst, " ("...)
 		dst = append(dst, r.Frontend...)
 		if r.HTTPMode {
@@ -42,7 +48,7 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		}
 		return append(dst, "/TCP)"...)
 	}
-	dst = a.AppendAddrPort(dst, r.Client)
+	dst = appendClient(dst, r, a)
 	dst = append(dst, " ["...)
 	dst = r.Accept.AppendFormat(dst, dateLayout)
 	dst = append(dst, "] "...)
@@ -65,11 +71,19 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		dst = strconv.AppendInt(dst, r.Tr, 10)
 		dst = append(dst, '/')
 	}
+	// "option logasap": the total time and the bytes may be partial,
+	// which HAProxy marks with a '+'.
+	if r.ASAP {
+		dst = append(dst, '+')
+	}
 	dst = strconv.AppendInt(dst, r.Tt, 10)
 	dst = append(dst, ' ')
 	if http {
 		dst = strconv.AppendInt(dst, int64(r.Status), 10)
 		dst = append(dst, ' ')
+	}
+	if r.ASAP {
+		dst = append(dst, '+')
 	}
 	dst = strconv.AppendInt(dst, r.Bytes, 10)
 	dst = append(dst, ' ')
@@ -112,6 +126,17 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 	return dst
 }
 
+// appendClient writes the client as HAProxy's %ci:%cp does: its address
+// and port, anonymised by a, or for a client of a Unix socket, which has
+// neither, "unix:" and the id of the listener it came through.
+func appendClient(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
+	if !r.Client.IsValid() {
+		dst = append(dst, "unix:"...)
+		return strconv.AppendInt(dst, int64(r.Listener), 10)
+	}
+	return a.AppendAddrPort(dst, r.Client)
+}
+
 // appendEscaped writes b with HAProxy's log escaping of URIs: '"', '#'
 // and non-printable bytes become '#' and two hex digits.
 func appendEscaped(dst, b []byte) []byte {
@@ -145,13 +170,16 @@ func newJSONEncoder() *jsonEncoder {
 
 // record appends r as JSON: the fields of HAProxy's line, by name.
 func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
-	client := string(a.AppendAddr(nil, r.Client.Addr()))
+	client, port := "unix", uint16(r.Listener) // a Unix socket's client, as %ci and %cp say it
+	if r.Client.IsValid() {
+		client, port = string(a.AppendAddr(nil, r.Client.Addr())), r.Client.Port()
+	}
 	var fields []zapcore.Field
 	kind := [...]string{engine.RecordConnect: "connect", engine.RecordTCP: "tcp", engine.RecordHTTP: "http", engine.RecordConnError: "error"}[r.Kind]
 	fields = append(fields,
 		zap.String("type", kind),
 		zap.String("client_ip", client),
-		zap.Uint16("client_port", r.Client.Port()),
+		zap.Uint16("client_port", port),
 		zap.String("frontend", r.Frontend),
 	)
 	if r.Kind == engine.RecordConnError {
@@ -159,7 +187,11 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 		return j.encode(j.records, dst, r.Accept, levelInfo, r.Error, fields)
 	}
 	if r.Kind == engine.RecordConnect {
-		fields = append(fields, zap.String("local", r.Local.String()), zap.Bool("http", r.HTTPMode))
+		local := r.Local.String()
+		if !r.Local.IsValid() {
+			local = "unix:" + strconv.Itoa(r.Listener) // a Unix socket: its listener's id
+		}
+		fields = append(fields, zap.String("local", local), zap.Bool("http", r.HTTPMode))
 		return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 	}
 	fields = append(fields,
@@ -193,6 +225,11 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 		zap.Int64("srv_queue", r.SrvQueue),
 		zap.Int64("backend_queue", r.BeQueue),
 	)
+	if r.ASAP {
+		// tt and bytes are numbers: that they may be partial (the
+		// '+' of the text line) is a field of its own.
+		fields = append(fields, zap.Bool("logasap", true))
+	}
 	if r.Kind == engine.RecordHTTP {
 		if r.RequestLen == 0 {
 			fields = append(fields, zap.String("request", "<BADREQ>"))

@@ -39,6 +39,15 @@ func TestAppendRecord(t *testing.T) {
 	connErr.Frontend, connErr.Bind, connErr.Error = "https-in", "1", "SSL handshake failure"
 	v6 := record(engine.RecordTCP, "")
 	v6.Client = netip.MustParseAddrPort("[2001:db8::1]:4000")
+	// A client of a Unix socket has no address: HAProxy writes "unix"
+	// and the listener's id (its %ci and %cp).
+	unixHTTP := record(engine.RecordHTTP, "GET / HTTP/1.1")
+	unixHTTP.Client, unixHTTP.Listener = netip.AddrPort{}, 2
+	unixTCP := record(engine.RecordTCP, "")
+	unixTCP.Client, unixTCP.Listener = netip.AddrPort{}, 1
+	unixConn := &engine.AccessRecord{Kind: engine.RecordConnect, Frontend: "www", Listener: 3}
+	unixErr := record(engine.RecordConnError, "")
+	unixErr.Client, unixErr.Listener, unixErr.Frontend, unixErr.Bind, unixErr.Error = netip.AddrPort{}, 1, "ssl-lst", "1", "SSL handshake failure"
 	for _, tc := range []struct {
 		name string
 		r    *engine.AccessRecord
@@ -60,12 +69,72 @@ func TestAppendRecord(t *testing.T) {
 		// HAProxy's line for a failed TLS handshake.
 		{"handshake failure", connErr, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] https-in/1: SSL handshake failure`},
 		{"ipv6", v6, `2001:db8::1:4000 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
+		{"httplog unix", unixHTTP, `unix:2 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`},
+		{"tcplog unix", unixTCP, `unix:1 [06/Feb/2009:12:14:14.655] http-in static/srv1 0/30/109 2750 -- 1/1/1/1/0 0/0`},
+		// src/frontend.c: "Connect to unix:%d (%s/%s)".
+		{"connect unix", unixConn, `Connect to unix:3 (www/TCP)`},
+		{"handshake failure unix", unixErr, `unix:1 [06/Feb/2009:12:14:14.655] ssl-lst/1: SSL handshake failure`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(AppendRecord(nil, tc.r, nil)); got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// "option logasap" marks the total time and the bytes with a '+', in
+// every line of the frontend, as HAProxy's doc/configuration.txt shows.
+func TestAppendRecordLogASAP(t *testing.T) {
+	// The example under "option logasap": the line written once the
+	// response head of a download was forwarded.
+	http := record(engine.RecordHTTP, "GET /image.iso HTTP/1.0")
+	http.Tq, http.Tw, http.Tc, http.Tr, http.Tt, http.Bytes = 9, 10, 7, 14, 30, 243
+	http.ActConn, http.SrvQueue, http.ASAP = 3, 1, true
+	// The example of 8.2.2 (tcplog), written as logasap writes it at the
+	// server's connection.
+	tcp := record(engine.RecordTCP, "")
+	tcp.Client = netip.MustParseAddrPort("10.0.1.2:33313")
+	tcp.Accept = time.Date(2009, time.February, 6, 12, 12, 51, 443e6, time.Local)
+	tcp.Frontend, tcp.Backend, tcp.Tw, tcp.Tc, tcp.Tt, tcp.Bytes = "fnt", "bck", 0, 0, 5007, 212
+	tcp.ActConn, tcp.FeConn, tcp.BeConn, tcp.SrvConn, tcp.Retries, tcp.ASAP = 0, 0, 0, 0, 3, true
+	// A request fjord answered itself, logged at its end: '+' all the
+	// same, as in HAProxy, where the mark is the frontend's.
+	failed := record(engine.RecordHTTP, "GET / HTTP/1.1")
+	failed.Server, failed.Status, failed.Term, failed.Tc, failed.Tr, failed.Bytes, failed.ASAP = "<NOSRV>", 503, [2]byte{'S', 'C'}, -1, -1, 217, true
+	for _, tc := range []struct {
+		name string
+		r    *engine.AccessRecord
+		want string
+	}{
+		{"httplog", http, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 9/10/7/14/+30 200 +243 - - ---- 3/1/1/1/0 1/0 "GET /image.iso HTTP/1.0"`},
+		{"tcplog", tcp, `10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/+5007 +212 -- 0/0/0/0/3 0/0`},
+		{"httplog at the end", failed, `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/<NOSRV> 10/0/-1/-1/+109 503 +217 - - SC-- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(AppendRecord(nil, tc.r, nil)); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+			tc.r.ASAP = false
+			if got := string(AppendRecord(nil, tc.r, nil)); strings.Contains(got, "+") {
+				t.Errorf("without logasap: %s", got)
+			}
+		})
+	}
+	// JSON keeps numbers numbers, and says that they may be partial.
+	var m map[string]any
+	if err := json.Unmarshal(newJSONEncoder().record(nil, &engine.AccessRecord{Kind: engine.RecordTCP, Tt: 5, Bytes: 7, ASAP: true}, nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["tt"] != 5.0 || m["bytes"] != 7.0 || m["logasap"] != true {
+		t.Errorf("JSON: tt %v bytes %v logasap %v, want 5 7 true", m["tt"], m["bytes"], m["logasap"])
+	}
+	m = nil
+	if err := json.Unmarshal(newJSONEncoder().record(nil, &engine.AccessRecord{Kind: engine.RecordTCP}, nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["logasap"]; ok {
+		t.Errorf("JSON without logasap has the field: %v", m)
 	}
 }
 
@@ -100,6 +169,17 @@ func TestJSONRecord(t *testing.T) {
 	}
 	if ts, _ := m["time"].(string); !strings.HasPrefix(ts, "2009-02-06T") {
 		t.Errorf("time %q", m["time"])
+	}
+
+	// A Unix socket's client: "unix" and the listener's id, never
+	// anonymised (there is nothing personal in it).
+	r.Client, r.Listener = netip.AddrPort{}, 4
+	m = nil
+	if err := json.Unmarshal(newJSONEncoder().record(nil, r, a), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["client_ip"] != "unix" || m["client_port"] != 4.0 {
+		t.Errorf("unix client: client_ip %v client_port %v, want unix 4", m["client_ip"], m["client_port"])
 	}
 }
 

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -59,10 +60,15 @@ func (p *Page) adminAllowed(ctx *fasthttp.RequestCtx) bool {
 }
 
 // clientAddr is the client's address as the "src" criterion sees it. A
-// connection that is not TCP yields the invalid address, which no network
-// contains.
+// connection that is not TCP (a client of a Unix socket bind) yields the
+// invalid address, which no network contains. Not ctx.RemoteIP, which
+// gives 0.0.0.0 for it, an address 'src 0.0.0.0/0' would match.
 func clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
-	a, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	ta, ok := ctx.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.Addr{}
+	}
+	a, _ := netip.AddrFromSlice(ta.IP)
 	return a.Unmap()
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -871,5 +872,25 @@ func TestPageConcurrentLoads(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// The "src" of a stats page's client: its TCP address, or for a client of
+// a Unix socket bind none, which no network contains ('src 0.0.0.0/0'
+// must not grant a Unix client admin).
+func TestClientAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want netip.Addr
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 80}, netip.MustParseAddr("192.0.2.7")},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 80}, netip.MustParseAddr("2001:db8::1")},
+		{&net.UnixAddr{Name: "@", Net: "unix"}, netip.Addr{}},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&fasthttp.Request{}, tc.addr, nil)
+		if got := clientAddr(&ctx); got != tc.want {
+			t.Errorf("%v: clientAddr %v, want %v", tc.addr, got, tc.want)
+		}
 	}
 }

@@ -181,6 +181,22 @@ func TestAnswersHaveNoEmptyLine(t *testing.T) {
 	}
 }
 
+// A server on a Unix socket has no address: "show servers state" writes
+// '-' and port 0 for it, as HAProxy does.
+func TestServersStateUnixServer(t *testing.T) {
+	cfg, err := config.Parse("t.cfg", []byte("listen web\n  bind 127.0.0.1:1\n  server ip 127.0.0.1:2\n  server sock /run/app.sock\n"), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &Sources{Config: cfg, Backends: map[string]*balancer.Backend{"web": balancer.New(cfg.Backends()[0])}, Started: time.Now()}
+	got := (&API{Src: src, Level: config.LevelAdmin}).Exec("show servers state web")
+	for _, want := range []string{"\n1 web 1 ip 127.0.0.1 2 0 ", " - 2 -\n1 web 2 sock - 2 0 ", " - 0 -\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("show servers state lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 // testSources are the Sources of a configuration with one backend, web,
 // of two servers, without an engine.
 func testSources(t testing.TB) *Sources {

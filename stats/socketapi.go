@@ -323,8 +323,12 @@ func (a *API) showServersState(args []string) string {
 					checkStatus, checkHealth = 6, st.Health // HCHK_STATUS_* is not mirrored: 6 means checked
 				}
 			}
+			addr := "-" // a Unix socket's, as HAProxy writes it
+			if s.Addr.IsValid() {
+				addr = s.Addr.Addr().String()
+			}
 			fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d 0 %d 0 0 0 0 - %d -\n",
-				i+1, px.Name, s.ID, s.Name, s.Addr.Addr(), op, admin, s.Weight(), s.Conf.Weight, since,
+				i+1, px.Name, s.ID, s.Name, addr, op, admin, s.Weight(), s.Conf.Weight, since,
 				checkStatus, checkHealth, s.Addr.Port())
 		}
 	}

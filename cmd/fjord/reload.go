@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -37,20 +38,29 @@ var lifeSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, 
 // listenFDsEnv names the listening sockets a fjord process hands to one
 // it starts (a reload, daemon mode): "KEY=FD,FD;KEY=FD", where KEY is the
 // address a bind's sockets are bound to (every socket of every loop of
-// the old process), or fd@N for the socket of an fd@N line.
+// the old process), fd@N for the socket of an fd@N line, or for a Unix
+// bind unix@PATH or abns@NAME, the path or name query-escaped (a path
+// may hold any of ";=,").
 const listenFDsEnv = "FJORD_LISTEN_FDS"
 
 // handedOver are the sockets a fjord process got from the one that
-// started it, by the address they are bound to and, for fd@N lines, by N.
+// started it, by the address they are bound to, for fd@N lines by N, and
+// for Unix binds by their path or name.
 type handedOver struct {
 	addrs map[netip.AddrPort][]int
 	fds   map[int][]int
+	unix  map[config.UnixAddr][]int
 }
 
 // handoverKey names a socket in listenFDsEnv.
 func handoverKey(f engine.ListenerFile) string {
-	if f.FD >= 0 {
+	switch {
+	case f.FD >= 0:
 		return "fd@" + strconv.Itoa(f.FD)
+	case f.Unix.Abstract:
+		return "abns@" + url.QueryEscape(f.Unix.Path)
+	case f.Unix.IsValid():
+		return "unix@" + url.QueryEscape(f.Unix.Path)
 	}
 	return f.Addr.String()
 }
@@ -67,14 +77,27 @@ func encodeListenFDs(files []engine.ListenerFile, first int) string {
 		}
 		byKey[k] = append(byKey[k], strconv.Itoa(first+i))
 	}
-	// Addresses first, in order, then fd@N by N: a stable form to read.
+	// Addresses first, in order, then Unix sockets by name, then fd@N by
+	// N: a stable form to read.
+	rank := func(f engine.ListenerFile) int {
+		switch {
+		case f.FD >= 0:
+			return 2
+		case f.Unix.IsValid():
+			return 1
+		}
+		return 0
+	}
 	sort.Slice(order, func(i, j int) bool {
 		a, b := order[i], order[j]
-		if (a.FD >= 0) != (b.FD >= 0) {
-			return a.FD < 0
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra < rb
 		}
-		if a.FD >= 0 {
+		switch {
+		case a.FD >= 0:
 			return a.FD < b.FD
+		case a.Unix.IsValid():
+			return handoverKey(a) < handoverKey(b)
 		}
 		return a.Addr.Compare(b.Addr) < 0
 	})
@@ -88,7 +111,7 @@ func encodeListenFDs(files []engine.ListenerFile, first int) string {
 
 // parseListenFDs reads the value of listenFDsEnv.
 func parseListenFDs(s string) (handedOver, error) {
-	out := handedOver{addrs: map[netip.AddrPort][]int{}, fds: map[int][]int{}}
+	out := handedOver{addrs: map[netip.AddrPort][]int{}, fds: map[int][]int{}, unix: map[config.UnixAddr][]int{}}
 	if s == "" {
 		return out, nil
 	}
@@ -122,6 +145,16 @@ func parseListenFDs(s string) (handedOver, error) {
 			out.fds[fd] = fds
 			continue
 		}
+		if u, ok, err := parseUnixKey(key); ok {
+			if err != nil {
+				return out, fmt.Errorf("%q: %w", part, err)
+			}
+			if _, dup := out.unix[u]; dup {
+				return out, fmt.Errorf("%s given twice", key)
+			}
+			out.unix[u] = fds
+			continue
+		}
 		addr, err := netip.ParseAddrPort(key)
 		if err != nil {
 			return out, fmt.Errorf("%q: %w", part, err)
@@ -132,6 +165,22 @@ func parseListenFDs(s string) (handedOver, error) {
 		out.addrs[addr] = fds
 	}
 	return out, nil
+}
+
+// parseUnixKey reads the key of a Unix bind's sockets (handoverKey);
+// ok is false for any other key.
+func parseUnixKey(key string) (u config.UnixAddr, ok bool, err error) {
+	esc, abstract := strings.CutPrefix(key, "abns@")
+	if !abstract {
+		if esc, ok = strings.CutPrefix(key, "unix@"); !ok {
+			return u, false, nil
+		}
+	}
+	path, err := url.QueryUnescape(esc)
+	if err != nil || path == "" {
+		return u, true, fmt.Errorf("%q is not a Unix socket's escaped path or name", key)
+	}
+	return config.UnixAddr{Path: path, Abstract: abstract}, true, nil
 }
 
 // takeHandedOver returns the sockets the fjord process that started this
@@ -288,6 +337,12 @@ func (p *process) run() int {
 	for _, fe := range p.cfg.Frontends() {
 		for _, b := range fe.Binds {
 			at := p.eng.Addr(b).String()
+			switch {
+			case b.Unix.IsValid():
+				at = b.Unix.String()
+			case !p.eng.Addr(b).IsValid():
+				at = "a Unix socket" // an fd@N bind's
+			}
 			if b.Inherited {
 				if sd := p.o.systemd.describe(b.FD); sd != "" {
 					at += ", " + sd

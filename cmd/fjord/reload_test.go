@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -21,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
 )
 
@@ -349,6 +353,62 @@ func TestReloadFailureKeepsServing(t *testing.T) {
 	}
 }
 
+// TestReloadKeepsUnixBind: a reload hands a Unix bind's socket to the
+// new process, which serves the path on the very socket (same inode), and
+// the old process leaves the path alone when it exits.
+func TestReloadKeepsUnixBind(t *testing.T) {
+	be := startBackend(t, 0)
+	dir, err := os.MkdirTemp("", "fjord") // short: sun_path holds 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "fe.sock")
+	cfgPath := httpConfig(t, dir, sock+" mode 660", be.addr, "  nbthread 2")
+	ns := listenNotify(t)
+	fp := startFjord(t, []string{"NOTIFY_SOCKET=" + ns.path}, "-db", "-f", cfgPath)
+	first, _ := ns.ready(t, 20*time.Second)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	if err := get(c, "http://fjord/", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	var before unix.Stat_t
+	if err := unix.Stat(sock, &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Mode&0o777 != 0o660 {
+		t.Errorf("%s: mode %o, want 660", sock, before.Mode&0o777)
+	}
+	from := fp.log.len()
+	syscall.Kill(first, syscall.SIGHUP)
+	next, _ := ns.ready(t, 30*time.Second)
+	killAtEnd(t, next)
+	if next == first {
+		t.Fatal("no new process")
+	}
+	fp.log.wait(t, from, "took over the listening socket from the previous process", 10*time.Second)
+	waitExit(t, first, 30*time.Second)
+	var after unix.Stat_t
+	if err := unix.Stat(sock, &after); err != nil {
+		t.Fatalf("%s after the old process exited: %v", sock, err)
+	}
+	if after.Ino != before.Ino {
+		t.Error("the new process bound the path again instead of serving the handed-over socket")
+	}
+	for range 5 {
+		if err := get(c, "http://fjord/", "ok"); err != nil {
+			t.Fatalf("after the reload: %v", err)
+		}
+	}
+	syscall.Kill(next, syscall.SIGTERM)
+	waitExit(t, next, 10*time.Second)
+}
+
 // TestSoftStop: SIGUSR1 stops accepting at once, lets the request in
 // flight finish, and exits when it has; with hard-stop-after, a session
 // that does not finish is cut when the time is up.
@@ -463,8 +523,16 @@ func TestListenFDsEnv(t *testing.T) {
 	if len(m.fds) != 2 || len(m.fds[3]) != 2 || m.fds[3][1] != 8 || m.fds[0][0] != 9 {
 		t.Fatalf("parse fd@: %v", m.fds)
 	}
+	u, err := parseListenFDs("unix@%2Frun%2Ffe%3B1.sock=10,11;abns@fe+1=12;unix@rel.sock=13")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[config.UnixAddr][]int{{Path: "/run/fe;1.sock"}: {10, 11}, {Path: "fe 1", Abstract: true}: {12}, {Path: "rel.sock"}: {13}}; !reflect.DeepEqual(u.unix, want) {
+		t.Fatalf("parse unix@, abns@: %v, want %v", u.unix, want)
+	}
 	for _, bad := range []string{"127.0.0.1:80", "127.0.0.1=4", "127.0.0.1:80=2", "127.0.0.1:80=4;127.0.0.1:80=5",
-		"127.0.0.1:80=4;[::1]:1=4", "x:1=4", "127.0.0.1:80=4,", "fd@=4", "fd@x=4", "fd@03=4", "fd@-1=4", "fd@3=4;fd@3=5", "fd@3=4;127.0.0.1:1=4"} {
+		"127.0.0.1:80=4;[::1]:1=4", "x:1=4", "127.0.0.1:80=4,", "fd@=4", "fd@x=4", "fd@03=4", "fd@-1=4", "fd@3=4;fd@3=5", "fd@3=4;127.0.0.1:1=4",
+		"unix@=4", "abns@=4", "unix@%zz=4", "unix@a=4;unix@a=5"} {
 		if _, err := parseListenFDs(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
@@ -475,17 +543,20 @@ func TestListenFDsEnv(t *testing.T) {
 // under its key, numbered from the first descriptor.
 func TestListenFDsRoundTrip(t *testing.T) {
 	a, b := mustAddrPort("127.0.0.1:80"), mustAddrPort("[::1]:443")
-	files := []engine.ListenerFile{{Addr: b, FD: -1}, {Addr: a, FD: -1}, {FD: 5}, {Addr: b, FD: -1}, {FD: 3}, {FD: 5}}
+	sock, abns := config.UnixAddr{Path: "/run/a=b,c;d.sock"}, config.UnixAddr{Path: "fe", Abstract: true}
+	files := []engine.ListenerFile{{Addr: b, FD: -1}, {Addr: a, FD: -1}, {FD: 5}, {Addr: b, FD: -1}, {FD: 3}, {FD: 5},
+		{FD: -1, Unix: sock}, {FD: -1, Unix: abns}, {FD: -1, Unix: sock}}
 	enc := encodeListenFDs(files, 4)
-	if want := "127.0.0.1:80=5;[::1]:443=4,7;fd@3=8;fd@5=6,9"; enc != want {
+	if want := "127.0.0.1:80=5;[::1]:443=4,7;abns@fe=11;unix@%2Frun%2Fa%3Db%2Cc%3Bd.sock=10,12;fd@3=8;fd@5=6,9"; enc != want {
 		t.Errorf("encoded %q, want %q", enc, want)
 	}
 	m, err := parseListenFDs(enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(m.addrs, map[netip.AddrPort][]int{a: {5}, b: {4, 7}}) || !reflect.DeepEqual(m.fds, map[int][]int{3: {8}, 5: {6, 9}}) {
-		t.Errorf("read back %v %v", m.addrs, m.fds)
+	if !reflect.DeepEqual(m.addrs, map[netip.AddrPort][]int{a: {5}, b: {4, 7}}) || !reflect.DeepEqual(m.fds, map[int][]int{3: {8}, 5: {6, 9}}) ||
+		!reflect.DeepEqual(m.unix, map[config.UnixAddr][]int{sock: {10, 12}, abns: {11}}) {
+		t.Errorf("read back %v %v %v", m.addrs, m.fds, m.unix)
 	}
 }
 
@@ -494,6 +565,7 @@ func FuzzParseListenFDs(f *testing.F) {
 	f.Add("fd@3=4;127.0.0.1:80=5")
 	f.Add("")
 	f.Add("=;=,")
+	f.Add("unix@%2Frun%2Ffe.sock=4;abns@x=5")
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := parseListenFDs(s)
 		if err != nil {
@@ -523,6 +595,12 @@ func FuzzParseListenFDs(f *testing.F) {
 			}
 			check(fmt.Sprintf("fd@%d", n), fds)
 		}
+		for u, fds := range m.unix {
+			if !u.IsValid() {
+				t.Fatalf("%q: empty Unix path", s)
+			}
+			check(u.String(), fds)
+		}
 		// What was read is written back the same way, and reads back.
 		var files []engine.ListenerFile
 		for addr, fds := range m.addrs {
@@ -535,14 +613,28 @@ func FuzzParseListenFDs(f *testing.F) {
 				files = append(files, engine.ListenerFile{FD: n})
 			}
 		}
+		for u, fds := range m.unix {
+			for range fds {
+				files = append(files, engine.ListenerFile{FD: -1, Unix: u})
+			}
+		}
 		again, err := parseListenFDs(encodeListenFDs(files, 3))
-		if err != nil || len(again.addrs) != len(m.addrs) || len(again.fds) != len(m.fds) {
+		if err != nil || len(again.addrs) != len(m.addrs) || len(again.fds) != len(m.fds) || !reflect.DeepEqual(keys(again.unix), keys(m.unix)) {
 			t.Fatalf("%q: re-encoded form does not read back: %v", s, err)
 		}
 	})
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// keys is the set of m's keys.
+func keys[K comparable, V any](m map[K]V) map[K]bool {
+	out := map[K]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
 
 func waitFile(path string, within time.Duration) bool {
 	deadline := time.Now().Add(within)

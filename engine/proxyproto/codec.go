@@ -105,7 +105,9 @@ var (
 )
 
 // Build returns the PROXY header (version 1 or 2) announcing a TCP
-// connection from src to dst.
+// connection from src to dst. When either is unset (a client of a Unix
+// socket, or a bind on one), the header announces no address, as
+// HAProxy's does: "PROXY UNKNOWN" in v1, a LOCAL command in v2.
 //
 // The family follows HAProxy: when both addresses are IPv4 the header is
 // TCP4 (v2: AF_INET); otherwise it is TCP6 (v2: AF_INET6) and an IPv4
@@ -118,7 +120,11 @@ func Build(version int, src, dst netip.AddrPort) ([]byte, error) {
 		return nil, fmt.Errorf("proxyproto: unsupported PROXY protocol version %d (want 1 or 2)", version)
 	}
 	if !src.IsValid() || !dst.IsValid() {
-		return nil, fmt.Errorf("proxyproto: invalid address in %v -> %v", src, dst)
+		if version == 1 {
+			return []byte("PROXY UNKNOWN\r\n"), nil
+		}
+		// Version 2, command LOCAL, family UNSPEC, no address block.
+		return append([]byte(v2Sig), 0x20, 0x00, 0x00, 0x00), nil
 	}
 	sa, da := src.Addr().WithZone(""), dst.Addr().WithZone("")
 	proto := pp.TCPv4

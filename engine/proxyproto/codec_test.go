@@ -439,6 +439,11 @@ func TestBuild(t *testing.T) {
 		{"v2 mixed", 2, src4, dst6, v2(cmdProxy, v2FamTCP6, addrs6(ap("[::ffff:192.0.2.1]:56324"), dst6))},
 		{"v2 v4-mapped stays IPv6", 2, mapS, mapD, v2(cmdProxy, v2FamTCP6, addrs6(mapS, mapD))},
 		{"v2 zone dropped", 2, ap("[fe80::1%eth0]:1"), dst6, v2(cmdProxy, v2FamTCP6, addrs6(ap("[fe80::1]:1"), dst6))},
+		// No IP address (a Unix socket) on either side: no address sent.
+		{"v1 client without an address", 1, netip.AddrPort{}, dst4, "PROXY UNKNOWN\r\n"},
+		{"v1 bind without an address", 1, src4, netip.AddrPort{}, "PROXY UNKNOWN\r\n"},
+		{"v2 client without an address", 2, netip.AddrPort{}, dst6, v2(cmdLocal, 0x00)},
+		{"v2 bind without an address", 2, src6, netip.AddrPort{}, v2(cmdLocal, 0x00)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -459,8 +464,7 @@ func TestBuildErrors(t *testing.T) {
 		{0, src4, dst4, "version 0"},
 		{3, src4, dst4, "version 3"},
 		{-1, src4, dst4, "version -1"},
-		{1, netip.AddrPort{}, dst4, "invalid address"},
-		{2, src4, netip.AddrPort{}, "invalid address"},
+		{3, netip.AddrPort{}, dst4, "version 3"},
 	} {
 		b, err := Build(tc.version, tc.src, tc.dst)
 		if err == nil || b != nil || !strings.Contains(err.Error(), tc.msg) {
