@@ -34,7 +34,6 @@ import (
 // unusable.
 func (t *tlsConn) toKernel(e *Engine, fd int, unixSocket bool) error {
 	if !e.kernelTLS || unixSocket { // kTLS is a TCP upper layer
-
 		t.layer.ForgetKeys()
 		return nil
 	}
