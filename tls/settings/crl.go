@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fjordlb/fjord/tls/certs"
@@ -73,6 +72,8 @@ type crlIndex struct {
 type indexedCRL struct {
 	crl *x509.RevocationList
 	n   int // its place among the file's CRLs, from 1
+	// what names it in errors: "the CRL of CN=... (FILE: CRL n)"
+	what string
 	// revoked are the serial numbers it lists (serialKey), but for
 	// those removed from the CRL (reason removeFromCRL).
 	revoked map[string]bool
@@ -80,10 +81,11 @@ type indexedCRL struct {
 	critical bool
 	// sigs are the results of checking its signature, by the issuer's
 	// SubjectPublicKeyInfo: for the CAs of the ca-file with its issuer
-	// name, filled at load; others holds the others.
+	// name, filled at load and read only after; others holds those of
+	// other issuers, at most maxOtherIssuers.
 	sigs   map[string]error
-	others sync.Map
-	nother atomic.Int32
+	mu     sync.RWMutex
+	others map[string]error
 }
 
 // OpenSSL handles these critical CRL extensions (crl_cb in
@@ -104,6 +106,14 @@ func serialKey(n *big.Int) string {
 	return string(n.Bytes())
 }
 
+// lists reports whether c revokes the certificate of serial number n.
+func (c *indexedCRL) lists(n *big.Int) bool {
+	if n.Sign() < 0 {
+		return c.revoked[serialKey(n)]
+	}
+	return c.revoked[string(n.Bytes())] // no copy of the bytes
+}
+
 // loadCRLs reads a crl-file and checks its CRLs against cas, the
 // CAs of the ca-file. The warnings say what will refuse peers that the
 // operator may not expect: a CRL out of its dates, one that a CA of the
@@ -120,7 +130,8 @@ func loadCRLs(file string, cas []*x509.Certificate, now time.Time) (*crlIndex, [
 	x := &crlIndex{file: file, byName: map[string][]*indexedCRL{}}
 	var warns []string
 	for i, crl := range crls {
-		c := &indexedCRL{crl: crl, n: i + 1, revoked: map[string]bool{}, sigs: map[string]error{}}
+		c := &indexedCRL{crl: crl, n: i + 1, revoked: map[string]bool{}, sigs: map[string]error{}, others: map[string]error{},
+			what: fmt.Sprintf("the CRL of %s (%s: CRL %d)", crl.Issuer, file, i+1)}
 		for _, e := range crl.Extensions {
 			id := e.Id
 			if e.Critical && !id.Equal(oidIssuingDistributionPoint) && !id.Equal(oidDeltaCRLIndicator) && !id.Equal(oidAuthorityKeyID) {
@@ -199,24 +210,21 @@ func akidMatches(crl *x509.RevocationList, ca *x509.Certificate) bool {
 
 // signature is the result of checking c's signature with issuer's key.
 func (x *crlIndex) signature(c *indexedCRL, issuer *x509.Certificate) error {
-	key := string(issuer.RawSubjectPublicKeyInfo)
-	if err, ok := c.sigs[key]; ok {
+	if err, ok := c.sigs[string(issuer.RawSubjectPublicKeyInfo)]; ok {
 		return err
 	}
-	if v, ok := c.others.Load(key); ok {
-		if v == nil {
-			return nil
-		}
-		return v.(error)
+	c.mu.RLock()
+	err, ok := c.others[string(issuer.RawSubjectPublicKeyInfo)]
+	c.mu.RUnlock()
+	if ok {
+		return err
 	}
-	err := certs.CheckCRL(x.file, c.crl, issuer)
-	if c.nother.Load() < maxOtherIssuers && c.nother.Add(1) <= maxOtherIssuers {
-		if err == nil {
-			c.others.Store(key, nil)
-		} else {
-			c.others.Store(key, err)
-		}
+	err = certs.CheckCRL(x.file, c.crl, issuer)
+	c.mu.Lock()
+	if len(c.others) < maxOtherIssuers {
+		c.others[string(issuer.RawSubjectPublicKeyInfo)] = err
 	}
+	c.mu.Unlock()
 	return err
 }
 
@@ -279,7 +287,7 @@ func (x *crlIndex) check(chain []*x509.Certificate, now time.Time, errs []verify
 			continue
 		}
 		crl := best.crl
-		what := fmt.Sprintf("the CRL of %s (%s: CRL %d)", crl.Issuer, x.file, best.n)
+		what := best.what
 		if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
 			errs = append(errs, verifyError{errKeyUsageNoCRLSign, depth, fmt.Errorf("%s: the key usage of %s does not allow signing CRLs", what, issuer.Subject)})
 		}
@@ -297,7 +305,7 @@ func (x *crlIndex) check(chain []*x509.Certificate, now time.Time, errs []verify
 		if best.critical {
 			errs = append(errs, verifyError{errUnhandledCriticalCRLExt, depth, fmt.Errorf("%s has a critical extension fjord, as OpenSSL, does not handle", what)})
 		}
-		if best.revoked[serialKey(cert.SerialNumber)] {
+		if best.lists(cert.SerialNumber) {
 			errs = append(errs, verifyError{errCertRevoked, depth, fmt.Errorf("the certificate of %s is revoked by %s", cert.Subject, what)})
 		}
 	}
