@@ -219,6 +219,76 @@ backend anonymous
 	}
 }
 
+// With a crl-file, ssl_c_verify says which CRL error the bind let
+// pass, as HAProxy 2.6 says it: with the root's CRL only, a client of
+// the intermediate has no CRL for its own certificate (3, at depth 0:
+// crt-ignore-err), a client of an intermediate the root revoked is
+// revoked at depth 1 (23: ca-ignore-err) after its own missing CRL, and
+// a revoked client of the root fails, 23 at depth 0 not being ignored.
+func TestSSLCVerifyCRL(t *testing.T) {
+	text := fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend www
+  bind 127.0.0.1:%d ssl crt %%[1]s verify required ca-file %%[2]s crl-file %%[3]s ca-ignore-err 23 crt-ignore-err 3
+  use_backend no-crl if { ssl_c_verify 3 }
+  use_backend revoked-ca if { ssl_c_verify 23 }
+  use_backend verified if { ssl_c_verify 0 }
+backend no-crl
+  server s %s
+backend revoked-ca
+  server s %s
+backend verified
+  server s %s
+`, freePort(t), webNode(t, "no-crl"), webNode(t, "revoked-ca"), webNode(t, "verified"))
+	root := testcert.NewCA(t, "Root")
+	inter := root.NewIntermediate(t, "Inter")
+	revokedInter := root.NewIntermediate(t, "Revoked Inter")
+	revoked := root.Issue(t, x509.ExtKeyUsageClientAuth, "revoked")
+	dir := t.TempDir()
+	caFile, crlFile := filepath.Join(dir, "root.pem"), filepath.Join(dir, "crl.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	crl := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: root.Revoke(t, revoked.Leaf, revokedInter.Cert)})
+	if err := os.WriteFile(crlFile, crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, addr, base := startSettingsEngine(t, text, caFile, crlFile)
+	for _, version := range tlsVersions {
+		for want, cert := range map[string]tls.Certificate{
+			"verified":   root.Issue(t, x509.ExtKeyUsageClientAuth, "client"),
+			"no-crl":     inter.Issue(t, x509.ExtKeyUsageClientAuth, "client"),
+			"revoked-ca": revokedInter.Issue(t, x509.ExtKeyUsageClientAuth, "client"),
+		} {
+			t.Run(tls.VersionName(version)+" "+want, func(t *testing.T) {
+				cli := base.Clone()
+				cli.MinVersion, cli.MaxVersion = version, version
+				cli.GetClientCertificate = sendCertificate(&cert)
+				c := tlsDial(t, addr, cli)
+				resp, _ := httpRoundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: fjord.test\r\n\r\n")
+				if got := resp.Header.Get("X-Served-By"); resp.StatusCode != 200 || got != want {
+					t.Fatalf("%d from %q, want %s", resp.StatusCode, got, want)
+				}
+			})
+		}
+	}
+	cli := base.Clone()
+	cli.GetClientCertificate = sendCertificate(&revoked)
+	c, err := tls.Dial("tcp", addr, cli)
+	if err == nil {
+		// TLS 1.3: the refusal comes after the client's handshake.
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	if err == nil {
+		t.Fatal("a revoked client certificate was let in")
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // sendCertificate has a client send cert, whatever the CAs the server

@@ -14,7 +14,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -78,7 +77,10 @@ func Build(cfg *config.Config) (*Set, error) {
 			if sv.TLS == nil {
 				continue
 			}
-			tc, err := serverConfig(g, sv.TLS)
+			tc, warns, err := serverConfig(g, sv.TLS)
+			for _, w := range warns {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %s, server '%s': %s", sv.Pos, px, sv.Name, w))
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s, server '%s': %w", sv.Pos, px, sv.Name, err))
 				continue
@@ -149,7 +151,8 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*handshake.ServerConfig, *
 	}
 	opts := []handshake.ServerOption{handshake.Lifetime(g.TuneSSLLifetime)}
 	if b.Verify != config.VerifyNone {
-		v, err := newVerifier(b.CAFile, b.CAVerifyFile, b.SystemCAs, b.CRLFile, x509.ExtKeyUsageClientAuth, b.CAIgnoreErrors, b.CertIgnoreErrors)
+		v, vw, err := newVerifier(b.CAFile, b.CAVerifyFile, b.SystemCAs, b.CRLFile, x509.ExtKeyUsageClientAuth, b.CAIgnoreErrors, b.CertIgnoreErrors)
+		warns = append(warns, vw...)
 		if err != nil {
 			return nil, nil, warns, err
 		}
@@ -173,7 +176,7 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*handshake.ServerConfig, *
 }
 
 // serverConfig is the client-side configuration of a server's traffic.
-func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
+func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, []string, error) {
 	tc := &tls.Config{
 		MinVersion:             t.MinVersion.Wire(),
 		MaxVersion:             t.MaxVersion.Wire(),
@@ -200,14 +203,16 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 		p, _ := filepath.Abs(t.Cert)
 		store, _, err := certs.Load([]certs.Source{{Path: p}}, certs.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("'crt %s': %w", t.Cert, err)
+			return nil, nil, fmt.Errorf("'crt %s': %w", t.Cert, err)
 		}
 		tc.Certificates = []tls.Certificate{*store.Default().TLS()}
 	}
+	var warns []string
 	if t.Verify == config.VerifyRequired {
-		v, err := newVerifier(t.CAFile, "", t.SystemCAs, t.CRLFile, x509.ExtKeyUsageServerAuth, 0, 0)
+		v, vw, err := newVerifier(t.CAFile, "", t.SystemCAs, t.CRLFile, x509.ExtKeyUsageServerAuth, 0, 0)
+		warns = vw
 		if err != nil {
-			return nil, err
+			return nil, warns, err
 		}
 		host := t.VerifyHost
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -223,63 +228,64 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, error) {
 			return err
 		}
 	}
-	return tc, nil
+	return tc, warns, nil
 }
 
 // serverSessions is how many sessions are kept for each server, one per
 // SNI: 'sni req.hdr(host)' names a server by as many names as its sites.
 const serverSessions = 64
 
-// verifier checks a peer's chain against CA files and a CRL.
+// verifier checks a peer's chain against CA files and a crl-file.
 type verifier struct {
 	roots   *x509.CertPool
-	named   *x509.CertPool // the CAs named to clients: ca-file's
-	crl     *x509.RevocationList
+	named   *x509.CertPool                 // the CAs named to clients: ca-file's
+	cas     map[string][]*x509.Certificate // the CAs of the files, by subject
+	crls    *crlIndex                      // nil: no crl-file
 	usage   x509.ExtKeyUsage
 	ignCA   config.VerifyErrors
 	ignCert config.VerifyErrors
 }
 
-func newVerifier(caFile, caVerifyFile string, system bool, crlFile string, usage x509.ExtKeyUsage, ignCA, ignCert config.VerifyErrors) (*verifier, error) {
-	v := &verifier{usage: usage, ignCA: ignCA, ignCert: ignCert}
+// newVerifier reads the CA files and the crl-file. The warnings are the
+// crl-file's (loadCRLs).
+func newVerifier(caFile, caVerifyFile string, system bool, crlFile string, usage x509.ExtKeyUsage, ignCA, ignCert config.VerifyErrors) (*verifier, []string, error) {
+	v := &verifier{usage: usage, ignCA: ignCA, ignCert: ignCert, cas: map[string][]*x509.Certificate{}}
 	if system {
 		p, err := x509.SystemCertPool()
 		if err != nil {
-			return nil, fmt.Errorf("@system-ca: %w", err)
+			return nil, nil, fmt.Errorf("@system-ca: %w", err)
 		}
 		v.roots = p
 	} else {
 		v.roots = x509.NewCertPool()
 	}
 	v.named = x509.NewCertPool()
+	var all []*x509.Certificate
 	for _, f := range []string{caFile, caVerifyFile} {
 		if f == "" {
 			continue
 		}
 		cas, err := readCerts(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, c := range cas {
 			v.roots.AddCert(c)
 			if f == caFile {
 				v.named.AddCert(c)
 			}
+			v.cas[string(c.RawSubject)] = append(v.cas[string(c.RawSubject)], c)
+			all = append(all, c)
 		}
 	}
+	var warns []string
 	if crlFile != "" {
-		data, err := os.ReadFile(crlFile)
-		if err != nil {
-			return nil, fmt.Errorf("'crl-file': %w", err)
-		}
-		if b, _ := pem.Decode(data); b != nil {
-			data = b.Bytes
-		}
-		if v.crl, err = certs.ParseCRL(data); err != nil {
-			return nil, fmt.Errorf("'crl-file %s': %w", crlFile, err)
+		var err error
+		if v.crls, warns, err = loadCRLs(crlFile, all, time.Now()); err != nil {
+			return nil, warns, err
 		}
 	}
-	return v, nil
+	return v, warns, nil
 }
 
 // readCerts reads every certificate of a PEM file.
@@ -369,12 +375,13 @@ func (v *verifier) verify(raw [][]byte, name string) (code int, err error) {
 
 // check returns the errors of chain in the order OpenSSL 3 meets them:
 // building the chain to a trusted CA, the leaf's purpose, its names,
-// the CRL, and last the leaf's signature and dates (OpenSSL's
-// internal_verify). Go's Verify checks the leaf's dates first and stops
-// at its first error, so the chain of a leaf out of its dates is built
-// at the end of its validity (its start, for one not valid yet), when
-// its CAs were valid too, and the leaf's dates are compared with now
-// after.
+// the CRLs of every certificate of the chain built (crl.go), and last
+// the leaf's signature and dates (OpenSSL's internal_verify). Go's
+// Verify checks the leaf's dates first and stops at its first error, so
+// the chain of a leaf out of its dates is built at the end of its
+// validity (its start, for one not valid yet), when its CAs were valid
+// too, and the leaf's dates are compared with now after; the CRLs'
+// dates are compared with now.
 func (v *verifier) check(chain []*x509.Certificate, name string, now time.Time) []verifyError {
 	leaf := chain[0]
 	at := now
@@ -389,17 +396,29 @@ func (v *verifier) check(chain []*x509.Certificate, name string, now time.Time) 
 	}
 	var errs []verifyError
 	noIssuer := false // the leaf's issuer is nowhere: OpenSSL cannot check its signature either
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{v.usage}})
+	opts := x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{v.usage}}
+	chains, err := leaf.Verify(opts)
+	var built []*x509.Certificate // the chain OpenSSL builds, for the CRL check
 	var inv x509.CertificateInvalidError
 	var unk x509.UnknownAuthorityError
 	switch {
 	case err == nil:
+		built = chains[0]
 	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
 		errs = append(errs, verifyError{errInvalidPurpose, 0, err})
+		if v.crls != nil {
+			opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
+			if chains, err := leaf.Verify(opts); err == nil {
+				built = chains[0]
+			}
+		}
 	case errors.As(err, &unk):
 		e := unknownIssuer(chain, unk, err)
 		errs = append(errs, e)
 		noIssuer = e.code == errUnableToGetIssuer && e.depth == 0
+		// OpenSSL's chain ends with the certificate whose issuer it
+		// did not find.
+		built = chain[:e.depth+1]
 		// No chain: OpenSSL still checks the leaf's purpose.
 		if !usableFor(leaf, v.usage) {
 			errs = append(errs, verifyError{errInvalidPurpose, 0, x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}})
@@ -412,8 +431,11 @@ func (v *verifier) check(chain []*x509.Certificate, name string, now time.Time) 
 			errs = append(errs, verifyError{errHostnameMismatch, 0, err})
 		}
 	}
-	if v.crl != nil && revoked(v.crl, leaf.SerialNumber) {
-		errs = append(errs, verifyError{errCertRevoked, 0, fmt.Errorf("the certificate of %s is revoked by the CRL", leaf.Subject)})
+	if v.crls != nil {
+		if built == nil {
+			built = v.completed(chain)
+		}
+		errs = v.crls.check(built, now, errs)
 	}
 	if noIssuer {
 		errs = append(errs, verifyError{errUnableToVerifyLeafSig, 0, err})
@@ -483,13 +505,21 @@ func usableFor(leaf *x509.Certificate, usage x509.ExtKeyUsage) bool {
 	return false
 }
 
-func revoked(crl *x509.RevocationList, serial *big.Int) bool {
-	for _, e := range crl.RevokedCertificateEntries {
-		if e.SerialNumber.Cmp(serial) == 0 {
-			return true
-		}
+// completed is the chain the peer sent, with a CA of the files that
+// has the name of the last one's issuer, unless it is self-issued: the
+// chain OpenSSL builds, near enough, when Go's Verify built none for an
+// error other than an unknown issuer (an expired CA, a CA's
+// constraints), so that its certificates are checked against the
+// CRLs.
+func (v *verifier) completed(chain []*x509.Certificate) []*x509.Certificate {
+	top := chain[len(chain)-1]
+	if bytes.Equal(top.RawIssuer, top.RawSubject) {
+		return chain
 	}
-	return false
+	if cas := v.cas[string(top.RawIssuer)]; len(cas) > 0 {
+		return append(chain[:len(chain):len(chain)], cas[0])
+	}
+	return chain
 }
 
 // skipped are the sidecar files 'ssl-load-extra-files' leaves unread.

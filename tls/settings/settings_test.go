@@ -344,7 +344,7 @@ func TestClientVerificationLikeHAProxy(t *testing.T) {
 			if tc.crl {
 				crlFile = crl
 			}
-			v, err := newVerifier(filepath.Join(p.dir, "ca.pem"), "", false, crlFile, x509.ExtKeyUsageClientAuth, ignCA, ignCrt)
+			v, _, err := newVerifier(filepath.Join(p.dir, "ca.pem"), "", false, crlFile, x509.ExtKeyUsageClientAuth, ignCA, ignCrt)
 			if err != nil {
 				t.Fatal(err)
 			}

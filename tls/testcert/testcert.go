@@ -45,11 +45,15 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 	return key
 }
 
-// CA is a certificate authority; Pool trusts it.
+// CA is a certificate authority; Pool trusts it. Chain is what a peer
+// sends above a certificate the CA issued: nothing for a root, the
+// intermediate and those above it up to the root (excluded) for an
+// intermediate (NewIntermediate).
 type CA struct {
-	Cert *x509.Certificate
-	Key  *ecdsa.PrivateKey
-	Pool *x509.CertPool
+	Cert  *x509.Certificate
+	Key   *ecdsa.PrivateKey
+	Pool  *x509.CertPool
+	Chain [][]byte
 }
 
 // NewCA makes a CA named name.
@@ -72,11 +76,39 @@ func NewCA(t testing.TB, name string) *CA {
 	return &CA{Cert: cert, Key: key, Pool: pool}
 }
 
+// NewIntermediate makes an intermediate CA named name that ca issued.
+// The certificates it issues come with their chain up to the root,
+// which is left out, as servers and clients send them.
+func (ca *CA) NewIntermediate(t testing.TB, name string) *CA {
+	t.Helper()
+	key := newKey(t)
+	tmpl := template(name)
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{Cert: cert, Key: key, Pool: pool, Chain: append([][]byte{der}, ca.Chain...)}
+}
+
 // Issue makes a certificate for names (the first is also its common
 // name) for usage, such as x509.ExtKeyUsageServerAuth.
 func (ca *CA) Issue(t testing.TB, usage x509.ExtKeyUsage, names ...string) tls.Certificate {
 	t.Helper()
-	return issue(t, ca.Cert, ca.Key, usage, names)
+	return ca.withChain(issue(t, ca.Cert, ca.Key, usage, names))
+}
+
+// withChain appends the CA's chain to c's.
+func (ca *CA) withChain(c tls.Certificate) tls.Certificate {
+	c.Certificate = append(c.Certificate, ca.Chain...)
+	return c
 }
 
 // IssueDated is Issue for a certificate valid from notBefore to
@@ -85,18 +117,29 @@ func (ca *CA) IssueDated(t testing.TB, usage x509.ExtKeyUsage, notBefore, notAft
 	t.Helper()
 	tmpl := template(names[0])
 	tmpl.NotBefore, tmpl.NotAfter = notBefore, notAfter
-	return issueTemplate(t, tmpl, ca.Cert, ca.Key, usage, names)
+	return ca.withChain(issueTemplate(t, tmpl, ca.Cert, ca.Key, usage, names))
 }
 
-// Revoke makes a CRL of ca's that revokes the certificates, in DER.
+// Revoke makes a CRL of ca's that revokes the certificates, in DER,
+// valid from a minute ago to an hour from now.
 func (ca *CA) Revoke(t testing.TB, certs ...*x509.Certificate) []byte {
+	t.Helper()
+	return ca.CRL(t, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), certs...)
+}
+
+// CRL is Revoke with a version 2 CRL valid from thisUpdate to
+// nextUpdate: an expired one, one not valid yet, or an older one. It
+// names ca's certificate as its issuer, with its key identifier, and is
+// signed with ca.Key: a CA whose Key is not its certificate's makes
+// a CRL whose signature does not verify.
+func (ca *CA) CRL(t testing.TB, thisUpdate, nextUpdate time.Time, certs ...*x509.Certificate) []byte {
 	t.Helper()
 	var entries []x509.RevocationListEntry
 	for _, c := range certs {
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: time.Now()})
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: thisUpdate})
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(serial.Add(1)), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		Number: big.NewInt(serial.Add(1)), ThisUpdate: thisUpdate, NextUpdate: nextUpdate,
 		RevokedCertificateEntries: entries,
 	}, ca.Cert, ca.Key)
 	if err != nil {
