@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,6 +142,13 @@ func NewServerConfig(base *tls.Config, opts ...ServerOption) *ServerConfig {
 			st = rc.hs
 		}
 		sub.KeyLogWriter = &st.log
+		if !sharesProtocol(sub.NextProtos, hello.SupportedProtos) {
+			// crypto/tls ends a handshake whose ALPN lists share no
+			// protocol (no_application_protocol); OpenSSL under
+			// HAProxy goes on without ALPN, and so does fjord: an
+			// h2-only client then learns from the answer it gets.
+			sub.NextProtos = nil
+		}
 		c.tickets(sub, top, st)
 		if c.verify != nil {
 			sub.VerifyPeerCertificate = func(chain [][]byte, _ [][]*x509.Certificate) error {
@@ -156,6 +164,20 @@ func NewServerConfig(base *tls.Config, opts ...ServerOption) *ServerConfig {
 	}
 	c.tls = top
 	return c
+}
+
+// sharesProtocol reports whether the client's ALPN list names one of
+// ours, or either list is empty (no ALPN to negotiate).
+func sharesProtocol(ours, theirs []string) bool {
+	if len(ours) == 0 || len(theirs) == 0 {
+		return true
+	}
+	for _, p := range theirs {
+		if slices.Contains(ours, p) || p == "http/1.1" && slices.Contains(ours, "h2") {
+			return true // the second: crypto/tls's own fallback
+		}
+	}
+	return false
 }
 
 // tickets has the handshake of sub and st write fjord's part of its

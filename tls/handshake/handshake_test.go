@@ -760,3 +760,40 @@ func TestWaitingHandshakesLeaveTheCPU(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// A client whose ALPN list shares no protocol with the bind's gets a
+// session without ALPN, as from HAProxy's OpenSSL, not crypto/tls's
+// no_application_protocol alert.
+func TestALPNWithoutACommonProtocol(t *testing.T) {
+	cert, roots := testcert.SelfSigned(t, "fjord.test")
+	for _, tc := range []struct {
+		name           string
+		server, client []string
+		want           string
+	}{
+		{"a common protocol is chosen", []string{"http/1.1"}, []string{"h2", "http/1.1"}, "http/1.1"},
+		{"none in common: no ALPN", []string{"http/1.1"}, []string{"h2"}, ""},
+		{"an unknown protocol: no ALPN", []string{"http/1.1"}, []string{"foo"}, ""},
+		{"a client without ALPN", []string{"http/1.1"}, nil, ""},
+		{"a bind without ALPN", nil, []string{"h2"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: tc.server}).Config()
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			errc := make(chan error, 1)
+			go func() { errc <- tls.Server(a, srv).Handshake() }()
+			c := tls.Client(b, &tls.Config{RootCAs: roots, ServerName: "fjord.test", NextProtos: tc.client})
+			if err := c.Handshake(); err != nil {
+				t.Fatalf("client: %v", err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if got := c.ConnectionState().NegotiatedProtocol; got != tc.want {
+				t.Errorf("ALPN %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
