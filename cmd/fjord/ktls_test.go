@@ -42,3 +42,28 @@ func TestRecordLayerChoice(t *testing.T) {
 		})
 	}
 }
+
+func TestHandshakeTimeoutWarning(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		warn       bool
+	}{
+		{"a TLS bind without timeout client", "frontend fe\n  bind :443 ssl crt a.pem\n  default_backend be\nbackend be\n", true},
+		{"a TLS bind with timeout client", "frontend fe\n  timeout client 5s\n  bind :443 ssl crt a.pem\n  default_backend be\nbackend be\n", false},
+		{"a plain bind without timeout client", "frontend fe\n  bind :80\n  default_backend be\nbackend be\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("t.cfg", []byte(tc.text), config.Options{Resolver: config.NoResolver})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := handshakeTimeouts(cfg)
+			if got := len(w) > 0; got != tc.warn {
+				t.Fatalf("warnings %q, want one: %v", w, tc.warn)
+			}
+			if tc.warn && !strings.HasPrefix(w[0], "t.cfg:2: frontend 'fe': 'bind ... ssl' with no 'timeout client'") {
+				t.Errorf("warning %q does not name the bind's line", w[0])
+			}
+		})
+	}
+}

@@ -206,12 +206,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(cfg, tlsSet, o, stderr)
 }
 
+// handshakeTimeouts warns of TLS binds whose frontend has no 'timeout
+// client'. fjord does not warn about missing timeouts in general (see
+// docs/configuration.md), but a TLS handshake has no other bound: a
+// client that never finishes one would keep its connection forever.
+func handshakeTimeouts(cfg *config.Config) []string {
+	var warns []string
+	for _, px := range cfg.Frontends() {
+		if px.Timeouts.Client > 0 {
+			continue
+		}
+		for _, b := range px.Binds {
+			if b.TLS != nil {
+				warns = append(warns, fmt.Sprintf("%s: %s: 'bind ... ssl' with no 'timeout client': a client that never finishes its TLS handshake keeps its connection forever", b.Pos, px))
+				break
+			}
+		}
+	}
+	return warns
+}
+
 // loadTLS reads every certificate, CA and CRL file cfg names, as HAProxy
 // does at startup and for -c, printing warnings about them and errors
 // that name the line and the file. It reports whether TLS can be served.
 func loadTLS(cfg *config.Config, stderr io.Writer) (*settings.Set, bool) {
 	set, err := settings.Build(cfg)
 	for _, w := range set.Warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
+	for _, w := range handshakeTimeouts(cfg) {
 		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
 	}
 	if err == nil && (len(set.Binds) > 0 || len(set.Servers) > 0) {
