@@ -122,3 +122,27 @@ func TestOpenSSLVersion1CRL(t *testing.T) {
 		})
 	}
 }
+
+// no-tls-tickets costs every resumption in fjord, where HAProxy still
+// resumes from its session cache: -c says so, at the bind's line.
+func TestNoTLSTicketsWarns(t *testing.T) {
+	p := newPKI(t)
+	p.issue(t, "site.pem", x509.ExtKeyUsageServerAuth, "www.example.com")
+	for _, tc := range []struct {
+		opts string
+		warn bool
+	}{{" no-tls-tickets", true}, {"", false}} {
+		cfg := parse(t, "global\n crt-base "+p.dir+"\nfrontend fe\n bind 127.0.0.1:8443 ssl crt site.pem"+tc.opts+"\n default_backend be\nbackend be\n")
+		set, err := Build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, w := range set.Warnings {
+			found = found || strings.HasPrefix(w, "t.cfg:4: frontend 'fe': 'no-tls-tickets': no TLS session will be resumed")
+		}
+		if found != tc.warn {
+			t.Errorf("bind%s: warnings %q, want the no-tls-tickets one: %v", tc.opts, set.Warnings, tc.warn)
+		}
+	}
+}

@@ -131,6 +131,12 @@ func bindConfig(g *config.Global, b *config.BindTLS) (*handshake.ServerConfig, *
 	if err != nil {
 		return nil, nil, warns, err
 	}
+	if b.NoTLSTickets {
+		// HAProxy's OpenSSL still resumes from its session cache;
+		// crypto/tls resumes with tickets only, so nothing resumes. A
+		// migrated configuration should know what it loses.
+		warns = append(warns, "'no-tls-tickets': no TLS session will be resumed (fjord resumes with tickets only; HAProxy would still resume from its session cache)")
+	}
 	tc := &tls.Config{
 		MinVersion:             b.MinVersion.Wire(),
 		MaxVersion:             b.MaxVersion.Wire(),
