@@ -72,8 +72,14 @@ func ParseRequest(b []byte, r *Request) (int, error) {
 func (r *Request) parse(b []byte) (int, error) {
 	off := 0
 	// RFC 9112 §2.2: empty lines before the request line are ignored, a
-	// leftover of clients that end a POST body with an extra CRLF.
-	for off < len(b) && b[off] == '\r' {
+	// leftover of clients that end a POST body with an extra CRLF. A
+	// bare LF counts as one, as in HAProxy (and 'echo | openssl
+	// s_client' sends one); a CR must still come with its LF.
+	for off < len(b) && (b[off] == '\r' || b[off] == '\n') {
+		if b[off] == '\n' {
+			off++
+			continue
+		}
 		if off+1 >= len(b) {
 			return 0, ErrNeedMore
 		}

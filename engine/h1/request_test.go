@@ -82,6 +82,11 @@ var validRequests = []struct {
 		want: reqSummary{Method: "GET", URI: "/", Path: "/", Minor: 1, Headers: 1, CL: -1, Host: "a"},
 	},
 	{
+		name: "leading empty lines ended by a bare LF, as HAProxy skips them",
+		in:   "\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		want: reqSummary{Method: "GET", URI: "/", Path: "/", Minor: 1, Headers: 1, CL: -1, Host: "a"},
+	},
+	{
 		name: "browser GET",
 		in:   browserGET,
 		want: reqSummary{Method: "GET", URI: "/assets/app.js?v=3", Path: "/assets/app.js", Minor: 1, Headers: 8, CL: -1, KeepAlive: true, Host: "www.example.com"},
@@ -421,7 +426,7 @@ var invalidRequests = []struct {
 	{"bare LF ending a field", "GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n", msgBareLF, "\nY"},
 	{"bare LF ending the head", "GET / HTTP/1.1\r\nX: a\r\n\nbody", msgBareLF, "\nbody"},
 	{"bare LF ending the request line", "GET / HTTP/1.1\nX: a\r\n\r\n", msgBareLFStart, "\nX"},
-	{"bare LF before the request line", "\nGET / HTTP/1.1\r\n\r\n", msgBareLFStart, "\nGET"},
+	{"a CR alone before the request line", "\rGET / HTTP/1.1\r\n\r\n", msgBareCR, "\rGET"},
 	{"bare LF in field name", "GET / HTTP/1.1\r\nX\n: a\r\n\r\n", msgName, "\n:"},
 	{"CR inside a value", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", msgBareCR, "\rb"},
 	{"CR CR LF", "GET / HTTP/1.1\r\nX: a\r\r\n\r\n", msgBareCR, "\r\r"},
