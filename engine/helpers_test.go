@@ -95,6 +95,13 @@ func serveTCP(t testing.TB, handler func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serve(t, ln, handler)
+	return ln.Addr().String()
+}
+
+// serve runs handler for every connection ln accepts, until the test
+// ends.
+func serve(t testing.TB, ln net.Listener, handler func(net.Conn)) {
 	// The accept loop counts in wg too: a WaitGroup must not see Add
 	// while Wait may be running with a zero count (the race detector
 	// reports it), and the loop's own count keeps it above zero.
@@ -116,7 +123,6 @@ func serveTCP(t testing.TB, handler func(net.Conn)) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
 }
 
 func dial(t testing.TB, addr string) *net.TCPConn {
