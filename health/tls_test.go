@@ -390,20 +390,18 @@ listen app
 	}
 }
 
-// TestTLSCheckServerAlert: a server that refuses the handshake with an
-// alert (here a TLS 1.2 server wanting a client certificate, which
-// refuses before the handshake ends) gives L6RSP with the alert.
-func TestTLSCheckServerAlert(t *testing.T) {
-	ca := testcert.NewCA(t, "fjord test CA")
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")},
-		ClientAuth:   tls.RequireAnyClientCert,
-		MaxVersion:   tls.VersionTLS12,
-	})
+// certDemandingServer is a TLS server, with cfg's versions, that wants a
+// client certificate (which checks do not send) and closes each
+// connection after its handshake.
+func certDemandingServer(t *testing.T, ca *testcert.CA, cfg *tls.Config) net.Listener {
+	t.Helper()
+	cfg.Certificates = []tls.Certificate{ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")}
+	cfg.ClientAuth = tls.RequireAnyClientCert
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -414,6 +412,15 @@ func TestTLSCheckServerAlert(t *testing.T) {
 			c.Close()
 		}
 	}()
+	return ln
+}
+
+// TestTLSCheckServerAlert: a server that refuses the handshake with an
+// alert (here a TLS 1.2 server wanting a client certificate, which
+// refuses before the handshake ends) gives L6RSP with the alert.
+func TestTLSCheckServerAlert(t *testing.T) {
+	ca := testcert.NewCA(t, "fjord test CA")
+	ln := certDemandingServer(t, ca, &tls.Config{MaxVersion: tls.VersionTLS12})
 	m, _, _ := newTLSMonitor(t, fmt.Sprintf(`defaults
   mode tcp
 listen app
@@ -432,25 +439,7 @@ listen app
 // the server's alert as its reason.
 func TestTLSCheckAlertAfterHandshake(t *testing.T) {
 	ca := testcert.NewCA(t, "fjord test CA")
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{ca.Issue(t, x509.ExtKeyUsageServerAuth, "web.test")},
-		ClientAuth:   tls.RequireAnyClientCert,
-		MinVersion:   tls.VersionTLS13,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	ln := certDemandingServer(t, ca, &tls.Config{MinVersion: tls.VersionTLS13})
 	m, _, _ := newTLSMonitor(t, fmt.Sprintf(`defaults
   mode http
 listen app
