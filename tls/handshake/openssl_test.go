@@ -73,21 +73,7 @@ func TestOpenSSLClient(t *testing.T) {
 			if res.State.CipherSuite != tc.id {
 				t.Fatalf("negotiated %s", tls.CipherSuiteName(res.State.CipherSuite))
 			}
-			s := newSession(t, fd, record.Server, res)
-			echoed := make(chan error, 1)
-			go func() { echoed <- s.echo() }()
-			out := bufio.NewReader(stdout)
-			for _, line := range []string{"hello", strings.Repeat("x", 40000)} {
-				io.WriteString(stdin, line+"\n")
-				got, err := out.ReadString('\n')
-				if err != nil || got != line+"\n" {
-					t.Fatalf("echo of %d bytes: %d bytes, %v\nopenssl: %s", len(line)+1, len(got), err, stderr.String())
-				}
-			}
-			stdin.Close() // s_client sends close_notify
-			if err := <-echoed; err != nil {
-				t.Fatalf("echo: %v", err)
-			}
+			echoThroughSClient(t, newSession(t, fd, record.Server, res), stdin, stdout, &stderr)
 		})
 	}
 }
@@ -132,21 +118,8 @@ func TestOpenSSLResumption(t *testing.T) {
 		if res.State.DidResume != (i == 1) {
 			t.Errorf("handshake %d resumed: %v", i+1, res.State.DidResume)
 		}
-		s := newSession(t, fd, record.Server, res)
-		echoed := make(chan error, 1)
-		go func() { echoed <- s.echo() }()
-		out := bufio.NewReader(stdout)
-		for _, line := range []string{"hello", strings.Repeat("x", 40000)} {
-			io.WriteString(stdin, line+"\n")
-			got, err := out.ReadString('\n')
-			if err != nil || got != line+"\n" {
-				t.Fatalf("echo of %d bytes: %d bytes, %v\nopenssl: %s", len(line)+1, len(got), err, stderr.String())
-			}
-		}
-		stdin.Close() // s_client sends close_notify, and writes its session
-		if err := <-echoed; err != nil {
-			t.Fatalf("echo: %v", err)
-		}
+		// s_client writes its session when its stdin closes.
+		echoThroughSClient(t, newSession(t, fd, record.Server, res), stdin, stdout, &stderr)
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("openssl: %v\n%s", err, stderr.String())
 		}
@@ -245,5 +218,27 @@ func TestOpenSSLServerResumption(t *testing.T) {
 			t.Fatalf("s_server answered %q", got)
 		}
 		s.send(s.layer.AppendClose(nil))
+	}
+}
+
+// echoThroughSClient has s echo what openssl s_client sends it (lines
+// written to its stdin, read back from its stdout), a short line and
+// one of several records, then closes s_client's stdin, on which it
+// sends close_notify and the echo ends.
+func echoThroughSClient(t *testing.T, s *session, stdin io.WriteCloser, stdout io.Reader, stderr *strings.Builder) {
+	t.Helper()
+	echoed := make(chan error, 1)
+	go func() { echoed <- s.echo() }()
+	out := bufio.NewReader(stdout)
+	for _, line := range []string{"hello", strings.Repeat("x", 40000)} {
+		io.WriteString(stdin, line+"\n")
+		got, err := out.ReadString('\n')
+		if err != nil || got != line+"\n" {
+			t.Fatalf("echo of %d bytes: %d bytes, %v\nopenssl: %s", len(line)+1, len(got), err, stderr.String())
+		}
+	}
+	stdin.Close()
+	if err := <-echoed; err != nil {
+		t.Fatalf("echo: %v", err)
 	}
 }
