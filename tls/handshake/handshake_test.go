@@ -285,26 +285,10 @@ func TestServerHandOver(t *testing.T) {
 func TestNoReadPastTheHandshake(t *testing.T) {
 	cert, roots := testcert.SelfSigned(t, "fjord.test")
 	srv := handshake.NewServerConfig(&tls.Config{Certificates: []tls.Certificate{cert}})
-	fd, far, local, remote := rawPair(t)
 	// The client's second flight and its first request reach the
 	// server in one write.
-	batch := &batchConn{Conn: far}
-	client := tls.Client(batch, &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tls.VersionTLS13})
-	wait := serverHandshake(t, handshake.NewPool(1), fd, local, remote, srv)
-	if err := client.Handshake(); err != nil {
-		t.Fatal(err)
-	}
 	const request = "GET / HTTP/1.1\r\n\r\n"
-	if _, err := client.Write([]byte(request)); err != nil {
-		t.Fatal(err)
-	}
-	if err := batch.release(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := wait()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd, res, _ := handshakeWithRequest(t, handshake.NewPool(1), srv, &tls.Config{RootCAs: roots, ServerName: "fjord.test", MinVersion: tls.VersionTLS13}, request)
 	s := newSession(t, fd, record.Server, res)
 	got, err := s.read()
 	if err != nil || string(got) != request {
@@ -384,24 +368,8 @@ func TestResumedTLS12Sequences(t *testing.T) {
 	cli := &tls.Config{RootCAs: roots, ServerName: "fjord.test", MaxVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
 	pool := handshake.NewPool(1)
 	connect(t, pool, srv, cli, 10)
-	fd, far, local, remote := rawPair(t)
-	batch := &batchConn{Conn: far}
-	client := tls.Client(batch, cli)
-	wait := serverHandshake(t, pool, fd, local, remote, srv)
-	if err := client.Handshake(); err != nil {
-		t.Fatal(err)
-	}
 	const request = "GET / HTTP/1.1\r\n\r\n"
-	if _, err := client.Write([]byte(request)); err != nil {
-		t.Fatal(err)
-	}
-	if err := batch.release(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := wait()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd, res, client := handshakeWithRequest(t, pool, srv, cli, request)
 	if !res.State.DidResume || res.Keys.ClientSeq != 1 || res.Keys.ServerSeq != 1 {
 		t.Fatalf("resumed %v, sequences client %d server %d after the handshake, want a resumed session and 1, 1",
 			res.State.DidResume, res.Keys.ClientSeq, res.Keys.ServerSeq)
@@ -796,4 +764,30 @@ func TestALPNWithoutACommonProtocol(t *testing.T) {
 			}
 		})
 	}
+}
+
+// handshakeWithRequest runs a server handshake in pool with a client of
+// cfg whose last flight and first request (one record) reach fjord in one
+// write, and returns fjord's descriptor, the handshake's result and the
+// client.
+func handshakeWithRequest(t *testing.T, pool *handshake.Pool, srv *handshake.ServerConfig, cfg *tls.Config, request string) (int, *handshake.Result, *tls.Conn) {
+	t.Helper()
+	fd, far, local, remote := rawPair(t)
+	batch := &batchConn{Conn: far}
+	client := tls.Client(batch, cfg)
+	wait := serverHandshake(t, pool, fd, local, remote, srv)
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write([]byte(request)); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.release(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd, res, client
 }
