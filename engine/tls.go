@@ -568,13 +568,6 @@ func (s *session) handshaken(d tlsDone) {
 		s.serverHandshaken(d)
 		return
 	}
-	if s.state != stHandshake {
-		// The session ended while the handshake ran.
-		if d.res != nil {
-			d.res.Wipe()
-		}
-		return
-	}
 	l := s.l
 	if d.err != nil {
 		s.handshakeFailed(d.err)
