@@ -247,6 +247,12 @@ func (f *flow) stash(s *session, b []byte) bool {
 	return true
 }
 
+// toCopyMode ends a bulk burst: the flow copies until a full read
+// shows a burst again.
+func (f *flow) toCopyMode() {
+	f.bulk, f.stream, f.burst, f.nextCheck = false, false, 0, 0
+}
+
 // spliceIn moves the next part of a bulk burst from src into the pipe.
 func (f *flow) spliceIn(s *session) bool {
 	l := s.l
@@ -284,7 +290,7 @@ func (f *flow) spliceIn(s *session) bool {
 		// close_notify) in copy mode.
 		l.pipes.put(f.p)
 		f.p = nil
-		f.bulk, f.stream, f.burst, f.nextCheck = false, false, 0, 0
+		f.toCopyMode()
 		// splice refuses a control record only once the kernel holds
 		// all of it, so control finding nothing to read (EAGAIN) means
 		// the EINVAL had another cause: the kernel's parser stopped on
@@ -315,7 +321,7 @@ func (f *flow) spliceIn(s *session) bool {
 	if f.limited && f.left == 0 {
 		// The message part ends here; the next one starts in copy mode,
 		// with its head peeked. The pipe goes back once it is empty.
-		f.bulk, f.burst, f.stream, f.nextCheck = false, 0, false, 0
+		f.toCopyMode()
 		return true
 	}
 	if f.burst >= l.pipes.size && !(f.limited && f.left < int64(l.pipes.size)) && (f.stream || f.draining()) {
