@@ -133,8 +133,18 @@ func (t *tlsConn) control(l *loop, fd int) error {
 		clear(buf[:n])
 		return nil
 	}
-	rekeyIn, err := t.layer.Handle(ctype, buf[:n])
+	err = t.handleControl(l, fd, ctype, buf[:n])
 	clear(buf[:n])
+	return err
+}
+
+// handleControl hands a record without data, of content type ctype and
+// plaintext p, to the layer, and does what it calls for: the end of the
+// stream at close_notify, the peer's next key to the kernel at a
+// KeyUpdate, what the layer owes the peer onto the socket. l may be nil
+// off the loop: a kernel session needs no loop buffer for it.
+func (t *tlsConn) handleControl(l *loop, fd int, ctype byte, p []byte) error {
+	rekeyIn, err := t.layer.Handle(ctype, p)
 	switch {
 	case err == io.EOF:
 		t.eof = true
@@ -239,9 +249,9 @@ type handedKTLS struct {
 	net.Conn
 	raw    syscall.RawConn
 	mu     sync.Mutex
-	layer  *record.Layer
-	pt     []byte // plaintext the loop held
-	eof    bool
+	t      tlsConn // the session's layer and end of stream, off the loop
+	pt     []byte  // plaintext the loop held
+	buf    []byte  // a record without data, while it is handled
 	closed bool
 	ended  *atomic.Int64
 }
@@ -260,7 +270,7 @@ func handKTLS(conn net.Conn, t *tlsConn, b *tlsBuffers) (net.Conn, error) {
 		t.drop(b)
 		return nil, err
 	}
-	h := &handedKTLS{Conn: conn, raw: raw, layer: t.layer, eof: t.eof, ended: t.ended}
+	h := &handedKTLS{Conn: conn, raw: raw, t: tlsConn{layer: t.layer, kernel: true, eof: t.eof}, ended: t.ended}
 	t.ended = nil // the handed connection counts until it closes
 	h.pt = append([]byte(nil), t.pt[t.ptOff:]...)
 	t.drop(b)
@@ -276,7 +286,7 @@ func (h *handedKTLS) Read(p []byte) (int, error) {
 			h.mu.Unlock()
 			return n, nil
 		}
-		eof := h.eof
+		eof := h.t.eof
 		h.mu.Unlock()
 		if eof {
 			return 0, io.EOF
@@ -291,48 +301,35 @@ func (h *handedKTLS) Read(p []byte) (int, error) {
 	}
 }
 
-// control takes one record without data, waiting for the socket.
+// control takes one record without data, waiting for the socket, and
+// handles it as the loop does (tlsConn.handleControl).
 func (h *handedKTLS) control() error {
-	buf := make([]byte, record.MaxPlaintext+256)
 	var cerr error
 	err := h.raw.Read(func(fd uintptr) bool {
-		var ctype byte
-		var n int
-		ctype, n, cerr = ktls.ReadControl(int(fd), buf)
-		if errors.Is(cerr, unix.EAGAIN) {
-			return false
-		}
-		if cerr != nil {
-			return true
-		}
+		// Not held across the wait: Close takes the lock too.
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		if h.buf == nil {
+			h.buf = make([]byte, record.MaxPlaintext+256)
+		}
+		var ctype byte
+		var n int
+		ctype, n, cerr = ktls.ReadControl(int(fd), h.buf)
 		switch {
+		case errors.Is(cerr, unix.EAGAIN):
+			return false
+		case cerr != nil:
 		case n == 0:
-			h.eof = true
-			return true
+			h.t.eof = true
 		case ktls.IsData(ctype):
-			h.pt = append(h.pt, buf[:n]...)
-			return true
-		}
-		var rekeyIn bool
-		rekeyIn, cerr = h.layer.Handle(ctype, buf[:n])
-		if cerr == io.EOF {
-			h.eof, cerr = true, nil
-			return true
-		}
-		if cerr == nil && rekeyIn {
-			in, out := h.layer.Material()
-			cerr = ktls.SetKey(int(fd), ktls.RX, h.layer.Version(), h.layer.Suite(), in)
-			clear(in.Key)
-			clear(out.Key)
-		}
-		if cerr == nil && h.layer.Pending() {
-			t := tlsConn{layer: h.layer, kernel: true}
-			if cerr = t.sendControl(int(fd)); cerr == nil && len(t.ctlOwed) > 0 {
+			h.pt = append(h.pt, h.buf[:n]...)
+		default:
+			cerr = h.t.handleControl(nil, int(fd), ctype, h.buf[:n])
+			if cerr == nil && len(h.t.ctlOwed) > 0 {
 				cerr = errors.New("kTLS control record: the socket is full")
 			}
 		}
+		clear(h.buf[:n])
 		return true
 	})
 	if err != nil {
