@@ -119,13 +119,17 @@ func ParseCRLs(data []byte) ([]*x509.RevocationList, error) {
 
 // CheckCRL checks that issuer issued crl, read from file: crl names it as
 // its issuer, and the signature over its TBSCertList, as the file has it,
-// is issuer's (RevocationList.CheckSignatureFrom, for version 1 CRLs as
-// for version 2). It checks no date. The error names the file.
+// is issuer's key's, for version 1 CRLs as for version 2. It checks no
+// date, and not the issuer's key usage: OpenSSL reports a CA that may
+// not sign CRLs with a code of its own (35), which its caller weighs.
+// The error names the file.
 func CheckCRL(file string, crl *x509.RevocationList, issuer *x509.Certificate) error {
 	if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) {
 		return fmt.Errorf("%s: the CRL of %s is not one of %s", file, crl.Issuer, issuer.Subject)
 	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
+	// Not crl.CheckSignatureFrom: it also refuses an issuer without the
+	// cRLSign key usage, which would turn code 35 into a false 8.
+	if err := issuer.CheckSignature(crl.SignatureAlgorithm, crl.RawTBSRevocationList, crl.Signature); err != nil {
 		return fmt.Errorf("%s: the CRL of %s is not signed by that CA's key: %w", file, crl.Issuer, err)
 	}
 	return nil

@@ -462,3 +462,28 @@ func FuzzParseCRL(f *testing.F) {
 		}
 	})
 }
+
+// A CA whose key usage leaves out cRLSign still signed its CRL: the
+// signature checks, and whether such a CA may sign CRLs (OpenSSL's code
+// 35) is its caller's question.
+func TestCheckCRLWithoutCRLSign(t *testing.T) {
+	ca := testcert.NewCA(t, "Test CA")
+	leaf := ca.Issue(t, x509.ExtKeyUsageClientAuth, "client").Leaf
+	crl, err := ParseCRL(ca.Revoke(t, leaf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := *ca.Cert
+	tmpl.KeyUsage = x509.KeyUsageCertSign
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, ca.Key.Public(), ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCRLSign, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCRL("crl.pem", crl, noCRLSign); err != nil {
+		t.Errorf("a CRL its CA's key signed: %v", err)
+	}
+}
