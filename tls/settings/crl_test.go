@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fjordlb/fjord/tls/testcert"
 )
 
 // A version 1 CRL ('openssl ca -gencrl' without a crlnumber file), in
@@ -144,5 +147,26 @@ func TestNoTLSTicketsWarns(t *testing.T) {
 		if found != tc.warn {
 			t.Errorf("bind%s: warnings %q, want the no-tls-tickets one: %v", tc.opts, set.Warnings, tc.warn)
 		}
+	}
+}
+
+// A server's client certificate ('server ... crt') is read as a bind's
+// are: its warnings (an expired certificate) reach -c.
+func TestServerCrtWarnings(t *testing.T) {
+	p := newPKI(t)
+	now := time.Now()
+	c := p.IssueDated(t, x509.ExtKeyUsageClientAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour), "client.test")
+	p.write(t, "client.pem", testcert.PEM(t, c))
+	cfg := parse(t, "frontend fe\n bind 127.0.0.1:8000\n default_backend be\nbackend be\n server s 127.0.0.1:8443 ssl verify none crt "+filepath.Join(p.dir, "client.pem")+"\n")
+	set, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, w := range set.Warnings {
+		found = found || strings.HasPrefix(w, "t.cfg:5: backend 'be', server 's': ") && strings.Contains(w, "expired")
+	}
+	if !found {
+		t.Errorf("warnings %q, want the expired client certificate at t.cfg:5", set.Warnings)
 	}
 }

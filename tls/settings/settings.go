@@ -205,15 +205,18 @@ func serverConfig(g *config.Global, t *config.ServerTLS) (*tls.Config, []string,
 		// tls/handshake); without tickets crypto/tls resumes none.
 		tc.ClientSessionCache = tls.NewLRUClientSessionCache(serverSessions)
 	}
+	var warns []string
 	if t.Cert != "" {
 		p, _ := filepath.Abs(t.Cert)
-		store, _, err := certs.Load([]certs.Source{{Path: p}}, certs.Options{})
+		store, cw, err := certs.Load([]certs.Source{{Path: p}}, certs.Options{Skip: skipped(g.LoadExtraFiles)})
+		for _, w := range cw {
+			warns = append(warns, w.String())
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("'crt %s': %w", t.Cert, err)
+			return nil, warns, fmt.Errorf("'crt %s': %w", t.Cert, err)
 		}
 		tc.Certificates = []tls.Certificate{*store.Default().TLS()}
 	}
-	var warns []string
 	if t.Verify == config.VerifyRequired {
 		v, vw, err := newVerifier(t.CAFile, "", t.SystemCAs, t.CRLFile, x509.ExtKeyUsageServerAuth, 0, 0)
 		warns = vw
