@@ -106,13 +106,7 @@ func (o *TLSDefaults) merge(d *TLSDefaults) {
 
 func (o TLSDefaults) clone() TLSDefaults {
 	o.CipherSuites = append([]uint16(nil), o.CipherSuites...)
-	o.Curves = append([]tls.CurveID(nil), o.Curves...)
-	if len(o.CipherSuites) == 0 {
-		o.CipherSuites = nil
-	}
-	if len(o.Curves) == 0 {
-		o.Curves = nil
-	}
+	o.Curves = append([]tls.CurveID(nil), o.Curves...) // nil when empty, as append leaves it
 	return o
 }
 

@@ -126,12 +126,6 @@ func (st *serverTLSState) clone() *serverTLSState {
 	c.opts = st.opts.clone()
 	c.tls.ALPN = append([]string(nil), st.tls.ALPN...)
 	c.tls.CheckALPN = append([]string(nil), st.tls.CheckALPN...)
-	if st.tls.ALPN == nil {
-		c.tls.ALPN = nil
-	}
-	if st.tls.CheckALPN == nil {
-		c.tls.CheckALPN = nil
-	}
 	return &c
 }
 
