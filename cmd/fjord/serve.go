@@ -101,7 +101,7 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
 		AccessLog: logs.targets.AccessLog, Inherited: handed.addrs, InheritedFD: byFD, InheritedUnix: handed.unix,
-		TLS: tlsSet.Binds, ServerTLS: engineServerTLS(cfg, tlsSet),
+		TLS: tlsSet.Binds, ServerTLS: engineServerTLS(tlsSet),
 		Handshakes: handshake.NewPool(cfg.Global.HandshakeCPUs()),
 		MaxRecord:  maxRecord(&cfg.Global),
 		KernelTLS:  kernelTLS,
@@ -140,7 +140,7 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 }
 
 // engineServerTLS is how the engine speaks TLS to each server with 'ssl'.
-func engineServerTLS(cfg *config.Config, set *settings.Set) map[*config.Server]*engine.ServerTLS {
+func engineServerTLS(set *settings.Set) map[*config.Server]*engine.ServerTLS {
 	out := map[*config.Server]*engine.ServerTLS{}
 	for sv, tc := range set.Servers {
 		out[sv] = &engine.ServerTLS{Config: tc, SNIFromHost: sv.TLS.SNI.Source == config.SNIHostHeader}
