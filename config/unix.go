@@ -137,38 +137,51 @@ func unixBindOption(perm **UnixPerm, opts []string) (int, error) {
 			return 0, fmt.Errorf("bind option 'mode': invalid mode '%s', an octal file mode such as 660 is expected", v)
 		}
 		p.Mode = uint32(m)
-	case "uid", "gid":
-		n, err := parseInt(o, v, 0, math.MaxInt32)
-		if err != nil {
-			return 0, fmt.Errorf("bind option '%s': %v", o, err)
+	case "uid", "gid", "user", "group":
+		var n int
+		var err error
+		if o == "uid" || o == "gid" {
+			n, err = parseInt(o, v, 0, math.MaxInt32)
+			if err != nil {
+				err = fmt.Errorf("bind option '%s': %v", o, err)
+			}
+		} else {
+			n, err = ownerID(o, v)
 		}
-		if o == "uid" {
+		if err != nil {
+			return 0, err
+		}
+		if o == "uid" || o == "user" {
 			p.UID = n
 		} else {
 			p.GID = n
 		}
-	case "user":
-		u, err := user.Lookup(v)
-		if err != nil {
-			return 0, fmt.Errorf("bind option 'user': unknown user '%s'", v)
-		}
-		n, err := strconv.Atoi(u.Uid)
-		if err != nil {
-			return 0, fmt.Errorf("bind option 'user': user '%s' has the non-numeric uid '%s'", v, u.Uid)
-		}
-		p.UID = n
-	case "group":
-		g, err := user.LookupGroup(v)
-		if err != nil {
-			return 0, fmt.Errorf("bind option 'group': unknown group '%s'", v)
-		}
-		n, err := strconv.Atoi(g.Gid)
-		if err != nil {
-			return 0, fmt.Errorf("bind option 'group': group '%s' has the non-numeric gid '%s'", v, g.Gid)
-		}
-		p.GID = n
 	}
 	return 2, nil
+}
+
+// ownerID is the numeric id of the user (opt "user") or group ("group")
+// named name.
+func ownerID(opt, name string) (int, error) {
+	var id, idKind string
+	if opt == "user" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, fmt.Errorf("bind option 'user': unknown user '%s'", name)
+		}
+		id, idKind = u.Uid, "uid"
+	} else {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			return 0, fmt.Errorf("bind option 'group': unknown group '%s'", name)
+		}
+		id, idKind = g.Gid, "gid"
+	}
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return 0, fmt.Errorf("bind option '%s': %s '%s' has the non-numeric %s '%s'", opt, opt, name, idKind, id)
+	}
+	return n, nil
 }
 
 // checkUnixBindOptions refuses options that cannot apply to every
