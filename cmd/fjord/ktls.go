@@ -18,10 +18,11 @@ import (
 // probeKTLS is ktls.Probe, replaceable by tests.
 var probeKTLS = ktls.Probe
 
-// recordLayer says which record layer serves TLS under mode and g's
-// record limits, in words, and whether the kernel's: or why fjord cannot
-// start with it.
-func recordLayer(mode config.KTLSMode, g *config.Global) (desc string, kernel bool, err error) {
+// recordLayer says which record layer serves TLS under g's
+// 'tune.ssl.ktls' and record limits, in words, and whether the kernel's:
+// or why fjord cannot start with it.
+func recordLayer(g *config.Global) (desc string, kernel bool, err error) {
+	mode := g.TuneSSLKTLS
 	const user = "TLS records are sealed and opened in user space on the event loops"
 	if mode == config.KTLSOff {
 		return user + " ('tune.ssl.ktls off')", false, nil

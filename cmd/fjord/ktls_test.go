@@ -29,7 +29,7 @@ func TestRecordLayerChoice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func(p func() error) { probeKTLS = p }(probeKTLS)
 			probeKTLS = func() error { return tc.probe }
-			desc, kernel, err := recordLayer(tc.mode, &config.Global{TuneSSLMaxRecord: tc.maxRecord})
+			desc, kernel, err := recordLayer(&config.Global{TuneSSLKTLS: tc.mode, TuneSSLMaxRecord: tc.maxRecord})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one that says %q", err, tc.err)

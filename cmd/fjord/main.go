@@ -238,7 +238,7 @@ func loadTLS(cfg *config.Config, stderr io.Writer) (*settings.Set, bool) {
 		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
 	}
 	if err == nil && (len(set.Binds) > 0 || len(set.Servers) > 0) {
-		if _, _, err = recordLayer(cfg.Global.TuneSSLKTLS, &cfg.Global); err != nil {
+		if _, _, err = recordLayer(&cfg.Global); err != nil {
 			err = fmt.Errorf("global: %w", err)
 		}
 	}

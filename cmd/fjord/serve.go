@@ -65,7 +65,7 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	if len(tlsSet.Binds)+len(tlsSet.Servers) > 0 {
 		// Which record layer carries TLS, and why: the issue users ask
 		// first when comparing CPU figures.
-		if desc, kernel, err := recordLayer(cfg.Global.TuneSSLKTLS, &cfg.Global); err == nil {
+		if desc, kernel, err := recordLayer(&cfg.Global); err == nil {
 			n := cfg.Global.HandshakeCPUs()
 			logger.Printf("TLS: handshakes on up to %d CPU%s at once; %s", n, map[bool]string{true: "s"}[n != 1], desc)
 			kernelTLS = kernel

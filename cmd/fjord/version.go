@@ -77,7 +77,7 @@ func printBuildInfo(w io.Writer) {
 		fmt.Fprintf(w, "  %s%s: %s\n", sign, f.Name, f.Why)
 	}
 	fmt.Fprintln(w)
-	if desc, _, err := recordLayer(config.KTLSAuto, &config.Global{}); err == nil {
+	if desc, _, err := recordLayer(&config.Global{TuneSSLKTLS: config.KTLSAuto}); err == nil {
 		fmt.Fprintf(w, "TLS: crypto/tls handshakes in a bounded pool; %s.\n", desc)
 		fmt.Fprintln(w)
 	}
