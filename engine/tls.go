@@ -573,27 +573,19 @@ func (s *session) handshaken(d tlsDone) {
 		s.handshakeFailed(d.err)
 		return
 	}
-	layer, err := record.New(record.Server, d.res.Keys)
-	d.res.Wipe()
-	if err != nil {
+	st := d.res.State
+	info := TLSInfo{
+		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
+		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume, VerifyResult: int64(d.res.Verify),
+	}
+	if len(st.PeerCertificates) > 0 {
+		info.PeerCertificate = st.PeerCertificates[0]
+	}
+	if err := s.cli.startTLS(record.Server, d); err != nil {
 		s.handshakeFailed(err)
 		return
 	}
-	layer.SetMaxRecord(l.eng.maxRecord)
-	st := d.res.State
-	l.eng.tlsCounters.current.Add(1)
-	s.cli.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, info: TLSInfo{
-		Version: st.Version, CipherSuite: st.CipherSuite, ServerName: st.ServerName,
-		ALPN: st.NegotiatedProtocol, Resumed: st.DidResume, VerifyResult: int64(d.res.Verify),
-	}}
-	if len(st.PeerCertificates) > 0 {
-		s.cli.tls.info.PeerCertificate = st.PeerCertificates[0]
-	}
-	if err := s.cli.tls.toKernel(l.eng, s.cli.fd, s.cli.unix); err != nil {
-		l.eng.logf("%s: client %s: kTLS: %v", s.fe.conf, s.clientAddr, err)
-		s.close(false)
-		return
-	}
+	s.cli.tls.info = info
 	if err := l.register(s.cli.fd, &s.cli); err != nil {
 		l.eng.logf("%s: register client: %v", s.fe.conf, err)
 		s.close(false)
@@ -605,6 +597,28 @@ func (s *session) handshaken(d tlsDone) {
 	s.lastCli = l.now
 	s.state = stRouting
 	s.begin()
+}
+
+// startTLS gives the endpoint the record layer of its finished
+// handshake, in user space or in the kernel (toKernel), and counts the
+// session as current. An error ends the session as a failed handshake.
+func (ep *endpoint) startTLS(role record.Role, d tlsDone) error {
+	e := ep.s.l.eng
+	layer, err := record.New(role, d.res.Keys)
+	d.res.Wipe()
+	if err != nil {
+		return err
+	}
+	layer.SetMaxRecord(e.maxRecord)
+	if d.res.Tickets != nil {
+		layer.SetTicketSink(d.res.Tickets) // TLS 1.3 resumption: see tls/handshake
+	}
+	ep.tls = &tlsConn{layer: layer, ended: &e.tlsCounters.current, sni: d.sni}
+	e.tlsCounters.current.Add(1)
+	if err := ep.tls.toKernel(e, ep.fd, ep.unix); err != nil {
+		return fmt.Errorf("kTLS: %w", err)
+	}
+	return nil
 }
 
 // handshakeFailed ends a session whose handshake failed, as HAProxy
@@ -804,20 +818,8 @@ func (s *session) serverHandshaken(d tlsDone) {
 		s.serverHandshakeFailed(d.err)
 		return
 	}
-	layer, err := record.New(record.Client, d.res.Keys)
-	d.res.Wipe()
-	if err != nil {
+	if err := s.svr.startTLS(record.Client, d); err != nil {
 		s.serverHandshakeFailed(err)
-		return
-	}
-	layer.SetMaxRecord(l.eng.maxRecord)
-	if d.res.Tickets != nil {
-		layer.SetTicketSink(d.res.Tickets) // TLS 1.3 resumption: see tls/handshake
-	}
-	s.svr.tls = &tlsConn{layer: layer, ended: &l.eng.tlsCounters.current, sni: d.sni}
-	l.eng.tlsCounters.current.Add(1)
-	if err := s.svr.tls.toKernel(l.eng, s.svr.fd, s.svr.unix); err != nil {
-		s.serverHandshakeFailed(fmt.Errorf("kTLS: %w", err))
 		return
 	}
 	if err := l.register(s.svr.fd, &s.svr); err != nil {
