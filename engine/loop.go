@@ -268,20 +268,17 @@ type grant struct {
 	hs  *tlsDone
 }
 
-// post hands a grant to the loop; safe from any goroutine.
-func (l *loop) post(s *session, srv *balancer.Server) {
-	l.inboxMu.Lock()
-	l.inbox = append(l.inbox, grant{s: s, srv: srv})
-	l.inboxMu.Unlock()
-	l.inboxSet.Store(true)
-	l.wake()
-}
+// post hands a server slot to the loop; safe from any goroutine.
+func (l *loop) post(s *session, srv *balancer.Server) { l.push(grant{s: s, srv: srv}) }
 
 // postHandshake hands a handshake's outcome to the loop; safe from any
 // goroutine.
-func (l *loop) postHandshake(s *session, d tlsDone) {
+func (l *loop) postHandshake(s *session, d tlsDone) { l.push(grant{s: s, hs: &d}) }
+
+// push queues g in the loop's inbox and wakes the loop.
+func (l *loop) push(g grant) {
 	l.inboxMu.Lock()
-	l.inbox = append(l.inbox, grant{s: s, hs: &d})
+	l.inbox = append(l.inbox, g)
 	l.inboxMu.Unlock()
 	l.inboxSet.Store(true)
 	l.wake()
