@@ -382,9 +382,14 @@ func (t *tlsConn) peek(l *loop, ep *endpoint, buf []byte) (int, error) {
 // seal returns the records that carry b, after any the socket still
 // owes, in the loop's output buffer (valid until the next seal).
 func (t *tlsConn) seal(l *loop, b []byte) []byte {
-	out := append(l.tls.out[:0], t.owed...)
+	return t.afterOwed(l, func(out []byte) []byte { return t.layer.Seal(out, b) })
+}
+
+// afterOwed returns, in the loop's output buffer (valid until its next
+// use), the records the socket still owes, then those add appends.
+func (t *tlsConn) afterOwed(l *loop, add func(out []byte) []byte) []byte {
+	out := add(append(l.tls.out[:0], t.owed...))
 	t.owed = t.owed[:0]
-	out = t.layer.Seal(out, b)
 	l.tls.out = out[:0]
 	return out
 }
@@ -410,11 +415,7 @@ func (t *tlsConn) closeNotify(l *loop, fd int) bool {
 		return true
 	}
 	t.closeSent = true
-	out := append(l.tls.out[:0], t.owed...)
-	t.owed = nil
-	out = t.layer.AppendClose(out)
-	l.tls.out = out[:0]
-	_, _ = sysWrite(fd, out)
+	_, _ = sysWrite(fd, t.afterOwed(l, t.layer.AppendClose))
 	return true
 }
 
