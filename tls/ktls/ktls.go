@@ -12,6 +12,7 @@
 package ktls
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,8 +33,8 @@ const (
 	cmsgSetRecordType = 1 // TLS_SET_RECORD_TYPE
 	cmsgGetRecordType = 2 // TLS_GET_RECORD_TYPE
 
-	version12 = 0x0303 // TLS_1_2_VERSION
-	version13 = 0x0304 // TLS_1_3_VERSION
+	// TLS_1_2_VERSION and TLS_1_3_VERSION are the wire versions, which
+	// crypto_info takes as they are.
 
 	cipherAESGCM128 = 51 // TLS_CIPHER_AES_GCM_128
 	cipherAESGCM256 = 52 // TLS_CIPHER_AES_GCM_256
@@ -58,25 +59,25 @@ var (
 	chacha = cipher{kind: cipherChaCha20, ivLen: 12, keyLen: 32, saltLen: 0, seqLen: 8}
 )
 
-// ciphers are the suites the record layer carries, by the kernel's
-// cipher for each.
+// ciphers are the suites the record layer carries (record.Supported),
+// by the kernel's cipher for each.
 var ciphers = map[uint16]cipher{
-	0x1301: aes128, // TLS_AES_128_GCM_SHA256
-	0x1302: aes256, // TLS_AES_256_GCM_SHA384
-	0x1303: chacha, // TLS_CHACHA20_POLY1305_SHA256
-	0xc02b: aes128, // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-	0xc02f: aes128, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
-	0xc02c: aes256, // TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-	0xc030: aes256, // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
-	0xcca9: chacha, // TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-	0xcca8: chacha, // TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+	tls.TLS_AES_128_GCM_SHA256:                        aes128,
+	tls.TLS_AES_256_GCM_SHA384:                        aes256,
+	tls.TLS_CHACHA20_POLY1305_SHA256:                  chacha,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       aes128,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         aes128,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       aes256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         aes256,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: chacha,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   chacha,
 }
 
 // Supported reports whether the kernel has a cipher for suite under
 // version (whether this kernel has the module is Probe's question).
 func Supported(version, suite uint16) bool {
 	_, ok := ciphers[suite]
-	return ok && (version == version12 || version == version13)
+	return ok && record.Supported(version, suite)
 }
 
 // cryptoInfo is the struct tls12_crypto_info_* that TLS_TX or TLS_RX
@@ -84,7 +85,7 @@ func Supported(version, suite uint16) bool {
 // and rec_seq.
 func cryptoInfo(version, suite uint16, m record.Material) ([]byte, error) {
 	c, ok := ciphers[suite]
-	if !ok || version != version12 && version != version13 {
+	if !ok || !record.Supported(version, suite) {
 		return nil, fmt.Errorf("kTLS has no cipher for suite %#04x under version %#04x", suite, version)
 	}
 	if len(m.Key) != c.keyLen {

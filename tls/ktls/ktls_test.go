@@ -15,6 +15,12 @@ import (
 	"github.com/fjordlb/fjord/tls/record"
 )
 
+// The kernel's TLS_1_2_VERSION and TLS_1_3_VERSION.
+const (
+	version12 = 0x0303
+	version13 = 0x0304
+)
+
 func TestCryptoInfoLayout(t *testing.T) {
 	iv := [12]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
 	key16, key32 := bytes.Repeat([]byte{0xaa}, 16), bytes.Repeat([]byte{0xbb}, 32)
