@@ -490,13 +490,15 @@ func (l *Layer) Seal(dst, p []byte) []byte {
 
 // AppendClose appends close_notify to dst: the layer sends nothing more.
 func (l *Layer) AppendClose(dst []byte) []byte {
-	return l.seal(l.AppendControl(dst), typeAlert, []byte{levelWarning, alertCloseNotify})
+	ctype, p := CloseNotify()
+	return l.seal(l.AppendControl(dst), ctype, p)
 }
 
 // AppendAlert appends the fatal alert desc, the answer to an *Error the
 // layer found.
 func (l *Layer) AppendAlert(dst []byte, desc uint8) []byte {
-	return l.seal(dst, typeAlert, []byte{levelFatal, desc})
+	ctype, p := FatalAlert(desc)
+	return l.seal(dst, ctype, p)
 }
 
 // Overhead is how many bytes a full record adds to its plaintext.
