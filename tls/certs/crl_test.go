@@ -487,3 +487,20 @@ func TestCheckCRLWithoutCRLSign(t *testing.T) {
 		t.Errorf("a CRL its CA's key signed: %v", err)
 	}
 }
+
+// A ca-file's certificates are read under any of OpenSSL's labels; other
+// blocks are skipped; a file without one is an error.
+func TestParseCerts(t *testing.T) {
+	ca := testcert.NewCA(t, "Test CA")
+	other := testcert.NewCA(t, "Other CA")
+	blockOf := func(label string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: label, Bytes: der}) }
+	data := append(blockOf("CERTIFICATE", ca.Cert.Raw), blockOf("X509 CRL", ca.Revoke(t))...)
+	data = append(data, blockOf("X509 CERTIFICATE", other.Cert.Raw)...)
+	got, err := ParseCerts(data)
+	if err != nil || len(got) != 2 || !got[0].Equal(ca.Cert) || !got[1].Equal(other.Cert) {
+		t.Fatalf("ParseCerts = %d certificates, %v; want both CAs", len(got), err)
+	}
+	if _, err := ParseCerts(blockOf("X509 CRL", ca.Revoke(t))); err == nil {
+		t.Error("a file without a certificate was taken")
+	}
+}

@@ -389,3 +389,29 @@ func chainOrder(leaf *x509.Certificate, chain []*x509.Certificate) string {
 	}
 	return ""
 }
+
+// ParseCerts reads every certificate of a PEM file such as a 'ca-file',
+// with OpenSSL's labels (CERTIFICATE, X509 CERTIFICATE, TRUSTED
+// CERTIFICATE); blocks of other types are skipped. An error names the
+// block; a file without a certificate is one.
+func ParseCerts(data []byte) ([]*x509.Certificate, error) {
+	blocks, err := splitPEM(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for _, b := range blocks {
+		if !isCertLabel(b.label) {
+			continue
+		}
+		c, err := parseCertBlock(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no certificate in it")
+	}
+	return out, nil
+}

@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -303,26 +302,11 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("'ca-file': %w", err)
 	}
-	var out []*x509.Certificate
-	for n := 1; ; n++ {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("'ca-file %s': certificate %d: %w", path, n, err)
-		}
-		out = append(out, c)
+	cas, err := certs.ParseCerts(data)
+	if err != nil {
+		return nil, fmt.Errorf("'ca-file %s': %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("'ca-file %s': no certificate in it", path)
-	}
-	return out, nil
+	return cas, nil
 }
 
 // OpenSSL's verification codes, which 'ca-ignore-err' and
