@@ -595,40 +595,42 @@ func TestDefaultServer(t *testing.T) {
 
 func TestACL(t *testing.T) {
 	type want struct {
-		crit   Criterion
-		header string
-		icase  bool
-		values []string
-		nets   []string
-		match  string // for path_reg: a string the first regexp must match
-		reject string // ... and one it must not
+		fetch   string
+		method  MatchMethod
+		header  string
+		icase   bool
+		values  []string
+		nets    []string
+		regexps int
+		match   string // for path_reg: a string the first regexp must match
+		reject  string // ... and one it must not
 	}
 	tests := []struct {
 		line string
 		want want
 	}{
-		{"acl x path /index.html", want{crit: CritPath, values: []string{"/index.html"}}},
-		{"acl x path_beg /images /stylesheets /javascripts", want{crit: CritPathBeg, values: []string{"/images", "/stylesheets", "/javascripts"}}},
-		{"acl x path_end .jpg .png", want{crit: CritPathEnd, values: []string{".jpg", ".png"}}},
-		{"acl x path_sub admin", want{crit: CritPathSub, values: []string{"admin"}}},
-		{"acl x path_dir api", want{crit: CritPathDir, values: []string{"api"}}},
-		{"acl x path_reg ^/api/v[0-9]+/", want{crit: CritPathReg, values: []string{"^/api/v[0-9]+/"}, match: "/api/v2/x", reject: "/API/v2/x"}},
-		{"acl x path_reg -i ^/api/", want{crit: CritPathReg, icase: true, values: []string{"^/api/"}, match: "/API/x", reject: "/x/api/"}},
-		{"acl x hdr(host) www.example.com", want{crit: CritHdr, header: "host", values: []string{"www.example.com"}}},
-		{"acl x hdr(Host) -i WWW.example.com", want{crit: CritHdr, header: "host", icase: true, values: []string{"WWW.example.com"}}},
-		{"acl x hdr_beg(host) static.", want{crit: CritHdrBeg, header: "host", values: []string{"static."}}},
-		{"acl x hdr_end(host) .example.com", want{crit: CritHdrEnd, header: "host", values: []string{".example.com"}}},
-		{"acl x hdr_sub(User-Agent) -i bot", want{crit: CritHdrSub, header: "user-agent", icase: true, values: []string{"bot"}}},
-		{"acl x hdr_dom(host) example.com", want{crit: CritHdrDom, header: "host", values: []string{"example.com"}}},
-		{"acl x src 10.0.0.0/8", want{crit: CritSrc, values: []string{"10.0.0.0/8"}, nets: []string{"10.0.0.0/8"}}},
-		{"acl x src 192.168.1.7 2001:db8::/32 ::1", want{crit: CritSrc, values: []string{"192.168.1.7", "2001:db8::/32", "::1"}, nets: []string{"192.168.1.7/32", "2001:db8::/32", "::1/128"}}},
-		{"acl x src 10.1.2.3/8", want{crit: CritSrc, values: []string{"10.1.2.3/8"}, nets: []string{"10.0.0.0/8"}}},
-		{"acl x src 172.16.0.0/255.240.0.0", want{crit: CritSrc, values: []string{"172.16.0.0/255.240.0.0"}, nets: []string{"172.16.0.0/12"}}},
-		{"acl x method GET POST", want{crit: CritMethod, values: []string{"GET", "POST"}}},
-		{"acl x method -i get", want{crit: CritMethod, icase: true, values: []string{"get"}}},
-		{"acl x path_beg -- -i", want{crit: CritPathBeg, values: []string{"-i"}}},
-		{"acl x path_beg -i -- /A", want{crit: CritPathBeg, icase: true, values: []string{"/A"}}},
-		{"acl x path_sub -1", want{crit: CritPathSub, values: []string{"-1"}}},
+		{"acl x path /index.html", want{fetch: "path", method: MatchStr, values: []string{"/index.html"}}},
+		{"acl x path_beg /images /stylesheets /javascripts", want{fetch: "path", method: MatchBeg, values: []string{"/images", "/stylesheets", "/javascripts"}}},
+		{"acl x path_end .jpg .png", want{fetch: "path", method: MatchEnd, values: []string{".jpg", ".png"}}},
+		{"acl x path_sub admin", want{fetch: "path", method: MatchSub, values: []string{"admin"}}},
+		{"acl x path_dir api", want{fetch: "path", method: MatchDir, values: []string{"api"}}},
+		{"acl x path_reg ^/api/v[0-9]+/", want{fetch: "path", method: MatchReg, regexps: 1, match: "/api/v2/x", reject: "/API/v2/x"}},
+		{"acl x path_reg -i ^/api/", want{fetch: "path", method: MatchReg, icase: true, regexps: 1, match: "/API/x", reject: "/x/api/"}},
+		{"acl x hdr(host) www.example.com", want{fetch: "hdr", method: MatchStr, header: "host", values: []string{"www.example.com"}}},
+		{"acl x hdr(Host) -i WWW.example.com", want{fetch: "hdr", method: MatchStr, header: "Host", icase: true, values: []string{"WWW.example.com"}}},
+		{"acl x hdr_beg(host) static.", want{fetch: "hdr", method: MatchBeg, header: "host", values: []string{"static."}}},
+		{"acl x hdr_end(host) .example.com", want{fetch: "hdr", method: MatchEnd, header: "host", values: []string{".example.com"}}},
+		{"acl x hdr_sub(User-Agent) -i bot", want{fetch: "hdr", method: MatchSub, header: "User-Agent", icase: true, values: []string{"bot"}}},
+		{"acl x hdr_dom(host) example.com", want{fetch: "hdr", method: MatchDom, header: "host", values: []string{"example.com"}}},
+		{"acl x src 10.0.0.0/8", want{fetch: "src", method: MatchIP, nets: []string{"10.0.0.0/8"}}},
+		{"acl x src 192.168.1.7 2001:db8::/32 ::1", want{fetch: "src", method: MatchIP, nets: []string{"192.168.1.7/32", "2001:db8::/32", "::1/128"}}},
+		{"acl x src 10.1.2.3/8", want{fetch: "src", method: MatchIP, nets: []string{"10.0.0.0/8"}}},
+		{"acl x src 172.16.0.0/255.240.0.0", want{fetch: "src", method: MatchIP, nets: []string{"172.16.0.0/12"}}},
+		{"acl x method GET POST", want{fetch: "method", method: MatchStr, values: []string{"GET", "POST"}}},
+		{"acl x method -i get", want{fetch: "method", method: MatchStr, icase: true, values: []string{"get"}}},
+		{"acl x path_beg -- -i", want{fetch: "path", method: MatchBeg, values: []string{"-i"}}},
+		{"acl x path_beg -i -- /A", want{fetch: "path", method: MatchBeg, icase: true, values: []string{"/A"}}},
+		{"acl x path_sub -1", want{fetch: "path", method: MatchSub, values: []string{"-1"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -648,7 +650,7 @@ func TestACL(t *testing.T) {
 			}
 			got := fe.ACLs[0].Terms[0]
 			w := tc.want
-			if got.Pos != at(4) || got.Criterion != w.crit || got.Header != w.header || got.IgnoreCase != w.icase || !reflect.DeepEqual(got.Values, w.values) {
+			if got.Pos != at(4) || got.Expr.Fetch.Name != w.fetch || got.Method != w.method || headerArg(got) != w.header || got.IgnoreCase != w.icase || !reflect.DeepEqual(got.Values, w.values) {
 				t.Errorf("term = %+v, want %+v", got, w)
 			}
 			var nets []string
@@ -658,7 +660,7 @@ func TestACL(t *testing.T) {
 			if !reflect.DeepEqual(nets, w.nets) {
 				t.Errorf("nets = %v, want %v", nets, w.nets)
 			}
-			if (w.crit == CritPathReg) != (len(got.Regexps) == len(w.values)) || (w.crit != CritPathReg && got.Regexps != nil) {
+			if len(got.Regexps) != w.regexps {
 				t.Errorf("regexps = %v", got.Regexps)
 			}
 			if w.match != "" && !got.Regexps[0].MatchString(w.match) {
@@ -667,7 +669,7 @@ func TestACL(t *testing.T) {
 			if w.reject != "" && got.Regexps[0].MatchString(w.reject) {
 				t.Errorf("regexp %v matches %q", got.Regexps[0], w.reject)
 			}
-			if c := fe.UseBackends[0].Cond; c.Or[0][0].ACL != fe.ACLs[0] || c.NeedsHTTP() != w.crit.NeedsHTTP() {
+			if c := fe.UseBackends[0].Cond; c.Or[0][0].ACL != fe.ACLs[0] || c.NeedsHTTP() != (w.fetch != "src") {
 				t.Errorf("condition does not use the ACL: %+v", c)
 			}
 		})
@@ -691,9 +693,17 @@ func TestACLLinesWithTheSameNameAreORed(t *testing.T) {
 		t.Fatalf("acls = %+v", fe.ACLs)
 	}
 	st := fe.ACLs[0]
-	if st.Pos != at(4) || len(st.Terms) != 2 || st.Terms[0].Criterion != CritPathBeg || st.Terms[1].Criterion != CritPathEnd || st.Terms[1].Pos != at(6) {
+	if st.Pos != at(4) || len(st.Terms) != 2 || st.Terms[0].Method != MatchBeg || st.Terms[1].Method != MatchEnd || st.Terms[1].Pos != at(6) {
 		t.Errorf("static = %+v", st)
 	}
+}
+
+// headerArg is the header name an ACL's fetch takes, "" for none.
+func headerArg(t *ACLTerm) string {
+	if len(t.Expr.Fetch.Args) == 0 {
+		return ""
+	}
+	return t.Expr.Fetch.Args[0].Str
 }
 
 func TestUseBackendAndDefaultBackend(t *testing.T) {

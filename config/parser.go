@@ -179,6 +179,12 @@ type parser struct {
 	firstTLSLine  Pos                         // the first bind or server line with a TLS option
 	sslCapturePos Pos                         // tune.ssl.capture-buffer-size, once
 	srvTLS        map[*Server]*serverTLSState // what TLS options of server lines said, until validate
+
+	// Sample expressions (sample.go): map files read once per path, and
+	// the userlist and backend names arguments refer to, checked once
+	// every section is read.
+	maps         map[string]*MapFile
+	pendingNames []pendingName
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -220,6 +226,7 @@ func newParser(opts Options) *parser {
 		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
 		srvTLS:   map[*Server]*serverTLSState{},
+		maps:     map[string]*MapFile{},
 	}
 	p.defaults = builtinDefaults()
 	p.extra[p.defaults] = &proxyExtra{}

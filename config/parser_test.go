@@ -686,13 +686,13 @@ func TestPredefinedAndAnonymousACLs(t *testing.T) {
 	))
 	fe := proxy(t, cfg, "frontend", "fe")
 	term := func(i int) *ACLTerm { return fe.UseBackends[i].Cond.Or[0][0].ACL.Terms[0] }
-	if tm := term(0); tm.Criterion != CritMethod || !reflect.DeepEqual(tm.Values, []string{"GET", "HEAD"}) {
+	if tm := term(0); tm.Expr.Fetch.Name != "method" || !reflect.DeepEqual(tm.Values, []string{"GET", "HEAD"}) {
 		t.Errorf("METH_GET = %+v", tm)
 	}
-	if tm := term(1); tm.Criterion != CritTrue || tm.Criterion.NeedsHTTP() {
+	if tm := term(1); tm.Expr.Fetch.Name != "always_true" || tm.Expr.Need() != 0 {
 		t.Errorf("TRUE = %+v", tm)
 	}
-	if tm := term(2); tm.Criterion != CritMethod || !reflect.DeepEqual(tm.Values, []string{"DELETE"}) {
+	if tm := term(2); tm.Expr.Fetch.Name != "method" || !reflect.DeepEqual(tm.Values, []string{"DELETE"}) {
 		t.Errorf("METH_DELETE = %+v", tm)
 	}
 	and := fe.UseBackends[3].Cond.Or
@@ -700,11 +700,11 @@ func TestPredefinedAndAnonymousACLs(t *testing.T) {
 		t.Fatalf("anonymous condition = %s", condString(fe.UseBackends[3].Cond))
 	}
 	re := and[0][0].ACL.Terms[0]
-	if re.Criterion != CritPathReg || !re.IgnoreCase || len(re.Regexps) != 1 || !re.Regexps[0].MatchString("/api/V2/x") || re.Regexps[0].MatchString("/api/x") {
+	if re.Method != MatchReg || !re.IgnoreCase || len(re.Regexps) != 1 || !re.Regexps[0].MatchString("/api/V2/x") || re.Regexps[0].MatchString("/api/x") {
 		t.Errorf("anonymous path_reg = %+v", re)
 	}
 	src := and[0][1].ACL.Terms[0]
-	if src.Criterion != CritSrc || !reflect.DeepEqual(src.Nets, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}) {
+	if src.Method != MatchIP || !reflect.DeepEqual(src.Nets, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}) {
 		t.Errorf("anonymous src = %+v", src)
 	}
 	if !fe.UseBackends[3].Cond.NeedsHTTP() {
@@ -959,9 +959,9 @@ func TestStringers(t *testing.T) {
 			t.Errorf("HTTPConnMode(%d).String() = %q", m, m.String())
 		}
 	}
-	for name, c := range criterionNames {
-		if c.String() != name && !strings.HasPrefix(name, "req_") { // old aliases name the new ones
-			t.Errorf("Criterion(%d).String() = %q, want %q", c, c.String(), name)
+	for _, name := range []string{"found", "bool", "int", "ip", "bin", "len", "str", "sub", "reg", "beg", "end", "dir", "dom"} {
+		if m, ok := matchByName(name); !ok || m.String() != name {
+			t.Errorf("matchByName(%q) = %v, %v", name, m, ok)
 		}
 	}
 	if FacilityName(16) != "local0" || FacilityName(0) != "kern" || FacilityName(24) != "" || FacilityName(-1) != "" {

@@ -180,7 +180,7 @@ func TestRedirectErrors(t *testing.T) {
 		{"scheme starting with a digit", httpFE("  redirect scheme 1http #ERR"), []string{"expects a URI scheme"}},
 		{"condition without if", httpFE("  redirect location /a TRUE #ERR"), []string{"unknown option 'TRUE'"}},
 		{"empty condition", httpFE("  redirect location /a if #ERR"), []string{"error in condition: missing condition after 'if'"}},
-		{"bad anonymous ACL", httpFE("  redirect location /a if { nope x } #ERR"), []string{"error in condition", "unknown ACL criterion 'nope'"}},
+		{"bad anonymous ACL", httpFE("  redirect location /a if { nope x } #ERR"), []string{"error in condition", "unknown sample fetch 'nope'"}},
 		{"undefined ACL", httpFE("  redirect location /a if is_old #ERR"), []string{"condition refers to undefined ACL 'is_old'"}},
 		{"undefined ACL in a backend", lines("frontend fe", "  mode http", "  bind 127.0.0.1:8000", "  default_backend be",
 			"backend be", "  mode http", "  redirect scheme https unless secure #ERR"), []string{"backend 'be': condition refers to undefined ACL 'secure'"}},

@@ -17,7 +17,7 @@ func (p *parser) kwACL(px *Proxy, pos Pos, args []string) error {
 	if predefinedACL(name) != nil {
 		return fmt.Errorf("ACL name '%s' is reserved for HAProxy's predefined ACL", name)
 	}
-	term, err := parseACLTerm(pos, args[1:])
+	term, err := parseACLTerm(p.exprCtx(pos), pos, args[1:])
 	if err != nil {
 		return fmt.Errorf("acl '%s': %v", name, err)
 	}
@@ -101,7 +101,7 @@ func (p *parser) parseCondition(px *Proxy, pos Pos, words []string) (*Condition,
 			if end < 0 {
 				return nil, fmt.Errorf("missing '}' to close the anonymous ACL")
 			}
-			term, err := parseACLTerm(pos, words[:end])
+			term, err := parseACLTerm(p.exprCtx(pos), pos, words[:end])
 			if err != nil {
 				return nil, fmt.Errorf("anonymous ACL: %v", err)
 			}

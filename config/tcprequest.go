@@ -89,31 +89,6 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	return nil
 }
 
-// ReadsHello reports whether evaluating the condition reads the peeked
-// ClientHello.
-func (c *Condition) ReadsHello() bool {
-	return c.any(func(cr Criterion) bool { return cr.ReadsHello() })
-}
-
-// ReadsTLS reports whether the condition reads the client's TLS session,
-// which exists only once the handshake is done.
-func (c *Condition) ReadsTLS() bool {
-	return c.any(func(cr Criterion) bool { return cr >= CritSSLFc && cr <= CritSSLCSDN })
-}
-
-func (c *Condition) any(pred func(Criterion) bool) bool {
-	for _, and := range c.Or {
-		for _, t := range and {
-			for _, term := range t.ACL.Terms {
-				if pred(term.Criterion) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // validateTCPRules checks what the rules' conditions read against when
 // they are evaluated.
 func (p *parser) validateTCPRules(px *Proxy) {

@@ -35,37 +35,38 @@ func TestTCPRequestRules(t *testing.T) {
 		t.Errorf("content rules %+v", fe.TCPContent)
 	}
 	term := fe.TCPContent[0].Cond.Or[0][0].ACL.Terms[0]
-	if term.Criterion != CritReqSSLHelloType || len(term.Ranges) != 1 || !term.Ranges[0].Contains(1) || term.Ranges[0].Contains(2) {
+	if term.Expr.Fetch.Name != "req.ssl_hello_type" || len(term.Ranges) != 1 || !term.Ranges[0].Contains(1) || term.Ranges[0].Contains(2) {
 		t.Errorf("req.ssl_hello_type 1: %+v", term)
 	}
 }
 
 func TestTLSCriteria(t *testing.T) {
 	for _, tc := range []struct {
-		acl  string
-		crit Criterion
-		in   []int64 // for ranges: values that match
-		out  []int64
+		acl    string
+		fetch  string
+		method MatchMethod
+		in     []int64 // for ranges: values that match
+		out    []int64
 	}{
-		{acl: "ssl_fc", crit: CritSSLFc},
-		{acl: "ssl_c_used", crit: CritSSLCUsed},
-		{acl: "ssl_fc_sni -i www.example.com", crit: CritSSLFcSNI},
-		{acl: "ssl_fc_sni_end .example.com", crit: CritSSLFcSNIEnd},
-		{acl: "ssl_fc_sni_reg ^api[0-9]+\\.", crit: CritSSLFcSNIReg},
-		{acl: "ssl_fc_protocol TLSv1.3", crit: CritSSLFcProtocol},
-		{acl: "ssl_fc_alpn h2", crit: CritSSLFcALPN},
-		{acl: "ssl_c_verify 0", crit: CritSSLCVerify, in: []int64{0}, out: []int64{1}},
-		{acl: "ssl_c_verify 1:", crit: CritSSLCVerify, in: []int64{1, 50}, out: []int64{0}},
-		{acl: "req.ssl_ver 3.1:3.3", crit: CritReqSSLVer, in: []int64{3<<16 | 1, 3<<16 | 3}, out: []int64{3 << 16, 3<<16 | 4}},
-		{acl: "req_ssl_ver 3", crit: CritReqSSLVer, in: []int64{3 << 16}, out: []int64{3<<16 | 1}},
-		{acl: "req_ssl_sni a.example.com", crit: CritReqSSLSNI},
-		{acl: "req.ssl_alpn acme-tls/1", crit: CritReqSSLALPN},
-		{acl: "req.ssl_ec_ext", crit: CritReqSSLECExt},
-		{acl: "req.ssl_st_ext 1:", crit: CritReqSSLSTExt, in: []int64{1, 2}, out: []int64{0}},
+		{acl: "ssl_fc", fetch: "ssl_fc", method: MatchBool},
+		{acl: "ssl_c_used", fetch: "ssl_c_used", method: MatchBool},
+		{acl: "ssl_fc_sni -i www.example.com", fetch: "ssl_fc_sni", method: MatchStr},
+		{acl: "ssl_fc_sni_end .example.com", fetch: "ssl_fc_sni", method: MatchEnd},
+		{acl: "ssl_fc_sni_reg ^api[0-9]+\\.", fetch: "ssl_fc_sni", method: MatchReg},
+		{acl: "ssl_fc_protocol TLSv1.3", fetch: "ssl_fc_protocol", method: MatchStr},
+		{acl: "ssl_fc_alpn h2", fetch: "ssl_fc_alpn", method: MatchStr},
+		{acl: "ssl_c_verify 0", fetch: "ssl_c_verify", method: MatchInt, in: []int64{0}, out: []int64{1}},
+		{acl: "ssl_c_verify 1:", fetch: "ssl_c_verify", method: MatchInt, in: []int64{1, 50}, out: []int64{0}},
+		{acl: "req.ssl_ver 3.1:3.3", fetch: "req.ssl_ver", method: MatchDec, in: []int64{3<<16 | 1, 3<<16 | 3}, out: []int64{3 << 16, 3<<16 | 4}},
+		{acl: "req_ssl_ver 3", fetch: "req.ssl_ver", method: MatchDec, in: []int64{3 << 16}, out: []int64{3<<16 | 1}},
+		{acl: "req_ssl_sni a.example.com", fetch: "req.ssl_sni", method: MatchStr},
+		{acl: "req.ssl_alpn acme-tls/1", fetch: "req.ssl_alpn", method: MatchStr},
+		{acl: "req.ssl_ec_ext", fetch: "req.ssl_ec_ext", method: MatchBool},
+		{acl: "req.ssl_st_ext 1:", fetch: "req.ssl_st_ext", method: MatchInt, in: []int64{1, 2}, out: []int64{0}},
 	} {
 		t.Run(tc.acl, func(t *testing.T) {
 			mode := "  mode http"
-			if tc.crit.ReadsHello() {
+			if strings.HasPrefix(tc.fetch, "req.") {
 				mode = "  tcp-request inspect-delay 1s"
 			}
 			cfg, errs := parseWith(t, testResolver(), lines("frontend fe", mode, "  bind 127.0.0.1:8000", "  acl x "+tc.acl, "  use_backend be if x", "  default_backend be", "backend be", mode))
@@ -73,8 +74,8 @@ func TestTLSCriteria(t *testing.T) {
 				t.Fatal(errs)
 			}
 			term := proxy(t, cfg, "frontend", "fe").ACLs[0].Terms[0]
-			if term.Criterion != tc.crit {
-				t.Fatalf("criterion %v, want %v", term.Criterion, tc.crit)
+			if term.Expr.Fetch.Name != tc.fetch || term.Method != tc.method {
+				t.Fatalf("fetch %s -m %v, want %s -m %v", term.Expr.Fetch.Name, term.Method, tc.fetch, tc.method)
 			}
 			for _, v := range tc.in {
 				if !term.Ranges[0].Contains(v) {
@@ -106,7 +107,7 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"bad condition", tcpFE("  tcp-request content reject when x #ERR"), []string{"expected 'if' or 'unless'"}},
 		{"hello in mode http", lines("frontend fe #ERR", "  mode http", "  bind 127.0.0.1:8000", "  tcp-request inspect-delay 1s", "  tcp-request content reject if { req.ssl_sni a }", "  default_backend be", "backend be", "  mode http"),
 			[]string{"req.ssl_* reads the TLS ClientHello", "use ssl_fc_sni"}},
-		{"boolean with a value", httpFE("  acl x ssl_fc 1 #ERR"), []string{"'ssl_fc' is a boolean and takes no value", "not '1'"}},
+		{"boolean with a value", httpFE("  acl x ssl_fc 1 #ERR"), []string{"'ssl_fc' matches with 'bool', which takes no pattern", "not '1'"}},
 		{"integer value", httpFE("  acl x ssl_c_verify ok #ERR"), []string{"'ok' is not an integer"}},
 		{"decimal value", tcpFE("  acl x req.ssl_ver TLSv1.2 #ERR"), []string{"not a version such as 3.3"}},
 		{"empty range", httpFE("  acl x ssl_c_verify 5:1 #ERR"), []string{"the range '5:1' is empty"}},

@@ -26,6 +26,7 @@ func (p *parser) validate() {
 	}
 	p.validateListeners()
 	p.validateInheritedFDs()
+	p.validatePendingNames()
 	// lastPos is empty only when no file could be read; that error says it.
 	if len(cfg.Frontends()) == 0 && p.lastPos.File != "" {
 		p.errorf(p.lastPos, "no frontend or listen section: nothing would accept connections")
@@ -196,6 +197,23 @@ func (p *parser) validateListeners() {
 				continue
 			}
 			seen[b.Addr] = owner{px, b}
+		}
+	}
+}
+
+// validatePendingNames checks the backend and userlist names that sample
+// arguments refer to (nbsrv(), http_auth()).
+func (p *parser) validatePendingNames() {
+	for _, n := range p.pendingNames {
+		switch n.kind {
+		case ArgBackend:
+			if p.cfg.Backend(n.name) == nil {
+				p.errorf(n.pos, "no backend '%s'", n.name)
+			}
+		case ArgUserlist:
+			if p.cfg.Userlist(n.name) == nil {
+				p.errorf(n.pos, "no userlist '%s'", n.name)
+			}
 		}
 	}
 }

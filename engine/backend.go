@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // serverPool is what a session needs from its backend's balancer: a server
@@ -29,8 +30,11 @@ type backend struct {
 	// redirects are the backend's "redirect" rules, tried once a request
 	// is routed here (a listen section's are its frontend's: tried once).
 	redirects []redirectRule
+	// tcpContent are the backend's "tcp-request content" rules.
+	tcpContent []tcpRule
 }
 
-func newBackend(b *balancer.Backend) *backend {
-	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters, redirects: newRedirects(b.Conf.Redirects)}
+func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
+	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
+		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp)}
 }

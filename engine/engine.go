@@ -22,6 +22,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 	"github.com/fjordlb/fjord/tls/handshake"
 )
 
@@ -217,9 +218,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			e.backends[px.Name] = balancer.New(px)
 		}
 	}
+	cp := rules.NewCompiler()
 	views := make(map[string]*backend, len(e.backends))
 	for name, b := range e.backends {
-		v := newBackend(b)
+		v := newBackend(b, cp)
 		for _, sv := range b.Conf.Servers {
 			if st := e.serverTLS[sv]; st != nil && st.SNIFromHost {
 				v.sniFromHost = true
@@ -228,12 +230,13 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		views[name] = v
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects), needsHello: needsHello(px)}
+		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
+			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpContent: newTCPRules(px.TCPContent, cp)}
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)
 		}
-		r, err := newRouter(px, views)
+		r, err := newRouter(px, views, cp)
 		if err != nil {
 			return nil, err
 		}
@@ -682,18 +685,18 @@ type router struct {
 }
 
 type routeRule struct {
-	cond *config.Condition
+	cond *rules.Cond
 	be   *backend
 }
 
-func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
+func newRouter(px *config.Proxy, backends map[string]*backend, cp *rules.Compiler) (router, error) {
 	var r router
 	for _, ub := range px.UseBackends {
 		be := backends[ub.Backend]
 		if be == nil {
 			return r, fmt.Errorf("%s: no backend '%s'", px, ub.Backend)
 		}
-		r.rules = append(r.rules, routeRule{cond: ub.Cond, be: be})
+		r.rules = append(r.rules, routeRule{cond: cp.Cond(ub.Cond), be: be})
 	}
 	switch {
 	case px.DefaultBackend != "":
@@ -709,9 +712,9 @@ func newRouter(px *config.Proxy, backends map[string]*backend) (router, error) {
 
 // backend is the first use_backend whose condition holds, or the default.
 // req is nil in tcp mode, where conditions use only the source address.
-func (r *router) backend(sm *sample) *backend {
+func (r *router) backend(t *rules.Txn) *backend {
 	for _, rule := range r.rules {
-		if rule.cond == nil || evalCondition(rule.cond, sm) {
+		if rule.cond.Match(t) {
 			return rule.be
 		}
 	}

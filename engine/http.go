@@ -177,7 +177,7 @@ func (s *session) httpNextHead() bool {
 	// for the backend): the frontend's stats page, its redirect rules,
 	// the routing, the backend's stats page, its redirect rules.
 	drained := n < len(buf) && n == hl && !s.cli.hup
-	sm := sample{src: s.clientAddr.Addr(), req: req, tls: s.cli.tlsInfo()}
+	t := s.txn(req)
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
@@ -186,11 +186,11 @@ func (s *session) httpNextHead() bool {
 				return false
 			}
 		}
-		if r := matchRedirect(fe.redirects, &sm); r != nil {
+		if r := matchRedirect(fe.redirects, t); r != nil {
 			return s.httpRedirect(r, nil, hl, drained)
 		}
 	}
-	be := s.fe.route.backend(&sm)
+	be := s.fe.route.backend(t)
 	if be != nil && be.sniFromHost {
 		h.sniHost = hostName(req.Host)
 	}
@@ -210,12 +210,12 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return false
 	}
-	if be.Conf != s.fe.conf && !s.contentRulesAccept(be.Conf) {
+	if be.Conf != s.fe.conf && !tcpRulesAccept(be.tcpContent, t) {
 		s.tcpRejected()
 		return false
 	}
 	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried
-		if r := matchRedirect(be.redirects, &sm); r != nil {
+		if r := matchRedirect(be.redirects, t); r != nil {
 			return s.httpRedirect(r, be, hl, drained)
 		}
 	}

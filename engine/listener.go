@@ -28,6 +28,8 @@ type frontend struct {
 	logKind   RecordKind        // the format its records take
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
+	// tcp-request rules, compiled.
+	tcpConnection, tcpContent []tcpRule
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

@@ -13,6 +13,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/engine/proxyproto"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // handler receives the readiness events of one file descriptor.
@@ -38,10 +39,13 @@ type loop struct {
 
 	// HTTP mode: the head being looked at, parsed in place in scratch,
 	// a buffer for rewritten heads, and the kept server connections.
-	req  h1.Request
-	resp h1.Response
-	out  []byte
-	idle idlePool
+	req h1.Request
+	// txn and reqMsg are what rules read (match.go), one per loop.
+	txn    rules.Txn
+	reqMsg rules.Msg
+	resp   h1.Response
+	out    []byte
+	idle   idlePool
 
 	rec AccessRecord // filled for each access log line, handed by pointer
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // "redirect" rules, answered on the loop from the peeked request head, as
@@ -21,7 +22,7 @@ import (
 // not depend on the request built once.
 type redirectRule struct {
 	conf   *config.Redirect
-	cond   *config.Condition
+	cond   *rules.Cond
 	kind   config.RedirectKind
 	flags  config.RedirectFlags
 	code   int
@@ -30,10 +31,10 @@ type redirectRule struct {
 	tail   []byte // the end of the Location line and the fields after it
 }
 
-func newRedirects(rs []*config.Redirect) []redirectRule {
+func newRedirects(rs []*config.Redirect, cp *rules.Compiler) []redirectRule {
 	out := make([]redirectRule, 0, len(rs))
 	for _, r := range rs {
-		rr := redirectRule{conf: r, cond: r.Cond, kind: r.Kind, flags: r.Flags, code: r.Code}
+		rr := redirectRule{conf: r, cond: cp.Cond(r.Cond), kind: r.Kind, flags: r.Flags, code: r.Code}
 		rr.head = []byte("HTTP/1.1 " + strconv.Itoa(r.Code) + " " + config.RedirectReason(r.Code) +
 			"\r\ncontent-length: 0\r\nlocation: ")
 		// HAProxy adds nothing for "prefix /", so that a rule can send a
@@ -55,10 +56,10 @@ func newRedirects(rs []*config.Redirect) []redirectRule {
 }
 
 // matchRedirect returns the first rule that applies to the request, or nil.
-func matchRedirect(rules []redirectRule, sm *sample) *redirectRule {
-	for i := range rules {
-		r := &rules[i]
-		if r.cond == nil || evalCondition(r.cond, sm) {
+func matchRedirect(rs []redirectRule, t *rules.Txn) *redirectRule {
+	for i := range rs {
+		r := &rs[i]
+		if r.cond.Match(t) {
 			return r
 		}
 	}

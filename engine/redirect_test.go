@@ -13,6 +13,7 @@ import (
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // redirectConfig is a mode-http frontend "fe" with the given lines (its
@@ -302,16 +303,19 @@ func TestRedirectAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := newRedirects(cfg.Frontends()[0].Redirects)
+	rs := newRedirects(cfg.Frontends()[0].Redirects, rules.NewCompiler())
 	var req h1.Request
 	head := []byte("GET /new/page?x=1 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: t\r\n\r\n")
 	if _, err := h1.ParseRequest(head, &req); err != nil {
 		t.Fatal(err)
 	}
-	src := netip.MustParseAddr("127.0.0.1")
+	var tx rules.Txn
+	var m rules.Msg
 	if n := testing.AllocsPerRun(100, func() {
-		sm := sample{src: src, req: &req}
-		if matchRedirect(rules, &sm) != nil {
+		tx.Reset()
+		tx.Src = netip.MustParseAddrPort("127.0.0.1:40000")
+		tx.Req = fillMsg(&m, &req)
+		if matchRedirect(rs, &tx) != nil {
 			t.Fatal("a rule matched")
 		}
 	}); n != 0 {
@@ -319,7 +323,7 @@ func TestRedirectAllocatesNothing(t *testing.T) {
 	}
 	buf := make([]byte, 0, 1024)
 	if n := testing.AllocsPerRun(100, func() {
-		buf = rules[0].appendResponse(buf[:0], &req, connClose)
+		buf = rs[0].appendResponse(buf[:0], &req, connClose)
 	}); n != 0 {
 		t.Errorf("%v allocations per answer", n)
 	}
@@ -368,13 +372,13 @@ func FuzzRedirectAnswer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	rules := newRedirects(cfg.Frontends()[0].Redirects)
+	rs := newRedirects(cfg.Frontends()[0].Redirects, rules.NewCompiler())
 	f.Fuzz(func(t *testing.T, head []byte) {
 		var req h1.Request
 		if _, err := h1.ParseRequest(head, &req); err != nil {
 			return
 		}
-		for _, r := range rules {
+		for _, r := range rs {
 			for _, conn := range []string{connKeep, connClose, connAlive} {
 				out := string(r.appendResponse(nil, &req, conn))
 				resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/proxyproto"
+	"github.com/fjordlb/fjord/rules"
 )
 
 type sessionState uint8
@@ -92,7 +93,7 @@ type session struct {
 
 	// hello is the ClientHello peeked in tcp mode for req.ssl_* (nil: not
 	// looked at, or not one).
-	hello *helloInfo
+	hello *rules.Hello
 
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
@@ -131,10 +132,9 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		s.close(false)
 		return
 	}
-	if rules := s.fe.conf.TCPConnection; len(rules) > 0 {
+	if rs := s.fe.tcpConnection; len(rs) > 0 {
 		// Before anything is read: the PROXY header, the handshake.
-		sm := sample{src: peer.Addr()}
-		if !tcpRulesAccept(rules, &sm) {
+		if !tcpRulesAccept(rs, s.txn(nil)) {
 			s.tcpRejected()
 			return
 		}
@@ -161,7 +161,7 @@ func (s *session) begin() {
 		s.startInspect() // the rules run on the ClientHello
 		return
 	}
-	if !s.contentRulesAccept(s.fe.conf) {
+	if !s.contentRulesAccept(s.fe.tcpContent) {
 		s.tcpRejected()
 		return
 	}
@@ -258,13 +258,12 @@ func (s *session) readProxyHeader() {
 
 // dispatch chooses the backend and a server and starts connecting.
 func (s *session) dispatch() {
-	sm := sample{src: s.clientAddr.Addr(), tls: s.cli.tlsInfo(), hello: s.hello}
-	s.be = s.fe.route.backend(&sm)
+	s.be = s.fe.route.backend(s.txn(nil))
 	if s.be == nil {
 		s.close(false)
 		return
 	}
-	if s.be.Conf != s.fe.conf && !s.contentRulesAccept(s.be.Conf) {
+	if s.be.Conf != s.fe.conf && !s.contentRulesAccept(s.be.tcpContent) {
 		s.tcpRejected()
 		return
 	}

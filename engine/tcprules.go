@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/rules"
 	"github.com/fjordlb/fjord/tls/hello"
 )
 
@@ -15,13 +16,27 @@ import (
 
 // tcpRulesAccept evaluates rules in order and reports whether the
 // connection goes on.
-func tcpRulesAccept(rules []*config.TCPRule, sm *sample) bool {
-	for _, r := range rules {
-		if r.Cond == nil || evalCondition(r.Cond, sm) {
-			return r.Action == config.TCPAccept
+func tcpRulesAccept(rs []tcpRule, t *rules.Txn) bool {
+	for _, r := range rs {
+		if r.cond.Match(t) {
+			return r.accept
 		}
 	}
 	return true
+}
+
+// tcpRule is a compiled tcp-request rule.
+type tcpRule struct {
+	accept bool
+	cond   *rules.Cond
+}
+
+func newTCPRules(rs []*config.TCPRule, cp *rules.Compiler) []tcpRule {
+	out := make([]tcpRule, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, tcpRule{accept: r.Action == config.TCPAccept, cond: cp.Cond(r.Cond)})
+	}
+	return out
 }
 
 // tcpRejected ends a connection a rule rejected: no byte is sent, and
@@ -34,12 +49,11 @@ func (s *session) tcpRejected() {
 
 // contentRulesAccept evaluates px's content rules on what the session
 // knows now.
-func (s *session) contentRulesAccept(px *config.Proxy) bool {
-	if len(px.TCPContent) == 0 {
+func (s *session) contentRulesAccept(rs []tcpRule) bool {
+	if len(rs) == 0 {
 		return true
 	}
-	sm := sample{src: s.clientAddr.Addr(), tls: s.cli.tlsInfo(), hello: s.hello}
-	return tcpRulesAccept(px.TCPContent, &sm)
+	return tcpRulesAccept(rs, s.txn(nil))
 }
 
 // needsHello reports whether px's rules read the ClientHello: its
@@ -94,14 +108,14 @@ func (s *session) inspect(expired bool) {
 		return
 	}
 	if perr == nil && !h.SSLv2 {
-		s.hello = &helloInfo{sni: h.SNI, helloType: int64(h.Type), version: int64(h.Version), alpn: h.ALPN,
-			ext: h.Extensions, ecExt: h.ECExt, stExt: int64(h.SessionTicket)}
+		s.hello = &rules.Hello{SNI: h.SNI, HelloType: int64(h.Type), Version: int64(h.Version), ALPN: h.ALPN,
+			Ext: h.Extensions, ECExt: h.ECExt, STExt: int64(h.SessionTicket)}
 	} else if perr == nil {
-		s.hello = &helloInfo{version: int64(h.Version)} // req.ssl_ver only, as in HAProxy
+		s.hello = &rules.Hello{Version: int64(h.Version)} // req.ssl_ver only, as in HAProxy
 	}
 	s.state = stRouting
 	l.wheel.cancel(&s.timer)
-	if !s.contentRulesAccept(s.fe.conf) {
+	if !s.contentRulesAccept(s.fe.tcpContent) {
 		s.tcpRejected()
 		return
 	}

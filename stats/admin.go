@@ -12,8 +12,8 @@ import (
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
-	"github.com/fjordlb/fjord/engine"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // HAProxy's admin form: checked servers in "s" (repeated), the action in
@@ -32,27 +32,46 @@ var adminActions = map[string]balancer.Admin{
 	"maint": balancer.Maint,
 }
 
-// h1Requests recycles parsed heads: an h1.Request holds a 4.8 KB header
-// array, too much to allocate for every page load.
-var h1Requests = sync.Pool{New: func() any { return new(h1.Request) }}
+// adminTxn recycles what a condition reads: an h1.Request holds a 4.8 KB
+// header array, too much to allocate for every page load.
+type adminTxn struct {
+	req h1.Request
+	msg rules.Msg
+	txn rules.Txn
+}
+
+var adminTxns = sync.Pool{New: func() any { return new(adminTxn) }}
 
 // adminAllowed evaluates the "stats admin" rules for this request, in
 // order, as HAProxy: the first one whose condition holds grants admin. The
-// conditions are the engine's, applied to the head as fasthttp read it.
+// conditions read the head as fasthttp read it, parsed again by h1 so
+// that they see what the engine's would.
 func (p *Page) adminAllowed(ctx *fasthttp.RequestCtx) bool {
 	if len(p.admin) == 0 {
 		return false
 	}
-	req := h1Requests.Get().(*h1.Request)
-	defer h1Requests.Put(req)
+	a := adminTxns.Get().(*adminTxn)
+	defer adminTxns.Put(a)
 	// Header() rebuilds the head (request line, fields, CRLF CRLF) from
 	// what fasthttp parsed; it is valid until the handler returns.
+	req := &a.req
 	if _, err := h1.ParseRequest(ctx.Request.Header.Header(), req); err != nil {
 		return false // a head the engine would refuse grants nothing
 	}
-	src := clientAddr(ctx)
+	m := &a.msg
+	m.Method, m.URI, m.Path, m.Minor = req.Method, req.URI, req.Path, req.Minor
+	m.Headers = m.Headers[:0]
+	for _, h := range req.Headers {
+		m.Headers = append(m.Headers, rules.Header{Name: h.Name, Value: h.Value})
+	}
+	t := &a.txn
+	t.Reset()
+	t.Req = m
+	if src := clientAddr(ctx); src.IsValid() {
+		t.Src = netip.AddrPortFrom(src, 0)
+	}
 	for _, c := range p.admin {
-		if engine.EvalCondition(c, src, req) {
+		if c.Match(t) {
 			return true
 		}
 	}

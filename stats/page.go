@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // Limits of the stats page's HTTP server (Page.ServeConn). The page needs
@@ -37,7 +38,7 @@ type Page struct {
 	uri         string // "stats uri", matched as a prefix
 	promURI     string // "stats prometheus-uri", matched exactly; "" none
 	auth        *basicAuth
-	admin       []*config.Condition
+	admin       []*rules.Cond
 	refresh     int // seconds; 0: no automatic refresh
 	hideVersion bool
 	registry    *prometheus.Registry
@@ -56,7 +57,7 @@ func NewPage(src *Sources, px *config.Proxy) *Page {
 		src: src, px: px,
 		uri: st.URI, promURI: st.PrometheusURI,
 		auth:        newBasicAuth(st),
-		admin:       st.Admin,
+		admin:       compileAdmin(st.Admin),
 		hideVersion: st.HideVersion,
 	}
 	if p.uri == "" { // a hand-built config that skipped validation
@@ -356,3 +357,13 @@ func (p *Page) logf(format string, args ...any) {
 type fasthttpLogger struct{ p *Page }
 
 func (l fasthttpLogger) Printf(format string, args ...any) { l.p.logf("stats page: "+format, args...) }
+
+// compileAdmin compiles the "stats admin" conditions.
+func compileAdmin(cs []*config.Condition) []*rules.Cond {
+	cp := rules.NewCompiler()
+	out := make([]*rules.Cond, len(cs))
+	for i, c := range cs {
+		out[i] = cp.Cond(c)
+	}
+	return out
+}

@@ -1,4 +1,4 @@
-package engine
+package rules
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 )
@@ -90,7 +89,7 @@ func runMatchCases(t *testing.T, cases []matchCase) {
 			if tc.head != "" {
 				req = mustRequest(t, tc.head)
 			}
-			if got := evalCondition(c, &sample{src: src, req: req}); got != tc.want {
+			if got := evalCond(c, src, req); got != tc.want {
 				t.Fatalf("%s over %q from %v: got %v, want %v", tc.cond, tc.head, src, got, tc.want)
 			}
 		})
@@ -294,33 +293,33 @@ func TestMatchSrcMappedPatternIPv4Client(t *testing.T) {
 	})
 }
 
-// matchTerm and matchDelimited directly, with terms built by hand.
+// Single ACL terms, and matchDelimited directly.
 func TestMatchTermDirect(t *testing.T) {
 	req := mustRequest(t, "GET /static/img/logo.png?v=1 HTTP/1.1\r\nHost: cdn.Example.com\r\nX-A: 1\r\nX-A: 2\r\n\r\n")
 	for _, tc := range []struct {
-		name string
-		term config.ACLTerm
+		term string
 		want bool
 	}{
-		{"path", config.ACLTerm{Criterion: config.CritPath, Values: []string{"/static/img/logo.png"}}, true},
-		{"path_beg", config.ACLTerm{Criterion: config.CritPathBeg, Values: []string{"/nope", "/static/"}}, true},
-		{"path_end", config.ACLTerm{Criterion: config.CritPathEnd, Values: []string{".png"}}, true},
-		{"path_sub", config.ACLTerm{Criterion: config.CritPathSub, Values: []string{"img/lo"}}, true},
-		{"path_dir", config.ACLTerm{Criterion: config.CritPathDir, Values: []string{"img"}}, true},
-		{"path_dir partial", config.ACLTerm{Criterion: config.CritPathDir, Values: []string{"im"}}, false},
-		{"path_dir only slashes", config.ACLTerm{Criterion: config.CritPathDir, Values: []string{"//"}}, false},
-		{"hdr", config.ACLTerm{Criterion: config.CritHdr, Header: "host", IgnoreCase: true, Values: []string{"cdn.example.com"}}, true},
-		{"hdr case", config.ACLTerm{Criterion: config.CritHdr, Header: "host", Values: []string{"cdn.example.com"}}, false},
-		{"hdr_dom", config.ACLTerm{Criterion: config.CritHdrDom, Header: "host", IgnoreCase: true, Values: []string{"example.com"}}, true},
-		{"hdr twice", config.ACLTerm{Criterion: config.CritHdr, Header: "x-a", Values: []string{"2"}}, true},
-		{"method", config.ACLTerm{Criterion: config.CritMethod, Values: []string{"GET"}}, true},
-		{"method case", config.ACLTerm{Criterion: config.CritMethod, Values: []string{"get"}}, false},
-		{"src", config.ACLTerm{Criterion: config.CritSrc, Nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, true},
-		{"true", config.ACLTerm{Criterion: config.CritTrue}, true},
-		{"false", config.ACLTerm{Criterion: config.CritFalse}, false},
+		{"path /static/img/logo.png", true},
+		{"path_beg /nope /static/", true},
+		{"path_end .png", true},
+		{"path_sub img/lo", true},
+		{"path_dir img", true},
+		{"path_dir im", false},
+		{"path_dir //", false},
+		{"hdr(host) -i cdn.example.com", true},
+		{"hdr(host) cdn.example.com", false},
+		{"hdr_dom(host) -i example.com", true},
+		{"hdr(x-a) 2", true},
+		{"method GET", true},
+		{"method get", false},
+		{"src 127.0.0.0/8", true},
+		{"always_true", true},
+		{"always_false", false},
 	} {
-		if got := matchTerm(&tc.term, &sample{src: v4Client, req: req}); got != tc.want {
-			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		c := parseCond(t, nil, "if { "+tc.term+" }")
+		if got := evalCond(c, v4Client, req); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.term, got, tc.want)
 		}
 	}
 
@@ -373,13 +372,16 @@ func TestMatchEvalConditionAllocs(t *testing.T) {
 		"unless !internal",
 	)
 	req := mustRequest(t, "GET /javascripts/app.js?v=2 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
-	if !evalCondition(conds[0], &sample{src: v4Client, req: req}) {
+	if !evalCond(conds[0], v4Client, req) {
 		t.Fatal("url_static METH_GET does not match")
 	}
+	var tx Txn
+	var m Msg
 	for i, c := range conds {
-		c := c
+		cc := NewCompiler().Cond(c)
 		allocs := testing.AllocsPerRun(1000, func() {
-			evalCondition(c, &sample{src: v4Client, req: req})
+			fillTxn(&tx, &m, v4Client, req)
+			cc.Match(&tx)
 		})
 		if allocs != 0 {
 			t.Errorf("condition %d: %v allocations per evaluation", i, allocs)
@@ -387,25 +389,39 @@ func TestMatchEvalConditionAllocs(t *testing.T) {
 	}
 }
 
-// Choosing a server costs no allocation: the request goes to the balancer
-// through the engine's serverPool interface by value, so nothing of the
-// session's escapes (a pointer there cost one allocation per connection).
-func TestAcquireAllocs(t *testing.T) {
-	cfg, err := config.Parse("t.cfg", []byte("defaults\n  mode http\nlisten be\n  bind 127.0.0.1:1\n  balance uri\n  server a 127.0.0.1:1\n  server b 127.0.0.1:2\n"), config.Options{Resolver: config.NoResolver})
+// evalCond compiles c and evaluates it for req (nil: none) from src.
+func evalCond(c *config.Condition, src netip.Addr, req *h1.Request) bool {
+	var tx Txn
+	var m Msg
+	fillTxn(&tx, &m, src, req)
+	return NewCompiler().Cond(c).Match(&tx)
+}
+
+// fillTxn makes tx the transaction of req from src, as the engine does.
+func fillTxn(tx *Txn, m *Msg, src netip.Addr, req *h1.Request) {
+	tx.Reset()
+	tx.Src = netip.AddrPortFrom(src, 40000)
+	if req == nil {
+		return
+	}
+	m.Method, m.URI, m.Path, m.Minor = req.Method, req.URI, req.Path, req.Minor
+	m.Headers = m.Headers[:0]
+	for _, h := range req.Headers {
+		m.Headers = append(m.Headers, Header{Name: h.Name, Value: h.Value})
+	}
+	tx.Req = m
+}
+
+// parseTCPCond parses "if { TERM }" in a tcp frontend that inspects the
+// ClientHello.
+func parseTCPCond(t testing.TB, term string) *config.Condition {
+	t.Helper()
+	text := "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n" +
+		"frontend fe\n  bind 127.0.0.1:8080\n  tcp-request inspect-delay 1s\n  tcp-request content accept if { " + term + " }\n  default_backend be\n" +
+		"backend be\n  server s1 127.0.0.1:8081\n"
+	cfg, err := config.Parse("tcp.cfg", []byte(text), config.Options{Resolver: config.NoResolver})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("config: %v", err)
 	}
-	be := newBackend(balancer.New(cfg.Backend("be")))
-	uri := []byte("/some/path?x=1")
-	allocs := testing.AllocsPerRun(1000, func() {
-		req := balancer.Request{Src: netip.MustParseAddr("10.0.0.1"), URI: uri}
-		sv, err := be.Acquire(req, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		be.Release(sv)
-	})
-	if allocs != 0 {
-		t.Errorf("%v allocations per Acquire through the engine's backend", allocs)
-	}
+	return cfg.Frontends()[0].TCPContent[0].Cond
 }

@@ -1,0 +1,461 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Sample expressions: HAProxy's "fetch(args),converter(args),..." (the
+// words of ACLs, the "%[...]" of log-format strings, the arguments of
+// actions). config owns their vocabulary, the names, argument kinds and
+// output types of every fetch and converter (samplespecs.go), and reads
+// and checks expressions against it, so that `fjord -c` finds every
+// mistake with its line. The rules package implements the names; a test
+// there checks that both lists are the same.
+
+// SampleType is the type of a sample: what a fetch gives, what a
+// converter takes and gives.
+type SampleType uint8
+
+const (
+	TypeAny  SampleType = iota // a variable's value: known at run time
+	TypeBool                   // true or false
+	TypeInt                    // a signed 64-bit integer
+	TypeStr                    // text
+	TypeBin                    // bytes
+	TypeAddr                   // an IPv4 or IPv6 address
+)
+
+func (t SampleType) String() string {
+	return [...]string{"any", "boolean", "integer", "string", "binary", "address"}[t]
+}
+
+// Reads is what a sample needs to be evaluated: it decides where a rule
+// using it may stand (a "tcp-request connection" rule reads no byte).
+type Reads uint16
+
+const (
+	ReadsReq    Reads = 1 << iota // the HTTP request head
+	ReadsBody                     // the HTTP request body ("option http-buffer-request")
+	ReadsRes                      // the HTTP response head
+	ReadsTLS                      // the client's TLS session (after the handshake)
+	ReadsHello                    // the ClientHello peeked in tcp mode
+	ReadsServer                   // the server chosen (srv_name)
+	// ReadsMsg marks the fetches that read the message being processed:
+	// the request in request rules, the response in response rules
+	// (HAProxy's "hdr()").
+	ReadsMsg
+)
+
+// ArgKind is how an argument of a fetch or converter is read.
+type ArgKind uint8
+
+const (
+	ArgStr      ArgKind = iota // any text, possibly empty
+	ArgName                    // a header, cookie or parameter name: not empty
+	ArgInt                     // a decimal integer
+	ArgIntOrVar                // an integer or a variable's name (the arithmetic converters)
+	ArgRegex                   // a regular expression, compiled when read
+	ArgVar                     // a variable's name, "scope.name"
+	ArgMap                     // a map file, read when the configuration is
+	ArgUserlist                // a userlist section's name
+	ArgBackend                 // a backend's name
+	ArgMask4                   // an IPv4 netmask: bits or dotted
+	ArgMask6                   // an IPv6 prefix length
+	ArgBool                    // a boolean: 0/1, true/false
+	ArgTimeUnit                // date()'s unit: s, ms or us
+)
+
+// FetchSpec describes a sample fetch.
+type FetchSpec struct {
+	Name string
+	Args []ArgKind
+	Min  int // arguments that must be given
+	Out  SampleType
+	Need Reads
+	// Version is set for req.ssl_ver, whose integer patterns are
+	// written as versions ("3.3").
+	Version bool
+}
+
+// ConvSpec describes a converter.
+type ConvSpec struct {
+	Name string
+	Args []ArgKind
+	Min  int
+	In   SampleType // TypeAny: whatever comes
+	Out  SampleType // TypeAny: the type it was given
+}
+
+// Expr is a sample expression: a fetch and the converters applied to its
+// result, in order.
+type Expr struct {
+	Text  string // as written, for messages
+	Fetch Call
+	Convs []Call
+}
+
+// Call is a fetch or converter with its arguments.
+type Call struct {
+	Name string
+	Args []Arg
+}
+
+// Arg is one argument, read as its kind says. Str keeps the text as
+// written for every kind.
+type Arg struct {
+	Kind   ArgKind
+	Str    string
+	Int    int64
+	Regexp *regexp.Regexp
+	Var    VarName
+	Map    *MapFile
+	Prefix netip.Prefix // ArgMask4, ArgMask6: the mask as a prefix of the zero address
+}
+
+// Fetch returns the fetch's spec.
+func (e *Expr) FetchSpec() *FetchSpec { return fetchSpecs[e.Fetch.Name] }
+
+// Out is the type of the expression's result.
+func (e *Expr) Out() SampleType {
+	t := fetchSpecs[e.Fetch.Name].Out
+	for _, c := range e.Convs {
+		if o := convSpecs[c.Name].Out; o != TypeAny {
+			t = o
+		}
+	}
+	return t
+}
+
+// Need is what evaluating the expression reads, its converters
+// included (a variable set by the request may be read by anything).
+func (e *Expr) Need() Reads { return fetchSpecs[e.Fetch.Name].Need }
+
+// Fetches and Converters list the vocabulary, sorted by name.
+func Fetches() []*FetchSpec {
+	out := make([]*FetchSpec, 0, len(fetchSpecs))
+	for _, s := range fetchSpecs {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func Converters() []*ConvSpec {
+	out := make([]*ConvSpec, 0, len(convSpecs))
+	for _, s := range convSpecs {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// VarScope is where a variable lives, and so how long.
+type VarScope uint8
+
+const (
+	ScopeProc VarScope = iota // the process
+	ScopeSess                 // the client connection
+	ScopeTxn                  // one request and its response
+	ScopeReq                  // the request's processing
+	ScopeRes                  // the response's processing
+)
+
+var scopeNames = [...]string{"proc", "sess", "txn", "req", "res"}
+
+func (s VarScope) String() string { return scopeNames[s] }
+
+// VarName is a variable's "scope.name".
+type VarName struct {
+	Scope VarScope
+	Name  string
+}
+
+func (v VarName) String() string { return v.Scope.String() + "." + v.Name }
+
+// parseVarName reads "scope.name", as HAProxy's vars_check_arg.
+func parseVarName(s string) (VarName, error) {
+	scope, name, ok := strings.Cut(s, ".")
+	if !ok || name == "" {
+		return VarName{}, fmt.Errorf("invalid variable name '%s': expected 'scope.name' with a scope of proc, sess, txn, req or res", s)
+	}
+	v := VarName{Name: name}
+	found := false
+	for i, n := range scopeNames {
+		if n == scope {
+			v.Scope, found = VarScope(i), true
+		}
+	}
+	if !found {
+		return VarName{}, fmt.Errorf("invalid variable scope '%s' in '%s' (expected proc, sess, txn, req or res)", scope, s)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return VarName{}, fmt.Errorf("invalid character %q in variable name '%s' (letters, digits, '_' and '.')", c, s)
+		}
+	}
+	return v, nil
+}
+
+// exprContext is what reading an expression needs besides its text: map
+// files are read once per path, userlist and backend names are checked
+// when the configuration is whole.
+type exprContext struct {
+	maps    map[string]*MapFile
+	pending *[]pendingName
+	pos     Pos
+}
+
+// pendingName is a userlist or backend name an argument refers to,
+// checked once every section is read.
+type pendingName struct {
+	pos  Pos
+	kind ArgKind
+	name string
+}
+
+func (p *parser) exprCtx(pos Pos) *exprContext {
+	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos}
+}
+
+// parseExpr reads a sample expression.
+func (p *parser) parseExpr(pos Pos, text string) (*Expr, error) {
+	return parseExprCtx(p.exprCtx(pos), text)
+}
+
+func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
+	e := &Expr{Text: text}
+	calls, err := splitCalls(text)
+	if err != nil {
+		return nil, fmt.Errorf("sample expression '%s': %v", text, err)
+	}
+	name := calls[0].name
+	spec := fetchSpecs[name]
+	if spec == nil {
+		if a, ok := fetchAliases[name]; ok {
+			name, spec = a, fetchSpecs[a]
+		}
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("unknown sample fetch '%s' in '%s' (valid: %s)", calls[0].name, text, fetchNameList())
+	}
+	args, err := parseArgs(ctx, name, spec.Args, spec.Min, calls[0])
+	if err != nil {
+		return nil, fmt.Errorf("'%s': %v", text, err)
+	}
+	e.Fetch = Call{Name: name, Args: args}
+	for _, c := range calls[1:] {
+		cs := convSpecs[c.name]
+		if cs == nil {
+			return nil, fmt.Errorf("unknown converter '%s' in '%s' (valid: %s)", c.name, text, convNameList())
+		}
+		args, err := parseArgs(ctx, c.name, cs.Args, cs.Min, c)
+		if err != nil {
+			return nil, fmt.Errorf("'%s': %v", text, err)
+		}
+		e.Convs = append(e.Convs, Call{Name: c.name, Args: args})
+	}
+	return e, nil
+}
+
+// rawCall is a name and its argument texts, before they are read.
+type rawCall struct {
+	name   string
+	args   []string
+	parens bool
+}
+
+// splitCalls cuts "f(a,b),c,d(e)" into its calls. Inside parentheses a
+// backslash escapes the next character and quotes group, so that an
+// argument may hold a comma or a parenthesis.
+func splitCalls(s string) ([]rawCall, error) {
+	var calls []rawCall
+	i := 0
+	for {
+		start := i
+		for i < len(s) && isSampleNameChar(s[i]) {
+			i++
+		}
+		if i == start {
+			if i < len(s) {
+				return nil, fmt.Errorf("unexpected character %q at offset %d", s[i], i)
+			}
+			return nil, fmt.Errorf("missing name at the end")
+		}
+		c := rawCall{name: s[start:i]}
+		if i < len(s) && s[i] == '(' {
+			c.parens = true
+			i++
+			var cur strings.Builder
+			var quote byte
+			closed := false
+			for i < len(s) && !closed {
+				ch := s[i]
+				switch {
+				case ch == '\\' && i+1 < len(s):
+					cur.WriteByte(s[i+1])
+					i += 2
+					continue
+				case quote != 0:
+					if ch == quote {
+						quote = 0
+					} else {
+						cur.WriteByte(ch)
+					}
+				case ch == '"' || ch == '\'':
+					quote = ch
+				case ch == ',':
+					c.args = append(c.args, cur.String())
+					cur.Reset()
+				case ch == ')':
+					closed = true
+					c.args = append(c.args, cur.String())
+				default:
+					cur.WriteByte(ch)
+				}
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("missing ')' after the arguments of '%s'", c.name)
+			}
+			if len(c.args) == 1 && c.args[0] == "" {
+				c.args = nil // "f()" has no argument
+			}
+		}
+		calls = append(calls, c)
+		if i == len(s) {
+			return calls, nil
+		}
+		if s[i] != ',' {
+			return nil, fmt.Errorf("unexpected character %q after '%s' (expected ',' before a converter)", s[i], c.name)
+		}
+		i++
+	}
+}
+
+func isSampleNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// parseArgs reads a call's arguments against their kinds.
+func parseArgs(ctx *exprContext, name string, kinds []ArgKind, min int, c rawCall) ([]Arg, error) {
+	if len(c.args) < min || len(c.args) > len(kinds) {
+		want := fmt.Sprintf("%d", min)
+		switch {
+		case len(kinds) == 0:
+			want = "no"
+		case len(kinds) != min:
+			want = fmt.Sprintf("%d to %d", min, len(kinds))
+		}
+		return nil, fmt.Errorf("'%s' takes %s argument(s), found %d", name, want, len(c.args))
+	}
+	args := make([]Arg, len(c.args))
+	for i, s := range c.args {
+		a, err := parseArg(ctx, kinds[i], s)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d of '%s': %v", i+1, name, err)
+		}
+		args[i] = a
+	}
+	return args, nil
+}
+
+func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
+	a := Arg{Kind: k, Str: s}
+	var err error
+	switch k {
+	case ArgName:
+		if s == "" {
+			return a, fmt.Errorf("a name is required")
+		}
+	case ArgInt:
+		if a.Int, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return a, fmt.Errorf("'%s' is not an integer", s)
+		}
+	case ArgIntOrVar:
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			a.Int, a.Kind = n, ArgInt
+			return a, nil
+		}
+		if a.Var, err = parseVarName(s); err != nil {
+			return a, fmt.Errorf("'%s' is neither an integer nor a variable: %v", s, err)
+		}
+		a.Kind = ArgVar
+	case ArgRegex:
+		if a.Regexp, err = regexp.Compile(s); err != nil {
+			return a, fmt.Errorf("invalid regular expression '%s': %v", s, err)
+		}
+	case ArgVar:
+		if a.Var, err = parseVarName(s); err != nil {
+			return a, err
+		}
+	case ArgMap:
+		if a.Map, err = loadMapFile(ctx.maps, s); err != nil {
+			return a, err
+		}
+	case ArgUserlist, ArgBackend:
+		if s == "" {
+			return a, fmt.Errorf("a name is required")
+		}
+		if ctx.pending != nil {
+			*ctx.pending = append(*ctx.pending, pendingName{pos: ctx.pos, kind: k, name: s})
+		}
+	case ArgMask4:
+		if bits, err := strconv.Atoi(s); err == nil && bits >= 0 && bits <= 32 {
+			a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+			return a, nil
+		}
+		m, err := netip.ParseAddr(s)
+		if err != nil || !m.Is4() {
+			return a, fmt.Errorf("'%s' is not an IPv4 mask (a length 0-32 or a dotted netmask)", s)
+		}
+		bits, ok := maskBits(m)
+		if !ok {
+			return a, fmt.Errorf("'%s' is not a contiguous netmask", s)
+		}
+		a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+	case ArgMask6:
+		bits, err := strconv.Atoi(s)
+		if err != nil || bits < 0 || bits > 128 {
+			return a, fmt.Errorf("'%s' is not an IPv6 prefix length (0-128)", s)
+		}
+		a.Prefix = netip.PrefixFrom(netip.IPv6Unspecified(), bits)
+	case ArgBool:
+		switch strings.ToLower(s) {
+		case "1", "true":
+			a.Int = 1
+		case "0", "false":
+		default:
+			return a, fmt.Errorf("'%s' is not a boolean (0, 1, true or false)", s)
+		}
+	case ArgTimeUnit:
+		switch s {
+		case "s", "ms", "us":
+		default:
+			return a, fmt.Errorf("'%s' is not a time unit (s, ms or us)", s)
+		}
+	}
+	return a, nil
+}
+
+// fetchNameList and convNameList are the valid names, for messages.
+func fetchNameList() string {
+	var f []string
+	for _, s := range Fetches() {
+		f = append(f, s.Name)
+	}
+	return strings.Join(f, ", ")
+}
+
+func convNameList() string {
+	var c []string
+	for _, s := range Converters() {
+		c = append(c, s.Name)
+	}
+	return strings.Join(c, ", ")
+}

@@ -1,0 +1,101 @@
+package config
+
+// The vocabulary of sample expressions: every fetch and converter fjord
+// implements (package rules), with HAProxy 2.6's names and arguments
+// (doc/configuration.txt, section 7.3). docs/configuration.md documents
+// each; a test checks both against this table.
+
+var fetchSpecs = map[string]*FetchSpec{}
+
+// fetchAliases are HAProxy's other names for a fetch.
+var fetchAliases = map[string]string{
+	"req_ssl_sni":        "req.ssl_sni",
+	"req_ssl_hello_type": "req.ssl_hello_type",
+	"req_ssl_ver":        "req.ssl_ver",
+	"req_ver":            "req.ver",
+	"resp_ver":           "res.ver",
+	"shdr":               "res.hdr",
+	"hdr_val":            "req.hdr_val",
+	"req.payload_len":    "req.len",
+	"req_len":            "req.len",
+}
+
+var convSpecs = map[string]*ConvSpec{}
+
+func fetch(name string, out SampleType, need Reads, min int, args ...ArgKind) {
+	fetchSpecs[name] = &FetchSpec{Name: name, Out: out, Need: need, Min: min, Args: args}
+}
+
+func conv(name string, in, out SampleType, min int, args ...ArgKind) {
+	convSpecs[name] = &ConvSpec{Name: name, In: in, Out: out, Min: min, Args: args}
+}
+
+func init() {
+	// Layer 4: the connection's addresses.
+	fetch("src", TypeAddr, 0, 0)
+	fetch("src_port", TypeInt, 0, 0)
+	fetch("dst", TypeAddr, 0, 0)
+	fetch("dst_port", TypeInt, 0, 0)
+
+	// Constants and the process.
+	fetch("always_true", TypeBool, 0, 0)
+	fetch("always_false", TypeBool, 0, 0)
+	fetch("int", TypeInt, 0, 1, ArgInt)
+	fetch("str", TypeStr, 0, 1, ArgStr)
+	fetch("bool", TypeBool, 0, 1, ArgBool)
+	fetch("var", TypeAny, 0, 1, ArgVar, ArgStr)
+	fetch("fe_name", TypeStr, 0, 0)
+	fetch("be_name", TypeStr, 0, 0)
+	fetch("srv_name", TypeStr, ReadsServer, 0)
+	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
+
+	// The HTTP request.
+	fetch("method", TypeStr, ReadsReq, 0)
+	fetch("path", TypeStr, ReadsReq, 0)
+	fetch("pathq", TypeStr, ReadsReq, 0)
+	fetch("query", TypeStr, ReadsReq, 0)
+	fetch("url", TypeStr, ReadsReq, 0)
+	fetch("base", TypeStr, ReadsReq, 0)
+	fetch("req.ver", TypeStr, ReadsReq, 0)
+	fetch("req.hdr", TypeStr, ReadsReq, 0, ArgName, ArgInt)
+	fetch("req.hdr_cnt", TypeInt, ReadsReq, 0, ArgName)
+	fetch("req.hdr_val", TypeInt, ReadsReq, 1, ArgName, ArgInt)
+	fetch("req.fhdr", TypeStr, ReadsReq, 1, ArgName, ArgInt)
+	fetch("req.fhdr_cnt", TypeInt, ReadsReq, 0, ArgName)
+	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
+	fetch("req.len", TypeInt, 0, 0)
+	fetch("unique-id", TypeStr, ReadsReq, 0)
+
+	// The message at hand: the request in request rules, the response
+	// in response rules.
+	fetch("hdr", TypeStr, ReadsMsg, 0, ArgName, ArgInt)
+	fetch("hdr_cnt", TypeInt, ReadsMsg, 0, ArgName)
+	fetch("fhdr", TypeStr, ReadsMsg, 1, ArgName, ArgInt)
+
+	// The HTTP response.
+	fetch("status", TypeInt, ReadsRes, 0)
+	fetch("res.ver", TypeStr, ReadsRes, 0)
+	fetch("res.hdr", TypeStr, ReadsRes, 0, ArgName, ArgInt)
+	fetch("res.hdr_cnt", TypeInt, ReadsRes, 0, ArgName)
+	fetch("res.fhdr", TypeStr, ReadsRes, 1, ArgName, ArgInt)
+
+	// The client's TLS session, on a bind with "ssl".
+	fetch("ssl_fc", TypeBool, ReadsTLS, 0)
+	fetch("ssl_fc_sni", TypeStr, ReadsTLS, 0)
+	fetch("ssl_fc_protocol", TypeStr, ReadsTLS, 0)
+	fetch("ssl_fc_cipher", TypeStr, ReadsTLS, 0)
+	fetch("ssl_fc_alpn", TypeStr, ReadsTLS, 0)
+	fetch("ssl_c_used", TypeBool, ReadsTLS, 0)
+	fetch("ssl_c_verify", TypeInt, ReadsTLS, 0)
+	fetch("ssl_c_s_dn", TypeStr, ReadsTLS, 0)
+
+	// The ClientHello, peeked in tcp mode.
+	fetch("req.ssl_sni", TypeStr, ReadsHello, 0)
+	fetch("req.ssl_hello_type", TypeInt, ReadsHello, 0)
+	fetch("req.ssl_ver", TypeInt, ReadsHello, 0)
+	fetchSpecs["req.ssl_ver"].Version = true
+	fetch("req.ssl_alpn", TypeStr, ReadsHello, 0)
+	fetch("req.ssl_ec_ext", TypeBool, ReadsHello, 0)
+	fetch("req.ssl_st_ext", TypeInt, ReadsHello, 0)
+
+}

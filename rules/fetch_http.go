@@ -1,0 +1,289 @@
+package rules
+
+import (
+	"bytes"
+
+	"github.com/fjordlb/fjord/config"
+)
+
+// HTTP fetches: the request line, header fields, the response status.
+
+var versions = [...][]byte{[]byte("1.0"), []byte("1.1")}
+
+func init() {
+	req := func(get func(m *Msg) ([]byte, bool)) fetchFn {
+		return func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+			if t.Req == nil {
+				return Value{}, false
+			}
+			b, ok := get(t.Req)
+			return strValue(b), ok
+		}
+	}
+	fetchFns["method"] = req(func(m *Msg) ([]byte, bool) { return m.Method, true })
+	fetchFns["path"] = req(func(m *Msg) ([]byte, bool) { return m.Path, true })
+	fetchFns["url"] = req(func(m *Msg) ([]byte, bool) { return m.URI, true })
+	fetchFns["query"] = req(func(m *Msg) ([]byte, bool) {
+		i := bytes.IndexByte(m.URI, '?')
+		if i < 0 {
+			return nil, false
+		}
+		return m.URI[i+1:], true
+	})
+	fetchFns["req.ver"] = req(func(m *Msg) ([]byte, bool) { return versions[m.Minor&1], true })
+	fetchFns["pathq"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		q := t.Req.URI
+		if i := bytes.IndexByte(q, '?'); i >= 0 {
+			q = q[i:]
+		} else {
+			return strValue(t.Req.Path), true
+		}
+		off := len(t.scratch)
+		t.scratch = append(append(t.scratch, t.Req.Path...), q...)
+		return strValue(t.built(off)), true
+	}
+	// base: the first Host and the path, as HAProxy's.
+	fetchFns["base"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		host, ok := firstHeader(t.Req, "host")
+		if !ok || len(host) == 0 {
+			return strValue(t.Req.Path), true
+		}
+		off := len(t.scratch)
+		t.scratch = append(append(t.scratch, host...), t.Req.Path...)
+		return strValue(t.built(off)), true
+	}
+
+	fetchFns["status"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.Res == nil {
+			return Value{}, false
+		}
+		return intValue(int64(t.Res.Status)), true
+	}
+	fetchFns["res.ver"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.Res == nil {
+			return Value{}, false
+		}
+		return strValue(versions[t.Res.Minor&1]), true
+	}
+	fetchFns["req.body"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		return Value{Type: config.TypeBin, B: t.Body}, true
+	}
+	fetchFns["req.len"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(len(t.Body))), true
+	}
+	fetchFns["unique-id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return strValue(t.UniqueID), t.UniqueID != nil
+	}
+
+	// Header fields. The "req." fetches read the request, the "res."
+	// ones the response, the bare ones the message the rule acts on.
+	for _, side := range []struct {
+		prefix string
+		msg    func(t *Txn) *Msg
+	}{
+		{"req.", func(t *Txn) *Msg { return t.Req }},
+		{"res.", func(t *Txn) *Msg { return t.Res }},
+		{"", func(t *Txn) *Msg {
+			if t.Response {
+				return t.Res
+			}
+			return t.Req
+		}},
+	} {
+		msg := side.msg
+		fetchFns[side.prefix+"hdr"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
+			m := msg(t)
+			if m == nil {
+				return Value{}, false
+			}
+			return headerValue(m, a, it, true)
+		}
+		fetchFns[side.prefix+"fhdr"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
+			m := msg(t)
+			if m == nil {
+				return Value{}, false
+			}
+			return headerValue(m, a, it, false)
+		}
+		fetchFns[side.prefix+"hdr_cnt"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
+			m := msg(t)
+			if m == nil {
+				return Value{}, false
+			}
+			return intValue(int64(countValues(m, a, true))), true
+		}
+		if side.prefix != "res." {
+			fetchFns[side.prefix+"fhdr_cnt"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
+				m := msg(t)
+				if m == nil {
+					return Value{}, false
+				}
+				return intValue(int64(countValues(m, a, false))), true
+			}
+		}
+	}
+	delete(fetchFns, "fhdr_cnt") // not an HAProxy name
+	fetchFns["req.hdr_val"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		v, ok := headerValue(t.Req, a, it, true)
+		if !ok {
+			return v, false
+		}
+		n, ok := atoi(v.B)
+		return intValue(n), ok
+	}
+}
+
+// firstHeader returns the first value of the header named name (lower
+// case).
+func firstHeader(m *Msg, name string) ([]byte, bool) {
+	for i := range m.Headers {
+		if equalFold(m.Headers[i].Name, name) {
+			return m.Headers[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// headerValue is hdr() and fhdr(). Without a name every field counts.
+// split: values are cut at commas, as hdr() does; fhdr() takes whole
+// lines. In an ACL every value is given in turn; elsewhere the occ-th
+// one (negative: from the last; default: the last).
+func headerValue(m *Msg, a []config.Arg, it *iter, split bool) (Value, bool) {
+	name := ""
+	if len(a) > 0 {
+		name = a[0].Str
+	}
+	if it.all {
+		for ; it.h < len(m.Headers); it.h, it.off = it.h+1, 0 {
+			h := &m.Headers[it.h]
+			if name != "" && !equalFold(h.Name, name) {
+				continue
+			}
+			if !split {
+				it.h++
+				it.more = true
+				return strValue(h.Value), true
+			}
+			if it.off > len(h.Value) {
+				continue
+			}
+			item, next := nextItem(h.Value, it.off)
+			it.off = next
+			it.more = true
+			return strValue(item), true
+		}
+		return Value{}, false
+	}
+	occ := int64(-1)
+	if len(a) > 1 {
+		occ = a[1].Int
+	}
+	if occ == 0 {
+		return Value{}, false
+	}
+	if occ < 0 {
+		occ += int64(countValues(m, a[:min(len(a), 1)], split)) + 1
+		if occ <= 0 {
+			return Value{}, false
+		}
+	}
+	n := int64(0)
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if name != "" && !equalFold(h.Name, name) {
+			continue
+		}
+		if !split {
+			if n++; n == occ {
+				return strValue(h.Value), true
+			}
+			continue
+		}
+		for off := 0; off <= len(h.Value); {
+			item, next := nextItem(h.Value, off)
+			off = next
+			if n++; n == occ {
+				return strValue(item), true
+			}
+		}
+	}
+	return Value{}, false
+}
+
+// nextItem cuts the comma-separated element at off, trimmed of white
+// space, and returns where the next one starts (past the end after the
+// last).
+func nextItem(v []byte, off int) ([]byte, int) {
+	end := bytes.IndexByte(v[off:], ',')
+	next := len(v) + 1
+	if end >= 0 {
+		end += off
+		next = end + 1
+	} else {
+		end = len(v)
+	}
+	return trimOWS(v[off:end]), next
+}
+
+// countValues counts the values hdr() (split) or fhdr() would give.
+func countValues(m *Msg, a []config.Arg, split bool) int {
+	name := ""
+	if len(a) > 0 {
+		name = a[0].Str
+	}
+	n := 0
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if name != "" && !equalFold(h.Name, name) {
+			continue
+		}
+		if split {
+			n += bytes.Count(h.Value, []byte{','}) + 1
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold(s []byte, p string) bool {
+	if len(s) != len(p) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if a, b := s[i], p[i]; a != b && lower(a) != lower(b) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

@@ -1,0 +1,58 @@
+package rules
+
+import (
+	"github.com/fjordlb/fjord/config"
+)
+
+// Layer 4, constants, names and variables.
+
+func init() {
+	fetchFns["src"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		a := t.Src.Addr()
+		return addrValue(a.Unmap()), a.IsValid()
+	}
+	fetchFns["src_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(t.Src.Port())), t.Src.IsValid()
+	}
+	fetchFns["dst"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		a := t.Dst.Addr()
+		return addrValue(a.Unmap()), a.IsValid()
+	}
+	fetchFns["dst_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(t.Dst.Port())), t.Dst.IsValid()
+	}
+	fetchFns["always_true"] = func(*Txn, []config.Arg, *iter) (Value, bool) { return boolValue(true), true }
+	fetchFns["always_false"] = func(*Txn, []config.Arg, *iter) (Value, bool) { return boolValue(false), true }
+	fetchFns["int"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return intValue(a[0].Int), true }
+	fetchFns["str"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return strValue(strBytes(a[0].Str)), true }
+	fetchFns["bool"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return boolValue(a[0].Int != 0), true }
+	fetchFns["fe_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return strValue(strBytes(t.Frontend)), t.Frontend != ""
+	}
+	fetchFns["be_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return strValue(strBytes(t.Backend)), t.Backend != ""
+	}
+	fetchFns["srv_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return strValue(strBytes(t.Server)), t.Server != ""
+	}
+	fetchFns["var"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
+		if v, ok := t.getVar(a[0].Var); ok {
+			return v, true
+		}
+		if len(a) > 1 { // the default, as HAProxy 2.6's second argument
+			return strValue(strBytes(a[1].Str)), true
+		}
+		return Value{}, false
+	}
+	fetchFns["nbsrv"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
+		be := t.Backend
+		if len(a) > 0 {
+			be = a[0].Str
+		}
+		if t.Env == nil || be == "" {
+			return Value{}, false
+		}
+		n := t.Env.UsableServers(be)
+		return intValue(int64(n)), n >= 0
+	}
+}

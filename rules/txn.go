@@ -1,0 +1,111 @@
+package rules
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Txn is what rules read and change for one request: the engine fills it
+// from the session (one per event loop, reused) and hands it to every
+// evaluation.
+type Txn struct {
+	Src, Dst netip.AddrPort // Src invalid for a client of a Unix socket
+
+	Req *Msg // the request head; nil in tcp mode
+	Res *Msg // the response head; nil until it arrives
+	// Response is set while response rules run: hdr() then reads Res.
+	Response bool
+	Body     []byte // the request body, with "option http-buffer-request"
+
+	TLS   TLSSession // the client's TLS session; nil when not TLS
+	Hello *Hello     // the ClientHello peeked in tcp mode; nil when none
+
+	Frontend, Backend, Server string
+	Env                       Env // nil: nbsrv() and http_auth() find nothing
+
+	Sess *Vars // the session's variables ("sess."); nil: none kept
+	Vars *Vars // the transaction's ("txn.", "req.", "res.")
+	Now  time.Time
+
+	// UniqueID is the request's unique id, once generated.
+	UniqueID []byte
+
+	// it is the position of the multi-valued fetch being evaluated: in
+	// the Txn because a pointer passed to a fetch, an indirect call,
+	// would escape, costing an allocation per evaluation.
+	it iter
+
+	// scratch holds what converters build; reset at each evaluation's
+	// start by the caller (Reset), grown once and kept.
+	scratch []byte
+}
+
+// Reset forgets the previous request's derived data, keeping buffers.
+func (t *Txn) Reset() {
+	t.scratch = t.scratch[:0]
+	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
+	t.TLS, t.Hello = nil, nil
+	t.Server, t.Backend = "", ""
+	t.UniqueID = nil
+	if t.Vars != nil {
+		t.Vars.Clear()
+	}
+}
+
+// Converters build their results by appending to t.scratch and keep
+// t.scratch[off:] (see built). A grown scratch is a new array: results
+// built before stay valid in the old one, which is never written again.
+
+// built returns what was appended to scratch since off.
+func (t *Txn) built(off int) []byte { return t.scratch[off:len(t.scratch):len(t.scratch)] }
+
+// Msg is an HTTP message head as rules read and edit it.
+type Msg struct {
+	Method []byte // request
+	URI    []byte // request: the target as sent
+	// Path is the target's path (h1.Request.Path): for an absolute-form
+	// target the part after the authority.
+	Path   []byte
+	Status int // response
+	Reason []byte
+	Minor  int // HTTP/1.<Minor>
+
+	Headers []Header
+	// Edited is set by any action that changed the head: the engine
+	// then writes it out from Msg instead of forwarding what it read.
+	Edited bool
+}
+
+// Header is one header field.
+type Header struct{ Name, Value []byte }
+
+// TLSSession is what the ssl_fc* and ssl_c_* fetches read of the
+// client's TLS session.
+type TLSSession interface {
+	SNI() string
+	Protocol() string // "TLSv1.3", as OpenSSL names it
+	Cipher() string   // OpenSSL's name of the suite
+	ALPN() string
+	HasPeerCert() bool
+	VerifyResult() int64 // OpenSSL's verify result: 0 is ok
+	PeerSubjectDN() string
+}
+
+// Hello is what req.ssl_* reads of a ClientHello peeked in tcp mode.
+type Hello struct {
+	SNI       string
+	HelloType int64
+	Version   int64 // major<<16 | minor, as HAProxy's req.ssl_ver
+	ALPN      []string
+	// Ext: the hello has an extension list (TLS 1.0 and later); only
+	// then do ECExt and STExt have a value, as in HAProxy.
+	Ext, ECExt bool
+	STExt      int64
+}
+
+// Env is what rules read of the running proxy.
+type Env interface {
+	// UsableServers is the number of servers of a backend that may
+	// take traffic (nbsrv), -1 for an unknown backend.
+	UsableServers(backend string) int
+}
