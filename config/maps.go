@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -77,4 +78,27 @@ func readPatternFile(path string, keyed bool) ([]MapEntry, error) {
 		return nil, fmt.Errorf("cannot read file '%s': %v", path, err)
 	}
 	return out, nil
+}
+
+// maxReturnFile bounds a "return ... file" body: it is sent from memory
+// with every answer, as HAProxy's, which refuses one larger than a
+// buffer.
+const maxReturnFile = 1 << 20
+
+// readSmallFile reads a file sent as a response body.
+func readSmallFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read file '%s': %v", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	b := make([]byte, maxReturnFile+1)
+	n, err := io.ReadFull(f, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", fmt.Errorf("cannot read file '%s': %v", path, err)
+	}
+	if n > maxReturnFile {
+		return "", fmt.Errorf("file '%s' is larger than %d bytes", path, maxReturnFile)
+	}
+	return string(b[:n]), nil
 }

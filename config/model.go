@@ -281,6 +281,10 @@ type Proxy struct {
 	// evaluated before its use_backend rules, a backend's once the
 	// request is routed to it; the first that applies answers.
 	Redirects []*Redirect
+	// HTTPRequest, HTTPResponse and HTTPAfterResponse are the
+	// "http-request", "http-response" and "http-after-response" rules
+	// in order (httprules.go).
+	HTTPRequest, HTTPResponse, HTTPAfterResponse []*HTTPRule
 
 	Stats Stats
 }

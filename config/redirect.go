@@ -17,6 +17,20 @@ import (
 // expression '%[...]' of 'http-request redirect', is refused rather than
 // sent as written.
 func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
+	r, err := p.parseRedirect(px, pos, args)
+	if err != nil {
+		return err
+	}
+	if len(px.UseBackends) > 0 {
+		p.notice(Warning, pos, "a 'redirect' rule placed after a 'use_backend' rule is still evaluated before every use_backend rule, as in HAProxy")
+	}
+	px.Redirects = append(px.Redirects, r)
+	return nil
+}
+
+// parseRedirect reads a redirect rule's words, for "redirect" and
+// "http-request redirect".
+func (p *parser) parseRedirect(px *Proxy, pos Pos, args []string) (*Redirect, error) {
 	r := &Redirect{Pos: pos, Code: 302}
 	var (
 		target, code, cookie string // the words that set each, for the warnings
@@ -44,12 +58,12 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 			continue
 		case "location", "prefix", "scheme", "code", "set-cookie", "clear-cookie":
 		default:
-			return fmt.Errorf("'redirect': unknown option '%s' (expects location, prefix, scheme, code, set-cookie, clear-cookie, drop-query, append-slash or ignore-empty, then 'if' or 'unless')", w)
+			return nil, fmt.Errorf("'redirect': unknown option '%s' (expects location, prefix, scheme, code, set-cookie, clear-cookie, drop-query, append-slash or ignore-empty, then 'if' or 'unless')", w)
 		}
 		// The keywords that take the next word. An empty word is no
 		// argument, as in HAProxy.
 		if i+1 == len(args) || args[i+1] == "" {
-			return fmt.Errorf("'redirect': missing argument for '%s'", w)
+			return nil, fmt.Errorf("'redirect': missing argument for '%s'", w)
 		}
 		i++
 		v := args[i]
@@ -57,7 +71,7 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 		case "location", "prefix", "scheme":
 			kind, _ := redirectKindWords.parse(w)
 			if err := checkRedirectTarget(kind, v); err != nil {
-				return err
+				return nil, err
 			}
 			if target != "" {
 				replaced("target", target, w+" "+v)
@@ -66,7 +80,7 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 		case "code":
 			n, err := redirectCode(v)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if code != "" {
 				replaced("code", code, w+" "+v)
@@ -74,7 +88,7 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 			r.Code, code = n, w+" "+v
 		default: // set-cookie, clear-cookie
 			if err := checkRedirectCookie(w, v); err != nil {
-				return err
+				return nil, err
 			}
 			if cookie != "" {
 				replaced("cookie", cookie, w+" "+v)
@@ -83,7 +97,7 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 		}
 	}
 	if target == "" {
-		return fmt.Errorf("'redirect' expects its kind and target: 'location URL', 'prefix PREFIX' or 'scheme SCHEME'")
+		return nil, fmt.Errorf("'redirect' expects its kind and target: 'location URL', 'prefix PREFIX' or 'scheme SCHEME'")
 	}
 	if r.Kind == RedirectLocation {
 		for _, f := range []struct {
@@ -100,15 +114,11 @@ func (p *parser) kwRedirect(px *Proxy, pos Pos, args []string) error {
 	if cond != nil {
 		c, err := p.parseCondition(px, pos, cond)
 		if err != nil {
-			return fmt.Errorf("'redirect': error in condition: %v", err)
+			return nil, fmt.Errorf("'redirect': error in condition: %v", err)
 		}
 		r.Cond = c
 	}
-	if len(px.UseBackends) > 0 {
-		p.notice(Warning, pos, "a 'redirect' rule placed after a 'use_backend' rule is still evaluated before every use_backend rule, as in HAProxy")
-	}
-	px.Redirects = append(px.Redirects, r)
-	return nil
+	return r, nil
 }
 
 // redirectCode reads a redirect's "code": only the five codes HAProxy

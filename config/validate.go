@@ -17,6 +17,7 @@ func (p *parser) validate() {
 		}
 		p.validateStats(px)
 		p.validateRedirects(px)
+		p.validateHTTPRules(px)
 		if px.Caps&CapFrontend != 0 {
 			p.validateFrontend(px)
 		}
@@ -213,6 +214,32 @@ func (p *parser) validatePendingNames() {
 		case ArgUserlist:
 			if p.cfg.Userlist(n.name) == nil {
 				p.errorf(n.pos, "no userlist '%s'", n.name)
+			}
+		}
+	}
+}
+
+// validateHTTPRules checks that HTTP rules stand where they can run:
+// in mode http, and reading only what their rule set has.
+func (p *parser) validateHTTPRules(px *Proxy) {
+	for _, set := range [][]*HTTPRule{px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse} {
+		for _, r := range set {
+			if px.Mode != ModeHTTP {
+				p.errorf(r.Pos, "%s: '%s' rules need 'mode http' (the proxy is in mode %s)", px, r.Set, px.Mode)
+				continue
+			}
+			need := Reads(0)
+			if r.Cond != nil {
+				need |= r.Cond.Need()
+			}
+			if r.Expr != nil {
+				need |= r.Expr.Need()
+			}
+			if r.Set == RequestRules && need&ReadsRes != 0 {
+				p.errorf(r.Pos, "%s: an 'http-request %s' rule reads the response, which does not exist yet (use 'http-response')", px, r.Action)
+			}
+			if need&ReadsBody != 0 {
+				p.errorf(r.Pos, "%s: req.body needs 'option http-buffer-request', which fjord does not support yet", px)
 			}
 		}
 	}

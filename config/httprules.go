@@ -1,0 +1,434 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// "http-request", "http-response" and "http-after-response" rules: an
+// action, its arguments and an optional condition, evaluated in order
+// (package rules). HAProxy 2.6's syntax and semantics
+// (doc/configuration.txt 4.2, http_act.c); the actions fjord does not
+// carry out yet are refused by name, never ignored.
+
+// HTTPAction is what a rule does.
+type HTTPAction uint8
+
+const (
+	ActAllow         HTTPAction = iota // stop evaluating this rule set: the message goes on
+	ActDeny                            // answer an error (403 by default, 502 for a response) and close
+	ActReturn                          // answer a response built from the rule
+	ActRedirect                        // answer a redirect
+	ActSetHeader                       // replace every field of the name with one
+	ActAddHeader                       // append a field
+	ActDelHeader                       // remove every field of the name
+	ActReplaceHeader                   // rewrite whole field values with a regex
+	ActReplaceValue                    // rewrite each comma-separated value with a regex
+	ActSetPath                         // the path, keeping the query
+	ActSetPathQ                        // the path and the query
+	ActSetQuery                        // the query (after '?')
+	ActSetURI                          // the whole target
+	ActSetMethod                       // the method
+	ActReplacePath                     // rewrite the path with a regex
+	ActReplaceURI                      // rewrite the target with a regex
+	ActSetVar                          // store a sample in a variable
+	ActUnsetVar                        // forget a variable
+	ActSetStatus                       // the response's status (and reason)
+)
+
+var httpActionNames = [...]string{
+	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
+	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
+	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status",
+}
+
+func (a HTTPAction) String() string { return httpActionNames[a] }
+
+// HTTPRuleSet says which rules a rule belongs to.
+type HTTPRuleSet uint8
+
+const (
+	RequestRules       HTTPRuleSet = iota // http-request
+	ResponseRules                         // http-response
+	AfterResponseRules                    // http-after-response
+)
+
+func (s HTTPRuleSet) String() string {
+	return [...]string{"http-request", "http-response", "http-after-response"}[s]
+}
+
+// HTTPRule is one rule.
+type HTTPRule struct {
+	Pos    Pos
+	Set    HTTPRuleSet
+	Action HTTPAction
+	// Name is the header of the header actions.
+	Name string
+	// Value is the value of set-header/add-header, the new path, query,
+	// URI or method, a replacement (replace-*: with \1 references).
+	Value *Format
+	Regex *regexp.Regexp // replace-*; del-header with -m reg
+	// DelMatch is del-header's "-m" method: str (the default), beg,
+	// end, sub or reg.
+	DelMatch MatchMethod
+	// Status is deny's deny_status, return's and set-status's status;
+	// Reason set-status's reason ("" for the standard one).
+	Status int
+	Reason string
+	// Return's answer: content type, body (string or file contents) and
+	// the fields to add.
+	ContentType string
+	Body        string
+	Headers     []ReturnHeader
+	Redirect    *Redirect // redirect
+	Var         VarName   // set-var, unset-var
+	Expr        *Expr     // set-var
+	Cond        *Condition
+}
+
+// ReturnHeader is a "hdr NAME VALUE" of a return rule.
+type ReturnHeader struct {
+	Name  string
+	Value *Format
+}
+
+// httpActionSets are the actions each rule set takes, as HAProxy 2.6.
+var httpActionSets = map[HTTPRuleSet][]HTTPAction{
+	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
+		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
+		ActReplacePath, ActReplaceURI, ActSetVar, ActUnsetVar},
+	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActUnsetVar},
+	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
+		ActReplaceValue, ActSetStatus, ActSetVar, ActUnsetVar},
+}
+
+// laterActions are HAProxy actions fjord does not carry out yet, with
+// what brings them.
+var laterActions = map[string]string{
+	"tarpit": "", "auth": "", "capture": "", "set-log-level": "", "set-timeout": "",
+	"normalize-uri": "", "early-hint": "", "set-nice": "", "set-tos": "", "set-mark": "",
+	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
+	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
+	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
+	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
+	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
+	"set-bandwidth-limit": "", "reject": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
+	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
+	"sc-set-gpt": "stick tables", "replace-pathq": "", "set-fc-mark": "", "set-fc-tos": "",
+}
+
+func (p *parser) kwHTTPRequest(px *Proxy, pos Pos, args []string) error {
+	return p.httpRule(px, pos, RequestRules, args)
+}
+
+func (p *parser) kwHTTPResponse(px *Proxy, pos Pos, args []string) error {
+	return p.httpRule(px, pos, ResponseRules, args)
+}
+
+func (p *parser) kwHTTPAfterResponse(px *Proxy, pos Pos, args []string) error {
+	return p.httpRule(px, pos, AfterResponseRules, args)
+}
+
+func (p *parser) httpRule(px *Proxy, pos Pos, set HTTPRuleSet, args []string) error {
+	valid := func() string {
+		var n []string
+		for _, a := range httpActionSets[set] {
+			n = append(n, a.String())
+		}
+		n = append(n, "set-var(NAME)", "unset-var(NAME)")
+		return strings.Join(n[:len(n)-2], ", ")
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("'%s' expects an action (%s)", set, valid())
+	}
+	word := args[0]
+	r := &HTTPRule{Pos: pos, Set: set}
+	var act HTTPAction
+	found := false
+	for i, n := range httpActionNames {
+		if n == word {
+			act, found = HTTPAction(i), true
+		}
+	}
+	var varArg string
+	if !found {
+		for _, a := range []HTTPAction{ActSetVar, ActUnsetVar} {
+			pre := a.String() + "("
+			if strings.HasPrefix(word, pre) && strings.HasSuffix(word, ")") {
+				act, found, varArg = a, true, word[len(pre):len(word)-1]
+			}
+		}
+	}
+	if !found {
+		base := word
+		if i := strings.IndexByte(base, '('); i >= 0 {
+			base = base[:i]
+		}
+		if why, later := laterActions[base]; later {
+			if why != "" {
+				return fmt.Errorf("'%s %s': this action comes with %s, not built yet (fjord carries out: %s)", set, word, why, valid())
+			}
+			return fmt.Errorf("'%s %s': this action is not supported by fjord yet (fjord carries out: %s)", set, word, valid())
+		}
+		return fmt.Errorf("'%s': unknown action '%s' (valid: %s)", set, word, valid())
+	}
+	allowed := false
+	for _, a := range httpActionSets[set] {
+		allowed = allowed || a == act
+	}
+	if !allowed {
+		return fmt.Errorf("'%s %s': this action is not available in %s rules (valid: %s)", set, word, set, valid())
+	}
+	r.Action = act
+	rest := args[1:]
+	// The condition is whatever follows "if" or "unless" at the end.
+	var cond []string
+	for i, w := range rest {
+		if (w == "if" || w == "unless") && act != ActRedirect {
+			cond, rest = rest[i:], rest[:i]
+			break
+		}
+	}
+	if err := p.httpRuleArgs(px, pos, r, word, varArg, rest); err != nil {
+		return err
+	}
+	if cond != nil {
+		c, err := p.parseCondition(px, pos, cond)
+		if err != nil {
+			return fmt.Errorf("'%s %s': %v", set, word, err)
+		}
+		r.Cond = c
+	}
+	if r.Redirect != nil {
+		r.Cond, r.Redirect.Cond = r.Redirect.Cond, nil
+	}
+	switch set {
+	case RequestRules:
+		px.HTTPRequest = append(px.HTTPRequest, r)
+	case ResponseRules:
+		px.HTTPResponse = append(px.HTTPResponse, r)
+	default:
+		px.HTTPAfterResponse = append(px.HTTPAfterResponse, r)
+	}
+	return nil
+}
+
+// httpRuleArgs reads the words between the action and the condition.
+func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varArg string, rest []string) error {
+	what := fmt.Sprintf("'%s %s'", r.Set, word)
+	nargs := func(n int, usage string) error {
+		if len(rest) != n {
+			return fmt.Errorf("%s expects %s", what, usage)
+		}
+		return nil
+	}
+	format := func(s string) (*Format, error) {
+		f, err := p.parseFormat(pos, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", what, err)
+		}
+		return f, nil
+	}
+	headerName := func(s string) error {
+		if s == "" || strings.IndexFunc(s, func(c rune) bool { return !isTokenChar(c) }) >= 0 {
+			return fmt.Errorf("%s: invalid header name '%s'", what, s)
+		}
+		r.Name = s
+		return nil
+	}
+	regex := func(s string) error {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return fmt.Errorf("%s: invalid regular expression '%s': %v", what, s, err)
+		}
+		r.Regex = re
+		return nil
+	}
+	var err error
+	switch r.Action {
+	case ActAllow:
+		return nargs(0, "no argument")
+	case ActDeny:
+		r.Status = 403
+		if r.Set == ResponseRules {
+			r.Status = 502
+		}
+		for i := 0; i < len(rest); i++ {
+			if rest[i] != "deny_status" || i+1 == len(rest) {
+				return fmt.Errorf("%s: unexpected '%s' (expects 'deny_status CODE')", what, rest[i])
+			}
+			i++
+			if r.Status, err = statusCode(rest[i], 200, 599); err != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+		}
+	case ActReturn:
+		return p.returnArgs(r, what, rest, format)
+	case ActRedirect:
+		if r.Redirect, err = p.parseRedirect(px, pos, rest); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+	case ActSetHeader, ActAddHeader:
+		if err := nargs(2, "a header name and a value"); err != nil {
+			return err
+		}
+		if err := headerName(rest[0]); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[1])
+	case ActDelHeader:
+		if len(rest) != 1 && len(rest) != 3 {
+			return fmt.Errorf("%s expects a header name, then optionally '-m str|beg|end|sub|reg'", what)
+		}
+		r.Name, r.DelMatch = rest[0], MatchStr
+		if len(rest) == 3 {
+			m, ok := matchByName(rest[2])
+			if rest[1] != "-m" || !ok || !(m == MatchStr || m == MatchBeg || m == MatchEnd || m == MatchSub || m == MatchReg) {
+				return fmt.Errorf("%s: expects '-m str|beg|end|sub|reg' after the name, found '%s %s'", what, rest[1], rest[2])
+			}
+			r.DelMatch = m
+			if m == MatchReg {
+				return regex(rest[0])
+			}
+		}
+		if r.DelMatch == MatchStr {
+			return headerName(rest[0])
+		}
+	case ActReplaceHeader, ActReplaceValue:
+		if err := nargs(3, "a header name, a regular expression and a replacement"); err != nil {
+			return err
+		}
+		if err := headerName(rest[0]); err != nil {
+			return err
+		}
+		if err := regex(rest[1]); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[2])
+	case ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod:
+		if err := nargs(1, "one value (a log-format string)"); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[0])
+	case ActReplacePath, ActReplaceURI:
+		if err := nargs(2, "a regular expression and a replacement"); err != nil {
+			return err
+		}
+		if err := regex(rest[0]); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[1])
+	case ActSetVar:
+		if r.Var, err = parseVarName(varArg); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		if len(rest) != 1 {
+			return fmt.Errorf("%s expects one sample expression", what)
+		}
+		if r.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+	case ActUnsetVar:
+		if r.Var, err = parseVarName(varArg); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		return nargs(0, "no argument")
+	case ActSetStatus:
+		if len(rest) != 1 && !(len(rest) == 3 && rest[1] == "reason") {
+			return fmt.Errorf("%s expects a status code, then optionally 'reason TEXT'", what)
+		}
+		if r.Status, err = statusCode(rest[0], 100, 999); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		if len(rest) == 3 {
+			r.Reason = rest[2]
+			if strings.ContainsAny(r.Reason, "\r\n") {
+				return fmt.Errorf("%s: the reason must not hold a line break", what)
+			}
+		}
+	}
+	return err
+}
+
+// returnArgs reads "return [status N] [content-type T] [string S | file F]
+// [hdr NAME VALUE]...".
+func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
+	r.Status = 200
+	body := ""
+	for i := 0; i < len(rest); i++ {
+		kw := rest[i]
+		need := 1
+		if kw == "hdr" {
+			need = 2
+		}
+		if i+need >= len(rest) {
+			return fmt.Errorf("%s: '%s' expects %d argument(s)", what, kw, need)
+		}
+		v := rest[i+1]
+		var err error
+		switch kw {
+		case "status":
+			r.Status, err = statusCode(v, 200, 599)
+		case "content-type":
+			r.ContentType = v
+		case "string", "file":
+			if body != "" {
+				return fmt.Errorf("%s: '%s' after '%s': a response has one body", what, kw, body)
+			}
+			body = kw
+			if kw == "string" {
+				r.Body = v
+			} else {
+				data, rerr := readSmallFile(v)
+				if rerr != nil {
+					return fmt.Errorf("%s: %v", what, rerr)
+				}
+				r.Body = data
+			}
+		case "hdr":
+			name := v
+			if strings.IndexFunc(name, func(c rune) bool { return !isTokenChar(c) }) >= 0 || name == "" {
+				return fmt.Errorf("%s: invalid header name '%s'", what, name)
+			}
+			switch strings.ToLower(name) {
+			case "content-length", "transfer-encoding", "content-type":
+				return fmt.Errorf("%s: 'hdr %s' is not allowed: fjord writes that field itself", what, name)
+			}
+			f, ferr := format(rest[i+2])
+			if ferr != nil {
+				return ferr
+			}
+			r.Headers = append(r.Headers, ReturnHeader{Name: name, Value: f})
+		case "lf-string", "lf-file", "errorfile", "errorfiles", "default-errorfiles":
+			return fmt.Errorf("%s: '%s' is not supported by fjord yet (use 'string' or 'file')", what, kw)
+		default:
+			return fmt.Errorf("%s: unexpected '%s' (expects status, content-type, string, file or hdr)", what, kw)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		i += need
+	}
+	if r.Body != "" && r.ContentType == "" {
+		return fmt.Errorf("%s: a body needs a 'content-type', as in HAProxy", what)
+	}
+	if r.Body == "" && r.ContentType != "" {
+		return fmt.Errorf("%s: 'content-type' without a body (add 'string' or 'file')", what)
+	}
+	if (r.Status == 204 || r.Status == 304) && r.Body != "" {
+		return fmt.Errorf("%s: a %d response has no body", what, r.Status)
+	}
+	return nil
+}
+
+// statusCode reads an HTTP status within [lo, hi].
+func statusCode(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("'%s' is not a status code between %d and %d", v, lo, hi)
+	}
+	return n, nil
+}
