@@ -32,9 +32,12 @@ type backend struct {
 	redirects []redirectRule
 	// tcpContent are the backend's "tcp-request content" rules.
 	tcpContent []tcpRule
+	// rules are the backend's http-request/-response rules; nil: none.
+	rules *httpRuleSets
 }
 
 func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
 	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
-		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp)}
+		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp),
+		rules: newHTTPRuleSets(b.Conf, cp)}
 }

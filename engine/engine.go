@@ -133,7 +133,10 @@ type Observer interface {
 
 // Engine runs the loops of one configuration.
 type Engine struct {
-	cfg       *config.Config
+	cfg *config.Config
+	// usesVars: some proxy's rules set variables, which sessions then
+	// keep from a request to its response.
+	usesVars  bool
 	logger    Logger
 	intercept func(frontend, backend string, req *h1.Request) Local
 	observer  Observer
@@ -228,10 +231,17 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			}
 		}
 		views[name] = v
+		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars
 	}
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpContent: newTCPRules(px.TCPContent, cp)}
+		if px.Caps&config.CapBackend != 0 {
+			fe.rules = views[px.Name].rules // a listen's rules are compiled once
+		} else {
+			fe.rules = newHTTPRuleSets(px, cp)
+		}
+		e.usesVars = e.usesVars || fe.rules != nil && fe.rules.vars
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)

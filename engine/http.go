@@ -9,6 +9,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // HTTP mode. A request head is peeked (recv MSG_PEEK) into the loop's
@@ -68,6 +69,13 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
 	line []byte // the request line, for the access log (nil when not logging)
+
+	// edited is the request head http-request rules rewrote, until it
+	// is sent; nil when it goes as the client sent it.
+	edited []byte
+	// vars and sessVars are the transaction's and the session's
+	// variables, when rules use any.
+	vars, sessVars *rules.Vars
 
 	// sniHost is the request's Host without its port, kept when a server
 	// of the backend is named by it over TLS ("sni req.hdr(host)"): the
@@ -174,10 +182,19 @@ func (s *session) httpNextHead() bool {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
-	// for the backend): the frontend's stats page, its redirect rules,
-	// the routing, the backend's stats page, its redirect rules.
+	// for the backend): the frontend's http-request rules, its stats
+	// page, its redirect rules, the routing, the backend's http-request
+	// rules, its stats page, its redirect rules.
 	drained := n < len(buf) && n == hl && !s.cli.hup
+	if h.edited != nil { // a previous request's, answered by fjord
+		l.putEditBuf(h.edited)
+		h.edited = nil
+	}
 	t := s.txn(req)
+	s.sessionVars(t, true)
+	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
+		return again
+	}
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
@@ -213,6 +230,12 @@ func (s *session) httpNextHead() bool {
 	if be.Conf != s.fe.conf && !tcpRulesAccept(be.tcpContent, t) {
 		s.tcpRejected()
 		return false
+	}
+	t.Backend = be.Name
+	if be.Conf != s.fe.conf {
+		if handled, again := s.runRequestRules(be.rules, be, t, hl, drained); handled {
+			return again
+		}
 	}
 	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried
 		if r := matchRedirect(be.redirects, t); r != nil {
@@ -346,17 +369,25 @@ func (s *session) httpSendHead() {
 		s.cli.readable = false
 	}
 	req := &l.req
+	head := buf[:h.headLen]
+	if h.edited != nil {
+		head = h.edited // rules rewrote it
+	}
 	if h.stale {
-		if _, err := h1.ParseRequest(buf[:h.headLen], req); err != nil {
+		if _, err := h1.ParseRequest(head, req); err != nil {
 			s.close(true)
 			return
 		}
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) {
-		out = s.rewriteRequest(req, buf[:h.headLen], xff, ok)
+	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || h.edited != nil {
+		out = s.rewriteRequest(req, head, xff, ok)
 		out = append(out, buf[h.headLen:]...)
+	}
+	if h.edited != nil {
+		l.putEditBuf(h.edited)
+		h.edited = nil
 	}
 	s.be.Counters.SessionStart() // the server's count is the balancer's
 	s.be.Counters.Requests.Add(1)
@@ -634,6 +665,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 			h.rspDrained = true // the peek saw the server's last byte
 		}
 	}
+	if !s.runResponseRules() {
+		return false, false
+	}
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
 		return false, false
 	}
@@ -662,7 +696,15 @@ func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 		return false
 	}
 	out := buf
-	if addClose || l.resp.Reframe {
+	if m := &l.resMsg; m.Edited {
+		// Response rules changed the head: it is written from their
+		// Msg, whose slices alias what was peeked, and the read put
+		// back the very same bytes.
+		out = rewriteResponseMsg(l.out[:0], buf[:hl], m, &l.resp, addClose)
+		out = append(out, buf[hl:]...)
+		l.out = out[:0]
+		m.Edited = false
+	} else if addClose || l.resp.Reframe {
 		// The read put back the very bytes that were peeked and parsed,
 		// so l.resp still describes them.
 		out = rewriteResponse(l.out[:0], buf[:hl], &l.resp, addClose)

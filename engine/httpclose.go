@@ -16,6 +16,12 @@ const lingerTime = time.Second
 // closes the connection. It is only called before any response byte
 // reached the client.
 func (s *session) httpFail(code int, format string, args ...any) {
+	s.failPage(code, httpErrors[code], format, args...)
+}
+
+// failPage answers page (a whole response that closes) with its status
+// code, logs why, and closes.
+func (s *session) failPage(code int, page []byte, format string, args ...any) {
 	if s.state == stClosed {
 		return
 	}
@@ -35,7 +41,7 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	s.fe.counters.CountStatus(code)
 	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.clientAddr, code, msg)
 	if s.h != nil && s.logsTraffic() {
-		s.logHTTPFail(code, len(httpErrors[code]))
+		s.logHTTPFail(code, len(page))
 	}
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back
@@ -55,7 +61,7 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	}
 	// Best effort: an error page is small and the client's socket buffer
 	// is empty here, so a single write takes it whole.
-	_, _, _ = s.cli.send(httpErrors[code])
+	_, _, _ = s.cli.send(page)
 	s.lingerClose()
 }
 

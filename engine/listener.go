@@ -30,6 +30,8 @@ type frontend struct {
 	needsHello bool
 	// tcp-request rules, compiled.
 	tcpConnection, tcpContent []tcpRule
+	// rules are the frontend's http-request/-response rules; nil: none.
+	rules *httpRuleSets
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

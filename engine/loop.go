@@ -43,9 +43,12 @@ type loop struct {
 	// txn and reqMsg are what rules read (match.go), one per loop.
 	txn    rules.Txn
 	reqMsg rules.Msg
-	resp   h1.Response
-	out    []byte
-	idle   idlePool
+	resMsg rules.Msg
+	// editBufs are free buffers for heads rules rewrote (httprules.go).
+	editBufs [][]byte
+	resp     h1.Response
+	out      []byte
+	idle     idlePool
 
 	rec AccessRecord // filled for each access log line, handed by pointer
 

@@ -141,6 +141,17 @@ func redirectHost(host []byte) []byte {
 // asked to close (Connection: close, or HTTP/1.0 without keep-alive),
 // "option httpclose" applies, or a soft stop is under way.
 func (s *session) httpRedirect(r *redirectRule, be *backend, hl int, drained bool) bool {
+	l := s.l
+	conn := s.localConn(be)
+	out := r.appendResponse(l.out[:0], &l.req, conn)
+	l.out = out[:0]
+	return s.answerHere(out, r.code, be, hl, drained)
+}
+
+// localConn decides whether the connection is kept after an answer fjord
+// gives itself (h.closeAfter) and returns the connection field the
+// answer ends with.
+func (s *session) localConn(be *backend) string {
 	h, l := s.h, s.l
 	req := &l.req
 	mode := s.fe.conf.HTTPConnMode
@@ -156,20 +167,27 @@ func (s *session) httpRedirect(r *redirectRule, be *backend, hl int, drained boo
 	case req.Minor == 0:
 		conn = connAlive
 	}
-	out := r.appendResponse(l.out[:0], req, conn)
-	l.out = out[:0]
+	return conn
+}
+
+// answerHere writes out, the whole answer to the current request (its
+// head peeked, hl bytes) with status code, given by the frontend (be
+// nil) or by backend be, and reports whether the connection waits for
+// the next head at once.
+func (s *session) answerHere(out []byte, code int, be *backend, hl int, drained bool) bool {
+	h, l := s.h, s.l
 
 	// The answer is the request's, logged and counted as HAProxy does:
 	// "LR", the rule's status, FRONTEND/<NOSRV> or BACKEND/<NOSRV>.
 	s.be = be
 	s.at.routed = be != nil
-	s.at.status = r.code
+	s.at.status = code
 	s.setTerm('L', 'R')
-	s.fe.counters.CountStatus(r.code)
+	s.fe.counters.CountStatus(code)
 	if be != nil {
 		s.retriesLeft = be.Conf.Retries // none were needed
 		be.Counters.Requests.Add(1)
-		be.Counters.CountStatus(r.code)
+		be.Counters.CountStatus(code)
 	}
 	s.c2s.bytes += int64(hl) // the head was received, and answered here
 	s.s2c.bytes += int64(len(out))

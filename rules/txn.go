@@ -38,18 +38,20 @@ type Txn struct {
 	// scratch holds what converters build; reset at each evaluation's
 	// start by the caller (Reset), grown once and kept.
 	scratch []byte
+	// rendered holds the values actions built (format.go): like
+	// scratch, kept until Reset.
+	rendered []byte
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
 func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
+	t.rendered = t.rendered[:0]
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
 	t.UniqueID = nil
-	if t.Vars != nil {
-		t.Vars.Clear()
-	}
+	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }
 
 // Converters build their results by appending to t.scratch and keep

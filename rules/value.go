@@ -15,8 +15,8 @@ type Value struct {
 	A    netip.Addr
 }
 
-func strValue(b []byte) Value  { return Value{Type: config.TypeStr, B: b} }
-func intValue(i int64) Value   { return Value{Type: config.TypeInt, I: i} }
+func strValue(b []byte) Value { return Value{Type: config.TypeStr, B: b} }
+func intValue(i int64) Value  { return Value{Type: config.TypeInt, I: i} }
 func addrValue(a netip.Addr) Value {
 	return Value{Type: config.TypeAddr, A: a}
 }

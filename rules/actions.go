@@ -1,0 +1,388 @@
+package rules
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+
+	"github.com/fjordlb/fjord/config"
+)
+
+// HTTP rules: "http-request", "http-response" and "http-after-response"
+// evaluated in order on a message head, HAProxy's first-final-action
+// semantics: header and URI actions change the head and evaluation goes
+// on; allow stops this rule set; deny, return and redirect end the
+// message with an answer the engine writes.
+
+// Outcome is how a rule set ended.
+type Outcome uint8
+
+const (
+	Continue Outcome = iota // every rule ran (or none applied): the message goes on
+	Allow                   // an allow rule stopped the rule set: the message goes on
+	Deny                    // answer Verdict.Status and close
+	Return                  // answer the rule's response
+	Redirect                // answer the rule's redirect
+	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
+)
+
+// Verdict is a rule set's outcome and the rule that decided it.
+type Verdict struct {
+	Outcome Outcome
+	Rule    *config.HTTPRule // nil for Continue and Failed
+	Status  int              // Deny, Return: the status to answer
+	index   int              // the rule's place in its set
+}
+
+// HTTPRules is a compiled rule set.
+type HTTPRules struct {
+	rules []httpRule
+}
+
+type httpRule struct {
+	conf  *config.HTTPRule
+	cond  *Cond
+	name  string // header name
+	value *Format
+	re    *regexp.Regexp
+	expr  *Expr
+	hdrs  []returnHeader // return's fields
+}
+
+type returnHeader struct {
+	name  string
+	value *Format
+}
+
+// Len is the number of rules.
+func (rs *HTTPRules) Len() int {
+	if rs == nil {
+		return 0
+	}
+	return len(rs.rules)
+}
+
+// CompileHTTPRules compiles a rule set; an empty one is nil.
+func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
+	if len(list) == 0 {
+		return nil
+	}
+	rs := &HTTPRules{}
+	for _, r := range list {
+		hr := httpRule{
+			conf: r, cond: cp.Cond(r.Cond), name: r.Name, value: compileFormat(r.Value),
+			re: r.Regex, expr: compileOptExpr(r.Expr),
+		}
+		for _, h := range r.Headers {
+			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
+		}
+		rs.rules = append(rs.rules, hr)
+	}
+	return rs
+}
+
+func compileOptExpr(e *config.Expr) *Expr {
+	if e == nil {
+		return nil
+	}
+	return CompileExpr(e)
+}
+
+// Run evaluates the rules on m (t.Req for request rules, t.Res for
+// response rules, with t.Response set).
+func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
+	if rs == nil {
+		return Verdict{}
+	}
+	for i := range rs.rules {
+		r := &rs.rules[i]
+		if !r.cond.Match(t) {
+			continue
+		}
+		c := r.conf
+		switch c.Action {
+		case config.ActAllow:
+			return Verdict{Outcome: Allow, Rule: c}
+		case config.ActDeny:
+			return Verdict{Outcome: Deny, Rule: c, Status: c.Status}
+		case config.ActReturn:
+			return Verdict{Outcome: Return, Rule: c, Status: c.Status, index: i}
+		case config.ActRedirect:
+			return Verdict{Outcome: Redirect, Rule: c}
+		case config.ActSetVar:
+			if v, ok := r.expr.Eval(t); ok {
+				t.setVar(c.Var, v)
+			}
+		case config.ActUnsetVar:
+			t.unsetVar(c.Var)
+		default:
+			if !r.edit(t, m) {
+				return Verdict{Outcome: Failed}
+			}
+			m.Edited = true
+		}
+	}
+	return Verdict{}
+}
+
+// edit carries out a header, URI or status action; false: the result
+// cannot be sent (a CR, LF or NUL in a value, an empty method or path).
+func (r *httpRule) edit(t *Txn, m *Msg) bool {
+	c := r.conf
+	switch c.Action {
+	case config.ActSetHeader, config.ActAddHeader:
+		v := r.value.render(t)
+		if !fieldValue(v) {
+			return false
+		}
+		if c.Action == config.ActSetHeader {
+			delHeaders(m, r.name, config.MatchStr, nil)
+		}
+		m.Headers = append(m.Headers, Header{Name: strBytes(r.name), Value: v})
+	case config.ActDelHeader:
+		delHeaders(m, r.name, c.DelMatch, r.re)
+	case config.ActReplaceHeader, config.ActReplaceValue:
+		return replaceHeaders(t, m, r)
+	case config.ActSetMethod:
+		v := r.value.render(t)
+		if len(v) == 0 || !token(v) {
+			return false
+		}
+		m.Method = v
+	case config.ActSetPath, config.ActSetPathQ, config.ActSetQuery, config.ActSetURI:
+		return setTarget(t, m, c.Action, r.value.render(t))
+	case config.ActReplacePath, config.ActReplaceURI:
+		subject := m.Path
+		if c.Action == config.ActReplaceURI {
+			subject = m.URI
+		}
+		out, ok := regexReplace(t, r.re, subject, r.value)
+		if !ok {
+			return true // no match: nothing to do
+		}
+		act := config.ActSetPath
+		if c.Action == config.ActReplaceURI {
+			act = config.ActSetURI
+		}
+		return setTarget(t, m, act, out)
+	case config.ActSetStatus:
+		m.Status = c.Status
+		m.Reason = strBytes(c.Reason)
+	}
+	return true
+}
+
+// delHeaders removes the fields whose name matches.
+func delHeaders(m *Msg, name string, how config.MatchMethod, re *regexp.Regexp) {
+	out := m.Headers[:0]
+	for _, h := range m.Headers {
+		var match bool
+		switch how {
+		case config.MatchReg:
+			match = re.Match(h.Name)
+		case config.MatchBeg, config.MatchEnd, config.MatchSub:
+			match = matchString(how, true, h.Name, name)
+		default:
+			match = equalFold(h.Name, name)
+		}
+		if !match {
+			out = append(out, h)
+		}
+	}
+	m.Headers = out
+}
+
+// replaceHeaders is replace-header (each whole value of the field) and
+// replace-value (each comma-separated value): a value the regex matches
+// is replaced by the replacement, its \N references expanded, as HAProxy.
+func replaceHeaders(t *Txn, m *Msg, r *httpRule) bool {
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if !equalFold(h.Name, r.name) {
+			continue
+		}
+		if r.conf.Action == config.ActReplaceHeader {
+			out, ok := regexReplace(t, r.re, h.Value, r.value)
+			if ok {
+				if !fieldValue(out) {
+					return false
+				}
+				h.Value = out
+			}
+			continue
+		}
+		off := len(t.rendered)
+		changed := false
+		for pos := 0; pos <= len(h.Value); {
+			item, next := nextItem(h.Value, pos)
+			pos = next
+			if len(t.rendered) > off {
+				t.rendered = append(t.rendered, ", "...)
+			}
+			start := len(t.rendered)
+			if out, ok := regexReplace(t, r.re, item, r.value); ok {
+				changed = true
+				// regexReplace may have grown rendered: copy the
+				// replacement to the end of the list being built.
+				t.rendered = append(t.rendered[:start], out...)
+			} else {
+				t.rendered = append(t.rendered, item...)
+			}
+		}
+		if changed {
+			out := t.rendered[off:len(t.rendered):len(t.rendered)]
+			if !fieldValue(out) {
+				return false
+			}
+			h.Value = out
+		}
+	}
+	return true
+}
+
+// regexReplace matches re against subject and, when it matches, builds
+// the replacement with \0-\9 expanded. ok is false when it does not
+// match.
+func regexReplace(t *Txn, re *regexp.Regexp, subject []byte, repl *Format) ([]byte, bool) {
+	loc := re.FindSubmatchIndex(subject)
+	if loc == nil {
+		return nil, false
+	}
+	tmpl := repl.render(t)
+	off := len(t.rendered)
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		if c == '\\' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9' {
+			n := int(tmpl[i+1] - '0')
+			if 2*n+1 < len(loc) && loc[2*n] >= 0 {
+				t.rendered = append(t.rendered, subject[loc[2*n]:loc[2*n+1]]...)
+			}
+			i++
+			continue
+		}
+		t.rendered = append(t.rendered, c)
+	}
+	return t.rendered[off:len(t.rendered):len(t.rendered)], true
+}
+
+// setTarget changes the request target: the path (keeping the query),
+// the path and query, the query, or the whole URI.
+func setTarget(t *Txn, m *Msg, act config.HTTPAction, v []byte) bool {
+	if !targetBytes(v) {
+		return false
+	}
+	query := []byte(nil)
+	if i := bytes.IndexByte(m.URI, '?'); i >= 0 {
+		query = m.URI[i:]
+	}
+	off := len(t.rendered)
+	switch act {
+	case config.ActSetPath:
+		if len(v) == 0 {
+			return false
+		}
+		t.rendered = append(append(t.rendered, v...), query...)
+	case config.ActSetQuery:
+		t.rendered = append(t.rendered, m.Path...)
+		if len(v) > 0 {
+			t.rendered = append(append(t.rendered, '?'), v...)
+		}
+	default: // set-pathq, set-uri
+		if len(v) == 0 {
+			return false
+		}
+		t.rendered = append(t.rendered, v...)
+	}
+	m.URI = t.rendered[off:len(t.rendered):len(t.rendered)]
+	m.Path = pathOf(m.URI)
+	return true
+}
+
+// pathOf is the path of a target: before '?' in origin form, after the
+// authority in absolute form.
+func pathOf(uri []byte) []byte {
+	p := uri
+	if len(p) > 0 && p[0] != '/' {
+		if i := bytes.Index(p, []byte("://")); i > 0 {
+			p = p[i+3:]
+			j := bytes.IndexByte(p, '/')
+			if j < 0 {
+				return []byte("/")
+			}
+			p = p[j:]
+		}
+	}
+	if i := bytes.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// fieldValue reports whether v may be sent as a field value: no CR, LF
+// or NUL, which would end the field or the head (a request smuggled in a
+// sample).
+func fieldValue(v []byte) bool {
+	for _, c := range v {
+		if c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// targetBytes reports whether v may stand in a request line.
+func targetBytes(v []byte) bool {
+	for _, c := range v {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func token(v []byte) bool {
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte("\"(),/:;<=>?@[\\]{}"), c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// AppendReturn appends the answer of the return rule v decided: the
+// status line, the content type and length, the rule's fields, conn
+// (the connection field, CRLF-terminated, or empty) and the body. Field
+// names are lower case, as HAProxy's HTX writes them.
+func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []byte {
+	r := &rs.rules[v.index]
+	c := r.conf
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(c.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, Reason(c.Status)...)
+	dst = append(dst, "\r\n"...)
+	if c.ContentType != "" {
+		dst = append(dst, "content-type: "...)
+		dst = append(dst, c.ContentType...)
+		dst = append(dst, "\r\n"...)
+	}
+	if c.Status != 204 && c.Status != 304 {
+		dst = append(dst, "content-length: "...)
+		dst = strconv.AppendInt(dst, int64(len(c.Body)), 10)
+		dst = append(dst, "\r\n"...)
+	}
+	for i := range r.hdrs {
+		h := &r.hdrs[i]
+		v := h.value.render(t)
+		if !fieldValue(v) {
+			continue // a value that would break the head is left out
+		}
+		dst = append(dst, h.name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, v...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, conn...)
+	dst = append(dst, "\r\n"...)
+	return append(dst, c.Body...)
+}
