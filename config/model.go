@@ -12,11 +12,23 @@ import (
 type Config struct {
 	Global  Global
 	Proxies []*Proxy // frontends, backends and listens in file order
+	// Userlists are the "userlist" sections, in file order.
+	Userlists []*Userlist
 
 	// Diagnostics holds notices and warnings: things that are valid but
 	// that an HAProxy user should hear about (legacy keywords, deliberate
 	// differences from HAProxy). They never make a configuration invalid.
 	Diagnostics []Diagnostic
+}
+
+// Userlist returns the userlist section named name, or nil.
+func (c *Config) Userlist(name string) *Userlist {
+	for _, u := range c.Userlists {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // Frontends returns the proxies that accept connections (frontend, listen).
