@@ -10,7 +10,7 @@ import (
 // The keyword registry and docs/configuration.md say the same thing: every
 // registered keyword is documented where its section's keywords are (the
 // global table, the list of ignored keywords, the refused ones, the proxy
-// matrix with the same checkmarks), nothing is documented that is not
+// matrix with the same checkmarks, the userlist table), nothing is documented that is not
 // registered, and every row's anchor exists.
 func TestDocsMatchRegistry(t *testing.T) {
 	b, err := os.ReadFile("../docs/configuration.md")
@@ -41,6 +41,10 @@ func TestDocsMatchRegistry(t *testing.T) {
 		if m := regexp.MustCompile("^- `([^`]+)`: ").FindStringSubmatch(line); m != nil {
 			documented[m[1]] = "refused"
 		}
+	}
+	userlist := map[string]bool{}
+	for _, row := range tableRows(docTable(t, doc, "## The `userlist` section")) {
+		userlist[firstWord(row[0])] = true
 	}
 	type allowed struct {
 		where [4]bool // defaults, frontend, backend, listen
@@ -81,6 +85,13 @@ func TestDocsMatchRegistry(t *testing.T) {
 			delete(documented, kw.Name)
 			continue
 		}
+		if kw.Userlist {
+			if !userlist[kw.Name] {
+				t.Errorf("userlist keyword %s is not in the table of the userlist section", kw.Name)
+			}
+			delete(userlist, kw.Name)
+			continue
+		}
 		got, ok := matrix[kw.Name]
 		if !ok {
 			t.Errorf("proxy keyword %s is not in the matrix of where each keyword is allowed", kw.Name)
@@ -97,6 +108,9 @@ func TestDocsMatchRegistry(t *testing.T) {
 	}
 	for name, kind := range documented {
 		t.Errorf("docs/configuration.md documents global keyword %s (%s), which is not registered", name, kind)
+	}
+	for name := range userlist {
+		t.Errorf("docs/configuration.md's userlist table has %s, which is not registered for userlists", name)
 	}
 	for name := range matrix {
 		t.Errorf("docs/configuration.md's matrix has %s, which is not registered for proxies", name)

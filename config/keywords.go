@@ -22,6 +22,7 @@ const (
 	inDefaults
 	inFrontend
 	inBackend
+	inUserlist
 	inAll = inDefaults | inFrontend | inBackend
 )
 
@@ -37,6 +38,9 @@ func (s sections) names() string {
 	}
 	if s&(inFrontend|inBackend) != 0 {
 		n = append(n, "listen")
+	}
+	if s&inUserlist != 0 {
+		n = append(n, "userlist")
 	}
 	return strings.Join(n, ", ")
 }
@@ -200,6 +204,10 @@ var keywordTable = []keyword{
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
 	{name: "log-format-json", in: inAll, parse: kwLogFormatJSON, doc: "log-format-json"},
 	{name: "stats", in: inAll, parse: (*parser).kwStats, doc: "stats"},
+
+	// userlist (userlist.go)
+	{name: "group", in: inUserlist, parse: ulGroup, doc: "the-userlist-section"},
+	{name: "user", in: inUserlist, parse: ulUser, doc: "the-userlist-section"},
 }
 
 func init() {
@@ -268,6 +276,8 @@ func (p *parser) sectionSet() sections {
 		return inFrontend
 	case "backend":
 		return inBackend
+	case "userlist":
+		return inUserlist
 	}
 	return inFrontend | inBackend // listen
 }
@@ -283,6 +293,7 @@ func Keywords() []KeywordInfo {
 			Defaults: kw.in&inDefaults != 0,
 			Frontend: kw.in&inFrontend != 0,
 			Backend:  kw.in&inBackend != 0,
+			Userlist: kw.in&inUserlist != 0,
 			Side:     [...]string{bothSides: "both", frontSide: "frontend", backSide: "backend"}[kw.side],
 			Ignored:  kw.status == ignored,
 			Refused:  kw.status == refused,
@@ -297,6 +308,7 @@ func Keywords() []KeywordInfo {
 type KeywordInfo struct {
 	Name                                string
 	Global, Defaults, Frontend, Backend bool   // where it is allowed (listen: frontend or backend)
+	Userlist                            bool   // allowed in a userlist section
 	Side                                string // "frontend", "backend" or "both"
 	Ignored, Refused                    bool
 	Doc                                 string // anchor in docs/configuration.md

@@ -185,6 +185,8 @@ type parser struct {
 	// every section is read.
 	maps         map[string]*MapFile
 	pendingNames []pendingName
+
+	ul *userlistState // the userlist section being read, or nil (userlist.go)
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -285,6 +287,7 @@ func (p *parser) notice(sev Severity, pos Pos, format string, args ...any) {
 // sectionKeywords are the words that open a section.
 var sectionKeywords = map[string]bool{
 	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
+	"userlist": true,
 }
 
 func (p *parser) parseFile(name string, data []byte) {
@@ -308,7 +311,7 @@ func (p *parser) parseFile(name string, data []byte) {
 		switch {
 		case p.section == "":
 			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
-		case p.section == "global" || p.cur != nil:
+		case p.section == "global" || p.section == "userlist" || p.cur != nil:
 			p.keywordLine(l.pos, l.words)
 		}
 	}
@@ -341,6 +344,9 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 		p.defaults = d
 		p.extra[d] = &proxyExtra{}
 		p.cur = d
+		return
+	case "userlist":
+		p.openUserlist(pos, args)
 		return
 	}
 	if len(args) == 0 {
@@ -403,8 +409,12 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 }
 
 // endSection resolves what could only be resolved once the section was
-// complete: ACL references in conditions.
+// complete: ACL references in conditions, the names of a userlist's
+// groups and users.
 func (p *parser) endSection() {
+	if p.ul != nil {
+		p.endUserlist()
+	}
 	if p.cur == nil {
 		return
 	}
