@@ -36,12 +36,13 @@ const (
 	ActSetVar                          // store a sample in a variable
 	ActUnsetVar                        // forget a variable
 	ActSetStatus                       // the response's status (and reason)
+	ActAuth                            // answer 401 asking for credentials (Reason: the realm)
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
-	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status",
+	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -98,7 +99,7 @@ type ReturnHeader struct {
 var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
-		ActReplacePath, ActReplaceURI, ActSetVar, ActUnsetVar},
+		ActReplacePath, ActReplaceURI, ActSetVar, ActUnsetVar, ActAuth},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -108,7 +109,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"tarpit": "", "auth": "", "capture": "", "set-log-level": "", "set-timeout": "",
+	"tarpit": "", "capture": "", "set-log-level": "", "set-timeout": "",
 	"normalize-uri": "", "early-hint": "", "set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
@@ -251,6 +252,16 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varArg stri
 	switch r.Action {
 	case ActAllow:
 		return nargs(0, "no argument")
+	case ActAuth:
+		r.Reason = px.Name // HAProxy's default realm: the proxy's name
+		if len(rest) == 2 && rest[0] == "realm" {
+			r.Reason = rest[1]
+		} else if len(rest) != 0 {
+			return fmt.Errorf("%s expects nothing or 'realm REALM'", what)
+		}
+		if strings.ContainsAny(r.Reason, "\"\r\n") {
+			return fmt.Errorf("%s: the realm must not contain quotes or line breaks", what)
+		}
 	case ActDeny:
 		r.Status = 403
 		if r.Set == ResponseRules {

@@ -115,6 +115,9 @@ type Arg struct {
 	Var    VarName
 	Map    *MapFile
 	Prefix netip.Prefix // ArgMask4, ArgMask6: the mask as a prefix of the zero address
+	// Userlist is the section an ArgUserlist names, set once every
+	// section is read.
+	Userlist *Userlist
 }
 
 // Fetch returns the fetch's spec.
@@ -217,6 +220,7 @@ type pendingName struct {
 	pos  Pos
 	kind ArgKind
 	name string
+	arg  *Arg // gets the userlist
 }
 
 func (p *parser) exprCtx(pos Pos) *exprContext {
@@ -361,6 +365,9 @@ func parseArgs(ctx *exprContext, name string, kinds []ArgKind, min int, c rawCal
 			return nil, fmt.Errorf("argument %d of '%s': %v", i+1, name, err)
 		}
 		args[i] = a
+		if (a.Kind == ArgUserlist || a.Kind == ArgBackend) && ctx.pending != nil {
+			*ctx.pending = append(*ctx.pending, pendingName{pos: ctx.pos, kind: a.Kind, name: s, arg: &args[i]})
+		}
 	}
 	return args, nil
 }
@@ -401,9 +408,6 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 	case ArgUserlist, ArgBackend:
 		if s == "" {
 			return a, fmt.Errorf("a name is required")
-		}
-		if ctx.pending != nil {
-			*ctx.pending = append(*ctx.pending, pendingName{pos: ctx.pos, kind: k, name: s})
 		}
 	case ArgMask4:
 		if bits, err := strconv.Atoi(s); err == nil && bits >= 0 && bits <= 32 {

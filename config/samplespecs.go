@@ -65,6 +65,9 @@ func init() {
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
 	fetch("req.len", TypeInt, 0, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
+	fetch("http_auth", TypeBool, ReadsReq, 1, ArgUserlist)
+	fetch("http_auth_group", TypeStr, ReadsReq, 1, ArgUserlist)
+	fetch("http_auth_user", TypeStr, ReadsReq, 0)
 
 	// The message at hand: the request in request rules, the response
 	// in response rules.

@@ -212,7 +212,7 @@ func (p *parser) validatePendingNames() {
 				p.errorf(n.pos, "no backend '%s'", n.name)
 			}
 		case ArgUserlist:
-			if p.cfg.Userlist(n.name) == nil {
+			if n.arg.Userlist = p.cfg.Userlist(n.name); n.arg.Userlist == nil {
 				p.errorf(n.pos, "no userlist '%s'", n.name)
 			}
 		}

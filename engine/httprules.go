@@ -37,6 +37,8 @@ func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
 			switch r.Action {
 			case config.ActDeny:
 				hs.pages[r] = denyPage(r.Status)
+			case config.ActAuth:
+				hs.pages[r] = authPage(r.Reason)
 			case config.ActRedirect:
 				rr := newRedirects([]*config.Redirect{r.Redirect}, cp)
 				hs.redirects[r] = &rr[0]
@@ -110,6 +112,10 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		return true, false
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
+		return true, false
+	case rules.Auth:
+		s.at.localBe = be
+		s.httpDeny(401, hs.pages[v.Rule], "credentials requested by 'http-request auth' at %s", v.Rule.Pos)
 		return true, false
 	case rules.Redirect:
 		return true, s.httpRedirect(hs.redirects[v.Rule], be, hl, drained)
@@ -271,4 +277,12 @@ func rewriteResponseMsg(dst, head []byte, m *rules.Msg, resp *h1.Response, addCl
 		dst = append(dst, "Connection: close\r\n"...)
 	}
 	return append(dst, crlf...)
+}
+
+// authPage is HAProxy's 401 answer asking for Basic credentials for
+// realm.
+func authPage(realm string) []byte {
+	body := "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
+	return []byte("HTTP/1.1 401 Unauthorized\r\ncontent-length: " + strconv.Itoa(len(body)) +
+		"\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"" + realm + "\"\r\n\r\n" + body)
 }

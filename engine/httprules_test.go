@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -202,5 +203,38 @@ func TestHTTPReturnKeepsConnection(t *testing.T) {
 	rs := ruleExchange(t, addr, "GET /ping HTTP/1.1\r\nHost: a\r\n\r\n", "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
 	if len(rs) != 2 || bodyOf(rs[0]) != "pong" || !strings.HasPrefix(bodyOf(rs[1]), "GET /x") {
 		t.Fatalf("responses %d", len(rs))
+	}
+}
+
+// An admin path behind a userlist: 401 without credentials or with a
+// wrong password, the request forwarded with them.
+func TestHTTPAuth(t *testing.T) {
+	srv := headersNode(t)
+	cfg := `userlist admins
+  group ops
+  user alice insecure-password s3cret groups ops
+  user bob insecure-password b0b
+` + rulesConfig(t, "  acl is_admin path_beg /admin\n  http-request auth realm Admin if is_admin !{ http_auth_group(admins) ops }", "", srv)
+	_, addr := startEngine(t, cfg)
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{
+		{"", 401},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wrong")), 401},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("bob:b0b")), 401}, // not in the group
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")), 200},
+	} {
+		req := "GET /admin/x HTTP/1.1\r\nHost: a\r\n"
+		if tc.auth != "" {
+			req += "Authorization: " + tc.auth + "\r\n"
+		}
+		resp := ruleExchange(t, addr, req+"\r\n")[0]
+		if resp.StatusCode != tc.want {
+			t.Errorf("%q: status %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+		if tc.want == 401 && resp.Header.Get("Www-Authenticate") != `Basic realm="Admin"` {
+			t.Errorf("WWW-Authenticate %q", resp.Header.Get("Www-Authenticate"))
+		}
 	}
 }

@@ -24,6 +24,7 @@ const (
 	Return                  // answer the rule's response
 	Redirect                // answer the rule's redirect
 	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
+	Auth                    // answer 401 asking for credentials
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -109,6 +110,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Return, Rule: c, Status: c.Status, index: i}
 		case config.ActRedirect:
 			return Verdict{Outcome: Redirect, Rule: c}
+		case config.ActAuth:
+			return Verdict{Outcome: Auth, Rule: c, Status: 401}
 		case config.ActSetVar:
 			if v, ok := r.expr.Eval(t); ok {
 				t.setVar(c.Var, v)

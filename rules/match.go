@@ -35,6 +35,7 @@ type term struct {
 	res    []*regexp.Regexp
 	nets   []netip.Prefix
 	ranges []config.IntRange
+	groups *config.Userlist // http_auth_group: the patterns are its groups
 }
 
 // exactSetMin is the pattern count from which an exact match looks its
@@ -82,7 +83,10 @@ func compileTerm(t *config.ACLTerm) *term {
 		expr: CompileExpr(t.Expr), method: t.Method, fold: t.IgnoreCase,
 		values: t.Values, res: t.Regexps, nets: t.Nets, ranges: t.Ranges,
 	}
-	if t.Method == config.MatchStr && !t.IgnoreCase && len(t.Values) >= exactSetMin {
+	if t.Expr.Fetch.Name == "http_auth_group" {
+		tm.groups = t.Expr.Fetch.Args[0].Userlist
+	}
+	if t.Method == config.MatchStr && !t.IgnoreCase && len(t.Values) >= exactSetMin && tm.groups == nil {
 		tm.exact = make(map[string]struct{}, len(t.Values))
 		for _, v := range t.Values {
 			tm.exact[v] = struct{}{}
@@ -176,6 +180,9 @@ func (tm *term) matchValue(t *Txn, v Value) bool {
 			}
 		}
 		return false
+	}
+	if tm.groups != nil {
+		return matchGroups(tm.groups, s, tm.values)
 	}
 	if tm.exact != nil {
 		_, ok := tm.exact[string(s)] // no allocation: a map index
