@@ -279,7 +279,7 @@ func TestRequiredErrors(t *testing.T) {
 		{"condition double bang", httpFE("  acl a path /", "  use_backend be if ! ! a #ERR"), []string{"expected an ACL name after '!', found '!'"}},
 		{"condition unclosed brace", httpFE("  use_backend be if { path / #ERR"), []string{"missing '}'"}},
 		{"condition stray brace", httpFE("  use_backend be if } #ERR"), []string{"'}' without a matching '{'"}},
-		{"dynamic use_backend", httpFE("  use_backend be_%[req.hdr(host)] #ERR"), []string{"dynamic backend names are not supported"}},
+		{"dynamic use_backend with a bad expression", httpFE("  use_backend be_%[nope] #ERR"), []string{"use_backend be_%[nope]", "unknown sample fetch 'nope'"}},
 
 		// Missing or misplaced listeners.
 		{"no listener", lines("global", "  maxconn 10", "backend be", "  server s1 127.0.0.1:80 #ERR"), []string{"no frontend or listen section"}},

@@ -96,3 +96,14 @@ func matchingBracket(s string, open int) int {
 	}
 	return -1
 }
+
+// Need is what rendering the format reads.
+func (f *Format) Need() Reads {
+	var r Reads
+	for _, p := range f.Parts {
+		if p.Expr != nil {
+			r |= p.Expr.Need()
+		}
+	}
+	return r
+}

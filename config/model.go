@@ -458,7 +458,12 @@ type Credential struct {
 // UseBackend is a "use_backend BACKEND if|unless COND" rule.
 type UseBackend struct {
 	Pos     Pos
-	Backend string
+	Backend string // as written; for a dynamic rule, its log-format text
+	// Dynamic is set when the name is a log-format string
+	// ("use_backend %[req.hdr(host),lower,map(hosts.map)]"), built per
+	// request; a name no backend has falls to default_backend, as in
+	// HAProxy.
+	Dynamic *Format
 	Cond    *Condition
 }
 

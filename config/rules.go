@@ -36,10 +36,14 @@ func (p *parser) kwUseBackend(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'use_backend' expects a backend name")
 	}
-	if strings.Contains(args[0], "%[") {
-		return fmt.Errorf("'use_backend %s': dynamic backend names are not supported", args[0])
-	}
 	rule := &UseBackend{Pos: pos, Backend: args[0]}
+	if strings.Contains(args[0], "%[") {
+		f, err := p.parseFormat(pos, args[0])
+		if err != nil {
+			return fmt.Errorf("use_backend %s: %v", args[0], err)
+		}
+		rule.Dynamic = f
+	}
 	if len(args) > 1 {
 		cond, err := p.parseCondition(px, pos, args[1:])
 		if err != nil {

@@ -111,7 +111,7 @@ func (p *parser) validateTCPRules(px *Proxy) {
 		hello = hello || r.Cond.ReadsHello()
 	}
 	for _, r := range px.UseBackends {
-		hello = hello || r.Cond != nil && r.Cond.ReadsHello()
+		hello = hello || r.Cond != nil && r.Cond.ReadsHello() || r.Dynamic != nil && r.Dynamic.Need()&ReadsHello != 0
 	}
 	switch {
 	case hello && px.Mode == ModeHTTP:

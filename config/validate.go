@@ -117,6 +117,12 @@ func (p *parser) validateFrontend(px *Proxy) {
 	}
 	p.validateTCPRules(px)
 	for _, r := range px.UseBackends {
+		if r.Dynamic != nil {
+			if px.Mode == ModeTCP && r.Dynamic.Need()&(ReadsReq|ReadsMsg) != 0 {
+				p.errorf(r.Pos, "%s is in mode tcp but the use_backend name reads the HTTP request", px)
+			}
+			continue // its names are known per request
+		}
 		check(r.Pos, r.Backend, "use_backend")
 		if r.Cond != nil && px.Mode == ModeTCP && r.Cond.NeedsHTTP() {
 			p.errorf(r.Pos, "%s is in mode tcp but the use_backend condition reads the HTTP request; use 'mode http' or an 'src' condition", px)

@@ -697,11 +697,24 @@ type router struct {
 type routeRule struct {
 	cond *rules.Cond
 	be   *backend
+	// name builds a dynamic rule's backend name, looked up in byName.
+	name   *rules.Format
+	byName map[string]*backend
 }
 
 func newRouter(px *config.Proxy, backends map[string]*backend, cp *rules.Compiler) (router, error) {
 	var r router
 	for _, ub := range px.UseBackends {
+		if ub.Dynamic != nil {
+			same := map[string]*backend{}
+			for name, b := range backends {
+				if b.Conf.Mode == px.Mode {
+					same[name] = b
+				}
+			}
+			r.rules = append(r.rules, routeRule{cond: cp.Cond(ub.Cond), name: cp.Format(ub.Dynamic), byName: same})
+			continue
+		}
 		be := backends[ub.Backend]
 		if be == nil {
 			return r, fmt.Errorf("%s: no backend '%s'", px, ub.Backend)
@@ -724,9 +737,18 @@ func newRouter(px *config.Proxy, backends map[string]*backend, cp *rules.Compile
 // req is nil in tcp mode, where conditions use only the source address.
 func (r *router) backend(t *rules.Txn) *backend {
 	for _, rule := range r.rules {
-		if rule.cond.Match(t) {
+		if !rule.cond.Match(t) {
+			continue
+		}
+		if rule.name == nil {
 			return rule.be
 		}
+		// HAProxy's process_switching_rules: a name no backend has
+		// ends the rules, and the default backend takes the request.
+		if be := rule.byName[string(rule.name.Render(t))]; be != nil {
+			return be
+		}
+		break
 	}
 	return r.def
 }

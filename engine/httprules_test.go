@@ -238,3 +238,34 @@ func TestHTTPAuth(t *testing.T) {
 		}
 	}
 }
+
+// use_backend with a name built per request: a name no backend has
+// falls to default_backend.
+func TestDynamicUseBackend(t *testing.T) {
+	a, b := webNode(t, "nodeA"), webNode(t, "nodeB")
+	cfg := fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  use_backend be_%%[req.hdr(x-site)] if { req.hdr(x-site) -m found }
+  default_backend be_a
+backend be_a
+  server a %s
+backend be_b
+  server b %s
+`, freePort(t), a, b)
+	_, addr := startEngine(t, cfg)
+	for _, tc := range []struct{ site, want string }{{"b", "nodeB"}, {"a", "nodeA"}, {"nope", "nodeA"}, {"", "nodeA"}} {
+		req := "GET / HTTP/1.1\r\nHost: x\r\n"
+		if tc.site != "" {
+			req += "X-Site: " + tc.site + "\r\n"
+		}
+		resp := ruleExchange(t, addr, req+"\r\n")[0]
+		if got := resp.Header.Get("X-Served-By"); got != tc.want {
+			t.Errorf("X-Site %q: served by %q, want %q", tc.site, got, tc.want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func needsHello(px *config.Proxy) bool {
 		}
 	}
 	for _, r := range px.UseBackends {
-		if r.Cond != nil && r.Cond.ReadsHello() {
+		if r.Cond != nil && r.Cond.ReadsHello() || r.Dynamic != nil && r.Dynamic.Need()&config.ReadsHello != 0 {
 			return true
 		}
 	}

@@ -58,3 +58,10 @@ func (f *Format) render(t *Txn) []byte {
 	}
 	return t.rendered[off:len(t.rendered):len(t.rendered)]
 }
+
+// Format compiles a log-format string for the engine (a dynamic
+// use_backend name).
+func (cp *Compiler) Format(f *config.Format) *Format { return compileFormat(f) }
+
+// Render builds the text; the result is valid until the Txn is reset.
+func (f *Format) Render(t *Txn) []byte { return f.render(t) }
