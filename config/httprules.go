@@ -82,6 +82,7 @@ type HTTPRule struct {
 	// the fields to add.
 	ContentType string
 	Body        string
+	BodyFormat  *Format // lf-string, lf-file: the body built per request
 	Headers     []ReturnHeader
 	Redirect    *Redirect // redirect
 	Var         VarName   // set-var, unset-var
@@ -385,19 +386,25 @@ func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func
 			r.Status, err = statusCode(v, 200, 599)
 		case "content-type":
 			r.ContentType = v
-		case "string", "file":
+		case "string", "file", "lf-string", "lf-file":
 			if body != "" {
 				return fmt.Errorf("%s: '%s' after '%s': a response has one body", what, kw, body)
 			}
 			body = kw
-			if kw == "string" {
-				r.Body = v
-			} else {
+			text := v
+			if strings.HasSuffix(kw, "file") {
 				data, rerr := readSmallFile(v)
 				if rerr != nil {
 					return fmt.Errorf("%s: %v", what, rerr)
 				}
-				r.Body = data
+				text = data
+			}
+			if strings.HasPrefix(kw, "lf-") {
+				if r.BodyFormat, err = format(text); err != nil {
+					return err
+				}
+			} else {
+				r.Body = text
 			}
 		case "hdr":
 			name := v
@@ -413,8 +420,8 @@ func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func
 				return ferr
 			}
 			r.Headers = append(r.Headers, ReturnHeader{Name: name, Value: f})
-		case "lf-string", "lf-file", "errorfile", "errorfiles", "default-errorfiles":
-			return fmt.Errorf("%s: '%s' is not supported by fjord yet (use 'string' or 'file')", what, kw)
+		case "errorfile", "errorfiles", "default-errorfiles":
+			return fmt.Errorf("%s: '%s' is not supported by fjord yet (use 'string', 'file', 'lf-string' or 'lf-file')", what, kw)
 		default:
 			return fmt.Errorf("%s: unexpected '%s' (expects status, content-type, string, file or hdr)", what, kw)
 		}
@@ -423,13 +430,19 @@ func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func
 		}
 		i += need
 	}
-	if r.Body != "" && r.ContentType == "" {
+	hasBody := r.Body != "" || r.BodyFormat != nil
+	if hasBody && r.ContentType == "" {
 		return fmt.Errorf("%s: a body needs a 'content-type', as in HAProxy", what)
 	}
-	if r.Body == "" && r.ContentType != "" {
-		return fmt.Errorf("%s: 'content-type' without a body (add 'string' or 'file')", what)
+	if !hasBody && r.ContentType != "" {
+		// HAProxy ignores it too (with a warning): an empty response
+		// has no type. An empty file is no body either.
+		if body == "" {
+			p.notice(Warning, r.Pos, "%s: 'content-type' without a body is ignored, as in HAProxy", what)
+		}
+		r.ContentType = ""
 	}
-	if (r.Status == 204 || r.Status == 304) && r.Body != "" {
+	if (r.Status == 204 || r.Status == 304) && hasBody {
 		return fmt.Errorf("%s: a %d response has no body", what, r.Status)
 	}
 	return nil

@@ -48,6 +48,7 @@ type httpRule struct {
 	re    *regexp.Regexp
 	expr  *Expr
 	hdrs  []returnHeader // return's fields
+	body  *Format        // return's lf-string or lf-file
 }
 
 type returnHeader struct {
@@ -72,7 +73,7 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 	for _, r := range list {
 		hr := httpRule{
 			conf: r, cond: cp.Cond(r.Cond), name: r.Name, value: compileFormat(r.Value),
-			re: r.Regex, expr: compileOptExpr(r.Expr),
+			re: r.Regex, expr: compileOptExpr(r.Expr), body: compileFormat(r.BodyFormat),
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -369,9 +370,13 @@ func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []
 		dst = append(dst, c.ContentType...)
 		dst = append(dst, "\r\n"...)
 	}
+	body := strBytes(c.Body)
+	if r.body != nil {
+		body = r.body.render(t)
+	}
 	if c.Status != 204 && c.Status != 304 {
 		dst = append(dst, "content-length: "...)
-		dst = strconv.AppendInt(dst, int64(len(c.Body)), 10)
+		dst = strconv.AppendInt(dst, int64(len(body)), 10)
 		dst = append(dst, "\r\n"...)
 	}
 	for i := range r.hdrs {
@@ -387,5 +392,5 @@ func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []
 	}
 	dst = append(dst, conn...)
 	dst = append(dst, "\r\n"...)
-	return append(dst, c.Body...)
+	return append(dst, body...)
 }
