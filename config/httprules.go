@@ -37,12 +37,13 @@ const (
 	ActUnsetVar                        // forget a variable
 	ActSetStatus                       // the response's status (and reason)
 	ActAuth                            // answer 401 asking for credentials (Reason: the realm)
+	ActSetVarFmt                       // store a log-format string in a variable
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
-	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth",
+	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -85,8 +86,7 @@ type HTTPRule struct {
 	BodyFormat  *Format // lf-string, lf-file: the body built per request
 	Headers     []ReturnHeader
 	Redirect    *Redirect // redirect
-	Var         VarName   // set-var, unset-var
-	Expr        *Expr     // set-var
+	Var         VarSet    // set-var, set-var-fmt, unset-var
 	Cond        *Condition
 }
 
@@ -100,11 +100,11 @@ type ReturnHeader struct {
 var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
-		ActReplacePath, ActReplaceURI, ActSetVar, ActUnsetVar, ActAuth},
+		ActReplacePath, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActUnsetVar},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
-		ActReplaceValue, ActSetStatus, ActSetVar, ActUnsetVar},
+		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 }
 
 // laterActions are HAProxy actions fjord does not carry out yet, with
@@ -155,13 +155,10 @@ func (p *parser) httpRule(px *Proxy, pos Pos, set HTTPRuleSet, args []string) er
 			act, found = HTTPAction(i), true
 		}
 	}
-	var varArg string
+	vk := ""
 	if !found {
-		for _, a := range []HTTPAction{ActSetVar, ActUnsetVar} {
-			pre := a.String() + "("
-			if strings.HasPrefix(word, pre) && strings.HasSuffix(word, ")") {
-				act, found, varArg = a, true, word[len(pre):len(word)-1]
-			}
+		if vk = varActionKind(word); vk != "" {
+			act, found = map[string]HTTPAction{"set-var": ActSetVar, "set-var-fmt": ActSetVarFmt, "unset-var": ActUnsetVar}[vk], true
 		}
 	}
 	if !found {
@@ -194,7 +191,7 @@ func (p *parser) httpRule(px *Proxy, pos Pos, set HTTPRuleSet, args []string) er
 			break
 		}
 	}
-	if err := p.httpRuleArgs(px, pos, r, word, varArg, rest); err != nil {
+	if err := p.httpRuleArgs(px, pos, r, word, vk, rest); err != nil {
 		return err
 	}
 	if cond != nil {
@@ -219,7 +216,7 @@ func (p *parser) httpRule(px *Proxy, pos Pos, set HTTPRuleSet, args []string) er
 }
 
 // httpRuleArgs reads the words between the action and the condition.
-func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varArg string, rest []string) error {
+func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind string, rest []string) error {
 	what := fmt.Sprintf("'%s %s'", r.Set, word)
 	nargs := func(n int, usage string) error {
 		if len(rest) != n {
@@ -333,21 +330,26 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varArg stri
 			return err
 		}
 		r.Value, err = format(rest[1])
-	case ActSetVar:
-		if r.Var, err = parseVarName(varArg); err != nil {
+	case ActSetVar, ActSetVarFmt, ActUnsetVar:
+		if r.Var, err = parseVarAction(word, varKind); err != nil {
 			return fmt.Errorf("%s: %v", what, err)
 		}
-		if len(rest) != 1 {
-			return fmt.Errorf("%s expects one sample expression", what)
+		switch r.Action {
+		case ActUnsetVar:
+			return nargs(0, "no argument")
+		case ActSetVar:
+			if len(rest) != 1 {
+				return fmt.Errorf("%s expects one sample expression", what)
+			}
+			if r.Var.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+		default:
+			if len(rest) != 1 {
+				return fmt.Errorf("%s expects one log-format string", what)
+			}
+			r.Var.Format, err = format(rest[0])
 		}
-		if r.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
-			return fmt.Errorf("%s: %v", what, err)
-		}
-	case ActUnsetVar:
-		if r.Var, err = parseVarName(varArg); err != nil {
-			return fmt.Errorf("%s: %v", what, err)
-		}
-		return nargs(0, "no argument")
 	case ActSetStatus:
 		if len(rest) != 1 && !(len(rest) == 3 && rest[1] == "reason") {
 			return fmt.Errorf("%s expects a status code, then optionally 'reason TEXT'", what)

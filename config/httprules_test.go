@@ -43,7 +43,7 @@ func TestHTTPRulesParse(t *testing.T) {
 	if r[0].Action != ActSetHeader || r[0].Name != "X-Forwarded-Proto" || !r[0].Value.Constant() || r[0].Cond == nil {
 		t.Errorf("set-header %+v", r[0])
 	}
-	if r[1].Action != ActSetVar || r[1].Var.String() != "txn.host" || r[1].Expr.Fetch.Args[1].Int != 1 {
+	if r[1].Action != ActSetVar || r[1].Var.Name.String() != "txn.host" || r[1].Var.Expr.Fetch.Args[1].Int != 1 {
 		t.Errorf("set-var %+v", r[1])
 	}
 	if r[2].Action != ActRedirect || r[2].Redirect.Code != 301 || r[2].Cond == nil || !r[2].Cond.Unless {

@@ -109,6 +109,8 @@ var keywordTable = []keyword{
 	{name: "stats", in: inGlobal, parse: glStats, doc: "the-global-section"},
 	{name: "log-anonymize", in: inGlobal, parse: glLogAnonymize, doc: "the-global-section"},
 	{name: "log-retention", in: inGlobal, parse: glLogRetention, doc: "the-global-section"},
+	{name: "set-var", in: inGlobal, parse: glSetVar, doc: "the-global-section"},
+	{name: "set-var-fmt", in: inGlobal, parse: glSetVarFmt, doc: "the-global-section"},
 	// TLS (tlsglobal.go).
 	{name: "crt-base", in: inGlobal, parse: glCrtBase, doc: "tls-in-the-global-section"},
 	{name: "ca-base", in: inGlobal, parse: glCABase, doc: "tls-in-the-global-section"},

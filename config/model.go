@@ -87,6 +87,10 @@ type Global struct {
 
 	HardStopAfter time.Duration // 0: soft stop waits for every session
 
+	// SetVars are the "set-var" and "set-var-fmt" lines: proc
+	// variables set once at startup, in order.
+	SetVars []VarSet
+
 	LogAnonymize LogAnonymize
 	LogRetention int // days rotated log files are kept
 
@@ -245,6 +249,7 @@ type Proxy struct {
 	// is accepted, content rules once its first bytes can be looked at
 	// (for at most InspectDelay).
 	TCPConnection []*TCPRule
+	TCPSession    []*TCPRule
 	TCPContent    []*TCPRule
 	InspectDelay  time.Duration
 

@@ -49,6 +49,9 @@ const (
 	// the request in request rules, the response in response rules
 	// (HAProxy's "hdr()").
 	ReadsMsg
+	// ReadsConn marks what a connection has from its accept: its
+	// addresses, its frontend.
+	ReadsConn
 )
 
 // ArgKind is how an argument of a fetch or converter is read.

@@ -32,10 +32,10 @@ func conv(name string, in, out SampleType, min int, args ...ArgKind) {
 
 func init() {
 	// Layer 4: the connection's addresses.
-	fetch("src", TypeAddr, 0, 0)
-	fetch("src_port", TypeInt, 0, 0)
-	fetch("dst", TypeAddr, 0, 0)
-	fetch("dst_port", TypeInt, 0, 0)
+	fetch("src", TypeAddr, ReadsConn, 0)
+	fetch("src_port", TypeInt, ReadsConn, 0)
+	fetch("dst", TypeAddr, ReadsConn, 0)
+	fetch("dst_port", TypeInt, ReadsConn, 0)
 
 	// Constants and the process.
 	fetch("always_true", TypeBool, 0, 0)
@@ -44,8 +44,9 @@ func init() {
 	fetch("str", TypeStr, 0, 1, ArgStr)
 	fetch("bool", TypeBool, 0, 1, ArgBool)
 	fetch("var", TypeAny, 0, 1, ArgVar, ArgStr)
-	fetch("fe_name", TypeStr, 0, 0)
-	fetch("be_name", TypeStr, 0, 0)
+	fetch("uuid", TypeStr, 0, 0, ArgInt)
+	fetch("fe_name", TypeStr, ReadsConn, 0)
+	fetch("be_name", TypeStr, ReadsConn, 0)
 	fetch("srv_name", TypeStr, ReadsServer, 0)
 	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -9,27 +10,100 @@ import (
 type TCPAction uint8
 
 const (
-	TCPAccept TCPAction = iota // stop evaluating the rules: the connection goes on
-	TCPReject                  // close the connection at once
+	TCPAccept      TCPAction = iota // stop evaluating the rules: the connection goes on
+	TCPReject                       // close the connection at once
+	TCPSetVar                       // set-var(NAME) EXPR
+	TCPSetVarFmt                    // set-var-fmt(NAME) FMT
+	TCPUnsetVar                     // unset-var(NAME)
+	TCPExpectProxy                  // expect-proxy layer4: the connection starts with a PROXY header
 )
 
-func (a TCPAction) String() string {
-	if a == TCPReject {
-		return "reject"
-	}
-	return "accept"
-}
+var tcpActionNames = [...]string{"accept", "reject", "set-var", "set-var-fmt", "unset-var", "expect-proxy layer4"}
 
-// TCPRule is one "tcp-request connection" or "tcp-request content" rule.
+func (a TCPAction) String() string { return tcpActionNames[a] }
+
+// TCPRule is one "tcp-request connection", "session" or "content" rule.
 type TCPRule struct {
 	Pos    Pos
 	Action TCPAction
+	Var    VarSet     // set-var, set-var-fmt, unset-var
 	Cond   *Condition // nil: always
 }
 
-// tcpActionWords are the actions fjord carries out; HAProxy's others are
-// named in the error (the rule language and stick tables bring them).
-var tcpActionWords = map[string]TCPAction{"accept": TCPAccept, "reject": TCPReject}
+// VarSet is what a set-var, set-var-fmt or unset-var action stores: the
+// variable, its value (an expression or a log-format string) and the
+// conditions of "set-var(NAME,ifnotexists,...)".
+type VarSet struct {
+	Name   VarName
+	Expr   *Expr
+	Format *Format
+	Conds  []VarCond
+}
+
+// VarCond is a condition of set-var (HAProxy 2.6's vars.c).
+type VarCond uint8
+
+const (
+	VarIfExists VarCond = iota
+	VarIfNotExists
+	VarIfEmpty
+	VarIfNotEmpty
+	VarIfSet
+	VarIfNotSet
+	VarIfGt
+	VarIfLt
+)
+
+var varCondNames = [...]string{"ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt"}
+
+func (c VarCond) String() string { return varCondNames[c] }
+
+// parseVarAction reads "set-var(NAME[,COND...])", "set-var-fmt(...)" or
+// "unset-var(NAME)", the action word, and returns the variable and the
+// conditions.
+func parseVarAction(word, kind string) (VarSet, error) {
+	var vs VarSet
+	inner := word[len(kind)+1 : len(word)-1]
+	parts := strings.Split(inner, ",")
+	var err error
+	if vs.Name, err = parseVarName(parts[0]); err != nil {
+		return vs, err
+	}
+	if len(parts) > 1 && kind == "unset-var" {
+		return vs, fmt.Errorf("'unset-var' takes no condition")
+	}
+	if len(parts) > 5 {
+		return vs, fmt.Errorf("at most four conditions, as in HAProxy")
+	}
+	for _, c := range parts[1:] {
+		found := false
+		for i, n := range varCondNames {
+			if n == c {
+				vs.Conds, found = append(vs.Conds, VarCond(i)), true
+			}
+		}
+		if !found {
+			return vs, fmt.Errorf("unknown set-var condition '%s' (valid: %s)", c, strings.Join(varCondNames[:], ", "))
+		}
+	}
+	return vs, nil
+}
+
+// varActionKind returns "set-var", "set-var-fmt" or "unset-var" when
+// word is one of these actions with its parentheses, else "".
+func varActionKind(word string) string {
+	for _, k := range []string{"set-var-fmt", "set-var", "unset-var"} {
+		if strings.HasPrefix(word, k+"(") && strings.HasSuffix(word, ")") {
+			return k
+		}
+	}
+	return ""
+}
+
+// tcpActionWords are the actions fjord carries out besides the variable
+// ones; HAProxy's others are named in the error (stick tables bring
+// track-sc*).
+var tcpActionWords = map[string]TCPAction{"accept": TCPAccept, "reject": TCPReject, "expect-proxy": TCPExpectProxy}
 
 // maxInspectDelay bounds "tcp-request inspect-delay": a client's first
 // bytes are held at most this long before a decision.
@@ -53,37 +127,79 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 		}
 		px.InspectDelay = d
 		return nil
-	case "connection", "content":
-	case "session":
-		return fmt.Errorf("'tcp-request session' rules are not supported yet: their actions (track-sc, set-var, ...) come with the rule language")
+	case "connection", "session", "content":
 	default:
-		return fmt.Errorf("unknown 'tcp-request %s' (supported: inspect-delay, connection, content)", args[0])
+		return fmt.Errorf("unknown 'tcp-request %s' (supported: inspect-delay, connection, session, content)", args[0])
 	}
 	kind := args[0]
 	if px.Section == "defaults" {
 		return fmt.Errorf("'tcp-request %s' rules in a defaults section are not supported: write them in the frontend, listen or backend section", kind)
 	}
-	if kind == "connection" && px.Caps&CapFrontend == 0 {
-		return fmt.Errorf("'tcp-request connection' applies to accepted connections: it is allowed in frontend and listen sections only, as in HAProxy")
+	if (kind == "connection" || kind == "session") && px.Caps&CapFrontend == 0 {
+		return fmt.Errorf("'tcp-request %s' applies to accepted connections: it is allowed in frontend and listen sections only, as in HAProxy", kind)
 	}
 	if len(args) < 2 {
-		return fmt.Errorf("'tcp-request %s' expects an action (accept, reject)", kind)
+		return fmt.Errorf("'tcp-request %s' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME), expect-proxy layer4)", kind)
 	}
-	action, ok := tcpActionWords[args[1]]
-	if !ok {
-		return fmt.Errorf("'tcp-request %s %s': the action '%s' is not supported yet (fjord carries out accept and reject; track-sc, set-var and the others come with the rule language and stick tables)", kind, args[1], args[1])
-	}
-	rule := &TCPRule{Pos: pos, Action: action}
-	if len(args) > 2 {
-		cond, err := p.parseCondition(px, pos, args[2:])
+	word := args[1]
+	what := fmt.Sprintf("'tcp-request %s %s'", kind, word)
+	rule := &TCPRule{Pos: pos}
+	rest := args[2:]
+	if vk := varActionKind(word); vk != "" {
+		vs, err := parseVarAction(word, vk)
 		if err != nil {
-			return fmt.Errorf("'tcp-request %s %s': %v", kind, args[1], err)
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		rule.Var = vs
+		switch vk {
+		case "unset-var":
+			rule.Action = TCPUnsetVar
+		default:
+			if len(rest) == 0 || rest[0] == "if" || rest[0] == "unless" {
+				return fmt.Errorf("%s expects a value", what)
+			}
+			if vk == "set-var" {
+				rule.Action = TCPSetVar
+				if rule.Var.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
+					return fmt.Errorf("%s: %v", what, err)
+				}
+			} else {
+				rule.Action = TCPSetVarFmt
+				if rule.Var.Format, err = p.parseFormat(pos, rest[0]); err != nil {
+					return fmt.Errorf("%s: %v", what, err)
+				}
+			}
+			rest = rest[1:]
+		}
+	} else {
+		action, ok := tcpActionWords[word]
+		if !ok {
+			return fmt.Errorf("%s: the action '%s' is not supported yet (fjord carries out accept, reject, set-var(), set-var-fmt(), unset-var() and expect-proxy layer4; track-sc and the others come with stick tables)", what, word)
+		}
+		rule.Action = action
+		if action == TCPExpectProxy {
+			if kind != "connection" {
+				return fmt.Errorf("%s: only 'tcp-request connection' rules may expect a PROXY header, as in HAProxy", what)
+			}
+			if len(rest) == 0 || rest[0] != "layer4" {
+				return fmt.Errorf("%s expects 'layer4'", what)
+			}
+			rest = rest[1:]
+		}
+	}
+	if len(rest) > 0 {
+		cond, err := p.parseCondition(px, pos, rest)
+		if err != nil {
+			return fmt.Errorf("%s: %v", what, err)
 		}
 		rule.Cond = cond
 	}
-	if kind == "connection" {
+	switch kind {
+	case "connection":
 		px.TCPConnection = append(px.TCPConnection, rule)
-	} else {
+	case "session":
+		px.TCPSession = append(px.TCPSession, rule)
+	default:
 		px.TCPContent = append(px.TCPContent, rule)
 	}
 	return nil
@@ -92,23 +208,30 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 // validateTCPRules checks what the rules' conditions read against when
 // they are evaluated.
 func (p *parser) validateTCPRules(px *Proxy) {
-	for _, r := range px.TCPConnection {
-		if r.Cond == nil {
-			continue
-		}
-		if r.Cond.NeedsHTTP() || r.Cond.ReadsHello() || r.Cond.ReadsTLS() {
-			p.errorf(r.Pos, "%s: 'tcp-request connection' is evaluated when the connection is accepted, before any byte is read: its condition may only read the addresses (src); use 'tcp-request content'", px)
+	for _, set := range []struct {
+		kind  string
+		rules []*TCPRule
+	}{{"connection", px.TCPConnection}, {"session", px.TCPSession}} {
+		for _, r := range set.rules {
+			need := r.Var.need()
+			if r.Cond != nil {
+				need |= r.Cond.Need()
+			}
+			if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS) != 0 {
+				p.errorf(r.Pos, "%s: 'tcp-request %s' is evaluated when the connection is accepted, before any byte is read: it may only read the addresses (src) and variables; use 'tcp-request content'", px, set.kind)
+			}
 		}
 	}
 	hello := false
 	for _, r := range px.TCPContent {
-		if r.Cond == nil {
-			continue
+		need := r.Var.need()
+		if r.Cond != nil {
+			need |= r.Cond.Need()
 		}
-		if r.Cond.NeedsHTTP() {
-			p.errorf(r.Pos, "%s: 'tcp-request content' conditions cannot read the HTTP request in fjord (http-request rules will)", px)
+		if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-request content' rules cannot read the HTTP request in fjord: use http-request rules", px)
 		}
-		hello = hello || r.Cond.ReadsHello()
+		hello = hello || need&ReadsHello != 0
 	}
 	for _, r := range px.UseBackends {
 		hello = hello || r.Cond != nil && r.Cond.ReadsHello() || r.Dynamic != nil && r.Dynamic.Need()&ReadsHello != 0
@@ -119,4 +242,52 @@ func (p *parser) validateTCPRules(px *Proxy) {
 	case hello && px.InspectDelay == 0:
 		p.notice(Warning, px.Pos, "%s: a condition reads the ClientHello (req.ssl_*) but there is no 'tcp-request inspect-delay': it is evaluated on what the first packet holds, and a hello that has not all arrived does not match (add 'tcp-request inspect-delay 5s', as in HAProxy)", px)
 	}
+}
+
+// need is what evaluating the value reads.
+func (vs *VarSet) need() Reads {
+	switch {
+	case vs.Expr != nil:
+		return vs.Expr.Need()
+	case vs.Format != nil:
+		return vs.Format.Need()
+	}
+	return 0
+}
+
+// glSetVar reads the global "set-var proc.NAME EXPR".
+func glSetVar(p *parser, _ *Proxy, pos Pos, args []string) error {
+	return p.globalSetVar(pos, "set-var", args)
+}
+
+// glSetVarFmt reads the global "set-var-fmt proc.NAME FMT".
+func glSetVarFmt(p *parser, _ *Proxy, pos Pos, args []string) error {
+	return p.globalSetVar(pos, "set-var-fmt", args)
+}
+
+func (p *parser) globalSetVar(pos Pos, kw string, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("'%s' expects a variable name and a value", kw)
+	}
+	var vs VarSet
+	var err error
+	if vs.Name, err = parseVarName(args[0]); err != nil {
+		return fmt.Errorf("'%s': %v", kw, err)
+	}
+	if vs.Name.Scope != ScopeProc {
+		return fmt.Errorf("'%s %s': only proc variables exist before any connection", kw, args[0])
+	}
+	if kw == "set-var" {
+		vs.Expr, err = p.parseExpr(pos, args[1])
+	} else {
+		vs.Format, err = p.parseFormat(pos, args[1])
+	}
+	if err != nil {
+		return fmt.Errorf("'%s': %v", kw, err)
+	}
+	if vs.need() != 0 {
+		return fmt.Errorf("'%s %s': the value reads a connection or a message, which does not exist at startup", kw, args[0])
+	}
+	p.cfg.Global.SetVars = append(p.cfg.Global.SetVars, vs)
+	return nil
 }

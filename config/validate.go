@@ -238,9 +238,7 @@ func (p *parser) validateHTTPRules(px *Proxy) {
 			if r.Cond != nil {
 				need |= r.Cond.Need()
 			}
-			if r.Expr != nil {
-				need |= r.Expr.Need()
-			}
+			need |= r.Var.need()
 			if r.Set == RequestRules && need&ReadsRes != 0 {
 				p.errorf(r.Pos, "%s: an 'http-request %s' rule reads the response, which does not exist yet (use 'http-response')", px, r.Action)
 			}

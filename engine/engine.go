@@ -222,6 +222,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		}
 	}
 	cp := rules.NewCompiler()
+	rules.InitProcVars(cfg.Global.SetVars)
 	views := make(map[string]*backend, len(e.backends))
 	for name, b := range e.backends {
 		v := newBackend(b, cp)
@@ -231,11 +232,13 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			}
 		}
 		views[name] = v
-		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars
+		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent)
 	}
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
-			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpContent: newTCPRules(px.TCPContent, cp)}
+			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
+			tcpContent: newTCPRules(px.TCPContent, cp)}
+		e.usesVars = e.usesVars || usesVars(fe.tcpConnection) || usesVars(fe.tcpSession) || usesVars(fe.tcpContent)
 		if px.Caps&config.CapBackend != 0 {
 			fe.rules = views[px.Name].rules // a listen's rules are compiled once
 		} else {

@@ -9,7 +9,6 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
-	"github.com/fjordlb/fjord/rules"
 )
 
 // HTTP mode. A request head is peeked (recv MSG_PEEK) into the loop's
@@ -73,10 +72,6 @@ type httpSession struct {
 	// edited is the request head http-request rules rewrote, until it
 	// is sent; nil when it goes as the client sent it.
 	edited []byte
-	// vars and sessVars are the transaction's and the session's
-	// variables, when rules use any.
-	vars, sessVars *rules.Vars
-
 	// sniHost is the request's Host without its port, kept when a server
 	// of the backend is named by it over TLS ("sni req.hdr(host)"): the
 	// head is gone from the scratch buffer by the time the connection

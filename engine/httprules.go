@@ -89,12 +89,12 @@ func (s *session) sessionVars(t *rules.Txn, start bool) {
 	if !s.l.eng.usesVars {
 		return
 	}
-	if s.h.vars == nil {
-		s.h.vars, s.h.sessVars = new(rules.Vars), new(rules.Vars)
+	if s.vars == nil {
+		s.vars = new(sessionVars)
 	} else if start {
-		s.h.vars.Clear()
+		s.vars.txn.Clear()
 	}
-	t.Vars, t.Sess = s.h.vars, s.h.sessVars
+	t.Vars, t.Sess = &s.vars.txn, &s.vars.sess
 }
 
 // runRequestRules runs a proxy's http-request rules on the peeked head
@@ -285,4 +285,11 @@ func authPage(realm string) []byte {
 	body := "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
 	return []byte("HTTP/1.1 401 Unauthorized\r\ncontent-length: " + strconv.Itoa(len(body)) +
 		"\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"" + realm + "\"\r\n\r\n" + body)
+}
+
+// sessionVars are a session's variables: "sess." for its life, "txn.",
+// "req." and "res." for the current request. Allocated only when some
+// rule uses variables.
+type sessionVars struct {
+	sess, txn rules.Vars
 }

@@ -273,3 +273,26 @@ backend be_b
 		}
 	}
 }
+
+// Variables set by tcp-request rules at each stage reach the HTTP rules,
+// and a PROXY header can be asked for by a rule.
+func TestTCPRuleVariablesAndExpectProxy(t *testing.T) {
+	srv := headersNode(t)
+	cfg := `global
+  set-var proc.base int(40)
+  set-var-fmt proc.greeting "hello %[var(proc.base)]"
+` + rulesConfig(t, `  tcp-request connection expect-proxy layer4 if { src 127.0.0.1 }
+  tcp-request connection set-var(sess.conn) src
+  tcp-request session set-var(sess.sess) src
+  tcp-request content set-var-fmt(sess.content) "c-%[var(sess.sess)]"
+  http-request set-var(txn.once,ifnotset) str(first)
+  http-request set-var(txn.once,ifnotset) str(second)
+  http-request return status 200 content-type text/plain lf-string "%[var(sess.conn)] %[var(sess.sess)] %[var(sess.content)] %[var(txn.once)] %[var(proc.greeting)]"`, "", srv)
+	_, addr := startEngine(t, cfg)
+	resp := ruleExchange(t, addr, "PROXY TCP4 192.0.2.9 192.0.2.1 5555 80\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+	// Connection rules run before the PROXY header is read: they see the
+	// peer; session rules run after it, as in HAProxy.
+	if got, want := bodyOf(resp), "127.0.0.1 192.0.2.9 c-192.0.2.9 first hello 40"; got != want {
+		t.Fatalf("body %q, want %q", got, want)
+	}
+}

@@ -29,7 +29,7 @@ type frontend struct {
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
 	// tcp-request rules, compiled.
-	tcpConnection, tcpContent []tcpRule
+	tcpConnection, tcpSession, tcpContent []tcpRule
 	// rules are the frontend's http-request/-response rules; nil: none.
 	rules *httpRuleSets
 }

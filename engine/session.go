@@ -94,6 +94,8 @@ type session struct {
 	// hello is the ClientHello peeked in tcp mode for req.ssl_* (nil: not
 	// looked at, or not one).
 	hello *rules.Hello
+	// vars are the variables rules set (nil until one does).
+	vars *sessionVars
 
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
@@ -132,14 +134,19 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		s.close(false)
 		return
 	}
+	expectProxy := false
 	if rs := s.fe.tcpConnection; len(rs) > 0 {
 		// Before anything is read: the PROXY header, the handshake.
-		if !tcpRulesAccept(rs, s.txn(nil)) {
+		t := s.txn(nil)
+		s.sessionVars(t, false)
+		accept, proxy := tcpRulesRun(rs, t)
+		if !accept {
 			s.tcpRejected()
 			return
 		}
+		expectProxy = proxy
 	}
-	if ln.bind.AcceptProxy {
+	if ln.bind.AcceptProxy || expectProxy {
 		s.state = stProxyHeader
 		s.rearm()
 		return
@@ -156,6 +163,15 @@ func (s *session) begin() {
 	}
 	if s.logsTraffic() && s.fe.logKind == RecordConnect {
 		s.logConnect()
+	}
+	if rs := s.fe.tcpSession; len(rs) > 0 {
+		// Once the PROXY header and the handshake are done.
+		t := s.txn(nil)
+		s.sessionVars(t, false)
+		if !tcpRulesAccept(rs, t) {
+			s.tcpRejected()
+			return
+		}
 	}
 	if s.fe.conf.Mode == config.ModeTCP && s.fe.needsHello {
 		s.startInspect() // the rules run on the ClientHello

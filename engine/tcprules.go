@@ -17,26 +17,60 @@ import (
 // tcpRulesAccept evaluates rules in order and reports whether the
 // connection goes on.
 func tcpRulesAccept(rs []tcpRule, t *rules.Txn) bool {
-	for _, r := range rs {
-		if r.cond.Match(t) {
-			return r.accept
+	accept, _ := tcpRulesRun(rs, t)
+	return accept
+}
+
+// tcpRulesRun evaluates rules in order: variable actions and
+// expect-proxy act and evaluation goes on; accept and reject decide.
+// proxy reports that a rule asked for a PROXY header.
+func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
+	for i := range rs {
+		r := &rs[i]
+		if !r.cond.Match(t) {
+			continue
+		}
+		switch {
+		case r.vars != nil:
+			r.vars.Apply(t)
+		case r.expectProxy:
+			proxy = true
+		default:
+			return r.accept, proxy
 		}
 	}
-	return true
+	return true, proxy
 }
 
 // tcpRule is a compiled tcp-request rule.
 type tcpRule struct {
-	accept bool
-	cond   *rules.Cond
+	accept      bool
+	expectProxy bool
+	vars        *rules.VarSet // set-var, set-var-fmt, unset-var
+	cond        *rules.Cond
 }
 
 func newTCPRules(rs []*config.TCPRule, cp *rules.Compiler) []tcpRule {
 	out := make([]tcpRule, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, tcpRule{accept: r.Action == config.TCPAccept, cond: cp.Cond(r.Cond)})
+		tr := tcpRule{accept: r.Action == config.TCPAccept, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
+		switch r.Action {
+		case config.TCPSetVar, config.TCPSetVarFmt, config.TCPUnsetVar:
+			tr.vars = cp.VarSet(r.Var, r.Action == config.TCPUnsetVar)
+		}
+		out = append(out, tr)
 	}
 	return out
+}
+
+// usesVars reports whether the rules set variables.
+func usesVars(rs []tcpRule) bool {
+	for _, r := range rs {
+		if r.vars != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // tcpRejected ends a connection a rule rejected: no byte is sent, and
@@ -53,7 +87,9 @@ func (s *session) contentRulesAccept(rs []tcpRule) bool {
 	if len(rs) == 0 {
 		return true
 	}
-	return tcpRulesAccept(rs, s.txn(nil))
+	t := s.txn(nil)
+	s.sessionVars(t, false)
+	return tcpRulesAccept(rs, t)
 }
 
 // needsHello reports whether px's rules read the ClientHello: its

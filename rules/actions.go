@@ -46,7 +46,7 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	expr  *Expr
+	vars  *VarSet // set-var, set-var-fmt, unset-var
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 }
@@ -73,7 +73,11 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 	for _, r := range list {
 		hr := httpRule{
 			conf: r, cond: cp.Cond(r.Cond), name: r.Name, value: compileFormat(r.Value),
-			re: r.Regex, expr: compileOptExpr(r.Expr), body: compileFormat(r.BodyFormat),
+			re: r.Regex, body: compileFormat(r.BodyFormat),
+		}
+		switch r.Action {
+		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
+			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -113,12 +117,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Redirect, Rule: c}
 		case config.ActAuth:
 			return Verdict{Outcome: Auth, Rule: c, Status: 401}
-		case config.ActSetVar:
-			if v, ok := r.expr.Eval(t); ok {
-				t.setVar(c.Var, v)
-			}
-		case config.ActUnsetVar:
-			t.unsetVar(c.Var)
+		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
+			r.vars.Apply(t)
 		default:
 			if !r.edit(t, m) {
 				return Verdict{Outcome: Failed}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"crypto/rand"
 	"github.com/fjordlb/fjord/config"
 )
 
@@ -44,6 +45,24 @@ func init() {
 		}
 		return Value{}, false
 	}
+	// uuid: a random (version 4) UUID, the only version HAProxy 2.6 makes.
+	fetchFns["uuid"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
+		if len(a) > 0 && a[0].Int != 4 {
+			return Value{}, false
+		}
+		var u [16]byte
+		_, _ = rand.Read(u[:])
+		u[6] = u[6]&0x0f | 0x40
+		u[8] = u[8]&0x3f | 0x80
+		off := len(t.scratch)
+		for i, b := range u {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				t.scratch = append(t.scratch, '-')
+			}
+			t.scratch = append(t.scratch, hexDigits[b>>4], hexDigits[b&15])
+		}
+		return strValue(t.built(off)), true
+	}
 	fetchFns["nbsrv"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
 		be := t.Backend
 		if len(a) > 0 {
@@ -56,3 +75,5 @@ func init() {
 		return intValue(int64(n)), n >= 0
 	}
 }
+
+const hexDigits = "0123456789abcdef"
