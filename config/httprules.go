@@ -38,12 +38,16 @@ const (
 	ActSetStatus                       // the response's status (and reason)
 	ActAuth                            // answer 401 asking for credentials (Reason: the realm)
 	ActSetVarFmt                       // store a log-format string in a variable
+	ActReplacePathQ                    // rewrite the path and query with a regex
+	ActReject                          // close the connection without an answer
+	ActEarlyHint                       // send a field in a 103 Early Hints response
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
+	"replace-pathq", "reject", "early-hint",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -100,7 +104,8 @@ type ReturnHeader struct {
 var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
-		ActReplacePath, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth},
+		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
+		ActReject, ActEarlyHint},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -111,15 +116,15 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // what brings them.
 var laterActions = map[string]string{
 	"tarpit": "", "capture": "", "set-log-level": "", "set-timeout": "",
-	"normalize-uri": "", "early-hint": "", "set-nice": "", "set-tos": "", "set-mark": "",
+	"normalize-uri": "", "set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
 	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
-	"set-bandwidth-limit": "", "reject": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
+	"set-bandwidth-limit": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
-	"sc-set-gpt": "stick tables", "replace-pathq": "", "set-fc-mark": "", "set-fc-tos": "",
+	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
 }
 
 func (p *parser) kwHTTPRequest(px *Proxy, pos Pos, args []string) error {
@@ -248,8 +253,16 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	}
 	var err error
 	switch r.Action {
-	case ActAllow:
+	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActEarlyHint:
+		if err := nargs(2, "a header name and a value"); err != nil {
+			return err
+		}
+		if err := headerName(rest[0]); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[1])
 	case ActAuth:
 		r.Reason = px.Name // HAProxy's default realm: the proxy's name
 		if len(rest) == 2 && rest[0] == "realm" {
@@ -322,7 +335,7 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 			return err
 		}
 		r.Value, err = format(rest[0])
-	case ActReplacePath, ActReplaceURI:
+	case ActReplacePath, ActReplacePathQ, ActReplaceURI:
 		if err := nargs(2, "a regular expression and a replacement"); err != nil {
 			return err
 		}

@@ -113,6 +113,10 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
 		return true, false
+	case rules.Reject:
+		s.at.localBe = be
+		s.tcpRejected()
+		return true, false
 	case rules.Auth:
 		s.at.localBe = be
 		s.httpDeny(401, hs.pages[v.Rule], "credentials requested by 'http-request auth' at %s", v.Rule.Pos)
@@ -124,6 +128,9 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		out := hs.req.AppendReturn(s.l.out[:0], t, v, conn)
 		s.l.out = out[:0]
 		return true, s.answerHere(out, v.Status, be, hl, drained)
+	}
+	if hints := t.EarlyHints(); len(hints) > 0 && t.Req.Minor == 1 {
+		s.sendEarlyHints(hints)
 	}
 	if t.Req.Edited {
 		if !s.rewriteEdited(t.Req) {
@@ -292,4 +299,20 @@ func authPage(realm string) []byte {
 // rule uses variables.
 type sessionVars struct {
 	sess, txn rules.Vars
+}
+
+// sendEarlyHints writes a 103 Early Hints response with the fields
+// early-hint rules gathered, before the request goes on. An HTTP/1.0
+// client gets none, as in HAProxy. The client's socket buffer is empty
+// between requests, so the small answer goes in one write; a client
+// that does not read it loses only the hint.
+func (s *session) sendEarlyHints(fields []byte) {
+	l := s.l
+	out := append(l.out[:0], "HTTP/1.1 103 Early Hints\r\n"...)
+	out = append(out, fields...)
+	out = append(out, "\r\n"...)
+	l.out = out[:0]
+	if n, _, err := s.cli.send(out); err == nil {
+		s.s2c.bytes += int64(n)
+	}
 }

@@ -296,3 +296,46 @@ func TestTCPRuleVariablesAndExpectProxy(t *testing.T) {
 		t.Fatalf("body %q, want %q", got, want)
 	}
 }
+
+// reject closes without an answer; early-hint sends a 103 before the
+// response; replace-pathq rewrites path and query together.
+func TestRejectEarlyHintReplacePathQ(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  http-request reject if { path /drop }
+  http-request early-hint link "</style.css>; rel=preload" if { path /hint }
+  http-request early-hint link "</app.js>; rel=preload" if { path /hint }
+  http-request replace-pathq /q\?a=(.*) /r/\1`, "", srv))
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /drop HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, err := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("rejected request answered %q (%v)", b, err)
+	}
+
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c2, "GET /hint HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c2)
+	hint, err := http.ReadResponse(br, nil)
+	if err != nil || hint.StatusCode != 103 || len(hint.Header.Values("Link")) != 2 {
+		t.Fatalf("early hints %v %v", hint, err)
+	}
+	final, err := http.ReadResponse(br, nil)
+	if err != nil || final.StatusCode != 200 {
+		t.Fatalf("final response %v %v", final, err)
+	}
+
+	resp := ruleExchange(t, addr, "GET /q?a=1 HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+	if body := bodyOf(resp); !strings.HasPrefix(body, "GET /r/1\n") {
+		t.Errorf("replace-pathq: %q", body)
+	}
+}

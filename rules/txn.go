@@ -41,12 +41,15 @@ type Txn struct {
 	// rendered holds the values actions built (format.go): like
 	// scratch, kept until Reset.
 	rendered []byte
+	// hints are the fields early-hint rules gathered.
+	hints []byte
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
 func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
 	t.rendered = t.rendered[:0]
+	t.hints = t.hints[:0]
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
