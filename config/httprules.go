@@ -41,13 +41,14 @@ const (
 	ActReplacePathQ                    // rewrite the path and query with a regex
 	ActReject                          // close the connection without an answer
 	ActEarlyHint                       // send a field in a 103 Early Hints response
+	ActTarpit                          // hold the request for 'timeout tarpit', then answer an error
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
-	"replace-pathq", "reject", "early-hint",
+	"replace-pathq", "reject", "early-hint", "tarpit",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -105,7 +106,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint},
+		ActReject, ActEarlyHint, ActTarpit},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -115,7 +116,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"tarpit": "", "capture": "", "set-log-level": "", "set-timeout": "",
+	"capture": "", "set-log-level": "", "set-timeout": "",
 	"normalize-uri": "", "set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
@@ -273,9 +274,12 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		if strings.ContainsAny(r.Reason, "\"\r\n") {
 			return fmt.Errorf("%s: the realm must not contain quotes or line breaks", what)
 		}
-	case ActDeny:
+	case ActDeny, ActTarpit:
 		r.Status = 403
-		if r.Set == ResponseRules {
+		switch {
+		case r.Action == ActTarpit:
+			r.Status = 500 // HAProxy's tarpit answer
+		case r.Set == ResponseRules:
 			r.Status = 502
 		}
 		for i := 0; i < len(rest); i++ {

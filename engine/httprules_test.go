@@ -339,3 +339,16 @@ func TestRejectEarlyHintReplacePathQ(t *testing.T) {
 		t.Errorf("replace-pathq: %q", body)
 	}
 }
+
+// tarpit holds the request, then answers 500 (or its deny_status)
+// without the server seeing it.
+func TestTarpit(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, "  timeout tarpit 100ms\n  http-request tarpit if { path /slow }\n  http-request tarpit deny_status 429 if { path /slower }", "", srv))
+	for path, want := range map[string]int{"/slow": 500, "/slower": 429} {
+		resp := ruleExchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+		if resp.StatusCode != want || !resp.Close {
+			t.Errorf("%s: status %d close %v, want %d and close", path, resp.StatusCode, resp.Close, want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ const (
 	stServerHandshake                     // TLS: the handshake pool has the server connection
 	stInspect                             // tcp mode: waiting for the ClientHello (tcp-request inspect-delay)
 	stRouting                             // passing from one phase to the next, within one call: the next step sets the state
+	stTarpit                              // HTTP: a request held by http-request tarpit
 	stClosed
 )
 
@@ -96,6 +97,8 @@ type session struct {
 	hello *rules.Hello
 	// vars are the variables rules set (nil until one does).
 	vars *sessionVars
+	// tarpit is the request 'http-request tarpit' holds.
+	tarpit *tarpitState
 
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
@@ -220,6 +223,10 @@ func (s *session) onEvent(ep *endpoint) {
 	case stLinger:
 		if ep.client {
 			s.drainClient()
+		}
+	case stTarpit:
+		if ep.client && s.cli.hup {
+			s.close(false) // the client gave up: nothing to answer
 		}
 	}
 }
@@ -563,6 +570,8 @@ func (s *session) deadline() time.Time {
 		s.httpHeadDeadline(earliest)
 	case stLinger:
 		earliest(s.h.lingerAt, lingerTime)
+	case stTarpit:
+		earliest(s.tarpit.since, s.tarpitTimeout())
 	case stEstablished:
 		if s.h != nil && !s.h.tunnel {
 			s.httpDeadline(earliest)
@@ -642,6 +651,8 @@ func (s *session) onTimer(now time.Time) {
 		s.close(false) // timeout client, before the inspect-delay
 	case stServerHandshake:
 		s.serverHandshakeFailed(context.DeadlineExceeded)
+	case stTarpit:
+		s.tarpitDone()
 	case stHTTPHead:
 		if s.h.headStart.IsZero() {
 			s.close(false) // an idle keep-alive connection: close silently

@@ -26,6 +26,7 @@ const (
 	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
 	Auth                    // answer 401 asking for credentials
 	Reject                  // close the connection, no answer
+	Tarpit                  // hold the request, then answer Verdict.Status
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -47,7 +48,7 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	vars  *VarSet // set-var, set-var-fmt, unset-var
+	vars  *VarSet        // set-var, set-var-fmt, unset-var
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 }
@@ -120,6 +121,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Auth, Rule: c, Status: 401}
 		case config.ActReject:
 			return Verdict{Outcome: Reject, Rule: c}
+		case config.ActTarpit:
+			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status}
 		case config.ActEarlyHint:
 			// Sent by the engine in one 103 response once the rules
 			// ran (EarlyHints): rendered now, as the rule sees the
