@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // "http-request", "http-response" and "http-after-response" rules: an
@@ -42,13 +43,14 @@ const (
 	ActReject                          // close the connection without an answer
 	ActEarlyHint                       // send a field in a 103 Early Hints response
 	ActTarpit                          // hold the request for 'timeout tarpit', then answer an error
+	ActSetTimeout                      // this request's 'timeout server' or 'timeout tunnel'
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
-	"replace-pathq", "reject", "early-hint", "tarpit",
+	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -92,7 +94,11 @@ type HTTPRule struct {
 	Headers     []ReturnHeader
 	Redirect    *Redirect // redirect
 	Var         VarSet    // set-var, set-var-fmt, unset-var
-	Cond        *Condition
+	// Timeout is set-timeout's value when it is a time; Var.Expr holds
+	// it when it is an expression (milliseconds). Name is "server" or
+	// "tunnel".
+	Timeout time.Duration
+	Cond    *Condition
 }
 
 // ReturnHeader is a "hdr NAME VALUE" of a return rule.
@@ -106,7 +112,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit},
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -116,7 +122,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"capture": "", "set-log-level": "", "set-timeout": "",
+	"capture": "", "set-log-level": "",
 	"normalize-uri": "", "set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
@@ -256,6 +262,24 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	switch r.Action {
 	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActSetTimeout:
+		if err := nargs(2, "'server' or 'tunnel', then a time or a sample expression"); err != nil {
+			return err
+		}
+		if rest[0] != "server" && rest[0] != "tunnel" {
+			return fmt.Errorf("%s: '%s' is not a timeout this action sets (server, tunnel; HAProxy 2.6 has no others)", what, rest[0])
+		}
+		r.Name = rest[0]
+		if d, derr := parseDuration(rest[1]); derr == nil {
+			if d <= 0 {
+				return fmt.Errorf("%s: the timeout must be positive", what)
+			}
+			r.Timeout = d
+			return nil
+		}
+		if r.Var.Expr, err = p.parseExpr(pos, rest[1]); err != nil {
+			return fmt.Errorf("%s: '%s' is neither a time nor a sample expression: %v", what, rest[1], err)
+		}
 	case ActEarlyHint:
 		if err := nargs(2, "a header name and a value"); err != nil {
 			return err

@@ -134,6 +134,14 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		s.l.out = out[:0]
 		return true, s.answerHere(out, v.Status, be, hl, drained)
 	}
+	if tm := t.Timeouts; tm.Server > 0 || tm.Tunnel > 0 {
+		if tm.Server > 0 {
+			s.tmoServer = tm.Server
+		}
+		if tm.Tunnel > 0 {
+			s.tmoTunnel = tm.Tunnel
+		}
+	}
 	if hints := t.EarlyHints(); len(hints) > 0 && t.Req.Minor == 1 {
 		s.sendEarlyHints(hints)
 	}
@@ -370,4 +378,21 @@ func (s *session) tarpitDone() {
 	s.tarpit = nil
 	s.setTerm('P', 'T') // HAProxy's "tarpitted" termination state
 	s.failPage(tp.code, tp.page, "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
+}
+
+// serverTimeout is 'timeout server', or what set-timeout set for this
+// request.
+func (s *session) serverTimeout(bt *config.Timeouts) time.Duration {
+	if s.tmoServer > 0 {
+		return s.tmoServer
+	}
+	return bt.Server
+}
+
+// tunnelTimeout is 'timeout tunnel', or what set-timeout set.
+func (s *session) tunnelTimeout(bt *config.Timeouts) time.Duration {
+	if s.tmoTunnel > 0 {
+		return s.tmoTunnel
+	}
+	return bt.Tunnel
 }

@@ -352,3 +352,26 @@ func TestTarpit(t *testing.T) {
 		}
 	}
 }
+
+// set-timeout server replaces 'timeout server' for the request.
+func TestSetTimeoutServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a server that reads and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	_, addr := startEngine(t, rulesConfig(t, "  http-request set-timeout server 200ms if { path /short }", "", ln.Addr().String()))
+	resp := ruleExchange(t, addr, "GET /short HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+	if resp.StatusCode != 504 {
+		t.Fatalf("status %d, want 504 once the 200ms server timeout passed (timeout server is 30s)", resp.StatusCode)
+	}
+}

@@ -99,6 +99,9 @@ type session struct {
 	vars *sessionVars
 	// tarpit is the request 'http-request tarpit' holds.
 	tarpit *tarpitState
+	// tmoServer and tmoTunnel are what 'http-request set-timeout' set
+	// (zero: the backend's timeouts).
+	tmoServer, tmoTunnel time.Duration
 
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
@@ -577,11 +580,11 @@ func (s *session) deadline() time.Time {
 			s.httpDeadline(earliest)
 			break
 		}
-		cli, srv := t.Client, bt.Server
-		if bt.Tunnel > 0 {
+		cli, srv := t.Client, s.serverTimeout(bt)
+		if tun := s.tunnelTimeout(bt); tun > 0 {
 			// As in HAProxy, "timeout tunnel" replaces the client and
 			// server timeouts once a TCP connection is established.
-			cli, srv = bt.Tunnel, bt.Tunnel
+			cli, srv = tun, tun
 		}
 		if s.c2s.eof && t.ClientFin > 0 {
 			cli = t.ClientFin

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/fjordlb/fjord/config"
 )
@@ -49,6 +50,7 @@ type httpRule struct {
 	value *Format
 	re    *regexp.Regexp
 	vars  *VarSet        // set-var, set-var-fmt, unset-var
+	tmo   *Expr          // set-timeout's expression
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 }
@@ -80,6 +82,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 		switch r.Action {
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
+		case config.ActSetTimeout:
+			hr.tmo = compileOptExpr(r.Var.Expr)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -123,6 +127,21 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Reject, Rule: c}
 		case config.ActTarpit:
 			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status}
+		case config.ActSetTimeout:
+			d := c.Timeout
+			if r.tmo != nil {
+				v, ok := r.tmo.Eval(t)
+				n, isInt := v.asInt()
+				if !ok || !isInt || n <= 0 {
+					continue // no usable value: the timeout stays, as in HAProxy
+				}
+				d = time.Duration(n) * time.Millisecond
+			}
+			if c.Name == "server" {
+				t.Timeouts.Server = d
+			} else {
+				t.Timeouts.Tunnel = d
+			}
 		case config.ActEarlyHint:
 			// Sent by the engine in one 103 response once the rules
 			// ran (EarlyHints): rendered now, as the rule sees the

@@ -43,6 +43,9 @@ type Txn struct {
 	rendered []byte
 	// hints are the fields early-hint rules gathered.
 	hints []byte
+	// Timeouts are what set-timeout rules set for this request; zero:
+	// the configured one.
+	Timeouts struct{ Server, Tunnel time.Duration }
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
@@ -50,6 +53,7 @@ func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
 	t.rendered = t.rendered[:0]
 	t.hints = t.hints[:0]
+	t.Timeouts.Server, t.Timeouts.Tunnel = 0, 0
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
