@@ -12,6 +12,9 @@ import (
 type Config struct {
 	Global  Global
 	Proxies []*Proxy // frontends, backends and listens in file order
+	// HTTPErrors are the "http-errors" sections, in file order. Proxies
+	// hold the pages they import ("errorfiles") in ErrorPages.
+	HTTPErrors []*HTTPErrors
 
 	// Diagnostics holds notices and warnings: things that are valid but
 	// that an HAProxy user should hear about (legacy keywords, deliberate
@@ -269,6 +272,14 @@ type Proxy struct {
 	// evaluated before its use_backend rules, a backend's once the
 	// request is routed to it; the first that applies answers.
 	Redirects []*Redirect
+	// ErrorPages replace fjord's own answers, by status: the pages of
+	// "errorfile", "errorloc", "errorloc302", "errorloc303" and
+	// "errorfiles" lines, those of the defaults section first, a later
+	// line replacing an earlier one's page. nil when there are none.
+	// fjord answers with the backend's page when the request was routed
+	// to one that has a page for the status, else with the frontend's,
+	// else with its own (HAProxy's http_error_message).
+	ErrorPages map[int]*ErrorPage
 
 	Stats Stats
 }

@@ -179,6 +179,12 @@ type parser struct {
 	firstTLSLine  Pos                         // the first bind or server line with a TLS option
 	sslCapturePos Pos                         // tune.ssl.capture-buffer-size, once
 	srvTLS        map[*Server]*serverTLSState // what TLS options of server lines said, until validate
+
+	// Error pages (errorpages.go).
+	curErrs       *HTTPErrors           // the http-errors section being read
+	errFiles      map[string]*errorFile // every file an errorfile line read, by path
+	errDirectives []*errDirective       // every errorfile, errorloc and errorfiles line of a proxy or defaults
+	sized         []sizedPage           // every page, for the tune.bufsize check
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -190,6 +196,7 @@ type proxyExtra struct {
 	conds     []pendingCond
 	checkNote bool // the layer-7 default notice was given
 	modePos   Pos
+	errs      []*errDirective // error page lines in order, the defaults' first
 }
 
 // pendingCond is a condition whose ACL names are resolved when its section
@@ -220,6 +227,7 @@ func newParser(opts Options) *parser {
 		lx:       lexer{vars: environment(opts), diag: opts.Diag},
 		extra:    extras{},
 		srvTLS:   map[*Server]*serverTLSState{},
+		errFiles: map[string]*errorFile{},
 	}
 	p.defaults = builtinDefaults()
 	p.extra[p.defaults] = &proxyExtra{}
@@ -278,6 +286,7 @@ func (p *parser) notice(sev Severity, pos Pos, format string, args ...any) {
 // sectionKeywords are the words that open a section.
 var sectionKeywords = map[string]bool{
 	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
+	"http-errors": true,
 }
 
 func (p *parser) parseFile(name string, data []byte) {
@@ -301,6 +310,8 @@ func (p *parser) parseFile(name string, data []byte) {
 		switch {
 		case p.section == "":
 			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
+		case p.section == "http-errors":
+			p.httpErrorsLine(l.pos, l.words)
 		case p.section == "global" || p.cur != nil:
 			p.keywordLine(l.pos, l.words)
 		}
@@ -320,6 +331,9 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 		if len(args) > 0 {
 			p.errorf(pos, "'global' takes no argument (found '%s')", args[0])
 		}
+		return
+	case "http-errors":
+		p.openHTTPErrors(pos, args)
 		return
 	case "defaults":
 		if len(args) > 1 {
@@ -386,11 +400,16 @@ func isNameChar(r rune) bool {
 func (p *parser) inherit(d *Proxy) *Proxy {
 	px := *d
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.Redirects = nil, nil, nil, nil, nil
+	px.ErrorPages = nil
 	px.Logs = append([]LogTarget(nil), d.Logs...)
 	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
-	dx := p.extra[d]
-	p.extra[&px] = &proxyExtra{logGlobal: dx != nil && dx.logGlobal, acls: map[string]*ACL{}}
+	x := &proxyExtra{acls: map[string]*ACL{}}
+	if dx := p.extra[d]; dx != nil {
+		x.logGlobal = dx.logGlobal
+		x.errs = append([]*errDirective(nil), dx.errs...)
+	}
+	p.extra[&px] = x
 	p.inheritServerTLS(&px.DefaultServer, &d.DefaultServer)
 	return &px
 }
@@ -398,6 +417,7 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 // endSection resolves what could only be resolved once the section was
 // complete: ACL references in conditions.
 func (p *parser) endSection() {
+	p.curErrs = nil
 	if p.cur == nil {
 		return
 	}

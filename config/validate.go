@@ -24,6 +24,7 @@ func (p *parser) validate() {
 			p.validateBackend(px)
 		}
 	}
+	p.validateErrorPages()
 	p.validateListeners()
 	p.validateInheritedFDs()
 	// lastPos is empty only when no file could be read; that error says it.
