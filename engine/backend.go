@@ -29,8 +29,12 @@ type backend struct {
 	// redirects are the backend's "redirect" rules, tried once a request
 	// is routed here (a listen section's are its frontend's: tried once).
 	redirects []redirectRule
+	// pages are its error pages by status, nil where it has none (the
+	// frontend's answer then), or nil altogether.
+	pages *errorPages
 }
 
 func newBackend(b *balancer.Backend) *backend {
-	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters, redirects: newRedirects(b.Conf.Redirects)}
+	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
+		redirects: newRedirects(b.Conf.Redirects), pages: newErrorPages(b.Conf, nil)}
 }

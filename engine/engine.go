@@ -228,7 +228,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		views[name] = v
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects), needsHello: needsHello(px)}
+		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects), needsHello: needsHello(px),
+			pages: newErrorPages(px, &builtinPages)}
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)

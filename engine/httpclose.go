@@ -7,14 +7,17 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // lingerTime bounds how long a closing client connection is drained.
 const lingerTime = time.Second
 
-// httpFail answers the client with one of fjord's own error responses and
-// closes the connection. It is only called before any response byte
-// reached the client.
+// httpFail answers the client with one of fjord's own error responses (its
+// proxy's error page for code, or the built-in one) and closes the
+// connection. It is only called before any response byte reached the
+// client.
 func (s *session) httpFail(code int, format string, args ...any) {
 	if s.state == stClosed {
 		return
@@ -34,8 +37,9 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	}
 	s.fe.counters.CountStatus(code)
 	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.clientAddr, code, msg)
+	page := s.errorPage(code).answer(s.h != nil && s.h.isHead)
 	if s.h != nil && s.logsTraffic() {
-		s.logHTTPFail(code, len(httpErrors[code]))
+		s.logHTTPFail(code, len(page))
 	}
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back
@@ -53,9 +57,32 @@ func (s *session) httpFail(code int, format string, args ...any) {
 		s.close(true)
 		return
 	}
-	// Best effort: an error page is small and the client's socket buffer
-	// is empty here, so a single write takes it whole.
-	_, _, _ = s.cli.send(httpErrors[code])
+	s.replyAndClose(page)
+}
+
+// replyAndClose writes an answer of fjord's own and closes the connection
+// after it, as HAProxy's http_reply_and_close. The client's socket
+// buffer is empty here, so one write usually takes the whole answer; what
+// it does not take (a page near tune.bufsize, a client that keeps a small
+// window) waits in a pipe, and the connection closes once it is out
+// (httpLocalDone). An empty answer (errorfile /dev/null) closes at once.
+func (s *session) replyAndClose(msg []byte) {
+	if len(msg) > 0 {
+		if !s.s2c.writeHead(s, msg) {
+			return
+		}
+		if s.s2c.inPipe > 0 {
+			h := s.h
+			s.c2s.release(s.l.pipes) // request bytes on their way to a server that is gone
+			h.local, h.closeAfter = true, true
+			h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
+			s.c2s.setLimit(0)
+			s.s2c.setLimit(0)
+			s.state = stEstablished
+			s.rearm()
+			return
+		}
+	}
 	s.lingerClose()
 }
 
@@ -174,8 +201,5 @@ func (s *session) localReply(code int, page []byte) {
 		s.at.status = code
 		s.emitBytes(RecordHTTP, int64(len(page)))
 	}
-	// The client's socket buffer is empty here: one write takes a small
-	// page whole, and lingerClose drains what the client still sends.
-	_, _, _ = s.cli.send(page)
-	s.lingerClose()
+	s.replyAndClose(page)
 }

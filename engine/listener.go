@@ -28,6 +28,9 @@ type frontend struct {
 	logKind   RecordKind        // the format its records take
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
+	// pages are its answers by status: its error pages over the
+	// built-in ones.
+	pages *errorPages
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.
