@@ -281,6 +281,15 @@ type Proxy struct {
 	// else with its own (HAProxy's http_error_message).
 	ErrorPages map[int]*ErrorPage
 
+	// MonitorURI is "monitor-uri" (frontend side): a request for it is
+	// answered by fjord itself, 200, or 503 when a MonitorFail
+	// condition holds, and is neither forwarded nor logged. A URI that
+	// starts with '/' is compared with the request's path (its query
+	// string included), any other with the whole request target.
+	MonitorURI string
+	// MonitorFail are the "monitor fail if|unless COND" conditions.
+	MonitorFail []*Condition
+
 	Stats Stats
 }
 

@@ -197,6 +197,10 @@ type proxyExtra struct {
 	checkNote bool // the layer-7 default notice was given
 	modePos   Pos
 	errs      []*errDirective // error page lines in order, the defaults' first
+	// monitorPos is the monitor-uri line; monitorInherited says it is
+	// the defaults section's.
+	monitorPos       Pos
+	monitorInherited bool
 }
 
 // pendingCond is a condition whose ACL names are resolved when its section
@@ -400,7 +404,7 @@ func isNameChar(r rune) bool {
 func (p *parser) inherit(d *Proxy) *Proxy {
 	px := *d
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.Redirects = nil, nil, nil, nil, nil
-	px.ErrorPages = nil
+	px.MonitorFail, px.ErrorPages = nil, nil
 	px.Logs = append([]LogTarget(nil), d.Logs...)
 	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
@@ -408,6 +412,7 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 	if dx := p.extra[d]; dx != nil {
 		x.logGlobal = dx.logGlobal
 		x.errs = append([]*errDirective(nil), dx.errs...)
+		x.monitorPos, x.monitorInherited = dx.monitorPos, true
 	}
 	p.extra[&px] = x
 	p.inheritServerTLS(&px.DefaultServer, &d.DefaultServer)

@@ -17,6 +17,7 @@ func (p *parser) validate() {
 		}
 		p.validateStats(px)
 		p.validateRedirects(px)
+		p.validateMonitor(px)
 		if px.Caps&CapFrontend != 0 {
 			p.validateFrontend(px)
 		}

@@ -178,14 +178,19 @@ func (s *session) httpNextHead() bool {
 	}
 	h.requests++
 	s.fe.counters.Requests.Add(1)
+	sm := sample{src: s.clientAddr.Addr(), req: req, tls: s.cli.tlsInfo()}
+	if s.fe.conf.MonitorURI != "" && isMonitorRequest(s.fe.conf.MonitorURI, req.URI) {
+		s.monitorReply(&sm) // before anything else, and not logged
+		return false
+	}
 	if s.logsTraffic() {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
-	// for the backend): the frontend's stats page, its redirect rules,
-	// the routing, the backend's stats page, its redirect rules.
+	// for the backend): the monitor URI (above), the frontend's stats
+	// page, its redirect rules, the routing, the backend's stats page,
+	// its redirect rules.
 	drained := n < len(buf) && n == hl && !s.cli.hup
-	sm := sample{src: s.clientAddr.Addr(), req: req, tls: s.cli.tlsInfo()}
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
