@@ -114,6 +114,12 @@ type Local struct {
 	// it holds nothing. Status is its status code, for counters and logs.
 	Reply  []byte
 	Status int
+	// Authenticate, with a 401 Reply, is the WWW-Authenticate value the
+	// answer carries (a stats page's challenge). When the proxy has an
+	// error page for 401 ("errorfile 401"), the loop sends that page
+	// instead of Reply, with this field in place of the page's own, as
+	// HAProxy answers "stats auth".
+	Authenticate []byte
 	// Serve takes the client connection, with the request still unread
 	// in it, in a goroutine of its own off the event loop. The
 	// connection keeps its place under the global and the frontend's

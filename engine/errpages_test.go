@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fjordlb/fjord/engine/h1"
 	"golang.org/x/sys/unix"
 )
 
@@ -245,5 +246,40 @@ func TestLargeErrorPageReachesSlowClient(t *testing.T) {
 	want := "HTTP/1.1 503 Service Unavailable\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
 	if string(got) != want {
 		t.Fatalf("got %d bytes (head %q), want %d", len(got), got[:min(len(got), 120)], len(want))
+	}
+}
+
+// A 401 that Intercept gives with a challenge (the stats page's) is the
+// proxy's 401 page when it has one, the backend's first, with the
+// challenge in place of the page's own WWW-Authenticate, as HAProxy
+// answers "stats auth"; without one, the reply as given.
+func TestErrorPage401WithChallenge(t *testing.T) {
+	const reply = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Basic realm=\"stats\"\r\nConnection: close\r\n\r\n"
+	intercept := func(_, backend string, req *h1.Request) Local {
+		if backend == "" || !strings.HasSuffix(string(req.Path), "/stats") {
+			return Local{}
+		}
+		return Local{Reply: []byte(reply), Status: 401, Authenticate: []byte(`Basic realm="stats"`)}
+	}
+	cfg := errPagesConfig(t, "  errorfile 401 testdata/errors/fe-401.http", "  errorfile 401 testdata/errors/be-401.http")
+	addr := startEngineOpts(t, cfg, Options{Intercept: intercept})
+	for _, tc := range []struct{ path, file string }{
+		{"/pages/stats", "be-401.http"},
+		{"/plain/stats", "fe-401.http"},
+	} {
+		got := untilClose(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		expectPage(t, got, 401, tc.file)
+		if strings.Count(got, "WWW-Authenticate: ") != 1 || !strings.Contains(got, "\r\nWWW-Authenticate: Basic realm=\"stats\"\r\n") {
+			t.Errorf("%s: challenge: %q", tc.path, got)
+		}
+		got = untilClose(t, addr, "HEAD "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !strings.HasSuffix(got, "WWW-Authenticate: Basic realm=\"stats\"\r\n\r\n") {
+			t.Errorf("HEAD %s: %q", tc.path, got)
+		}
+	}
+	// No 401 page: the reply as Intercept gave it.
+	addr = startEngineOpts(t, errPagesConfig(t, "", ""), Options{Intercept: intercept})
+	if got := untilClose(t, addr, "GET /pages/stats HTTP/1.1\r\nHost: x\r\n\r\n"); got != reply {
+		t.Errorf("without a 401 page: %q", got)
 	}
 }

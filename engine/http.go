@@ -285,7 +285,7 @@ func (s *session) answerLocal(ans Local, be *backend) {
 	s.at.localBe = be
 	s.h.routedTo = be
 	if ans.Reply != nil {
-		s.localReply(ans.Status, ans.Reply)
+		s.localReply(ans.Status, ans.Reply, ans.Authenticate)
 		return
 	}
 	s.handOff(ans.Serve)

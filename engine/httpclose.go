@@ -193,8 +193,17 @@ func (s *session) handOff(serve func(net.Conn)) {
 
 // localReply answers a request with a complete response fjord decided on
 // its head (Local.Reply) and closes the connection; the rest of the
-// request is never read.
-func (s *session) localReply(code int, page []byte) {
+// request is never read. A 401 that carries a challenge is the proxy's
+// error page for 401 instead, when it has one, with the challenge.
+func (s *session) localReply(code int, page, challenge []byte) {
+	if code == 401 && challenge != nil {
+		if p := s.errorPage(401); p != builtinPages[errIndex(401)] {
+			page = p.withChallenge(s.l.out[:0], challenge, s.h.isHead)
+			if page != nil {
+				s.l.out = page[:0] // keep the grown buffer
+			}
+		}
+	}
 	s.fe.counters.CountStatus(code)
 	if s.logsTraffic() {
 		s.setTerm('P', 'R') // refused by the proxy, as HAProxy logs its auth denials

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/fjordlb/fjord/config"
 )
@@ -16,6 +17,10 @@ import (
 type errPage struct {
 	msg  []byte // the whole response; empty: close without answering (errorfile /dev/null)
 	head int    // the length of msg's head, through the empty line: what a HEAD request gets
+	// challengeHead is, for a configured 401 page, msg's head without
+	// its WWW-Authenticate fields and its empty line: the stats page's
+	// challenge goes after it (withChallenge).
+	challengeHead []byte
 }
 
 // answer is what a request gets: the head alone for HEAD, as HAProxy's
@@ -116,7 +121,19 @@ func configuredPage(pg *config.ErrorPage) *errPage {
 	if pg.Empty {
 		return &errPage{}
 	}
-	b := make([]byte, 0, 64+len(pg.Reason)+len(pg.Body)+32*len(pg.Fields))
+	b := appendPageHead(make([]byte, 0, 64+len(pg.Reason)+len(pg.Body)+32*len(pg.Fields)), pg, "")
+	b = append(b, "\r\n"...)
+	p := &errPage{head: len(b), msg: append(b, pg.Body...)}
+	if pg.Code == 401 {
+		p.challengeHead = appendPageHead(nil, pg, "WWW-Authenticate")
+	}
+	return p
+}
+
+// appendPageHead appends pg's status line, its fields but those named
+// skip, and "Connection: close": its head but the empty line that ends
+// it.
+func appendPageHead(b []byte, pg *config.ErrorPage, skip string) []byte {
 	b = append(b, pg.Version...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(pg.Status), 10)
@@ -124,14 +141,33 @@ func configuredPage(pg *config.ErrorPage) *errPage {
 	b = append(b, pg.Reason...)
 	b = append(b, "\r\n"...)
 	for _, f := range pg.Fields {
+		if skip != "" && strings.EqualFold(f.Name, skip) {
+			continue
+		}
 		b = append(b, f.Name...)
 		b = append(b, ": "...)
 		b = append(b, f.Value...)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "Connection: close\r\n\r\n"...)
-	head := len(b)
-	return &errPage{msg: append(b, pg.Body...), head: head}
+	return append(b, "Connection: close\r\n"...)
+}
+
+// withChallenge appends to dst the answer to a request that must
+// authenticate: a configured 401 page with the WWW-Authenticate value
+// challenge in place of its own, as HAProxy's http_action_auth builds
+// the answer of "stats auth". nil for an empty page.
+func (p *errPage) withChallenge(dst, challenge []byte, head bool) []byte {
+	if len(p.msg) == 0 {
+		return nil
+	}
+	dst = append(dst, p.challengeHead...)
+	dst = append(dst, "WWW-Authenticate: "...)
+	dst = append(dst, challenge...)
+	dst = append(dst, "\r\n\r\n"...)
+	if !head {
+		dst = append(dst, p.msg[p.head:]...)
+	}
+	return dst
 }
 
 // errorPage is the answer to the current request for code, as HAProxy's
