@@ -32,6 +32,8 @@ var fuzzSeeds = []string{
 	"defaults\n tcp-request inspect-delay 5s\nfrontend pt\n bind :8443\n tcp-request connection reject if { src 192.0.2.0/24 }\n tcp-request content accept if { req.ssl_hello_type 1 }\n tcp-request content reject\n use_backend b if { req.ssl_sni -i a.example.com } || { req_ssl_ver 3.1:3.3 }\n default_backend b\nbackend b\n tcp-request content reject unless { ssl_fc }\nfrontend h\n mode http\n bind :80\n acl s ssl_fc_sni_end .example.com\n use_backend c if s { ssl_c_verify 0 } !{ ssl_c_used }\n default_backend c\nbackend c\n mode http\n",
 	// TLS: the configuration, and the options around it.
 	realisticTLSConfig,
+	// Error pages and the monitor URI.
+	"http-errors site\n errorfile 503 testdata/errors/503.http\n errorfile 400 /dev/null\ndefaults\n mode http\n errorfile 400 testdata/errors/400-lf.http\n errorfiles site\n monitor-uri /alive\nfrontend f\n bind :80\n errorloc303 503 https://status.example/\n errorfiles site 400 503\n monitor fail if { src 10.0.0.0/8 } || down\n acl down hdr(x-down) 1\n default_backend b\nbackend b\n errorloc 502 /oops\n errorfile 504 testdata/errors/nope.http\n",
 	"global\n ca-base /etc/ca\n ssl-default-bind-ciphers HIGH:!aNULL:ECDHE-RSA-AES128-SHA\n ssl-default-bind-curves X25519:P-256\n ssl-default-server-options no-tlsv13 no-tls-tickets\n ssl-server-verify none\n tune.ssl.ktls off\n tune.ssl.lifetime 60\nlisten l\n bind :443,:8443 ssl crt-list l.txt strict-sni verify optional ca-file c.pem crt-ignore-err 10,20 no-ssl ecdhe secp384r1 force-tlsv13\n default-server ssl ca-file @system-ca sni str(example.com)\n server a 10.0.0.1:443 check port 80 check-ssl check-sni h.example check-alpn http/1.1\n server b 10.0.0.2 no-ssl\n",
 }
 

@@ -14,6 +14,9 @@ type Config struct {
 	Proxies []*Proxy // frontends, backends and listens in file order
 	// Userlists are the "userlist" sections, in file order.
 	Userlists []*Userlist
+	// HTTPErrors are the "http-errors" sections, in file order. Proxies
+	// hold the pages they import ("errorfiles") in ErrorPages.
+	HTTPErrors []*HTTPErrors
 
 	// Diagnostics holds notices and warnings: things that are valid but
 	// that an HAProxy user should hear about (legacy keywords, deliberate
@@ -290,6 +293,23 @@ type Proxy struct {
 	// "http-request", "http-response" and "http-after-response" rules
 	// in order (httprules.go).
 	HTTPRequest, HTTPResponse, HTTPAfterResponse []*HTTPRule
+	// ErrorPages replace fjord's own answers, by status: the pages of
+	// "errorfile", "errorloc", "errorloc302", "errorloc303" and
+	// "errorfiles" lines, those of the defaults section first, a later
+	// line replacing an earlier one's page. nil when there are none.
+	// fjord answers with the backend's page when the request was routed
+	// to one that has a page for the status, else with the frontend's,
+	// else with its own (HAProxy's http_error_message).
+	ErrorPages map[int]*ErrorPage
+
+	// MonitorURI is "monitor-uri" (frontend side): a request for it is
+	// answered by fjord itself, 200, or 503 when a MonitorFail
+	// condition holds, and is neither forwarded nor logged. A URI that
+	// starts with '/' is compared with the request's path (its query
+	// string included), any other with the whole request target.
+	MonitorURI string
+	// MonitorFail are the "monitor fail if|unless COND" conditions.
+	MonitorFail []*Condition
 
 	Stats Stats
 }

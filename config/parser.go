@@ -187,6 +187,11 @@ type parser struct {
 	pendingNames []pendingName
 
 	ul *userlistState // the userlist section being read, or nil (userlist.go)
+	// Error pages (errorpages.go).
+	curErrs       *HTTPErrors           // the http-errors section being read
+	errFiles      map[string]*errorFile // every file an errorfile line read, by path
+	errDirectives []*errDirective       // every errorfile, errorloc and errorfiles line of a proxy or defaults
+	sized         []sizedPage           // every page, for the tune.bufsize check
 }
 
 // extras is per-proxy state the model does not need to carry.
@@ -198,6 +203,11 @@ type proxyExtra struct {
 	conds     []pendingCond
 	checkNote bool // the layer-7 default notice was given
 	modePos   Pos
+	errs      []*errDirective // error page lines in order, the defaults' first
+	// monitorPos is the monitor-uri line; monitorInherited says it is
+	// the defaults section's.
+	monitorPos       Pos
+	monitorInherited bool
 }
 
 // pendingCond is a condition whose ACL names are resolved when its section
@@ -229,6 +239,7 @@ func newParser(opts Options) *parser {
 		extra:    extras{},
 		srvTLS:   map[*Server]*serverTLSState{},
 		maps:     map[string]*MapFile{},
+		errFiles: map[string]*errorFile{},
 	}
 	p.defaults = builtinDefaults()
 	p.extra[p.defaults] = &proxyExtra{}
@@ -288,6 +299,7 @@ func (p *parser) notice(sev Severity, pos Pos, format string, args ...any) {
 var sectionKeywords = map[string]bool{
 	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
 	"userlist": true,
+	"http-errors": true,
 }
 
 func (p *parser) parseFile(name string, data []byte) {
@@ -311,6 +323,8 @@ func (p *parser) parseFile(name string, data []byte) {
 		switch {
 		case p.section == "":
 			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
+		case p.section == "http-errors":
+			p.httpErrorsLine(l.pos, l.words)
 		case p.section == "global" || p.section == "userlist" || p.cur != nil:
 			p.keywordLine(l.pos, l.words)
 		}
@@ -330,6 +344,9 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 		if len(args) > 0 {
 			p.errorf(pos, "'global' takes no argument (found '%s')", args[0])
 		}
+		return
+	case "http-errors":
+		p.openHTTPErrors(pos, args)
 		return
 	case "defaults":
 		if len(args) > 1 {
@@ -399,11 +416,17 @@ func isNameChar(r rune) bool {
 func (p *parser) inherit(d *Proxy) *Proxy {
 	px := *d
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.Redirects = nil, nil, nil, nil, nil
+	px.MonitorFail, px.ErrorPages = nil, nil
 	px.Logs = append([]LogTarget(nil), d.Logs...)
 	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
-	dx := p.extra[d]
-	p.extra[&px] = &proxyExtra{logGlobal: dx != nil && dx.logGlobal, acls: map[string]*ACL{}}
+	x := &proxyExtra{acls: map[string]*ACL{}}
+	if dx := p.extra[d]; dx != nil {
+		x.logGlobal = dx.logGlobal
+		x.errs = append([]*errDirective(nil), dx.errs...)
+		x.monitorPos, x.monitorInherited = dx.monitorPos, true
+	}
+	p.extra[&px] = x
 	p.inheritServerTLS(&px.DefaultServer, &d.DefaultServer)
 	return &px
 }
@@ -415,6 +438,7 @@ func (p *parser) endSection() {
 	if p.ul != nil {
 		p.endUserlist()
 	}
+	p.curErrs = nil
 	if p.cur == nil {
 		return
 	}

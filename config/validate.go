@@ -18,6 +18,7 @@ func (p *parser) validate() {
 		p.validateStats(px)
 		p.validateRedirects(px)
 		p.validateHTTPRules(px)
+		p.validateMonitor(px)
 		if px.Caps&CapFrontend != 0 {
 			p.validateFrontend(px)
 		}
@@ -25,6 +26,7 @@ func (p *parser) validate() {
 			p.validateBackend(px)
 		}
 	}
+	p.validateErrorPages()
 	p.validateListeners()
 	p.validateInheritedFDs()
 	p.validatePendingNames()

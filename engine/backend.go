@@ -34,10 +34,13 @@ type backend struct {
 	tcpContent []tcpRule
 	// rules are the backend's http-request/-response rules; nil: none.
 	rules *httpRuleSets
+	// pages are its error pages by status, nil where it has none (the
+	// frontend's answer then), or nil altogether.
+	pages *errorPages
 }
 
 func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
 	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
 		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp),
-		rules: newHTTPRuleSets(b.Conf, cp)}
+		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil)}
 }

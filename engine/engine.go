@@ -115,6 +115,12 @@ type Local struct {
 	// it holds nothing. Status is its status code, for counters and logs.
 	Reply  []byte
 	Status int
+	// Authenticate, with a 401 Reply, is the WWW-Authenticate value the
+	// answer carries (a stats page's challenge). When the proxy has an
+	// error page for 401 ("errorfile 401"), the loop sends that page
+	// instead of Reply, with this field in place of the page's own, as
+	// HAProxy answers "stats auth".
+	Authenticate []byte
 	// Serve takes the client connection, with the request still unread
 	// in it, in a goroutine of its own off the event loop. The
 	// connection keeps its place under the global and the frontend's
@@ -237,7 +243,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
-			tcpContent: newTCPRules(px.TCPContent, cp)}
+			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
+			monitorFail: compileMonitorFail(px, cp)}
 		e.usesVars = e.usesVars || usesVars(fe.tcpConnection) || usesVars(fe.tcpSession) || usesVars(fe.tcpContent)
 		if px.Caps&config.CapBackend != 0 {
 			fe.rules = views[px.Name].rules // a listen's rules are compiled once

@@ -62,8 +62,12 @@ type httpSession struct {
 	reusable                   bool // the server connection may serve another request
 	counted                    bool // SessionStart done for this request
 	answered                   bool // response bytes reached the client
-	local                      bool // fjord answers this request itself (a redirect)
+	local                      bool // fjord answers this request itself (a redirect, an error)
 	tunnel                     bool
+
+	// routedTo is the backend the current request was routed to, nil
+	// before routing: its error pages come before the frontend's.
+	routedTo *backend
 
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
@@ -123,6 +127,9 @@ func (s *session) httpReadHead() {
 // the request itself and the connection waits for the next head.
 func (s *session) httpNextHead() bool {
 	h, l := s.h, s.l
+	// Nothing is known of the next request yet: an error before its head
+	// is parsed is the frontend's, and a body would go with it.
+	h.routedTo, h.isHead = nil, false
 	if !s.cli.readable && !s.cli.holds() {
 		return false
 	}
@@ -161,6 +168,7 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(400, "%v", err)
 		return false
 	}
+	h.isHead = req.IsMethod("HEAD")
 	if req.Chunked && n > hl {
 		// The chunk framing that came with the head is checked before
 		// the head goes anywhere: a request refused for its body should
@@ -173,11 +181,16 @@ func (s *session) httpNextHead() bool {
 	}
 	h.requests++
 	s.fe.counters.Requests.Add(1)
+	if s.fe.conf.MonitorURI != "" && isMonitorRequest(s.fe.conf.MonitorURI, req.URI) {
+		s.monitorReply(s.txn(req)) // before anything else, and not logged
+		return false
+	}
 	if s.logsTraffic() {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
-	// for the backend): the frontend's http-request rules, its stats
+	// for the backend): the monitor URI (above), the frontend's
+	// http-request rules, its stats
 	// page, its redirect rules, the routing, the backend's http-request
 	// rules, its stats page, its redirect rules.
 	drained := n < len(buf) && n == hl && !s.cli.hup
@@ -239,10 +252,10 @@ func (s *session) httpNextHead() bool {
 	}
 	s.be = be
 	s.at.routed = true
+	h.routedTo = be
 	s.retriesLeft = be.Conf.Retries
 	h.mode = combineModes(s.fe.conf.HTTPConnMode, be.Conf.HTTPConnMode)
 	h.headLen, h.inHead = hl, 0
-	h.isHead = req.IsMethod("HEAD")
 	h.isConnect = req.IsMethod("CONNECT")
 	h.upgrade = req.Upgrade
 	// HTTP/1.0 clients are answered and closed: keeping them alive would
@@ -288,8 +301,9 @@ func (s *session) httpNextHead() bool {
 // backend it was routed to, nil when the frontend's page claimed it.
 func (s *session) answerLocal(ans Local, be *backend) {
 	s.at.localBe = be
+	s.h.routedTo = be
 	if ans.Reply != nil {
-		s.localReply(ans.Status, ans.Reply)
+		s.localReply(ans.Status, ans.Reply, ans.Authenticate)
 		return
 	}
 	s.handOff(ans.Serve)

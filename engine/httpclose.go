@@ -7,16 +7,22 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // lingerTime bounds how long a closing client connection is drained.
 const lingerTime = time.Second
 
-// httpFail answers the client with one of fjord's own error responses and
-// closes the connection. It is only called before any response byte
-// reached the client.
+// httpFail answers the client with one of fjord's own error responses (its
+// proxy's error page for code, or the built-in one) and closes the
+// connection. It is only called before any response byte reached the
+// client.
 func (s *session) httpFail(code int, format string, args ...any) {
-	s.failPage(code, httpErrors[code], format, args...)
+	if s.state == stClosed {
+		return
+	}
+	s.failPage(code, s.errorPage(code).answer(s.h != nil && s.h.isHead), format, args...)
 }
 
 // failPage answers page (a whole response that closes) with its status
@@ -59,9 +65,32 @@ func (s *session) failPage(code int, page []byte, format string, args ...any) {
 		s.close(true)
 		return
 	}
-	// Best effort: an error page is small and the client's socket buffer
-	// is empty here, so a single write takes it whole.
-	_, _, _ = s.cli.send(page)
+	s.replyAndClose(page)
+}
+
+// replyAndClose writes an answer of fjord's own and closes the connection
+// after it, as HAProxy's http_reply_and_close. The client's socket
+// buffer is empty here, so one write usually takes the whole answer; what
+// it does not take (a page near tune.bufsize, a client that keeps a small
+// window) waits in a pipe, and the connection closes once it is out
+// (httpLocalDone). An empty answer (errorfile /dev/null) closes at once.
+func (s *session) replyAndClose(msg []byte) {
+	if len(msg) > 0 {
+		if !s.s2c.writeHead(s, msg) {
+			return
+		}
+		if s.s2c.inPipe > 0 {
+			h := s.h
+			s.c2s.release(s.l.pipes) // request bytes on their way to a server that is gone
+			h.local, h.closeAfter = true, true
+			h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
+			s.c2s.setLimit(0)
+			s.s2c.setLimit(0)
+			s.state = stEstablished
+			s.rearm()
+			return
+		}
+	}
 	s.lingerClose()
 }
 
@@ -172,16 +201,22 @@ func (s *session) handOff(serve func(net.Conn)) {
 
 // localReply answers a request with a complete response fjord decided on
 // its head (Local.Reply) and closes the connection; the rest of the
-// request is never read.
-func (s *session) localReply(code int, page []byte) {
+// request is never read. A 401 that carries a challenge is the proxy's
+// error page for 401 instead, when it has one, with the challenge.
+func (s *session) localReply(code int, page, challenge []byte) {
+	if code == 401 && challenge != nil {
+		if p := s.errorPage(401); p != builtinPages[errIndex(401)] {
+			page = p.withChallenge(s.l.out[:0], challenge, s.h.isHead)
+			if page != nil {
+				s.l.out = page[:0] // keep the grown buffer
+			}
+		}
+	}
 	s.fe.counters.CountStatus(code)
 	if s.logsTraffic() {
 		s.setTerm('P', 'R') // refused by the proxy, as HAProxy logs its auth denials
 		s.at.status = code
 		s.emitBytes(RecordHTTP, int64(len(page)))
 	}
-	// The client's socket buffer is empty here: one write takes a small
-	// page whole, and lingerClose drains what the client still sends.
-	_, _, _ = s.cli.send(page)
-	s.lingerClose()
+	s.replyAndClose(page)
 }

@@ -51,12 +51,10 @@ func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
 	return hs
 }
 
-// denyPage is the answer of a deny rule: HAProxy's error page for the
-// status, or, for a status without one, the status line alone.
+// denyPage is the answer of a deny rule with a status that has no error
+// page: the status line alone. A status with one answers the proxy's page
+// (rulePage).
 func denyPage(code int) []byte {
-	if p := httpErrors[code]; p != nil {
-		return p
-	}
 	reason := rules.Reason(code)
 	return []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + reason + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
 }
@@ -109,7 +107,7 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	switch v.Outcome {
 	case rules.Deny:
 		s.at.localBe = be
-		s.httpDeny(v.Status, hs.pages[v.Rule], "denied by 'http-request deny' at %s", v.Rule.Pos)
+		s.httpDeny(v.Status, s.rulePage(v.Status, hs.pages[v.Rule]), "denied by 'http-request deny' at %s", v.Rule.Pos)
 		return true, false
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
@@ -216,6 +214,7 @@ func (s *session) runResponseRules() bool {
 		t.TLS = tlsView{info}
 	}
 	t.Frontend, t.Backend, t.Server, t.Now = s.fe.conf.Name, s.be.Name, s.srvName(), l.now
+	t.Env = engineEnv{l.eng}
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)
 	t.Response = true
@@ -237,7 +236,7 @@ func (s *session) runResponseRules() bool {
 			switch v.Outcome {
 			case rules.Deny:
 				s.setTerm('P', 'H')
-				s.httpDeny(v.Status, hs.pages[v.Rule], "response denied by 'http-response deny' at %s", v.Rule.Pos)
+				s.httpDeny(v.Status, s.rulePage(v.Status, hs.pages[v.Rule]), "response denied by 'http-response deny' at %s", v.Rule.Pos)
 				return false
 			case rules.Return:
 				out := rs.AppendReturn(l.out[:0], t, v, connClose)
@@ -377,7 +376,7 @@ func (s *session) tarpitDone() {
 	tp := s.tarpit
 	s.tarpit = nil
 	s.setTerm('P', 'T') // HAProxy's "tarpitted" termination state
-	s.failPage(tp.code, tp.page, "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
+	s.failPage(tp.code, s.rulePage(tp.code, tp.page), "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
 }
 
 // serverTimeout is 'timeout server', or what set-timeout set for this
@@ -395,4 +394,14 @@ func (s *session) tunnelTimeout(bt *config.Timeouts) time.Duration {
 		return s.tmoTunnel
 	}
 	return bt.Tunnel
+}
+
+// rulePage is the answer of a deny or tarpit rule: the proxy's error page
+// for the status (its errorfile, else HAProxy's built-in page), or, for a
+// status without one, the rule's own.
+func (s *session) rulePage(code int, own []byte) []byte {
+	if errIndex(code) >= 0 {
+		return s.errorPage(code).answer(s.h != nil && s.h.isHead)
+	}
+	return own
 }

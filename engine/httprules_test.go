@@ -375,3 +375,33 @@ func TestSetTimeoutServer(t *testing.T) {
 		t.Fatalf("status %d, want 504 once the 200ms server timeout passed (timeout server is 30s)", resp.StatusCode)
 	}
 }
+
+// nbsrv() counts a backend's usable servers: HAProxy's usual monitor
+// fail condition.
+func TestMonitorFailNbsrv(t *testing.T) {
+	srv := headersNode(t)
+	cfg := fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  monitor-uri /up
+  monitor fail if { nbsrv(app) lt 2 }
+  http-request return status 200 content-type text/plain lf-string "%%[nbsrv(app)] %%[nbsrv(solo)]" if { path /count }
+  default_backend app
+backend app
+  server a %s
+  server b %s
+backend solo
+  server c %s
+`, freePort(t), srv, srv, srv)
+	_, addr := startEngine(t, cfg)
+	if resp := ruleExchange(t, addr, "GET /up HTTP/1.1\r\nHost: a\r\n\r\n")[0]; resp.StatusCode != 200 {
+		t.Errorf("monitor with two servers: %d", resp.StatusCode)
+	}
+	if body := bodyOf(ruleExchange(t, addr, "GET /count HTTP/1.1\r\nHost: a\r\n\r\n")[0]); body != "2 1" {
+		t.Errorf("nbsrv: %q", body)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/rules"
 	"github.com/fjordlb/fjord/tls/handshake"
 )
 
@@ -32,6 +33,11 @@ type frontend struct {
 	tcpConnection, tcpSession, tcpContent []tcpRule
 	// rules are the frontend's http-request/-response rules; nil: none.
 	rules *httpRuleSets
+	// pages are its answers by status: its error pages over the
+	// built-in ones.
+	pages *errorPages
+	// monitorFail are the compiled "monitor fail" conditions.
+	monitorFail []*rules.Cond
 }
 
 // limiter is a connection counter with a ceiling, shared across loops.

@@ -26,7 +26,22 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	}
 	t.Frontend = s.fe.conf.Name
 	t.Now = l.now
+	t.Env = engineEnv{l.eng}
 	return t
+}
+
+// engineEnv is what rules read of the running proxy (nbsrv()). A struct
+// of one pointer: making it an interface allocates nothing.
+type engineEnv struct{ e *Engine }
+
+// UsableServers is the number of the backend's servers that may take
+// new connections, -1 for an unknown backend.
+func (v engineEnv) UsableServers(name string) int {
+	b := v.e.backends[name]
+	if b == nil {
+		return -1
+	}
+	return b.Available()
 }
 
 // fillMsg points m at the parsed request, its header fields copied into

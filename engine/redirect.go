@@ -110,6 +110,17 @@ var rootPath = []byte("/")
 // its authority); "/" for any target without a path ("*", CONNECT's
 // authority, "http://host").
 func redirectPath(uri []byte) []byte {
+	if p := requestPath(uri); p != nil {
+		return p
+	}
+	return rootPath
+}
+
+// requestPath is the path of a request target, its query string
+// included, as HAProxy's http_parse_path finds it: an origin-form target
+// whole, what follows the authority of an absolute-form one; nil for a
+// target without a path ("*", CONNECT's authority, "http://host").
+func requestPath(uri []byte) []byte {
 	if len(uri) > 0 && uri[0] == '/' {
 		return uri
 	}
@@ -118,7 +129,7 @@ func redirectPath(uri []byte) []byte {
 			return uri[i+3+j:]
 		}
 	}
-	return rootPath
+	return nil
 }
 
 // redirectHost is the host a scheme redirect names: the first value of

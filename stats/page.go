@@ -44,6 +44,7 @@ type Page struct {
 	registry    *prometheus.Registry
 	server      *fasthttp.Server
 	deny        []byte // the 401 response, whole (Unauthorized)
+	challenge   []byte // its WWW-Authenticate value (Challenge)
 }
 
 // NewPage prepares the stats page of px, reading from src. It returns nil
@@ -69,6 +70,7 @@ func NewPage(src *Sources, px *config.Proxy) *Page {
 	p.registry = newRegistry(src, st.HideVersion)
 	p.server = p.newServer()
 	p.deny = p.denyResponse()
+	p.challenge = []byte(p.auth.challenge)
 	return p
 }
 
@@ -303,6 +305,11 @@ func (p *Page) Authorized(authorization []byte) bool { return p.auth.allowed(aut
 // Unauthorized is the whole 401 response, with "Connection: close", for a
 // request that Authorized refused. The caller must not modify it.
 func (p *Page) Unauthorized() []byte { return p.deny }
+
+// Challenge is the WWW-Authenticate value of Unauthorized's answer, for
+// the engine to send with the proxy's own 401 page ("errorfile 401")
+// instead. The caller must not modify it.
+func (p *Page) Challenge() []byte { return p.challenge }
 
 // denyResponse renders unauthorized's answer once, as raw bytes. It is
 // built by hand rather than by fasthttp, which would freeze a Date header

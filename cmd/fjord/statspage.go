@@ -40,7 +40,9 @@ func (ps pageSet) intercept(frontend, backend string, req *h1.Request) engine.Lo
 			continue
 		}
 		if auth, _ := req.Header("Authorization"); !p.Authorized(auth) {
-			return engine.Local{Reply: p.Unauthorized(), Status: http.StatusUnauthorized}
+			// The proxy's "errorfile 401", when it has one, goes
+			// instead, with the challenge (engine.Local.Authenticate).
+			return engine.Local{Reply: p.Unauthorized(), Status: http.StatusUnauthorized, Authenticate: p.Challenge()}
 		}
 		return engine.Local{Serve: func(c net.Conn) {
 			defer c.Close()

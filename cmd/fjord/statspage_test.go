@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +73,9 @@ backend web
 			got = fmt.Sprint(ans.Status)
 			if !strings.HasPrefix(string(ans.Reply), "HTTP/1.1 401 ") || !strings.Contains(string(ans.Reply), `WWW-Authenticate: Basic realm="HAProxy Statistics"`) {
 				t.Errorf("%s: reply %q", tc.target, ans.Reply)
+			}
+			if string(ans.Authenticate) != `Basic realm="HAProxy Statistics"` {
+				t.Errorf("%s: Authenticate %q", tc.target, ans.Authenticate)
 			}
 		}
 		if got != tc.want {
@@ -180,6 +185,40 @@ func startPageEngine(t *testing.T, cfgText string) int {
 	}
 	t.Cleanup(e.Stop)
 	return port
+}
+
+// With an "errorfile 401", a request without credentials gets that page
+// with the page's challenge, as HAProxy answers "stats auth".
+func TestStatsPageAuthWithErrorfile(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "401.http")
+	const file = "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nwho are\n"
+	if err := os.WriteFile(page, []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := startPageEngine(t, `defaults
+  mode http
+  timeout client 10s
+frontend fe
+  bind 127.0.0.1:%d
+  errorfile 401 `+page+`
+  stats enable
+  stats uri /stats
+  stats realm Ops
+  stats auth admin:pw
+`)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+	got, _ := io.ReadAll(c)
+	const want = "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n" +
+		"WWW-Authenticate: Basic realm=\"Ops\"\r\n\r\nwho are\n"
+	if string(got) != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
 
 // A request for the stats page without credentials is refused on its
