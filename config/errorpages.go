@@ -467,3 +467,45 @@ func (p *parser) validateErrorPages() {
 		}
 	}
 }
+
+// errorfileAny reads a file an http-request deny or return answers with
+// ("errorfile FILE"): a response of any status.
+func (p *parser) errorfileAny(pos Pos, path string) (*ErrorPage, error) {
+	f := p.errFiles[path]
+	if f == nil {
+		f = &errorFile{}
+		f.raw, f.err = readErrorFile(path)
+		if f.err == nil {
+			f.err = parseErrorResponse(f.raw, &f.page)
+			if f.err != nil {
+				f.err = fmt.Errorf("not a valid HTTP response: %v", f.err)
+			}
+		}
+		p.errFiles[path] = f
+	}
+	if f.err != nil {
+		return nil, fmt.Errorf("'errorfile %s': %v", path, f.err)
+	}
+	pg := f.page
+	pg.Pos, pg.Code, pg.File = pos, pg.Status, path
+	p.sized = append(p.sized, sizedPage{pos: pos, what: "errorfile " + path, size: len(f.raw)})
+	return &pg, nil
+}
+
+// resolveReplyErrorfiles finds the page of the http-errors section each
+// "errorfiles NAME" answer names, for the rule's status.
+func (p *parser) resolveReplyErrorfiles() {
+	for _, r := range p.replyErrorfiles {
+		var sec *HTTPErrors
+		for _, s := range p.cfg.HTTPErrors {
+			if s.Name == r.Errorfiles {
+				sec = s
+			}
+		}
+		if sec == nil {
+			p.errorf(r.Pos, "'errorfiles %s': no http-errors section is named '%s'", r.Errorfiles, r.Errorfiles)
+			continue
+		}
+		r.Errorfile = sec.Pages[r.Status] // nil: the proxy's page answers
+	}
+}

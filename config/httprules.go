@@ -92,6 +92,14 @@ type HTTPRule struct {
 	Body        string
 	BodyFormat  *Format // lf-string, lf-file: the body built per request
 	Headers     []ReturnHeader
+	// The answer is an error page: the proxy's for Status
+	// (default-errorfiles, and a deny or tarpit without a response of
+	// its own), a file's (errorfile), or an http-errors section's
+	// (errorfiles: the name, and the page for Status once resolved; nil
+	// when the section has none, and the proxy's page answers).
+	DefaultErrorfiles bool
+	Errorfile         *ErrorPage
+	Errorfiles        string
 	Redirect    *Redirect // redirect
 	Var         VarSet    // set-var, set-var-fmt, unset-var
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
@@ -306,17 +314,10 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		case r.Set == ResponseRules:
 			r.Status = 502
 		}
-		for i := 0; i < len(rest); i++ {
-			if rest[i] != "deny_status" || i+1 == len(rest) {
-				return fmt.Errorf("%s: unexpected '%s' (expects 'deny_status CODE')", what, rest[i])
-			}
-			i++
-			if r.Status, err = statusCode(rest[i], 200, 599); err != nil {
-				return fmt.Errorf("%s: %v", what, err)
-			}
-		}
+		return p.replyArgs(r, what, rest, format)
 	case ActReturn:
-		return p.returnArgs(r, what, rest, format)
+		r.Status = 200
+		return p.replyArgs(r, what, rest, format)
 	case ActRedirect:
 		if r.Redirect, err = p.parseRedirect(px, pos, rest); err != nil {
 			return fmt.Errorf("%s: %v", what, err)
@@ -410,11 +411,18 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 
 // returnArgs reads "return [status N] [content-type T] [string S | file F]
 // [hdr NAME VALUE]...".
-func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
-	r.Status = 200
+func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
 	body := ""
+	isReturn := r.Action == ActReturn
 	for i := 0; i < len(rest); i++ {
 		kw := rest[i]
+		if kw == "default-errorfiles" {
+			if body != "" {
+				return fmt.Errorf("%s: '%s' after '%s': a response has one body", what, kw, body)
+			}
+			body, r.DefaultErrorfiles = kw, true
+			continue
+		}
 		need := 1
 		if kw == "hdr" {
 			need = 2
@@ -425,7 +433,10 @@ func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func
 		v := rest[i+1]
 		var err error
 		switch kw {
-		case "status":
+		case "status", "deny_status":
+			if kw == "deny_status" && isReturn {
+				return fmt.Errorf("%s: unexpected 'deny_status' (a return rule's is 'status')", what)
+			}
 			r.Status, err = statusCode(v, 200, 599)
 		case "content-type":
 			r.ContentType = v
@@ -463,15 +474,43 @@ func (p *parser) returnArgs(r *HTTPRule, what string, rest []string, format func
 				return ferr
 			}
 			r.Headers = append(r.Headers, ReturnHeader{Name: name, Value: f})
-		case "errorfile", "errorfiles", "default-errorfiles":
-			return fmt.Errorf("%s: '%s' is not supported by fjord yet (use 'string', 'file', 'lf-string' or 'lf-file')", what, kw)
+		case "errorfile", "errorfiles":
+			if body != "" {
+				return fmt.Errorf("%s: '%s' after '%s': a response has one body", what, kw, body)
+			}
+			body = kw
+			if kw == "errorfiles" {
+				r.Errorfiles = v // resolved once every section is read
+				p.replyErrorfiles = append(p.replyErrorfiles, r)
+				break
+			}
+			pg, perr := p.errorfileAny(r.Pos, v)
+			if perr != nil {
+				return fmt.Errorf("%s: %v", what, perr)
+			}
+			r.Errorfile = pg
 		default:
-			return fmt.Errorf("%s: unexpected '%s' (expects status, content-type, string, file or hdr)", what, kw)
+			return fmt.Errorf("%s: unexpected '%s' (expects status, content-type, default-errorfiles, errorfile, errorfiles, string, lf-string, file, lf-file or hdr)", what, kw)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %v", what, err)
 		}
 		i += need
+	}
+	if r.DefaultErrorfiles || r.Errorfile != nil || r.Errorfiles != "" {
+		if r.ContentType != "" || len(r.Headers) > 0 {
+			return fmt.Errorf("%s: '%s' is a whole response: 'content-type' and 'hdr' cannot go with it", what, body)
+		}
+		if !IsErrorCode(r.Status) && body != "errorfile" {
+			return fmt.Errorf("%s: '%s' needs a status with an error page (%s), not %d", what, body, errorCodeList(), r.Status)
+		}
+		return nil
+	}
+	if !isReturn && body == "" && len(r.Headers) == 0 && r.ContentType == "" {
+		// A deny or tarpit without a response of its own answers the
+		// proxy's error page for its status, as default-errorfiles.
+		r.DefaultErrorfiles = true
+		return nil
 	}
 	hasBody := r.Body != "" || r.BodyFormat != nil
 	if hasBody && r.ContentType == "" {

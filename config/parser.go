@@ -187,6 +187,10 @@ type parser struct {
 	pendingNames []pendingName
 
 	ul *userlistState // the userlist section being read, or nil (userlist.go)
+
+	// replyErrorfiles are the rules whose answer names an http-errors
+	// section ("errorfiles NAME"), resolved once every section is read.
+	replyErrorfiles []*HTTPRule
 	// Error pages (errorpages.go).
 	curErrs       *HTTPErrors           // the http-errors section being read
 	errFiles      map[string]*errorFile // every file an errorfile line read, by path

@@ -30,6 +30,7 @@ func (p *parser) validate() {
 	p.validateListeners()
 	p.validateInheritedFDs()
 	p.validatePendingNames()
+	p.resolveReplyErrorfiles()
 	// lastPos is empty only when no file could be read; that error says it.
 	if len(cfg.Frontends()) == 0 && p.lastPos.File != "" {
 		p.errorf(p.lastPos, "no frontend or listen section: nothing would accept connections")

@@ -20,7 +20,8 @@ import (
 // deny, return and redirect rules give, built once.
 type httpRuleSets struct {
 	req, res, after *rules.HTTPRules
-	pages           map[*config.HTTPRule][]byte        // deny: the whole answer
+	pages           map[*config.HTTPRule][]byte        // auth, and deny for a status without an error page: the whole answer
+	files           map[*config.HTTPRule]*errPage      // deny, tarpit, return with "errorfile(s)": the page
 	redirects       map[*config.HTTPRule]*redirectRule // redirect
 	vars            bool                               // the rules use variables: sessions keep theirs
 }
@@ -31,13 +32,17 @@ func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
 	}
 	hs := &httpRuleSets{
 		req: cp.HTTPRules(px.HTTPRequest), res: cp.HTTPRules(px.HTTPResponse), after: cp.HTTPRules(px.HTTPAfterResponse),
-		pages: map[*config.HTTPRule][]byte{}, redirects: map[*config.HTTPRule]*redirectRule{},
+		pages: map[*config.HTTPRule][]byte{}, files: map[*config.HTTPRule]*errPage{},
+		redirects: map[*config.HTTPRule]*redirectRule{},
 	}
 	for _, set := range [][]*config.HTTPRule{px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse} {
 		for _, r := range set {
 			switch r.Action {
-			case config.ActDeny, config.ActTarpit:
+			case config.ActDeny, config.ActTarpit, config.ActReturn:
 				hs.pages[r] = denyPage(r.Status)
+				if r.Errorfile != nil {
+					hs.files[r] = configuredPage(r.Errorfile)
+				}
 			case config.ActAuth:
 				hs.pages[r] = authPage(r.Reason)
 			case config.ActRedirect:
@@ -107,14 +112,16 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	switch v.Outcome {
 	case rules.Deny:
 		s.at.localBe = be
-		s.httpDeny(v.Status, s.rulePage(v.Status, hs.pages[v.Rule]), "denied by 'http-request deny' at %s", v.Rule.Pos)
+		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
 		return true, false
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
 		return true, false
 	case rules.Tarpit:
 		s.at.localBe = be
-		s.startTarpit(v.Status, hs.pages[v.Rule])
+		// The answer is built now, while the request is at hand, and
+		// kept: a tarpit is rare enough to own its bytes.
+		s.startTarpit(v.Status, append([]byte(nil), s.replyBytes(hs, hs.req, t, v)...))
 		return true, false
 	case rules.Reject:
 		s.at.localBe = be
@@ -127,6 +134,11 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.Redirect:
 		return true, s.httpRedirect(hs.redirects[v.Rule], be, hl, drained)
 	case rules.Return:
+		if errorReply(v.Rule) {
+			s.at.localBe = be
+			s.failPage(v.Status, s.replyBytes(hs, hs.req, t, v), "answered by 'http-request return' at %s", v.Rule.Pos)
+			return true, false
+		}
 		conn := s.localConn(be)
 		out := hs.req.AppendReturn(s.l.out[:0], t, v, conn)
 		s.l.out = out[:0]
@@ -236,12 +248,10 @@ func (s *session) runResponseRules() bool {
 			switch v.Outcome {
 			case rules.Deny:
 				s.setTerm('P', 'H')
-				s.httpDeny(v.Status, s.rulePage(v.Status, hs.pages[v.Rule]), "response denied by 'http-response deny' at %s", v.Rule.Pos)
+				s.httpDeny(v.Status, s.replyBytes(hs, rs, t, v), "response denied by 'http-response deny' at %s", v.Rule.Pos)
 				return false
 			case rules.Return:
-				out := rs.AppendReturn(l.out[:0], t, v, connClose)
-				l.out = out[:0]
-				s.failPage(v.Status, out, "response replaced by 'http-response return' at %s", v.Rule.Pos)
+				s.failPage(v.Status, s.replyBytes(hs, rs, t, v), "response replaced by 'http-response return' at %s", v.Rule.Pos)
 				return false
 			case rules.Failed:
 				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
@@ -376,7 +386,7 @@ func (s *session) tarpitDone() {
 	tp := s.tarpit
 	s.tarpit = nil
 	s.setTerm('P', 'T') // HAProxy's "tarpitted" termination state
-	s.failPage(tp.code, s.rulePage(tp.code, tp.page), "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
+	s.failPage(tp.code, tp.page, "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
 }
 
 // serverTimeout is 'timeout server', or what set-timeout set for this
@@ -396,12 +406,32 @@ func (s *session) tunnelTimeout(bt *config.Timeouts) time.Duration {
 	return bt.Tunnel
 }
 
-// rulePage is the answer of a deny or tarpit rule: the proxy's error page
-// for the status (its errorfile, else HAProxy's built-in page), or, for a
-// status without one, the rule's own.
-func (s *session) rulePage(code int, own []byte) []byte {
-	if errIndex(code) >= 0 {
-		return s.errorPage(code).answer(s.h != nil && s.h.isHead)
+// errorReply reports whether a rule answers with an error page, which
+// closes the connection, rather than a response of its own.
+func errorReply(r *config.HTTPRule) bool {
+	return r.DefaultErrorfiles || r.Errorfile != nil || r.Errorfiles != ""
+}
+
+// replyBytes is the whole answer of a deny, tarpit or return rule that
+// closes the connection after it, as HAProxy's http_reply_and_close: the
+// file of "errorfile FILE" or of the http-errors section "errorfiles"
+// names; the proxy's error page for the status ("default-errorfiles",
+// and a deny or tarpit without a response of its own); or the response
+// the rule builds (status, content-type, hdr, string, lf-string, file,
+// lf-file). The bytes are valid until the loop's next answer.
+func (s *session) replyBytes(hs *httpRuleSets, rs *rules.HTTPRules, t *rules.Txn, v rules.Verdict) []byte {
+	r := v.Rule
+	head := s.h != nil && s.h.isHead
+	if pg := hs.files[r]; pg != nil {
+		return pg.answer(head)
 	}
-	return own
+	if errorReply(r) {
+		if errIndex(v.Status) >= 0 {
+			return s.errorPage(v.Status).answer(head)
+		}
+		return hs.pages[r]
+	}
+	out := rs.AppendReturn(s.l.out[:0], t, v, connClose)
+	s.l.out = out[:0]
+	return out
 }

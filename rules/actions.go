@@ -116,7 +116,7 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 		case config.ActAllow:
 			return Verdict{Outcome: Allow, Rule: c}
 		case config.ActDeny:
-			return Verdict{Outcome: Deny, Rule: c, Status: c.Status}
+			return Verdict{Outcome: Deny, Rule: c, Status: c.Status, index: i}
 		case config.ActReturn:
 			return Verdict{Outcome: Return, Rule: c, Status: c.Status, index: i}
 		case config.ActRedirect:
@@ -126,7 +126,7 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 		case config.ActReject:
 			return Verdict{Outcome: Reject, Rule: c}
 		case config.ActTarpit:
-			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status}
+			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status, index: i}
 		case config.ActSetTimeout:
 			d := c.Timeout
 			if r.tmo != nil {
