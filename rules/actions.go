@@ -46,7 +46,7 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	vars  *VarSet // set-var, set-var-fmt, unset-var
+	vars  *VarSet        // set-var, set-var-fmt, unset-var
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 }
