@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // "http-request", "http-response" and "http-after-response" rules: an
@@ -38,12 +39,18 @@ const (
 	ActSetStatus                       // the response's status (and reason)
 	ActAuth                            // answer 401 asking for credentials (Reason: the realm)
 	ActSetVarFmt                       // store a log-format string in a variable
+	ActReplacePathQ                    // rewrite the path and query with a regex
+	ActReject                          // close the connection without an answer
+	ActEarlyHint                       // send a field in a 103 Early Hints response
+	ActTarpit                          // hold the request for 'timeout tarpit', then answer an error
+	ActSetTimeout                      // this request's 'timeout server' or 'timeout tunnel'
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
+	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -87,7 +94,11 @@ type HTTPRule struct {
 	Headers     []ReturnHeader
 	Redirect    *Redirect // redirect
 	Var         VarSet    // set-var, set-var-fmt, unset-var
-	Cond        *Condition
+	// Timeout is set-timeout's value when it is a time; Var.Expr holds
+	// it when it is an expression (milliseconds). Name is "server" or
+	// "tunnel".
+	Timeout time.Duration
+	Cond    *Condition
 }
 
 // ReturnHeader is a "hdr NAME VALUE" of a return rule.
@@ -100,7 +111,8 @@ type ReturnHeader struct {
 var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
-		ActReplacePath, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth},
+		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -110,16 +122,16 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"tarpit": "", "capture": "", "set-log-level": "", "set-timeout": "",
-	"normalize-uri": "", "early-hint": "", "set-nice": "", "set-tos": "", "set-mark": "",
+	"capture": "", "set-log-level": "",
+	"normalize-uri": "", "set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
 	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
-	"set-bandwidth-limit": "", "reject": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
+	"set-bandwidth-limit": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
-	"sc-set-gpt": "stick tables", "replace-pathq": "", "set-fc-mark": "", "set-fc-tos": "",
+	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
 }
 
 func (p *parser) kwHTTPRequest(px *Proxy, pos Pos, args []string) error {
@@ -248,8 +260,34 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	}
 	var err error
 	switch r.Action {
-	case ActAllow:
+	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActSetTimeout:
+		if err := nargs(2, "'server' or 'tunnel', then a time or a sample expression"); err != nil {
+			return err
+		}
+		if rest[0] != "server" && rest[0] != "tunnel" {
+			return fmt.Errorf("%s: '%s' is not a timeout this action sets (server, tunnel; HAProxy 2.6 has no others)", what, rest[0])
+		}
+		r.Name = rest[0]
+		if d, derr := parseDuration(rest[1]); derr == nil {
+			if d <= 0 {
+				return fmt.Errorf("%s: the timeout must be positive", what)
+			}
+			r.Timeout = d
+			return nil
+		}
+		if r.Var.Expr, err = p.parseExpr(pos, rest[1]); err != nil {
+			return fmt.Errorf("%s: '%s' is neither a time nor a sample expression: %v", what, rest[1], err)
+		}
+	case ActEarlyHint:
+		if err := nargs(2, "a header name and a value"); err != nil {
+			return err
+		}
+		if err := headerName(rest[0]); err != nil {
+			return err
+		}
+		r.Value, err = format(rest[1])
 	case ActAuth:
 		r.Reason = px.Name // HAProxy's default realm: the proxy's name
 		if len(rest) == 2 && rest[0] == "realm" {
@@ -260,9 +298,12 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		if strings.ContainsAny(r.Reason, "\"\r\n") {
 			return fmt.Errorf("%s: the realm must not contain quotes or line breaks", what)
 		}
-	case ActDeny:
+	case ActDeny, ActTarpit:
 		r.Status = 403
-		if r.Set == ResponseRules {
+		switch {
+		case r.Action == ActTarpit:
+			r.Status = 500 // HAProxy's tarpit answer
+		case r.Set == ResponseRules:
 			r.Status = 502
 		}
 		for i := 0; i < len(rest); i++ {
@@ -322,7 +363,7 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 			return err
 		}
 		r.Value, err = format(rest[0])
-	case ActReplacePath, ActReplaceURI:
+	case ActReplacePath, ActReplacePathQ, ActReplaceURI:
 		if err := nargs(2, "a regular expression and a replacement"); err != nil {
 			return err
 		}

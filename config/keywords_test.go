@@ -751,6 +751,7 @@ func TestTimeouts(t *testing.T) {
 		"check":           func(t *Timeouts) *time.Duration { return &t.Check },
 		"client-fin":      func(t *Timeouts) *time.Duration { return &t.ClientFin },
 		"server-fin":      func(t *Timeouts) *time.Duration { return &t.ServerFin },
+		"tarpit":          func(t *Timeouts) *time.Duration { return &t.Tarpit },
 	}
 	values := []struct {
 		text string

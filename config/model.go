@@ -308,7 +308,10 @@ type Timeouts struct {
 	Connect, Client, Server    time.Duration
 	HTTPRequest, HTTPKeepAlive time.Duration
 	Queue, Tunnel, Check       time.Duration
-	ClientFin, ServerFin       time.Duration
+	// Tarpit is how long 'http-request tarpit' holds a request; zero:
+	// 'timeout connect', as in HAProxy.
+	Tarpit               time.Duration
+	ClientFin, ServerFin time.Duration
 }
 
 // Bind is one listening address of a "bind" line (a line with several

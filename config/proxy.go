@@ -235,12 +235,14 @@ func (p *parser) kwTimeout(px *Proxy, pos Pos, args []string) error {
 	name := args[0]
 	dst, fe, be := timeoutField(&px.Timeouts, name)
 	if dst == nil {
-		return fmt.Errorf("unknown timeout '%s' (supported: connect, client, server, http-request, http-keep-alive, queue, tunnel, check, client-fin, server-fin)", name)
+		return fmt.Errorf("unknown timeout '%s' (supported: connect, client, server, http-request, http-keep-alive, queue, tunnel, check, client-fin, server-fin, tarpit)", name)
 	}
 	if err := oneDuration("timeout "+name, args[1:], dst); err != nil {
 		return err
 	}
-	p.warnCapability(px, pos, "timeout "+name, fe, be)
+	if !(fe && be) { // a timeout of either side (tarpit) fits any section
+		p.warnCapability(px, pos, "timeout "+name, fe, be)
+	}
 	return nil
 }
 
@@ -275,6 +277,8 @@ func timeoutField(t *Timeouts, name string) (dst *time.Duration, frontendSide, b
 		return &t.ClientFin, true, false
 	case "server-fin":
 		return &t.ServerFin, false, true
+	case "tarpit":
+		return &t.Tarpit, true, true // either side, as in HAProxy
 	}
 	return nil, false, false
 }

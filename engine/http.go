@@ -849,16 +849,16 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 		earliest(s.lastCli, t.Client)
 	}
 	if s.serverBlocks() {
-		earliest(s.lastSrv, bt.Server) // a request body the server does not read
+		earliest(s.lastSrv, s.serverTimeout(bt)) // a request body the server does not read
 	}
 	switch h.rs {
 	case rsHead:
 		if h.rq == rqDone {
-			earliest(h.reqDoneAt, bt.Server)
+			earliest(h.reqDoneAt, s.serverTimeout(bt))
 		}
 	case rsBody:
 		if !s.clientBlocks() {
-			earliest(s.lastSrv, bt.Server)
+			earliest(s.lastSrv, s.serverTimeout(bt))
 		}
 	}
 }

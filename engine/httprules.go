@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
@@ -35,7 +36,7 @@ func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
 	for _, set := range [][]*config.HTTPRule{px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse} {
 		for _, r := range set {
 			switch r.Action {
-			case config.ActDeny:
+			case config.ActDeny, config.ActTarpit:
 				hs.pages[r] = denyPage(r.Status)
 			case config.ActAuth:
 				hs.pages[r] = authPage(r.Reason)
@@ -113,6 +114,14 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
 		return true, false
+	case rules.Tarpit:
+		s.at.localBe = be
+		s.startTarpit(v.Status, hs.pages[v.Rule])
+		return true, false
+	case rules.Reject:
+		s.at.localBe = be
+		s.tcpRejected()
+		return true, false
 	case rules.Auth:
 		s.at.localBe = be
 		s.httpDeny(401, hs.pages[v.Rule], "credentials requested by 'http-request auth' at %s", v.Rule.Pos)
@@ -124,6 +133,17 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		out := hs.req.AppendReturn(s.l.out[:0], t, v, conn)
 		s.l.out = out[:0]
 		return true, s.answerHere(out, v.Status, be, hl, drained)
+	}
+	if tm := t.Timeouts; tm.Server > 0 || tm.Tunnel > 0 {
+		if tm.Server > 0 {
+			s.tmoServer = tm.Server
+		}
+		if tm.Tunnel > 0 {
+			s.tmoTunnel = tm.Tunnel
+		}
+	}
+	if hints := t.EarlyHints(); len(hints) > 0 && t.Req.Minor == 1 {
+		s.sendEarlyHints(hints)
 	}
 	if t.Req.Edited {
 		if !s.rewriteEdited(t.Req) {
@@ -292,4 +312,87 @@ func authPage(realm string) []byte {
 // rule uses variables.
 type sessionVars struct {
 	sess, txn rules.Vars
+}
+
+// sendEarlyHints writes a 103 Early Hints response with the fields
+// early-hint rules gathered, before the request goes on. An HTTP/1.0
+// client gets none, as in HAProxy. The client's socket buffer is empty
+// between requests, so the small answer goes in one write; a client
+// that does not read it loses only the hint.
+func (s *session) sendEarlyHints(fields []byte) {
+	l := s.l
+	out := append(l.out[:0], "HTTP/1.1 103 Early Hints\r\n"...)
+	out = append(out, fields...)
+	out = append(out, "\r\n"...)
+	l.out = out[:0]
+	if n, _, err := s.cli.send(out); err == nil {
+		s.s2c.bytes += int64(n)
+	}
+}
+
+// startTarpit holds the request, reading nothing more, until 'timeout
+// tarpit' (else 'timeout connect') of the backend, or of the frontend
+// before routing, has passed; then it answers page (HAProxy's 500 by
+// default) and closes. A client that leaves first is closed with it.
+func (s *session) startTarpit(code int, page []byte) {
+	s.tarpit = &tarpitState{code: code, page: page, since: s.l.now}
+	if s.tarpitTimeout() <= 0 {
+		s.tarpitDone() // no timeout to wait for: answer at once
+		return
+	}
+	s.state = stTarpit
+	s.rearm()
+}
+
+// tarpitState is a request held by 'http-request tarpit'.
+type tarpitState struct {
+	code  int
+	page  []byte
+	since time.Time
+}
+
+// tarpitTimeout is how long a tarpit holds its request: 'timeout
+// tarpit', else 'timeout connect', the backend's before the frontend's.
+func (s *session) tarpitTimeout() time.Duration {
+	var ts []*config.Timeouts
+	if be := s.at.localBe; be != nil {
+		ts = append(ts, &be.Conf.Timeouts)
+	}
+	ts = append(ts, &s.fe.conf.Timeouts)
+	for _, t := range ts {
+		if t.Tarpit > 0 {
+			return t.Tarpit
+		}
+	}
+	for _, t := range ts {
+		if t.Connect > 0 {
+			return t.Connect
+		}
+	}
+	return 0
+}
+
+// tarpitDone answers the held request.
+func (s *session) tarpitDone() {
+	tp := s.tarpit
+	s.tarpit = nil
+	s.setTerm('P', 'T') // HAProxy's "tarpitted" termination state
+	s.failPage(tp.code, tp.page, "request tarpitted for %v", s.l.now.Sub(tp.since).Round(time.Millisecond))
+}
+
+// serverTimeout is 'timeout server', or what set-timeout set for this
+// request.
+func (s *session) serverTimeout(bt *config.Timeouts) time.Duration {
+	if s.tmoServer > 0 {
+		return s.tmoServer
+	}
+	return bt.Server
+}
+
+// tunnelTimeout is 'timeout tunnel', or what set-timeout set.
+func (s *session) tunnelTimeout(bt *config.Timeouts) time.Duration {
+	if s.tmoTunnel > 0 {
+		return s.tmoTunnel
+	}
+	return bt.Tunnel
 }

@@ -296,3 +296,82 @@ func TestTCPRuleVariablesAndExpectProxy(t *testing.T) {
 		t.Fatalf("body %q, want %q", got, want)
 	}
 }
+
+// reject closes without an answer; early-hint sends a 103 before the
+// response; replace-pathq rewrites path and query together.
+func TestRejectEarlyHintReplacePathQ(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  http-request reject if { path /drop }
+  http-request early-hint link "</style.css>; rel=preload" if { path /hint }
+  http-request early-hint link "</app.js>; rel=preload" if { path /hint }
+  http-request replace-pathq /q\?a=(.*) /r/\1`, "", srv))
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /drop HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, err := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("rejected request answered %q (%v)", b, err)
+	}
+
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c2, "GET /hint HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c2)
+	hint, err := http.ReadResponse(br, nil)
+	if err != nil || hint.StatusCode != 103 || len(hint.Header.Values("Link")) != 2 {
+		t.Fatalf("early hints %v %v", hint, err)
+	}
+	final, err := http.ReadResponse(br, nil)
+	if err != nil || final.StatusCode != 200 {
+		t.Fatalf("final response %v %v", final, err)
+	}
+
+	resp := ruleExchange(t, addr, "GET /q?a=1 HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+	if body := bodyOf(resp); !strings.HasPrefix(body, "GET /r/1\n") {
+		t.Errorf("replace-pathq: %q", body)
+	}
+}
+
+// tarpit holds the request, then answers 500 (or its deny_status)
+// without the server seeing it.
+func TestTarpit(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, "  timeout tarpit 100ms\n  http-request tarpit if { path /slow }\n  http-request tarpit deny_status 429 if { path /slower }", "", srv))
+	for path, want := range map[string]int{"/slow": 500, "/slower": 429} {
+		resp := ruleExchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+		if resp.StatusCode != want || !resp.Close {
+			t.Errorf("%s: status %d close %v, want %d and close", path, resp.StatusCode, resp.Close, want)
+		}
+	}
+}
+
+// set-timeout server replaces 'timeout server' for the request.
+func TestSetTimeoutServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a server that reads and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	_, addr := startEngine(t, rulesConfig(t, "  http-request set-timeout server 200ms if { path /short }", "", ln.Addr().String()))
+	resp := ruleExchange(t, addr, "GET /short HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+	if resp.StatusCode != 504 {
+		t.Fatalf("status %d, want 504 once the 200ms server timeout passed (timeout server is 30s)", resp.StatusCode)
+	}
+}

@@ -27,6 +27,7 @@ const (
 	stServerHandshake                     // TLS: the handshake pool has the server connection
 	stInspect                             // tcp mode: waiting for the ClientHello (tcp-request inspect-delay)
 	stRouting                             // passing from one phase to the next, within one call: the next step sets the state
+	stTarpit                              // HTTP: a request held by http-request tarpit
 	stClosed
 )
 
@@ -96,6 +97,11 @@ type session struct {
 	hello *rules.Hello
 	// vars are the variables rules set (nil until one does).
 	vars *sessionVars
+	// tarpit is the request 'http-request tarpit' holds.
+	tarpit *tarpitState
+	// tmoServer and tmoTunnel are what 'http-request set-timeout' set
+	// (zero: the backend's timeouts).
+	tmoServer, tmoTunnel time.Duration
 
 	// TLS: when the handshake started, and how to stop it if the
 	// session ends first.
@@ -220,6 +226,10 @@ func (s *session) onEvent(ep *endpoint) {
 	case stLinger:
 		if ep.client {
 			s.drainClient()
+		}
+	case stTarpit:
+		if ep.client && s.cli.hup {
+			s.close(false) // the client gave up: nothing to answer
 		}
 	}
 }
@@ -563,16 +573,18 @@ func (s *session) deadline() time.Time {
 		s.httpHeadDeadline(earliest)
 	case stLinger:
 		earliest(s.h.lingerAt, lingerTime)
+	case stTarpit:
+		earliest(s.tarpit.since, s.tarpitTimeout())
 	case stEstablished:
 		if s.h != nil && !s.h.tunnel {
 			s.httpDeadline(earliest)
 			break
 		}
-		cli, srv := t.Client, bt.Server
-		if bt.Tunnel > 0 {
+		cli, srv := t.Client, s.serverTimeout(bt)
+		if tun := s.tunnelTimeout(bt); tun > 0 {
 			// As in HAProxy, "timeout tunnel" replaces the client and
 			// server timeouts once a TCP connection is established.
-			cli, srv = bt.Tunnel, bt.Tunnel
+			cli, srv = tun, tun
 		}
 		if s.c2s.eof && t.ClientFin > 0 {
 			cli = t.ClientFin
@@ -642,6 +654,8 @@ func (s *session) onTimer(now time.Time) {
 		s.close(false) // timeout client, before the inspect-delay
 	case stServerHandshake:
 		s.serverHandshakeFailed(context.DeadlineExceeded)
+	case stTarpit:
+		s.tarpitDone()
 	case stHTTPHead:
 		if s.h.headStart.IsZero() {
 			s.close(false) // an idle keep-alive connection: close silently

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/fjordlb/fjord/config"
 )
@@ -25,6 +26,8 @@ const (
 	Redirect                // answer the rule's redirect
 	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
 	Auth                    // answer 401 asking for credentials
+	Reject                  // close the connection, no answer
+	Tarpit                  // hold the request, then answer Verdict.Status
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -47,6 +50,7 @@ type httpRule struct {
 	value *Format
 	re    *regexp.Regexp
 	vars  *VarSet        // set-var, set-var-fmt, unset-var
+	tmo   *Expr          // set-timeout's expression
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 }
@@ -78,6 +82,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 		switch r.Action {
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
+		case config.ActSetTimeout:
+			hr.tmo = compileOptExpr(r.Var.Expr)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -117,6 +123,36 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Redirect, Rule: c}
 		case config.ActAuth:
 			return Verdict{Outcome: Auth, Rule: c, Status: 401}
+		case config.ActReject:
+			return Verdict{Outcome: Reject, Rule: c}
+		case config.ActTarpit:
+			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status}
+		case config.ActSetTimeout:
+			d := c.Timeout
+			if r.tmo != nil {
+				v, ok := r.tmo.Eval(t)
+				n, isInt := v.asInt()
+				if !ok || !isInt || n <= 0 {
+					continue // no usable value: the timeout stays, as in HAProxy
+				}
+				d = time.Duration(n) * time.Millisecond
+			}
+			if c.Name == "server" {
+				t.Timeouts.Server = d
+			} else {
+				t.Timeouts.Tunnel = d
+			}
+		case config.ActEarlyHint:
+			// Sent by the engine in one 103 response once the rules
+			// ran (EarlyHints): rendered now, as the rule sees the
+			// request.
+			v := r.value.render(t)
+			if fieldValue(v) {
+				t.hints = append(t.hints, r.name...)
+				t.hints = append(t.hints, ": "...)
+				t.hints = append(t.hints, v...)
+				t.hints = append(t.hints, "\r\n"...)
+			}
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			r.vars.Apply(t)
 		default:
@@ -155,18 +191,17 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		m.Method = v
 	case config.ActSetPath, config.ActSetPathQ, config.ActSetQuery, config.ActSetURI:
 		return setTarget(t, m, c.Action, r.value.render(t))
-	case config.ActReplacePath, config.ActReplaceURI:
-		subject := m.Path
-		if c.Action == config.ActReplaceURI {
-			subject = m.URI
+	case config.ActReplacePath, config.ActReplacePathQ, config.ActReplaceURI:
+		subject, act := m.Path, config.ActSetPath
+		switch c.Action {
+		case config.ActReplaceURI:
+			subject, act = m.URI, config.ActSetURI
+		case config.ActReplacePathQ:
+			subject, act = pathqOf(m), config.ActSetPathQ
 		}
 		out, ok := regexReplace(t, r.re, subject, r.value)
 		if !ok {
 			return true // no match: nothing to do
-		}
-		act := config.ActSetPath
-		if c.Action == config.ActReplaceURI {
-			act = config.ActSetURI
 		}
 		return setTarget(t, m, act, out)
 	case config.ActSetStatus:
@@ -280,6 +315,12 @@ func setTarget(t *Txn, m *Msg, act config.HTTPAction, v []byte) bool {
 		query = m.URI[i:]
 	}
 	off := len(t.rendered)
+	if act != config.ActSetURI {
+		// An absolute-form target keeps its scheme and authority.
+		if pq := pathqOf(m); len(pq) < len(m.URI) && bytes.HasSuffix(m.URI, pq) {
+			t.rendered = append(t.rendered, m.URI[:len(m.URI)-len(pq)]...)
+		}
+	}
 	switch act {
 	case config.ActSetPath:
 		if len(v) == 0 {
@@ -394,3 +435,21 @@ func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []
 	dst = append(dst, "\r\n"...)
 	return append(dst, body...)
 }
+
+// pathqOf is the path and query of the target (all of an origin-form
+// target; after the authority of an absolute-form one).
+func pathqOf(m *Msg) []byte {
+	if len(m.URI) > 0 && m.URI[0] == '/' {
+		return m.URI
+	}
+	if i := bytes.Index(m.URI, []byte("://")); i > 0 {
+		if j := bytes.IndexByte(m.URI[i+3:], '/'); j >= 0 {
+			return m.URI[i+3+j:]
+		}
+	}
+	return m.Path
+}
+
+// EarlyHints returns the fields early-hint rules gathered ("name:
+// value" lines), empty when none ran.
+func (t *Txn) EarlyHints() []byte { return t.hints }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"crypto/rand"
+
 	"github.com/fjordlb/fjord/config"
 )
 

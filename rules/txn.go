@@ -41,12 +41,19 @@ type Txn struct {
 	// rendered holds the values actions built (format.go): like
 	// scratch, kept until Reset.
 	rendered []byte
+	// hints are the fields early-hint rules gathered.
+	hints []byte
+	// Timeouts are what set-timeout rules set for this request; zero:
+	// the configured one.
+	Timeouts struct{ Server, Tunnel time.Duration }
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
 func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
 	t.rendered = t.rendered[:0]
+	t.hints = t.hints[:0]
+	t.Timeouts.Server, t.Timeouts.Tunnel = 0, 0
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
