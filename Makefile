@@ -210,12 +210,15 @@ bench-bin:
 	$(GO) build -trimpath -o $(BIN)/fjord-tlsflood ./bench/cmd/tlsflood
 	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
 
-# The standard suite: about 25 minutes on 2 CPUs, 10 of them the HTTPS
-# scenarios (fjord-http, haproxy-http and nginx-http terminating TLS).
+# The standard suite: about 27 minutes on 2 CPUs, 10 of them the HTTPS
+# scenarios (fjord-http, haproxy-http and nginx-http terminating TLS), 2
+# rules-keepalive (fjord without and with a typical rule set, HAProxy
+# with it).
 bench: bench-deps bench-bin
 	$(BIN)/fjord-bench -bin $(BIN) $(BENCH_FLAGS)
 
-# Every plain scenario and proxy once, short, and three HTTPS scenarios
+# Every plain scenario (rules-keepalive included) and proxy once, short,
+# and three HTTPS scenarios
 # (https-keepalive, https-handshake-ecdsa, https-flood-latency): about
 # two and a half minutes.
 bench-quick: bench-deps bench-bin

@@ -12,8 +12,11 @@ import (
 
 // haproxyStyle is the configuration fjord and HAProxy share: the same text
 // for both, since fjord reads haproxy.cfg. Long client and server timeouts,
-// because the idle scenario holds connections open on purpose.
-func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
+// because the idle scenario holds connections open on purpose. rulesMap,
+// when not "", adds the rules-keepalive scenario's rule set (RuleSet) to
+// the listen section, its map file at rulesMap, and the backend its map
+// names.
+func haproxyStyle(env *Env, mode Mode, port int, extraGlobal, rulesMap string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by fjord-bench.\nglobal\n  nbthread %d\n  maxconn %d\n", env.Threads, env.MaxConn)
 	// Both would ask for more descriptors than the hard limit allows
@@ -48,10 +51,75 @@ func haproxyStyle(env *Env, mode Mode, port int, extraGlobal string) string {
 	}
 	fmt.Fprintf(&b, "  option splice-auto\n  maxconn %d\n  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n", env.MaxConn)
 	fmt.Fprintf(&b, "\nlisten bench\n  bind 127.0.0.1:%d%s\n  balance roundrobin\n", port, bind)
-	for i, be := range env.Backends {
-		fmt.Fprintf(&b, "  server web%d %s\n", i+1, be)
+	if rulesMap != "" {
+		for _, l := range RuleSet(rulesMap) {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	servers := func() {
+		for i, be := range env.Backends {
+			fmt.Fprintf(&b, "  server web%d %s\n", i+1, be)
+		}
+	}
+	servers()
+	if rulesMap != "" {
+		fmt.Fprintf(&b, "\nbackend %s\n  balance roundrobin\n", RulesBackend)
+		servers()
 	}
 	return b.String()
+}
+
+// RulesBackend is the backend the rule set's map lookup routes every
+// request of the benchmark to: the same web nodes as the listen
+// section's, so that the rules are all that differs from fjord-http.
+const RulesBackend = "be_web"
+
+// RuleSet is the rules-keepalive scenario's rule set, the same text for
+// fjord and HAProxy, in a listen section, mapFile being the map it looks
+// the Host up in (RulesMap): a site's usual handful. A redirect ACL that
+// the benchmark's requests (Host: bench) never match; five header rules,
+// three on the request and two on the response; and a map lookup of the
+// lower-cased Host that chooses the backend. Every rule runs for every
+// request; only the redirect's action does not.
+func RuleSet(mapFile string) []string {
+	return []string{
+		"http-request redirect scheme https if { hdr(host) -i old.example.com }",
+		"http-request set-header X-Forwarded-Proto http",
+		"http-request set-header X-Client-IP %[src]",
+		"http-request del-header X-Debug",
+		"http-response set-header Strict-Transport-Security max-age=63072000",
+		"http-response del-header Server",
+		"use_backend %[req.hdr(host),lower,map_str(" + mapFile + "," + RulesBackend + ")]",
+	}
+}
+
+// RulesMap is the map file of RuleSet: a few host names, the benchmark's
+// own ("bench", the Host the generator sends) among them, each to
+// RulesBackend.
+const RulesMap = `# Written by fjord-bench: the rules-keepalive scenario's Host -> backend map.
+www.example.com ` + RulesBackend + `
+example.com ` + RulesBackend + `
+static.example.com ` + RulesBackend + `
+api.example.com ` + RulesBackend + `
+bench ` + RulesBackend + `
+`
+
+// RulesMapName is the file name of RulesMap in the run's directory.
+const RulesMapName = "rules-hosts.map"
+
+// configFile is where program's configuration goes in the run's
+// directory: "fjord-http.cfg", "haproxy-https.cfg", or with rules
+// "fjord-rules.cfg", the map (RulesMap) then written beside it and its
+// path returned as rulesMap.
+func configFile(env *Env, program string, mode Mode, rules bool) (path, rulesMap string, err error) {
+	if !rules {
+		return filepath.Join(env.Dir, program+"-"+configName(env, mode)+".cfg"), "", nil
+	}
+	rulesMap = filepath.Join(env.Dir, RulesMapName)
+	if err := os.WriteFile(rulesMap, []byte(RulesMap), 0o644); err != nil {
+		return "", "", err
+	}
+	return filepath.Join(env.Dir, program+"-rules.cfg"), rulesMap, nil
 }
 
 // configName names a configuration file after the mode, or "https" when
@@ -63,17 +131,24 @@ func configName(env *Env, mode Mode) string {
 	return string(mode)
 }
 
-func fjordConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
+// fjordConfig writes fjord's configuration; with rules, the rule set of
+// the rules-keepalive scenario and its map.
+func fjordConfig(mode Mode, rules bool) func(*Env, string, int) ([]string, []string, error) {
 	return func(env *Env, bin string, port int) ([]string, []string, error) {
-		path := filepath.Join(env.Dir, "fjord-"+configName(env, mode)+".cfg")
-		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, "")), 0o644); err != nil {
+		path, rulesMap, err := configFile(env, "fjord", mode, rules)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, "", rulesMap)), 0o644); err != nil {
 			return nil, nil, err
 		}
 		return []string{bin, "-f", path}, []string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil
 	}
 }
 
-func haproxyConfig(mode Mode) func(*Env, string, int) ([]string, []string, error) {
+// haproxyConfig writes HAProxy's configuration; with rules, the rule set
+// of the rules-keepalive scenario and its map.
+func haproxyConfig(mode Mode, rules bool) func(*Env, string, int) ([]string, []string, error) {
 	return func(env *Env, bin string, port int) ([]string, []string, error) {
 		// HAProxy sizes its descriptors as 2 per connection plus its
 		// pipes (maxpipes, a quarter of maxconn by default) and refuses
@@ -86,8 +161,11 @@ func haproxyConfig(mode Mode) func(*Env, string, int) ([]string, []string, error
 				extra = fmt.Sprintf("  maxpipes %d\n", pipes)
 			}
 		}
-		path := filepath.Join(env.Dir, "haproxy-"+configName(env, mode)+".cfg")
-		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, extra)), 0o644); err != nil {
+		path, rulesMap, err := configFile(env, "haproxy", mode, rules)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, extra, rulesMap)), 0o644); err != nil {
 			return nil, nil, err
 		}
 		// -db: stay in the foreground, so that stopping it is a signal

@@ -48,6 +48,12 @@ type Peer struct {
 	checkFlag string
 	// tlsLib says which TLS library the program uses.
 	tlsLib func(bin string) string
+	// Rules says that the peer runs the rule set of the rules-keepalive
+	// scenario (RuleSet), and takes part in that scenario only.
+	Rules bool
+	// Ref names the peer that its "×HAProxy" ratios are over; "" is
+	// HAProxy in the same mode (haproxy-tcp, haproxy-http).
+	Ref string
 }
 
 // Env is what every peer is started with.
@@ -91,14 +97,28 @@ const (
 // generator and the web nodes manage alone.
 var All = []*Peer{
 	{Name: "direct", Mode: None, Doc: "no proxy: the generator talks to the web nodes"},
-	{Name: "fjord-tcp", Mode: TCP, Doc: "fjord, mode tcp", find: binIn("fjord"), config: fjordConfig(TCP)},
-	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: goTLS},
-	{Name: "haproxy-tcp", Mode: TCP, Doc: "HAProxy, mode tcp, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(TCP)},
-	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP), TLS: true, checkFlag: "-c", tlsLib: openSSLOf("-vv", "Running on OpenSSL version : ")},
+	{Name: "fjord-tcp", Mode: TCP, Doc: "fjord, mode tcp", find: binIn("fjord"), config: fjordConfig(TCP, false)},
+	{Name: "fjord-http", Mode: HTTP, Doc: "fjord, mode http, option http-keep-alive", find: binIn("fjord"), config: fjordConfig(HTTP, false), TLS: true, checkFlag: "-c", tlsLib: goTLS},
+	{Name: "haproxy-tcp", Mode: TCP, Doc: "HAProxy, mode tcp, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(TCP, false)},
+	{Name: "haproxy-http", Mode: HTTP, Doc: "HAProxy, mode http, option http-keep-alive, option splice-auto", find: inPath("haproxy"), config: haproxyConfig(HTTP, false), TLS: true, checkFlag: "-c", tlsLib: openSSLOf("-vv", "Running on OpenSSL version : ")},
 	{Name: "nginx-stream", Mode: TCP, Doc: "nginx stream proxy", find: nginxStream, config: nginxConfig(TCP)},
 	{Name: "nginx-http", Mode: HTTP, Doc: "nginx http proxy, upstream keepalive", find: inPath("nginx"), config: nginxConfig(HTTP), TLS: true, checkFlag: "-t", tlsLib: openSSLOf("-V", "running with ")},
 	{Name: "iocopy", Mode: TCP, Doc: "plain Go: two goroutines per connection calling io.Copy", find: binIn("fjord-iocopy"), config: iocopyConfig},
+	// The rules-keepalive scenario's: fjord-http's and haproxy-http's
+	// configurations with the rule set added. nginx and the io.Copy
+	// proxy have no counterpart: neither reads this rule language.
+	{Name: RulesFjord, Mode: HTTP, Doc: "fjord-http with the rules-keepalive scenario's rule set", find: binIn("fjord"), config: fjordConfig(HTTP, true), checkFlag: "-c", Rules: true, Ref: RulesHAProxy},
+	{Name: RulesHAProxy, Mode: HTTP, Doc: "haproxy-http with the rules-keepalive scenario's rule set", find: inPath("haproxy"), config: haproxyConfig(HTTP, true), checkFlag: "-c", Rules: true, Ref: RulesHAProxy},
 }
+
+// The peers of the rules-keepalive scenario: fjord with the rule set
+// against fjord without it (RulesBaseline, the keepalive scenario's
+// fjord-http) and against HAProxy with the same rule set.
+const (
+	RulesFjord    = "fjord-rules"
+	RulesHAProxy  = "haproxy-rules"
+	RulesBaseline = "fjord-http"
+)
 
 // Lookup returns the peers named, in the order given; "all" is every peer.
 // direct is added first when it is not named: the generator's own share is

@@ -95,6 +95,9 @@ func TestEveryPeerProxies(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
+			if p.Rules {
+				checkRules(t, p, env)
+			}
 			in, err := p.Start(env)
 			if err != nil {
 				t.Fatal(err)
@@ -125,9 +128,15 @@ func TestEveryPeerProxies(t *testing.T) {
 					t.Fatalf("through %s: status %d, %d bytes", p.Name, resp.StatusCode(), len(resp.Body()))
 				}
 				served[string(resp.Header.Peek("X-Served-By"))] = true
+				if p.Rules {
+					rulesApplied(t, p.Name, &resp)
+				}
 			}
 			if !served["web1"] || !served["web2"] {
 				t.Errorf("through %s, served by %v; want both web nodes", p.Name, served)
+			}
+			if p.Rules {
+				rulesRedirect(t, p.Name, in.Addrs[0])
 			}
 			in.Stop()
 			for _, pid := range tree {

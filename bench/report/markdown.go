@@ -18,6 +18,9 @@ type column struct {
 }
 
 func haproxyRef(s *Scenario, r *Row) *Row {
+	if r.Ref != "" {
+		return s.Find(r.Ref)
+	}
 	if r.Mode != "tcp" && r.Mode != "http" {
 		return nil
 	}
@@ -121,8 +124,9 @@ func columns(s *Scenario) []column {
 		{"gen CPU", GenCPU, nil, share},
 		{"load CPU", LoadCPU, nil, share},
 	}
-	if s.TLS != "" {
-		// No direct connection speaks TLS: no ×direct.
+	if s.TLS != "" || s.Find("direct") == nil {
+		// No direct connection speaks TLS, and a scenario that compares
+		// only proxies (rules-keepalive) runs none: no ×direct.
 		cols = append(cols[:2], cols[3:]...)
 	}
 	if s.Kind == Handshakes {

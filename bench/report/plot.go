@@ -215,13 +215,15 @@ func peerIndex(name string) int {
 	return len(names)
 }
 
-// palette: direct black, fjord blues, HAProxy reds, nginx greens, Go grey.
+// palette: direct black, fjord blues, HAProxy reds, nginx greens, Go
+// purple, then fjord and HAProxy with rules in a darker blue and red.
 var palette = []color.Color{
 	color.RGBA{0, 0, 0, 255},
 	color.RGBA{31, 119, 180, 255}, color.RGBA{23, 190, 207, 255},
 	color.RGBA{214, 39, 40, 255}, color.RGBA{255, 127, 14, 255},
 	color.RGBA{44, 160, 44, 255}, color.RGBA{188, 189, 34, 255},
 	color.RGBA{148, 103, 189, 255},
+	color.RGBA{16, 60, 120, 255}, color.RGBA{140, 20, 25, 255},
 }
 
 func peerColor(i int) color.Color {

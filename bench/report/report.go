@@ -68,6 +68,9 @@ const (
 type Row struct {
 	Peer string `json:"peer"`
 	Mode string `json:"mode"` // none, tcp, http
+	// Ref names the row that this row's ×HAProxy ratios are over; ""
+	// is haproxy-<Mode>.
+	Ref string `json:"ref,omitempty"`
 	// Status is empty for a peer that ran; otherwise why there are no
 	// figures: "not installed: ...", "failed: ...".
 	Status string   `json:"status,omitempty"`

@@ -230,3 +230,82 @@ func TestJSONAndPlots(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownRef: a row's Ref names the row its ×HAProxy ratios are
+// over, and a scenario without direct has no ×direct column.
+func TestMarkdownRef(t *testing.T) {
+	row := func(peer, ref string, req, cpu float64) *Row {
+		return &Row{Peer: peer, Mode: "http", Ref: ref, Median: Round{ReqPerSec: req, P50: 50, P99: 100, CPUPerReq: cpu}}
+	}
+	res := &Results{Scenarios: []*Scenario{{Name: "rules-keepalive", Title: "Rules", Kind: Requests, Rows: []*Row{
+		row("fjord-http", "", 30000, 20),
+		row("fjord-rules", "haproxy-rules", 27000, 22),
+		row("haproxy-rules", "haproxy-rules", 24000, 25),
+	}}}}
+	var b bytes.Buffer
+	if err := Markdown(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "×direct") {
+		t.Errorf("a ×direct column without direct:\n%s", out)
+	}
+	for _, want := range []string{
+		// req/s, ×HAProxy, p50 ... p99 ×HAProxy, CPU, ×HAProxy
+		"| fjord-rules | 27,000 | 1.125 | 50.0 | 100 | — | — | — | — | 1.000 | 22.00 | 0.880 |",
+		"| haproxy-rules | 24,000 | 1.000 |",
+		// fjord-http's HAProxy (haproxy-http) is not in this scenario.
+		"| fjord-http | 30,000 | — | 50.0 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+}
+
+// TestSummaryPeerQuotient: a quotient of two peers of one scenario is
+// the numerator's figure, judged against its target itself; Ratioed
+// limits the ratio columns.
+func TestSummaryPeerQuotient(t *testing.T) {
+	sc := &Scenario{Name: "s", Rows: []*Row{
+		{Peer: "a", Median: Round{CPUPerReq: 20}},
+		{Peer: "b", Median: Round{CPUPerReq: 23}},
+		{Peer: "c", Median: Round{CPUPerReq: 25}},
+		{Peer: "d", Status: "failed: it crashed"},
+		{Peer: "e", Median: Round{ReqPerSec: 1}},
+	}}
+	sum := &Summary{Title: "T", Peers: []string{"a", "b", "c"}, Ref: "c", Target: "b", Ratioed: []string{"b"}}
+	q := sum.AddPeerQuotient("b over a", sc, CPUPerReq, "b", "a", 1.1)
+	if q.Values["b"] != 23.0/20 || len(q.Values) != 1 || q.Met == nil || *q.Met || q.Status["a"] != "—" || q.Status["c"] != "—" || q.Scenario != "s" {
+		t.Errorf("b over a: %+v (1.15 is above 1.1)", q)
+	}
+	cpu := sum.Add("CPU", UnitMicros, sc, CPUPerReq, 0.95)
+	if cpu.Ratios["b"] != 23.0/25 || cpu.Ratios["c"] != 1 || len(cpu.Ratios) != 2 || cpu.Met == nil || !*cpu.Met {
+		t.Errorf("CPU: %+v", cpu)
+	}
+	for _, tt := range []struct{ num, den, want string }{
+		{"d", "a", "failed"},
+		{"a", "d", "d failed"},
+		{"a", "x", "x not run"},
+		{"e", "a", "no figure"},
+		{"a", "e", "e no figure"},
+	} {
+		sum.Peers = []string{tt.num}
+		r := sum.AddPeerQuotient("q", sc, CPUPerReq, tt.num, tt.den, 0)
+		if r.Status[tt.num] != tt.want || len(r.Values) != 0 || r.Met != nil {
+			t.Errorf("%s over %s: %+v, want %q", tt.num, tt.den, r, tt.want)
+		}
+	}
+	if r := sum.AddPeerQuotient("q", nil, CPUPerReq, "a", "b", 1); r.Status["a"] != "not run" {
+		t.Errorf("no scenario: %+v", r)
+	}
+	sum.Peers = []string{"a", "b", "c"}
+	sum.Rows = sum.Rows[:2]
+	var b strings.Builder
+	sum.markdown(&b)
+	for _, want := range []string{"| figure | a | b | c | b ×c | target for b | met |", "| b over a | — | 1.150 | — | — | ≤ 1.10× | **no** |", "| CPU | 20.0 | 23.0 | 25.0 | 0.920 | ≤ 0.95× | yes |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in:\n%s", want, b.String())
+		}
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -10,12 +11,15 @@ import (
 // peer, each peer's ratio to a reference peer, and for one peer a target
 // ratio and whether it is met. The HTTPS scenarios end with one.
 type Summary struct {
-	Title  string        `json:"title"`
-	Text   string        `json:"text,omitempty"`
-	Peers  []string      `json:"peers"`  // the columns, in order
-	Ref    string        `json:"ref"`    // ratios are over this peer's figure
-	Target string        `json:"target"` // the peer the targets are for
-	Rows   []*SummaryRow `json:"rows"`
+	Title  string   `json:"title"`
+	Text   string   `json:"text,omitempty"`
+	Peers  []string `json:"peers"`  // the columns, in order
+	Ref    string   `json:"ref"`    // ratios are over this peer's figure
+	Target string   `json:"target"` // the peer the targets are for
+	// Ratioed are the peers that have a ratio to Ref; nil is every peer
+	// but Ref.
+	Ratioed []string      `json:"ratioed,omitempty"`
+	Rows    []*SummaryRow `json:"rows"`
 }
 
 // Units of a summary's figures, which say how to print them.
@@ -78,6 +82,69 @@ func (sum *Summary) AddQuotient(figure string, a, b *Scenario, metric string) *S
 	})
 }
 
+// AddPeerQuotient adds a row of one peer's metric over another's in the
+// same scenario sc (nil: it did not run): what num costs relative to
+// den, measured side by side. The quotient is num's figure, and the
+// target max (0: none) is on the quotient itself, not on a ratio to
+// Ref. The other peers have no figure in this row.
+func (sum *Summary) AddPeerQuotient(figure string, sc *Scenario, metric, num, den string, max float64) *SummaryRow {
+	row := &SummaryRow{Figure: figure, Unit: UnitRatio, Values: map[string]float64{}, Status: map[string]string{}, Ratios: map[string]float64{}, Max: max}
+	if sc != nil {
+		row.Scenario = sc.Name
+	}
+	for _, p := range sum.Peers {
+		if p != num {
+			row.Status[p] = "—"
+		}
+	}
+	// Why num has no figure: its own row's reason first, then den's.
+	status := func(p string) string {
+		var r *Row
+		if sc != nil {
+			r = sc.Find(p)
+		}
+		switch {
+		case r == nil:
+			return "not run"
+		case r.Status != "":
+			return shortStatus(r.Status)
+		}
+		if _, ok := r.Median[metric]; !ok {
+			return "no figure"
+		}
+		return ""
+	}
+	if st := status(num); st != "" {
+		row.Status[num] = st
+	} else if st := status(den); st != "" {
+		row.Status[num] = den + " " + st
+	} else if q, ok := Ratio(sc.Find(num).Median[metric], sc.Find(den).Median[metric]); ok {
+		row.Values[num] = q
+		if max > 0 && num == sum.Target {
+			met := q <= max
+			row.Met = &met
+		}
+	} else {
+		row.Status[num] = "no figure"
+	}
+	sum.Rows = append(sum.Rows, row)
+	return row
+}
+
+// ratioed are the peers with a ratio to Ref.
+func (sum *Summary) ratioed() []string {
+	if sum.Ratioed != nil {
+		return sum.Ratioed
+	}
+	var out []string
+	for _, p := range sum.Peers {
+		if p != sum.Ref {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (sum *Summary) add(figure, unit string, sc *Scenario, max float64, value func(*Row) (float64, bool)) *SummaryRow {
 	row := &SummaryRow{Figure: figure, Unit: unit, Values: map[string]float64{}, Status: map[string]string{}, Ratios: map[string]float64{}, Max: max}
 	if sc != nil {
@@ -103,7 +170,7 @@ func (sum *Summary) add(figure, unit string, sc *Scenario, max float64, value fu
 	}
 	ref, ok := row.Values[sum.Ref]
 	for p, v := range row.Values {
-		if ok {
+		if ok && (p == sum.Ref || slices.Contains(sum.ratioed(), p)) {
 			if q, ok := Ratio(v, ref); ok {
 				row.Ratios[p] = q
 			}
@@ -137,12 +204,7 @@ func (sum *Summary) markdown(b *strings.Builder) {
 	if sum.Text != "" {
 		fmt.Fprintf(b, "%s\n\n", sum.Text)
 	}
-	var others []string
-	for _, p := range sum.Peers {
-		if p != sum.Ref {
-			others = append(others, p)
-		}
-	}
+	others := sum.ratioed()
 	b.WriteString("| figure |")
 	for _, p := range sum.Peers {
 		fmt.Fprintf(b, " %s |", p)

@@ -92,7 +92,6 @@ func (r *runner) clientTLS() *tls.Config {
 // texts. skip is true when no proxy named terminates TLS.
 func (r *runner) httpsSetup(ctx context.Context, s *report.Scenario) (env *peers.Env, run []*peers.Peer, skip bool, err error) {
 	o, name := r.o, s.Name
-	r.refused, r.checkNotes = map[string]error{}, map[string][]string{}
 	var tlsPeers, capable []string
 	for _, p := range peers.All {
 		if p.TLS {
@@ -130,24 +129,8 @@ func (r *runner) httpsSetup(ctx context.Context, s *report.Scenario) (env *peers
 	e := *r.env
 	e.TLS = r.tls
 	env = &e
-	for _, p := range r.peers {
-		if !p.TLS {
-			continue
-		}
-		warnings, err := p.Check(ctx, env)
-		for _, w := range warnings {
-			r.checkNotes[p.Name] = append(r.checkNotes[p.Name], "its configuration check warned: "+w)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, false, ctx.Err()
-			}
-			r.refused[p.Name] = err
-			r.step += o.Rounds // its rounds are not run
-			fmt.Fprintf(o.Progress, "%s: %s: %s; its row says so\n", name, p.Name, refusedStatus(err))
-			continue
-		}
-		run = append(run, p)
+	if run, err = r.checkConfigs(ctx, name, env, r.participants(name)); err != nil {
+		return nil, nil, false, err
 	}
 
 	s.TLS = negotiateText(kind)
@@ -192,6 +175,34 @@ func (r *runner) floodParams(ctx context.Context, s *report.Scenario, env *peers
 }
 
 func (r *runner) floodBin() string { return filepath.Join(r.o.BinDir, "fjord-tlsflood") }
+
+// checkConfigs has each of ps check its configuration for env, as the
+// scenarios whose configurations are new do (HTTPS, rules): run is those
+// that accept it; a peer that refuses it is in r.refused, its rounds
+// are not run and its row says why; the warnings of accepted checks go
+// to r.checkNotes. A peer of such a scenario that then fails to start
+// is a row saying so, not the run's end.
+func (r *runner) checkConfigs(ctx context.Context, name string, env *peers.Env, ps []*peers.Peer) (run []*peers.Peer, err error) {
+	o := r.o
+	r.refused, r.checkNotes = map[string]error{}, map[string][]string{}
+	for _, p := range ps {
+		warnings, err := p.Check(ctx, env)
+		for _, w := range warnings {
+			r.checkNotes[p.Name] = append(r.checkNotes[p.Name], "its configuration check warned: "+w)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.refused[p.Name] = err
+			r.step += o.Rounds // its rounds are not run
+			fmt.Fprintf(o.Progress, "%s: %s: %s; its row says so\n", name, p.Name, refusedStatus(err))
+			continue
+		}
+		run = append(run, p)
+	}
+	return run, nil
+}
 
 // refusedStatus is the one-line status of a peer whose configuration
 // check failed.

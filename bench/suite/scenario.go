@@ -47,7 +47,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		s.Title, s.Kind = "Idle connections", report.Idle
 		s.Params = fmt.Sprintf("%d connections opened, one small request each, then left idle; the proxy's RSS and descriptors before and after; median of %s.", o.IdleConns, rounds(o.Rounds))
 	}
-	env, run := r.env, r.peers
+	env, run := r.env, r.participants(name)
 	r.tls, r.refused, r.checkNotes = nil, nil, nil
 	if isHTTPS(name) {
 		var skip bool
@@ -56,12 +56,19 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 			return err
 		}
 	}
+	if name == RulesKeepAlive {
+		var skip bool
+		var err error
+		if run, skip, err = r.rulesSetup(ctx, s, run); err != nil || skip {
+			return err
+		}
+	}
 	r.res.Scenarios = append(r.res.Scenarios, s)
 
 	rows := map[string]*report.Row{}
 	var sat []string // the rounds whose load side was saturated
 	for _, p := range peersInOrder(r, name) {
-		row := &report.Row{Peer: p.Name, Mode: string(p.Mode)}
+		row := &report.Row{Peer: p.Name, Mode: string(p.Mode), Ref: p.Ref}
 		if err, ok := r.missing[p.Name]; ok {
 			row.Status = "not installed"
 			row.Notes = []string{err.Error()}
@@ -95,11 +102,12 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 			row := rows[p.Name]
 			in, err := p.Start(env)
 			if err != nil {
-				if r.tls == nil {
+				if r.refused == nil {
 					return err
 				}
-				// A proxy whose TLS is new may accept its configuration
-				// and still fail: its rows say so, the others go on.
+				// A proxy whose configuration is new (TLS, rules) may
+				// accept it and still fail: its rows say so, the others
+				// go on.
 				dropped[p.Name] = true
 				if len(row.Rounds) == 0 {
 					row.Status = "failed: " + firstLineOf(err.Error())
@@ -154,13 +162,12 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 	return nil
 }
 
-// peersInOrder is every peer named that takes part in scenario name,
-// installed or not, in report order. The HTTPS scenarios take the peers
-// that terminate TLS.
+// peersInOrder is every peer named that takes part in scenario name
+// (takesPart), installed or not, in report order.
 func peersInOrder(r *runner, name string) []*peers.Peer {
 	var out []*peers.Peer
 	for _, p := range peers.All {
-		if isHTTPS(name) && !p.TLS {
+		if !takesPart(name, p) {
 			continue
 		}
 		if _, ok := r.missing[p.Name]; ok {
@@ -380,7 +387,7 @@ func (r *runner) latencyRate(ctx context.Context) (float64, string, error) {
 	o := r.o
 	return r.fixedRate(ctx, rateSpec{
 		given: o.Rate, givenFlag: "-rate", fraction: o.RateFraction, scenario: Latency,
-		from: KeepAlive, fromText: "the keep-alive scenario's medians", env: r.env, peers: r.peers,
+		from: KeepAlive, fromText: "the keep-alive scenario's medians", env: r.env, peers: r.participants(Latency),
 	})
 }
 

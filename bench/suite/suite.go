@@ -35,9 +35,9 @@ const (
 	Latency   = "latency"
 )
 
-// Names lists the scenarios in the order they run: the plain ones, then
-// the HTTPS ones (HTTPSNames).
-var Names = append([]string{KeepAlive, Close, Bulk, Idle, Latency}, HTTPSNames...)
+// Names lists the scenarios in the order they run: the plain ones, the
+// rule set's, then the HTTPS ones (HTTPSNames).
+var Names = append([]string{KeepAlive, Close, Bulk, Idle, Latency, RulesKeepAlive}, HTTPSNames...)
 
 // Options configure a run. Standard and Quick are the two presets.
 type Options struct {
@@ -290,11 +290,7 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		res.Machine = append(res.Machine, httpsMachine(env, ps, r.missing)...)
 	}
 	for _, name := range o.Scenarios {
-		for _, p := range r.peers {
-			if !isHTTPS(name) || p.TLS {
-				r.steps += o.Rounds
-			}
-		}
+		r.steps += o.Rounds * len(r.participants(name))
 	}
 	for _, name := range o.Scenarios {
 		if err := r.scenario(ctx, name); err != nil {
@@ -308,6 +304,9 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	// cancelled last round must not give results.
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if sum := r.rulesSummary(); sum != nil {
+		res.Summaries = append(res.Summaries, sum)
 	}
 	if sum := r.httpsSummary(); sum != nil {
 		res.Summaries = append(res.Summaries, sum)

@@ -64,7 +64,8 @@ func TestPresets(t *testing.T) {
 	if per := q.Warmup + q.Duration; len(https) == 0 || time.Duration(3*(len(https)+1))*per > 45*time.Second {
 		t.Errorf("quick HTTPS scenarios %v at %v per run: none, or too long", https, per)
 	}
-	if len(q.Scenarios) != 5+len(QuickHTTPS) || !slices.Equal(s.Scenarios, Names) {
+	// And rules-keepalive: 3 proxies, about 8 s.
+	if len(q.Scenarios) != 6+len(QuickHTTPS) || !slices.Contains(q.Scenarios, RulesKeepAlive) || !slices.Equal(s.Scenarios, Names) {
 		t.Errorf("quick %v, standard %v", q.Scenarios, s.Scenarios)
 	}
 }

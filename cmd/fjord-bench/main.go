@@ -1,12 +1,15 @@
 // Command fjord-bench is the benchmark harness: fjord against HAProxy,
 // nginx, a plain Go io.Copy proxy and a direct connection, side by side,
 // each proxy its own pinned process, over plain TCP/HTTP and, for the
-// proxies that terminate TLS, over HTTPS. It prints a Markdown table and
-// writes it, the JSON and the plots to -out. See docs/benchmarks.md.
+// proxies that terminate TLS, over HTTPS; and fjord with a typical
+// site's rule set against itself without it and HAProxy with it. It
+// prints a Markdown table and writes it, the JSON and the plots to -out.
+// See docs/benchmarks.md.
 //
 //	fjord-bench                 # the standard suite
 //	fjord-bench -quick          # the short one (make bench-quick)
 //	fjord-bench -scenarios keepalive,latency -proxies fjord-tcp,haproxy-tcp
+//	fjord-bench -scenarios rules-keepalive
 //	fjord-bench -scenarios https-keepalive,https-handshake-ecdsa -proxies fjord-http,haproxy-http,nginx-http
 package main
 
