@@ -100,8 +100,8 @@ type HTTPRule struct {
 	DefaultErrorfiles bool
 	Errorfile         *ErrorPage
 	Errorfiles        string
-	Redirect    *Redirect // redirect
-	Var         VarSet    // set-var, set-var-fmt, unset-var
+	Redirect          *Redirect // redirect
+	Var               VarSet    // set-var, set-var-fmt, unset-var
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
 	// "tunnel".

@@ -302,7 +302,7 @@ func (p *parser) notice(sev Severity, pos Pos, format string, args ...any) {
 // sectionKeywords are the words that open a section.
 var sectionKeywords = map[string]bool{
 	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
-	"userlist": true,
+	"userlist":    true,
 	"http-errors": true,
 }
 
