@@ -280,6 +280,10 @@ type Proxy struct {
 	// connection is up, with the total time and the bytes marked '+'
 	// as partial.
 	LogASAP       bool
+	// BufferRequest is "option http-buffer-request": a request's body is
+	// waited for (as much as tune.bufsize holds after the head) before
+	// the rules run, so that req.body and req.len read it.
+	BufferRequest bool
 	LogFormatJSON bool
 
 	// HTTP processing.

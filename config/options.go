@@ -45,6 +45,8 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		return flag(&px.DontLogNull, true, false)
 	case "logasap":
 		return flag(&px.LogASAP, true, false)
+	case "http-buffer-request":
+		return flag(&px.BufferRequest, false, false) // either side, as in HAProxy
 	case "allbackups":
 		return flag(&px.AllBackups, false, true)
 	case "tcp-check":

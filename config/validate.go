@@ -245,8 +245,8 @@ func (p *parser) validateHTTPRules(px *Proxy) {
 			if r.Set == RequestRules && need&ReadsRes != 0 {
 				p.errorf(r.Pos, "%s: an 'http-request %s' rule reads the response, which does not exist yet (use 'http-response')", px, r.Action)
 			}
-			if need&ReadsBody != 0 {
-				p.errorf(r.Pos, "%s: req.body needs 'option http-buffer-request', which fjord does not support yet", px)
+			if need&ReadsBody != 0 && !px.BufferRequest {
+				p.notice(Warning, r.Pos, "%s: req.body reads nothing without 'option http-buffer-request', as in HAProxy", px)
 			}
 		}
 	}

@@ -181,7 +181,12 @@ func (s *session) phase() byte {
 			return 'H'
 		}
 		return 'D'
-	case stProxyHeader, stHTTPHead:
+	case stHTTPHead:
+		if s.h != nil && s.h.bodyWait {
+			return 'D' // the head came; its body is awaited
+		}
+		return 'R'
+	case stProxyHeader:
 		return 'R'
 	}
 	return '-'

@@ -252,6 +252,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			fe.rules = newHTTPRuleSets(px, cp)
 		}
 		e.usesVars = e.usesVars || fe.rules != nil && fe.rules.vars
+		fe.bufferBody = px.Mode == config.ModeHTTP && buffersBody(px, cfg)
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)

@@ -63,6 +63,7 @@ type httpSession struct {
 	counted                    bool // SessionStart done for this request
 	answered                   bool // response bytes reached the client
 	local                      bool // fjord answers this request itself (a redirect, an error)
+	bodyWait                   bool // the head is whole; its body is awaited (option http-buffer-request)
 	tunnel                     bool
 
 	// routedTo is the backend the current request was routed to, nil
@@ -168,6 +169,23 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(400, "%v", err)
 		return false
 	}
+	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n == len(buf)) {
+		// "option http-buffer-request": wait for the body before
+		// anything acts on the request, under "timeout http-request".
+		// The request line is known now: a timeout logs it, as
+		// HAProxy's "cD" (the client timed out sending its data).
+		if !h.bodyWait && s.logsTraffic() {
+			s.logRequestStart(req)
+		}
+		h.bodyWait = true
+		if h.headStart.IsZero() {
+			h.headStart = l.now
+			s.rearm()
+		}
+		s.lastCli = l.now
+		s.cli.readable = false
+		return false
+	}
 	h.isHead = req.IsMethod("HEAD")
 	if req.Chunked && n > hl {
 		// The chunk framing that came with the head is checked before
@@ -200,6 +218,9 @@ func (s *session) httpNextHead() bool {
 	}
 	t := s.txn(req)
 	s.sessionVars(t, true)
+	if s.fe.bufferBody {
+		t.Body = requestBody(t, req, buf[hl:n])
+	}
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again
 	}

@@ -435,3 +435,79 @@ func (s *session) replyBytes(hs *httpRuleSets, rs *rules.HTTPRules, t *rules.Txn
 	s.l.out = out[:0]
 	return out
 }
+
+// bodyArrived reports whether the request's body, what follows the head
+// in the peek (after), is all there, or as much as the buffer holds
+// (full), or the client has no more to send: the rules may run.
+func (s *session) bodyArrived(req *h1.Request, after []byte, full bool) bool {
+	if full || s.cli.hup {
+		return true
+	}
+	switch req.Body() {
+	case h1.BodyLength:
+		return int64(len(after)) >= req.ContentLength
+	case h1.BodyChunked:
+		var cs chunkScan
+		if _, err := cs.scan(after); err != nil {
+			return err != h1.ErrNeedMore // a framing error is answered later
+		}
+		return cs.st == csDone
+	}
+	return true
+}
+
+// requestBody is the body the rules read (req.body): the Content-Length
+// bytes that came with the head, or a chunked body's data, taken out of
+// its framing into the Txn's scratch.
+func requestBody(t *rules.Txn, req *h1.Request, after []byte) []byte {
+	switch req.Body() {
+	case h1.BodyLength:
+		return after[:min(int64(len(after)), req.ContentLength)]
+	case h1.BodyChunked:
+		return t.AppendScratch(func(dst []byte) []byte { return dechunk(dst, after) })
+	}
+	return nil
+}
+
+// dechunk appends the data of the chunks in b, as far as they are whole.
+func dechunk(dst, b []byte) []byte {
+	for {
+		size, n, err := h1.ParseChunkSize(b)
+		if err != nil || size == 0 || int64(len(b)-n) < size {
+			return dst
+		}
+		dst = append(dst, b[n:n+int(size)]...)
+		b = b[n+int(size):]
+		if len(b) < 2 {
+			return dst
+		}
+		b = b[2:] // the CRLF after the data
+	}
+}
+
+// buffersBody reports whether requests to frontend px wait for their
+// body: "option http-buffer-request" on it or on a backend it may route
+// to (any of them, for a dynamic use_backend). The wait comes before the
+// frontend's rules, so that nothing acts twice on a request.
+func buffersBody(px *config.Proxy, cfg *config.Config) bool {
+	if px.BufferRequest {
+		return true
+	}
+	names := []string{px.DefaultBackend}
+	for _, ub := range px.UseBackends {
+		if ub.Dynamic != nil {
+			for _, b := range cfg.Backends() {
+				if b.BufferRequest {
+					return true
+				}
+			}
+		}
+		names = append(names, ub.Backend)
+	}
+	for _, n := range names {
+		if b := cfg.Backend(n); b != nil && b.BufferRequest {
+			return true
+		}
+	}
+	return false
+}

@@ -405,3 +405,35 @@ backend solo
 		t.Errorf("nbsrv: %q", body)
 	}
 }
+
+// option http-buffer-request: the rules read the body (Content-Length
+// or chunked) and the server still gets it whole.
+func TestBufferRequestBody(t *testing.T) {
+	srv := webNode(t, "n1")
+	_, addr := startEngine(t, rulesConfig(t, `  option http-buffer-request
+  http-request deny deny_status 400 if { req.body -m sub forbidden }
+  http-request set-header X-Len %[req.len]`, "", srv))
+	body := "hello body"
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// The head first, the body in a second write: the rules must wait.
+	io.WriteString(c, fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", len(body)))
+	io.WriteString(c, body)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST: %v %v", resp, err)
+	}
+	if got, _ := io.ReadAll(resp.Body); string(got) != body {
+		t.Errorf("echoed %q", got)
+	}
+	io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nforb\r\n5\r\nidden\r\n0\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("chunked forbidden body: %v %v", resp, err)
+	}
+}

@@ -36,6 +36,9 @@ type frontend struct {
 	// pages are its answers by status: its error pages over the
 	// built-in ones.
 	pages *errorPages
+	// bufferBody: "option http-buffer-request" on the frontend or a
+	// backend it may route to: bodies are waited for before the rules.
+	bufferBody bool
 	// monitorFail are the compiled "monitor fail" conditions.
 	monitorFail []*rules.Cond
 }

@@ -118,3 +118,11 @@ type Env interface {
 	// take traffic (nbsrv), -1 for an unknown backend.
 	UsableServers(backend string) int
 }
+
+// AppendScratch lets the engine build a value (a de-chunked body) in the
+// Txn's scratch: f appends to the slice it is given.
+func (t *Txn) AppendScratch(f func([]byte) []byte) []byte {
+	off := len(t.scratch)
+	t.scratch = f(t.scratch)
+	return t.built(off)
+}
