@@ -279,7 +279,7 @@ type Proxy struct {
 	// response head is forwarded, a tcp connection once its server
 	// connection is up, with the total time and the bytes marked '+'
 	// as partial.
-	LogASAP       bool
+	LogASAP bool
 	// BufferRequest is "option http-buffer-request": a request's body is
 	// waited for (as much as tune.bufsize holds after the head) before
 	// the rules run, so that req.body and req.len read it.
