@@ -270,9 +270,12 @@ type rawCall struct {
 	parens bool
 }
 
-// splitCalls cuts "f(a,b),c,d(e)" into its calls. Inside parentheses a
-// backslash escapes the next character and quotes group, so that an
-// argument may hold a comma or a parenthesis.
+// splitCalls cuts "f(a,b),c,d(e)" into its calls. Arguments are read as
+// HAProxy's make_arg_list (src/arg.c) reads them: quotes group, so that
+// an argument may hold a comma or a parenthesis; outside single quotes a
+// backslash escapes a backslash, a quote or a space and writes \r, \n and
+// \t, and before anything else it is an ordinary character, so that
+// regsub's "\1" and a regular expression's "\." arrive as written.
 func splitCalls(s string) ([]rawCall, error) {
 	var calls []rawCall
 	i := 0
@@ -297,10 +300,21 @@ func splitCalls(s string) ([]rawCall, error) {
 			for i < len(s) && !closed {
 				ch := s[i]
 				switch {
-				case ch == '\\' && i+1 < len(s):
-					cur.WriteByte(s[i+1])
-					i += 2
-					continue
+				case ch == '\\' && quote != '\'' && i+1 < len(s):
+					i++
+					switch n := s[i]; n {
+					case '\\', ' ', '"', '\'':
+						cur.WriteByte(n)
+					case 'r':
+						cur.WriteByte('\r')
+					case 'n':
+						cur.WriteByte('\n')
+					case 't':
+						cur.WriteByte('\t')
+					default:
+						cur.WriteByte('\\') // a lone backslash: n is read next
+						continue
+					}
 				case quote != 0:
 					if ch == quote {
 						quote = 0
