@@ -89,6 +89,38 @@ type ConvSpec struct {
 	Min  int
 	In   SampleType // TypeAny: whatever comes
 	Out  SampleType // TypeAny: the type it was given
+
+	// check validates the arguments together, as HAProxy's per-converter
+	// check functions do, and may complete them (a regex flag recompiles
+	// the expression, a keyword becomes its code in Int). Its errors name
+	// the argument.
+	check func(ctx *exprContext, args []Arg) error
+}
+
+// ConverterSpec returns the converter named name, or nil.
+func ConverterSpec(name string) *ConvSpec { return convSpecs[name] }
+
+// castable reports whether a sample of type from may be given to
+// something that takes to: HAProxy's sample_casts table (src/sample.c),
+// which refuses such expressions as "req.body,add(1)" when the
+// configuration is read. An address is HAProxy's IPv4 there, the type
+// its address fetches declare (an IPv6 address fails at run time where
+// an IPv4 one is required).
+func castable(from, to SampleType) bool {
+	if from == TypeAny || to == TypeAny || from == to {
+		return true
+	}
+	switch from {
+	case TypeBool:
+		return to != TypeAddr
+	case TypeInt, TypeStr:
+		return true
+	case TypeBin:
+		return to == TypeStr
+	case TypeAddr:
+		return to != TypeBool
+	}
+	return false
 }
 
 // Expr is a sample expression: a fetch and the converters applied to its
@@ -249,18 +281,35 @@ func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
 		return nil, fmt.Errorf("'%s': %v", text, err)
 	}
 	e.Fetch = Call{Name: name, Args: args}
+	prev := spec.Out
 	for _, c := range calls[1:] {
 		cs := convSpecs[c.name]
 		if cs == nil {
 			return nil, fmt.Errorf("unknown converter '%s' in '%s' (valid: %s)", c.name, text, convNameList())
 		}
+		if !castable(prev, cs.In) {
+			return nil, fmt.Errorf("converter '%s' cannot be applied in '%s': it takes %s %s sample, and is given %s %s one", c.name, text, article(cs.In), cs.In, article(prev), prev)
+		}
 		args, err := parseArgs(ctx, c.name, cs.Args, cs.Min, c)
+		if err == nil && cs.check != nil {
+			err = cs.check(ctx, args)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("'%s': %v", text, err)
 		}
 		e.Convs = append(e.Convs, Call{Name: c.name, Args: args})
+		// A converter that passes any type on (set-var) makes the
+		// next one checked at run time, as in HAProxy.
+		prev = cs.Out
 	}
 	return e, nil
+}
+
+func article(t SampleType) string {
+	if t == TypeInt || t == TypeAddr || t == TypeAny {
+		return "an"
+	}
+	return "a"
 }
 
 // rawCall is a name and its argument texts, before they are read.
@@ -358,6 +407,26 @@ func isSampleNameChar(c byte) bool {
 
 // parseArgs reads a call's arguments against their kinds.
 func parseArgs(ctx *exprContext, name string, kinds []ArgKind, min int, c rawCall) ([]Arg, error) {
+	if len(c.args) == 0 && min > 0 && kinds[0] == ArgStr {
+		// As make_arg_list: no argument is an empty one when the first
+		// is a mandatory string ("str()", "json").
+		c.args = []string{""}
+	}
+	// An empty optional argument that is not a string ends the list, as
+	// in HAProxy ("field(2,_,)"); HAProxy then ignores the arguments
+	// after it, which fjord refuses rather than drop them silently.
+	for i := min; i < len(c.args) && i < len(kinds); i++ {
+		if c.args[i] != "" || kinds[i] != ArgInt && kinds[i] != ArgMask4 && kinds[i] != ArgMask6 {
+			continue
+		}
+		for j := i + 1; j < len(c.args); j++ {
+			if c.args[j] != "" {
+				return nil, fmt.Errorf("argument %d of '%s' is empty: HAProxy ignores it and the arguments after it, so '%s' would be ignored", i+1, name, c.args[j])
+			}
+		}
+		c.args = c.args[:i]
+		break
+	}
 	if len(c.args) < min || len(c.args) > len(kinds) {
 		want := fmt.Sprintf("%d", min)
 		switch {
@@ -472,4 +541,65 @@ func convNameList() string {
 		c = append(c, s.Name)
 	}
 	return strings.Join(c, ", ")
+}
+
+// ParseSampleAddr reads an address as HAProxy reads a string sample into
+// one (c_str2addr, map_parse_ip): first as IPv4 with buf2ip, which takes
+// four dotted decimal octets (leading zeros allowed) and ignores what
+// follows them ("10.0.0.1:80" is 10.0.0.1), then as IPv6 with
+// inet_pton.
+func ParseSampleAddr(s string) (netip.Addr, bool) {
+	if a, ok := parseBuf2IP(s); ok {
+		return a, true
+	}
+	if len(s) > 46 || strings.IndexByte(s, ':') < 0 {
+		return netip.Addr{}, false // INET6_ADDRSTRLEN, and no IPv6 without ':'
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+			return netip.Addr{}, false // inet_pton has no zone
+		}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parseBuf2IP is HAProxy's buf2ip.
+func parseBuf2IP(s string) (netip.Addr, bool) {
+	var b [4]byte
+	octets, sawDigit, cur := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			n := cur*10 + int(c-'0')
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+			cur = n
+			if !sawDigit {
+				if octets++; octets > 4 {
+					return netip.Addr{}, false
+				}
+				sawDigit = true
+			}
+			b[octets-1] = byte(cur)
+		case c == '.' && sawDigit:
+			if octets == 4 {
+				return netip.Addr{}, false
+			}
+			sawDigit, cur = false, 0
+		case c == '.':
+			return netip.Addr{}, false
+		default:
+			i = len(s) // the address ends here
+		}
+	}
+	if octets < 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(b), true
 }

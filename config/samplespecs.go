@@ -98,4 +98,12 @@ func init() {
 	fetch("req.ssl_ec_ext", TypeBool, ReadsHello, 0)
 	fetch("req.ssl_st_ext", TypeInt, ReadsHello, 0)
 
+	// Converters: strings and bytes.
+	conv("lower", TypeStr, TypeStr, 0)
+	conv("upper", TypeStr, TypeStr, 0)
+	conv("length", TypeStr, TypeInt, 0)
+	conv("hex", TypeBin, TypeStr, 0)
+	conv("base64", TypeBin, TypeStr, 0)
+	conv("b64dec", TypeStr, TypeBin, 0)
+	conv("bytes", TypeBin, TypeBin, 1, ArgInt, ArgInt)
 }

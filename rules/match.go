@@ -71,15 +71,15 @@ func (cp *Compiler) acl(a *config.ACL) *acl {
 	}
 	x := &acl{}
 	for _, t := range a.Terms {
-		x.terms = append(x.terms, compileTerm(t))
+		x.terms = append(x.terms, cp.term(t))
 	}
 	cp.acls[a] = x
 	return x
 }
 
-func compileTerm(t *config.ACLTerm) *term {
+func (cp *Compiler) term(t *config.ACLTerm) *term {
 	tm := &term{
-		expr: CompileExpr(t.Expr), method: t.Method, fold: t.IgnoreCase,
+		expr: cp.Expr(t.Expr), method: t.Method, fold: t.IgnoreCase,
 		values: t.Values, res: t.Regexps, nets: t.Nets, ranges: t.Ranges,
 	}
 	if t.Method == config.MatchStr && !t.IgnoreCase && len(t.Values) >= exactSetMin {
