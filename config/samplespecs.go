@@ -106,4 +106,7 @@ func init() {
 	conv("base64", TypeBin, TypeStr, 0)
 	conv("b64dec", TypeStr, TypeBin, 0)
 	conv("bytes", TypeBin, TypeBin, 1, ArgInt, ArgInt)
+	conv("url_dec", TypeStr, TypeStr, 0, ArgInt)
+	conv("json", TypeStr, TypeStr, 0, ArgStr)
+	convSpecs["json"].check = checkJSON
 }
