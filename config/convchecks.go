@@ -35,3 +35,16 @@ func checkJSON(_ *exprContext, args []Arg) error {
 	args[0].Int = int64(m)
 	return nil
 }
+
+// checkField is HAProxy's sample_conv_field_check, for field and word.
+func checkField(name string) func(*exprContext, []Arg) error {
+	return func(_ *exprContext, args []Arg) error {
+		if args[0].Int == 0 {
+			return fmt.Errorf("argument 1 of '%s': the index counts from 1 (or from -1 at the end), not 0", name)
+		}
+		if args[1].Str == "" {
+			return fmt.Errorf("argument 2 of '%s': the list of delimiters is empty", name)
+		}
+		return nil
+	}
+}

@@ -109,4 +109,8 @@ func init() {
 	conv("url_dec", TypeStr, TypeStr, 0, ArgInt)
 	conv("json", TypeStr, TypeStr, 0, ArgStr)
 	convSpecs["json"].check = checkJSON
+	conv("field", TypeStr, TypeStr, 2, ArgInt, ArgStr, ArgInt)
+	convSpecs["field"].check = checkField("field")
+	conv("word", TypeStr, TypeStr, 2, ArgInt, ArgStr, ArgInt)
+	convSpecs["word"].check = checkField("word")
 }
