@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 )
 
 // The checks of converters' arguments, HAProxy's per-converter check
@@ -47,4 +48,63 @@ func checkField(name string) func(*exprContext, []Arg) error {
 		}
 		return nil
 	}
+}
+
+// Regsub flags, in the Int of regsub's third argument.
+const (
+	RegsubICase  = 1 << iota // "i": the expression ignores case
+	RegsubGlobal             // "g": every match is replaced, not the first
+)
+
+// checkRegsub is sample_conv_regsub_check: the flags are 'i' and 'g'; 'i'
+// recompiles the expression to ignore case. The substitution is checked
+// as HAProxy's exp_replace reads it: a backslash must be followed by a
+// character, "\x" by two.
+func checkRegsub(_ *exprContext, args []Arg) error {
+	if len(args) > 2 {
+		for i := 0; i < len(args[2].Str); i++ {
+			switch c := args[2].Str[i]; c {
+			case 'i':
+				args[2].Int |= RegsubICase
+			case 'g':
+				args[2].Int |= RegsubGlobal
+			default:
+				return fmt.Errorf("argument 3 of 'regsub': invalid regex flag '%c', only 'i' and 'g' are supported", c)
+			}
+		}
+		if args[2].Int&RegsubICase != 0 {
+			re, err := regexp.Compile("(?i)" + args[0].Str)
+			if err != nil {
+				return fmt.Errorf("argument 1 of 'regsub': invalid regular expression '%s': %v", args[0].Str, err)
+			}
+			args[0].Regexp = re
+		}
+	}
+	if err := CheckSubstitution(args[1].Str); err != nil {
+		return fmt.Errorf("argument 2 of 'regsub': %v", err)
+	}
+	return nil
+}
+
+// CheckSubstitution checks a regsub or map_regm substitution as HAProxy's
+// exp_replace reads it: "\N" is the text of group N (one digit), "\xHH" a
+// byte, a backslash before anything else that character; a backslash at
+// the end, or "\x" without two characters after it, make exp_replace fail.
+func CheckSubstitution(s string) error {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		switch {
+		case i+1 == len(s):
+			return fmt.Errorf("the substitution '%s' ends with a lone backslash", s)
+		case s[i+1] == 'x' && i+3 >= len(s):
+			return fmt.Errorf("the substitution '%s' ends with an incomplete '\\x' escape (two characters must follow)", s)
+		case s[i+1] == 'x':
+			i += 3
+		default:
+			i++
+		}
+	}
+	return nil
 }

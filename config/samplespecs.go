@@ -113,4 +113,6 @@ func init() {
 	convSpecs["field"].check = checkField("field")
 	conv("word", TypeStr, TypeStr, 2, ArgInt, ArgStr, ArgInt)
 	convSpecs["word"].check = checkField("word")
+	conv("regsub", TypeStr, TypeStr, 2, ArgRegex, ArgStr, ArgStr)
+	convSpecs["regsub"].check = checkRegsub
 }
