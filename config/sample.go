@@ -146,7 +146,10 @@ type Arg struct {
 	Regexp *regexp.Regexp
 	Var    VarName
 	Map    *MapFile
-	Prefix netip.Prefix // ArgMask4, ArgMask6: the mask as a prefix of the zero address
+	// Mask is an ArgMask4 or ArgMask6 netmask as an address: HAProxy
+	// takes a length, or any dotted IPv4 or colon-written IPv6 mask,
+	// contiguous or not.
+	Mask netip.Addr
 }
 
 // Fetch returns the fetch's spec.
@@ -489,25 +492,35 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 			*ctx.pending = append(*ctx.pending, pendingName{pos: ctx.pos, kind: k, name: s})
 		}
 	case ArgMask4:
-		if bits, err := strconv.Atoi(s); err == nil && bits >= 0 && bits <= 32 {
-			a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+		// str2mask: dotted if it has a dot, else a length.
+		if strings.Contains(s, ".") {
+			m, err := netip.ParseAddr(s)
+			if err != nil || !m.Is4() {
+				return a, fmt.Errorf("'%s' is not an IPv4 mask (a length 0-32 or a dotted netmask)", s)
+			}
+			a.Mask = m
 			return a, nil
 		}
-		m, err := netip.ParseAddr(s)
-		if err != nil || !m.Is4() {
+		bits, err := strconv.Atoi(s)
+		if err != nil || bits < 0 || bits > 32 {
 			return a, fmt.Errorf("'%s' is not an IPv4 mask (a length 0-32 or a dotted netmask)", s)
 		}
-		bits, ok := maskBits(m)
-		if !ok {
-			return a, fmt.Errorf("'%s' is not a contiguous netmask", s)
-		}
-		a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+		a.Mask = maskOf(bits, 4)
 	case ArgMask6:
+		// str2mask6: an address if it has a colon, else a length.
+		if strings.Contains(s, ":") {
+			m, err := netip.ParseAddr(s)
+			if err != nil || !m.Is6() || m.Zone() != "" {
+				return a, fmt.Errorf("'%s' is not an IPv6 mask (a length 0-128 or a mask such as ffff:ffff::)", s)
+			}
+			a.Mask = m
+			return a, nil
+		}
 		bits, err := strconv.Atoi(s)
 		if err != nil || bits < 0 || bits > 128 {
-			return a, fmt.Errorf("'%s' is not an IPv6 prefix length (0-128)", s)
+			return a, fmt.Errorf("'%s' is not an IPv6 mask (a length 0-128 or a mask such as ffff:ffff::)", s)
 		}
-		a.Prefix = netip.PrefixFrom(netip.IPv6Unspecified(), bits)
+		a.Mask = maskOf(bits, 16)
 	case ArgBool:
 		switch strings.ToLower(s) {
 		case "1", "true":
@@ -602,4 +615,16 @@ func parseBuf2IP(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(b), true
+}
+
+// maskOf is the netmask of bits leading ones, of size bytes (4 or 16).
+func maskOf(bits, size int) netip.Addr {
+	var b [16]byte
+	for i := 0; i < bits; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	if size == 4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
 }

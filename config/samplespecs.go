@@ -115,4 +115,7 @@ func init() {
 	convSpecs["word"].check = checkField("word")
 	conv("regsub", TypeStr, TypeStr, 2, ArgRegex, ArgStr, ArgStr)
 	convSpecs["regsub"].check = checkRegsub
+
+	// Converters: addresses.
+	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }
