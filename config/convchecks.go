@@ -108,3 +108,17 @@ func CheckSubstitution(s string) error {
 	}
 	return nil
 }
+
+// checkConcat is smp_check_concat: the second argument, when given, is a
+// variable's name (its Kind becomes ArgVar).
+func checkConcat(_ *exprContext, args []Arg) error {
+	if len(args) < 2 || args[1].Str == "" {
+		return nil
+	}
+	v, err := parseVarName(args[1].Str)
+	if err != nil {
+		return fmt.Errorf("argument 2 of 'concat': %v", err)
+	}
+	args[1].Kind, args[1].Var = ArgVar, v
+	return nil
+}

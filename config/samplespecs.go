@@ -116,6 +116,9 @@ func init() {
 	conv("regsub", TypeStr, TypeStr, 2, ArgRegex, ArgStr, ArgStr)
 	convSpecs["regsub"].check = checkRegsub
 
+	conv("concat", TypeStr, TypeStr, 1, ArgStr, ArgStr, ArgStr)
+	convSpecs["concat"].check = checkConcat
+
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }
