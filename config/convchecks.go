@@ -122,3 +122,35 @@ func checkConcat(_ *exprContext, args []Arg) error {
 	args[1].Kind, args[1].Var = ArgVar, v
 	return nil
 }
+
+// The conditions of set-var(name,cond...), in the Int of each condition
+// argument (HAProxy's VF_COND_*).
+const (
+	VarIfExists    = 1 << iota // the variable exists already
+	VarIfNotExists             // it does not
+	VarIfEmpty                 // the sample is an empty string or bytes
+	VarIfNotEmpty              // it is not empty (scalars are never empty)
+	VarIfSet                   // the variable has a value
+	VarIfNotSet                // it has none
+	VarIfGT                    // its integer value is greater than the sample's
+	VarIfLT                    // its integer value is less than the sample's
+)
+
+var varConds = map[string]int64{
+	"ifexists": VarIfExists, "ifnotexists": VarIfNotExists, "ifempty": VarIfEmpty,
+	"ifnotempty": VarIfNotEmpty, "ifset": VarIfSet, "ifnotset": VarIfNotSet,
+	"ifgt": VarIfGT, "iflt": VarIfLT,
+}
+
+// checkSetVar is conv_check_var: the arguments after the name are
+// conditions.
+func checkSetVar(_ *exprContext, args []Arg) error {
+	for i := 1; i < len(args); i++ {
+		c, ok := varConds[args[i].Str]
+		if !ok {
+			return fmt.Errorf("argument %d of 'set-var': unknown condition \"%s\" (valid: ifexists, ifnotexists, ifempty, ifnotempty, ifset, ifnotset, ifgt, iflt)", i+1, args[i].Str)
+		}
+		args[i].Int = c
+	}
+	return nil
+}

@@ -119,6 +119,10 @@ func init() {
 	conv("concat", TypeStr, TypeStr, 1, ArgStr, ArgStr, ArgStr)
 	convSpecs["concat"].check = checkConcat
 
+	// Converters: variables.
+	conv("set-var", TypeAny, TypeAny, 1, ArgVar, ArgStr, ArgStr, ArgStr, ArgStr)
+	convSpecs["set-var"].check = checkSetVar
+
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }

@@ -28,6 +28,20 @@ func init() {
 		}
 		return strValue(t.built(off)), true
 	}
+	// set-var(name[,cond...]) stores the sample, of any type, and passes
+	// it on; when a condition refuses it, nothing is stored and there is
+	// no sample, as in HAProxy.
+	convFns["set-var"] = func(t *Txn, a []config.Arg, v Value) (Value, bool) {
+		var conds int64
+		for _, c := range a[1:] {
+			conds |= c.Int
+		}
+		if conds == 0 {
+			t.setVar(a[0].Var, v)
+			return v, true
+		}
+		return v, t.setVarIf(a[0].Var, v, conds)
+	}
 }
 
 // appendAsStr appends v cast to a string (see Txn.castStr).
