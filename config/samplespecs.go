@@ -123,6 +123,16 @@ func init() {
 	conv("set-var", TypeAny, TypeAny, 1, ArgVar, ArgStr, ArgStr, ArgStr, ArgStr)
 	convSpecs["set-var"].check = checkSetVar
 
+	// Converters: integers.
+	conv("add", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("sub", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("mul", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("div", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("mod", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("neg", TypeInt, TypeInt, 0)
+	conv("bool", TypeInt, TypeBool, 0)
+	conv("not", TypeInt, TypeBool, 0)
+
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }
