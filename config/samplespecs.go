@@ -133,6 +133,12 @@ func init() {
 	conv("bool", TypeInt, TypeBool, 0)
 	conv("not", TypeInt, TypeBool, 0)
 
+	// Converters: hashes.
+	conv("crc32", TypeBin, TypeInt, 0, ArgInt)
+	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
+	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }
