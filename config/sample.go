@@ -90,6 +90,9 @@ type ConvSpec struct {
 	In   SampleType // TypeAny: whatever comes
 	Out  SampleType // TypeAny: the type it was given
 
+	// Map is set for the map converters.
+	Map *MapConv
+
 	// check validates the arguments together, as HAProxy's per-converter
 	// check functions do, and may complete them (a regex flag recompiles
 	// the expression, a keyword becomes its code in Int). Its errors name
@@ -150,6 +153,7 @@ type Arg struct {
 	// takes a length, or any dotted IPv4 or colon-written IPv6 mask,
 	// contiguous or not.
 	Mask netip.Addr
+	Addr netip.Addr // a map_*_ip converter's default
 }
 
 // Fetch returns the fetch's spec.

@@ -30,6 +30,18 @@ func conv(name string, in, out SampleType, min int, args ...ArgKind) {
 	convSpecs[name] = &ConvSpec{Name: name, In: in, Out: out, Min: min, Args: args}
 }
 
+// mapConv declares a map converter: map_*_int read their default as an
+// integer, the others as text (map_*_ip check it is an address).
+func mapConv(name string, in, out SampleType, mc MapConv) {
+	def := ArgStr
+	if out == TypeInt {
+		def = ArgInt
+	}
+	conv(name, in, out, 1, ArgMap, def)
+	convSpecs[name].Map = &mc
+	convSpecs[name].check = checkMap(name, mc, out)
+}
+
 func init() {
 	// Layer 4: the connection's addresses.
 	fetch("src", TypeAddr, 0, 0)
@@ -138,6 +150,25 @@ func init() {
 	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
 	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
 	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+
+	// Converters: maps, with HAProxy's names (src/map.c): map_<match>
+	// for str, beg, sub, dir, dom, end, reg, int and ip, with an
+	// output of _int or _ip too, and map_regm; "map" is map_str.
+	for _, m := range []struct {
+		sfx   string
+		match MatchMethod
+		in    SampleType
+	}{
+		{"_str", MatchStr, TypeStr}, {"_beg", MatchBeg, TypeStr}, {"_sub", MatchSub, TypeStr},
+		{"_dir", MatchDir, TypeStr}, {"_dom", MatchDom, TypeStr}, {"_end", MatchEnd, TypeStr},
+		{"_reg", MatchReg, TypeStr}, {"_int", MatchInt, TypeInt}, {"_ip", MatchIP, TypeAddr},
+	} {
+		mapConv("map"+m.sfx, m.in, TypeStr, MapConv{Match: m.match})
+		mapConv("map"+m.sfx+"_int", m.in, TypeInt, MapConv{Match: m.match})
+		mapConv("map"+m.sfx+"_ip", m.in, TypeAddr, MapConv{Match: m.match})
+	}
+	mapConv("map", TypeStr, TypeStr, MapConv{Match: MatchStr})
+	mapConv("map_regm", TypeStr, TypeStr, MapConv{Match: MatchReg, Regm: true})
 
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)

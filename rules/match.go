@@ -44,10 +44,20 @@ const exactSetMin = 8
 // Compiler compiles conditions, sharing the ACLs they name.
 type Compiler struct {
 	acls map[*config.ACL]*acl
+	// The map converters' lookup structures and values (conv_map.go),
+	// built once per file for every converter using it.
+	maps      map[mapKey]*mapIndex
+	mapValues map[valuesKey][]Value
 }
 
 // NewCompiler returns a compiler for one configuration.
-func NewCompiler() *Compiler { return &Compiler{acls: map[*config.ACL]*acl{}} }
+func NewCompiler() *Compiler {
+	return &Compiler{
+		acls:      map[*config.ACL]*acl{},
+		maps:      map[mapKey]*mapIndex{},
+		mapValues: map[valuesKey][]Value{},
+	}
+}
 
 // Cond compiles c; nil stays nil (no condition: always).
 func (cp *Compiler) Cond(c *config.Condition) *Cond {
