@@ -68,6 +68,7 @@ const (
 	ArgMask6                   // an IPv6 prefix length
 	ArgBool                    // a boolean: 0/1, true/false
 	ArgTimeUnit                // date()'s unit: s, ms or us
+	ArgEnv                     // an environment variable's name, read with the configuration
 )
 
 // FetchSpec describes a sample fetch.
@@ -154,6 +155,11 @@ type Arg struct {
 	// contiguous or not.
 	Mask netip.Addr
 	Addr netip.Addr // a map_*_ip converter's default
+	// Env is an ArgEnv variable's value, read when the configuration is
+	// (from the environment "$NAME" reads, Options.LookupEnv); EnvSet
+	// tells an empty value from an unset variable.
+	Env    string
+	EnvSet bool
 }
 
 // Fetch returns the fetch's spec.
@@ -248,6 +254,7 @@ type exprContext struct {
 	maps    map[string]*MapFile
 	pending *[]pendingName
 	pos     Pos
+	env     func(name string) (string, bool) // env(); nil: no variable is set
 }
 
 // pendingName is a userlist or backend name an argument refers to,
@@ -259,7 +266,7 @@ type pendingName struct {
 }
 
 func (p *parser) exprCtx(pos Pos) *exprContext {
-	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos}
+	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup}
 }
 
 // parseExpr reads a sample expression.
@@ -538,6 +545,13 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 		case "s", "ms", "us":
 		default:
 			return a, fmt.Errorf("'%s' is not a time unit (s, ms or us)", s)
+		}
+	case ArgEnv:
+		if s == "" {
+			return a, fmt.Errorf("a name is required")
+		}
+		if ctx.env != nil {
+			a.Env, a.EnvSet = ctx.env(s)
 		}
 	}
 	return a, nil
