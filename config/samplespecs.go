@@ -12,6 +12,7 @@ var fetchAliases = map[string]string{
 	"req_ssl_sni":        "req.ssl_sni",
 	"req_ssl_hello_type": "req.ssl_hello_type",
 	"req_ssl_ver":        "req.ssl_ver",
+	"urlp":               "url_param",
 	"req_ver":            "req.ver",
 	"resp_ver":           "res.ver",
 	"shdr":               "res.hdr",
@@ -71,6 +72,7 @@ func init() {
 	fetch("query", TypeStr, ReadsReq, 0)
 	fetch("url", TypeStr, ReadsReq, 0)
 	fetch("base", TypeStr, ReadsReq, 0)
+	fetch("url_param", TypeStr, ReadsReq, 0, ArgStr, ArgStr)
 	fetch("req.ver", TypeStr, ReadsReq, 0)
 	fetch("req.hdr", TypeStr, ReadsReq, 0, ArgName, ArgInt)
 	fetch("req.hdr_cnt", TypeInt, ReadsReq, 0, ArgName)

@@ -30,7 +30,7 @@ type convMaker func(cp *Compiler, args []config.Arg) convFn
 type iter struct {
 	all    bool
 	more   bool
-	h, off int // hdr(): the header, and the offset in its value
+	h, off int // hdr(): the header, and the offset in its value; url_param: the offset in the URI
 }
 
 // fetchFns, convFns and convMakers are the implementations, by config's
