@@ -13,6 +13,8 @@ var fetchAliases = map[string]string{
 	"req_ssl_hello_type": "req.ssl_hello_type",
 	"req_ssl_ver":        "req.ssl_ver",
 	"urlp":               "url_param",
+	"cook":               "req.cook",
+	"cook_cnt":           "req.cook_cnt",
 	"req_ver":            "req.ver",
 	"resp_ver":           "res.ver",
 	"shdr":               "res.hdr",
@@ -79,6 +81,8 @@ func init() {
 	fetch("req.hdr_val", TypeInt, ReadsReq, 1, ArgName, ArgInt)
 	fetch("req.fhdr", TypeStr, ReadsReq, 1, ArgName, ArgInt)
 	fetch("req.fhdr_cnt", TypeInt, ReadsReq, 0, ArgName)
+	fetch("req.cook", TypeStr, ReadsReq, 0, ArgStr)
+	fetch("req.cook_cnt", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
 	fetch("req.len", TypeInt, 0, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
@@ -95,6 +99,7 @@ func init() {
 	fetch("res.hdr", TypeStr, ReadsRes, 0, ArgName, ArgInt)
 	fetch("res.hdr_cnt", TypeInt, ReadsRes, 0, ArgName)
 	fetch("res.fhdr", TypeStr, ReadsRes, 1, ArgName, ArgInt)
+	fetch("res.cook", TypeStr, ReadsRes, 0, ArgStr)
 
 	// The client's TLS session, on a bind with "ssl".
 	fetch("ssl_fc", TypeBool, ReadsTLS, 0)

@@ -30,7 +30,8 @@ type convMaker func(cp *Compiler, args []config.Arg) convFn
 type iter struct {
 	all    bool
 	more   bool
-	h, off int // hdr(): the header, and the offset in its value; url_param: the offset in the URI
+	h, off int // hdr(), cookies: the header, and the offset in its value; url_param: the offset in the URI
+	end    int // cookies: the end of the header's element being read, 0 for none
 }
 
 // fetchFns, convFns and convMakers are the implementations, by config's
