@@ -229,3 +229,51 @@ func TestDocsListTLSOptions(t *testing.T) {
 	}
 	check("#### TLS options of `server`", srv)
 }
+
+// Every sample fetch (aliases included) and every converter is in the
+// tables of docs/configuration.md's "Sample expressions", and nothing
+// else is.
+func TestDocsListSamples(t *testing.T) {
+	b, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	names := func(heading string) map[string]bool {
+		out := map[string]bool{}
+		for _, row := range tableRows(docTable(t, doc, heading)) {
+			for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(row[0], -1) {
+				name, _, _ := strings.Cut(m[1], "(")
+				out[name] = true
+			}
+		}
+		return out
+	}
+	check := func(kind string, documented map[string]bool, registered []string) {
+		t.Helper()
+		for _, n := range registered {
+			if !documented[n] {
+				t.Errorf("%s %s is not documented", kind, n)
+			}
+			delete(documented, n)
+		}
+		for n := range documented {
+			t.Errorf("docs/configuration.md documents %s %s, which config does not have", kind, n)
+		}
+	}
+	var fetches, convs []string
+	for _, s := range Fetches() {
+		fetches = append(fetches, s.Name)
+	}
+	for alias := range fetchAliases {
+		fetches = append(fetches, alias)
+	}
+	for _, s := range Converters() {
+		convs = append(convs, s.Name)
+	}
+	check("sample fetch", names("### Fetches"), fetches)
+	check("converter", names("### Converters"), convs)
+	if !docAnchors(doc)["where-samples-differ-from-haproxy"] {
+		t.Error("docs/configuration.md has no \"Where samples differ from HAProxy\"")
+	}
+}

@@ -254,6 +254,8 @@ func TestRequiredErrors(t *testing.T) {
 		{"ACL bad regex repetition", httpFE("  acl api path_reg -i *.php #ERR"), []string{"invalid regular expression '*.php'"}},
 		{"anonymous ACL bad regex", httpFE("  use_backend be if { path_reg [a- } #ERR"), []string{"anonymous ACL", "invalid regular expression '[a-'"}},
 		{"ACL unknown fetch", httpFE("  acl a uri_beg /x #ERR"), []string{"unknown sample fetch 'uri_beg'", "valid: ", "path, pathq"}},
+		{"ACL unknown converter", httpFE("  acl a path,lowr /x #ERR"), []string{"unknown converter 'lowr'", "valid: ", "lower"}},
+		{"ACL bad regsub", httpFE("  acl a path,regsub(\"[\",x) /x #ERR"), []string{"argument 1 of 'regsub'", "invalid regular expression"}},
 		{"ACL wrong argument count", httpFE("  acl a req.fhdr /x #ERR"), []string{"'req.fhdr' takes 1 to 2 argument(s), found 0"}},
 		{"ACL bad argument type", httpFE("  acl a req.hdr(host,last) /x #ERR"), []string{"argument 2 of 'req.hdr'", "'last' is not an integer"}},
 		{"ACL unknown match method", httpFE("  acl a path -m begins /x #ERR"), []string{"unknown match method '-m begins'"}},

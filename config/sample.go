@@ -71,6 +71,7 @@ const (
 	ArgMask6                   // an IPv6 prefix length
 	ArgBool                    // a boolean: 0/1, true/false
 	ArgTimeUnit                // date()'s unit: s, ms or us
+	ArgEnv                     // an environment variable's name, read with the configuration
 )
 
 // FetchSpec describes a sample fetch.
@@ -92,6 +93,41 @@ type ConvSpec struct {
 	Min  int
 	In   SampleType // TypeAny: whatever comes
 	Out  SampleType // TypeAny: the type it was given
+
+	// Map is set for the map converters.
+	Map *MapConv
+
+	// check validates the arguments together, as HAProxy's per-converter
+	// check functions do, and may complete them (a regex flag recompiles
+	// the expression, a keyword becomes its code in Int). Its errors name
+	// the argument.
+	check func(ctx *exprContext, args []Arg) error
+}
+
+// ConverterSpec returns the converter named name, or nil.
+func ConverterSpec(name string) *ConvSpec { return convSpecs[name] }
+
+// castable reports whether a sample of type from may be given to
+// something that takes to: HAProxy's sample_casts table (src/sample.c),
+// which refuses such expressions as "req.body,add(1)" when the
+// configuration is read. An address is HAProxy's IPv4 there, the type
+// its address fetches declare (an IPv6 address fails at run time where
+// an IPv4 one is required).
+func castable(from, to SampleType) bool {
+	if from == TypeAny || to == TypeAny || from == to {
+		return true
+	}
+	switch from {
+	case TypeBool:
+		return to != TypeAddr
+	case TypeInt, TypeStr:
+		return true
+	case TypeBin:
+		return to == TypeStr
+	case TypeAddr:
+		return to != TypeBool
+	}
+	return false
 }
 
 // Expr is a sample expression: a fetch and the converters applied to its
@@ -121,6 +157,16 @@ type Arg struct {
 	// Userlist is the section an ArgUserlist names, set once every
 	// section is read.
 	Userlist *Userlist
+	// Mask is an ArgMask4 or ArgMask6 netmask as an address: HAProxy
+	// takes a length, or any dotted IPv4 or colon-written IPv6 mask,
+	// contiguous or not.
+	Mask netip.Addr
+	Addr netip.Addr // a map_*_ip converter's default
+	// Env is an ArgEnv variable's value, read when the configuration is
+	// (from the environment "$NAME" reads, Options.LookupEnv); EnvSet
+	// tells an empty value from an unset variable.
+	Env    string
+	EnvSet bool
 }
 
 // Fetch returns the fetch's spec.
@@ -215,6 +261,7 @@ type exprContext struct {
 	maps    map[string]*MapFile
 	pending *[]pendingName
 	pos     Pos
+	env     func(name string) (string, bool) // env(); nil: no variable is set
 }
 
 // pendingName is a userlist or backend name an argument refers to,
@@ -227,7 +274,7 @@ type pendingName struct {
 }
 
 func (p *parser) exprCtx(pos Pos) *exprContext {
-	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos}
+	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup}
 }
 
 // parseExpr reads a sample expression.
@@ -256,18 +303,35 @@ func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
 		return nil, fmt.Errorf("'%s': %v", text, err)
 	}
 	e.Fetch = Call{Name: name, Args: args}
+	prev := spec.Out
 	for _, c := range calls[1:] {
 		cs := convSpecs[c.name]
 		if cs == nil {
 			return nil, fmt.Errorf("unknown converter '%s' in '%s' (valid: %s)", c.name, text, convNameList())
 		}
+		if !castable(prev, cs.In) {
+			return nil, fmt.Errorf("converter '%s' cannot be applied in '%s': it takes %s %s sample, and is given %s %s one", c.name, text, article(cs.In), cs.In, article(prev), prev)
+		}
 		args, err := parseArgs(ctx, c.name, cs.Args, cs.Min, c)
+		if err == nil && cs.check != nil {
+			err = cs.check(ctx, args)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("'%s': %v", text, err)
 		}
 		e.Convs = append(e.Convs, Call{Name: c.name, Args: args})
+		// A converter that passes any type on (set-var) makes the
+		// next one checked at run time, as in HAProxy.
+		prev = cs.Out
 	}
 	return e, nil
+}
+
+func article(t SampleType) string {
+	if t == TypeInt || t == TypeAddr || t == TypeAny {
+		return "an"
+	}
+	return "a"
 }
 
 // rawCall is a name and its argument texts, before they are read.
@@ -277,9 +341,12 @@ type rawCall struct {
 	parens bool
 }
 
-// splitCalls cuts "f(a,b),c,d(e)" into its calls. Inside parentheses a
-// backslash escapes the next character and quotes group, so that an
-// argument may hold a comma or a parenthesis.
+// splitCalls cuts "f(a,b),c,d(e)" into its calls. Arguments are read as
+// HAProxy's make_arg_list (src/arg.c) reads them: quotes group, so that
+// an argument may hold a comma or a parenthesis; outside single quotes a
+// backslash escapes a backslash, a quote or a space and writes \r, \n and
+// \t, and before anything else it is an ordinary character, so that
+// regsub's "\1" and a regular expression's "\." arrive as written.
 func splitCalls(s string) ([]rawCall, error) {
 	var calls []rawCall
 	i := 0
@@ -304,10 +371,21 @@ func splitCalls(s string) ([]rawCall, error) {
 			for i < len(s) && !closed {
 				ch := s[i]
 				switch {
-				case ch == '\\' && i+1 < len(s):
-					cur.WriteByte(s[i+1])
-					i += 2
-					continue
+				case ch == '\\' && quote != '\'' && i+1 < len(s):
+					i++
+					switch n := s[i]; n {
+					case '\\', ' ', '"', '\'':
+						cur.WriteByte(n)
+					case 'r':
+						cur.WriteByte('\r')
+					case 'n':
+						cur.WriteByte('\n')
+					case 't':
+						cur.WriteByte('\t')
+					default:
+						cur.WriteByte('\\') // a lone backslash: n is read next
+						continue
+					}
 				case quote != 0:
 					if ch == quote {
 						quote = 0
@@ -351,6 +429,26 @@ func isSampleNameChar(c byte) bool {
 
 // parseArgs reads a call's arguments against their kinds.
 func parseArgs(ctx *exprContext, name string, kinds []ArgKind, min int, c rawCall) ([]Arg, error) {
+	if len(c.args) == 0 && min > 0 && kinds[0] == ArgStr {
+		// As make_arg_list: no argument is an empty one when the first
+		// is a mandatory string ("str()", "json").
+		c.args = []string{""}
+	}
+	// An empty optional argument that is not a string ends the list, as
+	// in HAProxy ("field(2,_,)"); HAProxy then ignores the arguments
+	// after it, which fjord refuses rather than drop them silently.
+	for i := min; i < len(c.args) && i < len(kinds); i++ {
+		if c.args[i] != "" || kinds[i] != ArgInt && kinds[i] != ArgMask4 && kinds[i] != ArgMask6 {
+			continue
+		}
+		for j := i + 1; j < len(c.args); j++ {
+			if c.args[j] != "" {
+				return nil, fmt.Errorf("argument %d of '%s' is empty: HAProxy ignores it and the arguments after it, so '%s' would be ignored", i+1, name, c.args[j])
+			}
+		}
+		c.args = c.args[:i]
+		break
+	}
 	if len(c.args) < min || len(c.args) > len(kinds) {
 		want := fmt.Sprintf("%d", min)
 		switch {
@@ -413,25 +511,35 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 			return a, fmt.Errorf("a name is required")
 		}
 	case ArgMask4:
-		if bits, err := strconv.Atoi(s); err == nil && bits >= 0 && bits <= 32 {
-			a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+		// str2mask: dotted if it has a dot, else a length.
+		if strings.Contains(s, ".") {
+			m, err := netip.ParseAddr(s)
+			if err != nil || !m.Is4() {
+				return a, fmt.Errorf("'%s' is not an IPv4 mask (a length 0-32 or a dotted netmask)", s)
+			}
+			a.Mask = m
 			return a, nil
 		}
-		m, err := netip.ParseAddr(s)
-		if err != nil || !m.Is4() {
+		bits, err := strconv.Atoi(s)
+		if err != nil || bits < 0 || bits > 32 {
 			return a, fmt.Errorf("'%s' is not an IPv4 mask (a length 0-32 or a dotted netmask)", s)
 		}
-		bits, ok := maskBits(m)
-		if !ok {
-			return a, fmt.Errorf("'%s' is not a contiguous netmask", s)
-		}
-		a.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), bits)
+		a.Mask = maskOf(bits, 4)
 	case ArgMask6:
+		// str2mask6: an address if it has a colon, else a length.
+		if strings.Contains(s, ":") {
+			m, err := netip.ParseAddr(s)
+			if err != nil || !m.Is6() || m.Zone() != "" {
+				return a, fmt.Errorf("'%s' is not an IPv6 mask (a length 0-128 or a mask such as ffff:ffff::)", s)
+			}
+			a.Mask = m
+			return a, nil
+		}
 		bits, err := strconv.Atoi(s)
 		if err != nil || bits < 0 || bits > 128 {
-			return a, fmt.Errorf("'%s' is not an IPv6 prefix length (0-128)", s)
+			return a, fmt.Errorf("'%s' is not an IPv6 mask (a length 0-128 or a mask such as ffff:ffff::)", s)
 		}
-		a.Prefix = netip.PrefixFrom(netip.IPv6Unspecified(), bits)
+		a.Mask = maskOf(bits, 16)
 	case ArgBool:
 		switch strings.ToLower(s) {
 		case "1", "true":
@@ -445,6 +553,13 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 		case "s", "ms", "us":
 		default:
 			return a, fmt.Errorf("'%s' is not a time unit (s, ms or us)", s)
+		}
+	case ArgEnv:
+		if s == "" {
+			return a, fmt.Errorf("a name is required")
+		}
+		if ctx.env != nil {
+			a.Env, a.EnvSet = ctx.env(s)
 		}
 	}
 	return a, nil
@@ -465,4 +580,77 @@ func convNameList() string {
 		c = append(c, s.Name)
 	}
 	return strings.Join(c, ", ")
+}
+
+// ParseSampleAddr reads an address as HAProxy reads a string sample into
+// one (c_str2addr, map_parse_ip): first as IPv4 with buf2ip, which takes
+// four dotted decimal octets (leading zeros allowed) and ignores what
+// follows them ("10.0.0.1:80" is 10.0.0.1), then as IPv6 with
+// inet_pton.
+func ParseSampleAddr(s string) (netip.Addr, bool) {
+	if a, ok := parseBuf2IP(s); ok {
+		return a, true
+	}
+	if len(s) > 46 || strings.IndexByte(s, ':') < 0 {
+		return netip.Addr{}, false // INET6_ADDRSTRLEN, and no IPv6 without ':'
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
+			return netip.Addr{}, false // inet_pton has no zone
+		}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// parseBuf2IP is HAProxy's buf2ip.
+func parseBuf2IP(s string) (netip.Addr, bool) {
+	var b [4]byte
+	octets, sawDigit, cur := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			n := cur*10 + int(c-'0')
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+			cur = n
+			if !sawDigit {
+				if octets++; octets > 4 {
+					return netip.Addr{}, false
+				}
+				sawDigit = true
+			}
+			b[octets-1] = byte(cur)
+		case c == '.' && sawDigit:
+			if octets == 4 {
+				return netip.Addr{}, false
+			}
+			sawDigit, cur = false, 0
+		case c == '.':
+			return netip.Addr{}, false
+		default:
+			i = len(s) // the address ends here
+		}
+	}
+	if octets < 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(b), true
+}
+
+// maskOf is the netmask of bits leading ones, of size bytes (4 or 16).
+func maskOf(bits, size int) netip.Addr {
+	var b [16]byte
+	for i := 0; i < bits; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	if size == 4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
 }

@@ -12,6 +12,9 @@ var fetchAliases = map[string]string{
 	"req_ssl_sni":        "req.ssl_sni",
 	"req_ssl_hello_type": "req.ssl_hello_type",
 	"req_ssl_ver":        "req.ssl_ver",
+	"urlp":               "url_param",
+	"cook":               "req.cook",
+	"cook_cnt":           "req.cook_cnt",
 	"req_ver":            "req.ver",
 	"resp_ver":           "res.ver",
 	"shdr":               "res.hdr",
@@ -30,6 +33,18 @@ func conv(name string, in, out SampleType, min int, args ...ArgKind) {
 	convSpecs[name] = &ConvSpec{Name: name, In: in, Out: out, Min: min, Args: args}
 }
 
+// mapConv declares a map converter: map_*_int read their default as an
+// integer, the others as text (map_*_ip check it is an address).
+func mapConv(name string, in, out SampleType, mc MapConv) {
+	def := ArgStr
+	if out == TypeInt {
+		def = ArgInt
+	}
+	conv(name, in, out, 1, ArgMap, def)
+	convSpecs[name].Map = &mc
+	convSpecs[name].check = checkMap(name, mc, out)
+}
+
 func init() {
 	// Layer 4: the connection's addresses.
 	fetch("src", TypeAddr, ReadsConn, 0)
@@ -43,6 +58,9 @@ func init() {
 	fetch("int", TypeInt, 0, 1, ArgInt)
 	fetch("str", TypeStr, 0, 1, ArgStr)
 	fetch("bool", TypeBool, 0, 1, ArgBool)
+	fetch("env", TypeStr, 0, 1, ArgEnv)
+	fetch("date", TypeInt, 0, 0, ArgInt, ArgTimeUnit)
+	fetch("rand", TypeInt, 0, 0, ArgInt)
 	fetch("var", TypeAny, 0, 1, ArgVar, ArgStr)
 	fetch("uuid", TypeStr, 0, 0, ArgInt)
 	fetch("fe_name", TypeStr, ReadsConn, 0)
@@ -57,12 +75,15 @@ func init() {
 	fetch("query", TypeStr, ReadsReq, 0)
 	fetch("url", TypeStr, ReadsReq, 0)
 	fetch("base", TypeStr, ReadsReq, 0)
+	fetch("url_param", TypeStr, ReadsReq, 0, ArgStr, ArgStr)
 	fetch("req.ver", TypeStr, ReadsReq, 0)
 	fetch("req.hdr", TypeStr, ReadsReq, 0, ArgName, ArgInt)
 	fetch("req.hdr_cnt", TypeInt, ReadsReq, 0, ArgName)
 	fetch("req.hdr_val", TypeInt, ReadsReq, 1, ArgName, ArgInt)
 	fetch("req.fhdr", TypeStr, ReadsReq, 1, ArgName, ArgInt)
 	fetch("req.fhdr_cnt", TypeInt, ReadsReq, 0, ArgName)
+	fetch("req.cook", TypeStr, ReadsReq, 0, ArgStr)
+	fetch("req.cook_cnt", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
 	fetch("req.len", TypeInt, 0, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
@@ -82,6 +103,7 @@ func init() {
 	fetch("res.hdr", TypeStr, ReadsRes, 0, ArgName, ArgInt)
 	fetch("res.hdr_cnt", TypeInt, ReadsRes, 0, ArgName)
 	fetch("res.fhdr", TypeStr, ReadsRes, 1, ArgName, ArgInt)
+	fetch("res.cook", TypeStr, ReadsRes, 0, ArgStr)
 
 	// The client's TLS session, on a bind with "ssl".
 	fetch("ssl_fc", TypeBool, ReadsTLS, 0)
@@ -102,4 +124,66 @@ func init() {
 	fetch("req.ssl_ec_ext", TypeBool, ReadsHello, 0)
 	fetch("req.ssl_st_ext", TypeInt, ReadsHello, 0)
 
+	// Converters: strings and bytes.
+	conv("lower", TypeStr, TypeStr, 0)
+	conv("upper", TypeStr, TypeStr, 0)
+	conv("length", TypeStr, TypeInt, 0)
+	conv("hex", TypeBin, TypeStr, 0)
+	conv("base64", TypeBin, TypeStr, 0)
+	conv("b64dec", TypeStr, TypeBin, 0)
+	conv("bytes", TypeBin, TypeBin, 1, ArgInt, ArgInt)
+	conv("url_dec", TypeStr, TypeStr, 0, ArgInt)
+	conv("json", TypeStr, TypeStr, 0, ArgStr)
+	convSpecs["json"].check = checkJSON
+	conv("field", TypeStr, TypeStr, 2, ArgInt, ArgStr, ArgInt)
+	convSpecs["field"].check = checkField("field")
+	conv("word", TypeStr, TypeStr, 2, ArgInt, ArgStr, ArgInt)
+	convSpecs["word"].check = checkField("word")
+	conv("regsub", TypeStr, TypeStr, 2, ArgRegex, ArgStr, ArgStr)
+	convSpecs["regsub"].check = checkRegsub
+
+	conv("concat", TypeStr, TypeStr, 1, ArgStr, ArgStr, ArgStr)
+	convSpecs["concat"].check = checkConcat
+
+	// Converters: variables.
+	conv("set-var", TypeAny, TypeAny, 1, ArgVar, ArgStr, ArgStr, ArgStr, ArgStr)
+	convSpecs["set-var"].check = checkSetVar
+
+	// Converters: integers.
+	conv("add", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("sub", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("mul", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("div", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("mod", TypeInt, TypeInt, 1, ArgIntOrVar)
+	conv("neg", TypeInt, TypeInt, 0)
+	conv("bool", TypeInt, TypeBool, 0)
+	conv("not", TypeInt, TypeBool, 0)
+
+	// Converters: hashes.
+	conv("crc32", TypeBin, TypeInt, 0, ArgInt)
+	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
+	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+
+	// Converters: maps, with HAProxy's names (src/map.c): map_<match>
+	// for str, beg, sub, dir, dom, end, reg, int and ip, with an
+	// output of _int or _ip too, and map_regm; "map" is map_str.
+	for _, m := range []struct {
+		sfx   string
+		match MatchMethod
+		in    SampleType
+	}{
+		{"_str", MatchStr, TypeStr}, {"_beg", MatchBeg, TypeStr}, {"_sub", MatchSub, TypeStr},
+		{"_dir", MatchDir, TypeStr}, {"_dom", MatchDom, TypeStr}, {"_end", MatchEnd, TypeStr},
+		{"_reg", MatchReg, TypeStr}, {"_int", MatchInt, TypeInt}, {"_ip", MatchIP, TypeAddr},
+	} {
+		mapConv("map"+m.sfx, m.in, TypeStr, MapConv{Match: m.match})
+		mapConv("map"+m.sfx+"_int", m.in, TypeInt, MapConv{Match: m.match})
+		mapConv("map"+m.sfx+"_ip", m.in, TypeAddr, MapConv{Match: m.match})
+	}
+	mapConv("map", TypeStr, TypeStr, MapConv{Match: MatchStr})
+	mapConv("map_regm", TypeStr, TypeStr, MapConv{Match: MatchReg, Regm: true})
+
+	// Converters: addresses.
+	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
 }

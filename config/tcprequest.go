@@ -37,26 +37,8 @@ type VarSet struct {
 	Name   VarName
 	Expr   *Expr
 	Format *Format
-	Conds  []VarCond
+	Conds  int64 // set-var's conditions, the config.VarIf* bits (convchecks.go)
 }
-
-// VarCond is a condition of set-var (HAProxy 2.6's vars.c).
-type VarCond uint8
-
-const (
-	VarIfExists VarCond = iota
-	VarIfNotExists
-	VarIfEmpty
-	VarIfNotEmpty
-	VarIfSet
-	VarIfNotSet
-	VarIfGt
-	VarIfLt
-)
-
-var varCondNames = [...]string{"ifexists", "ifnotexists", "ifempty", "ifnotempty", "ifset", "ifnotset", "ifgt", "iflt"}
-
-func (c VarCond) String() string { return varCondNames[c] }
 
 // parseVarAction reads "set-var(NAME[,COND...])", "set-var-fmt(...)" or
 // "unset-var(NAME)", the action word, and returns the variable and the
@@ -76,15 +58,11 @@ func parseVarAction(word, kind string) (VarSet, error) {
 		return vs, fmt.Errorf("at most four conditions, as in HAProxy")
 	}
 	for _, c := range parts[1:] {
-		found := false
-		for i, n := range varCondNames {
-			if n == c {
-				vs.Conds, found = append(vs.Conds, VarCond(i)), true
-			}
+		bit, ok := varConds[c]
+		if !ok {
+			return vs, fmt.Errorf("unknown set-var condition '%s' (valid: ifexists, ifnotexists, ifempty, ifnotempty, ifset, ifnotset, ifgt, iflt)", c)
 		}
-		if !found {
-			return vs, fmt.Errorf("unknown set-var condition '%s' (valid: %s)", c, strings.Join(varCondNames[:], ", "))
-		}
+		vs.Conds |= bit
 	}
 	return vs, nil
 }

@@ -143,9 +143,6 @@ func TestHTTPRequestRules(t *testing.T) {
 			req: "GET /?x HTTP/1.1\r\nHost: a\r\n\r\n", status: 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if strings.Contains(tc.fe, "regsub") {
-				t.Skip("needs the regsub converter")
-			}
 			_, addr := startEngine(t, rulesConfig(t, tc.fe, tc.be, srv))
 			resp := ruleExchange(t, addr, tc.req)[0]
 			body := bodyOf(resp)

@@ -30,7 +30,7 @@ var typicalRules = []string{
 }
 
 // typicalMapLookup is the rule set's map lookup.
-const typicalMapLookup = "use_backend %[req.hdr(host),lower,map_str(testdata/hosts.map,be_web)]"
+const typicalMapLookup = "use_backend %[req.hdr(host),lower,map_str(testdata/typical.map,be_web)]"
 
 // The request and response of make bench's load, as the generator
 // and the web nodes send them.

@@ -17,21 +17,30 @@ import (
 // gives (for hdr(), the last).
 type fetchFn func(t *Txn, args []config.Arg, it *iter) (Value, bool)
 
-// convFn applies a converter. ok false: no sample.
+// convFn applies a converter to v, which has been cast to the type the
+// converter takes (Txn.cast). ok false: no sample.
 type convFn func(t *Txn, args []config.Arg, v Value) (Value, bool)
+
+// convMaker builds a converter's function once, when an expression is
+// compiled, for converters that prepare something from their arguments
+// (a map's lookup structure, a regular expression's variants).
+type convMaker func(cp *Compiler, args []config.Arg) convFn
 
 // iter is a multi-valued fetch's position.
 type iter struct {
 	all    bool
 	more   bool
-	h, off int // hdr(): the header, and the offset in its value
+	h, off int // hdr(), cookies: the header, and the offset in its value; url_param: the offset in the URI
+	end    int // cookies: the end of the header's element being read, 0 for none
 }
 
-// fetchFns and convFns are the implementations, by config's names
-// (fetch_*.go, conv_*.go register theirs in init).
+// fetchFns, convFns and convMakers are the implementations, by config's
+// names (fetch_*.go, conv_*.go register theirs in init). A converter is in
+// convFns or in convMakers.
 var (
-	fetchFns = map[string]fetchFn{}
-	convFns  = map[string]convFn{}
+	fetchFns   = map[string]fetchFn{}
+	convFns    = map[string]convFn{}
+	convMakers = map[string]convMaker{}
 )
 
 // Expr is a compiled sample expression.
@@ -45,12 +54,17 @@ type Expr struct {
 type convStep struct {
 	fn   convFn
 	args []config.Arg
+	in   config.SampleType // what fn takes: the value is cast to it first
 }
 
-// CompileExpr compiles an expression config read. Every name config
-// accepts has an implementation (a test checks it); a missing one is a
-// programming error.
-func CompileExpr(e *config.Expr) *Expr {
+// CompileExpr compiles an expression config read, on its own (see
+// Compiler.Expr).
+func CompileExpr(e *config.Expr) *Expr { return NewCompiler().Expr(e) }
+
+// Expr compiles an expression config read. Every name config accepts has
+// an implementation (a test checks it); a missing one is a programming
+// error.
+func (cp *Compiler) Expr(e *config.Expr) *Expr {
 	f := fetchFns[e.Fetch.Name]
 	if f == nil {
 		panic(fmt.Sprintf("rules: no implementation of sample fetch %q", e.Fetch.Name))
@@ -58,10 +72,14 @@ func CompileExpr(e *config.Expr) *Expr {
 	x := &Expr{conf: e, fetch: f, args: e.Fetch.Args}
 	for _, c := range e.Convs {
 		fn := convFns[c.Name]
-		if fn == nil {
+		if mk := convMakers[c.Name]; mk != nil {
+			fn = mk(cp, c.Args)
+		}
+		spec := config.ConverterSpec(c.Name)
+		if fn == nil || spec == nil {
 			panic(fmt.Sprintf("rules: no implementation of converter %q", c.Name))
 		}
-		x.convs = append(x.convs, convStep{fn: fn, args: c.Args})
+		x.convs = append(x.convs, convStep{fn: fn, args: c.Args, in: spec.In})
 	}
 	return x
 }
@@ -83,6 +101,11 @@ func (e *Expr) next(t *Txn, it *iter) (Value, bool) {
 		if ok {
 			for i := range e.convs {
 				c := &e.convs[i]
+				if v.Type != c.in && c.in != config.TypeAny {
+					if v, ok = t.cast(v, c.in); !ok {
+						break
+					}
+				}
 				if v, ok = c.fn(t, c.args, v); !ok {
 					break
 				}

@@ -45,10 +45,20 @@ const exactSetMin = 8
 // Compiler compiles conditions, sharing the ACLs they name.
 type Compiler struct {
 	acls map[*config.ACL]*acl
+	// The map converters' lookup structures and values (conv_map.go),
+	// built once per file for every converter using it.
+	maps      map[mapKey]*mapIndex
+	mapValues map[valuesKey][]Value
 }
 
 // NewCompiler returns a compiler for one configuration.
-func NewCompiler() *Compiler { return &Compiler{acls: map[*config.ACL]*acl{}} }
+func NewCompiler() *Compiler {
+	return &Compiler{
+		acls:      map[*config.ACL]*acl{},
+		maps:      map[mapKey]*mapIndex{},
+		mapValues: map[valuesKey][]Value{},
+	}
+}
 
 // Cond compiles c; nil stays nil (no condition: always).
 func (cp *Compiler) Cond(c *config.Condition) *Cond {
@@ -72,15 +82,15 @@ func (cp *Compiler) acl(a *config.ACL) *acl {
 	}
 	x := &acl{}
 	for _, t := range a.Terms {
-		x.terms = append(x.terms, compileTerm(t))
+		x.terms = append(x.terms, cp.term(t))
 	}
 	cp.acls[a] = x
 	return x
 }
 
-func compileTerm(t *config.ACLTerm) *term {
+func (cp *Compiler) term(t *config.ACLTerm) *term {
 	tm := &term{
-		expr: CompileExpr(t.Expr), method: t.Method, fold: t.IgnoreCase,
+		expr: cp.Expr(t.Expr), method: t.Method, fold: t.IgnoreCase,
 		values: t.Values, res: t.Regexps, nets: t.Nets, ranges: t.Ranges,
 	}
 	if t.Expr.Fetch.Name == "http_auth_group" {

@@ -7,7 +7,7 @@ type VarSet struct {
 	name  config.VarName
 	expr  *Expr
 	fmt   *Format
-	conds []config.VarCond
+	conds int64 // the config.VarIf* bits
 	unset bool
 }
 
@@ -30,48 +30,11 @@ func (vs *VarSet) Apply(t *Txn) {
 			return // no sample: the variable is left as it is, as in HAProxy
 		}
 	}
-	if len(vs.conds) > 0 && !vs.allowed(t, v) {
+	if vs.conds == 0 {
+		t.setVar(vs.name, v)
 		return
 	}
-	t.setVar(vs.name, v)
-}
-
-// allowed checks set-var's conditions (HAProxy 2.6's vars.c).
-func (vs *VarSet) allowed(t *Txn, v Value) bool {
-	old, set := t.getVar(vs.name)
-	// A proc variable exists from the start: HAProxy creates them all
-	// while parsing the configuration.
-	exists := set || vs.name.Scope == config.ScopeProc
-	empty := (v.Type == config.TypeStr || v.Type == config.TypeBin) && len(v.B) == 0
-	for _, c := range vs.conds {
-		ok := true
-		switch c {
-		case config.VarIfExists:
-			ok = exists
-		case config.VarIfNotExists:
-			ok = !exists
-		case config.VarIfEmpty:
-			ok = empty
-		case config.VarIfNotEmpty:
-			ok = !empty
-		case config.VarIfSet:
-			ok = set
-		case config.VarIfNotSet:
-			ok = !set
-		case config.VarIfGt, config.VarIfLt:
-			// Only two integers compare; otherwise the check holds.
-			if set && old.Type == config.TypeInt && v.Type == config.TypeInt {
-				ok = old.I > v.I
-				if c == config.VarIfLt {
-					ok = old.I < v.I
-				}
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+	t.setVarIf(vs.name, v, vs.conds)
 }
 
 // InitProcVars runs the global section's set-var and set-var-fmt lines,

@@ -16,16 +16,44 @@ type Vars struct {
 
 type varSlot struct {
 	name config.VarName
-	set  bool
-	v    Value
-	buf  []byte
+	// exists: the variable was created (HAProxy creates a variable even
+	// when a set-var condition then refuses its value); set: it has a
+	// value.
+	exists, set bool
+	v           Value
+	buf         []byte
 }
 
-// Clear unsets every variable, keeping the buffers.
+// Clear forgets every variable, keeping the buffers.
 func (vs *Vars) Clear() {
 	for i := range vs.slots {
-		vs.slots[i].set = false
+		vs.slots[i].exists, vs.slots[i].set = false, false
 	}
+}
+
+// slot returns n's slot, creating one when create is set (nil when it is
+// not and n has none). A slot of a variable that does not exist is kept
+// for the next one.
+func (vs *Vars) slot(n config.VarName, create bool) *varSlot {
+	var free *varSlot
+	for i := range vs.slots {
+		s := &vs.slots[i]
+		if s.name == n {
+			return s
+		}
+		if free == nil && !s.exists {
+			free = s
+		}
+	}
+	if !create {
+		return nil
+	}
+	if free == nil {
+		vs.slots = append(vs.slots, varSlot{})
+		free = &vs.slots[len(vs.slots)-1]
+	}
+	free.name, free.exists, free.set = n, false, false
+	return free
 }
 
 // Get returns the variable's value.
@@ -33,37 +61,17 @@ func (vs *Vars) Get(n config.VarName) (Value, bool) {
 	if vs == nil {
 		return Value{}, false
 	}
-	for i := range vs.slots {
-		if s := &vs.slots[i]; s.set && s.name == n {
-			return s.v, true
-		}
+	if s := vs.slot(n, false); s != nil && s.set {
+		return s.v, true
 	}
 	return Value{}, false
 }
 
 // Set stores a copy of v.
-func (vs *Vars) Set(n config.VarName, v Value) {
-	var s *varSlot
-	for i := range vs.slots {
-		if vs.slots[i].name == n {
-			s = &vs.slots[i]
-			break
-		}
-	}
-	if s == nil {
-		for i := range vs.slots {
-			if !vs.slots[i].set {
-				s = &vs.slots[i]
-				s.name = n
-				break
-			}
-		}
-	}
-	if s == nil {
-		vs.slots = append(vs.slots, varSlot{name: n})
-		s = &vs.slots[len(vs.slots)-1]
-	}
-	s.set = true
+func (vs *Vars) Set(n config.VarName, v Value) { vs.slot(n, true).store(v) }
+
+func (s *varSlot) store(v Value) {
+	s.exists, s.set = true, true
 	if v.Type == config.TypeStr || v.Type == config.TypeBin {
 		s.buf = append(s.buf[:0], v.B...)
 		v.B = s.buf
@@ -73,11 +81,45 @@ func (vs *Vars) Set(n config.VarName, v Value) {
 
 // Unset removes the variable.
 func (vs *Vars) Unset(n config.VarName) {
-	for i := range vs.slots {
-		if vs.slots[i].name == n {
-			vs.slots[i].set = false
-		}
+	if s := vs.slot(n, false); s != nil {
+		s.exists, s.set = false, false
 	}
+}
+
+// setIf is set-var(name,cond...) on a scope group: it stores v when the
+// conditions (config.VarIf*) hold, as HAProxy's var_set, and reports
+// whether it did. always: the variable exists even when it has no value
+// (HAProxy creates proc variables when it reads the configuration).
+func (vs *Vars) setIf(n config.VarName, v Value, conds int64, always bool) bool {
+	s := vs.slot(n, true)
+	if !s.accepts(v, conds, always) {
+		return false
+	}
+	s.store(v)
+	return true
+}
+
+// accepts checks set-var's conditions for storing v in s, creating the
+// variable on the way as var_set does.
+func (s *varSlot) accepts(v Value, conds int64, always bool) bool {
+	exists := s.exists || always
+	if exists && conds&config.VarIfNotExists != 0 || !exists && conds&config.VarIfExists != 0 {
+		return false
+	}
+	s.exists = true
+	if s.set && conds&config.VarIfNotSet != 0 || !s.set && conds&config.VarIfSet != 0 {
+		return false
+	}
+	text := v.Type == config.TypeStr || v.Type == config.TypeBin
+	switch {
+	case conds&config.VarIfEmpty != 0 && (!text || len(v.B) > 0),
+		conds&config.VarIfNotEmpty != 0 && text && len(v.B) == 0:
+		return false
+	case v.Type == config.TypeInt && s.set && s.v.Type == config.TypeInt &&
+		(conds&config.VarIfGT != 0 && !(s.v.I > v.I) || conds&config.VarIfLT != 0 && !(s.v.I < v.I)):
+		return false
+	}
+	return true
 }
 
 // procVars are the process's variables ("proc."), shared by every loop.
@@ -123,6 +165,28 @@ func (t *Txn) setVar(n config.VarName, v Value) {
 			t.Vars.Set(n, v)
 		}
 	}
+}
+
+// setVarIf is set-var(name,cond...): see Vars.setIf. A scope the Txn
+// does not keep holds no variable: the conditions are checked as for a
+// variable that does not exist, and nothing is kept.
+func (t *Txn) setVarIf(n config.VarName, v Value, conds int64) bool {
+	var vs *Vars
+	switch n.Scope {
+	case config.ScopeProc:
+		procVars.Lock()
+		defer procVars.Unlock()
+		return procVars.setIf(n, v, conds, true)
+	case config.ScopeSess:
+		vs = t.Sess
+	default:
+		vs = t.Vars
+	}
+	if vs == nil {
+		var none varSlot
+		return none.accepts(v, conds, false)
+	}
+	return vs.setIf(n, v, conds, false)
 }
 
 func (t *Txn) unsetVar(n config.VarName) {

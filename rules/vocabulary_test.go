@@ -24,11 +24,16 @@ func TestVocabularyMatchesConfig(t *testing.T) {
 	convs := map[string]bool{}
 	for _, s := range config.Converters() {
 		convs[s.Name] = true
-		if convFns[s.Name] == nil {
-			t.Errorf("converter %q has no implementation", s.Name)
+		if (convFns[s.Name] == nil) == (convMakers[s.Name] == nil) {
+			t.Errorf("converter %q has no implementation, or two", s.Name)
 		}
 	}
 	for name := range convFns {
+		if !convs[name] {
+			t.Errorf("converter %q is implemented but config does not accept it", name)
+		}
+	}
+	for name := range convMakers {
 		if !convs[name] {
 			t.Errorf("converter %q is implemented but config does not accept it", name)
 		}
