@@ -336,7 +336,11 @@ func TestReadmeCheckOutput(t *testing.T) {
 // The example configurations a user starts from check without a warning
 // (notices, which say where fjord differs from HAProxy, are fine).
 func TestExamplesCheckWithoutWarnings(t *testing.T) {
-	files, err := filepath.Glob("../../examples/*.cfg")
+	// From the repository's root: the examples name their files (map,
+	// certificate) relative to the working directory, as HAProxy reads
+	// them, and say to check them from there.
+	t.Chdir("../..")
+	files, err := filepath.Glob("examples/*.cfg")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
