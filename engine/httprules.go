@@ -113,6 +113,12 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.Failed:
 		s.httpFail(500, "an http-request rule could not rewrite the request")
 		return true, false
+	case rules.Invalid:
+		// HAProxy's ACT_RET_INV: a bad request (400, counted as
+		// one), not a failed rewrite.
+		s.at.localBe = be
+		s.httpFail(400, "invalid request for 'http-request %s' at %s", v.Rule.Action, v.Rule.Pos)
+		return true, false
 	case rules.Auth:
 		s.at.localBe = be
 		s.httpDeny(401, hs.pages[v.Rule], "credentials requested by 'http-request auth' at %s", v.Rule.Pos)

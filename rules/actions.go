@@ -25,13 +25,14 @@ const (
 	Redirect                // answer the rule's redirect
 	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
 	Auth                    // answer 401 asking for credentials
+	Invalid                 // a rule found the request invalid (normalize-uri ... strict): answer 400
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
 type Verdict struct {
 	Outcome Outcome
 	Rule    *config.HTTPRule // nil for Continue and Failed
-	Status  int              // Deny, Return: the status to answer
+	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
 }
 
@@ -46,9 +47,10 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	vars  *VarSet // set-var, set-var-fmt, unset-var
+	vars  *VarSet        // set-var, set-var-fmt, unset-var
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
+	norm  *normalizer    // normalize-uri
 }
 
 type returnHeader struct {
@@ -78,6 +80,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 		switch r.Action {
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
+		case config.ActNormalizeURI:
+			hr.norm = compileNormalizer(r.Normalize)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -119,6 +123,15 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Auth, Rule: c, Status: 401}
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			r.vars.Apply(t)
+		case config.ActNormalizeURI:
+			// As HAProxy: invalid input (strict) is a bad request; an
+			// already normal target is left as it is.
+			switch r.norm.apply(t, m) {
+			case normInvalid:
+				return Verdict{Outcome: Invalid, Rule: c, Status: 400}
+			case normChanged:
+				m.Edited = true
+			}
 		default:
 			if !r.edit(t, m) {
 				return Verdict{Outcome: Failed}

@@ -41,6 +41,9 @@ type Txn struct {
 	// rendered holds the values actions built (format.go): like
 	// scratch, kept until Reset.
 	rendered []byte
+	// params are the query's parameters normalize-uri
+	// query-sort-by-name sorts, kept between requests.
+	params []span
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
