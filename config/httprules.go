@@ -44,13 +44,14 @@ const (
 	ActEarlyHint                       // send a field in a 103 Early Hints response
 	ActTarpit                          // hold the request for 'timeout tarpit', then answer an error
 	ActSetTimeout                      // this request's 'timeout server' or 'timeout tunnel'
+	ActNormalizeURI                    // normalize the target (HTTPRule.Normalize)
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
-	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout",
+	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
@@ -105,8 +106,89 @@ type HTTPRule struct {
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
 	// "tunnel".
-	Timeout time.Duration
-	Cond    *Condition
+	Timeout   time.Duration
+	Normalize NormalizeURI
+	Cond      *Condition
+}
+
+// NormalizeURI is what a normalize-uri rule does (HAProxy 2.6's
+// act_normalize_uri): a normalizer and its option.
+type NormalizeURI struct {
+	Normalizer URINormalizer
+	// Full is path-strip-dotdot's "full": a "/../" with no segment
+	// left to remove is dropped rather than kept.
+	Full bool
+	// Strict is percent-decode-unreserved's and percent-to-uppercase's
+	// "strict": a '%' not followed by two hex digits makes the request
+	// invalid (400) rather than being left as it is.
+	Strict bool
+}
+
+// URINormalizer is one of normalize-uri's normalizers.
+type URINormalizer uint8
+
+const (
+	NormFragmentEncode          URINormalizer = iota // '#' becomes "%23", in the path and query
+	NormFragmentStrip                                // cut the target at the first '#'
+	NormPathMergeSlashes                             // "//" becomes "/" in the path
+	NormPathStripDot                                 // remove "." segments from the path
+	NormPathStripDotdot                              // a ".." segment removes itself and the segment before
+	NormPercentDecodeUnreserved                      // %XX of an unreserved character becomes the character
+	NormPercentToUppercase                           // %xx becomes %XX
+	NormQuerySortByName                              // sort the query's parameters by name, stably
+)
+
+var uriNormalizerNames = [...]string{
+	"fragment-encode", "fragment-strip", "path-merge-slashes", "path-strip-dot", "path-strip-dotdot",
+	"percent-decode-unreserved", "percent-to-uppercase", "query-sort-by-name",
+}
+
+func (n URINormalizer) String() string { return uriNormalizerNames[n] }
+
+// uriNormalizerUsage lists the normalizers with their options, for errors.
+const uriNormalizerUsage = "fragment-encode, fragment-strip, path-merge-slashes, path-strip-dot, " +
+	"path-strip-dotdot [full], percent-decode-unreserved [strict], percent-to-uppercase [strict], query-sort-by-name"
+
+// normalizeArgs reads "NORMALIZER [full|strict]". HAProxy 2.6's parser
+// leaves the rule on path-merge-slashes when path-strip-dotdot,
+// percent-to-uppercase or percent-decode-unreserved is written without
+// its option and followed by a condition (the action stays 0): fjord
+// does what the rule says.
+func normalizeArgs(r *HTTPRule, what string, rest []string) error {
+	if len(rest) == 0 {
+		return fmt.Errorf("%s expects a normalizer (%s)", what, uriNormalizerUsage)
+	}
+	found := false
+	for i, name := range uriNormalizerNames {
+		if name == rest[0] {
+			r.Normalize.Normalizer, found = URINormalizer(i), true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%s: unknown normalizer '%s' (valid: %s)", what, rest[0], uriNormalizerUsage)
+	}
+	n := r.Normalize.Normalizer
+	option := ""
+	switch n {
+	case NormPathStripDotdot:
+		option = "full"
+	case NormPercentDecodeUnreserved, NormPercentToUppercase:
+		option = "strict"
+	}
+	if len(rest) > 1 {
+		what := fmt.Sprintf("'%s normalize-uri %s'", r.Set, n)
+		if option == "" {
+			return fmt.Errorf("%s: unexpected '%s' (this normalizer takes no option)", what, rest[1])
+		}
+		if rest[1] != option {
+			return fmt.Errorf("%s: unknown argument '%s' (expects '%s' or nothing)", what, rest[1], option)
+		}
+		if len(rest) > 2 {
+			return fmt.Errorf("%s: unexpected '%s' after '%s'", what, rest[2], option)
+		}
+		r.Normalize.Full, r.Normalize.Strict = option == "full", option == "strict"
+	}
+	return nil
 }
 
 // ReturnHeader is a "hdr NAME VALUE" of a return rule.
@@ -120,7 +202,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout},
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI},
 	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
@@ -131,7 +213,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // what brings them.
 var laterActions = map[string]string{
 	"capture": "", "set-log-level": "",
-	"normalize-uri": "", "set-nice": "", "set-tos": "", "set-mark": "",
+	"set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
@@ -392,6 +474,8 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 			}
 			r.Var.Format, err = format(rest[0])
 		}
+	case ActNormalizeURI:
+		return normalizeArgs(r, what, rest)
 	case ActSetStatus:
 		if len(rest) != 1 && !(len(rest) == 3 && rest[1] == "reason") {
 			return fmt.Errorf("%s expects a status code, then optionally 'reason TEXT'", what)

@@ -31,7 +31,73 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"two bodies", httpFE("  http-request return default-errorfiles string x #ERR"), []string{"'string' after 'default-errorfiles'"}},
 		{"default-errorfiles without a page", httpFE("  http-request return status 202 default-errorfiles #ERR"), []string{"needs a status with an error page"}},
 		{"errorfiles of no section", httpFE("  http-request deny errorfiles nope #ERR"), []string{"no http-errors section is named 'nope'"}},
+		{"normalize-uri without a normalizer", httpFE("  http-request normalize-uri #ERR"),
+			[]string{"'http-request normalize-uri' expects a normalizer (fragment-encode, fragment-strip, path-merge-slashes, path-strip-dot, path-strip-dotdot [full], percent-decode-unreserved [strict], percent-to-uppercase [strict], query-sort-by-name)"}},
+		{"normalize-uri without a normalizer, with a condition", httpFE("  http-request normalize-uri if { path_beg /a } #ERR"),
+			[]string{"'http-request normalize-uri' expects a normalizer"}},
+		{"unknown normalizer", httpFE("  http-request normalize-uri path-merge #ERR"),
+			[]string{"'http-request normalize-uri': unknown normalizer 'path-merge' (valid: fragment-encode, ", "query-sort-by-name)"}},
+		{"normalizer option of another", httpFE("  http-request normalize-uri path-strip-dotdot strict #ERR"),
+			[]string{"'http-request normalize-uri path-strip-dotdot': unknown argument 'strict' (expects 'full' or nothing)"}},
+		{"percent normalizer option", httpFE("  http-request normalize-uri percent-to-uppercase full #ERR"),
+			[]string{"'http-request normalize-uri percent-to-uppercase': unknown argument 'full' (expects 'strict' or nothing)"}},
+		{"normalizer without options", httpFE("  http-request normalize-uri fragment-strip full #ERR"),
+			[]string{"'http-request normalize-uri fragment-strip': unexpected 'full' (this normalizer takes no option)"}},
+		{"normalizer option twice", httpFE("  http-request normalize-uri percent-decode-unreserved strict strict #ERR"),
+			[]string{"'http-request normalize-uri percent-decode-unreserved': unexpected 'strict' after 'strict'"}},
+		{"normalize-uri in response", httpFE("  http-response normalize-uri path-strip-dot #ERR"),
+			[]string{"'http-response normalize-uri': this action is not available in http-response rules"}},
 	})
+}
+
+// normalize-uri: each normalizer and its option, with or without a
+// condition (HAProxy 2.6 parses "path-strip-dotdot if ..." as
+// path-merge-slashes; fjord as written), and without HAProxy's
+// expose-experimental-directives, which is accepted with a notice.
+func TestNormalizeURIParse(t *testing.T) {
+	cfg := mustParse(t, lines("global", "  expose-experimental-directives")+httpFE(
+		"  http-request normalize-uri fragment-encode",
+		"  http-request normalize-uri fragment-strip",
+		"  http-request normalize-uri path-merge-slashes",
+		"  http-request normalize-uri path-strip-dot",
+		"  http-request normalize-uri path-strip-dotdot",
+		"  http-request normalize-uri path-strip-dotdot full",
+		"  http-request normalize-uri path-strip-dotdot if { path_beg /a }",
+		"  http-request normalize-uri percent-decode-unreserved",
+		"  http-request normalize-uri percent-decode-unreserved strict unless { path_beg /a }",
+		"  http-request normalize-uri percent-to-uppercase",
+		"  http-request normalize-uri percent-to-uppercase strict",
+		"  http-request normalize-uri query-sort-by-name",
+	))
+	want := []NormalizeURI{
+		{Normalizer: NormFragmentEncode},
+		{Normalizer: NormFragmentStrip},
+		{Normalizer: NormPathMergeSlashes},
+		{Normalizer: NormPathStripDot},
+		{Normalizer: NormPathStripDotdot},
+		{Normalizer: NormPathStripDotdot, Full: true},
+		{Normalizer: NormPathStripDotdot},
+		{Normalizer: NormPercentDecodeUnreserved},
+		{Normalizer: NormPercentDecodeUnreserved, Strict: true},
+		{Normalizer: NormPercentToUppercase},
+		{Normalizer: NormPercentToUppercase, Strict: true},
+		{Normalizer: NormQuerySortByName},
+	}
+	rs := proxy(t, cfg, "frontend", "fe").HTTPRequest
+	if len(rs) != len(want) {
+		t.Fatalf("%d rules, want %d", len(rs), len(want))
+	}
+	for i, r := range rs {
+		if r.Action != ActNormalizeURI || r.Normalize != want[i] {
+			t.Errorf("rule %d: %v %+v, want normalize-uri %+v", i, r.Action, r.Normalize, want[i])
+		}
+		if hasCond := i == 6 || i == 8; (r.Cond != nil) != hasCond {
+			t.Errorf("rule %d: condition %v", i, r.Cond)
+		}
+	}
+	if d := diags(cfg, "'expose-experimental-directives' is accepted and changes nothing"); len(d) != 1 || d[0].Severity != Notice {
+		t.Errorf("expose-experimental-directives: %v", d)
+	}
 }
 
 func TestHTTPRulesParse(t *testing.T) {

@@ -161,7 +161,7 @@ var keywordTable = []keyword{
 	{name: "tune.idletimer", in: inGlobal, status: ignored, parse: timeArg(65535 * time.Millisecond), doc: "keywords-accepted-and-ignored",
 		why: "fjord's splicing does not depend on idle time between reads"},
 	{name: "expose-experimental-directives", in: inGlobal, status: ignored, parse: noArgsKw, doc: "keywords-accepted-and-ignored",
-		why: "fjord has no experimental directives to unlock"},
+		why: "fjord has no experimental directives: what HAProxy 2.6 marks experimental and fjord carries out (http-request normalize-uri) is always available"},
 
 	// HAProxy's TLS internals, and DHE, which fjord does not offer.
 	{name: "tune.ssl.default-dh-param", in: inGlobal, status: ignored, parse: defaultDHParam, doc: "keywords-accepted-and-ignored",

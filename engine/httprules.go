@@ -126,6 +126,11 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.Reject:
 		s.at.localBe = be
 		s.tcpRejected()
+	case rules.Invalid:
+		// HAProxy's ACT_RET_INV: a bad request (400, counted as
+		// one), not a failed rewrite.
+		s.at.localBe = be
+		s.httpFail(400, "invalid request for 'http-request %s' at %s", v.Rule.Action, v.Rule.Pos)
 		return true, false
 	case rules.Auth:
 		s.at.localBe = be

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -432,5 +433,80 @@ func TestBufferRequestBody(t *testing.T) {
 	resp, err = http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 400 {
 		t.Fatalf("chunked forbidden body: %v %v", resp, err)
+	}
+}
+
+// normalize-uri: the server receives the normalized target (path
+// normalizers keep the query; a later rule and the routing read the new
+// path); strict's invalid input is answered 400, counted as a bad
+// request, and never reaches the server; an already normal request is
+// forwarded as it came.
+func TestHTTPNormalizeURI(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.RequestURI)
+		mu.Unlock()
+		fmt.Fprintf(w, "%s %s\nx-path: %s\n", r.Method, r.RequestURI, r.Header.Get("X-Path"))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	e, addr := startEngine(t, rulesConfig(t, strings.Join([]string{
+		"  http-request normalize-uri path-merge-slashes",
+		"  http-request normalize-uri path-strip-dot",
+		"  http-request normalize-uri path-strip-dotdot full",
+		"  http-request normalize-uri percent-decode-unreserved strict",
+		"  http-request normalize-uri percent-to-uppercase strict",
+		"  http-request set-header X-Path %[path]",
+	}, "\n"), "  http-request normalize-uri query-sort-by-name", ln.Addr().String()))
+	for _, tc := range []struct {
+		req    string
+		status int
+		uri    string // as the server received it
+	}{
+		{"GET //a/./b/../../../c//d%2e%7eX?z=%2f&a=%61 HTTP/1.1\r\nHost: a\r\n\r\n", 200, "/c/d.~X?a=a&z=%2F"},
+		{"GET http://a//x/./y?b&a HTTP/1.1\r\nHost: a\r\n\r\n", 200, "http://a/x/y?a&b"},
+		{"GET /already/normal?a=1&b=2 HTTP/1.1\r\nHost: a\r\n\r\n", 200, "/already/normal?a=1&b=2"},
+		{"GET /bad%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"GET /a?q=50% HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		resp := ruleExchange(t, addr, tc.req)[0]
+		body := bodyOf(resp)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%q: status %d, want %d; body %q", tc.req, resp.StatusCode, tc.status, body)
+			continue
+		}
+		mu.Lock()
+		got := seen
+		mu.Unlock()
+		if tc.status != 200 {
+			if len(got) != 0 || !resp.Close {
+				t.Errorf("%q: the server got %q; close %v", tc.req, got, resp.Close)
+			}
+			continue
+		}
+		if len(got) != 1 || got[0] != tc.uri {
+			t.Errorf("%q: the server got %q, want %q", tc.req, got, tc.uri)
+		}
+		path := tc.uri
+		if i := strings.Index(path, "//"); i >= 0 {
+			path = path[i+2:]
+			path = path[strings.IndexByte(path, '/'):]
+		}
+		path, _, _ = strings.Cut(path, "?")
+		if !strings.Contains(body, "x-path: "+path+"\n") {
+			t.Errorf("%q: a later rule read another path: %q, want %q", tc.req, body, path)
+		}
+	}
+	if n := e.FrontendCounters("fe").ReqErrors.Load(); n != 2 {
+		t.Errorf("%d bad requests counted, want 2", n)
 	}
 }

@@ -28,13 +28,14 @@ const (
 	Auth                    // answer 401 asking for credentials
 	Reject                  // close the connection, no answer
 	Tarpit                  // hold the request, then answer Verdict.Status
+	Invalid                 // a rule found the request invalid (normalize-uri ... strict): answer 400
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
 type Verdict struct {
 	Outcome Outcome
 	Rule    *config.HTTPRule // nil for Continue and Failed
-	Status  int              // Deny, Return: the status to answer
+	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
 }
 
@@ -53,6 +54,7 @@ type httpRule struct {
 	tmo   *Expr          // set-timeout's expression
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
+	norm  *normalizer    // normalize-uri
 }
 
 type returnHeader struct {
@@ -84,6 +86,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
 		case config.ActSetTimeout:
 			hr.tmo = compileOptExpr(r.Var.Expr)
+		case config.ActNormalizeURI:
+			hr.norm = compileNormalizer(r.Normalize)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -155,6 +159,15 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			}
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			r.vars.Apply(t)
+		case config.ActNormalizeURI:
+			// As HAProxy: invalid input (strict) is a bad request; an
+			// already normal target is left as it is.
+			switch r.norm.apply(t, m) {
+			case normInvalid:
+				return Verdict{Outcome: Invalid, Rule: c, Status: 400}
+			case normChanged:
+				m.Edited = true
+			}
 		default:
 			if !r.edit(t, m) {
 				return Verdict{Outcome: Failed}

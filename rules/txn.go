@@ -46,6 +46,9 @@ type Txn struct {
 	// Timeouts are what set-timeout rules set for this request; zero:
 	// the configured one.
 	Timeouts struct{ Server, Tunnel time.Duration }
+	// params are the query's parameters normalize-uri
+	// query-sort-by-name sorts, kept between requests.
+	params []span
 }
 
 // Reset forgets the previous request's derived data, keeping buffers.
