@@ -186,6 +186,7 @@ var keywordTable = []keyword{
 	{name: "default_backend", in: inDefaults | inFrontend, side: frontSide, parse: kwDefaultBackend, doc: "default_backend-and-use_backend"},
 	{name: "use_backend", in: inFrontend, side: frontSide, parse: (*parser).kwUseBackend, doc: "default_backend-and-use_backend"},
 	{name: "tcp-request", in: inAll, parse: (*parser).kwTCPRequest, doc: "tcp-request"},
+	{name: "tcp-response", in: inDefaults | inBackend, side: backSide, parse: (*parser).kwTCPResponse, doc: "tcp-response"},
 	{name: "acl", in: inFrontend | inBackend, parse: (*parser).kwACL, doc: "acl"},
 	{name: "redirect", in: inFrontend | inBackend, parse: (*parser).kwRedirect, doc: "redirect"},
 	{name: "http-request", in: inFrontend | inBackend, parse: (*parser).kwHTTPRequest, doc: "http-request-http-response-and-http-after-response"},

@@ -253,6 +253,10 @@ type Proxy struct {
 	// (for at most InspectDelay).
 	TCPConnection []*TCPRule
 	TCPSession    []*TCPRule
+	// TCPResponse are the "tcp-response content" rules (backend side):
+	// evaluated once the server connection is up, before any of its
+	// bytes is forwarded.
+	TCPResponse []*TCPRule
 	TCPContent    []*TCPRule
 	InspectDelay  time.Duration
 

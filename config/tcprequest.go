@@ -200,6 +200,11 @@ func (p *parser) validateTCPRules(px *Proxy) {
 			}
 		}
 	}
+	for _, r := range px.TCPResponse {
+		if r.Cond != nil && r.Cond.Need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated once the server connection is up: its condition may read the addresses, the TLS session and variables, not a message", px)
+		}
+	}
 	hello := false
 	for _, r := range px.TCPContent {
 		need := r.Var.need()
@@ -267,5 +272,54 @@ func (p *parser) globalSetVar(pos Pos, kw string, args []string) error {
 		return fmt.Errorf("'%s %s': the value reads a connection or a message, which does not exist at startup", kw, args[0])
 	}
 	p.cfg.Global.SetVars = append(p.cfg.Global.SetVars, vs)
+	return nil
+}
+
+// kwTCPResponse reads "tcp-response inspect-delay TIME" and "tcp-response
+// content accept|reject [if|unless COND]".
+func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("'tcp-response' expects 'inspect-delay' or 'content'")
+	}
+	switch args[0] {
+	case "inspect-delay":
+		if len(args) != 2 {
+			return fmt.Errorf("'tcp-response inspect-delay' expects one time value")
+		}
+		if _, err := parseDuration(args[1]); err != nil {
+			return fmt.Errorf("'tcp-response inspect-delay': %v", err)
+		}
+		// fjord's response rules read no server byte (there is no
+		// res.payload yet): they decide at once, and the delay has
+		// nothing to wait for.
+		p.notice(Notice, pos, "'tcp-response inspect-delay %s' changes nothing: fjord's tcp-response rules read no byte of the response, so they decide as soon as the server connection is up", args[1])
+		return nil
+	case "content":
+	default:
+		return fmt.Errorf("unknown 'tcp-response %s' (supported: inspect-delay, content)", args[0])
+	}
+	if px.Section == "defaults" {
+		return fmt.Errorf("'tcp-response content' rules in a defaults section are not supported: write them in the backend or listen section")
+	}
+	if len(args) < 2 {
+		return fmt.Errorf("'tcp-response content' expects an action (accept, reject)")
+	}
+	rule := &TCPRule{Pos: pos}
+	switch args[1] {
+	case "accept":
+		rule.Action = TCPAccept
+	case "reject":
+		rule.Action = TCPReject
+	default:
+		return fmt.Errorf("'tcp-response content %s': the action is not supported (fjord carries out accept and reject)", args[1])
+	}
+	if len(args) > 2 {
+		cond, err := p.parseCondition(px, pos, args[2:])
+		if err != nil {
+			return fmt.Errorf("'tcp-response content %s': %v", args[1], err)
+		}
+		rule.Cond = cond
+	}
+	px.TCPResponse = append(px.TCPResponse, rule)
 	return nil
 }

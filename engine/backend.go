@@ -32,6 +32,8 @@ type backend struct {
 	redirects []redirectRule
 	// tcpContent are the backend's "tcp-request content" rules.
 	tcpContent []tcpRule
+	// tcpResponse are its "tcp-response content" rules.
+	tcpResponse []tcpRule
 	// rules are the backend's http-request/-response rules; nil: none.
 	rules *httpRuleSets
 	// pages are its error pages by status, nil where it has none (the
@@ -42,5 +44,6 @@ type backend struct {
 func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
 	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
 		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp),
-		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil)}
+		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil),
+		tcpResponse: newTCPRules(b.Conf.TCPResponse, cp)}
 }

@@ -216,6 +216,16 @@ func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
 // just parsed (l.resp). It reports false when the rules answered
 // instead (deny, return) and the session is closing.
 func (s *session) runResponseRules() bool {
+	if rs := s.be.tcpResponse; len(rs) > 0 {
+		t := s.txn(nil)
+		s.sessionVars(t, false)
+		t.Backend, t.Server = s.be.Name, s.srvName()
+		if !tcpRulesAccept(rs, t) {
+			s.setTerm('S', 'D')
+			s.httpFail(502, "response rejected by 'tcp-response content reject'")
+			return false
+		}
+	}
 	fe, be := s.fe.rules, s.be.rules
 	if be == s.fe.rules { // a listen section: its rules once
 		be = nil

@@ -510,3 +510,37 @@ func TestHTTPNormalizeURI(t *testing.T) {
 		t.Errorf("%d bad requests counted, want 2", n)
 	}
 }
+
+// tcp-response content reject closes a tcp connection before any server
+// byte reaches the client, and answers 502 in mode http.
+func TestTCPResponseReject(t *testing.T) {
+	srv := headersNode(t)
+	port := freePort(t)
+	cfg := fmt.Sprintf(`defaults
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+listen tcpfe
+  mode tcp
+  bind 127.0.0.1:%d
+  tcp-request connection set-var(sess.block) int(1)
+  tcp-response content reject if { var(sess.block) -m int 1 }
+  server s %s
+`, port, srv)
+	startEngine(t, cfg)
+	// Another engine: two freePort calls may give the same port.
+	_, addr := startEngine(t, rulesConfig(t, "", "  http-request set-var(sess.block) int(1)\n  tcp-response content reject if { var(sess.block) -m int 1 }", srv))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("tcp: the client got %q", b)
+	}
+	if resp := ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")[0]; resp.StatusCode != 502 {
+		t.Errorf("http: status %d, want 502", resp.StatusCode)
+	}
+}

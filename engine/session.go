@@ -448,6 +448,16 @@ func (s *session) finishConnect() {
 	s.observeConnect(true)
 	if s.h == nil {
 		s.be.Counters.SessionStart()
+		if rs := s.be.tcpResponse; len(rs) > 0 {
+			t := s.txn(nil)
+			s.sessionVars(t, false)
+			t.Backend, t.Server = s.be.Name, s.srvName()
+			if !tcpRulesAccept(rs, t) {
+				s.setTerm('S', 'D') // HAProxy logs a response reject on the server side
+				s.close(false)
+				return
+			}
+		}
 	}
 	if v := s.srv.Conf.SendProxy; v != 0 {
 		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
