@@ -256,9 +256,9 @@ type Proxy struct {
 	// TCPResponse are the "tcp-response content" rules (backend side):
 	// evaluated once the server connection is up, before any of its
 	// bytes is forwarded.
-	TCPResponse []*TCPRule
-	TCPContent    []*TCPRule
-	InspectDelay  time.Duration
+	TCPResponse  []*TCPRule
+	TCPContent   []*TCPRule
+	InspectDelay time.Duration
 
 	// Backend side.
 	Servers       []*Server
