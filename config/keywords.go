@@ -196,6 +196,7 @@ var keywordTable = []keyword{
 	{name: "no", in: inAll, parse: (*parser).kwNo, doc: "option"},
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
 	{name: "log-format-json", in: inAll, parse: kwLogFormatJSON, doc: "log-format-json"},
+	{name: "log-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format"), doc: "log-format"},
 	{name: "stats", in: inAll, parse: (*parser).kwStats, doc: "stats"},
 }
 

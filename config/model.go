@@ -261,6 +261,11 @@ type Proxy struct {
 	// as partial.
 	LogASAP       bool
 	LogFormatJSON bool
+	// LogFormat is a "log-format" line's format, which then writes the
+	// proxy's traffic lines; nil when "option httplog" or "option
+	// tcplog" (HTTPLog, TCPLog) or neither decides. In a frontend it is
+	// checked against its mode.
+	LogFormat *LineFormat
 
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode

@@ -31,6 +31,7 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		}
 		if enable {
 			px.TCPLog = false
+			px.LogFormat = nil // the last of them decides, as in HAProxy
 		}
 		return nil
 	case "tcplog":
@@ -39,6 +40,7 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		}
 		if enable {
 			px.HTTPLog = false
+			px.LogFormat = nil
 		}
 		return nil
 	case "dontlognull":

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 )
@@ -51,7 +53,10 @@ type AccessRecord struct {
 	// Client is unset for a client of a Unix socket, which HAProxy
 	// logs as "unix:" and the listener's id, Listener.
 	Client netip.AddrPort
-	Local  netip.AddrPort // RecordConnect only
+	// Local is the address the client connected to (%fi:%fp): always set
+	// on RecordConnect, on the others only for a frontend whose formats
+	// read it (config.NeedFrontendAddr). Unset for a Unix socket.
+	Local netip.AddrPort
 	// Listener is the bind's number in its frontend, from 1 (HAProxy's
 	// listener id, %cp of a Unix socket's client).
 	Listener int
@@ -63,9 +68,17 @@ type AccessRecord struct {
 	// Timers in milliseconds from Accept, HAProxy's Tq/Tw/Tc/Tr/Tt; -1
 	// means the phase was never reached. Tq and Tr are HTTP only.
 	Tq, Tw, Tc, Tr, Tt int64
+	// Th is the time the handshakes took (PROXY header, TLS) on the
+	// connection's first request, 0 on the others. Ti is the idle time
+	// before the request's first byte, after Th (HTTP; -1 in tcp mode),
+	// so that Th+Ti+TR = Tq. Td is the time from the response head (in
+	// tcp mode from the server's connection) to the end; -1 if it never
+	// came.
+	Th, Ti, Td int64
 
-	Status int   // HTTP status sent to the client; -1: none
-	Bytes  int64 // bytes sent to the client (response headers included)
+	Status  int   // HTTP status sent to the client; -1: none
+	Bytes   int64 // bytes sent to the client (response headers included)
+	BytesUp int64 // bytes sent to the server (%U: request headers included)
 	// ASAP: the frontend has "option logasap", and Tt and Bytes may be
 	// less than the request's or connection's whole (the line writes
 	// them with a '+'). Like HAProxy, every record of such a frontend
@@ -82,6 +95,24 @@ type AccessRecord struct {
 
 	ActConn, FeConn, BeConn, SrvConn int64
 	SrvQueue, BeQueue                int64
+
+	// TLS: the client came through a bind with "ssl" (%ft's '~'), and
+	// the version and suite it negotiated, by OpenSSL's names ("" when
+	// unknown).
+	TLS                   bool
+	TLSVersion, TLSCipher string
+
+	// ServerAddr is the address of the server of the request (%si:%sp),
+	// unset when there is none or it is on a Unix socket (ServerUnix);
+	// BackendSrc is the source address of the connection to it (%bi:%bp,
+	// for a frontend whose formats read it: config.NeedBackendSrc).
+	ServerAddr, BackendSrc netip.AddrPort
+	ServerUnix             bool
+
+	// Counter is the request's number in the process, from 0: each
+	// HTTP request or tcp connection takes one (%rt, for a frontend
+	// whose formats read it: config.NeedCounter).
+	Counter uint64
 
 	// Request is the request line ("GET / HTTP/1.1"); Request[:RequestLen].
 	// A zero length with Kind RecordHTTP means no complete request
@@ -102,6 +133,7 @@ func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
 // of the loop's "now": taking them costs no clock read.
 type accessTimes struct {
 	begin time.Time // accept, or the start of this keep-alive request
+	first time.Time // the request's first byte (HTTP; zero: none came)
 	head  time.Time // request head complete (HTTP)
 	slot  time.Time // server slot granted (end of queueing)
 	conn  time.Time // server connection established or reused
@@ -115,6 +147,22 @@ type accessTimes struct {
 	routed       bool     // s.be is this request's backend
 	localBe      *backend // the backend whose stats page claimed the request
 	handedOff    bool     // answered off the loop (the stats page): "<STATS>"
+
+	// counter is the request's number in the process (%rt), taken from
+	// the engine's count the first time it is asked for (counted).
+	counter uint64
+	counted bool
+}
+
+// counter is the request's (or tcp connection's) number in the process,
+// HAProxy's uniq_id: taken when first asked for, so that frontends that
+// never ask cost no shared counter update.
+func (s *session) counter() uint64 {
+	if !s.at.counted {
+		s.at.counter = s.l.eng.requests.Add(1) - 1
+		s.at.counted = true
+	}
+	return s.at.counter
 }
 
 // logsTraffic reports whether this frontend writes access records.
@@ -130,6 +178,10 @@ func (s *session) logRequestStart(req *h1.Request) {
 		t.begin = s.h.idleSince
 	}
 	t.head = s.l.now
+	t.first = s.h.headStart // an incomplete head was seen before this one
+	if t.first.IsZero() {
+		t.first = t.head
+	}
 	t.slot, t.conn, t.resp = time.Time{}, time.Time{}, time.Time{}
 	t.term = [2]byte{}
 	t.redispatched = false
@@ -256,6 +308,7 @@ func (s *session) logClose(reset bool) {
 			return
 		}
 		s.at.begin = s.start
+		s.at.first = h.headStart
 		s.at.head = time.Time{}
 		s.at.status = -1
 		s.h.line = s.h.line[:0]
@@ -274,9 +327,13 @@ func (s *session) logHTTPFail(code int, page int) {
 			s.at.begin = s.h.idleSince
 		}
 		s.at.head = time.Time{}
+		s.at.first = s.h.headStart
 		s.h.line = s.h.line[:0]
 		if code == 400 {
 			s.at.head = s.l.now // the head came, but was refused
+			if s.at.first.IsZero() {
+				s.at.first = s.l.now
+			}
 		}
 	}
 	s.at.status = code
@@ -334,6 +391,30 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
 	r.Redispatched = t.redispatched
 	r.Bytes = s.s2c.bytes + extra
+	r.BytesUp = s.c2s.bytes
+	r.TLS = s.ln.tls != nil
+	r.TLSVersion, r.TLSCipher = "", ""
+	if i := s.cli.tlsInfo(); i != nil {
+		r.TLSVersion, r.TLSCipher = protocolName(i.Version), opensslSuiteName(i.CipherSuite)
+	}
+	needs := s.fe.needs
+	r.Local = netip.AddrPort{}
+	if needs&config.NeedFrontendAddr != 0 {
+		r.Local = s.localAddress()
+	}
+	r.ServerAddr, r.ServerUnix, r.BackendSrc = netip.AddrPort{}, false, netip.AddrPort{}
+	if needs&config.NeedServerAddr != 0 && t.routed && s.srv != nil {
+		r.ServerAddr, r.ServerUnix = s.serverAddr(s.srv), s.srv.Conf.Unix.IsValid()
+	}
+	if needs&config.NeedBackendSrc != 0 && t.routed && s.svr.fd >= 0 && !s.svr.unix {
+		if sa, err := unix.Getsockname(s.svr.fd); err == nil {
+			r.BackendSrc = sockaddrToAddrPort(sa)
+		}
+	}
+	r.Counter = 0
+	if needs&config.NeedCounter != 0 {
+		r.Counter = s.counter()
+	}
 	r.ASAP = s.fe.conf.LogASAP
 	r.Status = t.status
 	if s.h == nil {
@@ -365,15 +446,27 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	}
 	r.Tt = ms(begin, l.now)
 	r.Tq, r.Tr = -1, -1
+	// Th: the handshakes, counted in the connection's first request
+	// only (HAProxy resets it for the next ones); in tcp mode Ti is -1.
+	r.Th, r.Ti = 0, -1
+	if s.h == nil || s.h.requests <= 1 || kind != RecordHTTP {
+		r.Th = ms(s.start, s.ready)
+	}
 	from := begin // the end of the previous phase
 	if kind == RecordHTTP {
 		r.Tq = ms(begin, t.head)
 		from = t.head
+		if idle := ms(begin, t.first); idle >= 0 {
+			r.Ti = idle - max(r.Th, 0)
+		}
 	}
 	r.Tw = ms(from, t.slot)
 	r.Tc = ms(t.slot, t.conn)
 	if kind == RecordHTTP {
 		r.Tr = ms(t.conn, t.resp)
+		r.Td = ms(t.resp, l.now)
+	} else {
+		r.Td = ms(t.conn, l.now)
 	}
 	r.RequestLen = 0
 	if s.h != nil {
@@ -441,6 +534,10 @@ func (s *session) logConnError(reason string) {
 // logKindOf is the format a frontend's records take.
 func logKindOf(px *config.Proxy) RecordKind {
 	switch {
+	case px.LogFormat != nil && px.Mode == config.ModeHTTP:
+		return RecordHTTP
+	case px.LogFormat != nil:
+		return RecordTCP
 	case px.HTTPLog && px.Mode == config.ModeHTTP:
 		return RecordHTTP
 	case px.HTTPLog || px.TCPLog:

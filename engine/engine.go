@@ -141,6 +141,8 @@ type Engine struct {
 	frontends []*frontend
 	backends  map[string]*balancer.Backend
 	global    limiter
+	// requests numbers HTTP requests and tcp connections for %rt.
+	requests atomic.Uint64
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
@@ -240,6 +242,9 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		fe.route = r
 		if opts.AccessLog != nil {
 			fe.log, fe.logKind = opts.AccessLog(px), logKindOf(px)
+		}
+		if px.LogFormat != nil {
+			fe.needs |= px.LogFormat.Needs
 		}
 		e.frontends = append(e.frontends, fe)
 	}

@@ -169,6 +169,7 @@ func (s *session) httpNextHead() bool {
 		}
 	}
 	h.requests++
+	s.at.counted = false // a new request takes a new %rt
 	s.fe.counters.Requests.Add(1)
 	if s.logsTraffic() {
 		s.logRequestStart(req) // before the head is consumed

@@ -26,6 +26,8 @@ type frontend struct {
 	counters  balancer.Counters // for the stats page
 	log       AccessLog         // nil: the frontend logs no traffic
 	logKind   RecordKind        // the format its records take
+	// needs are what its log formats read beyond every record's facts.
+	needs config.FormatNeeds
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
 }

@@ -86,6 +86,7 @@ type session struct {
 	retryAt   time.Time
 	lastCli   time.Time // last successful I/O with the client
 	lastSrv   time.Time // last successful I/O with the server
+	ready     time.Time // the handshakes (PROXY header, TLS) were done: the access log's Th
 	timer     timerEntry
 
 	h *httpSession // nil in tcp mode
@@ -154,6 +155,7 @@ func (s *session) begin() {
 		s.startHandshake()
 		return
 	}
+	s.ready = s.l.now // the handshakes are done: Th
 	if s.logsTraffic() && s.fe.logKind == RecordConnect {
 		s.logConnect()
 	}

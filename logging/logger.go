@@ -41,6 +41,7 @@ type Logger struct {
 	anon   *Anonymizer
 	now    func() time.Time
 	hdr    header
+	pid    int
 	json   *jsonEncoder
 	global []*target
 	byName map[string]*proxyLog
@@ -68,7 +69,10 @@ type proxyLog struct {
 	lg      *Logger
 	name    string
 	targets []*target
-	json    bool // log-format-json on the proxy
+	json    bool    // log-format-json on the proxy
+	format  *Format // "log-format": its traffic lines; nil: httplog, tcplog
+	// lines counts the traffic lines built (%lc).
+	lines atomic.Uint64
 }
 
 // item is one queued line: an access record, or an event.
@@ -105,6 +109,7 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		anon:      NewAnonymizer(cfg.Global.LogAnonymize, o.Now),
 		now:       o.Now,
 		hdr:       header{pid: strconv.Itoa(os.Getpid()), hostname: host},
+		pid:       os.Getpid(),
 		json:      newJSONEncoder(),
 		byName:    map[string]*proxyLog{},
 		sinks:     map[string]sink{},
@@ -151,7 +156,11 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 			lg.closeSinks()
 			return nil, err
 		}
-		lg.byName[px.Name] = &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
+		p := &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
+		if px.LogFormat != nil {
+			p.format = NewFormat(px.LogFormat, nil)
+		}
+		lg.byName[px.Name] = p
 	}
 	for _, f := range lg.files {
 		_, _ = f.Purge() // files left from before a restart
@@ -291,7 +300,7 @@ func (lg *Logger) run() {
 	defer tick.Stop()
 	nap := time.NewTimer(time.Millisecond)
 	defer nap.Stop()
-	w := &writer{lg: lg}
+	w := &writer{lg: lg, env: lineEnv{anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}}
 	empty := 0
 	for {
 		if it := lg.q.peek(); it != nil {
@@ -353,6 +362,7 @@ type writer struct {
 	lg        *Logger
 	line, out []byte
 	jsonLine  []byte
+	env       lineEnv
 }
 
 func (w *writer) write(it *item) {
@@ -368,6 +378,10 @@ func (w *writer) write(it *item) {
 		level, at = it.level, it.at
 	}
 	w.line, w.jsonLine = w.line[:0], w.jsonLine[:0]
+	if !it.event && it.px != nil {
+		// %lc counts the lines built, whether or not a target takes them.
+		w.env.count = it.px.lines.Add(1) - 1
+	}
 	for _, t := range targets {
 		sent, ok := t.accepts(level)
 		if !ok {
@@ -404,9 +418,12 @@ func (w *writer) write(it *item) {
 // text is the HAProxy line of it, formatted once for all targets.
 func (w *writer) text(it *item) []byte {
 	if len(w.line) == 0 {
-		if it.event {
+		switch {
+		case it.event:
 			w.line = append(w.line, it.msg...)
-		} else {
+		case it.px.format != nil && (it.rec.Kind == engine.RecordHTTP || it.rec.Kind == engine.RecordTCP):
+			w.line = it.px.format.Append(w.line, &it.rec, &w.env)
+		default:
 			w.line = AppendRecord(w.line, &it.rec, w.lg.anon)
 		}
 	}

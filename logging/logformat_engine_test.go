@@ -1,0 +1,157 @@
+package logging_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// msgOf is the message of an rfc3164 datagram: what follows "fjord[PID]: ".
+func msgOf(t *testing.T, datagram string) string {
+	t.Helper()
+	_, msg, ok := strings.Cut(datagram, "]: ")
+	if !ok {
+		t.Fatalf("not a syslog line: %q", datagram)
+	}
+	return strings.TrimSuffix(msg, "\n")
+}
+
+// A log-format line through the real engine: every address is the one
+// the sockets had, the request counter counts, the timers add up.
+func TestLogFormatHTTP(t *testing.T) {
+	sl := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  log-format "%%ci:%%cp>%%fi:%%fp %%b/%%s>%%si:%%sp %%bi:%%bp rt=%%rt %%HM %%HPO q=%%HQ %%{+Q}HV %%ST %%U/%%B T=%%Th/%%Ti/%%TR/%%Tq/%%Tw/%%Tc/%%Tr/%%Td/%%Ta/%%Tt %%ft %%tsc"
+  default_backend app
+backend app
+  server web1 %s
+`, sl.addr, web)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	var lines []string
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(c, "GET /p/%d?x=%d HTTP/1.1\r\nHost: h\r\n\r\n", i, i)
+		if err := readResponse(br); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, msgOf(t, sl.next(t)))
+	}
+	for i, line := range lines {
+		f := strings.Fields(line)
+		if len(f) != 13 {
+			t.Fatalf("line %q: %d fields", line, len(f))
+		}
+		want := c.LocalAddr().String() + ">" + addr
+		if f[0] != want {
+			t.Errorf("client>frontend %q, want %q", f[0], want)
+		}
+		if f[1] != "app/web1>"+web {
+			t.Errorf("server %q, want app/web1>%s", f[1], web)
+		}
+		if src, err := net.ResolveTCPAddr("tcp", f[2]); err != nil || !src.IP.IsLoopback() || src.Port == 0 {
+			t.Errorf("%%bi:%%bp %q", f[2])
+		}
+		if !strings.HasPrefix(f[3], "rt=") {
+			t.Errorf("counter %q", f[3])
+		}
+		if got := strings.Join(f[4:9], " "); got != fmt.Sprintf(`GET /p/%d q=?x=%d "HTTP/1.1" 200`, i, i) {
+			t.Errorf("request fields %q", got)
+		}
+		up, down, _ := strings.Cut(f[9], "/")
+		if n, _ := strconv.Atoi(up); n != len(fmt.Sprintf("GET /p/%d?x=%d HTTP/1.1\r\nHost: h\r\n\r\n", i, i)) {
+			t.Errorf("%%U %s", up)
+		}
+		if n, _ := strconv.Atoi(down); n < 5 {
+			t.Errorf("%%B %s", down)
+		}
+		var th, ti, tR, tq, tw, tc, tr, td, ta, tt int
+		if _, err := fmt.Sscanf(f[10], "T=%d/%d/%d/%d/%d/%d/%d/%d/%d/%d", &th, &ti, &tR, &tq, &tw, &tc, &tr, &td, &ta, &tt); err != nil {
+			t.Fatalf("timers %q: %v", f[10], err)
+		}
+		// Each phase is rounded down to the millisecond: their sum
+		// may fall short of the total by less than one per phase.
+		sum := tq + tw + tc + tr + td
+		if th+ti+tR != tq || ta != tt-th-ti || sum > tt || sum < tt-4 || th < 0 || ti < 0 || tR < 0 {
+			t.Errorf("timers %q do not add up", f[10])
+		}
+		if f[11] != "www" || f[12] != "----" {
+			t.Errorf("frontend and state %q %q", f[11], f[12])
+		}
+	}
+	rt0, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(lines[0])[3], "rt="))
+	rt1, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(lines[1])[3], "rt="))
+	if rt1 != rt0+1 {
+		t.Errorf("request counters %d then %d", rt0, rt1)
+	}
+}
+
+// reg-tests/log/wrong_ip_port_logging.vtc's format, in tcp mode: the
+// frontend's address is logged after the connection ended (a client
+// timeout, cD).
+func TestLogFormatTCP(t *testing.T) {
+	sl := listenSyslog(t)
+	// The server reads and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  log global
+  timeout connect 1s
+  timeout client 50ms
+  timeout server 5s
+frontend fe1
+  bind BIND
+  mode tcp
+  log-format {\"dip\":\"%%fi\",\"dport\":\"%%fp\",\"c_ip\":\"%%ci\",\"c_port\":\"%%cp\",\"fe_name\":\"%%ft\",\"be_name\":\"%%b\",\"s_name\":\"%%s\",\"ts\":\"%%ts\",\"bytes_read\":\"%%B\"}
+  default_backend be_app
+backend be_app
+  mode tcp
+  server app1 %s
+`, sl.addr, ln.Addr())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	host, port, _ := net.SplitHostPort(addr)
+	chost, cport, _ := net.SplitHostPort(c.LocalAddr().String())
+	want := fmt.Sprintf(`{"dip":"%s","dport":"%s","c_ip":"%s","c_port":"%s","fe_name":"fe1","be_name":"be_app","s_name":"app1","ts":"cD","bytes_read":"0"}`, host, port, chost, cport)
+	if got := msgOf(t, sl.next(t)); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
