@@ -43,13 +43,34 @@ type lineEnv struct {
 	pid   int    // %pid
 	count uint64 // %lc: lines the frontend wrote before this one
 	tmp   []byte // scratch for sample values, kept between lines
+	// days keep the last second written of each kind of date: lines
+	// written one after the other mostly fall in the same second.
+	days [2]dayCache // local, GMT
+}
+
+// dayCache is "06/Feb/2009:12:14:14" for one second in one zone.
+type dayCache struct {
+	sec  int64
+	loc  *time.Location
+	text [20]byte
+}
+
+// appendDay writes t's "06/Feb/2009:12:14:14", from the cache when t is
+// in the second it holds.
+func (c *dayCache) appendDay(dst []byte, t time.Time) []byte {
+	if sec, loc := t.Unix(), t.Location(); sec != c.sec || loc != c.loc || c.loc == nil {
+		appendDay(c.text[:0], t)
+		c.sec, c.loc = sec, loc
+	}
+	return append(dst, c.text[:]...)
 }
 
 // Append renders r with the format.
 func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte {
 	lastSpace := true // HAProxy's last_isspace: a separator writes nothing at the start or after one
-	for i := range fm.f.Nodes {
-		n := &fm.f.Nodes[i]
+	nodes := fm.f.Nodes
+	for i := range nodes {
+		n := &nodes[i]
 		fl := n.Flags
 		switch n.Var {
 		case config.FormatSeparator:
@@ -133,17 +154,17 @@ func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte 
 			}
 
 		case config.VarDate:
-			dst = appendDate(dst, r.Accept)
+			dst = e.appendDate(dst, r.Accept)
 		case config.VarReqDate:
-			dst = appendDate(dst, requestDate(r))
+			dst = e.appendDate(dst, requestDate(r))
 		case config.VarDateGMT:
-			dst = appendZoned(dst, r.Accept.UTC())
+			dst = e.appendZoned(dst, r.Accept.UTC())
 		case config.VarReqDateGMT:
-			dst = appendZoned(dst, requestDate(r).UTC())
+			dst = e.appendZoned(dst, requestDate(r).UTC())
 		case config.VarDateLocal:
-			dst = appendZoned(dst, r.Accept)
+			dst = e.appendZoned(dst, r.Accept)
 		case config.VarReqDateLocal:
-			dst = appendZoned(dst, requestDate(r))
+			dst = e.appendZoned(dst, requestDate(r))
 		case config.VarTimestamp:
 			dst = appendNumber(dst, r.Accept.Unix(), 4, fl)
 		case config.VarAcceptMS:
@@ -453,15 +474,24 @@ func appendDay(dst []byte, t time.Time) []byte {
 
 // appendDate is HAProxy's date2str_log: "06/Feb/2009:12:14:14.655".
 func appendDate(dst []byte, t time.Time) []byte {
-	dst = appendDay(dst, t)
+	var e lineEnv
+	return e.appendDate(dst, t)
+}
+
+func (e *lineEnv) appendDate(dst []byte, t time.Time) []byte {
+	dst = e.days[0].appendDay(dst, t)
 	dst = append(dst, '.')
 	return appendPadded(dst, t.Nanosecond()/1e6, 3)
 }
 
 // appendZoned is gmt2str_log and localdate2str_log:
 // "06/Feb/2009:12:14:14 +0100", in t's zone.
-func appendZoned(dst []byte, t time.Time) []byte {
-	dst = appendDay(dst, t)
+func (e *lineEnv) appendZoned(dst []byte, t time.Time) []byte {
+	c := &e.days[0]
+	if t.Location() == time.UTC {
+		c = &e.days[1]
+	}
+	dst = c.appendDay(dst, t)
 	_, off := t.Zone()
 	sign := byte('+')
 	if off < 0 {

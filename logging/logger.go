@@ -423,6 +423,10 @@ func (w *writer) text(it *item) []byte {
 			w.line = append(w.line, it.msg...)
 		case it.px.format != nil && (it.rec.Kind == engine.RecordHTTP || it.rec.Kind == engine.RecordTCP):
 			w.line = it.px.format.Append(w.line, &it.rec, &w.env)
+		case it.rec.Kind == engine.RecordHTTP:
+			w.line = httpLogFormat.Append(w.line, &it.rec, &w.env)
+		case it.rec.Kind == engine.RecordTCP:
+			w.line = tcpLogFormat.Append(w.line, &it.rec, &w.env)
 		default:
 			w.line = AppendRecord(w.line, &it.rec, w.lg.anon)
 		}
