@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
+	"strings"
 )
 
-// The keywords of custom log formats.
+// The keywords of custom log formats and captures.
 
 // lineFormatKw reads "log-format": one argument (spaces escaped or
 // quoted), compiled at once so that a mistake is reported at its line.
@@ -55,6 +56,65 @@ func logFormatOrigin(px *Proxy) string {
 	return "log-format"
 }
 
+// kwCapture reads "capture request header NAME len N" and "capture
+// response header NAME len N".
+func kwCapture(_ *parser, px *Proxy, pos Pos, args []string) error {
+	if len(args) > 0 && args[0] == "cookie" {
+		return fmt.Errorf("'capture cookie' is not supported: fjord has no cookie persistence, and %%CC and %%CS are always '-'")
+	}
+	if len(args) < 2 || (args[0] != "request" && args[0] != "response") || args[1] != "header" {
+		return fmt.Errorf("'capture' expects 'request header NAME len LENGTH' or 'response header NAME len LENGTH' ('capture cookie' is not supported)")
+	}
+	what := "capture " + args[0] + " header"
+	if len(args) != 5 || args[3] != "len" {
+		return fmt.Errorf("'%s' expects NAME len LENGTH", what)
+	}
+	if !isToken(args[2]) {
+		return fmt.Errorf("'%s': invalid header name '%s'", what, args[2])
+	}
+	return addCapture(px, what, args[0] == "request", args[2], args[4], pos)
+}
+
+// kwDeclare reads "declare capture request|response len N": a slot for
+// the rule language's "http-request capture" to fill. Until it comes, the
+// slot is shown empty, where HAProxy would show its value.
+func kwDeclare(_ *parser, px *Proxy, pos Pos, args []string) error {
+	if len(args) != 4 || args[0] != "capture" || (args[1] != "request" && args[1] != "response") || args[2] != "len" {
+		return fmt.Errorf("'declare' expects 'capture request len LENGTH' or 'capture response len LENGTH'")
+	}
+	return addCapture(px, "declare capture "+args[1], args[1] == "request", "", args[3], pos)
+}
+
+func addCapture(px *Proxy, what string, request bool, header, length string, pos Pos) error {
+	n, err := parseInt(what+" len", length, 1, MaxCaptureBytes)
+	if err != nil {
+		return err
+	}
+	list := &px.CaptureResponse
+	if request {
+		list = &px.CaptureRequest
+	}
+	if len(*list) == MaxCaptures {
+		return fmt.Errorf("'%s': too many captures in %s: fjord keeps at most %d per direction", what, px, MaxCaptures)
+	}
+	total := n
+	for _, c := range px.CaptureRequest {
+		total += c.Len
+	}
+	for _, c := range px.CaptureResponse {
+		total += c.Len
+	}
+	if total > MaxCaptureBytes {
+		return fmt.Errorf("'%s': the captures of %s would keep %d bytes per request; fjord keeps at most %d (the sum of the lengths)", what, px, total, MaxCaptureBytes)
+	}
+	*list = append(*list, Capture{Pos: pos, Header: header, Len: n})
+	return nil
+}
+
+func isToken(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return !isTokenChar(r) }) < 0
+}
+
 // validateLineFormats checks a frontend's formats against its mode: an
 // alias reserved for mode http is an error in a tcp frontend, at the line
 // of the format (which may be a defaults section's).
@@ -71,5 +131,13 @@ func (p *parser) validateLineFormats(px *Proxy) {
 		}
 		nf.Pos = (*f).Pos
 		*f = nf
+	}
+	if px.Mode != ModeHTTP {
+		for _, c := range append(append([]Capture(nil), px.CaptureRequest...), px.CaptureResponse...) {
+			if c.Header != "" {
+				p.notice(Warning, c.Pos, "%s is in mode tcp: a header capture captures nothing there", px)
+				break
+			}
+		}
 	}
 }

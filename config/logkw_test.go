@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,50 @@ func TestLogFormatKeywordErrors(t *testing.T) {
 			[]string{"frontend 'fe': failed to parse log-format: format variable 'HU' is reserved for HTTP mode"}},
 		{"http alias from defaults", lines("defaults", `  log-format "%r" #ERR`, "frontend fe", "  bind 127.0.0.1:8000", "  default_backend be", "backend be"),
 			[]string{"frontend 'fe': failed to parse log-format: format variable 'r' is reserved for HTTP mode"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkErrors(t, nil, tc) })
+	}
+}
+
+func TestCaptureKeyword(t *testing.T) {
+	cfg := mustParse(t, httpFE(
+		"  capture request header Host len 15",
+		"  capture response header Content-Length len 9",
+		"  declare capture request len 32",
+		"  capture request header X-Forwarded-For len 15",
+	))
+	fe := cfg.Frontends()[0]
+	if got := fmt.Sprint(fe.CaptureRequest, fe.CaptureResponse); got != "[{test.cfg:5 Host 15} {test.cfg:7  32} {test.cfg:8 X-Forwarded-For 15}] [{test.cfg:6 Content-Length 9}]" {
+		t.Errorf("captures %s", got)
+	}
+	if d := diagnostics(cfg); d != "" {
+		t.Errorf("diagnostics %q", d)
+	}
+	// In mode tcp a header capture captures nothing: a warning.
+	cfg = mustParse(t, lines("frontend fe", "  bind 127.0.0.1:8000", "  capture request header Host len 5", "  default_backend be", "backend be"))
+	if d := diagnostics(cfg); !strings.Contains(d, "[test.cfg:3] : frontend 'fe' is in mode tcp: a header capture captures nothing there") {
+		t.Errorf("diagnostics %q", d)
+	}
+}
+
+func TestCaptureKeywordErrors(t *testing.T) {
+	many := []string{}
+	for i := 0; i < MaxCaptures; i++ {
+		many = append(many, fmt.Sprintf("  capture request header H%d len 1", i))
+	}
+	for _, tc := range []errCase{
+		{"cookie", httpFE("  capture cookie SRV len 10 #ERR"), []string{"'capture cookie' is not supported"}},
+		{"no header", httpFE("  capture request Host len 10 #ERR"), []string{"'capture' expects 'request header NAME len LENGTH'"}},
+		{"no len", httpFE("  capture request header Host 10 #ERR"), []string{"'capture request header' expects NAME len LENGTH"}},
+		{"bad length", httpFE("  capture response header Host len x #ERR"), []string{"capture response header len"}},
+		{"zero length", httpFE("  capture response header Host len 0 #ERR"), []string{"capture response header len"}},
+		{"bad name", httpFE("  capture request header Ho:st len 3 #ERR"), []string{"invalid header name 'Ho:st'"}},
+		{"too long", httpFE("  capture request header A len 1000", "  capture response header B len 25 #ERR"),
+			[]string{"the captures of frontend 'fe' would keep 1025 bytes per request; fjord keeps at most 1024"}},
+		{"too many", httpFE(append(many, "  capture request header X len 1 #ERR")...), []string{"fjord keeps at most 16 per direction"}},
+		{"declare", httpFE("  declare capture request 10 #ERR"), []string{"'declare' expects 'capture request len LENGTH'"}},
+		{"in defaults", lines("defaults", "  capture request header Host len 5 #ERR") + httpFE(), []string{"'capture' is not allowed in a 'defaults' section (allowed in: frontend, listen)"}},
+		{"in a backend", tcpBE("  capture request header Host len 5 #ERR"), []string{"'capture' is not allowed in a 'backend' section"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkErrors(t, nil, tc) })
 	}

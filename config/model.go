@@ -266,6 +266,11 @@ type Proxy struct {
 	// tcplog" (HTTPLog, TCPLog) or neither decides. In a frontend it is
 	// checked against its mode.
 	LogFormat *LineFormat
+	// CaptureRequest and CaptureResponse are the "capture request
+	// header" and "capture response header" lines (and "declare capture"
+	// slots, which have no header), in order: the last occurrence of
+	// each header, cut to its length, shown by %hr and %hs.
+	CaptureRequest, CaptureResponse []Capture
 
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode
@@ -438,6 +443,21 @@ type Stats struct {
 	HideVersion   bool
 	PrometheusURI string
 }
+
+// Capture is a "capture request header", "capture response header" or
+// "declare capture" line.
+type Capture struct {
+	Pos    Pos
+	Header string // "" for a declared slot, which nothing fills yet
+	Len    int    // bytes kept of the value
+}
+
+// Limits of a frontend's captures: they are kept in fixed buffers of each
+// access record, so that capturing allocates nothing.
+const (
+	MaxCaptures     = 16   // per direction
+	MaxCaptureBytes = 1024 // the sum of the lengths of both directions
+)
 
 // Credential is one "stats auth user:password".
 type Credential struct {

@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 )
@@ -124,10 +122,109 @@ type AccessRecord struct {
 	// frontend) and what failed, in HAProxy's words.
 	Bind  string
 	Error string
+
+	// Caps are the request's captured headers (%hr, %hs).
+	Caps Captures
 }
 
 // RequestLine is the recorded request line.
 func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
+
+// Captures are the values of a frontend's "capture request header" and
+// "capture response header" lines for one request: NReq request slots
+// then NRsp response slots, in the order of the lines, each the last
+// occurrence of its header cut to the line's length, in a fixed buffer.
+type Captures struct {
+	NReq, NRsp uint8
+	// Len is a slot's length, -1 when its header was absent (or the
+	// slot is one of "declare capture", which nothing fills yet); Off
+	// is where its value starts in Text.
+	Len  [2 * config.MaxCaptures]int16
+	Off  [2 * config.MaxCaptures]uint16
+	Text [config.MaxCaptureBytes]byte
+}
+
+// Request is the i-th request capture, false when it holds nothing.
+func (c *Captures) Request(i int) ([]byte, bool) { return c.Slot(i) }
+
+// Response is the i-th response capture, false when it holds nothing.
+func (c *Captures) Response(i int) ([]byte, bool) { return c.Slot(int(c.NReq) + i) }
+
+// Slot is the value of slot i, the request's slots first, false when it
+// holds nothing.
+func (c *Captures) Slot(i int) ([]byte, bool) {
+	if c.Len[i] < 0 {
+		return nil, false
+	}
+	off := int(c.Off[i])
+	return c.Text[off : off+int(c.Len[i])], true
+}
+
+// copyTo copies c to d, the bytes of its values only.
+func (c *Captures) copyTo(d *Captures) {
+	d.NReq, d.NRsp, d.Len, d.Off = c.NReq, c.NRsp, c.Len, c.Off
+	for i := 0; i < int(c.NReq+c.NRsp); i++ {
+		if n := c.Len[i]; n > 0 {
+			off := c.Off[i]
+			copy(d.Text[off:off+uint16(n)], c.Text[off:])
+		}
+	}
+}
+
+// captureSlots are a frontend's captures: per slot its header ("" for a
+// declared slot) and where its value goes.
+type captureSlots struct {
+	nReq, nRsp int
+	name       [2 * config.MaxCaptures]string
+	max        [2 * config.MaxCaptures]int
+	off        [2 * config.MaxCaptures]uint16
+}
+
+func newCaptureSlots(px *config.Proxy) *captureSlots {
+	if len(px.CaptureRequest)+len(px.CaptureResponse) == 0 {
+		return nil
+	}
+	cs := &captureSlots{nReq: len(px.CaptureRequest), nRsp: len(px.CaptureResponse)}
+	off := 0
+	for i, c := range append(append([]config.Capture(nil), px.CaptureRequest...), px.CaptureResponse...) {
+		cs.name[i], cs.max[i], cs.off[i] = c.Header, c.Len, uint16(off)
+		off += c.Len
+	}
+	return cs
+}
+
+// reset empties every slot of c, or only the response's.
+func (cs *captureSlots) reset(c *Captures, responseOnly bool) {
+	c.NReq, c.NRsp, c.Off = uint8(cs.nReq), uint8(cs.nRsp), cs.off
+	from := 0
+	if responseOnly {
+		from = cs.nReq
+	}
+	for i := from; i < cs.nReq+cs.nRsp; i++ {
+		c.Len[i] = -1
+	}
+}
+
+// capture keeps in c the last occurrence of each captured header among
+// hdrs: the request's slots, or the response's.
+func (cs *captureSlots) capture(c *Captures, hdrs []h1.Header, response bool) {
+	from, to := 0, cs.nReq
+	if response {
+		from, to = cs.nReq, cs.nReq+cs.nRsp
+	}
+	for _, hd := range hdrs {
+		for i := from; i < to; i++ {
+			if cs.name[i] == "" || !asciiEqualFold(hd.Name, cs.name[i]) {
+				continue
+			}
+			v := hd.Value
+			if len(v) > cs.max[i] {
+				v = v[:cs.max[i]]
+			}
+			c.Len[i] = int16(copy(c.Text[cs.off[i]:], v))
+		}
+	}
+}
 
 // accessTimes are a request's (or tcp connection's) timestamps, all copies
 // of the loop's "now": taking them costs no clock read.
@@ -312,8 +409,17 @@ func (s *session) logClose(reset bool) {
 		s.at.head = time.Time{}
 		s.at.status = -1
 		s.h.line = s.h.line[:0]
+		s.noCaptures()
 		s.setTerm('C', 'R')
 		s.emit(RecordHTTP)
+	}
+}
+
+// noCaptures empties the captures for a line without a request: none of
+// an earlier request's values may show in it.
+func (s *session) noCaptures() {
+	if s.h.caps != nil {
+		s.fe.caps.reset(s.h.caps, false)
 	}
 }
 
@@ -329,6 +435,7 @@ func (s *session) logHTTPFail(code int, page int) {
 		s.at.head = time.Time{}
 		s.at.first = s.h.headStart
 		s.h.line = s.h.line[:0]
+		s.noCaptures()
 		if code == 400 {
 			s.at.head = s.l.now // the head came, but was refused
 			if s.at.first.IsZero() {
@@ -407,9 +514,7 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		r.ServerAddr, r.ServerUnix = s.serverAddr(s.srv), s.srv.Conf.Unix.IsValid()
 	}
 	if needs&config.NeedBackendSrc != 0 && t.routed && s.svr.fd >= 0 && !s.svr.unix {
-		if sa, err := unix.Getsockname(s.svr.fd); err == nil {
-			r.BackendSrc = sockaddrToAddrPort(sa)
-		}
+		r.BackendSrc = sysGetsockname(s.svr.fd)
 	}
 	r.Counter = 0
 	if needs&config.NeedCounter != 0 {
@@ -469,8 +574,14 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		r.Td = ms(t.conn, l.now)
 	}
 	r.RequestLen = 0
+	r.Caps.NReq, r.Caps.NRsp = 0, 0
 	if s.h != nil {
 		r.RequestLen = copy(r.Request[:], s.h.line)
+		if s.h.caps != nil {
+			s.h.caps.copyTo(&r.Caps)
+		}
+	} else if cs := s.fe.caps; cs != nil {
+		cs.reset(&r.Caps, false) // captures in tcp mode: the slots, empty
 	}
 	return r
 }

@@ -192,12 +192,12 @@ func TestAccessRecordQueueTimeout(t *testing.T) {
 // allocation per request.
 func TestAccessLogNoAllocs(t *testing.T) {
 	web := benchServe(t, benchHTTPServe)
-	perRequest := func(sink AccessLog) float64 {
+	perRequest := func(sink AccessLog, extra string) float64 {
 		opts := Options{}
 		if sink != nil {
 			opts = logOpts(sink)
 		}
-		e, addr := startEngineWith(t, logConfig(t, "http", "", web), opts)
+		e, addr := startEngineWith(t, logConfig(t, "http", extra, web), opts)
 		defer e.Stop()
 		c := dial(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
@@ -222,14 +222,23 @@ func TestAccessLogNoAllocs(t *testing.T) {
 		return float64(after.Mallocs-before.Mallocs) / n
 	}
 	counting := &countSink{}
-	off := perRequest(nil)
-	on := perRequest(counting)
+	off := perRequest(nil, "")
+	on := perRequest(counting, "")
 	if counting.n.Load() < 2200 {
 		t.Fatalf("sink saw %d records", counting.n.Load())
 	}
 	t.Logf("allocations per request: %.3f with an access log, %.3f without", on, off)
 	if on > off+0.1 {
 		t.Errorf("allocations per request: %.2f with an access log, %.2f without", on, off)
+	}
+	// A log-format whose aliases make the loop collect more (addresses,
+	// the request counter), and captures: still nothing per request.
+	counting = &countSink{}
+	rich := perRequest(counting, "  log-format \"%ci %fi:%fp %si:%sp %bi:%bp %rt %hr %hs\"\n"+
+		"  capture request header Host len 20\n  capture request header User-Agent len 20\n  capture response header Content-Length len 8")
+	t.Logf("allocations per request: %.3f with a log-format and captures", rich)
+	if counting.n.Load() < 2200 || rich > off+0.1 {
+		t.Errorf("allocations per request: %.2f with a log-format and captures (%d records), %.2f without", rich, counting.n.Load(), off)
 	}
 }
 
@@ -317,3 +326,70 @@ func TestAnswerConnStatus(t *testing.T) {
 type discardConn struct{ net.Conn }
 
 func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestAccessRecordCaptures: the record carries the last occurrence of
+// each captured header, cut to its length; the response's are the final
+// response's, not an interim 100's; the next request starts empty.
+func TestAccessRecordCaptures(t *testing.T) {
+	sink := &recordSink{}
+	web := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for n := 0; ; n++ {
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			if n == 0 {
+				io.WriteString(c, "HTTP/1.1 100 Continue\r\nX-Rsp: interim\r\n\r\n"+
+					"HTTP/1.1 200 OK\r\nX-Rsp: one\r\nX-RSP: twotwotwo\r\nContent-Length: 0\r\n\r\n")
+			} else {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+		}
+	})
+	extra := "  capture request header Host len 4\n  declare capture request len 5\n  capture request header X-Req len 10\n" +
+		"  capture response header X-Rsp len 6"
+	addr := startEngineOpts(t, logConfig(t, "http", extra, web), logOpts(sink))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, req := range []string{
+		"GET /1 HTTP/1.1\r\nHost: example\r\nX-Req: a\r\nx-req: b\r\n\r\n",
+		"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+	} {
+		io.WriteString(c, req)
+		for {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+	}
+	show := func(r AccessRecord) string {
+		var parts []string
+		for i := 0; i < int(r.Caps.NReq+r.Caps.NRsp); i++ {
+			v, ok := r.Caps.Slot(i)
+			if !ok {
+				parts = append(parts, "<none>")
+				continue
+			}
+			parts = append(parts, string(v))
+		}
+		return fmt.Sprintf("%d+%d %s", r.Caps.NReq, r.Caps.NRsp, strings.Join(parts, " "))
+	}
+	if got := show(sink.wait(t, 1)); got != "3+1 exam <none> b twotwo" {
+		t.Errorf("first request: %s", got)
+	}
+	if got := show(sink.wait(t, 2)); got != "3+1 h <none> <none> <none>" {
+		t.Errorf("second request: %s", got)
+	}
+}

@@ -246,6 +246,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		if px.LogFormat != nil {
 			fe.needs |= px.LogFormat.Needs
 		}
+		fe.caps = newCaptureSlots(px)
 		e.frontends = append(e.frontends, fe)
 	}
 	return e, nil

@@ -68,6 +68,9 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
 	line []byte // the request line, for the access log (nil when not logging)
+	// caps holds the current request's captured headers; nil when the
+	// frontend captures none.
+	caps *Captures
 
 	// sniHost is the request's Host without its port, kept when a server
 	// of the backend is named by it over TLS ("sni req.hdr(host)"): the
@@ -98,6 +101,9 @@ func (s *session) httpStart() {
 	s.h = &httpSession{}
 	if s.logsTraffic() {
 		s.h.line = make([]byte, 0, MaxRequestLine)
+	}
+	if s.fe.caps != nil {
+		s.h.caps = &Captures{} // once per connection, kept for its requests
 	}
 	s.c2s.keepOpen, s.s2c.keepOpen = true, true
 	s.c2s.setLimit(0)
@@ -171,6 +177,10 @@ func (s *session) httpNextHead() bool {
 	h.requests++
 	s.at.counted = false // a new request takes a new %rt
 	s.fe.counters.Requests.Add(1)
+	if h.caps != nil {
+		s.fe.caps.reset(h.caps, false)
+		s.fe.caps.capture(h.caps, req.Headers, false)
+	}
 	if s.logsTraffic() {
 		s.logRequestStart(req) // before the head is consumed
 	}
@@ -577,6 +587,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	status := resp.Status
 	if status >= 200 || status == 101 {
 		s.at.status, s.at.resp = status, l.now
+	}
+	if h.caps != nil && (status >= 200 || status == 101) {
+		s.fe.caps.capture(h.caps, resp.Headers, true)
 	}
 	s.srv.Counters.CountStatus(status)
 	s.be.Counters.CountStatus(status)

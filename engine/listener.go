@@ -28,6 +28,7 @@ type frontend struct {
 	logKind   RecordKind        // the format its records take
 	// needs are what its log formats read beyond every record's facts.
 	needs config.FormatNeeds
+	caps  *captureSlots // nil: no captures
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
 }

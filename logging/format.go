@@ -157,6 +157,21 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 			fields = append(fields, zap.ByteString("request", r.RequestLine()))
 		}
 	}
+	// Captured headers, in the order of the capture lines; an absent
+	// header is "", as in the text line.
+	captured := func(key string, from, n int) {
+		if n == 0 {
+			return
+		}
+		vs := make([]string, n)
+		for i := range vs {
+			v, _ := r.Caps.Slot(from + i)
+			vs[i] = string(v)
+		}
+		fields = append(fields, zap.Strings(key, vs))
+	}
+	captured("captured_request_headers", 0, int(r.Caps.NReq))
+	captured("captured_response_headers", int(r.Caps.NReq), int(r.Caps.NRsp))
 	return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 }
 

@@ -264,10 +264,56 @@ func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte 
 		case config.VarBeQueue:
 			dst = strconv.AppendInt(dst, r.BeQueue, 10)
 
-		case config.VarReqHeaders, config.VarRspHeaders, config.VarReqHeaderList, config.VarRspHeaderList:
-			// No captures: nothing at all, not even the separator's
-			// due (HAProxy's %hr without "capture" lines).
-			continue
+		case config.VarReqHeaders, config.VarRspHeaders:
+			c := &r.Caps
+			from, cnt := 0, int(c.NReq)
+			if n.Var == config.VarRspHeaders {
+				from, cnt = int(c.NReq), int(c.NRsp)
+			}
+			if cnt == 0 {
+				continue // no captures: nothing, not even a separator's due
+			}
+			if fl&config.FlagQuote != 0 {
+				dst = append(dst, '"')
+			}
+			dst = append(dst, '{')
+			for i := from; i < from+cnt; i++ {
+				if i > from {
+					dst = append(dst, '|')
+				}
+				if v, ok := c.Slot(i); ok {
+					dst = appendEncoded(dst, v, &hdrEncode, fl)
+				}
+			}
+			dst = append(dst, '}')
+			if fl&config.FlagQuote != 0 {
+				dst = append(dst, '"')
+			}
+		case config.VarReqHeaderList, config.VarRspHeaderList:
+			c := &r.Caps
+			from, cnt := 0, int(c.NReq)
+			if n.Var == config.VarRspHeaderList {
+				from, cnt = int(c.NReq), int(c.NRsp)
+			}
+			if cnt == 0 {
+				continue
+			}
+			for i := from; i < from+cnt; i++ {
+				if i > from {
+					dst = append(dst, ' ')
+				}
+				if fl&config.FlagQuote != 0 {
+					dst = append(dst, '"')
+				}
+				if v, ok := c.Slot(i); ok {
+					dst = appendEncoded(dst, v, &hdrEncode, fl)
+				} else if fl&config.FlagQuote == 0 {
+					dst = append(dst, '-')
+				}
+				if fl&config.FlagQuote != 0 {
+					dst = append(dst, '"')
+				}
+			}
 
 		case config.VarRequest:
 			if fl&config.FlagQuote != 0 {

@@ -155,3 +155,106 @@ backend be_app
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// rawServer answers the n-th request head on a connection with
+// responses[n] (the last one again after that).
+func rawServer(t *testing.T, responses ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for n := 0; ; n++ {
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					io.WriteString(c, responses[min(n, len(responses)-1)])
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// Captured headers in httplog lines through the real engine: the last
+// occurrence, cut to its length; a header the next request or response
+// lacks is empty there; a response fjord made itself has none.
+func TestCaptureHeaders(t *testing.T) {
+	sl := listenSyslog(t)
+	web := rawServer(t,
+		"HTTP/1.1 200 OK\r\nX-Rsp: first\r\nx-rsp: second\r\nServer: raw\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  capture request header Host len 5
+  capture request header X-Req len 10
+  declare capture request len 8
+  capture response header X-Rsp len 4
+  capture response header Server len 20
+  use_backend app if { path_beg /app }
+backend app
+  server web1 %s
+`, sl.addr, web)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, tc := range []struct{ req, want string }{
+		{"GET /app/1 HTTP/1.1\r\nHost: example.com\r\nX-Req: a\r\nx-req: \"bbbbbbbbbbbbbbb\r\n\r\n",
+			`{examp|#22bbbbbbbbb|} {seco|raw} "GET /app/1 HTTP/1.1"`},
+		{"GET /app/2 HTTP/1.1\r\nHost: h\r\n\r\n", `{h||} {|} "GET /app/2 HTTP/1.1"`},
+		// A head that is no request: nothing of the last one's.
+		{"BAD\r\n\r\n", `{||} {|} "<BADREQ>"`},
+		// No backend: fjord's own 503, no response captures.
+		{"GET /none HTTP/1.1\r\nHost: h2\r\nX-Req: z\r\n\r\n", `{h2|z|} {|} "GET /none HTTP/1.1"`},
+	} {
+		if strings.HasPrefix(tc.req, "GET /none") {
+			// fjord's 400 closed the connection.
+			c.Close()
+			if c, err = net.Dial("tcp", addr); err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			br = bufio.NewReader(c)
+		}
+		io.WriteString(c, tc.req)
+		if strings.HasPrefix(tc.req, "GET /app") {
+			if err := readResponse(br); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := io.ReadAll(br); err != nil { // fjord's page, then close
+			t.Fatal(err)
+		}
+		if line := msgOf(t, sl.next(t)); !strings.HasSuffix(line, " "+tc.want) {
+			t.Errorf("%q:\n got %s\nwant ... %s", tc.req, line, tc.want)
+		}
+	}
+}

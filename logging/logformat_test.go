@@ -1,6 +1,8 @@
 package logging
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -247,11 +249,79 @@ func TestFormatAllocs(t *testing.T) {
 	}
 	f := NewFormat(lf, nil)
 	r := richRecord()
+	withCaptures(r, []string{"a", "<absent>"}, []string{"b|c"})
 	for _, anon := range []*Anonymizer{nil, NewAnonymizer(config.LogAnonymize{Enabled: true, IPv4Mask: 24, IPv6Mask: 48}, nil)} {
 		e := &lineEnv{anon: anon, host: "lb1", pid: 1}
 		buf := make([]byte, 0, 4096)
 		if n := testing.AllocsPerRun(100, func() { buf = f.Append(buf[:0], r, e) }); n != 0 {
 			t.Errorf("anonymizer %v: %v allocations per line", anon != nil, n)
 		}
+	}
+}
+
+// withCaptures gives r two request slots and three response slots.
+func withCaptures(r *engine.AccessRecord, req, rsp []string) {
+	c := &r.Caps
+	c.NReq, c.NRsp = uint8(len(req)), uint8(len(rsp))
+	off := 0
+	for i, v := range append(append([]string(nil), req...), rsp...) {
+		c.Off[i] = uint16(off)
+		if v == "<absent>" {
+			c.Len[i] = -1
+			continue
+		}
+		c.Len[i] = int16(copy(c.Text[off:], v))
+		off += len(v)
+	}
+}
+
+// Captured headers, as HAProxy writes them: in braces, '|' between them,
+// '"', '#', '{', '|', '}' and non-printable bytes written '#XX'; the list
+// forms one field each, "-" for an absent header unless quoted.
+func TestFormatCaptures(t *testing.T) {
+	r := richRecord()
+	withCaptures(r, []string{"www.example.com", "<absent>"}, []string{"", "a{b|c}d\"#", "<absent>"})
+	for _, tc := range []struct{ format, want string }{
+		{"%hr %hs", `{www.example.com|} {|a#7Bb#7Cc#7Dd#22#23|}`},
+		{"%{+Q}hr %{+Q}hs", `"{www.example.com|}" "{|a#7Bb#7Cc#7Dd#22#23|}"`},
+		{"%hrl %hsl", `www.example.com -  a#7Bb#7Cc#7Dd#22#23 -`},
+		{"%{+Q}hrl %{+Q}hsl", `"www.example.com" "" "" "a#7Bb#7Cc#7Dd#22#23" ""`},
+		{"%{+E}hs", `{|a#7Bb#7Cc#7Dd#22#23|}`},
+	} {
+		if got := render(t, tc.format, config.ModeHTTP, r, nil); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.format, got, tc.want)
+		}
+	}
+	// httplog shows them before the request, as HAProxy's example does.
+	r = record(engine.RecordHTTP, "GET /index.html HTTP/1.1")
+	withCaptures(r, []string{"1wt.eu"}, []string{""})
+	want := `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"`
+	if got := string(AppendRecord(nil, r, nil)); got != want {
+		t.Errorf("httplog:\n got %s\nwant %s", got, want)
+	}
+	// Request captures only: the response block is left out entirely.
+	r.Caps.NRsp = 0
+	want = `10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} "GET /index.html HTTP/1.1"`
+	if got := string(AppendRecord(nil, r, nil)); got != want {
+		t.Errorf("httplog, request captures only:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestJSONCaptures(t *testing.T) {
+	r := richRecord()
+	withCaptures(r, []string{"h", "<absent>"}, []string{"x\"y"})
+	var m map[string]any
+	if err := json.Unmarshal(newJSONEncoder().record(nil, r, nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(m["captured_request_headers"], m["captured_response_headers"]); got != `[h ] [x"y]` {
+		t.Errorf("got %s", got)
+	}
+	m = nil
+	if err := json.Unmarshal(newJSONEncoder().record(nil, richRecord(), nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["captured_request_headers"]; ok {
+		t.Errorf("captures without capture lines: %v", m)
 	}
 }
