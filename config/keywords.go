@@ -197,6 +197,8 @@ var keywordTable = []keyword{
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
 	{name: "log-format-json", in: inAll, parse: kwLogFormatJSON, doc: "log-format-json"},
 	{name: "log-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format"), doc: "log-format"},
+	{name: "unique-id-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("unique-id-format"), doc: "unique-id-format-and-unique-id-header"},
+	{name: "unique-id-header", in: inDefaults | inFrontend, side: frontSide, parse: kwUniqueIDHeader, doc: "unique-id-format-and-unique-id-header"},
 	{name: "capture", in: inFrontend, side: frontSide, parse: kwCapture, doc: "capture"},
 	{name: "declare", in: inFrontend, side: frontSide, parse: kwDeclare, doc: "capture"},
 	{name: "stats", in: inAll, parse: (*parser).kwStats, doc: "stats"},

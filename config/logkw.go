@@ -7,7 +7,7 @@ import (
 
 // The keywords of custom log formats and captures.
 
-// lineFormatKw reads "log-format": one argument (spaces escaped or
+// lineFormatKw reads "log-format" and "unique-id-format": one argument (spaces escaped or
 // quoted), compiled at once so that a mistake is reported at its line.
 // Mode http aliases are accepted here and checked against each frontend's
 // mode once the configuration is read (validateLineFormats), as HAProxy
@@ -40,6 +40,8 @@ func lineFormatKw(kw string) func(*parser, *Proxy, Pos, []string) error {
 			}
 			px.LogFormat = f
 			px.HTTPLog, px.TCPLog = false, false
+		case "unique-id-format":
+			px.UniqueIDFormat = f
 		}
 		return nil
 	}
@@ -54,6 +56,17 @@ func logFormatOrigin(px *Proxy) string {
 		return "option tcplog"
 	}
 	return "log-format"
+}
+
+func kwUniqueIDHeader(_ *parser, px *Proxy, _ Pos, args []string) error {
+	if len(args) != 1 || args[0] == "" {
+		return fmt.Errorf("'unique-id-header' expects a header name")
+	}
+	if !isToken(args[0]) {
+		return fmt.Errorf("'unique-id-header': invalid header name '%s'", args[0])
+	}
+	px.UniqueIDHeader = args[0]
+	return nil
 }
 
 // kwCapture reads "capture request header NAME len N" and "capture
@@ -119,7 +132,7 @@ func isToken(s string) bool {
 // alias reserved for mode http is an error in a tcp frontend, at the line
 // of the format (which may be a defaults section's).
 func (p *parser) validateLineFormats(px *Proxy) {
-	for _, f := range []**LineFormat{&px.LogFormat} {
+	for _, f := range []**LineFormat{&px.LogFormat, &px.UniqueIDFormat} {
 		if *f == nil || px.Mode == ModeHTTP {
 			continue
 		}
@@ -131,6 +144,14 @@ func (p *parser) validateLineFormats(px *Proxy) {
 		}
 		nf.Pos = (*f).Pos
 		*f = nf
+	}
+	if px.UniqueIDHeader != "" {
+		switch {
+		case px.UniqueIDFormat == nil:
+			p.notice(Warning, px.Pos, "%s: 'unique-id-header %s' has no effect without 'unique-id-format'", px, px.UniqueIDHeader)
+		case px.Mode != ModeHTTP:
+			p.notice(Warning, px.Pos, "%s: 'unique-id-header %s' has no effect in mode tcp: there is no request to add it to", px, px.UniqueIDHeader)
+		}
 	}
 	if px.Mode != ModeHTTP {
 		for _, c := range append(append([]Capture(nil), px.CaptureRequest...), px.CaptureResponse...) {

@@ -116,3 +116,48 @@ func TestCaptureKeywordErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkErrors(t, nil, tc) })
 	}
 }
+
+func TestUniqueIDKeywords(t *testing.T) {
+	cfg := mustParse(t, lines("defaults", "  mode http", `  unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid`, "  unique-id-header X-Unique-ID")+httpFE())
+	fe := cfg.Frontends()[0]
+	if fe.UniqueIDFormat == nil || fe.UniqueIDFormat.Text != "%{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid" || fe.UniqueIDHeader != "X-Unique-ID" {
+		t.Fatalf("unique id %+v %q", fe.UniqueIDFormat, fe.UniqueIDHeader)
+	}
+	if want := NeedFrontendAddr | NeedCounter; fe.UniqueIDFormat.Needs != want {
+		t.Errorf("needs %b, want %b", fe.UniqueIDFormat.Needs, want)
+	}
+	// An empty value is written empty in a unique id: no M flag.
+	for _, n := range fe.UniqueIDFormat.Nodes {
+		if n.Flags&FlagMandatory != 0 {
+			t.Errorf("node %+v has the M flag", n)
+		}
+	}
+	if d := diagnostics(cfg); d != "" {
+		t.Errorf("diagnostics %q", d)
+	}
+	for _, tc := range []struct{ text, diag string }{
+		{httpFE("  unique-id-header X-ID"), "frontend 'fe': 'unique-id-header X-ID' has no effect without 'unique-id-format'"},
+		{lines("frontend fe", "  bind 127.0.0.1:8000", "  unique-id-format %ci", "  unique-id-header X-ID", "  default_backend be", "backend be"),
+			"frontend 'fe': 'unique-id-header X-ID' has no effect in mode tcp"},
+	} {
+		if d := diagnostics(mustParse(t, tc.text)); !strings.Contains(d, tc.diag) {
+			t.Errorf("diagnostics %q, want %q", d, tc.diag)
+		}
+	}
+}
+
+func TestUniqueIDKeywordErrors(t *testing.T) {
+	for _, tc := range []errCase{
+		{"no format", httpFE("  unique-id-format #ERR"), []string{"'unique-id-format' expects a format string"}},
+		{"unescaped space", httpFE("  unique-id-format %ci %cp #ERR"), []string{"'unique-id-format' expects only one argument, don't forget to escape spaces!"}},
+		{"unknown alias", httpFE("  unique-id-format %cx #ERR"), []string{"failed to parse unique-id-format: no such format variable 'cx'"}},
+		{"sample", httpFE("  unique-id-format %[uuid] #ERR"), []string{"%[uuid]: %[...] in unique-id-format comes with the rule language"}},
+		{"http alias in tcp", lines("frontend fe", "  bind 127.0.0.1:8000", "  unique-id-format %HU #ERR", "  default_backend be", "backend be"),
+			[]string{"frontend 'fe': failed to parse unique-id-format: format variable 'HU' is reserved for HTTP mode"}},
+		{"no header", httpFE("  unique-id-header #ERR"), []string{"'unique-id-header' expects a header name"}},
+		{"bad header", httpFE("  unique-id-header X:ID #ERR"), []string{"invalid header name 'X:ID'"}},
+		{"in a backend", tcpBE("  unique-id-format %ci #ERR"), []string{"'unique-id-format' is not allowed in a 'backend' section"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkErrors(t, nil, tc) })
+	}
+}

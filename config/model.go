@@ -266,6 +266,12 @@ type Proxy struct {
 	// tcplog" (HTTPLog, TCPLog) or neither decides. In a frontend it is
 	// checked against its mode.
 	LogFormat *LineFormat
+	// UniqueIDFormat is "unique-id-format": each request (each
+	// connection in tcp mode) gets an identifier rendered with it,
+	// logged as %ID and, in mode http, sent to the server in the
+	// UniqueIDHeader field when that is set ("unique-id-header").
+	UniqueIDFormat *LineFormat
+	UniqueIDHeader string
 	// CaptureRequest and CaptureResponse are the "capture request
 	// header" and "capture response header" lines (and "declare capture"
 	// slots, which have no header), in order: the last occurrence of
@@ -457,6 +463,9 @@ type Capture struct {
 const (
 	MaxCaptures     = 16   // per direction
 	MaxCaptureBytes = 1024 // the sum of the lengths of both directions
+	// MaxUniqueIDLen bounds a unique id, as HAProxy's UNIQUEID_LEN does:
+	// a longer one is cut.
+	MaxUniqueIDLen = 128
 )
 
 // Credential is one "stats auth user:password".

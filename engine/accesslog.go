@@ -21,6 +21,15 @@ type AccessLog interface {
 	Log(r *AccessRecord)
 }
 
+// UniqueID renders a frontend's "unique-id-format" for a request: the
+// logging package compiles the format, and the engine, which must send
+// the id to the server, calls it on its loops. AppendUniqueID appends the
+// id of the request r describes (its ID not set yet) to dst; it must be
+// safe for concurrent use and must not block.
+type UniqueID interface {
+	AppendUniqueID(dst []byte, r *AccessRecord) []byte
+}
+
 // RecordKind says which of HAProxy's formats a record is for.
 type RecordKind uint8
 
@@ -125,7 +134,15 @@ type AccessRecord struct {
 
 	// Caps are the request's captured headers (%hr, %hs).
 	Caps Captures
+
+	// ID is the request's unique id (%ID), ID[:IDLen], for a frontend
+	// with "unique-id-format".
+	ID    [config.MaxUniqueIDLen]byte
+	IDLen int
 }
+
+// UniqueIDBytes is the recorded unique id.
+func (r *AccessRecord) UniqueIDBytes() []byte { return r.ID[:r.IDLen] }
 
 // RequestLine is the recorded request line.
 func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
@@ -409,17 +426,20 @@ func (s *session) logClose(reset bool) {
 		s.at.head = time.Time{}
 		s.at.status = -1
 		s.h.line = s.h.line[:0]
-		s.noCaptures()
+		s.noRequest()
 		s.setTerm('C', 'R')
 		s.emit(RecordHTTP)
 	}
 }
 
-// noCaptures empties the captures for a line without a request: none of
-// an earlier request's values may show in it.
-func (s *session) noCaptures() {
+// noRequest empties the captures and the unique id for a line without a
+// request: none of an earlier request's may show in it.
+func (s *session) noRequest() {
 	if s.h.caps != nil {
 		s.fe.caps.reset(s.h.caps, false)
+	}
+	if s.h.uid != nil {
+		s.h.uid.set = false
 	}
 }
 
@@ -435,7 +455,7 @@ func (s *session) logHTTPFail(code int, page int) {
 		s.at.head = time.Time{}
 		s.at.first = s.h.headStart
 		s.h.line = s.h.line[:0]
-		s.noCaptures()
+		s.noRequest()
 		if code == 400 {
 			s.at.head = s.l.now // the head came, but was refused
 			if s.at.first.IsZero() {
@@ -476,8 +496,48 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		return nil // the connect line was written at accept
 	}
 	kind = min(kind, s.fe.logKind) // tcplog on an HTTP frontend
+	r := &s.l.rec
+	s.fill(r, kind, extra)
+	return r
+}
+
+// uniqueIDBuf holds a request's unique id once it is made.
+type uniqueIDBuf struct {
+	b   [config.MaxUniqueIDLen]byte
+	n   int
+	set bool
+}
+
+// uniqueID is the current request's unique id (or the tcp connection's),
+// rendered the first time it is asked for: when the request goes to its
+// server, or when its line is written if it never went. r is a record of
+// the request as it stands, filled but for its ID.
+func (s *session) uniqueID(r *AccessRecord) []byte {
+	if s.h == nil {
+		// tcp mode: one id per connection, made for its one line.
+		s.l.uid = s.fe.uid.AppendUniqueID(s.l.uid[:0], r)
+		return s.l.uid[:min(len(s.l.uid), config.MaxUniqueIDLen)]
+	}
+	u := s.h.uid
+	if !u.set {
+		s.l.uid = s.fe.uid.AppendUniqueID(s.l.uid[:0], r)
+		u.n = copy(u.b[:], s.l.uid)
+		u.set = true
+	}
+	return u.b[:u.n]
+}
+
+// requestUniqueID makes the unique id of the request about to go to its
+// server, for its header.
+func (s *session) requestUniqueID() []byte {
+	r := &s.l.rec
+	s.fill(r, RecordHTTP, 0)
+	return s.uniqueID(r)
+}
+
+// fill sets every field of r for the current request (or connection).
+func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	l, t := s.l, &s.at
-	r := &l.rec
 	r.Kind = kind
 	r.HTTPMode = s.fe.conf.Mode == config.ModeHTTP
 	r.Frontend = s.fe.conf.Name
@@ -583,7 +643,10 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	} else if cs := s.fe.caps; cs != nil {
 		cs.reset(&r.Caps, false) // captures in tcp mode: the slots, empty
 	}
-	return r
+	r.IDLen = 0
+	if s.fe.uid != nil {
+		r.IDLen = copy(r.ID[:], s.uniqueID(r))
+	}
 }
 
 // handedOffRecord takes the record of a request that leaves the loop to be

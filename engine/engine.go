@@ -52,6 +52,9 @@ type Options struct {
 	// AccessLog, when set, gives each frontend or listen section the
 	// sink of its access records, or nil when it logs no traffic.
 	AccessLog func(frontend *config.Proxy) AccessLog
+	// UniqueID, when set, gives each frontend with "unique-id-format"
+	// the renderer of its ids. Without it such a frontend makes none.
+	UniqueID func(frontend *config.Proxy) UniqueID
 	// Inherited are listening sockets handed over by the process this
 	// one replaces (a reload), by the address they are bound to. A bind
 	// on such an address adopts all of its sockets instead of binding, so
@@ -247,6 +250,14 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			fe.needs |= px.LogFormat.Needs
 		}
 		fe.caps = newCaptureSlots(px)
+		if px.UniqueIDFormat != nil && opts.UniqueID != nil {
+			if fe.uid = opts.UniqueID(px); fe.uid != nil {
+				fe.needs |= px.UniqueIDFormat.Needs
+				if px.Mode == config.ModeHTTP {
+					fe.uidHeader = px.UniqueIDHeader
+				}
+			}
+		}
 		e.frontends = append(e.frontends, fe)
 	}
 	return e, nil

@@ -71,6 +71,9 @@ type httpSession struct {
 	// caps holds the current request's captured headers; nil when the
 	// frontend captures none.
 	caps *Captures
+	// uid is the current request's unique id; nil without
+	// "unique-id-format".
+	uid *uniqueIDBuf
 
 	// sniHost is the request's Host without its port, kept when a server
 	// of the backend is named by it over TLS ("sni req.hdr(host)"): the
@@ -99,8 +102,11 @@ func combineModes(a, b config.HTTPConnMode) config.HTTPConnMode {
 // httpStart begins HTTP processing of a new client connection.
 func (s *session) httpStart() {
 	s.h = &httpSession{}
-	if s.logsTraffic() {
-		s.h.line = make([]byte, 0, MaxRequestLine)
+	if s.logsTraffic() || s.fe.uid != nil {
+		s.h.line = make([]byte, 0, MaxRequestLine) // also a unique id's %r
+	}
+	if s.fe.uid != nil {
+		s.h.uid = &uniqueIDBuf{}
 	}
 	if s.fe.caps != nil {
 		s.h.caps = &Captures{} // once per connection, kept for its requests
@@ -176,12 +182,15 @@ func (s *session) httpNextHead() bool {
 	}
 	h.requests++
 	s.at.counted = false // a new request takes a new %rt
+	if h.uid != nil {
+		h.uid.set = false // and a new unique id
+	}
 	s.fe.counters.Requests.Add(1)
 	if h.caps != nil {
 		s.fe.caps.reset(h.caps, false)
 		s.fe.caps.capture(h.caps, req.Headers, false)
 	}
-	if s.logsTraffic() {
+	if s.logsTraffic() || s.fe.uid != nil {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
@@ -365,7 +374,7 @@ func (s *session) httpSendHead() {
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) {
+	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || s.fe.uidHeader != "" {
 		out = s.rewriteRequest(req, buf[:h.headLen], xff, ok)
 		out = append(out, buf[h.headLen:]...)
 	}

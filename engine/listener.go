@@ -29,6 +29,10 @@ type frontend struct {
 	// needs are what its log formats read beyond every record's facts.
 	needs config.FormatNeeds
 	caps  *captureSlots // nil: no captures
+	// uid renders its "unique-id-format" (nil: none), and uidHeader is
+	// the field that sends it to the server ("": none).
+	uid       UniqueID
+	uidHeader string
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
 }

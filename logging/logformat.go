@@ -205,7 +205,7 @@ func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte 
 		case config.VarCounter:
 			dst = appendNumber(dst, int64(r.Counter), 4, fl)
 		case config.VarUniqueID:
-			dst = appendText(dst, "", fl)
+			dst = appendText(dst, r.UniqueIDBytes(), fl)
 
 		case config.VarTh:
 			dst = strconv.AppendInt(dst, r.Th, 10)

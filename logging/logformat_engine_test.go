@@ -5,10 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine"
+	"github.com/fjordlb/fjord/logging"
 )
 
 // msgOf is the message of an rfc3164 datagram: what follows "fjord[PID]: ".
@@ -256,5 +263,106 @@ backend app
 		if line := msgOf(t, sl.next(t)); !strings.HasSuffix(line, " "+tc.want) {
 			t.Errorf("%q:\n got %s\nwant ... %s", tc.req, line, tc.want)
 		}
+	}
+}
+
+// HAProxy's example unique-id-format, through the real engine: the server
+// gets the id in the unique-id-header, and the log line shows the same
+// one as %ID.
+func TestUniqueIDFormat(t *testing.T) {
+	sl := listenSyslog(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("X-Unique-ID"))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  unique-id-format %%{+X}o\ %%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid
+  unique-id-header X-Unique-ID
+  log-format "%%ID %%{+Q}r"
+  default_backend app
+backend app
+  server web1 %s
+`, sl.addr, ln.Addr())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	hex4 := func(p int) string { return fmt.Sprintf("%04X", p) }
+	_, fport, _ := net.SplitHostPort(addr)
+	fp, _ := strconv.Atoi(fport)
+	cp := c.LocalAddr().(*net.TCPAddr).Port
+	prefix := "7F000001:" + hex4(cp) + "_7F000001:" + hex4(fp) + "_"
+	var rts []int64
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET /u HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := string(body)
+		if !strings.HasPrefix(id, prefix) || !strings.HasSuffix(id, fmt.Sprintf(":%04X", os.Getpid())) {
+			t.Errorf("id %q, want %s..._...:%04X", id, prefix, os.Getpid())
+		}
+		parts := strings.Split(strings.TrimPrefix(id, prefix), "_")
+		if len(parts) != 2 {
+			t.Fatalf("id %q", id)
+		}
+		rt, _ := strconv.ParseInt(strings.Split(parts[1], ":")[0], 16, 64)
+		rts = append(rts, rt)
+		if line := msgOf(t, sl.next(t)); line != id+` "GET /u HTTP/1.1"` {
+			t.Errorf("log line %q, want the id %q and the request", line, id)
+		}
+	}
+	if rts[1] != rts[0]+1 {
+		t.Errorf("%%rt %d then %d", rts[0], rts[1])
+	}
+}
+
+// A frontend's unique ids are rendered on the event loops: no allocation.
+func TestUniqueIDAllocs(t *testing.T) {
+	cfg, err := config.Parse("t.cfg", []byte(`defaults
+  mode http
+frontend fe
+  bind 127.0.0.1:1
+  unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid_%H_%t_%{+Q}r
+  default_backend be
+backend be
+`), config.Options{Resolver: config.NoResolver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := logging.New(cfg, logging.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	u := lg.UniqueID(cfg.Frontends()[0])
+	r := &engine.AccessRecord{Kind: engine.RecordHTTP, Client: netip.MustParseAddrPort("10.0.0.1:1234"), Accept: time.Now()}
+	r.RequestLen = copy(r.Request[:], "GET / HTTP/1.1")
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { buf = u.AppendUniqueID(buf[:0], r) }); n != 0 {
+		t.Errorf("%v allocations per id %q", n, buf)
+	}
+	if lg.UniqueID(cfg.Backends()[0]) != nil {
+		t.Error("a renderer for a proxy without unique-id-format")
 	}
 }

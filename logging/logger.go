@@ -180,6 +180,36 @@ func (lg *Logger) AccessLog(px *config.Proxy) engine.AccessLog {
 	return p
 }
 
+// UniqueID is the renderer of a frontend's "unique-id-format" for the
+// engine, nil when it has none. It renders on the event loops: each call
+// has its own environment, and allocates nothing.
+func (lg *Logger) UniqueID(px *config.Proxy) engine.UniqueID {
+	if px.UniqueIDFormat == nil {
+		return nil
+	}
+	u := &uniqueIDs{f: NewFormat(px.UniqueIDFormat, nil), anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}
+	if p := lg.byName[px.Name]; p != nil {
+		u.lines = &p.lines
+	}
+	return u
+}
+
+type uniqueIDs struct {
+	f     *Format
+	anon  *Anonymizer
+	host  string
+	pid   int
+	lines *atomic.Uint64 // the frontend's lines so far, for %lc
+}
+
+func (u *uniqueIDs) AppendUniqueID(dst []byte, r *engine.AccessRecord) []byte {
+	e := lineEnv{anon: u.anon, host: u.host, pid: u.pid}
+	if u.lines != nil {
+		e.count = u.lines.Load()
+	}
+	return u.f.Append(dst, r, &e)
+}
+
 // Log queues a copy of r, or drops it when the queue is full. It never
 // blocks: it runs on an event loop.
 func (p *proxyLog) Log(r *engine.AccessRecord) {
