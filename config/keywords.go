@@ -197,6 +197,7 @@ var keywordTable = []keyword{
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
 	{name: "log-format-json", in: inAll, parse: kwLogFormatJSON, doc: "log-format-json"},
 	{name: "log-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format"), doc: "log-format"},
+	{name: "log-format-sd", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format-sd"), doc: "log-format-sd"},
 	{name: "unique-id-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("unique-id-format"), doc: "unique-id-format-and-unique-id-header"},
 	{name: "unique-id-header", in: inDefaults | inFrontend, side: frontSide, parse: kwUniqueIDHeader, doc: "unique-id-format-and-unique-id-header"},
 	{name: "capture", in: inFrontend, side: frontSide, parse: kwCapture, doc: "capture"},

@@ -7,7 +7,8 @@ import (
 
 // The keywords of custom log formats and captures.
 
-// lineFormatKw reads "log-format" and "unique-id-format": one argument (spaces escaped or
+// lineFormatKw reads "log-format", "log-format-sd" and "unique-id-format":
+// one argument (spaces escaped or
 // quoted), compiled at once so that a mistake is reported at its line.
 // Mode http aliases are accepted here and checked against each frontend's
 // mode once the configuration is read (validateLineFormats), as HAProxy
@@ -40,6 +41,8 @@ func lineFormatKw(kw string) func(*parser, *Proxy, Pos, []string) error {
 			}
 			px.LogFormat = f
 			px.HTTPLog, px.TCPLog = false, false
+		case "log-format-sd":
+			px.LogFormatSD = f
 		case "unique-id-format":
 			px.UniqueIDFormat = f
 		}
@@ -132,7 +135,7 @@ func isToken(s string) bool {
 // alias reserved for mode http is an error in a tcp frontend, at the line
 // of the format (which may be a defaults section's).
 func (p *parser) validateLineFormats(px *Proxy) {
-	for _, f := range []**LineFormat{&px.LogFormat, &px.UniqueIDFormat} {
+	for _, f := range []**LineFormat{&px.LogFormat, &px.LogFormatSD, &px.UniqueIDFormat} {
 		if *f == nil || px.Mode == ModeHTTP {
 			continue
 		}

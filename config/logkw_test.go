@@ -161,3 +161,12 @@ func TestUniqueIDKeywordErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkErrors(t, nil, tc) })
 	}
 }
+
+func TestLogFormatSDKeyword(t *testing.T) {
+	cfg := mustParse(t, httpFE(`  log-format-sd [exampleSDID@1234\ bytes=\"%B\"\ status=\"%ST\"]`))
+	if f := cfg.Frontends()[0].LogFormatSD; f == nil || f.Keyword != "log-format-sd" || f.Text != `[exampleSDID@1234 bytes="%B" status="%ST"]` {
+		t.Fatalf("log-format-sd %+v", f)
+	}
+	checkErrors(t, nil, errCase{"http alias in tcp", lines("frontend fe", "  bind 127.0.0.1:8000", `  log-format-sd [x\ u=\"%HU\"] #ERR`, "  default_backend be", "backend be"),
+		[]string{"frontend 'fe': failed to parse log-format-sd: format variable 'HU' is reserved for HTTP mode"}})
+}

@@ -266,6 +266,9 @@ type Proxy struct {
 	// tcplog" (HTTPLog, TCPLog) or neither decides. In a frontend it is
 	// checked against its mode.
 	LogFormat *LineFormat
+	// LogFormatSD is "log-format-sd": the structured data of the
+	// traffic lines sent to RFC 5424 targets (nil: "-").
+	LogFormatSD *LineFormat
 	// UniqueIDFormat is "unique-id-format": each request (each
 	// connection in tcp mode) gets an identifier rendered with it,
 	// logged as %ID and, in mode http, sent to the server in the

@@ -246,8 +246,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		if opts.AccessLog != nil {
 			fe.log, fe.logKind = opts.AccessLog(px), logKindOf(px)
 		}
-		if px.LogFormat != nil {
-			fe.needs |= px.LogFormat.Needs
+		for _, f := range []*config.LineFormat{px.LogFormat, px.LogFormatSD} {
+			if f != nil {
+				fe.needs |= f.Needs
+			}
 		}
 		fe.caps = newCaptureSlots(px)
 		if px.UniqueIDFormat != nil && opts.UniqueID != nil {

@@ -366,3 +366,42 @@ backend be
 		t.Error("a renderer for a proxy without unique-id-format")
 	}
 }
+
+// log-format-sd fills the structured data of RFC 5424 lines (HAProxy's
+// example), and only theirs; events keep "-".
+func TestLogFormatSD(t *testing.T) {
+	sl5424 := listenSyslog(t)
+	sl3164 := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, lg := run(t, `defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  log %s format rfc5424 local0
+  log %s local0
+  option httplog
+  log-format-sd [exampleSDID@1234\ bytes=\"%%B\"\ status=\"%%ST\"]\x20
+  default_backend app
+backend app
+  server web1 %s
+`, sl5424.addr, sl3164.addr, web)
+	status, all, _ := exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if status != "HTTP/1.1 200 OK" {
+		t.Fatalf("status %q", status)
+	}
+	line := sl5424.next(t)
+	want := fmt.Sprintf(` fjord %d - [exampleSDID@1234 bytes="%d" status="200"] 127.0.0.1:`, os.Getpid(), len(all))
+	if !strings.Contains(line, want) || !strings.HasSuffix(line, "\"GET / HTTP/1.1\"\n") {
+		t.Errorf("rfc5424 line %q, want %q in it", line, want)
+	}
+	if line := sl3164.next(t); strings.Contains(line, "exampleSDID") {
+		t.Errorf("rfc3164 line %q", line)
+	}
+	lg.Event(logging.Notice, "www", "an event")
+	if line := sl5424.next(t); !strings.Contains(line, fmt.Sprintf(" fjord %d - - an event", os.Getpid())) {
+		t.Errorf("event %q", line)
+	}
+}

@@ -71,6 +71,7 @@ type proxyLog struct {
 	targets []*target
 	json    bool    // log-format-json on the proxy
 	format  *Format // "log-format": its traffic lines; nil: httplog, tcplog
+	sd      *Format // "log-format-sd": their RFC 5424 structured data
 	// lines counts the traffic lines built (%lc).
 	lines atomic.Uint64
 }
@@ -159,6 +160,9 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		p := &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
 		if px.LogFormat != nil {
 			p.format = NewFormat(px.LogFormat, nil)
+		}
+		if px.LogFormatSD != nil {
+			p.sd = NewFormat(px.LogFormatSD, nil)
 		}
 		lg.byName[px.Name] = p
 	}
@@ -392,6 +396,8 @@ type writer struct {
 	lg        *Logger
 	line, out []byte
 	jsonLine  []byte
+	sd        []byte
+	sdDone    bool // sd holds the current item's structured data
 	env       lineEnv
 }
 
@@ -407,7 +413,7 @@ func (w *writer) write(it *item) {
 	if it.event {
 		level, at = it.level, it.at
 	}
-	w.line, w.jsonLine = w.line[:0], w.jsonLine[:0]
+	w.line, w.jsonLine, w.sdDone = w.line[:0], w.jsonLine[:0], false
 	if !it.event && it.px != nil {
 		// %lc counts the lines built, whether or not a target takes them.
 		w.env.count = it.px.lines.Add(1) - 1
@@ -426,7 +432,11 @@ func (w *writer) write(it *item) {
 		if isJSON {
 			msg = w.asJSON(it, at, level)
 		}
-		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg, isJSON)
+		var sd []byte
+		if t.conf.Format == config.LogRFC5424 && !isJSON {
+			sd = w.structuredData(it)
+		}
+		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg, isJSON, sd)
 		if _, err := t.sink.Write(w.out); err != nil {
 			// A full disk or a refused datagram is not retried line by
 			// line: the target rests, and what it misses is counted.
@@ -462,6 +472,23 @@ func (w *writer) text(it *item) []byte {
 		}
 	}
 	return w.line
+}
+
+// structuredData is the RFC 5424 structured data of a traffic line of a
+// proxy with "log-format-sd", rendered once for all targets; nil for
+// others. Trailing spaces are left out, as HAProxy does.
+func (w *writer) structuredData(it *item) []byte {
+	if it.event || it.px.sd == nil || (it.rec.Kind != engine.RecordHTTP && it.rec.Kind != engine.RecordTCP) {
+		return nil
+	}
+	if !w.sdDone {
+		w.sd = it.px.sd.Append(w.sd[:0], &it.rec, &w.env)
+		for len(w.sd) > 0 && w.sd[len(w.sd)-1] == ' ' {
+			w.sd = w.sd[:len(w.sd)-1]
+		}
+		w.sdDone = true
+	}
+	return w.sd
 }
 
 func (w *writer) asJSON(it *item, at time.Time, level int) []byte {
