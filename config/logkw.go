@@ -53,6 +53,8 @@ func lineFormatKw(kw string) func(*parser, *Proxy, Pos, []string) error {
 // logFormatOrigin names what decides a proxy's traffic lines now.
 func logFormatOrigin(px *Proxy) string {
 	switch {
+	case px.LogFormat != nil && px.LogFormat.Keyword == "option httplog clf":
+		return "option httplog clf"
 	case px.HTTPLog:
 		return "option httplog"
 	case px.TCPLog:
@@ -137,6 +139,10 @@ func isToken(s string) bool {
 func (p *parser) validateLineFormats(px *Proxy) {
 	for _, f := range []**LineFormat{&px.LogFormat, &px.LogFormatSD, &px.UniqueIDFormat} {
 		if *f == nil || px.Mode == ModeHTTP {
+			continue
+		}
+		if (*f).Keyword == "option httplog clf" {
+			*f = nil // tcplog instead, as HAProxy does (validateFrontend warns)
 			continue
 		}
 		nf, _, err := ParseLineFormat((*f).Keyword, (*f).Text, px.Mode)

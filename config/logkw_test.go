@@ -170,3 +170,27 @@ func TestLogFormatSDKeyword(t *testing.T) {
 	checkErrors(t, nil, errCase{"http alias in tcp", lines("frontend fe", "  bind 127.0.0.1:8000", `  log-format-sd [x\ u=\"%HU\"] #ERR`, "  default_backend be", "backend be"),
 		[]string{"frontend 'fe': failed to parse log-format-sd: format variable 'HU' is reserved for HTTP mode"}})
 }
+
+// "option httplog clf" is HAProxy's CLF format; in a tcp frontend it
+// falls back to tcplog, as httplog does.
+func TestOptionHTTPLogCLF(t *testing.T) {
+	fe := mustParse(t, httpFE("  option httplog clf")).Frontends()[0]
+	if !fe.HTTPLog || fe.LogFormat == nil || fe.LogFormat.Text != CLFLogFormat || fe.LogFormat.Keyword != "option httplog clf" || fe.LogFormat.Pos.Line != 5 {
+		t.Errorf("httplog %v format %+v", fe.HTTPLog, fe.LogFormat)
+	}
+	fe = mustParse(t, httpFE("  option httplog clf", "  no option httplog")).Frontends()[0]
+	if fe.HTTPLog || fe.LogFormat != nil {
+		t.Errorf("after 'no option httplog': httplog %v format %+v", fe.HTTPLog, fe.LogFormat)
+	}
+	fe = mustParse(t, httpFE("  option httplog clf", "  option httplog")).Frontends()[0]
+	if !fe.HTTPLog || fe.LogFormat != nil {
+		t.Errorf("after 'option httplog': httplog %v format %+v", fe.HTTPLog, fe.LogFormat)
+	}
+	cfg := mustParse(t, lines("defaults", "  option httplog clf", "frontend fe", "  bind 127.0.0.1:8000", "  default_backend be", "backend be"))
+	if fe := cfg.Frontends()[0]; fe.LogFormat != nil || !fe.HTTPLog {
+		t.Errorf("tcp frontend: httplog %v format %+v", fe.HTTPLog, fe.LogFormat)
+	}
+	if d := diagnostics(cfg); !strings.Contains(d, "'option httplog' needs 'mode http'; falling back to 'option tcplog'") {
+		t.Errorf("diagnostics %q", d)
+	}
+}

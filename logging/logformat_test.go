@@ -325,3 +325,13 @@ func TestJSONCaptures(t *testing.T) {
 		t.Errorf("captures without capture lines: %v", m)
 	}
 }
+
+// "option httplog clf": HAProxy's CLF format, quoted strings, GMT date.
+func TestFormatCLF(t *testing.T) {
+	r := record(engine.RecordHTTP, "GET /index.html HTTP/1.1")
+	r.Accept = time.Date(2009, time.February, 6, 12, 14, 14, 655e6, cet)
+	want := `10.0.1.2 - - [06/Feb/2009:11:14:14 +0000] "GET /index.html HTTP/1.1" 200 2750 "" "" 33317 655 "http-in" "static" "srv1" 10 0 30 69 109 ---- 1 1 1 1 0 0 0 "" "" `
+	if got := render(t, config.CLFLogFormat, config.ModeHTTP, r, nil); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
