@@ -394,7 +394,13 @@ func TestKeywordValueErrors(t *testing.T) {
 		{"log extra argument", global("  log 127.0.0.1 local0 info err x #ERR"), []string{"unexpected argument 'x'"}},
 		{"log bad format", global("  log stdout format xml local0 #ERR"), []string{"unknown log format 'xml'"}},
 		{"log bad len", global("  log stdout len 10 local0 #ERR"), []string{"log line length 10 out of range"}},
-		{"log sample", global("  log stdout sample 1:2 local0 #ERR"), []string{"'log ... sample' is not supported"}},
+		{"log sample size", global("  log stdout sample 1:x local0 #ERR"), []string{"'log ... sample 1:x': wrong sample size 'x'"}},
+		{"log sample no size", global("  log stdout sample 1 local0 #ERR"), []string{"missing sample size"}},
+		{"log sample small", global("  log stdout sample 1,4:3 local0 #ERR"), []string{"sample size 3 should be greater or equal to 4"}},
+		{"log sample overlap", global("  log stdout sample 1-3,2:3 local0 #ERR"), []string{"ranges are overlapping"}},
+		{"log sample range", global("  log stdout sample 0:3 local0 #ERR"), []string{"wrong sample range '0'"}},
+		{"log sample empty range", global("  log stdout sample 2-2:3 local0 #ERR"), []string{"wrong sample range '2-2'"}},
+		{"log sample missing", global("  log stdout sample #ERR"), []string{"'log ... sample' expects RANGES:SIZE"}},
 		{"log empty unix path", global("  log unix@ local0 #ERR"), []string{"missing path"}},
 
 		// proxy sections

@@ -194,3 +194,20 @@ func TestOptionHTTPLogCLF(t *testing.T) {
 		t.Errorf("diagnostics %q", d)
 	}
 }
+
+func TestLogSample(t *testing.T) {
+	cfg := mustParse(t, global("  log 127.0.0.1:514 sample 1,3-4:7 local0"))
+	smp := cfg.Global.Logs[0].Sample
+	if smp == nil || fmt.Sprint(smp.Ranges, smp.Size) != "[[1 1] [3 4]] 7" {
+		t.Fatalf("sample %+v", smp)
+	}
+	var kept []int
+	for n := uint64(0); n < 14; n++ {
+		if smp.Keeps(n) {
+			kept = append(kept, int(n)+1)
+		}
+	}
+	if fmt.Sprint(kept) != "[1 3 4 8 10 11]" {
+		t.Errorf("lines kept %v", kept)
+	}
+}

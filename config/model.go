@@ -427,7 +427,8 @@ type LogTarget struct {
 	Level    int            // maximum level sent (0 emerg .. 7 debug)
 	MinLevel int            // minimum level sent
 	Format   LogFormat
-	MaxLen   int // "len": truncate lines longer than this (default 1024)
+	MaxLen   int        // "len": truncate lines longer than this (default 1024)
+	Sample   *LogSample // "sample": nil sends every line
 }
 
 // LogKind is the transport of a log target.

@@ -405,3 +405,39 @@ backend app
 		t.Errorf("event %q", line)
 	}
 }
+
+// "log ... sample 1,3:5": of each five traffic lines the first and the
+// third go to the target, as reg-tests/log/load_balancing.vtc checks;
+// events are not sampled.
+func TestLogSample(t *testing.T) {
+	sampled := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, lg := run(t, `defaults
+  mode http
+  option httplog
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  log %s sample 1,3:5 local0
+  default_backend app
+backend app
+  server web1 %s
+`, sampled.addr, web)
+	for i := 1; i <= 11; i++ {
+		if status, _, _ := exchange(t, addr, fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", i)); status != "HTTP/1.1 200 OK" {
+			t.Fatalf("request %d: %q", i, status)
+		}
+		if i == 2 {
+			lg.Event(logging.Notice, "www", "an event")
+		}
+	}
+	// The eleventh is the first of the third five: that it comes right
+	// after the eighth shows that the others were left out.
+	for _, want := range []string{"/1 ", "an event", "/3 ", "/6 ", "/8 ", "/11 "} {
+		if line := sampled.next(t); !strings.Contains(line, want) {
+			t.Errorf("line %q, want %q", line, want)
+		}
+	}
+}

@@ -423,6 +423,14 @@ func (w *writer) write(it *item) {
 		if !ok {
 			continue
 		}
+		if smp := t.conf.Sample; smp != nil && !it.event {
+			// "sample": traffic lines only; events always go.
+			n := t.sampled
+			t.sampled++
+			if !smp.Keeps(n) {
+				continue
+			}
+		}
 		h := t.health
 		if at.Before(h.failedUntil) {
 			lg.errors.Add(1)

@@ -56,6 +56,9 @@ type target struct {
 	json bool // the message is a JSON object
 
 	health *sinkHealth // shared by the targets of one sink
+	// sampled counts the traffic lines this target was offered, for
+	// "sample" (the writer goroutine's alone).
+	sampled uint64
 }
 
 // sinkHealth is the writer goroutine's view of a sink that failed.
