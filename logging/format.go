@@ -172,6 +172,9 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 	}
 	captured("captured_request_headers", 0, int(r.Caps.NReq))
 	captured("captured_response_headers", int(r.Caps.NReq), int(r.Caps.NRsp))
+	if r.IDLen > 0 {
+		fields = append(fields, zap.ByteString("unique_id", r.UniqueIDBytes()))
+	}
 	return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 }
 

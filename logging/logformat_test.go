@@ -307,6 +307,7 @@ func TestFormatCaptures(t *testing.T) {
 	}
 }
 
+// JSON has the captures and the unique id as fields of their own.
 func TestJSONCaptures(t *testing.T) {
 	r := richRecord()
 	withCaptures(r, []string{"h", "<absent>"}, []string{"x\"y"})
@@ -323,6 +324,18 @@ func TestJSONCaptures(t *testing.T) {
 	}
 	if _, ok := m["captured_request_headers"]; ok {
 		t.Errorf("captures without capture lines: %v", m)
+	}
+	if _, ok := m["unique_id"]; ok {
+		t.Errorf("a unique id without one: %v", m)
+	}
+	r = richRecord()
+	r.IDLen = copy(r.ID[:], "7F000001:8296")
+	m = nil
+	if err := json.Unmarshal(newJSONEncoder().record(nil, r, nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["unique_id"] != "7F000001:8296" {
+		t.Errorf("unique_id %v", m["unique_id"])
 	}
 }
 
