@@ -573,8 +573,8 @@ func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	if needs&config.NeedServerAddr != 0 && t.routed && s.srv != nil {
 		r.ServerAddr, r.ServerUnix = s.serverAddr(s.srv), s.srv.Conf.Unix.IsValid()
 	}
-	if needs&config.NeedBackendSrc != 0 && t.routed && s.svr.fd >= 0 && !s.svr.unix {
-		r.BackendSrc = sysGetsockname(s.svr.fd)
+	if needs&config.NeedBackendSrc != 0 && t.routed {
+		r.BackendSrc = s.serverSource()
 	}
 	r.Counter = 0
 	if needs&config.NeedCounter != 0 {

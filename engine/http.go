@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -314,6 +315,7 @@ func (s *session) httpAttach() {
 	if h.requests > 1 {
 		if fd, t := l.idle.take(key); fd >= 0 {
 			s.svr = endpoint{fd: fd, s: s, writable: true, tls: t, unix: s.srv.Conf.Unix.IsValid()}
+			s.svrSrc = netip.AddrPort{}
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now
@@ -342,6 +344,7 @@ func (s *session) releaseServerConn() {
 		s.l.closeFD(s.svr.fd)
 	}
 	s.svr = endpoint{fd: -1}
+	s.svrSrc = netip.AddrPort{}
 	h.conSrv, h.reusable = nil, false
 }
 

@@ -111,6 +111,10 @@ backend app
 	if rt1 != rt0+1 {
 		t.Errorf("request counters %d then %d", rt0, rt1)
 	}
+	// Both went over the one kept server connection: one source.
+	if a, b := strings.Fields(lines[0])[2], strings.Fields(lines[1])[2]; a != b {
+		t.Errorf("%%bi:%%bp %s then %s over one server connection", a, b)
+	}
 }
 
 // reg-tests/log/wrong_ip_port_logging.vtc's format, in tcp mode: the
