@@ -161,12 +161,6 @@ type Captures struct {
 	Text [config.MaxCaptureBytes]byte
 }
 
-// Request is the i-th request capture, false when it holds nothing.
-func (c *Captures) Request(i int) ([]byte, bool) { return c.Slot(i) }
-
-// Response is the i-th response capture, false when it holds nothing.
-func (c *Captures) Response(i int) ([]byte, bool) { return c.Slot(int(c.NReq) + i) }
-
 // Slot is the value of slot i, the request's slots first, false when it
 // holds nothing.
 func (c *Captures) Slot(i int) ([]byte, bool) {
@@ -210,14 +204,10 @@ func newCaptureSlots(px *config.Proxy) *captureSlots {
 	return cs
 }
 
-// reset empties every slot of c, or only the response's.
-func (cs *captureSlots) reset(c *Captures, responseOnly bool) {
+// reset empties every slot of c.
+func (cs *captureSlots) reset(c *Captures) {
 	c.NReq, c.NRsp, c.Off = uint8(cs.nReq), uint8(cs.nRsp), cs.off
-	from := 0
-	if responseOnly {
-		from = cs.nReq
-	}
-	for i := from; i < cs.nReq+cs.nRsp; i++ {
+	for i := 0; i < cs.nReq+cs.nRsp; i++ {
 		c.Len[i] = -1
 	}
 }
@@ -436,7 +426,7 @@ func (s *session) logClose(reset bool) {
 // request: none of an earlier request's may show in it.
 func (s *session) noRequest() {
 	if s.h.caps != nil {
-		s.fe.caps.reset(s.h.caps, false)
+		s.fe.caps.reset(s.h.caps)
 	}
 	if s.h.uid != nil {
 		s.h.uid.set = false
@@ -641,7 +631,7 @@ func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 			s.h.caps.copyTo(&r.Caps)
 		}
 	} else if cs := s.fe.caps; cs != nil {
-		cs.reset(&r.Caps, false) // captures in tcp mode: the slots, empty
+		cs.reset(&r.Caps) // captures in tcp mode: the slots, empty
 	}
 	r.IDLen = 0
 	if s.fe.uid != nil {

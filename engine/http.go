@@ -188,7 +188,7 @@ func (s *session) httpNextHead() bool {
 	}
 	s.fe.counters.Requests.Add(1)
 	if h.caps != nil {
-		s.fe.caps.reset(h.caps, false)
+		s.fe.caps.reset(h.caps)
 		s.fe.caps.capture(h.caps, req.Headers, false)
 	}
 	if s.logsTraffic() || s.fe.uid != nil {
