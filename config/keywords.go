@@ -321,6 +321,7 @@ func glLog(p *parser, _ *Proxy, pos Pos, args []string) error {
 	if err != nil {
 		return err
 	}
+	p.sampleNotice(t)
 	if len(g.Logs) == maxLogTargetsPerProxy {
 		return fmt.Errorf("too many 'log' lines in the global section: at most %d targets", maxLogTargetsPerProxy)
 	}

@@ -169,6 +169,13 @@ func isSocket(path string) bool {
 	return err == nil && st.Mode()&os.ModeSocket != 0
 }
 
+// sampleNotice says how fjord's sampling differs from HAProxy's.
+func (p *parser) sampleNotice(t LogTarget) {
+	if t.Sample != nil {
+		p.notice(Notice, t.Pos, "'log ... sample' samples traffic lines only: unlike HAProxy, fjord sends every event line (a server going down) and does not count it")
+	}
+}
+
 // LogSample is a log target's "sample RANGES:SIZE": of each SIZE lines in
 // a row, only those whose number (from 1) is in one of the ranges are
 // sent, to spread traffic lines over several targets.

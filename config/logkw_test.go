@@ -197,6 +197,9 @@ func TestOptionHTTPLogCLF(t *testing.T) {
 
 func TestLogSample(t *testing.T) {
 	cfg := mustParse(t, global("  log 127.0.0.1:514 sample 1,3-4:7 local0"))
+	if d := diagnostics(cfg); !strings.Contains(d, "[NOTICE] parsing [test.cfg:2] : 'log ... sample' samples traffic lines only") {
+		t.Errorf("diagnostics %q", d)
+	}
 	smp := cfg.Global.Logs[0].Sample
 	if smp == nil || fmt.Sprint(smp.Ranges, smp.Size) != "[[1 1] [3 4]] 7" {
 		t.Fatalf("sample %+v", smp)
