@@ -234,7 +234,11 @@ func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte 
 		case config.VarTu: // Tt - Ti
 			dst = appendPartial(dst, r.Tt-max(r.Ti, 0), r.ASAP)
 		case config.VarStatus:
-			dst = strconv.AppendInt(dst, int64(r.Status), 10)
+			st := int64(r.Status)
+			if r.Kind != engine.RecordHTTP && !r.HTTPMode {
+				st = 0 // HAProxy's, where there is no HTTP transaction
+			}
+			dst = strconv.AppendInt(dst, st, 10)
 		case config.VarBytes:
 			dst = appendPartial(dst, r.Bytes, r.ASAP)
 		case config.VarBytesUp:

@@ -182,12 +182,14 @@ func TestFormatRetries(t *testing.T) {
 }
 
 // In tcp mode there is no idle time: Ti is -1, and Ta and %tr count
-// from the accept.
+// from the accept; there is no HTTP transaction: %ST is 0, as HAProxy
+// writes it.
 func TestFormatTCPTimers(t *testing.T) {
 	r := record(engine.RecordTCP, "")
 	r.Accept = time.Date(2009, time.February, 6, 12, 14, 14, 655e6, cet)
 	r.Tq, r.Tr, r.Th, r.Ti, r.Td = -1, -1, 3, -1, 79
-	if got, want := render(t, "%Th/%Ti/%Tw/%Tc/%Td/%Tt/%Tu [%t]", config.ModeHTTP, r, nil), "3/-1/0/30/79/109/109 [06/Feb/2009:12:14:14.655]"; got != want {
+	r.Status = -1
+	if got, want := render(t, "%Th/%Ti/%Tw/%Tc/%Td/%Tt/%Tu [%t] %ST", config.ModeHTTP, r, nil), "3/-1/0/30/79/109/109 [06/Feb/2009:12:14:14.655] 0"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
