@@ -34,6 +34,11 @@ type Options struct {
 	// disk, no syslog daemon) and when it works again; it is called from
 	// the writer goroutine, once per change.
 	Report func(msg string)
+	// Samples, when set, gives each format with sample expressions
+	// (%[...]) the renderer of their values: the hook of the rule
+	// language. Without it they render empty. (The configuration
+	// refuses them until the rule language comes.)
+	Samples func(f *config.LineFormat) SampleRenderer
 }
 
 // Logger owns every log target of a configuration.
@@ -46,9 +51,11 @@ type Logger struct {
 	global []*target
 	byName map[string]*proxyLog
 	sinks  map[string]sink
-	health map[string]*sinkHealth
-	files  []*RotatingFile
-	report func(string)
+	// samples is Options.Samples (nil: none)
+	samples func(f *config.LineFormat) SampleRenderer
+	health  map[string]*sinkHealth
+	files   []*RotatingFile
+	report  func(string)
 
 	q        *ring
 	sleeping atomic.Bool   // the writer is about to block on wake
@@ -116,6 +123,7 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		sinks:     map[string]sink{},
 		health:    map[string]*sinkHealth{},
 		report:    o.Report,
+		samples:   o.Samples,
 		q:         newRing(o.QueueLen),
 		wake:      make(chan struct{}, 1),
 		tickEvery: o.TickEvery,
@@ -159,10 +167,10 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		}
 		p := &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
 		if px.LogFormat != nil {
-			p.format = NewFormat(px.LogFormat, nil)
+			p.format = lg.newFormat(px.LogFormat)
 		}
 		if px.LogFormatSD != nil {
-			p.sd = NewFormat(px.LogFormatSD, nil)
+			p.sd = lg.newFormat(px.LogFormatSD)
 		}
 		lg.byName[px.Name] = p
 	}
@@ -191,11 +199,21 @@ func (lg *Logger) UniqueID(px *config.Proxy) engine.UniqueID {
 	if px.UniqueIDFormat == nil {
 		return nil
 	}
-	u := &uniqueIDs{f: NewFormat(px.UniqueIDFormat, nil), anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}
+	u := &uniqueIDs{f: lg.newFormat(px.UniqueIDFormat), anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}
 	if p := lg.byName[px.Name]; p != nil {
 		u.lines = &p.lines
 	}
 	return u
+}
+
+// newFormat prepares f, with the sample renderer of Options.Samples when
+// it has sample expressions.
+func (lg *Logger) newFormat(f *config.LineFormat) *Format {
+	var s SampleRenderer
+	if f.HasSamples() && lg.samples != nil {
+		s = lg.samples(f)
+	}
+	return NewFormat(f, s)
 }
 
 type uniqueIDs struct {
