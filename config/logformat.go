@@ -59,7 +59,6 @@ const (
 	NeedBackendSrc                           // %bi %bp: the server connection's source (getsockname)
 	NeedServerAddr                           // %si %sp
 	NeedCounter                              // %rt: the process-wide request counter
-	NeedUniqueID                             // %ID
 	NeedSamples                              // %[expr]
 )
 
@@ -162,7 +161,7 @@ var formatVars = []formatVarInfo{
 	{"HQ", VarQuery, true, 0},
 	{"HU", VarURI, true, 0},
 	{"HV", VarVersion, true, 0},
-	{"ID", VarUniqueID, false, NeedUniqueID},
+	{"ID", VarUniqueID, false, 0},
 	{"ST", VarStatus, false, 0},
 	{"T", VarDateGMT, false, 0},
 	{"Ta", VarTa, true, 0},

@@ -63,7 +63,7 @@ func TestParseLineFormat(t *testing.T) {
 		{`%[src] %{+Q}[req.hdr(host),lower]`, `[src]#0 _ [req.hdr(host),lower]#1{MQ}`, NeedSamples},
 		{`%[str(a]b)]x`, `[str(a]b)]#0 "x"`, NeedSamples},
 		{`%[str("]")]`, `[str("]")]#0`, NeedSamples},
-		{`%bi:%bp %si:%sp %ID`, `%bi ":" %bp _ %si ":" %sp _ %ID`, NeedBackendSrc | NeedServerAddr | NeedUniqueID},
+		{`%bi:%bp %si:%sp %ID`, `%bi ":" %bp _ %si ":" %sp _ %ID`, NeedBackendSrc | NeedServerAddr},
 		// JSON as reg-tests/log/wrong_ip_port_logging.vtc writes it.
 		{`{"dip":"%fi","ts":"%ts"}`, `"{\"dip\":\"" %fi "\",\"ts\":\"" %ts "\"}"`, NeedFrontendAddr},
 	} {
