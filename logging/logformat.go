@@ -23,17 +23,47 @@ type SampleRenderer interface {
 
 // Format is a compiled log format, ready to render records.
 type Format struct {
-	f       *config.LineFormat
+	ops     []op
 	samples SampleRenderer // nil: a sample renders as an empty value
 	// header: the format is a unique-id-format, whose samples' values
 	// are encoded for an HTTP header field (HAProxy's LOG_OPT_HTTP).
 	header bool
 }
 
+// op is a node as the renderer runs it: space says a separator follows
+// that always writes its space, so that it needs no turn of its own.
+type op struct {
+	config.FormatNode
+	space bool
+}
+
 // NewFormat prepares f for rendering; samples evaluates its %[expr]
 // nodes (nil: none can be, and they render empty).
 func NewFormat(f *config.LineFormat, samples SampleRenderer) *Format {
-	return &Format{f: f, samples: samples, header: f.Keyword == "unique-id-format"}
+	fm := &Format{samples: samples, header: f.Keyword == "unique-id-format"}
+	for _, n := range f.Nodes {
+		if n.Var == config.FormatSeparator {
+			if len(fm.ops) == 0 {
+				continue // at the start of a line a separator writes nothing
+			}
+			// After a node that always counts as written (all but the
+			// captures, which may write nothing at all), the separator
+			// always writes its space: it joins that node.
+			prev := &fm.ops[len(fm.ops)-1]
+			if !prev.space && prev.Var != config.FormatSeparator && !maySkip(prev.Var) {
+				prev.space = true
+				continue
+			}
+		}
+		fm.ops = append(fm.ops, op{FormatNode: n})
+	}
+	return fm
+}
+
+// maySkip reports whether a node may write nothing and leave the line as
+// it was, separator due included: the captures without capture lines.
+func maySkip(v config.FormatVar) bool {
+	return v == config.VarReqHeaders || v == config.VarRspHeaders || v == config.VarReqHeaderList || v == config.VarRspHeaderList
 }
 
 // lineEnv is what a line needs beyond its record.
@@ -68,9 +98,9 @@ func (c *dayCache) appendDay(dst []byte, t time.Time) []byte {
 // Append renders r with the format.
 func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte {
 	lastSpace := true // HAProxy's last_isspace: a separator writes nothing at the start or after one
-	nodes := fm.f.Nodes
-	for i := range nodes {
-		n := &nodes[i]
+	ops := fm.ops
+	for i := range ops {
+		n := &ops[i]
 		fl := n.Flags
 		switch n.Var {
 		case config.FormatSeparator:
@@ -340,7 +370,10 @@ func (fm *Format) Append(dst []byte, r *engine.AccessRecord, e *lineEnv) []byte 
 				dst = append(dst, '"')
 			}
 		}
-		lastSpace = false
+		lastSpace = n.space
+		if n.space {
+			dst = append(dst, ' ')
+		}
 	}
 	return dst
 }
