@@ -3,6 +3,7 @@ package logging
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -348,5 +349,37 @@ func TestFormatCLF(t *testing.T) {
 	want := `10.0.1.2 - - [06/Feb/2009:11:14:14 +0000] "GET /index.html HTTP/1.1" 200 2750 "" "" 33317 655 "http-in" "static" "srv1" 10 0 30 69 109 ---- 1 1 1 1 0 0 0 "" "" `
 	if got := render(t, config.CLFLogFormat, config.ModeHTTP, r, nil); got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Folding separators into the node before them changes no line: random
+// formats rendered folded and node by node, with and without captures.
+func TestFormatSeparatorFolding(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	tokens := []string{" ", "  ", "-", "/", "%hr", "%hs", "%hrl", "%hsl", "%ci", "%HQ", "%{-M}bi", "%[s]", "%%", "%{+Q}o", "%{-Q}o"}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(10); n >= 0; n-- {
+			b.WriteString(tokens[rng.Intn(len(tokens))])
+		}
+		lf, _, err := config.ParseLineFormat("log-format", b.String(), config.ModeHTTP)
+		if err != nil {
+			t.Fatalf("%q: %v", b.String(), err)
+		}
+		unfolded := &Format{}
+		for _, n := range lf.Nodes {
+			unfolded.ops = append(unfolded.ops, op{FormatNode: n})
+		}
+		for _, caps := range []bool{false, true} {
+			r := richRecord()
+			r.BackendSrc = netip.AddrPort{}
+			if caps {
+				withCaptures(r, []string{"a"}, []string{"<absent>"})
+			}
+			got := string(NewFormat(lf, nil).Append(nil, r, &lineEnv{}))
+			if want := string(unfolded.Append(nil, r, &lineEnv{})); got != want {
+				t.Fatalf("%q (captures %v): got %q, want %q", b.String(), caps, got, want)
+			}
+		}
 	}
 }
