@@ -213,6 +213,12 @@ var keywordTable = []keyword{
 	{name: "no", in: inAll, parse: (*parser).kwNo, doc: "option"},
 	{name: "log", in: inAll, parse: (*parser).kwLog, doc: "log"},
 	{name: "log-format-json", in: inAll, parse: kwLogFormatJSON, doc: "log-format-json"},
+	{name: "log-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format"), doc: "log-format"},
+	{name: "log-format-sd", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("log-format-sd"), doc: "log-format-sd"},
+	{name: "unique-id-format", in: inDefaults | inFrontend, side: frontSide, parse: lineFormatKw("unique-id-format"), doc: "unique-id-format-and-unique-id-header"},
+	{name: "unique-id-header", in: inDefaults | inFrontend, side: frontSide, parse: kwUniqueIDHeader, doc: "unique-id-format-and-unique-id-header"},
+	{name: "capture", in: inFrontend, side: frontSide, parse: kwCapture, doc: "capture"},
+	{name: "declare", in: inFrontend, side: frontSide, parse: kwDeclare, doc: "capture"},
 	{name: "stats", in: inAll, parse: (*parser).kwStats, doc: "stats"},
 
 	// userlist (userlist.go)
@@ -340,6 +346,7 @@ func glLog(p *parser, _ *Proxy, pos Pos, args []string) error {
 	if err != nil {
 		return err
 	}
+	p.sampleNotice(t)
 	if len(g.Logs) == maxLogTargetsPerProxy {
 		return fmt.Errorf("too many 'log' lines in the global section: at most %d targets", maxLogTargetsPerProxy)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -47,7 +48,7 @@ const defaultSyslogPort = 514
 
 // parseLogTarget parses the arguments of a "log" line:
 //
-//	log TARGET [len N] [format F] FACILITY [LEVEL [MINLEVEL]]
+//	log TARGET [len N] [format F] [sample RANGES:SIZE] FACILITY [LEVEL [MINLEVEL]]
 //
 // TARGET is ADDR[:PORT] (UDP syslog), udp@ADDR[:PORT], unix@PATH, a path to
 // a Unix socket such as /dev/log, stdout, stderr, or (fjord addition) the
@@ -122,7 +123,16 @@ func parseLogTarget(r Resolver, pos Pos, args []string) (LogTarget, error) {
 			rest = rest[1:]
 			continue
 		case "sample":
-			return t, fmt.Errorf("'log ... sample' is not supported")
+			if len(rest) < 2 {
+				return t, fmt.Errorf("'log ... sample' expects RANGES:SIZE, such as 1,3-4:5")
+			}
+			smp, err := parseLogSample(rest[1])
+			if err != nil {
+				return t, fmt.Errorf("'log ... sample %s': %v", rest[1], err)
+			}
+			t.Sample = smp
+			rest = rest[2:]
+			continue
 		}
 		break
 	}
@@ -157,4 +167,67 @@ func parseLogTarget(r Resolver, pos Pos, args []string) (LogTarget, error) {
 func isSocket(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode()&os.ModeSocket != 0
+}
+
+// sampleNotice says how fjord's sampling differs from HAProxy's.
+func (p *parser) sampleNotice(t LogTarget) {
+	if t.Sample != nil {
+		p.notice(Notice, t.Pos, "'log ... sample' samples traffic lines only: unlike HAProxy, fjord sends every event line (a server going down) and does not count it")
+	}
+}
+
+// LogSample is a log target's "sample RANGES:SIZE": of each SIZE lines in
+// a row, only those whose number (from 1) is in one of the ranges are
+// sent, to spread traffic lines over several targets.
+type LogSample struct {
+	Ranges [][2]int // low, high: 1-based, inclusive, not overlapping
+	Size   int
+}
+
+// Keeps reports whether the n-th line (from 0) is sent.
+func (s *LogSample) Keeps(n uint64) bool {
+	i := int(n%uint64(s.Size)) + 1
+	for _, r := range s.Ranges {
+		if i >= r[0] && i <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// parseLogSample reads HAProxy's "RANGES:SIZE", RANGES a comma-separated
+// list of N or N-M.
+func parseLogSample(v string) (*LogSample, error) {
+	ranges, size, ok := strings.Cut(v, ":")
+	if !ok {
+		return nil, fmt.Errorf("missing sample size")
+	}
+	s := &LogSample{}
+	for _, rg := range strings.Split(ranges, ",") {
+		lo, hi, isRange := strings.Cut(rg, "-")
+		low, err := strconv.Atoi(lo)
+		high := low
+		if err == nil && isRange {
+			high, err = strconv.Atoi(hi)
+		}
+		if err != nil || low < 1 || high < low || isRange && high == low {
+			return nil, fmt.Errorf("wrong sample range '%s'", rg)
+		}
+		for _, r := range s.Ranges {
+			if low >= r[0] && low <= r[1] || high >= r[0] && high <= r[1] {
+				return nil, fmt.Errorf("ranges are overlapping")
+			}
+		}
+		s.Ranges = append(s.Ranges, [2]int{low, high})
+		s.Size = max(s.Size, high)
+	}
+	n, err := strconv.Atoi(size)
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("wrong sample size '%s'", size)
+	}
+	if n < s.Size {
+		return nil, fmt.Errorf("sample size %d should be greater or equal to %d the maximum of the high ranges limits", n, s.Size)
+	}
+	s.Size = n
+	return s, nil
 }

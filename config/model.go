@@ -289,6 +289,25 @@ type Proxy struct {
 	// the rules run, so that req.body and req.len read it.
 	BufferRequest bool
 	LogFormatJSON bool
+	// LogFormat is a "log-format" line's format, which then writes the
+	// proxy's traffic lines; nil when "option httplog" or "option
+	// tcplog" (HTTPLog, TCPLog) or neither decides. In a frontend it is
+	// checked against its mode.
+	LogFormat *LineFormat
+	// LogFormatSD is "log-format-sd": the structured data of the
+	// traffic lines sent to RFC 5424 targets (nil: "-").
+	LogFormatSD *LineFormat
+	// UniqueIDFormat is "unique-id-format": each request (each
+	// connection in tcp mode) gets an identifier rendered with it,
+	// logged as %ID and, in mode http, sent to the server in the
+	// UniqueIDHeader field when that is set ("unique-id-header").
+	UniqueIDFormat *LineFormat
+	UniqueIDHeader string
+	// CaptureRequest and CaptureResponse are the "capture request
+	// header" and "capture response header" lines (and "declare capture"
+	// slots, which have no header), in order: the last occurrence of
+	// each header, cut to its length, shown by %hr and %hs.
+	CaptureRequest, CaptureResponse []Capture
 
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode
@@ -460,7 +479,8 @@ type LogTarget struct {
 	Level    int            // maximum level sent (0 emerg .. 7 debug)
 	MinLevel int            // minimum level sent
 	Format   LogFormat
-	MaxLen   int // "len": truncate lines longer than this (default 1024)
+	MaxLen   int        // "len": truncate lines longer than this (default 1024)
+	Sample   *LogSample // "sample": nil sends every line
 }
 
 // LogKind is the transport of a log target.
@@ -485,6 +505,24 @@ type Stats struct {
 	HideVersion   bool
 	PrometheusURI string
 }
+
+// Capture is a "capture request header", "capture response header" or
+// "declare capture" line.
+type Capture struct {
+	Pos    Pos
+	Header string // "" for a declared slot, which nothing fills yet
+	Len    int    // bytes kept of the value
+}
+
+// Limits of a frontend's captures: they are kept in fixed buffers of each
+// access record, so that capturing allocates nothing.
+const (
+	MaxCaptures     = 16   // per direction
+	MaxCaptureBytes = 1024 // the sum of the lengths of both directions
+	// MaxUniqueIDLen bounds a unique id, as HAProxy's UNIQUEID_LEN does:
+	// a longer one is cut.
+	MaxUniqueIDLen = 128
+)
 
 // Credential is one "stats auth user:password".
 type Credential struct {

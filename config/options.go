@@ -23,14 +23,24 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 	case "redispatch":
 		return flag(&px.Redispatch, false, true)
 	case "httplog":
+		var clf *LineFormat
 		if len(args) > 0 && args[0] == "clf" {
-			return fmt.Errorf("'option httplog clf' is not supported: fjord writes HAProxy's httplog format")
+			// HAProxy's CLF format, as a log-format of its own.
+			clf = MustParseLineFormat(CLFLogFormat, ModeHTTP)
+			clf.Keyword, clf.Pos = "option httplog clf", pos
+			args = args[1:]
 		}
 		if err := flag(&px.HTTPLog, true, false); err != nil {
+			if len(args) > 0 {
+				return fmt.Errorf("'option httplog' takes no argument but 'clf' (found '%s')", args[0])
+			}
 			return err
 		}
 		if enable {
 			px.TCPLog = false
+			px.LogFormat = clf // the last of them decides, as in HAProxy
+		} else if px.LogFormat != nil && px.LogFormat.Keyword == "option httplog clf" {
+			px.LogFormat = nil
 		}
 		return nil
 	case "tcplog":
@@ -39,6 +49,7 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		}
 		if enable {
 			px.HTTPLog = false
+			px.LogFormat = nil
 		}
 		return nil
 	case "dontlognull":

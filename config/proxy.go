@@ -322,6 +322,7 @@ func (p *parser) kwLog(px *Proxy, pos Pos, args []string) error {
 		if err != nil {
 			return err
 		}
+		p.sampleNotice(t)
 		px.Logs = append(px.Logs, t)
 	}
 	n := len(px.Logs)

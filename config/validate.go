@@ -105,6 +105,7 @@ func (p *parser) validateRedirects(px *Proxy) {
 
 func (p *parser) validateFrontend(px *Proxy) {
 	p.checkBindALPN(px)
+	p.validateLineFormats(px)
 	if len(px.Binds) == 0 {
 		p.errorf(px.Pos, "%s has no 'bind' line, so it accepts no connection; declare it as a backend if this was intended", px)
 	}

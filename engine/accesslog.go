@@ -21,6 +21,15 @@ type AccessLog interface {
 	Log(r *AccessRecord)
 }
 
+// UniqueID renders a frontend's "unique-id-format" for a request: the
+// logging package compiles the format, and the engine, which must send
+// the id to the server, calls it on its loops. AppendUniqueID appends the
+// id of the request r describes (its ID not set yet) to dst; it must be
+// safe for concurrent use and must not block.
+type UniqueID interface {
+	AppendUniqueID(dst []byte, r *AccessRecord) []byte
+}
+
 // RecordKind says which of HAProxy's formats a record is for.
 type RecordKind uint8
 
@@ -51,7 +60,10 @@ type AccessRecord struct {
 	// Client is unset for a client of a Unix socket, which HAProxy
 	// logs as "unix:" and the listener's id, Listener.
 	Client netip.AddrPort
-	Local  netip.AddrPort // RecordConnect only
+	// Local is the address the client connected to (%fi:%fp): always set
+	// on RecordConnect, on the others only for a frontend whose formats
+	// read it (config.NeedFrontendAddr). Unset for a Unix socket.
+	Local netip.AddrPort
 	// Listener is the bind's number in its frontend, from 1 (HAProxy's
 	// listener id, %cp of a Unix socket's client).
 	Listener int
@@ -63,9 +75,17 @@ type AccessRecord struct {
 	// Timers in milliseconds from Accept, HAProxy's Tq/Tw/Tc/Tr/Tt; -1
 	// means the phase was never reached. Tq and Tr are HTTP only.
 	Tq, Tw, Tc, Tr, Tt int64
+	// Th is the time the handshakes took (PROXY header, TLS) on the
+	// connection's first request, 0 on the others. Ti is the idle time
+	// before the request's first byte, after Th (HTTP; -1 in tcp mode),
+	// so that Th+Ti+TR = Tq. Td is the time from the response head (in
+	// tcp mode from the server's connection) to the end; -1 if it never
+	// came.
+	Th, Ti, Td int64
 
-	Status int   // HTTP status sent to the client; -1: none
-	Bytes  int64 // bytes sent to the client (response headers included)
+	Status  int   // HTTP status sent to the client; -1: none
+	Bytes   int64 // bytes sent to the client (response headers included)
+	BytesUp int64 // bytes sent to the server (%U: request headers included)
 	// ASAP: the frontend has "option logasap", and Tt and Bytes may be
 	// less than the request's or connection's whole (the line writes
 	// them with a '+'). Like HAProxy, every record of such a frontend
@@ -83,6 +103,24 @@ type AccessRecord struct {
 	ActConn, FeConn, BeConn, SrvConn int64
 	SrvQueue, BeQueue                int64
 
+	// TLS: the client came through a bind with "ssl" (%ft's '~'), and
+	// the version and suite it negotiated, by OpenSSL's names ("" when
+	// unknown).
+	TLS                   bool
+	TLSVersion, TLSCipher string
+
+	// ServerAddr is the address of the server of the request (%si:%sp),
+	// unset when there is none or it is on a Unix socket (ServerUnix);
+	// BackendSrc is the source address of the connection to it (%bi:%bp,
+	// for a frontend whose formats read it: config.NeedBackendSrc).
+	ServerAddr, BackendSrc netip.AddrPort
+	ServerUnix             bool
+
+	// Counter is the request's number in the process, from 0: each
+	// HTTP request or tcp connection takes one (%rt, for a frontend
+	// whose formats read it: config.NeedCounter).
+	Counter uint64
+
 	// Request is the request line ("GET / HTTP/1.1"); Request[:RequestLen].
 	// A zero length with Kind RecordHTTP means no complete request
 	// arrived (HAProxy's "<BADREQ>").
@@ -93,15 +131,113 @@ type AccessRecord struct {
 	// frontend) and what failed, in HAProxy's words.
 	Bind  string
 	Error string
+
+	// Caps are the request's captured headers (%hr, %hs).
+	Caps Captures
+
+	// ID is the request's unique id (%ID), ID[:IDLen], for a frontend
+	// with "unique-id-format".
+	ID    [config.MaxUniqueIDLen]byte
+	IDLen int
 }
+
+// UniqueIDBytes is the recorded unique id.
+func (r *AccessRecord) UniqueIDBytes() []byte { return r.ID[:r.IDLen] }
 
 // RequestLine is the recorded request line.
 func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
+
+// Captures are the values of a frontend's "capture request header" and
+// "capture response header" lines for one request: NReq request slots
+// then NRsp response slots, in the order of the lines, each the last
+// occurrence of its header cut to the line's length, in a fixed buffer.
+type Captures struct {
+	NReq, NRsp uint8
+	// Len is a slot's length, -1 when its header was absent (or the
+	// slot is one of "declare capture", which nothing fills yet); Off
+	// is where its value starts in Text.
+	Len  [2 * config.MaxCaptures]int16
+	Off  [2 * config.MaxCaptures]uint16
+	Text [config.MaxCaptureBytes]byte
+}
+
+// Slot is the value of slot i, the request's slots first, false when it
+// holds nothing.
+func (c *Captures) Slot(i int) ([]byte, bool) {
+	if c.Len[i] < 0 {
+		return nil, false
+	}
+	off := int(c.Off[i])
+	return c.Text[off : off+int(c.Len[i])], true
+}
+
+// copyTo copies c to d, the bytes of its values only.
+func (c *Captures) copyTo(d *Captures) {
+	d.NReq, d.NRsp, d.Len, d.Off = c.NReq, c.NRsp, c.Len, c.Off
+	for i := 0; i < int(c.NReq+c.NRsp); i++ {
+		if n := c.Len[i]; n > 0 {
+			off := c.Off[i]
+			copy(d.Text[off:off+uint16(n)], c.Text[off:])
+		}
+	}
+}
+
+// captureSlots are a frontend's captures: per slot its header ("" for a
+// declared slot) and where its value goes.
+type captureSlots struct {
+	nReq, nRsp int
+	name       [2 * config.MaxCaptures]string
+	max        [2 * config.MaxCaptures]int
+	off        [2 * config.MaxCaptures]uint16
+}
+
+func newCaptureSlots(px *config.Proxy) *captureSlots {
+	if len(px.CaptureRequest)+len(px.CaptureResponse) == 0 {
+		return nil
+	}
+	cs := &captureSlots{nReq: len(px.CaptureRequest), nRsp: len(px.CaptureResponse)}
+	off := 0
+	for i, c := range append(append([]config.Capture(nil), px.CaptureRequest...), px.CaptureResponse...) {
+		cs.name[i], cs.max[i], cs.off[i] = c.Header, c.Len, uint16(off)
+		off += c.Len
+	}
+	return cs
+}
+
+// reset empties every slot of c.
+func (cs *captureSlots) reset(c *Captures) {
+	c.NReq, c.NRsp, c.Off = uint8(cs.nReq), uint8(cs.nRsp), cs.off
+	for i := 0; i < cs.nReq+cs.nRsp; i++ {
+		c.Len[i] = -1
+	}
+}
+
+// capture keeps in c the last occurrence of each captured header among
+// hdrs: the request's slots, or the response's.
+func (cs *captureSlots) capture(c *Captures, hdrs []h1.Header, response bool) {
+	from, to := 0, cs.nReq
+	if response {
+		from, to = cs.nReq, cs.nReq+cs.nRsp
+	}
+	for _, hd := range hdrs {
+		for i := from; i < to; i++ {
+			if cs.name[i] == "" || !asciiEqualFold(hd.Name, cs.name[i]) {
+				continue
+			}
+			v := hd.Value
+			if len(v) > cs.max[i] {
+				v = v[:cs.max[i]]
+			}
+			c.Len[i] = int16(copy(c.Text[cs.off[i]:], v))
+		}
+	}
+}
 
 // accessTimes are a request's (or tcp connection's) timestamps, all copies
 // of the loop's "now": taking them costs no clock read.
 type accessTimes struct {
 	begin time.Time // accept, or the start of this keep-alive request
+	first time.Time // the request's first byte (HTTP; zero: none came)
 	head  time.Time // request head complete (HTTP)
 	slot  time.Time // server slot granted (end of queueing)
 	conn  time.Time // server connection established or reused
@@ -115,6 +251,22 @@ type accessTimes struct {
 	routed       bool     // s.be is this request's backend
 	localBe      *backend // the backend whose stats page claimed the request
 	handedOff    bool     // answered off the loop (the stats page): "<STATS>"
+
+	// counter is the request's number in the process (%rt), taken from
+	// the engine's count the first time it is asked for (counted).
+	counter uint64
+	counted bool
+}
+
+// counter is the request's (or tcp connection's) number in the process,
+// HAProxy's uniq_id: taken when first asked for, so that frontends that
+// never ask cost no shared counter update.
+func (s *session) counter() uint64 {
+	if !s.at.counted {
+		s.at.counter = s.l.eng.requests.Add(1) - 1
+		s.at.counted = true
+	}
+	return s.at.counter
 }
 
 // logsTraffic reports whether this frontend writes access records.
@@ -130,6 +282,10 @@ func (s *session) logRequestStart(req *h1.Request) {
 		t.begin = s.h.idleSince
 	}
 	t.head = s.l.now
+	t.first = s.h.headStart // an incomplete head was seen before this one
+	if t.first.IsZero() {
+		t.first = t.head
+	}
 	t.slot, t.conn, t.resp = time.Time{}, time.Time{}, time.Time{}
 	t.term = [2]byte{}
 	t.redispatched = false
@@ -261,11 +417,24 @@ func (s *session) logClose(reset bool) {
 			return
 		}
 		s.at.begin = s.start
+		s.at.first = h.headStart
 		s.at.head = time.Time{}
 		s.at.status = -1
 		s.h.line = s.h.line[:0]
+		s.noRequest()
 		s.setTerm('C', 'R')
 		s.emit(RecordHTTP)
+	}
+}
+
+// noRequest empties the captures and the unique id for a line without a
+// request: none of an earlier request's may show in it.
+func (s *session) noRequest() {
+	if s.h.caps != nil {
+		s.fe.caps.reset(s.h.caps)
+	}
+	if s.h.uid != nil {
+		s.h.uid.set = false
 	}
 }
 
@@ -279,9 +448,14 @@ func (s *session) logHTTPFail(code int, page int) {
 			s.at.begin = s.h.idleSince
 		}
 		s.at.head = time.Time{}
+		s.at.first = s.h.headStart
 		s.h.line = s.h.line[:0]
+		s.noRequest()
 		if code == 400 {
 			s.at.head = s.l.now // the head came, but was refused
+			if s.at.first.IsZero() {
+				s.at.first = s.l.now
+			}
 		}
 	}
 	s.at.status = code
@@ -317,8 +491,48 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 		return nil // the connect line was written at accept
 	}
 	kind = min(kind, s.fe.logKind) // tcplog on an HTTP frontend
+	r := &s.l.rec
+	s.fill(r, kind, extra)
+	return r
+}
+
+// uniqueIDBuf holds a request's unique id once it is made.
+type uniqueIDBuf struct {
+	b   [config.MaxUniqueIDLen]byte
+	n   int
+	set bool
+}
+
+// uniqueID is the current request's unique id (or the tcp connection's),
+// rendered the first time it is asked for: when the request goes to its
+// server, or when its line is written if it never went. r is a record of
+// the request as it stands, filled but for its ID.
+func (s *session) uniqueID(r *AccessRecord) []byte {
+	if s.h == nil {
+		// tcp mode: one id per connection, made for its one line.
+		s.l.uid = s.fe.uid.AppendUniqueID(s.l.uid[:0], r)
+		return s.l.uid[:min(len(s.l.uid), config.MaxUniqueIDLen)]
+	}
+	u := s.h.uid
+	if !u.set {
+		s.l.uid = s.fe.uid.AppendUniqueID(s.l.uid[:0], r)
+		u.n = copy(u.b[:], s.l.uid)
+		u.set = true
+	}
+	return u.b[:u.n]
+}
+
+// requestUniqueID makes the unique id of the request about to go to its
+// server, for its header.
+func (s *session) requestUniqueID() []byte {
+	r := &s.l.rec
+	s.fill(r, RecordHTTP, 0)
+	return s.uniqueID(r)
+}
+
+// fill sets every field of r for the current request (or connection).
+func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	l, t := s.l, &s.at
-	r := &l.rec
 	r.Kind = kind
 	r.HTTPMode = s.fe.conf.Mode == config.ModeHTTP
 	r.Frontend = s.fe.conf.Name
@@ -339,6 +553,28 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
 	r.Redispatched = t.redispatched
 	r.Bytes = s.s2c.bytes + extra
+	r.BytesUp = s.c2s.bytes
+	r.TLS = s.ln.tls != nil
+	r.TLSVersion, r.TLSCipher = "", ""
+	if i := s.cli.tlsInfo(); i != nil {
+		r.TLSVersion, r.TLSCipher = protocolName(i.Version), opensslSuiteName(i.CipherSuite)
+	}
+	needs := s.fe.needs
+	r.Local = netip.AddrPort{}
+	if needs&config.NeedFrontendAddr != 0 {
+		r.Local = s.localAddress()
+	}
+	r.ServerAddr, r.ServerUnix, r.BackendSrc = netip.AddrPort{}, false, netip.AddrPort{}
+	if needs&config.NeedServerAddr != 0 && t.routed && s.srv != nil {
+		r.ServerAddr, r.ServerUnix = s.serverAddr(s.srv), s.srv.Conf.Unix.IsValid()
+	}
+	if needs&config.NeedBackendSrc != 0 && t.routed {
+		r.BackendSrc = s.serverSource()
+	}
+	r.Counter = 0
+	if needs&config.NeedCounter != 0 {
+		r.Counter = s.counter()
+	}
 	r.ASAP = s.fe.conf.LogASAP
 	r.Status = t.status
 	if s.h == nil {
@@ -370,21 +606,42 @@ func (s *session) record(kind RecordKind, extra int64) *AccessRecord {
 	}
 	r.Tt = ms(begin, l.now)
 	r.Tq, r.Tr = -1, -1
+	// Th: the handshakes, counted in the connection's first request
+	// only (HAProxy resets it for the next ones); in tcp mode Ti is -1.
+	r.Th, r.Ti = 0, -1
+	if s.h == nil || s.h.requests <= 1 || kind != RecordHTTP {
+		r.Th = ms(s.start, s.ready)
+	}
 	from := begin // the end of the previous phase
 	if kind == RecordHTTP {
 		r.Tq = ms(begin, t.head)
 		from = t.head
+		if idle := ms(begin, t.first); idle >= 0 {
+			r.Ti = idle - max(r.Th, 0)
+		}
 	}
 	r.Tw = ms(from, t.slot)
 	r.Tc = ms(t.slot, t.conn)
 	if kind == RecordHTTP {
 		r.Tr = ms(t.conn, t.resp)
+		r.Td = ms(t.resp, l.now)
+	} else {
+		r.Td = ms(t.conn, l.now)
 	}
 	r.RequestLen = 0
+	r.Caps.NReq, r.Caps.NRsp = 0, 0
 	if s.h != nil {
 		r.RequestLen = copy(r.Request[:], s.h.line)
+		if s.h.caps != nil {
+			s.h.caps.copyTo(&r.Caps)
+		}
+	} else if cs := s.fe.caps; cs != nil {
+		cs.reset(&r.Caps) // captures in tcp mode: the slots, empty
 	}
-	return r
+	r.IDLen = 0
+	if s.fe.uid != nil {
+		r.IDLen = copy(r.ID[:], s.uniqueID(r))
+	}
 }
 
 // handedOffRecord takes the record of a request that leaves the loop to be
@@ -446,6 +703,10 @@ func (s *session) logConnError(reason string) {
 // logKindOf is the format a frontend's records take.
 func logKindOf(px *config.Proxy) RecordKind {
 	switch {
+	case px.LogFormat != nil && px.Mode == config.ModeHTTP:
+		return RecordHTTP
+	case px.LogFormat != nil:
+		return RecordTCP
 	case px.HTTPLog && px.Mode == config.ModeHTTP:
 		return RecordHTTP
 	case px.HTTPLog || px.TCPLog:

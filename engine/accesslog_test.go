@@ -2,11 +2,13 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,12 +194,12 @@ func TestAccessRecordQueueTimeout(t *testing.T) {
 // allocation per request.
 func TestAccessLogNoAllocs(t *testing.T) {
 	web := benchServe(t, benchHTTPServe)
-	perRequest := func(sink AccessLog) float64 {
-		opts := Options{}
+	perRequest := func(sink AccessLog, extra string) float64 {
+		opts := Options{UniqueID: func(*config.Proxy) UniqueID { return counterID{} }}
 		if sink != nil {
-			opts = logOpts(sink)
+			opts.AccessLog = logOpts(sink).AccessLog
 		}
-		e, addr := startEngineWith(t, logConfig(t, "http", "", web), opts)
+		e, addr := startEngineWith(t, logConfig(t, "http", extra, web), opts)
 		defer e.Stop()
 		c := dial(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
@@ -222,14 +224,25 @@ func TestAccessLogNoAllocs(t *testing.T) {
 		return float64(after.Mallocs-before.Mallocs) / n
 	}
 	counting := &countSink{}
-	off := perRequest(nil)
-	on := perRequest(counting)
+	off := perRequest(nil, "")
+	on := perRequest(counting, "")
 	if counting.n.Load() < 2200 {
 		t.Fatalf("sink saw %d records", counting.n.Load())
 	}
 	t.Logf("allocations per request: %.3f with an access log, %.3f without", on, off)
 	if on > off+0.1 {
 		t.Errorf("allocations per request: %.2f with an access log, %.2f without", on, off)
+	}
+	// A log-format whose aliases make the loop collect more (addresses,
+	// the request counter), captures and a unique id sent in a header:
+	// still nothing per request.
+	counting = &countSink{}
+	rich := perRequest(counting, "  log-format \"%ci %fi:%fp %si:%sp %bi:%bp %rt %hr %hs %ID\"\n"+
+		"  capture request header Host len 20\n  capture request header User-Agent len 20\n  capture response header Content-Length len 8\n"+
+		"  unique-id-format %rt\n  unique-id-header X-Unique-ID")
+	t.Logf("allocations per request: %.3f with a log-format, captures and a unique id header", rich)
+	if counting.n.Load() < 2200 || rich > off+0.1 {
+		t.Errorf("allocations per request: %.2f with a log-format, captures and a unique id (%d records), %.2f without", rich, counting.n.Load(), off)
 	}
 }
 
@@ -317,3 +330,201 @@ func TestAnswerConnStatus(t *testing.T) {
 type discardConn struct{ net.Conn }
 
 func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestAccessRecordCaptures: the record carries the last occurrence of
+// each captured header, cut to its length; the response's are the final
+// response's, not an interim 100's; the next request starts empty.
+func TestAccessRecordCaptures(t *testing.T) {
+	sink := &recordSink{}
+	web := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for n := 0; ; n++ {
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			if n == 0 {
+				io.WriteString(c, "HTTP/1.1 100 Continue\r\nX-Rsp: interim\r\n\r\n"+
+					"HTTP/1.1 200 OK\r\nX-Rsp: one\r\nX-RSP: twotwotwo\r\nContent-Length: 0\r\n\r\n")
+			} else {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+		}
+	})
+	extra := "  capture request header Host len 4\n  declare capture request len 5\n  capture request header X-Req len 10\n" +
+		"  capture response header X-Rsp len 6"
+	addr := startEngineOpts(t, logConfig(t, "http", extra, web), logOpts(sink))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, req := range []string{
+		"GET /1 HTTP/1.1\r\nHost: example\r\nX-Req: a\r\nx-req: b\r\n\r\n",
+		"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n",
+	} {
+		io.WriteString(c, req)
+		for {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+	}
+	show := func(r AccessRecord) string {
+		var parts []string
+		for i := 0; i < int(r.Caps.NReq+r.Caps.NRsp); i++ {
+			v, ok := r.Caps.Slot(i)
+			if !ok {
+				parts = append(parts, "<none>")
+				continue
+			}
+			parts = append(parts, string(v))
+		}
+		return fmt.Sprintf("%d+%d %s", r.Caps.NReq, r.Caps.NRsp, strings.Join(parts, " "))
+	}
+	if got := show(sink.wait(t, 1)); got != "3+1 exam <none> b twotwo" {
+		t.Errorf("first request: %s", got)
+	}
+	if got := show(sink.wait(t, 2)); got != "3+1 h <none> <none> <none>" {
+		t.Errorf("second request: %s", got)
+	}
+}
+
+// counterID is a unique-id renderer for the engine's tests: the request
+// counter, the method and the client's port, which is what the engine
+// must have filled in when it asks.
+type counterID struct{}
+
+func (counterID) AppendUniqueID(dst []byte, r *AccessRecord) []byte {
+	dst = append(dst, "id-"...)
+	dst = strconv.AppendUint(dst, r.Counter, 10)
+	dst = append(dst, '-')
+	method, _, _ := bytes.Cut(r.RequestLine(), []byte(" "))
+	dst = append(dst, method...)
+	dst = append(dst, '-')
+	return strconv.AppendUint(dst, uint64(r.Client.Port()), 10)
+}
+
+// TestUniqueIDHeader: with unique-id-format and unique-id-header, each
+// request reaches its server with its own id in that field, before the
+// X-Forwarded-For fjord adds; the record of its line has the same id;
+// a request fjord answers itself has one too, in its record only.
+func TestUniqueIDHeader(t *testing.T) {
+	sink := &recordSink{}
+	got := make(chan string, 10)
+	web := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			got <- req.Header.Get("X-Unique-ID") + " " + strings.Join(req.Header.Values("X-Unique-ID"), ",") + " " + req.Header.Get("X-Forwarded-For")
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	cfg := fmt.Sprintf("global\n  nbthread 1\ndefaults\n  mode http\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n"+
+		"frontend fe\n  bind 127.0.0.1:%d\n  unique-id-format %%rt\n  unique-id-header X-Unique-ID\n  option forwardfor\n  use_backend be if { path_beg /ok }\n"+
+		"backend be\n  server s0 %s\n", freePort(t), web)
+	opts := logOpts(sink)
+	opts.UniqueID = func(px *config.Proxy) UniqueID {
+		if px.UniqueIDFormat == nil {
+			t.Errorf("%s: asked for a unique id renderer without a format", px)
+		}
+		return counterID{}
+	}
+	addr := startEngineOpts(t, cfg, opts)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	var ids []string
+	for i, method := range []string{"GET", "POST"} {
+		// The client's own X-Unique-ID stays; fjord's comes after it.
+		fmt.Fprintf(c, "%s /ok/%d HTTP/1.1\r\nHost: x\r\nX-Unique-ID: client\r\nContent-Length: 0\r\n\r\n", method, i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		line := <-got
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "client" || !strings.HasPrefix(f[1], "client,id-") || f[2] != "127.0.0.1" {
+			t.Fatalf("the server got X-Unique-ID and X-Forwarded-For %q", line)
+		}
+		id := strings.TrimPrefix(f[1], "client,")
+		if want := fmt.Sprintf("-%s-%d", method, port); !strings.HasSuffix(id, want) {
+			t.Errorf("id %q, want ...%s", id, want)
+		}
+		if r := sink.wait(t, i+1); string(r.UniqueIDBytes()) != id {
+			t.Errorf("record id %q, header %q", r.UniqueIDBytes(), id)
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two requests, one id %q", ids[0])
+	}
+	// No backend for it: a 503 of fjord's, with an id of its own.
+	fmt.Fprintf(c, "GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.Copy(io.Discard, br)
+	r := sink.wait(t, 3)
+	if id := string(r.UniqueIDBytes()); r.Status != 503 || !strings.HasPrefix(id, "id-") || id == ids[0] || id == ids[1] {
+		t.Errorf("503: status %d id %q (earlier %q)", r.Status, id, ids)
+	}
+}
+
+// TestUniqueIDTCP: in tcp mode the connection's line has an id, and no
+// header goes anywhere.
+func TestUniqueIDTCP(t *testing.T) {
+	sink := &recordSink{}
+	opts := logOpts(sink)
+	opts.UniqueID = func(*config.Proxy) UniqueID { return counterID{} }
+	addr := startEngineOpts(t, logConfig(t, "tcp", "  unique-id-format %rt", echoServer(t)), opts)
+	c := dial(t, addr)
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	r := sink.wait(t, 1)
+	if id := string(r.UniqueIDBytes()); !strings.HasPrefix(id, "id-") || !strings.HasSuffix(id, fmt.Sprintf("--%d", c.LocalAddr().(*net.TCPAddr).Port)) {
+		t.Errorf("tcp id %q", id)
+	}
+}
+
+// TestUniqueIDHeaderWithoutLog: a frontend that logs nothing still sends
+// the id, made from the whole request.
+func TestUniqueIDHeaderWithoutLog(t *testing.T) {
+	got := make(chan string, 1)
+	web := serveTCP(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		got <- req.Header.Get("X-Request-ID")
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	})
+	cfg := strings.Replace(logConfig(t, "http", "  unique-id-format %rt\n  unique-id-header X-Request-ID", web), "  option httplog\n", "", 1)
+	addr := startEngineOpts(t, cfg, Options{UniqueID: func(*config.Proxy) UniqueID { return counterID{} }})
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if id := <-got; !strings.HasPrefix(id, "id-") || !strings.Contains(id, "-DELETE-") {
+		t.Errorf("X-Request-ID %q", id)
+	}
+}

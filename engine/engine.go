@@ -53,6 +53,9 @@ type Options struct {
 	// AccessLog, when set, gives each frontend or listen section the
 	// sink of its access records, or nil when it logs no traffic.
 	AccessLog func(frontend *config.Proxy) AccessLog
+	// UniqueID, when set, gives each frontend with "unique-id-format"
+	// the renderer of its ids. Without it such a frontend makes none.
+	UniqueID func(frontend *config.Proxy) UniqueID
 	// Inherited are listening sockets handed over by the process this
 	// one replaces (a reload), by the address they are bound to. A bind
 	// on such an address adopts all of its sockets instead of binding, so
@@ -151,6 +154,8 @@ type Engine struct {
 	frontends []*frontend
 	backends  map[string]*balancer.Backend
 	global    limiter
+	// requests numbers HTTP requests and tcp connections for %rt.
+	requests atomic.Uint64
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
@@ -264,6 +269,20 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		fe.route = r
 		if opts.AccessLog != nil {
 			fe.log, fe.logKind = opts.AccessLog(px), logKindOf(px)
+		}
+		for _, f := range []*config.LineFormat{px.LogFormat, px.LogFormatSD} {
+			if f != nil {
+				fe.needs |= f.Needs
+			}
+		}
+		fe.caps = newCaptureSlots(px)
+		if px.UniqueIDFormat != nil && opts.UniqueID != nil {
+			if fe.uid = opts.UniqueID(px); fe.uid != nil {
+				fe.needs |= px.UniqueIDFormat.Needs
+				if px.Mode == config.ModeHTTP {
+					fe.uidHeader = px.UniqueIDHeader
+				}
+			}
 		}
 		e.frontends = append(e.frontends, fe)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,6 +74,12 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
 	line []byte // the request line, for the access log (nil when not logging)
+	// caps holds the current request's captured headers; nil when the
+	// frontend captures none.
+	caps *Captures
+	// uid is the current request's unique id; nil without
+	// "unique-id-format".
+	uid *uniqueIDBuf
 
 	// edited is the request head http-request rules rewrote, until it
 	// is sent; nil when it goes as the client sent it.
@@ -104,8 +111,14 @@ func combineModes(a, b config.HTTPConnMode) config.HTTPConnMode {
 // httpStart begins HTTP processing of a new client connection.
 func (s *session) httpStart() {
 	s.h = &httpSession{}
-	if s.logsTraffic() {
-		s.h.line = make([]byte, 0, MaxRequestLine)
+	if s.logsTraffic() || s.fe.uid != nil {
+		s.h.line = make([]byte, 0, MaxRequestLine) // also a unique id's %r
+	}
+	if s.fe.uid != nil {
+		s.h.uid = &uniqueIDBuf{}
+	}
+	if s.fe.caps != nil {
+		s.h.caps = &Captures{} // once per connection, kept for its requests
 	}
 	s.c2s.keepOpen, s.s2c.keepOpen = true, true
 	s.c2s.setLimit(0)
@@ -198,12 +211,20 @@ func (s *session) httpNextHead() bool {
 		}
 	}
 	h.requests++
+	s.at.counted = false // a new request takes a new %rt
+	if h.uid != nil {
+		h.uid.set = false // and a new unique id
+	}
 	s.fe.counters.Requests.Add(1)
 	if s.fe.conf.MonitorURI != "" && isMonitorRequest(s.fe.conf.MonitorURI, req.URI) {
 		s.monitorReply(s.txn(req)) // before anything else, and not logged
 		return false
 	}
-	if s.logsTraffic() {
+	if h.caps != nil {
+		s.fe.caps.reset(h.caps)
+		s.fe.caps.capture(h.caps, req.Headers, false)
+	}
+	if s.logsTraffic() || s.fe.uid != nil {
 		s.logRequestStart(req) // before the head is consumed
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
@@ -347,6 +368,7 @@ func (s *session) httpAttach() {
 	if h.requests > 1 {
 		if fd, t := l.idle.take(key); fd >= 0 {
 			s.svr = endpoint{fd: fd, s: s, writable: true, tls: t, unix: s.srv.Conf.Unix.IsValid()}
+			s.svrSrc = netip.AddrPort{}
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now
@@ -375,6 +397,7 @@ func (s *session) releaseServerConn() {
 		s.l.closeFD(s.svr.fd)
 	}
 	s.svr = endpoint{fd: -1}
+	s.svrSrc = netip.AddrPort{}
 	h.conSrv, h.reusable = nil, false
 }
 
@@ -411,7 +434,7 @@ func (s *session) httpSendHead() {
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || h.edited != nil {
+	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || h.edited != nil || s.fe.uidHeader != "" {
 		out = s.rewriteRequest(req, head, xff, ok)
 		out = append(out, buf[h.headLen:]...)
 	}
@@ -637,6 +660,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	status := resp.Status
 	if status >= 200 || status == 101 {
 		s.at.status, s.at.resp = status, l.now
+	}
+	if h.caps != nil && (status >= 200 || status == 101) {
+		s.fe.caps.capture(h.caps, resp.Headers, true)
 	}
 	s.srv.Counters.CountStatus(status)
 	s.be.Counters.CountStatus(status)

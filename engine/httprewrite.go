@@ -48,8 +48,9 @@ func (s *session) closeToServer(req *h1.Request) bool {
 	return (s.h.mode == config.HTTPServerClose || s.h.mode == config.HTTPClose) && !req.Close && !req.Upgrade
 }
 
-// rewriteRequest rebuilds head with the X-Forwarded-For header added (when
-// xff is set), for the close modes "Connection: close" in place of the
+// rewriteRequest rebuilds head with the unique id's header (when the
+// frontend has "unique-id-header") and the X-Forwarded-For header added
+// (when xff is set), for the close modes "Connection: close" in place of the
 // client's Connection header, and the framing fjord parsed in place of the
 // client's when that was not in canonical form (h1.Request.Reframe): a
 // server behind fjord must never frame the body differently.
@@ -65,6 +66,13 @@ func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.Forwar
 	}
 	if req.Reframe {
 		out = req.AppendFraming(out)
+	}
+	if name := s.fe.uidHeader; name != "" {
+		// "unique-id-header": before X-Forwarded-For, as HAProxy adds it.
+		out = append(out, name...)
+		out = append(out, ": "...)
+		out = append(out, s.requestUniqueID()...)
+		out = append(out, crlf...)
 	}
 	if xff {
 		out = append(out, ff.Header...)

@@ -27,6 +27,13 @@ type frontend struct {
 	counters  balancer.Counters // for the stats page
 	log       AccessLog         // nil: the frontend logs no traffic
 	logKind   RecordKind        // the format its records take
+	// needs are what its log formats read beyond every record's facts.
+	needs config.FormatNeeds
+	caps  *captureSlots // nil: no captures
+	// uid renders its "unique-id-format" (nil: none), and uidHeader is
+	// the field that sends it to the server ("": none).
+	uid       UniqueID
+	uidHeader string
 	// needsHello: in tcp mode, the rules read the peeked ClientHello.
 	needsHello bool
 	// tcp-request rules, compiled.

@@ -51,6 +51,7 @@ type loop struct {
 	idle     idlePool
 
 	rec AccessRecord // filled for each access log line, handed by pointer
+	uid []byte       // a unique id being rendered
 
 	tls tlsBuffers // record buffers of the loop's TLS sessions
 

@@ -88,7 +88,12 @@ type session struct {
 	retryAt   time.Time
 	lastCli   time.Time // last successful I/O with the client
 	lastSrv   time.Time // last successful I/O with the server
+	ready     time.Time // the handshakes (PROXY header, TLS) were done: the access log's Th
 	timer     timerEntry
+
+	// svrSrc is the source address of the server connection s.svr, once
+	// asked for (%bi:%bp); unset whenever s.svr changes.
+	svrSrc netip.AddrPort
 
 	h *httpSession // nil in tcp mode
 
@@ -167,6 +172,7 @@ func (s *session) begin() {
 		s.startHandshake()
 		return
 	}
+	s.ready = s.l.now // the handshakes are done: Th
 	if s.logsTraffic() && s.fe.logKind == RecordConnect {
 		s.logConnect()
 	}
@@ -351,6 +357,7 @@ func (s *session) connect() {
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	s.svr = endpoint{fd: fd, s: s, unix: family == unix.AF_UNIX}
+	s.svrSrc = netip.AddrPort{}
 	s.connStart = s.l.now
 	if err := s.l.register(fd, &s.svr); err != nil {
 		s.l.eng.logf("%s: register server socket: %v", s.be.Conf, err)
@@ -498,6 +505,17 @@ func (s *session) dropServer() {
 		s.svr.fd = -1
 	}
 	s.svr.readable, s.svr.writable = false, false
+	s.svrSrc = netip.AddrPort{}
+}
+
+// serverSource is the source address of the server connection (%bi:%bp),
+// asked of the kernel once per connection: a kept connection serves many
+// requests.
+func (s *session) serverSource() netip.AddrPort {
+	if !s.svrSrc.IsValid() && s.svr.fd >= 0 && !s.svr.unix {
+		s.svrSrc = sysGetsockname(s.svr.fd)
+	}
+	return s.svrSrc
 }
 
 // connectFailed retries after a pause, moving the last retry to another

@@ -63,6 +63,23 @@ func (a *Anonymizer) AppendAddr(dst []byte, addr netip.Addr) []byte {
 	return p.Addr().AppendTo(dst)
 }
 
+// truncate is addr cut to its prefix, false when a hashes addresses.
+func (a *Anonymizer) truncate(addr netip.Addr) (netip.Addr, bool) {
+	if a.conf.Hash {
+		return netip.Addr{}, false
+	}
+	addr = addr.Unmap()
+	bits := a.conf.IPv6Mask
+	if addr.Is4() {
+		bits = a.conf.IPv4Mask
+	}
+	p, err := addr.Prefix(bits)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return p.Addr(), true
+}
+
 // AppendAddrPort appends ADDR:PORT as HAProxy writes it (an IPv6 address
 // without brackets), with ADDR anonymised.
 func (a *Anonymizer) AppendAddrPort(dst []byte, ap netip.AddrPort) []byte {

@@ -31,6 +31,8 @@ import (
 //	go test -run '^$' -bench HTTPLog -benchtime 1x ./logging/
 //
 // Modes: off (no log line), udp (httplog to a syslog listener that reads),
+// format (a log-format with captures and a unique id header, to it too;
+// format-stalled: to the stalled target below, the loop's part alone),
 // stalled (httplog to stdout, a pipe nobody reads: the writer blocks for
 // good and the queue overflows) and full (httplog to /dev/full: every
 // write fails with ENOSPC, a full disk). The last two must cost no more
@@ -55,6 +57,12 @@ func BenchmarkHTTPLog(b *testing.B) {
 	modes := []struct{ name, log string }{
 		{"off", ""},
 		{"udp", "  log " + syslog.LocalAddr().String() + " local0\n  option httplog\n"},
+		// A log-format reading what the loop must collect for it
+		// (addresses, the request counter), captures, and a unique id
+		// sent to the server; and the same to the stalled target, where
+		// only the loop's part of its cost remains.
+		{"format", "  log " + syslog.LocalAddr().String() + " local0\n" + benchFormat},
+		{"format-stalled", "  log stdout format raw daemon\n" + benchFormat},
 		{"stalled", "  log stdout format raw daemon\n  option httplog\n"},
 		{"full", "  log /dev/full\n  option httplog\n"},
 	}
@@ -81,18 +89,22 @@ func BenchmarkHTTPLog(b *testing.B) {
 			p.stop()
 			results[m.name] = append(results[m.name], us)
 			dropped[m.name] = p.dropped()
-			b.Logf("round %d %-8s %8.0f req  %6.2f µs CPU/request  %s", r+1, m.name, n, us, dropped[m.name])
+			b.Logf("round %d %-14s %8.0f req  %6.2f µs CPU/request  %s", r+1, m.name, n, us, dropped[m.name])
 		}
 	}
 	off := median(results["off"])
-	b.Logf("%-8s %12s %8s  %s", "mode", "µs/request", "vs off", "log lines dropped (last round)")
+	b.Logf("%-14s %12s %8s  %s", "mode", "µs/request", "vs off", "log lines dropped (last round)")
 	for _, m := range modes {
 		v := median(results[m.name])
-		b.Logf("%-8s %12.2f %8.3f  %s", m.name, v, v/off, dropped[m.name])
+		b.Logf("%-14s %12.2f %8.3f  %s", m.name, v, v/off, dropped[m.name])
 		b.ReportMetric(v, m.name+"-µs/req")
 	}
 	b.Logf("syslog listener received %d lines", received.Load())
 }
+
+const benchFormat = `  log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %fi:%fp %si:%sp %bi:%bp %rt %ID %hr %hs %{+Q}r"` + "\n" +
+	"  capture request header Host len 32\n  capture request header User-Agent len 64\n  capture response header Content-Type len 32\n" +
+	"  unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid\n  unique-id-header X-Unique-ID\n"
 
 func benchCfg(logLines, backend string) string {
 	return "global\n  nbthread 1\n  maxconn 200\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n" +
@@ -116,7 +128,7 @@ func TestLogBenchChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(cfg, engine.Options{AccessLog: lg.AccessLog})
+	eng, err := engine.New(cfg, engine.Options{AccessLog: lg.AccessLog, UniqueID: lg.UniqueID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func run(t *testing.T, cfgText string, args ...any) (string, *logging.Logger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(cfg, engine.Options{AccessLog: lg.AccessLog, Logger: tlog{t}})
+	eng, err := engine.New(cfg, engine.Options{AccessLog: lg.AccessLog, UniqueID: lg.UniqueID, Logger: tlog{t}})
 	if err != nil {
 		t.Fatal(err)
 	}

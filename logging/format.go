@@ -8,21 +8,19 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine"
 )
 
-// dateLayout is HAProxy's accept date: [06/Feb/2009:12:14:14.655].
-const dateLayout = "02/Jan/2006:15:04:05.000"
-
 // AppendRecord appends the line of r in HAProxy's format for its kind
-// (httplog, tcplog or the connect line), the client address anonymised by
-// a (nil: as it is).
+// (httplog, tcplog, the connect line or the connection error line), the
+// client address anonymised by a (nil: as it is).
 func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 	if r.Kind == engine.RecordConnError {
 		// HAProxy's line for a connection that failed before a stream.
 		dst = appendClient(dst, r, a)
 		dst = append(dst, " ["...)
-		dst = r.Accept.AppendFormat(dst, dateLayout)
+		dst = appendDate(dst, r.Accept)
 		dst = append(dst, "] "...)
 		dst = append(dst, r.Frontend...)
 		dst = append(dst, '/')
@@ -48,83 +46,19 @@ func AppendRecord(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		}
 		return append(dst, "/TCP)"...)
 	}
-	dst = appendClient(dst, r, a)
-	dst = append(dst, " ["...)
-	dst = r.Accept.AppendFormat(dst, dateLayout)
-	dst = append(dst, "] "...)
-	dst = append(dst, r.Frontend...)
-	dst = append(dst, ' ')
-	dst = append(dst, r.Backend...)
-	dst = append(dst, '/')
-	dst = append(dst, r.Server...)
-	dst = append(dst, ' ')
-	http := r.Kind == engine.RecordHTTP
-	if http {
-		dst = strconv.AppendInt(dst, r.Tq, 10)
-		dst = append(dst, '/')
+	env := lineEnv{anon: a}
+	if r.Kind == engine.RecordHTTP {
+		return httpLogFormat.Append(dst, r, &env)
 	}
-	dst = strconv.AppendInt(dst, r.Tw, 10)
-	dst = append(dst, '/')
-	dst = strconv.AppendInt(dst, r.Tc, 10)
-	dst = append(dst, '/')
-	if http {
-		dst = strconv.AppendInt(dst, r.Tr, 10)
-		dst = append(dst, '/')
-	}
-	// "option logasap": the total time and the bytes may be partial,
-	// which HAProxy marks with a '+'.
-	if r.ASAP {
-		dst = append(dst, '+')
-	}
-	dst = strconv.AppendInt(dst, r.Tt, 10)
-	dst = append(dst, ' ')
-	if http {
-		dst = strconv.AppendInt(dst, int64(r.Status), 10)
-		dst = append(dst, ' ')
-	}
-	if r.ASAP {
-		dst = append(dst, '+')
-	}
-	dst = strconv.AppendInt(dst, r.Bytes, 10)
-	dst = append(dst, ' ')
-	if http {
-		// No cookie is captured, and the persistence cookie state
-		// (the termination state's last two characters) is always
-		// "--": fjord has no cookie persistence.
-		dst = append(dst, "- - "...)
-	}
-	dst = append(dst, r.Term[0], r.Term[1])
-	if http {
-		dst = append(dst, "--"...)
-	}
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, r.ActConn, 10)
-	dst = append(dst, '/')
-	dst = strconv.AppendInt(dst, r.FeConn, 10)
-	dst = append(dst, '/')
-	dst = strconv.AppendInt(dst, r.BeConn, 10)
-	dst = append(dst, '/')
-	dst = strconv.AppendInt(dst, r.SrvConn, 10)
-	dst = append(dst, '/')
-	if r.Redispatched {
-		dst = append(dst, '+')
-	}
-	dst = strconv.AppendInt(dst, int64(r.Retries), 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, r.SrvQueue, 10)
-	dst = append(dst, '/')
-	dst = strconv.AppendInt(dst, r.BeQueue, 10)
-	if http {
-		dst = append(dst, ` "`...)
-		if r.RequestLen == 0 {
-			dst = append(dst, "<BADREQ>"...)
-		} else {
-			dst = appendEscaped(dst, r.RequestLine())
-		}
-		dst = append(dst, '"')
-	}
-	return dst
+	return tcpLogFormat.Append(dst, r, &env)
 }
+
+// httplog and tcplog are HAProxy's predefined formats (config.HTTPLogFormat
+// is HAProxy 1.5's httplog, the line fjord has always written).
+var (
+	httpLogFormat = NewFormat(config.MustParseLineFormat(config.HTTPLogFormat, config.ModeHTTP), nil)
+	tcpLogFormat  = NewFormat(config.MustParseLineFormat(config.TCPLogFormat, config.ModeTCP), nil)
+)
 
 // appendClient writes the client as HAProxy's %ci:%cp does: its address
 // and port, anonymised by a, or for a client of a Unix socket, which has
@@ -135,20 +69,6 @@ func appendClient(dst []byte, r *engine.AccessRecord, a *Anonymizer) []byte {
 		return strconv.AppendInt(dst, int64(r.Listener), 10)
 	}
 	return a.AppendAddrPort(dst, r.Client)
-}
-
-// appendEscaped writes b with HAProxy's log escaping of URIs: '"', '#'
-// and non-printable bytes become '#' and two hex digits.
-func appendEscaped(dst, b []byte) []byte {
-	const hexDigits = "0123456789ABCDEF"
-	for _, c := range b {
-		if c < 32 || c >= 127 || c == '"' || c == '#' {
-			dst = append(dst, '#', hexDigits[c>>4], hexDigits[c&15])
-			continue
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }
 
 // jsonEncoder renders records and events as one JSON object per line
@@ -236,6 +156,24 @@ func (j *jsonEncoder) record(dst []byte, r *engine.AccessRecord, a *Anonymizer) 
 		} else {
 			fields = append(fields, zap.ByteString("request", r.RequestLine()))
 		}
+	}
+	// Captured headers, in the order of the capture lines; an absent
+	// header is "", as in the text line.
+	captured := func(key string, from, n int) {
+		if n == 0 {
+			return
+		}
+		vs := make([]string, n)
+		for i := range vs {
+			v, _ := r.Caps.Slot(from + i)
+			vs[i] = string(v)
+		}
+		fields = append(fields, zap.Strings(key, vs))
+	}
+	captured("captured_request_headers", 0, int(r.Caps.NReq))
+	captured("captured_response_headers", int(r.Caps.NReq), int(r.Caps.NRsp))
+	if r.IDLen > 0 {
+		fields = append(fields, zap.ByteString("unique_id", r.UniqueIDBytes()))
 	}
 	return j.encode(j.records, dst, r.Accept, levelInfo, "", fields)
 }

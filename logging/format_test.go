@@ -204,9 +204,14 @@ func TestFrame(t *testing.T) {
 		{config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogRFC3164, MaxLen: 30}, levelInfo, "<134>Mar  5 07:08:09 fjord[42\n"},
 	} {
 		tg := &target{conf: tc.conf}
-		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == config.LogJSON)); got != tc.want {
+		if got := string(tg.frame(nil, h, at, tc.level, msg, tc.conf.Format == config.LogJSON, nil)); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.conf, got, tc.want)
 		}
+	}
+	// log-format-sd: the structured data in place of the second "-".
+	tg := &target{conf: config.LogTarget{Kind: config.LogUDP, Facility: 16, Format: config.LogRFC5424}}
+	if got, want := string(tg.frame(nil, h, at, levelInfo, msg, false, []byte(`[ex@1 b="2"]`))), "<134>1 2026-03-05T07:08:09.123456Z lb1 fjord 42 - [ex@1 b=\"2\"] hello\n"; got != want {
+		t.Errorf("structured data: got %q, want %q", got, want)
 	}
 }
 

@@ -34,6 +34,11 @@ type Options struct {
 	// disk, no syslog daemon) and when it works again; it is called from
 	// the writer goroutine, once per change.
 	Report func(msg string)
+	// Samples, when set, gives each format with sample expressions
+	// (%[...]) the renderer of their values: the hook of the rule
+	// language. Without it they render empty. (The configuration
+	// refuses them until the rule language comes.)
+	Samples func(f *config.LineFormat) SampleRenderer
 }
 
 // Logger owns every log target of a configuration.
@@ -41,13 +46,16 @@ type Logger struct {
 	anon   *Anonymizer
 	now    func() time.Time
 	hdr    header
+	pid    int
 	json   *jsonEncoder
 	global []*target
 	byName map[string]*proxyLog
 	sinks  map[string]sink
-	health map[string]*sinkHealth
-	files  []*RotatingFile
-	report func(string)
+	// samples is Options.Samples (nil: none)
+	samples func(f *config.LineFormat) SampleRenderer
+	health  map[string]*sinkHealth
+	files   []*RotatingFile
+	report  func(string)
 
 	q        *ring
 	sleeping atomic.Bool   // the writer is about to block on wake
@@ -68,7 +76,11 @@ type proxyLog struct {
 	lg      *Logger
 	name    string
 	targets []*target
-	json    bool // log-format-json on the proxy
+	json    bool    // log-format-json on the proxy
+	format  *Format // "log-format": its traffic lines; nil: httplog, tcplog
+	sd      *Format // "log-format-sd": their RFC 5424 structured data
+	// lines counts the traffic lines built (%lc).
+	lines atomic.Uint64
 }
 
 // item is one queued line: an access record, or an event.
@@ -105,11 +117,13 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 		anon:      NewAnonymizer(cfg.Global.LogAnonymize, o.Now),
 		now:       o.Now,
 		hdr:       header{pid: strconv.Itoa(os.Getpid()), hostname: host},
+		pid:       os.Getpid(),
 		json:      newJSONEncoder(),
 		byName:    map[string]*proxyLog{},
 		sinks:     map[string]sink{},
 		health:    map[string]*sinkHealth{},
 		report:    o.Report,
+		samples:   o.Samples,
 		q:         newRing(o.QueueLen),
 		wake:      make(chan struct{}, 1),
 		tickEvery: o.TickEvery,
@@ -151,7 +165,14 @@ func New(cfg *config.Config, o Options) (*Logger, error) {
 			lg.closeSinks()
 			return nil, err
 		}
-		lg.byName[px.Name] = &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
+		p := &proxyLog{lg: lg, name: px.Name, targets: ts, json: px.LogFormatJSON}
+		if px.LogFormat != nil {
+			p.format = lg.newFormat(px.LogFormat)
+		}
+		if px.LogFormatSD != nil {
+			p.sd = lg.newFormat(px.LogFormatSD)
+		}
+		lg.byName[px.Name] = p
 	}
 	for _, f := range lg.files {
 		_, _ = f.Purge() // files left from before a restart
@@ -169,6 +190,46 @@ func (lg *Logger) AccessLog(px *config.Proxy) engine.AccessLog {
 		return nil
 	}
 	return p
+}
+
+// UniqueID is the renderer of a frontend's "unique-id-format" for the
+// engine, nil when it has none. It renders on the event loops: each call
+// has its own environment, and allocates nothing.
+func (lg *Logger) UniqueID(px *config.Proxy) engine.UniqueID {
+	if px.UniqueIDFormat == nil {
+		return nil
+	}
+	u := &uniqueIDs{f: lg.newFormat(px.UniqueIDFormat), anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}
+	if p := lg.byName[px.Name]; p != nil {
+		u.lines = &p.lines
+	}
+	return u
+}
+
+// newFormat prepares f, with the sample renderer of Options.Samples when
+// it has sample expressions.
+func (lg *Logger) newFormat(f *config.LineFormat) *Format {
+	var s SampleRenderer
+	if f.HasSamples() && lg.samples != nil {
+		s = lg.samples(f)
+	}
+	return NewFormat(f, s)
+}
+
+type uniqueIDs struct {
+	f     *Format
+	anon  *Anonymizer
+	host  string
+	pid   int
+	lines *atomic.Uint64 // the frontend's lines so far, for %lc
+}
+
+func (u *uniqueIDs) AppendUniqueID(dst []byte, r *engine.AccessRecord) []byte {
+	e := lineEnv{anon: u.anon, host: u.host, pid: u.pid}
+	if u.lines != nil {
+		e.count = u.lines.Load()
+	}
+	return u.f.Append(dst, r, &e)
 }
 
 // Log queues a copy of r, or drops it when the queue is full. It never
@@ -291,7 +352,7 @@ func (lg *Logger) run() {
 	defer tick.Stop()
 	nap := time.NewTimer(time.Millisecond)
 	defer nap.Stop()
-	w := &writer{lg: lg}
+	w := &writer{lg: lg, env: lineEnv{anon: lg.anon, host: lg.hdr.hostname, pid: lg.pid}}
 	empty := 0
 	for {
 		if it := lg.q.peek(); it != nil {
@@ -353,6 +414,9 @@ type writer struct {
 	lg        *Logger
 	line, out []byte
 	jsonLine  []byte
+	sd        []byte
+	sdDone    bool // sd holds the current item's structured data
+	env       lineEnv
 }
 
 func (w *writer) write(it *item) {
@@ -367,11 +431,23 @@ func (w *writer) write(it *item) {
 	if it.event {
 		level, at = it.level, it.at
 	}
-	w.line, w.jsonLine = w.line[:0], w.jsonLine[:0]
+	w.line, w.jsonLine, w.sdDone = w.line[:0], w.jsonLine[:0], false
+	if !it.event && it.px != nil {
+		// %lc counts the lines built, whether or not a target takes them.
+		w.env.count = it.px.lines.Add(1) - 1
+	}
 	for _, t := range targets {
 		sent, ok := t.accepts(level)
 		if !ok {
 			continue
+		}
+		if smp := t.conf.Sample; smp != nil && !it.event {
+			// "sample": traffic lines only; events always go.
+			n := t.sampled
+			t.sampled++
+			if !smp.Keeps(n) {
+				continue
+			}
 		}
 		h := t.health
 		if at.Before(h.failedUntil) {
@@ -382,7 +458,11 @@ func (w *writer) write(it *item) {
 		if isJSON {
 			msg = w.asJSON(it, at, level)
 		}
-		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg, isJSON)
+		var sd []byte
+		if t.conf.Format == config.LogRFC5424 && !isJSON {
+			sd = w.structuredData(it)
+		}
+		w.out = t.frame(w.out[:0], &lg.hdr, at, sent, msg, isJSON, sd)
 		if _, err := t.sink.Write(w.out); err != nil {
 			// A full disk or a refused datagram is not retried line by
 			// line: the target rests, and what it misses is counted.
@@ -404,13 +484,37 @@ func (w *writer) write(it *item) {
 // text is the HAProxy line of it, formatted once for all targets.
 func (w *writer) text(it *item) []byte {
 	if len(w.line) == 0 {
-		if it.event {
+		switch {
+		case it.event:
 			w.line = append(w.line, it.msg...)
-		} else {
+		case it.px.format != nil && (it.rec.Kind == engine.RecordHTTP || it.rec.Kind == engine.RecordTCP):
+			w.line = it.px.format.Append(w.line, &it.rec, &w.env)
+		case it.rec.Kind == engine.RecordHTTP:
+			w.line = httpLogFormat.Append(w.line, &it.rec, &w.env)
+		case it.rec.Kind == engine.RecordTCP:
+			w.line = tcpLogFormat.Append(w.line, &it.rec, &w.env)
+		default:
 			w.line = AppendRecord(w.line, &it.rec, w.lg.anon)
 		}
 	}
 	return w.line
+}
+
+// structuredData is the RFC 5424 structured data of a traffic line of a
+// proxy with "log-format-sd", rendered once for all targets; nil for
+// others. Trailing spaces are left out, as HAProxy does.
+func (w *writer) structuredData(it *item) []byte {
+	if it.event || it.px.sd == nil || (it.rec.Kind != engine.RecordHTTP && it.rec.Kind != engine.RecordTCP) {
+		return nil
+	}
+	if !w.sdDone {
+		w.sd = it.px.sd.Append(w.sd[:0], &it.rec, &w.env)
+		for len(w.sd) > 0 && w.sd[len(w.sd)-1] == ' ' {
+			w.sd = w.sd[:len(w.sd)-1]
+		}
+		w.sdDone = true
+	}
+	return w.sd
 }
 
 func (w *writer) asJSON(it *item, at time.Time, level int) []byte {

@@ -56,6 +56,9 @@ type target struct {
 	json bool // the message is a JSON object
 
 	health *sinkHealth // shared by the targets of one sink
+	// sampled counts the traffic lines this target was offered, for
+	// "sample" (the writer goroutine's alone).
+	sampled uint64
 }
 
 // sinkHealth is the writer goroutine's view of a sink that failed.
@@ -83,8 +86,8 @@ func (t *target) accepts(level int) (int, bool) {
 
 // frame appends the whole datagram or line for msg at level to dst.
 // jsonMsg says msg is a JSON object (the target's format or the proxy's
-// log-format-json).
-func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byte, jsonMsg bool) []byte {
+// log-format-json); sd is the RFC 5424 structured data, empty for none.
+func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byte, jsonMsg bool, sd []byte) []byte {
 	format := t.conf.Format
 	stream := t.conf.Kind == config.LogStdout || t.conf.Kind == config.LogStderr || t.conf.Kind == config.LogFile
 	if format == config.LogJSON || (jsonMsg && format == config.LogRFC3164) {
@@ -117,7 +120,14 @@ func (t *target) frame(dst []byte, h *header, at time.Time, level int, msg []byt
 		dst = append(dst, h.hostname...)
 		dst = append(dst, " fjord "...)
 		dst = append(dst, h.pid...)
-		dst = append(dst, " - - "...)
+		// MSGID, and the structured data ("log-format-sd"), or "-".
+		dst = append(dst, " - "...)
+		if len(sd) > 0 {
+			dst = append(dst, sd...)
+		} else {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, ' ')
 	default: // rfc3164, as HAProxy sends it: no hostname
 		if t.conf.Kind != config.LogFile {
 			dst = pri(dst)

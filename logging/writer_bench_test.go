@@ -51,3 +51,33 @@ func BenchmarkWriteLine(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRenderLine is the writer's cost of one access line's text:
+// httplog and tcplog (HAProxy's predefined formats, beside the
+// hand-written code they replaced), and a log-format using many aliases.
+//
+//	go test -run '^$' -bench RenderLine -benchmem ./logging/
+func BenchmarkRenderLine(b *testing.B) {
+	http := record(engine.RecordHTTP, "GET /index.html?q=1 HTTP/1.1")
+	tcp := record(engine.RecordTCP, "")
+	custom := NewFormat(config.MustParseLineFormat(`%{+Q}o %{-Q}ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %U %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %HM %HPO %HQ %HV %Ts %pid %rt`, config.ModeHTTP), nil)
+	env := &lineEnv{host: "h", pid: 1}
+	for _, tc := range []struct {
+		name   string
+		render func(dst []byte) []byte
+	}{
+		{"httplog", func(dst []byte) []byte { return httpLogFormat.Append(dst, http, env) }},
+		{"httplog-handwritten", func(dst []byte) []byte { return legacyAppendRecord(dst, http, nil) }},
+		{"tcplog", func(dst []byte) []byte { return tcpLogFormat.Append(dst, tcp, env) }},
+		{"tcplog-handwritten", func(dst []byte) []byte { return legacyAppendRecord(dst, tcp, nil) }},
+		{"log-format", func(dst []byte) []byte { return custom.Append(dst, http, env) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 1024)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf = tc.render(buf[:0])
+			}
+		})
+	}
+}

@@ -100,7 +100,7 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 	pages := statsPages(src, cfg, logger)
 	eng, err := engine.New(cfg, engine.Options{
 		Logger: loopLog, Backends: backends, Observer: checks, Intercept: pages.intercept,
-		AccessLog: logs.targets.AccessLog, Inherited: handed.addrs, InheritedFD: byFD, InheritedUnix: handed.unix,
+		AccessLog: logs.targets.AccessLog, UniqueID: logs.targets.UniqueID, Inherited: handed.addrs, InheritedFD: byFD, InheritedUnix: handed.unix,
 		TLS: tlsSet.Binds, ServerTLS: engineServerTLS(tlsSet),
 		Handshakes: handshake.NewPool(cfg.Global.HandshakeCPUs()),
 		MaxRecord:  maxRecord(&cfg.Global),
