@@ -1,8 +1,10 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // The checks of converters' arguments, HAProxy's per-converter check
@@ -152,5 +154,157 @@ func checkSetVar(_ *exprContext, args []Arg) error {
 		}
 		args[i].Int = c
 	}
+	return nil
+}
+
+// checkAddItem is smp_check_add_item: the second argument, when given,
+// is a variable's name; the second and the third may not both be empty.
+func checkAddItem(_ *exprContext, args []Arg) error {
+	if args[1].Str != "" {
+		v, err := parseVarName(args[1].Str)
+		if err != nil {
+			return fmt.Errorf("argument 2 of 'add_item': %v", err)
+		}
+		args[1].Kind, args[1].Var = ArgVar, v
+	}
+	if args[1].Str == "" && (len(args) < 3 || args[2].Str == "") {
+		return fmt.Errorf("'add_item': one of the optional arguments has to be nonempty")
+	}
+	return nil
+}
+
+// checkURLEnc is sample_conv_url_enc_check: the only type is "query",
+// the default.
+func checkURLEnc(_ *exprContext, args []Arg) error {
+	if len(args) > 0 && args[0].Str != "" && args[0].Str != "query" {
+		return fmt.Errorf("argument 1 of 'url_enc': unexpected encode type '%s'. Allowed value is 'query'", args[0].Str)
+	}
+	return nil
+}
+
+// checkBe2dec is sample_conv_be2dec_check: a chunk of 1 to 8 bytes, a
+// truncate flag of 0 or 1.
+func checkBe2dec(_ *exprContext, args []Arg) error {
+	var chunk, trunc int64
+	if len(args) > 1 {
+		chunk = args[1].Int
+	}
+	if len(args) > 2 {
+		trunc = args[2].Int
+	}
+	if chunk <= 0 || chunk > 8 {
+		return fmt.Errorf("argument 2 of 'be2dec': chunk_size out of [1..8] range (%d)", chunk)
+	}
+	if trunc != 0 && trunc != 1 {
+		return fmt.Errorf("argument 3 of 'be2dec': unsupported truncate value (%d)", trunc)
+	}
+	return nil
+}
+
+// checkBe2hex is sample_conv_be2hex_check: a separator or the truncate
+// flag need a positive chunk size; the flag is 0 or 1.
+func checkBe2hex(_ *exprContext, args []Arg) error {
+	var sep string
+	var chunk, trunc int64
+	if len(args) > 0 {
+		sep = args[0].Str
+	}
+	if len(args) > 1 {
+		chunk = args[1].Int
+	}
+	if len(args) > 2 {
+		trunc = args[2].Int
+	}
+	if chunk <= 0 && (sep != "" || trunc != 0) {
+		return fmt.Errorf("argument 2 of 'be2hex': chunk_size needs to be positive (%d)", chunk)
+	}
+	if trunc != 0 && trunc != 1 {
+		return fmt.Errorf("argument 3 of 'be2hex': unsupported truncate value (%d)", trunc)
+	}
+	return nil
+}
+
+// checkJSONQuery is sample_check_json_query: the path is not empty; the
+// output type, when given, is "int" (then Int is 1).
+func checkJSONQuery(_ *exprContext, args []Arg) error {
+	if args[0].Str == "" {
+		return fmt.Errorf("argument 1 of 'json_query': json_path must not be empty")
+	}
+	if len(args) > 1 && args[1].Str != "" {
+		if args[1].Str != "int" {
+			return fmt.Errorf("argument 2 of 'json_query': output_type only supports \"int\" as argument")
+		}
+		args[1].Int = 1
+	}
+	return nil
+}
+
+// Digest is a message digest algorithm of digest() and hmac(), in the
+// Int of their first argument.
+type Digest int64
+
+const (
+	DigestMD5 Digest = iota
+	DigestSHA1
+	DigestSHA224
+	DigestSHA256
+	DigestSHA384
+	DigestSHA512
+	DigestSHA512_224
+	DigestSHA512_256
+)
+
+// digestNames are OpenSSL's names of the digests Go's standard library
+// has (EVP_get_digestbyname, which ignores case in OpenSSL 3).
+var digestNames = map[string]Digest{
+	"md5": DigestMD5, "sha1": DigestSHA1, "sha224": DigestSHA224, "sha256": DigestSHA256,
+	"sha384": DigestSHA384, "sha512": DigestSHA512, "sha512-224": DigestSHA512_224,
+	"sha512-256": DigestSHA512_256, "sha2-224": DigestSHA224, "sha2-256": DigestSHA256,
+	"sha2-384": DigestSHA384, "sha2-512": DigestSHA512, "sha2-512/224": DigestSHA512_224,
+	"sha2-512/256": DigestSHA512_256, "sha512/224": DigestSHA512_224, "sha512/256": DigestSHA512_256,
+}
+
+// checkSHA2 is smp_check_sha2: 224, 256 (the default), 384 or 512 bits.
+func checkSHA2(_ *exprContext, args []Arg) error {
+	if len(args) == 0 {
+		return nil
+	}
+	switch args[0].Int {
+	case 224, 256, 384, 512:
+		return nil
+	}
+	return fmt.Errorf("argument 1 of 'sha2': unsupported number of bits: '%d' (224, 256, 384 or 512)", args[0].Int)
+}
+
+// checkDigest is check_crypto_digest: a digest's name.
+func checkDigest(_ *exprContext, args []Arg) error {
+	d, ok := digestNames[strings.ToLower(args[0].Str)]
+	if !ok {
+		return fmt.Errorf("argument 1 of '%s': algorithm '%s' must be a valid OpenSSL message digest name (md5, sha1, sha224, sha256, sha384, sha512, sha512-224, sha512-256)", "digest", args[0].Str)
+	}
+	args[0].Int = int64(d)
+	return nil
+}
+
+// checkHMAC is check_crypto_hmac: a digest's name, and a key that is a
+// variable's name or else base64 (decoded here into Bytes). A variable's
+// value is base64-decoded at each evaluation.
+func checkHMAC(ctx *exprContext, args []Arg) error {
+	if err := checkDigest(ctx, args); err != nil {
+		return fmt.Errorf("%s", strings.Replace(err.Error(), "'digest'", "'hmac'", 1))
+	}
+	k := args[1].Str
+	if k == "" {
+		return nil
+	}
+	if v, err := parseVarName(k); err == nil {
+		args[1].Kind, args[1].Var = ArgVar, v
+		return nil
+	}
+	key, err := base64.StdEncoding.DecodeString(k)
+	if len(k)%4 != 0 || err != nil {
+		return fmt.Errorf("argument 2 of 'hmac': failed to parse key: argument needs to be base64 encoded, and can either be a string or a variable")
+	}
+	args[1].Bytes = key
 	return nil
 }

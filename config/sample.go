@@ -72,6 +72,7 @@ const (
 	ArgBool                    // a boolean: 0/1, true/false
 	ArgTimeUnit                // date()'s unit: s, ms or us
 	ArgEnv                     // an environment variable's name, read with the configuration
+	ArgHex                     // bytes written in hexadecimal, two digits a byte (bin())
 )
 
 // FetchSpec describes a sample fetch.
@@ -167,6 +168,9 @@ type Arg struct {
 	// tells an empty value from an unset variable.
 	Env    string
 	EnvSet bool
+	// Bytes are an ArgHex argument's bytes, or what a converter's check
+	// decoded from its argument (hmac's base64 key).
+	Bytes []byte
 }
 
 // Fetch returns the fetch's spec.
@@ -554,6 +558,24 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 		default:
 			return a, fmt.Errorf("'%s' is not a time unit (s, ms or us)", s)
 		}
+	case ArgHex:
+		// parse_binary: an even number of hexadecimal digits.
+		if len(s)%2 != 0 {
+			return a, fmt.Errorf("'%s': an even number of hex digit is expected", s)
+		}
+		a.Bytes = make([]byte, len(s)/2)
+		for i := 0; i < len(s); i += 2 {
+			hi, ok1 := hexDigit(s[i])
+			lo, ok2 := hexDigit(s[i+1])
+			if !ok1 || !ok2 {
+				c := s[i]
+				if ok1 {
+					c = s[i+1]
+				}
+				return a, fmt.Errorf("'%s': an hex digit is expected (found '%c')", s, c)
+			}
+			a.Bytes[i/2] = hi<<4 | lo
+		}
 	case ArgEnv:
 		if s == "" {
 			return a, fmt.Errorf("a name is required")
@@ -563,6 +585,19 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 		}
 	}
 	return a, nil
+}
+
+// hexDigit is a hexadecimal digit's value.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // fetchNameList and convNameList are the valid names, for messages.

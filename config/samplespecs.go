@@ -21,6 +21,8 @@ var fetchAliases = map[string]string{
 	"hdr_val":            "req.hdr_val",
 	"req.payload_len":    "req.len",
 	"req_len":            "req.len",
+	"cook_val":           "req.cook_val",
+	"hdr_ip":             "req.hdr_ip",
 }
 
 var convSpecs = map[string]*ConvSpec{}
@@ -58,6 +60,7 @@ func init() {
 	fetch("int", TypeInt, 0, 1, ArgInt)
 	fetch("str", TypeStr, 0, 1, ArgStr)
 	fetch("bool", TypeBool, 0, 1, ArgBool)
+	fetch("bin", TypeBin, 0, 1, ArgHex)
 	fetch("env", TypeStr, 0, 1, ArgEnv)
 	fetch("date", TypeInt, 0, 0, ArgInt, ArgTimeUnit)
 	fetch("rand", TypeInt, 0, 0, ArgInt)
@@ -66,6 +69,10 @@ func init() {
 	fetch("fe_name", TypeStr, ReadsConn, 0)
 	fetch("be_name", TypeStr, ReadsConn, 0)
 	fetch("srv_name", TypeStr, ReadsServer, 0)
+	fetch("fe_id", TypeInt, ReadsConn, 0)
+	fetch("be_id", TypeInt, ReadsConn, 0)
+	fetch("srv_id", TypeInt, ReadsServer, 0)
+	fetch("so_name", TypeStr, ReadsConn, 0)
 	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
 
 	// The HTTP request.
@@ -80,10 +87,12 @@ func init() {
 	fetch("req.hdr", TypeStr, ReadsReq, 0, ArgName, ArgInt)
 	fetch("req.hdr_cnt", TypeInt, ReadsReq, 0, ArgName)
 	fetch("req.hdr_val", TypeInt, ReadsReq, 1, ArgName, ArgInt)
+	fetch("req.hdr_ip", TypeAddr, ReadsReq, 0, ArgStr, ArgInt)
 	fetch("req.fhdr", TypeStr, ReadsReq, 1, ArgName, ArgInt)
 	fetch("req.fhdr_cnt", TypeInt, ReadsReq, 0, ArgName)
 	fetch("req.cook", TypeStr, ReadsReq, 0, ArgStr)
 	fetch("req.cook_cnt", TypeInt, ReadsReq, 0, ArgStr)
+	fetch("req.cook_val", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
 	fetch("req.len", TypeInt, 0, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
@@ -144,6 +153,23 @@ func init() {
 
 	conv("concat", TypeStr, TypeStr, 1, ArgStr, ArgStr, ArgStr)
 	convSpecs["concat"].check = checkConcat
+	conv("add_item", TypeStr, TypeStr, 2, ArgStr, ArgStr, ArgStr)
+	convSpecs["add_item"].check = checkAddItem
+	conv("iif", TypeBool, TypeStr, 2, ArgStr, ArgStr)
+	conv("url_enc", TypeStr, TypeStr, 0, ArgStr)
+	convSpecs["url_enc"].check = checkURLEnc
+	conv("ub64enc", TypeBin, TypeStr, 0)
+	conv("ub64dec", TypeStr, TypeBin, 0)
+	conv("be2dec", TypeBin, TypeStr, 1, ArgStr, ArgInt, ArgInt)
+	convSpecs["be2dec"].check = checkBe2dec
+	conv("be2hex", TypeBin, TypeStr, 0, ArgStr, ArgInt, ArgInt)
+	convSpecs["be2hex"].check = checkBe2hex
+	conv("strcmp", TypeStr, TypeInt, 1, ArgVar)
+	conv("ltrim", TypeStr, TypeStr, 1, ArgStr)
+	conv("rtrim", TypeStr, TypeStr, 1, ArgStr)
+	conv("cut_crlf", TypeStr, TypeStr, 0)
+	conv("json_query", TypeStr, TypeAny, 1, ArgStr, ArgStr)
+	convSpecs["json_query"].check = checkJSONQuery
 
 	// Converters: variables.
 	conv("set-var", TypeAny, TypeAny, 1, ArgVar, ArgStr, ArgStr, ArgStr, ArgStr)
@@ -164,6 +190,16 @@ func init() {
 	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
 	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
 	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+
+	// Converters: cryptographic digests.
+	conv("sha1", TypeBin, TypeBin, 0)
+	conv("sha2", TypeBin, TypeBin, 0, ArgInt)
+	convSpecs["sha2"].check = checkSHA2
+	conv("digest", TypeBin, TypeBin, 1, ArgStr)
+	convSpecs["digest"].check = checkDigest
+	conv("hmac", TypeBin, TypeBin, 2, ArgStr, ArgStr)
+	convSpecs["hmac"].check = checkHMAC
+	conv("secure_memcmp", TypeBin, TypeBool, 1, ArgVar)
 
 	// Converters: maps, with HAProxy's names (src/map.c): map_<match>
 	// for str, beg, sub, dir, dom, end, reg, int and ip, with an

@@ -24,6 +24,7 @@ type backend struct {
 	Name     string
 	Conf     *config.Proxy
 	Counters *balancer.Counters
+	id       int // HAProxy's proxy id (be_id): its position in the configuration, from 1
 	// sniFromHost: a server is named over TLS by the request's Host,
 	// which the session keeps for it.
 	sniFromHost bool

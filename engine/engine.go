@@ -234,9 +234,16 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	cp := rules.NewCompiler()
 	rules.InitProcVars(cfg.Global.SetVars)
+	// Proxies are numbered in file order, as HAProxy numbers them when
+	// no "id" is set (fjord has no "id" keyword).
+	ids := make(map[*config.Proxy]int, len(cfg.Proxies))
+	for i, px := range cfg.Proxies {
+		ids[px] = i + 1
+	}
 	views := make(map[string]*backend, len(e.backends))
 	for name, b := range e.backends {
 		v := newBackend(b, cp)
+		v.id = ids[b.Conf]
 		for _, sv := range b.Conf.Servers {
 			if st := e.serverTLS[sv]; st != nil && st.SNIFromHost {
 				v.sniFromHost = true
@@ -246,7 +253,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent)
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
+		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
 			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
 			monitorFail: compileMonitorFail(px, cp)}

@@ -281,7 +281,7 @@ func (s *session) httpNextHead() bool {
 		s.tcpRejected()
 		return false
 	}
-	t.Backend = be.Name
+	t.Backend, t.BackendID = be.Name, be.id
 	if be.Conf != s.fe.conf {
 		if handled, again := s.runRequestRules(be.rules, be, t, hl, drained); handled {
 			return again
@@ -856,6 +856,14 @@ func (s *session) endRequest() {
 	h.counted = false
 	s.c2s.resetCount()
 	s.s2c.resetCount()
+}
+
+// srvID is the server's id (srv_id), 0 before one is chosen.
+func (s *session) srvID() int {
+	if s.srv != nil {
+		return s.srv.ID
+	}
+	return 0
 }
 
 func (s *session) srvName() string {

@@ -220,6 +220,7 @@ func (s *session) runResponseRules() bool {
 		t := s.txn(nil)
 		s.sessionVars(t, false)
 		t.Backend, t.Server = s.be.Name, s.srvName()
+		t.BackendID, t.ServerID = s.be.id, s.srvID()
 		if !tcpRulesAccept(rs, t) {
 			s.setTerm('S', 'D')
 			s.httpFail(502, "response rejected by 'tcp-response content reject'")
@@ -241,6 +242,10 @@ func (s *session) runResponseRules() bool {
 		t.TLS = tlsView{info}
 	}
 	t.Frontend, t.Backend, t.Server, t.Now = s.fe.conf.Name, s.be.Name, s.srvName(), l.now
+	t.FrontendID, t.BackendID, t.ServerID = s.fe.id, s.be.id, s.srvID()
+	if s.ln != nil && s.ln.bind != nil {
+		t.BindName = s.ln.bind.Name
+	}
 	t.Env = engineEnv{l.eng}
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)

@@ -20,6 +20,7 @@ import (
 // every loop.
 type frontend struct {
 	conf  *config.Proxy
+	id    int     // HAProxy's proxy id (fe_id): its position in the configuration, from 1
 	limit limiter // the frontend's maxconn
 	route router
 	// redirects are the frontend's "redirect" rules, tried before route.

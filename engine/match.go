@@ -24,7 +24,10 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	if s.hello != nil {
 		t.Hello = s.hello
 	}
-	t.Frontend = s.fe.conf.Name
+	t.Frontend, t.FrontendID = s.fe.conf.Name, s.fe.id
+	if s.ln != nil && s.ln.bind != nil {
+		t.BindName = s.ln.bind.Name
+	}
 	t.Now = l.now
 	t.Env = engineEnv{l.eng}
 	return t

@@ -459,6 +459,7 @@ func (s *session) finishConnect() {
 			t := s.txn(nil)
 			s.sessionVars(t, false)
 			t.Backend, t.Server = s.be.Name, s.srvName()
+			t.BackendID, t.ServerID = s.be.id, s.srvID()
 			if !tcpRulesAccept(rs, t) {
 				s.setTerm('S', 'D') // HAProxy logs a response reject on the server side
 				s.close(false)

@@ -72,6 +72,16 @@ func init() {
 	fetchFns["req.cook"] = cookie(req, "cookie")
 	fetchFns["req.cook_cnt"] = counter(req, "cookie")
 	fetchFns["res.cook"] = cookie(res, "set-cookie")
+	// req.cook_val([name]): the cookie read as an integer, as HAProxy's
+	// strl2ic reads it.
+	reqCook := fetchFns["req.cook"]
+	fetchFns["req.cook_val"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
+		v, ok := reqCook(t, a, it)
+		if !ok {
+			return v, false
+		}
+		return intValue(int64(strl2ic(v.B))), true
+	}
 }
 
 // nextCookie gives the next cookie named name (any, when name is empty)
@@ -229,4 +239,32 @@ func cookieValueEnd(v []byte, s int) int {
 		}
 	}
 	return s
+}
+
+// strl2ic is HAProxy's strl2ic: an optional '-' and the digits that
+// follow, in a C int (wrapping). As in HAProxy, only bytes above '9'
+// stop it: a byte below '0' is added as a negative digit.
+func strl2ic(s []byte) int32 {
+	var n int32
+	if len(s) == 0 {
+		return 0
+	}
+	if s[0] != '-' {
+		for _, c := range s {
+			j := int32(c) - '0'
+			if j > 9 {
+				break
+			}
+			n = n*10 + j
+		}
+		return n
+	}
+	for _, c := range s[1:] {
+		j := int32(c) - '0'
+		if j > 9 {
+			break
+		}
+		n = n*10 - j
+	}
+	return n
 }

@@ -2,6 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"math"
+	"net/netip"
+	"strings"
 
 	"github.com/fjordlb/fjord/config"
 )
@@ -132,6 +135,26 @@ func init() {
 		}
 	}
 	delete(fetchFns, "fhdr_cnt") // not an HAProxy name
+	// req.hdr_ip([name[,occ]]): the header value read as an address: an
+	// IPv4 address alone or followed by ":port", or an IPv6 address.
+	// In an ACL, values that are not addresses are skipped.
+	fetchFns["req.hdr_ip"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
+		if t.Req == nil {
+			return Value{}, false
+		}
+		for {
+			v, ok := headerValue(t.Req, a, it, true)
+			if !ok {
+				return v, false
+			}
+			if addr, ok := hdrIP(v.B); ok {
+				return addrValue(addr), true
+			}
+			if !it.all {
+				return Value{}, false
+			}
+		}
+	}
 	fetchFns["req.hdr_val"] = func(t *Txn, a []config.Arg, it *iter) (Value, bool) {
 		if t.Req == nil {
 			return Value{}, false
@@ -286,4 +309,101 @@ func lower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// hdrIP is smp_fetch_hdr_ip's reading of a value: url2ipv4 over the
+// whole value, or followed by ':' and a port strl2irc reads, else
+// inet_pton's IPv6.
+func hdrIP(b []byte) (netip.Addr, bool) {
+	if a, n := url2ipv4(b); n > 0 {
+		if n == len(b) {
+			return a, true
+		}
+		if b[n] == ':' {
+			if port, ok := strl2irc(b[n+1:]); ok && port >= 0 && port <= 65535 {
+				return a, true
+			}
+		}
+	}
+	s := bytesStr(b)
+	if len(s) > 45 || strings.IndexByte(s, ':') < 0 || strings.IndexByte(s, '%') >= 0 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// url2ipv4 is HAProxy's url2ipv4: four dotted decimal octets at the
+// start of b, and the length read (0: none).
+func url2ipv4(b []byte) (netip.Addr, int) {
+	var tmp [4]byte
+	octets, sawDigit, tp := 0, false, 0
+	i := 0
+	for ; i < len(b) && b[i] != 0; i++ {
+		c := b[i]
+		if (c < '0' || c > '9') && c != '.' {
+			break
+		}
+		if c >= '0' && c <= '9' {
+			n := int(tmp[tp])*10 + int(c-'0')
+			if n > 255 {
+				return netip.Addr{}, 0
+			}
+			tmp[tp] = byte(n)
+			if !sawDigit {
+				if octets++; octets > 4 {
+					return netip.Addr{}, 0
+				}
+				sawDigit = true
+			}
+		} else if sawDigit {
+			if octets == 4 {
+				return netip.Addr{}, 0
+			}
+			tp++
+			tmp[tp] = 0
+			sawDigit = false
+		} else {
+			return netip.Addr{}, 0
+		}
+	}
+	if octets < 4 {
+		return netip.Addr{}, 0
+	}
+	return netip.AddrFrom4(tmp), i
+}
+
+// strl2irc is HAProxy's strl2irc: an int in decimal, with an optional
+// '-', refusing anything else and overflows; an empty string fails.
+func strl2irc(s []byte) (int, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	n := 0
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' || n > math.MaxInt32/10 || n < math.MinInt32/10 {
+			return 0, false
+		}
+		n *= 10
+		d := int(c - '0')
+		if neg {
+			if n-d < math.MinInt32 {
+				return 0, false
+			}
+			n -= d
+		} else {
+			if n+d > math.MaxInt32 {
+				return 0, false
+			}
+			n += d
+		}
+	}
+	return n, true
 }

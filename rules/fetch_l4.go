@@ -37,6 +37,20 @@ func init() {
 	fetchFns["srv_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
 		return strValue(strBytes(t.Server)), t.Server != ""
 	}
+	// bin(hex): constant bytes, read by config.
+	fetchFns["bin"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return binValue(a[0].Bytes), true }
+	fetchFns["fe_id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(t.FrontendID)), t.FrontendID != 0
+	}
+	fetchFns["be_id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(t.BackendID)), t.BackendID != 0
+	}
+	fetchFns["srv_id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return intValue(int64(t.ServerID)), t.ServerID != 0
+	}
+	fetchFns["so_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		return strValue(strBytes(t.BindName)), t.BindName != ""
+	}
 	fetchFns["var"] = func(t *Txn, a []config.Arg, _ *iter) (Value, bool) {
 		if v, ok := t.getVar(a[0].Var); ok {
 			return v, true

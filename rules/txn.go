@@ -21,7 +21,14 @@ type Txn struct {
 	Hello *Hello     // the ClientHello peeked in tcp mode; nil when none
 
 	Frontend, Backend, Server string
-	Env                       Env // nil: nbsrv() and http_auth() find nothing
+	// FrontendID, BackendID and ServerID are HAProxy's numeric ids
+	// (fe_id, be_id, srv_id): a proxy's position in the configuration,
+	// a server's in its backend, from 1; 0 while unknown.
+	FrontendID, BackendID, ServerID int
+	// BindName is the "name" of the bind the client came through
+	// (so_name); empty when it has none.
+	BindName string
+	Env      Env // nil: nbsrv() and http_auth() find nothing
 
 	Sess *Vars // the session's variables ("sess."); nil: none kept
 	Vars *Vars // the transaction's ("txn.", "req.", "res.")
@@ -60,6 +67,7 @@ func (t *Txn) Reset() {
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
+	t.ServerID, t.BackendID = 0, 0
 	t.UniqueID = nil
 	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }

@@ -172,6 +172,14 @@ func (t *Txn) cast(v Value, to config.SampleType) (Value, bool) {
 	case config.TypeAddr:
 		a, ok := v.asAddr()
 		return addrValue(a), ok
+	case config.TypeBool:
+		// HAProxy's c_str2int for a string; an integer is passed on
+		// as it is (c_none); an address has no boolean.
+		n, ok := v.asInt()
+		if v.Type == config.TypeAddr {
+			ok = false
+		}
+		return Value{Type: config.TypeBool, I: n}, ok
 	}
 	return v, true
 }
