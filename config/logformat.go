@@ -33,6 +33,28 @@ type FormatNode struct {
 	// Sample numbers the FormatSample nodes of a format from 0, for the
 	// sample renderer.
 	Sample int
+	// Expr is a FormatSample node's expression, read against the rule
+	// language's vocabulary.
+	Expr *Expr
+}
+
+// Sample slots: the values of a frontend's %[expr] nodes travel in its
+// access record, log-format's first, then log-format-sd's, then
+// unique-id-format's, at most MaxFormatSamples per keyword.
+const (
+	MaxFormatSamples = 8
+	MaxSampleSlots   = 3 * MaxFormatSamples
+)
+
+// SampleSlot is the record slot of sample i of a format of that keyword.
+func SampleSlot(keyword string, i int) int {
+	switch keyword {
+	case "log-format-sd":
+		return MaxFormatSamples + i
+	case "unique-id-format":
+		return 2*MaxFormatSamples + i
+	}
+	return i
 }
 
 // FormatFlags are the %{+FLAG} modifiers of a node.

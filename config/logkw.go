@@ -28,10 +28,22 @@ func lineFormatKw(kw string) func(*parser, *Proxy, Pos, []string) error {
 		for _, w := range warnings {
 			p.notice(Warning, pos, "'%s': %s", kw, w)
 		}
-		for _, n := range f.Nodes {
-			if n.Var == FormatSample {
-				return fmt.Errorf("'%s': %%[%s]: %%[...] in %s comes with the rule language: fjord cannot evaluate sample expressions yet", kw, n.Text, kw)
+		for i := range f.Nodes {
+			n := &f.Nodes[i]
+			if n.Var != FormatSample {
+				continue
 			}
+			if n.Sample >= MaxFormatSamples {
+				return fmt.Errorf("'%s': more than %d sample expressions %%[...] in one format", kw, MaxFormatSamples)
+			}
+			e, err := p.parseExpr(pos, n.Text)
+			if err != nil {
+				return fmt.Errorf("'%s': %v", kw, err)
+			}
+			if e.Need()&(ReadsRes|ReadsServer) != 0 && kw == "unique-id-format" {
+				return fmt.Errorf("'%s': %%[%s] reads the response, which does not exist when the id is made", kw, n.Text)
+			}
+			n.Expr = e
 		}
 		f.Pos = pos
 		switch kw {

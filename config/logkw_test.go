@@ -60,7 +60,8 @@ func TestLogFormatKeywordErrors(t *testing.T) {
 		{"no argument", httpFE("  log-format #ERR"), []string{"'log-format' expects a format string"}},
 		{"two arguments", httpFE("  log-format %ci %cp #ERR"), []string{"expects only one argument, don't forget to escape spaces! (found '%cp' after the format)"}},
 		{"unknown alias", httpFE(`  log-format "%ci %foo" #ERR`), []string{"failed to parse log-format: no such format variable 'foo'", "(the variables are: %B %CC", "%tsc)"}},
-		{"sample expression", httpFE(`  log-format "%ci %[src]" #ERR`), []string{"'log-format': %[src]: %[...] in log-format comes with the rule language"}},
+		{"unknown fetch in a sample", httpFE(`  log-format "%ci %[nope]" #ERR`), []string{"'log-format': ", "unknown sample fetch 'nope'"}},
+		{"too many samples", httpFE(`  log-format "%[src]%[src]%[src]%[src]%[src]%[src]%[src]%[src]%[src]" #ERR`), []string{"more than 8 sample expressions"}},
 		{"in a backend", tcpBE(`  log-format "%ci" #ERR`), []string{"'log-format' is not allowed in a 'backend' section (allowed in: defaults, frontend, listen)"}},
 		// An HTTP alias in a tcp frontend is reported at the format's
 		// line, naming the frontend, also when a defaults section set it.
@@ -151,7 +152,7 @@ func TestUniqueIDKeywordErrors(t *testing.T) {
 		{"no format", httpFE("  unique-id-format #ERR"), []string{"'unique-id-format' expects a format string"}},
 		{"unescaped space", httpFE("  unique-id-format %ci %cp #ERR"), []string{"'unique-id-format' expects only one argument, don't forget to escape spaces!"}},
 		{"unknown alias", httpFE("  unique-id-format %cx #ERR"), []string{"failed to parse unique-id-format: no such format variable 'cx'"}},
-		{"sample", httpFE("  unique-id-format %[uuid] #ERR"), []string{"%[uuid]: %[...] in unique-id-format comes with the rule language"}},
+		{"sample reading the response", httpFE("  unique-id-format %[status] #ERR"), []string{"%[status] reads the response"}},
 		{"http alias in tcp", lines("frontend fe", "  bind 127.0.0.1:8000", "  unique-id-format %HU #ERR", "  default_backend be", "backend be"),
 			[]string{"frontend 'fe': failed to parse unique-id-format: format variable 'HU' is reserved for HTTP mode"}},
 		{"no header", httpFE("  unique-id-header #ERR"), []string{"'unique-id-header' expects a header name"}},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // AccessLog receives access records: one per HTTP request ("option
@@ -134,6 +135,12 @@ type AccessRecord struct {
 
 	// Caps are the request's captured headers (%hr, %hs).
 	Caps Captures
+
+	// Samples are the values of the frontend's %[expr] nodes, slot i in
+	// Samples[SampleOff[i]:SampleOff[i+1]] (config.SampleSlot), for a
+	// frontend whose formats have any.
+	Samples   [MaxSampleBytes]byte
+	SampleOff [config.MaxSampleSlots + 1]uint16
 
 	// ID is the request's unique id (%ID), ID[:IDLen], for a frontend
 	// with "unique-id-format".
@@ -638,6 +645,7 @@ func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	} else if cs := s.fe.caps; cs != nil {
 		cs.reset(&r.Caps) // captures in tcp mode: the slots, empty
 	}
+	s.fillSamples(r) // before the id, which may read them
 	r.IDLen = 0
 	if s.fe.uid != nil {
 		r.IDLen = copy(r.ID[:], s.uniqueID(r))
@@ -713,4 +721,111 @@ func logKindOf(px *config.Proxy) RecordKind {
 		return RecordTCP
 	}
 	return RecordConnect
+}
+
+// MaxSampleBytes bounds the text of a record's samples, and
+// maxSampleLen one sample's: HAProxy cuts a log line at its length too.
+const (
+	MaxSampleBytes = 1024
+	maxSampleLen   = 256
+)
+
+// Sample is slot i's text.
+func (r *AccessRecord) Sample(i int) []byte {
+	if i < 0 || i >= config.MaxSampleSlots {
+		return nil
+	}
+	return r.Samples[r.SampleOff[i]:r.SampleOff[i+1]]
+}
+
+// logSample is a %[expr] of a frontend's formats, compiled, and when it
+// is evaluated: with the request head (it reads the request), the
+// response head, or when the record is filled (anything else).
+type logSample struct {
+	slot  int
+	expr  *rules.Expr
+	phase samplePhase
+}
+
+type samplePhase uint8
+
+const (
+	atRecord samplePhase = iota
+	atRequest
+	atResponse
+)
+
+// compileLogSamples gathers the %[expr] nodes of px's formats.
+func compileLogSamples(px *config.Proxy, cp *rules.Compiler) []logSample {
+	var out []logSample
+	for _, f := range []*config.LineFormat{px.LogFormat, px.LogFormatSD, px.UniqueIDFormat} {
+		if f == nil {
+			continue
+		}
+		for _, n := range f.Nodes {
+			if n.Var != config.FormatSample || n.Expr == nil {
+				continue
+			}
+			ls := logSample{slot: config.SampleSlot(f.Keyword, n.Sample), expr: cp.Expr(n.Expr)}
+			switch need := n.Expr.Need(); {
+			case need&(config.ReadsReq|config.ReadsBody|config.ReadsMsg) != 0:
+				ls.phase = atRequest
+			case need&config.ReadsRes != 0:
+				ls.phase = atResponse
+			}
+			out = append(out, ls)
+		}
+	}
+	return out
+}
+
+// sampleVals are a session's sample values of the current request, kept
+// from the phase that evaluated them to the record.
+type sampleVals [config.MaxSampleSlots][]byte
+
+// captureSamples evaluates the frontend's samples of phase on t.
+func (s *session) captureSamples(t *rules.Txn, phase samplePhase) {
+	if len(s.fe.logSamples) == 0 {
+		return
+	}
+	if s.samples == nil {
+		s.samples = new(sampleVals)
+	}
+	for _, ls := range s.fe.logSamples {
+		if ls.phase != phase {
+			continue
+		}
+		v := ls.expr.AppendText(s.samples[ls.slot][:0], t)
+		s.samples[ls.slot] = v[:min(len(v), maxSampleLen)]
+	}
+}
+
+// clearSamples forgets the previous request's values.
+func (s *session) clearSamples() {
+	if s.samples != nil {
+		for i := range s.samples {
+			s.samples[i] = s.samples[i][:0]
+		}
+	}
+}
+
+// fillSamples evaluates the samples that need no message and copies
+// every value into r.
+func (s *session) fillSamples(r *AccessRecord) {
+	if len(s.fe.logSamples) == 0 {
+		return
+	}
+	t := s.txn(nil)
+	s.sessionVars(t, false)
+	if s.be != nil && s.at.routed {
+		t.Backend = s.be.Name
+	}
+	t.Server = s.srvName()
+	s.captureSamples(t, atRecord)
+	off := 0
+	for i := range s.samples {
+		r.SampleOff[i] = uint16(off)
+		off += copy(r.Samples[off:], s.samples[i])
+	}
+	r.SampleOff[len(s.samples)] = uint16(off)
 }

@@ -265,6 +265,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		}
 		e.usesVars = e.usesVars || fe.rules != nil && fe.rules.vars
 		fe.bufferBody = px.Mode == config.ModeHTTP && buffersBody(px, cfg)
+		fe.logSamples = compileLogSamples(px, cp)
 		fe.limit.max = int64(px.MaxConn)
 		if fe.limit.max == 0 {
 			fe.limit.max = int64(g.MaxConn)

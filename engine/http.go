@@ -239,6 +239,10 @@ func (s *session) httpNextHead() bool {
 	}
 	t := s.txn(req)
 	s.sessionVars(t, true)
+	if len(s.fe.logSamples) > 0 {
+		s.clearSamples()
+		s.captureSamples(t, atRequest) // the request as the client sent it
+	}
 	if s.fe.bufferBody {
 		t.Body = requestBody(t, req, buf[hl:n])
 	}

@@ -216,6 +216,13 @@ func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
 // just parsed (l.resp). It reports false when the rules answered
 // instead (deny, return) and the session is closing.
 func (s *session) runResponseRules() bool {
+	if len(s.fe.logSamples) > 0 {
+		t := s.txn(nil)
+		s.sessionVars(t, false)
+		t.Backend, t.Server = s.be.Name, s.srvName()
+		t.Res, t.Response = fillResMsg(&s.l.resMsg, &s.l.resp), true
+		s.captureSamples(t, atResponse)
+	}
 	if rs := s.be.tcpResponse; len(rs) > 0 {
 		t := s.txn(nil)
 		s.sessionVars(t, false)

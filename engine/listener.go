@@ -44,6 +44,8 @@ type frontend struct {
 	// pages are its answers by status: its error pages over the
 	// built-in ones.
 	pages *errorPages
+	// logSamples are the %[expr] of its log formats (accesslog.go).
+	logSamples []logSample
 	// bufferBody: "option http-buffer-request" on the frontend or a
 	// backend it may route to: bodies are waited for before the rules.
 	bufferBody bool

@@ -102,6 +102,9 @@ type session struct {
 	hello *rules.Hello
 	// vars are the variables rules set (nil until one does).
 	vars *sessionVars
+	// samples are the values of the frontend's log-format %[expr] for
+	// the current request (nil until a frontend with some needs them).
+	samples *sampleVals
 	// tarpit is the request 'http-request tarpit' holds.
 	tarpit *tarpitState
 	// tmoServer and tmoTunnel are what 'http-request set-timeout' set

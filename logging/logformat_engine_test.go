@@ -513,3 +513,44 @@ backend be
 		t.Errorf("renderers asked for %v", asked)
 	}
 }
+
+// %[expr] in log-format and unique-id-format: request fetches read the
+// request as the client sent it, response fetches the response head,
+// the rest (variables, names) when the line is written.
+func TestLogFormatSamples(t *testing.T) {
+	sl := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  http-request set-var(txn.site) req.hdr(host),lower
+  unique-id-format %%[var(txn.site)]-%%[path]
+  unique-id-header X-ID
+  log-format "host=%%[req.hdr(host),lower] path=%%[path] site=%%[var(txn.site)] st=%%[status] ct=%%[res.hdr(content-type)] be=%%[be_name] id=%%ID"
+  default_backend app
+backend app
+  server web1 %s
+`, sl.addr, web)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /a/b HTTP/1.1\r\nHost: WWW.Example.COM\r\n\r\n")
+	if err := readResponse(bufio.NewReader(c)); err != nil {
+		t.Fatal(err)
+	}
+	line := msgOf(t, sl.next(t))
+	want := "host=www.example.com path=/a/b site=www.example.com st=200 ct=text/plain be=app id=www.example.com-/a/b"
+	if line != want {
+		t.Errorf("line\n%q\nwant\n%q", line, want)
+	}
+}

@@ -207,13 +207,27 @@ func (lg *Logger) UniqueID(px *config.Proxy) engine.UniqueID {
 }
 
 // newFormat prepares f, with the sample renderer of Options.Samples when
-// it has sample expressions.
+// it has sample expressions, else the values the engine evaluated into
+// the record (RecordSamples).
 func (lg *Logger) newFormat(f *config.LineFormat) *Format {
 	var s SampleRenderer
-	if f.HasSamples() && lg.samples != nil {
+	switch {
+	case f.HasSamples() && lg.samples != nil:
 		s = lg.samples(f)
+	case f.HasSamples():
+		s = RecordSamples{Keyword: f.Keyword}
 	}
 	return NewFormat(f, s)
+}
+
+// RecordSamples renders a format's %[expr] from the values the engine
+// evaluated on its loop into the record's sample slots
+// (engine.AccessRecord.Sample, config.SampleSlot).
+type RecordSamples struct{ Keyword string }
+
+// AppendSample appends sample i's value.
+func (rs RecordSamples) AppendSample(dst []byte, i int, r *engine.AccessRecord) []byte {
+	return append(dst, r.Sample(config.SampleSlot(rs.Keyword, i))...)
 }
 
 type uniqueIDs struct {
