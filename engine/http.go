@@ -64,6 +64,8 @@ type httpSession struct {
 	counted                    bool // SessionStart done for this request
 	answered                   bool // response bytes reached the client
 	local                      bool // fjord answers this request itself (a redirect, an error)
+	reusedConn                 bool // the request went on a kept server connection
+	resend                     bool // send retryHead on the new connection, not the client's bytes
 	bodyWait                   bool // the head is whole; its body is awaited (option http-buffer-request)
 	tunnel                     bool
 
@@ -74,6 +76,10 @@ type httpSession struct {
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
 	line []byte // the request line, for the access log (nil when not logging)
+
+	// retryHead is the bodiless request sent on a kept server connection,
+	// until its response begins (retryOnNewConn).
+	retryHead []byte
 	// caps holds the current request's captured headers; nil when the
 	// frontend captures none.
 	caps *Captures
@@ -362,6 +368,7 @@ func (s *session) httpAttach() {
 	key := idleKey{srv: s.srv, sni: s.serverSNI(s.srv)}
 	if s.svr.fd >= 0 {
 		if h.conSrv == s.srv && s.svr.sni() == key.sni && !s.svr.readable && !s.svr.hup {
+			h.reusedConn = true
 			s.httpSendHead()
 			return
 		}
@@ -376,10 +383,12 @@ func (s *session) httpAttach() {
 			l.byFD[fd] = &s.svr
 			h.conSrv = s.srv
 			s.lastSrv = l.now
+			h.reusedConn = true
 			s.httpSendHead()
 			return
 		}
 	}
+	h.reusedConn = false
 	h.stale = true // connecting returns to the loop; scratch will be reused
 	s.connect()
 }
@@ -413,6 +422,10 @@ func (s *session) httpSendHead() {
 	if s.at.conn.IsZero() {
 		s.at.conn = l.now // a kept connection: no connect time
 	}
+	if h.resend {
+		s.httpResend()
+		return
+	}
 	total := h.headLen + h.inHead
 	buf := l.scratch[:total]
 	if n, err := s.cli.read(buf); err != nil || n != total {
@@ -445,6 +458,13 @@ func (s *session) httpSendHead() {
 	if h.edited != nil {
 		l.putEditBuf(h.edited)
 		h.edited = nil
+	}
+	// A bodiless request sent on a kept connection is kept until its
+	// response begins: the server may have closed that connection as
+	// the request left, and then it goes again on a new one.
+	h.retryHead = h.retryHead[:0]
+	if h.reusedConn && h.reqKind == h1.BodyNone {
+		h.retryHead = append(h.retryHead, out...)
 	}
 	s.be.Counters.SessionStart() // the server's count is the balancer's
 	s.be.Counters.Requests.Add(1)
@@ -635,12 +655,19 @@ func (s *session) httpReadResponse() (again, ok bool) {
 		s.svr.readable = false
 		return false, true
 	case err != nil:
+		if s.retryOnNewConn() {
+			return false, false
+		}
 		s.httpFail(502, "server %s: %v", s.srvName(), err)
 		return false, false
 	case n == 0:
+		if s.retryOnNewConn() {
+			return false, false
+		}
 		s.httpFail(502, "server %s closed the connection without a response", s.srvName())
 		return false, false
 	}
+	h.retryHead = h.retryHead[:0] // the server answers: no retry now
 	resp := &l.resp
 	hl, err := h1.ParseResponse(buf[:n], resp)
 	if err == h1.ErrNeedMore {
@@ -934,4 +961,47 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 			earliest(s.lastSrv, s.serverTimeout(bt))
 		}
 	}
+}
+
+// retryOnNewConn sends the request again on a new connection to the same
+// server when the kept connection it went on closed before any byte of
+// a response: the server closed it as the request left, which HAProxy
+// retries too. Only a bodiless request is kept for this (retryHead), and
+// only once. It reports whether the request was sent again.
+func (s *session) retryOnNewConn() bool {
+	h := s.h
+	if !h.reusedConn || len(h.retryHead) == 0 || h.answered || s.s2c.inPipe > 0 {
+		return false
+	}
+	s.l.eng.logf("%s: server %s closed a kept connection as a request left: sending it again on a new one", s.be.Conf, s.srvName())
+	s.dropServer()
+	h.conSrv, h.reusedConn, h.resend = nil, false, true
+	h.rq, h.rs = rqDone, rsNone
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	s.at.conn = time.Time{}
+	s.connect()
+	return true
+}
+
+// httpResend writes the kept request to the new server connection and
+// waits for its response, as httpSendHead does for a bodiless request.
+func (s *session) httpResend() {
+	h := s.h
+	h.resend = false
+	out := h.retryHead
+	h.retryHead = h.retryHead[:0] // once
+	h.rs, h.rq = rsHead, rqBody
+	if !s.c2s.writeHead(s, out) {
+		return
+	}
+	if h.rq == rqDone { // the write failed
+		s.httpForward()
+		return
+	}
+	s.touch(&s.cli)
+	s.c2s.setLimit(0)
+	h.rq = rqDone
+	h.reqDoneAt = s.l.now
+	s.httpForward()
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -542,5 +543,49 @@ listen tcpfe
 	}
 	if resp := ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")[0]; resp.StatusCode != 502 {
 		t.Errorf("http: status %d, want 502", resp.StatusCode)
+	}
+}
+
+// A server that closes a kept connection as the next request arrives
+// (an idle timeout racing the request): the bodiless request goes again
+// on a new connection, as HAProxy retries it, and the client never sees
+// the close.
+func TestRetryOnClosedKeptConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := conns.Add(1)
+			go func(c net.Conn, n int32) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if n == 1 && i == 1 {
+						return // the second request on the first connection: close unanswered
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+				}
+			}(c, n)
+		}
+	}()
+	_, addr := startEngine(t, rulesConfig(t, "", "", ln.Addr().String()))
+	rs := ruleExchange(t, addr, "GET /one HTTP/1.1\r\nHost: a\r\n\r\n", "GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 2 || rs[1].StatusCode != 200 || bodyOf(rs[1]) != "/two" {
+		t.Fatalf("second response: %d responses, %v", len(rs), rs[len(rs)-1].Status)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d server connections, want 2", n)
 	}
 }
