@@ -459,11 +459,12 @@ func (s *session) httpSendHead() {
 		l.putEditBuf(h.edited)
 		h.edited = nil
 	}
-	// A bodiless request sent on a kept connection is kept until its
-	// response begins: the server may have closed that connection as
-	// the request left, and then it goes again on a new one.
+	// A request sent whole on a kept connection (no body, or a body
+	// that came with the head) is kept until its response begins: the
+	// server may have closed that connection as the request left, and
+	// then it goes again on a new one.
 	h.retryHead = h.retryHead[:0]
-	if h.reusedConn && h.reqKind == h1.BodyNone {
+	if h.reusedConn && (h.reqKind == h1.BodyNone || h.reqKind == h1.BodyLength && int64(h.inHead) == req.ContentLength) {
 		h.retryHead = append(h.retryHead, out...)
 	}
 	s.be.Counters.SessionStart() // the server's count is the balancer's
@@ -966,8 +967,9 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 // retryOnNewConn sends the request again on a new connection to the same
 // server when the kept connection it went on closed before any byte of
 // a response: the server closed it as the request left, which HAProxy
-// retries too. Only a bodiless request is kept for this (retryHead), and
-// only once. It reports whether the request was sent again.
+// retries too. Only a request sent whole in one write is kept for this
+// (retryHead), and only once. It reports whether the request was sent
+// again.
 func (s *session) retryOnNewConn() bool {
 	h := s.h
 	if !h.reusedConn || len(h.retryHead) == 0 || h.answered || s.s2c.inPipe > 0 {
@@ -984,8 +986,8 @@ func (s *session) retryOnNewConn() bool {
 	return true
 }
 
-// httpResend writes the kept request to the new server connection and
-// waits for its response, as httpSendHead does for a bodiless request.
+// httpResend writes the kept request, whole, to the new server connection
+// and waits for its response.
 func (s *session) httpResend() {
 	h := s.h
 	h.resend = false
