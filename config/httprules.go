@@ -45,16 +45,21 @@ const (
 	ActTarpit                          // hold the request for 'timeout tarpit', then answer an error
 	ActSetTimeout                      // this request's 'timeout server' or 'timeout tunnel'
 	ActNormalizeURI                    // normalize the target (HTTPRule.Normalize)
+	ActCapture                         // keep a sample in a capture slot (%hr, %hs)
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
-	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri",
+	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
+
+// The names must follow the constants: a name out of place would give a
+// keyword another action's meaning.
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActCapture)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -106,9 +111,14 @@ type HTTPRule struct {
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
 	// "tunnel".
-	Timeout   time.Duration
-	Normalize NormalizeURI
-	Cond      *Condition
+	Timeout time.Duration
+	// CaptureSlot is capture's slot among the frontend's request (or, in
+	// response rules, response) captures, numbered as HAProxy numbers
+	// them: "capture ... header" and "declare capture" lines in order,
+	// "http-request capture ... len N" adding one.
+	CaptureSlot int
+	Normalize   NormalizeURI
+	Cond        *Condition
 }
 
 // NormalizeURI is what a normalize-uri rule does (HAProxy 2.6's
@@ -202,8 +212,8 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI},
-	ResponseRules: {ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture},
+	ResponseRules: {ActCapture, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
 		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
@@ -212,8 +222,8 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"capture": "", "set-log-level": "",
-	"set-nice": "", "set-tos": "", "set-mark": "",
+	"set-log-level": "",
+	"set-nice":      "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
@@ -352,6 +362,33 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	switch r.Action {
 	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActCapture:
+		if len(rest) != 3 || rest[1] != "len" && rest[1] != "id" {
+			return fmt.Errorf("%s expects a sample expression, then 'len LENGTH' or 'id ID'", what)
+		}
+		if r.Var.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		if rest[1] == "len" {
+			if r.Set != RequestRules {
+				return fmt.Errorf("%s: 'len' makes a request capture slot; in response rules, name a 'declare capture response' slot with 'id'", what)
+			}
+			if px.Caps&CapFrontend == 0 {
+				return fmt.Errorf("%s: 'len' adds a capture slot to the frontend, and %s is not one: use 'id' and the frontend's 'declare capture'", what, px)
+			}
+			if err := addCapture(px, what, true, "", rest[2], pos); err != nil {
+				return err
+			}
+			r.CaptureSlot = len(px.CaptureRequest) - 1
+			return nil
+		}
+		id, cerr := strconv.Atoi(rest[2])
+		if cerr != nil || id < 0 || id >= MaxCaptures {
+			return fmt.Errorf("%s: 'id %s' is not a capture slot number (0 to %d)", what, rest[2], MaxCaptures-1)
+		}
+		// A slot the frontend at hand does not have is left alone at
+		// run time: a backend's rule serves several frontends.
+		r.CaptureSlot = id
 	case ActSetTimeout:
 		if err := nargs(2, "'server' or 'tunnel', then a time or a sample expression"); err != nil {
 			return err

@@ -129,3 +129,27 @@ func TestHTTPRulesParse(t *testing.T) {
 		t.Errorf("set-status %+v", rr)
 	}
 }
+
+// Each action's name reads back as that action.
+func TestHTTPActionNames(t *testing.T) {
+	for i, n := range httpActionNames {
+		if HTTPAction(i).String() != n {
+			t.Errorf("action %d is %q, named %q", i, HTTPAction(i), n)
+		}
+	}
+	for _, tc := range []struct {
+		line string
+		want HTTPAction
+	}{
+		{"  http-request normalize-uri path-merge-slashes", ActNormalizeURI},
+		{"  http-request capture path len 8", ActCapture},
+		{"  http-request set-timeout server 1s", ActSetTimeout},
+		{"  http-request early-hint link x", ActEarlyHint},
+		{"  http-request tarpit", ActTarpit},
+	} {
+		cfg := mustParse(t, httpFE(tc.line))
+		if got := proxy(t, cfg, "frontend", "fe").HTTPRequest[0].Action; got != tc.want {
+			t.Errorf("%s: action %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}

@@ -510,7 +510,7 @@ type Stats struct {
 // "declare capture" line.
 type Capture struct {
 	Pos    Pos
-	Header string // "" for a declared slot, which nothing fills yet
+	Header string // "" for a slot capture actions fill ("declare capture", "http-request capture ... len")
 	Len    int    // bytes kept of the value
 }
 

@@ -161,7 +161,7 @@ func (r *AccessRecord) RequestLine() []byte { return r.Request[:r.RequestLen] }
 type Captures struct {
 	NReq, NRsp uint8
 	// Len is a slot's length, -1 when its header was absent (or the
-	// slot is one of "declare capture", which nothing fills yet); Off
+	// slot is one capture actions fill and none did); Off
 	// is where its value starts in Text.
 	Len  [2 * config.MaxCaptures]int16
 	Off  [2 * config.MaxCaptures]uint16
@@ -238,6 +238,18 @@ func (cs *captureSlots) capture(c *Captures, hdrs []h1.Header, response bool) {
 			c.Len[i] = int16(copy(c.Text[cs.off[i]:], v))
 		}
 	}
+}
+
+// set keeps v in slot i of c (a capture action's), cut to the slot's
+// length; i counts the request's slots, then the response's.
+func (cs *captureSlots) set(c *Captures, i int, v []byte) {
+	if i < 0 || i >= cs.nReq+cs.nRsp {
+		return // a slot this frontend does not have
+	}
+	if len(v) > cs.max[i] {
+		v = v[:cs.max[i]]
+	}
+	c.Len[i] = int16(copy(c.Text[cs.off[i]:], v))
 }
 
 // accessTimes are a request's (or tcp connection's) timestamps, all copies

@@ -109,6 +109,7 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		return false, false
 	}
 	v := hs.req.Run(t, t.Req)
+	s.keepCaptures(t, false)
 	switch v.Outcome {
 	case rules.Deny:
 		s.at.localBe = be
@@ -272,6 +273,7 @@ func (s *session) runResponseRules() bool {
 				continue
 			}
 			v := rs.Run(t, t.Res)
+			s.keepCaptures(t, true)
 			switch v.Outcome {
 			case rules.Deny:
 				s.setTerm('P', 'H')
@@ -537,4 +539,20 @@ func buffersBody(px *config.Proxy, cfg *config.Config) bool {
 		}
 	}
 	return false
+}
+
+// keepCaptures puts what capture actions kept into the frontend's slots
+// (the response's after its request slots).
+func (s *session) keepCaptures(t *rules.Txn, response bool) {
+	caps := t.Captures()
+	if len(caps) == 0 || s.h.caps == nil {
+		return
+	}
+	base := 0
+	if response {
+		base = s.fe.caps.nReq
+	}
+	for _, c := range caps {
+		s.fe.caps.set(s.h.caps, base+c.Slot, c.Value)
+	}
 }

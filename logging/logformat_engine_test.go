@@ -554,3 +554,43 @@ backend app
 		t.Errorf("line\n%q\nwant\n%q", line, want)
 	}
 }
+
+// http-request capture and http-response capture fill the frontend's
+// capture slots: a declared one by id, a new one by len.
+func TestCaptureActions(t *testing.T) {
+	sl := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  declare capture request len 32
+  declare capture response len 8
+  http-request capture req.hdr(host),lower id 0
+  http-request capture path len 4
+  http-response capture status id 0
+  log-format "%%hr %%hs"
+  default_backend app
+backend app
+  server web1 %s
+`, sl.addr, web)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /a/b HTTP/1.1\r\nHost: WWW.Example.COM\r\n\r\n")
+	if err := readResponse(bufio.NewReader(c)); err != nil {
+		t.Fatal(err)
+	}
+	if line, want := msgOf(t, sl.next(t)), "{www.example.com|/a/b} {200}"; line != want {
+		t.Errorf("line %q, want %q (the path slot is 4 bytes: %q expected)", line, want, "{www.example.com|/a/} {200}")
+	}
+}

@@ -86,6 +86,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 			hr.vars = compileVarSet(r.Var, r.Action == config.ActUnsetVar)
 		case config.ActSetTimeout:
 			hr.tmo = compileOptExpr(r.Var.Expr)
+		case config.ActCapture:
+			hr.vars = &VarSet{expr: CompileExpr(r.Var.Expr)}
 		case config.ActNormalizeURI:
 			hr.norm = compileNormalizer(r.Normalize)
 		}
@@ -131,6 +133,12 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			return Verdict{Outcome: Reject, Rule: c}
 		case config.ActTarpit:
 			return Verdict{Outcome: Tarpit, Rule: c, Status: c.Status, index: i}
+		case config.ActCapture:
+			if v, ok := r.vars.expr.Eval(t); ok && len(t.captures) < cap(t.captures) {
+				off := len(t.rendered)
+				t.rendered = v.appendText(t.rendered)
+				t.captures = append(t.captures, Capture{Slot: c.CaptureSlot, Value: t.rendered[off:len(t.rendered):len(t.rendered)]})
+			}
 		case config.ActSetTimeout:
 			d := c.Timeout
 			if r.tmo != nil {

@@ -50,6 +50,9 @@ type Txn struct {
 	rendered []byte
 	// hints are the fields early-hint rules gathered.
 	hints []byte
+	// captures are what capture actions kept, for the engine to put in
+	// the frontend's slots (Captures).
+	captures []Capture
 	// Timeouts are what set-timeout rules set for this request; zero:
 	// the configured one.
 	Timeouts struct{ Server, Tunnel time.Duration }
@@ -63,6 +66,10 @@ func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
 	t.rendered = t.rendered[:0]
 	t.hints = t.hints[:0]
+	if t.captures == nil {
+		t.captures = make([]Capture, 0, maxCapturesPerRun)
+	}
+	t.captures = t.captures[:0]
 	t.Timeouts.Server, t.Timeouts.Tunnel = 0, 0
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
 	t.TLS, t.Hello = nil, nil
@@ -136,4 +143,22 @@ func (t *Txn) AppendScratch(f func([]byte) []byte) []byte {
 	off := len(t.scratch)
 	t.scratch = f(t.scratch)
 	return t.built(off)
+}
+
+// Capture is a value a capture action kept for slot Slot.
+type Capture struct {
+	Slot  int
+	Value []byte
+}
+
+// maxCapturesPerRun bounds the captures one rule set keeps for the
+// engine; more are dropped (a frontend has at most 16 a direction).
+const maxCapturesPerRun = 16
+
+// Captures returns what capture actions kept since the Txn was reset, and
+// forgets them.
+func (t *Txn) Captures() []Capture {
+	c := t.captures
+	t.captures = t.captures[:0]
+	return c
 }
