@@ -46,20 +46,21 @@ const (
 	ActSetTimeout                      // this request's 'timeout server' or 'timeout tunnel'
 	ActNormalizeURI                    // normalize the target (HTTPRule.Normalize)
 	ActCapture                         // keep a sample in a capture slot (%hr, %hs)
+	ActSetLogLevel                     // the level of the request's log line, or silent
 )
 
 var httpActionNames = [...]string{
 	"allow", "deny", "return", "redirect", "set-header", "add-header", "del-header",
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
-	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture",
+	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture", "set-log-level",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
 
 // The names must follow the constants: a name out of place would give a
 // keyword another action's meaning.
-var _ = [1]struct{}{}[len(httpActionNames)-int(ActCapture)-1]
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActSetLogLevel)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -117,8 +118,10 @@ type HTTPRule struct {
 	// them: "capture ... header" and "declare capture" lines in order,
 	// "http-request capture ... len N" adding one.
 	CaptureSlot int
-	Normalize   NormalizeURI
-	Cond        *Condition
+	// LogLevel is set-log-level's syslog level, or LogSilent.
+	LogLevel  int
+	Normalize NormalizeURI
+	Cond      *Condition
 }
 
 // NormalizeURI is what a normalize-uri rule does (HAProxy 2.6's
@@ -212,18 +215,18 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture},
-	ResponseRules: {ActCapture, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel},
+	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
-		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
+		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel},
 }
 
 // laterActions are HAProxy actions fjord does not carry out yet, with
 // what brings them.
 var laterActions = map[string]string{
-	"set-log-level": "",
-	"set-nice":      "", "set-tos": "", "set-mark": "",
+
+	"set-nice": "", "set-tos": "", "set-mark": "",
 	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
@@ -362,6 +365,19 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	switch r.Action {
 	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActSetLogLevel:
+		if err := nargs(1, "a level (emerg, alert, crit, err, warning, notice, info, debug) or 'silent'"); err != nil {
+			return err
+		}
+		if rest[0] == "silent" {
+			r.LogLevel = LogSilent
+			return nil
+		}
+		lv := indexOf(levels, rest[0])
+		if lv < 0 {
+			return fmt.Errorf("%s: unknown level '%s' (emerg, alert, crit, err, warning, notice, info, debug or silent)", what, rest[0])
+		}
+		r.LogLevel = lv
 	case ActCapture:
 		if len(rest) != 3 || rest[1] != "len" && rest[1] != "id" {
 			return fmt.Errorf("%s expects a sample expression, then 'len LENGTH' or 'id ID'", what)
@@ -659,3 +675,6 @@ func statusCode(v string, lo, hi int) (int, error) {
 	}
 	return n, nil
 }
+
+// LogSilent is set-log-level silent: the request is not logged.
+const LogSilent = -1

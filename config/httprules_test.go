@@ -6,7 +6,8 @@ func TestHTTPRuleErrors(t *testing.T) {
 	runErrorCases(t, testResolver(), []errCase{
 		{"no action", httpFE("  http-request #ERR"), []string{"'http-request' expects an action", "set-header"}},
 		{"unknown action", httpFE("  http-request set-headers X y #ERR"), []string{"unknown action 'set-headers'", "valid: allow, deny"}},
-		{"action not built", httpFE("  http-request set-log-level silent #ERR"), []string{"'http-request set-log-level': this action is not supported by fjord yet"}},
+		{"action not built", httpFE("  http-request set-src src #ERR"), []string{"'http-request set-src': this action is not supported by fjord yet"}},
+		{"bad log level", httpFE("  http-request set-log-level loud #ERR"), []string{"unknown level 'loud'"}},
 		{"set-timeout of the client", httpFE("  http-request set-timeout client 5s #ERR"), []string{"'client' is not a timeout this action sets"}},
 		{"set-timeout without a value", httpFE("  http-request set-timeout server #ERR"), []string{"expects 'server' or 'tunnel', then a time"}},
 		{"stick table action", httpFE("  http-request track-sc0 src #ERR"), []string{"comes with stick tables"}},

@@ -135,6 +135,9 @@ type AccessRecord struct {
 
 	// Caps are the request's captured headers (%hr, %hs).
 	Caps Captures
+	// Level is the syslog level set-log-level gave the line, plus one;
+	// 0 for the default (info).
+	Level int
 
 	// Samples are the values of the frontend's %[expr] nodes, slot i in
 	// Samples[SampleOff[i]:SampleOff[i+1]] (config.SampleSlot), for a
@@ -270,6 +273,9 @@ type accessTimes struct {
 	routed       bool     // s.be is this request's backend
 	localBe      *backend // the backend whose stats page claimed the request
 	handedOff    bool     // answered off the loop (the stats page): "<STATS>"
+	// logLevel is what set-log-level set: 0 none, 1 silent, else the
+	// syslog level + 2.
+	logLevel int
 
 	// counter is the request's number in the process (%rt), taken from
 	// the engine's count the first time it is asked for (counted).
@@ -307,6 +313,7 @@ func (s *session) logRequestStart(req *h1.Request) {
 	}
 	t.slot, t.conn, t.resp = time.Time{}, time.Time{}, time.Time{}
 	t.term = [2]byte{}
+	t.logLevel = 0
 	t.redispatched = false
 	t.beQueue = 0
 	t.status = -1
@@ -497,9 +504,15 @@ func (s *session) emit(kind RecordKind) { s.emitBytes(kind, 0) }
 
 // emitBytes fills the loop's record and hands it to the frontend's sink.
 func (s *session) emitBytes(kind RecordKind, extra int64) {
-	if r := s.record(kind, extra); r != nil {
-		s.fe.log.Log(r)
+	r := s.record(kind, extra)
+	if r == nil || s.at.logLevel == 1 { // set-log-level silent
+		return
 	}
+	r.Level = 0
+	if s.at.logLevel > 1 {
+		r.Level = s.at.logLevel - 1
+	}
+	s.fe.log.Log(r)
 }
 
 // record fills the loop's record for the request or connection that ends
@@ -553,6 +566,7 @@ func (s *session) requestUniqueID() []byte {
 func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	l, t := s.l, &s.at
 	r.Kind = kind
+	r.Level = 0
 	r.HTTPMode = s.fe.conf.Mode == config.ModeHTTP
 	r.Frontend = s.fe.conf.Name
 	r.Backend, r.Server = s.fe.conf.Name, "<NOSRV>"

@@ -544,6 +544,9 @@ func buffersBody(px *config.Proxy, cfg *config.Config) bool {
 // keepCaptures puts what capture actions kept into the frontend's slots
 // (the response's after its request slots).
 func (s *session) keepCaptures(t *rules.Txn, response bool) {
+	if t.LogLevelSet {
+		s.at.logLevel = t.LogLevel + 2 // 0: not set, 1: silent
+	}
 	caps := t.Captures()
 	if len(caps) == 0 || s.h.caps == nil {
 		return

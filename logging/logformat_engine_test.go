@@ -594,3 +594,48 @@ backend app
 		t.Errorf("line %q, want %q (the path slot is 4 bytes: %q expected)", line, want, "{www.example.com|/a/} {200}")
 	}
 }
+
+// set-log-level: silent drops the request's line, a level sets its
+// priority.
+func TestSetLogLevel(t *testing.T) {
+	sl := listenSyslog(t)
+	web := webServer(t, "hello")
+	addr, _ := run(t, `global
+  log %s local0
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend www
+  bind BIND
+  http-request set-log-level silent if { path /health }
+  http-request set-log-level err if { path /bad }
+  log-format "%%HP"
+  default_backend app
+backend app
+  server web1 %s
+`, sl.addr, web)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, p := range []string{"/health", "/bad", "/ok"} {
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", p)
+		if err := readResponse(br); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// local0 is facility 16: PRI 16*8+3 for err, 16*8+6 for info. The
+	// silenced /health sends nothing, so /bad's line comes first.
+	if d := sl.next(t); !strings.HasPrefix(d, "<131>") || msgOf(t, d) != "/bad" {
+		t.Errorf("first line %q, want /bad at err (<131>)", d)
+	}
+	if d := sl.next(t); !strings.HasPrefix(d, "<134>") || msgOf(t, d) != "/ok" {
+		t.Errorf("second line %q, want /ok at info (<134>)", d)
+	}
+}

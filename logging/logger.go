@@ -444,6 +444,8 @@ func (w *writer) write(it *item) {
 	at := lg.now()
 	if it.event {
 		level, at = it.level, it.at
+	} else if it.rec.Level > 0 {
+		level = it.rec.Level - 1 // http-request set-log-level
 	}
 	w.line, w.jsonLine, w.sdDone = w.line[:0], w.jsonLine[:0], false
 	if !it.event && it.px != nil {

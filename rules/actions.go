@@ -139,6 +139,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 				t.rendered = v.appendText(t.rendered)
 				t.captures = append(t.captures, Capture{Slot: c.CaptureSlot, Value: t.rendered[off:len(t.rendered):len(t.rendered)]})
 			}
+		case config.ActSetLogLevel:
+			t.LogLevel, t.LogLevelSet = c.LogLevel, true
 		case config.ActSetTimeout:
 			d := c.Timeout
 			if r.tmo != nil {

@@ -50,6 +50,10 @@ type Txn struct {
 	rendered []byte
 	// hints are the fields early-hint rules gathered.
 	hints []byte
+	// LogLevel is what set-log-level set (config.LogSilent: no line),
+	// when LogLevelSet.
+	LogLevel    int
+	LogLevelSet bool
 	// captures are what capture actions kept, for the engine to put in
 	// the frontend's slots (Captures).
 	captures []Capture
@@ -66,6 +70,7 @@ func (t *Txn) Reset() {
 	t.scratch = t.scratch[:0]
 	t.rendered = t.rendered[:0]
 	t.hints = t.hints[:0]
+	t.LogLevel, t.LogLevelSet = 0, false
 	if t.captures == nil {
 		t.captures = make([]Capture, 0, maxCapturesPerRun)
 	}
