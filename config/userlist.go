@@ -224,21 +224,39 @@ func (p *parser) endUserlist() {
 }
 
 // checkPasswordHash refuses a "password" hash that rules/passwd cannot
-// check: a scheme other than SHA-512 crypt, SHA-256 crypt and bcrypt, or
-// a hash of one of them that crypt(3) cannot have written. It reads the
-// hash's structure only, as rules/passwd.Format does (config imports no
-// other fjord package); a test there checks that the two agree, and that
-// this error holds Format's message.
+// check (see PasswordHash).
 func checkPasswordHash(hash string) error {
+	_, _, err := PasswordHash(hash)
+	return err
+}
+
+// Password hash schemes fjord checks (PasswordHash).
+const (
+	SHA512Crypt = "SHA-512 crypt"
+	SHA256Crypt = "SHA-256 crypt"
+	BCrypt      = "bcrypt"
+)
+
+// PasswordHash reads the structure of a crypt(3) hash: its scheme
+// (SHA512Crypt, SHA256Crypt or BCrypt) and its cost (SHA-crypt's rounds,
+// bcrypt's log2 cost). A scheme other than these, or a hash of one of
+// them that crypt(3) cannot have written, is an error that says why.
+// rules/passwd checks passwords against what it accepts.
+func PasswordHash(hash string) (scheme string, cost int, err error) {
 	switch {
+	case hash == "":
+		return "", 0, errors.New("empty password hash")
 	case strings.HasPrefix(hash, "$6$"):
-		return checkSHACrypt("SHA-512 crypt", hash[3:], 86)
+		cost, err = checkSHACrypt(SHA512Crypt, hash[3:], 86)
+		return SHA512Crypt, cost, err
 	case strings.HasPrefix(hash, "$5$"):
-		return checkSHACrypt("SHA-256 crypt", hash[3:], 43)
+		cost, err = checkSHACrypt(SHA256Crypt, hash[3:], 43)
+		return SHA256Crypt, cost, err
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		return checkBCrypt(hash[4:])
+		cost, err = checkBCrypt(hash[4:])
+		return BCrypt, cost, err
 	}
-	return hashRefusal(hash)
+	return "", 0, hashRefusal(hash)
 }
 
 // cryptAlphabet is crypt(3)'s base-64 alphabet, of salts and hashes.
@@ -259,58 +277,60 @@ const hashHint = "use SHA-512 crypt ($6$, made by 'mkpasswd -m sha-512' or 'open
 // checkSHACrypt reads "[rounds=N$]SALT$HASH" of a $5$ or $6$ hash:
 // crypt(3) writes rounds from 1000 to 999999999 without leading zeros, a
 // salt of at most 16 characters, and a hash of a fixed length.
-func checkSHACrypt(scheme, rest string, hashLen int) error {
+func checkSHACrypt(scheme, rest string, hashLen int) (int, error) {
+	rounds := 5000 // crypt(3)'s default
 	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
 		n, tail, found := strings.Cut(r, "$")
 		if !found {
-			return fmt.Errorf("malformed %s hash: no '$' after rounds=%s", scheme, n)
+			return 0, fmt.Errorf("malformed %s hash: no '$' after rounds=%s", scheme, n)
 		}
 		v, err := strconv.Atoi(n)
 		if err != nil || strconv.Itoa(v) != n {
-			return fmt.Errorf("malformed %s hash: rounds=%s is not a number as crypt(3) writes one", scheme, n)
+			return 0, fmt.Errorf("malformed %s hash: rounds=%s is not a number as crypt(3) writes one", scheme, n)
 		}
 		if v < 1000 || v > 999999999 {
-			return fmt.Errorf("malformed %s hash: rounds=%d is outside 1000-999999999, so crypt(3) cannot have made it", scheme, v)
+			return 0, fmt.Errorf("malformed %s hash: rounds=%d is outside 1000-999999999, so crypt(3) cannot have made it", scheme, v)
 		}
-		rest = tail
+		rounds, rest = v, tail
 	}
 	salt, sum, found := strings.Cut(rest, "$")
 	switch {
 	case !found:
-		return fmt.Errorf("malformed %s hash: no '$' between the salt and the hash", scheme)
+		return 0, fmt.Errorf("malformed %s hash: no '$' between the salt and the hash", scheme)
 	case len(salt) > 16:
-		return fmt.Errorf("malformed %s hash: a salt of %d characters (crypt(3) writes at most 16)", scheme, len(salt))
+		return 0, fmt.Errorf("malformed %s hash: a salt of %d characters (crypt(3) writes at most 16)", scheme, len(salt))
 	case !inCryptAlphabet(salt):
-		return fmt.Errorf("malformed %s hash: the salt has a character outside [./0-9A-Za-z]", scheme)
+		return 0, fmt.Errorf("malformed %s hash: the salt has a character outside [./0-9A-Za-z]", scheme)
 	case len(sum) != hashLen:
-		return fmt.Errorf("malformed %s hash: the hash after the salt has %d characters, not %d", scheme, len(sum), hashLen)
+		return 0, fmt.Errorf("malformed %s hash: the hash after the salt has %d characters, not %d", scheme, len(sum), hashLen)
 	case !inCryptAlphabet(sum):
-		return fmt.Errorf("malformed %s hash: the hash has a character outside [./0-9A-Za-z]", scheme)
+		return 0, fmt.Errorf("malformed %s hash: the hash has a character outside [./0-9A-Za-z]", scheme)
 	}
-	return nil
+	return rounds, nil
 }
 
 // checkBCrypt reads what follows "$2?$": a two-digit cost from 04 to 31,
 // '$', and 53 characters of salt and hash.
-func checkBCrypt(rest string) error {
+func checkBCrypt(rest string) (int, error) {
 	if len(rest) < 3 || rest[2] != '$' {
-		return errors.New("malformed bcrypt hash: no two-digit cost after the version")
+		return 0, errors.New("malformed bcrypt hash: no two-digit cost after the version")
 	}
 	c := rest[:2]
 	if c[0] < '0' || c[0] > '9' || c[1] < '0' || c[1] > '9' {
-		return fmt.Errorf("malformed bcrypt hash: cost '%s' is not two digits", c)
+		return 0, fmt.Errorf("malformed bcrypt hash: cost '%s' is not two digits", c)
 	}
-	if cost := int(c[0]-'0')*10 + int(c[1]-'0'); cost < 4 || cost > 31 {
-		return fmt.Errorf("malformed bcrypt hash: cost %d is outside 4-31", cost)
+	cost := int(c[0]-'0')*10 + int(c[1]-'0')
+	if cost < 4 || cost > 31 {
+		return 0, fmt.Errorf("malformed bcrypt hash: cost %d is outside 4-31", cost)
 	}
 	sum := rest[3:]
 	if len(sum) != 53 {
-		return fmt.Errorf("malformed bcrypt hash: %d characters of salt and hash after the cost, not 53", len(sum))
+		return 0, fmt.Errorf("malformed bcrypt hash: %d characters of salt and hash after the cost, not 53", len(sum))
 	}
 	if !inCryptAlphabet(sum) {
-		return errors.New("malformed bcrypt hash: a character outside [./0-9A-Za-z]")
+		return 0, errors.New("malformed bcrypt hash: a character outside [./0-9A-Za-z]")
 	}
-	return nil
+	return cost, nil
 }
 
 // hashRefusal says why a hash of no accepted scheme is refused.
