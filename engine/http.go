@@ -250,7 +250,7 @@ func (s *session) httpNextHead() bool {
 		s.captureSamples(t, atRequest) // the request as the client sent it
 	}
 	if s.fe.bufferBody {
-		t.Body = requestBody(t, req, buf[hl:n])
+		t.Body = l.requestBody(req, buf[hl:n])
 	}
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again

@@ -487,13 +487,15 @@ func (s *session) bodyArrived(req *h1.Request, after []byte, full bool) bool {
 
 // requestBody is the body the rules read (req.body): the Content-Length
 // bytes that came with the head, or a chunked body's data, taken out of
-// its framing into the Txn's scratch.
-func requestBody(t *rules.Txn, req *h1.Request, after []byte) []byte {
+// its framing into the loop's body buffer, valid while the request's
+// rules run.
+func (l *loop) requestBody(req *h1.Request, after []byte) []byte {
 	switch req.Body() {
 	case h1.BodyLength:
 		return after[:min(int64(len(after)), req.ContentLength)]
 	case h1.BodyChunked:
-		return t.AppendScratch(func(dst []byte) []byte { return dechunk(dst, after) })
+		l.body = dechunk(l.body[:0], after)
+		return l.body
 	}
 	return nil
 }

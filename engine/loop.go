@@ -44,6 +44,8 @@ type loop struct {
 	txn    rules.Txn
 	reqMsg rules.Msg
 	resMsg rules.Msg
+	// body holds a chunked body's data for the rules (requestBody).
+	body []byte
 	// editBufs are free buffers for heads rules rewrote (httprules.go).
 	editBufs [][]byte
 	resp     h1.Response

@@ -142,14 +142,6 @@ type Env interface {
 	UsableServers(backend string) int
 }
 
-// AppendScratch lets the engine build a value (a de-chunked body) in the
-// Txn's scratch: f appends to the slice it is given.
-func (t *Txn) AppendScratch(f func([]byte) []byte) []byte {
-	off := len(t.scratch)
-	t.scratch = f(t.scratch)
-	return t.built(off)
-}
-
 // Capture is a value a capture action kept for slot Slot.
 type Capture struct {
 	Slot  int
