@@ -16,6 +16,10 @@ import (
 type API struct {
 	Src   *Sources
 	Level config.APILevel // the zero value acts as operator, HAProxy's default
+
+	// experimental is the connection's "experimental-mode on": it lets
+	// the commands HAProxy marks experimental run (and be listed).
+	experimental bool
 }
 
 type command struct {
@@ -24,6 +28,9 @@ type command struct {
 	usage string
 	run   func(a *API, args []string) string
 	act   connAction
+
+	experimental bool // runs only in experimental mode
+	unlisted     bool // left out of help, as HAProxy leaves it out
 }
 
 // connAction is what a command asks of the connection it came on.
@@ -42,23 +49,27 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{[]string{"help"}, config.LevelUser, "help                         : this message", (*API).help, actNone},
-		{[]string{"prompt"}, config.LevelUser, "prompt                       : toggle interactive mode with prompt", connCommand, actPrompt},
-		{[]string{"quit"}, config.LevelUser, "quit                         : disconnect", connCommand, actQuit},
-		{[]string{"show", "info"}, config.LevelUser, "show info                    : report information about the running process", (*API).showInfo, actNone},
-		{[]string{"show", "stat"}, config.LevelUser, "show stat [{<px>|<iid>} <type> <sid>] [typed|json] [up] [no-maint] : report counters for each proxy and server", (*API).showStat, actNone},
-		{[]string{"show", "servers", "state"}, config.LevelUser, "show servers state [<backend>] : dump volatile server information", (*API).showServersState, actNone},
-		{[]string{"get", "weight"}, config.LevelUser, "get weight <bk>/<srv>        : report a server's current weight", (*API).getWeight, actNone},
-		{[]string{"set", "weight"}, config.LevelAdmin, "set weight <bk>/<srv> <w>[%] : change a server's weight", (*API).setWeight, actNone},
-		{[]string{"disable", "server"}, config.LevelAdmin, "disable server <bk>/<srv>    : put a server in maintenance mode", (*API).disableServer, actNone},
-		{[]string{"enable", "server"}, config.LevelAdmin, "enable server <bk>/<srv>     : take a server out of maintenance mode", (*API).enableServer, actNone},
-		{[]string{"set", "server"}, config.LevelAdmin, "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", (*API).setServer, actNone},
+		{words: []string{"help"}, level: config.LevelUser, usage: "help                         : this message", run: (*API).help},
+		{words: []string{"prompt"}, level: config.LevelUser, usage: "prompt                       : toggle interactive mode with prompt", run: connCommand, act: actPrompt},
+		{words: []string{"quit"}, level: config.LevelUser, usage: "quit                         : disconnect", run: connCommand, act: actQuit},
+		{words: []string{"show", "info"}, level: config.LevelUser, usage: "show info                    : report information about the running process", run: (*API).showInfo},
+		{words: []string{"show", "stat"}, level: config.LevelUser, usage: "show stat [{<px>|<iid>} <type> <sid>] [typed|json] [up] [no-maint] : report counters for each proxy and server", run: (*API).showStat},
+		{words: []string{"show", "servers", "state"}, level: config.LevelUser, usage: "show servers state [<backend>] : dump volatile server information", run: (*API).showServersState},
+		{words: []string{"get", "weight"}, level: config.LevelUser, usage: "get weight <bk>/<srv>        : report a server's current weight", run: (*API).getWeight},
+		{words: []string{"set", "weight"}, level: config.LevelAdmin, usage: "set weight <bk>/<srv> <w>[%] : change a server's weight", run: (*API).setWeight},
+		{words: []string{"disable", "server"}, level: config.LevelAdmin, usage: "disable server <bk>/<srv>    : put a server in maintenance mode", run: (*API).disableServer},
+		{words: []string{"enable", "server"}, level: config.LevelAdmin, usage: "enable server <bk>/<srv>     : take a server out of maintenance mode", run: (*API).enableServer},
+		{words: []string{"set", "server"}, level: config.LevelAdmin, usage: "set server <bk>/<srv> state ready|drain|maint : change a server's administrative state", run: (*API).setServer},
+		{words: []string{"get", "var"}, level: config.LevelOperator, usage: "get var <name>               : retrieve contents of a process-wide variable", run: (*API).getVar},
+		{words: []string{"set", "var"}, level: config.LevelOperator, usage: "set var <name> [fmt|expr] {<fmt>|<expr>}: set variable from an expression or a format", run: (*API).setVar, experimental: true},
+		{words: []string{"experimental-mode"}, level: config.LevelAdmin, run: (*API).experimentalMode, unlisted: true},
 	}
 }
 
 // Exec runs one command and returns its answer: empty, or lines each
 // ending in a newline, none of them empty (the socket ends each answer
-// with an empty line). "prompt" and "quit" answer nothing here: only a
+// with an empty line), except "get var", whose one line has no newline,
+// as in HAProxy. "prompt" and "quit" answer nothing here: only a
 // connection can carry them out.
 func (a *API) Exec(line string) string {
 	answer, _ := a.exec(line)
@@ -77,6 +88,9 @@ func (a *API) exec(line string) (string, connAction) {
 		}
 		if a.level() < c.level {
 			return "Permission denied\n", actNone
+		}
+		if c.experimental && !a.experimental {
+			return "This command is restricted to experimental mode only.\n", actNone
 		}
 		return c.run(a, words[len(c.words):]), c.act
 	}
@@ -116,7 +130,7 @@ func clip(s string) string {
 func (a *API) usage() string {
 	var b strings.Builder
 	for _, c := range commands {
-		if a.level() >= c.level {
+		if a.level() >= c.level && !c.unlisted && (a.experimental || !c.experimental) {
 			b.WriteString("  " + c.usage + "\n")
 		}
 	}
