@@ -139,8 +139,10 @@ func isTokenChar(r rune) bool {
 	return strings.ContainsRune("!#$%&'*+-.^_`|~", r)
 }
 
-// parseIntRange reads an integer pattern, "N" or "MIN:MAX" with either
-// end left out. Version patterns ("3.3", HAProxy's dotted versions) are
+// parseIntRange reads an integer pattern, "N" or "MIN:MAX" (or
+// "MIN-MAX") with either end left out, cut at the first ':' or '-' as
+// HAProxy's pat_parse_int cuts it: "-5" is "up to 5", since a pattern
+// cannot be a negative number. Version patterns ("3.3", HAProxy's dotted versions) are
 // kept as major<<16 | minor, as req.ssl_ver gives them.
 func parseIntRange(v string, version bool) (IntRange, error) {
 	num := func(s string) (int64, error) {
@@ -165,7 +167,10 @@ func parseIntRange(v string, version bool) (IntRange, error) {
 		kind = "a version such as 3.3"
 	}
 	var r IntRange
-	lo, hi, isRange := strings.Cut(v, ":")
+	lo, hi, isRange := v, "", false
+	if i := strings.IndexAny(v, ":-"); i >= 0 {
+		lo, hi, isRange = v[:i], v[i+1:], true
+	}
 	if !isRange {
 		n, err := num(v)
 		if err != nil {

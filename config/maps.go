@@ -16,7 +16,9 @@ import (
 // that cannot be read is an error that names it, at startup, never a
 // silent empty map at request time. As in HAProxy, a relative path is
 // relative to the working directory, lines starting with '#' and empty
-// lines are skipped, and leading white space is not part of a key.
+// lines are skipped, and leading white space is not part of a key. A '#'
+// after leading white space starts a key or pattern, not a comment, as
+// in HAProxy (pat_ref_read_from_file).
 
 // MapFile is a map file: a key and a value a line, the value being the
 // rest of the line after the white space that ends the key.
@@ -67,11 +69,16 @@ func readPatternFile(path string, keyed bool) ([]MapEntry, error) {
 	for sc.Scan() {
 		line++
 		text := strings.TrimRight(sc.Text(), "\r")
-		text = strings.TrimLeft(text, " \t")
-		if text == "" || text[0] == '#' {
+		if strings.HasPrefix(text, "#") {
 			continue
 		}
-		e := MapEntry{Line: line, Key: strings.TrimRight(text, " \t")}
+		text = strings.TrimLeft(text, " \t")
+		if text == "" {
+			continue
+		}
+		// An ACL pattern is the rest of the line, trailing white space
+		// included, as HAProxy reads it; a map's value is trimmed.
+		e := MapEntry{Line: line, Key: text}
 		if keyed {
 			if i := strings.IndexAny(text, " \t"); i >= 0 {
 				e.Key = text[:i]

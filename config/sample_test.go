@@ -128,3 +128,36 @@ func TestParseSampleAddr(t *testing.T) {
 		}
 	}
 }
+
+// ACL integer patterns are cut at the first ':' or '-', as HAProxy's
+// pat_parse_int and pat_parse_dotted_ver cut them.
+func TestACLIntPatternRanges(t *testing.T) {
+	full := func(lo, hi int64) IntRange { return IntRange{Min: lo, Max: hi, HasMin: true, HasMax: true} }
+	for _, tc := range []struct {
+		in      string
+		version bool
+		want    IntRange
+		err     string
+	}{
+		{in: "443", want: full(443, 443)},
+		{in: "1024:65535", want: full(1024, 65535)},
+		{in: "8000-8999", want: full(8000, 8999)},
+		{in: "-5", want: IntRange{Max: 5, HasMax: true}},
+		{in: "1024-", want: IntRange{Min: 1024, HasMin: true}},
+		{in: "3.0-3.3", version: true, want: full(3<<16, 3<<16|3)},
+		{in: "9-3", err: "the range '9-3' is empty"},
+		{in: "1:-2", err: "the range '1:-2' is empty"},
+		{in: "-", err: "'-' is not a range: give at least one end"},
+		{in: "x-2", err: "'x' in 'x-2' is not an integer"},
+	} {
+		got, err := parseIntRange(tc.in, tc.version)
+		switch {
+		case tc.err != "":
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: got %+v, %v; want error %q", tc.in, got, err, tc.err)
+			}
+		case err != nil || got != tc.want:
+			t.Errorf("%q: got %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
