@@ -249,15 +249,29 @@ func headerValue(m *Msg, a []config.Arg, it *iter, split bool) (Value, bool) {
 // space, and returns where the next one starts (past the end after the
 // last).
 func nextItem(v []byte, off int) ([]byte, int) {
-	end := bytes.IndexByte(v[off:], ',')
-	next := len(v) + 1
-	if end >= 0 {
-		end += off
-		next = end + 1
-	} else {
-		end = len(v)
+	end := valueEnd(v, off)
+	return trimOWS(v[off:end]), end + 1
+}
+
+// valueEnd is HAProxy's http_find_hdr_value_end: the index of the comma
+// that ends the element starting at off, or len(v). A comma inside a
+// quoted string (where a backslash escapes the next byte) ends nothing:
+// `W/"a,b", "c"` holds two elements.
+func valueEnd(v []byte, off int) int {
+	quoted, escaped := false, false
+	for i := off; i < len(v); i++ {
+		switch c := v[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == ',':
+			return i
+		}
 	}
-	return trimOWS(v[off:end]), next
+	return len(v)
 }
 
 // countValues counts the values hdr() (split) or fhdr() would give.
@@ -273,7 +287,9 @@ func countValues(m *Msg, a []config.Arg, split bool) int {
 			continue
 		}
 		if split {
-			n += bytes.Count(h.Value, []byte{','}) + 1
+			for off := 0; off <= len(h.Value); off = valueEnd(h.Value, off) + 1 {
+				n++
+			}
 		} else {
 			n++
 		}

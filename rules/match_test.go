@@ -223,6 +223,11 @@ func TestMatchHdrCommaSeparatedValues(t *testing.T) {
 		{"hdr list second value", nil, "if { hdr(x-tag) b }", getHead("/", "X-Tag: a, b\r\n"), netip.Addr{}, true},
 		{"hdr list first value", nil, "if { hdr(x-tag) a }", getHead("/", "X-Tag: a, b\r\n"), netip.Addr{}, true},
 		{"hdr_beg list second value", nil, "if { hdr_beg(x-tag) be }", getHead("/", "X-Tag: alpha,beta\r\n"), netip.Addr{}, true},
+		// A comma in a quoted string does not split (http_find_hdr_value_end).
+		{"hdr quoted comma kept", nil, `if { hdr(if-match) 'W/"a,b"' }`, getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, true},
+		{"hdr quoted comma is no split", nil, `if { hdr(if-match) 'b"' }`, getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, false},
+		{"hdr escaped quote stays quoted", nil, `if { hdr(x-q) '"a\",b"' }`, getHead("/", "X-Q: \"a\\\",b\", c\r\n"), netip.Addr{}, true},
+		{"hdr_cnt counts quoted elements", nil, "if { hdr_cnt(if-match) 2 }", getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, true},
 	})
 }
 
