@@ -163,8 +163,10 @@ func init() {
 		if !ok {
 			return v, false
 		}
-		n, ok := atoi(v.B)
-		return intValue(n), ok
+		// As HAProxy's strl2ic: leading digits, 0 without any; a
+		// header that is there always gives a sample.
+		n, _ := atoi(v.B)
+		return intValue(n), true
 	}
 }
 

@@ -227,6 +227,11 @@ func TestMatchHdrCommaSeparatedValues(t *testing.T) {
 		{"hdr quoted comma kept", nil, `if { hdr(if-match) 'W/"a,b"' }`, getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, true},
 		{"hdr quoted comma is no split", nil, `if { hdr(if-match) 'b"' }`, getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, false},
 		{"hdr escaped quote stays quoted", nil, `if { hdr(x-q) '"a\",b"' }`, getHead("/", "X-Q: \"a\\\",b\", c\r\n"), netip.Addr{}, true},
+		// hdr_val reads leading digits as HAProxy's strl2ic: text is 0.
+		{"hdr_val text is 0", nil, "if { hdr_val(x-n) 0 }", getHead("/", "X-N: abc\r\n"), netip.Addr{}, true},
+		{"hdr_val leading digits", nil, "if { hdr_val(x-n) 12 }", getHead("/", "X-N: 12abc\r\n"), netip.Addr{}, true},
+		{"hdr_val negative", nil, "if { hdr_val(x-n) lt 0 }", getHead("/", "X-N: -3\r\n"), netip.Addr{}, true},
+		{"hdr_val absent header", nil, "if { hdr_val(x-n) 0 }", getHead("/"), netip.Addr{}, false},
 		{"hdr_cnt counts quoted elements", nil, "if { hdr_cnt(if-match) 2 }", getHead("/", "If-Match: W/\"a,b\", \"c\"\r\n"), netip.Addr{}, true},
 	})
 }

@@ -91,7 +91,7 @@ func readInt64(b []byte) int64 {
 }
 
 // atoi reads a sign and digits, the rest ignored; ok is false when there
-// are no digits (req.hdr_val).
+// are no digits (n is then 0, which req.hdr_val gives, as HAProxy does).
 func atoi(b []byte) (int64, bool) {
 	i, neg := 0, false
 	if i < len(b) && (b[i] == '-' || b[i] == '+') {
