@@ -380,6 +380,11 @@ func (f *flow) writeHead(s *session, b []byte) bool {
 	}
 	if len(rest) > 0 {
 		f.dst.writable = false
+		if f.dst.splices() {
+			// The pipe counts what it splices out: take the stashed
+			// bytes back, or they would count twice.
+			f.bytes -= int64(len(rest))
+		}
 		return f.stash(s, rest)
 	}
 	return true
