@@ -136,3 +136,25 @@ func TestHelloWithoutInspectDelayWarns(t *testing.T) {
 	}
 	t.Errorf("no warning about the missing inspect-delay: %v", cfg.Diagnostics)
 }
+
+// tcp-response content rules set variables, as in HAProxy; their values
+// cannot read a message.
+func TestTCPResponseVarActions(t *testing.T) {
+	cfg := mustParse(t, tcpBE(
+		"  tcp-response content set-var(txn.a) str(x)",
+		`  tcp-response content set-var-fmt(txn.b) "%[var(txn.a)]-y" if { var(txn.a) -m found }`,
+		"  tcp-response content unset-var(txn.a)",
+	))
+	be := proxy(t, cfg, "backend", "be")
+	if len(be.TCPResponse) != 3 || be.TCPResponse[0].Action != TCPSetVar || be.TCPResponse[0].Var.Expr == nil ||
+		be.TCPResponse[1].Action != TCPSetVarFmt || be.TCPResponse[1].Var.Format == nil || be.TCPResponse[1].Cond == nil ||
+		be.TCPResponse[2].Action != TCPUnsetVar {
+		t.Fatalf("rules %+v", be.TCPResponse)
+	}
+	runErrorCases(t, NoResolver, []errCase{
+		{"value reading the request", tcpBE("  tcp-response content set-var(txn.a) req.hdr(x) #ERR"), []string{"its condition and values may read"}},
+		{"set-var without a value", tcpBE("  tcp-response content set-var(txn.a) #ERR"), []string{"'tcp-response content set-var(txn.a)' expects a value"}},
+		{"set-var with a bad condition", tcpBE("  tcp-response content set-var(txn.a,ifnever) str(x) #ERR"), []string{"unknown set-var condition 'ifnever'"}},
+		{"unknown action", tcpBE("  tcp-response content close #ERR"), []string{"'tcp-response content close': the action is not supported"}},
+	})
+}

@@ -546,6 +546,43 @@ listen tcpfe
 	}
 }
 
+// tcp-response content rules set variables and evaluation goes on: in
+// tcp mode a later rule reads what an earlier set; in mode http the
+// http-response rules read them, as the transaction's.
+func TestTCPResponseSetVar(t *testing.T) {
+	srv := headersNode(t)
+	port := freePort(t)
+	startEngine(t, fmt.Sprintf(`defaults
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+listen tcpfe
+  mode tcp
+  bind 127.0.0.1:%d
+  tcp-response content set-var(sess.seen) str(yes)
+  tcp-response content reject if { var(sess.seen) -m str yes }
+  server s %s
+`, port, srv))
+	_, addr := startEngine(t, rulesConfig(t, "", `  tcp-response content set-var(txn.r) str(from-tcp)
+  tcp-response content set-var-fmt(txn.f) "%[var(txn.r)]-fmt"
+  http-response set-header x-r "%[var(txn.r)] %[var(txn.f)]"`, srv))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("tcp: the rule after set-var did not see it: the client got %q", b)
+	}
+	for i, resp := range ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n") {
+		if got := resp.Header.Get("X-R"); got != "from-tcp from-tcp-fmt" {
+			t.Errorf("http, request %d: x-r %q, want the tcp-response rules' variables", i+1, got)
+		}
+	}
+}
+
 // A server that closes a kept connection as the next request arrives
 // (an idle timeout racing the request): the request, sent whole with its
 // body, goes again on a new connection, as HAProxy retries it, and the
