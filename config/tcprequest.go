@@ -91,6 +91,9 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-request' expects 'inspect-delay', 'connection' or 'content'")
 	}
+	if err := anonymousDefaults(px, fmt.Sprintf("'tcp-request %s'", args[0])); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "inspect-delay":
 		if len(args) != 2 {
@@ -110,9 +113,6 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("unknown 'tcp-request %s' (supported: inspect-delay, connection, session, content)", args[0])
 	}
 	kind := args[0]
-	if px.Section == "defaults" {
-		return fmt.Errorf("'tcp-request %s' rules in a defaults section are not supported: write them in the frontend, listen or backend section", kind)
-	}
 	if (kind == "connection" || kind == "session") && px.Caps&CapFrontend == 0 {
 		return fmt.Errorf("'tcp-request %s' applies to accepted connections: it is allowed in frontend and listen sections only, as in HAProxy", kind)
 	}
@@ -294,6 +294,9 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-response' expects 'inspect-delay' or 'content'")
 	}
+	if err := anonymousDefaults(px, fmt.Sprintf("'tcp-response %s'", args[0])); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "inspect-delay":
 		if len(args) != 2 {
@@ -310,9 +313,6 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	case "content":
 	default:
 		return fmt.Errorf("unknown 'tcp-response %s' (supported: inspect-delay, content)", args[0])
-	}
-	if px.Section == "defaults" {
-		return fmt.Errorf("'tcp-response content' rules in a defaults section are not supported: write them in the backend or listen section")
 	}
 	if len(args) < 2 {
 		return fmt.Errorf("'tcp-response content' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME))")

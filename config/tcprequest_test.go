@@ -107,7 +107,7 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"expect-proxy without layer4", tcpFE("  tcp-request connection expect-proxy #ERR"), []string{"expects 'layer4'"}},
 		{"global set-var of a session variable", lines("global", "  set-var sess.a int(1) #ERR") + okTail, []string{"only proc variables exist before any connection"}},
 		{"global set-var reading a request", lines("global", "  set-var proc.a src #ERR") + okTail, []string{"does not exist at startup"}},
-		{"rules in defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"defaults section are not supported"}},
+		{"rules in anonymous defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"'tcp-request content' is not allowed in an anonymous 'defaults' section"}},
 		{"connection rule in a backend", tcpBE("  tcp-request connection accept #ERR"), []string{"frontend and listen sections only"}},
 		{"connection rule reading the hello", tcpFE("  tcp-request connection reject if { req.ssl_sni a } #ERR"), []string{"only read the addresses (src)"}},
 		{"content rule reading HTTP", tcpFE("  tcp-request content reject if { path /x } #ERR"), []string{"cannot read the HTTP request"}},
