@@ -296,6 +296,44 @@ func TestTCPRuleVariablesAndExpectProxy(t *testing.T) {
 	}
 }
 
+// In mode http the frontend's tcp-request content rules run on each
+// request, as HAProxy runs them on each stream: the transaction variables
+// they set are that request's (a previous request's are gone), and a
+// reject closes the connection when the request that meets it comes.
+func TestTCPContentRulesRunPerRequest(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  tcp-request content reject if { var(txn.h) -m found }
+  tcp-request content reject if { var(sess.n) -m int ge 2 }
+  tcp-request content set-var(sess.n) var(sess.n),add(1) if { var(sess.n) -m found }
+  tcp-request content set-var(sess.n) int(1) unless { var(sess.n) -m found }
+  tcp-request content set-var(txn.c) str(content)
+  http-request set-var(txn.h) str(http)
+  http-request return status 200 content-type text/plain lf-string "%[var(txn.c)] %[var(sess.n)]"`, "", srv))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i, want := range []string{"content 1", "content 2"} {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		if got := bodyOf(resp); got != want {
+			t.Errorf("request %d: body %q, want %q", i+1, got, want)
+		}
+	}
+	// The third request meets the session counter's reject: no answer.
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	// (A reset is a close too: the request is left unread.)
+	if b, _ := io.ReadAll(br); len(b) != 0 {
+		t.Errorf("third request: got %q, want the connection closed", b)
+	}
+}
+
 // reject closes without an answer; early-hint sends a 103 before the
 // response; replace-pathq rewrites path and query together.
 func TestRejectEarlyHintReplacePathQ(t *testing.T) {
