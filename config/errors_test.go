@@ -410,9 +410,9 @@ func TestKeywordValueErrors(t *testing.T) {
 
 		// proxy sections
 		{"section without name", lines("backend #ERR") + okTail, []string{"'backend' needs a name"}},
-		{"section with from", lines("backend be from defs #ERR") + okTail, []string{"unexpected argument 'from'"}},
+		{"section with an address", lines("listen l 127.0.0.1:80 #ERR", "  bind 127.0.0.1:8000"), []string{"'listen l': unexpected argument '127.0.0.1:80'", "'bind' lines"}},
 		{"section bad name", lines("backend b/e #ERR") + okTail, []string{"invalid character '/' in backend name 'b/e'"}},
-		{"defaults two names", lines("defaults a b #ERR") + okTail, []string{"'defaults' takes at most a name"}},
+		{"defaults two names", lines("defaults a b #ERR") + okTail, []string{"'defaults a': unexpected argument 'b'", "expected 'from DEFAULTS'"}},
 		{"maxconn bad", httpFE("  maxconn -5 #ERR"), []string{"maxconn -5 out of range"}},
 		{"retries bad", tcpBE("  retries many #ERR"), []string{"invalid retries 'many'"}},
 		{"retries too many", tcpBE("  retries 101 #ERR"), []string{"retries 101 out of range (0-100)"}},

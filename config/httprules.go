@@ -258,6 +258,9 @@ func (p *parser) httpRule(px *Proxy, pos Pos, set HTTPRuleSet, args []string) er
 		n = append(n, "set-var(NAME)", "unset-var(NAME)")
 		return strings.Join(n[:len(n)-2], ", ")
 	}
+	if err := anonymousDefaults(px, fmt.Sprintf("'%s'", set)); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("'%s' expects an action (%s)", set, valid())
 	}

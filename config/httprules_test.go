@@ -25,7 +25,7 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"return file missing", httpFE("  http-request return content-type text/html file /nonexistent/x.html #ERR"), []string{"cannot read file '/nonexistent/x.html'"}},
 		{"response read in request", httpFE("  http-request deny if { status 500 } #ERR"), []string{"reads the response"}},
 		{"rules in tcp mode", tcpFE("  http-request deny #ERR"), []string{"'http-request' rules need 'mode http'"}},
-		{"rules in defaults", lines("defaults", "  http-request deny #ERR") + okTail, []string{"'http-request' is not allowed in a 'defaults' section"}},
+		{"rules in anonymous defaults", lines("defaults", "  http-request deny #ERR") + okTail, []string{"'http-request' is not allowed in an anonymous 'defaults' section"}},
 		{"bad condition", httpFE("  http-request deny when x #ERR"), []string{"unexpected 'when'"}},
 		{"deny_status in return", httpFE("  http-request return deny_status 403 #ERR"), []string{"a return rule's is 'status'"}},
 		{"errorfile with a type", httpFE("  http-request deny errorfile /dev/null content-type text/plain #ERR"), []string{"'errorfile' is a whole response"}},

@@ -175,6 +175,11 @@ type parser struct {
 	extra    extras // per-proxy parse state not part of the model
 	lastPos  Pos    // last line seen, for errors about the whole configuration
 
+	// Named defaults (defaults.go): every defaults section read, in
+	// order, and the 'from' names that found none above them.
+	allDefaults     []*Proxy
+	missingDefaults []missingDefaults
+
 	// TLS parse state (tlsbind.go, tlsserver.go, tlsglobal.go).
 	firstTLSLine  Pos                         // the first bind or server line with a TLS option
 	sslCapturePos Pos                         // tune.ssl.capture-buffer-size, once
@@ -212,6 +217,10 @@ type proxyExtra struct {
 	// the defaults section's.
 	monitorPos       Pos
 	monitorInherited bool
+	// use is how proxies used this defaults section; rulesFrom is the
+	// defaults section whose rules head this proxy's (defaults.go).
+	use       defaultsUse
+	rulesFrom *Proxy
 }
 
 // pendingCond is a condition whose ACL names are resolved when its section
@@ -353,18 +362,7 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 		p.openHTTPErrors(pos, args)
 		return
 	case "defaults":
-		if len(args) > 1 {
-			p.errorf(pos, "'defaults' takes at most a name (found '%s')", args[1])
-		}
-		// A new defaults section resets every default, as in HAProxy.
-		d := builtinDefaults()
-		d.Pos = pos
-		if len(args) > 0 {
-			d.Name = args[0]
-		}
-		p.defaults = d
-		p.extra[d] = &proxyExtra{}
-		p.cur = d
+		p.openDefaults(pos, args)
 		return
 	case "userlist":
 		p.openUserlist(pos, args)
@@ -373,14 +371,20 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 	if len(args) == 0 {
 		p.errorf(pos, "'%s' needs a name", kw)
 		args = []string{fmt.Sprintf("<unnamed %s at line %d>", kw, pos.Line)}
-	} else if len(args) > 1 {
-		p.errorf(pos, "'%s %s': unexpected argument '%s' (named defaults with 'from' are not supported)", kw, args[0], args[1])
 	}
 	name := args[0]
 	if i := strings.IndexFunc(name, func(r rune) bool { return !isNameChar(r) }); i >= 0 && !strings.HasPrefix(name, "<unnamed") {
 		p.errorf(pos, "invalid character '%c' in %s name '%s' (letters, digits, '-', '_', '.' and ':' only)", name[i], kw, name)
 	}
-	px := p.inherit(p.defaults)
+	from, err := proxyHeader(kw, name, args[1:])
+	if err != nil {
+		p.errorf(pos, "%v", err)
+	}
+	d := p.proxyDefaults(pos, kw, name, from)
+	if d == nil {
+		d = builtinDefaults() // 'from' named none: an error was given
+	}
+	px := p.inherit(d)
 	px.Pos, px.Section, px.Name = pos, kw, name
 	switch kw {
 	case "frontend":
@@ -390,6 +394,7 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 	case "listen":
 		px.Caps = CapFrontend | CapBackend
 	}
+	p.inheritRules(pos, px, d)
 	for _, other := range p.cfg.Proxies {
 		if other.Name == name && other.Caps&px.Caps != 0 {
 			p.errorf(pos, "%s '%s' has the same name as %s declared at %s", kw, name, other, other.Pos)
@@ -421,6 +426,11 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 	px := *d
 	px.Binds, px.Servers, px.ACLs, px.UseBackends, px.Redirects = nil, nil, nil, nil, nil
 	px.MonitorFail, px.ErrorPages = nil, nil
+	// Rules and the capture slots they declare come with inheritRules,
+	// once HAProxy's restrictions are checked.
+	px.TCPConnection, px.TCPSession, px.TCPContent, px.TCPResponse = nil, nil, nil, nil
+	px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse = nil, nil, nil
+	px.CaptureRequest, px.CaptureResponse = nil, nil
 	px.Logs = append([]LogTarget(nil), d.Logs...)
 	px.Stats.Auth = append([]Credential(nil), d.Stats.Auth...)
 	px.Stats.Admin = append([]*Condition(nil), d.Stats.Admin...)
@@ -479,6 +489,7 @@ func (p *parser) endSection() {
 
 // finish validates what spans sections and returns the configuration.
 func (p *parser) finish() (*Config, error) {
+	p.explainMissingDefaults()
 	p.validate()
 	// Report in file order: files in the order given, lines ascending.
 	order := map[string]int{}

@@ -556,12 +556,19 @@ func TestNoOptionOverridesDefaults(t *testing.T) {
 }
 
 func TestPerSectionItemsAreNotInherited(t *testing.T) {
-	// bind, server, acl and use_backend belong to one section: they are
-	// refused in defaults, and a proxy never sees another proxy's.
-	for _, kw := range []string{"bind *:80", "server s1 127.0.0.1:80", "acl a path /", "use_backend be"} {
-		_, errs := parse(t, lines("defaults", "  "+kw, "listen l", "  bind 127.0.0.1:8000"))
-		if len(errs) != 1 || errs[0].Pos != at(2) || !strings.Contains(errs[0].Msg, "not allowed in a 'defaults' section") {
-			t.Errorf("%q in defaults: errors %v", kw, errs)
+	// bind, server and use_backend belong to one section: they are
+	// refused in defaults, and a proxy never sees another proxy's. An
+	// acl is refused in an anonymous defaults section; a named one's
+	// serve its own rules only (TestDefaultsACLsStayThere).
+	for _, tc := range []struct{ kw, want string }{
+		{"bind *:80", "not allowed in a 'defaults' section"},
+		{"server s1 127.0.0.1:80", "not allowed in a 'defaults' section"},
+		{"use_backend be", "not allowed in a 'defaults' section"},
+		{"acl a path /", "not allowed in an anonymous 'defaults' section"},
+	} {
+		_, errs := parse(t, lines("defaults", "  "+tc.kw, "listen l", "  bind 127.0.0.1:8000"))
+		if len(errs) != 1 || errs[0].Pos != at(2) || !strings.Contains(errs[0].Msg, tc.want) {
+			t.Errorf("%q in defaults: errors %v", tc.kw, errs)
 		}
 	}
 	cfg := mustParse(t, lines(

@@ -7,6 +7,9 @@ import (
 )
 
 func (p *parser) kwACL(px *Proxy, pos Pos, args []string) error {
+	if err := anonymousDefaults(px, "'acl'"); err != nil {
+		return err
+	}
 	if len(args) < 2 {
 		return fmt.Errorf("'acl' expects a name, a criterion and values")
 	}

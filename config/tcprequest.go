@@ -91,6 +91,9 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-request' expects 'inspect-delay', 'connection' or 'content'")
 	}
+	if err := anonymousDefaults(px, fmt.Sprintf("'tcp-request %s'", args[0])); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "inspect-delay":
 		if len(args) != 2 {
@@ -110,9 +113,6 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("unknown 'tcp-request %s' (supported: inspect-delay, connection, session, content)", args[0])
 	}
 	kind := args[0]
-	if px.Section == "defaults" {
-		return fmt.Errorf("'tcp-request %s' rules in a defaults section are not supported: write them in the frontend, listen or backend section", kind)
-	}
 	if (kind == "connection" || kind == "session") && px.Caps&CapFrontend == 0 {
 		return fmt.Errorf("'tcp-request %s' applies to accepted connections: it is allowed in frontend and listen sections only, as in HAProxy", kind)
 	}
@@ -124,30 +124,9 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	rule := &TCPRule{Pos: pos}
 	rest := args[2:]
 	if vk := varActionKind(word); vk != "" {
-		vs, err := parseVarAction(word, vk)
-		if err != nil {
-			return fmt.Errorf("%s: %v", what, err)
-		}
-		rule.Var = vs
-		switch vk {
-		case "unset-var":
-			rule.Action = TCPUnsetVar
-		default:
-			if len(rest) == 0 || rest[0] == "if" || rest[0] == "unless" {
-				return fmt.Errorf("%s expects a value", what)
-			}
-			if vk == "set-var" {
-				rule.Action = TCPSetVar
-				if rule.Var.Expr, err = p.parseExpr(pos, rest[0]); err != nil {
-					return fmt.Errorf("%s: %v", what, err)
-				}
-			} else {
-				rule.Action = TCPSetVarFmt
-				if rule.Var.Format, err = p.parseFormat(pos, rest[0]); err != nil {
-					return fmt.Errorf("%s: %v", what, err)
-				}
-			}
-			rest = rest[1:]
+		var err error
+		if rest, err = p.tcpVarAction(pos, rule, what, word, vk, rest); err != nil {
+			return err
 		}
 	} else {
 		action, ok := tcpActionWords[word]
@@ -183,6 +162,35 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	return nil
 }
 
+// tcpVarAction reads a set-var(), set-var-fmt() or unset-var() action of
+// a tcp-request or tcp-response rule (word, of kind vk) and its value,
+// and returns the words after them.
+func (p *parser) tcpVarAction(pos Pos, rule *TCPRule, what, word, vk string, rest []string) ([]string, error) {
+	vs, err := parseVarAction(word, vk)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	rule.Var = vs
+	if vk == "unset-var" {
+		rule.Action = TCPUnsetVar
+		return rest, nil
+	}
+	if len(rest) == 0 || rest[0] == "if" || rest[0] == "unless" {
+		return nil, fmt.Errorf("%s expects a value", what)
+	}
+	if vk == "set-var" {
+		rule.Action = TCPSetVar
+		rule.Var.Expr, err = p.parseExpr(pos, rest[0])
+	} else {
+		rule.Action = TCPSetVarFmt
+		rule.Var.Format, err = p.parseFormat(pos, rest[0])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	return rest[1:], nil
+}
+
 // validateTCPRules checks what the rules' conditions read against when
 // they are evaluated.
 func (p *parser) validateTCPRules(px *Proxy) {
@@ -201,8 +209,12 @@ func (p *parser) validateTCPRules(px *Proxy) {
 		}
 	}
 	for _, r := range px.TCPResponse {
-		if r.Cond != nil && r.Cond.Need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello) != 0 {
-			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated once the server connection is up: its condition may read the addresses, the TLS session and variables, not a message", px)
+		need := r.Var.need()
+		if r.Cond != nil {
+			need |= r.Cond.Need()
+		}
+		if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated once the server connection is up: its condition and values may read the addresses, the TLS session and variables, not a message", px)
 		}
 	}
 	hello := false
@@ -276,10 +288,14 @@ func (p *parser) globalSetVar(pos Pos, kw string, args []string) error {
 }
 
 // kwTCPResponse reads "tcp-response inspect-delay TIME" and "tcp-response
-// content accept|reject [if|unless COND]".
+// content ACTION [if|unless COND]", ACTION being accept, reject or a
+// variable action.
 func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-response' expects 'inspect-delay' or 'content'")
+	}
+	if err := anonymousDefaults(px, fmt.Sprintf("'tcp-response %s'", args[0])); err != nil {
+		return err
 	}
 	switch args[0] {
 	case "inspect-delay":
@@ -298,25 +314,30 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	default:
 		return fmt.Errorf("unknown 'tcp-response %s' (supported: inspect-delay, content)", args[0])
 	}
-	if px.Section == "defaults" {
-		return fmt.Errorf("'tcp-response content' rules in a defaults section are not supported: write them in the backend or listen section")
-	}
 	if len(args) < 2 {
-		return fmt.Errorf("'tcp-response content' expects an action (accept, reject)")
+		return fmt.Errorf("'tcp-response content' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME))")
 	}
+	word := args[1]
+	what := fmt.Sprintf("'tcp-response content %s'", word)
 	rule := &TCPRule{Pos: pos}
-	switch args[1] {
-	case "accept":
+	rest := args[2:]
+	switch vk := varActionKind(word); {
+	case vk != "":
+		var err error
+		if rest, err = p.tcpVarAction(pos, rule, what, word, vk, rest); err != nil {
+			return err
+		}
+	case word == "accept":
 		rule.Action = TCPAccept
-	case "reject":
+	case word == "reject":
 		rule.Action = TCPReject
 	default:
-		return fmt.Errorf("'tcp-response content %s': the action is not supported (fjord carries out accept and reject)", args[1])
+		return fmt.Errorf("%s: the action is not supported (fjord carries out accept, reject, set-var(), set-var-fmt() and unset-var())", what)
 	}
-	if len(args) > 2 {
-		cond, err := p.parseCondition(px, pos, args[2:])
+	if len(rest) > 0 {
+		cond, err := p.parseCondition(px, pos, rest)
 		if err != nil {
-			return fmt.Errorf("'tcp-response content %s': %v", args[1], err)
+			return fmt.Errorf("%s: %v", what, err)
 		}
 		rule.Cond = cond
 	}

@@ -107,7 +107,7 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"expect-proxy without layer4", tcpFE("  tcp-request connection expect-proxy #ERR"), []string{"expects 'layer4'"}},
 		{"global set-var of a session variable", lines("global", "  set-var sess.a int(1) #ERR") + okTail, []string{"only proc variables exist before any connection"}},
 		{"global set-var reading a request", lines("global", "  set-var proc.a src #ERR") + okTail, []string{"does not exist at startup"}},
-		{"rules in defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"defaults section are not supported"}},
+		{"rules in anonymous defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"'tcp-request content' is not allowed in an anonymous 'defaults' section"}},
 		{"connection rule in a backend", tcpBE("  tcp-request connection accept #ERR"), []string{"frontend and listen sections only"}},
 		{"connection rule reading the hello", tcpFE("  tcp-request connection reject if { req.ssl_sni a } #ERR"), []string{"only read the addresses (src)"}},
 		{"content rule reading HTTP", tcpFE("  tcp-request content reject if { path /x } #ERR"), []string{"cannot read the HTTP request"}},
@@ -135,4 +135,26 @@ func TestHelloWithoutInspectDelayWarns(t *testing.T) {
 		}
 	}
 	t.Errorf("no warning about the missing inspect-delay: %v", cfg.Diagnostics)
+}
+
+// tcp-response content rules set variables, as in HAProxy; their values
+// cannot read a message.
+func TestTCPResponseVarActions(t *testing.T) {
+	cfg := mustParse(t, tcpBE(
+		"  tcp-response content set-var(txn.a) str(x)",
+		`  tcp-response content set-var-fmt(txn.b) "%[var(txn.a)]-y" if { var(txn.a) -m found }`,
+		"  tcp-response content unset-var(txn.a)",
+	))
+	be := proxy(t, cfg, "backend", "be")
+	if len(be.TCPResponse) != 3 || be.TCPResponse[0].Action != TCPSetVar || be.TCPResponse[0].Var.Expr == nil ||
+		be.TCPResponse[1].Action != TCPSetVarFmt || be.TCPResponse[1].Var.Format == nil || be.TCPResponse[1].Cond == nil ||
+		be.TCPResponse[2].Action != TCPUnsetVar {
+		t.Fatalf("rules %+v", be.TCPResponse)
+	}
+	runErrorCases(t, NoResolver, []errCase{
+		{"value reading the request", tcpBE("  tcp-response content set-var(txn.a) req.hdr(x) #ERR"), []string{"its condition and values may read"}},
+		{"set-var without a value", tcpBE("  tcp-response content set-var(txn.a) #ERR"), []string{"'tcp-response content set-var(txn.a)' expects a value"}},
+		{"set-var with a bad condition", tcpBE("  tcp-response content set-var(txn.a,ifnever) str(x) #ERR"), []string{"unknown set-var condition 'ifnever'"}},
+		{"unknown action", tcpBE("  tcp-response content close #ERR"), []string{"'tcp-response content close': the action is not supported"}},
+	})
 }

@@ -17,6 +17,7 @@ func (p *parser) validate() {
 		}
 		p.validateStats(px)
 		p.validateRedirects(px)
+		p.dropInheritedHTTPRules(px)
 		p.validateHTTPRules(px)
 		p.validateMonitor(px)
 		if px.Caps&CapFrontend != 0 {

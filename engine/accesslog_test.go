@@ -528,3 +528,31 @@ func TestUniqueIDHeaderWithoutLog(t *testing.T) {
 		t.Errorf("X-Request-ID %q", id)
 	}
 }
+
+// A request that a tcp-request content rule rejects is logged as HAProxy
+// logs its stream: no request line (<BADREQ>), status -1, "PR"; the
+// requests before it on the connection have their own lines.
+func TestAccessRecordContentReject(t *testing.T) {
+	sink := &recordSink{}
+	web := benchServe(t, benchHTTPServe)
+	addr := startEngineOpts(t, logConfig(t, "http", `  tcp-request content reject if { var(sess.n) -m found }
+  tcp-request content set-var(sess.n) int(1)`, web), logOpts(sink))
+	c := dial(t, addr)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := io.ReadFull(br, make([]byte, len(benchHTTPResponse))); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+	if b, _ := io.ReadAll(br); len(b) != 0 {
+		t.Errorf("the rejected request was answered: %q", b)
+	}
+	if r := sink.wait(t, 1); string(r.RequestLine()) != "GET /first HTTP/1.1" || r.Status != 200 {
+		t.Errorf("first record: %q status %d", r.RequestLine(), r.Status)
+	}
+	if r := sink.wait(t, 2); r.Kind != RecordHTTP || r.RequestLen != 0 || r.Status != -1 || term(r) != "PR" || r.Server != "<NOSRV>" {
+		t.Errorf("rejected record: kind %v %q status %d term %s server %s", r.Kind, r.RequestLine(), r.Status, term(r), r.Server)
+	}
+}

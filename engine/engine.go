@@ -250,7 +250,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			}
 		}
 		views[name] = v
-		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent)
+		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent) || usesVars(v.tcpResponse)
 	}
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),

@@ -134,6 +134,18 @@ func (s *session) httpStart() {
 	s.httpReadHead()
 }
 
+// contentRejected ends a connection whose request a tcp-request content
+// rule rejected. HAProxy logs the stream as one without a request line
+// ("<BADREQ>", status -1, "PR"): the rules ran before the request line
+// was taken for the log.
+func (s *session) contentRejected(req *h1.Request) {
+	if s.logsTraffic() {
+		s.logRequestStart(req) // the request's timings and a fresh record
+		s.h.line = s.h.line[:0]
+	}
+	s.tcpRejected()
+}
+
 // httpReadHead peeks at the client's next request head and, once it is
 // whole, routes it. Requests fjord answers on the loop itself (redirects)
 // are answered one after the other, without recursion however many a
@@ -221,6 +233,18 @@ func (s *session) httpNextHead() bool {
 	if h.uid != nil {
 		h.uid.set = false // and a new unique id
 	}
+	// Each request is a new stream in HAProxy, which its H1 mux creates
+	// once the head is in: the transaction's variables start empty, and
+	// the frontend's tcp-request content rules run first, so that the
+	// variables they set are this request's.
+	if rs := s.fe.tcpContent; len(rs) > 0 {
+		t := s.txn(req)
+		s.sessionVars(t, true)
+		if !tcpRulesAccept(rs, t) {
+			s.contentRejected(req)
+			return false
+		}
+	}
 	s.fe.counters.Requests.Add(1)
 	if s.fe.conf.MonitorURI != "" && isMonitorRequest(s.fe.conf.MonitorURI, req.URI) {
 		s.monitorReply(s.txn(req)) // before anything else, and not logged
@@ -244,7 +268,7 @@ func (s *session) httpNextHead() bool {
 		h.edited = nil
 	}
 	t := s.txn(req)
-	s.sessionVars(t, true)
+	s.sessionVars(t, len(s.fe.tcpContent) == 0) // else started above
 	if len(s.fe.logSamples) > 0 {
 		s.clearSamples()
 		s.captureSamples(t, atRequest) // the request as the client sent it

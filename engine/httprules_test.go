@@ -296,6 +296,44 @@ func TestTCPRuleVariablesAndExpectProxy(t *testing.T) {
 	}
 }
 
+// In mode http the frontend's tcp-request content rules run on each
+// request, as HAProxy runs them on each stream: the transaction variables
+// they set are that request's (a previous request's are gone), and a
+// reject closes the connection when the request that meets it comes.
+func TestTCPContentRulesRunPerRequest(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  tcp-request content reject if { var(txn.h) -m found }
+  tcp-request content reject if { var(sess.n) -m int ge 2 }
+  tcp-request content set-var(sess.n) var(sess.n),add(1) if { var(sess.n) -m found }
+  tcp-request content set-var(sess.n) int(1) unless { var(sess.n) -m found }
+  tcp-request content set-var(txn.c) str(content)
+  http-request set-var(txn.h) str(http)
+  http-request return status 200 content-type text/plain lf-string "%[var(txn.c)] %[var(sess.n)]"`, "", srv))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i, want := range []string{"content 1", "content 2"} {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		if got := bodyOf(resp); got != want {
+			t.Errorf("request %d: body %q, want %q", i+1, got, want)
+		}
+	}
+	// The third request meets the session counter's reject: no answer.
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	// (A reset is a close too: the request is left unread.)
+	if b, _ := io.ReadAll(br); len(b) != 0 {
+		t.Errorf("third request: got %q, want the connection closed", b)
+	}
+}
+
 // reject closes without an answer; early-hint sends a 103 before the
 // response; replace-pathq rewrites path and query together.
 func TestRejectEarlyHintReplacePathQ(t *testing.T) {
@@ -543,6 +581,43 @@ listen tcpfe
 	}
 	if resp := ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")[0]; resp.StatusCode != 502 {
 		t.Errorf("http: status %d, want 502", resp.StatusCode)
+	}
+}
+
+// tcp-response content rules set variables and evaluation goes on: in
+// tcp mode a later rule reads what an earlier set; in mode http the
+// http-response rules read them, as the transaction's.
+func TestTCPResponseSetVar(t *testing.T) {
+	srv := headersNode(t)
+	port := freePort(t)
+	startEngine(t, fmt.Sprintf(`defaults
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+listen tcpfe
+  mode tcp
+  bind 127.0.0.1:%d
+  tcp-response content set-var(sess.seen) str(yes)
+  tcp-response content reject if { var(sess.seen) -m str yes }
+  server s %s
+`, port, srv))
+	_, addr := startEngine(t, rulesConfig(t, "", `  tcp-response content set-var(txn.r) str(from-tcp)
+  tcp-response content set-var-fmt(txn.f) "%[var(txn.r)]-fmt"
+  http-response set-header x-r "%[var(txn.r)] %[var(txn.f)]"`, srv))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("tcp: the rule after set-var did not see it: the client got %q", b)
+	}
+	for i, resp := range ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n") {
+		if got := resp.Header.Get("X-R"); got != "from-tcp from-tcp-fmt" {
+			t.Errorf("http, request %d: x-r %q, want the tcp-response rules' variables", i+1, got)
+		}
 	}
 }
 

@@ -188,16 +188,16 @@ func (s *session) begin() {
 			return
 		}
 	}
-	if s.fe.conf.Mode == config.ModeTCP && s.fe.needsHello {
+	if s.fe.conf.Mode == config.ModeHTTP {
+		s.httpStart() // the content rules run on each request's head
+		return
+	}
+	if s.fe.needsHello {
 		s.startInspect() // the rules run on the ClientHello
 		return
 	}
 	if !s.contentRulesAccept(s.fe.tcpContent) {
 		s.tcpRejected()
-		return
-	}
-	if s.fe.conf.Mode == config.ModeHTTP {
-		s.httpStart()
 		return
 	}
 	s.dispatch()
