@@ -135,7 +135,7 @@ func sample() *Results {
 		for v := int64(40); v < int64(p99*3); v++ {
 			h.RecordValue(v)
 		}
-		r.AddRound(m, h)
+		r.AddRound(1, m, h)
 		r.Finish()
 		return r
 	}

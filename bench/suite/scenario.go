@@ -137,7 +137,7 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 				sat = append(sat, fmt.Sprintf("%s %d", p.Name, round))
 			}
 			if len(m) > 0 {
-				row.AddRound(m, h)
+				row.AddRound(round, m, h)
 			}
 			r.progress(name, round, p.Name, summary(s.Kind, m, note))
 			if o.Live {
@@ -153,8 +153,8 @@ func (r *runner) scenario(ctx context.Context, name string) error {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: throughput there is bounded by the load side as much as by the proxy; the proxy's CPU per request and per GB are not",
 			name, o.LoadCPUs, 100*saturated, which))
 	}
+	s.Finish()
 	for _, row := range s.Rows {
-		row.Finish()
 		if row.Status == "" && len(row.Rounds) == 0 {
 			row.Status = "failed: no round gave figures (see the notes)"
 		}
