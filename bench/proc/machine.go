@@ -25,17 +25,29 @@ type Machine struct {
 	// ran someone else. guest and guest_nice are left out because the
 	// kernel already counts them in user and nice.
 	Busy int64
+	// Tasks is the part of Busy that tasks ran (user + nice + system),
+	// without interrupts and steal: what the processes of a run and
+	// everyone else's together used.
+	Tasks int64
 	// Total is Busy plus idle and iowait: the CPUs' wall time.
 	Total int64
 }
 
 // Sub is the time spent between two readings, m after before.
 func (m Machine) Sub(before Machine) Machine {
-	return Machine{Busy: m.Busy - before.Busy, Total: m.Total - before.Total}
+	return Machine{Busy: m.Busy - before.Busy, Tasks: m.Tasks - before.Tasks, Total: m.Total - before.Total}
 }
 
 // BusyTime is Busy as a duration (of a difference of readings).
-func (m Machine) BusyTime() time.Duration { return time.Duration(m.Busy) * (time.Second / userHZ) }
+func (m Machine) BusyTime() time.Duration { return ticks(m.Busy) }
+
+// TasksTime is Tasks as a duration (of a difference of readings).
+func (m Machine) TasksTime() time.Duration { return ticks(m.Tasks) }
+
+// TotalTime is Total as a duration (of a difference of readings).
+func (m Machine) TotalTime() time.Duration { return ticks(m.Total) }
+
+func ticks(n int64) time.Duration { return time.Duration(n) * (time.Second / userHZ) }
 
 // Share is the busy share of the CPUs' time, or 0 when no time passed.
 func (m Machine) Share() float64 {
@@ -85,6 +97,7 @@ func ParseProcStat(data []byte, cpus CPUSet) (Machine, error) {
 			return Machine{}, err
 		}
 		m.Busy += cpu.Busy
+		m.Tasks += cpu.Tasks
 		m.Total += cpu.Total
 	}
 	switch {
@@ -140,6 +153,7 @@ func parseCPULine(f []string) (Machine, error) {
 		}
 		v[i] = n
 	}
-	busy := v[fUser] + v[fNice] + v[fSystem] + v[fIRQ] + v[fSoftIRQ] + v[fSteal]
-	return Machine{Busy: busy, Total: busy + v[fIdle] + v[fIOWait]}, nil
+	tasks := v[fUser] + v[fNice] + v[fSystem]
+	busy := tasks + v[fIRQ] + v[fSoftIRQ] + v[fSteal]
+	return Machine{Busy: busy, Tasks: tasks, Total: busy + v[fIdle] + v[fIOWait]}, nil
 }

@@ -382,18 +382,19 @@ func TestParseProcStat(t *testing.T) {
 		wantErr string
 	}{
 		// busy = user + nice + system + irq + softirq + steal, in ticks
-		{"all CPUs", procStat, nil, Machine{Busy: 300 + 20 + 100 + 3 + 7 + 50, Total: 480 + 5000 + 40}, ""},
-		{"one CPU", procStat, CPUSet{1}, Machine{Busy: 200 + 10 + 40 + 2 + 5 + 25, Total: 282 + 2500 + 20}, ""},
-		{"the two CPUs are the whole", procStat, CPUSet{0, 1}, Machine{Busy: 480, Total: 5520}, ""},
+		// tasks = user + nice + system
+		{"all CPUs", procStat, nil, Machine{Busy: 300 + 20 + 100 + 3 + 7 + 50, Tasks: 420, Total: 480 + 5000 + 40}, ""},
+		{"one CPU", procStat, CPUSet{1}, Machine{Busy: 200 + 10 + 40 + 2 + 5 + 25, Tasks: 250, Total: 282 + 2500 + 20}, ""},
+		{"the two CPUs are the whole", procStat, CPUSet{0, 1}, Machine{Busy: 480, Tasks: 420, Total: 5520}, ""},
 		{"a CPU the machine has not", procStat, CPUSet{1, 4}, Machine{}, "CPUs 1,4: only 1 of them have a line"},
 		{"no cpu line", "intr 1 2\n", nil, Machine{}, `no "cpu" line`},
 		{"an old kernel's short line", "cpu 1 2 3 4\n", nil, Machine{}, "cpu: 4 fields, want at least 8"},
 		{"a field that is no number", "cpu 1 2 x 4 5 6 7 8\n", nil, Machine{}, `cpu: field 3 "x" is not a count of ticks`},
 		{"a negative field", "cpu 1 2 3 4 5 6 7 -8\n", nil, Machine{}, `field 8 "-8"`},
 		{"a counter beyond any machine's", "cpu 1 2 3 4 5 6 7 9223372036854775807\n", nil, Machine{}, `field 8 "9223372036854775807"`},
-		{"only cpuN lines name a CPU", "cpu+1 9 9 9 9 9 9 9 9\ncpu1 1 1 1 1 1 1 1 1\n", CPUSet{1}, Machine{Busy: 6, Total: 8}, ""},
+		{"only cpuN lines name a CPU", "cpu+1 9 9 9 9 9 9 9 9\ncpu1 1 1 1 1 1 1 1 1\n", CPUSet{1}, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
 		{"a CPU twice", procStat + "cpu1 1 1 1 1 1 1 1 1\n", CPUSet{0, 1}, Machine{}, `two "cpu1" lines`},
-		{"a long intr line", "cpu 1 1 1 1 1 1 1 1\nintr" + strings.Repeat(" 0", 100000) + "\n", nil, Machine{Busy: 6, Total: 8}, ""},
+		{"a long intr line", "cpu 1 1 1 1 1 1 1 1\nintr" + strings.Repeat(" 0", 100000) + "\n", nil, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseProcStat([]byte(tt.data), tt.cpus)
@@ -411,11 +412,14 @@ func TestParseProcStat(t *testing.T) {
 }
 
 func TestMachineSubAndShare(t *testing.T) {
-	a := Machine{Busy: 300, Total: 1000}
-	b := Machine{Busy: 450, Total: 1200}
+	a := Machine{Busy: 300, Tasks: 200, Total: 1000}
+	b := Machine{Busy: 450, Tasks: 300, Total: 1200}
 	d := b.Sub(a)
-	if d != (Machine{Busy: 150, Total: 200}) || d.Share() != 0.75 || d.BusyTime() != 1500*time.Millisecond {
-		t.Errorf("Sub = %+v, share %v, busy %v; want 150 of 200 ticks, 0.75, 1.5 s", d, d.Share(), d.BusyTime())
+	if d != (Machine{Busy: 150, Tasks: 100, Total: 200}) || d.Share() != 0.75 {
+		t.Errorf("Sub = %+v, share %v; want 150 (100 tasks) of 200 ticks, 0.75", d, d.Share())
+	}
+	if d.BusyTime() != 1500*time.Millisecond || d.TasksTime() != time.Second || d.TotalTime() != 2*time.Second {
+		t.Errorf("times %v, %v, %v; want 1.5 s, 1 s, 2 s", d.BusyTime(), d.TasksTime(), d.TotalTime())
 	}
 	if (Machine{}).Share() != 0 {
 		t.Error("no time passed: a share that is not 0")
@@ -446,8 +450,8 @@ func TestReadMachine(t *testing.T) {
 }
 
 // FuzzParseProcStat: whatever /proc/stat holds, the parser returns an
-// error or a reading whose busy time is within its total, and never
-// panics.
+// error or a reading whose tasks' time is within its busy time, and that
+// within its total, and never panics.
 func FuzzParseProcStat(f *testing.F) {
 	f.Add([]byte(procStat), "")
 	f.Add([]byte(procStat), "0")
@@ -459,7 +463,7 @@ func FuzzParseProcStat(f *testing.F) {
 			return
 		}
 		m, err := ParseProcStat(data, set)
-		if err == nil && (m.Busy < 0 || m.Busy > m.Total) {
+		if err == nil && (m.Tasks < 0 || m.Tasks > m.Busy || m.Busy > m.Total) {
 			t.Errorf("ParseProcStat(%q, %s) = %+v: busy outside [0, total]", data, set, m)
 		}
 	})
