@@ -41,7 +41,7 @@ func directRef(s *Scenario, _ *Row) *Row { return s.Find(Direct) }
 func ratio(v float64) string { return fmt.Sprintf("%.3f", v) }
 
 func micros(v float64) string {
-	if v < 100 {
+	if math.Abs(v) < 100 {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return thousands(v)
@@ -79,6 +79,15 @@ func thousands(v float64) string {
 func sPerGB(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 
 func cpuMicros(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// machineMicros is cpuMicros, with commas from 1,000 on: a whole
+// machine's CPU per request at a low fixed rate is in the thousands.
+func machineMicros(v float64) string {
+	if math.Abs(v) >= 1000 {
+		return thousands(v)
+	}
+	return cpuMicros(v)
+}
 
 // machineColumns are the whole machine's CPU beside the proxy's own:
 // per unit, above direct's, and that over HAProxy's; or, where direct
@@ -183,7 +192,7 @@ func allColumns(s *Scenario) []column {
 		{head: "CPU " + unit, metric: CPUPerReq, format: cpuMicros},
 		{head: "×HAProxy", metric: CPUPerReq, ref: haproxyRef, format: ratio},
 	}
-	cols = append(cols, machineColumns(s, unit, MachinePerReq, MachineAboveDirect, cpuMicros)...)
+	cols = append(cols, machineColumns(s, unit, MachinePerReq, MachineAboveDirect, machineMicros)...)
 	cols = append(cols,
 		column{head: "RSS MiB", metric: RSS, format: mib},
 		column{head: "gen CPU", metric: GenCPU, format: share},
@@ -310,7 +319,9 @@ func roundsTable(b *strings.Builder, s *Scenario) {
 			cols = append(cols, column{head: "answered ÷ due", metric: OnSchedule, format: share})
 		}
 	}
-	cols = append(cols, column{head: "machine busy", metric: MachineBusy, format: share})
+	cols = append(cols,
+		column{head: "machine busy", metric: MachineBusy, format: share},
+		column{head: "others' share", metric: MachineOthers, format: share})
 	kept := cols[:0]
 	for _, c := range cols {
 		if slices.ContainsFunc(all, func(r ran) bool { _, ok := r.m[c.metric]; return ok }) {

@@ -44,6 +44,10 @@ const (
 	MachinePerGB         = "machine_cpu_s_per_gb"
 	MachineGBAboveDirect = "machine_cpu_s_per_gb_above_direct"
 	MachineBusy          = "machine_cpu_share"
+	// MachineOthers is the share of the machine's CPU time that tasks
+	// other than the run's own took: on a shared machine, how much of
+	// the machine's figure is someone else's.
+	MachineOthers = "machine_others_share"
 
 	// The open loop's: the latency a proxy adds, its percentile minus
 	// direct's in the same round at the same rate; and the answered
@@ -277,6 +281,10 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // generator faster than the proxy answered them, and every later one
 // waited longer than the last.
 const OnScheduleMin = 0.95
+
+// OthersMax is the share of the machine's time other tasks may take in a
+// round before the run warns that its machine figures hold their work.
+const OthersMax = 0.10
 
 // Behind says whether an open-loop round fell behind its schedule.
 func Behind(m Round) bool {

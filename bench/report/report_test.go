@@ -198,6 +198,16 @@ func TestThousands(t *testing.T) {
 			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
 		}
 	}
+	for in, want := range map[float64]string{99.94: "99.9", -1332.5: "-1,333", -69: "-69.0", 150: "150"} {
+		if got := micros(in); got != want {
+			t.Errorf("micros(%v) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[float64]string{41: "41.00", -1.5: "-1.50", 1856.06: "1,856", -1234.4: "-1,234"} {
+		if got := machineMicros(in); got != want {
+			t.Errorf("machineMicros(%v) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestJSONAndPlots(t *testing.T) {
