@@ -95,6 +95,7 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 	rows := map[string]*report.Row{}
 	var sat []string    // the rounds whose load side was saturated
 	var others []string // the rounds in which other tasks took a share of the machine
+	othersLo, othersHi := 1.0, 0.0
 	for _, p := range peersInOrder(r, name) {
 		row := &report.Row{Peer: p.Name, Mode: string(p.Mode), Ref: p.Ref}
 		if err, ok := r.missing[p.Name]; ok {
@@ -166,6 +167,7 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 			}
 			if share, ok := m[report.MachineOthers]; ok && share > report.OthersMax {
 				others = append(others, fmt.Sprintf("%s %d: %.0f%%", p.Name, round, 100*share))
+				othersLo, othersHi = min(othersLo, share), max(othersHi, share)
 			}
 			if len(m) > 0 {
 				row.AddRound(round, m, h)
@@ -185,8 +187,12 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 			s.Key(), o.LoadCPUs, 100*saturated, which))
 	}
 	if len(others) > 0 {
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: processes other than the run's took more than %.0f%% of the machine's CPU time in %d of %d runs (%s): the machine CPU figures there hold their work as well; the per-process figures do not",
-			s.Key(), 100*report.OthersMax, len(others), o.Rounds*len(run), strings.Join(others, ", ")))
+		which := fmt.Sprintf("in %d of %d runs (%s)", len(others), o.Rounds*len(run), strings.Join(others, ", "))
+		if len(others) == o.Rounds*len(run) {
+			which = fmt.Sprintf("in every run (%.0f%% to %.0f%%)", 100*othersLo, 100*othersHi)
+		}
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: processes other than the run's took more than %.0f%% of the machine's CPU time %s: the machine CPU figures there hold their work as well; the per-process figures do not",
+			s.Key(), 100*report.OthersMax, which))
 	}
 	s.Finish()
 	for _, row := range s.Rows {
