@@ -463,10 +463,11 @@ func (r *runner) addMachine(m report.Round, metric string, d proc.Machine, err e
 }
 
 // othersShare is the share of the machine's time that tasks other than
-// the run's own used: the tasks' time in /proc/stat less ours. /proc/stat
-// counts in ticks of 10 ms, and the run's processes are sampled a moment
-// apart from it, so a small difference either way is the measurement's:
-// below 0 is 0.
+// the run's own used: the tasks' time in /proc/stat less ours. An upper
+// bound: ksoftirqd, processing the run's packets under load, is another
+// task. /proc/stat is a sample taken at each tick, and the run's
+// processes are read a moment apart from it, so a small difference either
+// way is the measurement's: below 0 is 0.
 func othersShare(d proc.Machine, ours time.Duration) float64 {
 	if d.Total <= 0 {
 		return 0
