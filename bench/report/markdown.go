@@ -276,6 +276,9 @@ func Markdown(w io.Writer, res *Results) error {
 	for _, sum := range res.Summaries {
 		sum.markdown(&b)
 	}
+	for _, ts := range res.Targets {
+		ts.markdown(&b)
+	}
 	if len(res.Warnings) > 0 {
 		b.WriteString("Warnings:\n\n")
 		for _, w := range res.Warnings {

@@ -163,7 +163,10 @@ type Results struct {
 	// Summaries gather figures of several scenarios against a reference
 	// peer and targets (the HTTPS scenarios').
 	Summaries []*Summary `json:"summaries,omitempty"`
-	Warnings  []string   `json:"warnings,omitempty"`
+	// Targets set one peer's figures against the best of others' (issue
+	// 20's machine CPU targets).
+	Targets  []*Targets `json:"targets,omitempty"`
+	Warnings []string   `json:"warnings,omitempty"`
 }
 
 // AddRound adds round n's figures, and its latencies (h may be nil) to

@@ -359,6 +359,9 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	if sum := r.httpsSummary(); sum != nil {
 		res.Summaries = append(res.Summaries, sum)
 	}
+	if ts := r.machineTargets(); ts != nil {
+		res.Targets = append(res.Targets, ts)
+	}
 	res.Finished = time.Now().UTC()
 	return res, nil
 }
