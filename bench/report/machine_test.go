@@ -225,7 +225,15 @@ func TestMarkdownMachineWithoutDirect(t *testing.T) {
 
 func TestMachinePlots(t *testing.T) {
 	dir := t.TempDir()
-	names, err := Plots(dir, machineSample())
+	res := machineSample()
+	// A table without direct has no bars above it, and no group.
+	https := &Scenario{Name: "https-keepalive", Kind: Requests, Rows: []*Row{rowOf("fjord-http", "http", map[int]Round{1: {CPUPerReq: 40, MachinePerReq: 90}})}}
+	https.Finish()
+	res.Scenarios = append(res.Scenarios, https)
+	if p := cpuPlot(res, Requests, MachineAboveDirect, "t", "l"); p == nil || len(p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max)) != 2 {
+		t.Errorf("machine plot groups: want keepalive and latency-20pct only")
+	}
+	names, err := Plots(dir, res)
 	if err != nil {
 		t.Fatal(err)
 	}

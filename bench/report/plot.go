@@ -156,7 +156,9 @@ func cpuPlot(res *Results, kind Kind, metric, title, label string) *plot.Plot {
 	var scen []*Scenario
 	var groups []string
 	for _, s := range res.Scenarios {
-		if s.Kind == kind {
+		// A table without the figure (no direct to be above) is no
+		// group of empty bars.
+		if s.Kind == kind && s.anyHas(metric) {
 			scen = append(scen, s)
 			groups = append(groups, s.Key())
 		}
