@@ -141,7 +141,7 @@ func machineSample() *Results {
 			1: {ReqPerSec: 5000, OnSchedule: 1, P50: 250, P99: 1000, P999: 1500, CPUPerReq: 55, MachinePerReq: 120, MachineBusy: 0.7},
 			// The stall of issue 20: 725 ms p50, a quarter of the schedule
 			// missed.
-			2: {ReqPerSec: 3778, OnSchedule: 0.7556, P50: 725000, P99: 900000, P999: 950000, CPUPerReq: 60, MachinePerReq: 130, MachineBusy: 0.99, MachineOthers: 0.4},
+			2: {ReqPerSec: 3778, OnSchedule: 0.7556, PacerLate: 120, P50: 725000, P99: 900000, P999: 950000, CPUPerReq: 60, MachinePerReq: 130, MachineBusy: 0.99, MachineOthers: 0.4},
 		}),
 		rowOf("haproxy-tcp", "tcp", map[int]Round{
 			1: {ReqPerSec: 5000, OnSchedule: 1, P50: 240, P99: 900, P999: 1400, CPUPerReq: 57, MachinePerReq: 125, MachineBusy: 0.7},
@@ -176,12 +176,12 @@ func TestMarkdownMachineColumns(t *testing.T) {
 		"| 140 | 500 | 600 |",
 		// Every round, the stall standing out.
 		"Every round of Latency at a fixed 5000 req/s:",
-		"| round | proxy | req/s | answered ÷ due | p50 µs |",
-		"| 2 | fjord-tcp | 3,778 | 76% | 725,000 |",
+		"| round | proxy | req/s | answered ÷ due | pacer late µs | p50 µs |",
+		"| 2 | fjord-tcp | 3,778 | 76% | 120 | 725,000 |",
 		// Someone else's work took 40% of the machine in that round.
 		"| 68.00 | 99% | 40% | **yes** |",
 		"| 65.00 | 70% | — | no |",
-		"| 1 | direct | 5,000 | 100% | 100 |",
+		"| 1 | direct | 5,000 | 100% | — | 100 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)

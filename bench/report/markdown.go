@@ -319,7 +319,9 @@ func roundsTable(b *strings.Builder, s *Scenario) {
 		}
 		cols = append(cols, c)
 		if c.metric == ReqPerSec {
-			cols = append(cols, column{head: "answered ÷ due", metric: OnSchedule, format: share})
+			cols = append(cols,
+				column{head: "answered ÷ due", metric: OnSchedule, format: share},
+				column{head: "pacer late µs", metric: PacerLate, format: micros})
 		}
 	}
 	cols = append(cols,

@@ -57,6 +57,10 @@ const (
 	AddedP99   = "added_p99_us"
 	AddedP999  = "added_p99.9_us"
 	OnSchedule = "answered_over_due_rate"
+	// PacerLate is the most the generator's pacer handed a request out
+	// after its due time: above a few ms, the generator itself was held
+	// off its CPU, and the round's latencies hold that wait.
+	PacerLate = "pacer_late_max_us"
 
 	// The flood-latency scenario's: the established sessions' latency
 	// alone (P50, P99, ... hold it during the flood), its ratio, and the

@@ -107,6 +107,12 @@ func TestOnSchedule(t *testing.T) {
 	}
 }
 
+func TestHeldText(t *testing.T) {
+	if got := heldText(1712345 * time.Microsecond); !strings.Contains(got, "handed a request out 1.712s after it was due") {
+		t.Errorf("heldText = %q", got)
+	}
+}
+
 // TestAddMachine: the machine's busy time over the units of work, and
 // the busy share; a failed reading is one warning and no figure.
 func TestAddMachine(t *testing.T) {

@@ -379,10 +379,14 @@ func (r *runner) measure(name, key string, round int, in *peers.Instance) (*meas
 	r.addMachine(m, report.MachinePerReq, machine, machineErr, float64(res.Requests+res.Errors)/1e6, ours)
 	if cfg.Rate > 0 {
 		m[report.OnSchedule] = onSchedule(res, cfg.Rate)
+		m[report.PacerLate] = float64(res.PacerLate.Microseconds())
 		if report.Behind(m) {
 			notes = append(notes, behindText(res, cfg, m))
-			note = strings.Join(notes, "; ")
 		}
+		if res.PacerLate > pacerHeld {
+			notes = append(notes, heldText(res.PacerLate))
+		}
+		note = strings.Join(notes, "; ")
 	}
 	return &measured{m: m, h: res.Hist, note: note, tls: tls}, nil
 }
@@ -405,6 +409,18 @@ func behindText(res *load.Result, cfg load.Config, m report.Round) string {
 	late := max(0, res.Elapsed-cfg.Duration).Round(time.Millisecond)
 	return fmt.Sprintf("fell behind the schedule: answered %.0f of the %.0f req/s due (%.1f%%), the last answer %v after the window's end; p50 %.0f µs, generator CPU %.0f%%",
 		m[report.ReqPerSec], cfg.Rate, 100*m[report.OnSchedule], late, m[report.P50], 100*m[report.GenCPU])
+}
+
+// pacerHeld is how late the open loop's pacer may hand a request out
+// before a round says the generator itself was held up. The pacer sleeps
+// with no timer slack and wakes tens of µs late on an idle machine; a
+// wait of milliseconds is its thread kept off the CPU.
+const pacerHeld = 10 * time.Millisecond
+
+// heldText is the note of an open-loop round whose generator was held
+// up.
+func heldText(late time.Duration) string {
+	return fmt.Sprintf("the generator itself was held up: its pacer handed a request out %v after it was due, and the latencies of this round hold that wait as well as the proxy's (on a shared machine: other processes on the load side's CPUs)", late.Round(time.Millisecond))
 }
 
 // machineWindow reads the whole machine's CPU time at the start and the
