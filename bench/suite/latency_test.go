@@ -107,9 +107,21 @@ func TestOnSchedule(t *testing.T) {
 	}
 }
 
-func TestHeldText(t *testing.T) {
-	if got := heldText(1712345 * time.Microsecond); !strings.Contains(got, "handed a request out 1.712s after it was due") {
-		t.Errorf("heldText = %q", got)
+func TestHeldWarning(t *testing.T) {
+	for _, tt := range []struct {
+		held []string
+		want string
+	}{
+		{[]string{"direct 2: 59 ms"}, "latency-50pct: the generator itself was held up in 1 of 6 runs (direct 2: 59 ms): its pacer handed a request out more than 10ms after it was due"},
+		{[]string{"direct 1: 11 ms", "fjord-tcp 1: 150 ms"}, "in every run (direct 1: 11 ms, fjord-tcp 1: 150 ms)"},
+	} {
+		runs := 6
+		if len(tt.held) == 2 {
+			runs = 2
+		}
+		if got := heldWarning("latency-50pct", tt.held, runs); !strings.Contains(got, tt.want) {
+			t.Errorf("heldWarning = %q, want %q", got, tt.want)
+		}
 	}
 }
 

@@ -95,6 +95,7 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 	rows := map[string]*report.Row{}
 	var sat []string    // the rounds whose load side was saturated
 	var others []string // the rounds in which other tasks took a share of the machine
+	var held []string   // the open-loop rounds whose generator was held up
 	othersLo, othersHi := 1.0, 0.0
 	for _, p := range peersInOrder(r, name) {
 		row := &report.Row{Peer: p.Name, Mode: string(p.Mode), Ref: p.Ref}
@@ -165,6 +166,9 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 			} else if share, ok := m[report.LoadCPU]; ok && share > saturated {
 				sat = append(sat, fmt.Sprintf("%s %d", p.Name, round))
 			}
+			if late, ok := m[report.PacerLate]; ok && late > float64(pacerHeld.Microseconds()) {
+				held = append(held, fmt.Sprintf("%s %d: %.0f ms", p.Name, round, late/1000))
+			}
 			if share, ok := m[report.MachineOthers]; ok && share > report.OthersMax {
 				others = append(others, fmt.Sprintf("%s %d: %.0f%%", p.Name, round, 100*share))
 				othersLo, othersHi = min(othersLo, share), max(othersHi, share)
@@ -185,6 +189,9 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 		}
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the generator and the web nodes together kept their CPUs (%s) more than %.0f%% busy %s: throughput there is bounded by the load side as much as by the proxy; the proxy's CPU per request and per GB are not",
 			s.Key(), o.LoadCPUs, 100*saturated, which))
+	}
+	if len(held) > 0 {
+		r.res.Warnings = append(r.res.Warnings, heldWarning(s.Key(), held, o.Rounds*len(run)))
 	}
 	if len(others) > 0 {
 		which := fmt.Sprintf("in %d of %d runs (%s)", len(others), o.Rounds*len(run), strings.Join(others, ", "))
@@ -383,9 +390,6 @@ func (r *runner) measure(name, key string, round int, in *peers.Instance) (*meas
 		if report.Behind(m) {
 			notes = append(notes, behindText(res, cfg, m))
 		}
-		if res.PacerLate > pacerHeld {
-			notes = append(notes, heldText(res.PacerLate))
-		}
 		note = strings.Join(notes, "; ")
 	}
 	return &measured{m: m, h: res.Hist, note: note, tls: tls}, nil
@@ -417,10 +421,15 @@ func behindText(res *load.Result, cfg load.Config, m report.Round) string {
 // wait of milliseconds is its thread kept off the CPU.
 const pacerHeld = 10 * time.Millisecond
 
-// heldText is the note of an open-loop round whose generator was held
-// up.
-func heldText(late time.Duration) string {
-	return fmt.Sprintf("the generator itself was held up: its pacer handed a request out %v after it was due, and the latencies of this round hold that wait as well as the proxy's (on a shared machine: other processes on the load side's CPUs)", late.Round(time.Millisecond))
+// heldWarning is the warning of a scenario in some of whose open-loop
+// rounds the generator was held up: held names them, with how late.
+func heldWarning(key string, held []string, runs int) string {
+	which := fmt.Sprintf("in %d of %d runs (%s)", len(held), runs, strings.Join(held, ", "))
+	if len(held) == runs {
+		which = fmt.Sprintf("in every run (%s)", strings.Join(held, ", "))
+	}
+	return fmt.Sprintf("%s: the generator itself was held up %s: its pacer handed a request out more than %v after it was due, and those rounds' latencies hold that wait as well as the proxy's (on a shared machine: other processes on the load side's CPUs)",
+		key, which, pacerHeld)
 }
 
 // machineWindow reads the whole machine's CPU time at the start and the
