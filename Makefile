@@ -210,16 +210,17 @@ bench-bin:
 	$(GO) build -trimpath -o $(BIN)/fjord-tlsflood ./bench/cmd/tlsflood
 	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
 
-# The standard suite: about 27 minutes on 2 CPUs, 10 of them the HTTPS
+# The standard suite: about 31 minutes on 2 CPUs, 10 of them the HTTPS
 # scenarios (fjord-http, haproxy-http and nginx-http terminating TLS), 2
 # rules-keepalive (fjord without and with a typical rule set, HAProxy
-# with it).
+# with it), 8 the latency scenario at 20% and 50% of the slowest maximum.
 bench: bench-deps bench-bin
 	$(BIN)/fjord-bench -bin $(BIN) $(BENCH_FLAGS)
 
 # Every plain scenario (rules-keepalive included) and proxy once, short,
 # and three HTTPS scenarios
 # (https-keepalive, https-handshake-ecdsa, https-flood-latency): about
-# two and a half minutes.
+# three minutes. BENCH_FLAGS='-repeat-latency 10' repeats the latency
+# scenario alone, every round shown (docs/benchmarks.md).
 bench-quick: bench-deps bench-bin
 	$(BIN)/fjord-bench -quick -bin $(BIN) $(BENCH_FLAGS)

@@ -80,6 +80,11 @@ type Result struct {
 	Requests, Errors int64
 	// Due is the open loop's number of requests scheduled in the window.
 	Due int64
+	// PacerLate is the most the open loop's pacer handed a request of
+	// the window out after its due time: the generator's own delay, its
+	// thread held off the CPU, as opposed to a server that answers late
+	// (then the requests wait for a free connection, not for the pacer).
+	PacerLate time.Duration
 	// Elapsed is the measured window: from the end of the warm-up to the
 	// last recorded answer (open loop: at least Duration).
 	Elapsed time.Duration
@@ -179,13 +184,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	var wg sync.WaitGroup
 	var due int64
+	var late lateness // written by the pacer, read after the workers end
 	if cfg.Rate > 0 {
 		interval := float64(time.Second) / cfg.Rate
 		total := int64(float64(cfg.Warmup+cfg.Duration) / interval)
 		warm := int64(float64(cfg.Warmup) / interval)
 		due = total - warm
 		slots := make(chan int64, min(total, 1<<20))
-		go pace(ctx, slots, total, start, interval)
+		late.from = warm
+		go pace(ctx, slots, total, start, interval, &late)
 		for _, w := range ws {
 			wg.Go(func() { w.openLoop(ctx, cfg, slots, start, interval, measureFrom, end.Add(cfg.Timeout)) })
 		}
@@ -201,7 +208,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	<-measuring
 	cpu1, t1 := selfCPU(), time.Now()
 
-	res := &Result{Hist: NewHistogram(), Due: due, TLS: sessions.result()}
+	// The pacer wrote late before it closed slots, and every worker saw
+	// slots closed before wg.Wait returned.
+	res := &Result{Hist: NewHistogram(), Due: due, PacerLate: late.max, TLS: sessions.result()}
 	last := end
 	if cfg.Rate == 0 {
 		last = measureFrom
@@ -320,7 +329,7 @@ func (w *worker) record(ok bool, lat time.Duration, now time.Time) {
 // more than it has CPUs. (A runtime.Gosched after each slot, to run the
 // woken connection at once, cost more CPU than it saved and made p99 4x
 // worse at 45k req/s on one CPU.)
-func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time, interval float64) {
+func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time, interval float64, late *lateness) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer close(slots)
@@ -335,11 +344,25 @@ func pace(ctx context.Context, slots chan<- int64, total int64, start time.Time,
 			ts := unix.NsecToTimespec(int64(min(d, 50*time.Millisecond)))
 			_ = unix.Nanosleep(&ts, nil)
 		}
+		late.observe(i, time.Since(due))
 		select {
 		case slots <- i:
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// lateness keeps the most the pacer handed a slot out after its due
+// time, over the slots from from on (the measured window's).
+type lateness struct {
+	from int64
+	max  time.Duration
+}
+
+func (l *lateness) observe(slot int64, late time.Duration) {
+	if slot >= l.from && late > l.max {
+		l.max = late
 	}
 }
 

@@ -78,6 +78,35 @@ func TestOpenLoopKeepsRateThroughStall(t *testing.T) {
 	if mx := time.Duration(res.Hist.Max()) * time.Microsecond; mx < stall*9/10 {
 		t.Errorf("max %v, want at least %v (a request due when the stall began waited for all of it)", mx, stall*9/10)
 	}
+	// The server stalled, not the generator: however busy the machine,
+	// the pacer handed no request out a whole stall late.
+	if res.PacerLate <= 0 || res.PacerLate >= stall {
+		t.Errorf("the pacer was %v late at most; want more than 0 (a sleep never wakes early) and less than the server's %v stall", res.PacerLate, stall)
+	}
+}
+
+func TestLateness(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		from int64
+		obs  []time.Duration // slot i is late by obs[i]
+		want time.Duration
+	}{
+		{"the largest", 0, []time.Duration{50, 3000, 70}, 3000},
+		{"the warm-up's slots do not count", 2, []time.Duration{9000, 8000, 60, 80}, 80},
+		{"none in the window", 5, []time.Duration{9000}, 0},
+		{"early is not late", 0, []time.Duration{-40, -10}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := lateness{from: tt.from}
+			for i, d := range tt.obs {
+				l.observe(int64(i), d)
+			}
+			if l.max != tt.want {
+				t.Errorf("max %v, want %v", l.max, tt.want)
+			}
+		})
+	}
 }
 
 func TestWarmupIsNotRecorded(t *testing.T) {

@@ -361,3 +361,110 @@ func FuzzParseSchedstat(f *testing.F) {
 		}
 	})
 }
+
+// procStat is /proc/stat of a 2-CPU machine; cpu is the sum of cpu0 and
+// cpu1, as the kernel writes it. guest (the 9th field) is already in
+// user and must not count twice.
+const procStat = `cpu  300 20 100 5000 40 3 7 50 90 0
+cpu0 100 10 60 2500 20 1 2 25 90 0
+cpu1 200 10 40 2500 20 2 5 25 0 0
+intr 173684364 0 0 0 0 0 0 0
+ctxt 98765
+btime 1700000000
+`
+
+func TestParseProcStat(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		data    string
+		cpus    CPUSet
+		want    Machine
+		wantErr string
+	}{
+		// busy = user + nice + system + irq + softirq + steal, in ticks
+		// tasks = user + nice + system
+		{"all CPUs", procStat, nil, Machine{Busy: 300 + 20 + 100 + 3 + 7 + 50, Tasks: 420, Total: 480 + 5000 + 40}, ""},
+		{"one CPU", procStat, CPUSet{1}, Machine{Busy: 200 + 10 + 40 + 2 + 5 + 25, Tasks: 250, Total: 282 + 2500 + 20}, ""},
+		{"the two CPUs are the whole", procStat, CPUSet{0, 1}, Machine{Busy: 480, Tasks: 420, Total: 5520}, ""},
+		{"a CPU the machine has not", procStat, CPUSet{1, 4}, Machine{}, "CPUs 1,4: only 1 of them have a line"},
+		{"no cpu line", "intr 1 2\n", nil, Machine{}, `no "cpu" line`},
+		{"an old kernel's short line", "cpu 1 2 3 4\n", nil, Machine{}, "cpu: 4 fields, want at least 8"},
+		{"a field that is no number", "cpu 1 2 x 4 5 6 7 8\n", nil, Machine{}, `cpu: field 3 "x" is not a count of ticks`},
+		{"a negative field", "cpu 1 2 3 4 5 6 7 -8\n", nil, Machine{}, `field 8 "-8"`},
+		{"a counter beyond any machine's", "cpu 1 2 3 4 5 6 7 9223372036854775807\n", nil, Machine{}, `field 8 "9223372036854775807"`},
+		{"only cpuN lines name a CPU", "cpu+1 9 9 9 9 9 9 9 9\ncpu1 1 1 1 1 1 1 1 1\n", CPUSet{1}, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
+		{"a CPU twice", procStat + "cpu1 1 1 1 1 1 1 1 1\n", CPUSet{0, 1}, Machine{}, `two "cpu1" lines`},
+		{"a long intr line", "cpu 1 1 1 1 1 1 1 1\nintr" + strings.Repeat(" 0", 100000) + "\n", nil, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseProcStat([]byte(tt.data), tt.cpus)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("= %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMachineSubAndShare(t *testing.T) {
+	a := Machine{Busy: 300, Tasks: 200, Total: 1000}
+	b := Machine{Busy: 450, Tasks: 300, Total: 1200}
+	d := b.Sub(a)
+	if d != (Machine{Busy: 150, Tasks: 100, Total: 200}) || d.Share() != 0.75 {
+		t.Errorf("Sub = %+v, share %v; want 150 (100 tasks) of 200 ticks, 0.75", d, d.Share())
+	}
+	if d.BusyTime() != 1500*time.Millisecond || d.TasksTime() != time.Second || d.TotalTime() != 2*time.Second {
+		t.Errorf("times %v, %v, %v; want 1.5 s, 1 s, 2 s", d.BusyTime(), d.TasksTime(), d.TotalTime())
+	}
+	if (Machine{}).Share() != 0 {
+		t.Error("no time passed: a share that is not 0")
+	}
+}
+
+// TestReadMachine reads this machine's /proc/stat: the whole is at least
+// any one CPU, and busy never exceeds total.
+func TestReadMachine(t *testing.T) {
+	all, err := ReadMachine(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpus, err := Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := ReadMachine(cpus[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Busy > all.Total || one.Busy > one.Total || one.Total > all.Total || all.Total <= 0 {
+		t.Errorf("all CPUs %+v, CPU %d %+v", all, cpus[0], one)
+	}
+	if _, err := ReadMachine(CPUSet{1023}); err == nil || !strings.Contains(err.Error(), "/stat: CPUs 1023") {
+		t.Errorf("a CPU this machine has not: %v", err)
+	}
+}
+
+// FuzzParseProcStat: whatever /proc/stat holds, the parser returns an
+// error or a reading whose tasks' time is within its busy time, and that
+// within its total, and never panics.
+func FuzzParseProcStat(f *testing.F) {
+	f.Add([]byte(procStat), "")
+	f.Add([]byte(procStat), "0")
+	f.Add([]byte("cpu 1 2 3 4 5 6 7 8 9 10\ncpu0"), "0-1")
+	f.Add([]byte("cpu\ncpux 1\ncpu-1 1 1 1 1 1 1 1 1"), "1")
+	f.Fuzz(func(t *testing.T, data []byte, cpus string) {
+		set, err := ParseCPUSet(cpus)
+		if err != nil {
+			return
+		}
+		m, err := ParseProcStat(data, set)
+		if err == nil && (m.Tasks < 0 || m.Tasks > m.Busy || m.Busy > m.Total) {
+			t.Errorf("ParseProcStat(%q, %s) = %+v: busy outside [0, total]", data, set, m)
+		}
+	})
+}

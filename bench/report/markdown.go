@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -15,6 +16,14 @@ type column struct {
 	metric string
 	ref    func(s *Scenario, r *Row) *Row // nil: the value itself
 	format func(float64) string
+	// optional columns are left out of a table where no row has the
+	// figure: a machine CPU figure where /proc/stat was not readable, a
+	// figure above direct where direct did not run.
+	optional bool
+	// positive ratios need both figures above 0: a figure above
+	// direct's can be 0 or below within the noise, and a ratio to it
+	// means nothing.
+	positive bool
 }
 
 func haproxyRef(s *Scenario, r *Row) *Row {
@@ -27,12 +36,12 @@ func haproxyRef(s *Scenario, r *Row) *Row {
 	return s.Find("haproxy-" + r.Mode)
 }
 
-func directRef(s *Scenario, _ *Row) *Row { return s.Find("direct") }
+func directRef(s *Scenario, _ *Row) *Row { return s.Find(Direct) }
 
 func ratio(v float64) string { return fmt.Sprintf("%.3f", v) }
 
 func micros(v float64) string {
-	if v < 100 {
+	if math.Abs(v) < 100 {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return thousands(v)
@@ -67,77 +76,135 @@ func thousands(v float64) string {
 	return b.String()
 }
 
+func sPerGB(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func cpuMicros(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// machineMicros is cpuMicros, with commas from 1,000 on: a whole
+// machine's CPU per request at a low fixed rate is in the thousands.
+func machineMicros(v float64) string {
+	if math.Abs(v) >= 1000 {
+		return thousands(v)
+	}
+	return cpuMicros(v)
+}
+
+// machineColumns are the whole machine's CPU beside the proxy's own:
+// per unit, above direct's, and that over HAProxy's; or, where direct
+// did not run (HTTPS, rules), per unit and over HAProxy's.
+func machineColumns(s *Scenario, unit, perUnit, above string, format func(float64) string) []column {
+	if d := s.Find(Direct); d != nil && d.Status == "" {
+		return []column{
+			{head: "machine " + unit, metric: perUnit, format: format, optional: true},
+			{head: "machine above direct " + unit, metric: above, format: format, optional: true},
+			{head: "×HAProxy", metric: above, ref: haproxyRef, format: ratio, optional: true, positive: true},
+		}
+	}
+	return []column{
+		{head: "machine " + unit, metric: perUnit, format: format, optional: true},
+		{head: "×HAProxy", metric: perUnit, ref: haproxyRef, format: ratio, optional: true},
+	}
+}
+
 func columns(s *Scenario) []column {
+	cols := allColumns(s)
+	out := cols[:0]
+	for _, c := range cols {
+		if !c.optional || s.anyHas(c.metric) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// anyHas says whether a row of the scenario has a median of metric.
+func (s *Scenario) anyHas(metric string) bool {
+	for _, r := range s.Rows {
+		if _, ok := r.Median[metric]; ok && r.Status == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func allColumns(s *Scenario) []column {
 	switch s.Kind {
 	case Bulk:
-		return []column{
-			{"GB/s", GBPerSec, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
-			{"×direct", GBPerSec, directRef, ratio},
-			{"CPU s/GB", CPUPerGB, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }},
-			{"×HAProxy", CPUPerGB, haproxyRef, ratio},
-			{"RSS MiB", RSS, nil, mib},
-			{"gen CPU", GenCPU, nil, share},
-			{"load CPU", LoadCPU, nil, share},
+		cols := []column{
+			{head: "GB/s", metric: GBPerSec, format: func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
+			{head: "×direct", metric: GBPerSec, ref: directRef, format: ratio},
+			{head: "CPU s/GB", metric: CPUPerGB, format: sPerGB},
+			{head: "×HAProxy", metric: CPUPerGB, ref: haproxyRef, format: ratio},
 		}
+		cols = append(cols, machineColumns(s, "s/GB", MachinePerGB, MachineGBAboveDirect, sPerGB)...)
+		return append(cols,
+			column{head: "RSS MiB", metric: RSS, format: mib},
+			column{head: "gen CPU", metric: GenCPU, format: share},
+			column{head: "load CPU", metric: LoadCPU, format: share},
+		)
 	case Idle:
 		return []column{
-			{"held", Held, nil, plain},
-			{"RSS MiB", RSS, nil, mib},
-			{"RSS B/conn", RSSPerConn, nil, thousands},
-			{"×HAProxy", RSSPerConn, haproxyRef, ratio},
-			{"fds/conn", FDsPerConn, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
+			{head: "held", metric: Held, format: plain},
+			{head: "RSS MiB", metric: RSS, format: mib},
+			{head: "RSS B/conn", metric: RSSPerConn, format: thousands},
+			{head: "×HAProxy", metric: RSSPerConn, ref: haproxyRef, format: ratio},
+			{head: "fds/conn", metric: FDsPerConn, format: func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
 		}
 	case Flood:
 		return []column{
-			{"req/s", ReqPerSec, nil, thousands},
-			{"p50 µs alone", AloneP50, nil, micros},
-			{"p99 µs alone", AloneP99, nil, micros},
-			{"p99.9 µs alone", AloneP999, nil, micros},
-			{"p50 µs flood", P50, nil, micros},
-			{"p99 µs flood", P99, nil, micros},
-			{"p99.9 µs flood", P999, nil, micros},
-			{"max µs flood", Max, nil, micros},
-			{"p99 ×alone", P99OverAlone, nil, ratio},
-			{"p99.9 ×alone", P999OverAlone, nil, ratio},
-			{"p99 flood ×HAProxy", P99, haproxyRef, ratio},
-			{"handshakes/s", FloodPerSec, nil, thousands},
-			{"×HAProxy", FloodPerSec, haproxyRef, ratio},
-			{"proxy CPU", ProxyBusy, nil, share},
-			{"gen CPU", GenCPU, nil, share},
-			{"load CPU", LoadCPU, nil, share},
+			{head: "req/s", metric: ReqPerSec, format: thousands},
+			{head: "p50 µs alone", metric: AloneP50, format: micros},
+			{head: "p99 µs alone", metric: AloneP99, format: micros},
+			{head: "p99.9 µs alone", metric: AloneP999, format: micros},
+			{head: "p50 µs flood", metric: P50, format: micros},
+			{head: "p99 µs flood", metric: P99, format: micros},
+			{head: "p99.9 µs flood", metric: P999, format: micros},
+			{head: "max µs flood", metric: Max, format: micros},
+			{head: "p99 ×alone", metric: P99OverAlone, format: ratio},
+			{head: "p99.9 ×alone", metric: P999OverAlone, format: ratio},
+			{head: "p99 flood ×HAProxy", metric: P99, ref: haproxyRef, format: ratio},
+			{head: "handshakes/s", metric: FloodPerSec, format: thousands},
+			{head: "×HAProxy", metric: FloodPerSec, ref: haproxyRef, format: ratio},
+			{head: "proxy CPU", metric: ProxyBusy, format: share},
+			{head: "gen CPU", metric: GenCPU, format: share},
+			{head: "load CPU", metric: LoadCPU, format: share},
 		}
 	}
-	cols := []column{
-		{"req/s", ReqPerSec, nil, thousands},
-		{"×HAProxy", ReqPerSec, haproxyRef, ratio},
-		{"×direct", ReqPerSec, directRef, ratio},
-		{"p50 µs", P50, nil, micros},
-		{"p99 µs", P99, nil, micros},
-		{"p99.9 µs", P999, nil, micros},
-		{"max µs", Max, nil, micros},
-		{"stddev µs", StdDev, nil, micros},
-		{"p99−p50 µs", Spread, nil, micros},
-		{"p99 ×HAProxy", P99, haproxyRef, ratio},
-		{"CPU µs/req", CPUPerReq, nil, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
-		{"×HAProxy", CPUPerReq, haproxyRef, ratio},
-		{"RSS MiB", RSS, nil, mib},
-		{"gen CPU", GenCPU, nil, share},
-		{"load CPU", LoadCPU, nil, share},
+	unit := "µs/req"
+	if s.Kind == Handshakes {
+		unit = "µs/handshake"
 	}
-	if s.TLS != "" || s.Find("direct") == nil {
+	cols := []column{
+		{head: "req/s", metric: ReqPerSec, format: thousands},
+		{head: "×HAProxy", metric: ReqPerSec, ref: haproxyRef, format: ratio},
+		{head: "×direct", metric: ReqPerSec, ref: directRef, format: ratio},
+		{head: "p50 µs", metric: P50, format: micros},
+		{head: "p99 µs", metric: P99, format: micros},
+		{head: "p99.9 µs", metric: P999, format: micros},
+		{head: "max µs", metric: Max, format: micros},
+		{head: "stddev µs", metric: StdDev, format: micros},
+		{head: "p99−p50 µs", metric: Spread, format: micros},
+		{head: "p99 ×HAProxy", metric: P99, ref: haproxyRef, format: ratio},
+		// At a fixed rate: what each proxy adds to direct's latency.
+		{head: "added p50 µs", metric: AddedP50, format: micros, optional: true},
+		{head: "added p99 µs", metric: AddedP99, format: micros, optional: true},
+		{head: "added p99.9 µs", metric: AddedP999, format: micros, optional: true},
+		{head: "CPU " + unit, metric: CPUPerReq, format: cpuMicros},
+		{head: "×HAProxy", metric: CPUPerReq, ref: haproxyRef, format: ratio},
+	}
+	cols = append(cols, machineColumns(s, unit, MachinePerReq, MachineAboveDirect, machineMicros)...)
+	cols = append(cols,
+		column{head: "RSS MiB", metric: RSS, format: mib},
+		column{head: "gen CPU", metric: GenCPU, format: share},
+		column{head: "load CPU", metric: LoadCPU, format: share},
+	)
+	if s.TLS != "" || s.Find(Direct) == nil {
 		// No direct connection speaks TLS, and a scenario that compares
 		// only proxies (rules-keepalive) runs none: no ×direct.
 		cols = append(cols[:2], cols[3:]...)
 	}
 	if s.Kind == Handshakes {
-		for i := range cols {
-			switch cols[i].head {
-			case "req/s":
-				cols[i].head = "handshakes/s"
-			case "CPU µs/req":
-				cols[i].head = "CPU µs/handshake"
-			}
-		}
+		cols[0].head = "handshakes/s"
 	}
 	return cols
 }
@@ -155,7 +222,7 @@ func (c column) cell(s *Scenario, r *Row) string {
 			return "—"
 		}
 		rv, ok := ref.Median[c.metric]
-		if !ok {
+		if !ok || (c.positive && (v <= 0 || rv <= 0)) {
 			return "—"
 		}
 		if v, ok = Ratio(v, rv); !ok {
@@ -202,9 +269,15 @@ func Markdown(w io.Writer, res *Results) error {
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
+		if s.PerRound {
+			roundsTable(&b, s)
+		}
 	}
 	for _, sum := range res.Summaries {
 		sum.markdown(&b)
+	}
+	for _, ts := range res.Targets {
+		ts.markdown(&b)
 	}
 	if len(res.Warnings) > 0 {
 		b.WriteString("Warnings:\n\n")
@@ -215,6 +288,85 @@ func Markdown(w io.Writer, res *Results) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// roundsTable writes every round of every row that ran, in the order
+// they ran: the figures whose medians the scenario's table shows, for a
+// reader looking for the one bad round (a stall) that a median hides.
+func roundsTable(b *strings.Builder, s *Scenario) {
+	type ran struct {
+		n    int
+		peer string
+		m    Round
+	}
+	var all []ran
+	for _, r := range s.Rows {
+		for i, m := range r.Rounds {
+			if i < len(r.RoundNumbers) {
+				all = append(all, ran{r.RoundNumbers[i], r.Peer, m})
+			}
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	// Stable: within a round, the rows' order, which is the order they ran.
+	slices.SortStableFunc(all, func(a, b ran) int { return a.n - b.n })
+	var cols []column
+	for _, c := range allColumns(s) {
+		if c.ref != nil {
+			continue // a ratio to another row is the medians' business
+		}
+		cols = append(cols, c)
+		if c.metric == ReqPerSec {
+			cols = append(cols,
+				column{head: "answered ÷ due", metric: OnSchedule, format: share},
+				column{head: "pacer late µs", metric: PacerLate, format: micros})
+		}
+	}
+	cols = append(cols,
+		column{head: "machine busy", metric: MachineBusy, format: share},
+		column{head: "others' share", metric: MachineOthers, format: share})
+	kept := cols[:0]
+	for _, c := range cols {
+		if slices.ContainsFunc(all, func(r ran) bool { _, ok := r.m[c.metric]; return ok }) {
+			kept = append(kept, c)
+		}
+	}
+	cols = kept
+	fmt.Fprintf(b, "Every round of %s:\n\n| round | proxy |", s.Title)
+	for _, c := range cols {
+		b.WriteString(" " + c.head + " |")
+	}
+	if s.Rate > 0 {
+		b.WriteString(" behind the schedule |")
+	}
+	b.WriteString("\n|---:|---|" + strings.Repeat("---:|", len(cols)))
+	if s.Rate > 0 {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range all {
+		fmt.Fprintf(b, "| %d | %s |", r.n, r.peer)
+		for _, c := range cols {
+			if v, ok := r.m[c.metric]; ok {
+				b.WriteString(" " + c.format(v) + " |")
+			} else {
+				b.WriteString(" — |")
+			}
+		}
+		if s.Rate > 0 {
+			behind := "no"
+			if _, ok := r.m[OnSchedule]; !ok {
+				behind = "—"
+			} else if Behind(r.m) {
+				behind = "**yes**"
+			}
+			b.WriteString(" " + behind + " |")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
 }
 
 // tlsNotes say what the rows' TLS sessions negotiated: in one line when

@@ -15,39 +15,47 @@ import (
 	"github.com/fjordlb/fjord/bench/peers"
 )
 
-// Plots writes, into dir, each request scenario's latency spectrum, the
-// bar chart of proxy CPU per request and, when handshake scenarios ran,
-// per handshake, each as PNG and SVG. It returns the file names written,
-// without extension.
+// Plots writes, into dir, each request scenario's latency spectrum and,
+// at a fixed rate, the latency each proxy adds over direct; the bar
+// charts of proxy CPU per request, of the machine's CPU per request above
+// direct's and, when handshake scenarios ran, of proxy CPU per handshake;
+// each as PNG and SVG. It returns the file names written, without
+// extension.
 func Plots(dir string, res *Results) ([]string, error) {
 	var names []string
+	add := func(p *plot.Plot, name string) error {
+		if p == nil {
+			return nil
+		}
+		if err := save(p, dir, name); err != nil {
+			return err
+		}
+		names = append(names, name)
+		return nil
+	}
 	for _, s := range res.Scenarios {
 		if s.Kind != Requests && s.Kind != Handshakes && s.Kind != Flood {
 			continue
 		}
-		p := spectrumPlot(s)
-		if p == nil {
-			continue
-		}
-		name := "latency-" + s.Name
-		if err := save(p, dir, name); err != nil {
+		if err := add(spectrumPlot(s), "latency-"+s.Key()); err != nil {
 			return names, err
 		}
-		names = append(names, name)
+		if err := add(addedPlot(s), "latency-added-"+s.Key()); err != nil {
+			return names, err
+		}
 	}
 	for _, c := range []struct {
 		kind        Kind
+		metric      string
 		name, title string
 		label       string
 	}{
-		{Requests, "cpu-per-request", "Proxy CPU per request (median of rounds)", "CPU µs per request"},
-		{Handshakes, "cpu-per-handshake", "Proxy CPU per full TLS handshake and its request (median of rounds)", "CPU µs per handshake"},
+		{Requests, CPUPerReq, "cpu-per-request", "Proxy CPU per request (median of rounds)", "CPU µs per request"},
+		{Requests, MachineAboveDirect, "machine-cpu-per-request", "Whole machine's CPU per request above direct's (median of rounds)", "machine CPU µs per request above direct"},
+		{Handshakes, CPUPerReq, "cpu-per-handshake", "Proxy CPU per full TLS handshake and its request (median of rounds)", "CPU µs per handshake"},
 	} {
-		if p := cpuPlot(res, c.kind, c.title, c.label); p != nil {
-			if err := save(p, dir, c.name); err != nil {
-				return names, err
-			}
-			names = append(names, c.name)
+		if err := add(cpuPlot(res, c.kind, c.metric, c.title, c.label), c.name); err != nil {
+			return names, err
 		}
 	}
 	return names, nil
@@ -143,22 +151,55 @@ func spectrumLine(pts []Point) *plotter.Line {
 }
 
 // cpuPlot is a grouped bar chart: for each scenario of kind, one bar per
-// proxy, the proxy's CPU µs per request (direct has no proxy, so no bar).
-func cpuPlot(res *Results, kind Kind, title, label string) *plot.Plot {
+// proxy, the proxy's metric (direct has no proxy, so no bar).
+func cpuPlot(res *Results, kind Kind, metric, title, label string) *plot.Plot {
 	var scen []*Scenario
+	var groups []string
 	for _, s := range res.Scenarios {
-		if s.Kind == kind {
+		// A table without the figure (no direct to be above) is no
+		// group of empty bars.
+		if s.Kind == kind && s.anyHas(metric) {
 			scen = append(scen, s)
+			groups = append(groups, s.Key())
 		}
 	}
-	// The peers, in the order they first appear, that have a figure.
+	return barPlot(title, label, groups, func(g int, peer string) (float64, bool) {
+		if r := scen[g].Find(peer); r != nil && peer != Direct {
+			v, ok := r.Median[metric]
+			return v, ok
+		}
+		return 0, false
+	}, peersOf(scen))
+}
+
+// addedPlot is, for an open-loop scenario, the latency each proxy adds
+// over direct's at the same rate: p50, p99 and p99.9, one bar per proxy.
+func addedPlot(s *Scenario) *plot.Plot {
+	if s.Rate <= 0 {
+		return nil
+	}
+	metrics := []string{AddedP50, AddedP99, AddedP999}
+	title := fmt.Sprintf("Latency added over direct: %s (median of rounds)", s.Title)
+	return barPlot(title, "µs added over direct", []string{"p50", "p99", "p99.9"}, func(g int, peer string) (float64, bool) {
+		if r := s.Find(peer); r != nil {
+			v, ok := r.Median[metrics[g]]
+			return v, ok
+		}
+		return 0, false
+	}, peersOf([]*Scenario{s}))
+}
+
+// barPlot is a grouped bar chart: one group per name in groups, in each
+// one bar per peer of candidates that has a figure in some group, of
+// height value(group, peer). A figure can be below 0 (one above direct's,
+// within the noise); nil when no peer has a figure.
+func barPlot(title, label string, groups []string, value func(g int, peer string) (float64, bool), candidates []string) *plot.Plot {
 	var peers []string
-	seen := map[string]bool{}
-	for _, s := range scen {
-		for _, r := range s.Rows {
-			if _, ok := r.Median[CPUPerReq]; ok && !seen[r.Peer] {
-				seen[r.Peer] = true
-				peers = append(peers, r.Peer)
+	for _, peer := range candidates {
+		for g := range groups {
+			if _, ok := value(g, peer); ok {
+				peers = append(peers, peer)
+				break
 			}
 		}
 	}
@@ -172,16 +213,16 @@ func cpuPlot(res *Results, kind Kind, title, label string) *plot.Plot {
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(10)
 	p.Add(plotter.NewGrid())
-	w := vg.Points(360 / float64(len(peers)*max(1, len(scen))))
-	top := 0.0
+	w := vg.Points(360 / float64(len(peers)*max(1, len(groups))))
+	top, bottom := 0.0, 0.0
 	for i, peer := range peers {
-		vals := make(plotter.Values, len(scen))
-		for j, s := range scen {
+		vals := make(plotter.Values, len(groups))
+		for g := range groups {
 			// A missing figure is a gap, not a bar of 0; gonum draws a
 			// 0-height bar as nothing.
-			if r := s.Find(peer); r != nil {
-				vals[j] = r.Median[CPUPerReq]
-				top = max(top, vals[j])
+			if v, ok := value(g, peer); ok && finite(v) {
+				vals[g] = v
+				top, bottom = max(top, v), min(bottom, v)
 			}
 		}
 		bars, err := plotter.NewBarChart(vals, w)
@@ -194,15 +235,28 @@ func cpuPlot(res *Results, kind Kind, title, label string) *plot.Plot {
 		p.Add(bars)
 		p.Legend.Add(peer, bars)
 	}
-	var names []string
-	for _, s := range scen {
-		names = append(names, s.Name)
-	}
-	p.NominalX(names...)
+	p.NominalX(groups...)
 	// Room above the tallest bar, so that the legend and the bars do not
 	// meet at the top.
-	p.Y.Min, p.Y.Max = 0, top*1.25
+	p.Y.Min, p.Y.Max = bottom*1.25, top*1.25
+	if top == 0 {
+		p.Y.Max = 1 // every figure at or below 0
+	}
 	return p
+}
+
+// peersOf are the peers of the scenarios, in the order they first
+// appear.
+func peersOf(scen []*Scenario) []string {
+	var out []string
+	for _, s := range scen {
+		for _, r := range s.Rows {
+			if !slices.Contains(out, r.Peer) {
+				out = append(out, r.Peer)
+			}
+		}
+	}
+	return out
 }
 
 // peerIndex fixes each peer's colour and dash across every plot: its place

@@ -33,6 +33,35 @@ const (
 	LoadCPU    = "load_cpu_share"      // generator and web nodes together, of the same CPUs
 	Errors     = "errors"
 
+	// The whole machine's CPU (every CPU's busy time in /proc/stat, see
+	// proc.Machine) over the measured window, per request or per GB, and
+	// the same above direct's in the same round: what the proxy hop
+	// costs the machine, softirq and the other processes' extra work
+	// included. MachineBusy is the share of the machine's CPU time that
+	// was busy.
+	MachinePerReq        = "machine_cpu_us_per_req"
+	MachineAboveDirect   = "machine_cpu_us_per_req_above_direct"
+	MachinePerGB         = "machine_cpu_s_per_gb"
+	MachineGBAboveDirect = "machine_cpu_s_per_gb_above_direct"
+	MachineBusy          = "machine_cpu_share"
+	// MachineOthers is the share of the machine's CPU time that tasks
+	// other than the run's own took: on a shared machine, how much of
+	// the machine's figure is someone else's.
+	MachineOthers = "machine_others_share"
+
+	// The open loop's: the latency a proxy adds, its percentile minus
+	// direct's in the same round at the same rate; and the answered
+	// rate over the due rate (below OnScheduleMin, the round fell
+	// behind its schedule).
+	AddedP50   = "added_p50_us"
+	AddedP99   = "added_p99_us"
+	AddedP999  = "added_p99.9_us"
+	OnSchedule = "answered_over_due_rate"
+	// PacerLate is the most the generator's pacer handed a request out
+	// after its due time: above a few ms, the generator itself was held
+	// off its CPU, and the round's latencies hold that wait.
+	PacerLate = "pacer_late_max_us"
+
 	// The flood-latency scenario's: the established sessions' latency
 	// alone (P50, P99, ... hold it during the flood), its ratio, and the
 	// flood itself.
@@ -73,10 +102,14 @@ type Row struct {
 	Ref string `json:"ref,omitempty"`
 	// Status is empty for a peer that ran; otherwise why there are no
 	// figures: "not installed: ...", "failed: ...".
-	Status string   `json:"status,omitempty"`
-	Rounds []Round  `json:"rounds"`
-	Median Round    `json:"median"`
-	Notes  []string `json:"notes,omitempty"`
+	Status string  `json:"status,omitempty"`
+	Rounds []Round `json:"rounds"`
+	// RoundNumbers are the Rounds' numbers in the run (1, 2, ...): a
+	// round that gave no figures is missing from Rounds, and a figure
+	// over direct pairs rounds of the same number.
+	RoundNumbers []int    `json:"round_numbers,omitempty"`
+	Median       Round    `json:"median"`
+	Notes        []string `json:"notes,omitempty"`
 	// Spectrum is the latency percentile spectrum of all rounds' requests
 	// together.
 	Spectrum []Point `json:"spectrum,omitempty"`
@@ -97,14 +130,31 @@ type Point struct {
 
 // Scenario is one scenario's rows.
 type Scenario struct {
-	Name   string `json:"name"`
-	Title  string `json:"title"`
-	Kind   Kind   `json:"kind"`
-	Params string `json:"params"`
+	Name string `json:"name"`
+	// Variant tells apart the tables of one scenario run at several
+	// settings (the latency scenario at several rates): "20pct".
+	Variant string `json:"variant,omitempty"`
+	Title   string `json:"title"`
+	Kind    Kind   `json:"kind"`
+	Params  string `json:"params"`
 	// TLS, for the HTTPS scenarios, says what every proxy was told to
 	// negotiate.
-	TLS  string `json:"tls,omitempty"`
-	Rows []*Row `json:"rows"`
+	TLS string `json:"tls,omitempty"`
+	// Rate is an open-loop scenario's fixed rate (req/s); 0 for a
+	// closed loop.
+	Rate float64 `json:"rate,omitempty"`
+	// PerRound asks for a table of every round besides the medians.
+	PerRound bool   `json:"per_round,omitempty"`
+	Rows     []*Row `json:"rows"`
+}
+
+// Key names the scenario's table in file names: its name, and its
+// variant when it has one.
+func (s *Scenario) Key() string {
+	if s.Variant != "" {
+		return s.Name + "-" + s.Variant
+	}
+	return s.Name
 }
 
 // Results is a whole run.
@@ -117,13 +167,17 @@ type Results struct {
 	// Summaries gather figures of several scenarios against a reference
 	// peer and targets (the HTTPS scenarios').
 	Summaries []*Summary `json:"summaries,omitempty"`
-	Warnings  []string   `json:"warnings,omitempty"`
+	// Targets set one peer's figures against the best of others' (issue
+	// 20's machine CPU targets).
+	Targets  []*Targets `json:"targets,omitempty"`
+	Warnings []string   `json:"warnings,omitempty"`
 }
 
-// AddRound adds a round's figures, and its latencies (h may be nil) to the
-// row's spectrum.
-func (r *Row) AddRound(m Round, h *hdrhistogram.Histogram) {
+// AddRound adds round n's figures, and its latencies (h may be nil) to
+// the row's spectrum.
+func (r *Row) AddRound(n int, m Round, h *hdrhistogram.Histogram) {
 	r.Rounds = append(r.Rounds, m)
+	r.RoundNumbers = append(r.RoundNumbers, n)
 	if h != nil {
 		if r.hist == nil {
 			r.hist = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
@@ -161,6 +215,88 @@ func (r *Row) Finish() {
 	if r.base != nil && r.base.TotalCount() > 0 {
 		r.Baseline = Spectrum(r.base)
 	}
+}
+
+// Direct is the peer every proxy's cost is measured above: the
+// generator talking to the web nodes with no proxy.
+const Direct = "direct"
+
+// overDirect are the figures each round has above direct's round of the
+// same number. Pairing rounds, rather than subtracting medians, takes out
+// what changed on a shared machine between one round and the next.
+var overDirect = []struct {
+	metric, above string
+	openLoop      bool // only at a fixed rate: a closed loop's latency depends on its throughput
+}{
+	{MachinePerReq, MachineAboveDirect, false},
+	{MachinePerGB, MachineGBAboveDirect, false},
+	{P50, AddedP50, true},
+	{P99, AddedP99, true},
+	{P999, AddedP999, true},
+}
+
+// Finish computes every row's figures above direct's, round by round,
+// then the medians and spectra (Row.Finish).
+func (s *Scenario) Finish() {
+	s.subtractDirect()
+	for _, r := range s.Rows {
+		r.Finish()
+	}
+}
+
+func (s *Scenario) subtractDirect() {
+	d := s.Find(Direct)
+	if d == nil || d.Status != "" {
+		return
+	}
+	base := map[int]Round{}
+	for i, m := range d.Rounds {
+		if i < len(d.RoundNumbers) {
+			base[d.RoundNumbers[i]] = m
+		}
+	}
+	for _, r := range s.Rows {
+		if r == d {
+			continue
+		}
+		for i, m := range r.Rounds {
+			if i >= len(r.RoundNumbers) {
+				break
+			}
+			dm, ok := base[r.RoundNumbers[i]]
+			if !ok {
+				continue // direct failed that round: no pair, no figure
+			}
+			for _, o := range overDirect {
+				if o.openLoop && s.Rate <= 0 {
+					continue
+				}
+				v, ok1 := m[o.metric]
+				dv, ok2 := dm[o.metric]
+				if ok1 && ok2 && finite(v) && finite(dv) {
+					m[o.above] = v - dv
+				}
+			}
+		}
+	}
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// OnScheduleMin is the answered share of an open loop's due rate below
+// which a round fell behind its schedule: requests queued up in the
+// generator faster than the proxy answered them, and every later one
+// waited longer than the last.
+const OnScheduleMin = 0.95
+
+// OthersMax is the share of the machine's time other tasks may take in a
+// round before the run warns that its machine figures hold their work.
+const OthersMax = 0.10
+
+// Behind says whether an open-loop round fell behind its schedule.
+func Behind(m Round) bool {
+	v, ok := m[OnSchedule]
+	return ok && v < OnScheduleMin
 }
 
 // Find returns the scenario's row for peer, or nil.

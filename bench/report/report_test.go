@@ -135,7 +135,7 @@ func sample() *Results {
 		for v := int64(40); v < int64(p99*3); v++ {
 			h.RecordValue(v)
 		}
-		r.AddRound(m, h)
+		r.AddRound(1, m, h)
 		r.Finish()
 		return r
 	}
@@ -196,6 +196,16 @@ func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.6: "1,234,568", -45123: "-45,123"} {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[float64]string{99.94: "99.9", -1332.5: "-1,333", -69: "-69.0", 150: "150"} {
+		if got := micros(in); got != want {
+			t.Errorf("micros(%v) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[float64]string{41: "41.00", -1.5: "-1.50", 1856.06: "1,856", -1234.4: "-1,234"} {
+		if got := machineMicros(in); got != want {
+			t.Errorf("machineMicros(%v) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -22,7 +22,7 @@ func httpsSample() *Results {
 	}
 	row := func(peer string, m Round) *Row {
 		r := &Row{Peer: peer, Mode: "http"}
-		r.AddRound(m, hist(int64(m[P50])+1))
+		r.AddRound(1, m, hist(int64(m[P50])+1))
 		r.AddBaseline(hist(1))
 		r.AddTLS(tls13)
 		r.Finish()

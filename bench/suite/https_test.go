@@ -78,7 +78,7 @@ func TestHTTPSSummary(t *testing.T) {
 	refused := &report.Row{Peer: "fjord-http", Mode: "http", Status: "refused: x"}
 	r := &runner{res: &report.Results{Scenarios: []*report.Scenario{
 		{Name: KeepAlive, Rows: []*report.Row{row("haproxy-http", report.Round{report.CPUPerReq: 20}), row("fjord-http", report.Round{report.CPUPerReq: 18})}},
-		{Name: HTTPSKeepAlive, Rows: []*report.Row{row("fjord-http", report.Round{report.CPUPerReq: 21}), row("haproxy-http", report.Round{report.CPUPerReq: 24})}},
+		{Name: HTTPSKeepAlive, Rows: []*report.Row{row("fjord-http", report.Round{report.CPUPerReq: 21, report.MachinePerReq: 60}), row("haproxy-http", report.Round{report.CPUPerReq: 24, report.MachinePerReq: 75})}},
 		{Name: HTTPSHandshakeECDSA, Rows: []*report.Row{refused, row("haproxy-http", report.Round{report.CPUPerReq: 400}), row("nginx-http", report.Round{report.CPUPerReq: 380})}},
 	}}}
 	sum := r.httpsSummary()
@@ -103,6 +103,9 @@ func TestHTTPSSummary(t *testing.T) {
 	hs := byFigure["CPU µs per full handshake, ECDSA P-256"]
 	if hs == nil || hs.Status["fjord-http"] != "refused" || hs.Met != nil || hs.Ratios["nginx-http"] != 0.95 {
 		t.Errorf("handshake: %+v", hs)
+	}
+	if m := byFigure["machine CPU µs per keep-alive HTTPS request"]; m == nil || m.Ratios["fjord-http"] != 0.8 || m.Max != 0 || m.Met != nil || m.Status["nginx-http"] != "not run" {
+		t.Errorf("machine CPU, keep-alive: %+v (60 against 75 is 0.8, no target)", m)
 	}
 	if rsa := byFigure["CPU µs per full handshake, RSA-2048"]; rsa == nil || len(rsa.Values) != 0 || rsa.Status["haproxy-http"] != "not run" {
 		t.Errorf("RSA, not run: %+v", rsa)

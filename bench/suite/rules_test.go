@@ -113,6 +113,9 @@ func TestRulesSummary(t *testing.T) {
 	if cpu == nil || cpu.Values["fjord-http"] != 20 || cpu.Ratios["fjord-rules"] != 22.0/25 || cpu.Max != TargetRulesHAProxy || cpu.Met == nil || !*cpu.Met {
 		t.Errorf("CPU: %+v (22 against 25 is 0.88, under %.2f)", cpu, TargetRulesHAProxy)
 	}
+	if m := f["machine CPU µs per keep-alive request"]; m == nil || len(m.Values) != 0 || m.Status["fjord-rules"] != "no figure" || m.Met != nil {
+		t.Errorf("machine CPU, unmeasured: %+v", m)
+	}
 	if _, ok := cpu.Ratios["fjord-http"]; ok {
 		t.Error("fjord without rules has a ratio to HAProxy with them")
 	}

@@ -56,10 +56,16 @@ type Options struct {
 
 	IdleConns int
 
-	// Rate is the latency scenario's fixed rate; 0 takes RateFraction of
-	// the slowest proxy's keep-alive maximum.
-	Rate         float64
-	RateFraction float64
+	// Rates are the latency scenario's fixed rates, a table each; none
+	// takes RateFractions of the slowest proxy's keep-alive maximum.
+	Rates         []float64
+	RateFractions []float64
+	// PerRound adds a table of every round under each scenario's table
+	// of medians: where a stall in one round would hide.
+	PerRound bool
+	// MachineCPUs are the CPUs whose busy time is the machine's CPU;
+	// empty: every CPU.
+	MachineCPUs proc.CPUSet
 
 	// TLSRate is the flood-latency scenario's fixed rate on established
 	// HTTPS sessions; 0 takes TLSRateFraction of the slowest proxy's
@@ -92,7 +98,7 @@ func Standard() Options {
 	return Options{
 		Scenarios: Names, Peers: []string{"all"}, Rounds: 3,
 		Warmup: 2 * time.Second, Duration: 8 * time.Second, Conns: 50, RespSize: 64,
-		LargeSize: 64 << 20, BulkBytes: 1 << 30, BulkConns: 4, IdleConns: 10000, RateFraction: 0.5,
+		LargeSize: 64 << 20, BulkBytes: 1 << 30, BulkConns: 4, IdleConns: 10000, RateFractions: []float64{0.2, 0.5},
 		TLSRateFraction: 0.1, FloodConns: 8, FloodCert: certs.RSA,
 	}
 }
@@ -156,8 +162,14 @@ func (o *Options) check() error {
 		return errors.New("-req-size and -resp-size must not be negative")
 	case o.LargeSize < 1 || o.BulkBytes < int64(o.LargeSize):
 		return fmt.Errorf("-bulk %d bytes must hold at least one object of -large %d bytes", o.BulkBytes, o.LargeSize)
-	case o.Rate < 0 || o.RateFraction <= 0 || o.RateFraction > 1:
-		return fmt.Errorf("-rate %g, -rate-fraction %g: want a rate of 0 or more and a fraction in (0, 1]", o.Rate, o.RateFraction)
+	case len(o.Rates) == 0 && len(o.RateFractions) == 0:
+		return errors.New("-rate-fraction: no fraction, and no -rate: the latency scenario has no rate to run at")
+	case slices.ContainsFunc(o.Rates, func(v float64) bool { return !(v >= 1 && v <= 10_000_000) }):
+		return fmt.Errorf("-rate %s: want rates from 1 to 10,000,000 req/s", floats(o.Rates))
+	case slices.ContainsFunc(o.RateFractions, func(v float64) bool { return !(v > 0 && v <= 1) }):
+		return fmt.Errorf("-rate-fraction %s: want fractions in (0, 1]", floats(o.RateFractions))
+	case hasDuplicate(o.Rates) || hasDuplicate(o.RateFractions):
+		return fmt.Errorf("-rate %s, -rate-fraction %s: a rate twice would be two tables of the same name", floats(o.Rates), floats(o.RateFractions))
 	case o.TLSRate < 0 || o.TLSRateFraction <= 0 || o.TLSRateFraction > 1:
 		return fmt.Errorf("-tls-rate %g, -tls-rate-fraction %g: want a rate of 0 or more and a fraction in (0, 1]", o.TLSRate, o.TLSRateFraction)
 	case o.FloodConns < 1 || o.FloodConns > 1000:
@@ -170,6 +182,33 @@ func (o *Options) check() error {
 		return fmt.Errorf("-port-base %d is not a port", o.PortBase)
 	}
 	return nil
+}
+
+func hasDuplicate(vs []float64) bool {
+	for i, v := range vs {
+		if slices.Contains(vs[i+1:], v) {
+			return true
+		}
+	}
+	return false
+}
+
+// floats writes vs as a flag takes them: "0.2,0.5".
+func floats(vs []float64) string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	return strings.Join(out, ",")
+}
+
+// latencyPasses is the number of tables, one per rate, of the latency
+// scenario.
+func (o *Options) latencyPasses() int {
+	if len(o.Rates) > 0 {
+		return len(o.Rates)
+	}
+	return len(o.RateFractions)
 }
 
 // runner is the state of one run.
@@ -193,6 +232,11 @@ type runner struct {
 	tlsDir     string
 	certs      map[certs.Kind]*certs.Files
 	floodRate  float64
+
+	// The latency scenario's current rate, and whether the machine's
+	// CPU failed to read once already.
+	rate          float64
+	machineWarned bool
 }
 
 // Run runs the suite. Cancelling ctx (Ctrl-C) kills every process the run
@@ -290,7 +334,11 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 		res.Machine = append(res.Machine, httpsMachine(env, ps, r.missing)...)
 	}
 	for _, name := range o.Scenarios {
-		r.steps += o.Rounds * len(r.participants(name))
+		n := o.Rounds * len(r.participants(name))
+		if name == Latency {
+			n *= o.latencyPasses()
+		}
+		r.steps += n
 	}
 	for _, name := range o.Scenarios {
 		if err := r.scenario(ctx, name); err != nil {
@@ -310,6 +358,9 @@ func Run(ctx context.Context, o Options) (*report.Results, error) {
 	}
 	if sum := r.httpsSummary(); sum != nil {
 		res.Summaries = append(res.Summaries, sum)
+	}
+	if ts := r.machineTargets(); ts != nil {
+		res.Targets = append(res.Targets, ts)
 	}
 	res.Finished = time.Now().UTC()
 	return res, nil
@@ -368,6 +419,7 @@ func machine(o Options, ps []*peers.Peer, missing map[string]error) []string {
 	lines := []string{
 		fmt.Sprintf("kernel %s %s, %d CPUs (%s)", cstr(u.Sysname[:]), cstr(u.Release[:]), runtime.NumCPU(), cpuModel()),
 		fmt.Sprintf("proxies on CPUs %s with %d thread(s)/worker(s) each; generator and web nodes on CPUs %s", o.ProxyCPUs, o.Threads, o.LoadCPUs),
+		machineText(o.MachineCPUs),
 	}
 	for _, p := range ps {
 		if p.Mode == peers.None {
@@ -380,6 +432,15 @@ func machine(o Options, ps []*peers.Peer, missing map[string]error) []string {
 		}
 	}
 	return lines
+}
+
+// machineText says which CPUs the machine's CPU figures count.
+func machineText(cpus proc.CPUSet) string {
+	const what = "the busy time (user, nice, system, irq, softirq, steal in /proc/stat)"
+	if len(cpus) == 0 {
+		return fmt.Sprintf("machine CPU: %s of every CPU, per request or GB, and above direct's in the same round", what)
+	}
+	return fmt.Sprintf("machine CPU: %s of CPUs %s (-machine-cpus), per request or GB, and above direct's in the same round", what, cpus)
 }
 
 func cstr(b []byte) string {

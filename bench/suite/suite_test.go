@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +28,13 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.Duration = 0 }, "-duration"},
 		{func(o *Options) { o.Conns = 0 }, "at least 1"},
 		{func(o *Options) { o.BulkBytes = 10 }, "at least one object"},
-		{func(o *Options) { o.RateFraction = 1.5 }, "-rate-fraction"},
+		{func(o *Options) { o.RateFractions = []float64{0.2, 1.5} }, "-rate-fraction 0.2,1.5: want fractions in (0, 1]"},
+		{func(o *Options) { o.RateFractions = []float64{0} }, "-rate-fraction 0:"},
+		{func(o *Options) { o.RateFractions = nil }, "no fraction, and no -rate"},
+		{func(o *Options) { o.RateFractions, o.Rates = nil, []float64{5000} }, ""},
+		{func(o *Options) { o.Rates = []float64{5000, 0.5} }, "-rate 5000,0.5: want rates from 1"},
+		{func(o *Options) { o.Rates = []float64{math.NaN()} }, "-rate NaN"},
+		{func(o *Options) { o.RateFractions = []float64{0.5, 0.2, 0.5} }, "a rate twice"},
 		{func(o *Options) { o.Threads = 0 }, "-threads 0"},
 		{func(o *Options) { o.PortBase = 70000 }, "not a port"},
 		{func(o *Options) { o.Scenarios = nil }, "no scenario"},
@@ -45,12 +52,13 @@ func TestOptionsCheck(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	s, q := Standard(), Quick()
-	if s.BulkBytes != 1<<30 || s.BulkConns != 4 || s.IdleConns != 10000 || s.RateFraction != 0.5 || s.Rounds < 3 {
+	if s.BulkBytes != 1<<30 || s.BulkConns != 4 || s.IdleConns != 10000 || !slices.Equal(s.RateFractions, []float64{0.2, 0.5}) || s.Rounds < 3 {
 		t.Errorf("standard suite %+v does not hold the issue's scenarios", s)
 	}
-	// Every scenario, every peer, one round: about 8 peers x 5 scenarios
-	// of warm-up + duration must leave room under two minutes.
-	if per := q.Warmup + q.Duration; 8*3*per > 90*time.Second || q.Rounds != 1 {
+	// Every scenario, every peer, one round: about 8 peers x 4 timed
+	// runs (keep-alive, close, latency at two rates) of warm-up +
+	// duration must leave room under two minutes.
+	if per := q.Warmup + q.Duration; 8*4*per > 90*time.Second || q.Rounds != 1 {
 		t.Errorf("quick suite %v per run, %d rounds: too long for two minutes", per, q.Rounds)
 	}
 	// Then the short HTTPS part: 3 proxies, the flood twice per round,

@@ -11,6 +11,8 @@
 //	fjord-bench -scenarios keepalive,latency -proxies fjord-tcp,haproxy-tcp
 //	fjord-bench -scenarios rules-keepalive
 //	fjord-bench -scenarios https-keepalive,https-handshake-ecdsa -proxies fjord-http,haproxy-http,nginx-http
+//	fjord-bench -quick -scenarios latency -rate 5000 -rounds 5
+//	fjord-bench -quick -repeat-latency 10 -proxies fjord-tcp,haproxy-tcp
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,8 +52,10 @@ type flags struct {
 	opts                suite.Options
 	out, doc, cmdline   string
 	proxyCPUs, loadCPUs string
+	machineCPUs         string
 	scenarios, proxies  string
 	list                bool
+	repeatLatency       int
 }
 
 func parse(args []string, stderr io.Writer) (*flags, error) {
@@ -76,8 +81,16 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "warm-up of each round, not recorded")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time of each round of the request scenarios")
 	fs.IntVar(&o.Conns, "conns", o.Conns, "connections of the request scenarios")
-	fs.Float64Var(&o.Rate, "rate", 0, "the latency scenario's fixed rate in req/s (0: -rate-fraction of the slowest proxy's maximum)")
-	fs.Float64Var(&o.RateFraction, "rate-fraction", o.RateFraction, "the latency scenario's share of the slowest proxy's keep-alive maximum")
+	fs.Func("rate", "the latency scenario's fixed `rates` in req/s, comma-separated, a table each (0, the default: -rate-fraction of the slowest proxy's maximum)", func(v string) error {
+		if strings.TrimSpace(v) == "0" {
+			o.Rates = nil // as before rates were a list
+			return nil
+		}
+		return floatList(&o.Rates)(v)
+	})
+	fs.Func("rate-fraction", "the latency scenario's `shares` of the slowest proxy's keep-alive maximum, comma-separated, a table each (default "+floatsText(o.RateFractions)+")", floatList(&o.RateFractions))
+	fs.BoolVar(&o.PerRound, "per-round", false, "under each table of medians, a table of every round")
+	fs.IntVar(&f.repeatLatency, "repeat-latency", 0, "run the latency scenario alone, `N` rounds, with a table of every round, to tell a stall in one round from noise: -scenarios latency -rounds N -per-round, and -proxies fjord-tcp unless given")
 	fs.Float64Var(&o.TLSRate, "tls-rate", 0, "the https-flood-latency scenario's fixed rate on established sessions in req/s (0: -tls-rate-fraction of the slowest proxy's HTTPS keep-alive maximum)")
 	fs.Float64Var(&o.TLSRateFraction, "tls-rate-fraction", o.TLSRateFraction, "the https-flood-latency scenario's share of the slowest proxy's HTTPS keep-alive maximum (low: the proxy needs room for the flood)")
 	fs.IntVar(&o.FloodConns, "flood-conns", o.FloodConns, "full handshakes the https-flood-latency scenario's flood keeps in flight")
@@ -93,6 +106,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&o.IdleConns, "idle-conns", o.IdleConns, "connections of the idle scenario (fewer when RLIMIT_NOFILE cannot hold them; the run says so)")
 	fs.StringVar(&f.proxyCPUs, "proxy-cpus", "", "`CPU list` every proxy is pinned to (default: the last CPU)")
 	fs.StringVar(&f.loadCPUs, "load-cpus", "", "`CPU list` of the generator and the web nodes (default: the others)")
+	fs.StringVar(&f.machineCPUs, "machine-cpus", "", "`CPU list` whose busy time is the machine's CPU figure (default: every CPU)")
 	fs.IntVar(&o.Threads, "threads", 0, "threads of each proxy: fjord's nbthread, HAProxy's nbthread, nginx's workers, io.Copy's GOMAXPROCS (default: the number of proxy CPUs)")
 	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode, fjord-iocopy and fjord-tlsflood (make bench builds them)")
 	fs.StringVar(&f.out, "out", "bench/results", "`directory` for results.md, results.json, the plots, and the run's configurations and logs")
@@ -107,6 +121,9 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := f.repeat(fs); err != nil {
+		return nil, usageError{err}
 	}
 	o.Scenarios = split(f.scenarios)
 	o.Peers = split(f.proxies)
@@ -131,11 +148,68 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 		}
 	}
 	o.ProxyCPUs, o.LoadCPUs = pc, lc
+	if o.MachineCPUs, err = proc.ParseCPUSet(f.machineCPUs); err != nil {
+		return nil, usageError{fmt.Errorf("-machine-cpus: %w", err)}
+	}
 	if o.Threads == 0 {
 		o.Threads = max(1, len(pc))
 	}
 	f.cmdline = "fjord-bench " + strings.Join(args, " ")
 	return f, nil
+}
+
+// repeat applies -repeat-latency: the latency scenario alone, N rounds,
+// every round shown. It sets -scenarios and -rounds, so giving either too
+// is a mistake.
+func (f *flags) repeat(fs *flag.FlagSet) error {
+	if f.repeatLatency == 0 {
+		return nil
+	}
+	if f.repeatLatency < 1 {
+		return fmt.Errorf("-repeat-latency %d: want at least 1 round", f.repeatLatency)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, name := range []string{"scenarios", "rounds"} {
+		if given[name] {
+			return fmt.Errorf("-repeat-latency sets -%s; give one or the other", name)
+		}
+	}
+	f.scenarios = suite.Latency
+	f.opts.Rounds = f.repeatLatency
+	f.opts.PerRound = true
+	if !given["proxies"] {
+		f.proxies = "fjord-tcp"
+	}
+	return nil
+}
+
+// floatList is a flag of comma-separated numbers, which replace the
+// default.
+func floatList(dst *[]float64) func(string) error {
+	return func(s string) error {
+		var out []float64
+		for _, v := range split(s) {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			out = append(out, x)
+		}
+		if len(out) == 0 {
+			return fmt.Errorf("%q: no number", s)
+		}
+		*dst = out
+		return nil
+	}
+}
+
+func floatsText(vs []float64) string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	return strings.Join(out, ",")
 }
 
 func split(s string) []string {

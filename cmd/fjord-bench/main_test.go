@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +82,12 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-proxy-cpus", "3-1"}, 2, "-proxy-cpus"},
 		{[]string{"-rounds", "0"}, 1, "-rounds 0"},
 		{[]string{"extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"-rate", "5000,fast"}, 2, `invalid value "5000,fast" for flag -rate: "fast" is not a number`},
+		{[]string{"-rate-fraction", "0.2,2"}, 1, "-rate-fraction 0.2,2: want fractions in (0, 1]"},
+		{[]string{"-machine-cpus", "1-0"}, 2, "-machine-cpus: CPU list"},
+		{[]string{"-repeat-latency", "5", "-rounds", "3"}, 2, "-repeat-latency sets -rounds; give one or the other"},
+		{[]string{"-repeat-latency", "5", "-scenarios", "keepalive"}, 2, "-repeat-latency sets -scenarios"},
+		{[]string{"-repeat-latency", "-1"}, 2, "-repeat-latency -1: want at least 1 round"},
 		{[]string{"-bin", "/nonexistent", "-out", "", "-proxies", "iocopy"}, 1, "make bench builds it"},
 	} {
 		if n := len(tt.args); n >= 2 && tt.args[n-2] == "-out" {
@@ -143,7 +151,8 @@ func TestSmallRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, errs)
 	}
-	for _, want := range []string{"### Keep-alive", "### One connection per request", "### Bulk", "### Idle", "### Latency at a fixed", "| direct |", "| iocopy |"} {
+	for _, want := range []string{"### Keep-alive", "### One connection per request", "### Bulk", "### Idle", "% of the slowest maximum), open loop", "| direct |", "| iocopy |",
+		"| machine µs/req | machine above direct µs/req |", "| machine s/GB | machine above direct s/GB |", "| added p50 µs | added p99 µs | added p99.9 µs |"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the table has no %q:\n%s", want, stdout)
 		}
@@ -164,8 +173,10 @@ func TestSmallRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Scenarios) != 5 {
-		t.Fatalf("%d scenarios in the JSON", len(res.Scenarios))
+	// The latency scenario is two tables: at 20% and at 50% of the
+	// slowest maximum.
+	if len(res.Scenarios) != 6 || res.Scenarios[4].Key() != "latency-20pct" || res.Scenarios[5].Key() != "latency-50pct" {
+		t.Fatalf("%d scenarios in the JSON, want keepalive, close, bulk, idle and latency twice", len(res.Scenarios))
 	}
 	for _, s := range res.Scenarios {
 		io := s.Find("iocopy")
@@ -180,8 +191,28 @@ func TestSmallRun(t *testing.T) {
 		if s.Kind == report.Idle && io.Median[report.Held] != 40 {
 			t.Errorf("idle: iocopy held %v, want 40", io.Median[report.Held])
 		}
+		// The whole machine's CPU, for direct too, and iocopy's above
+		// direct's in each round (whatever its sign on a busy machine).
+		machine := map[report.Kind][2]string{report.Requests: {report.MachinePerReq, report.MachineAboveDirect}, report.Bulk: {report.MachinePerGB, report.MachineGBAboveDirect}}[s.Kind]
+		if machine[0] != "" {
+			d := s.Find("direct")
+			if v, ok := d.Median[machine[0]]; !ok || v <= 0 {
+				t.Errorf("%s: direct's %s is %v (%v)", s.Name, machine[0], v, ok)
+			}
+			if _, ok := io.Median[machine[1]]; !ok || len(io.RoundNumbers) != 2 {
+				t.Errorf("%s: iocopy has no %s: %v, rounds %v", s.Name, machine[1], io.Median, io.RoundNumbers)
+			}
+		}
+		if s.Name == "latency" {
+			if _, ok := io.Median[report.AddedP50]; !ok || s.Rate <= 0 {
+				t.Errorf("%s: no latency added at rate %v: %v", s.Key(), s.Rate, io.Median)
+			}
+			if v := io.Median[report.OnSchedule]; v <= 0 {
+				t.Errorf("%s: answered ÷ due %v", s.Key(), v)
+			}
+		}
 	}
-	for _, n := range []string{"latency-keepalive", "latency-close", "latency-latency", "cpu-per-request"} {
+	for _, n := range []string{"latency-keepalive", "latency-close", "latency-latency-20pct", "latency-latency-50pct", "latency-added-latency-50pct", "cpu-per-request", "machine-cpu-per-request"} {
 		for _, ext := range []string{".png", ".svg"} {
 			if _, err := os.Stat(filepath.Join(out, n+ext)); err != nil {
 				t.Error(err)
@@ -280,6 +311,73 @@ func waitNoNewChildren(t *testing.T, before map[int]bool) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("processes %v were left running", extra)
+		}
+	}
+}
+
+// TestRepeatLatencyFlags: -repeat-latency is the latency scenario alone,
+// N rounds, every round shown, through fjord-tcp unless -proxies says.
+func TestRepeatLatencyFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		proxies []string
+	}{
+		{[]string{"-repeat-latency", "4"}, []string{"fjord-tcp"}},
+		{[]string{"-quick", "-repeat-latency", "4", "-proxies", "fjord-tcp,haproxy-tcp", "-rate-fraction", "0.5"}, []string{"fjord-tcp", "haproxy-tcp"}},
+	} {
+		f, err := parse(tt.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := f.opts
+		if !slices.Equal(o.Scenarios, []string{"latency"}) || o.Rounds != 4 || !o.PerRound || !slices.Equal(o.Peers, tt.proxies) {
+			t.Errorf("%v: scenarios %v, rounds %d, per round %v, proxies %v", tt.args, o.Scenarios, o.Rounds, o.PerRound, o.Peers)
+		}
+	}
+	f, err := parse([]string{"-rate", "2000,5000", "-machine-cpus", "0"}, io.Discard)
+	if err != nil || !slices.Equal(f.opts.Rates, []float64{2000, 5000}) || f.opts.MachineCPUs.String() != "0" {
+		t.Errorf("-rate 2000,5000 -machine-cpus 0: %+v, %v", f, err)
+	}
+	if f, err := parse([]string{"-rate", "0"}, io.Discard); err != nil || f.opts.Rates != nil {
+		t.Errorf("-rate 0 is the fractions, as it was: %v, %v", f.opts.Rates, err)
+	}
+}
+
+// TestRepeatLatencyRun: every round of every peer in a table of its own,
+// and each round paired with direct's.
+func TestRepeatLatencyRun(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errs := bench(t, "-bin", binDir, "-out", out, "-warmup", "100ms", "-duration", "300ms", "-conns", "4",
+		"-repeat-latency", "3", "-proxies", "iocopy", "-rate", "500")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
+	if n := strings.Count(errs, "] latency   round"); n != 6 {
+		t.Errorf("%d progress lines, want 6 (3 rounds, 2 peers):\n%s", n, errs)
+	}
+	if !strings.Contains(stdout, "### Latency at a fixed 500 req/s, open loop") || !strings.Contains(stdout, "Every round of Latency at a fixed 500 req/s, open loop:") {
+		t.Fatalf("no table of every round:\n%s", stdout)
+	}
+	for _, want := range []string{"| 1 | direct | ", "| 1 | iocopy | ", "| 3 | direct | ", "| 3 | iocopy | "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in:\n%s", want, stdout)
+		}
+	}
+	var res report.Results
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &res)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Scenarios) != 1 || !res.Scenarios[0].PerRound || res.Scenarios[0].Rate != 500 {
+		t.Fatalf("scenarios %+v", res.Scenarios)
+	}
+	ioc := res.Scenarios[0].Find("iocopy")
+	for i, m := range ioc.Rounds {
+		if _, ok := m[report.AddedP50]; !ok || ioc.RoundNumbers[i] != i+1 {
+			t.Errorf("round %d (%v): no latency added over direct's round: %v", i+1, ioc.RoundNumbers, m)
 		}
 	}
 }
