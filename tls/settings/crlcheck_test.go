@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"github.com/fjordlb/fjord/config"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/tls/testcert"
 )
 
