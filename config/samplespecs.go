@@ -190,6 +190,10 @@ func init() {
 	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
 	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
 	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+	conv("crc32c", TypeBin, TypeInt, 0, ArgInt)
+	conv("wt6", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh32", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh3", TypeBin, TypeInt, 0, ArgInt)
 
 	// Converters: cryptographic digests.
 	conv("sha1", TypeBin, TypeBin, 0)
