@@ -17,6 +17,10 @@ type Config struct {
 	// HTTPErrors are the "http-errors" sections, in file order. Proxies
 	// hold the pages they import ("errorfiles") in ErrorPages.
 	HTTPErrors []*HTTPErrors
+	// SampleReads is what the configuration's sample expressions read,
+	// all together: the engine keeps what some expression may ask for
+	// (the request line for capture.req.*) and nothing else.
+	SampleReads Reads
 
 	// Diagnostics holds notices and warnings: things that are valid but
 	// that an HAProxy user should hear about (legacy keywords, deliberate

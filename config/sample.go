@@ -52,6 +52,10 @@ const (
 	// ReadsConn marks what a connection has from its accept: its
 	// addresses, its frontend.
 	ReadsConn
+	// ReadsCapture marks what the frontend captured of an HTTP request
+	// and its response (capture.req.*, capture.res.*): the engine
+	// keeps the request line for them.
+	ReadsCapture
 )
 
 // ArgKind is how an argument of a fetch or converter is read.
@@ -266,6 +270,7 @@ type exprContext struct {
 	pending *[]pendingName
 	pos     Pos
 	env     func(name string) (string, bool) // env(); nil: no variable is set
+	reads   *Reads                           // gathers what the expressions read (Config.SampleReads); nil: not kept
 }
 
 // pendingName is a userlist or backend name an argument refers to,
@@ -278,7 +283,7 @@ type pendingName struct {
 }
 
 func (p *parser) exprCtx(pos Pos) *exprContext {
-	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup}
+	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup, reads: &p.cfg.SampleReads}
 }
 
 // parseExpr reads a sample expression.
@@ -307,6 +312,9 @@ func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
 		return nil, fmt.Errorf("'%s': %v", text, err)
 	}
 	e.Fetch = Call{Name: name, Args: args}
+	if ctx.reads != nil {
+		*ctx.reads |= spec.Need
+	}
 	prev := spec.Out
 	for _, c := range calls[1:] {
 		cs := convSpecs[c.name]

@@ -106,6 +106,16 @@ func init() {
 	fetch("hdr_cnt", TypeInt, ReadsMsg, 0, ArgName)
 	fetch("fhdr", TypeStr, ReadsMsg, 1, ArgName, ArgInt)
 
+	// What the frontend captured of the request and its response: the
+	// slots of "capture request|response header" and of the capture
+	// actions, the request line and the versions.
+	fetch("capture.req.hdr", TypeStr, ReadsCapture, 1, ArgInt)
+	fetch("capture.res.hdr", TypeStr, ReadsCapture, 1, ArgInt)
+	fetch("capture.req.method", TypeStr, ReadsCapture, 0)
+	fetch("capture.req.uri", TypeStr, ReadsCapture, 0)
+	fetch("capture.req.ver", TypeStr, ReadsCapture, 0)
+	fetch("capture.res.ver", TypeStr, ReadsCapture, 0)
+
 	// The HTTP response.
 	fetch("status", TypeInt, ReadsRes, 0)
 	fetch("res.ver", TypeStr, ReadsRes, 0)

@@ -195,7 +195,7 @@ func (p *parser) validateTCPRules(px *Proxy) {
 			if r.Cond != nil {
 				need |= r.Cond.Need()
 			}
-			if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS) != 0 {
+			if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS|ReadsCapture) != 0 {
 				p.errorf(r.Pos, "%s: 'tcp-request %s' is evaluated when the connection is accepted, before any byte is read: it may only read the addresses (src) and variables; use 'tcp-request content'", px, set.kind)
 			}
 		}

@@ -110,6 +110,7 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"rules in defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"defaults section are not supported"}},
 		{"connection rule in a backend", tcpBE("  tcp-request connection accept #ERR"), []string{"frontend and listen sections only"}},
 		{"connection rule reading the hello", tcpFE("  tcp-request connection reject if { req.ssl_sni a } #ERR"), []string{"only read the addresses (src)"}},
+		{"connection rule reading a capture", tcpFE("  tcp-request connection reject if { capture.req.uri /x } #ERR"), []string{"'tcp-request connection' is evaluated when the connection is accepted"}},
 		{"content rule reading HTTP", tcpFE("  tcp-request content reject if { path /x } #ERR"), []string{"cannot read the HTTP request"}},
 		{"bad condition", tcpFE("  tcp-request content reject when x #ERR"), []string{"expected 'if' or 'unless'"}},
 		{"hello in mode http", lines("frontend fe #ERR", "  mode http", "  bind 127.0.0.1:8000", "  tcp-request inspect-delay 1s", "  tcp-request content reject if { req.ssl_sni a }", "  default_backend be", "backend be", "  mode http"),

@@ -255,6 +255,7 @@ func (s *session) runResponseRules() bool {
 		t.BindName = s.ln.bind.Name
 	}
 	t.Env = engineEnv{l.eng}
+	t.Captured = captureView{s}
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)
 	t.Response = true

@@ -590,3 +590,51 @@ func TestRetryOnClosedKeptConnection(t *testing.T) {
 		t.Errorf("%d server connections, want 2", n)
 	}
 }
+
+// capture.req.* read the request as it came, before rules rewrote it,
+// in request and response rules alike; capture.req.hdr(N) the frontend's
+// slots (a websocket handshake's key, as websocket.vtc computes it).
+func TestCaptureFetches(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  capture request header Sec-WebSocket-Key len 64
+  capture response header X-Node len 8
+  http-request return status 200 hdr accept "%[capture.req.hdr(0),concat(258EAFA5-E914-47DA-95CA-C5AB0DC85B11,,),sha1,base64]" if { path /ws }
+  http-request set-path /rewritten
+  http-response set-header X-Uri "%[capture.req.uri]"
+  http-response set-header X-Method "%[capture.req.method]"
+  http-response set-header X-Vers "%[capture.req.ver] %[capture.res.ver]"
+  http-response set-header X-Node-Seen "%[capture.res.hdr(0)]"`, `  http-response set-header X-Be-Deny yes if { capture.req.uri /deny-me }`, srv))
+	resps := ruleExchange(t, addr,
+		"GET /ws HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+		"GET /deny-me HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://a/orig?q=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+	// RFC 6455's example key and accept value.
+	if got := resps[0].Header.Get("Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Errorf("accept from capture.req.hdr(0): %q", got)
+	}
+	if got := resps[1].Header.Get("X-Be-Deny"); got != "yes" {
+		t.Errorf("capture.req.uri in the backend's response rules: X-Be-Deny %q", got)
+	}
+	r := resps[2]
+	if body := bodyOf(r); !strings.HasPrefix(body, "GET http://a/rewritten?q=1") {
+		t.Errorf("the server got %q, want the rewritten path", body)
+	}
+	for name, want := range map[string]string{
+		"X-Uri":       "/orig?q=1", // the path of the target as sent
+		"X-Method":    "GET",
+		"X-Vers":      "HTTP/1.1 HTTP/1.1",
+		"X-Node-Seen": "n1", // captured from this response
+	} {
+		if got := r.Header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if got := resps[1].Header.Get("X-Uri"); got != "/deny-me" {
+		t.Errorf("the second request's capture: X-Uri %q", got)
+	}
+	// An HTTP/1.0 request: its version, and the server's answer's.
+	r = ruleExchange(t, addr, "GET /v HTTP/1.0\r\nHost: a\r\n\r\n")[0]
+	if got := r.Header.Get("X-Vers"); got != "HTTP/1.0 HTTP/1.0" {
+		t.Errorf("X-Vers for HTTP/1.0: %q", got)
+	}
+}

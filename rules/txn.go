@@ -36,6 +36,9 @@ type Txn struct {
 
 	// UniqueID is the request's unique id, once generated.
 	UniqueID []byte
+	// Captured is what the frontend captured of the HTTP request and
+	// its response (capture.req.*, capture.res.*); nil in tcp mode.
+	Captured Captured
 
 	// it is the position of the multi-valued fetch being evaluated: in
 	// the Txn because a pointer passed to a fetch, an indirect call,
@@ -81,6 +84,7 @@ func (t *Txn) Reset() {
 	t.Server, t.Backend = "", ""
 	t.ServerID, t.BackendID = 0, 0
 	t.UniqueID = nil
+	t.Captured = nil
 	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }
 
@@ -133,6 +137,22 @@ type Hello struct {
 	// then do ECExt and STExt have a value, as in HAProxy.
 	Ext, ECExt bool
 	STExt      int64
+}
+
+// Captured is what the frontend kept of the current HTTP request and its
+// response, as HAProxy keeps it in the stream for its logs: it outlives
+// the request head, so response rules and log formats read it too.
+type Captured interface {
+	// RequestLine is the request line as received ("GET /a HTTP/1.1"),
+	// cut to the access log's length; nil before a request was read.
+	RequestLine() []byte
+	// Minor is the minor version of HTTP/1 of the request or of the
+	// response, -1 before its head was read.
+	Minor(response bool) int
+	// Header is the value of capture slot i among the request's
+	// (response false) or the response's slots; false when the slot
+	// does not exist or holds nothing.
+	Header(response bool, i int) ([]byte, bool)
 }
 
 // Env is what rules read of the running proxy.
