@@ -74,6 +74,8 @@ func init() {
 	fetch("srv_id", TypeInt, ReadsServer, 0)
 	fetch("so_name", TypeStr, ReadsConn, 0)
 	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
+	fetch("last_rule_file", TypeStr, 0, 0)
+	fetch("last_rule_line", TypeInt, 0, 0)
 
 	// The HTTP request.
 	fetch("method", TypeStr, ReadsReq, 0)

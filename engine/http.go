@@ -222,6 +222,13 @@ func (s *session) httpNextHead() bool {
 	}
 	h.requests++
 	h.reqMinor, h.rspMinor = int8(req.Minor), -1
+	if h.requests > 1 {
+		// A new request is a new stream for HAProxy, whose last rule
+		// starts unset. The first keeps the verdict of the frontend's
+		// tcp-request content rules, which fjord runs once per
+		// connection, before it.
+		s.lastRule = nil
+	}
 	s.at.counted = false // a new request takes a new %rt
 	if h.uid != nil {
 		h.uid.set = false // and a new unique id
@@ -294,9 +301,13 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return false
 	}
-	if be.Conf != s.fe.conf && !tcpRulesAccept(be.tcpContent, t) {
-		s.tcpRejected()
-		return false
+	if be.Conf != s.fe.conf {
+		accept := tcpRulesAccept(be.tcpContent, t)
+		s.lastRule = t.LastRule
+		if !accept {
+			s.tcpRejected()
+			return false
+		}
 	}
 	t.Backend, t.BackendID = be.Name, be.id
 	if be.Conf != s.fe.conf {

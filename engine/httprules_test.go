@@ -638,3 +638,64 @@ func TestCaptureFetches(t *testing.T) {
 		t.Errorf("X-Vers for HTTP/1.0: %q", got)
 	}
 }
+
+// lineOf is the line number of the first line of cfg containing marker.
+func lineOf(t *testing.T, cfg, marker string) string {
+	t.Helper()
+	for i, l := range strings.Split(cfg, "\n") {
+		if strings.Contains(l, marker) {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	t.Fatalf("no line %q", marker)
+	return ""
+}
+
+// last_rule_file and last_rule_line: the last rule that stopped a rule
+// set for this request (a content rule's accept, an allow), later sets
+// overriding earlier ones; rules that go on (set-header) never count,
+// and a new request on the connection starts without one.
+func TestLastRule(t *testing.T) {
+	srv := headersNode(t)
+	cfg := fmt.Sprintf(`global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  http-request set-header X-Not-Final 1
+  http-response set-header X-LR "%%[last_rule_file]:%%[last_rule_line]"
+  use_backend plain if { path /plain }
+  use_backend resp if { path /resp }
+  default_backend app
+backend app
+  tcp-request content accept if { src 127.0.0.1 } # content
+  http-request allow if { path /allow } # allow
+  http-request set-header X-After 1
+  server s1 %s
+backend plain
+  server s1 %s
+backend resp
+  http-response allow # response
+  server s1 %s
+`, freePort(t), srv, srv, srv)
+	_, addr := startEngine(t, cfg)
+	resps := ruleExchange(t, addr,
+		"GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /allow HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /resp HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{
+		"test.cfg:" + lineOf(t, cfg, "# content"),
+		"test.cfg:" + lineOf(t, cfg, "# allow"),
+		":", // no final rule for this request: no sample (nothing in a header, "-" in a log line)
+		"test.cfg:" + lineOf(t, cfg, "# response"),
+	} {
+		if got := resps[i].Header.Get("X-LR"); got != want {
+			t.Errorf("request %d: X-LR %q, want %q", i, got, want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	if s.h != nil {
 		t.Captured = captureView{s}
 	}
+	t.LastRule = s.lastRule
 	t.Frontend, t.FrontendID = s.fe.conf.Name, s.fe.id
 	if s.ln != nil && s.ln.bind != nil {
 		t.BindName = s.ln.bind.Name

@@ -100,6 +100,11 @@ type session struct {
 	// hello is the ClientHello peeked in tcp mode for req.ssl_* (nil: not
 	// looked at, or not one).
 	hello *rules.Hello
+	// lastRule is where the last final rule of the current request (of
+	// the connection in tcp mode) stands, nil while none decided: the
+	// tcp-request and tcp-response content rules and the HTTP rules
+	// record theirs, as HAProxy's stream does (last_rule_file/line).
+	lastRule *config.Pos
 	// vars are the variables rules set (nil until one does).
 	vars *sessionVars
 	// samples are the values of the frontend's log-format %[expr] for
@@ -463,7 +468,9 @@ func (s *session) finishConnect() {
 			s.sessionVars(t, false)
 			t.Backend, t.Server = s.be.Name, s.srvName()
 			t.BackendID, t.ServerID = s.be.id, s.srvID()
-			if !tcpRulesAccept(rs, t) {
+			accept := tcpRulesAccept(rs, t)
+			s.lastRule = t.LastRule
+			if !accept {
 				s.setTerm('S', 'D') // HAProxy logs a response reject on the server side
 				s.close(false)
 				return

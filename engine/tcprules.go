@@ -36,6 +36,7 @@ func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
 		case r.expectProxy:
 			proxy = true
 		default:
+			t.LastRule = r.pos // a content rule's caller keeps it (lastRule)
 			return r.accept, proxy
 		}
 	}
@@ -44,6 +45,7 @@ func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
 
 // tcpRule is a compiled tcp-request rule.
 type tcpRule struct {
+	pos         *config.Pos // where it stands: last_rule_file, last_rule_line
 	accept      bool
 	expectProxy bool
 	vars        *rules.VarSet // set-var, set-var-fmt, unset-var
@@ -53,7 +55,7 @@ type tcpRule struct {
 func newTCPRules(rs []*config.TCPRule, cp *rules.Compiler) []tcpRule {
 	out := make([]tcpRule, 0, len(rs))
 	for _, r := range rs {
-		tr := tcpRule{accept: r.Action == config.TCPAccept, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
+		tr := tcpRule{pos: &r.Pos, accept: r.Action == config.TCPAccept, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
 		switch r.Action {
 		case config.TCPSetVar, config.TCPSetVarFmt, config.TCPUnsetVar:
 			tr.vars = cp.VarSet(r.Var, r.Action == config.TCPUnsetVar)
@@ -89,7 +91,9 @@ func (s *session) contentRulesAccept(rs []tcpRule) bool {
 	}
 	t := s.txn(nil)
 	s.sessionVars(t, false)
-	return tcpRulesAccept(rs, t)
+	accept := tcpRulesAccept(rs, t)
+	s.lastRule = t.LastRule
+	return accept
 }
 
 // needsHello reports whether px's rules read the ClientHello: its

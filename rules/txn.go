@@ -3,6 +3,8 @@ package rules
 import (
 	"net/netip"
 	"time"
+
+	"github.com/fjordlb/fjord/config"
 )
 
 // Txn is what rules read and change for one request: the engine fills it
@@ -39,6 +41,12 @@ type Txn struct {
 	// Captured is what the frontend captured of the HTTP request and
 	// its response (capture.req.*, capture.res.*); nil in tcp mode.
 	Captured Captured
+	// LastRule is where the last final rule of the stream stands (a
+	// tcp-request or tcp-response content rule, an HTTP rule that
+	// stopped its set), nil while none decided: last_rule_file and
+	// last_rule_line. Rule sets set it when one of their rules decides;
+	// the engine keeps it from one evaluation to the next.
+	LastRule *config.Pos
 
 	// it is the position of the multi-valued fetch being evaluated: in
 	// the Txn because a pointer passed to a fetch, an indirect call,
@@ -85,6 +93,7 @@ func (t *Txn) Reset() {
 	t.ServerID, t.BackendID = 0, 0
 	t.UniqueID = nil
 	t.Captured = nil
+	t.LastRule = nil
 	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }
 
