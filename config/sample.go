@@ -56,6 +56,15 @@ const (
 	// and its response (capture.req.*, capture.res.*): the engine
 	// keeps the request line for them.
 	ReadsCapture
+	// ReadsPayload marks the client's bytes in tcp mode (req.payload,
+	// req.len), which tcp-request content rules inspect before they
+	// are forwarded; ReadsResPayload the server's (res.payload), which
+	// tcp-response content rules inspect.
+	ReadsPayload
+	ReadsResPayload
+	// ReadsInspection marks what reads the state of that inspection
+	// (wait_end): the rules must be evaluated on its bytes, and wait.
+	ReadsInspection
 )
 
 // ArgKind is how an argument of a fetch or converter is read.
@@ -89,6 +98,9 @@ type FetchSpec struct {
 	// Version is set for req.ssl_ver, whose integer patterns are
 	// written as versions ("3.3").
 	Version bool
+
+	// check validates the arguments together, as a converter's does.
+	check func(ctx *exprContext, args []Arg) error
 }
 
 // ConvSpec describes a converter.
@@ -308,6 +320,9 @@ func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
 		return nil, fmt.Errorf("unknown sample fetch '%s' in '%s' (valid: %s)", calls[0].name, text, fetchNameList())
 	}
 	args, err := parseArgs(ctx, name, spec.Args, spec.Min, calls[0])
+	if err == nil && spec.check != nil {
+		err = spec.check(ctx, args)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("'%s': %v", text, err)
 	}

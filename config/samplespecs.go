@@ -96,7 +96,7 @@ func init() {
 	fetch("req.cook_cnt", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.cook_val", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
-	fetch("req.len", TypeInt, 0, 0)
+	fetch("req.len", TypeInt, ReadsPayload, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
 	fetch("http_auth", TypeBool, ReadsReq, 1, ArgUserlist)
 	fetch("http_auth_group", TypeStr, ReadsReq, 1, ArgUserlist)
@@ -238,4 +238,27 @@ func init() {
 
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
+
+	// The bytes of a tcp connection, which content rules inspect before
+	// they are forwarded (HAProxy's src/payload.c), and the protocols
+	// read in them.
+	for _, side := range []struct {
+		prefix string
+		reads  Reads
+	}{{"req.", ReadsPayload}, {"res.", ReadsResPayload}} {
+		name := side.prefix + "payload"
+		fetch(name, TypeBin, side.reads, 2, ArgInt, ArgInt)
+		fetchSpecs[name].check = checkPayload(name)
+		name = side.prefix + "payload_lv"
+		fetch(name, TypeBin, side.reads, 2, ArgInt, ArgInt, ArgStr)
+		fetchSpecs[name].check = checkPayloadLV(name)
+	}
+	fetch("res.len", TypeInt, ReadsResPayload, 0)
+	fetch("wait_end", TypeBool, ReadsInspection, 0)
+	conv("fix_is_valid", TypeBin, TypeBool, 0)
+	conv("fix_tag_value", TypeBin, TypeBin, 1, ArgStr)
+	convSpecs["fix_tag_value"].check = checkFixTag
+	conv("mqtt_is_valid", TypeBin, TypeBool, 0)
+	conv("mqtt_field_value", TypeBin, TypeStr, 2, ArgStr, ArgStr)
+	convSpecs["mqtt_field_value"].check = checkMQTTField
 }

@@ -80,9 +80,6 @@ func init() {
 		}
 		return Value{Type: config.TypeBin, B: t.Body}, true
 	}
-	fetchFns["req.len"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		return intValue(int64(len(t.Body))), true
-	}
 	fetchFns["unique-id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
 		return strValue(t.UniqueID), t.UniqueID != nil
 	}

@@ -22,6 +22,20 @@ type Txn struct {
 	TLS   TLSSession // the client's TLS session; nil when not TLS
 	Hello *Hello     // the ClientHello peeked in tcp mode; nil when none
 
+	// ReqData and ResData are the client's and the server's first
+	// bytes in tcp mode, peeked and not yet forwarded, while content
+	// rules inspect them (req.payload, req.len, res.payload, res.len);
+	// nil otherwise. DataCap is the most they can hold (tune.bufsize):
+	// what lies beyond it can never be read.
+	ReqData, ResData []byte
+	DataCap          int
+	// Partial is set while content rules inspect bytes that more may
+	// follow before the inspect-delay ends (HAProxy's evaluation
+	// without SMP_OPT_FINAL): a condition whose sample may still change
+	// is then undecided (Cond.Eval's Miss), and the engine evaluates
+	// the rules again when more arrives.
+	Partial bool
+
 	Frontend, Backend, Server string
 	// FrontendID, BackendID and ServerID are HAProxy's numeric ids
 	// (fe_id, be_id, srv_id): a proxy's position in the configuration,
@@ -52,6 +66,11 @@ type Txn struct {
 	// the Txn because a pointer passed to a fetch, an indirect call,
 	// would escape, costing an allocation per evaluation.
 	it iter
+	// mayChange is HAProxy's SMP_F_MAY_CHANGE for the sample being
+	// evaluated: more bytes could give another value (req.payload on
+	// bytes that are not all there yet). Fetches set it, converters
+	// that decide (fix_is_valid) clear it; see Partial.
+	mayChange bool
 
 	// scratch holds what converters build; reset at each evaluation's
 	// start by the caller (Reset), grown once and kept.
@@ -88,6 +107,7 @@ func (t *Txn) Reset() {
 	t.captures = t.captures[:0]
 	t.Timeouts.Server, t.Timeouts.Tunnel = 0, 0
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
+	t.ReqData, t.ResData, t.DataCap, t.Partial = nil, nil, 0, false
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
 	t.ServerID, t.BackendID = 0, 0
