@@ -259,10 +259,13 @@ type Proxy struct {
 	TCPSession    []*TCPRule
 	// TCPResponse are the "tcp-response content" rules (backend side):
 	// evaluated once the server connection is up, before any of its
-	// bytes is forwarded.
+	// bytes is forwarded (for at most ResponseInspectDelay, in tcp
+	// mode, while they wait for the bytes res.payload reads).
 	TCPResponse  []*TCPRule
 	TCPContent   []*TCPRule
 	InspectDelay time.Duration
+	// ResponseInspectDelay is "tcp-response inspect-delay".
+	ResponseInspectDelay time.Duration
 
 	// Backend side.
 	Servers       []*Server

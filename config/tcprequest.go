@@ -191,28 +191,27 @@ func (p *parser) validateTCPRules(px *Proxy) {
 		rules []*TCPRule
 	}{{"connection", px.TCPConnection}, {"session", px.TCPSession}} {
 		for _, r := range set.rules {
-			need := r.Var.need()
-			if r.Cond != nil {
-				need |= r.Cond.Need()
-			}
-			if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS|ReadsCapture) != 0 {
+			if r.need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS|ReadsCapture|ReadsPayload|ReadsResPayload) != 0 {
 				p.errorf(r.Pos, "%s: 'tcp-request %s' is evaluated when the connection is accepted, before any byte is read: it may only read the addresses (src) and variables; use 'tcp-request content'", px, set.kind)
 			}
 		}
 	}
 	for _, r := range px.TCPResponse {
-		if r.Cond != nil && r.Cond.Need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello) != 0 {
-			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated once the server connection is up: its condition may read the addresses, the TLS session and variables, not a message", px)
+		if r.need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsPayload) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated on the server's first bytes: it may read them (res.payload), the addresses, the TLS session and variables, not the request or an HTTP message", px)
 		}
 	}
 	hello := false
 	for _, r := range px.TCPContent {
-		need := r.Var.need()
-		if r.Cond != nil {
-			need |= r.Cond.Need()
+		need := r.need()
+		// A backend's rules run for each request routed to it, once
+		// its head is read; a frontend's once per connection, before.
+		httpBackend := px.Mode == ModeHTTP && px.Caps&CapFrontend == 0
+		if need&(ReadsReq|ReadsMsg|ReadsRes) != 0 && !httpBackend || need&(ReadsBody|ReadsRes) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-request content' rules of a frontend cannot read the HTTP request in fjord: use http-request rules (a backend's may: they run once the request head is read)", px)
 		}
-		if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes) != 0 {
-			p.errorf(r.Pos, "%s: 'tcp-request content' rules cannot read the HTTP request in fjord: use http-request rules", px)
+		if need&ReadsResPayload != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-request content' rules read the client's bytes, not the server's: res.payload belongs in 'tcp-response content' rules", px)
 		}
 		hello = hello || need&ReadsHello != 0
 	}
@@ -225,6 +224,15 @@ func (p *parser) validateTCPRules(px *Proxy) {
 	case hello && px.InspectDelay == 0:
 		p.notice(Warning, px.Pos, "%s: a condition reads the ClientHello (req.ssl_*) but there is no 'tcp-request inspect-delay': it is evaluated on what the first packet holds, and a hello that has not all arrived does not match (add 'tcp-request inspect-delay 5s', as in HAProxy)", px)
 	}
+}
+
+// need is what evaluating the rule reads: its condition and its value.
+func (r *TCPRule) need() Reads {
+	need := r.Var.need()
+	if r.Cond != nil {
+		need |= r.Cond.Need()
+	}
+	return need
 }
 
 // need is what evaluating the value reads.
@@ -276,7 +284,8 @@ func (p *parser) globalSetVar(pos Pos, kw string, args []string) error {
 }
 
 // kwTCPResponse reads "tcp-response inspect-delay TIME" and "tcp-response
-// content accept|reject [if|unless COND]".
+// content ACTION [if|unless COND]" with the actions accept, reject,
+// set-var(NAME), set-var-fmt(NAME) and unset-var(NAME).
 func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-response' expects 'inspect-delay' or 'content'")
@@ -286,13 +295,14 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 		if len(args) != 2 {
 			return fmt.Errorf("'tcp-response inspect-delay' expects one time value")
 		}
-		if _, err := parseDuration(args[1]); err != nil {
+		d, err := parseDuration(args[1])
+		if err != nil {
 			return fmt.Errorf("'tcp-response inspect-delay': %v", err)
 		}
-		// fjord's response rules read no server byte (there is no
-		// res.payload yet): they decide at once, and the delay has
-		// nothing to wait for.
-		p.notice(Notice, pos, "'tcp-response inspect-delay %s' changes nothing: fjord's tcp-response rules read no byte of the response, so they decide as soon as the server connection is up", args[1])
+		if d > maxInspectDelay {
+			return fmt.Errorf("'tcp-response inspect-delay %s' is more than a day", args[1])
+		}
+		px.ResponseInspectDelay = d
 		return nil
 	case "content":
 	default:
@@ -302,21 +312,49 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'tcp-response content' rules in a defaults section are not supported: write them in the backend or listen section")
 	}
 	if len(args) < 2 {
-		return fmt.Errorf("'tcp-response content' expects an action (accept, reject)")
+		return fmt.Errorf("'tcp-response content' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME))")
 	}
+	word := args[1]
+	what := fmt.Sprintf("'tcp-response content %s'", word)
 	rule := &TCPRule{Pos: pos}
-	switch args[1] {
-	case "accept":
+	rest := args[2:]
+	switch vk := varActionKind(word); {
+	case word == "accept":
 		rule.Action = TCPAccept
-	case "reject":
+	case word == "reject":
 		rule.Action = TCPReject
-	default:
-		return fmt.Errorf("'tcp-response content %s': the action is not supported (fjord carries out accept and reject)", args[1])
-	}
-	if len(args) > 2 {
-		cond, err := p.parseCondition(px, pos, args[2:])
+	case vk != "":
+		vs, err := parseVarAction(word, vk)
 		if err != nil {
-			return fmt.Errorf("'tcp-response content %s': %v", args[1], err)
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		rule.Var = vs
+		switch vk {
+		case "unset-var":
+			rule.Action = TCPUnsetVar
+		default:
+			if len(rest) == 0 || rest[0] == "if" || rest[0] == "unless" {
+				return fmt.Errorf("%s expects a value", what)
+			}
+			if vk == "set-var" {
+				rule.Action = TCPSetVar
+				rule.Var.Expr, err = p.parseExpr(pos, rest[0])
+			} else {
+				rule.Action = TCPSetVarFmt
+				rule.Var.Format, err = p.parseFormat(pos, rest[0])
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+			rest = rest[1:]
+		}
+	default:
+		return fmt.Errorf("%s: the action is not supported (fjord carries out accept, reject, set-var(), set-var-fmt() and unset-var())", what)
+	}
+	if len(rest) > 0 {
+		cond, err := p.parseCondition(px, pos, rest)
+		if err != nil {
+			return fmt.Errorf("%s: %v", what, err)
 		}
 		rule.Cond = cond
 	}

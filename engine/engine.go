@@ -254,10 +254,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			}
 		}
 		views[name] = v
-		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent)
+		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent) || usesVars(v.tcpResponse)
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
+		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px), needsPayload: inspects(px, true),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
 			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
 			monitorFail: compileMonitorFail(px, cp)}

@@ -699,3 +699,25 @@ backend resp
 		}
 	}
 }
+
+// A backend's tcp-request content rules run for each request routed to
+// it, on its head: they may read it, and their variables reach the
+// backend's http-request rules.
+func TestBackendContentRulesReadRequest(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, "", `  tcp-request content set-var(txn.path) path
+  tcp-request content reject if { var(txn.path) -m beg /blocked }
+  http-request set-header X-Seen %[var(txn.path)]`, srv))
+	resps := ruleExchange(t, addr, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{"/a", "/b"} {
+		if body := bodyOf(resps[i]); !strings.Contains(body, "x-seen: "+want+"\n") {
+			t.Errorf("request %d: the server got %q", i, body)
+		}
+	}
+	c := dial(t, addr)
+	io.WriteString(c, "GET /blocked HTTP/1.1\r\nHost: a\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("a rejected request got %q", b)
+	}
+}

@@ -24,6 +24,9 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	if s.hello != nil {
 		t.Hello = s.hello
 	}
+	if s.peeked != nil {
+		t.ReqData, t.DataCap = s.peeked, l.eng.bufSize
+	}
 	if s.h != nil {
 		t.Captured = captureView{s}
 	}
