@@ -233,8 +233,7 @@ func (s *session) runResponseRules() bool {
 		accept := tcpRulesAccept(rs, t)
 		s.lastRule = t.LastRule
 		if !accept {
-			s.setTerm('S', 'D')
-			s.httpFail(502, "response rejected by 'tcp-response content reject'")
+			s.responseRejected()
 			return false
 		}
 	}

@@ -85,6 +85,15 @@ func (s *session) tcpRejected() {
 	s.close(false)
 }
 
+// responseRejected ends a session a tcp-response content rule rejected:
+// both sides are closed, with no byte of the response sent, in mode http
+// too (no 502), and the log says the proxy refused it during the data
+// phase ("PD"), as HAProxy's tcp_inspect_response does.
+func (s *session) responseRejected() {
+	s.setTerm('P', 'D')
+	s.close(false)
+}
+
 // contentRulesAccept evaluates px's content rules on what the session
 // knows now.
 func (s *session) contentRulesAccept(rs []tcpRule) bool {
@@ -328,8 +337,7 @@ func (s *session) inspectResponse(expired bool) bool {
 	s.resInspect = false
 	s.svr.readable = true // the peeked bytes wait in the socket
 	if !accept {
-		s.setTerm('S', 'D') // HAProxy logs a response reject on the server side
-		s.close(false)
+		s.responseRejected()
 		return false
 	}
 	s.s2c.unlimit()
