@@ -297,4 +297,5 @@ var predefinedACLs = map[string]string{
 	"METH_PUT":       "method PUT",
 	"METH_TRACE":     "method TRACE",
 	"REQ_CONTENT":    "req.len gt 0",
+	"WAIT_END":       "wait_end",
 }

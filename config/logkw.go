@@ -141,6 +141,23 @@ func addCapture(px *Proxy, what string, request bool, header, length string, pos
 	return nil
 }
 
+// keepSampleExprs gives the %[expr] nodes of nf, a format read again
+// for its proxy's mode, the expressions read with the first reading: the
+// same nodes, numbered alike.
+func keepSampleExprs(nf, old *LineFormat) {
+	exprs := map[int]*Expr{}
+	for _, n := range old.Nodes {
+		if n.Var == FormatSample {
+			exprs[n.Sample] = n.Expr
+		}
+	}
+	for i := range nf.Nodes {
+		if n := &nf.Nodes[i]; n.Var == FormatSample {
+			n.Expr = exprs[n.Sample]
+		}
+	}
+}
+
 func isToken(s string) bool {
 	return s != "" && strings.IndexFunc(s, func(r rune) bool { return !isTokenChar(r) }) < 0
 }
@@ -164,6 +181,7 @@ func (p *parser) validateLineFormats(px *Proxy) {
 			continue
 		}
 		nf.Pos = (*f).Pos
+		keepSampleExprs(nf, *f)
 		*f = nf
 	}
 	if px.UniqueIDHeader != "" {

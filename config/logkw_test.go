@@ -215,3 +215,28 @@ func TestLogSample(t *testing.T) {
 		t.Errorf("lines kept %v", kept)
 	}
 }
+
+// A tcp proxy's formats are read again for its mode; their %[expr]
+// nodes keep the expressions read the first time.
+func TestLogFormatSamplesInTCPMode(t *testing.T) {
+	cfg, errs := parseWith(t, testResolver(), tcpFE(`  log-format "%ci %[src] %[fe_name,upper]"`, `  unique-id-format "%[src_port]"`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	px := cfg.Frontends()[0]
+	for _, f := range []*LineFormat{px.LogFormat, px.UniqueIDFormat} {
+		n := 0
+		for _, nd := range f.Nodes {
+			if nd.Var != FormatSample {
+				continue
+			}
+			n++
+			if nd.Expr == nil || nd.Expr.Text != nd.Text {
+				t.Errorf("%s: %%[%s] has expression %v", f.Keyword, nd.Text, nd.Expr)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no sample node", f.Keyword)
+		}
+	}
+}

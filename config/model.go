@@ -17,6 +17,10 @@ type Config struct {
 	// HTTPErrors are the "http-errors" sections, in file order. Proxies
 	// hold the pages they import ("errorfiles") in ErrorPages.
 	HTTPErrors []*HTTPErrors
+	// SampleReads is what the configuration's sample expressions read,
+	// all together: the engine keeps what some expression may ask for
+	// (the request line for capture.req.*) and nothing else.
+	SampleReads Reads
 
 	// Diagnostics holds notices and warnings: things that are valid but
 	// that an HAProxy user should hear about (legacy keywords, deliberate
@@ -255,10 +259,13 @@ type Proxy struct {
 	TCPSession    []*TCPRule
 	// TCPResponse are the "tcp-response content" rules (backend side):
 	// evaluated once the server connection is up, before any of its
-	// bytes is forwarded.
+	// bytes is forwarded (for at most ResponseInspectDelay, in tcp
+	// mode, while they wait for the bytes res.payload reads).
 	TCPResponse  []*TCPRule
 	TCPContent   []*TCPRule
 	InspectDelay time.Duration
+	// ResponseInspectDelay is "tcp-response inspect-delay".
+	ResponseInspectDelay time.Duration
 
 	// Backend side.
 	Servers       []*Server

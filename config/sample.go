@@ -52,6 +52,19 @@ const (
 	// ReadsConn marks what a connection has from its accept: its
 	// addresses, its frontend.
 	ReadsConn
+	// ReadsCapture marks what the frontend captured of an HTTP request
+	// and its response (capture.req.*, capture.res.*): the engine
+	// keeps the request line for them.
+	ReadsCapture
+	// ReadsPayload marks the client's bytes in tcp mode (req.payload,
+	// req.len), which tcp-request content rules inspect before they
+	// are forwarded; ReadsResPayload the server's (res.payload), which
+	// tcp-response content rules inspect.
+	ReadsPayload
+	ReadsResPayload
+	// ReadsInspection marks what reads the state of that inspection
+	// (wait_end): the rules must be evaluated on its bytes, and wait.
+	ReadsInspection
 )
 
 // ArgKind is how an argument of a fetch or converter is read.
@@ -85,6 +98,9 @@ type FetchSpec struct {
 	// Version is set for req.ssl_ver, whose integer patterns are
 	// written as versions ("3.3").
 	Version bool
+
+	// check validates the arguments together, as a converter's does.
+	check func(ctx *exprContext, args []Arg) error
 }
 
 // ConvSpec describes a converter.
@@ -266,6 +282,7 @@ type exprContext struct {
 	pending *[]pendingName
 	pos     Pos
 	env     func(name string) (string, bool) // env(); nil: no variable is set
+	reads   *Reads                           // gathers what the expressions read (Config.SampleReads); nil: not kept
 }
 
 // pendingName is a userlist or backend name an argument refers to,
@@ -278,7 +295,7 @@ type pendingName struct {
 }
 
 func (p *parser) exprCtx(pos Pos) *exprContext {
-	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup}
+	return &exprContext{maps: p.maps, pending: &p.pendingNames, pos: pos, env: p.lx.lookup, reads: &p.cfg.SampleReads}
 }
 
 // parseExpr reads a sample expression.
@@ -303,10 +320,16 @@ func parseExprCtx(ctx *exprContext, text string) (*Expr, error) {
 		return nil, fmt.Errorf("unknown sample fetch '%s' in '%s' (valid: %s)", calls[0].name, text, fetchNameList())
 	}
 	args, err := parseArgs(ctx, name, spec.Args, spec.Min, calls[0])
+	if err == nil && spec.check != nil {
+		err = spec.check(ctx, args)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("'%s': %v", text, err)
 	}
 	e.Fetch = Call{Name: name, Args: args}
+	if ctx.reads != nil {
+		*ctx.reads |= spec.Need
+	}
 	prev := spec.Out
 	for _, c := range calls[1:] {
 		cs := convSpecs[c.name]

@@ -161,3 +161,29 @@ func TestACLIntPatternRanges(t *testing.T) {
 		}
 	}
 }
+
+// Config.SampleReads gathers what every expression reads, wherever it
+// stands: the engine keeps the request line only when capture.req.* may
+// read it.
+func TestSampleReadsGathered(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines string
+		want  bool
+	}{
+		{"no capture fetch", "  http-request set-header X-P %[path]", false},
+		{"in an ACL", "  http-request deny if { capture.req.uri /x }", true},
+		{"in a log-format string", "  http-request set-header X-M %[capture.req.method]", true},
+		{"in a log format", "  log-format \"%[capture.res.ver]\"", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, errs := parseWith(t, testResolver(), httpFE(tc.lines))
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			if got := cfg.SampleReads&ReadsCapture != 0; got != tc.want {
+				t.Errorf("ReadsCapture %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -74,6 +74,8 @@ func init() {
 	fetch("srv_id", TypeInt, ReadsServer, 0)
 	fetch("so_name", TypeStr, ReadsConn, 0)
 	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
+	fetch("last_rule_file", TypeStr, 0, 0)
+	fetch("last_rule_line", TypeInt, 0, 0)
 
 	// The HTTP request.
 	fetch("method", TypeStr, ReadsReq, 0)
@@ -94,7 +96,7 @@ func init() {
 	fetch("req.cook_cnt", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.cook_val", TypeInt, ReadsReq, 0, ArgStr)
 	fetch("req.body", TypeBin, ReadsReq|ReadsBody, 0)
-	fetch("req.len", TypeInt, 0, 0)
+	fetch("req.len", TypeInt, ReadsPayload, 0)
 	fetch("unique-id", TypeStr, ReadsReq, 0)
 	fetch("http_auth", TypeBool, ReadsReq, 1, ArgUserlist)
 	fetch("http_auth_group", TypeStr, ReadsReq, 1, ArgUserlist)
@@ -105,6 +107,16 @@ func init() {
 	fetch("hdr", TypeStr, ReadsMsg, 0, ArgName, ArgInt)
 	fetch("hdr_cnt", TypeInt, ReadsMsg, 0, ArgName)
 	fetch("fhdr", TypeStr, ReadsMsg, 1, ArgName, ArgInt)
+
+	// What the frontend captured of the request and its response: the
+	// slots of "capture request|response header" and of the capture
+	// actions, the request line and the versions.
+	fetch("capture.req.hdr", TypeStr, ReadsCapture, 1, ArgInt)
+	fetch("capture.res.hdr", TypeStr, ReadsCapture, 1, ArgInt)
+	fetch("capture.req.method", TypeStr, ReadsCapture, 0)
+	fetch("capture.req.uri", TypeStr, ReadsCapture, 0)
+	fetch("capture.req.ver", TypeStr, ReadsCapture, 0)
+	fetch("capture.res.ver", TypeStr, ReadsCapture, 0)
 
 	// The HTTP response.
 	fetch("status", TypeInt, ReadsRes, 0)
@@ -190,6 +202,10 @@ func init() {
 	conv("djb2", TypeBin, TypeInt, 0, ArgInt)
 	conv("sdbm", TypeBin, TypeInt, 0, ArgInt)
 	conv("xxh64", TypeBin, TypeInt, 0, ArgInt)
+	conv("crc32c", TypeBin, TypeInt, 0, ArgInt)
+	conv("wt6", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh32", TypeBin, TypeInt, 0, ArgInt)
+	conv("xxh3", TypeBin, TypeInt, 0, ArgInt)
 
 	// Converters: cryptographic digests.
 	conv("sha1", TypeBin, TypeBin, 0)
@@ -222,4 +238,27 @@ func init() {
 
 	// Converters: addresses.
 	conv("ipmask", TypeAddr, TypeAddr, 1, ArgMask4, ArgMask6)
+
+	// The bytes of a tcp connection, which content rules inspect before
+	// they are forwarded (HAProxy's src/payload.c), and the protocols
+	// read in them.
+	for _, side := range []struct {
+		prefix string
+		reads  Reads
+	}{{"req.", ReadsPayload}, {"res.", ReadsResPayload}} {
+		name := side.prefix + "payload"
+		fetch(name, TypeBin, side.reads, 2, ArgInt, ArgInt)
+		fetchSpecs[name].check = checkPayload(name)
+		name = side.prefix + "payload_lv"
+		fetch(name, TypeBin, side.reads, 2, ArgInt, ArgInt, ArgStr)
+		fetchSpecs[name].check = checkPayloadLV(name)
+	}
+	fetch("res.len", TypeInt, ReadsResPayload, 0)
+	fetch("wait_end", TypeBool, ReadsInspection, 0)
+	conv("fix_is_valid", TypeBin, TypeBool, 0)
+	conv("fix_tag_value", TypeBin, TypeBin, 1, ArgStr)
+	convSpecs["fix_tag_value"].check = checkFixTag
+	conv("mqtt_is_valid", TypeBin, TypeBool, 0)
+	conv("mqtt_field_value", TypeBin, TypeStr, 2, ArgStr, ArgStr)
+	convSpecs["mqtt_field_value"].check = checkMQTTField
 }

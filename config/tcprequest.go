@@ -199,32 +199,27 @@ func (p *parser) validateTCPRules(px *Proxy) {
 		rules []*TCPRule
 	}{{"connection", px.TCPConnection}, {"session", px.TCPSession}} {
 		for _, r := range set.rules {
-			need := r.Var.need()
-			if r.Cond != nil {
-				need |= r.Cond.Need()
-			}
-			if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS) != 0 {
+			if r.need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsTLS|ReadsCapture|ReadsPayload|ReadsResPayload) != 0 {
 				p.errorf(r.Pos, "%s: 'tcp-request %s' is evaluated when the connection is accepted, before any byte is read: it may only read the addresses (src) and variables; use 'tcp-request content'", px, set.kind)
 			}
 		}
 	}
 	for _, r := range px.TCPResponse {
-		need := r.Var.need()
-		if r.Cond != nil {
-			need |= r.Cond.Need()
-		}
-		if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello) != 0 {
-			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated once the server connection is up: its condition and values may read the addresses, the TLS session and variables, not a message", px)
+		if r.need()&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes|ReadsHello|ReadsPayload) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-response content' is evaluated on the server's first bytes: it may read them (res.payload), the addresses, the TLS session and variables, not the request or an HTTP message", px)
 		}
 	}
 	hello := false
 	for _, r := range px.TCPContent {
-		need := r.Var.need()
-		if r.Cond != nil {
-			need |= r.Cond.Need()
+		need := r.need()
+		// A backend's rules run for each request routed to it, once
+		// its head is read; a frontend's once per connection, before.
+		httpBackend := px.Mode == ModeHTTP && px.Caps&CapFrontend == 0
+		if need&(ReadsReq|ReadsMsg|ReadsRes) != 0 && !httpBackend || need&(ReadsBody|ReadsRes) != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-request content' rules of a frontend cannot read the HTTP request in fjord: use http-request rules (a backend's may: they run once the request head is read)", px)
 		}
-		if need&(ReadsReq|ReadsBody|ReadsMsg|ReadsRes) != 0 {
-			p.errorf(r.Pos, "%s: 'tcp-request content' rules cannot read the HTTP request in fjord: use http-request rules", px)
+		if need&ReadsResPayload != 0 {
+			p.errorf(r.Pos, "%s: 'tcp-request content' rules read the client's bytes, not the server's: res.payload belongs in 'tcp-response content' rules", px)
 		}
 		hello = hello || need&ReadsHello != 0
 	}
@@ -237,6 +232,15 @@ func (p *parser) validateTCPRules(px *Proxy) {
 	case hello && px.InspectDelay == 0:
 		p.notice(Warning, px.Pos, "%s: a condition reads the ClientHello (req.ssl_*) but there is no 'tcp-request inspect-delay': it is evaluated on what the first packet holds, and a hello that has not all arrived does not match (add 'tcp-request inspect-delay 5s', as in HAProxy)", px)
 	}
+}
+
+// need is what evaluating the rule reads: its condition and its value.
+func (r *TCPRule) need() Reads {
+	need := r.Var.need()
+	if r.Cond != nil {
+		need |= r.Cond.Need()
+	}
+	return need
 }
 
 // need is what evaluating the value reads.
@@ -302,13 +306,14 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 		if len(args) != 2 {
 			return fmt.Errorf("'tcp-response inspect-delay' expects one time value")
 		}
-		if _, err := parseDuration(args[1]); err != nil {
+		d, err := parseDuration(args[1])
+		if err != nil {
 			return fmt.Errorf("'tcp-response inspect-delay': %v", err)
 		}
-		// fjord's response rules read no server byte (there is no
-		// res.payload yet): they decide at once, and the delay has
-		// nothing to wait for.
-		p.notice(Notice, pos, "'tcp-response inspect-delay %s' changes nothing: fjord's tcp-response rules read no byte of the response, so they decide as soon as the server connection is up", args[1])
+		if d > maxInspectDelay {
+			return fmt.Errorf("'tcp-response inspect-delay %s' is more than a day", args[1])
+		}
+		px.ResponseInspectDelay = d
 		return nil
 	case "content":
 	default:

@@ -40,6 +40,44 @@ func TestTCPRequestRules(t *testing.T) {
 	}
 }
 
+// tcp-response content rules: set-var and its kin go on, the inspect-delay
+// is kept; a backend's tcp-request content rules in mode http may read
+// the request, which they run on.
+func TestTCPResponseAndBackendContentRules(t *testing.T) {
+	cfg, errs := parseWith(t, testResolver(), tcpBE(
+		"  tcp-response inspect-delay 3s",
+		"  tcp-response content reject unless { res.payload(0,0),mqtt_is_valid }",
+		"  tcp-response content set-var(res.rc) res.payload(0,0),mqtt_field_value(connack,reason_code)",
+		"  tcp-response content set-var-fmt(sess.x) \"rc=%[var(res.rc)]\" if { res.len gt 2 }",
+		"  tcp-response content unset-var(sess.x)",
+		"  tcp-response content accept if WAIT_END",
+	))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	be := proxy(t, cfg, "backend", "be")
+	if be.ResponseInspectDelay != 3*time.Second {
+		t.Errorf("tcp-response inspect-delay %v", be.ResponseInspectDelay)
+	}
+	want := []TCPAction{TCPReject, TCPSetVar, TCPSetVarFmt, TCPUnsetVar, TCPAccept}
+	if len(be.TCPResponse) != len(want) {
+		t.Fatalf("%d rules", len(be.TCPResponse))
+	}
+	for i, r := range be.TCPResponse {
+		if r.Action != want[i] {
+			t.Errorf("rule %d: %v, want %v", i, r.Action, want[i])
+		}
+	}
+	if v := be.TCPResponse[1].Var; v.Name.String() != "res.rc" || v.Expr == nil || be.TCPResponse[2].Var.Format == nil || be.TCPResponse[2].Cond == nil {
+		t.Errorf("set-var rules %+v %+v", be.TCPResponse[1], be.TCPResponse[2])
+	}
+	_, errs = parseWith(t, testResolver(), lines("frontend fe", "  mode http", "  bind 127.0.0.1:8000", "  default_backend be",
+		"backend be", "  mode http", "  tcp-request content set-var(txn.path) path", "  tcp-request content reject if { var(txn.path) -m beg /x }"))
+	if errs != nil {
+		t.Errorf("an http backend's content rules reading the request: %v", errs)
+	}
+}
+
 func TestTLSCriteria(t *testing.T) {
 	for _, tc := range []struct {
 		acl    string
@@ -110,6 +148,17 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"rules in anonymous defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"'tcp-request content' is not allowed in an anonymous 'defaults' section"}},
 		{"connection rule in a backend", tcpBE("  tcp-request connection accept #ERR"), []string{"frontend and listen sections only"}},
 		{"connection rule reading the hello", tcpFE("  tcp-request connection reject if { req.ssl_sni a } #ERR"), []string{"only read the addresses (src)"}},
+		{"connection rule reading the payload", tcpFE("  tcp-request connection reject if { req.len gt 0 } #ERR"), []string{"before any byte is read"}},
+		{"session rule reading the payload", tcpFE("  tcp-request session reject if { req.payload(0,1) -m bin 00 } #ERR"), []string{"'tcp-request session' is evaluated when the connection is accepted"}},
+		{"content rule reading the response", tcpFE("  tcp-request content reject if { res.payload(0,1) -m bin 00 } #ERR"), []string{"res.payload belongs in 'tcp-response content' rules"}},
+		{"response rule reading the request", tcpBE("  tcp-response content reject if { req.payload(0,1) -m bin 00 } #ERR"), []string{"'tcp-response content' is evaluated on the server's first bytes"}},
+		{"response set-var reading the request", tcpBE("  tcp-response content set-var(txn.x) req.len #ERR"), []string{"'tcp-response content' is evaluated on the server's first bytes"}},
+		{"response action not built", tcpBE("  tcp-response content close #ERR"), []string{"'tcp-response content close': the action is not supported"}},
+		{"response set-var without a value", tcpBE("  tcp-response content set-var(txn.x) #ERR"), []string{"'tcp-response content set-var(txn.x)' expects a value"}},
+		{"response inspect-delay too long", tcpBE("  tcp-response inspect-delay 2d #ERR"), []string{"more than a day"}},
+		{"frontend content rule reading HTTP", lines("frontend fe", "  mode http", "  bind 127.0.0.1:8000", "  tcp-request content reject if { path /x } #ERR", "  default_backend be", "backend be", "  mode http"),
+			[]string{"'tcp-request content' rules of a frontend cannot read the HTTP request"}},
+		{"connection rule reading a capture", tcpFE("  tcp-request connection reject if { capture.req.uri /x } #ERR"), []string{"'tcp-request connection' is evaluated when the connection is accepted"}},
 		{"content rule reading HTTP", tcpFE("  tcp-request content reject if { path /x } #ERR"), []string{"cannot read the HTTP request"}},
 		{"bad condition", tcpFE("  tcp-request content reject when x #ERR"), []string{"expected 'if' or 'unless'"}},
 		{"hello in mode http", lines("frontend fe #ERR", "  mode http", "  bind 127.0.0.1:8000", "  tcp-request inspect-delay 1s", "  tcp-request content reject if { req.ssl_sni a }", "  default_backend be", "backend be", "  mode http"),

@@ -321,6 +321,12 @@ func (s *session) logRequestStart(req *h1.Request) {
 	t.routed = false
 	t.localBe = nil
 	t.handedOff = false
+	s.keepRequestLine(req)
+}
+
+// keepRequestLine copies the request line, before the head is consumed:
+// the access log writes it, capture.req.* read it.
+func (s *session) keepRequestLine(req *h1.Request) {
 	line := s.h.line[:0]
 	line = appendCapped(line, req.Method)
 	line = appendCapped(line, []byte{' '})

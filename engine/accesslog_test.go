@@ -556,3 +556,22 @@ func TestAccessRecordContentReject(t *testing.T) {
 		t.Errorf("rejected record: kind %v %q status %d term %s server %s", r.Kind, r.RequestLine(), r.Status, term(r), r.Server)
 	}
 }
+
+// In tcp mode the connection is the stream: a tcp-request content
+// rule's reject is its last rule, which the log line writes; a set-var
+// that goes on does not count.
+func TestLastRuleTCPLogged(t *testing.T) {
+	sink := &recordSink{}
+	cfg := logConfig(t, "tcp", `  log-format "lr=%[last_rule_file]:%[last_rule_line]"
+  tcp-request content set-var(sess.x) int(1)
+  tcp-request content reject if { src 127.0.0.1 } # reject`, echoServer(t))
+	_, addr := startEngineWith(t, cfg, logOpts(sink))
+	c := dial(t, addr)
+	defer c.Close()
+	waitClosed(t, c, 5*time.Second)
+	r := sink.wait(t, 1)
+	want := "test.cfg:" + lineOf(t, cfg, "# reject")
+	if got := string(r.Sample(0)) + ":" + string(r.Sample(1)); got != want {
+		t.Errorf("last rule %q, want %q", got, want)
+	}
+}

@@ -31,8 +31,10 @@ type backend struct {
 	// redirects are the backend's "redirect" rules, tried once a request
 	// is routed here (a listen section's are its frontend's: tried once).
 	redirects []redirectRule
-	// tcpContent are the backend's "tcp-request content" rules.
-	tcpContent []tcpRule
+	// tcpContent are the backend's "tcp-request content" rules;
+	// inspectsReq: in tcp mode they read the client's first bytes.
+	tcpContent  []tcpRule
+	inspectsReq bool
 	// tcpResponse are its "tcp-response content" rules.
 	tcpResponse []tcpRule
 	// rules are the backend's http-request/-response rules; nil: none.
@@ -46,5 +48,5 @@ func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
 	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
 		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp),
 		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil),
-		tcpResponse: newTCPRules(b.Conf.TCPResponse, cp)}
+		tcpResponse: newTCPRules(b.Conf.TCPResponse, cp), inspectsReq: inspects(b.Conf, false)}
 }

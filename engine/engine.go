@@ -145,7 +145,10 @@ type Engine struct {
 	cfg *config.Config
 	// usesVars: some proxy's rules set variables, which sessions then
 	// keep from a request to its response.
-	usesVars  bool
+	usesVars bool
+	// keepLine: some expression reads capture.req.*, so every HTTP
+	// session keeps its request line as the access log does.
+	keepLine  bool
 	logger    Logger
 	intercept func(frontend, backend string, req *h1.Request) Local
 	observer  Observer
@@ -232,6 +235,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			e.backends[px.Name] = balancer.New(px)
 		}
 	}
+	e.keepLine = cfg.SampleReads&config.ReadsCapture != 0
 	cp := rules.NewCompiler()
 	rules.InitProcVars(cfg.Global.SetVars)
 	// Proxies are numbered in file order, as HAProxy numbers them when
@@ -253,7 +257,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		e.usesVars = e.usesVars || v.rules != nil && v.rules.vars || usesVars(v.tcpContent) || usesVars(v.tcpResponse)
 	}
 	for _, px := range cfg.Frontends() {
-		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
+		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px), needsPayload: inspects(px, true),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
 			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
 			monitorFail: compileMonitorFail(px, cp)}

@@ -75,7 +75,11 @@ type httpSession struct {
 
 	conSrv *balancer.Server // the server the attached connection s.svr goes to
 
-	line []byte // the request line, for the access log (nil when not logging)
+	line []byte // the request line, for the access log and capture.req.* (nil when neither reads it)
+	// reqMinor and rspMinor are the HTTP/1 minor versions of the
+	// current request and of its final response, -1 before their head
+	// (capture.req.ver, capture.res.ver).
+	reqMinor, rspMinor int8
 
 	// retryHead is the bodiless request sent on a kept server connection,
 	// until its response begins (retryOnNewConn).
@@ -117,8 +121,8 @@ func combineModes(a, b config.HTTPConnMode) config.HTTPConnMode {
 // httpStart begins HTTP processing of a new client connection.
 func (s *session) httpStart() {
 	s.h = &httpSession{}
-	if s.logsTraffic() || s.fe.uid != nil {
-		s.h.line = make([]byte, 0, MaxRequestLine) // also a unique id's %r
+	if s.logsTraffic() || s.fe.uid != nil || s.l.eng.keepLine {
+		s.h.line = make([]byte, 0, MaxRequestLine) // also a unique id's %r, capture.req.*
 	}
 	if s.fe.uid != nil {
 		s.h.uid = &uniqueIDBuf{}
@@ -229,6 +233,14 @@ func (s *session) httpNextHead() bool {
 		}
 	}
 	h.requests++
+	h.reqMinor, h.rspMinor = int8(req.Minor), -1
+	if h.requests > 1 {
+		// A new request is a new stream for HAProxy, whose last rule
+		// starts unset. The first keeps the verdict of the frontend's
+		// tcp-request content rules, which fjord runs once per
+		// connection, before it.
+		s.lastRule = nil
+	}
 	s.at.counted = false // a new request takes a new %rt
 	if h.uid != nil {
 		h.uid.set = false // and a new unique id
@@ -256,6 +268,8 @@ func (s *session) httpNextHead() bool {
 	}
 	if s.logsTraffic() || s.fe.uid != nil {
 		s.logRequestStart(req) // before the head is consumed
+	} else if h.line != nil {
+		s.keepRequestLine(req) // for capture.req.*
 	}
 	// HAProxy's order (http_process_req_common, for the frontend, then
 	// for the backend): the monitor URI (above), the frontend's
@@ -311,9 +325,13 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return false
 	}
-	if be.Conf != s.fe.conf && !tcpRulesAccept(be.tcpContent, t) {
-		s.tcpRejected()
-		return false
+	if be.Conf != s.fe.conf {
+		accept := tcpRulesAccept(be.tcpContent, t)
+		s.lastRule = t.LastRule
+		if !accept {
+			s.tcpRejected()
+			return false
+		}
 	}
 	t.Backend, t.BackendID = be.Name, be.id
 	if be.Conf != s.fe.conf {
@@ -716,6 +734,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	status := resp.Status
 	if status >= 200 || status == 101 {
 		s.at.status, s.at.resp = status, l.now
+		h.rspMinor = int8(resp.Minor)
 	}
 	if h.caps != nil && (status >= 200 || status == 101) {
 		s.fe.caps.capture(h.caps, resp.Headers, true)

@@ -109,6 +109,7 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		return false, false
 	}
 	v := hs.req.Run(t, t.Req)
+	s.lastRule = t.LastRule
 	s.keepCaptures(t, false)
 	switch v.Outcome {
 	case rules.Deny:
@@ -229,9 +230,10 @@ func (s *session) runResponseRules() bool {
 		s.sessionVars(t, false)
 		t.Backend, t.Server = s.be.Name, s.srvName()
 		t.BackendID, t.ServerID = s.be.id, s.srvID()
-		if !tcpRulesAccept(rs, t) {
-			s.setTerm('S', 'D')
-			s.httpFail(502, "response rejected by 'tcp-response content reject'")
+		accept := tcpRulesAccept(rs, t)
+		s.lastRule = t.LastRule
+		if !accept {
+			s.responseRejected()
 			return false
 		}
 	}
@@ -255,6 +257,8 @@ func (s *session) runResponseRules() bool {
 		t.BindName = s.ln.bind.Name
 	}
 	t.Env = engineEnv{l.eng}
+	t.Captured = captureView{s}
+	t.LastRule = s.lastRule
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)
 	t.Response = true
@@ -273,6 +277,7 @@ func (s *session) runResponseRules() bool {
 				continue
 			}
 			v := rs.Run(t, t.Res)
+			s.lastRule = t.LastRule
 			s.keepCaptures(t, true)
 			switch v.Outcome {
 			case rules.Deny:

@@ -550,8 +550,8 @@ func TestHTTPNormalizeURI(t *testing.T) {
 	}
 }
 
-// tcp-response content reject closes a tcp connection before any server
-// byte reaches the client, and answers 502 in mode http.
+// tcp-response content reject closes a connection before any server byte
+// reaches the client, in mode http too (HAProxy sends no 502 either).
 func TestTCPResponseReject(t *testing.T) {
 	srv := headersNode(t)
 	port := freePort(t)
@@ -579,8 +579,11 @@ listen tcpfe
 	if b, _ := io.ReadAll(c); len(b) != 0 {
 		t.Errorf("tcp: the client got %q", b)
 	}
-	if resp := ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")[0]; resp.StatusCode != 502 {
-		t.Errorf("http: status %d, want 502", resp.StatusCode)
+	c2 := dial(t, addr)
+	io.WriteString(c2, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(c2); len(b) != 0 {
+		t.Errorf("http: the client got %q", b)
 	}
 }
 
@@ -663,5 +666,136 @@ func TestRetryOnClosedKeptConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d server connections, want 2", n)
+	}
+}
+
+// capture.req.* read the request as it came, before rules rewrote it,
+// in request and response rules alike; capture.req.hdr(N) the frontend's
+// slots (a websocket handshake's key, as websocket.vtc computes it).
+func TestCaptureFetches(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, `  capture request header Sec-WebSocket-Key len 64
+  capture response header X-Node len 8
+  http-request return status 200 hdr accept "%[capture.req.hdr(0),concat(258EAFA5-E914-47DA-95CA-C5AB0DC85B11,,),sha1,base64]" if { path /ws }
+  http-request set-path /rewritten
+  http-response set-header X-Uri "%[capture.req.uri]"
+  http-response set-header X-Method "%[capture.req.method]"
+  http-response set-header X-Vers "%[capture.req.ver] %[capture.res.ver]"
+  http-response set-header X-Node-Seen "%[capture.res.hdr(0)]"`, `  http-response set-header X-Be-Deny yes if { capture.req.uri /deny-me }`, srv))
+	resps := ruleExchange(t, addr,
+		"GET /ws HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+		"GET /deny-me HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://a/orig?q=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+	// RFC 6455's example key and accept value.
+	if got := resps[0].Header.Get("Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Errorf("accept from capture.req.hdr(0): %q", got)
+	}
+	if got := resps[1].Header.Get("X-Be-Deny"); got != "yes" {
+		t.Errorf("capture.req.uri in the backend's response rules: X-Be-Deny %q", got)
+	}
+	r := resps[2]
+	if body := bodyOf(r); !strings.HasPrefix(body, "GET http://a/rewritten?q=1") {
+		t.Errorf("the server got %q, want the rewritten path", body)
+	}
+	for name, want := range map[string]string{
+		"X-Uri":       "/orig?q=1", // the path of the target as sent
+		"X-Method":    "GET",
+		"X-Vers":      "HTTP/1.1 HTTP/1.1",
+		"X-Node-Seen": "n1", // captured from this response
+	} {
+		if got := r.Header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if got := resps[1].Header.Get("X-Uri"); got != "/deny-me" {
+		t.Errorf("the second request's capture: X-Uri %q", got)
+	}
+	// An HTTP/1.0 request: its version, and the server's answer's.
+	r = ruleExchange(t, addr, "GET /v HTTP/1.0\r\nHost: a\r\n\r\n")[0]
+	if got := r.Header.Get("X-Vers"); got != "HTTP/1.0 HTTP/1.0" {
+		t.Errorf("X-Vers for HTTP/1.0: %q", got)
+	}
+}
+
+// lineOf is the line number of the first line of cfg containing marker.
+func lineOf(t *testing.T, cfg, marker string) string {
+	t.Helper()
+	for i, l := range strings.Split(cfg, "\n") {
+		if strings.Contains(l, marker) {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	t.Fatalf("no line %q", marker)
+	return ""
+}
+
+// last_rule_file and last_rule_line: the last rule that stopped a rule
+// set for this request (a content rule's accept, an allow), later sets
+// overriding earlier ones; rules that go on (set-header) never count,
+// and a new request on the connection starts without one.
+func TestLastRule(t *testing.T) {
+	srv := headersNode(t)
+	cfg := fmt.Sprintf(`global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  http-request set-header X-Not-Final 1
+  http-response set-header X-LR "%%[last_rule_file]:%%[last_rule_line]"
+  use_backend plain if { path /plain }
+  use_backend resp if { path /resp }
+  default_backend app
+backend app
+  tcp-request content accept if { src 127.0.0.1 } # content
+  http-request allow if { path /allow } # allow
+  http-request set-header X-After 1
+  server s1 %s
+backend plain
+  server s1 %s
+backend resp
+  http-response allow # response
+  server s1 %s
+`, freePort(t), srv, srv, srv)
+	_, addr := startEngine(t, cfg)
+	resps := ruleExchange(t, addr,
+		"GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /allow HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /resp HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{
+		"test.cfg:" + lineOf(t, cfg, "# content"),
+		"test.cfg:" + lineOf(t, cfg, "# allow"),
+		":", // no final rule for this request: no sample (nothing in a header, "-" in a log line)
+		"test.cfg:" + lineOf(t, cfg, "# response"),
+	} {
+		if got := resps[i].Header.Get("X-LR"); got != want {
+			t.Errorf("request %d: X-LR %q, want %q", i, got, want)
+		}
+	}
+}
+
+// A backend's tcp-request content rules run for each request routed to
+// it, on its head: they may read it, and their variables reach the
+// backend's http-request rules.
+func TestBackendContentRulesReadRequest(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, rulesConfig(t, "", `  tcp-request content set-var(txn.path) path
+  tcp-request content reject if { var(txn.path) -m beg /blocked }
+  http-request set-header X-Seen %[var(txn.path)]`, srv))
+	resps := ruleExchange(t, addr, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n", "GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i, want := range []string{"/a", "/b"} {
+		if body := bodyOf(resps[i]); !strings.Contains(body, "x-seen: "+want+"\n") {
+			t.Errorf("request %d: the server got %q", i, body)
+		}
+	}
+	c := dial(t, addr)
+	io.WriteString(c, "GET /blocked HTTP/1.1\r\nHost: a\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("a rejected request got %q", b)
 	}
 }

@@ -35,8 +35,9 @@ type frontend struct {
 	// the field that sends it to the server ("": none).
 	uid       UniqueID
 	uidHeader string
-	// needsHello: in tcp mode, the rules read the peeked ClientHello.
-	needsHello bool
+	// needsHello: in tcp mode, the rules read the peeked ClientHello;
+	// needsPayload: they read the client's first bytes.
+	needsHello, needsPayload bool
 	// tcp-request rules, compiled.
 	tcpConnection, tcpSession, tcpContent []tcpRule
 	// rules are the frontend's http-request/-response rules; nil: none.

@@ -24,6 +24,13 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	if s.hello != nil {
 		t.Hello = s.hello
 	}
+	if s.peeked != nil {
+		t.ReqData, t.DataCap = s.peeked, l.eng.bufSize
+	}
+	if s.h != nil {
+		t.Captured = captureView{s}
+	}
+	t.LastRule = s.lastRule
 	t.Frontend, t.FrontendID = s.fe.conf.Name, s.fe.id
 	if s.ln != nil && s.ln.bind != nil {
 		t.BindName = s.ln.bind.Name
@@ -57,6 +64,44 @@ func fillMsg(m *rules.Msg, req *h1.Request) *rules.Msg {
 		m.Headers = append(m.Headers, rules.Header{Name: h.Name, Value: h.Value})
 	}
 	return m
+}
+
+// captureView is what the frontend captured of the current request, as
+// rules read it (capture.req.*, capture.res.*). A struct of one pointer:
+// making it an interface allocates nothing.
+type captureView struct{ s *session }
+
+func (v captureView) RequestLine() []byte {
+	if line := v.s.h.line; len(line) > 0 {
+		return line
+	}
+	return nil
+}
+
+func (v captureView) Minor(response bool) int {
+	if response {
+		return int(v.s.h.rspMinor)
+	}
+	return int(v.s.h.reqMinor)
+}
+
+// Header is slot i of the request's or the response's captures: the
+// frontend's "capture request|response header" lines, then the slots
+// "declare capture" adds, as HAProxy numbers them.
+func (v captureView) Header(response bool, i int) ([]byte, bool) {
+	cs, c := v.s.fe.caps, v.s.h.caps
+	if cs == nil || c == nil {
+		return nil, false
+	}
+	n := cs.nReq
+	if response {
+		i += cs.nReq
+		n = cs.nReq + cs.nRsp
+	}
+	if i < 0 || i >= n {
+		return nil, false
+	}
+	return c.Slot(i)
 }
 
 // tlsView is the client's TLS session as rules read it. A struct of one

@@ -25,7 +25,7 @@ const (
 	stLinger                              // HTTP: closing, draining the client
 	stHandshake                           // TLS: the handshake pool has the client
 	stServerHandshake                     // TLS: the handshake pool has the server connection
-	stInspect                             // tcp mode: waiting for the ClientHello (tcp-request inspect-delay)
+	stInspect                             // tcp mode: content rules wait for the client's bytes (tcp-request inspect-delay)
 	stRouting                             // passing from one phase to the next, within one call: the next step sets the state
 	stTarpit                              // HTTP: a request held by http-request tarpit
 	stClosed
@@ -100,6 +100,26 @@ type session struct {
 	// hello is the ClientHello peeked in tcp mode for req.ssl_* (nil: not
 	// looked at, or not one).
 	hello *rules.Hello
+	// Inspection of the client's first bytes in tcp mode (stInspect):
+	// by the backend's content rules (inspectBE) or the frontend's,
+	// since inspectFrom for at most inspectDelay; inspected is how many
+	// bytes the last peek saw. peeked are those bytes, in the loop's
+	// scratch, while the rules and the routing decide on them; nil
+	// otherwise.
+	inspectBE    bool
+	inspectFrom  time.Time
+	inspectDelay time.Duration
+	inspected    int
+	peeked       []byte
+	// resInspect: the backend's tcp-response content rules have not
+	// decided yet on the server's bytes, held back since resFrom.
+	resInspect bool
+	resFrom    time.Time
+	// lastRule is where the last final rule of the current request (of
+	// the connection in tcp mode) stands, nil while none decided: the
+	// tcp-request and tcp-response content rules and the HTTP rules
+	// record theirs, as HAProxy's stream does (last_rule_file/line).
+	lastRule *config.Pos
 	// vars are the variables rules set (nil until one does).
 	vars *sessionVars
 	// samples are the values of the frontend's log-format %[expr] for
@@ -192,8 +212,8 @@ func (s *session) begin() {
 		s.httpStart() // the content rules run on each request's head
 		return
 	}
-	if s.fe.needsHello {
-		s.startInspect() // the rules run on the ClientHello
+	if s.fe.needsHello || s.fe.needsPayload {
+		s.startInspect(false) // the rules run on the client's first bytes
 		return
 	}
 	if !s.contentRulesAccept(s.fe.tcpContent) {
@@ -298,10 +318,21 @@ func (s *session) dispatch() {
 		s.close(false)
 		return
 	}
-	if s.be.Conf != s.fe.conf && !s.contentRulesAccept(s.be.tcpContent) {
-		s.tcpRejected()
-		return
+	if s.be.Conf != s.fe.conf && len(s.be.tcpContent) > 0 {
+		if s.be.inspectsReq {
+			s.startInspect(true) // the backend's rules wait for the client's bytes
+			return
+		}
+		if !s.contentRulesAccept(s.be.tcpContent) {
+			s.tcpRejected()
+			return
+		}
 	}
+	s.connectRouted()
+}
+
+// connectRouted connects the routed session to a server of its backend.
+func (s *session) connectRouted() {
 	s.at.routed = true
 	s.retriesLeft = s.be.Conf.Retries
 	s.connect()
@@ -458,17 +489,6 @@ func (s *session) finishConnect() {
 	s.observeConnect(true)
 	if s.h == nil {
 		s.be.Counters.SessionStart()
-		if rs := s.be.tcpResponse; len(rs) > 0 {
-			t := s.txn(nil)
-			s.sessionVars(t, false)
-			t.Backend, t.Server = s.be.Name, s.srvName()
-			t.BackendID, t.ServerID = s.be.id, s.srvID()
-			if !tcpRulesAccept(rs, t) {
-				s.setTerm('S', 'D') // HAProxy logs a response reject on the server side
-				s.close(false)
-				return
-			}
-		}
 	}
 	if v := s.srv.Conf.SendProxy; v != 0 {
 		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
@@ -495,6 +515,14 @@ func (s *session) serverReady() {
 		s.h.conSrv = s.srv
 		s.httpSendHead()
 		return
+	}
+	if len(s.be.tcpResponse) > 0 {
+		// The server's bytes wait for the rules, which may decide
+		// before it says anything.
+		s.startResponseInspect()
+		if !s.inspectResponse(false) {
+			return
+		}
 	}
 	s.logASAP()
 	s.rearm()
@@ -552,7 +580,15 @@ func (s *session) connectFailed() {
 // forward moves bytes in both directions and ends the session when both
 // directions have ended.
 func (s *session) forward() {
-	if !s.c2s.pump(s) || !s.s2c.pump(s) {
+	if !s.c2s.pump(s) {
+		return
+	}
+	// While the response rules wait, only the server's bytes (or its
+	// close) can change their mind.
+	if s.resInspect && (s.svr.readable || s.svr.hup) && !s.inspectResponse(false) {
+		return
+	}
+	if !s.s2c.pump(s) {
 		return
 	}
 	if s.c2s.done() && s.s2c.done() {
@@ -585,10 +621,9 @@ func (s *session) deadline() time.Time {
 	case stHandshake:
 		earliest(s.hsStart, t.Client)
 	case stInspect:
-		// HAProxy counts the delay from the accept; "timeout client"
-		// still bounds a shorter wait.
-		earliest(s.start, s.fe.conf.InspectDelay)
-		earliest(s.start, t.Client)
+		// "timeout client" still bounds a shorter wait.
+		earliest(s.inspectFrom, s.inspectDelay)
+		earliest(s.lastCli, t.Client)
 	case stServerHandshake:
 		earliest(s.connStart, bt.Connect) // the handshake is part of connecting, as in HAProxy
 	case stQueued:
@@ -630,6 +665,9 @@ func (s *session) deadline() time.Time {
 		if !s.clientBlocks() {
 			earliest(s.lastSrv, srv)
 		}
+		if s.resInspect {
+			earliest(s.resFrom, s.be.Conf.ResponseInspectDelay)
+		}
 	}
 	return d
 }
@@ -667,6 +705,16 @@ func (s *session) onTimer(now time.Time) {
 		s.l.wheel.schedule(&s.timer, d)
 		return
 	}
+	// An inspect-delay that ran out is no timeout: the content rules
+	// decide on what arrived.
+	if s.inspectExpired(now) {
+		if s.state == stInspect {
+			s.inspect(true)
+		} else if s.inspectResponse(true) {
+			s.forward()
+		}
+		return
+	}
 	s.timedOut(now)
 	switch s.state {
 	case stRetryWait:
@@ -679,10 +727,6 @@ func (s *session) onTimer(now time.Time) {
 	case stHandshake:
 		s.handshakeFailed(context.DeadlineExceeded)
 	case stInspect:
-		if d := s.fe.conf.InspectDelay; d > 0 && !now.Before(s.start.Add(d)) {
-			s.inspect(true) // decide on what arrived
-			return
-		}
 		s.close(false) // timeout client, before the inspect-delay
 	case stServerHandshake:
 		s.serverHandshakeFailed(context.DeadlineExceeded)

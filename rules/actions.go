@@ -34,7 +34,7 @@ const (
 // Verdict is a rule set's outcome and the rule that decided it.
 type Verdict struct {
 	Outcome Outcome
-	Rule    *config.HTTPRule // nil for Continue and Failed
+	Rule    *config.HTTPRule // nil for Continue
 	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
 }
@@ -107,8 +107,17 @@ func compileOptExpr(e *config.Expr) *Expr {
 }
 
 // Run evaluates the rules on m (t.Req for request rules, t.Res for
-// response rules, with t.Response set).
+// response rules, with t.Response set). A rule that decides becomes the
+// Txn's LastRule.
 func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
+	v := rs.run(t, m)
+	if v.Rule != nil {
+		t.LastRule = &v.Rule.Pos // last_rule_file, last_rule_line
+	}
+	return v
+}
+
+func (rs *HTTPRules) run(t *Txn, m *Msg) Verdict {
 	if rs == nil {
 		return Verdict{}
 	}
@@ -180,7 +189,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 			}
 		default:
 			if !r.edit(t, m) {
-				return Verdict{Outcome: Failed}
+				// HAProxy's ACT_RET_ERR: the rule is the last one.
+				return Verdict{Outcome: Failed, Rule: c}
 			}
 			m.Edited = true
 		}

@@ -97,6 +97,7 @@ func (e *Expr) Eval(t *Txn) (Value, bool) {
 func (e *Expr) next(t *Txn, it *iter) (Value, bool) {
 	for {
 		it.more = false
+		t.mayChange = false
 		v, ok := e.fetch(t, e.args, it)
 		if ok {
 			for i := range e.convs {

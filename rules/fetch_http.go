@@ -80,9 +80,6 @@ func init() {
 		}
 		return Value{Type: config.TypeBin, B: t.Body}, true
 	}
-	fetchFns["req.len"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		return intValue(int64(len(t.Body))), true
-	}
 	fetchFns["unique-id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
 		return strValue(t.UniqueID), t.UniqueID != nil
 	}
@@ -185,6 +182,10 @@ func firstHeader(m *Msg, name string) ([]byte, bool) {
 // split: values are cut at commas, as hdr() does; fhdr() takes whole
 // lines. In an ACL every value is given in turn; elsewhere the occ-th
 // one (negative: from the last; default: the last).
+//
+// A whole value (fhdr) is given without the blanks around it, as
+// HAProxy's http_find_header gives it: a parsed field has none, but one
+// a rule set may ("set-header x \"a \"").
 func headerValue(m *Msg, a []config.Arg, it *iter, split bool) (Value, bool) {
 	name := ""
 	if len(a) > 0 {
@@ -199,7 +200,7 @@ func headerValue(m *Msg, a []config.Arg, it *iter, split bool) (Value, bool) {
 			if !split {
 				it.h++
 				it.more = true
-				return strValue(h.Value), true
+				return strValue(trimOWS(h.Value)), true
 			}
 			if it.off > len(h.Value) {
 				continue
@@ -232,7 +233,7 @@ func headerValue(m *Msg, a []config.Arg, it *iter, split bool) (Value, bool) {
 		}
 		if !split {
 			if n++; n == occ {
-				return strValue(h.Value), true
+				return strValue(trimOWS(h.Value)), true
 			}
 			continue
 		}

@@ -48,6 +48,21 @@ func init() {
 	fetchFns["srv_id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
 		return intValue(int64(t.ServerID)), t.ServerID != 0
 	}
+	// last_rule_file, last_rule_line: where the stream's last final
+	// rule stands (HAProxy's s->last_rule_file and line), the file as
+	// the configuration was named on the command line.
+	fetchFns["last_rule_file"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.LastRule == nil {
+			return Value{}, false
+		}
+		return strValue(strBytes(t.LastRule.File)), true
+	}
+	fetchFns["last_rule_line"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
+		if t.LastRule == nil || t.LastRule.Line == 0 {
+			return Value{}, false
+		}
+		return intValue(int64(t.LastRule.Line)), true
+	}
 	fetchFns["so_name"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
 		return strValue(strBytes(t.BindName)), t.BindName != ""
 	}

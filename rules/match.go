@@ -105,54 +105,91 @@ func (cp *Compiler) term(t *config.ACLTerm) *term {
 	return tm
 }
 
-// Match evaluates the condition; a nil condition holds.
-func (c *Cond) Match(t *Txn) bool {
+// Result is a condition's outcome, HAProxy's acl_test_res: Pass and
+// Fail, or Miss when it cannot be decided yet (t.Partial: the sample may
+// change as more bytes come). Its values combine as HAProxy's do: "and"
+// is &, "or" is |.
+type Result uint8
+
+const (
+	Fail Result = 0
+	Miss Result = 1
+	Pass Result = 3
+)
+
+// not negates r; Miss stays Miss (HAProxy's acl_neg).
+func (r Result) not() Result { return 3 >> r }
+
+// Match evaluates the condition; a nil condition holds. Outside content
+// inspection (t.Partial unset) a condition is always decided.
+func (c *Cond) Match(t *Txn) bool { return c.Eval(t) == Pass }
+
+// Eval evaluates the condition, "unless" applied: Pass or Fail, or Miss
+// while t.Partial when a sample it needs may still change. A nil
+// condition passes.
+func (c *Cond) Eval(t *Txn) Result {
 	if c == nil {
-		return true
+		return Pass
 	}
-	match := false
+	res := Fail
 	for _, and := range c.or {
-		all := true
+		all := Pass
 		for _, ct := range and {
-			if ct.acl.match(t) == ct.negate {
-				all = false
-				break
+			r := ct.acl.eval(t)
+			if ct.negate {
+				r = r.not()
+			}
+			if all &= r; all != Pass {
+				break // a Fail decides; a Miss is only reported
 			}
 		}
-		if all {
-			match = true
+		if res |= all; res == Pass {
 			break
 		}
 	}
-	return match != c.unless
+	if c.unless {
+		res = res.not()
+	}
+	return res
 }
 
-func (a *acl) match(t *Txn) bool {
+func (a *acl) eval(t *Txn) Result {
+	res := Fail
 	for _, tm := range a.terms {
-		if tm.match(t) {
-			return true
+		if res |= tm.eval(t); res == Pass {
+			return Pass
 		}
 	}
-	return false
+	return res
 }
 
-// match reports whether any value of the term's sample matches any of
-// its patterns.
-func (tm *term) match(t *Txn) bool {
+// eval reports whether any value of the term's sample matches any of its
+// patterns, as HAProxy's acl_exec_cond: Miss when none did but the last
+// sample (or the lack of one) may change.
+func (tm *term) eval(t *Txn) Result {
 	t.it = iter{all: true}
 	it := &t.it
 	for {
 		v, ok := tm.expr.next(t, it)
 		if !ok {
-			return false
+			return tm.miss(t)
 		}
 		if tm.method == config.MatchFound || tm.matchValue(t, v) {
-			return true
+			return Pass
 		}
 		if !it.more {
-			return false
+			return tm.miss(t)
 		}
 	}
+}
+
+// miss is a term's result when nothing matched: Miss if the sample may
+// still change and the rules may wait for it.
+func (tm *term) miss(t *Txn) Result {
+	if t.mayChange && t.Partial {
+		return Miss
+	}
+	return Fail
 }
 
 func (tm *term) matchValue(t *Txn, v Value) bool {

@@ -435,3 +435,33 @@ func parseTCPCond(t testing.TB, term string) *config.Condition {
 	}
 	return cfg.Frontends()[0].TCPContent[0].Cond
 }
+
+// fhdr() gives a whole value without the blanks around it, as HAProxy's
+// http_find_header: a value a rule set with a trailing space
+// ("set-header sl1 \"sl1: \"", http_after_response.vtc) is read back
+// without it; hdr()'s elements were trimmed already.
+func TestFhdrTrimsSetValues(t *testing.T) {
+	s := config.TypeStr
+	runSampleCases(t, getHead("/", "Host: a\r\n"), func(tx *Txn) {
+		tx.Req.Headers = append(tx.Req.Headers, Header{Name: []byte("sl1"), Value: []byte("sl1: ")},
+			Header{Name: []byte("x"), Value: []byte(" \ta, b \t")})
+	}, []sampleCase{
+		{"req.fhdr(sl1)", "sl1:", s},
+		{"req.fhdr(x)", "a, b", s},
+		{"req.fhdr(x,1)", "a, b", s},
+		{"req.hdr(x,1)", "a", s},
+		{"req.hdr(x)", "b", s},
+		{"req.fhdr(sl1),length", "4", config.TypeInt},
+	})
+	cond := func(line string) bool {
+		c := NewCompiler().Cond(parseCond(t, []string{line}, "if x"))
+		var tx Txn
+		var m Msg
+		fillTxn(&tx, &m, v4Client, mustRequest(t, getHead("/", "Host: a\r\n")))
+		m.Headers = append(m.Headers, Header{Name: []byte("sl1"), Value: []byte("sl1: ")})
+		return c.Match(&tx)
+	}
+	if !cond("x req.fhdr(sl1) -m str sl1:") {
+		t.Error("in an ACL, fhdr() does not give the trimmed value")
+	}
+}

@@ -3,6 +3,8 @@ package rules
 import (
 	"net/netip"
 	"time"
+
+	"github.com/fjordlb/fjord/config"
 )
 
 // Txn is what rules read and change for one request: the engine fills it
@@ -20,6 +22,20 @@ type Txn struct {
 	TLS   TLSSession // the client's TLS session; nil when not TLS
 	Hello *Hello     // the ClientHello peeked in tcp mode; nil when none
 
+	// ReqData and ResData are the client's and the server's first
+	// bytes in tcp mode, peeked and not yet forwarded, while content
+	// rules inspect them (req.payload, req.len, res.payload, res.len);
+	// nil otherwise. DataCap is the most they can hold (tune.bufsize):
+	// what lies beyond it can never be read.
+	ReqData, ResData []byte
+	DataCap          int
+	// Partial is set while content rules inspect bytes that more may
+	// follow before the inspect-delay ends (HAProxy's evaluation
+	// without SMP_OPT_FINAL): a condition whose sample may still change
+	// is then undecided (Cond.Eval's Miss), and the engine evaluates
+	// the rules again when more arrives.
+	Partial bool
+
 	Frontend, Backend, Server string
 	// FrontendID, BackendID and ServerID are HAProxy's numeric ids
 	// (fe_id, be_id, srv_id): a proxy's position in the configuration,
@@ -36,11 +52,25 @@ type Txn struct {
 
 	// UniqueID is the request's unique id, once generated.
 	UniqueID []byte
+	// Captured is what the frontend captured of the HTTP request and
+	// its response (capture.req.*, capture.res.*); nil in tcp mode.
+	Captured Captured
+	// LastRule is where the last final rule of the stream stands (a
+	// tcp-request or tcp-response content rule, an HTTP rule that
+	// stopped its set), nil while none decided: last_rule_file and
+	// last_rule_line. Rule sets set it when one of their rules decides;
+	// the engine keeps it from one evaluation to the next.
+	LastRule *config.Pos
 
 	// it is the position of the multi-valued fetch being evaluated: in
 	// the Txn because a pointer passed to a fetch, an indirect call,
 	// would escape, costing an allocation per evaluation.
 	it iter
+	// mayChange is HAProxy's SMP_F_MAY_CHANGE for the sample being
+	// evaluated: more bytes could give another value (req.payload on
+	// bytes that are not all there yet). Fetches set it, converters
+	// that decide (fix_is_valid) clear it; see Partial.
+	mayChange bool
 
 	// scratch holds what converters build; reset at each evaluation's
 	// start by the caller (Reset), grown once and kept.
@@ -77,10 +107,13 @@ func (t *Txn) Reset() {
 	t.captures = t.captures[:0]
 	t.Timeouts.Server, t.Timeouts.Tunnel = 0, 0
 	t.Req, t.Res, t.Response, t.Body = nil, nil, false, nil
+	t.ReqData, t.ResData, t.DataCap, t.Partial = nil, nil, 0, false
 	t.TLS, t.Hello = nil, nil
 	t.Server, t.Backend = "", ""
 	t.ServerID, t.BackendID = 0, 0
 	t.UniqueID = nil
+	t.Captured = nil
+	t.LastRule = nil
 	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }
 
@@ -133,6 +166,22 @@ type Hello struct {
 	// then do ECExt and STExt have a value, as in HAProxy.
 	Ext, ECExt bool
 	STExt      int64
+}
+
+// Captured is what the frontend kept of the current HTTP request and its
+// response, as HAProxy keeps it in the stream for its logs: it outlives
+// the request head, so response rules and log formats read it too.
+type Captured interface {
+	// RequestLine is the request line as received ("GET /a HTTP/1.1"),
+	// cut to the access log's length; nil before a request was read.
+	RequestLine() []byte
+	// Minor is the minor version of HTTP/1 of the request or of the
+	// response, -1 before its head was read.
+	Minor(response bool) int
+	// Header is the value of capture slot i among the request's
+	// (response false) or the response's slots; false when the slot
+	// does not exist or holds nothing.
+	Header(response bool, i int) ([]byte, bool)
 }
 
 // Env is what rules read of the running proxy.
