@@ -201,7 +201,7 @@ func TestTCPResponseVarActions(t *testing.T) {
 		t.Fatalf("rules %+v", be.TCPResponse)
 	}
 	runErrorCases(t, NoResolver, []errCase{
-		{"value reading the request", tcpBE("  tcp-response content set-var(txn.a) req.hdr(x) #ERR"), []string{"its condition and values may read"}},
+		{"value reading the request", tcpBE("  tcp-response content set-var(txn.a) req.hdr(x) #ERR"), []string{"not the request or an HTTP message"}},
 		{"set-var without a value", tcpBE("  tcp-response content set-var(txn.a) #ERR"), []string{"'tcp-response content set-var(txn.a)' expects a value"}},
 		{"set-var with a bad condition", tcpBE("  tcp-response content set-var(txn.a,ifnever) str(x) #ERR"), []string{"unknown set-var condition 'ifnever'"}},
 		{"unknown action", tcpBE("  tcp-response content close #ERR"), []string{"'tcp-response content close': the action is not supported"}},
