@@ -446,8 +446,11 @@ func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []
 	for i := range r.hdrs {
 		h := &r.hdrs[i]
 		v := h.value.render(t)
-		if !fieldValue(v) {
-			continue // a value that would break the head is left out
+		if len(v) == 0 || !fieldValue(v) {
+			// An empty value adds no field, as in HAProxy's
+			// http_reply_message; a value that would break the
+			// head is left out.
+			continue
 		}
 		dst = append(dst, h.name...)
 		dst = append(dst, ": "...)
