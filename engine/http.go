@@ -243,6 +243,7 @@ func (s *session) httpNextHead() bool {
 		l.putEditBuf(h.edited)
 		h.edited = nil
 	}
+	s.newStream() // each request starts from the session's addresses
 	t := s.txn(req)
 	s.sessionVars(t, true)
 	if len(s.fe.logSamples) > 0 {
@@ -251,6 +252,11 @@ func (s *session) httpNextHead() bool {
 	}
 	if s.fe.bufferBody {
 		t.Body = l.requestBody(req, buf[hl:n])
+	}
+	// The frontend's tcp-request content rules run for each request, as
+	// HAProxy runs them for each stream, before its http-request rules.
+	if !s.runContentRules(s.fe.tcpContent, t) {
+		return false
 	}
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again
@@ -287,8 +293,7 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return false
 	}
-	if be.Conf != s.fe.conf && !tcpRulesAccept(be.tcpContent, t) {
-		s.tcpRejected()
+	if be.Conf != s.fe.conf && !s.runContentRules(be.tcpContent, t) {
 		return false
 	}
 	t.Backend, t.BackendID = be.Name, be.id
@@ -329,7 +334,7 @@ func (s *session) httpNextHead() bool {
 	h.drained = n < len(buf) && n == hl+h.inHead && !s.cli.hup
 	h.stale = false
 	h.answered = false
-	breq := balancer.Request{Src: s.clientAddr.Addr(), URI: req.URI, Headers: req}
+	breq := balancer.Request{Src: s.src().Addr(), URI: req.URI, Headers: req}
 	sv, err := be.Acquire(breq, nil, s)
 	switch {
 	case err != nil:

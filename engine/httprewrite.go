@@ -23,7 +23,7 @@ func (s *session) forwardFor() (*config.ForwardFor, bool) {
 	if ff == nil {
 		return nil, false
 	}
-	src := s.clientAddr.Addr().Unmap()
+	src := s.src().Addr().Unmap()
 	if !src.IsValid() {
 		return nil, false // a client of a Unix socket: HAProxy adds nothing either
 	}
@@ -77,7 +77,7 @@ func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.Forwar
 	if xff {
 		out = append(out, ff.Header...)
 		out = append(out, ": "...)
-		out = appendAddr(out, s.clientAddr.Addr())
+		out = appendAddr(out, s.src().Addr())
 		out = append(out, crlf...)
 	}
 	if closeSrv {

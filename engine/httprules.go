@@ -110,7 +110,12 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	}
 	v := hs.req.Run(t, t.Req)
 	s.keepCaptures(t, false)
+	s.keepAddrs(t)
 	switch v.Outcome {
+	case rules.SilentDrop:
+		s.at.localBe = be
+		s.silentDrop()
+		return true, false
 	case rules.Deny:
 		s.at.localBe = be
 		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
@@ -229,9 +234,13 @@ func (s *session) runResponseRules() bool {
 		s.sessionVars(t, false)
 		t.Backend, t.Server = s.be.Name, s.srvName()
 		t.BackendID, t.ServerID = s.be.id, s.srvID()
-		if !tcpRulesAccept(rs, t) {
+		switch v, _ := tcpRulesRun(rs, t); v {
+		case tcpReject:
 			s.setTerm('S', 'D')
 			s.httpFail(502, "response rejected by 'tcp-response content reject'")
+			return false
+		case tcpSilentDrop:
+			s.silentDrop()
 			return false
 		}
 	}
@@ -245,7 +254,7 @@ func (s *session) runResponseRules() bool {
 	l := s.l
 	t := &l.txn
 	t.Reset()
-	t.Src, t.Dst = s.clientAddr, s.localAddr
+	s.fillAddrs(t, rules.AddrStream)
 	if info := s.cli.tlsInfo(); info != nil {
 		t.TLS = tlsView{info}
 	}
@@ -284,6 +293,9 @@ func (s *session) runResponseRules() bool {
 				return false
 			case rules.Failed:
 				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
+				return false
+			case rules.SilentDrop:
+				s.silentDrop()
 				return false
 			}
 		}

@@ -14,17 +14,20 @@ import (
 // once the connection is routed to it. The first rule whose condition
 // holds decides; none deciding accepts.
 
-// tcpRulesAccept evaluates rules in order and reports whether the
-// connection goes on.
-func tcpRulesAccept(rs []tcpRule, t *rules.Txn) bool {
-	accept, _ := tcpRulesRun(rs, t)
-	return accept
-}
+// tcpOutcome is how a tcp rule set ended.
+type tcpOutcome uint8
 
-// tcpRulesRun evaluates rules in order: variable actions and
-// expect-proxy act and evaluation goes on; accept and reject decide.
-// proxy reports that a rule asked for a PROXY header.
-func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
+const (
+	tcpAccept     tcpOutcome = iota // an accept rule, or no rule decided: the connection goes on
+	tcpReject                       // close the connection, nothing sent
+	tcpSilentDrop                   // close it without telling the client (silent-drop)
+)
+
+// tcpRulesRun evaluates rules in order: variable and address actions and
+// expect-proxy act and evaluation goes on; accept, reject and
+// silent-drop decide. proxy reports that a rule asked for a PROXY
+// header.
+func tcpRulesRun(rs []tcpRule, t *rules.Txn) (v tcpOutcome, proxy bool) {
 	for i := range rs {
 		r := &rs[i]
 		if !r.cond.Match(t) {
@@ -33,30 +36,39 @@ func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
 		switch {
 		case r.vars != nil:
 			r.vars.Apply(t)
+		case r.addr != nil:
+			r.addr.Apply(t)
 		case r.expectProxy:
 			proxy = true
 		default:
-			return r.accept, proxy
+			return r.final, proxy
 		}
 	}
-	return true, proxy
+	return tcpAccept, proxy
 }
 
 // tcpRule is a compiled tcp-request rule.
 type tcpRule struct {
-	accept      bool
+	final       tcpOutcome // what accept, reject and silent-drop decide
 	expectProxy bool
-	vars        *rules.VarSet // set-var, set-var-fmt, unset-var
+	vars        *rules.VarSet  // set-var, set-var-fmt, unset-var
+	addr        *rules.AddrSet // set-src, set-src-port, set-dst, set-dst-port
 	cond        *rules.Cond
 }
 
 func newTCPRules(rs []*config.TCPRule, cp *rules.Compiler) []tcpRule {
 	out := make([]tcpRule, 0, len(rs))
 	for _, r := range rs {
-		tr := tcpRule{accept: r.Action == config.TCPAccept, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
+		tr := tcpRule{expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
 		switch r.Action {
+		case config.TCPReject:
+			tr.final = tcpReject
+		case config.TCPSilentDrop:
+			tr.final = tcpSilentDrop
 		case config.TCPSetVar, config.TCPSetVarFmt, config.TCPUnsetVar:
 			tr.vars = cp.VarSet(r.Var, r.Action == config.TCPUnsetVar)
+		case config.TCPSetSrc, config.TCPSetSrcPort, config.TCPSetDst, config.TCPSetDstPort:
+			tr.addr = cp.AddrSet(r.Action, r.Var.Expr)
 		}
 		out = append(out, tr)
 	}
@@ -81,15 +93,40 @@ func (s *session) tcpRejected() {
 	s.close(false)
 }
 
-// contentRulesAccept evaluates px's content rules on what the session
-// knows now.
-func (s *session) contentRulesAccept(rs []tcpRule) bool {
+// tcpVerdict carries out a rule set's outcome: it reports whether the
+// connection goes on, and ends it otherwise.
+func (s *session) tcpVerdict(v tcpOutcome) bool {
+	switch v {
+	case tcpReject:
+		s.tcpRejected()
+		return false
+	case tcpSilentDrop:
+		s.silentDrop()
+		return false
+	}
+	return true
+}
+
+// contentRules evaluates a proxy's tcp-request content rules on what the
+// session knows now, at the stream's level; false: they ended the
+// connection.
+func (s *session) contentRules(rs []tcpRule) bool {
 	if len(rs) == 0 {
 		return true
 	}
 	t := s.txn(nil)
 	s.sessionVars(t, false)
-	return tcpRulesAccept(rs, t)
+	return s.runContentRules(rs, t)
+}
+
+// runContentRules evaluates content rules on t.
+func (s *session) runContentRules(rs []tcpRule, t *rules.Txn) bool {
+	if len(rs) == 0 {
+		return true
+	}
+	v, _ := tcpRulesRun(rs, t)
+	s.keepAddrs(t)
+	return s.tcpVerdict(v)
 }
 
 // needsHello reports whether px's rules read the ClientHello: its
@@ -151,9 +188,42 @@ func (s *session) inspect(expired bool) {
 	}
 	s.state = stRouting
 	l.wheel.cancel(&s.timer)
-	if !s.contentRulesAccept(s.fe.tcpContent) {
-		s.tcpRejected()
+	if !s.contentRules(s.fe.tcpContent) {
 		return
 	}
 	s.dispatch()
 }
+
+// silentDrop ends the session without a word to the client, as
+// HAProxy's silent-drop: its queued bytes are read and acknowledged at
+// once (so that it does not resend them into a closed socket), then the
+// socket goes into TCP_REPAIR mode, in which closing it sends nothing,
+// so that the client believes the connection alive. Without
+// CAP_NET_ADMIN that fails, and fjord falls back on HAProxy's other
+// trick: a hop limit of 1 on what follows, a reset (SO_LINGER 0) that
+// dies at the first router, though a client on the local network still
+// receives it. The log says the proxy ended it at the request ("PR"),
+// as HAProxy's.
+func (s *session) silentDrop() {
+	s.setTerm('P', 'R')
+	if fd := s.cli.fd; fd >= 0 && !s.cli.unix {
+		buf := s.l.scratch
+		for i := 0; i < maxSilentDrain; i++ {
+			if n, err := sysRead(fd, buf); err != nil || n == 0 {
+				break
+			}
+		}
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
+		if unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1) != nil {
+			// Either family may apply: an IPv6 socket carries IPv4
+			// clients too.
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, 1)
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 1)
+		}
+	}
+	s.close(true)
+}
+
+// maxSilentDrain bounds the reads a silent-drop spends on what the
+// client sent: a client that keeps sending is not waited for.
+const maxSilentDrain = 16
