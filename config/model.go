@@ -312,6 +312,9 @@ type Proxy struct {
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode
 	ForwardFor   *ForwardFor
+	// OriginalTo is "option originalto": the address the client
+	// connected to, sent to the server in a header.
+	OriginalTo *OriginalTo
 	// Redirects are the "redirect" rules in order. A frontend's are
 	// evaluated before its use_backend rules, a backend's once the
 	// request is routed to it; the first that applies answers.
@@ -467,6 +470,12 @@ type ForwardFor struct {
 	Except *netip.Prefix
 	Header string // default "X-Forwarded-For"
 	IfNone bool
+}
+
+// OriginalTo is "option originalto".
+type OriginalTo struct {
+	Except *netip.Prefix // no header for a destination in it
+	Header string        // default "X-Original-To"
 }
 
 // LogTarget is one "log" destination.

@@ -66,6 +66,26 @@ func TestSetSrcAndForwardFor(t *testing.T) {
 			fe:   "  option forwardfor except 2001:db8:1f89::/48\n  http-request set-src hdr(x-real-ip)",
 			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 2001:db8:1f89::1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 2001:db8:1f90::1\r\n\r\n"},
 			want: [][2]string{{"-", "-"}, {"2001:db8:1f90::1", "-"}}},
+		{name: "set-dst and originalto",
+			fe:   "  option originalto except 10.0.0.1/25\n  http-request set-dst hdr(x-dst)",
+			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\nX-Dst: 10.0.0.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Dst: 10.0.0.128\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+			want: [][2]string{{"-", "-"}, {"-", "10.0.0.128"}, {"-", "127.0.0.1"}}},
+		{name: "originalto names its header",
+			be:   "  option originalto header X-Dst-Seen",
+			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
+			want: [][2]string{{"-", "-"}},
+			hdrs: []map[string]string{{"x-dst-seen": "127.0.0.1"}}},
+		{name: "the backend names the header, either proxy's except applies",
+			fe:   "  option forwardfor header X-FE except 10.0.0.0/8\n  http-request set-src hdr(x-real-ip)",
+			be:   "  option forwardfor except 192.0.2.0/24",
+			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 10.1.1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 192.0.2.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 198.51.100.1\r\n\r\n"},
+			want: [][2]string{{"-", "-"}, {"-", "-"}, {"198.51.100.1", "-"}},
+			hdrs: []map[string]string{nil, nil, {"x-fe": "-"}}},
+		{name: "if-none only when every proxy says it",
+			fe:   "  option forwardfor if-none",
+			be:   "  option forwardfor",
+			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.5\r\n\r\n"},
+			want: [][2]string{{"203.0.113.5,127.0.0.1", "-"}}},
 		{name: "if-none of the frontend alone",
 			fe:   "  option forwardfor if-none",
 			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.5\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
@@ -77,10 +97,10 @@ func TestSetSrcAndForwardFor(t *testing.T) {
 			want: [][2]string{{"127.0.0.1", "-"}, {"198.51.100.7", "-"}, {"127.0.0.1", "-"}},
 			hdrs: []map[string]string{{"x-n": "1"}, {"x-n": "2"}, {"x-n": "3"}}},
 		{name: "connection and session levels",
-			fe: "  option forwardfor\n  tcp-request connection set-src ipv4(10.0.0.1)\n  tcp-request connection set-dst-port int(8443)\n" +
+			fe: "  option forwardfor\n  option originalto\n  tcp-request connection set-src ipv4(10.0.0.1)\n  tcp-request connection set-dst-port int(8443)\n" +
 				"  tcp-request session set-dst ipv4(10.1.0.2)\n  http-request set-header X-Levels %[fc_src]-%[fc_dst_port]-%[dst]:%[dst_port]",
 			reqs: []string{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
-			want: [][2]string{{"10.0.0.1", "-"}, {"10.0.0.1", "-"}},
+			want: [][2]string{{"10.0.0.1", "10.1.0.2"}, {"10.0.0.1", "10.1.0.2"}},
 			hdrs: []map[string]string{{"x-levels": "10.0.0.1-8443-10.1.0.2:8443"}, {"x-levels": "10.0.0.1-8443-10.1.0.2:8443"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +261,7 @@ func TestAddressesAllocateNothing(t *testing.T) {
 	}
 	off := perRequest("", benchHTTPRequest)
 	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\nX-Real-IP: 2001:db8::7\r\nX_Bad: 1\r\nAccept: */*\r\n\r\n")
-	on := perRequest("  option forwardfor\n"+
+	on := perRequest("  option forwardfor\n  option originalto\n"+
 		"  tcp-request connection set-src-port int(1)\n  tcp-request content set-dst ipv4(10.0.0.1)\n"+
 		"  http-request set-src hdr(x-real-ip)\n  http-request set-dst-port int(8080)", req)
 	t.Logf("allocations per request: %.3f with address rules, %.3f without", on, off)

@@ -456,8 +456,10 @@ func (s *session) httpSendHead() {
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || h.edited != nil || s.fe.uidHeader != "" {
-		out = s.rewriteRequest(req, head, xff, ok)
+	xff, addXFF := s.forwardFor()
+	xot, addXOT := s.originalTo()
+	if addXFF || addXOT || req.Reframe || s.closeToServer(req) || h.edited != nil || s.fe.uidHeader != "" {
+		out = s.rewriteRequest(req, head, xff, xot)
 		out = append(out, buf[h.headLen:]...)
 	}
 	if h.edited != nil {
