@@ -905,6 +905,13 @@ func TestOptions(t *testing.T) {
 			p.OriginalTo = &OriginalTo{Header: "X-Dst", Except: pfx("::1/128")}
 		}, ""},
 		{[]string{"option originalto", "no option originalto"}, func(p *Proxy) {}, ""},
+		{[]string{"option http-restrict-req-hdr-names preserve"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesPreserve }, ""},
+		{[]string{"option http-restrict-req-hdr-names delete"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesDelete }, ""},
+		{[]string{"option http-restrict-req-hdr-names reject"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesReject }, ""},
+		{[]string{"option http-restrict-req-hdr-names reject", "option http-restrict-req-hdr-names delete"}, func(p *Proxy) {
+			p.RestrictReqHdrNames = HdrNamesDelete
+		}, ""},
+		{[]string{"option http-restrict-req-hdr-names reject", "no option http-restrict-req-hdr-names"}, func(p *Proxy) {}, ""},
 		{[]string{"option httpchk"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"} }, ""},
 		{[]string{"option httpchk /health"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "OPTIONS", URI: "/health", Version: "HTTP/1.0"} }, ""},
 		{[]string{"option httpchk GET /health"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "GET", URI: "/health", Version: "HTTP/1.0"} }, ""},
@@ -957,12 +964,13 @@ func TestOptions(t *testing.T) {
 				HTTPConnMode                                                                  HTTPConnMode
 				ForwardFor                                                                    *ForwardFor
 				OriginalTo                                                                    *OriginalTo
+				RestrictReqHdrNames                                                           HdrNamePolicy
 				HTTPCheck                                                                     *HTTPCheck
 				Logs                                                                          []LogTarget
 			}
 			f := func(p *Proxy) fields {
 				return fields{p.Redispatch, p.HTTPLog, p.TCPLog, p.DontLogNull, p.AllBackups, p.TCPCheck, p.LogFormatJSON,
-					p.HTTPConnMode, p.ForwardFor, p.OriginalTo, p.HTTPCheck, p.Logs}
+					p.HTTPConnMode, p.ForwardFor, p.OriginalTo, p.RestrictReqHdrNames, p.HTTPCheck, p.Logs}
 			}
 			if !reflect.DeepEqual(f(got), f(want)) {
 				t.Errorf("options =\n%+v\nwant\n%+v", f(got), f(want))

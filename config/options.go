@@ -108,6 +108,20 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 		}
 		px.OriginalTo = ot
 		return nil
+	case "http-restrict-req-hdr-names":
+		if !enable {
+			px.RestrictReqHdrNames = HdrNamesPreserve
+			return nil
+		}
+		if len(args) != 1 {
+			return fmt.Errorf("'option http-restrict-req-hdr-names' expects 'preserve', 'delete' or 'reject'")
+		}
+		policy, ok := map[string]HdrNamePolicy{"preserve": HdrNamesPreserve, "delete": HdrNamesDelete, "reject": HdrNamesReject}[args[0]]
+		if !ok {
+			return fmt.Errorf("'option http-restrict-req-hdr-names': invalid parameter '%s' (expects 'preserve', 'delete' or 'reject')", args[0])
+		}
+		px.RestrictReqHdrNames = policy
+		return nil
 	case "httpchk":
 		if !enable {
 			px.HTTPCheck = nil
@@ -140,7 +154,7 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 	case "abortonclose", "http-pretend-keepalive", "http-use-proxy-header", "tcpka", "clitcpka", "srvtcpka", "log-health-checks", "httpclose-legacy":
 		return fmt.Errorf("'option %s' is not supported by fjord", name)
 	}
-	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, logasap, forwardfor, originalto, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
+	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, logasap, forwardfor, originalto, http-restrict-req-hdr-names, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
 }
 
 // addrHeaderArgs reads the arguments of "option forwardfor" (ifNone set)

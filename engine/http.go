@@ -261,6 +261,9 @@ func (s *session) httpNextHead() bool {
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again
 	}
+	if s.restrictHeaderNames(s.fe.conf, nil, t) {
+		return false
+	}
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
@@ -300,6 +303,9 @@ func (s *session) httpNextHead() bool {
 	if be.Conf != s.fe.conf {
 		if handled, again := s.runRequestRules(be.rules, be, t, hl, drained); handled {
 			return again
+		}
+		if s.restrictHeaderNames(be.Conf, be, t) {
+			return false
 		}
 	}
 	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried

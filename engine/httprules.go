@@ -573,3 +573,57 @@ func (s *session) keepCaptures(t *rules.Txn, response bool) {
 		s.fe.caps.set(s.h.caps, base+c.Slot, c.Value)
 	}
 }
+
+// restrictHeaderNames applies px's "option http-restrict-req-hdr-names"
+// once px's http-request rules ran, as HAProxy's
+// http_req_restrict_header_names: a field whose name has a character
+// other than a letter, a digit or '-' is removed (delete), or the request
+// is denied with the proxy's 403 (reject). be is the backend px is, nil
+// for the frontend. It reports whether the request was answered.
+func (s *session) restrictHeaderNames(px *config.Proxy, be *backend, t *rules.Txn) bool {
+	policy := px.RestrictReqHdrNames
+	if policy == config.HdrNamesPreserve || t.Req == nil {
+		return false
+	}
+	m := t.Req
+	bad := 0
+	for _, hd := range m.Headers {
+		if !plainHeaderName(hd.Name) {
+			bad++
+		}
+	}
+	if bad == 0 {
+		return false
+	}
+	if policy == config.HdrNamesReject {
+		s.at.localBe = be
+		if be != nil {
+			s.h.routedTo = be // the backend's 403 page first, as http_error_message
+		}
+		s.httpDeny(403, s.errorPage(403).answer(s.h.isHead), "a request header name has a character outside [A-Za-z0-9-] ('option http-restrict-req-hdr-names reject' of %s)", px)
+		return true
+	}
+	keep := m.Headers[:0]
+	for _, hd := range m.Headers {
+		if plainHeaderName(hd.Name) {
+			keep = append(keep, hd)
+		}
+	}
+	m.Headers, m.Edited = keep, true
+	if !s.rewriteEdited(m) {
+		s.httpFail(500, "the request head without its %d restricted header field(s) is invalid", bad)
+		return true
+	}
+	return false
+}
+
+// plainHeaderName reports whether a header name has only letters, digits
+// and '-'.
+func plainHeaderName(name []byte) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
