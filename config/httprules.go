@@ -47,6 +47,11 @@ const (
 	ActNormalizeURI                    // normalize the target (HTTPRule.Normalize)
 	ActCapture                         // keep a sample in a capture slot (%hr, %hs)
 	ActSetLogLevel                     // the level of the request's log line, or silent
+	ActSetSrc                          // the client's address the session sees from then on (Var.Expr)
+	ActSetSrcPort                      // the client's port (Var.Expr)
+	ActSetDst                          // the address the client connected to (Var.Expr)
+	ActSetDstPort                      // the port the client connected to (Var.Expr)
+	ActSilentDrop                      // close the client's connection without telling it
 )
 
 var httpActionNames = [...]string{
@@ -54,13 +59,14 @@ var httpActionNames = [...]string{
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
 	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture", "set-log-level",
+	"set-src", "set-src-port", "set-dst", "set-dst-port", "silent-drop",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
 
 // The names must follow the constants: a name out of place would give a
 // keyword another action's meaning.
-var _ = [1]struct{}{}[len(httpActionNames)-int(ActSetLogLevel)-1]
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActSilentDrop)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -108,7 +114,10 @@ type HTTPRule struct {
 	Errorfile         *ErrorPage
 	Errorfiles        string
 	Redirect          *Redirect // redirect
-	Var               VarSet    // set-var, set-var-fmt, unset-var
+	// Var is what set-var, set-var-fmt and unset-var set; its Expr is
+	// also the sample of capture, set-timeout (when not a time) and the
+	// address actions (set-src, set-src-port, set-dst, set-dst-port).
+	Var VarSet
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
 	// "tunnel".
@@ -215,9 +224,10 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel},
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel,
+		ActSetSrc, ActSetSrcPort, ActSetDst, ActSetDstPort, ActSilentDrop},
 	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSilentDrop},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
 		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel},
 }
@@ -227,11 +237,11 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 var laterActions = map[string]string{
 
 	"set-nice": "", "set-tos": "", "set-mark": "",
-	"set-src": "", "set-src-port": "", "set-dst": "", "set-dst-port": "", "set-map": "", "del-map": "",
+	"set-map": "", "del-map": "",
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
-	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
+	"wait-for-body": "", "do-resolve": "", "use-service": "", "send-spoe-group": "",
 	"set-bandwidth-limit": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
 	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
@@ -366,8 +376,10 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	}
 	var err error
 	switch r.Action {
-	case ActAllow, ActReject:
+	case ActAllow, ActReject, ActSilentDrop:
 		return nargs(0, "no argument")
+	case ActSetSrc, ActSetSrcPort, ActSetDst, ActSetDstPort:
+		r.Var.Expr, err = p.addrActionExpr(pos, what, word, rest)
 	case ActSetLogLevel:
 		if err := nargs(1, "a level (emerg, alert, crit, err, warning, notice, info, debug) or 'silent'"); err != nil {
 			return err

@@ -888,6 +888,30 @@ func TestOptions(t *testing.T) {
 			p.ForwardFor = &ForwardFor{Header: "X-Client", Except: pfx("::1/128"), IfNone: true}
 		}, ""},
 		{[]string{"option forwardfor", "no option forwardfor"}, func(p *Proxy) {}, ""},
+		{[]string{"option forwardfor except 2001:db8:1f89::/48"}, func(p *Proxy) {
+			p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For", Except: pfx("2001:db8:1f89::/48")}
+		}, ""},
+		{[]string{"option forwardfor except 2001:db8::1:0:0:1"}, func(p *Proxy) {
+			p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For", Except: pfx("2001:db8::1:0:0:1/128")}
+		}, ""},
+		{[]string{"option forwardfor except 10.0.0.1/25"}, func(p *Proxy) {
+			p.ForwardFor = &ForwardFor{Header: "X-Forwarded-For", Except: pfx("10.0.0.0/25")}
+		}, ""},
+		{[]string{"option originalto"}, func(p *Proxy) { p.OriginalTo = &OriginalTo{Header: "X-Original-To"} }, ""},
+		{[]string{"option originalto except 10.0.0.1/25 header X-Dst"}, func(p *Proxy) {
+			p.OriginalTo = &OriginalTo{Header: "X-Dst", Except: pfx("10.0.0.0/25")}
+		}, ""},
+		{[]string{"option originalto header X-Dst except ::1"}, func(p *Proxy) {
+			p.OriginalTo = &OriginalTo{Header: "X-Dst", Except: pfx("::1/128")}
+		}, ""},
+		{[]string{"option originalto", "no option originalto"}, func(p *Proxy) {}, ""},
+		{[]string{"option http-restrict-req-hdr-names preserve"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesPreserve }, ""},
+		{[]string{"option http-restrict-req-hdr-names delete"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesDelete }, ""},
+		{[]string{"option http-restrict-req-hdr-names reject"}, func(p *Proxy) { p.RestrictReqHdrNames = HdrNamesReject }, ""},
+		{[]string{"option http-restrict-req-hdr-names reject", "option http-restrict-req-hdr-names delete"}, func(p *Proxy) {
+			p.RestrictReqHdrNames = HdrNamesDelete
+		}, ""},
+		{[]string{"option http-restrict-req-hdr-names reject", "no option http-restrict-req-hdr-names"}, func(p *Proxy) {}, ""},
 		{[]string{"option httpchk"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "OPTIONS", URI: "/", Version: "HTTP/1.0"} }, ""},
 		{[]string{"option httpchk /health"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "OPTIONS", URI: "/health", Version: "HTTP/1.0"} }, ""},
 		{[]string{"option httpchk GET /health"}, func(p *Proxy) { p.HTTPCheck = &HTTPCheck{Method: "GET", URI: "/health", Version: "HTTP/1.0"} }, ""},
@@ -939,12 +963,14 @@ func TestOptions(t *testing.T) {
 				Redispatch, HTTPLog, TCPLog, DontLogNull, AllBackups, TCPCheck, LogFormatJSON bool
 				HTTPConnMode                                                                  HTTPConnMode
 				ForwardFor                                                                    *ForwardFor
+				OriginalTo                                                                    *OriginalTo
+				RestrictReqHdrNames                                                           HdrNamePolicy
 				HTTPCheck                                                                     *HTTPCheck
 				Logs                                                                          []LogTarget
 			}
 			f := func(p *Proxy) fields {
 				return fields{p.Redispatch, p.HTTPLog, p.TCPLog, p.DontLogNull, p.AllBackups, p.TCPCheck, p.LogFormatJSON,
-					p.HTTPConnMode, p.ForwardFor, p.HTTPCheck, p.Logs}
+					p.HTTPConnMode, p.ForwardFor, p.OriginalTo, p.RestrictReqHdrNames, p.HTTPCheck, p.Logs}
 			}
 			if !reflect.DeepEqual(f(got), f(want)) {
 				t.Errorf("options =\n%+v\nwant\n%+v", f(got), f(want))

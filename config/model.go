@@ -319,6 +319,14 @@ type Proxy struct {
 	// HTTP processing.
 	HTTPConnMode HTTPConnMode
 	ForwardFor   *ForwardFor
+	// OriginalTo is "option originalto": the address the client
+	// connected to, sent to the server in a header.
+	OriginalTo *OriginalTo
+	// RestrictReqHdrNames is "option http-restrict-req-hdr-names": what
+	// becomes of a request whose header names have a character other
+	// than a letter, a digit or '-', once the proxy's http-request rules
+	// ran.
+	RestrictReqHdrNames HdrNamePolicy
 	// Redirects are the "redirect" rules in order. A frontend's are
 	// evaluated before its use_backend rules, a backend's once the
 	// request is routed to it; the first that applies answers.
@@ -475,6 +483,24 @@ type ForwardFor struct {
 	Header string // default "X-Forwarded-For"
 	IfNone bool
 }
+
+// OriginalTo is "option originalto".
+type OriginalTo struct {
+	Except *netip.Prefix // no header for a destination in it
+	Header string        // default "X-Original-To"
+}
+
+// HdrNamePolicy is what "option http-restrict-req-hdr-names" does with a
+// request header whose name has a character outside [A-Za-z0-9-].
+type HdrNamePolicy uint8
+
+const (
+	HdrNamesPreserve HdrNamePolicy = iota // forward it (the default)
+	HdrNamesDelete                        // remove the field
+	HdrNamesReject                        // answer 403
+)
+
+func (h HdrNamePolicy) String() string { return [...]string{"preserve", "delete", "reject"}[h] }
 
 // LogTarget is one "log" destination.
 type LogTarget struct {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -91,34 +92,35 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 			return nil
 		}
 		ff := &ForwardFor{Header: "X-Forwarded-For"}
-		for len(args) > 0 {
-			switch args[0] {
-			case "if-none":
-				ff.IfNone = true
-				args = args[1:]
-				continue
-			case "except", "header":
-				if len(args) < 2 {
-					return fmt.Errorf("'option forwardfor %s' expects a value", args[0])
-				}
-				if args[0] == "except" {
-					pfx, err := parsePrefixArg("'option forwardfor except'", args[1])
-					if err != nil {
-						return err
-					}
-					ff.Except = pfx
-				} else {
-					if i := strings.IndexFunc(args[1], func(r rune) bool { return !isTokenChar(r) }); i >= 0 || args[1] == "" {
-						return fmt.Errorf("'option forwardfor header': invalid header name '%s'", args[1])
-					}
-					ff.Header = args[1]
-				}
-				args = args[2:]
-				continue
-			}
-			return fmt.Errorf("'option forwardfor': unknown argument '%s' (supported: except NET, header NAME, if-none)", args[0])
+		if err := addrHeaderArgs(name, args, &ff.Except, &ff.Header, &ff.IfNone); err != nil {
+			return err
 		}
 		px.ForwardFor = ff
+		return nil
+	case "originalto":
+		if !enable {
+			px.OriginalTo = nil
+			return nil
+		}
+		ot := &OriginalTo{Header: "X-Original-To"}
+		if err := addrHeaderArgs(name, args, &ot.Except, &ot.Header, nil); err != nil {
+			return err
+		}
+		px.OriginalTo = ot
+		return nil
+	case "http-restrict-req-hdr-names":
+		if !enable {
+			px.RestrictReqHdrNames = HdrNamesPreserve
+			return nil
+		}
+		if len(args) != 1 {
+			return fmt.Errorf("'option http-restrict-req-hdr-names' expects 'preserve', 'delete' or 'reject'")
+		}
+		policy, ok := map[string]HdrNamePolicy{"preserve": HdrNamesPreserve, "delete": HdrNamesDelete, "reject": HdrNamesReject}[args[0]]
+		if !ok {
+			return fmt.Errorf("'option http-restrict-req-hdr-names': invalid parameter '%s' (expects 'preserve', 'delete' or 'reject')", args[0])
+		}
+		px.RestrictReqHdrNames = policy
 		return nil
 	case "httpchk":
 		if !enable {
@@ -152,7 +154,47 @@ func (p *parser) option(px *Proxy, pos Pos, name string, args []string, enable b
 	case "abortonclose", "http-pretend-keepalive", "http-use-proxy-header", "tcpka", "clitcpka", "srvtcpka", "log-health-checks", "httpclose-legacy":
 		return fmt.Errorf("'option %s' is not supported by fjord", name)
 	}
-	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, logasap, forwardfor, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
+	return fmt.Errorf("unknown option '%s' (supported: redispatch, httplog, tcplog, dontlognull, logasap, forwardfor, originalto, http-restrict-req-hdr-names, httpchk, http-keep-alive, http-server-close, httpclose, http-tunnel, splice-auto, splice-request, splice-response, tcp-check, allbackups)", name)
+}
+
+// addrHeaderArgs reads the arguments of "option forwardfor" (ifNone set)
+// and "option originalto" (ifNone nil): "except NETWORK" (an IPv4 or IPv6
+// address, with or without a mask), "header NAME", and forwardfor's
+// "if-none", in any order, a later one replacing an earlier one as in
+// HAProxy.
+func addrHeaderArgs(option string, args []string, except **netip.Prefix, header *string, ifNone *bool) error {
+	usage := "except NETWORK, header NAME"
+	if ifNone != nil {
+		usage += ", if-none"
+	}
+	for len(args) > 0 {
+		switch {
+		case args[0] == "if-none" && ifNone != nil:
+			*ifNone = true
+			args = args[1:]
+			continue
+		case args[0] == "except" || args[0] == "header":
+			if len(args) < 2 {
+				return fmt.Errorf("'option %s %s' expects a value", option, args[0])
+			}
+			if args[0] == "except" {
+				pfx, err := parsePrefixArg(fmt.Sprintf("'option %s except'", option), args[1])
+				if err != nil {
+					return err
+				}
+				*except = pfx
+			} else {
+				if i := strings.IndexFunc(args[1], func(r rune) bool { return !isTokenChar(r) }); i >= 0 || args[1] == "" {
+					return fmt.Errorf("'option %s header': invalid header name '%s'", option, args[1])
+				}
+				*header = args[1]
+			}
+			args = args[2:]
+			continue
+		}
+		return fmt.Errorf("'option %s': unknown argument '%s' (supported: %s)", option, args[0], usage)
+	}
+	return nil
 }
 
 // parseCheckExpect parses "[!] KIND PATTERN" of "http-check expect".

@@ -193,6 +193,11 @@ type parser struct {
 
 	ul *userlistState // the userlist section being read, or nil (userlist.go)
 
+	// fcgi-app sections (fcgiapp.go): the one being read, and every one
+	// (their private proxies) for duplicate names.
+	fcgi     *fcgiAppState
+	fcgiApps []*Proxy
+
 	// replyErrorfiles are the rules whose answer names an http-errors
 	// section ("errorfiles NAME"), resolved once every section is read.
 	replyErrorfiles []*HTTPRule
@@ -313,6 +318,7 @@ var sectionKeywords = map[string]bool{
 	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
 	"userlist":    true,
 	"http-errors": true,
+	"fcgi-app":    true,
 }
 
 func (p *parser) parseFile(name string, data []byte) {
@@ -338,6 +344,8 @@ func (p *parser) parseFile(name string, data []byte) {
 			p.errorf(l.pos, "unknown keyword '%s' out of section", kw)
 		case p.section == "http-errors":
 			p.httpErrorsLine(l.pos, l.words)
+		case p.section == "fcgi-app":
+			p.fcgiAppLine(l.pos, l.words)
 		case p.section == "global" || p.section == "userlist" || p.cur != nil:
 			p.keywordLine(l.pos, l.words)
 		}
@@ -366,6 +374,9 @@ func (p *parser) openSection(pos Pos, kw string, args []string) {
 		return
 	case "userlist":
 		p.openUserlist(pos, args)
+		return
+	case "fcgi-app":
+		p.openFCGIApp(pos, args)
 		return
 	}
 	if len(args) == 0 {
@@ -451,6 +462,9 @@ func (p *parser) inherit(d *Proxy) *Proxy {
 func (p *parser) endSection() {
 	if p.ul != nil {
 		p.endUserlist()
+	}
+	if p.fcgi != nil {
+		p.endFCGIApp()
 	}
 	p.curErrs = nil
 	if p.cur == nil {

@@ -86,6 +86,8 @@ const (
 	ArgTimeUnit                // date()'s unit: s, ms or us
 	ArgEnv                     // an environment variable's name, read with the configuration
 	ArgHex                     // bytes written in hexadecimal, two digits a byte (bin())
+	ArgIPv4                    // an IPv4 address, in Addr (ipv4())
+	ArgIPv6                    // an IPv6 address, in Addr (ipv6())
 )
 
 // FetchSpec describes a sample fetch.
@@ -178,7 +180,7 @@ type Arg struct {
 	// takes a length, or any dotted IPv4 or colon-written IPv6 mask,
 	// contiguous or not.
 	Mask netip.Addr
-	Addr netip.Addr // a map_*_ip converter's default
+	Addr netip.Addr // a map_*_ip converter's default; ipv4()'s and ipv6()'s address
 	// Env is an ArgEnv variable's value, read when the configuration is
 	// (from the environment "$NAME" reads, Options.LookupEnv); EnvSet
 	// tells an empty value from an unset variable.
@@ -599,6 +601,16 @@ func parseArg(ctx *exprContext, k ArgKind, s string) (Arg, error) {
 			}
 			a.Bytes[i/2] = hi<<4 | lo
 		}
+	case ArgIPv4, ArgIPv6:
+		// HAProxy's inet_pton: the address only, no zone, no mask.
+		ip, perr := netip.ParseAddr(s)
+		if k == ArgIPv4 && (perr != nil || !ip.Is4()) {
+			return a, fmt.Errorf("'%s' is not an IPv4 address", s)
+		}
+		if k == ArgIPv6 && (perr != nil || !ip.Is6() || ip.Zone() != "") {
+			return a, fmt.Errorf("'%s' is not an IPv6 address", s)
+		}
+		a.Addr = ip
 	case ArgEnv:
 		if s == "" {
 			return a, fmt.Errorf("a name is required")

@@ -53,6 +53,12 @@ func init() {
 	fetch("src_port", TypeInt, ReadsConn, 0)
 	fetch("dst", TypeAddr, ReadsConn, 0)
 	fetch("dst_port", TypeInt, ReadsConn, 0)
+	// The connection's own, which only tcp-request connection rules
+	// change (src and dst are the session's, the stream's).
+	fetch("fc_src", TypeAddr, ReadsConn, 0)
+	fetch("fc_src_port", TypeInt, ReadsConn, 0)
+	fetch("fc_dst", TypeAddr, ReadsConn, 0)
+	fetch("fc_dst_port", TypeInt, ReadsConn, 0)
 
 	// Constants and the process.
 	fetch("always_true", TypeBool, 0, 0)
@@ -76,6 +82,8 @@ func init() {
 	fetch("nbsrv", TypeInt, 0, 0, ArgBackend)
 	fetch("last_rule_file", TypeStr, 0, 0)
 	fetch("last_rule_line", TypeInt, 0, 0)
+	fetch("ipv4", TypeAddr, 0, 1, ArgIPv4)
+	fetch("ipv6", TypeAddr, 0, 1, ArgIPv6)
 
 	// The HTTP request.
 	fetch("method", TypeStr, ReadsReq, 0)

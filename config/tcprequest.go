@@ -16,9 +16,15 @@ const (
 	TCPSetVarFmt                    // set-var-fmt(NAME) FMT
 	TCPUnsetVar                     // unset-var(NAME)
 	TCPExpectProxy                  // expect-proxy layer4: the connection starts with a PROXY header
+	TCPSetSrc                       // set-src EXPR: the client's address the rules' level sees from then on
+	TCPSetSrcPort                   // set-src-port EXPR
+	TCPSetDst                       // set-dst EXPR: the address the client connected to
+	TCPSetDstPort                   // set-dst-port EXPR
+	TCPSilentDrop                   // silent-drop: close the connection without telling the client
 )
 
-var tcpActionNames = [...]string{"accept", "reject", "set-var", "set-var-fmt", "unset-var", "expect-proxy layer4"}
+var tcpActionNames = [...]string{"accept", "reject", "set-var", "set-var-fmt", "unset-var", "expect-proxy layer4",
+	"set-src", "set-src-port", "set-dst", "set-dst-port", "silent-drop"}
 
 func (a TCPAction) String() string { return tcpActionNames[a] }
 
@@ -26,8 +32,10 @@ func (a TCPAction) String() string { return tcpActionNames[a] }
 type TCPRule struct {
 	Pos    Pos
 	Action TCPAction
-	Var    VarSet     // set-var, set-var-fmt, unset-var
-	Cond   *Condition // nil: always
+	// Var is what set-var, set-var-fmt and unset-var set; its Expr is
+	// also the sample of the address actions (set-src, ...).
+	Var  VarSet
+	Cond *Condition // nil: always
 }
 
 // VarSet is what a set-var, set-var-fmt or unset-var action stores: the
@@ -81,7 +89,13 @@ func varActionKind(word string) string {
 // tcpActionWords are the actions fjord carries out besides the variable
 // ones; HAProxy's others are named in the error (stick tables bring
 // track-sc*).
-var tcpActionWords = map[string]TCPAction{"accept": TCPAccept, "reject": TCPReject, "expect-proxy": TCPExpectProxy}
+var tcpActionWords = map[string]TCPAction{"accept": TCPAccept, "reject": TCPReject, "expect-proxy": TCPExpectProxy,
+	"set-src": TCPSetSrc, "set-src-port": TCPSetSrcPort, "set-dst": TCPSetDst, "set-dst-port": TCPSetDstPort,
+	"silent-drop": TCPSilentDrop}
+
+// tcpRequestActions lists them for errors.
+const tcpRequestActions = "accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME), set-src, set-src-port, " +
+	"set-dst, set-dst-port, silent-drop, expect-proxy layer4 (connection rules only)"
 
 // maxInspectDelay bounds "tcp-request inspect-delay": a client's first
 // bytes are held at most this long before a decision.
@@ -117,7 +131,7 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'tcp-request %s' applies to accepted connections: it is allowed in frontend and listen sections only, as in HAProxy", kind)
 	}
 	if len(args) < 2 {
-		return fmt.Errorf("'tcp-request %s' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME), expect-proxy layer4)", kind)
+		return fmt.Errorf("'tcp-request %s' expects an action (%s)", kind, tcpRequestActions)
 	}
 	word := args[1]
 	what := fmt.Sprintf("'tcp-request %s %s'", kind, word)
@@ -131,10 +145,24 @@ func (p *parser) kwTCPRequest(px *Proxy, pos Pos, args []string) error {
 	} else {
 		action, ok := tcpActionWords[word]
 		if !ok {
-			return fmt.Errorf("%s: the action '%s' is not supported yet (fjord carries out accept, reject, set-var(), set-var-fmt(), unset-var() and expect-proxy layer4; track-sc and the others come with stick tables)", what, word)
+			return fmt.Errorf("%s: the action '%s' is not supported yet (fjord carries out %s; track-sc and the others come with stick tables)", what, word, tcpRequestActions)
 		}
 		rule.Action = action
-		if action == TCPExpectProxy {
+		switch action {
+		case TCPSetSrc, TCPSetSrcPort, TCPSetDst, TCPSetDstPort:
+			n := len(rest)
+			for i, w := range rest {
+				if w == "if" || w == "unless" {
+					n = i
+					break
+				}
+			}
+			e, err := p.addrActionExpr(pos, what, word, rest[:n])
+			if err != nil {
+				return err
+			}
+			rule.Var.Expr, rest = e, rest[n:]
+		case TCPExpectProxy:
 			if kind != "connection" {
 				return fmt.Errorf("%s: only 'tcp-request connection' rules may expect a PROXY header, as in HAProxy", what)
 			}
@@ -292,8 +320,8 @@ func (p *parser) globalSetVar(pos Pos, kw string, args []string) error {
 }
 
 // kwTCPResponse reads "tcp-response inspect-delay TIME" and "tcp-response
-// content ACTION [if|unless COND]", ACTION being accept, reject or a
-// variable action.
+// content ACTION [if|unless COND]", ACTION being accept, reject,
+// silent-drop or a variable action.
 func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("'tcp-response' expects 'inspect-delay' or 'content'")
@@ -320,7 +348,7 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("unknown 'tcp-response %s' (supported: inspect-delay, content)", args[0])
 	}
 	if len(args) < 2 {
-		return fmt.Errorf("'tcp-response content' expects an action (accept, reject, set-var(NAME), set-var-fmt(NAME), unset-var(NAME))")
+		return fmt.Errorf("'tcp-response content' expects an action (accept, reject, silent-drop, set-var(NAME), set-var-fmt(NAME), unset-var(NAME))")
 	}
 	word := args[1]
 	what := fmt.Sprintf("'tcp-response content %s'", word)
@@ -336,8 +364,10 @@ func (p *parser) kwTCPResponse(px *Proxy, pos Pos, args []string) error {
 		rule.Action = TCPAccept
 	case word == "reject":
 		rule.Action = TCPReject
+	case word == "silent-drop":
+		rule.Action = TCPSilentDrop
 	default:
-		return fmt.Errorf("%s: the action is not supported (fjord carries out accept, reject, set-var(), set-var-fmt() and unset-var())", what)
+		return fmt.Errorf("%s: the action is not supported (fjord carries out accept, reject, silent-drop, set-var(), set-var-fmt() and unset-var())", what)
 	}
 	if len(rest) > 0 {
 		cond, err := p.parseCondition(px, pos, rest)

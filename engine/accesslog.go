@@ -586,7 +586,7 @@ func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 		r.Server = s.srv.Name
 		r.SrvConn = s.srv.Counters.CurSessions.Load()
 	}
-	r.Client, r.Listener = s.clientAddr, s.ln.id
+	r.Client, r.Listener = s.src(), s.ln.id
 	r.ActConn = l.eng.global.cur.Load()
 	r.FeConn = s.fe.limit.cur.Load()
 	r.SrvQueue, r.BeQueue = 0, t.beQueue
@@ -601,7 +601,7 @@ func (s *session) fill(r *AccessRecord, kind RecordKind, extra int64) {
 	needs := s.fe.needs
 	r.Local = netip.AddrPort{}
 	if needs&config.NeedFrontendAddr != 0 {
-		r.Local = s.localAddress()
+		r.Local = s.dst()
 	}
 	r.ServerAddr, r.ServerUnix, r.BackendSrc = netip.AddrPort{}, false, netip.AddrPort{}
 	if needs&config.NeedServerAddr != 0 && t.routed && s.srv != nil {
@@ -725,7 +725,7 @@ func (s *session) logConnect() {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnect, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Client: s.clientAddr, Listener: s.ln.id, Local: s.localAddress(), Accept: s.start}
+		Frontend: s.fe.conf.Name, Client: s.src(), Listener: s.ln.id, Local: s.dst(), Accept: s.start}
 	s.fe.log.Log(r)
 }
 
@@ -735,7 +735,7 @@ func (s *session) logConnError(reason string) {
 	l := s.l
 	r := &l.rec
 	*r = AccessRecord{Kind: RecordConnError, HTTPMode: s.fe.conf.Mode == config.ModeHTTP,
-		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.clientAddr, Listener: s.ln.id, Accept: s.start, Error: reason}
+		Frontend: s.fe.conf.Name, Bind: s.ln.name, Client: s.src(), Listener: s.ln.id, Accept: s.start, Error: reason}
 	s.fe.log.Log(r)
 	s.quiet = true
 }

@@ -234,13 +234,7 @@ func (s *session) httpNextHead() bool {
 	}
 	h.requests++
 	h.reqMinor, h.rspMinor = int8(req.Minor), -1
-	if h.requests > 1 {
-		// A new request is a new stream for HAProxy, whose last rule
-		// starts unset. The first keeps the verdict of the frontend's
-		// tcp-request content rules, which fjord runs once per
-		// connection, before it.
-		s.lastRule = nil
-	}
+	s.lastRule = nil     // a new request is a new stream for HAProxy, whose last rule starts unset
 	s.at.counted = false // a new request takes a new %rt
 	if h.uid != nil {
 		h.uid.set = false // and a new unique id
@@ -249,11 +243,19 @@ func (s *session) httpNextHead() bool {
 	// once the head is in: the transaction's variables start empty, and
 	// the frontend's tcp-request content rules run first, so that the
 	// variables they set are this request's.
+	s.newStream() // each request starts from the session's addresses
 	if rs := s.fe.tcpContent; len(rs) > 0 {
 		t := s.txn(req)
 		s.sessionVars(t, true)
-		if !tcpRulesAccept(rs, t) {
+		v, _ := tcpRulesRun(rs, t)
+		s.lastRule = t.LastRule
+		s.keepAddrs(t)
+		switch v {
+		case tcpReject:
 			s.contentRejected(req)
+			return false
+		case tcpSilentDrop:
+			s.silentDrop()
 			return false
 		}
 	}
@@ -293,6 +295,9 @@ func (s *session) httpNextHead() bool {
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again
 	}
+	if s.restrictHeaderNames(s.fe.conf, nil, t) {
+		return false
+	}
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
@@ -325,18 +330,16 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(503, "no backend for %s", req.Path)
 		return false
 	}
-	if be.Conf != s.fe.conf {
-		accept := tcpRulesAccept(be.tcpContent, t)
-		s.lastRule = t.LastRule
-		if !accept {
-			s.tcpRejected()
-			return false
-		}
+	if be.Conf != s.fe.conf && !s.runContentRules(be.tcpContent, t) {
+		return false
 	}
 	t.Backend, t.BackendID = be.Name, be.id
 	if be.Conf != s.fe.conf {
 		if handled, again := s.runRequestRules(be.rules, be, t, hl, drained); handled {
 			return again
+		}
+		if s.restrictHeaderNames(be.Conf, be, t) {
+			return false
 		}
 	}
 	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried
@@ -371,7 +374,7 @@ func (s *session) httpNextHead() bool {
 	h.drained = n < len(buf) && n == hl+h.inHead && !s.cli.hup
 	h.stale = false
 	h.answered = false
-	breq := balancer.Request{Src: s.clientAddr.Addr(), URI: req.URI, Headers: req}
+	breq := balancer.Request{Src: s.src().Addr(), URI: req.URI, Headers: req}
 	sv, err := be.Acquire(breq, nil, s)
 	switch {
 	case err != nil:
@@ -493,8 +496,10 @@ func (s *session) httpSendHead() {
 		h.stale = false
 	}
 	out := buf
-	if xff, ok := s.forwardFor(); ok || req.Reframe || s.closeToServer(req) || h.edited != nil || s.fe.uidHeader != "" {
-		out = s.rewriteRequest(req, head, xff, ok)
+	xff, addXFF := s.forwardFor()
+	xot, addXOT := s.originalTo()
+	if addXFF || addXOT || req.Reframe || s.closeToServer(req) || h.edited != nil || s.fe.uidHeader != "" {
+		out = s.rewriteRequest(req, head, xff, xot)
 		out = append(out, buf[h.headLen:]...)
 	}
 	if h.edited != nil {

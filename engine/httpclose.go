@@ -45,7 +45,7 @@ func (s *session) failPage(code int, page []byte, format string, args ...any) {
 		s.fe.counters.ReqErrors.Add(1)
 	}
 	s.fe.counters.CountStatus(code)
-	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.clientAddr, code, msg)
+	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.src(), code, msg)
 	if s.h != nil && s.logsTraffic() {
 		s.logHTTPFail(code, len(page))
 	}
@@ -177,7 +177,7 @@ func (s *session) handOff(serve func(net.Conn)) {
 		}
 	}
 	if err != nil {
-		e.logf("%s: client %s: hand-off: %v", fe.conf, s.clientAddr, err)
+		e.logf("%s: client %s: hand-off: %v", fe.conf, s.src(), err)
 		if rec != nil {
 			log.Log(rec) // status -1: nothing was answered
 		}

@@ -13,31 +13,67 @@ import (
 
 var crlf = []byte("\r\n")
 
-// forwardFor returns the X-Forwarded-For header to add for this request,
-// per "option forwardfor" on the frontend or the backend.
-func (s *session) forwardFor() (*config.ForwardFor, bool) {
-	ff := s.fe.conf.ForwardFor
-	if ff == nil {
-		ff = s.be.Conf.ForwardFor
+// addrField is a field fjord adds with an address: X-Forwarded-For
+// ("option forwardfor") or X-Original-To ("option originalto").
+type addrField struct {
+	name string
+	addr netip.Addr
+}
+
+// forwardFor is the X-Forwarded-For field of this request, as HAProxy's
+// http_process_request adds it: when the frontend or the backend has the
+// option, named as the backend's says (else the frontend's), with the
+// client's address as the session sees it now (set-src changes it),
+// unless that address is in either proxy's except network, or the
+// request has a field of that name and every proxy with the option says
+// if-none.
+func (s *session) forwardFor() (addrField, bool) {
+	fe, be := s.fe.conf.ForwardFor, s.be.Conf.ForwardFor
+	if fe == nil && be == nil {
+		return addrField{}, false
 	}
-	if ff == nil {
-		return nil, false
+	f := addrField{addr: s.src().Addr().Unmap()}
+	if be != nil {
+		f.name = be.Header
+	} else {
+		f.name = fe.Header
 	}
-	src := s.clientAddr.Addr().Unmap()
-	if !src.IsValid() {
-		return nil, false // a client of a Unix socket: HAProxy adds nothing either
+	if !f.addr.IsValid() || excepted(fe, f.addr) || excepted(be, f.addr) {
+		return addrField{}, false // a Unix socket's client: HAProxy adds nothing either
 	}
-	if ff.Except != nil && ff.Except.Contains(src) {
-		return nil, false
-	}
-	if ff.IfNone {
+	always := fe != nil && !fe.IfNone || be != nil && !be.IfNone
+	if !always {
 		for _, hd := range s.l.req.Headers {
-			if asciiEqualFold(hd.Name, ff.Header) {
-				return nil, false
+			if asciiEqualFold(hd.Name, f.name) {
+				return addrField{}, false
 			}
 		}
 	}
-	return ff, true
+	return f, true
+}
+
+func excepted(ff *config.ForwardFor, a netip.Addr) bool {
+	return ff != nil && ff.Except != nil && ff.Except.Contains(a)
+}
+
+// originalTo is the X-Original-To field of this request, the
+// destination's counterpart of forwardFor (it has no if-none).
+func (s *session) originalTo() (addrField, bool) {
+	fe, be := s.fe.conf.OriginalTo, s.be.Conf.OriginalTo
+	if fe == nil && be == nil {
+		return addrField{}, false
+	}
+	f := addrField{addr: s.dst().Addr().Unmap()}
+	if be != nil {
+		f.name = be.Header
+	} else {
+		f.name = fe.Header
+	}
+	in := func(ot *config.OriginalTo) bool { return ot != nil && ot.Except != nil && ot.Except.Contains(f.addr) }
+	if !f.addr.IsValid() || in(fe) || in(be) {
+		return addrField{}, false
+	}
+	return f, true
 }
 
 // closeToServer reports whether the request must tell the server to close
@@ -49,12 +85,13 @@ func (s *session) closeToServer(req *h1.Request) bool {
 }
 
 // rewriteRequest rebuilds head with the unique id's header (when the
-// frontend has "unique-id-header") and the X-Forwarded-For header added
-// (when xff is set), for the close modes "Connection: close" in place of the
+// frontend has "unique-id-header"), then the X-Forwarded-For and
+// X-Original-To fields (xff, xot: when their names are set), as HAProxy
+// adds them; for the close modes "Connection: close" in place of the
 // client's Connection header, and the framing fjord parsed in place of the
 // client's when that was not in canonical form (h1.Request.Reframe): a
 // server behind fjord must never frame the body differently.
-func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.ForwardFor, xff bool) []byte {
+func (s *session) rewriteRequest(req *h1.Request, head []byte, xff, xot addrField) []byte {
 	l := s.l
 	closeSrv := s.closeToServer(req)
 	out := appendFirstLine(l.out[:0], head)
@@ -74,11 +111,13 @@ func (s *session) rewriteRequest(req *h1.Request, head []byte, ff *config.Forwar
 		out = append(out, s.requestUniqueID()...)
 		out = append(out, crlf...)
 	}
-	if xff {
-		out = append(out, ff.Header...)
-		out = append(out, ": "...)
-		out = appendAddr(out, s.clientAddr.Addr())
-		out = append(out, crlf...)
+	for _, f := range [...]addrField{xff, xot} {
+		if f.name != "" {
+			out = append(out, f.name...)
+			out = append(out, ": "...)
+			out = appendAddr(out, f.addr)
+			out = append(out, crlf...)
+		}
 	}
 	if closeSrv {
 		out = append(out, "Connection: close\r\n"...)

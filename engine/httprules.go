@@ -111,7 +111,12 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	v := hs.req.Run(t, t.Req)
 	s.lastRule = t.LastRule
 	s.keepCaptures(t, false)
+	s.keepAddrs(t)
 	switch v.Outcome {
+	case rules.SilentDrop:
+		s.at.localBe = be
+		s.silentDrop()
+		return true, false
 	case rules.Deny:
 		s.at.localBe = be
 		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
@@ -230,10 +235,14 @@ func (s *session) runResponseRules() bool {
 		s.sessionVars(t, false)
 		t.Backend, t.Server = s.be.Name, s.srvName()
 		t.BackendID, t.ServerID = s.be.id, s.srvID()
-		accept := tcpRulesAccept(rs, t)
+		v, _ := tcpRulesRun(rs, t)
 		s.lastRule = t.LastRule
-		if !accept {
+		switch v {
+		case tcpReject:
 			s.responseRejected()
+			return false
+		case tcpSilentDrop:
+			s.silentDrop()
 			return false
 		}
 	}
@@ -247,7 +256,7 @@ func (s *session) runResponseRules() bool {
 	l := s.l
 	t := &l.txn
 	t.Reset()
-	t.Src, t.Dst = s.clientAddr, s.localAddr
+	s.fillAddrs(t, rules.AddrStream)
 	if info := s.cli.tlsInfo(); info != nil {
 		t.TLS = tlsView{info}
 	}
@@ -289,6 +298,9 @@ func (s *session) runResponseRules() bool {
 				return false
 			case rules.Failed:
 				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
+				return false
+			case rules.SilentDrop:
+				s.silentDrop()
 				return false
 			}
 		}
@@ -565,4 +577,58 @@ func (s *session) keepCaptures(t *rules.Txn, response bool) {
 	for _, c := range caps {
 		s.fe.caps.set(s.h.caps, base+c.Slot, c.Value)
 	}
+}
+
+// restrictHeaderNames applies px's "option http-restrict-req-hdr-names"
+// once px's http-request rules ran, as HAProxy's
+// http_req_restrict_header_names: a field whose name has a character
+// other than a letter, a digit or '-' is removed (delete), or the request
+// is denied with the proxy's 403 (reject). be is the backend px is, nil
+// for the frontend. It reports whether the request was answered.
+func (s *session) restrictHeaderNames(px *config.Proxy, be *backend, t *rules.Txn) bool {
+	policy := px.RestrictReqHdrNames
+	if policy == config.HdrNamesPreserve || t.Req == nil {
+		return false
+	}
+	m := t.Req
+	bad := 0
+	for _, hd := range m.Headers {
+		if !plainHeaderName(hd.Name) {
+			bad++
+		}
+	}
+	if bad == 0 {
+		return false
+	}
+	if policy == config.HdrNamesReject {
+		s.at.localBe = be
+		if be != nil {
+			s.h.routedTo = be // the backend's 403 page first, as http_error_message
+		}
+		s.httpDeny(403, s.errorPage(403).answer(s.h.isHead), "a request header name has a character outside [A-Za-z0-9-] ('option http-restrict-req-hdr-names reject' of %s)", px)
+		return true
+	}
+	keep := m.Headers[:0]
+	for _, hd := range m.Headers {
+		if plainHeaderName(hd.Name) {
+			keep = append(keep, hd)
+		}
+	}
+	m.Headers, m.Edited = keep, true
+	if !s.rewriteEdited(m) {
+		s.httpFail(500, "the request head without its %d restricted header field(s) is invalid", bad)
+		return true
+	}
+	return false
+}
+
+// plainHeaderName reports whether a header name has only letters, digits
+// and '-'.
+func plainHeaderName(name []byte) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

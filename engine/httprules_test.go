@@ -799,3 +799,20 @@ func TestBackendContentRulesReadRequest(t *testing.T) {
 		t.Errorf("a rejected request got %q", b)
 	}
 }
+
+// A return's hdr whose value renders empty adds no field, as HAProxy's
+// http_reply_message.
+func TestReturnDropsEmptyField(t *testing.T) {
+	cfg := rulesConfig(t, `  http-request return status 200 hdr x-ff "%[req.hdr(x-forwarded-for)]" hdr x-set set`, "", "127.0.0.1:1")
+	_, addr := startEngine(t, cfg)
+	r := ruleExchange(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n")
+	if len(r) != 2 {
+		t.Fatalf("%d responses, want 2", len(r))
+	}
+	if _, ok := r[0].Header["X-Ff"]; ok || r[0].Header.Get("X-Set") != "set" {
+		t.Errorf("fields %v: want x-set and no x-ff", r[0].Header)
+	}
+	if got := r[1].Header.Get("X-Ff"); got != "10.0.0.1" {
+		t.Errorf("x-ff %q, want 10.0.0.1", got)
+	}
+}

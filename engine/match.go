@@ -14,7 +14,7 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	l := s.l
 	t := &l.txn
 	t.Reset()
-	t.Src, t.Dst = s.clientAddr, s.localAddr
+	s.fillAddrs(t, rules.AddrStream)
 	if req != nil {
 		t.Req = fillMsg(&l.reqMsg, req)
 	}

@@ -74,10 +74,17 @@ type session struct {
 	cli, svr endpoint
 	c2s, s2c flow
 
-	// clientAddr and localAddr are unset for a client of a Unix socket
-	// (unless a PROXY header announced them): it has no IP address.
+	// clientAddr and localAddr are the connection's addresses (fc_src,
+	// fc_dst): the socket's, as tcp-request connection rules left them;
+	// localAddr is asked of the kernel when first needed
+	// (localAddress). Both are unset for a client of a Unix socket: it
+	// has no IP address.
 	clientAddr netip.AddrPort
-	localAddr  netip.AddrPort // the address the client connected to
+	localAddr  netip.AddrPort
+	// addrs are the session's and the current stream's addresses over
+	// the connection's (a PROXY header, set-src, ...): src and dst read
+	// them (addrs.go).
+	addrs addrLevels
 
 	retriesLeft int
 	redispatch  bool // the next attempt goes to another server
@@ -173,9 +180,10 @@ func newSession(ln *listener, fd int, peer netip.AddrPort) {
 		// Before anything is read: the PROXY header, the handshake.
 		t := s.txn(nil)
 		s.sessionVars(t, false)
-		accept, proxy := tcpRulesRun(rs, t)
-		if !accept {
-			s.tcpRejected()
+		s.fillAddrs(t, rules.AddrConnection)
+		v, proxy := tcpRulesRun(rs, t)
+		s.keepAddrs(t)
+		if !s.tcpVerdict(v) {
 			return
 		}
 		expectProxy = proxy
@@ -203,8 +211,10 @@ func (s *session) begin() {
 		// Once the PROXY header and the handshake are done.
 		t := s.txn(nil)
 		s.sessionVars(t, false)
-		if !tcpRulesAccept(rs, t) {
-			s.tcpRejected()
+		s.fillAddrs(t, rules.AddrSession)
+		v, _ := tcpRulesRun(rs, t)
+		s.keepAddrs(t)
+		if !s.tcpVerdict(v) {
 			return
 		}
 	}
@@ -216,8 +226,7 @@ func (s *session) begin() {
 		s.startInspect(false) // the rules run on the client's first bytes
 		return
 	}
-	if !s.contentRulesAccept(s.fe.tcpContent) {
-		s.tcpRejected()
+	if !s.contentRules(s.fe.tcpContent) {
 		return
 	}
 	s.dispatch()
@@ -296,7 +305,7 @@ func (s *session) readProxyHeader() {
 		return
 	}
 	if err != nil {
-		s.l.eng.logf("%s: client %s: bad PROXY header: %v", s.fe.conf, s.clientAddr, err)
+		s.l.eng.logf("%s: client %s: bad PROXY header: %v", s.fe.conf, s.src(), err)
 		s.close(true)
 		return
 	}
@@ -305,7 +314,10 @@ func (s *session) readProxyHeader() {
 		return
 	}
 	if !h.Local {
-		s.clientAddr, s.localAddr = h.Src, h.Dst
+		// The session's addresses, as in HAProxy 2.6: fc_src and
+		// fc_dst still read the connection's.
+		s.addrs.sess = [2]netip.AddrPort{h.Src, h.Dst}
+		s.addrs.sessSet = rules.AddrSrc | rules.AddrDst
 	}
 	s.lastCli = s.l.now
 	s.begin()
@@ -323,8 +335,7 @@ func (s *session) dispatch() {
 			s.startInspect(true) // the backend's rules wait for the client's bytes
 			return
 		}
-		if !s.contentRulesAccept(s.be.tcpContent) {
-			s.tcpRejected()
+		if !s.contentRules(s.be.tcpContent) {
 			return
 		}
 	}
@@ -355,9 +366,9 @@ func (s *session) serverAddr(sv *balancer.Server) netip.AddrPort {
 	}
 	switch sv.Conf.PortMode {
 	case config.PortSame:
-		return netip.AddrPortFrom(sv.Addr.Addr(), s.localAddress().Port())
+		return netip.AddrPortFrom(sv.Addr.Addr(), s.dst().Port())
 	case config.PortOffset:
-		return netip.AddrPortFrom(sv.Addr.Addr(), uint16(int(s.localAddress().Port())+sv.Conf.PortDelta))
+		return netip.AddrPortFrom(sv.Addr.Addr(), uint16(int(s.dst().Port())+sv.Conf.PortDelta))
 	}
 	return sv.Addr
 }
@@ -434,7 +445,7 @@ func (s *session) choose() bool {
 		s.be.Release(s.srv)
 		s.srv = nil
 	}
-	req := balancer.Request{Src: s.clientAddr.Addr()}
+	req := balancer.Request{Src: s.src().Addr()}
 	sv, err := s.be.Acquire(req, avoid, s)
 	switch {
 	case err != nil:
@@ -491,7 +502,7 @@ func (s *session) finishConnect() {
 		s.be.Counters.SessionStart()
 	}
 	if v := s.srv.Conf.SendProxy; v != 0 {
-		hdr, err := proxyproto.Build(v, s.clientAddr, s.localAddress())
+		hdr, err := proxyproto.Build(v, s.src(), s.dst())
 		if err != nil {
 			s.l.eng.logf("%s, server '%s': PROXY header: %v", s.be.Conf, s.srv.Name, err)
 			s.close(true)

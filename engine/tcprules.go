@@ -16,17 +16,20 @@ import (
 // once the connection is routed to it. The first rule whose condition
 // holds decides; none deciding accepts.
 
-// tcpRulesAccept evaluates rules in order and reports whether the
-// connection goes on.
-func tcpRulesAccept(rs []tcpRule, t *rules.Txn) bool {
-	accept, _ := tcpRulesRun(rs, t)
-	return accept
-}
+// tcpOutcome is how a tcp rule set ended.
+type tcpOutcome uint8
 
-// tcpRulesRun evaluates rules in order: variable actions and
-// expect-proxy act and evaluation goes on; accept and reject decide.
-// proxy reports that a rule asked for a PROXY header.
-func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
+const (
+	tcpAccept     tcpOutcome = iota // an accept rule, or no rule decided: the connection goes on
+	tcpReject                       // close the connection, nothing sent
+	tcpSilentDrop                   // close it without telling the client (silent-drop)
+)
+
+// tcpRulesRun evaluates rules in order: variable and address actions and
+// expect-proxy act and evaluation goes on; accept, reject and
+// silent-drop decide. proxy reports that a rule asked for a PROXY
+// header.
+func tcpRulesRun(rs []tcpRule, t *rules.Txn) (v tcpOutcome, proxy bool) {
 	for i := range rs {
 		r := &rs[i]
 		if !r.cond.Match(t) {
@@ -35,32 +38,41 @@ func tcpRulesRun(rs []tcpRule, t *rules.Txn) (accept, proxy bool) {
 		switch {
 		case r.vars != nil:
 			r.vars.Apply(t)
+		case r.addr != nil:
+			r.addr.Apply(t)
 		case r.expectProxy:
 			proxy = true
 		default:
 			t.LastRule = r.pos // a content rule's caller keeps it (lastRule)
-			return r.accept, proxy
+			return r.final, proxy
 		}
 	}
-	return true, proxy
+	return tcpAccept, proxy
 }
 
 // tcpRule is a compiled tcp-request rule.
 type tcpRule struct {
 	pos         *config.Pos // where it stands: last_rule_file, last_rule_line
-	accept      bool
+	final       tcpOutcome  // what accept, reject and silent-drop decide
 	expectProxy bool
-	vars        *rules.VarSet // set-var, set-var-fmt, unset-var
+	vars        *rules.VarSet  // set-var, set-var-fmt, unset-var
+	addr        *rules.AddrSet // set-src, set-src-port, set-dst, set-dst-port
 	cond        *rules.Cond
 }
 
 func newTCPRules(rs []*config.TCPRule, cp *rules.Compiler) []tcpRule {
 	out := make([]tcpRule, 0, len(rs))
 	for _, r := range rs {
-		tr := tcpRule{pos: &r.Pos, accept: r.Action == config.TCPAccept, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
+		tr := tcpRule{pos: &r.Pos, expectProxy: r.Action == config.TCPExpectProxy, cond: cp.Cond(r.Cond)}
 		switch r.Action {
+		case config.TCPReject:
+			tr.final = tcpReject
+		case config.TCPSilentDrop:
+			tr.final = tcpSilentDrop
 		case config.TCPSetVar, config.TCPSetVarFmt, config.TCPUnsetVar:
 			tr.vars = cp.VarSet(r.Var, r.Action == config.TCPUnsetVar)
+		case config.TCPSetSrc, config.TCPSetSrcPort, config.TCPSetDst, config.TCPSetDstPort:
+			tr.addr = cp.AddrSet(r.Action, r.Var.Expr)
 		}
 		out = append(out, tr)
 	}
@@ -94,17 +106,41 @@ func (s *session) responseRejected() {
 	s.close(false)
 }
 
-// contentRulesAccept evaluates px's content rules on what the session
-// knows now.
-func (s *session) contentRulesAccept(rs []tcpRule) bool {
+// tcpVerdict carries out a rule set's outcome: it reports whether the
+// connection goes on, and ends it otherwise.
+func (s *session) tcpVerdict(v tcpOutcome) bool {
+	switch v {
+	case tcpReject:
+		s.tcpRejected()
+		return false
+	case tcpSilentDrop:
+		s.silentDrop()
+		return false
+	}
+	return true
+}
+
+// contentRules evaluates a proxy's tcp-request content rules on what the
+// session knows now, at the stream's level; false: they ended the
+// connection.
+func (s *session) contentRules(rs []tcpRule) bool {
 	if len(rs) == 0 {
 		return true
 	}
 	t := s.txn(nil)
 	s.sessionVars(t, false)
-	accept := tcpRulesAccept(rs, t)
+	return s.runContentRules(rs, t)
+}
+
+// runContentRules evaluates content rules on t.
+func (s *session) runContentRules(rs []tcpRule, t *rules.Txn) bool {
+	if len(rs) == 0 {
+		return true
+	}
+	v, _ := tcpRulesRun(rs, t)
 	s.lastRule = t.LastRule
-	return accept
+	s.keepAddrs(t)
+	return s.tcpVerdict(v)
 }
 
 // needsHello reports whether px's rules read the ClientHello: its
@@ -165,23 +201,27 @@ func ruleReads(r *config.TCPRule, what config.Reads) bool {
 // set when a condition could not be decided on what has arrived (t.Partial
 // and a sample that may change), and the rules must run again, from the
 // first, when more comes or the delay ends.
-func tcpRulesInspect(rs []tcpRule, t *rules.Txn) (accept, wait bool) {
+func tcpRulesInspect(rs []tcpRule, t *rules.Txn) (v tcpOutcome, wait bool) {
 	for i := range rs {
 		r := &rs[i]
 		switch r.cond.Eval(t) {
 		case rules.Miss:
-			return false, true
+			return tcpAccept, true
 		case rules.Fail:
 			continue
 		}
-		if r.vars != nil {
+		switch {
+		case r.vars != nil:
 			r.vars.Apply(t)
-			continue
+		case r.addr != nil:
+			r.addr.Apply(t)
+		case r.expectProxy:
+		default:
+			t.LastRule = r.pos
+			return r.final, false
 		}
-		t.LastRule = r.pos
-		return r.accept, false
 	}
-	return true, false
+	return tcpAccept, false
 }
 
 // startInspect holds the connection while the content rules of its
@@ -256,7 +296,7 @@ func (s *session) inspect(expired bool) {
 	t := s.txn(nil)
 	s.sessionVars(t, false)
 	t.Partial = !final
-	accept, wait := tcpRulesInspect(rs, t)
+	v, wait := tcpRulesInspect(rs, t)
 	s.lastRule = t.LastRule
 	if wait {
 		s.cli.readable = false // the next edge brings more, or the delay ends
@@ -268,8 +308,8 @@ func (s *session) inspect(expired bool) {
 	// What was peeked waits in the socket, and no other edge may come
 	// for it: the flow must read it.
 	s.cli.readable = true
-	if !accept {
-		s.tcpRejected()
+	s.keepAddrs(t)
+	if !s.tcpVerdict(v) {
 		return
 	}
 	if s.inspectBE {
@@ -328,7 +368,7 @@ func (s *session) inspectResponse(expired bool) bool {
 	t.BackendID, t.ServerID = s.be.id, s.srvID()
 	t.ResData, t.DataCap = buf[:n], len(buf)
 	t.Partial = !final
-	accept, wait := tcpRulesInspect(s.be.tcpResponse, t)
+	v, wait := tcpRulesInspect(s.be.tcpResponse, t)
 	s.lastRule = t.LastRule
 	if wait {
 		s.svr.readable = false // the next edge brings more, or the delay ends
@@ -336,10 +376,48 @@ func (s *session) inspectResponse(expired bool) bool {
 	}
 	s.resInspect = false
 	s.svr.readable = true // the peeked bytes wait in the socket
-	if !accept {
+	switch v {
+	case tcpReject:
 		s.responseRejected()
+		return false
+	case tcpSilentDrop:
+		s.silentDrop()
 		return false
 	}
 	s.s2c.unlimit()
 	return true
 }
+
+// silentDrop ends the session without a word to the client, as
+// HAProxy's silent-drop: its queued bytes are read and acknowledged at
+// once (so that it does not resend them into a closed socket), then the
+// socket goes into TCP_REPAIR mode, in which closing it sends nothing,
+// so that the client believes the connection alive. Without
+// CAP_NET_ADMIN that fails, and fjord falls back on HAProxy's other
+// trick: a hop limit of 1 on what follows, a reset (SO_LINGER 0) that
+// dies at the first router, though a client on the local network still
+// receives it. The log says the proxy ended it at the request ("PR"),
+// as HAProxy's.
+func (s *session) silentDrop() {
+	s.setTerm('P', 'R')
+	if fd := s.cli.fd; fd >= 0 && !s.cli.unix {
+		buf := s.l.scratch
+		for i := 0; i < maxSilentDrain; i++ {
+			if n, err := sysRead(fd, buf); err != nil || n == 0 {
+				break
+			}
+		}
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
+		if unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1) != nil {
+			// Either family may apply: an IPv6 socket carries IPv4
+			// clients too.
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, 1)
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 1)
+		}
+	}
+	s.close(true)
+}
+
+// maxSilentDrain bounds the reads a silent-drop spends on what the
+// client sent: a client that keeps sending is not waited for.
+const maxSilentDrain = 16

@@ -524,7 +524,7 @@ func (s *session) startHandshake() {
 	fd := s.cli.fd
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		l.eng.logf("%s: client %s: fcntl F_DUPFD_CLOEXEC: %v", s.fe.conf, s.clientAddr, err)
+		l.eng.logf("%s: client %s: fcntl F_DUPFD_CLOEXEC: %v", s.fe.conf, s.src(), err)
 		s.close(false)
 		return
 	}
@@ -535,7 +535,7 @@ func (s *session) startHandshake() {
 	s.rearm()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.hsCancel = cancel
-	local, remote := net.TCPAddrFromAddrPort(s.localAddress()), net.TCPAddrFromAddrPort(s.clientAddr)
+	local, remote := net.TCPAddrFromAddrPort(s.dst()), net.TCPAddrFromAddrPort(s.src())
 	deadline := time.Now().Add(s.fe.conf.Timeouts.Client)
 	if s.fe.conf.Timeouts.Client <= 0 {
 		deadline = time.Time{}
@@ -629,7 +629,7 @@ func (s *session) handshakeFailed(err error) {
 	if s.logsTraffic() {
 		s.logConnError(haproxyHandshakeError(err))
 	} else {
-		s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.clientAddr, handshakeReason(err))
+		s.l.eng.logf("%s: client %s: SSL handshake failure: %v", s.fe.conf, s.src(), handshakeReason(err))
 	}
 	s.setTerm('C', 'R')
 	s.close(false)

@@ -19,16 +19,17 @@ import (
 type Outcome uint8
 
 const (
-	Continue Outcome = iota // every rule ran (or none applied): the message goes on
-	Allow                   // an allow rule stopped the rule set: the message goes on
-	Deny                    // answer Verdict.Status and close
-	Return                  // answer the rule's response
-	Redirect                // answer the rule's redirect
-	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
-	Auth                    // answer 401 asking for credentials
-	Reject                  // close the connection, no answer
-	Tarpit                  // hold the request, then answer Verdict.Status
-	Invalid                 // a rule found the request invalid (normalize-uri ... strict): answer 400
+	Continue   Outcome = iota // every rule ran (or none applied): the message goes on
+	Allow                     // an allow rule stopped the rule set: the message goes on
+	Deny                      // answer Verdict.Status and close
+	Return                    // answer the rule's response
+	Redirect                  // answer the rule's redirect
+	Failed                    // a rewrite could not be done: answer 500 (HAProxy's behaviour)
+	Auth                      // answer 401 asking for credentials
+	Reject                    // close the connection, no answer
+	Tarpit                    // hold the request, then answer Verdict.Status
+	Invalid                   // a rule found the request invalid (normalize-uri ... strict): answer 400
+	SilentDrop                // close the client's connection without telling it (silent-drop)
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -55,6 +56,7 @@ type httpRule struct {
 	hdrs  []returnHeader // return's fields
 	body  *Format        // return's lf-string or lf-file
 	norm  *normalizer    // normalize-uri
+	addr  *AddrSet       // set-src, set-src-port, set-dst, set-dst-port
 }
 
 type returnHeader struct {
@@ -90,6 +92,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 			hr.vars = &VarSet{expr: CompileExpr(r.Var.Expr)}
 		case config.ActNormalizeURI:
 			hr.norm = compileNormalizer(r.Normalize)
+		case config.ActSetSrc, config.ActSetSrcPort, config.ActSetDst, config.ActSetDstPort:
+			hr.addr = httpAddrSet(r)
 		}
 		for _, h := range r.Headers {
 			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
@@ -178,6 +182,10 @@ func (rs *HTTPRules) run(t *Txn, m *Msg) Verdict {
 			}
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
 			r.vars.Apply(t)
+		case config.ActSetSrc, config.ActSetSrcPort, config.ActSetDst, config.ActSetDstPort:
+			r.addr.Apply(t)
+		case config.ActSilentDrop:
+			return Verdict{Outcome: SilentDrop, Rule: c}
 		case config.ActNormalizeURI:
 			// As HAProxy: invalid input (strict) is a bad request; an
 			// already normal target is left as it is.
@@ -456,8 +464,11 @@ func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []
 	for i := range r.hdrs {
 		h := &r.hdrs[i]
 		v := h.value.render(t)
-		if !fieldValue(v) {
-			continue // a value that would break the head is left out
+		if len(v) == 0 || !fieldValue(v) {
+			// An empty value adds no field, as in HAProxy's
+			// http_reply_message; a value that would break the
+			// head is left out.
+			continue
 		}
 		dst = append(dst, h.name...)
 		dst = append(dst, ": "...)

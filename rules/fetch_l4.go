@@ -2,6 +2,7 @@ package rules
 
 import (
 	"crypto/rand"
+	"net/netip"
 
 	"github.com/fjordlb/fjord/config"
 )
@@ -9,20 +10,20 @@ import (
 // Layer 4, constants, names and variables.
 
 func init() {
-	fetchFns["src"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		a := t.Src.Addr()
-		return addrValue(a.Unmap()), a.IsValid()
-	}
-	fetchFns["src_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		return intValue(int64(t.Src.Port())), t.Src.IsValid()
-	}
+	fetchFns["src"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return addrOf(t.Src) }
+	fetchFns["src_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return portOf(t.Src) }
 	fetchFns["dst"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		a := t.Dst.Addr()
-		return addrValue(a.Unmap()), a.IsValid()
+		return addrOf(t.dst())
 	}
 	fetchFns["dst_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		return intValue(int64(t.Dst.Port())), t.Dst.IsValid()
+		return portOf(t.dst())
 	}
+	fetchFns["fc_src"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return addrOf(t.ConnSrc) }
+	fetchFns["fc_src_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return portOf(t.ConnSrc) }
+	fetchFns["fc_dst"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return addrOf(t.connDst()) }
+	fetchFns["fc_dst_port"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) { return portOf(t.connDst()) }
+	fetchFns["ipv4"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return addrValue(a[0].Addr), true }
+	fetchFns["ipv6"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return addrValue(a[0].Addr), true }
 	fetchFns["always_true"] = func(*Txn, []config.Arg, *iter) (Value, bool) { return boolValue(true), true }
 	fetchFns["always_false"] = func(*Txn, []config.Arg, *iter) (Value, bool) { return boolValue(false), true }
 	fetchFns["int"] = func(_ *Txn, a []config.Arg, _ *iter) (Value, bool) { return intValue(a[0].Int), true }
@@ -107,3 +108,15 @@ func init() {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// addrOf is an address fetch's sample: IPv4-mapped addresses as IPv4.
+func addrOf(ap netip.AddrPort) (Value, bool) {
+	a := ap.Addr()
+	return addrValue(a.Unmap()), a.IsValid()
+}
+
+// portOf is a port fetch's sample. HAProxy's src_port fails on port 0
+// (and on a Unix socket's client, which has no port).
+func portOf(ap netip.AddrPort) (Value, bool) {
+	return intValue(int64(ap.Port())), ap.IsValid() && ap.Port() != 0
+}

@@ -11,7 +11,24 @@ import (
 // from the session (one per event loop, reused) and hands it to every
 // evaluation.
 type Txn struct {
-	Src, Dst netip.AddrPort // Src invalid for a client of a Unix socket
+	// Src and Dst are what src and dst read: the client's address and
+	// the one it connected to, as the session sees them now (a PROXY
+	// header, set-src and set-dst change them). ConnSrc and ConnDst are
+	// the connection's own (fc_src, fc_dst), which only tcp-request
+	// connection rules change. Invalid for a client of a Unix socket.
+	Src, Dst         netip.AddrPort
+	ConnSrc, ConnDst netip.AddrPort
+	// DstIsConn says Dst is the connection's destination: dst reads
+	// ConnDst. Local, when not nil, gives ConnDst, unknown until a rule
+	// reads it: the engine asks the kernel for it (getsockname) only
+	// for the connections whose rules need it.
+	DstIsConn bool
+	Local     LocalAddr
+	// AddrLevel is whose addresses set-src and the other address
+	// actions change; AddrsSet says which of Src and Dst they changed
+	// since Reset, for the engine to keep.
+	AddrLevel AddrLevel
+	AddrsSet  AddrBits
 
 	Req *Msg // the request head; nil in tcp mode
 	Res *Msg // the response head; nil until it arrives
@@ -114,6 +131,7 @@ func (t *Txn) Reset() {
 	t.UniqueID = nil
 	t.Captured = nil
 	t.LastRule = nil
+	t.Local, t.DstIsConn, t.AddrLevel, t.AddrsSet = nil, false, AddrStream, 0
 	t.Vars, t.Sess = nil, nil // the owner clears them when a transaction ends
 }
 
