@@ -149,7 +149,7 @@ func TestTCPRequestErrors(t *testing.T) {
 		{"connection set-src reading the hello", tcpFE("  tcp-request connection set-src req.ssl_sni #ERR"), []string{"'tcp-request connection' is evaluated when the connection is accepted"}},
 		{"session set-dst in a backend", tcpBE("  tcp-request session set-dst ipv4(10.0.0.1) #ERR"), []string{"frontend and listen sections only"}},
 		{"silent-drop with an argument", tcpFE("  tcp-request content silent-drop now #ERR"), []string{"expected 'if' or 'unless'"}},
-		{"tcp-response action not built", tcpBE("  tcp-response content set-var(txn.a) str(x) #ERR"), []string{"fjord carries out accept, reject and silent-drop"}},
+		{"tcp-response action not built", tcpBE("  tcp-response content close #ERR"), []string{"fjord carries out accept, reject, silent-drop, set-var(), set-var-fmt() and unset-var()"}},
 		{"global set-var of a session variable", lines("global", "  set-var sess.a int(1) #ERR") + okTail, []string{"only proc variables exist before any connection"}},
 		{"global set-var reading a request", lines("global", "  set-var proc.a src #ERR") + okTail, []string{"does not exist at startup"}},
 		{"rules in anonymous defaults", lines("defaults", "  tcp-request content accept #ERR") + okTail, []string{"'tcp-request content' is not allowed in an anonymous 'defaults' section"}},
