@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/fjordlb/fjord/config"
@@ -50,11 +49,10 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	vars  *VarSet        // set-var, set-var-fmt, unset-var
-	tmo   *Expr          // set-timeout's expression
-	hdrs  []returnHeader // return's fields
-	body  *Format        // return's lf-string or lf-file
-	norm  *normalizer    // normalize-uri
+	vars  *VarSet     // set-var, set-var-fmt, unset-var
+	tmo   *Expr       // set-timeout's expression
+	reply *Reply      // return, deny, tarpit: the response the rule builds
+	norm  *normalizer // normalize-uri
 }
 
 type returnHeader struct {
@@ -79,7 +77,7 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 	for _, r := range list {
 		hr := httpRule{
 			conf: r, cond: cp.Cond(r.Cond), name: r.Name, value: compileFormat(r.Value),
-			re: r.Regex, body: compileFormat(r.BodyFormat),
+			re: r.Regex,
 		}
 		switch r.Action {
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
@@ -90,9 +88,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 			hr.vars = &VarSet{expr: CompileExpr(r.Var.Expr)}
 		case config.ActNormalizeURI:
 			hr.norm = compileNormalizer(r.Normalize)
-		}
-		for _, h := range r.Headers {
-			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
+		case config.ActReturn, config.ActDeny, config.ActTarpit:
+			hr.reply = cp.Reply(r)
 		}
 		rs.rules = append(rs.rules, hr)
 	}
@@ -417,46 +414,10 @@ func token(v []byte) bool {
 	return true
 }
 
-// AppendReturn appends the answer of the return rule v decided: the
-// status line, the content type and length, the rule's fields, conn
-// (the connection field, CRLF-terminated, or empty) and the body. Field
-// names are lower case, as HAProxy's HTX writes them.
+// AppendReturn appends the answer of the return (deny, tarpit) rule v
+// decided, built from the rule's arguments (Reply.Append).
 func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []byte {
-	r := &rs.rules[v.index]
-	c := r.conf
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(c.Status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, Reason(c.Status)...)
-	dst = append(dst, "\r\n"...)
-	if c.ContentType != "" {
-		dst = append(dst, "content-type: "...)
-		dst = append(dst, c.ContentType...)
-		dst = append(dst, "\r\n"...)
-	}
-	body := strBytes(c.Body)
-	if r.body != nil {
-		body = r.body.render(t)
-	}
-	if c.Status != 204 && c.Status != 304 {
-		dst = append(dst, "content-length: "...)
-		dst = strconv.AppendInt(dst, int64(len(body)), 10)
-		dst = append(dst, "\r\n"...)
-	}
-	for i := range r.hdrs {
-		h := &r.hdrs[i]
-		v := h.value.render(t)
-		if !fieldValue(v) {
-			continue // a value that would break the head is left out
-		}
-		dst = append(dst, h.name...)
-		dst = append(dst, ": "...)
-		dst = append(dst, v...)
-		dst = append(dst, "\r\n"...)
-	}
-	dst = append(dst, conn...)
-	dst = append(dst, "\r\n"...)
-	return append(dst, body...)
+	return rs.rules[v.index].reply.Append(dst, t, conn, false)
 }
 
 // pathqOf is the path and query of the target (all of an origin-form
