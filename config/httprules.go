@@ -449,10 +449,10 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		case r.Set == ResponseRules:
 			r.Status = 502
 		}
-		return p.replyArgs(r, what, rest, format)
+		return p.ruleReplyArgs(r, what, rest, format)
 	case ActReturn:
 		r.Status = 200
-		return p.replyArgs(r, what, rest, format)
+		return p.ruleReplyArgs(r, what, rest, format)
 	case ActRedirect:
 		if r.Redirect, err = p.parseRedirect(px, pos, rest); err != nil {
 			return fmt.Errorf("%s: %v", what, err)
@@ -546,8 +546,22 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	return err
 }
 
-// returnArgs reads "return [status N] [content-type T] [string S | file F]
-// [hdr NAME VALUE]...".
+// ruleReplyArgs reads the answer of a deny, tarpit or return rule.
+func (p *parser) ruleReplyArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
+	if err := p.replyArgs(r, what, rest, format); err != nil {
+		return err
+	}
+	if r.Errorfiles != "" {
+		p.replyErrorfiles = append(p.replyErrorfiles, r) // resolved once every section is read
+	}
+	return nil
+}
+
+// replyArgs reads HAProxy's http-reply arguments: "[status N]
+// [content-type T] [default-errorfiles | errorfile F | errorfiles NAME |
+// string S | file F | lf-string FMT | lf-file F] [hdr NAME VALUE]...",
+// for rules and for http-error (where r.Status starts at 0: it has no
+// default). A return rule (r.Action) takes no deny_status.
 func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
 	body := ""
 	isReturn := r.Action == ActReturn
@@ -572,7 +586,7 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 		switch kw {
 		case "status", "deny_status":
 			if kw == "deny_status" && isReturn {
-				return fmt.Errorf("%s: unexpected 'deny_status' (a return rule's is 'status')", what)
+				return fmt.Errorf("%s: unexpected 'deny_status' (the status is set with 'status')", what)
 			}
 			r.Status, err = statusCode(v, 200, 599)
 		case "content-type":
@@ -618,7 +632,6 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 			body = kw
 			if kw == "errorfiles" {
 				r.Errorfiles = v // resolved once every section is read
-				p.replyErrorfiles = append(p.replyErrorfiles, r)
 				break
 			}
 			pg, perr := p.errorfileAny(r.Pos, v)
@@ -633,6 +646,9 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 			return fmt.Errorf("%s: %v", what, err)
 		}
 		i += need
+	}
+	if r.Status == 0 { // http-error's, which has no default
+		return fmt.Errorf("%s expects 'status CODE'", what)
 	}
 	if r.DefaultErrorfiles || r.Errorfile != nil || r.Errorfiles != "" {
 		if r.ContentType != "" || len(r.Headers) > 0 {

@@ -27,7 +27,7 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"rules in tcp mode", tcpFE("  http-request deny #ERR"), []string{"'http-request' rules need 'mode http'"}},
 		{"rules in defaults", lines("defaults", "  http-request deny #ERR") + okTail, []string{"'http-request' is not allowed in a 'defaults' section"}},
 		{"bad condition", httpFE("  http-request deny when x #ERR"), []string{"unexpected 'when'"}},
-		{"deny_status in return", httpFE("  http-request return deny_status 403 #ERR"), []string{"a return rule's is 'status'"}},
+		{"deny_status in return", httpFE("  http-request return deny_status 403 #ERR"), []string{"unexpected 'deny_status' (the status is set with 'status')"}},
 		{"errorfile with a type", httpFE("  http-request deny errorfile /dev/null content-type text/plain #ERR"), []string{"'errorfile' is a whole response"}},
 		{"two bodies", httpFE("  http-request return default-errorfiles string x #ERR"), []string{"'string' after 'default-errorfiles'"}},
 		{"default-errorfiles without a page", httpFE("  http-request return status 202 default-errorfiles #ERR"), []string{"needs a status with an error page"}},

@@ -197,6 +197,7 @@ var keywordTable = []keyword{
 	{name: "errorloc302", in: inAll, parse: kwErrorloc("errorloc302", 302), doc: "errorloc-errorloc302-and-errorloc303"},
 	{name: "errorloc303", in: inAll, parse: kwErrorloc("errorloc303", 303), doc: "errorloc-errorloc302-and-errorloc303"},
 	{name: "errorfiles", in: inAll, parse: (*parser).kwErrorfiles, doc: "errorfiles-and-http-errors-sections"},
+	{name: "http-error", in: inAll, parse: (*parser).kwHTTPError, doc: "http-error"},
 	{name: "monitor-uri", in: inDefaults | inFrontend, side: frontSide, parse: (*parser).kwMonitorURI, doc: "monitor-uri-and-monitor-fail"},
 	{name: "monitor", in: inFrontend, side: frontSide, parse: (*parser).kwMonitor, doc: "monitor-uri-and-monitor-fail"},
 	{name: "balance", in: inDefaults | inBackend, side: backSide, parse: kwBalance, doc: "balance"},

@@ -321,9 +321,9 @@ type Proxy struct {
 	// in order (httprules.go).
 	HTTPRequest, HTTPResponse, HTTPAfterResponse []*HTTPRule
 	// ErrorPages replace fjord's own answers, by status: the pages of
-	// "errorfile", "errorloc", "errorloc302", "errorloc303" and
-	// "errorfiles" lines, those of the defaults section first, a later
-	// line replacing an earlier one's page. nil when there are none.
+	// "errorfile", "errorloc", "errorloc302", "errorloc303", "errorfiles"
+	// and "http-error" lines, those of the defaults section first, a
+	// later line replacing an earlier one's page. nil when there are none.
 	// fjord answers with the backend's page when the request was routed
 	// to one that has a page for the status, else with the frontend's,
 	// else with its own (HAProxy's http_error_message).

@@ -255,7 +255,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
-			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
+			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages, cp),
 			monitorFail: compileMonitorFail(px, cp)}
 		e.usesVars = e.usesVars || usesVars(fe.tcpConnection) || usesVars(fe.tcpSession) || usesVars(fe.tcpContent)
 		if px.Caps&config.CapBackend != 0 {

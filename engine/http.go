@@ -68,6 +68,10 @@ type httpSession struct {
 	resend                     bool // send retryHead on the new connection, not the client's bytes
 	bodyWait                   bool // the head is whole; its body is awaited (option http-buffer-request)
 	tunnel                     bool
+	// reqParsed says the loop's request (l.req) is this session's
+	// current request, parsed in this turn (httpNextHead): answers
+	// rendered outside the rules may read it (replyTxn).
+	reqParsed bool
 
 	// routedTo is the backend the current request was routed to, nil
 	// before routing: its error pages come before the frontend's.
@@ -140,6 +144,10 @@ func (s *session) httpStart() {
 // client pipelines.
 func (s *session) httpReadHead() {
 	for s.httpNextHead() {
+		s.h.reqParsed = false
+	}
+	if s.h != nil {
+		s.h.reqParsed = false
 	}
 }
 
@@ -188,6 +196,7 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(400, "%v", err)
 		return false
 	}
+	h.reqParsed = true
 	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n == len(buf)) {
 		// "option http-buffer-request": wait for the body before
 		// anything acts on the request, under "timeout http-request".

@@ -456,7 +456,7 @@ func (s *session) replyBytes(hs *httpRuleSets, rs *rules.HTTPRules, t *rules.Txn
 	}
 	if errorReply(r) {
 		if errIndex(v.Status) >= 0 {
-			return s.errorPage(v.Status).answer(head)
+			return s.errorAnswer(v.Status, t)
 		}
 		return hs.pages[r]
 	}
