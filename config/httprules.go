@@ -217,7 +217,7 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
 		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel},
 	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActRedirect},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
 		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel},
 }
@@ -456,6 +456,11 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	case ActRedirect:
 		if r.Redirect, err = p.parseRedirect(px, pos, rest); err != nil {
 			return fmt.Errorf("%s: %v", what, err)
+		}
+		if r.Set == ResponseRules && r.Redirect.Kind != RedirectLocation {
+			// HAProxy's http_parse_redirect_rule: a response has no
+			// request target to build a prefix or scheme redirect from.
+			return fmt.Errorf("%s: a response is redirected with 'location' only, as in HAProxy (found '%s')", what, r.Redirect.Kind)
 		}
 	case ActSetHeader, ActAddHeader:
 		if err := nargs(2, "a header name and a value"); err != nil {

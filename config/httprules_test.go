@@ -12,6 +12,12 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"set-timeout without a value", httpFE("  http-request set-timeout server #ERR"), []string{"expects 'server' or 'tunnel', then a time"}},
 		{"stick table action", httpFE("  http-request track-sc0 src #ERR"), []string{"comes with stick tables"}},
 		{"request-only action in response", httpFE("  http-response set-path /x #ERR"), []string{"not available in http-response rules"}},
+		{"response redirect with a prefix", httpFE("  http-response redirect prefix https://b.example #ERR"),
+			[]string{"'http-response redirect': a response is redirected with 'location' only, as in HAProxy (found 'prefix')"}},
+		{"response redirect with a scheme", httpFE("  http-response redirect code 301 scheme https if { status 404 } #ERR"),
+			[]string{"(found 'scheme')"}},
+		{"redirect after the response", httpFE("  http-after-response redirect location / #ERR"),
+			[]string{"'http-after-response redirect': this action is not available in http-after-response rules"}},
 		{"missing value", httpFE("  http-request set-header X-A #ERR"), []string{"expects a header name and a value"}},
 		{"bad header name", httpFE("  http-request set-header X:A b #ERR"), []string{"invalid header name 'X:A'"}},
 		{"bad regex", httpFE("  http-request replace-path ( x #ERR"), []string{"invalid regular expression '('"}},
@@ -108,9 +114,10 @@ func TestHTTPRulesParse(t *testing.T) {
 		"  http-request redirect scheme https code 301 unless { ssl_fc }",
 		"  http-request return status 200 content-type text/plain string ok hdr X-A %[src] if { path /health }",
 		"  http-response set-status 503 reason Down if { status 500 }",
+		"  http-response redirect location https://b.example/moved code 308 set-cookie MOVED=1 if { status 404 }",
 	))
 	fe := proxy(t, cfg, "frontend", "fe")
-	if len(fe.HTTPRequest) != 4 || len(fe.HTTPResponse) != 1 {
+	if len(fe.HTTPRequest) != 4 || len(fe.HTTPResponse) != 2 {
 		t.Fatalf("rules %d/%d", len(fe.HTTPRequest), len(fe.HTTPResponse))
 	}
 	r := fe.HTTPRequest
@@ -128,6 +135,10 @@ func TestHTTPRulesParse(t *testing.T) {
 	}
 	if rr := fe.HTTPResponse[0]; rr.Status != 503 || rr.Reason != "Down" {
 		t.Errorf("set-status %+v", rr)
+	}
+	if rr := fe.HTTPResponse[1]; rr.Action != ActRedirect || rr.Redirect.Kind != RedirectLocation || rr.Redirect.Code != 308 ||
+		rr.Redirect.Target != "https://b.example/moved" || rr.Redirect.SetCookie() != "MOVED=1; path=/;" || rr.Cond == nil || rr.Redirect.Cond != nil {
+		t.Errorf("response redirect %+v", rr)
 	}
 }
 

@@ -285,10 +285,56 @@ func (s *session) runResponseRules() bool {
 			case rules.Failed:
 				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
 				return false
+			case rules.Redirect:
+				s.responseRedirect(hs.redirects[v.Rule])
+				return false
 			}
 		}
 	}
 	return true
+}
+
+// responseRedirect answers an http-response redirect in place of the
+// server's response, as HAProxy's http_apply_redirect_rule does there:
+// the server connection is closed with the rest of its response unread,
+// and the client's is kept as after a request's redirect, unless the
+// client or the mode closes it or the request was not all sent (what is
+// left of it could not be told from a next request). Only a "location"
+// redirect reaches a response: it reads nothing of the request.
+func (s *session) responseRedirect(r *redirectRule) {
+	h, l := s.h, s.l
+	if h.rq != rqDone {
+		h.closeAfter = true
+		s.c2s.release(l.pipes) // request bytes on their way to a server that is gone
+	}
+	conn := connKeep
+	if h.closeAfter || l.draining {
+		conn = connClose
+	}
+	out := r.appendResponse(l.out[:0], &l.req, conn)
+	l.out = out[:0]
+	s.setTerm('L', 'H') // a local answer, at the response head
+	s.at.status = r.code
+	s.fe.counters.CountStatus(r.code)
+	h.reusable = false
+	s.releaseServerConn()
+	s.s2c.bytes += int64(len(out))
+	h.local, h.answered = true, true
+	h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	if !s.s2c.writeHead(s, out) {
+		return
+	}
+	s.touch(&s.cli)
+	if s.s2c.inPipe > 0 {
+		s.state = stEstablished // httpResponseDone ends it once the client took it
+		s.rearm()
+		return
+	}
+	if s.httpLocalDone() {
+		s.httpReadHead()
+	}
 }
 
 // fillResMsg points m at the parsed response, its fields copied so that

@@ -590,3 +590,87 @@ func TestRetryOnClosedKeptConnection(t *testing.T) {
 		t.Errorf("%d server connections, want 2", n)
 	}
 }
+
+// pathServer answers every request with a 200 carrying a large body
+// and X-Path set to its target, on connections it counts.
+func pathServer(t *testing.T) (addr string, conns *atomic.Int64) {
+	conns = new(atomic.Int64)
+	body := strings.Repeat("b", 100000)
+	addr = serveTCP(t, func(c net.Conn) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Path: %s\r\nContent-Length: %d\r\n\r\n%s", req.URL.Path, len(body), body); err != nil {
+				return
+			}
+		}
+	})
+	return addr, conns
+}
+
+// An http-response redirect replaces the server's response: the client
+// gets the redirect and its connection is kept, the server's is closed
+// with the rest of its response unread; an HTTP/1.0 client is closed.
+func TestHTTPResponseRedirect(t *testing.T) {
+	srv, conns := pathServer(t)
+	_, addr := startEngine(t, rulesConfig(t, "",
+		"  http-response redirect location /moved code 301 set-cookie M=1 if { res.hdr(x-path) /old }\n"+
+			"  http-response redirect location https://b.example/ if { res.hdr(x-path) /post }", srv))
+	rs := ruleExchange(t, addr,
+		"GET /old HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /new HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 3 {
+		t.Fatalf("%d responses on a kept connection, want 3", len(rs))
+	}
+	if r := rs[0]; r.StatusCode != 301 || r.Header.Get("Location") != "/moved" || r.Header.Get("Set-Cookie") != "M=1; path=/;" ||
+		r.ContentLength != 0 || r.Close || bodyOf(r) != "" {
+		t.Errorf("301: %d %v", r.StatusCode, r.Header)
+	}
+	if r := rs[1]; r.StatusCode != 302 || r.Header.Get("Location") != "https://b.example/" || r.Header.Get("Cache-Control") != "no-cache" || r.Close {
+		t.Errorf("302: %d %v", r.StatusCode, r.Header)
+	}
+	if r := rs[2]; r.StatusCode != 200 || len(bodyOf(r)) != 100000 {
+		t.Errorf("200: %d, %d bytes", r.StatusCode, len(bodyOf(r)))
+	}
+	// Each redirected response's server connection was dropped.
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d server connections, want 3", n)
+	}
+	got := untilClose(t, addr, "GET /old HTTP/1.0\r\nHost: a\r\n\r\n")
+	want := "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /moved\r\nset-cookie: M=1; path=/;\r\nconnection: close\r\n\r\n"
+	if got != want {
+		t.Errorf("HTTP/1.0:\n got %q\nwant %q", got, want)
+	}
+}
+
+// A response redirected before the request was all sent closes the
+// client's connection: the rest of the request could not be told from a
+// next one.
+func TestHTTPResponseRedirectBeforeRequestEnd(t *testing.T) {
+	early := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		io.Copy(io.Discard, br)
+	})
+	_, addr := startEngine(t, rulesConfig(t, "", "  http-response redirect location /elsewhere", early))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\npartial")
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /elsewhere\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+	if string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
