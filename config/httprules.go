@@ -47,6 +47,7 @@ const (
 	ActNormalizeURI                    // normalize the target (HTTPRule.Normalize)
 	ActCapture                         // keep a sample in a capture slot (%hr, %hs)
 	ActSetLogLevel                     // the level of the request's log line, or silent
+	ActStrictMode                      // whether a failed rewrite fails the message (HTTPRule.Strict)
 )
 
 var httpActionNames = [...]string{
@@ -54,13 +55,14 @@ var httpActionNames = [...]string{
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
 	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture", "set-log-level",
+	"strict-mode",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
 
 // The names must follow the constants: a name out of place would give a
 // keyword another action's meaning.
-var _ = [1]struct{}{}[len(httpActionNames)-int(ActSetLogLevel)-1]
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActStrictMode)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -118,6 +120,10 @@ type HTTPRule struct {
 	// them: "capture ... header" and "declare capture" lines in order,
 	// "http-request capture ... len N" adding one.
 	CaptureSlot int
+	// Strict is strict-mode's value: on (a failed rewrite fails the
+	// message) or off (it is skipped), for the rules after it in the
+	// rule set.
+	Strict bool
 	// LogLevel is set-log-level's syslog level, or LogSilent.
 	LogLevel  int
 	Normalize NormalizeURI
@@ -215,11 +221,11 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel},
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel, ActStrictMode},
 	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActRedirect},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActRedirect, ActStrictMode},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
-		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel},
+		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel, ActStrictMode},
 }
 
 // laterActions are HAProxy actions fjord does not carry out yet, with
@@ -232,7 +238,7 @@ var laterActions = map[string]string{
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
 	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
-	"set-bandwidth-limit": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
+	"set-bandwidth-limit": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
 	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
 }
@@ -365,6 +371,17 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	switch r.Action {
 	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActStrictMode:
+		if err := nargs(1, "'on' or 'off'"); err != nil {
+			return err
+		}
+		switch strings.ToLower(rest[0]) { // HAProxy compares without case
+		case "on":
+			r.Strict = true
+		case "off":
+		default:
+			return fmt.Errorf("%s: unexpected value '%s' (only 'on' and 'off' are supported)", what, rest[0])
+		}
 	case ActSetLogLevel:
 		if err := nargs(1, "a level (emerg, alert, crit, err, warning, notice, info, debug) or 'silent'"); err != nil {
 			return err

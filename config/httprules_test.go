@@ -16,6 +16,11 @@ func TestHTTPRuleErrors(t *testing.T) {
 			[]string{"'http-response redirect': a response is redirected with 'location' only, as in HAProxy (found 'prefix')"}},
 		{"response redirect with a scheme", httpFE("  http-response redirect code 301 scheme https if { status 404 } #ERR"),
 			[]string{"(found 'scheme')"}},
+		{"strict-mode without a value", httpFE("  http-request strict-mode #ERR"), []string{"'http-request strict-mode' expects 'on' or 'off'"}},
+		{"strict-mode with a condition only", httpFE("  http-response strict-mode if { status 200 } #ERR"), []string{"'http-response strict-mode' expects 'on' or 'off'"}},
+		{"strict-mode with a bad value", httpFE("  http-after-response strict-mode soft #ERR"),
+			[]string{"'http-after-response strict-mode': unexpected value 'soft' (only 'on' and 'off' are supported)"}},
+		{"strict-mode with two values", httpFE("  http-request strict-mode on off #ERR"), []string{"'http-request strict-mode' expects 'on' or 'off'"}},
 		{"redirect after the response", httpFE("  http-after-response redirect location / #ERR"),
 			[]string{"'http-after-response redirect': this action is not available in http-after-response rules"}},
 		{"missing value", httpFE("  http-request set-header X-A #ERR"), []string{"expects a header name and a value"}},
@@ -139,6 +144,28 @@ func TestHTTPRulesParse(t *testing.T) {
 	if rr := fe.HTTPResponse[1]; rr.Action != ActRedirect || rr.Redirect.Kind != RedirectLocation || rr.Redirect.Code != 308 ||
 		rr.Redirect.Target != "https://b.example/moved" || rr.Redirect.SetCookie() != "MOVED=1; path=/;" || rr.Cond == nil || rr.Redirect.Cond != nil {
 		t.Errorf("response redirect %+v", rr)
+	}
+}
+
+// strict-mode takes on or off, in any case, in the three rule sets.
+func TestStrictModeParse(t *testing.T) {
+	cfg := mustParse(t, httpFE(
+		"  http-request strict-mode off",
+		"  http-request strict-mode ON if { path /a }",
+		"  http-response strict-mode Off",
+		"  http-after-response strict-mode on",
+	))
+	fe := proxy(t, cfg, "frontend", "fe")
+	for _, tc := range []struct {
+		r      *HTTPRule
+		strict bool
+	}{{fe.HTTPRequest[0], false}, {fe.HTTPRequest[1], true}, {fe.HTTPResponse[0], false}, {fe.HTTPAfterResponse[0], true}} {
+		if tc.r.Action != ActStrictMode || tc.r.Strict != tc.strict {
+			t.Errorf("%s: %+v, want strict %v", tc.r.Pos, tc.r, tc.strict)
+		}
+	}
+	if fe.HTTPRequest[1].Cond == nil {
+		t.Errorf("condition lost")
 	}
 }
 

@@ -159,6 +159,10 @@ type Engine struct {
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
+	// recvLimit is tune.bufsize less tune.maxrewrite: what a message's
+	// head and the body bytes that come with it count up to, as
+	// HAProxy's first reads fill its buffer (rewriteRoom).
+	recvLimit int
 
 	tls         map[*config.Bind]*handshake.ServerConfig
 	serverTLS   map[*config.Server]*ServerTLS
@@ -207,6 +211,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		bulkPipeSize:  g.TuneBulkPipeSize,
 		schedBatch:    g.TuneSchedBatch,
 		bufSize:       g.TuneBufSize,
+		recvLimit:     g.TuneBufSize - g.MaxRewrite(),
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
 		inherited:     opts.Inherited,

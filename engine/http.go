@@ -197,7 +197,7 @@ func (s *session) httpNextHead() bool {
 		return false
 	}
 	h.reqParsed = true
-	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n == len(buf)) {
+	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n >= l.eng.recvLimit) {
 		// "option http-buffer-request": wait for the body before
 		// anything acts on the request, under "timeout http-request".
 		// The request line is known now: a timeout logs it, as
@@ -253,13 +253,15 @@ func (s *session) httpNextHead() bool {
 		h.edited = nil
 	}
 	t := s.txn(req)
+	t.Req.Room = l.eng.rewriteRoom(hl, bodyWithHead(req.Body(), req.ContentLength, n-hl))
 	s.sessionVars(t, true)
 	if len(s.fe.logSamples) > 0 {
 		s.clearSamples()
 		s.captureSamples(t, atRequest) // the request as the client sent it
 	}
 	if s.fe.bufferBody {
-		t.Body = l.requestBody(req, buf[hl:n])
+		// What HAProxy's buffer holds: tune.bufsize - tune.maxrewrite.
+		t.Body = l.requestBody(req, buf[hl:max(hl, min(n, l.eng.recvLimit))])
 	}
 	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
 		return again
@@ -762,7 +764,7 @@ func (s *session) httpReadResponse() (again, ok bool) {
 			h.rspDrained = true // the peek saw the server's last byte
 		}
 	}
-	if !s.runResponseRules() {
+	if !s.runResponseRules(l.eng.rewriteRoom(hl, bodyWithHead(h.rspKind, resp.ContentLength, n-hl))) {
 		return false, false
 	}
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {

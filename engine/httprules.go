@@ -116,7 +116,7 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
 		return true, false
 	case rules.Failed:
-		s.httpFail(500, "an http-request rule could not rewrite the request")
+		s.httpFail(500, "'http-request %s' at %s could not rewrite the request (strict-mode on)", v.Rule.Action, v.Rule.Pos)
 		return true, false
 	case rules.Tarpit:
 		s.at.localBe = be
@@ -170,6 +170,29 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	return false, false
 }
 
+// rewriteRoom is the size a message head of hl bytes may grow to under
+// the rules, when body of its body's bytes came with it: tune.bufsize
+// less the body bytes HAProxy's buffer would hold with the head (up to
+// tune.bufsize - tune.maxrewrite in all), so that a rewrite fails where
+// HAProxy's would, its buffer full (rules.Msg.Room).
+func (e *Engine) rewriteRoom(hl, body int) int {
+	return e.bufSize - min(body, max(0, e.recvLimit-hl))
+}
+
+// bodyWithHead is how many bytes of a message's body came with its head
+// (after): Content-Length bytes, a chunked body's bytes (framing
+// included), none for a message without a body, whose next bytes are the
+// next message's.
+func bodyWithHead(kind h1.BodyKind, contentLength int64, after int) int {
+	switch kind {
+	case h1.BodyLength:
+		return int(min(int64(after), contentLength))
+	case h1.BodyChunked, h1.BodyClose:
+		return after
+	}
+	return 0
+}
+
 // rewriteEdited writes the head rules changed into the session's head
 // buffer and parses it again into the loop's request, so that routing,
 // balancing and the send all see the new head.
@@ -188,8 +211,10 @@ func (s *session) rewriteEdited(m *rules.Msg) bool {
 		return false
 	}
 	// The Msg now describes the new head, its slices in the session's
-	// buffer: later rules and conditions read it.
+	// buffer: later rules and conditions read it, with the same room.
+	room := m.Room
 	fillMsg(m, &l.req)
+	m.Room = room
 	return true
 }
 
@@ -214,9 +239,10 @@ func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
 
 // runResponseRules runs the backend's http-response rules, then the
 // frontend's, then the http-after-response rules, on the response head
-// just parsed (l.resp). It reports false when the rules answered
-// instead (deny, return) and the session is closing.
-func (s *session) runResponseRules() bool {
+// just parsed (l.resp), which may grow to room bytes (rewriteRoom). It
+// reports false when the rules answered instead (deny, return,
+// redirect) and the session is closing or went on with the next request.
+func (s *session) runResponseRules(room int) bool {
 	if len(s.fe.logSamples) > 0 {
 		t := s.txn(nil)
 		s.sessionVars(t, false)
@@ -257,6 +283,7 @@ func (s *session) runResponseRules() bool {
 	t.Env = engineEnv{l.eng}
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)
+	t.Res.Room = room
 	t.Response = true
 	// HAProxy's order: the backend's http-response rules, the
 	// frontend's, then the http-after-response rules the same way.
@@ -283,7 +310,10 @@ func (s *session) runResponseRules() bool {
 				s.failPage(v.Status, s.replyBytes(hs, rs, t, v), "response replaced by 'http-response return' at %s", v.Rule.Pos)
 				return false
 			case rules.Failed:
-				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
+				// HAProxy's internal error (return_int_err), not a bad
+				// response: 500.
+				s.httpFail(500, "'%s %s' at %s could not rewrite the response of server %s (strict-mode on)",
+					v.Rule.Set, v.Rule.Action, v.Rule.Pos, s.srvName())
 				return false
 			case rules.Redirect:
 				s.responseRedirect(hs.redirects[v.Rule])

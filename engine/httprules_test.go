@@ -674,3 +674,91 @@ func TestHTTPResponseRedirectBeforeRequestEnd(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// strictConfig is HAProxy's reg-test http-rules/strict_rw_mode.vtc's
+// setting: a 2048-byte buffer of which 128 are kept for rewrites, with
+// request bodies buffered.
+func strictConfig(t *testing.T, fe, be, srv string) string {
+	return strings.Replace(rulesConfig(t, fe, be, srv), "global\n", "global\n  tune.bufsize 2048\n  tune.maxrewrite 128\n", 1)
+}
+
+// A rewrite past tune.bufsize, counting the body that came with the head
+// up to tune.bufsize - tune.maxrewrite, fails: 500 in strict mode, for a
+// request as for a response; skipped after "strict-mode off"; each rule
+// set starts strict.
+func TestStrictModeAndRewriteRoom(t *testing.T) {
+	v60 := strings.Repeat("1234567890", 6)
+	t.Run("request", func(t *testing.T) {
+		srv := headersNode(t)
+		_, addr := startEngine(t, strictConfig(t,
+			"  option http-buffer-request\n"+
+				"  http-request set-header x-hdr1 "+v60+"\n"+
+				"  http-request set-header x-hdr2 "+v60+" if { path /req2 }\n"+
+				"  http-request strict-mode off if { path /req3 }\n"+
+				"  http-request set-header x-hdr3 "+v60+" if { path /req3 }",
+			"  http-request set-header x-hdr3 "+v60+" if { path /req4 }", srv))
+		body := strings.Repeat("b", 2000)
+		for _, tc := range []struct {
+			path   string
+			status int
+			has    []string
+			not    []string
+		}{
+			{"/req1", 200, []string{"x-hdr1: " + v60}, nil},
+			{"/req2", 500, nil, nil},
+			{"/req3", 200, []string{"x-hdr1: " + v60}, []string{"x-hdr3"}},
+			{"/req4", 500, nil, nil},
+			// A small body leaves room for every field.
+			{"/req2?small", 200, []string{"x-hdr1: " + v60, "x-hdr2: " + v60}, nil},
+		} {
+			b := body
+			if strings.HasSuffix(tc.path, "small") {
+				b = "tiny"
+			}
+			rs := ruleExchange(t, addr, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", tc.path, len(b), b))
+			if rs[0].StatusCode != tc.status {
+				t.Errorf("%s: status %d, want %d", tc.path, rs[0].StatusCode, tc.status)
+				continue
+			}
+			got := bodyOf(rs[0])
+			for _, s := range tc.has {
+				if !strings.Contains(got, s) {
+					t.Errorf("%s: the server did not get %q: %q", tc.path, s, got)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(got, s) {
+					t.Errorf("%s: the server got %q: %q", tc.path, s, got)
+				}
+			}
+		}
+	})
+	t.Run("response", func(t *testing.T) {
+		srv, _ := pathServer(t)
+		_, addr := startEngine(t, strictConfig(t,
+			"  http-response set-header x-hdr4 "+v60+" if { res.hdr(x-path) /req4 }",
+			"  http-response set-header x-hdr1 "+v60+"\n"+
+				"  http-response set-header x-hdr2 "+v60+" if { res.hdr(x-path) /req2 }\n"+
+				"  http-response strict-mode off if { res.hdr(x-path) /req3 }\n"+
+				"  http-response set-header x-hdr3 "+v60+" if { res.hdr(x-path) /req3 }", srv))
+		for _, tc := range []struct {
+			path        string
+			status      int
+			hdr1, hdr3  string
+			contentSize int
+		}{
+			{"/req1", 200, v60, "", 100000},
+			{"/req2", 500, "", "", -1},
+			{"/req3", 200, v60, "", 100000},
+			{"/req4", 500, "", "", -1},
+		} {
+			r := ruleExchange(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+			if r.StatusCode != tc.status || r.Header.Get("x-hdr1") != tc.hdr1 || r.Header.Get("x-hdr3") != tc.hdr3 {
+				t.Errorf("%s: %d %v", tc.path, r.StatusCode, r.Header)
+			}
+			if n := len(bodyOf(r)); tc.contentSize >= 0 && n != tc.contentSize {
+				t.Errorf("%s: %d bytes of body", tc.path, n)
+			}
+		}
+	})
+}

@@ -23,7 +23,7 @@ const (
 	Deny                    // answer Verdict.Status and close
 	Return                  // answer the rule's response
 	Redirect                // answer the rule's redirect
-	Failed                  // a rewrite could not be done: answer 500 (HAProxy's behaviour)
+	Failed                  // a rewrite could not be done in strict mode: answer 500 (HAProxy's behaviour)
 	Auth                    // answer 401 asking for credentials
 	Reject                  // close the connection, no answer
 	Tarpit                  // hold the request, then answer Verdict.Status
@@ -33,7 +33,7 @@ const (
 // Verdict is a rule set's outcome and the rule that decided it.
 type Verdict struct {
 	Outcome Outcome
-	Rule    *config.HTTPRule // nil for Continue and Failed
+	Rule    *config.HTTPRule // nil for Continue
 	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
 }
@@ -109,6 +109,10 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 	if rs == nil {
 		return Verdict{}
 	}
+	// Every evaluation of a rule set starts in strict mode, as HAProxy's
+	// http_req_get_intercept_rule does: a strict-mode rule changes it for
+	// the rules after it, in this rule set only.
+	soft := false
 	for i := range rs.rules {
 		r := &rs.rules[i]
 		if !r.cond.Match(t) {
@@ -116,6 +120,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 		}
 		c := r.conf
 		switch c.Action {
+		case config.ActStrictMode:
+			soft = !c.Strict
 		case config.ActAllow:
 			return Verdict{Outcome: Allow, Rule: c}
 		case config.ActDeny:
@@ -169,15 +175,30 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 		case config.ActNormalizeURI:
 			// As HAProxy: invalid input (strict) is a bad request; an
 			// already normal target is left as it is.
+			uri, path := m.URI, m.Path
 			switch r.norm.apply(t, m) {
 			case normInvalid:
 				return Verdict{Outcome: Invalid, Rule: c, Status: 400}
 			case normChanged:
+				if !m.fits(0) { // fragment-encode grows the target
+					m.URI, m.Path = uri, path
+					if !soft {
+						return Verdict{Outcome: Failed, Rule: c}
+					}
+					continue
+				}
 				m.Edited = true
 			}
 		default:
 			if !r.edit(t, m) {
-				return Verdict{Outcome: Failed}
+				if !soft {
+					return Verdict{Outcome: Failed, Rule: c}
+				}
+				// Skipped, as HAProxy skips a failed rewrite in soft
+				// mode; what the action did before it failed (the
+				// fields set-header removed) stays done, as there.
+				m.Edited = true
+				continue
 			}
 			m.Edited = true
 		}
@@ -186,7 +207,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 }
 
 // edit carries out a header, URI or status action; false: the result
-// cannot be sent (a CR, LF or NUL in a value, an empty method or path).
+// cannot be sent (a CR, LF or NUL in a value, an empty method or path)
+// or does not fit the head's room (Msg.Room).
 func (r *httpRule) edit(t *Txn, m *Msg) bool {
 	c := r.conf
 	switch c.Action {
@@ -198,6 +220,9 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		if c.Action == config.ActSetHeader {
 			delHeaders(m, r.name, config.MatchStr, nil)
 		}
+		if !m.fits(len(r.name) + len(": ") + len(v) + len("\r\n")) {
+			return false
+		}
 		m.Headers = append(m.Headers, Header{Name: strBytes(r.name), Value: v})
 	case config.ActDelHeader:
 		delHeaders(m, r.name, c.DelMatch, r.re)
@@ -205,7 +230,7 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		return replaceHeaders(t, m, r)
 	case config.ActSetMethod:
 		v := r.value.render(t)
-		if len(v) == 0 || !token(v) {
+		if len(v) == 0 || !token(v) || !m.fits(len(v)-len(m.Method)) {
 			return false
 		}
 		m.Method = v
@@ -225,8 +250,12 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		}
 		return setTarget(t, m, act, out)
 	case config.ActSetStatus:
-		m.Status = c.Status
-		m.Reason = strBytes(c.Reason)
+		before, status, reason := m.headSize(), m.Status, m.Reason
+		m.Status, m.Reason = c.Status, strBytes(c.Reason)
+		if m.headSize() > before && !m.fits(0) { // a longer reason
+			m.Status, m.Reason = status, reason
+			return false
+		}
 	}
 	return true
 }
@@ -263,7 +292,7 @@ func replaceHeaders(t *Txn, m *Msg, r *httpRule) bool {
 		if r.conf.Action == config.ActReplaceHeader {
 			out, ok := regexReplace(t, r.re, h.Value, r.value)
 			if ok {
-				if !fieldValue(out) {
+				if !fieldValue(out) || !m.fits(len(out)-len(h.Value)) {
 					return false
 				}
 				h.Value = out
@@ -290,7 +319,7 @@ func replaceHeaders(t *Txn, m *Msg, r *httpRule) bool {
 		}
 		if changed {
 			out := t.rendered[off:len(t.rendered):len(t.rendered)]
-			if !fieldValue(out) {
+			if !fieldValue(out) || !m.fits(len(out)-len(h.Value)) {
 				return false
 			}
 			h.Value = out
@@ -358,7 +387,11 @@ func setTarget(t *Txn, m *Msg, act config.HTTPAction, v []byte) bool {
 		}
 		t.rendered = append(t.rendered, v...)
 	}
-	m.URI = t.rendered[off:len(t.rendered):len(t.rendered)]
+	uri := t.rendered[off:len(t.rendered):len(t.rendered)]
+	if !m.fits(len(uri) - len(m.URI)) {
+		return false
+	}
+	m.URI = uri
 	m.Path = pathOf(m.URI)
 	return true
 }

@@ -106,6 +106,36 @@ type Msg struct {
 	// Edited is set by any action that changed the head: the engine
 	// then writes it out from Msg instead of forwarding what it read.
 	Edited bool
+	// Room is the size the head may grow to, written out (headSize):
+	// HAProxy's buffer (tune.bufsize) less the body bytes that came
+	// with the head. A rewrite that would take the head past it fails,
+	// as HAProxy's does when its buffer is full. 0: no limit.
+	Room int
+}
+
+// headSize is the size of m written out as an HTTP/1 head: its first
+// line (a response's with the standard reason when it has no other),
+// its fields and the empty line.
+func (m *Msg) headSize() int {
+	n := 0
+	if m.Method != nil {
+		n = len(m.Method) + len(" ") + len(m.URI) + len(" HTTP/1.1\r\n")
+	} else {
+		reason := len(m.Reason)
+		if m.Reason == nil {
+			reason = len(Reason(m.Status))
+		}
+		n = len("HTTP/1.1 200 ") + reason + len("\r\n")
+	}
+	for i := range m.Headers {
+		n += len(m.Headers[i].Name) + len(": ") + len(m.Headers[i].Value) + len("\r\n")
+	}
+	return n + len("\r\n")
+}
+
+// fits reports whether the head may grow by grow bytes (Room).
+func (m *Msg) fits(grow int) bool {
+	return m.Room <= 0 || m.headSize()+grow <= m.Room
 }
 
 // Header is one header field.
