@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ const (
 	ActCapture                         // keep a sample in a capture slot (%hr, %hs)
 	ActSetLogLevel                     // the level of the request's log line, or silent
 	ActStrictMode                      // whether a failed rewrite fails the message (HTTPRule.Strict)
+	ActWaitForBody                     // wait for the message's body before the next rules (Timeout, AtLeast)
 )
 
 var httpActionNames = [...]string{
@@ -55,14 +57,14 @@ var httpActionNames = [...]string{
 	"replace-header", "replace-value", "set-path", "set-pathq", "set-query", "set-uri",
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
 	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture", "set-log-level",
-	"strict-mode",
+	"strict-mode", "wait-for-body",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
 
 // The names must follow the constants: a name out of place would give a
 // keyword another action's meaning.
-var _ = [1]struct{}{}[len(httpActionNames)-int(ActStrictMode)-1]
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActWaitForBody)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -113,8 +115,11 @@ type HTTPRule struct {
 	Var               VarSet    // set-var, set-var-fmt, unset-var
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
-	// "tunnel".
+	// "tunnel". It is also wait-for-body's "time" (0: no time of its
+	// own, as HAProxy reads 0), and AtLeast its "at-least" (0: the
+	// whole body).
 	Timeout time.Duration
+	AtLeast int
 	// CaptureSlot is capture's slot among the frontend's request (or, in
 	// response rules, response) captures, numbered as HAProxy numbers
 	// them: "capture ... header" and "declare capture" lines in order,
@@ -221,9 +226,11 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 	RequestRules: {ActAllow, ActDeny, ActReturn, ActRedirect, ActSetHeader, ActAddHeader, ActDelHeader,
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
-		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel, ActStrictMode},
+		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel, ActStrictMode,
+		ActWaitForBody},
 	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActRedirect, ActStrictMode},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActRedirect, ActStrictMode,
+		ActWaitForBody},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
 		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel, ActStrictMode},
 }
@@ -237,7 +244,7 @@ var laterActions = map[string]string{
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
-	"wait-for-body": "", "do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
+	"do-resolve": "", "use-service": "", "silent-drop": "", "send-spoe-group": "",
 	"set-bandwidth-limit": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
 	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
@@ -371,6 +378,8 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	switch r.Action {
 	case ActAllow, ActReject:
 		return nargs(0, "no argument")
+	case ActWaitForBody:
+		return waitForBodyArgs(r, what, rest)
 	case ActStrictMode:
 		if err := nargs(1, "'on' or 'off'"); err != nil {
 			return err
@@ -566,6 +575,50 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		}
 	}
 	return err
+}
+
+// maxWaitTime is the longest wait-for-body "time" HAProxy takes: its
+// timers count milliseconds in a signed 32-bit tick.
+const maxWaitTime = math.MaxInt32 * time.Millisecond
+
+// waitForBodyArgs reads "time TIME [at-least SIZE]", in any order, a
+// later word replacing an earlier one, as HAProxy's
+// parse_http_wait_for_body reads them; "time" is required.
+func waitForBodyArgs(r *HTTPRule, what string, rest []string) error {
+	const usage = "'time TIME', then optionally 'at-least SIZE'"
+	timed := false
+	for i := 0; i < len(rest); i += 2 {
+		kw := rest[i]
+		if kw != "time" && kw != "at-least" {
+			return fmt.Errorf("%s: unexpected '%s' (expects %s)", what, kw, usage)
+		}
+		if i+1 == len(rest) {
+			return fmt.Errorf("%s: missing argument for '%s'", what, kw)
+		}
+		v := rest[i+1]
+		if kw == "at-least" {
+			n, err := parseSize("at-least", v, 0, math.MaxInt32)
+			if err != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+			r.AtLeast = n
+			continue
+		}
+		d, err := parseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %v", what, err)
+		case d > maxWaitTime:
+			return fmt.Errorf("%s: 'time %s' is too large (at most 2147483647 ms, about 24.8 days)", what, v)
+		case d > 0 && d < time.Millisecond:
+			return fmt.Errorf("%s: 'time %s' is less than 1 ms, the least non-zero time", what, v)
+		}
+		r.Timeout, timed = d, true
+	}
+	if !timed {
+		return fmt.Errorf("%s expects %s", what, usage)
+	}
+	return nil
 }
 
 // ruleReplyArgs reads the answer of a deny, tarpit or return rule.

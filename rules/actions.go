@@ -28,6 +28,10 @@ const (
 	Reject                  // close the connection, no answer
 	Tarpit                  // hold the request, then answer Verdict.Status
 	Invalid                 // a rule found the request invalid (normalize-uri ... strict): answer 400
+	// WaitBody: a wait-for-body rule applies. The engine waits for the
+	// message's body as the rule says (or not, when it is there), then
+	// goes on with RunFrom(Verdict.Resume()).
+	WaitBody
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -36,7 +40,20 @@ type Verdict struct {
 	Rule    *config.HTTPRule // nil for Continue
 	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
+	soft    bool             // WaitBody: strict-mode was off
 }
+
+// Resume is where an evaluation a wait-for-body rule held goes on: at
+// the rule after it, in the strict mode it was in (HAProxy resets the
+// mode only when a rule set's evaluation ends, not when it yields). The
+// zero Resume is a rule set's start.
+type Resume struct {
+	next int
+	soft bool
+}
+
+// Resume is where the evaluation goes on after a WaitBody verdict.
+func (v Verdict) Resume() Resume { return Resume{next: v.index + 1, soft: v.soft} }
 
 // HTTPRules is a compiled rule set.
 type HTTPRules struct {
@@ -105,15 +122,19 @@ func compileOptExpr(e *config.Expr) *Expr {
 
 // Run evaluates the rules on m (t.Req for request rules, t.Res for
 // response rules, with t.Response set).
-func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
+func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict { return rs.RunFrom(t, m, Resume{}) }
+
+// RunFrom evaluates the rules from where a wait-for-body rule held them
+// (the zero Resume: from the first).
+func (rs *HTTPRules) RunFrom(t *Txn, m *Msg, from Resume) Verdict {
 	if rs == nil {
 		return Verdict{}
 	}
 	// Every evaluation of a rule set starts in strict mode, as HAProxy's
 	// http_req_get_intercept_rule does: a strict-mode rule changes it for
 	// the rules after it, in this rule set only.
-	soft := false
-	for i := range rs.rules {
+	soft := from.soft
+	for i := from.next; i < len(rs.rules); i++ {
 		r := &rs.rules[i]
 		if !r.cond.Match(t) {
 			continue
@@ -122,6 +143,8 @@ func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
 		switch c.Action {
 		case config.ActStrictMode:
 			soft = !c.Strict
+		case config.ActWaitForBody:
+			return Verdict{Outcome: WaitBody, Rule: c, index: i, soft: soft}
 		case config.ActAllow:
 			return Verdict{Outcome: Allow, Rule: c}
 		case config.ActDeny:

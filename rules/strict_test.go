@@ -107,3 +107,34 @@ func TestHeadSize(t *testing.T) {
 		t.Errorf("response with a reason: %d, want %d", got, want)
 	}
 }
+
+// A message kept (Keep) survives its buffers, and loads back (Load) into
+// a message whose edits do not reach the kept one.
+func TestMsgKeepLoad(t *testing.T) {
+	head := []byte("GET /p?q HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n")
+	var tx Txn
+	var m, kept, loaded Msg
+	fillTxn(&tx, &m, v4Client, mustRequest(t, string(head)))
+	m.Edited, m.Room = true, 99
+	want := headText(&m)
+	arena := m.Keep(&kept, nil)
+	for i := range head { // the request's buffer is reused
+		head[i] = 'x'
+	}
+	for i := range m.Headers {
+		m.Headers[i] = Header{}
+	}
+	if got := headText(&kept); got != want || string(kept.Method) != "GET" || string(kept.URI) != "/p?q" || string(kept.Path) != "/p" ||
+		!kept.Edited || kept.Room != 99 || kept.Minor != 1 {
+		t.Errorf("kept: %+v", kept)
+	}
+	loaded.Load(&kept)
+	loaded.Headers[0].Value = []byte("changed")
+	if got := headText(&kept); got != want {
+		t.Errorf("an edit of the loaded message reached the kept one: %q", got)
+	}
+	// The arena is reused when it is large enough.
+	if again := kept.Keep(&loaded, arena); &again[:1][0] != &arena[:1][0] {
+		t.Errorf("the arena was not reused")
+	}
+}

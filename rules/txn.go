@@ -189,3 +189,43 @@ func (t *Txn) Captures() []Capture {
 	t.captures = t.captures[:0]
 	return c
 }
+
+// Keep copies m into dst with all its bytes in arena, reused and grown
+// as needed and returned, so that dst outlives the buffers m points
+// into: the engine keeps a message a wait-for-body rule holds while its
+// loop serves other sessions.
+func (m *Msg) Keep(dst *Msg, arena []byte) []byte {
+	need := len(m.Method) + len(m.URI) + len(m.Path) + len(m.Reason)
+	for i := range m.Headers {
+		need += len(m.Headers[i].Name) + len(m.Headers[i].Value)
+	}
+	if cap(arena) < need {
+		arena = make([]byte, 0, need)
+	}
+	arena = arena[:0]
+	// The arena never grows past need: the slices taken stay in it.
+	keep := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		off := len(arena)
+		arena = append(arena, b...)
+		return arena[off:len(arena):len(arena)]
+	}
+	headers := dst.Headers[:0]
+	*dst = *m
+	dst.Method, dst.URI, dst.Path, dst.Reason = keep(m.Method), keep(m.URI), keep(m.Path), keep(m.Reason)
+	for _, h := range m.Headers {
+		headers = append(headers, Header{Name: keep(h.Name), Value: keep(h.Value)})
+	}
+	dst.Headers = headers
+	return arena
+}
+
+// Load makes m the message src is, its fields in m's own array (which
+// rules may edit), their bytes still src's.
+func (m *Msg) Load(src *Msg) {
+	headers := append(m.Headers[:0], src.Headers...)
+	*m = *src
+	m.Headers = headers
+}
