@@ -11,9 +11,9 @@ import (
 	"syscall"
 )
 
-// Error pages: "errorfile", "errorloc", "errorloc302", "errorloc303" and
-// "errorfiles" in proxies, and "http-errors" sections, as HAProxy 2.6 reads
-// them (src/http_htx.c). A proxy's lines apply in order after those of its
+// Error pages: "errorfile", "errorloc", "errorloc302", "errorloc303",
+// "errorfiles" and "http-error" in proxies, and "http-errors" sections, as
+// HAProxy 2.6 reads them (src/http_htx.c). A proxy's lines apply in order after those of its
 // defaults section, each replacing the page an earlier one set for its
 // status; "errorfiles" lines are resolved once every section is read, so
 // that an http-errors section may come after the proxies that use it.
@@ -34,13 +34,19 @@ func IsErrorCode(code int) bool {
 }
 
 // ErrorPage is what fjord answers, instead of its own page, for one
-// status: the response an "errorfile" holds, or the redirect of an
-// "errorloc".
+// status: the response an "errorfile" holds, the redirect of an
+// "errorloc", or the response an "http-error" line builds.
 type ErrorPage struct {
 	Pos      Pos    // the line that declared it (in a proxy, a defaults or an http-errors section)
 	Code     int    // the status whose answer it replaces
 	File     string // errorfile: the file, as written; "" for errorloc
 	Location string // errorloc: the redirect's target; "" for errorfile
+
+	// Reply is the answer of an "http-error" line that builds its own
+	// (status, content-type, hdr, string, file, lf-string or lf-file),
+	// as a return rule does; the fields below are then unset, since an
+	// lf-string body or a hdr value is rendered for each request.
+	Reply *HTTPRule
 
 	// Empty is a file with nothing in it (errorfile 408 /dev/null): the
 	// connection is closed without an answer, as HAProxy does.
@@ -76,8 +82,21 @@ type errDirective struct {
 	kw       string     // the keyword, for messages
 	page     *ErrorPage // errorfile, errorloc
 	section  string     // errorfiles: the http-errors section
-	codes    []int      // errorfiles: the statuses imported; nil: all
+	codes    []int      // errorfiles: the statuses imported; nil: all. reset: the statuses
+	reset    bool       // http-error ... default-errorfiles: forget the page for codes
 	defaults bool       // the line is a defaults section's
+}
+
+// what names the line for messages about its http-errors section, with
+// one of its statuses (0: none; an http-error line has one).
+func (d *errDirective) what(code int) string {
+	switch {
+	case d.kw == "http-error":
+		return fmt.Sprintf("http-error status %d errorfiles %s", d.codes[0], d.section)
+	case code != 0:
+		return fmt.Sprintf("errorfiles %s %d", d.section, code)
+	}
+	return "errorfiles " + d.section
 }
 
 // sizedPage is an error page whose size is checked against tune.bufsize
@@ -414,17 +433,17 @@ func (p *parser) validateErrorPages() {
 		byName[s.Name] = s
 	}
 	for _, d := range p.errDirectives {
-		if d.page != nil {
+		if d.page != nil || d.reset {
 			continue
 		}
 		s := byName[d.section]
 		if s == nil {
-			p.errorf(d.pos, "'errorfiles %s': no http-errors section is named '%s'", d.section, d.section)
+			p.errorf(d.pos, "'%s': no http-errors section is named '%s'", d.what(0), d.section)
 			continue
 		}
 		for _, c := range d.codes {
 			if s.Pages[c] == nil {
-				p.notice(Warning, d.pos, "'errorfiles %s %d': http-errors section '%s' (at %s) has no page for %d, so it keeps the one it had", d.section, c, s.Name, s.Pos, c)
+				p.notice(Warning, d.pos, "'%s': http-errors section '%s' (at %s) has no page for %d, so it keeps the one it had", d.what(c), s.Name, s.Pos, c)
 			}
 		}
 	}
@@ -433,6 +452,12 @@ func (p *parser) validateErrorPages() {
 		for _, d := range p.extra[px].errs {
 			if d.page != nil {
 				pages[d.page.Code] = d.page
+				continue
+			}
+			if d.reset {
+				for _, c := range d.codes {
+					delete(pages, c)
+				}
 				continue
 			}
 			s := byName[d.section]
@@ -466,6 +491,50 @@ func (p *parser) validateErrorPages() {
 			}
 		}
 	}
+}
+
+// kwHTTPError reads "http-error status CODE [content-type TYPE]
+// [default-errorfiles | errorfile FILE | errorfiles NAME | file FILE |
+// lf-file FILE | string STR | lf-string FMT] [hdr NAME FMT]...", HAProxy
+// 2.2's: the answer for one status, read as a return rule reads its own
+// (replyArgs). It takes its place among the proxy's errorfile, errorloc
+// and errorfiles lines, the last one for a status winning, as in
+// HAProxy's proxy_check_errors: "errorfile" and "errorfiles" import a
+// page, "default-errorfiles" forgets the one the proxy had (a backend
+// then answers with the frontend's page, a frontend with fjord's own),
+// and the others build a response per request, their lf-string and hdr
+// values rendered with the request at hand.
+func (p *parser) kwHTTPError(px *Proxy, pos Pos, args []string) error {
+	const what = "'http-error'"
+	r := &HTTPRule{Pos: pos, Action: ActReturn}
+	format := func(s string) (*Format, error) {
+		f, err := p.parseFormat(pos, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", what, err)
+		}
+		return f, nil
+	}
+	if err := p.replyArgs(r, what, args, format); err != nil {
+		return err
+	}
+	if !IsErrorCode(r.Status) {
+		return fmt.Errorf("%s: status code %d is not one fjord or HAProxy answers itself (one of %s)", what, r.Status, errorCodeList())
+	}
+	d := &errDirective{pos: pos, kw: "http-error"}
+	switch {
+	case r.DefaultErrorfiles:
+		d.reset, d.codes = true, []int{r.Status}
+	case r.Errorfiles != "":
+		d.section, d.codes = r.Errorfiles, []int{r.Status}
+	case r.Errorfile != nil:
+		pg := *r.Errorfile // the file's response, whatever its status line says
+		pg.Code = r.Status
+		d.page = &pg
+	default:
+		d.page = &ErrorPage{Pos: pos, Code: r.Status, Reply: r}
+	}
+	p.addErrDirective(px, d)
+	return nil
 }
 
 // errorfileAny reads a file an http-request deny or return answers with

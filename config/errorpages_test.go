@@ -292,3 +292,122 @@ func TestErrorPageDiagnostics(t *testing.T) {
 		t.Errorf("diagnostics:\n got %v\nwant %v", got, want)
 	}
 }
+
+// http-error lines take their place among errorfile, errorloc and
+// errorfiles lines, the last for a status winning (HAProxy's
+// proxy_check_errors): HAProxy's reg-test http-errorfiles/http-error.vtc,
+// and default-errorfiles forgetting an inherited page.
+func TestHTTPErrorResolution(t *testing.T) {
+	text := lines(
+		"http-errors errors-1", // 1
+		"  errorfile 404 "+err404e1,
+		"  errorfile 500 "+err500e1,
+		"defaults",
+		"  mode http", // 5
+		"  errorfile 400 "+err400LF,
+		"  errorfile 404 "+err404e2,
+		"  errorfile 503 "+err503,
+		"frontend fe1",
+		"  bind 127.0.0.1:8001", // 10
+		"  http-error status 400",
+		"  http-error status 403 default-errorfiles",
+		"  http-error status 404 errorfiles errors-1",
+		"  http-error status 500 errorfile "+err503,
+		`  http-error status 200 content-type "text/plain" hdr x-path "path=%[path]" lf-string "The path is \"%[path]\""`, // 15
+		"  http-error status 503 default-errorfiles",
+		"  default_backend be",
+		"backend be",
+		"  http-error status 502 content-type text/plain string gone",
+		"  errorfile 502 "+err503, // 20: replaces the line before
+		"  errorloc 504 /late",
+		"  http-error status 504 string down content-type text/plain",
+	)
+	cfg := mustParse(t, text)
+	fe := proxy(t, cfg, "frontend", "fe1").ErrorPages
+	if got := pageKey(fe[404]); got != err404e1+"@"+at(2).String() {
+		t.Errorf("404: %s", got)
+	}
+	if pg := fe[500]; pg == nil || pg.Code != 500 || pg.File != err503 || pg.Status != 503 || pg.Pos != at(14) {
+		t.Errorf("500: the file's response, for 500: %+v", pg)
+	}
+	for code, line := range map[int]int{400: 11, 200: 15} {
+		if pg := fe[code]; pg == nil || pg.Reply == nil || pg.Pos != at(line) || pg.Code != code || pg.Reply.Status != code {
+			t.Errorf("%d: an http-error reply from line %d: %+v", code, line, pg)
+		}
+	}
+	r := fe[200].Reply
+	if r.ContentType != "text/plain" || r.BodyFormat == nil || len(r.Headers) != 1 || r.Headers[0].Name != "x-path" {
+		t.Errorf("200's reply: %+v", r)
+	}
+	if r := fe[400].Reply; r.Body != "" || r.BodyFormat != nil || r.ContentType != "" {
+		t.Errorf("400's reply has no body: %+v", r)
+	}
+	for _, code := range []int{403, 503} {
+		if pg, ok := fe[code]; ok {
+			t.Errorf("%d: default-errorfiles leaves no page of the proxy's, found %+v", code, pg)
+		}
+	}
+	be := proxy(t, cfg, "backend", "be").ErrorPages
+	if got := pageKey(be[502]); got != err503+"@"+at(20).String() {
+		t.Errorf("502: the later errorfile wins, got %s", got)
+	}
+	if pg := be[504]; pg == nil || pg.Reply == nil || pg.Reply.Body != "down" {
+		t.Errorf("504: the later http-error wins, got %+v", pg)
+	}
+	if len(cfg.Diagnostics) != 0 {
+		t.Errorf("diagnostics: %v", cfg.Diagnostics)
+	}
+}
+
+func TestHTTPErrorErrors(t *testing.T) {
+	runErrorCases(t, NoResolver, []errCase{
+		{"no status", httpFE("  http-error #ERR"), []string{"'http-error' expects 'status CODE'"}},
+		{"no status with a body", httpFE("  http-error content-type text/plain string x #ERR"), []string{"'http-error' expects 'status CODE'"}},
+		{"status without a code", httpFE("  http-error status #ERR"), []string{"'http-error': 'status' expects 1 argument(s)"}},
+		{"status not a number", httpFE("  http-error status abc #ERR"), []string{"'http-error': 'abc' is not a status code between 200 and 599"}},
+		{"status fjord never answers", httpFE("  http-error status 418 #ERR"),
+			[]string{"'http-error': status code 418 is not one fjord or HAProxy answers itself (one of 200, 400, 401"}},
+		{"deny_status", httpFE("  http-error deny_status 403 #ERR"), []string{"'http-error': unexpected 'deny_status' (the status is set with 'status')"}},
+		{"unknown argument", httpFE("  http-error status 503 body x #ERR"), []string{"'http-error': unexpected 'body' (expects status, content-type"}},
+		{"two bodies", httpFE("  http-error status 503 content-type text/plain string a string b #ERR"), []string{"'http-error': 'string' after 'string': a response has one body"}},
+		{"body without a type", httpFE("  http-error status 503 string down #ERR"), []string{"'http-error': a body needs a 'content-type'"}},
+		{"a type with an errorfile", httpFE("  http-error status 503 content-type text/plain errorfile " + err503 + " #ERR"),
+			[]string{"'http-error': 'errorfile' is a whole response: 'content-type' and 'hdr' cannot go with it"}},
+		{"an unreadable errorfile", httpFE("  http-error status 503 errorfile testdata/errors/nope.http #ERR"),
+			[]string{"'http-error': 'errorfile testdata/errors/nope.http': cannot read the file"}},
+		{"an unknown http-errors section", httpFE("  http-error status 503 errorfiles nope #ERR"),
+			[]string{"'http-error status 503 errorfiles nope': no http-errors section is named 'nope'"}},
+		{"a bad sample in the body", httpFE("  http-error status 503 content-type text/plain lf-string %[nope] #ERR"),
+			[]string{"'http-error': log-format '%[nope]': unknown sample fetch 'nope'"}},
+		{"a framing field", httpFE("  http-error status 503 hdr content-length 3 #ERR"), []string{"'hdr content-length' is not allowed"}},
+		{"a 204 with a body", httpFE("  http-error status 204 content-type text/plain string x #ERR"), []string{"'http-error': a 204 response has no body"}},
+		{"in global", lines("global", "  http-error status 503 #ERR") + okTail, []string{"'http-error' is not allowed in a 'global' section"}},
+	})
+}
+
+func TestHTTPErrorDiagnostics(t *testing.T) {
+	cfg, errs := parse(t, lines(
+		"http-errors e", // 1
+		"  errorfile 404 "+err404e1,
+		"frontend fe",
+		"  mode http",
+		"  bind 127.0.0.1:8000", // 5
+		"  http-error status 500 errorfiles e",
+		"  http-error status 503 content-type text/plain",
+		"  default_backend be",
+		"backend be",
+		"  mode http",
+	))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	// The second is given as the line is read, the first once the
+	// http-errors sections are all known.
+	want := []Diagnostic{
+		{Warning, at(7), "'http-error': 'content-type' without a body is ignored, as in HAProxy"},
+		{Warning, at(6), "'http-error status 500 errorfiles e': http-errors section 'e' (at test.cfg:1) has no page for 500, so it keeps the one it had"},
+	}
+	if !reflect.DeepEqual(cfg.Diagnostics, want) {
+		t.Errorf("diagnostics:\n got %v\nwant %v", cfg.Diagnostics, want)
+	}
+}

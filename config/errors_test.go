@@ -353,6 +353,8 @@ func TestKeywordValueErrors(t *testing.T) {
 		{"pipesize too small", global("  tune.pipesize 1k #ERR"), []string{"tune.pipesize 1k out of range"}},
 		{"pipesize word", global("  tune.pipesize big #ERR"), []string{"invalid tune.pipesize 'big'"}},
 		{"bufsize too large", global("  tune.bufsize 2m #ERR"), []string{"tune.bufsize 2m out of range"}},
+		{"maxrewrite negative", global("  tune.maxrewrite -1 #ERR"), []string{"tune.maxrewrite"}},
+		{"maxrewrite not a number", global("  tune.maxrewrite 1k #ERR"), []string{"tune.maxrewrite"}},
 		{"maxpollevents zero", global("  tune.maxpollevents 0 #ERR"), []string{"tune.maxpollevents 0 out of range"}},
 		{"sysctl bad", global("  tune.sysctl maybe #ERR"), []string{"'tune.sysctl' expects on, off or check, not 'maybe'"}},
 		{"sched-batch bad", global("  tune.sched-batch yes #ERR"), []string{"'tune.sched-batch' expects on or off"}},

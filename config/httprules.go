@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,6 +53,8 @@ const (
 	ActSetDst                          // the address the client connected to (Var.Expr)
 	ActSetDstPort                      // the port the client connected to (Var.Expr)
 	ActSilentDrop                      // close the client's connection without telling it
+	ActStrictMode                      // whether a failed rewrite fails the message (HTTPRule.Strict)
+	ActWaitForBody                     // wait for the message's body before the next rules (Timeout, AtLeast)
 )
 
 var httpActionNames = [...]string{
@@ -60,13 +63,14 @@ var httpActionNames = [...]string{
 	"set-method", "replace-path", "replace-uri", "set-var", "unset-var", "set-status", "auth", "set-var-fmt",
 	"replace-pathq", "reject", "early-hint", "tarpit", "set-timeout", "normalize-uri", "capture", "set-log-level",
 	"set-src", "set-src-port", "set-dst", "set-dst-port", "silent-drop",
+	"strict-mode", "wait-for-body",
 }
 
 func (a HTTPAction) String() string { return httpActionNames[a] }
 
 // The names must follow the constants: a name out of place would give a
 // keyword another action's meaning.
-var _ = [1]struct{}{}[len(httpActionNames)-int(ActSilentDrop)-1]
+var _ = [1]struct{}{}[len(httpActionNames)-int(ActWaitForBody)-1]
 
 // HTTPRuleSet says which rules a rule belongs to.
 type HTTPRuleSet uint8
@@ -120,13 +124,20 @@ type HTTPRule struct {
 	Var VarSet
 	// Timeout is set-timeout's value when it is a time; Var.Expr holds
 	// it when it is an expression (milliseconds). Name is "server" or
-	// "tunnel".
+	// "tunnel". It is also wait-for-body's "time" (0: no time of its
+	// own, as HAProxy reads 0), and AtLeast its "at-least" (0: the
+	// whole body).
 	Timeout time.Duration
+	AtLeast int
 	// CaptureSlot is capture's slot among the frontend's request (or, in
 	// response rules, response) captures, numbered as HAProxy numbers
 	// them: "capture ... header" and "declare capture" lines in order,
 	// "http-request capture ... len N" adding one.
 	CaptureSlot int
+	// Strict is strict-mode's value: on (a failed rewrite fails the
+	// message) or off (it is skipped), for the rules after it in the
+	// rule set.
+	Strict bool
 	// LogLevel is set-log-level's syslog level, or LogSilent.
 	LogLevel  int
 	Normalize NormalizeURI
@@ -225,11 +236,12 @@ var httpActionSets = map[HTTPRuleSet][]HTTPAction{
 		ActReplaceHeader, ActReplaceValue, ActSetPath, ActSetPathQ, ActSetQuery, ActSetURI, ActSetMethod,
 		ActReplacePath, ActReplacePathQ, ActReplaceURI, ActSetVar, ActSetVarFmt, ActUnsetVar, ActAuth,
 		ActReject, ActEarlyHint, ActTarpit, ActSetTimeout, ActNormalizeURI, ActCapture, ActSetLogLevel,
-		ActSetSrc, ActSetSrcPort, ActSetDst, ActSetDstPort, ActSilentDrop},
+		ActSetSrc, ActSetSrcPort, ActSetDst, ActSetDstPort, ActSilentDrop, ActStrictMode, ActWaitForBody},
 	ResponseRules: {ActCapture, ActSetLogLevel, ActAllow, ActDeny, ActReturn, ActSetHeader, ActAddHeader, ActDelHeader,
-		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSilentDrop},
+		ActReplaceHeader, ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSilentDrop, ActRedirect,
+		ActStrictMode, ActWaitForBody},
 	AfterResponseRules: {ActAllow, ActSetHeader, ActAddHeader, ActDelHeader, ActReplaceHeader,
-		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel},
+		ActReplaceValue, ActSetStatus, ActSetVar, ActSetVarFmt, ActUnsetVar, ActSetLogLevel, ActStrictMode},
 }
 
 // laterActions are HAProxy actions fjord does not carry out yet, with
@@ -241,8 +253,8 @@ var laterActions = map[string]string{
 	"add-acl": "", "del-acl": "", "track-sc0": "stick tables", "track-sc1": "stick tables",
 	"track-sc2": "stick tables", "sc-inc-gpc0": "stick tables", "sc-inc-gpc1": "stick tables",
 	"sc-set-gpt0": "stick tables", "cache-use": "", "cache-store": "", "wait-for-handshake": "",
-	"wait-for-body": "", "do-resolve": "", "use-service": "", "send-spoe-group": "",
-	"set-bandwidth-limit": "", "strict-mode": "", "disable-l7-retry": "", "set-priority-class": "",
+	"do-resolve": "", "use-service": "", "send-spoe-group": "",
+	"set-bandwidth-limit": "", "disable-l7-retry": "", "set-priority-class": "",
 	"set-priority-offset": "", "sc-add-gpc": "stick tables", "sc-inc-gpc": "stick tables",
 	"sc-set-gpt": "stick tables", "set-fc-mark": "", "set-fc-tos": "",
 }
@@ -380,6 +392,19 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		return nargs(0, "no argument")
 	case ActSetSrc, ActSetSrcPort, ActSetDst, ActSetDstPort:
 		r.Var.Expr, err = p.addrActionExpr(pos, what, word, rest)
+	case ActWaitForBody:
+		return waitForBodyArgs(r, what, rest)
+	case ActStrictMode:
+		if err := nargs(1, "'on' or 'off'"); err != nil {
+			return err
+		}
+		switch strings.ToLower(rest[0]) { // HAProxy compares without case
+		case "on":
+			r.Strict = true
+		case "off":
+		default:
+			return fmt.Errorf("%s: unexpected value '%s' (only 'on' and 'off' are supported)", what, rest[0])
+		}
 	case ActSetLogLevel:
 		if err := nargs(1, "a level (emerg, alert, crit, err, warning, notice, info, debug) or 'silent'"); err != nil {
 			return err
@@ -464,13 +489,18 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 		case r.Set == ResponseRules:
 			r.Status = 502
 		}
-		return p.replyArgs(r, what, rest, format)
+		return p.ruleReplyArgs(r, what, rest, format)
 	case ActReturn:
 		r.Status = 200
-		return p.replyArgs(r, what, rest, format)
+		return p.ruleReplyArgs(r, what, rest, format)
 	case ActRedirect:
 		if r.Redirect, err = p.parseRedirect(px, pos, rest); err != nil {
 			return fmt.Errorf("%s: %v", what, err)
+		}
+		if r.Set == ResponseRules && r.Redirect.Kind != RedirectLocation {
+			// HAProxy's http_parse_redirect_rule: a response has no
+			// request target to build a prefix or scheme redirect from.
+			return fmt.Errorf("%s: a response is redirected with 'location' only, as in HAProxy (found '%s')", what, r.Redirect.Kind)
 		}
 	case ActSetHeader, ActAddHeader:
 		if err := nargs(2, "a header name and a value"); err != nil {
@@ -561,8 +591,66 @@ func (p *parser) httpRuleArgs(px *Proxy, pos Pos, r *HTTPRule, word, varKind str
 	return err
 }
 
-// returnArgs reads "return [status N] [content-type T] [string S | file F]
-// [hdr NAME VALUE]...".
+// maxWaitTime is the longest wait-for-body "time" HAProxy takes: its
+// timers count milliseconds in a signed 32-bit tick.
+const maxWaitTime = math.MaxInt32 * time.Millisecond
+
+// waitForBodyArgs reads "time TIME [at-least SIZE]", in any order, a
+// later word replacing an earlier one, as HAProxy's
+// parse_http_wait_for_body reads them; "time" is required.
+func waitForBodyArgs(r *HTTPRule, what string, rest []string) error {
+	const usage = "'time TIME', then optionally 'at-least SIZE'"
+	timed := false
+	for i := 0; i < len(rest); i += 2 {
+		kw := rest[i]
+		if kw != "time" && kw != "at-least" {
+			return fmt.Errorf("%s: unexpected '%s' (expects %s)", what, kw, usage)
+		}
+		if i+1 == len(rest) {
+			return fmt.Errorf("%s: missing argument for '%s'", what, kw)
+		}
+		v := rest[i+1]
+		if kw == "at-least" {
+			n, err := parseSize("at-least", v, 0, math.MaxInt32)
+			if err != nil {
+				return fmt.Errorf("%s: %v", what, err)
+			}
+			r.AtLeast = n
+			continue
+		}
+		d, err := parseDuration(v)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %v", what, err)
+		case d > maxWaitTime:
+			return fmt.Errorf("%s: 'time %s' is too large (at most 2147483647 ms, about 24.8 days)", what, v)
+		case d > 0 && d < time.Millisecond:
+			return fmt.Errorf("%s: 'time %s' is less than 1 ms, the least non-zero time", what, v)
+		}
+		r.Timeout, timed = d, true
+	}
+	if !timed {
+		return fmt.Errorf("%s expects %s", what, usage)
+	}
+	return nil
+}
+
+// ruleReplyArgs reads the answer of a deny, tarpit or return rule.
+func (p *parser) ruleReplyArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
+	if err := p.replyArgs(r, what, rest, format); err != nil {
+		return err
+	}
+	if r.Errorfiles != "" {
+		p.replyErrorfiles = append(p.replyErrorfiles, r) // resolved once every section is read
+	}
+	return nil
+}
+
+// replyArgs reads HAProxy's http-reply arguments: "[status N]
+// [content-type T] [default-errorfiles | errorfile F | errorfiles NAME |
+// string S | file F | lf-string FMT | lf-file F] [hdr NAME VALUE]...",
+// for rules and for http-error (where r.Status starts at 0: it has no
+// default). A return rule (r.Action) takes no deny_status.
 func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(string) (*Format, error)) error {
 	body := ""
 	isReturn := r.Action == ActReturn
@@ -587,7 +675,7 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 		switch kw {
 		case "status", "deny_status":
 			if kw == "deny_status" && isReturn {
-				return fmt.Errorf("%s: unexpected 'deny_status' (a return rule's is 'status')", what)
+				return fmt.Errorf("%s: unexpected 'deny_status' (the status is set with 'status')", what)
 			}
 			r.Status, err = statusCode(v, 200, 599)
 		case "content-type":
@@ -633,7 +721,6 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 			body = kw
 			if kw == "errorfiles" {
 				r.Errorfiles = v // resolved once every section is read
-				p.replyErrorfiles = append(p.replyErrorfiles, r)
 				break
 			}
 			pg, perr := p.errorfileAny(r.Pos, v)
@@ -648,6 +735,9 @@ func (p *parser) replyArgs(r *HTTPRule, what string, rest []string, format func(
 			return fmt.Errorf("%s: %v", what, err)
 		}
 		i += need
+	}
+	if r.Status == 0 { // http-error's, which has no default
+		return fmt.Errorf("%s expects 'status CODE'", what)
 	}
 	if r.DefaultErrorfiles || r.Errorfile != nil || r.Errorfiles != "" {
 		if r.ContentType != "" || len(r.Headers) > 0 {

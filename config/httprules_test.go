@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestHTTPRuleErrors(t *testing.T) {
 	runErrorCases(t, testResolver(), []errCase{
@@ -20,6 +23,35 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"set-timeout without a value", httpFE("  http-request set-timeout server #ERR"), []string{"expects 'server' or 'tunnel', then a time"}},
 		{"stick table action", httpFE("  http-request track-sc0 src #ERR"), []string{"comes with stick tables"}},
 		{"request-only action in response", httpFE("  http-response set-path /x #ERR"), []string{"not available in http-response rules"}},
+		{"response redirect with a prefix", httpFE("  http-response redirect prefix https://b.example #ERR"),
+			[]string{"'http-response redirect': a response is redirected with 'location' only, as in HAProxy (found 'prefix')"}},
+		{"response redirect with a scheme", httpFE("  http-response redirect code 301 scheme https if { status 404 } #ERR"),
+			[]string{"(found 'scheme')"}},
+		{"strict-mode without a value", httpFE("  http-request strict-mode #ERR"), []string{"'http-request strict-mode' expects 'on' or 'off'"}},
+		{"strict-mode with a condition only", httpFE("  http-response strict-mode if { status 200 } #ERR"), []string{"'http-response strict-mode' expects 'on' or 'off'"}},
+		{"strict-mode with a bad value", httpFE("  http-after-response strict-mode soft #ERR"),
+			[]string{"'http-after-response strict-mode': unexpected value 'soft' (only 'on' and 'off' are supported)"}},
+		{"strict-mode with two values", httpFE("  http-request strict-mode on off #ERR"), []string{"'http-request strict-mode' expects 'on' or 'off'"}},
+		{"wait-for-body without a time", httpFE("  http-request wait-for-body #ERR"),
+			[]string{"'http-request wait-for-body' expects 'time TIME', then optionally 'at-least SIZE'"}},
+		{"wait-for-body with at-least only", httpFE("  http-request wait-for-body at-least 1k if { method POST } #ERR"),
+			[]string{"'http-request wait-for-body' expects 'time TIME'"}},
+		{"wait-for-body time without a value", httpFE("  http-response wait-for-body time #ERR"),
+			[]string{"'http-response wait-for-body': missing argument for 'time'"}},
+		{"wait-for-body with a bad time", httpFE("  http-request wait-for-body time 1sec #ERR"),
+			[]string{"'http-request wait-for-body': invalid time value '1sec'"}},
+		{"wait-for-body with too long a time", httpFE("  http-request wait-for-body time 25d #ERR"),
+			[]string{"'time 25d' is too large (at most 2147483647 ms"}},
+		{"wait-for-body under a millisecond", httpFE("  http-request wait-for-body time 10us #ERR"),
+			[]string{"'time 10us' is less than 1 ms"}},
+		{"wait-for-body with a bad size", httpFE("  http-request wait-for-body time 1s at-least 1x #ERR"),
+			[]string{"'http-request wait-for-body': invalid at-least '1x'"}},
+		{"wait-for-body with another word", httpFE("  http-request wait-for-body time 1s max 3 #ERR"),
+			[]string{"'http-request wait-for-body': unexpected 'max' (expects 'time TIME', then optionally 'at-least SIZE')"}},
+		{"wait-for-body after the response", httpFE("  http-after-response wait-for-body time 1s #ERR"),
+			[]string{"this action is not available in http-after-response rules"}},
+		{"redirect after the response", httpFE("  http-after-response redirect location / #ERR"),
+			[]string{"'http-after-response redirect': this action is not available in http-after-response rules"}},
 		{"missing value", httpFE("  http-request set-header X-A #ERR"), []string{"expects a header name and a value"}},
 		{"bad header name", httpFE("  http-request set-header X:A b #ERR"), []string{"invalid header name 'X:A'"}},
 		{"bad regex", httpFE("  http-request replace-path ( x #ERR"), []string{"invalid regular expression '('"}},
@@ -35,7 +67,7 @@ func TestHTTPRuleErrors(t *testing.T) {
 		{"rules in tcp mode", tcpFE("  http-request deny #ERR"), []string{"'http-request' rules need 'mode http'"}},
 		{"rules in anonymous defaults", lines("defaults", "  http-request deny #ERR") + okTail, []string{"'http-request' is not allowed in an anonymous 'defaults' section"}},
 		{"bad condition", httpFE("  http-request deny when x #ERR"), []string{"unexpected 'when'"}},
-		{"deny_status in return", httpFE("  http-request return deny_status 403 #ERR"), []string{"a return rule's is 'status'"}},
+		{"deny_status in return", httpFE("  http-request return deny_status 403 #ERR"), []string{"unexpected 'deny_status' (the status is set with 'status')"}},
 		{"errorfile with a type", httpFE("  http-request deny errorfile /dev/null content-type text/plain #ERR"), []string{"'errorfile' is a whole response"}},
 		{"two bodies", httpFE("  http-request return default-errorfiles string x #ERR"), []string{"'string' after 'default-errorfiles'"}},
 		{"default-errorfiles without a page", httpFE("  http-request return status 202 default-errorfiles #ERR"), []string{"needs a status with an error page"}},
@@ -116,9 +148,10 @@ func TestHTTPRulesParse(t *testing.T) {
 		"  http-request redirect scheme https code 301 unless { ssl_fc }",
 		"  http-request return status 200 content-type text/plain string ok hdr X-A %[src] if { path /health }",
 		"  http-response set-status 503 reason Down if { status 500 }",
+		"  http-response redirect location https://b.example/moved code 308 set-cookie MOVED=1 if { status 404 }",
 	))
 	fe := proxy(t, cfg, "frontend", "fe")
-	if len(fe.HTTPRequest) != 4 || len(fe.HTTPResponse) != 1 {
+	if len(fe.HTTPRequest) != 4 || len(fe.HTTPResponse) != 2 {
 		t.Fatalf("rules %d/%d", len(fe.HTTPRequest), len(fe.HTTPResponse))
 	}
 	r := fe.HTTPRequest
@@ -136,6 +169,79 @@ func TestHTTPRulesParse(t *testing.T) {
 	}
 	if rr := fe.HTTPResponse[0]; rr.Status != 503 || rr.Reason != "Down" {
 		t.Errorf("set-status %+v", rr)
+	}
+	if rr := fe.HTTPResponse[1]; rr.Action != ActRedirect || rr.Redirect.Kind != RedirectLocation || rr.Redirect.Code != 308 ||
+		rr.Redirect.Target != "https://b.example/moved" || rr.Redirect.SetCookie() != "MOVED=1; path=/;" || rr.Cond == nil || rr.Redirect.Cond != nil {
+		t.Errorf("response redirect %+v", rr)
+	}
+}
+
+// wait-for-body takes a time and optionally a size, in any order, the
+// last of each winning, in request and response rules.
+func TestWaitForBodyParse(t *testing.T) {
+	cfg := mustParse(t, httpFE(
+		"  http-request wait-for-body time 100ms if { path /a }",
+		"  http-request wait-for-body at-least 1k time 2s",
+		"  http-request wait-for-body time 1s time 0 at-least 10",
+		"  http-response wait-for-body time 100 at-least 1000 if { status eq 201 }",
+	))
+	fe := proxy(t, cfg, "frontend", "fe")
+	for _, tc := range []struct {
+		r       *HTTPRule
+		time    time.Duration
+		atLeast int
+		cond    bool
+	}{
+		{fe.HTTPRequest[0], 100 * time.Millisecond, 0, true},
+		{fe.HTTPRequest[1], 2 * time.Second, 1024, false},
+		{fe.HTTPRequest[2], 0, 10, false},
+		{fe.HTTPResponse[0], 100 * time.Millisecond, 1000, true},
+	} {
+		if tc.r.Action != ActWaitForBody || tc.r.Timeout != tc.time || tc.r.AtLeast != tc.atLeast || (tc.r.Cond != nil) != tc.cond {
+			t.Errorf("%s: %+v", tc.r.Pos, tc.r)
+		}
+	}
+}
+
+// req.body reads what option http-buffer-request or a wait-for-body
+// rule before it waited for; without either, HAProxy's warning.
+func TestReqBodyWarning(t *testing.T) {
+	const warning = "req.body reads nothing without 'option http-buffer-request' or a 'wait-for-body' rule before it"
+	for _, tc := range []struct {
+		lines []string
+		warns bool
+	}{
+		{[]string{"  http-request deny if { req.body -m found }"}, true},
+		{[]string{"  option http-buffer-request", "  http-request deny if { req.body -m found }"}, false},
+		{[]string{"  http-request wait-for-body time 1s", "  http-request deny if { req.body -m found }"}, false},
+		{[]string{"  http-request deny if { req.body -m found }", "  http-request wait-for-body time 1s"}, true},
+	} {
+		cfg := mustParse(t, httpFE(tc.lines...))
+		if got := len(diags(cfg, warning)) > 0; got != tc.warns {
+			t.Errorf("%q: warned %v, want %v (%v)", tc.lines, got, tc.warns, cfg.Diagnostics)
+		}
+	}
+}
+
+// strict-mode takes on or off, in any case, in the three rule sets.
+func TestStrictModeParse(t *testing.T) {
+	cfg := mustParse(t, httpFE(
+		"  http-request strict-mode off",
+		"  http-request strict-mode ON if { path /a }",
+		"  http-response strict-mode Off",
+		"  http-after-response strict-mode on",
+	))
+	fe := proxy(t, cfg, "frontend", "fe")
+	for _, tc := range []struct {
+		r      *HTTPRule
+		strict bool
+	}{{fe.HTTPRequest[0], false}, {fe.HTTPRequest[1], true}, {fe.HTTPResponse[0], false}, {fe.HTTPAfterResponse[0], true}} {
+		if tc.r.Action != ActStrictMode || tc.r.Strict != tc.strict {
+			t.Errorf("%s: %+v, want strict %v", tc.r.Pos, tc.r, tc.strict)
+		}
+	}
+	if fe.HTTPRequest[1].Cond == nil {
+		t.Errorf("condition lost")
 	}
 }
 

@@ -102,6 +102,7 @@ var keywordTable = []keyword{
 	{name: "log", in: inGlobal, parse: glLog, doc: "log"},
 	{name: "tune.pipesize", in: inGlobal, parse: glPipeSize, doc: "the-global-section"},
 	{name: "tune.bufsize", in: inGlobal, parse: glBufSize, doc: "the-global-section"},
+	{name: "tune.maxrewrite", in: inGlobal, parse: glMaxRewrite, doc: "the-global-section"},
 	{name: "tune.maxpollevents", in: inGlobal, parse: glMaxPollEvents, doc: "the-global-section"},
 	{name: "tune.sched-batch", in: inGlobal, parse: glSchedBatch, doc: "the-global-section"},
 	{name: "tune.sysctl", in: inGlobal, parse: glSysctl, doc: "the-global-section"},
@@ -136,8 +137,6 @@ var keywordTable = []keyword{
 	// HAProxy's internals: nothing in fjord to tune.
 	{name: "tune.idle-pool.shared", in: inGlobal, status: ignored, parse: onOff, doc: "keywords-accepted-and-ignored",
 		why: "fjord has no memory pools shared between threads"},
-	{name: "tune.maxrewrite", in: inGlobal, status: ignored, parse: intArg(0, math.MaxInt32), doc: "keywords-accepted-and-ignored",
-		why: "fjord rewrites a head in a buffer of its own, with no space reserved in tune.bufsize"},
 	{name: "tune.pool-high-fd-ratio", in: inGlobal, status: ignored, parse: intArg(0, 100), doc: "keywords-accepted-and-ignored",
 		why: "fjord keeps no pool of idle server connections sized by descriptors"},
 	{name: "tune.pool-low-fd-ratio", in: inGlobal, status: ignored, parse: intArg(0, 100), doc: "keywords-accepted-and-ignored",
@@ -197,6 +196,7 @@ var keywordTable = []keyword{
 	{name: "errorloc302", in: inAll, parse: kwErrorloc("errorloc302", 302), doc: "errorloc-errorloc302-and-errorloc303"},
 	{name: "errorloc303", in: inAll, parse: kwErrorloc("errorloc303", 303), doc: "errorloc-errorloc302-and-errorloc303"},
 	{name: "errorfiles", in: inAll, parse: (*parser).kwErrorfiles, doc: "errorfiles-and-http-errors-sections"},
+	{name: "http-error", in: inAll, parse: (*parser).kwHTTPError, doc: "http-error"},
 	{name: "monitor-uri", in: inDefaults | inFrontend, side: frontSide, parse: (*parser).kwMonitorURI, doc: "monitor-uri-and-monitor-fail"},
 	{name: "monitor", in: inFrontend, side: frontSide, parse: (*parser).kwMonitor, doc: "monitor-uri-and-monitor-fail"},
 	{name: "balance", in: inDefaults | inBackend, side: backSide, parse: kwBalance, doc: "balance"},
@@ -402,6 +402,10 @@ func glPipeSize(p *parser, _ *Proxy, _ Pos, args []string) error {
 
 func glBufSize(p *parser, _ *Proxy, _ Pos, args []string) error {
 	return oneSize("tune.bufsize", args, minBufSize, maxBufSize, &p.cfg.Global.TuneBufSize)
+}
+
+func glMaxRewrite(p *parser, _ *Proxy, _ Pos, args []string) error {
+	return oneInt("tune.maxrewrite", args, 0, math.MaxInt32, &p.cfg.Global.TuneMaxRewrite)
 }
 
 func glMaxPollEvents(p *parser, _ *Proxy, _ Pos, args []string) error {

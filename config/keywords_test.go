@@ -38,6 +38,7 @@ func TestGlobalKeywords(t *testing.T) {
 		{"tune.pipesize 1g", func(g *Global) { g.TunePipeSize, g.TuneBulkPipeSize = 1<<30, 1<<30 }},
 		{"tune.bufsize 32768", func(g *Global) { g.TuneBufSize = 32768 }},
 		{"tune.bufsize 1k", func(g *Global) { g.TuneBufSize = 1024 }},
+		{"tune.maxrewrite 128", func(g *Global) { g.TuneMaxRewrite = 128 }},
 		{"tune.maxpollevents 500", func(g *Global) { g.TuneMaxPollEvents = 500 }},
 		{"tune.sysctl on", func(g *Global) { g.Sysctl = SysctlOn }},
 		{"tune.sysctl off", func(g *Global) { g.Sysctl = SysctlOff }},
@@ -151,13 +152,33 @@ func TestGlobalDefaults(t *testing.T) {
 	cfg := mustParse(t, minimalProxies)
 	want := Global{
 		MaxConn: DefaultGlobalMaxConn, UID: -1, GID: -1,
-		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxPollEvents: DefaultMaxPollEvents,
-		TuneSchedBatch: true,
-		LogRetention:   DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout, StatsMaxConn: DefaultStatsMaxConn,
+		TunePipeSize: DefaultPipeSize, TuneBulkPipeSize: DefaultBulkPipeSize, TuneBufSize: DefaultBufSize, TuneMaxRewrite: -1,
+		TuneMaxPollEvents: DefaultMaxPollEvents,
+		TuneSchedBatch:    true,
+		LogRetention:      DefaultLogRetentionDays, StatsTimeout: DefaultStatsTimeout, StatsMaxConn: DefaultStatsMaxConn,
 		ServerVerify: VerifyRequired, LoadExtraFiles: ExtraAll, TuneSSLLifetime: DefaultSSLLifetime,
 	}
 	if !reflect.DeepEqual(cfg.Global, want) {
 		t.Errorf("global = %+v, want %+v", cfg.Global, want)
+	}
+}
+
+// MaxRewrite is HAProxy's: 1024 unless set, at most half of tune.bufsize.
+func TestMaxRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		lines string
+		want  int
+	}{
+		{"", 1024},
+		{"  tune.maxrewrite 128", 128},
+		{"  tune.maxrewrite 0", 0},
+		{"  tune.bufsize 1024", 512},
+		{"  tune.bufsize 4096\n  tune.maxrewrite 3000", 2048},
+	} {
+		cfg := mustParse(t, "global\n"+tc.lines+"\n"+minimalProxies)
+		if got := cfg.Global.MaxRewrite(); got != tc.want {
+			t.Errorf("%q: %d, want %d", tc.lines, got, tc.want)
+		}
 	}
 }
 

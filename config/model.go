@@ -80,8 +80,10 @@ type Global struct {
 	// TuneBulkPipeSize is what a pipe grows to for a flow that keeps
 	// moving more than a pipe per burst: DefaultBulkPipeSize unless
 	// tune.pipesize is set, which then fixes every pipe's size.
-	TuneBulkPipeSize  int
-	TuneBufSize       int // bytes
+	TuneBulkPipeSize int
+	TuneBufSize      int // bytes
+	// TuneMaxRewrite is "tune.maxrewrite": -1 when unset (MaxRewrite).
+	TuneMaxRewrite    int
 	TuneMaxPollEvents int
 	// TuneSchedBatch (fjord addition "tune.sched-batch", default on) puts
 	// an event loop under SCHED_BATCH while it carries bulk streams.
@@ -142,6 +144,7 @@ const (
 	DefaultPipeSize          = 64 << 10
 	DefaultBulkPipeSize      = 1 << 20 // fs.pipe-max-size's default
 	DefaultBufSize           = 16 << 10
+	DefaultMaxRewrite        = 1024 // HAProxy's MAXREWRITE
 	DefaultMaxPollEvents     = 200
 	DefaultLogRetentionDays  = 30
 	DefaultStatsTimeout      = 10 * time.Second
@@ -292,7 +295,7 @@ type Proxy struct {
 	// as partial.
 	LogASAP bool
 	// BufferRequest is "option http-buffer-request": a request's body is
-	// waited for (as much as tune.bufsize holds after the head) before
+	// waited for (as much as tune.bufsize - tune.maxrewrite holds after the head) before
 	// the rules run, so that req.body and req.len read it.
 	BufferRequest bool
 	LogFormatJSON bool
@@ -336,9 +339,9 @@ type Proxy struct {
 	// in order (httprules.go).
 	HTTPRequest, HTTPResponse, HTTPAfterResponse []*HTTPRule
 	// ErrorPages replace fjord's own answers, by status: the pages of
-	// "errorfile", "errorloc", "errorloc302", "errorloc303" and
-	// "errorfiles" lines, those of the defaults section first, a later
-	// line replacing an earlier one's page. nil when there are none.
+	// "errorfile", "errorloc", "errorloc302", "errorloc303", "errorfiles"
+	// and "http-error" lines, those of the defaults section first, a
+	// later line replacing an earlier one's page. nil when there are none.
 	// fjord answers with the backend's page when the request was routed
 	// to one that has a page for the status, else with the frontend's,
 	// else with its own (HAProxy's http_error_message).
@@ -601,4 +604,17 @@ func (r *Redirect) SetCookie() string {
 		return r.Cookie + "; path=/; Max-Age=0;"
 	}
 	return r.Cookie + "; path=/;"
+}
+
+// MaxRewrite is the part of tune.bufsize kept for rules to grow a
+// message's head: tune.maxrewrite (1024 by default), at most half of
+// tune.bufsize, as HAProxy bounds it. A message's head and the body
+// bytes that come with it are taken into tune.bufsize less this much;
+// a rewrite that would take them past tune.bufsize fails.
+func (g *Global) MaxRewrite() int {
+	n := g.TuneMaxRewrite
+	if n < 0 {
+		n = DefaultMaxRewrite
+	}
+	return min(n, g.TuneBufSize/2)
 }

@@ -274,6 +274,7 @@ func DefaultGlobal() Global {
 		TunePipeSize:      DefaultPipeSize,
 		TuneBulkPipeSize:  DefaultBulkPipeSize,
 		TuneBufSize:       DefaultBufSize,
+		TuneMaxRewrite:    -1,
 		TuneMaxPollEvents: DefaultMaxPollEvents,
 		TuneSchedBatch:    true,
 		LogRetention:      DefaultLogRetentionDays,

@@ -234,7 +234,9 @@ func (p *parser) validatePendingNames() {
 // in mode http, and reading only what their rule set has.
 func (p *parser) validateHTTPRules(px *Proxy) {
 	for _, set := range [][]*HTTPRule{px.HTTPRequest, px.HTTPResponse, px.HTTPAfterResponse} {
+		waited := false // a wait-for-body rule came before: the body is there
 		for _, r := range set {
+			waited = waited || r.Action == ActWaitForBody && r.Set == RequestRules
 			if px.Mode != ModeHTTP {
 				p.errorf(r.Pos, "%s: '%s' rules need 'mode http' (the proxy is in mode %s)", px, r.Set, px.Mode)
 				continue
@@ -247,8 +249,8 @@ func (p *parser) validateHTTPRules(px *Proxy) {
 			if r.Set == RequestRules && need&ReadsRes != 0 {
 				p.errorf(r.Pos, "%s: an 'http-request %s' rule reads the response, which does not exist yet (use 'http-response')", px, r.Action)
 			}
-			if need&ReadsBody != 0 && !px.BufferRequest {
-				p.notice(Warning, r.Pos, "%s: req.body reads nothing without 'option http-buffer-request', as in HAProxy", px)
+			if need&ReadsBody != 0 && !px.BufferRequest && !waited {
+				p.notice(Warning, r.Pos, "%s: req.body reads nothing without 'option http-buffer-request' or a 'wait-for-body' rule before it, as in HAProxy", px)
 			}
 		}
 	}

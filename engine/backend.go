@@ -47,6 +47,6 @@ type backend struct {
 func newBackend(b *balancer.Backend, cp *rules.Compiler) *backend {
 	return &backend{serverPool: b, Name: b.Name, Conf: b.Conf, Counters: &b.Counters,
 		redirects: newRedirects(b.Conf.Redirects, cp), tcpContent: newTCPRules(b.Conf.TCPContent, cp),
-		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil),
+		rules: newHTTPRuleSets(b.Conf, cp), pages: newErrorPages(b.Conf, nil, cp),
 		tcpResponse: newTCPRules(b.Conf.TCPResponse, cp), inspectsReq: inspects(b.Conf, false)}
 }

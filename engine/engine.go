@@ -162,6 +162,10 @@ type Engine struct {
 
 	pipeSize, bulkPipeSize, pipePoolMax, bufSize, maxPollEvents int
 	schedBatch                                                  bool // tune.sched-batch
+	// recvLimit is tune.bufsize less tune.maxrewrite: what a message's
+	// head and the body bytes that come with it count up to, as
+	// HAProxy's first reads fill its buffer (rewriteRoom).
+	recvLimit int
 
 	tls         map[*config.Bind]*handshake.ServerConfig
 	serverTLS   map[*config.Server]*ServerTLS
@@ -210,6 +214,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		bulkPipeSize:  g.TuneBulkPipeSize,
 		schedBatch:    g.TuneSchedBatch,
 		bufSize:       g.TuneBufSize,
+		recvLimit:     g.TuneBufSize - g.MaxRewrite(),
 		maxPollEvents: g.TuneMaxPollEvents,
 		addrs:         map[*config.Bind]netip.AddrPort{},
 		inherited:     opts.Inherited,
@@ -259,7 +264,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	for _, px := range cfg.Frontends() {
 		fe := &frontend{conf: px, id: ids[px], redirects: newRedirects(px.Redirects, cp), needsHello: needsHello(px), needsPayload: inspects(px, true),
 			tcpConnection: newTCPRules(px.TCPConnection, cp), tcpSession: newTCPRules(px.TCPSession, cp),
-			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages),
+			tcpContent: newTCPRules(px.TCPContent, cp), pages: newErrorPages(px, &builtinPages, cp),
 			monitorFail: compileMonitorFail(px, cp)}
 		e.usesVars = e.usesVars || usesVars(fe.tcpConnection) || usesVars(fe.tcpSession) || usesVars(fe.tcpContent)
 		if px.Caps&config.CapBackend != 0 {

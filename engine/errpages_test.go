@@ -283,3 +283,88 @@ func TestErrorPage401WithChallenge(t *testing.T) {
 		t.Errorf("without a 401 page: %q", got)
 	}
 }
+
+// http-error replies are built for each request: their lf-string body
+// and hdr values read the request while fjord holds it (a 503 for want
+// of a backend or of a server), the backend's reply first; an empty one
+// has no body; default-errorfiles in a backend leaves the frontend's; a
+// rule's default-errorfiles answers the reply (HAProxy's reg-test
+// http-errorfiles/http-error.vtc), and HEAD gets the head alone.
+func TestHTTPErrorReplies(t *testing.T) {
+	cfg := errPagesConfig(t, strings.Join([]string{
+		`  http-error status 503 content-type text/plain hdr x-path "%[path]" hdr x-empty "%[req.hdr(nope)]" lf-string "fe: no way to %[path]"`,
+		`  http-error status 400`,
+		`  http-error status 200 content-type text/plain lf-string "up: %[method]"`,
+		`  http-error status 502 content-type text/plain string "fe 502"`,
+		`  http-request deny deny_status 400 if { path /deny }`,
+		`  http-request return status 200 default-errorfiles if { path /ok }`,
+	}, "\n"), strings.Join([]string{
+		`  http-error status 503 content-type text/html lf-string "<p>be: %[path]</p>"`,
+		`  http-error status 502 default-errorfiles`,
+	}, "\n"))
+	_, addr := startEngine(t, cfg)
+	for _, tc := range []struct {
+		req, want string
+	}{
+		{"GET /x HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 16\r\nx-path: /x\r\nconnection: close\r\n\r\nfe: no way to /x"},
+		{"GET /plain/a HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 22\r\nx-path: /plain/a\r\nconnection: close\r\n\r\nfe: no way to /plain/a"},
+		{"GET /pages/a HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\nconnection: close\r\n\r\n<p>be: /pages/a</p>"},
+		{"HEAD /pages/a HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\nconnection: close\r\n\r\n"},
+		{"GET /deny HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"},
+		{"POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\nup: POST"},
+		// Refused before it is parsed: no request to read.
+		{"GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"},
+	} {
+		if got := untilClose(t, addr, tc.req); got != tc.want {
+			t.Errorf("%q:\n got %q\nwant %q", tc.req, got, tc.want)
+		}
+	}
+}
+
+// A 502 of a backend whose http-error says default-errorfiles is the
+// frontend's; the request is gone by then, so its samples are empty.
+func TestHTTPErrorDefaultErrorfilesInBackend(t *testing.T) {
+	garbage := rawServer(t, "SSH-2.0-OpenSSH\r\n\r\n", true)
+	_, addr := startEngine(t, fmt.Sprintf(`defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%d
+  http-error status 502 content-type text/plain lf-string "fe 502 [%%[path]]"
+  default_backend be
+backend be
+  http-error status 502 content-type text/plain string "be 502"
+  http-error status 502 default-errorfiles
+  server s1 %s
+`, freePort(t), garbage))
+	want := "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nconnection: close\r\n\r\nfe 502 []"
+	if got := untilClose(t, addr, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// A 401 with a stats challenge and an http-error reply for 401: the
+// reply, with the challenge after its own fields.
+func TestHTTPErrorReply401WithChallenge(t *testing.T) {
+	intercept := func(_, backend string, req *h1.Request) Local {
+		if backend == "" || !strings.HasSuffix(string(req.Path), "/stats") {
+			return Local{}
+		}
+		return Local{Reply: []byte("HTTP/1.1 401 Unauthorized\r\n\r\n"), Status: 401, Authenticate: []byte(`Basic realm="stats"`)}
+	}
+	cfg := errPagesConfig(t, `  http-error status 401 content-type text/plain lf-string "who? %[path]"`, "")
+	addr := startEngineOpts(t, cfg, Options{Intercept: intercept})
+	want := "HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\ncontent-length: 17\r\nconnection: close\r\nWWW-Authenticate: Basic realm=\"stats\"\r\n\r\nwho? /pages/stats"
+	if got := untilClose(t, addr, "GET /pages/stats HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

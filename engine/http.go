@@ -10,6 +10,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // HTTP mode. A request head is peeked (recv MSG_PEEK) into the loop's
@@ -68,6 +69,16 @@ type httpSession struct {
 	resend                     bool // send retryHead on the new connection, not the client's bytes
 	bodyWait                   bool // the head is whole; its body is awaited (option http-buffer-request)
 	tunnel                     bool
+	// reqParsed says the loop's request (l.req) is this session's
+	// current request, parsed in this turn (httpNextHead): answers
+	// rendered outside the rules may read it (replyTxn).
+	reqParsed bool
+	// continued says a 100 Continue answered the current request's
+	// "Expect: 100-continue" (expectContinue).
+	continued bool
+	// hold is the request or response a wait-for-body rule holds
+	// (waitbody.go); allocated at a session's first wait, then kept.
+	hold *bodyHold
 
 	// routedTo is the backend the current request was routed to, nil
 	// before routing: its error pages come before the frontend's.
@@ -156,6 +167,10 @@ func (s *session) contentRejected(req *h1.Request) {
 // client pipelines.
 func (s *session) httpReadHead() {
 	for s.httpNextHead() {
+		s.h.reqParsed = false
+	}
+	if s.h != nil {
+		s.h.reqParsed = false
 	}
 }
 
@@ -174,6 +189,9 @@ func (s *session) httpNextHead() bool {
 	switch {
 	case err == unix.EAGAIN:
 		s.cli.readable = false
+		if h.holding(false) && h.hold.expired {
+			s.requestWaitExpired() // nothing came since the last look
+		}
 		return false
 	case err != nil:
 		s.close(true)
@@ -204,7 +222,11 @@ func (s *session) httpNextHead() bool {
 		s.httpFail(400, "%v", err)
 		return false
 	}
-	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n == len(buf)) {
+	h.reqParsed = true
+	if h.holding(false) {
+		return s.resumeRequest(req, hl, n)
+	}
+	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n >= l.eng.recvLimit) {
 		// "option http-buffer-request": wait for the body before
 		// anything acts on the request, under "timeout http-request".
 		// The request line is known now: a timeout logs it, as
@@ -212,6 +234,7 @@ func (s *session) httpNextHead() bool {
 		if !h.bodyWait && s.logsTraffic() {
 			s.logRequestStart(req)
 		}
+		s.expectContinue(req, nil) // the field goes once the rules see the request
 		h.bodyWait = true
 		if h.headStart.IsZero() {
 			h.headStart = l.now
@@ -221,16 +244,10 @@ func (s *session) httpNextHead() bool {
 		s.cli.readable = false
 		return false
 	}
+	h.bodyWait = false
 	h.isHead = req.IsMethod("HEAD")
-	if req.Chunked && n > hl {
-		// The chunk framing that came with the head is checked before
-		// the head goes anywhere: a request refused for its body should
-		// not have reached a server at all.
-		var cs chunkScan
-		if _, err := cs.scan(buf[hl:n]); err != nil && err != h1.ErrNeedMore {
-			s.httpFail(400, "request body: %v", err)
-			return false
-		}
+	if !s.checkRequestChunks(req, hl, n) {
+		return false
 	}
 	h.requests++
 	h.reqMinor, h.rspMinor = int8(req.Minor), -1
@@ -284,58 +301,52 @@ func (s *session) httpNextHead() bool {
 		h.edited = nil
 	}
 	t := s.txn(req)
+	t.Req.Room = l.eng.rewriteRoom(hl, bodyWithHead(req.Body(), req.ContentLength, n-hl))
 	s.sessionVars(t, len(s.fe.tcpContent) == 0) // else started above
 	if len(s.fe.logSamples) > 0 {
 		s.clearSamples()
 		s.captureSamples(t, atRequest) // the request as the client sent it
 	}
 	if s.fe.bufferBody {
-		t.Body = l.requestBody(req, buf[hl:n])
+		// What HAProxy's buffer holds: tune.bufsize - tune.maxrewrite.
+		t.Body = l.requestBody(req, buf[hl:max(hl, min(n, l.eng.recvLimit))])
+		s.expectContinue(req, t.Req)
 	}
-	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, drained); handled {
-		return again
+	return s.processRequest(t, req, hl, n, drained, nil, rules.Resume{})
+}
+
+// checkRequestChunks checks the chunk framing that came with a chunked
+// request's head (hl bytes, n peeked) before the head goes anywhere: a
+// request refused for its body should not have reached a server at all.
+func (s *session) checkRequestChunks(req *h1.Request, hl, n int) bool {
+	if !req.Chunked || n <= hl {
+		return true
 	}
-	if s.restrictHeaderNames(s.fe.conf, nil, t) {
+	var cs chunkScan
+	if _, err := cs.scan(s.l.scratch[hl:n]); err != nil && err != h1.ErrNeedMore {
+		s.httpFail(400, "request body: %v", err)
 		return false
 	}
-	ic := l.eng.intercept
-	if fe := s.fe; len(fe.redirects) > 0 {
-		if ic != nil {
-			if ans := ic(fe.conf.Name, "", req); ans.claimed() {
-				s.answerLocal(ans, nil)
-				return false
-			}
-		}
-		if r := matchRedirect(fe.redirects, t); r != nil {
-			return s.httpRedirect(r, nil, hl, drained)
-		}
-	}
-	be := s.fe.route.backend(t)
-	if be != nil && be.sniFromHost {
-		h.sniHost = hostName(req.Host)
-	}
-	if ic != nil {
-		// After routing: a stats page declared in a backend answers the
-		// requests routed to that backend, as in HAProxy.
-		beName := ""
-		if be != nil {
-			beName = be.Name
-		}
-		if ans := ic(s.fe.conf.Name, beName, req); ans.claimed() {
-			s.answerLocal(ans, be)
-			return false
-		}
-	}
+	return true
+}
+
+// processRequest runs a parsed request's http-request rules and routes
+// it: from the frontend's rules, or, when a wait-for-body rule of
+// backend be held it, from where be's rules stopped (from). The head
+// (hl bytes, n peeked with its body) is still in the client's socket;
+// drained says the peek saw its last byte. It reports httpNextHead's
+// result.
+func (s *session) processRequest(t *rules.Txn, req *h1.Request, hl, n int, drained bool, be *backend, from rules.Resume) bool {
+	h, l := s.h, s.l
 	if be == nil {
-		s.httpFail(503, "no backend for %s", req.Path)
-		return false
+		var handled, again bool
+		if be, handled, again = s.routeRequest(t, req, hl, n, drained, from); handled {
+			return again
+		}
+		from = rules.Resume{}
 	}
-	if be.Conf != s.fe.conf && !s.runContentRules(be.tcpContent, t) {
-		return false
-	}
-	t.Backend, t.BackendID = be.Name, be.id
 	if be.Conf != s.fe.conf {
-		if handled, again := s.runRequestRules(be.rules, be, t, hl, drained); handled {
+		if handled, again := s.runRequestRules(be.rules, be, t, hl, n, drained, from); handled {
 			return again
 		}
 		if s.restrictHeaderNames(be.Conf, be, t) {
@@ -371,7 +382,7 @@ func (s *session) httpNextHead() bool {
 	// request ends proves the socket holds nothing more: after the head
 	// is consumed the next request needs no EAGAIN probe, its arrival
 	// brings a new edge.
-	h.drained = n < len(buf) && n == hl+h.inHead && !s.cli.hup
+	h.drained = n < l.eng.bufSize && n == hl+h.inHead && !s.cli.hup
 	h.stale = false
 	h.answered = false
 	breq := balancer.Request{Src: s.src().Addr(), URI: req.URI, Headers: req}
@@ -392,6 +403,58 @@ func (s *session) httpNextHead() bool {
 	s.at.slot = l.now
 	s.httpAttach()
 	return false
+}
+
+// routeRequest runs the frontend's part of a request, from where its
+// http-request rules stopped (from): its rules, its stats page, its
+// redirect rules, the routing, the backend's tcp-request content rules.
+// It returns the backend, or handled and httpNextHead's result when the
+// request was answered.
+func (s *session) routeRequest(t *rules.Txn, req *h1.Request, hl, n int, drained bool, from rules.Resume) (be *backend, handled, again bool) {
+	h, l := s.h, s.l
+	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, n, drained, from); handled {
+		return nil, true, again
+	}
+	if s.restrictHeaderNames(s.fe.conf, nil, t) {
+		return nil, true, false
+	}
+	ic := l.eng.intercept
+	if fe := s.fe; len(fe.redirects) > 0 {
+		if ic != nil {
+			if ans := ic(fe.conf.Name, "", req); ans.claimed() {
+				s.answerLocal(ans, nil)
+				return nil, true, false
+			}
+		}
+		if r := matchRedirect(fe.redirects, t); r != nil {
+			return nil, true, s.httpRedirect(r, nil, hl, drained)
+		}
+	}
+	be = s.fe.route.backend(t)
+	if be != nil && be.sniFromHost {
+		h.sniHost = hostName(req.Host)
+	}
+	if ic != nil {
+		// After routing: a stats page declared in a backend answers the
+		// requests routed to that backend, as in HAProxy.
+		beName := ""
+		if be != nil {
+			beName = be.Name
+		}
+		if ans := ic(s.fe.conf.Name, beName, req); ans.claimed() {
+			s.answerLocal(ans, be)
+			return nil, true, false
+		}
+	}
+	if be == nil {
+		s.httpFail(503, "no backend for %s", req.Path)
+		return nil, true, false
+	}
+	if be.Conf != s.fe.conf && !s.runContentRules(be.tcpContent, t) {
+		return nil, true, false
+	}
+	t.Backend, t.BackendID = be.Name, be.id
+	return be, false, false
 }
 
 // answerLocal hands a request Intercept claimed to its answer; be is the
@@ -701,6 +764,10 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	switch {
 	case err == unix.EAGAIN:
 		s.svr.readable = false
+		if h.holding(true) && h.hold.expired {
+			s.responseWaitExpired() // nothing came since the last look
+			return false, false
+		}
 		return false, true
 	case err != nil:
 		if s.retryOnNewConn() {
@@ -737,18 +804,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	}
 	s.lastSrv = l.now
 	status := resp.Status
-	if status >= 200 || status == 101 {
-		s.at.status, s.at.resp = status, l.now
-		h.rspMinor = int8(resp.Minor)
-	}
-	if h.caps != nil && (status >= 200 || status == 101) {
-		s.fe.caps.capture(h.caps, resp.Headers, true)
-	}
-	s.srv.Counters.CountStatus(status)
-	s.be.Counters.CountStatus(status)
-	s.fe.counters.CountStatus(status)
-	if status >= 200 {
-		s.observeHTTP(status)
+	resuming := h.holding(true) // the head was counted when first seen
+	if !resuming {
+		s.countResponse(resp)
 	}
 	tunnel := false
 	switch {
@@ -801,7 +859,9 @@ func (s *session) httpReadResponse() (again, ok bool) {
 			h.rspDrained = true // the peek saw the server's last byte
 		}
 	}
-	if !s.runResponseRules() {
+	room := l.eng.rewriteRoom(hl, bodyWithHead(h.rspKind, resp.ContentLength, n-hl))
+	full := n >= l.eng.recvLimit
+	if resuming && !s.resumeResponse(room, buf[hl:n], full) || !resuming && !s.runResponseRules(room, buf[hl:n], full) {
 		return false, false
 	}
 	if !s.forwardResponseHead(hl, inHead, h.closeAfter && !resp.Close) {
@@ -818,6 +878,26 @@ func (s *session) httpReadResponse() (again, ok bool) {
 	}
 	h.rs = rsBody
 	return true, true
+}
+
+// countResponse accounts for a response head once it is parsed: its
+// status (log, counters, passive checks) and its captured fields.
+func (s *session) countResponse(resp *h1.Response) {
+	h, l := s.h, s.l
+	status := resp.Status
+	if status >= 200 || status == 101 {
+		s.at.status, s.at.resp = status, l.now
+		h.rspMinor = int8(resp.Minor)
+	}
+	if h.caps != nil && (status >= 200 || status == 101) {
+		s.fe.caps.capture(h.caps, resp.Headers, true)
+	}
+	s.srv.Counters.CountStatus(status)
+	s.be.Counters.CountStatus(status)
+	s.fe.counters.CountStatus(status)
+	if status >= 200 {
+		s.observeHTTP(status)
+	}
 }
 
 // forwardResponseHead consumes a response head of hl bytes and inHead body
@@ -891,7 +971,7 @@ func (s *session) httpResponseDone() {
 		return
 	}
 	h.rq, h.rs = rqHead, rsNone
-	h.headStart = time.Time{}
+	h.headStart, h.continued = time.Time{}, false
 	h.idleSince = l.now
 	s.c2s.setLimit(0)
 	s.s2c.setLimit(0)
@@ -959,6 +1039,10 @@ func (s *session) srvName() string {
 // back as in HAProxy: keep-alive to http-request, http-request to client.
 func (s *session) httpHeadDeadline(earliest func(time.Time, time.Duration)) {
 	h, t := s.h, &s.fe.conf.Timeouts
+	if h.holding(false) {
+		s.holdDeadline(earliest) // the head is whole: its body is awaited
+		return
+	}
 	hr := t.HTTPRequest
 	if hr <= 0 {
 		hr = t.Client
@@ -994,6 +1078,9 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 		return
 	}
 	bt := &s.be.Conf.Timeouts
+	if h.holding(true) {
+		s.holdDeadline(earliest)
+	}
 	if (h.rq == rqBody || h.rs == rsBody || s.c2s.inPipe > 0 || s.s2c.inPipe > 0) && !s.serverBlocks() {
 		earliest(s.lastCli, t.Client)
 	}
@@ -1002,7 +1089,7 @@ func (s *session) httpDeadline(earliest func(time.Time, time.Duration)) {
 	}
 	switch h.rs {
 	case rsHead:
-		if h.rq == rqDone {
+		if h.rq == rqDone && !h.holding(true) {
 			earliest(h.reqDoneAt, s.serverTimeout(bt))
 		}
 	case rsBody:

@@ -22,7 +22,7 @@ func (s *session) httpFail(code int, format string, args ...any) {
 	if s.state == stClosed {
 		return
 	}
-	s.failPage(code, s.errorPage(code).answer(s.h != nil && s.h.isHead), format, args...)
+	s.failPage(code, s.errorAnswer(code, nil), format, args...)
 }
 
 // failPage answers page (a whole response that closes) with its status
@@ -206,7 +206,7 @@ func (s *session) handOff(serve func(net.Conn)) {
 func (s *session) localReply(code int, page, challenge []byte) {
 	if code == 401 && challenge != nil {
 		if p := s.errorPage(401); p != builtinPages[errIndex(401)] {
-			page = p.withChallenge(s.l.out[:0], challenge, s.h.isHead)
+			page = p.withChallenge(s.l.out[:0], challenge, s.h.isHead, s.replyTxn())
 			if page != nil {
 				s.l.out = page[:0] // keep the grown buffer
 			}

@@ -5,18 +5,24 @@ import (
 	"strings"
 
 	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/rules"
 )
 
 // The responses fjord writes itself, as complete messages that close the
 // connection, built once when the engine starts. Without an error page
 // configured, they are HAProxy 2.6's built-in pages (src/http.c), so that
-// monitoring which greps for them keeps working; "errorfile", "errorloc"
-// and "errorfiles" replace them per proxy.
+// monitoring which greps for them keeps working; "errorfile", "errorloc",
+// "errorfiles" and "http-error" replace them per proxy.
 
-// errPage is one answer, prebuilt.
+// errPage is one answer, prebuilt, or an http-error reply built for each
+// request (reply).
 type errPage struct {
 	msg  []byte // the whole response; empty: close without answering (errorfile /dev/null)
 	head int    // the length of msg's head, through the empty line: what a HEAD request gets
+	// reply is an http-error line's response, rendered per request
+	// (errorAnswer); msg is then nil.
+	reply *rules.Reply
 	// challengeHead is, for a configured 401 page, msg's head without
 	// its WWW-Authenticate fields and its empty line: the stats page's
 	// challenge goes after it (withChallenge).
@@ -97,7 +103,7 @@ func builtinPage(code int, reason, text string) *errPage {
 
 // newErrorPages builds a proxy's answers: its configured pages over
 // base's (nil: none).
-func newErrorPages(px *config.Proxy, base *errorPages) *errorPages {
+func newErrorPages(px *config.Proxy, base *errorPages, cp *rules.Compiler) *errorPages {
 	if len(px.ErrorPages) == 0 && base == nil {
 		return nil
 	}
@@ -106,7 +112,12 @@ func newErrorPages(px *config.Proxy, base *errorPages) *errorPages {
 		p = *base
 	}
 	for code, pg := range px.ErrorPages {
-		if i := errIndex(code); i >= 0 {
+		i := errIndex(code)
+		switch {
+		case i < 0:
+		case pg.Reply != nil:
+			p[i] = &errPage{reply: cp.Reply(pg.Reply)}
+		default:
 			p[i] = configuredPage(pg)
 		}
 	}
@@ -155,8 +166,12 @@ func appendPageHead(b []byte, pg *config.ErrorPage, skip string) []byte {
 // withChallenge appends to dst the answer to a request that must
 // authenticate: a configured 401 page with the WWW-Authenticate value
 // challenge in place of its own, as HAProxy's http_action_auth builds
-// the answer of "stats auth". nil for an empty page.
-func (p *errPage) withChallenge(dst, challenge []byte, head bool) []byte {
+// the answer of "stats auth" (an http-error reply, rendered with t, gets
+// the field after its own). nil for an empty page.
+func (p *errPage) withChallenge(dst, challenge []byte, head bool, t *rules.Txn) []byte {
+	if p.reply != nil {
+		return p.reply.Append(dst, t, connClose+"WWW-Authenticate: "+string(challenge)+"\r\n", head)
+	}
 	if len(p.msg) == 0 {
 		return nil
 	}
@@ -185,4 +200,71 @@ func (s *session) errorPage(code int) *errPage {
 		}
 	}
 	return s.fe.pages[i]
+}
+
+// errorAnswer is the answer to the current request for code: its error
+// page, or the page's http-error reply rendered with t (nil: with the
+// request while fjord holds its head, else without it, as HAProxy's
+// samples find no request once it is forwarded). The bytes are valid
+// until the loop's next answer.
+func (s *session) errorAnswer(code int, t *rules.Txn) []byte {
+	p := s.errorPage(code)
+	head := s.h != nil && s.h.isHead
+	if p.reply == nil {
+		return p.answer(head)
+	}
+	if t == nil {
+		t = s.replyTxn()
+	}
+	out := p.reply.Append(s.l.out[:0], t, connClose, head)
+	s.l.out = out[:0]
+	return out
+}
+
+// replyTxn is a Txn for an answer built outside the rules: the request
+// while fjord holds it (heldRequest), the backend and server it went
+// to, the session's variables.
+func (s *session) replyTxn() *rules.Txn {
+	t := s.txn(s.heldRequest())
+	s.sessionVars(t, false)
+	if s.be != nil {
+		t.Backend, t.BackendID = s.be.Name, s.be.id
+	}
+	t.Server, t.ServerID = s.srvName(), s.srvID()
+	return t
+}
+
+// heldRequest is the current request as the loop's parse of it, while
+// it is fjord's to answer: parsed in this turn (reqParsed), or its head
+// still unsent while the session waits for a server, parsed again (from
+// the client's socket, or as the rules rewrote it). nil otherwise: the
+// request has gone to the server.
+func (s *session) heldRequest() *h1.Request {
+	h, l := s.h, s.l
+	switch {
+	case h == nil:
+		return nil
+	case h.reqParsed:
+		return &l.req
+	case h.rq != rqHead || h.headLen == 0:
+		return nil
+	}
+	switch s.state {
+	case stQueued, stConnecting, stRetryWait, stServerHandshake:
+	default:
+		return nil
+	}
+	head := h.edited
+	if head == nil {
+		buf := l.scratch[:h.headLen]
+		if n, err := s.cli.peek(buf); err != nil || n != len(buf) {
+			return nil
+		}
+		head = buf
+	}
+	if _, err := h1.ParseRequest(head, &l.req); err != nil {
+		return nil
+	}
+	h.stale = true // as after any use of the loop's parse by another session
+	return &l.req
 }

@@ -102,13 +102,28 @@ func (s *session) sessionVars(t *rules.Txn, start bool) {
 }
 
 // runRequestRules runs a proxy's http-request rules on the peeked head
-// (hl bytes). handled is set when the request was answered (or the
-// session ended); again is then httpNextHead's result.
-func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, hl int, drained bool) (handled, again bool) {
+// (hl bytes, n peeked with its body), from where a wait-for-body rule
+// stopped them (from). handled is set when the request was answered (or
+// the session ended, or it waits for its body); again is then
+// httpNextHead's result.
+func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, hl, n int, drained bool, from rules.Resume) (handled, again bool) {
 	if hs == nil || hs.req == nil {
-		return false, false
+		return s.rewriteIfEdited(t), false
 	}
-	v := hs.req.Run(t, t.Req)
+	req := &s.l.req
+	v := hs.req.RunFrom(t, t.Req, from)
+	for v.Outcome == rules.WaitBody {
+		// HAProxy answers an Expect: 100-continue as the rule first
+		// looks, whether it then waits or not.
+		s.expectContinue(req, t.Req)
+		if !s.requestWaitOver(v.Rule, req, hl, n) {
+			break
+		}
+		// The rules after it read the body (req.body), as much as the
+		// buffer holds.
+		t.Body = s.l.requestBody(req, s.l.scratch[hl:max(hl, min(n, s.l.eng.recvLimit))])
+		v = hs.req.RunFrom(t, t.Req, v.Resume())
+	}
 	s.lastRule = t.LastRule
 	s.keepCaptures(t, false)
 	s.keepAddrs(t)
@@ -116,13 +131,15 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.SilentDrop:
 		s.at.localBe = be
 		s.silentDrop()
+	case rules.WaitBody:
+		s.holdRequest(be, v, t)
 		return true, false
 	case rules.Deny:
 		s.at.localBe = be
 		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
 		return true, false
 	case rules.Failed:
-		s.httpFail(500, "an http-request rule could not rewrite the request")
+		s.httpFail(500, "'http-request %s' at %s could not rewrite the request (strict-mode on)", v.Rule.Action, v.Rule.Pos)
 		return true, false
 	case rules.Tarpit:
 		s.at.localBe = be
@@ -156,6 +173,26 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		s.l.out = out[:0]
 		return true, s.answerHere(out, v.Status, be, hl, drained)
 	}
+	s.requestRulesDone(t)
+	return s.rewriteIfEdited(t), false
+}
+
+// rewriteIfEdited writes out the request head when it was changed (by
+// rules, or by a 100 Continue that took its Expect field); handled is
+// set when it could not be, and the request was answered 500.
+func (s *session) rewriteIfEdited(t *rules.Txn) (handled bool) {
+	if t.Req.Edited && !s.rewriteEdited(t.Req) {
+		s.httpFail(500, "the rewritten request head is larger than tune.bufsize (%d bytes) or invalid", s.l.eng.bufSize)
+		return true
+	}
+	return false
+}
+
+// requestRulesDone gives effect to what a request's rules set for it:
+// their timeouts, and the early hints, sent at once (before fjord waits
+// for the body, when a wait-for-body rule follows them, as HAProxy sends
+// them when the next rule is not an early-hint).
+func (s *session) requestRulesDone(t *rules.Txn) {
 	if tm := t.Timeouts; tm.Server > 0 || tm.Tunnel > 0 {
 		if tm.Server > 0 {
 			s.tmoServer = tm.Server
@@ -167,13 +204,29 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	if hints := t.EarlyHints(); len(hints) > 0 && t.Req.Minor == 1 {
 		s.sendEarlyHints(hints)
 	}
-	if t.Req.Edited {
-		if !s.rewriteEdited(t.Req) {
-			s.httpFail(500, "the rewritten request head is larger than tune.bufsize (%d bytes) or invalid", s.l.eng.bufSize)
-			return true, false
-		}
+}
+
+// rewriteRoom is the size a message head of hl bytes may grow to under
+// the rules, when body of its body's bytes came with it: tune.bufsize
+// less the body bytes HAProxy's buffer would hold with the head (up to
+// tune.bufsize - tune.maxrewrite in all), so that a rewrite fails where
+// HAProxy's would, its buffer full (rules.Msg.Room).
+func (e *Engine) rewriteRoom(hl, body int) int {
+	return e.bufSize - min(body, max(0, e.recvLimit-hl))
+}
+
+// bodyWithHead is how many bytes of a message's body came with its head
+// (after): Content-Length bytes, a chunked body's bytes (framing
+// included), none for a message without a body, whose next bytes are the
+// next message's.
+func bodyWithHead(kind h1.BodyKind, contentLength int64, after int) int {
+	switch kind {
+	case h1.BodyLength:
+		return int(min(int64(after), contentLength))
+	case h1.BodyChunked, h1.BodyClose:
+		return after
 	}
-	return false, false
+	return 0
 }
 
 // rewriteEdited writes the head rules changed into the session's head
@@ -194,8 +247,10 @@ func (s *session) rewriteEdited(m *rules.Msg) bool {
 		return false
 	}
 	// The Msg now describes the new head, its slices in the session's
-	// buffer: later rules and conditions read it.
+	// buffer: later rules and conditions read it, with the same room.
+	room := m.Room
 	fillMsg(m, &l.req)
+	m.Room = room
 	return true
 }
 
@@ -220,9 +275,12 @@ func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
 
 // runResponseRules runs the backend's http-response rules, then the
 // frontend's, then the http-after-response rules, on the response head
-// just parsed (l.resp). It reports false when the rules answered
-// instead (deny, return) and the session is closing.
-func (s *session) runResponseRules() bool {
+// just parsed (l.resp), which may grow to room bytes (rewriteRoom);
+// after is what came with the head, full says the buffer holds all it
+// may of it. It reports false when the rules answered instead (deny,
+// return, redirect) or wait for the body, and the session is closing,
+// went on with the next request, or waits.
+func (s *session) runResponseRules(room int, after []byte, full bool) bool {
 	if len(s.fe.logSamples) > 0 {
 		t := s.txn(nil)
 		s.sessionVars(t, false)
@@ -246,13 +304,14 @@ func (s *session) runResponseRules() bool {
 			return false
 		}
 	}
-	fe, be := s.fe.rules, s.be.rules
-	if be == s.fe.rules { // a listen section: its rules once
-		be = nil
-	}
-	if fe == nil && be == nil {
+	if s.fe.rules == nil && s.be.rules == nil {
 		return true
 	}
+	return s.evalResponseRules(s.responseTxn(room), 0, rules.Resume{}, after, full)
+}
+
+// responseTxn fills the loop's Txn for the response rules.
+func (s *session) responseTxn(room int) *rules.Txn {
 	l := s.l
 	t := &l.txn
 	t.Reset()
@@ -270,42 +329,118 @@ func (s *session) runResponseRules() bool {
 	t.LastRule = s.lastRule
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)
+	t.Res.Room = room
 	t.Response = true
-	// HAProxy's order: the backend's http-response rules, the
-	// frontend's, then the http-after-response rules the same way.
-	for _, after := range []bool{false, true} {
-		for _, hs := range []*httpRuleSets{be, fe} {
-			if hs == nil {
-				continue
-			}
-			rs := hs.res
-			if after {
-				rs = hs.after
-			}
-			if rs == nil {
-				continue
-			}
-			v := rs.Run(t, t.Res)
-			s.lastRule = t.LastRule
-			s.keepCaptures(t, true)
-			switch v.Outcome {
-			case rules.Deny:
-				s.setTerm('P', 'H')
-				s.httpDeny(v.Status, s.replyBytes(hs, rs, t, v), "response denied by 'http-response deny' at %s", v.Rule.Pos)
-				return false
-			case rules.Return:
-				s.failPage(v.Status, s.replyBytes(hs, rs, t, v), "response replaced by 'http-response return' at %s", v.Rule.Pos)
-				return false
-			case rules.Failed:
-				s.httpFail(502, "an http-response rule could not rewrite the response of server %s", s.srvName())
-				return false
-			case rules.SilentDrop:
-				s.silentDrop()
-				return false
-			}
+	return t
+}
+
+// Response rule sets in HAProxy's order: the backend's http-response
+// rules, the frontend's, then the http-after-response rules the same way.
+const (
+	stageBackendResponse = iota
+	stageFrontendResponse
+	stageBackendAfter
+	stageFrontendAfter
+	stagesDone
+)
+
+// evalResponseRules runs the response rule sets from stage on, the first
+// from where a wait-for-body rule stopped it (from); see runResponseRules.
+func (s *session) evalResponseRules(t *rules.Txn, stage int, from rules.Resume, after []byte, full bool) bool {
+	fe, be := s.fe.rules, s.be.rules
+	if be == fe { // a listen section: its rules once
+		be = nil
+	}
+	for ; stage < stagesDone; stage, from = stage+1, (rules.Resume{}) {
+		hs := be
+		if stage == stageFrontendResponse || stage == stageFrontendAfter {
+			hs = fe
+		}
+		if hs == nil {
+			continue
+		}
+		rs := hs.res
+		if stage >= stageBackendAfter {
+			rs = hs.after
+		}
+		if rs == nil {
+			continue
+		}
+		v := rs.RunFrom(t, t.Res, from)
+		for v.Outcome == rules.WaitBody && bodyWaitOver(v.Rule, s.h.rspKind, s.l.resp.ContentLength, after, full, s.svr.hup) {
+			v = rs.RunFrom(t, t.Res, v.Resume())
+		}
+		s.lastRule = t.LastRule
+		s.keepCaptures(t, true)
+		switch v.Outcome {
+		case rules.WaitBody:
+			s.holdResponse(stage, v, t)
+			return false
+		case rules.Deny:
+			s.setTerm('P', 'H')
+			s.httpDeny(v.Status, s.replyBytes(hs, rs, t, v), "response denied by 'http-response deny' at %s", v.Rule.Pos)
+			return false
+		case rules.Return:
+			s.failPage(v.Status, s.replyBytes(hs, rs, t, v), "response replaced by 'http-response return' at %s", v.Rule.Pos)
+			return false
+		case rules.Failed:
+			// HAProxy's internal error (return_int_err), not a bad
+			// response: 500.
+			s.httpFail(500, "'%s %s' at %s could not rewrite the response of server %s (strict-mode on)",
+				v.Rule.Set, v.Rule.Action, v.Rule.Pos, s.srvName())
+			return false
+		case rules.Redirect:
+			s.responseRedirect(hs.redirects[v.Rule])
+			return false
+		case rules.SilentDrop:
+			s.silentDrop()
+			return false
 		}
 	}
 	return true
+}
+
+// responseRedirect answers an http-response redirect in place of the
+// server's response, as HAProxy's http_apply_redirect_rule does there:
+// the server connection is closed with the rest of its response unread,
+// and the client's is kept as after a request's redirect, unless the
+// client or the mode closes it or the request was not all sent (what is
+// left of it could not be told from a next request). Only a "location"
+// redirect reaches a response: it reads nothing of the request.
+func (s *session) responseRedirect(r *redirectRule) {
+	h, l := s.h, s.l
+	if h.rq != rqDone {
+		h.closeAfter = true
+		s.c2s.release(l.pipes) // request bytes on their way to a server that is gone
+	}
+	conn := connKeep
+	if h.closeAfter || l.draining {
+		conn = connClose
+	}
+	out := r.appendResponse(l.out[:0], &l.req, conn)
+	l.out = out[:0]
+	s.setTerm('L', 'H') // a local answer, at the response head
+	s.at.status = r.code
+	s.fe.counters.CountStatus(r.code)
+	h.reusable = false
+	s.releaseServerConn()
+	s.s2c.bytes += int64(len(out))
+	h.local, h.answered = true, true
+	h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
+	s.c2s.setLimit(0)
+	s.s2c.setLimit(0)
+	if !s.s2c.writeHead(s, out) {
+		return
+	}
+	s.touch(&s.cli)
+	if s.s2c.inPipe > 0 {
+		s.state = stEstablished // httpResponseDone ends it once the client took it
+		s.rearm()
+		return
+	}
+	if s.httpLocalDone() {
+		s.httpReadHead()
+	}
 }
 
 // fillResMsg points m at the parsed response, its fields copied so that
@@ -371,16 +506,22 @@ type sessionVars struct {
 
 // sendEarlyHints writes a 103 Early Hints response with the fields
 // early-hint rules gathered, before the request goes on. An HTTP/1.0
-// client gets none, as in HAProxy. The client's socket buffer is empty
-// between requests, so the small answer goes in one write; a client
-// that does not read it loses only the hint.
+// client gets none, as in HAProxy.
 func (s *session) sendEarlyHints(fields []byte) {
 	l := s.l
 	out := append(l.out[:0], "HTTP/1.1 103 Early Hints\r\n"...)
 	out = append(out, fields...)
 	out = append(out, "\r\n"...)
 	l.out = out[:0]
-	if n, _, err := s.cli.send(out); err == nil {
+	s.sendInterim(out)
+}
+
+// sendInterim writes an interim response of fjord's own (103, 100)
+// before the request goes on. The client's socket buffer is empty
+// between requests, so the small answer goes in one write; a client
+// that does not read it loses only the interim answer.
+func (s *session) sendInterim(msg []byte) {
+	if n, _, err := s.cli.send(msg); err == nil {
 		s.s2c.bytes += int64(n)
 	}
 }
@@ -473,7 +614,7 @@ func (s *session) replyBytes(hs *httpRuleSets, rs *rules.HTTPRules, t *rules.Txn
 	}
 	if errorReply(r) {
 		if errIndex(v.Status) >= 0 {
-			return s.errorPage(v.Status).answer(head)
+			return s.errorAnswer(v.Status, t)
 		}
 		return hs.pages[r]
 	}

@@ -816,3 +816,175 @@ func TestReturnDropsEmptyField(t *testing.T) {
 		t.Errorf("x-ff %q, want 10.0.0.1", got)
 	}
 }
+
+// pathServer answers every request with a 200 carrying a large body
+// and X-Path set to its target, on connections it counts.
+func pathServer(t *testing.T) (addr string, conns *atomic.Int64) {
+	conns = new(atomic.Int64)
+	body := strings.Repeat("b", 100000)
+	addr = serveTCP(t, func(c net.Conn) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Path: %s\r\nContent-Length: %d\r\n\r\n%s", req.URL.Path, len(body), body); err != nil {
+				return
+			}
+		}
+	})
+	return addr, conns
+}
+
+// An http-response redirect replaces the server's response: the client
+// gets the redirect and its connection is kept, the server's is closed
+// with the rest of its response unread; an HTTP/1.0 client is closed.
+func TestHTTPResponseRedirect(t *testing.T) {
+	srv, conns := pathServer(t)
+	_, addr := startEngine(t, rulesConfig(t, "",
+		"  http-response redirect location /moved code 301 set-cookie M=1 if { res.hdr(x-path) /old }\n"+
+			"  http-response redirect location https://b.example/ if { res.hdr(x-path) /post }", srv))
+	rs := ruleExchange(t, addr,
+		"GET /old HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /new HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 3 {
+		t.Fatalf("%d responses on a kept connection, want 3", len(rs))
+	}
+	if r := rs[0]; r.StatusCode != 301 || r.Header.Get("Location") != "/moved" || r.Header.Get("Set-Cookie") != "M=1; path=/;" ||
+		r.ContentLength != 0 || r.Close || bodyOf(r) != "" {
+		t.Errorf("301: %d %v", r.StatusCode, r.Header)
+	}
+	if r := rs[1]; r.StatusCode != 302 || r.Header.Get("Location") != "https://b.example/" || r.Header.Get("Cache-Control") != "no-cache" || r.Close {
+		t.Errorf("302: %d %v", r.StatusCode, r.Header)
+	}
+	if r := rs[2]; r.StatusCode != 200 || len(bodyOf(r)) != 100000 {
+		t.Errorf("200: %d, %d bytes", r.StatusCode, len(bodyOf(r)))
+	}
+	// Each redirected response's server connection was dropped.
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d server connections, want 3", n)
+	}
+	got := untilClose(t, addr, "GET /old HTTP/1.0\r\nHost: a\r\n\r\n")
+	want := "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /moved\r\nset-cookie: M=1; path=/;\r\nconnection: close\r\n\r\n"
+	if got != want {
+		t.Errorf("HTTP/1.0:\n got %q\nwant %q", got, want)
+	}
+}
+
+// A response redirected before the request was all sent closes the
+// client's connection: the rest of the request could not be told from a
+// next one.
+func TestHTTPResponseRedirectBeforeRequestEnd(t *testing.T) {
+	early := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		io.Copy(io.Discard, br)
+	})
+	_, addr := startEngine(t, rulesConfig(t, "", "  http-response redirect location /elsewhere", early))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\npartial")
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /elsewhere\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+	if string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// strictConfig is HAProxy's reg-test http-rules/strict_rw_mode.vtc's
+// setting: a 2048-byte buffer of which 128 are kept for rewrites, with
+// request bodies buffered.
+func strictConfig(t *testing.T, fe, be, srv string) string {
+	return strings.Replace(rulesConfig(t, fe, be, srv), "global\n", "global\n  tune.bufsize 2048\n  tune.maxrewrite 128\n", 1)
+}
+
+// A rewrite past tune.bufsize, counting the body that came with the head
+// up to tune.bufsize - tune.maxrewrite, fails: 500 in strict mode, for a
+// request as for a response; skipped after "strict-mode off"; each rule
+// set starts strict.
+func TestStrictModeAndRewriteRoom(t *testing.T) {
+	v60 := strings.Repeat("1234567890", 6)
+	t.Run("request", func(t *testing.T) {
+		srv := headersNode(t)
+		_, addr := startEngine(t, strictConfig(t,
+			"  option http-buffer-request\n"+
+				"  http-request set-header x-hdr1 "+v60+"\n"+
+				"  http-request set-header x-hdr2 "+v60+" if { path /req2 }\n"+
+				"  http-request strict-mode off if { path /req3 }\n"+
+				"  http-request set-header x-hdr3 "+v60+" if { path /req3 }",
+			"  http-request set-header x-hdr3 "+v60+" if { path /req4 }", srv))
+		body := strings.Repeat("b", 2000)
+		for _, tc := range []struct {
+			path   string
+			status int
+			has    []string
+			not    []string
+		}{
+			{"/req1", 200, []string{"x-hdr1: " + v60}, nil},
+			{"/req2", 500, nil, nil},
+			{"/req3", 200, []string{"x-hdr1: " + v60}, []string{"x-hdr3"}},
+			{"/req4", 500, nil, nil},
+			// A small body leaves room for every field.
+			{"/req2?small", 200, []string{"x-hdr1: " + v60, "x-hdr2: " + v60}, nil},
+		} {
+			b := body
+			if strings.HasSuffix(tc.path, "small") {
+				b = "tiny"
+			}
+			rs := ruleExchange(t, addr, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s", tc.path, len(b), b))
+			if rs[0].StatusCode != tc.status {
+				t.Errorf("%s: status %d, want %d", tc.path, rs[0].StatusCode, tc.status)
+				continue
+			}
+			got := bodyOf(rs[0])
+			for _, s := range tc.has {
+				if !strings.Contains(got, s) {
+					t.Errorf("%s: the server did not get %q: %q", tc.path, s, got)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(got, s) {
+					t.Errorf("%s: the server got %q: %q", tc.path, s, got)
+				}
+			}
+		}
+	})
+	t.Run("response", func(t *testing.T) {
+		srv, _ := pathServer(t)
+		_, addr := startEngine(t, strictConfig(t,
+			"  http-response set-header x-hdr4 "+v60+" if { res.hdr(x-path) /req4 }",
+			"  http-response set-header x-hdr1 "+v60+"\n"+
+				"  http-response set-header x-hdr2 "+v60+" if { res.hdr(x-path) /req2 }\n"+
+				"  http-response strict-mode off if { res.hdr(x-path) /req3 }\n"+
+				"  http-response set-header x-hdr3 "+v60+" if { res.hdr(x-path) /req3 }", srv))
+		for _, tc := range []struct {
+			path        string
+			status      int
+			hdr1, hdr3  string
+			contentSize int
+		}{
+			{"/req1", 200, v60, "", 100000},
+			{"/req2", 500, "", "", -1},
+			{"/req3", 200, v60, "", 100000},
+			{"/req4", 500, "", "", -1},
+		} {
+			r := ruleExchange(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: a\r\n\r\n")[0]
+			if r.StatusCode != tc.status || r.Header.Get("x-hdr1") != tc.hdr1 || r.Header.Get("x-hdr3") != tc.hdr3 {
+				t.Errorf("%s: %d %v", tc.path, r.StatusCode, r.Header)
+			}
+			if n := len(bodyOf(r)); tc.contentSize >= 0 && n != tc.contentSize {
+				t.Errorf("%s: %d bytes of body", tc.path, n)
+			}
+		}
+	})
+}

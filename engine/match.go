@@ -58,6 +58,7 @@ func (v engineEnv) UsableServers(name string) int {
 // m's own array so that rules may edit them.
 func fillMsg(m *rules.Msg, req *h1.Request) *rules.Msg {
 	m.Method, m.URI, m.Path, m.Minor = req.Method, req.URI, req.Path, req.Minor
+	m.Room = 0
 	m.Status, m.Reason, m.Edited = 0, nil, false
 	m.Headers = m.Headers[:0]
 	for _, h := range req.Headers {

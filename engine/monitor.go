@@ -42,7 +42,7 @@ func (s *session) monitorReply(t *rules.Txn) {
 		code = 503
 	}
 	s.fe.counters.CountStatus(code)
-	s.replyAndClose(s.errorPage(code).answer(s.h.isHead))
+	s.replyAndClose(s.errorAnswer(code, t))
 }
 
 // monitorFails reports whether a "monitor fail" condition holds for the

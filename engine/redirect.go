@@ -248,7 +248,7 @@ func (s *session) httpLocalDone() bool {
 		return false
 	}
 	h.rq, h.rs = rqHead, rsNone
-	h.headStart = time.Time{}
+	h.headStart, h.continued = time.Time{}, false
 	h.idleSince = l.now
 	s.state = stHTTPHead
 	s.rearm()

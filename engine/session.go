@@ -726,6 +726,12 @@ func (s *session) onTimer(now time.Time) {
 		}
 		return
 	}
+	if h := s.h; h != nil && h.hold != nil && h.hold.active {
+		// A message waits for its body: it is looked at once more
+		// before anything times out (it says which, if it does).
+		s.holdTimer()
+		return
+	}
 	s.timedOut(now)
 	switch s.state {
 	case stRetryWait:

@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/fjordlb/fjord/config"
@@ -30,6 +29,10 @@ const (
 	Tarpit                    // hold the request, then answer Verdict.Status
 	Invalid                   // a rule found the request invalid (normalize-uri ... strict): answer 400
 	SilentDrop                // close the client's connection without telling it (silent-drop)
+	// WaitBody: a wait-for-body rule applies. The engine waits for the
+	// message's body as the rule says (or not, when it is there), then
+	// goes on with RunFrom(Verdict.Resume()).
+	WaitBody
 )
 
 // Verdict is a rule set's outcome and the rule that decided it.
@@ -38,7 +41,20 @@ type Verdict struct {
 	Rule    *config.HTTPRule // nil for Continue
 	Status  int              // Deny, Return, Auth, Invalid: the status to answer
 	index   int              // the rule's place in its set
+	soft    bool             // WaitBody: strict-mode was off
 }
+
+// Resume is where an evaluation a wait-for-body rule held goes on: at
+// the rule after it, in the strict mode it was in (HAProxy resets the
+// mode only when a rule set's evaluation ends, not when it yields). The
+// zero Resume is a rule set's start.
+type Resume struct {
+	next int
+	soft bool
+}
+
+// Resume is where the evaluation goes on after a WaitBody verdict.
+func (v Verdict) Resume() Resume { return Resume{next: v.index + 1, soft: v.soft} }
 
 // HTTPRules is a compiled rule set.
 type HTTPRules struct {
@@ -51,12 +67,11 @@ type httpRule struct {
 	name  string // header name
 	value *Format
 	re    *regexp.Regexp
-	vars  *VarSet        // set-var, set-var-fmt, unset-var
-	tmo   *Expr          // set-timeout's expression
-	hdrs  []returnHeader // return's fields
-	body  *Format        // return's lf-string or lf-file
-	norm  *normalizer    // normalize-uri
-	addr  *AddrSet       // set-src, set-src-port, set-dst, set-dst-port
+	vars  *VarSet     // set-var, set-var-fmt, unset-var
+	tmo   *Expr       // set-timeout's expression
+	reply *Reply      // return, deny, tarpit: the response the rule builds
+	norm  *normalizer // normalize-uri
+	addr  *AddrSet    // set-src, set-src-port, set-dst, set-dst-port
 }
 
 type returnHeader struct {
@@ -81,7 +96,7 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 	for _, r := range list {
 		hr := httpRule{
 			conf: r, cond: cp.Cond(r.Cond), name: r.Name, value: compileFormat(r.Value),
-			re: r.Regex, body: compileFormat(r.BodyFormat),
+			re: r.Regex,
 		}
 		switch r.Action {
 		case config.ActSetVar, config.ActSetVarFmt, config.ActUnsetVar:
@@ -94,9 +109,8 @@ func (cp *Compiler) HTTPRules(list []*config.HTTPRule) *HTTPRules {
 			hr.norm = compileNormalizer(r.Normalize)
 		case config.ActSetSrc, config.ActSetSrcPort, config.ActSetDst, config.ActSetDstPort:
 			hr.addr = httpAddrSet(r)
-		}
-		for _, h := range r.Headers {
-			hr.hdrs = append(hr.hdrs, returnHeader{name: h.Name, value: compileFormat(h.Value)})
+		case config.ActReturn, config.ActDeny, config.ActTarpit:
+			hr.reply = cp.Reply(r)
 		}
 		rs.rules = append(rs.rules, hr)
 	}
@@ -113,25 +127,37 @@ func compileOptExpr(e *config.Expr) *Expr {
 // Run evaluates the rules on m (t.Req for request rules, t.Res for
 // response rules, with t.Response set). A rule that decides becomes the
 // Txn's LastRule.
-func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict {
-	v := rs.run(t, m)
-	if v.Rule != nil {
+func (rs *HTTPRules) Run(t *Txn, m *Msg) Verdict { return rs.RunFrom(t, m, Resume{}) }
+
+// RunFrom evaluates the rules from where a wait-for-body rule held them
+// (the zero Resume: from the first).
+func (rs *HTTPRules) RunFrom(t *Txn, m *Msg, from Resume) Verdict {
+	v := rs.runFrom(t, m, from)
+	if v.Rule != nil && v.Outcome != WaitBody {
 		t.LastRule = &v.Rule.Pos // last_rule_file, last_rule_line
 	}
 	return v
 }
 
-func (rs *HTTPRules) run(t *Txn, m *Msg) Verdict {
+func (rs *HTTPRules) runFrom(t *Txn, m *Msg, from Resume) Verdict {
 	if rs == nil {
 		return Verdict{}
 	}
-	for i := range rs.rules {
+	// Every evaluation of a rule set starts in strict mode, as HAProxy's
+	// http_req_get_intercept_rule does: a strict-mode rule changes it for
+	// the rules after it, in this rule set only.
+	soft := from.soft
+	for i := from.next; i < len(rs.rules); i++ {
 		r := &rs.rules[i]
 		if !r.cond.Match(t) {
 			continue
 		}
 		c := r.conf
 		switch c.Action {
+		case config.ActStrictMode:
+			soft = !c.Strict
+		case config.ActWaitForBody:
+			return Verdict{Outcome: WaitBody, Rule: c, index: i, soft: soft}
 		case config.ActAllow:
 			return Verdict{Outcome: Allow, Rule: c}
 		case config.ActDeny:
@@ -189,16 +215,31 @@ func (rs *HTTPRules) run(t *Txn, m *Msg) Verdict {
 		case config.ActNormalizeURI:
 			// As HAProxy: invalid input (strict) is a bad request; an
 			// already normal target is left as it is.
+			uri, path := m.URI, m.Path
 			switch r.norm.apply(t, m) {
 			case normInvalid:
 				return Verdict{Outcome: Invalid, Rule: c, Status: 400}
 			case normChanged:
+				if !m.fits(0) { // fragment-encode grows the target
+					m.URI, m.Path = uri, path
+					if !soft {
+						return Verdict{Outcome: Failed, Rule: c}
+					}
+					continue
+				}
 				m.Edited = true
 			}
 		default:
 			if !r.edit(t, m) {
-				// HAProxy's ACT_RET_ERR: the rule is the last one.
-				return Verdict{Outcome: Failed, Rule: c}
+				if !soft {
+					// HAProxy's ACT_RET_ERR: the rule is the last one.
+					return Verdict{Outcome: Failed, Rule: c}
+				}
+				// Skipped, as HAProxy skips a failed rewrite in soft
+				// mode; what the action did before it failed (the
+				// fields set-header removed) stays done, as there.
+				m.Edited = true
+				continue
 			}
 			m.Edited = true
 		}
@@ -207,7 +248,8 @@ func (rs *HTTPRules) run(t *Txn, m *Msg) Verdict {
 }
 
 // edit carries out a header, URI or status action; false: the result
-// cannot be sent (a CR, LF or NUL in a value, an empty method or path).
+// cannot be sent (a CR, LF or NUL in a value, an empty method or path)
+// or does not fit the head's room (Msg.Room).
 func (r *httpRule) edit(t *Txn, m *Msg) bool {
 	c := r.conf
 	switch c.Action {
@@ -219,6 +261,9 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		if c.Action == config.ActSetHeader {
 			delHeaders(m, r.name, config.MatchStr, nil)
 		}
+		if !m.fits(len(r.name) + len(": ") + len(v) + len("\r\n")) {
+			return false
+		}
 		m.Headers = append(m.Headers, Header{Name: strBytes(r.name), Value: v})
 	case config.ActDelHeader:
 		delHeaders(m, r.name, c.DelMatch, r.re)
@@ -226,7 +271,7 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		return replaceHeaders(t, m, r)
 	case config.ActSetMethod:
 		v := r.value.render(t)
-		if len(v) == 0 || !token(v) {
+		if len(v) == 0 || !token(v) || !m.fits(len(v)-len(m.Method)) {
 			return false
 		}
 		m.Method = v
@@ -246,8 +291,12 @@ func (r *httpRule) edit(t *Txn, m *Msg) bool {
 		}
 		return setTarget(t, m, act, out)
 	case config.ActSetStatus:
-		m.Status = c.Status
-		m.Reason = strBytes(c.Reason)
+		before, status, reason := m.headSize(), m.Status, m.Reason
+		m.Status, m.Reason = c.Status, strBytes(c.Reason)
+		if m.headSize() > before && !m.fits(0) { // a longer reason
+			m.Status, m.Reason = status, reason
+			return false
+		}
 	}
 	return true
 }
@@ -284,7 +333,7 @@ func replaceHeaders(t *Txn, m *Msg, r *httpRule) bool {
 		if r.conf.Action == config.ActReplaceHeader {
 			out, ok := regexReplace(t, r.re, h.Value, r.value)
 			if ok {
-				if !fieldValue(out) {
+				if !fieldValue(out) || !m.fits(len(out)-len(h.Value)) {
 					return false
 				}
 				h.Value = out
@@ -311,7 +360,7 @@ func replaceHeaders(t *Txn, m *Msg, r *httpRule) bool {
 		}
 		if changed {
 			out := t.rendered[off:len(t.rendered):len(t.rendered)]
-			if !fieldValue(out) {
+			if !fieldValue(out) || !m.fits(len(out)-len(h.Value)) {
 				return false
 			}
 			h.Value = out
@@ -379,7 +428,11 @@ func setTarget(t *Txn, m *Msg, act config.HTTPAction, v []byte) bool {
 		}
 		t.rendered = append(t.rendered, v...)
 	}
-	m.URI = t.rendered[off:len(t.rendered):len(t.rendered)]
+	uri := t.rendered[off:len(t.rendered):len(t.rendered)]
+	if !m.fits(len(uri) - len(m.URI)) {
+		return false
+	}
+	m.URI = uri
 	m.Path = pathOf(m.URI)
 	return true
 }
@@ -435,49 +488,10 @@ func token(v []byte) bool {
 	return true
 }
 
-// AppendReturn appends the answer of the return rule v decided: the
-// status line, the content type and length, the rule's fields, conn
-// (the connection field, CRLF-terminated, or empty) and the body. Field
-// names are lower case, as HAProxy's HTX writes them.
+// AppendReturn appends the answer of the return (deny, tarpit) rule v
+// decided, built from the rule's arguments (Reply.Append).
 func (rs *HTTPRules) AppendReturn(dst []byte, t *Txn, v Verdict, conn string) []byte {
-	r := &rs.rules[v.index]
-	c := r.conf
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(c.Status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, Reason(c.Status)...)
-	dst = append(dst, "\r\n"...)
-	if c.ContentType != "" {
-		dst = append(dst, "content-type: "...)
-		dst = append(dst, c.ContentType...)
-		dst = append(dst, "\r\n"...)
-	}
-	body := strBytes(c.Body)
-	if r.body != nil {
-		body = r.body.render(t)
-	}
-	if c.Status != 204 && c.Status != 304 {
-		dst = append(dst, "content-length: "...)
-		dst = strconv.AppendInt(dst, int64(len(body)), 10)
-		dst = append(dst, "\r\n"...)
-	}
-	for i := range r.hdrs {
-		h := &r.hdrs[i]
-		v := h.value.render(t)
-		if len(v) == 0 || !fieldValue(v) {
-			// An empty value adds no field, as in HAProxy's
-			// http_reply_message; a value that would break the
-			// head is left out.
-			continue
-		}
-		dst = append(dst, h.name...)
-		dst = append(dst, ": "...)
-		dst = append(dst, v...)
-		dst = append(dst, "\r\n"...)
-	}
-	dst = append(dst, conn...)
-	dst = append(dst, "\r\n"...)
-	return append(dst, body...)
+	return rs.rules[v.index].reply.Append(dst, t, conn, false)
 }
 
 // pathqOf is the path and query of the target (all of an origin-form

@@ -112,6 +112,7 @@ func compileTypical(tb testing.TB, withMap bool) *typicalSet {
 func (ts *typicalSet) run(t *Txn, req, res *Msg) (backend string, rv, sv Verdict) {
 	// The request: the engine's txn and fillMsg.
 	fillTxn(t, req, v4Client, ts.request)
+	req.Room = config.DefaultBufSize // the engine's rewriteRoom for a request without a body
 	t.Frontend, t.Now = "bench", time.Unix(1796662800, 0)
 	rv = ts.req.Run(t, t.Req)
 	// The routing: the engine's router.backend.
@@ -137,6 +138,7 @@ func (ts *typicalSet) run(t *Txn, req, res *Msg) (backend string, rv, sv Verdict
 	for _, h := range ts.response.Headers {
 		res.Headers = append(res.Headers, Header{Name: h.Name, Value: h.Value})
 	}
+	res.Room = config.DefaultBufSize - 64 // its 64-byte body came with the head
 	t.Res, t.Response = res, true
 	sv = ts.res.Run(t, t.Res)
 	return backend, rv, sv

@@ -157,6 +157,36 @@ type Msg struct {
 	// Edited is set by any action that changed the head: the engine
 	// then writes it out from Msg instead of forwarding what it read.
 	Edited bool
+	// Room is the size the head may grow to, written out (headSize):
+	// HAProxy's buffer (tune.bufsize) less the body bytes that came
+	// with the head. A rewrite that would take the head past it fails,
+	// as HAProxy's does when its buffer is full. 0: no limit.
+	Room int
+}
+
+// headSize is the size of m written out as an HTTP/1 head: its first
+// line (a response's with the standard reason when it has no other),
+// its fields and the empty line.
+func (m *Msg) headSize() int {
+	n := 0
+	if m.Method != nil {
+		n = len(m.Method) + len(" ") + len(m.URI) + len(" HTTP/1.1\r\n")
+	} else {
+		reason := len(m.Reason)
+		if m.Reason == nil {
+			reason = len(Reason(m.Status))
+		}
+		n = len("HTTP/1.1 200 ") + reason + len("\r\n")
+	}
+	for i := range m.Headers {
+		n += len(m.Headers[i].Name) + len(": ") + len(m.Headers[i].Value) + len("\r\n")
+	}
+	return n + len("\r\n")
+}
+
+// fits reports whether the head may grow by grow bytes (Room).
+func (m *Msg) fits(grow int) bool {
+	return m.Room <= 0 || m.headSize()+grow <= m.Room
 }
 
 // Header is one header field.
@@ -225,4 +255,44 @@ func (t *Txn) Captures() []Capture {
 	c := t.captures
 	t.captures = t.captures[:0]
 	return c
+}
+
+// Keep copies m into dst with all its bytes in arena, reused and grown
+// as needed and returned, so that dst outlives the buffers m points
+// into: the engine keeps a message a wait-for-body rule holds while its
+// loop serves other sessions.
+func (m *Msg) Keep(dst *Msg, arena []byte) []byte {
+	need := len(m.Method) + len(m.URI) + len(m.Path) + len(m.Reason)
+	for i := range m.Headers {
+		need += len(m.Headers[i].Name) + len(m.Headers[i].Value)
+	}
+	if cap(arena) < need {
+		arena = make([]byte, 0, need)
+	}
+	arena = arena[:0]
+	// The arena never grows past need: the slices taken stay in it.
+	keep := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		off := len(arena)
+		arena = append(arena, b...)
+		return arena[off:len(arena):len(arena)]
+	}
+	headers := dst.Headers[:0]
+	*dst = *m
+	dst.Method, dst.URI, dst.Path, dst.Reason = keep(m.Method), keep(m.URI), keep(m.Path), keep(m.Reason)
+	for _, h := range m.Headers {
+		headers = append(headers, Header{Name: keep(h.Name), Value: keep(h.Value)})
+	}
+	dst.Headers = headers
+	return arena
+}
+
+// Load makes m the message src is, its fields in m's own array (which
+// rules may edit), their bytes still src's.
+func (m *Msg) Load(src *Msg) {
+	headers := append(m.Headers[:0], src.Headers...)
+	*m = *src
+	m.Headers = headers
 }

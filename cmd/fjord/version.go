@@ -65,7 +65,7 @@ func printBuildInfo(w io.Writer) {
 	fmt.Fprintln(w)
 	g := config.DefaultGlobal()
 	fmt.Fprintln(w, "Default settings :")
-	fmt.Fprintf(w, "  bufsize = %d, maxpollevents = %d, pipesize = %d\n", g.TuneBufSize, g.TuneMaxPollEvents, g.TunePipeSize)
+	fmt.Fprintf(w, "  bufsize = %d, maxrewrite = %d, maxpollevents = %d, pipesize = %d\n", g.TuneBufSize, g.MaxRewrite(), g.TuneMaxPollEvents, g.TunePipeSize)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Built with multi-threading support (MAX_THREADS=%d, default=%d).\n", config.MaxThreads, g.Loops())
 	fmt.Fprintln(w, "What each feature means in fjord:")
