@@ -131,6 +131,7 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.SilentDrop:
 		s.at.localBe = be
 		s.silentDrop()
+		return true, false
 	case rules.WaitBody:
 		s.holdRequest(be, v, t)
 		return true, false
