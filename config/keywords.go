@@ -105,6 +105,7 @@ var keywordTable = []keyword{
 	{name: "tune.maxrewrite", in: inGlobal, parse: glMaxRewrite, doc: "the-global-section"},
 	{name: "tune.maxpollevents", in: inGlobal, parse: glMaxPollEvents, doc: "the-global-section"},
 	{name: "tune.sched-batch", in: inGlobal, parse: glSchedBatch, doc: "the-global-section"},
+	{name: "busy-polling", in: inGlobal, parse: glBusyPolling, doc: "the-global-section"},
 	{name: "tune.sysctl", in: inGlobal, parse: glSysctl, doc: "the-global-section"},
 	{name: "hard-stop-after", in: inGlobal, parse: glHardStopAfter, doc: "the-global-section"},
 	{name: "stats", in: inGlobal, parse: glStats, doc: "the-global-section"},
@@ -434,6 +435,36 @@ func glSchedBatch(p *parser, _ *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'tune.sched-batch' %v", err)
 	}
 	p.cfg.Global.TuneSchedBatch = args[0] == "on"
+	return nil
+}
+
+// maxBusyWindow bounds "busy-polling adaptive": past a few milliseconds
+// spinning saves nothing a wake-up costs, and burns a core.
+const maxBusyWindow = 10 * time.Millisecond
+
+// glBusyPolling reads "busy-polling" (HAProxy's: never sleep in the
+// poller) and fjord's "busy-polling adaptive [TIME]": spin for TIME
+// (default 100us) after the last event, then sleep.
+func glBusyPolling(p *parser, _ *Proxy, _ Pos, args []string) error {
+	bp := BusyPolling{On: true}
+	switch {
+	case len(args) == 0:
+	case args[0] == "adaptive" && len(args) <= 2:
+		bp.Window = 100 * time.Microsecond
+		if len(args) == 2 {
+			d, err := parseDuration(args[1])
+			if err != nil {
+				return fmt.Errorf("'busy-polling adaptive': %v", err)
+			}
+			if d <= 0 || d > maxBusyWindow {
+				return fmt.Errorf("'busy-polling adaptive %s': the window must be above 0 and at most %v", args[1], maxBusyWindow)
+			}
+			bp.Window = d
+		}
+	default:
+		return fmt.Errorf("'busy-polling' takes no argument, or 'adaptive [TIME]' (fjord), not '%s'", strings.Join(args, " "))
+	}
+	p.cfg.Global.BusyPolling = bp
 	return nil
 }
 

@@ -65,6 +65,15 @@ func (c *Config) filter(cap Capability) []*Proxy {
 }
 
 // Global holds the settings of the global section.
+// BusyPolling says when an event loop spins instead of sleeping in
+// epoll_wait.
+type BusyPolling struct {
+	On bool
+	// Window is how long after its last event a loop keeps spinning; 0
+	// (HAProxy's busy-polling): always.
+	Window time.Duration
+}
+
 type Global struct {
 	MaxConn     int    // "maxconn"; DefaultGlobalMaxConn when unset
 	User, Group string // "user", "group"; resolved when privileges are dropped
@@ -89,6 +98,10 @@ type Global struct {
 	// an event loop under SCHED_BATCH while it carries bulk streams.
 	TuneSchedBatch bool
 	Sysctl         SysctlMode
+	// BusyPolling is "busy-polling": the event loops poll with a zero
+	// timeout instead of sleeping, always (HAProxy's) or, with "busy-polling
+	// adaptive TIME" (a fjord addition), for TIME after the last event.
+	BusyPolling BusyPolling
 
 	StatsSockets []StatsSocket
 	StatsTimeout time.Duration

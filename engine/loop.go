@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fjordlb/fjord/balancer"
+	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/engine/proxyproto"
 	"github.com/fjordlb/fjord/rules"
@@ -185,15 +186,20 @@ func (l *loop) run() {
 	defer activeLoops.Add(-1)
 	reserveSchedulerP()
 	busy, idle := false, false
+	bp := l.eng.cfg.Global.BusyPolling
+	var lastEvent time.Time // busy-polling adaptive: when the loop last had work
 	for !l.stopping.Load() {
 		var (
 			n   int
 			err error
 		)
-		if busy {
+		// Spinning, the loop polls without sleeping and goes round
+		// (timers, the inbox and closes are still served each time).
+		spinning := bp.On && l.spins(bp, lastEvent)
+		if busy || spinning {
 			n, err = pollWait(l.epfd, l.events, 0)
 		}
-		if n == 0 && err == nil {
+		if n == 0 && err == nil && !spinning {
 			timeout := l.wheel.timeout(time.Now())
 			if idle {
 				n, err = unix.EpollWait(l.epfd, l.events, timeout)
@@ -210,6 +216,9 @@ func (l *loop) run() {
 			idle = false
 		}
 		l.now = time.Now()
+		if busy {
+			lastEvent = l.now
+		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			l.eng.logf("loop %d: epoll_wait: %v", l.id, err)
 			time.Sleep(10 * time.Millisecond)
@@ -241,6 +250,17 @@ func (l *loop) run() {
 		}
 	}
 	l.shutdown()
+}
+
+// spins reports whether the loop polls again instead of sleeping:
+// "busy-polling" always, "busy-polling adaptive" within its window after
+// the last event; never once a soft stop began, so that an old process
+// of a reload does not take CPU from the new one (as in HAProxy).
+func (l *loop) spins(bp config.BusyPolling, lastEvent time.Time) bool {
+	if l.softStop.Load() {
+		return false
+	}
+	return bp.Window == 0 || time.Since(lastEvent) < bp.Window
 }
 
 // pollWait is epoll_wait as a raw system call, even when it blocks, so that
