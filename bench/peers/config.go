@@ -134,12 +134,22 @@ func configName(env *Env, mode Mode) string {
 // fjordConfig writes fjord's configuration; with rules, the rule set of
 // the rules-keepalive scenario and its map.
 func fjordConfig(mode Mode, rules bool) func(*Env, string, int) ([]string, []string, error) {
+	return fjordConfigWith(mode, rules, "", "fjord")
+}
+
+// fjordConfigGlobal is fjordConfig without rules, with global lines
+// added, in a file of its own (named after them).
+func fjordConfigGlobal(mode Mode, global string) func(*Env, string, int) ([]string, []string, error) {
+	return fjordConfigWith(mode, false, global, "fjord-bp")
+}
+
+func fjordConfigWith(mode Mode, rules bool, global, name string) func(*Env, string, int) ([]string, []string, error) {
 	return func(env *Env, bin string, port int) ([]string, []string, error) {
-		path, rulesMap, err := configFile(env, "fjord", mode, rules)
+		path, rulesMap, err := configFile(env, name, mode, rules)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, "", rulesMap)), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(haproxyStyle(env, mode, port, global, rulesMap)), 0o644); err != nil {
 			return nil, nil, err
 		}
 		return []string{bin, "-f", path}, []string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil

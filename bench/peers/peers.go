@@ -54,6 +54,9 @@ type Peer struct {
 	// Ref names the peer that its "×HAProxy" ratios are over; "" is
 	// HAProxy in the same mode (haproxy-tcp, haproxy-http).
 	Ref string
+	// OptIn: the peer runs only when named, never as part of "all" (a
+	// variant measured for one question, such as busy-polling's).
+	OptIn bool
 }
 
 // Env is what every peer is started with.
@@ -109,6 +112,10 @@ var All = []*Peer{
 	// proxy have no counterpart: neither reads this rule language.
 	{Name: RulesFjord, Mode: HTTP, Doc: "fjord-http with the rules-keepalive scenario's rule set", find: binIn("fjord"), config: fjordConfig(HTTP, true), checkFlag: "-c", Rules: true, Ref: RulesHAProxy},
 	{Name: RulesHAProxy, Mode: HTTP, Doc: "haproxy-http with the rules-keepalive scenario's rule set", find: inPath("haproxy"), config: haproxyConfig(HTTP, true), checkFlag: "-c", Rules: true, Ref: RulesHAProxy},
+	// Issue 20's busy-polling question: fjord with "busy-polling
+	// adaptive" against itself without, named on the command line.
+	{Name: "fjord-tcp-bp", Mode: TCP, Doc: "fjord-tcp with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(TCP, "  busy-polling adaptive\n"), OptIn: true},
+	{Name: "fjord-http-bp", Mode: HTTP, Doc: "fjord-http with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(HTTP, "  busy-polling adaptive\n"), OptIn: true},
 }
 
 // The peers of the rules-keepalive scenario: fjord with the rule set
@@ -137,7 +144,9 @@ func Lookup(names []string) ([]*Peer, error) {
 		n = strings.TrimSpace(n)
 		if n == "all" {
 			for _, p := range All {
-				add(p)
+				if !p.OptIn {
+					add(p)
+				}
 			}
 			continue
 		}

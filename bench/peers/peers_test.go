@@ -204,8 +204,24 @@ func TestLookup(t *testing.T) {
 	if _, err := Lookup([]string{"haproxy", "x"}); err == nil || !strings.Contains(err.Error(), `unknown proxy "haproxy"`) {
 		t.Errorf("unknown name: %v", err)
 	}
-	if all, _ := Lookup([]string{"all"}); len(all) != len(All) {
-		t.Errorf("all: %d peers, want %d", len(all), len(All))
+	// "all" is every peer but the opt-in variants, which run when named.
+	all, _ := Lookup([]string{"all"})
+	optIn := 0
+	for _, p := range All {
+		if p.OptIn {
+			optIn++
+		}
+	}
+	if optIn == 0 || len(all) != len(All)-optIn {
+		t.Errorf("all: %d peers, want %d (%d opt-in left out)", len(all), len(All)-optIn, optIn)
+	}
+	for _, p := range all {
+		if p.OptIn {
+			t.Errorf("all holds the opt-in %s", p.Name)
+		}
+	}
+	if bp, err := Lookup([]string{"fjord-tcp-bp"}); err != nil || len(bp) != 2 || bp[1].Name != "fjord-tcp-bp" {
+		t.Errorf("an opt-in peer named: %v, %v", bp, err)
 	}
 }
 
