@@ -847,7 +847,7 @@ func (s *session) fillSamples(r *AccessRecord) {
 	if len(s.fe.logSamples) == 0 {
 		return
 	}
-	t := s.txn(nil)
+	t := s.txnIn(&s.l.recTxn, nil)
 	s.sessionVars(t, false)
 	if s.be != nil && s.at.routed {
 		t.Backend = s.be.Name

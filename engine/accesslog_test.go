@@ -575,3 +575,46 @@ func TestLastRuleTCPLogged(t *testing.T) {
 		t.Errorf("last rule %q, want %q", got, want)
 	}
 }
+
+// The unique-id fetch makes the request's id when a rule first asks for
+// it, and gives the same one to every rule after, to the server's header
+// and to the log line; a response rule reading it leaves the response's
+// other rules their message.
+func TestUniqueIDFetchInRules(t *testing.T) {
+	got := make(chan string, 1)
+	web := serveTCP(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		got <- req.Header.Get("X-Request-ID") + " " + req.Header.Get("X-Req-Rule")
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	})
+	sink := &recordSink{}
+	opts := logOpts(sink)
+	opts.UniqueID = func(*config.Proxy) UniqueID { return counterID{} }
+	addr := startEngineOpts(t, logConfig(t, "http", `  unique-id-format %rt
+  unique-id-header X-Request-ID
+  http-request set-header X-Req-Rule %[unique-id]
+  http-response set-header A %[unique-id]
+  http-response set-header B %[unique-id]
+  http-response set-header S %[status]`, web), opts)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	a := resp.Header.Get("A")
+	if !strings.HasPrefix(a, "id-") || resp.Header.Get("B") != a || resp.Header.Get("S") != "200" {
+		t.Errorf("response fields A %q B %q S %q: want one id, and the status", a, resp.Header.Get("B"), resp.Header.Get("S"))
+	}
+	if sent := <-got; sent != a+" "+a {
+		t.Errorf("the server got %q, want the id %q in both fields", sent, a)
+	}
+	if r := sink.wait(t, 1); string(r.UniqueIDBytes()) != a {
+		t.Errorf("the log's id %q, want %q", r.UniqueIDBytes(), a)
+	}
+}

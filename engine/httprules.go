@@ -327,6 +327,9 @@ func (s *session) responseTxn(room int) *rules.Txn {
 	}
 	t.Env = engineEnv{l.eng}
 	t.Captured = captureView{s}
+	if s.fe.uid != nil {
+		t.UniqueID = uniqueIDView{s}
+	}
 	t.LastRule = s.lastRule
 	s.sessionVars(t, false)
 	t.Res = fillResMsg(&l.resMsg, &l.resp)

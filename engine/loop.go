@@ -43,6 +43,7 @@ type loop struct {
 	req h1.Request
 	// txn and reqMsg are what rules read (match.go), one per loop.
 	txn    rules.Txn
+	recTxn rules.Txn // a log line's samples' (session.fillSamples)
 	reqMsg rules.Msg
 	resMsg rules.Msg
 	// body holds a chunked body's data for the rules (requestBody).

@@ -10,9 +10,14 @@ import (
 
 // txn fills the loop's Txn for the session; req is nil outside HTTP (and
 // for the tcp-request rules, which read no request).
-func (s *session) txn(req *h1.Request) *rules.Txn {
+func (s *session) txn(req *h1.Request) *rules.Txn { return s.txnIn(&s.l.txn, req) }
+
+// txnIn fills t as txn fills the loop's Txn. A log line's samples are
+// evaluated in a Txn of their own (loop.recTxn): the unique-id fetch may
+// render the unique-id-format, and so a log line's samples, in the middle
+// of a rule set evaluating the loop's.
+func (s *session) txnIn(t *rules.Txn, req *h1.Request) *rules.Txn {
 	l := s.l
-	t := &l.txn
 	t.Reset()
 	s.fillAddrs(t, rules.AddrStream)
 	if req != nil {
@@ -29,6 +34,9 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	}
 	if s.h != nil {
 		t.Captured = captureView{s}
+		if s.fe.uid != nil {
+			t.UniqueID = uniqueIDView{s}
+		}
 	}
 	t.LastRule = s.lastRule
 	t.Frontend, t.FrontendID = s.fe.conf.Name, s.fe.id
@@ -70,6 +78,12 @@ func fillMsg(m *rules.Msg, req *h1.Request) *rules.Msg {
 // captureView is what the frontend captured of the current request, as
 // rules read it (capture.req.*, capture.res.*). A struct of one pointer:
 // making it an interface allocates nothing.
+// uniqueIDView makes the request's unique id for the unique-id fetch,
+// once per request: the same id goes to the server's header and the log.
+type uniqueIDView struct{ s *session }
+
+func (v uniqueIDView) UniqueID() []byte { return v.s.requestUniqueID() }
+
 type captureView struct{ s *session }
 
 func (v captureView) RequestLine() []byte {

@@ -81,7 +81,11 @@ func init() {
 		return Value{Type: config.TypeBin, B: t.Body}, true
 	}
 	fetchFns["unique-id"] = func(t *Txn, _ []config.Arg, _ *iter) (Value, bool) {
-		return strValue(t.UniqueID), t.UniqueID != nil
+		if t.UniqueID == nil {
+			return Value{}, false
+		}
+		id := t.UniqueID.UniqueID()
+		return strValue(id), id != nil
 	}
 
 	// Header fields. The "req." fetches read the request, the "res."

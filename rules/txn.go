@@ -67,8 +67,9 @@ type Txn struct {
 	Vars *Vars // the transaction's ("txn.", "req.", "res.")
 	Now  time.Time
 
-	// UniqueID is the request's unique id, once generated.
-	UniqueID []byte
+	// UniqueID gives the request's unique id, made the first time it is
+	// asked for (as HAProxy makes it); nil: no unique-id-format.
+	UniqueID UniqueIDs
 	// Captured is what the frontend captured of the HTTP request and
 	// its response (capture.req.*, capture.res.*); nil in tcp mode.
 	Captured Captured
@@ -237,6 +238,12 @@ type Env interface {
 	// UsableServers is the number of servers of a backend that may
 	// take traffic (nbsrv), -1 for an unknown backend.
 	UsableServers(backend string) int
+}
+
+// UniqueIDs makes the request's unique id (unique-id-format) when it is
+// first asked for, and gives the same one after.
+type UniqueIDs interface {
+	UniqueID() []byte
 }
 
 // Capture is a value a capture action kept for slot Slot.
