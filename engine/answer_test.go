@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -52,10 +54,25 @@ backend app
 
 // HAProxy runs http-after-response rules on the answers it gives
 // itself, as on a server's: the backend's then the frontend's once the
-// request is routed, the frontend's alone before.
+// request is routed, the frontend's alone before. The stats page's
+// answer (a handler fjord hands the connection to) goes through them too.
 func TestAfterResponseOnOwnAnswers(t *testing.T) {
 	srv := headersNode(t)
-	_, addr := startEngine(t, answersConfig(t, srv))
+	page := func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\npage")
+	}
+	intercept := func(_, backend string, req *h1.Request) Local {
+		if backend == "be" && string(req.Path) == "/be/page" {
+			return Local{Serve: page}
+		}
+		return Local{}
+	}
+	addr := startEngineOpts(t, answersConfig(t, srv), Options{Intercept: intercept})
 	for _, tc := range []struct {
 		path       string
 		status     int
@@ -73,6 +90,7 @@ func TestAfterResponseOnOwnAnswers(t *testing.T) {
 		{"/dead", 503, "503", "", false, "<html>"}, // app has no after-response rule
 		{"/be/deny", 429, "429", "429", false, ""},
 		{"/be/return", 299, "299", "202", false, ""}, // be's set-status, which fe's rules see
+		{"/be/page", 200, "200", "200", true, "page"},
 	} {
 		req := "GET " + tc.path + " HTTP/1.1\r\nHost: a\r\n\r\n"
 		rs := ruleExchange(t, addr, req, req)
@@ -394,4 +412,51 @@ func FuzzAnswerHead(f *testing.F) {
 			t.Fatalf("%q became %q: Connection %q, want %q", b[:hl], out, fields, conn)
 		}
 	})
+}
+
+// A handler's answer (the stats page's) goes through the after-response
+// rules however it writes it: an interim answer first as it is, the head
+// in pieces. One a rule fails on becomes the 500, after which the
+// connection closes.
+func TestAfterResponseOnHandedOffAnswer(t *testing.T) {
+	big := strings.Repeat("b", 2000)
+	page := func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		hdr := ""
+		if req.URL.Path == "/page/big" {
+			hdr = "X-Big: " + big + "\r\n"
+		}
+		for _, piece := range []string{"HTTP/1.1 200 OK\r\nContent-Le", "ngth: 4\r\n" + hdr + "Connection: close\r\n", "\r\n", "pa", "ge"} {
+			io.WriteString(c, piece)
+		}
+	}
+	intercept := func(_, _ string, req *h1.Request) Local {
+		if strings.HasPrefix(string(req.Path), "/page/") {
+			return Local{Serve: page}
+		}
+		return Local{}
+	}
+	cfg := strings.Replace(rulesConfig(t, strings.Join([]string{
+		"  http-after-response set-header x-seen %[status]",
+		"  http-after-response set-header x-copy1 %[res.hdr(x-big)]",
+		"  http-after-response set-header x-copy2 %[res.hdr(x-big)]",
+	}, "\n"), "", "127.0.0.1:1"), "global\n", "global\n  tune.bufsize 4096\n", 1)
+	addr := startEngineOpts(t, cfg, Options{Intercept: intercept})
+	got := untilClose(t, addr, "GET /page/small HTTP/1.1\r\nHost: a\r\n\r\n")
+	// set-header of an empty value sets an empty field, as in HAProxy.
+	want := "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\nx-seen: 200\r\nx-copy1: \r\nx-copy2: \r\n\r\npage"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got = untilClose(t, addr, "GET /page/big HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\n") ||
+		!strings.Contains(got, "\r\nx-seen: 500\r\n") || strings.Contains(got, big) || !strings.Contains(got, "\r\nconnection: close\r\n") {
+		t.Errorf("a failed rule: %q", got)
+	}
 }

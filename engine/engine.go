@@ -131,7 +131,9 @@ type Local struct {
 	// Serve takes the client connection, with the request still unread
 	// in it, in a goroutine of its own off the event loop. The
 	// connection keeps its place under the global and the frontend's
-	// maxconn until Serve returns.
+	// maxconn until Serve returns. What Serve writes goes through the
+	// http-after-response rules, the head of its answer held until it
+	// is whole.
 	Serve func(net.Conn)
 }
 

@@ -484,7 +484,7 @@ func (s *session) answerLocal(ans Local, be *backend) {
 		s.localReply(ans.Status, ans.Reply, ans.Authenticate, be)
 		return
 	}
-	s.handOff(ans.Serve)
+	s.handOff(ans.Serve, be)
 }
 
 // httpAttach finds a connection to s.srv for the current request: the one

@@ -134,10 +134,13 @@ func (s *session) drainClient() {
 }
 
 // handOff gives the client connection to a handler that runs outside the
-// event loop (the stats page, the runtime API). The request head is still
-// in the socket, so the handler reads the request itself.
-func (s *session) handOff(serve func(net.Conn)) {
+// event loop (the stats page), for a request routed to be (nil: the
+// frontend's page). The request head is still in the socket, so the
+// handler reads the request itself; its answer goes through the
+// after-response rules (afterConn).
+func (s *session) handOff(serve func(net.Conn), be *backend) {
 	l := s.l
+	after := s.newAfterConn(be) // while the session is the loop's
 	fd := s.cli.fd
 	// The descriptor must leave this loop's epoll set before it is
 	// duplicated: epoll watches the open file, and a duplicate would keep
@@ -185,16 +188,22 @@ func (s *session) handOff(serve func(net.Conn)) {
 	}
 	go func() {
 		defer done()
-		if rec == nil {
-			serve(conn)
-			return
+		var w *answerConn
+		if rec != nil {
+			w = &answerConn{Conn: conn}
+			conn = w
+		}
+		if after != nil {
+			after.Conn = conn
+			conn = after
 		}
 		start := time.Now()
-		w := &answerConn{Conn: conn}
-		serve(w)
-		rec.Status, rec.Bytes = w.status(), w.n
-		rec.Tt += time.Since(start).Milliseconds()
-		log.Log(rec)
+		serve(conn)
+		if rec != nil {
+			rec.Status, rec.Bytes = w.status(), w.n
+			rec.Tt += time.Since(start).Milliseconds()
+			log.Log(rec)
+		}
 	}()
 }
 

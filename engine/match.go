@@ -11,13 +11,19 @@ import (
 // txn fills the loop's Txn for the session; req is nil outside HTTP (and
 // for the tcp-request rules, which read no request).
 func (s *session) txn(req *h1.Request) *rules.Txn {
+	t := &s.l.txn
+	s.fillTxn(t)
+	if req != nil {
+		t.Req = fillMsg(&s.l.reqMsg, req)
+	}
+	return t
+}
+
+// fillTxn fills t for the session, without a request.
+func (s *session) fillTxn(t *rules.Txn) {
 	l := s.l
-	t := &l.txn
 	t.Reset()
 	s.fillAddrs(t, rules.AddrStream)
-	if req != nil {
-		t.Req = fillMsg(&l.reqMsg, req)
-	}
 	if info := s.cli.tlsInfo(); info != nil {
 		t.TLS = tlsView{info}
 	}
@@ -37,7 +43,6 @@ func (s *session) txn(req *h1.Request) *rules.Txn {
 	}
 	t.Now = l.now
 	t.Env = engineEnv{l.eng}
-	return t
 }
 
 // engineEnv is what rules read of the running proxy (nbsrv()). A struct
