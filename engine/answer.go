@@ -235,8 +235,9 @@ func (s *session) runAfterSets(sets [2]*rules.HTTPRules, t *rules.Txn) *config.H
 // request after an answer of fjord's own, the answer and the request's
 // bytes aside: the client lets it live (HTTP/1.1 without "Connection:
 // close", or HTTP/1.0 with keep-alive), "option httpclose" does not
-// apply, fjord is not stopping, and for a redirect (redirect) the
-// request has no body still in the client's socket.
+// apply, fjord is not stopping, nothing of the request is still on its
+// way (noKeep), and for a redirect (redirect) the request has no body
+// still in the client's socket.
 func (s *session) mayKeep(be *backend, redirect bool) bool {
 	h := s.h
 	mode := s.fe.conf.HTTPConnMode
@@ -244,7 +245,7 @@ func (s *session) mayKeep(be *backend, redirect bool) bool {
 		mode = combineModes(mode, be.Conf.HTTPConnMode)
 	}
 	switch {
-	case h.cliClose, mode == config.HTTPClose, s.l.draining:
+	case h.cliClose, h.noKeep, mode == config.HTTPClose, s.l.draining:
 		return false
 	case redirect && h.rq == rqHead && h.reqBodied:
 		return false
@@ -451,6 +452,7 @@ func (s *session) noteRequest(req *h1.Request, hl int) {
 	h.reqBodied = h.reqBody == h1.BodyChunked || h.reqBody == h1.BodyLength && req.ContentLength > 0
 	h.cliClose = req.Close || req.Minor == 0 && !req.KeepAlive
 	h.reqMinor = int8(req.Minor)
+	h.noKeep = false
 }
 
 // sendAnswer writes an answer prepared for the current request

@@ -88,6 +88,10 @@ type httpSession struct {
 	reqBody             h1.BodyKind
 	reqCL               int64
 	reqBodied, cliClose bool
+	// noKeep: the connection closes after the current request's answer
+	// whatever it is, something of the request being still on its way
+	// (a queue's grant).
+	noKeep bool
 	// hold is the request or response a wait-for-body rule holds
 	// (waitbody.go); allocated at a session's first wait, then kept.
 	hold *bodyHold

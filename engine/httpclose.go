@@ -70,6 +70,13 @@ func (s *session) answerFail(code int, page []byte, how answerHow, format string
 		s.close(true)
 		return
 	}
+	if s.state == stQueued && !s.be.Cancel(s) {
+		// A grant is on its way (granted gives it back): the
+		// connection must not queue its next request before it lands,
+		// where it would be taken for that request's.
+		s.srv = nil
+		s.h.noKeep = true
+	}
 	a := s.prepareAnswer(code, page, s.answerBackend(), how)
 	s.fe.counters.CountStatus(a.status)
 	if s.logsTraffic() {
