@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -458,5 +459,24 @@ func TestAfterResponseOnHandedOffAnswer(t *testing.T) {
 	if !strings.HasPrefix(got, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\n") ||
 		!strings.Contains(got, "\r\nx-seen: 500\r\n") || strings.Contains(got, big) || !strings.Contains(got, "\r\nconnection: close\r\n") {
 		t.Errorf("a failed rule: %q", got)
+	}
+}
+
+// A deny between two proxied requests leaves the server connection the
+// first one used for the next.
+func TestOwnAnswerKeepsIdleServerConnection(t *testing.T) {
+	var conns atomic.Int64
+	srv := countingServer(t, &conns)
+	_, addr := startEngine(t, answersConfig(t, srv))
+	rs := ruleExchange(t, addr,
+		"GET /be/a HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /be/deny HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /deny HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /be/b HTTP/1.1\r\nHost: a\r\n\r\n")
+	if len(rs) != 4 || rs[0].StatusCode != 200 || rs[1].StatusCode != 429 || rs[2].StatusCode != 403 || rs[3].StatusCode != 200 {
+		t.Fatalf("%d answers", len(rs))
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d server connections, want 1", n)
 	}
 }

@@ -88,15 +88,20 @@ func (s *session) answerFail(code int, page []byte, how answerHow, format string
 
 // endAnswered lets go of what the current request held once fjord
 // answers it itself: its place in a queue, its server slot, its server
-// connection.
+// connection. A server connection an earlier request left idle, which
+// this one never used (fjord answered it while it read it, or held it
+// in a tarpit), is kept for the next.
 func (s *session) endAnswered() {
 	if s.state == stQueued && !s.be.Cancel(s) {
 		s.srv = nil // a grant is on its way; granted gives it back
 	}
-	s.h.reusable = false
 	if s.srv != nil || s.h.counted {
 		s.endRequest()
 	}
+	if s.h.rq == rqHead && (s.state == stHTTPHead || s.state == stTarpit) {
+		return
+	}
+	s.h.reusable = false
 	s.releaseServerConn()
 }
 

@@ -26,7 +26,7 @@ func countingServer(t testing.TB, n *atomic.Int64) string {
 	})
 }
 
-// expectStatus sends raw and checks that fjord answers code and closes.
+// expectStatus sends raw and checks that fjord answers its page for code.
 func expectStatus(t *testing.T, addr, raw string, code int) {
 	t.Helper()
 	c := dial(t, addr)
