@@ -480,3 +480,21 @@ func TestOwnAnswerKeepsIdleServerConnection(t *testing.T) {
 		t.Errorf("%d server connections, want 1", n)
 	}
 }
+
+// A HEAD request gets the head of a return's answer alone, as HAProxy
+// skips a reply's payload then: the next answer on the connection
+// follows it at once.
+func TestOwnAnswerToHEAD(t *testing.T) {
+	srv := headersNode(t)
+	_, addr := startEngine(t, answersConfig(t, srv))
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "HEAD /return HTTP/1.1\r\nHost: a\r\n\r\nGET /return HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := readResponse(t, br, &http.Request{Method: "HEAD"}); resp.StatusCode != 200 || resp.ContentLength != 3 {
+		t.Fatalf("HEAD: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+	}
+	if resp, body := readResponse(t, br, nil); resp.StatusCode != 200 || body != "ret" {
+		t.Fatalf("GET after HEAD: %d %q", resp.StatusCode, body)
+	}
+}
