@@ -52,9 +52,10 @@ type ErrorPage struct {
 	// connection is closed without an answer, as HAProxy does.
 	Empty bool
 	// The response, as read from the file (or built for errorloc):
-	// status line, fields in order and body. Connection fields are left
-	// out: fjord closes the connection after its own answers and says
-	// so itself.
+	// status line, fields in order and body. A Connection field is
+	// kept: "close" closes the connection after the page, as in
+	// HAProxy, and the engine writes the value the connection calls
+	// for.
 	Version string // "HTTP/1.1" or "HTTP/1.0"
 	Status  int    // the status the response carries (it need not be Code)
 	Reason  string
@@ -266,8 +267,6 @@ func parseErrorResponse(raw []byte, pg *ErrorPage) error {
 			return fmt.Errorf("line %d: the value of %s holds %q", n, name, value[i])
 		}
 		switch strings.ToLower(name) {
-		case "connection":
-			continue // fjord says "Connection: close" itself
 		case "transfer-encoding":
 			return fmt.Errorf("line %d: Transfer-Encoding is not supported: an error page is sent whole, with its Content-Length or until the connection closes", n)
 		case "content-length":

@@ -123,13 +123,14 @@ func TestErrorPageContents(t *testing.T) {
 		code int
 		want ErrorPage
 	}{
-		// Connection fields are left out: fjord adds its own.
+		// The Connection field is kept: its "close" closes the
+		// connection after the page, as in HAProxy.
 		{503, ErrorPage{Code: 503, File: err503, Version: "HTTP/1.1", Status: 503, Reason: "Service Unavailable",
-			Fields: []Field{{"Cache-Control", "no-cache"}, {"Content-Type", "text/html"}, {"X-Err-Type", "site"}},
+			Fields: []Field{{"Cache-Control", "no-cache"}, {"Connection", "close"}, {"Content-Type", "text/html"}, {"X-Err-Type", "site"}},
 			Body:   []byte("<html><body><h1>Sorry</h1>\nBack soon.\n</body></html>\n")}},
 		// Lines may end in LF alone; the version is kept.
 		{400, ErrorPage{Code: 400, File: err400LF, Version: "HTTP/1.0", Status: 400, Reason: "Bad request",
-			Fields: []Field{{"Content-Length", "4"}, {"X-Err-Type", "lf"}}, Body: []byte("bad\n")}},
+			Fields: []Field{{"Content-Length", "4"}, {"Connection", "keep-alive"}, {"X-Err-Type", "lf"}}, Body: []byte("bad\n")}},
 		{408, ErrorPage{Code: 408, File: "/dev/null", Empty: true}},
 		// HAProxy's errorloc message (http_parse_errorloc).
 		{502, ErrorPage{Code: 502, Location: "/oops?from=lb", Version: "HTTP/1.1", Status: 302, Reason: "Found",

@@ -1143,6 +1143,33 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// The http-response rules of a stats page's proxy, and of a frontend
+// routing to it, do not run on the page's answers (HAProxy runs them):
+// fjord -c says so, at the first rule.
+func TestStatsResponseRulesNotice(t *testing.T) {
+	cfg := mustParse(t, lines(
+		"defaults",
+		"  mode http",
+		"frontend fe",
+		"  bind 127.0.0.1:8000",
+		"  http-response set-header x-fe 1",
+		"  default_backend be",
+		"frontend other",
+		"  bind 127.0.0.1:8001",
+		"  http-response set-header x-other 1",
+		"  default_backend plain",
+		"backend be",
+		"  stats enable",
+		"  stats auth a:b",
+		"  http-response set-header x-be 1",
+		"backend plain",
+	))
+	ds := diags(cfg, "do not run on the answers of the stats page")
+	if len(ds) != 2 || ds[0].Severity != Notice || ds[0].Pos != at(5) || ds[1].Pos != at(14) {
+		t.Errorf("diagnostics %v, want notices at lines 5 and 14", cfg.Diagnostics)
+	}
+}
+
 func TestStatsAdmin(t *testing.T) {
 	cfg := mustParse(t, lines(
 		"listen l",

@@ -56,22 +56,42 @@ func (p *parser) validateStats(px *Proxy) {
 	if len(st.Auth) == 0 && !(loopbackOnly(px) && !p.routedTo(px)) {
 		p.notice(Warning, px.Pos, "%s: the stats page at '%s' is not password protected; add 'stats auth USER:PASSWORD'", px, st.URI)
 	}
+	p.noticeStatsResponseRules(px)
+}
+
+// noticeStatsResponseRules says where the http-response rules that
+// HAProxy runs on the answers of px's stats page do not run in fjord:
+// the page answers off the event loop, its answer through the
+// http-after-response rules alone.
+func (p *parser) noticeStatsResponseRules(px *Proxy) {
+	for _, fe := range p.cfg.Proxies {
+		if len(fe.HTTPResponse) == 0 || fe != px && (fe.Caps&CapFrontend == 0 || !routes(fe, px)) {
+			continue
+		}
+		p.notice(Notice, fe.HTTPResponse[0].Pos, "%s: its http-response rules do not run on the answers of the stats page of %s, as HAProxy runs them; its http-after-response rules do", fe, px)
+	}
+}
+
+// routes reports whether frontend fe's use_backend or default_backend
+// names px.
+func routes(fe, px *Proxy) bool {
+	if fe.DefaultBackend == px.Name {
+		return true
+	}
+	for _, ub := range fe.UseBackends {
+		if ub.Backend == px.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // routedTo reports whether another section's use_backend or
 // default_backend names px: its stats page then answers their clients too.
 func (p *parser) routedTo(px *Proxy) bool {
 	for _, fe := range p.cfg.Frontends() {
-		if fe == px {
-			continue
-		}
-		if fe.DefaultBackend == px.Name {
+		if fe != px && routes(fe, px) {
 			return true
-		}
-		for _, ub := range fe.UseBackends {
-			if ub.Backend == px.Name {
-				return true
-			}
 		}
 	}
 	return false

@@ -472,7 +472,7 @@ func (s *session) noRequest() {
 
 // logHTTPFail logs a request answered with one of fjord's own errors
 // (page bytes sent on top of what the flows moved).
-func (s *session) logHTTPFail(code int, page int) {
+func (s *session) logHTTPFail(code, status int, page int) {
 	if !s.at.pending {
 		// The head never became a request: its line is unknown.
 		s.at.begin = s.start
@@ -490,7 +490,7 @@ func (s *session) logHTTPFail(code int, page int) {
 			}
 		}
 	}
-	s.at.status = code
+	s.at.status = status
 	switch code {
 	case 400:
 		s.setTerm('P', 'R')

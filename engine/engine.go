@@ -113,9 +113,13 @@ type ServerTLS struct {
 type Local struct {
 	// Reply is a complete response decided on the head alone, such as a
 	// 401 for a page that needs credentials the head does not carry. The
-	// loop writes it and closes the connection without reading the rest
-	// of the request, so a client that announces a body and never sends
-	// it holds nothing. Status is its status code, for counters and logs.
+	// loop writes it as any answer of its own (through the
+	// http-after-response rules), then keeps the connection when the
+	// request came whole, and otherwise closes it without reading the
+	// rest, so a client that announces a body and never sends it holds
+	// nothing. A Connection field in it gets the value the connection
+	// calls for, and "Connection: close" closes. Status is its status
+	// code, for counters and logs.
 	Reply  []byte
 	Status int
 	// Authenticate, with a 401 Reply, is the WWW-Authenticate value the
@@ -127,7 +131,9 @@ type Local struct {
 	// Serve takes the client connection, with the request still unread
 	// in it, in a goroutine of its own off the event loop. The
 	// connection keeps its place under the global and the frontend's
-	// maxconn until Serve returns.
+	// maxconn until Serve returns. What Serve writes goes through the
+	// http-after-response rules, the head of its answer held until it
+	// is whole.
 	Serve func(net.Conn)
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -34,6 +35,42 @@ func untilClose(t *testing.T, addr, raw string) string {
 	return string(got)
 }
 
+// keptAnswer sends raw twice on one connection and returns fjord's
+// first answer, read by its framing (the head alone for HEAD): after an
+// answer of its own to a request it read whole, fjord keeps the
+// connection, as HAProxy does, and the second request gets the same
+// answer.
+func keptAnswer(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &got))
+	method, _, _ := strings.Cut(raw, " ")
+	var answers [2]string
+	for i := range answers {
+		got.Reset()
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatalf("%q, request %d: %v", raw, i+1, err)
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("%q, request %d: %v (got %q)", raw, i+1, err, got.String())
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatalf("%q, request %d: body: %v", raw, i+1, err)
+		}
+		if resp.Close {
+			t.Fatalf("%q, request %d: the connection closes after %q", raw, i+1, got.String())
+		}
+		answers[i] = got.String()
+	}
+	if answers[0] != answers[1] {
+		t.Fatalf("%q: the second answer differs:\n%q\n%q", raw, answers[0], answers[1])
+	}
+	return answers[0]
+}
+
 // errorFileBody is the body of one of testdata/errors' pages.
 func errorFileBody(t *testing.T, name string) string {
 	t.Helper()
@@ -49,9 +86,10 @@ func errorFileBody(t *testing.T, name string) string {
 }
 
 // expectPage checks that got is the whole of testdata/errors' page file
-// (status and body as written, its X-Err-Type) announcing that the
-// connection closes.
-func expectPage(t *testing.T, got string, status int, file string) {
+// (status and body as written, its X-Err-Type), announcing that the
+// connection closes when it does (closes), with no Connection field when
+// it is kept.
+func expectPage(t *testing.T, got string, status int, file string, closes bool) {
 	t.Helper()
 	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(got)), nil)
 	if err != nil {
@@ -67,8 +105,11 @@ func expectPage(t *testing.T, got string, status int, file string) {
 		t.Fatalf("want %d with %s (X-Err-Type %s), got %q", status, file, errType, got)
 	}
 	head, _, _ := strings.Cut(got, "\r\n\r\n")
-	if n := strings.Count(strings.ToLower(head), "\r\nconnection:"); n != 1 || !resp.Close {
+	switch n := strings.Count(strings.ToLower(head), "\r\nconnection:"); {
+	case closes && (n != 1 || !resp.Close):
 		t.Fatalf("%d Connection fields, want one 'close': %q", n, got)
+	case !closes && n != 0:
+		t.Fatalf("%d Connection fields, want none on a kept connection: %q", n, got)
 	}
 }
 
@@ -105,13 +146,14 @@ func TestErrorPagesBackendsThenFrontends(t *testing.T) {
 		"  errorfile 503 testdata/errors/fe-503.http\n  errorfile 400 testdata/errors/fe-400.http",
 		"  errorfile 503 testdata/errors/be-503.http\n  errorfile 400 testdata/errors/be-400.http"))
 	// No server answers: 503.
-	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "be-503.http")
-	expectPage(t, untilClose(t, addr, "GET /plain/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http")
+	expectPage(t, keptAnswer(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "be-503.http", false)
+	expectPage(t, keptAnswer(t, addr, "GET /plain/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http", false)
 	// No backend: the frontend's.
-	expectPage(t, untilClose(t, addr, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http")
-	// A bad request is refused before it is routed: the frontend's.
-	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400, "fe-400.http")
-	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 20000)+"\r\n\r\n"), 400, "fe-400.http")
+	expectPage(t, keptAnswer(t, addr, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http", false)
+	// A bad request is refused before it is routed: the frontend's, and
+	// the connection closes.
+	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400, "fe-400.http", true)
+	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 20000)+"\r\n\r\n"), 400, "fe-400.http", true)
 }
 
 // The pages a defaults section sets are every proxy's; a backend's own
@@ -120,8 +162,8 @@ func TestErrorPagesFromDefaults(t *testing.T) {
 	cfg := strings.Replace(errPagesConfig(t, "", "  errorfile 503 testdata/errors/be-503.http"),
 		"defaults\n", "defaults\n  errorfile 503 testdata/errors/fe-503.http\n", 1)
 	_, addr := startEngine(t, cfg)
-	expectPage(t, untilClose(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "be-503.http")
-	expectPage(t, untilClose(t, addr, "GET /plain/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http")
+	expectPage(t, keptAnswer(t, addr, "GET /pages/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "be-503.http", false)
+	expectPage(t, keptAnswer(t, addr, "GET /plain/x HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "fe-503.http", false)
 }
 
 func TestErrorPages502And504(t *testing.T) {
@@ -150,8 +192,8 @@ backend silent
   server s %s
 `, freePort(t), garbage, silent)
 	_, addr := startEngine(t, cfg)
-	expectPage(t, untilClose(t, addr, "GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n"), 502, "be-502.http")
-	expectPage(t, untilClose(t, addr, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"), 504, "be-504.http")
+	expectPage(t, keptAnswer(t, addr, "GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n"), 502, "be-502.http", false)
+	expectPage(t, keptAnswer(t, addr, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"), 504, "be-504.http", false)
 }
 
 func TestErrorPagesFromHTTPErrorsSection(t *testing.T) {
@@ -173,11 +215,13 @@ backend garbage
   server s %s
 `, freePort(t), garbage)
 	_, addr := startEngine(t, cfg)
-	expectPage(t, untilClose(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "section-503.http")
+	// The page's own "Connection: keep-alive" goes: the connection is
+	// kept, which HTTP/1.1 needs no field to say.
+	expectPage(t, keptAnswer(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 503, "section-503.http", false)
 	// This page has no Content-Length: its body ends where the
-	// connection does. Its own "Connection: keep-alive" is replaced.
+	// connection does, so its "Connection: keep-alive" becomes "close".
 	got := untilClose(t, addr, "GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n")
-	expectPage(t, got, 502, "section-502.http")
+	expectPage(t, got, 502, "section-502.http", true)
 	if strings.Contains(got, "keep-alive") {
 		t.Fatalf("the page's Connection field was sent: %q", got)
 	}
@@ -188,10 +232,10 @@ func TestErrorlocRedirects(t *testing.T) {
 		"  errorloc303 503 https://status.example.com/down",
 		"  errorloc 503 /maintenance.html"))
 	for _, tc := range []struct{ path, want string }{
-		{"/x", "HTTP/1.1 303 See Other\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: https://status.example.com/down\r\nConnection: close\r\n\r\n"},
-		{"/pages/x", "HTTP/1.1 302 Found\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: /maintenance.html\r\nConnection: close\r\n\r\n"},
+		{"/x", "HTTP/1.1 303 See Other\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: https://status.example.com/down\r\n\r\n"},
+		{"/pages/x", "HTTP/1.1 302 Found\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: /maintenance.html\r\n\r\n"},
 	} {
-		if got := untilClose(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n"); got != tc.want {
+		if got := keptAnswer(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n"); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.path, got, tc.want)
 		}
 	}
@@ -201,7 +245,7 @@ func TestErrorlocRedirects(t *testing.T) {
 func TestErrorPagesForHEAD(t *testing.T) {
 	_, addr := startEngine(t, errPagesConfig(t, "", "  errorfile 503 testdata/errors/be-503.http"))
 	for _, path := range []string{"/x", "/pages/x"} {
-		got := untilClose(t, addr, "HEAD "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		got := keptAnswer(t, addr, "HEAD "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		head, body, _ := strings.Cut(got, "\r\n\r\n")
 		if !strings.HasPrefix(head, "HTTP/1.1 503 ") || !strings.Contains(head, "\r\nContent-") || body != "" {
 			t.Errorf("HEAD %s: %q", path, got)
@@ -219,7 +263,8 @@ func TestEmptyErrorFileClosesSilently(t *testing.T) {
 }
 
 // A page larger than the client's socket takes in one write waits in a
-// pipe, and reaches the client whole before the connection closes.
+// pipe, and reaches the client whole; the connection then serves the
+// next request.
 func TestLargeErrorPageReachesSlowClient(t *testing.T) {
 	body := strings.Repeat("0123456789abcdef", 1000<<10/16) + "\n"
 	file := filepath.Join(t.TempDir(), "big-503.http")
@@ -236,15 +281,9 @@ func TestLargeErrorPageReachesSlowClient(t *testing.T) {
 	}
 	cfg := regexp.MustCompile(`bind 127.0.0.1:\d+`).ReplaceAllString(errPagesConfig(t, "  errorfile 503 "+file, ""), "bind fd@7")
 	startEngineWith(t, "global\n  tune.bufsize 1m\n"+cfg, Options{InheritedFD: map[int][]int{7: {fd}}})
-	c := dial(t, addr)
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "HTTP/1.1 503 Service Unavailable\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
-	if string(got) != want {
+	got := keptAnswer(t, addr, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	want := "HTTP/1.1 503 Service Unavailable\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if got != want {
 		t.Fatalf("got %d bytes (head %q), want %d", len(got), got[:min(len(got), 120)], len(want))
 	}
 }
@@ -267,17 +306,18 @@ func TestErrorPage401WithChallenge(t *testing.T) {
 		{"/pages/stats", "be-401.http"},
 		{"/plain/stats", "fe-401.http"},
 	} {
-		got := untilClose(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
-		expectPage(t, got, 401, tc.file)
+		got := keptAnswer(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		expectPage(t, got, 401, tc.file, false)
 		if strings.Count(got, "WWW-Authenticate: ") != 1 || !strings.Contains(got, "\r\nWWW-Authenticate: Basic realm=\"stats\"\r\n") {
 			t.Errorf("%s: challenge: %q", tc.path, got)
 		}
-		got = untilClose(t, addr, "HEAD "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		got = keptAnswer(t, addr, "HEAD "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		if !strings.HasSuffix(got, "WWW-Authenticate: Basic realm=\"stats\"\r\n\r\n") {
 			t.Errorf("HEAD %s: %q", tc.path, got)
 		}
 	}
-	// No 401 page: the reply as Intercept gave it.
+	// No 401 page: the reply as Intercept gave it, whose "Connection:
+	// close" closes the connection.
 	addr = startEngineOpts(t, errPagesConfig(t, "", ""), Options{Intercept: intercept})
 	if got := untilClose(t, addr, "GET /pages/stats HTTP/1.1\r\nHost: x\r\n\r\n"); got != reply {
 		t.Errorf("without a 401 page: %q", got)
@@ -307,24 +347,29 @@ func TestHTTPErrorReplies(t *testing.T) {
 		req, want string
 	}{
 		{"GET /x HTTP/1.1\r\nHost: x\r\n\r\n",
-			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 16\r\nx-path: /x\r\nconnection: close\r\n\r\nfe: no way to /x"},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 16\r\nx-path: /x\r\n\r\nfe: no way to /x"},
 		{"GET /plain/a HTTP/1.1\r\nHost: x\r\n\r\n",
-			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 22\r\nx-path: /plain/a\r\nconnection: close\r\n\r\nfe: no way to /plain/a"},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 22\r\nx-path: /plain/a\r\n\r\nfe: no way to /plain/a"},
 		{"GET /pages/a HTTP/1.1\r\nHost: x\r\n\r\n",
-			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\nconnection: close\r\n\r\n<p>be: /pages/a</p>"},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\n\r\n<p>be: /pages/a</p>"},
 		{"HEAD /pages/a HTTP/1.1\r\nHost: x\r\n\r\n",
-			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\nconnection: close\r\n\r\n"},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncontent-length: 19\r\n\r\n"},
+		// The reply of "http-error status 400" says nothing of the
+		// connection: a request denied with it keeps it, as in HAProxy.
 		{"GET /deny HTTP/1.1\r\nHost: x\r\n\r\n",
-			"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"},
+			"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"},
 		{"POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-			"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\nup: POST"},
-		// Refused before it is parsed: no request to read.
-		{"GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-			"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"},
+			"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 8\r\n\r\nup: POST"},
 	} {
-		if got := untilClose(t, addr, tc.req); got != tc.want {
+		if got := keptAnswer(t, addr, tc.req); got != tc.want {
 			t.Errorf("%q:\n got %q\nwant %q", tc.req, got, tc.want)
 		}
+	}
+	// Refused before it is parsed: no request to read, and the
+	// connection closes.
+	const bad = "GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+	if got, want := untilClose(t, addr, bad), "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"; got != want {
+		t.Errorf("%q:\n got %q\nwant %q", bad, got, want)
 	}
 }
 
@@ -346,8 +391,8 @@ backend be
   http-error status 502 default-errorfiles
   server s1 %s
 `, freePort(t), garbage))
-	want := "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nconnection: close\r\n\r\nfe 502 []"
-	if got := untilClose(t, addr, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
+	want := "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nfe 502 []"
+	if got := keptAnswer(t, addr, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
@@ -363,8 +408,8 @@ func TestHTTPErrorReply401WithChallenge(t *testing.T) {
 	}
 	cfg := errPagesConfig(t, `  http-error status 401 content-type text/plain lf-string "who? %[path]"`, "")
 	addr := startEngineOpts(t, cfg, Options{Intercept: intercept})
-	want := "HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\ncontent-length: 17\r\nconnection: close\r\nWWW-Authenticate: Basic realm=\"stats\"\r\n\r\nwho? /pages/stats"
-	if got := untilClose(t, addr, "GET /pages/stats HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
+	want := "HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\ncontent-length: 17\r\nWWW-Authenticate: Basic realm=\"stats\"\r\n\r\nwho? /pages/stats"
+	if got := keptAnswer(t, addr, "GET /pages/stats HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }

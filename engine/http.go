@@ -76,6 +76,22 @@ type httpSession struct {
 	// continued says a 100 Continue answered the current request's
 	// "Expect: 100-continue" (expectContinue).
 	continued bool
+	// reading: httpReadHead's loop runs; next: an answer of fjord's
+	// own kept the connection, and the loop goes on with the next head
+	// (nextHead).
+	reading, next bool
+	// What an answer of fjord's own needs of the current request, as
+	// it came (noteRequest): its head's length in the client's socket
+	// (0: none parsed yet) and its body's framing; reqBodied: it has a
+	// body; cliClose: the client does not let the connection live.
+	reqHL               int
+	reqBody             h1.BodyKind
+	reqCL               int64
+	reqBodied, cliClose bool
+	// noKeep: the connection closes after the current request's answer
+	// whatever it is, something of the request being still on its way
+	// (a queue's grant).
+	noKeep bool
 	// hold is the request or response a wait-for-body rule holds
 	// (waitbody.go); allocated at a session's first wait, then kept.
 	hold *bodyHold
@@ -162,27 +178,33 @@ func (s *session) contentRejected(req *h1.Request) {
 }
 
 // httpReadHead peeks at the client's next request head and, once it is
-// whole, routes it. Requests fjord answers on the loop itself (redirects)
-// are answered one after the other, without recursion however many a
-// client pipelines.
+// whole, routes it. Requests fjord answers on the loop itself (a
+// redirect, a deny, an error) are answered one after the other, without
+// recursion however many a client pipelines: an answer that keeps the
+// connection asks for the next head (nextHead), which this loop reads.
 func (s *session) httpReadHead() {
-	for s.httpNextHead() {
-		s.h.reqParsed = false
+	h := s.h
+	h.reading = true
+	for {
+		s.httpNextHead()
+		h.reqParsed = false
+		if !h.next {
+			break
+		}
+		h.next = false
 	}
-	if s.h != nil {
-		s.h.reqParsed = false
-	}
+	h.reading = false
 }
 
-// httpNextHead handles one request head. It reports true when it answered
-// the request itself and the connection waits for the next head.
-func (s *session) httpNextHead() bool {
+// httpNextHead handles one request head.
+func (s *session) httpNextHead() {
 	h, l := s.h, s.l
 	// Nothing is known of the next request yet: an error before its head
 	// is parsed is the frontend's, and a body would go with it.
-	h.routedTo, h.isHead = nil, false
+	h.routedTo, h.isHead, h.reqHL = nil, false, 0
+	s.at.localBe = nil
 	if !s.cli.readable && !s.cli.holds() {
-		return false
+		return
 	}
 	buf := l.scratch[:l.eng.bufSize]
 	n, err := s.cli.peek(buf)
@@ -192,20 +214,20 @@ func (s *session) httpNextHead() bool {
 		if h.holding(false) && h.hold.expired {
 			s.requestWaitExpired() // nothing came since the last look
 		}
-		return false
+		return
 	case err != nil:
 		s.close(true)
-		return false
+		return
 	case n == 0:
 		s.close(false) // the client closed between requests
-		return false
+		return
 	}
 	req := &l.req
 	hl, err := h1.ParseRequest(buf[:n], req)
 	if err == h1.ErrNeedMore {
 		switch {
 		case n == len(buf):
-			s.httpFail(400, "request head larger than tune.bufsize (%d bytes)", len(buf))
+			s.httpFailRaw(400, "request head larger than tune.bufsize (%d bytes)", len(buf))
 		case s.cli.hup:
 			s.close(false) // truncated head: nothing to answer
 		default:
@@ -216,15 +238,17 @@ func (s *session) httpNextHead() bool {
 			s.lastCli = l.now
 			s.cli.readable = false
 		}
-		return false
+		return
 	}
 	if err != nil {
-		s.httpFail(400, "%v", err)
-		return false
+		s.httpFailRaw(400, "%v", err)
+		return
 	}
 	h.reqParsed = true
+	s.noteRequest(req, hl)
 	if h.holding(false) {
-		return s.resumeRequest(req, hl, n)
+		s.resumeRequest(req, hl, n)
+		return
 	}
 	if s.fe.bufferBody && !s.bodyArrived(req, buf[hl:n], n >= l.eng.recvLimit) {
 		// "option http-buffer-request": wait for the body before
@@ -242,12 +266,12 @@ func (s *session) httpNextHead() bool {
 		}
 		s.lastCli = l.now
 		s.cli.readable = false
-		return false
+		return
 	}
 	h.bodyWait = false
 	h.isHead = req.IsMethod("HEAD")
 	if !s.checkRequestChunks(req, hl, n) {
-		return false
+		return
 	}
 	h.requests++
 	h.reqMinor, h.rspMinor = int8(req.Minor), -1
@@ -270,16 +294,16 @@ func (s *session) httpNextHead() bool {
 		switch v {
 		case tcpReject:
 			s.contentRejected(req)
-			return false
+			return
 		case tcpSilentDrop:
 			s.silentDrop()
-			return false
+			return
 		}
 	}
 	s.fe.counters.Requests.Add(1)
 	if s.fe.conf.MonitorURI != "" && isMonitorRequest(s.fe.conf.MonitorURI, req.URI) {
 		s.monitorReply(s.txn(req)) // before anything else, and not logged
-		return false
+		return
 	}
 	if h.caps != nil {
 		s.fe.caps.reset(h.caps)
@@ -295,7 +319,6 @@ func (s *session) httpNextHead() bool {
 	// http-request rules, its stats
 	// page, its redirect rules, the routing, the backend's http-request
 	// rules, its stats page, its redirect rules.
-	drained := n < len(buf) && n == hl && !s.cli.hup
 	if h.edited != nil { // a previous request's, answered by fjord
 		l.putEditBuf(h.edited)
 		h.edited = nil
@@ -312,7 +335,7 @@ func (s *session) httpNextHead() bool {
 		t.Body = l.requestBody(req, buf[hl:max(hl, min(n, l.eng.recvLimit))])
 		s.expectContinue(req, t.Req)
 	}
-	return s.processRequest(t, req, hl, n, drained, nil, rules.Resume{})
+	s.processRequest(t, req, hl, n, nil, rules.Resume{})
 }
 
 // checkRequestChunks checks the chunk framing that came with a chunked
@@ -333,29 +356,28 @@ func (s *session) checkRequestChunks(req *h1.Request, hl, n int) bool {
 // processRequest runs a parsed request's http-request rules and routes
 // it: from the frontend's rules, or, when a wait-for-body rule of
 // backend be held it, from where be's rules stopped (from). The head
-// (hl bytes, n peeked with its body) is still in the client's socket;
-// drained says the peek saw its last byte. It reports httpNextHead's
-// result.
-func (s *session) processRequest(t *rules.Txn, req *h1.Request, hl, n int, drained bool, be *backend, from rules.Resume) bool {
+// (hl bytes, n peeked with its body) is still in the client's socket.
+func (s *session) processRequest(t *rules.Txn, req *h1.Request, hl, n int, be *backend, from rules.Resume) {
 	h, l := s.h, s.l
 	if be == nil {
-		var handled, again bool
-		if be, handled, again = s.routeRequest(t, req, hl, n, drained, from); handled {
-			return again
+		var handled bool
+		if be, handled = s.routeRequest(t, req, hl, n, from); handled {
+			return
 		}
 		from = rules.Resume{}
 	}
 	if be.Conf != s.fe.conf {
-		if handled, again := s.runRequestRules(be.rules, be, t, hl, n, drained, from); handled {
-			return again
+		if s.runRequestRules(be.rules, be, t, hl, n, from) {
+			return
 		}
 		if s.restrictHeaderNames(be.Conf, be, t) {
-			return false
+			return
 		}
 	}
 	if len(be.redirects) > 0 && be.Conf != s.fe.conf { // a listen's were tried
 		if r := matchRedirect(be.redirects, t); r != nil {
-			return s.httpRedirect(r, be, hl, drained)
+			s.httpRedirect(r, be, hl)
+			return
 		}
 	}
 	s.be = be
@@ -390,44 +412,44 @@ func (s *session) processRequest(t *rules.Txn, req *h1.Request, hl, n int, drain
 	switch {
 	case err != nil:
 		s.httpFail(503, "%s: %v", be.Conf, err)
-		return false
+		return
 	case sv == nil:
 		h.stale = true
 		s.state = stQueued
 		s.queued = l.now
 		s.at.beQueue = be.Counters.QueueCur.Load() - 1
 		s.rearm()
-		return false
+		return
 	}
 	s.srv = sv
 	s.at.slot = l.now
 	s.httpAttach()
-	return false
 }
 
 // routeRequest runs the frontend's part of a request, from where its
 // http-request rules stopped (from): its rules, its stats page, its
 // redirect rules, the routing, the backend's tcp-request content rules.
-// It returns the backend, or handled and httpNextHead's result when the
-// request was answered.
-func (s *session) routeRequest(t *rules.Txn, req *h1.Request, hl, n int, drained bool, from rules.Resume) (be *backend, handled, again bool) {
+// It returns the backend, or handled when the request was answered (or
+// the session ended, or it waits).
+func (s *session) routeRequest(t *rules.Txn, req *h1.Request, hl, n int, from rules.Resume) (be *backend, handled bool) {
 	h, l := s.h, s.l
-	if handled, again := s.runRequestRules(s.fe.rules, nil, t, hl, n, drained, from); handled {
-		return nil, true, again
+	if s.runRequestRules(s.fe.rules, nil, t, hl, n, from) {
+		return nil, true
 	}
 	if s.restrictHeaderNames(s.fe.conf, nil, t) {
-		return nil, true, false
+		return nil, true
 	}
 	ic := l.eng.intercept
 	if fe := s.fe; len(fe.redirects) > 0 {
 		if ic != nil {
 			if ans := ic(fe.conf.Name, "", req); ans.claimed() {
 				s.answerLocal(ans, nil)
-				return nil, true, false
+				return nil, true
 			}
 		}
 		if r := matchRedirect(fe.redirects, t); r != nil {
-			return nil, true, s.httpRedirect(r, nil, hl, drained)
+			s.httpRedirect(r, nil, hl)
+			return nil, true
 		}
 	}
 	be = s.fe.route.backend(t)
@@ -443,18 +465,18 @@ func (s *session) routeRequest(t *rules.Txn, req *h1.Request, hl, n int, drained
 		}
 		if ans := ic(s.fe.conf.Name, beName, req); ans.claimed() {
 			s.answerLocal(ans, be)
-			return nil, true, false
+			return nil, true
 		}
 	}
 	if be == nil {
 		s.httpFail(503, "no backend for %s", req.Path)
-		return nil, true, false
+		return nil, true
 	}
 	if be.Conf != s.fe.conf && !s.runContentRules(be.tcpContent, t) {
-		return nil, true, false
+		return nil, true
 	}
 	t.Backend, t.BackendID = be.Name, be.id
-	return be, false, false
+	return be, false
 }
 
 // answerLocal hands a request Intercept claimed to its answer; be is the
@@ -463,10 +485,10 @@ func (s *session) answerLocal(ans Local, be *backend) {
 	s.at.localBe = be
 	s.h.routedTo = be
 	if ans.Reply != nil {
-		s.localReply(ans.Status, ans.Reply, ans.Authenticate)
+		s.localReply(ans.Status, ans.Reply, ans.Authenticate, be)
 		return
 	}
-	s.handOff(ans.Serve)
+	s.handOff(ans.Serve, be)
 }
 
 // httpAttach finds a connection to s.srv for the current request: the one
@@ -939,9 +961,7 @@ func (s *session) forwardResponseHead(hl, inHead int, addClose bool) bool {
 func (s *session) httpResponseDone() {
 	h, l := s.h, s.l
 	if h.local {
-		if s.httpLocalDone() {
-			s.httpReadHead()
-		}
+		s.httpLocalDone()
 		return
 	}
 	if s.logsTraffic() && s.at.pending {
@@ -977,7 +997,7 @@ func (s *session) httpResponseDone() {
 	s.s2c.setLimit(0)
 	s.state = stHTTPHead
 	s.rearm()
-	s.httpReadHead() // a pipelined request may be waiting
+	s.nextHead() // a pipelined request may be waiting
 }
 
 // serverSpoke reports bytes (or a close) waiting on the server connection

@@ -7,27 +7,42 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/fjordlb/fjord/engine/h1"
 )
 
 // lingerTime bounds how long a closing client connection is drained.
 const lingerTime = time.Second
 
-// httpFail answers the client with one of fjord's own error responses (its
-// proxy's error page for code, or the built-in one) and closes the
-// connection. It is only called before any response byte reached the
-// client.
+// httpFail answers the client with one of fjord's own error responses
+// (its proxy's error page for code, or the built-in one), through the
+// http-after-response rules; the connection is then kept when it can be
+// (prepareAnswer). It is only called before any response byte reached
+// the client.
 func (s *session) httpFail(code int, format string, args ...any) {
 	if s.state == stClosed {
 		return
 	}
-	s.failPage(code, s.errorAnswer(code, nil), format, args...)
+	s.answerFail(code, s.errorAnswer(code, nil), answerRules, format, args...)
 }
 
-// failPage answers page (a whole response that closes) with its status
-// code, logs why, and closes.
+// httpFailRaw is httpFail for the errors HAProxy's H1 mux answers
+// itself, before any stream exists: a request head it cannot parse
+// (400), or one that did not come in time (408). No rule runs on the
+// answer, and the connection closes after it.
+func (s *session) httpFailRaw(code int, format string, args ...any) {
+	if s.state == stClosed {
+		return
+	}
+	s.answerFail(code, s.errorAnswer(code, nil), answerRaw, format, args...)
+}
+
+// failPage answers page, a whole response with status code (a deny, an
+// error page), logs why, and ends the request.
 func (s *session) failPage(code int, page []byte, format string, args ...any) {
+	s.answerFail(code, page, answerRules, format, args...)
+}
+
+// answerFail is failPage, with how the answer goes (prepareAnswer).
+func (s *session) answerFail(code int, page []byte, how answerHow, format string, args ...any) {
 	if s.state == stClosed {
 		return
 	}
@@ -44,54 +59,50 @@ func (s *session) failPage(code int, page []byte, format string, args ...any) {
 	if code == 400 || code == 408 {
 		s.fe.counters.ReqErrors.Add(1)
 	}
-	s.fe.counters.CountStatus(code)
 	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.src(), code, msg)
-	if s.h != nil && s.logsTraffic() {
-		s.logHTTPFail(code, len(page))
-	}
-	if s.state == stQueued && !s.be.Cancel(s) {
-		s.srv = nil // a grant is on its way; granted gives it back
-	}
-	if s.h != nil {
-		s.h.reusable = false
-		if s.srv != nil || s.h.counted {
-			s.endRequest()
-		}
-		s.releaseServerConn()
-	}
 	if s.s2c.inPipe > 0 {
 		// Part of an interim response is still on its way: the page
 		// cannot follow it in order.
+		if s.logsTraffic() {
+			s.logHTTPFail(code, code, len(page))
+		}
+		s.endAnswered()
 		s.close(true)
 		return
 	}
-	s.replyAndClose(page)
+	if s.state == stQueued && !s.be.Cancel(s) {
+		// A grant is on its way (granted gives it back): the
+		// connection must not queue its next request before it lands,
+		// where it would be taken for that request's.
+		s.srv = nil
+		s.h.noKeep = true
+	}
+	a := s.prepareAnswer(code, page, s.answerBackend(), how)
+	s.fe.counters.CountStatus(a.status)
+	if s.logsTraffic() {
+		s.logHTTPFail(code, a.status, len(a.msg))
+	}
+	s.endAnswered()
+	s.sendAnswer(a)
 }
 
-// replyAndClose writes an answer of fjord's own and closes the connection
-// after it, as HAProxy's http_reply_and_close. The client's socket
-// buffer is empty here, so one write usually takes the whole answer; what
-// it does not take (a page near tune.bufsize, a client that keeps a small
-// window) waits in a pipe, and the connection closes once it is out
-// (httpLocalDone). An empty answer (errorfile /dev/null) closes at once.
-func (s *session) replyAndClose(msg []byte) {
-	if len(msg) > 0 {
-		if !s.s2c.writeHead(s, msg) {
-			return
-		}
-		if s.s2c.inPipe > 0 {
-			h := s.h
-			s.c2s.release(s.l.pipes) // request bytes on their way to a server that is gone
-			h.local, h.closeAfter = true, true
-			h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
-			s.c2s.setLimit(0)
-			s.s2c.setLimit(0)
-			s.state = stEstablished
-			s.rearm()
-			return
-		}
+// endAnswered lets go of what the current request held once fjord
+// answers it itself: its place in a queue, its server slot, its server
+// connection. A server connection an earlier request left idle, which
+// this one never used (fjord answered it while it read it, or held it
+// in a tarpit), is kept for the next.
+func (s *session) endAnswered() {
+	if s.state == stQueued && !s.be.Cancel(s) {
+		s.srv = nil // a grant is on its way; granted gives it back
 	}
-	s.lingerClose()
+	if s.srv != nil || s.h.counted {
+		s.endRequest()
+	}
+	if s.h.rq == rqHead && (s.state == stHTTPHead || s.state == stTarpit) {
+		return
+	}
+	s.h.reusable = false
+	s.releaseServerConn()
 }
 
 // lingerClose ends the client connection gracefully: FIN after the last
@@ -135,10 +146,13 @@ func (s *session) drainClient() {
 }
 
 // handOff gives the client connection to a handler that runs outside the
-// event loop (the stats page, the runtime API). The request head is still
-// in the socket, so the handler reads the request itself.
-func (s *session) handOff(serve func(net.Conn)) {
+// event loop (the stats page), for a request routed to be (nil: the
+// frontend's page). The request head is still in the socket, so the
+// handler reads the request itself; its answer goes through the
+// after-response rules (afterConn).
+func (s *session) handOff(serve func(net.Conn), be *backend) {
 	l := s.l
+	after := s.newAfterConn(be) // while the session is the loop's
 	fd := s.cli.fd
 	// The descriptor must leave this loop's epoll set before it is
 	// duplicated: epoll watches the open file, and a duplicate would keep
@@ -186,24 +200,33 @@ func (s *session) handOff(serve func(net.Conn)) {
 	}
 	go func() {
 		defer done()
-		if rec == nil {
-			serve(conn)
-			return
+		var w *answerConn
+		if rec != nil {
+			w = &answerConn{Conn: conn}
+			conn = w
+		}
+		if after != nil {
+			after.Conn = conn
+			conn = after
 		}
 		start := time.Now()
-		w := &answerConn{Conn: conn}
-		serve(w)
-		rec.Status, rec.Bytes = w.status(), w.n
-		rec.Tt += time.Since(start).Milliseconds()
-		log.Log(rec)
+		serve(conn)
+		if rec != nil {
+			rec.Status, rec.Bytes = w.status(), w.n
+			rec.Tt += time.Since(start).Milliseconds()
+			log.Log(rec)
+		}
 	}()
 }
 
-// localReply answers a request with a complete response fjord decided on
-// its head (Local.Reply) and closes the connection; the rest of the
-// request is never read. A 401 that carries a challenge is the proxy's
-// error page for 401 instead, when it has one, with the challenge.
-func (s *session) localReply(code int, page, challenge []byte) {
+// localReply answers a request with a complete response fjord decided
+// on its head (Local.Reply), through the after-response rules of the
+// frontend and of be, the backend whose page claimed it (nil: the
+// frontend's); the connection is then kept when the request was read
+// whole, as after any answer of fjord's own. A 401 that carries a
+// challenge is the proxy's error page for 401 instead, when it has one,
+// with the challenge.
+func (s *session) localReply(code int, page, challenge []byte, be *backend) {
 	if code == 401 && challenge != nil {
 		if p := s.errorPage(401); p != builtinPages[errIndex(401)] {
 			page = p.withChallenge(s.l.out[:0], challenge, s.h.isHead, s.replyTxn())
@@ -212,11 +235,12 @@ func (s *session) localReply(code int, page, challenge []byte) {
 			}
 		}
 	}
-	s.fe.counters.CountStatus(code)
+	a := s.prepareAnswer(code, page, be, answerRules)
+	s.fe.counters.CountStatus(a.status)
 	if s.logsTraffic() {
 		s.setTerm('P', 'R') // refused by the proxy, as HAProxy logs its auth denials
-		s.at.status = code
-		s.emitBytes(RecordHTTP, int64(len(page)))
+		s.at.status = a.status
+		s.emitBytes(RecordHTTP, int64(len(a.msg)))
 	}
-	s.replyAndClose(page)
+	s.sendAnswer(a)
 }

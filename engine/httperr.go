@@ -9,11 +9,15 @@ import (
 	"github.com/fjordlb/fjord/rules"
 )
 
-// The responses fjord writes itself, as complete messages that close the
-// connection, built once when the engine starts. Without an error page
-// configured, they are HAProxy 2.6's built-in pages (src/http.c), so that
-// monitoring which greps for them keeps working; "errorfile", "errorloc",
-// "errorfiles" and "http-error" replace them per proxy.
+// The responses fjord writes itself, as complete messages built once
+// when the engine starts. Without an error page configured, they are
+// HAProxy 2.6's built-in pages (src/http.c), so that monitoring which
+// greps for them keeps working; "errorfile", "errorloc", "errorfiles"
+// and "http-error" replace them per proxy. A page says "Connection:
+// close" when the connection must close after it (HAProxy's 400 and 408
+// do, and errorfiles often do); otherwise the connection is kept when
+// the request allows it, and the field fjord writes says so
+// (prepareAnswer).
 
 // errPage is one answer, prebuilt, or an http-error reply built for each
 // request (reply).
@@ -53,7 +57,9 @@ func errIndex(code int) int {
 	return -1
 }
 
-// builtinPages are HAProxy's pages, with "Connection: close".
+// builtinPages are HAProxy's pages: only the 400 and the 408 say
+// "Connection: close", a request HAProxy could not read or that did not
+// come being no ground for another.
 var builtinPages = func() (p errorPages) {
 	for _, b := range []struct {
 		code         int
@@ -92,10 +98,14 @@ var builtinPages = func() (p errorPages) {
 func builtinPage(code int, reason, text string) *errPage {
 	c := strconv.Itoa(code)
 	body := "<html><body><h1>" + c + " " + reason + "</h1>\n" + text + "\n</body></html>\n"
+	conn := ""
+	if code == 400 || code == 408 {
+		conn = "Connection: close\r\n"
+	}
 	head := "HTTP/1.1 " + c + " " + reason + "\r\n" +
 		"Content-length: " + strconv.Itoa(len(body)) + "\r\n" +
 		"Cache-Control: no-cache\r\n" +
-		"Connection: close\r\n" +
+		conn +
 		"Content-Type: text/html\r\n" +
 		"\r\n"
 	return &errPage{msg: []byte(head + body), head: len(head)}
@@ -125,9 +135,9 @@ func newErrorPages(px *config.Proxy, base *errorPages, cp *rules.Compiler) *erro
 }
 
 // configuredPage is an errorfile's or errorloc's response as fjord sends
-// it: its status line and fields as written, with "Connection: close"
-// (fjord closes after its own answers; config left the file's own
-// Connection fields out), lines ending in CRLF, then its body.
+// it: its status line and fields as written (its Connection field, if
+// any, gets the value the connection calls for, and "close" keeps it
+// closing), lines ending in CRLF, then its body.
 func configuredPage(pg *config.ErrorPage) *errPage {
 	if pg.Empty {
 		return &errPage{}
@@ -141,9 +151,8 @@ func configuredPage(pg *config.ErrorPage) *errPage {
 	return p
 }
 
-// appendPageHead appends pg's status line, its fields but those named
-// skip, and "Connection: close": its head but the empty line that ends
-// it.
+// appendPageHead appends pg's status line and its fields but those
+// named skip: its head but the empty line that ends it.
 func appendPageHead(b []byte, pg *config.ErrorPage, skip string) []byte {
 	b = append(b, pg.Version...)
 	b = append(b, ' ')
@@ -160,7 +169,7 @@ func appendPageHead(b []byte, pg *config.ErrorPage, skip string) []byte {
 		b = append(b, f.Value...)
 		b = append(b, "\r\n"...)
 	}
-	return append(b, "Connection: close\r\n"...)
+	return b
 }
 
 // withChallenge appends to dst the answer to a request that must
@@ -170,7 +179,7 @@ func appendPageHead(b []byte, pg *config.ErrorPage, skip string) []byte {
 // the field after its own). nil for an empty page.
 func (p *errPage) withChallenge(dst, challenge []byte, head bool, t *rules.Txn) []byte {
 	if p.reply != nil {
-		return p.reply.Append(dst, t, connClose+"WWW-Authenticate: "+string(challenge)+"\r\n", head)
+		return p.reply.Append(dst, t, "WWW-Authenticate: "+string(challenge)+"\r\n", head)
 	}
 	if len(p.msg) == 0 {
 		return nil
@@ -216,7 +225,7 @@ func (s *session) errorAnswer(code int, t *rules.Txn) []byte {
 	if t == nil {
 		t = s.replyTxn()
 	}
-	out := p.reply.Append(s.l.out[:0], t, connClose, head)
+	out := p.reply.Append(s.l.out[:0], t, "", head)
 	s.l.out = out[:0]
 	return out
 }

@@ -61,7 +61,7 @@ func newHTTPRuleSets(px *config.Proxy, cp *rules.Compiler) *httpRuleSets {
 // (rulePage).
 func denyPage(code int) []byte {
 	reason := rules.Reason(code)
-	return []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + reason + "\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+	return []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + reason + "\r\ncontent-length: 0\r\n\r\n")
 }
 
 // editBuf returns a buffer for a rewritten request head, from the loop's
@@ -104,11 +104,10 @@ func (s *session) sessionVars(t *rules.Txn, start bool) {
 // runRequestRules runs a proxy's http-request rules on the peeked head
 // (hl bytes, n peeked with its body), from where a wait-for-body rule
 // stopped them (from). handled is set when the request was answered (or
-// the session ended, or it waits for its body); again is then
-// httpNextHead's result.
-func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, hl, n int, drained bool, from rules.Resume) (handled, again bool) {
+// the session ended, or it waits for its body).
+func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, hl, n int, from rules.Resume) (handled bool) {
 	if hs == nil || hs.req == nil {
-		return s.rewriteIfEdited(t), false
+		return s.rewriteIfEdited(t)
 	}
 	req := &s.l.req
 	v := hs.req.RunFrom(t, t.Req, from)
@@ -131,23 +130,24 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 	case rules.SilentDrop:
 		s.at.localBe = be
 		s.silentDrop()
-		return true, false
+		return true
 	case rules.WaitBody:
 		s.holdRequest(be, v, t)
-		return true, false
+		return true
 	case rules.Deny:
 		s.at.localBe = be
 		s.httpDeny(v.Status, s.replyBytes(hs, hs.req, t, v), "denied by 'http-request deny' at %s", v.Rule.Pos)
-		return true, false
+		return true
 	case rules.Failed:
+		s.at.localBe = be // its after-response rules, should it be a backend's
 		s.httpFail(500, "'http-request %s' at %s could not rewrite the request (strict-mode on)", v.Rule.Action, v.Rule.Pos)
-		return true, false
+		return true
 	case rules.Tarpit:
 		s.at.localBe = be
 		// The answer is built now, while the request is at hand, and
 		// kept: a tarpit is rare enough to own its bytes.
 		s.startTarpit(v.Status, append([]byte(nil), s.replyBytes(hs, hs.req, t, v)...))
-		return true, false
+		return true
 	case rules.Reject:
 		s.at.localBe = be
 		s.tcpRejected()
@@ -156,26 +156,27 @@ func (s *session) runRequestRules(hs *httpRuleSets, be *backend, t *rules.Txn, h
 		// one), not a failed rewrite.
 		s.at.localBe = be
 		s.httpFail(400, "invalid request for 'http-request %s' at %s", v.Rule.Action, v.Rule.Pos)
-		return true, false
+		return true
 	case rules.Auth:
 		s.at.localBe = be
 		s.httpDeny(401, hs.pages[v.Rule], "credentials requested by 'http-request auth' at %s", v.Rule.Pos)
-		return true, false
+		return true
 	case rules.Redirect:
-		return true, s.httpRedirect(hs.redirects[v.Rule], be, hl, drained)
+		s.httpRedirect(hs.redirects[v.Rule], be, hl)
+		return true
 	case rules.Return:
 		if errorReply(v.Rule) {
 			s.at.localBe = be
 			s.failPage(v.Status, s.replyBytes(hs, hs.req, t, v), "answered by 'http-request return' at %s", v.Rule.Pos)
-			return true, false
+			return true
 		}
-		conn := s.localConn(be)
-		out := hs.req.AppendReturn(s.l.out[:0], t, v, conn)
+		out := hs.req.AppendReturn(s.l.out[:0], t, v, "")
 		s.l.out = out[:0]
-		return true, s.answerHere(out, v.Status, be, hl, drained)
+		s.answerHere(out, v.Status, be, hl, answerRules)
+		return true
 	}
 	s.requestRulesDone(t)
-	return s.rewriteIfEdited(t), false
+	return s.rewriteIfEdited(t)
 }
 
 // rewriteIfEdited writes out the request head when it was changed (by
@@ -269,7 +270,7 @@ func appendMsgHead(dst []byte, m *rules.Msg) []byte {
 	return append(dst, crlf...)
 }
 
-// httpDeny answers a deny rule's page and closes.
+// httpDeny answers a deny rule's page (failPage).
 func (s *session) httpDeny(code int, page []byte, format string, args ...any) {
 	s.failPage(code, page, format, args...)
 }
@@ -413,38 +414,16 @@ func (s *session) evalResponseRules(t *rules.Txn, stage int, from rules.Resume, 
 // redirect reaches a response: it reads nothing of the request.
 func (s *session) responseRedirect(r *redirectRule) {
 	h, l := s.h, s.l
-	if h.rq != rqDone {
-		h.closeAfter = true
-		s.c2s.release(l.pipes) // request bytes on their way to a server that is gone
-	}
-	conn := connKeep
-	if h.closeAfter || l.draining {
-		conn = connClose
-	}
-	out := r.appendResponse(l.out[:0], &l.req, conn)
+	out := r.appendResponse(l.out[:0], &l.req)
 	l.out = out[:0]
 	s.setTerm('L', 'H') // a local answer, at the response head
-	s.at.status = r.code
-	s.fe.counters.CountStatus(r.code)
+	a := s.prepareAnswer(r.code, out, s.be, answerRedirect)
+	s.at.status = a.status
+	s.fe.counters.CountStatus(a.status)
 	h.reusable = false
 	s.releaseServerConn()
-	s.s2c.bytes += int64(len(out))
-	h.local, h.answered = true, true
-	h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
-	s.c2s.setLimit(0)
-	s.s2c.setLimit(0)
-	if !s.s2c.writeHead(s, out) {
-		return
-	}
-	s.touch(&s.cli)
-	if s.s2c.inPipe > 0 {
-		s.state = stEstablished // httpResponseDone ends it once the client took it
-		s.rearm()
-		return
-	}
-	if s.httpLocalDone() {
-		s.httpReadHead()
-	}
+	s.s2c.bytes += int64(len(a.msg))
+	s.sendAnswer(a)
 }
 
 // fillResMsg points m at the parsed response, its fields copied so that
@@ -498,7 +477,7 @@ func rewriteResponseMsg(dst, head []byte, m *rules.Msg, resp *h1.Response, addCl
 func authPage(realm string) []byte {
 	body := "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
 	return []byte("HTTP/1.1 401 Unauthorized\r\ncontent-length: " + strconv.Itoa(len(body)) +
-		"\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"" + realm + "\"\r\n\r\n" + body)
+		"\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"" + realm + "\"\r\n\r\n" + body)
 }
 
 // sessionVars are a session's variables: "sess." for its life, "txn.",
@@ -533,7 +512,8 @@ func (s *session) sendInterim(msg []byte) {
 // startTarpit holds the request, reading nothing more, until 'timeout
 // tarpit' (else 'timeout connect') of the backend, or of the frontend
 // before routing, has passed; then it answers page (HAProxy's 500 by
-// default) and closes. A client that leaves first is closed with it.
+// default), as any answer of fjord's own. A client that leaves first is
+// closed with it.
 func (s *session) startTarpit(code int, page []byte) {
 	s.tarpit = &tarpitState{code: code, page: page, since: s.l.now}
 	if s.tarpitTimeout() <= 0 {
@@ -597,14 +577,14 @@ func (s *session) tunnelTimeout(bt *config.Timeouts) time.Duration {
 	return bt.Tunnel
 }
 
-// errorReply reports whether a rule answers with an error page, which
-// closes the connection, rather than a response of its own.
+// errorReply reports whether a rule answers with an error page, logged
+// as an error, rather than a response of its own.
 func errorReply(r *config.HTTPRule) bool {
 	return r.DefaultErrorfiles || r.Errorfile != nil || r.Errorfiles != ""
 }
 
 // replyBytes is the whole answer of a deny, tarpit or return rule that
-// closes the connection after it, as HAProxy's http_reply_and_close: the
+// answers as an error does, as HAProxy's http_reply_and_close: the
 // file of "errorfile FILE" or of the http-errors section "errorfiles"
 // names; the proxy's error page for the status ("default-errorfiles",
 // and a deny or tarpit without a response of its own); or the response
@@ -622,7 +602,7 @@ func (s *session) replyBytes(hs *httpRuleSets, rs *rules.HTTPRules, t *rules.Txn
 		}
 		return hs.pages[r]
 	}
-	out := rs.AppendReturn(s.l.out[:0], t, v, connClose)
+	out := rs.AppendReturn(s.l.out[:0], t, v, "")
 	s.l.out = out[:0]
 	return out
 }

@@ -382,10 +382,19 @@ func TestRejectEarlyHintReplacePathQ(t *testing.T) {
 func TestTarpit(t *testing.T) {
 	srv := headersNode(t)
 	_, addr := startEngine(t, rulesConfig(t, "  timeout tarpit 100ms\n  http-request tarpit if { path /slow }\n  http-request tarpit deny_status 429 if { path /slower }", "", srv))
+	// The answer comes at the end of the tarpit, and the connection,
+	// whose request was read whole, then serves the next one.
 	for path, want := range map[string]int{"/slow": 500, "/slower": 429} {
-		resp := ruleExchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")[0]
-		if resp.StatusCode != want || !resp.Close {
-			t.Errorf("%s: status %d close %v, want %d and close", path, resp.StatusCode, resp.Close, want)
+		req := "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"
+		resps := ruleExchange(t, addr, req, req)
+		if len(resps) != 2 {
+			t.Errorf("%s: the connection closed after the first answer (%d)", path, resps[0].StatusCode)
+			continue
+		}
+		for _, resp := range resps {
+			if resp.StatusCode != want {
+				t.Errorf("%s: status %d, want %d", path, resp.StatusCode, want)
+			}
 		}
 	}
 }

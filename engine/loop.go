@@ -52,7 +52,10 @@ type loop struct {
 	editBufs [][]byte
 	resp     h1.Response
 	out      []byte
-	idle     idlePool
+	// ans holds an answer of fjord's own as it goes to the client
+	// (prepareAnswer), apart from out, where it was built.
+	ans  []byte
+	idle idlePool
 
 	rec AccessRecord // filled for each access log line, handed by pointer
 	uid []byte       // a unique id being rendered

@@ -17,12 +17,18 @@ func (s *session) txn(req *h1.Request) *rules.Txn { return s.txnIn(&s.l.txn, req
 // render the unique-id-format, and so a log line's samples, in the middle
 // of a rule set evaluating the loop's.
 func (s *session) txnIn(t *rules.Txn, req *h1.Request) *rules.Txn {
+	s.fillTxn(t)
+	if req != nil {
+		t.Req = fillMsg(&s.l.reqMsg, req)
+	}
+	return t
+}
+
+// fillTxn fills t for the session, without a request.
+func (s *session) fillTxn(t *rules.Txn) {
 	l := s.l
 	t.Reset()
 	s.fillAddrs(t, rules.AddrStream)
-	if req != nil {
-		t.Req = fillMsg(&l.reqMsg, req)
-	}
 	if info := s.cli.tlsInfo(); info != nil {
 		t.TLS = tlsView{info}
 	}
@@ -45,7 +51,6 @@ func (s *session) txnIn(t *rules.Txn, req *h1.Request) *rules.Txn {
 	}
 	t.Now = l.now
 	t.Env = engineEnv{l.eng}
-	return t
 }
 
 // engineEnv is what rules read of the running proxy (nbsrv()). A struct

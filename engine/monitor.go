@@ -33,16 +33,19 @@ func isMonitorRequest(uri string, target []byte) bool {
 }
 
 // monitorReply answers the current request, which asks for the
-// frontend's monitor URI, and closes the connection. The request is
-// counted, but nothing is logged: "monitor-uri" exists so that probes do
-// not fill the logs.
+// frontend's monitor URI, through the frontend's after-response rules,
+// as HAProxy's http_reply_and_close does; the connection is then kept
+// as after any answer of fjord's own. The request is counted, but
+// nothing is logged: "monitor-uri" exists so that probes do not fill
+// the logs.
 func (s *session) monitorReply(t *rules.Txn) {
 	code := 200
 	if monitorFails(s.fe.monitorFail, t) {
 		code = 503
 	}
-	s.fe.counters.CountStatus(code)
-	s.replyAndClose(s.errorAnswer(code, t))
+	a := s.prepareAnswer(code, s.errorAnswer(code, t), nil, answerRules)
+	s.fe.counters.CountStatus(a.status)
+	s.sendAnswer(a)
 }
 
 // monitorFails reports whether a "monitor fail" condition holds for the

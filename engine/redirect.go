@@ -66,18 +66,10 @@ func matchRedirect(rs []redirectRule, t *rules.Txn) *redirectRule {
 	return nil
 }
 
-// Connection fields a redirect ends with (mux_h1.c,
-// h1_update_res_conn_value): "close" when the connection ends after it,
-// "keep-alive" for an HTTP/1.0 client that asked to keep it, nothing for
-// an HTTP/1.1 client kept alive.
-const (
-	connKeep  = ""
-	connClose = "connection: close\r\n"
-	connAlive = "connection: keep-alive\r\n"
-)
-
-// appendResponse appends the whole answer to req to dst.
-func (r *redirectRule) appendResponse(dst []byte, req *h1.Request, conn string) []byte {
+// appendResponse appends the whole answer to req to dst, but the
+// connection field, which the connection's fate decides
+// (prepareAnswer).
+func (r *redirectRule) appendResponse(dst []byte, req *h1.Request) []byte {
 	dst = append(dst, r.head...)
 	start := len(dst)
 	dst = append(dst, r.target...)
@@ -98,7 +90,6 @@ func (r *redirectRule) appendResponse(dst []byte, req *h1.Request, conn string) 
 		}
 	}
 	dst = append(dst, r.tail...)
-	dst = append(dst, conn...)
 	return append(dst, "\r\n"...)
 }
 
@@ -143,100 +134,51 @@ func redirectHost(host []byte) []byte {
 }
 
 // httpRedirect answers the current request (its head peeked, hl bytes)
-// with rule r of the frontend (be nil) or of backend be, and reports
-// whether the connection waits for the next head at once. drained says
-// that the peek saw the client's last byte.
+// with rule r of the frontend (be nil) or of backend be.
 //
-// As in HAProxy 2.6, the connection is kept unless the request has a body
-// (fjord, like HAProxy, does not read it: "connection: close"), the client
-// asked to close (Connection: close, or HTTP/1.0 without keep-alive),
-// "option httpclose" applies, or a soft stop is under way.
-func (s *session) httpRedirect(r *redirectRule, be *backend, hl int, drained bool) bool {
+// As in HAProxy 2.6, the connection is kept unless the request has a
+// body (fjord, like HAProxy, does not read it: "connection: close"), the
+// client asked to close (Connection: close, or HTTP/1.0 without
+// keep-alive), "option httpclose" applies, or a soft stop is under way.
+func (s *session) httpRedirect(r *redirectRule, be *backend, hl int) {
 	l := s.l
-	conn := s.localConn(be)
-	out := r.appendResponse(l.out[:0], &l.req, conn)
+	out := r.appendResponse(l.out[:0], &l.req)
 	l.out = out[:0]
-	return s.answerHere(out, r.code, be, hl, drained)
+	s.answerHere(out, r.code, be, hl, answerRedirect)
 }
 
-// localConn decides whether the connection is kept after an answer fjord
-// gives itself (h.closeAfter) and returns the connection field the
-// answer ends with.
-func (s *session) localConn(be *backend) string {
-	h, l := s.h, s.l
-	req := &l.req
-	mode := s.fe.conf.HTTPConnMode
-	if be != nil {
-		mode = combineModes(mode, be.Conf.HTTPConnMode)
-	}
-	conn := connKeep
-	h.closeAfter = req.Chunked || req.ContentLength > 0 || req.Close || req.Minor == 0 && !req.KeepAlive ||
-		mode == config.HTTPClose || l.draining
-	switch {
-	case h.closeAfter:
-		conn = connClose
-	case req.Minor == 0:
-		conn = connAlive
-	}
-	return conn
-}
-
-// answerHere writes out, the whole answer to the current request (its
-// head peeked, hl bytes) with status code, given by the frontend (be
-// nil) or by backend be, and reports whether the connection waits for
-// the next head at once.
-func (s *session) answerHere(out []byte, code int, be *backend, hl int, drained bool) bool {
-	h, l := s.h, s.l
-
-	// The answer is the request's, logged and counted as HAProxy does:
-	// "LR", the rule's status, FRONTEND/<NOSRV> or BACKEND/<NOSRV>.
+// answerHere answers the current request (its head peeked, hl bytes)
+// with out, a response of status code a rule of the frontend (be nil)
+// or of backend be gives, logged and counted as HAProxy logs such an
+// answer: "LR", the status the client got, FRONTEND/<NOSRV> or
+// BACKEND/<NOSRV>.
+func (s *session) answerHere(out []byte, code int, be *backend, hl int, how answerHow) {
+	h := s.h
 	s.be = be
 	s.at.routed = be != nil
-	s.at.status = code
+	h.routedTo = be // its error pages, should the rules fail on the answer
 	s.setTerm('L', 'R')
-	s.fe.counters.CountStatus(code)
 	if be != nil {
 		s.retriesLeft = be.Conf.Retries // none were needed
 		be.Counters.Requests.Add(1)
-		be.Counters.CountStatus(code)
 	}
-	s.c2s.bytes += int64(hl) // the head was received, and answered here
-	s.s2c.bytes += int64(len(out))
-
-	if !h.closeAfter {
-		// The head is taken from the socket so that the next one can be
-		// peeked; the close path leaves it to lingerClose's drain.
-		if m, err := s.cli.read(l.scratch[:hl]); err != nil || m != hl {
-			s.close(true)
-			return false
-		}
-		if drained {
-			s.cli.readable = false
-		}
+	a := s.prepareAnswer(code, out, be, how)
+	s.at.status = a.status
+	s.fe.counters.CountStatus(a.status)
+	if be != nil {
+		be.Counters.CountStatus(a.status)
 	}
-	h.local = true
-	h.rq, h.rs, h.rspKind = rqDone, rsBody, h1.BodyLength
-	s.c2s.setLimit(0)
-	s.s2c.setLimit(0)
-	if !s.s2c.writeHead(s, out) {
-		return false
+	if !a.keep {
+		s.c2s.bytes += int64(hl) // the head was received, and answered here
 	}
-	s.touch(&s.cli)
-	if s.s2c.inPipe > 0 {
-		// The client does not take what it is sent (it pipelines and
-		// does not read): the rest of the answer waits in a pipe, and
-		// httpResponseDone ends the request once it is out.
-		s.state = stEstablished
-		s.rearm()
-		return false
-	}
-	return s.httpLocalDone()
+	s.s2c.bytes += int64(len(a.msg))
+	s.sendAnswer(a)
 }
 
 // httpLocalDone ends a request fjord answered on the loop once the whole
-// answer is written: logged, counted, then the connection closes or waits
-// for the next head (which it reports).
-func (s *session) httpLocalDone() bool {
+// answer is written: logged, counted, then the connection closes or goes
+// on with the next request.
+func (s *session) httpLocalDone() {
 	h, l := s.h, s.l
 	h.local = false
 	if s.logsTraffic() && s.at.pending {
@@ -245,12 +187,12 @@ func (s *session) httpLocalDone() bool {
 	s.endRequest()
 	if h.closeAfter || l.draining {
 		s.lingerClose()
-		return false
+		return
 	}
 	h.rq, h.rs = rqHead, rsNone
 	h.headStart, h.continued = time.Time{}, false
 	h.idleSince = l.now
 	s.state = stHTTPHead
 	s.rearm()
-	return true
+	s.nextHead()
 }

@@ -323,11 +323,11 @@ func TestRedirectAllocatesNothing(t *testing.T) {
 	}
 	buf := make([]byte, 0, 1024)
 	if n := testing.AllocsPerRun(100, func() {
-		buf = rs[0].appendResponse(buf[:0], &req, connClose)
+		buf = rs[0].appendResponse(buf[:0], &req)
 	}); n != 0 {
 		t.Errorf("%v allocations per answer", n)
 	}
-	want := "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://www.example.com/new/page/\r\ncache-control: no-cache\r\nset-cookie: A=1; path=/;\r\nconnection: close\r\n\r\n"
+	want := "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://www.example.com/new/page/\r\ncache-control: no-cache\r\nset-cookie: A=1; path=/;\r\n\r\n"
 	if string(buf) != want {
 		t.Errorf("answer %q, want %q", buf, want)
 	}
@@ -379,34 +379,32 @@ func FuzzRedirectAnswer(f *testing.F) {
 			return
 		}
 		for _, r := range rs {
-			for _, conn := range []string{connKeep, connClose, connAlive} {
-				out := string(r.appendResponse(nil, &req, conn))
-				resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
-				if err != nil {
-					t.Fatalf("answer %q: %v", out, err)
+			out := string(r.appendResponse(nil, &req))
+			resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
+			if err != nil {
+				t.Fatalf("answer %q: %v", out, err)
+			}
+			loc := resp.Header.Values("Location")
+			if resp.StatusCode != r.code || len(loc) != 1 || !strings.HasSuffix(out, "\r\n\r\n") || strings.Count(out, "\r\n\r\n") != 1 {
+				t.Fatalf("answer %q: status %d, fields %v", out, resp.StatusCode, resp.Header)
+			}
+			// Only the fields fjord writes, each once.
+			seen := map[string]bool{}
+			for _, line := range strings.Split(out[:len(out)-4], "\r\n")[1:] {
+				name, _, _ := strings.Cut(line, ": ")
+				switch name {
+				case "content-length", "location", "cache-control", "set-cookie":
+				default:
+					t.Fatalf("answer %q: field %q", out, line)
 				}
-				loc := resp.Header.Values("Location")
-				if resp.StatusCode != r.code || len(loc) != 1 || !strings.HasSuffix(out, "\r\n\r\n") || strings.Count(out, "\r\n\r\n") != 1 {
-					t.Fatalf("answer %q: status %d, fields %v", out, resp.StatusCode, resp.Header)
+				if seen[name] {
+					t.Fatalf("answer %q: two %s fields", out, name)
 				}
-				// Only the fields fjord writes, each once.
-				seen := map[string]bool{}
-				for _, line := range strings.Split(out[:len(out)-4], "\r\n")[1:] {
-					name, _, _ := strings.Cut(line, ": ")
-					switch name {
-					case "content-length", "location", "cache-control", "set-cookie", "connection":
-					default:
-						t.Fatalf("answer %q: field %q", out, line)
-					}
-					if seen[name] {
-						t.Fatalf("answer %q: two %s fields", out, name)
-					}
-					seen[name] = true
-				}
-				if r.kind == config.RedirectScheme && !strings.HasPrefix(loc[0], "https://") ||
-					r.kind == config.RedirectLocation && loc[0] != r.conf.Target {
-					t.Fatalf("answer %q: location %q", out, loc[0])
-				}
+				seen[name] = true
+			}
+			if r.kind == config.RedirectScheme && !strings.HasPrefix(loc[0], "https://") ||
+				r.kind == config.RedirectLocation && loc[0] != r.conf.Target {
+				t.Fatalf("answer %q: location %q", out, loc[0])
 			}
 		}
 	})

@@ -750,10 +750,15 @@ func (s *session) onTimer(now time.Time) {
 	case stTarpit:
 		s.tarpitDone()
 	case stHTTPHead:
-		if s.h.headStart.IsZero() {
+		switch {
+		case s.h.headStart.IsZero():
 			s.close(false) // an idle keep-alive connection: close silently
-		} else {
+		case s.h.bodyWait:
+			// "option http-buffer-request": the head was whole, and
+			// HAProxy's stream answers (http_wait_for_request_body).
 			s.httpFail(408, "timeout http-request")
+		default:
+			s.httpFailRaw(408, "timeout http-request") // HAProxy's H1 mux answers
 		}
 	case stEstablished:
 		if s.h != nil && !s.h.tunnel && s.h.rs == rsHead && s.h.rq == rqDone {

@@ -133,8 +133,8 @@ func (s *session) holdRequest(be *backend, v rules.Verdict, t *rules.Txn) {
 // resumeRequest looks at a held request once more (its head parsed
 // again from the socket: hl bytes, n peeked): while its wait goes on it
 // waits, answering 408 once the wait expired; then its rules go on where
-// they stopped, on the head they left. It reports httpNextHead's result.
-func (s *session) resumeRequest(req *h1.Request, hl, n int) bool {
+// they stopped, on the head they left.
+func (s *session) resumeRequest(req *h1.Request, hl, n int) {
 	h, l := s.h, s.l
 	w := h.hold
 	h.isHead = req.IsMethod("HEAD")
@@ -142,15 +142,15 @@ func (s *session) resumeRequest(req *h1.Request, hl, n int) bool {
 	if !s.requestWaitOver(w.rule, req, hl, n) {
 		if w.expired {
 			s.requestWaitExpired()
-			return false
+			return
 		}
 		s.lastCli = l.now
 		s.cli.readable = false
-		return false
+		return
 	}
 	w.active, h.bodyWait = false, false
 	if !s.checkRequestChunks(req, hl, n) {
-		return false
+		return
 	}
 	buf := l.scratch[:n]
 	body := l.requestBody(req, buf[hl:max(hl, min(n, l.eng.recvLimit))])
@@ -160,7 +160,7 @@ func (s *session) resumeRequest(req *h1.Request, hl, n int) bool {
 		// waited: routing and the send go on with their head.
 		if _, err := h1.ParseRequest(h.edited, req); err != nil {
 			s.close(true)
-			return false
+			return
 		}
 	}
 	t := s.txn(req)
@@ -171,7 +171,7 @@ func (s *session) resumeRequest(req *h1.Request, hl, n int) bool {
 	if w.be != nil {
 		t.Backend, t.BackendID = w.be.Name, w.be.id
 	}
-	return s.processRequest(t, req, hl, n, false, w.be, w.resume)
+	s.processRequest(t, req, hl, n, w.be, w.resume)
 }
 
 // requestWaitExpired answers a request whose body did not come in time:

@@ -308,7 +308,8 @@ func readResponse(br *bufio.Reader) error {
 		if len(line) <= 2 {
 			break
 		}
-		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+		// fjord's own pages spell it "Content-length", as HAProxy's do.
+		if name, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
 			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
 		}
 	}

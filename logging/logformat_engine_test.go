@@ -257,11 +257,11 @@ backend app
 			br = bufio.NewReader(c)
 		}
 		io.WriteString(c, tc.req)
-		if strings.HasPrefix(tc.req, "GET /app") {
+		if strings.HasPrefix(tc.req, "GET ") {
 			if err := readResponse(br); err != nil {
 				t.Fatal(err)
 			}
-		} else if _, err := io.ReadAll(br); err != nil { // fjord's page, then close
+		} else if _, err := io.ReadAll(br); err != nil { // fjord's 400, then close
 			t.Fatal(err)
 		}
 		if line := msgOf(t, sl.next(t)); !strings.HasSuffix(line, " "+tc.want) {

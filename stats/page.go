@@ -302,8 +302,9 @@ func (p *Page) unauthorized(ctx *fasthttp.RequestCtx) {
 // announced.
 func (p *Page) Authorized(authorization []byte) bool { return p.auth.allowed(authorization) }
 
-// Unauthorized is the whole 401 response, with "Connection: close", for a
-// request that Authorized refused. The caller must not modify it.
+// Unauthorized is the whole 401 response for a request that Authorized
+// refused, without a Connection field: the engine, which writes it,
+// says whether the connection is kept. The caller must not modify it.
 func (p *Page) Unauthorized() []byte { return p.deny }
 
 // Challenge is the WWW-Authenticate value of Unauthorized's answer, for
@@ -320,7 +321,7 @@ func (p *Page) denyResponse() []byte {
 	for _, f := range commonHeaders {
 		b = fmt.Appendf(b, "%s: %s\r\n", f[0], f[1])
 	}
-	b = fmt.Appendf(b, "WWW-Authenticate: %s\r\nConnection: close\r\n\r\n%s", p.auth.challenge, unauthorizedBody)
+	b = fmt.Appendf(b, "WWW-Authenticate: %s\r\n\r\n%s", p.auth.challenge, unauthorizedBody)
 	return b
 }
 
