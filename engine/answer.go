@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strconv"
-
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/rules"
@@ -347,21 +345,7 @@ func appendAnswerHead(dst, head []byte, resp *h1.Response, m *rules.Msg, conn st
 	if setConn && answerUpgrades(resp, m) {
 		setConn = false
 	}
-	if m != nil && (m.Status != resp.Status || m.Reason != nil) {
-		dst = append(dst, "HTTP/1."...)
-		dst = append(dst, byte('0'+resp.Minor))
-		dst = append(dst, ' ')
-		dst = strconv.AppendInt(dst, int64(m.Status), 10)
-		dst = append(dst, ' ')
-		if m.Reason != nil {
-			dst = append(dst, m.Reason...)
-		} else {
-			dst = append(dst, rules.Reason(m.Status)...)
-		}
-		dst = append(dst, crlf...)
-	} else {
-		dst = appendFirstLine(dst, head)
-	}
+	dst = appendStatusLine(dst, head, m, resp)
 	placed := !setConn
 	if m != nil {
 		for _, hd := range m.Headers {

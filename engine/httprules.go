@@ -438,25 +438,30 @@ func fillResMsg(m *rules.Msg, resp *h1.Response) *rules.Msg {
 	return m
 }
 
+// appendStatusLine writes a response's status line: head's own, or a new
+// one when set-status changed the status or its reason (m nil: head's).
+func appendStatusLine(dst, head []byte, m *rules.Msg, resp *h1.Response) []byte {
+	if m == nil || m.Status == resp.Status && m.Reason == nil {
+		return appendFirstLine(dst, head)
+	}
+	dst = append(dst, "HTTP/1."...)
+	dst = append(dst, byte('0'+resp.Minor))
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, int64(m.Status), 10)
+	dst = append(dst, ' ')
+	if m.Reason != nil {
+		dst = append(dst, m.Reason...)
+	} else {
+		dst = append(dst, rules.Reason(m.Status)...)
+	}
+	return append(dst, crlf...)
+}
+
 // rewriteResponseMsg writes a response head rules changed: the status
 // line (a new one if set-status changed the status), m's fields, and the
 // framing and connection handling rewriteResponse applies.
 func rewriteResponseMsg(dst, head []byte, m *rules.Msg, resp *h1.Response, addClose bool) []byte {
-	if m.Status != resp.Status || m.Reason != nil {
-		dst = append(dst, "HTTP/1."...)
-		dst = append(dst, byte('0'+resp.Minor))
-		dst = append(dst, ' ')
-		dst = strconv.AppendInt(dst, int64(m.Status), 10)
-		dst = append(dst, ' ')
-		if m.Reason != nil {
-			dst = append(dst, m.Reason...)
-		} else {
-			dst = append(dst, rules.Reason(m.Status)...)
-		}
-		dst = append(dst, crlf...)
-	} else {
-		dst = appendFirstLine(dst, head)
-	}
+	dst = appendStatusLine(dst, head, m, resp)
 	for _, hd := range m.Headers {
 		if addClose && asciiEqualFold(hd.Name, "connection") || resp.Reframe && h1.IsFraming(hd.Name) {
 			continue
