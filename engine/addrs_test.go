@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -284,23 +283,7 @@ func TestAddressesAllocateNothing(t *testing.T) {
 		c := dial(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
 		buf := make([]byte, len(benchHTTPResponse))
-		do := func(n int) {
-			for i := 0; i < n; i++ {
-				if _, err := c.Write(req); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, buf); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		do(200)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		const n = 2000
-		do(n)
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs-before.Mallocs) / n
+		return mallocsPerExchange(t, c, req, buf)
 	}
 	off := perRequest("", benchHTTPRequest)
 	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\nX-Real-IP: 2001:db8::7\r\nX_Bad: 1\r\nAccept: */*\r\n\r\n")

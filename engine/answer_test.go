@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -271,23 +270,7 @@ func TestOwnAnswersAllocateNothing(t *testing.T) {
 		if _, err := io.ReadFull(br, buf[len(buf)-int(resp.ContentLength):]); err != nil {
 			t.Fatal(err)
 		}
-		do := func(n int) {
-			for i := 0; i < n; i++ {
-				if _, err := c.Write(req); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, buf); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		do(200)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		const n = 2000
-		do(n)
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs-before.Mallocs) / n
+		return mallocsPerExchange(t, c, req, buf)
 	}
 	for _, path := range []string{"/return", "/redir", "/be/return", "/mon"} {
 		got := perRequest([]byte("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -183,4 +184,28 @@ func waitFor(within time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// mallocsPerExchange writes req on c and reads len(buf) bytes back, 200
+// times to warm up, then 2000 times counting the process's allocations:
+// their number per exchange.
+func mallocsPerExchange(t testing.TB, c net.Conn, req, buf []byte) float64 {
+	t.Helper()
+	do := func(n int) {
+		for i := 0; i < n; i++ {
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	do(200)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 2000
+	do(n)
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / n
 }
