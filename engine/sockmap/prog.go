@@ -24,8 +24,9 @@ const (
 	// recLast is when the program last saw a segment from this socket,
 	// CLOCK_MONOTONIC_COARSE nanoseconds: the timeouts' activity.
 	recLast = 24
-	// recBase is the peer's write_seq when the program first ran for
-	// this socket, and recFlags bit 0 says it is set.
+	// recBase is the peer's write_seq when the program first redirected
+	// from this socket, less what the loop had written to the peer since
+	// the handover; recFlags bit 0 says it is set.
 	recBase  = 32
 	recFlags = 36
 	// recGen is the generation of the pair that owns the record; the
@@ -45,6 +46,12 @@ const (
 	skDrop = 0
 	skPass = 1
 )
+
+// offsets are where the program reads the peer socket, in the running
+// kernel's struct tcp_sock.
+type offsets struct {
+	writeSeq, wmemQueued, sndbuf int16
+}
 
 // maps are the BPF maps the verdict program uses.
 type maps struct {
@@ -68,16 +75,20 @@ type maps struct {
 //   - redirects the segment to the peer socket's egress while fewer than
 //     window bytes are queued in the kernel for the peer (redirected but
 //     not yet in its write queue: the peer's write_seq tells how many it
-//     took). A peer that does not read would otherwise let the queue grow
-//     without bound: the kernel takes the segment off the source socket at
-//     once, so the source's window never closes;
+//     took), and while the peer's send buffer has room for all of them. A
+//     peer that does not read would otherwise let the queue grow without
+//     bound: the kernel takes the segment off the source socket at once,
+//     so the source's window never closes. And the kernel's send worker,
+//     when the peer's send buffer fills in the middle of a segment, later
+//     sends that segment again from its start (6.18: 64 KiB runs of bytes
+//     forwarded twice, or lost, under load);
 //   - past the window, keeps the segment on the source socket (SK_PASS)
 //     and rings the loop's doorbell, once: the segment is charged to the
 //     source's receive buffer, so TCP's own flow control stops the sender,
 //     and the loop moves the kept bytes once the kernel's queue is empty.
 //     Once keeping, it keeps every later segment too, so that no segment
 //     overtakes one the loop has not moved yet.
-func verdict(m maps, window int32, writeSeq int16) asm.Instructions {
+func verdict(m maps, window int32, off offsets) asm.Instructions {
 	const (
 		fpCookie = -8
 		fpKey    = -16
@@ -85,6 +96,8 @@ func verdict(m maps, window int32, writeSeq int16) asm.Instructions {
 		fpSock   = -24
 		fpSeq    = -28
 		fpIndex  = -32
+		fpQueued = -36
+		fpSndbuf = -40
 	)
 	return asm.Instructions{
 		// r6 = ctx, r7 = len, r8 = index, r9 = record
@@ -133,13 +146,24 @@ func verdict(m maps, window int32, writeSeq int16) asm.Instructions {
 		asm.JNE.Imm(asm.R0, 0, "tcp"),
 		asm.FnSkRelease.Call(),
 		asm.Ja.Label("keep"),
-		asm.LoadMem(asm.R2, asm.R0, writeSeq, asm.Word).WithSymbol("tcp"),
+		asm.LoadMem(asm.R2, asm.R0, off.writeSeq, asm.Word).WithSymbol("tcp"),
 		asm.StoreMem(asm.RFP, fpSeq, asm.R2, asm.Word),
+		asm.LoadMem(asm.R2, asm.R0, off.wmemQueued, asm.Word),
+		asm.StoreMem(asm.RFP, fpQueued, asm.R2, asm.Word),
+		asm.LoadMem(asm.R2, asm.R0, off.sndbuf, asm.Word),
+		asm.StoreMem(asm.RFP, fpSndbuf, asm.R2, asm.Word),
 		asm.FnSkRelease.Call(),
 		asm.LoadMem(asm.R2, asm.RFP, fpSeq, asm.Word),
 		asm.LoadMem(asm.R1, asm.R9, recFlags, asm.Word),
 		asm.JNE.Imm(asm.R1, 0, "based"),
-		asm.StoreMem(asm.R9, recBase, asm.R2, asm.Word),
+		// The first redirect: nothing was redirected yet, and what the
+		// loop wrote is in the peer's write queue (it turns redirecting
+		// on only with its pipe empty), so the peer's write_seq then,
+		// less the loop's bytes, is where the count starts.
+		asm.LoadMem(asm.R1, asm.R9, recLoopSent, asm.Word),
+		asm.Mov.Reg(asm.R3, asm.R2),
+		asm.Sub.Reg32(asm.R3, asm.R1),
+		asm.StoreMem(asm.R9, recBase, asm.R3, asm.Word),
 		asm.StoreImm(asm.R9, recFlags, 1, asm.Word),
 		asm.LoadMem(asm.R3, asm.R9, recBase, asm.Word).WithSymbol("based"),
 		// Bytes in the peer's write queue since then, and so the bytes
@@ -151,6 +175,17 @@ func verdict(m maps, window int32, writeSeq int16) asm.Instructions {
 		asm.Sub.Reg32(asm.R4, asm.R2),
 		asm.Add.Reg(asm.R4, asm.R7),
 		asm.JGT.Imm(asm.R4, window, "keep"),
+		// And only while the peer's send buffer has room for all of it,
+		// with an eighth for the segments' overhead: a send worker that
+		// runs out of room in the middle of a segment resends it whole
+		// later (observed on 6.18: bytes forwarded twice).
+		asm.Mov.Reg(asm.R5, asm.R4),
+		asm.RSh.Imm(asm.R5, 3),
+		asm.Add.Reg(asm.R5, asm.R4),
+		asm.LoadMem(asm.R1, asm.RFP, fpQueued, asm.Word),
+		asm.Add.Reg(asm.R5, asm.R1),
+		asm.LoadMem(asm.R1, asm.RFP, fpSndbuf, asm.Word),
+		asm.JGT.Reg(asm.R5, asm.R1, "keep"),
 		atomicOp(asm.AddAtomic, asm.R9, asm.R7, asm.DWord, recRedirected),
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.LoadMapPtr(asm.R2, m.socks.FD()),

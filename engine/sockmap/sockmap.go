@@ -48,6 +48,7 @@ type Forwarder struct {
 	recs, ovf []byte
 	slots     *slotStack
 	gen       atomic.Uint32
+	attached  atomic.Int64
 	// syn is what tcpi_bytes_acked counts besides data on a fresh
 	// socket, by Role: the kernel counts the SYN a connect(2) sent and
 	// acknowledged, not the one of an accepted connection. Measured at
@@ -75,7 +76,7 @@ func Load(o Options) (f *Forwarder, err error) {
 	if o.Pairs < 1 || o.Loops < 1 || o.Window < 1 || o.Window > 1<<30 {
 		return nil, fmt.Errorf("sockmap: bad options %+v", o)
 	}
-	writeSeq, err := writeSeqOffset()
+	off, err := tcpSockOffsets()
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func Load(o Options) (f *Forwarder, err error) {
 		Name:         "fjord_verdict",
 		Type:         ebpf.SkSKB,
 		AttachType:   ebpf.AttachSkSKBStreamVerdict,
-		Instructions: verdict(f.m, int32(o.Window), writeSeq),
+		Instructions: verdict(f.m, int32(o.Window), off),
 		License:      "GPL", // for bpf_skc_to_tcp_sock
 	})
 	if err != nil {
@@ -143,23 +144,48 @@ func Load(o Options) (f *Forwarder, err error) {
 	return f, nil
 }
 
-// writeSeqOffset is the offset of write_seq in the running kernel's
-// struct tcp_sock, from its BTF.
-func writeSeqOffset() (int16, error) {
+// tcpSockOffsets finds the fields the program reads in the running
+// kernel's struct tcp_sock (struct sock's are at the same offsets: it
+// begins with one), from its BTF.
+func tcpSockOffsets() (offsets, error) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return 0, fmt.Errorf("sockmap: the kernel's BTF: %w", err)
+		return offsets{}, fmt.Errorf("sockmap: the kernel's BTF: %w", err)
 	}
-	var ts *btf.Struct
-	if err := spec.TypeByName("tcp_sock", &ts); err != nil {
-		return 0, fmt.Errorf("sockmap: struct tcp_sock in the kernel's BTF: %w", err)
+	var tcp, sock *btf.Struct
+	if err := spec.TypeByName("tcp_sock", &tcp); err != nil {
+		return offsets{}, fmt.Errorf("sockmap: struct tcp_sock in the kernel's BTF: %w", err)
 	}
-	for _, m := range ts.Members {
-		if m.Name == "write_seq" && m.Offset%8 == 0 && m.Offset.Bytes() < 1<<15 {
-			return int16(m.Offset.Bytes()), nil
+	if err := spec.TypeByName("sock", &sock); err != nil {
+		return offsets{}, fmt.Errorf("sockmap: struct sock in the kernel's BTF: %w", err)
+	}
+	var o offsets
+	for _, f := range []struct {
+		s    *btf.Struct
+		name string
+		dst  *int16
+	}{{tcp, "write_seq", &o.writeSeq}, {sock, "sk_wmem_queued", &o.wmemQueued}, {sock, "sk_sndbuf", &o.sndbuf}} {
+		off, err := memberOffset(f.s, f.name)
+		if err != nil {
+			return offsets{}, err
 		}
+		*f.dst = off
 	}
-	return 0, errors.New("sockmap: no usable write_seq in the kernel's struct tcp_sock")
+	return o, nil
+}
+
+// memberOffset is the byte offset of a 4-byte member of s.
+func memberOffset(s *btf.Struct, name string) (int16, error) {
+	for _, m := range s.Members {
+		if m.Name != name {
+			continue
+		}
+		if size, err := btf.Sizeof(m.Type); err != nil || size != 4 || m.BitfieldSize != 0 || m.Offset%8 != 0 || m.Offset.Bytes() >= 1<<15 {
+			return 0, fmt.Errorf("sockmap: struct %s's %s is not a plain 4-byte field in the kernel's BTF", s.Name, name)
+		}
+		return int16(m.Offset.Bytes()), nil
+	}
+	return 0, fmt.Errorf("sockmap: no %s in the kernel's struct %s", name, s.Name)
 }
 
 func mmapArray(m *ebpf.Map, size int) ([]byte, error) {
@@ -244,11 +270,13 @@ func (f *Forwarder) Attach(loop int, client, server int) (Pair, error) {
 	if !ok {
 		return Pair{}, ErrFull
 	}
+	f.attached.Add(1)
 	p := Pair{slot: slot, gen: f.gen.Add(1)}
 	var err error
 	for r, fd := range [2]int{client, server} {
 		if p.cookies[r], err = unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_COOKIE); err != nil {
 			f.slots.push(slot)
+			f.attached.Add(-1)
 			return Pair{}, fmt.Errorf("sockmap: SO_COOKIE: %w", err)
 		}
 	}
@@ -279,6 +307,10 @@ func (f *Forwarder) Attach(loop int, client, server int) (Pair, error) {
 	return p, nil
 }
 
+// Attached is how many pairs are in the kernel, stuck ones included: the
+// slots Attach gave and Release did not take back yet.
+func (f *Forwarder) Attached() int { return int(f.attached.Load()) }
+
 func (f *Forwarder) initRecord(index, gen uint32, loop int) {
 	r := f.recs[int(index)*recSize:]
 	for off := 0; off < recSize; off += 8 {
@@ -303,6 +335,7 @@ func (f *Forwarder) Release(p Pair) {
 		atomic.StoreUint32((*uint32)(unsafe.Pointer(&f.recs[int(p.Index(r))*recSize+recGen])), 0)
 	}
 	f.slots.push(p.slot)
+	f.attached.Add(-1)
 }
 
 // Redirected is how many bytes the kernel took from role's socket to the
@@ -315,6 +348,16 @@ func (f *Forwarder) Redirected(p Pair, r Role) uint64 {
 // for the loop instead of redirecting them.
 func (f *Forwarder) Keeping(p Pair, r Role) bool {
 	return atomic.LoadUint64(f.u64(p.Index(r), recGate))&passBit != 0
+}
+
+// Kept is how many bytes the program kept on role's socket for the loop
+// since the handover. Kept bytes reach the socket's queue in order but
+// not at once: behind bytes the kernel still has to send out of that
+// socket, they wait in its send worker's queue. So a read that finds
+// nothing, or the end of the stream, means the end only when the loop
+// has read Kept bytes.
+func (f *Forwarder) Kept(p Pair, r Role) uint64 {
+	return atomic.LoadUint64(f.u64(p.Index(r), recGate)) &^ passBit
 }
 
 // SetLoopSent tells the program how many bytes the loop wrote to the
@@ -439,7 +482,11 @@ func (f *Forwarder) selfTest() error {
 	p, err := f.Attach(0, a1, c2)
 	if err != nil {
 		if p.Stuck() {
-			f.slots.push(p.slot) // the sockets close below
+			for _, fd := range fds {
+				unix.Close(fd) // out of the sockmap before the pair is forgotten
+			}
+			fds = nil
+			f.Release(p)
 		}
 		return err
 	}

@@ -370,4 +370,7 @@ func TestReleaseGivesSlotsBack(t *testing.T) {
 	if it := f.m.index.Iterate(); it.Next(&k, &v) {
 		t.Errorf("index still holds cookie %d", k)
 	}
+	if n := f.Attached(); n != 0 {
+		t.Errorf("%d pairs attached after all were released", n)
+	}
 }
