@@ -104,6 +104,7 @@ var keywordTable = []keyword{
 	{name: "tune.bufsize", in: inGlobal, parse: glBufSize, doc: "the-global-section"},
 	{name: "tune.maxpollevents", in: inGlobal, parse: glMaxPollEvents, doc: "the-global-section"},
 	{name: "tune.sched-batch", in: inGlobal, parse: glSchedBatch, doc: "the-global-section"},
+	{name: "tune.sockmap", in: inGlobal, parse: glSockmap, doc: "the-global-section"},
 	{name: "tune.sysctl", in: inGlobal, parse: glSysctl, doc: "the-global-section"},
 	{name: "hard-stop-after", in: inGlobal, parse: glHardStopAfter, doc: "the-global-section"},
 	{name: "stats", in: inGlobal, parse: glStats, doc: "the-global-section"},
@@ -430,6 +431,18 @@ func glSchedBatch(p *parser, _ *Proxy, pos Pos, args []string) error {
 		return fmt.Errorf("'tune.sched-batch' %v", err)
 	}
 	p.cfg.Global.TuneSchedBatch = args[0] == "on"
+	return nil
+}
+
+func glSockmap(p *parser, _ *Proxy, _ Pos, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'tune.sockmap' expects %s", sockmapWords.alternatives())
+	}
+	m, ok := sockmapWords.parse(args[0])
+	if !ok {
+		return fmt.Errorf("'tune.sockmap' expects %s, not '%s'", sockmapWords.alternatives(), args[0])
+	}
+	p.cfg.Global.TuneSockmap = m
 	return nil
 }
 

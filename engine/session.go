@@ -38,7 +38,11 @@ type endpoint struct {
 	readable bool
 	writable bool
 	hup      bool // the peer shut down its side: a read will end in EOF
-	client   bool
+	err      bool // EPOLLERR came: the socket has an error to read (kernel forwarding)
+	// kmap: the socket is in the kernel's sockmap (kernel.go): its bytes
+	// are read with read(2), never spliced.
+	kmap   bool
+	client bool
 	// unix: a Unix stream socket, which has no TCP options (TCP_NODELAY,
 	// a reset on close) and no kernel TLS.
 	unix bool
@@ -56,6 +60,9 @@ func (ep *endpoint) onEvent(ev uint32) {
 	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		ep.writable = true
+	}
+	if ev&unix.EPOLLERR != 0 {
+		ep.err = true
 	}
 	ep.s.onEvent(ep)
 }
@@ -118,6 +125,13 @@ type session struct {
 	hsGen    uint32 // which handshake attempt is current
 	// quiet: the session's line was written already (logConnError).
 	quiet bool
+
+	// km is the session's part in kernel forwarding (kernel.go), nil
+	// while the loop forwards it; kmRefused: the kernel refused it.
+	// proxyHead is the length of the PROXY header sent to the server.
+	km        *kmState
+	kmRefused bool
+	proxyHead int
 
 	// slotHeld: the connection was handed off (handOff), whose goroutine
 	// gives the maxconn slots back when it is done; close must not.
@@ -218,9 +232,12 @@ func (s *session) onEvent(ep *endpoint) {
 			s.finishConnect()
 		}
 	case stEstablished:
-		if s.h != nil && !s.h.tunnel {
+		switch {
+		case s.km != nil:
+			s.kmService()
+		case s.h != nil && !s.h.tunnel:
 			s.httpForward()
-		} else {
+		default:
 			s.forward()
 		}
 	case stHTTPHead:
@@ -477,6 +494,7 @@ func (s *session) finishConnect() {
 			s.close(true)
 			return
 		}
+		s.proxyHead = len(hdr)
 		if !s.c2s.writeHead(s, hdr) {
 			return
 		}
@@ -559,6 +577,10 @@ func (s *session) forward() {
 		s.close(false)
 		return
 	}
+	if s.kmEligible() {
+		s.kmAttach()
+		return
+	}
 	s.rearm()
 }
 
@@ -630,6 +652,9 @@ func (s *session) deadline() time.Time {
 		if !s.clientBlocks() {
 			earliest(s.lastSrv, srv)
 		}
+		if s.km != nil && !s.km.pollAt.IsZero() && (d.IsZero() || s.km.pollAt.Before(d)) {
+			d = s.km.pollAt
+		}
 	}
 	return d
 }
@@ -659,6 +684,9 @@ func (s *session) rearm() {
 }
 
 func (s *session) onTimer(now time.Time) {
+	if s.km != nil && s.state == stEstablished && !s.kmTimer(now) {
+		return
+	}
 	d := s.deadline()
 	if d.IsZero() {
 		return
@@ -737,6 +765,7 @@ func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
 	}
+	s.kmCount()
 	if s.logsTraffic() && !s.quiet {
 		s.logClose(reset)
 	}
@@ -770,6 +799,7 @@ func (s *session) close(reset bool) {
 		s.l.closeFD(ep.fd)
 		ep.fd = -1
 	}
+	s.kmClosed()
 	s.c2s.release(s.l.pipes)
 	s.s2c.release(s.l.pipes)
 	if s.srv != nil {
