@@ -152,7 +152,8 @@ func (s *session) kmAttach() {
 			return
 		}
 	}
-	s.km = &kmState{on: true, pair: p}
+	// full: registered with epollFlags, as every socket is.
+	s.km = &kmState{on: true, pair: p, full: true}
 	e.kmOwners[p.Slot()] = s
 	e.kmSessions.Add(1)
 	e.kmHandovers.Add(1)

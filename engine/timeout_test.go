@@ -198,8 +198,9 @@ func testTimeoutClientFin(t *testing.T, p fwdPath) {
 func TestTimeoutServerFin(t *testing.T) { onPaths(t, testTimeoutServerFin) }
 
 func testTimeoutServerFin(t *testing.T, p fwdPath) {
-	hold := make(chan struct{})
+	hold, speak := make(chan struct{}), make(chan struct{})
 	srv := serveTCP(t, func(c net.Conn) {
+		<-speak
 		c.Write([]byte("bye"))
 		c.(*net.TCPConn).CloseWrite()
 		<-hold
@@ -208,6 +209,8 @@ func testTimeoutServerFin(t *testing.T, p fwdPath) {
 	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout server-fin 200ms", srv))
 	c := dial(t, addr)
+	p.established(t, e) // the server's FIN comes after the handover
+	close(speak)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got, err := io.ReadAll(c) // the server's FIN is passed on
 	if err != nil || string(got) != "bye" {
