@@ -216,3 +216,18 @@ var redirectReasons = map[int]string{
 	307: "Temporary Redirect",
 	308: "Permanent Redirect",
 }
+
+// SockmapMode is the fjord addition 'tune.sockmap': whether established
+// mode tcp sessions are forwarded by the kernel (a BPF sockmap) instead
+// of the event loops.
+type SockmapMode uint8
+
+const (
+	SockmapOff  SockmapMode = iota // the event loops forward every session (the default)
+	SockmapAuto                    // the kernel forwards where the BPF program loads, else the loops
+	SockmapOn                      // the kernel forwards; fjord refuses to start where the program does not load
+)
+
+var sockmapWords = words[SockmapMode]{"off", "auto", "on"}
+
+func (m SockmapMode) String() string { return sockmapWords.name(m) }

@@ -106,6 +106,7 @@ var keywordTable = []keyword{
 	{name: "tune.maxpollevents", in: inGlobal, parse: glMaxPollEvents, doc: "the-global-section"},
 	{name: "tune.sched-batch", in: inGlobal, parse: glSchedBatch, doc: "the-global-section"},
 	{name: "busy-polling", in: inGlobal, parse: glBusyPolling, doc: "the-global-section"},
+	{name: "tune.sockmap", in: inGlobal, parse: glSockmap, doc: "the-global-section"},
 	{name: "tune.sysctl", in: inGlobal, parse: glSysctl, doc: "the-global-section"},
 	{name: "hard-stop-after", in: inGlobal, parse: glHardStopAfter, doc: "the-global-section"},
 	{name: "stats", in: inGlobal, parse: glStats, doc: "the-global-section"},
@@ -465,6 +466,19 @@ func glBusyPolling(p *parser, _ *Proxy, _ Pos, args []string) error {
 		return fmt.Errorf("'busy-polling' takes no argument, or 'adaptive [TIME]' (fjord), not '%s'", strings.Join(args, " "))
 	}
 	p.cfg.Global.BusyPolling = bp
+	return nil
+}
+
+// glSockmap reads "tune.sockmap off|auto|on" (fjord addition).
+func glSockmap(p *parser, _ *Proxy, _ Pos, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("'tune.sockmap' expects %s", sockmapWords.alternatives())
+	}
+	m, ok := sockmapWords.parse(args[0])
+	if !ok {
+		return fmt.Errorf("'tune.sockmap' expects %s, not '%s'", sockmapWords.alternatives(), args[0])
+	}
+	p.cfg.Global.TuneSockmap = m
 	return nil
 }
 

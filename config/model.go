@@ -97,7 +97,10 @@ type Global struct {
 	// TuneSchedBatch (fjord addition "tune.sched-batch", default on) puts
 	// an event loop under SCHED_BATCH while it carries bulk streams.
 	TuneSchedBatch bool
-	Sysctl         SysctlMode
+	// TuneSockmap (fjord addition "tune.sockmap", default off) hands
+	// established mode tcp sessions to the kernel's BPF sockmap.
+	TuneSockmap SockmapMode
+	Sysctl      SysctlMode
 	// BusyPolling is "busy-polling": the event loops poll with a zero
 	// timeout instead of sleeping, always (HAProxy's) or, with "busy-polling
 	// adaptive TIME" (a fjord addition), for TIME after the last event.

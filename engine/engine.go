@@ -22,6 +22,7 @@ import (
 	"github.com/fjordlb/fjord/balancer"
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
+	"github.com/fjordlb/fjord/engine/sockmap"
 	"github.com/fjordlb/fjord/rules"
 	"github.com/fjordlb/fjord/tls/handshake"
 )
@@ -183,6 +184,18 @@ type Engine struct {
 	// logged (once: the reason is the same for the next ones).
 	kernelFallbackLogged atomic.Bool
 
+	// km forwards mode tcp sessions in the kernel ('tune.sockmap';
+	// kernel.go), nil where the loops do; kmStatus says which and why.
+	// kmOwners is the session of each of its slots, set and read by the
+	// loop that holds the slot.
+	km              *sockmap.Forwarder
+	kmStatus        string
+	kmOwners        []*session
+	kmSessions      atomic.Int64 // sessions in the kernel now
+	kmHandovers     atomic.Int64 // sessions handed to the kernel, ever
+	kmKeeping       atomic.Int64 // their directions whose bytes the loops move now
+	kmRefusedLogged atomic.Bool
+
 	inherited     map[netip.AddrPort][]int // not yet adopted; only Listen touches it
 	inheritedFD   map[int][]int            // the same for fd@N binds
 	inheritedUnix map[config.UnixAddr][]int
@@ -232,6 +245,14 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		kernelTLS:     opts.KernelTLS,
 		handshakes:    opts.Handshakes,
 		drained:       make(chan struct{}),
+	}
+	km, status, err := loadKernel(cfg, e.nbLoops())
+	if err != nil {
+		return nil, err
+	}
+	e.km, e.kmStatus = km, status
+	if km != nil {
+		e.kmOwners = make([]*session, min(g.MaxConn, maxKernelPairs))
 	}
 	if e.handshakes == nil && len(e.tls)+len(e.serverTLS) > 0 {
 		e.handshakes = handshake.NewPool(e.nbLoops() - 1)
@@ -287,6 +308,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		}
 		r, err := newRouter(px, views, cp)
 		if err != nil {
+			e.closeKernel()
 			return nil, err
 		}
 		fe.route = r
@@ -642,6 +664,14 @@ func (e *Engine) closeLoops() {
 	e.loops = nil
 }
 
+// closeKernel unloads the sockmap forwarder, once no loop runs.
+func (e *Engine) closeKernel() {
+	if e.km != nil {
+		e.km.Close()
+		e.km = nil
+	}
+}
+
 // Addr returns the address a bind line is listening on (useful when the
 // configuration asked for port 0); the zero AddrPort for a Unix socket.
 func (e *Engine) Addr(b *config.Bind) netip.AddrPort {
@@ -670,6 +700,7 @@ func (e *Engine) Stop() {
 		e.serveOnce.Do(func() {}) // a later Serve starts nothing
 		if !e.serving.Load() {
 			e.closeLoops() // listening, never served: no loop runs
+			e.closeKernel()
 			return
 		}
 		for _, l := range e.loops {
@@ -679,6 +710,7 @@ func (e *Engine) Stop() {
 		for _, l := range e.loops {
 			<-l.done
 		}
+		e.closeKernel()
 	})
 }
 
@@ -725,11 +757,18 @@ type Stats struct {
 	PipesPooled int64 // empty pipes kept for reuse
 	PipesGrown  int64 // of those in use or pooled, pipes grown for bulk flows
 	BatchLoops  int64 // loops under SCHED_BATCH now, for the bulk streams they carry
+	// KernelSessions are the sessions the kernel forwards now
+	// ('tune.sockmap'), and KernelKept their directions whose bytes the
+	// loops move, for want of a reader that takes them.
+	KernelSessions  int64
+	KernelKept      int64
+	KernelHandovers int64 // sessions handed to the kernel since the start
 }
 
 // Stats reads the counters; safe from any goroutine.
 func (e *Engine) Stats() Stats {
-	st := Stats{Sessions: e.global.cur.Load()}
+	st := Stats{Sessions: e.global.cur.Load(), KernelSessions: e.kmSessions.Load(), KernelKept: e.kmKeeping.Load(),
+		KernelHandovers: e.kmHandovers.Load()}
 	for _, l := range e.loops {
 		st.PipesInUse += l.pipes.inUse.Load()
 		st.PipesPooled += l.pipes.pooled.Load()

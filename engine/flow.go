@@ -164,7 +164,7 @@ func (f *flow) copyThrough(s *session) bool {
 	if n == full {
 		// Spliced from now on, unless either end is TLS: the kernel
 		// would move ciphertext as if it were the stream.
-		f.bulk = f.src.splices() && f.dst.splices()
+		f.bulk = f.src.splices() && f.dst.splices() && !f.src.kmap
 	} else if f.src.drainedBy(n, len(buf)) {
 		f.src.readable = false // a short read drained the socket
 	}

@@ -53,15 +53,21 @@ func roundTrip(t testing.TB, addr string, size int) error {
 var errMismatch = io.ErrShortBuffer
 
 func TestForward64MiB(t *testing.T) {
-	e, addr := startEngine(t, tcpConfig(t, "", echoServer(t)))
-	if err := roundTrip(t, addr, 64<<20); err != nil {
-		t.Fatalf("64 MiB round trip: %v", err)
-	}
-	waitIdle(t, e)
+	onPaths(t, func(t *testing.T, p fwdPath) {
+		e, addr := p.start(t, tcpConfig(t, "", echoServer(t)))
+		if err := roundTrip(t, addr, 64<<20); err != nil {
+			t.Fatalf("64 MiB round trip: %v", err)
+		}
+		waitIdle(t, e)
+	})
 }
 
 func TestForwardConcurrent(t *testing.T) {
-	e, addr := startEngine(t, tcpConfig(t, "", echoServer(t)))
+	onPaths(t, testForwardConcurrent)
+}
+
+func testForwardConcurrent(t *testing.T, p fwdPath) {
+	e, addr := p.start(t, tcpConfig(t, "", echoServer(t)))
 	const conns = 200
 	size := 64 << 20 / conns // 64 MiB each way in all
 	var wg sync.WaitGroup
@@ -84,14 +90,19 @@ func TestForwardConcurrent(t *testing.T) {
 }
 
 func TestHalfClose(t *testing.T) {
+	onPaths(t, testHalfClose)
+}
+
+func testHalfClose(t *testing.T, p fwdPath) {
 	// The server reads the whole request until EOF, then answers.
 	answer := bytes.Repeat([]byte("answer."), 100000)
 	srv := serveTCP(t, func(c net.Conn) {
 		io.Copy(io.Discard, c)
 		c.Write(answer)
 	})
-	_, addr := startEngine(t, tcpConfig(t, "", srv))
+	e, addr := p.start(t, tcpConfig(t, "", srv))
 	c := dial(t, addr)
+	p.established(t, e)
 	c.Write([]byte("question"))
 	c.CloseWrite()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/fjordlb/fjord/config"
 	"github.com/fjordlb/fjord/engine/h1"
 	"github.com/fjordlb/fjord/engine/proxyproto"
+	"github.com/fjordlb/fjord/engine/sockmap"
 	"github.com/fjordlb/fjord/rules"
 )
 
@@ -75,6 +77,9 @@ type loop struct {
 	// as for the sessions.
 	handed  atomic.Int64
 	closing []int // fds to close once the current batch is handled
+	// kmRelease are the kernel-forwarded pairs of the sessions closed in
+	// this batch, forgotten once their sockets are closed.
+	kmRelease []sockmap.Pair
 
 	// inbox carries queue grants from other goroutines to this loop.
 	inboxMu  sync.Mutex
@@ -132,6 +137,12 @@ func newLoop(e *Engine, id int) (*loop, error) {
 	if err := l.register(wfd, wakeHandler{l}); err != nil {
 		l.closeFDs()
 		return nil, err
+	}
+	if e.km != nil {
+		if err := l.register(e.km.Ring(id).FD(), kmDoorbell{l}); err != nil {
+			l.closeFDs()
+			return nil, fmt.Errorf("poll the sockmap doorbell: %w", err)
+		}
 	}
 	return l, nil
 }
@@ -338,6 +349,9 @@ func (l *loop) flushCloses() {
 		unix.Close(fd)
 	}
 	l.closing = l.closing[:0]
+	if len(l.kmRelease) > 0 {
+		l.releaseKernelPairs()
+	}
 }
 
 // shutdown ends every session and releases the loop's resources.

@@ -118,14 +118,16 @@ func addrPortOf(t testing.TB, a net.Addr) netip.AddrPort {
 	return ap
 }
 
-func TestSendProxy(t *testing.T) {
+func TestSendProxy(t *testing.T) { onPaths(t, testSendProxy) }
+
+func testSendProxy(t *testing.T, p fwdPath) {
 	for _, tt := range []struct {
 		option  string
 		version int
 	}{{"send-proxy", 1}, {"send-proxy-v2", 2}} {
 		t.Run(tt.option, func(t *testing.T) {
 			srv, seen := proxyEchoServer(t, "tcp4")
-			e, addr := startEngine(t, tcpConfig(t, "", srv+" "+tt.option))
+			e, addr := p.start(t, tcpConfig(t, "", srv+" "+tt.option))
 			for i := 0; i < 3; i++ {
 				c := dial(t, addr)
 				msg := strings.Repeat(fmt.Sprintf("payload %d of %s; ", i, tt.option), 50)
@@ -296,7 +298,9 @@ func TestAcceptProxyTimeout(t *testing.T) {
 	waitIdle(t, e)
 }
 
-func TestIPv6(t *testing.T) {
+func TestIPv6(t *testing.T) { onPaths(t, testIPv6) }
+
+func testIPv6(t *testing.T, p fwdPath) {
 	srv := serveTCP6(t, func(c net.Conn) {
 		io.Copy(c, c)
 		c.(*net.TCPConn).CloseWrite()
@@ -304,7 +308,7 @@ func TestIPv6(t *testing.T) {
 	lp := freePort6(t)
 	cfg := fmt.Sprintf("global\n  nbthread 2\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"+
 		"listen px\n  bind [::1]:%d\n  server s0 %s\n", lp, srv)
-	e, addr := startEngine(t, cfg)
+	e, addr := p.start(t, cfg)
 	if !strings.HasPrefix(addr, "[::1]:") {
 		t.Fatalf("listening on %s", addr)
 	}
@@ -380,14 +384,16 @@ func freePort6(t testing.TB) int {
 }
 
 // A server reset reaches the client as a reset (or at least a close).
-func TestResetPropagation(t *testing.T) {
+func TestResetPropagation(t *testing.T) { onPaths(t, testResetPropagation) }
+
+func testResetPropagation(t *testing.T, p fwdPath) {
 	srv := serveTCP(t, func(c net.Conn) {
 		buf := make([]byte, 5)
 		io.ReadFull(c, buf)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	})
-	e, addr := startEngine(t, tcpConfig(t, "", srv))
+	e, addr := p.start(t, tcpConfig(t, "", srv))
 	for i := 0; i < 3; i++ {
 		c := dial(t, addr)
 		c.Write([]byte("hello"))
@@ -405,7 +411,9 @@ func TestResetPropagation(t *testing.T) {
 }
 
 // The client's reset reaches the server too.
-func TestResetPropagationFromClient(t *testing.T) {
+func TestResetPropagationFromClient(t *testing.T) { onPaths(t, testResetPropagationFromClient) }
+
+func testResetPropagationFromClient(t *testing.T, p fwdPath) {
 	got := make(chan error, 1)
 	srv := serveTCP(t, func(c net.Conn) {
 		c.Write([]byte("hello"))
@@ -413,7 +421,7 @@ func TestResetPropagationFromClient(t *testing.T) {
 		_, err := io.Copy(io.Discard, c)
 		got <- err
 	})
-	e, addr := startEngine(t, tcpConfig(t, "", srv))
+	e, addr := p.start(t, tcpConfig(t, "", srv))
 	c := dial(t, addr)
 	buf := make([]byte, 5)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -38,7 +38,11 @@ type endpoint struct {
 	readable bool
 	writable bool
 	hup      bool // the peer shut down its side: a read will end in EOF
-	client   bool
+	err      bool // EPOLLERR came: the socket has an error to read (kernel forwarding)
+	// kmap: the socket is in the kernel's sockmap (kernel.go): its bytes
+	// are read with read(2), never spliced.
+	kmap   bool
+	client bool
 	// unix: a Unix stream socket, which has no TCP options (TCP_NODELAY,
 	// a reset on close) and no kernel TLS.
 	unix bool
@@ -56,6 +60,9 @@ func (ep *endpoint) onEvent(ev uint32) {
 	}
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		ep.writable = true
+	}
+	if ev&unix.EPOLLERR != 0 {
+		ep.err = true
 	}
 	ep.s.onEvent(ep)
 }
@@ -145,6 +152,13 @@ type session struct {
 	hsGen    uint32 // which handshake attempt is current
 	// quiet: the session's line was written already (logConnError).
 	quiet bool
+
+	// km is the session's part in kernel forwarding (kernel.go), nil
+	// while the loop forwards it; kmRefused: the kernel refused it.
+	// proxyHead is the length of the PROXY header sent to the server.
+	km        *kmState
+	kmRefused bool
+	proxyHead int
 
 	// slotHeld: the connection was handed off (handOff), whose goroutine
 	// gives the maxconn slots back when it is done; close must not.
@@ -247,9 +261,12 @@ func (s *session) onEvent(ep *endpoint) {
 			s.finishConnect()
 		}
 	case stEstablished:
-		if s.h != nil && !s.h.tunnel {
+		switch {
+		case s.km != nil:
+			s.kmService()
+		case s.h != nil && !s.h.tunnel:
 			s.httpForward()
-		} else {
+		default:
 			s.forward()
 		}
 	case stHTTPHead:
@@ -508,6 +525,7 @@ func (s *session) finishConnect() {
 			s.close(true)
 			return
 		}
+		s.proxyHead = len(hdr)
 		if !s.c2s.writeHead(s, hdr) {
 			return
 		}
@@ -606,6 +624,10 @@ func (s *session) forward() {
 		s.close(false)
 		return
 	}
+	if s.kmEligible() {
+		s.kmAttach()
+		return
+	}
 	s.rearm()
 }
 
@@ -679,6 +701,9 @@ func (s *session) deadline() time.Time {
 		if s.resInspect {
 			earliest(s.resFrom, s.be.Conf.ResponseInspectDelay)
 		}
+		if s.km != nil && !s.km.pollAt.IsZero() && (d.IsZero() || s.km.pollAt.Before(d)) {
+			d = s.km.pollAt
+		}
 	}
 	return d
 }
@@ -708,6 +733,9 @@ func (s *session) rearm() {
 }
 
 func (s *session) onTimer(now time.Time) {
+	if s.km != nil && s.state == stEstablished && !s.kmTimer(now) {
+		return
+	}
 	d := s.deadline()
 	if d.IsZero() {
 		return
@@ -803,6 +831,7 @@ func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
 	}
+	s.kmCount()
 	if s.logsTraffic() && !s.quiet {
 		s.logClose(reset)
 	}
@@ -836,6 +865,7 @@ func (s *session) close(reset bool) {
 		s.l.closeFD(ep.fd)
 		ep.fd = -1
 	}
+	s.kmClosed()
 	s.c2s.release(s.l.pipes)
 	s.s2c.release(s.l.pipes)
 	if s.srv != nil {

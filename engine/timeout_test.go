@@ -28,8 +28,10 @@ func silentServer(t testing.TB) string {
 	return serveTCP(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
-func TestTimeoutClient(t *testing.T) {
-	e, addr := startEngine(t, timeoutConfig(t,
+func TestTimeoutClient(t *testing.T) { onPaths(t, testTimeoutClient) }
+
+func testTimeoutClient(t *testing.T, p fwdPath) {
+	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 200ms\n  timeout server 60s", echoServer(t)))
 	c := dial(t, addr)
 	if err := echoOnce(c, "ping", 5*time.Second); err != nil {
@@ -44,8 +46,10 @@ func TestTimeoutClient(t *testing.T) {
 	waitIdle(t, e)
 }
 
-func TestTimeoutServer(t *testing.T) {
-	e, addr := startEngine(t, timeoutConfig(t,
+func TestTimeoutServer(t *testing.T) { onPaths(t, testTimeoutServer) }
+
+func testTimeoutServer(t *testing.T, p fwdPath) {
+	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 60s\n  timeout server 200ms", silentServer(t)))
 	c := dial(t, addr)
 	if _, err := c.Write([]byte("anybody there?")); err != nil {
@@ -135,9 +139,11 @@ func TestTimeoutConnectRedispatch(t *testing.T) {
 
 // "timeout tunnel" replaces the client and server timeouts once the
 // connection is established.
-func TestTimeoutTunnel(t *testing.T) {
+func TestTimeoutTunnel(t *testing.T) { onPaths(t, testTimeoutTunnel) }
+
+func testTimeoutTunnel(t *testing.T, p fwdPath) {
 	t.Run("shorter", func(t *testing.T) {
-		e, addr := startEngine(t, timeoutConfig(t,
+		e, addr := p.start(t, timeoutConfig(t,
 			"  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout tunnel 200ms", echoServer(t)))
 		c := dial(t, addr)
 		if err := echoOnce(c, "ping", 5*time.Second); err != nil {
@@ -151,7 +157,7 @@ func TestTimeoutTunnel(t *testing.T) {
 		// after 200 ms of silence; the tunnel timeout keeps it for a
 		// minute. Nothing here depends on speed: a slow machine only
 		// makes the silence longer relative to 200 ms.
-		e, addr := startEngine(t, timeoutConfig(t,
+		e, addr := p.start(t, timeoutConfig(t,
 			"  timeout connect 5s\n  timeout client 200ms\n  timeout server 200ms\n  timeout tunnel 60s", echoServer(t)))
 		c := dial(t, addr)
 		if err := echoOnce(c, "ping", 5*time.Second); err != nil {
@@ -167,7 +173,9 @@ func TestTimeoutTunnel(t *testing.T) {
 }
 
 // "timeout client-fin" applies once the client has shut its sending side.
-func TestTimeoutClientFin(t *testing.T) {
+func TestTimeoutClientFin(t *testing.T) { onPaths(t, testTimeoutClientFin) }
+
+func testTimeoutClientFin(t *testing.T, p fwdPath) {
 	// The server reads until EOF and then keeps its connection open and
 	// silent: only client-fin can end the session.
 	hold := make(chan struct{})
@@ -176,9 +184,10 @@ func TestTimeoutClientFin(t *testing.T) {
 		<-hold
 	})
 	t.Cleanup(func() { close(hold) })
-	e, addr := startEngine(t, timeoutConfig(t,
+	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout client-fin 200ms", srv))
 	c := dial(t, addr)
+	p.established(t, e)
 	c.Write([]byte("request"))
 	c.CloseWrite()
 	waitClosed(t, c, 5*time.Second)
@@ -186,17 +195,22 @@ func TestTimeoutClientFin(t *testing.T) {
 }
 
 // "timeout server-fin" applies once the server has shut its sending side.
-func TestTimeoutServerFin(t *testing.T) {
-	hold := make(chan struct{})
+func TestTimeoutServerFin(t *testing.T) { onPaths(t, testTimeoutServerFin) }
+
+func testTimeoutServerFin(t *testing.T, p fwdPath) {
+	hold, speak := make(chan struct{}), make(chan struct{})
 	srv := serveTCP(t, func(c net.Conn) {
+		<-speak
 		c.Write([]byte("bye"))
 		c.(*net.TCPConn).CloseWrite()
 		<-hold
 	})
 	t.Cleanup(func() { close(hold) })
-	e, addr := startEngine(t, timeoutConfig(t,
+	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout server-fin 200ms", srv))
 	c := dial(t, addr)
+	p.established(t, e) // the server's FIN comes after the handover
+	close(speak)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got, err := io.ReadAll(c) // the server's FIN is passed on
 	if err != nil || string(got) != "bye" {
@@ -218,20 +232,23 @@ func TestTimeoutServerFin(t *testing.T) {
 	}
 }
 
-// A timeout that fires while bytes are stuck in a pipe (the client does
-// not read) closes the session and gives the pipe back.
-func TestTimeoutWithBytesInFlight(t *testing.T) {
+// A timeout that fires while bytes are stuck in a pipe, or kept in the
+// kernel (the client does not read), closes the session and gives the
+// pipe back.
+func TestTimeoutWithBytesInFlight(t *testing.T) { onPaths(t, testTimeoutWithBytesInFlight) }
+
+func testTimeoutWithBytesInFlight(t *testing.T, p fwdPath) {
 	big := make([]byte, 8<<20)
 	srv := serveTCP(t, func(c net.Conn) {
 		c.Write(big) // blocks: the client never reads
 		io.Copy(io.Discard, c)
 	})
-	e, addr := startEngine(t, timeoutConfig(t,
+	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 300ms\n  timeout server 300ms", srv))
 	c := dial(t, addr)
 	c.SetReadBuffer(4096)
 	// Wait until the proxy holds bytes it cannot deliver.
-	waitFor(3*time.Second, func() bool { return e.Stats().PipesInUse > 0 })
+	waitFor(3*time.Second, func() bool { st := e.Stats(); return st.PipesInUse > 0 || st.KernelKept > 0 })
 	if !waitFor(5*time.Second, func() bool { return e.Stats().Sessions == 0 }) {
 		t.Fatalf("session with a stuck client not closed by its timeout: %+v", e.Stats())
 	}

@@ -110,6 +110,11 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 		fmt.Fprintf(stderr, "[ALERT] %v\n", err)
 		return 1
 	}
+	if cfg.Global.TuneSockmap != config.SockmapOff {
+		// Who forwards mode tcp sessions, said once: 'auto' falls back
+		// to the loops where the kernel cannot.
+		logger.Printf("tcp forwarding: %s", eng.TCPForwarding())
+	}
 	src.Frontends, src.Loops = eng.FrontendCounters, eng.Loops()
 	src.SSL = func() stats.SSLInfo { return sslInfo(eng.TLSStats()) }
 	// Listen only: the loops start serving once privileges are dropped

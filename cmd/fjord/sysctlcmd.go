@@ -289,6 +289,14 @@ func checkHost(cfg *config.Config, stderr io.Writer) bool {
 		fmt.Fprintf(stderr, "[ALERT] %v\n[ALERT] Fatal errors found in configuration.\n", err)
 		return false
 	}
+	if g.TuneSockmap == config.SockmapOn {
+		// As fjord would at startup: 'on' means the kernel forwards, or
+		// fjord does not start.
+		if err := probeKernel(); err != nil {
+			fmt.Fprintf(stderr, "[ALERT] global: 'tune.sockmap on': %v; use 'auto' or 'off'\n[ALERT] Fatal errors found in configuration.\n", err)
+			return false
+		}
+	}
 	if g.Sysctl == config.SysctlOn {
 		fmt.Fprintln(stderr, "[NOTICE] 'tune.sysctl on' (the default): started as root, fjord raises kernel settings for a load balancer and logs each change, where HAProxy leaves the kernel alone; 'fjord sysctl check' lists them, 'tune.sysctl check' or 'off' keeps the kernel as it is")
 	}

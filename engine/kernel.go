@@ -1,0 +1,477 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fjordlb/fjord/config"
+	"github.com/fjordlb/fjord/engine/sockmap"
+)
+
+// Kernel forwarding ('tune.sockmap'): once a mode tcp session's server
+// connection is up and both sockets were read until empty, both go into a
+// BPF sockmap (engine/sockmap) whose program redirects each segment to the
+// other socket. The loop keeps the session and is woken only by:
+//
+//   - EPOLLRDHUP, EPOLLHUP and EPOLLERR (the sockets are polled for those
+//     alone while the kernel forwards: each redirected segment still wakes
+//     the socket's readers). The sockmap does not forward a FIN: the loop
+//     shuts the other socket's sending side itself, once the kernel's queue
+//     towards it is empty (Written), so that every byte reaches the peer
+//     before the FIN; and it passes a reset on;
+//   - its doorbell, when the program keeps a direction's bytes on their
+//     source socket instead of redirecting them: a window's worth waits
+//     in the kernel for the destination, or its send buffer has no room
+//     for more. The loop waits for the kernel's queue to empty, moves the
+//     kept bytes itself (read and write, polled for EPOLLIN and EPOLLOUT
+//     again) and turns redirecting back on once it has read them all;
+//   - its timer: the timeouts, with the activity the program stamps in the
+//     shared records, and the polls of a queue it waits for.
+//
+// A half-close needs nothing more: bytes the program kept on a socket stay
+// readable after the socket closed (sockmap's TestKeptBytesOutliveTheClose).
+
+// maxKernelPairs caps the sessions the kernel forwards at once, whatever
+// maxconn says: each takes two sockmap entries and two 64-byte records,
+// allocated when the program loads. Sessions beyond it stay with the
+// loops.
+const maxKernelPairs = 1 << 16
+
+// kmPollMax is the longest wait between two looks at a kernel queue the
+// loop waits for (the first is the next timer tick).
+const kmPollMax = 100 * time.Millisecond
+
+// loadForwarder is sockmap.Load, replaceable by tests.
+var loadForwarder = sockmap.Load
+
+// loadKernel loads the sockmap forwarder as 'tune.sockmap' asks, and
+// returns what the startup log says of it.
+func loadKernel(cfg *config.Config, loops int) (*sockmap.Forwarder, string, error) {
+	g := &cfg.Global
+	const loopsForward = "the event loops forward mode tcp sessions with splice(2)"
+	if g.TuneSockmap == config.SockmapOff {
+		return nil, loopsForward + " ('tune.sockmap off')", nil
+	}
+	tcp := false
+	for _, px := range cfg.Frontends() {
+		tcp = tcp || px.Mode == config.ModeTCP
+	}
+	if !tcp {
+		return nil, "no mode tcp frontend: nothing for the kernel to forward ('tune.sockmap " + g.TuneSockmap.String() + "')", nil
+	}
+	f, err := loadForwarder(sockmap.Options{Pairs: min(g.MaxConn, maxKernelPairs), Loops: loops, Window: g.TuneBulkPipeSize})
+	if err != nil {
+		if g.TuneSockmap == config.SockmapOn {
+			return nil, "", fmt.Errorf("'tune.sockmap on': %v; use 'auto' or 'off'", err)
+		}
+		return nil, loopsForward + ", since the kernel cannot (" + err.Error() + ")", nil
+	}
+	return f, fmt.Sprintf("the kernel forwards established mode tcp sessions (BPF sockmap, up to %d at once, at most %d KiB queued in the kernel for a slow reader)",
+		min(g.MaxConn, maxKernelPairs), g.TuneBulkPipeSize>>10), nil
+}
+
+// ProbeKernel loads and unloads the sockmap forwarder once, to tell
+// whether this kernel and these privileges allow 'tune.sockmap on'.
+func ProbeKernel() error {
+	f, err := sockmap.Load(sockmap.Options{Pairs: 1, Loops: 1, Window: 64 << 10})
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// TCPForwarding says who forwards mode tcp sessions, and why: the line
+// the startup log gives 'tune.sockmap'.
+func (e *Engine) TCPForwarding() string { return e.kmStatus }
+
+// kmState is a session's part in kernel forwarding, allocated at the
+// handover: a session the loops forward carries a nil pointer only.
+type kmState struct {
+	on      bool // the sockets are in the sockmap (until closed)
+	counted bool // the kernel's byte counts were added to the flows
+	pair    sockmap.Pair
+	full    bool // polled for EPOLLIN and EPOLLOUT too: the loop moves bytes
+	dir     [2]kmDir
+	// pollAt is when the loop looks again at a kernel queue it waits
+	// for (zero: none), and pollGap the wait after that.
+	pollAt  time.Time
+	pollGap time.Duration
+}
+
+// kmDir is one direction: 0 from the client (its socket is the pair's
+// sockmap.Client), 1 from the server.
+type kmDir struct {
+	keep bool // the program keeps the direction's bytes for the loop
+	// drained: the kernel's queue towards the destination was seen empty
+	// after it could no longer grow (bytes kept, or the source's EOF).
+	drained bool
+	// wrote and held are the flow's byte count and the bytes in its
+	// pipe at the handover: what the loop wrote to the destination since
+	// is bytes minus wrote, and what it read from the source (all of it
+	// kept by the program) bytes plus inPipe minus both.
+	wrote, held int64
+}
+
+func (s *session) kmFlow(d int) *flow {
+	if d == 0 {
+		return &s.c2s
+	}
+	return &s.s2c
+}
+
+// kmEligible reports whether the session can be handed to the kernel
+// now: a plain TCP pair, neither side ended, and both sockets read until
+// they were empty (not readable: EAGAIN or a short read). The program takes whole segments off a socket's queue
+// (tcp_read_skb) and ignores how much of the first one was read already:
+// handed over in the middle of a segment, a socket would have that part
+// forwarded twice. Bytes in the loop's pipes are no obstacle: the program
+// keeps what arrives until the loop has written them.
+func (s *session) kmEligible() bool {
+	return s.l.eng.km != nil && s.km == nil && !s.kmRefused && s.h == nil && s.state == stEstablished &&
+		s.cli.tls == nil && s.svr.tls == nil && !s.cli.unix && !s.svr.unix &&
+		!s.c2s.eof && !s.s2c.eof && !s.cli.readable && !s.svr.readable
+}
+
+// kmAttach hands the session's sockets to the kernel. A session the
+// kernel refuses stays with the loop; the first refusal is logged.
+func (s *session) kmAttach() {
+	e := s.l.eng
+	p, err := e.km.Attach(s.l.id, s.cli.fd, s.svr.fd)
+	if err != nil {
+		// EOPNOTSUPP: a socket is no longer ESTABLISHED (its peer's FIN
+		// came, not yet read): the loop sees the session to its end.
+		if !errors.Is(err, unix.EOPNOTSUPP) && e.kmRefusedLogged.CompareAndSwap(false, true) {
+			e.logf("%s: a session stays with the event loop: %v (logged once)", s.fe.conf, err)
+		}
+		if !p.Stuck() {
+			s.kmRefused = true
+			s.rearm()
+			return
+		}
+	}
+	// full: registered with epollFlags, as every socket is.
+	s.km = &kmState{on: true, pair: p, full: true}
+	e.kmOwners[p.Slot()] = s
+	e.kmSessions.Add(1)
+	e.kmHandovers.Add(1)
+	s.cli.kmap, s.svr.kmap = true, true
+	for d := range s.km.dir {
+		f := s.kmFlow(d)
+		// A sockmap socket's bytes are read with read(2): splice takes
+		// them from under the program (tcp_splice_read).
+		f.toCopyMode()
+		// The loop shuts the destination down itself, once the kernel's
+		// queue towards it is empty.
+		f.keepOpen = true
+		s.km.dir[d] = kmDir{wrote: f.bytes, held: int64(f.inPipe)}
+		// Both directions start kept (see sockmap.Attach), and stay so
+		// until the loop's pipe is empty; a stuck pair stays so.
+		if p.Stuck() || f.inPipe > 0 || !e.km.Resume(p, sockmap.Role(d), 0) {
+			s.kmSetKeep(d, true)
+		}
+	}
+	s.kmService()
+}
+
+func (s *session) kmSetKeep(d int, keep bool) {
+	st := &s.km.dir[d]
+	if st.keep == keep {
+		return
+	}
+	st.keep, st.drained = keep, false
+	if keep {
+		s.l.eng.kmKeeping.Add(1)
+		s.kmFlow(d).src.readable = true // the first read after the drain
+	} else {
+		s.l.eng.kmKeeping.Add(-1)
+	}
+}
+
+// kmInFlight is how many bytes of direction d the kernel holds that its
+// destination socket has not taken yet: what fjord had it take (the loop's
+// writes, the PROXY header, the kernel's redirects) minus what its write
+// queue saw.
+func (s *session) kmInFlight(d int) (int64, error) {
+	f := s.kmFlow(d)
+	sent := f.bytes
+	if d == 0 {
+		sent += int64(s.proxyHead)
+	}
+	e := s.l.eng.km
+	sent += int64(e.Redirected(s.km.pair, sockmap.Role(d)))
+	w, err := e.Written(f.dst.fd, sockmap.Role(1-d))
+	if err != nil {
+		return 0, err
+	}
+	return sent - w, nil
+}
+
+// kmService does what the session's sockets, its doorbell or its poll
+// call for: see the comment at the top of the file.
+func (s *session) kmService() {
+	if s.state != stEstablished {
+		return
+	}
+	e := s.l.eng
+	for _, ep := range [2]*endpoint{&s.cli, &s.svr} {
+		if ep.err {
+			ep.err = false
+			if soerr, err := unix.GetsockoptInt(ep.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || soerr != 0 {
+				s.touch(ep)
+				s.close(true) // a reset is passed on as a reset
+				return
+			}
+		}
+	}
+	wait := false
+	for d := range s.km.dir {
+		f, st := s.kmFlow(d), &s.km.dir[d]
+		if f.shut {
+			continue
+		}
+		if !st.keep && e.km.Keeping(s.km.pair, sockmap.Role(d)) {
+			s.kmSetKeep(d, true)
+		}
+		if !st.keep && !f.eof && (f.src.readable || f.src.hup) {
+			// Nothing lands on a socket the program redirects from: a
+			// read finds its end or an error (bytes kept since are seen
+			// in the gate above, next time).
+			n, err := sysPeek(f.src.fd, s.l.scratch[:1])
+			switch {
+			case err == unix.EAGAIN, n > 0:
+				f.src.readable = false
+			case err != nil:
+				s.close(true)
+				return
+			default:
+				f.eof = true
+				s.touch(f.src)
+			}
+		}
+		if f.eof && s.kmUnread(d) > 0 {
+			// The end came, but kept bytes are still on their way to
+			// the socket's queue (see sockmap.Forwarder.Kept): it is
+			// not the end yet.
+			f.eof = false
+			if !st.keep {
+				s.kmSetKeep(d, true)
+			}
+			f.src.readable = false
+			wait = true
+			continue
+		}
+		if (st.keep || f.eof) && !st.drained {
+			in, err := s.kmInFlight(d)
+			if err != nil {
+				s.close(true)
+				return
+			}
+			if in > 0 {
+				wait = true
+				continue
+			}
+			st.drained = true
+		}
+		if st.keep && st.drained {
+			if !s.kmMove(d) {
+				return
+			}
+			if f.eof && s.kmUnread(d) > 0 {
+				f.eof = false // as above
+				f.src.readable = false
+				wait = true
+				continue
+			}
+		}
+		if f.eof && !f.shut && f.inPipe == 0 && st.drained {
+			if !f.dst.shutWrite() {
+				continue
+			}
+			f.shut = true
+		}
+	}
+	if s.c2s.done() && s.s2c.done() {
+		s.close(false)
+		return
+	}
+	s.kmWatch(s.km.dir[0].keep || s.km.dir[1].keep || s.c2s.inPipe > 0 || s.s2c.inPipe > 0)
+	s.kmPoll(wait)
+	s.rearm()
+}
+
+// kmUnread is how many bytes the program kept in direction d that the
+// loop has not read yet.
+func (s *session) kmUnread(d int) int64 {
+	return int64(s.l.eng.km.Kept(s.km.pair, sockmap.Role(d))) - s.kmRead(d)
+}
+
+// kmRead is how many bytes the loop read from direction d's source since
+// the handover.
+func (s *session) kmRead(d int) int64 {
+	f, st := s.kmFlow(d), &s.km.dir[d]
+	return f.bytes + int64(f.inPipe) - st.wrote - st.held
+}
+
+// kmMove moves the bytes the program kept in direction d, once the
+// kernel's queue towards the destination is empty, and turns redirecting
+// back on when it has read them all. It reports false if it closed the
+// session.
+func (s *session) kmMove(d int) bool {
+	e := s.l.eng.km
+	f, st := s.kmFlow(d), &s.km.dir[d]
+	r := sockmap.Role(d)
+	// A few rounds: bytes kept while the loop read make the resume fail,
+	// and are read in the next round; a steady stream stays with the
+	// loop until it pauses.
+	for range 4 {
+		if !f.pump(s) {
+			return false
+		}
+		e.SetLoopSent(s.km.pair, r, uint64(f.bytes-st.wrote))
+		if f.eof || f.inPipe > 0 || f.src.readable || s.km.pair.Stuck() {
+			return true
+		}
+		if e.Resume(s.km.pair, r, uint64(s.kmRead(d))) {
+			s.kmSetKeep(d, false)
+			return true
+		}
+		if s.kmUnread(d) > 0 && !f.src.readable {
+			// Kept bytes still on their way: the next EPOLLIN brings
+			// them.
+			return true
+		}
+		f.src.readable = true
+	}
+	return true
+}
+
+// kmWatch polls the session's sockets for reads and writes too while the
+// loop moves bytes, and for closes and errors alone while the kernel
+// does: each segment the program redirects still wakes the socket's
+// readers, and an EPOLLIN interest would wake the loop for every one.
+func (s *session) kmWatch(full bool) {
+	if s.km.full == full {
+		return
+	}
+	ev := uint32(unix.EPOLLRDHUP | unix.EPOLLET)
+	if full {
+		ev = epollFlags
+	}
+	for _, ep := range [2]*endpoint{&s.cli, &s.svr} {
+		if err := unix.EpollCtl(s.l.epfd, unix.EPOLL_CTL_MOD, ep.fd, &unix.EpollEvent{Events: ev, Fd: int32(ep.fd)}); err != nil {
+			s.l.eng.logf("%s: epoll_ctl: %v", s.fe.conf, err)
+		}
+	}
+	s.km.full = full
+}
+
+// kmPoll arms or clears the look at a kernel queue the loop waits for: no
+// event says when the kernel's send worker has emptied it. The first look
+// is at the next timer tick, and the wait doubles up to kmPollMax while
+// the queue stays.
+func (s *session) kmPoll(wait bool) {
+	if !wait {
+		s.km.pollAt, s.km.pollGap = time.Time{}, 0
+		return
+	}
+	if s.km.pollAt.IsZero() {
+		s.km.pollGap = min(max(2*s.km.pollGap, time.Millisecond), kmPollMax)
+		s.km.pollAt = s.l.now.Add(s.km.pollGap)
+	}
+}
+
+// kmTimer runs first when the timer of a session in the kernel fires: it
+// takes the program's activity stamps into lastCli and lastSrv, and looks
+// at the queues it polls. It reports false if the session closed.
+func (s *session) kmTimer(now time.Time) bool {
+	s.kmRefresh(now)
+	if !s.km.pollAt.IsZero() && !now.Before(s.km.pollAt) {
+		s.km.pollAt = time.Time{}
+		s.kmService()
+	}
+	return s.state != stClosed
+}
+
+// kmRefresh moves lastCli and lastSrv to the last segment the program saw,
+// if later: any byte forwarded either way is activity on both sides, as a
+// byte the loop moves is read from one and written to the other.
+func (s *session) kmRefresh(now time.Time) {
+	last := s.l.eng.km.LastActive(s.km.pair)
+	if last == 0 {
+		return
+	}
+	t := now.Add(-time.Duration(sockmap.Now() - last))
+	if t.After(s.lastCli) {
+		s.lastCli = t
+	}
+	if t.After(s.lastSrv) {
+		s.lastSrv = t
+	}
+}
+
+// kmCount adds the bytes the kernel forwarded to the flows' counts, once,
+// before the session's log line and counters.
+func (s *session) kmCount() {
+	if s.km == nil || !s.km.on || s.km.counted {
+		return
+	}
+	s.km.counted = true
+	e := s.l.eng.km
+	s.c2s.bytes += int64(e.Redirected(s.km.pair, sockmap.Client))
+	s.s2c.bytes += int64(e.Redirected(s.km.pair, sockmap.Server))
+}
+
+// kmClosed forgets the session's pair once its sockets are closed.
+func (s *session) kmClosed() {
+	if s.km == nil || !s.km.on {
+		return
+	}
+	s.km.on = false
+	e := s.l.eng
+	for d := range s.km.dir {
+		s.kmSetKeep(d, false)
+	}
+	e.kmSessions.Add(-1)
+	s.l.kmRelease = append(s.l.kmRelease, s.km.pair)
+}
+
+// kmDoorbell is a loop's handler of its doorbell ring.
+type kmDoorbell struct{ l *loop }
+
+func (b kmDoorbell) onEvent(uint32) {
+	l := b.l
+	km := l.eng.km
+	km.Ring(l.id).Drain(func(index uint32) {
+		slot, _ := sockmap.PairOf(index)
+		if s := l.eng.kmOwners[slot]; s != nil && s.l == l && s.km != nil && s.km.on && s.km.pair.Slot() == slot {
+			// kmService looks at the gate itself: a doorbell of a
+			// stretch the loop already saw in the gate and ended must
+			// not make it take the direction again.
+			s.kmService()
+		}
+	})
+	if km.TakeOverflow(l.id) {
+		// A record was lost: look at every session in the kernel.
+		for s := l.sessions.first(); s != nil && s != &l.sessions.head; {
+			next := s.next // kmService may close s, which unlinks it
+			if s.km != nil && s.km.on {
+				s.kmService()
+			}
+			s = next
+		}
+	}
+}
+
+// releaseKernelPairs gives the slots of the sessions closed in this batch
+// back, after their sockets were closed (which takes them out of the
+// sockmap).
+func (l *loop) releaseKernelPairs() {
+	for _, p := range l.kmRelease {
+		l.eng.kmOwners[p.Slot()] = nil
+		l.eng.km.Release(p)
+	}
+	l.kmRelease = l.kmRelease[:0]
+}
