@@ -424,6 +424,23 @@ func (s *session) kmCount() {
 	s.s2c.bytes += int64(e.Redirected(s.km.pair, sockmap.Server))
 }
 
+// kmUnreadSources reports, for the client's socket and the server's,
+// whether the program kept bytes on it that the loop never read. The
+// kernel resets a socket closed with unread bytes in its receive queue,
+// which is what tells a peer that still sends that nobody will read (the
+// loops' path gets that for free); kept bytes wait in the sockmap's own
+// queue, which close does not look at, so the loop resets them itself.
+// Without it the peer's writes hang on a zero window until TCP gives up.
+func (s *session) kmUnreadSources() (unread [2]bool) {
+	if s.km == nil || !s.km.on || s.km.counted {
+		return unread
+	}
+	for d := range s.km.dir {
+		unread[d] = s.kmUnread(d) > 0
+	}
+	return unread
+}
+
 // kmClosed forgets the session's pair once its sockets are closed.
 func (s *session) kmClosed() {
 	if s.km == nil || !s.km.on {

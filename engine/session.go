@@ -831,6 +831,7 @@ func (s *session) close(reset bool) {
 	if s.state == stClosed {
 		return
 	}
+	unread := s.kmUnreadSources() // before kmCount adds to the flows' counts
 	s.kmCount()
 	if s.logsTraffic() && !s.quiet {
 		s.logClose(reset)
@@ -855,11 +856,11 @@ func (s *session) close(reset bool) {
 	s.state = stClosed
 	s.l.wheel.cancel(&s.timer)
 	s.l.sessions.remove(s)
-	for _, ep := range []*endpoint{&s.cli, &s.svr} {
+	for i, ep := range []*endpoint{&s.cli, &s.svr} {
 		if ep.fd < 0 {
 			continue
 		}
-		if reset && !ep.unix { // a Unix socket has no reset to send
+		if (reset || unread[i]) && !ep.unix { // a Unix socket has no reset to send
 			_ = unix.SetsockoptLinger(ep.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 		}
 		s.l.closeFD(ep.fd)

@@ -239,18 +239,38 @@ func TestTimeoutWithBytesInFlight(t *testing.T) { onPaths(t, testTimeoutWithByte
 
 func testTimeoutWithBytesInFlight(t *testing.T, p fwdPath) {
 	big := make([]byte, 8<<20)
+	ended := make(chan struct{}, 1)
 	srv := serveTCP(t, func(c net.Conn) {
+		// The server sends once the client says so: sending at once
+		// would race the handover, which takes only sockets read empty.
+		var go1 [1]byte
+		if _, err := io.ReadFull(c, go1[:]); err != nil {
+			return
+		}
 		c.Write(big) // blocks: the client never reads
 		io.Copy(io.Discard, c)
+		ended <- struct{}{}
 	})
 	e, addr := p.start(t, timeoutConfig(t,
 		"  timeout connect 5s\n  timeout client 300ms\n  timeout server 300ms", srv))
 	c := dial(t, addr)
 	c.SetReadBuffer(4096)
+	p.established(t, e)
+	if _, err := c.Write([]byte{'g'}); err != nil {
+		t.Fatalf("write: %v", err)
+	}
 	// Wait until the proxy holds bytes it cannot deliver.
 	waitFor(3*time.Second, func() bool { st := e.Stats(); return st.PipesInUse > 0 || st.KernelKept > 0 })
 	if !waitFor(5*time.Second, func() bool { return e.Stats().Sessions == 0 }) {
 		t.Fatalf("session with a stuck client not closed by its timeout: %+v", e.Stats())
+	}
+	// The proxy closed with bytes it never delivered: the server must
+	// learn of it (a reset, or a FIN once it has sent everything), not be
+	// left writing into a zero window.
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the server's connection still open 5s after the proxy closed the session")
 	}
 	waitIdle(t, e)
 }
