@@ -138,9 +138,9 @@ func fjordConfig(mode Mode, rules bool) func(*Env, string, int) ([]string, []str
 }
 
 // fjordConfigGlobal is fjordConfig without rules, with global lines
-// added, in a file of its own (named after them).
-func fjordConfigGlobal(mode Mode, global string) func(*Env, string, int) ([]string, []string, error) {
-	return fjordConfigWith(mode, false, global, "fjord-bp")
+// added, in a file of its own: name, then the mode ("fjord-km-tcp.cfg").
+func fjordConfigGlobal(mode Mode, name, global string) func(*Env, string, int) ([]string, []string, error) {
+	return fjordConfigWith(mode, false, global, name)
 }
 
 func fjordConfigWith(mode Mode, rules bool, global, name string) func(*Env, string, int) ([]string, []string, error) {

@@ -114,8 +114,11 @@ var All = []*Peer{
 	{Name: RulesHAProxy, Mode: HTTP, Doc: "haproxy-http with the rules-keepalive scenario's rule set", find: inPath("haproxy"), config: haproxyConfig(HTTP, true), checkFlag: "-c", Rules: true, Ref: RulesHAProxy},
 	// Issue 20's busy-polling question: fjord with "busy-polling
 	// adaptive" against itself without, named on the command line.
-	{Name: "fjord-tcp-bp", Mode: TCP, Doc: "fjord-tcp with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(TCP, "  busy-polling adaptive\n"), OptIn: true},
-	{Name: "fjord-http-bp", Mode: HTTP, Doc: "fjord-http with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(HTTP, "  busy-polling adaptive\n"), OptIn: true},
+	{Name: "fjord-tcp-bp", Mode: TCP, Doc: "fjord-tcp with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(TCP, "fjord-bp", "  busy-polling adaptive\n"), OptIn: true},
+	{Name: "fjord-http-bp", Mode: HTTP, Doc: "fjord-http with busy-polling adaptive (100us)", find: binIn("fjord"), config: fjordConfigGlobal(HTTP, "fjord-bp", "  busy-polling adaptive\n"), OptIn: true},
+	// Issue 20's sockmap fast path, against fjord-tcp: the kernel
+	// forwards each established session (tune.sockmap on needs root).
+	{Name: "fjord-tcp-km", Mode: TCP, Doc: "fjord-tcp with tune.sockmap on (the kernel forwards)", find: binIn("fjord"), config: fjordConfigGlobal(TCP, "fjord-km", "  tune.sockmap on\n"), OptIn: true},
 }
 
 // The peers of the rules-keepalive scenario: fjord with the rule set

@@ -13,6 +13,25 @@ var (
 	httpPeers = []string{"haproxy-http", "nginx-http"}
 )
 
+// fjord's opt-in settings (peers named on the command line only): each
+// that ran is set against the targets too, in rows of its own.
+var (
+	tcpVariants  = []string{"fjord-tcp-bp", "fjord-tcp-km"}
+	httpVariants = []string{"fjord-http-bp"}
+)
+
+// fjords is fjord's peer for a scenario, followed by those of variants
+// that ran in it.
+func fjords(s *report.Scenario, main string, variants []string) []string {
+	names := []string{main}
+	for _, v := range variants {
+		if s.Find(v) != nil {
+			names = append(names, v)
+		}
+	}
+	return names
+}
+
 // machineTargets sets fjord against issue 20's targets, from the tables
 // of this run that hold them: machine CPU above direct per keep-alive
 // request (tcp at most 0.70× HAProxy's and nginx's, http 0.85× the best
@@ -28,20 +47,31 @@ func (r *runner) machineTargets() *report.Targets {
 		return t
 	}
 	for _, s := range r.res.Scenarios {
+		tcp, http := fjords(s, "fjord-tcp", tcpVariants), fjords(s, "fjord-http", httpVariants)
 		switch s.Name {
 		case KeepAlive:
-			add(s, "mode tcp keep-alive: machine CPU µs per request above direct", "fjord-tcp", report.MachineAboveDirect, tcpPeers[:1], 0.70)
-			add(s, "mode tcp keep-alive: machine CPU µs per request above direct", "fjord-tcp", report.MachineAboveDirect, tcpPeers[1:], 0.70)
-			add(s, "mode http keep-alive: machine CPU µs per request above direct", "fjord-http", report.MachineAboveDirect, httpPeers, 0.85)
+			for _, p := range tcp {
+				add(s, "mode tcp keep-alive: machine CPU µs per request above direct", p, report.MachineAboveDirect, tcpPeers[:1], 0.70)
+				add(s, "mode tcp keep-alive: machine CPU µs per request above direct", p, report.MachineAboveDirect, tcpPeers[1:], 0.70)
+			}
+			for _, p := range http {
+				add(s, "mode http keep-alive: machine CPU µs per request above direct", p, report.MachineAboveDirect, httpPeers, 0.85)
+			}
 		case Close:
-			add(s, "mode tcp, a connection per request: machine CPU µs per request above direct", "fjord-tcp", report.MachineAboveDirect, tcpPeers, 0.90)
+			for _, p := range tcp {
+				add(s, "mode tcp, a connection per request: machine CPU µs per request above direct", p, report.MachineAboveDirect, tcpPeers, 0.90)
+			}
 		case Bulk:
-			add(s, "bulk, mode tcp: machine CPU s per GB above direct", "fjord-tcp", report.MachineGBAboveDirect, tcpPeers[:1], 0.50)
-			gb := add(s, "bulk, mode tcp: GB/s", "fjord-tcp", report.GBPerSec, tcpPeers[:1], 0)
-			gb.Min = 1
+			for _, p := range tcp {
+				add(s, "bulk, mode tcp: machine CPU s per GB above direct", p, report.MachineGBAboveDirect, tcpPeers[:1], 0.50)
+				gb := add(s, "bulk, mode tcp: GB/s", p, report.GBPerSec, tcpPeers[:1], 0)
+				gb.Min = 1
+			}
 		case Latency:
-			add(s, "mode tcp, latency added at a fixed rate: p50 µs above direct's", "fjord-tcp", report.AddedP50, tcpPeers, 0.80)
-			add(s, "mode tcp, latency added at a fixed rate: p99 µs above direct's", "fjord-tcp", report.AddedP99, tcpPeers, 0.80)
+			for _, p := range tcp {
+				add(s, "mode tcp, latency added at a fixed rate: p50 µs above direct's", p, report.AddedP50, tcpPeers, 0.80)
+				add(s, "mode tcp, latency added at a fixed rate: p99 µs above direct's", p, report.AddedP99, tcpPeers, 0.80)
+			}
 		}
 	}
 	if len(checks) == 0 {

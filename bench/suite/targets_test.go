@@ -70,3 +70,26 @@ func TestMachineTargets(t *testing.T) {
 		t.Error("targets from a run with none of their tables")
 	}
 }
+
+func TestMachineTargetsOfVariantsThatRan(t *testing.T) {
+	row := func(peer string, v float64) *report.Row {
+		return &report.Row{Peer: peer, Median: report.Round{report.MachineAboveDirect: v}}
+	}
+	sc := &report.Scenario{Name: Close, Rows: []*report.Row{
+		row("fjord-tcp", 9), row("fjord-tcp-km", 12), row("haproxy-tcp", 10),
+	}}
+	r := &runner{res: &report.Results{Scenarios: []*report.Scenario{sc}}}
+	ts := r.machineTargets()
+	if ts == nil || len(ts.Rows) != 2 {
+		t.Fatalf("want a row for fjord-tcp and one for fjord-tcp-km (fjord-tcp-bp did not run): %+v", ts)
+	}
+	for i, w := range []struct {
+		peer string
+		met  bool
+	}{{"fjord-tcp", true}, {"fjord-tcp-km", false}} {
+		c := ts.Rows[i]
+		if c.Peer != w.peer || c.Met == nil || *c.Met != w.met {
+			t.Errorf("row %d: %s met %v, want %s met %v", i, c.Peer, c.Met, w.peer, w.met)
+		}
+	}
+}
