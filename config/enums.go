@@ -218,8 +218,8 @@ var redirectReasons = map[int]string{
 }
 
 // SockmapMode is the fjord addition 'tune.sockmap': whether established
-// mode tcp sessions are forwarded by the kernel (a BPF sockmap) instead
-// of the event loops.
+// mode tcp sessions and HTTP tunnels are forwarded by the kernel (a BPF
+// sockmap) instead of the event loops.
 type SockmapMode uint8
 
 const (

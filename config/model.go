@@ -98,7 +98,8 @@ type Global struct {
 	// an event loop under SCHED_BATCH while it carries bulk streams.
 	TuneSchedBatch bool
 	// TuneSockmap (fjord addition "tune.sockmap", default off) hands
-	// established mode tcp sessions to the kernel's BPF sockmap.
+	// established mode tcp sessions and HTTP tunnels to the kernel's BPF
+	// sockmap.
 	TuneSockmap SockmapMode
 	Sysctl      SysctlMode
 	// BusyPolling is "busy-polling": the event loops poll with a zero

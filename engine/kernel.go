@@ -12,9 +12,11 @@ import (
 )
 
 // Kernel forwarding ('tune.sockmap'): once a mode tcp session's server
-// connection is up and both sockets were read until empty, both go into a
-// BPF sockmap (engine/sockmap) whose program redirects each segment to the
-// other socket. The loop keeps the session and is woken only by:
+// connection is up, or an HTTP connection became a tunnel (httpTunnel: a
+// 101 to an Upgrade, a 2xx to a CONNECT, 'option http-tunnel'), and both
+// sockets were read until empty, both go into a BPF sockmap
+// (engine/sockmap) whose program redirects each segment to the other
+// socket. The loop keeps the session and is woken only by:
 //
 //   - EPOLLRDHUP, EPOLLHUP and EPOLLERR (the sockets are polled for those
 //     alone while the kernel forwards: each redirected segment still wakes
@@ -51,17 +53,12 @@ var loadForwarder = sockmap.Load
 // returns what the startup log says of it.
 func loadKernel(cfg *config.Config, loops int) (*sockmap.Forwarder, string, error) {
 	g := &cfg.Global
-	const loopsForward = "the event loops forward mode tcp sessions with splice(2)"
+	const loopsForward = "the event loops forward mode tcp sessions and HTTP tunnels with splice(2)"
 	if g.TuneSockmap == config.SockmapOff {
 		return nil, loopsForward + " ('tune.sockmap off')", nil
 	}
-	tcp := false
-	for _, px := range cfg.Frontends() {
-		tcp = tcp || px.Mode == config.ModeTCP
-	}
-	if !tcp {
-		return nil, "no mode tcp frontend: nothing for the kernel to forward ('tune.sockmap " + g.TuneSockmap.String() + "')", nil
-	}
+	// Every frontend may have something to hand over, a mode http one
+	// its tunnels, and a configuration has one at least.
 	f, err := loadForwarder(sockmap.Options{Pairs: min(g.MaxConn, maxKernelPairs), Loops: loops, Window: g.TuneBulkPipeSize})
 	if err != nil {
 		if g.TuneSockmap == config.SockmapOn {
@@ -69,7 +66,7 @@ func loadKernel(cfg *config.Config, loops int) (*sockmap.Forwarder, string, erro
 		}
 		return nil, loopsForward + ", since the kernel cannot (" + err.Error() + ")", nil
 	}
-	return f, fmt.Sprintf("the kernel forwards established mode tcp sessions (BPF sockmap, up to %d at once, at most %d KiB queued in the kernel for a slow reader)",
+	return f, fmt.Sprintf("the kernel forwards established mode tcp sessions and HTTP tunnels (BPF sockmap, up to %d at once, at most %d KiB queued in the kernel for a slow reader)",
 		min(g.MaxConn, maxKernelPairs), g.TuneBulkPipeSize>>10), nil
 }
 
@@ -83,8 +80,8 @@ func ProbeKernel() error {
 	return f.Close()
 }
 
-// TCPForwarding says who forwards mode tcp sessions, and why: the line
-// the startup log gives 'tune.sockmap'.
+// TCPForwarding says who forwards mode tcp sessions and HTTP tunnels, and
+// why: the line the startup log gives 'tune.sockmap'.
 func (e *Engine) TCPForwarding() string { return e.kmStatus }
 
 // kmState is a session's part in kernel forwarding, allocated at the
@@ -113,6 +110,11 @@ type kmDir struct {
 	// is bytes minus wrote, and what it read from the source (all of it
 	// kept by the program) bytes plus inPipe minus both.
 	wrote, held int64
+	// base is what the destination socket had been written at the
+	// handover, as Written counts: the flow's count, and what it does
+	// not hold (a PROXY header, an HTTP connection's earlier exchanges,
+	// a kept server connection's earlier clients).
+	base int64
 }
 
 func (s *session) kmFlow(d int) *flow {
@@ -123,14 +125,29 @@ func (s *session) kmFlow(d int) *flow {
 }
 
 // kmEligible reports whether the session can be handed to the kernel
-// now: a plain TCP pair, neither side ended, and both sockets read until
-// they were empty (not readable: EAGAIN or a short read). The program takes whole segments off a socket's queue
-// (tcp_read_skb) and ignores how much of the first one was read already:
-// handed over in the middle of a segment, a socket would have that part
-// forwarded twice. Bytes in the loop's pipes are no obstacle: the program
-// keeps what arrives until the loop has written them.
+// now: a mode tcp session or an HTTP tunnel, a plain TCP pair, neither
+// side ended, and both sockets read until they were empty (not readable:
+// EAGAIN or a short read). The program takes whole segments off a
+// socket's queue (tcp_read_skb) and ignores how much of the first one was
+// read already: handed over in the middle of a segment, a socket would
+// have that part forwarded twice. Bytes in the loop's pipes are no
+// obstacle: the program keeps what arrives until the loop has written
+// them.
+//
+// Nothing else may hold bytes of the session for its destination. A
+// plain socket's bytes pass through the loop's scratch buffer within the
+// call that writes them, and what the destination does not take goes into
+// the pipe (flow.stash): so for an HTTP tunnel the request and response
+// heads that opened it, rewritten or not, and the first bytes read with
+// them, are in the destination's socket or in the pipe by the end of that
+// call. (A copy kept in case the request is sent again, retryHead, is no
+// obstacle: a tunnel's response is never read, so it is never sent.)
+// Only a record layer holds plaintext (endpoint.holds), and TLS is
+// refused here. Were that to change, a session holding bytes would be
+// handed over later rather than not at all: the check runs again at the
+// end of every forward.
 func (s *session) kmEligible() bool {
-	return s.l.eng.km != nil && s.km == nil && !s.kmRefused && s.h == nil && s.state == stEstablished &&
+	return s.l.eng.km != nil && s.km == nil && !s.kmRefused && (s.h == nil || s.h.tunnel) && s.state == stEstablished &&
 		s.cli.tls == nil && s.svr.tls == nil && !s.cli.unix && !s.svr.unix &&
 		!s.c2s.eof && !s.s2c.eof && !s.cli.readable && !s.svr.readable
 }
@@ -139,16 +156,21 @@ func (s *session) kmEligible() bool {
 // kernel refuses stays with the loop; the first refusal is logged.
 func (s *session) kmAttach() {
 	e := s.l.eng
+	base, err := s.kmBase()
+	if err != nil {
+		if errors.Is(err, sockmap.ErrUnsettled) {
+			// Acknowledgements raced the reads: the next forward that
+			// finds the session eligible tries again.
+			s.rearm()
+			return
+		}
+		s.kmRefuse(err)
+		return
+	}
 	p, err := e.km.Attach(s.l.id, s.cli.fd, s.svr.fd)
 	if err != nil {
-		// EOPNOTSUPP: a socket is no longer ESTABLISHED (its peer's FIN
-		// came, not yet read): the loop sees the session to its end.
-		if !errors.Is(err, unix.EOPNOTSUPP) && e.kmRefusedLogged.CompareAndSwap(false, true) {
-			e.logf("%s: a session stays with the event loop: %v (logged once)", s.fe.conf, err)
-		}
 		if !p.Stuck() {
-			s.kmRefused = true
-			s.rearm()
+			s.kmRefuse(err)
 			return
 		}
 	}
@@ -166,7 +188,7 @@ func (s *session) kmAttach() {
 		// The loop shuts the destination down itself, once the kernel's
 		// queue towards it is empty.
 		f.keepOpen = true
-		s.km.dir[d] = kmDir{wrote: f.bytes, held: int64(f.inPipe)}
+		s.km.dir[d] = kmDir{wrote: f.bytes, held: int64(f.inPipe), base: base[d]}
 		// Both directions start kept (see sockmap.Attach), and stay so
 		// until the loop's pipe is empty; a stuck pair stays so.
 		if p.Stuck() || f.inPipe > 0 || !e.km.Resume(p, sockmap.Role(d), 0) {
@@ -174,6 +196,39 @@ func (s *session) kmAttach() {
 		}
 	}
 	s.kmService()
+}
+
+// kmBase is what each direction's destination socket had been written
+// before the handover (kmDir.base). A mode tcp session knows: its flows'
+// counts and the PROXY header are all its sockets ever carried. An HTTP
+// connection's sockets carried earlier exchanges, and a kept server
+// connection other clients' requests, which no count holds whole: the
+// kernel is asked. Its answer is exact, as only the loop writes into the
+// sockets and it is here, unless acknowledgements keep arriving while it
+// is read (sockmap.ErrUnsettled).
+func (s *session) kmBase() (base [2]int64, err error) {
+	if s.h == nil {
+		return [2]int64{s.c2s.bytes + int64(s.proxyHead), s.s2c.bytes}, nil
+	}
+	for d := range base {
+		if base[d], err = s.l.eng.km.WrittenSettled(s.kmFlow(d).dst.fd, sockmap.Role(1-d)); err != nil {
+			return base, err
+		}
+	}
+	return base, nil
+}
+
+// kmRefuse leaves the session with the loop for good; the first refusal
+// is logged.
+func (s *session) kmRefuse(err error) {
+	e := s.l.eng
+	// EOPNOTSUPP: a socket is no longer ESTABLISHED (its peer's FIN
+	// came, not yet read): the loop sees the session to its end.
+	if !errors.Is(err, unix.EOPNOTSUPP) && e.kmRefusedLogged.CompareAndSwap(false, true) {
+		e.logf("%s: a session stays with the event loop: %v (logged once)", s.fe.conf, err)
+	}
+	s.kmRefused = true
+	s.rearm()
 }
 
 func (s *session) kmSetKeep(d int, keep bool) {
@@ -191,15 +246,12 @@ func (s *session) kmSetKeep(d int, keep bool) {
 }
 
 // kmInFlight is how many bytes of direction d the kernel holds that its
-// destination socket has not taken yet: what fjord had it take (the loop's
-// writes, the PROXY header, the kernel's redirects) minus what its write
-// queue saw.
+// destination socket has not taken yet: what fjord had it take (what it
+// had been written at the handover, the loop's writes since, the
+// kernel's redirects) minus what its write queue saw.
 func (s *session) kmInFlight(d int) (int64, error) {
-	f := s.kmFlow(d)
-	sent := f.bytes
-	if d == 0 {
-		sent += int64(s.proxyHead)
-	}
+	f, st := s.kmFlow(d), &s.km.dir[d]
+	sent := st.base + f.bytes - st.wrote
 	e := s.l.eng.km
 	sent += int64(e.Redirected(s.km.pair, sockmap.Role(d)))
 	w, err := e.Written(f.dst.fd, sockmap.Role(1-d))

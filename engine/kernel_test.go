@@ -382,7 +382,7 @@ func TestKernelRefused(t *testing.T) {
 	}{
 		{"off", "  tune.sockmap off\n", "tcp", "splice(2) ('tune.sockmap off')", ""},
 		{"auto falls back", "  tune.sockmap auto\n", "tcp", "since the kernel cannot (sockmap: load the verdict program: operation not permitted)", ""},
-		{"auto without tcp", "  tune.sockmap auto\n", "http", "no mode tcp frontend", ""},
+		{"auto in mode http", "  tune.sockmap auto\n", "http", "since the kernel cannot (sockmap: load the verdict program: operation not permitted)", ""},
 		{"on refuses", "  tune.sockmap on\n", "tcp", "", "'tune.sockmap on': sockmap: load the verdict program: operation not permitted; use 'auto' or 'off'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -416,6 +416,13 @@ func TestResetPropagationFromClient(t *testing.T) { onPaths(t, testResetPropagat
 func testResetPropagationFromClient(t *testing.T, p fwdPath) {
 	got := make(chan error, 1)
 	srv := serveTCP(t, func(c net.Conn) {
+		// The server speaks once the client says so: speaking at once
+		// raced the handover, which the client's reset could beat.
+		var go1 [1]byte
+		if _, err := io.ReadFull(c, go1[:]); err != nil {
+			got <- err
+			return
+		}
 		c.Write([]byte("hello"))
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, err := io.Copy(io.Discard, c)
@@ -423,6 +430,10 @@ func testResetPropagationFromClient(t *testing.T, p fwdPath) {
 	})
 	e, addr := p.start(t, tcpConfig(t, "", srv))
 	c := dial(t, addr)
+	p.established(t, e)
+	if _, err := c.Write([]byte{'g'}); err != nil {
+		t.Fatalf("write: %v", err)
+	}
 	buf := make([]byte, 5)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(c, buf); err != nil {

@@ -111,8 +111,8 @@ func serve(cfg *config.Config, tlsSet *settings.Set, o *options, stderr io.Write
 		return 1
 	}
 	if cfg.Global.TuneSockmap != config.SockmapOff {
-		// Who forwards mode tcp sessions, said once: 'auto' falls back
-		// to the loops where the kernel cannot.
+		// Who forwards mode tcp sessions and HTTP tunnels, said once:
+		// 'auto' falls back to the loops where the kernel cannot.
 		logger.Printf("tcp forwarding: %s", eng.TCPForwarding())
 	}
 	src.Frontends, src.Loops = eng.FrontendCounters, eng.Loops()

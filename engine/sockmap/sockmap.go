@@ -397,6 +397,54 @@ func Now() int64 {
 // never too large, so a caller that waits for Written to reach a count
 // never stops early.
 func (f *Forwarder) Written(fd int, r Role) (int64, error) {
+	acked, err := bytesAcked(fd)
+	if err != nil {
+		return 0, err
+	}
+	q, err := outq(fd)
+	if err != nil {
+		return 0, err
+	}
+	return acked + q - f.syn[r], nil
+}
+
+// ErrUnsettled is WrittenSettled's error when acknowledgements kept
+// arriving while it read.
+var ErrUnsettled = errors.New("sockmap: acknowledgements kept arriving while the write count was read")
+
+// settleTries bounds WrittenSettled's attempts.
+const settleTries = 4
+
+// WrittenSettled is Written, exact, for a socket that nobody writes into
+// meanwhile (before a handover: only its loop writes, and it is busy
+// here). A count taken as the base of later Written counts must be
+// exact: too small, and a wait for the kernel's queue would end while
+// bytes are still in it. So tcpi_bytes_acked is read again after SIOCOUTQ,
+// and the three again if an acknowledgement came in between. It reports
+// ErrUnsettled if one came in every attempt.
+func (f *Forwarder) WrittenSettled(fd int, r Role) (int64, error) {
+	for range settleTries {
+		a, err := bytesAcked(fd)
+		if err != nil {
+			return 0, err
+		}
+		q, err := outq(fd)
+		if err != nil {
+			return 0, err
+		}
+		b, err := bytesAcked(fd)
+		if err != nil {
+			return 0, err
+		}
+		if a == b {
+			return a + q - f.syn[r], nil
+		}
+	}
+	return 0, ErrUnsettled
+}
+
+// bytesAcked is the socket's tcpi_bytes_acked.
+func bytesAcked(fd int) (int64, error) {
 	var info unix.TCPInfo
 	n := uint32(unsafe.Sizeof(info))
 	if _, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
@@ -406,11 +454,16 @@ func (f *Forwarder) Written(fd int, r Role) (int64, error) {
 	if n < uint32(unsafe.Offsetof(info.Bytes_acked)+8) {
 		return 0, errors.New("TCP_INFO without tcpi_bytes_acked")
 	}
-	var outq int32
-	if _, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCOUTQ, uintptr(unsafe.Pointer(&outq))); e != 0 {
+	return int64(info.Bytes_acked), nil
+}
+
+// outq is the socket's SIOCOUTQ: bytes written and not yet acknowledged.
+func outq(fd int) (int64, error) {
+	var q int32
+	if _, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCOUTQ, uintptr(unsafe.Pointer(&q))); e != 0 {
 		return 0, fmt.Errorf("SIOCOUTQ: %w", e)
 	}
-	return int64(info.Bytes_acked) + int64(outq) - f.syn[r], nil
+	return int64(q), nil
 }
 
 // selfTest forwards a few bytes each way through a pair of loopback
