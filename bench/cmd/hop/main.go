@@ -23,7 +23,7 @@ func main() {
 	loop := flag.String("loop", "epoll", "loop design: epoll or uring")
 	threads := flag.Int("threads", 0, "loops, each on its own thread with its own SO_REUSEPORT listener (0: GOMAXPROCS)")
 	bufSize := flag.Int("bufsize", 0, "bytes per read: the epoll loop's buffer, each provided buffer of the uring loop (0: 16384)")
-	buffers := flag.Int("buffers", 0, "provided buffers per uring loop, a power of two (0: 1024)")
+	buffers := flag.Int("buffers", 0, "provided buffers per uring loop, a power of two (0: 256)")
 	flag.Parse()
 	log.SetFlags(0)
 	if *backend == "" {
