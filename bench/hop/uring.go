@@ -301,6 +301,7 @@ func (l *uringLoop) start(cfd, sfd int) {
 		if err := l.arm(s, d); err != nil {
 			l.try(err)
 			l.close(s)
+			l.maybeFree(s)
 			return
 		}
 	}
