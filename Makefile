@@ -208,6 +208,7 @@ bench-bin:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/fjord ./cmd/fjord
 	$(GO) build -trimpath -o $(BIN)/fjord-webnode ./cmd/fjord-webnode
 	$(GO) build -trimpath -o $(BIN)/fjord-iocopy ./bench/cmd/iocopy
+	$(GO) build -trimpath -o $(BIN)/fjord-hop ./bench/cmd/hop
 	$(GO) build -trimpath -o $(BIN)/fjord-tlsflood ./bench/cmd/tlsflood
 	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
 

@@ -18,8 +18,18 @@
 #         number per request does not depend on speed (one read and one write
 #         per message and direction for fjord).
 #
+# MODE=http measures mode http keep-alive instead: each proxy in front of
+# one web node (cmd/fjord-webnode), pingpong sending GET /body and reading
+# its 64-byte answer. The proxies are then fjord in mode http (option
+# http-keep-alive) and the two loop designs of bench/hop (hop-epoll,
+# hop-uring: issue 20's io_uring question). The data calls, untraced in
+# the light pass and counted from the full one, are then read, write,
+# splice, recvfrom (fjord's peek) and io_uring_enter (which both submits
+# the uring loop's sends and waits for its completions).
+#
 #   bash bench/syscalls.sh                  # or: make bench-engine
 #   CONNS=50 REQUESTS=100000 LIGHT_REQUESTS=300000 SIZE=100 PROXIES="fjord iocopy" bash bench/syscalls.sh
+#   MODE=http bash bench/syscalls.sh        # PROXIES="fjord hop-epoll hop-uring"
 #
 # Needs ptrace (root, or kernel.yama.ptrace_scope 0).
 set -euo pipefail
@@ -28,7 +38,22 @@ CONNS=${CONNS:-50}
 REQUESTS=${REQUESTS:-100000}
 LIGHT_REQUESTS=${LIGHT_REQUESTS:-300000}
 SIZE=${SIZE:-100}
-PROXIES=${PROXIES:-fjord iocopy}
+MODE=${MODE:-tcp}
+case "$MODE" in
+tcp)
+	PROXIES=${PROXIES:-fjord iocopy}
+	data_names='read|write|splice'
+	;;
+http)
+	PROXIES=${PROXIES:-fjord hop-epoll hop-uring}
+	data_names='read|write|splice|recvfrom|io_uring_enter'
+	;;
+*)
+	echo "MODE=$MODE: want tcp or http" >&2
+	exit 2
+	;;
+esac
+untraced="trace=!${data_names//|/,}"
 
 cd "$(dirname "$0")/.."
 
@@ -53,6 +78,8 @@ make -s build
 go build -o "$work/echo" ./bench/cmd/echo
 go build -o "$work/pingpong" ./bench/cmd/pingpong
 go build -o "$work/iocopy" ./bench/cmd/iocopy
+go build -o "$work/hop" ./bench/cmd/hop
+go build -o "$work/webnode" ./cmd/fjord-webnode
 
 # wait_line FILE PATTERN [PID]: wait up to 60 s for a line matching PATTERN,
 # and no longer than process PID lives.
@@ -83,10 +110,19 @@ free_port() {
 	return 1
 }
 
-"$work/echo" >"$work/echo.out" 2>&1 &
-pids+=($!)
-wait_line "$work/echo.out" "listening on"
-backend=$(awk '/listening on/ {print $3; exit}' "$work/echo.out")
+if [ "$MODE" = http ]; then
+	"$work/webnode" -listen "web1=127.0.0.1:$(free_port)" >"$work/echo.out" 2>&1 &
+	pids+=($!)
+	wait_line "$work/echo.out" "listening on"
+	backend=$(awk '/listening on/ {print $4; exit}' "$work/echo.out")
+	load_flags=(-http /body)
+else
+	"$work/echo" >"$work/echo.out" 2>&1 &
+	pids+=($!)
+	wait_line "$work/echo.out" "listening on"
+	backend=$(awk '/listening on/ {print $3; exit}' "$work/echo.out")
+	load_flags=(-size "$SIZE")
+fi
 
 # start_proxy NAME [WRAPPER...]: starts the proxy (under WRAPPER, such as
 # strace, if given); sets proxy_pid (the wrapper's, if any) and proxy_addr.
@@ -97,13 +133,18 @@ start_proxy() {
 	fjord)
 		local port
 		port=$(free_port)
+		if [ "$MODE" = http ]; then
+			defaults_mode=$'  mode http\n  option http-keep-alive\n  timeout http-request 10s\n  timeout http-keep-alive 1m'
+		else
+			defaults_mode='  mode tcp'
+		fi
 		cat >"$work/fjord.cfg" <<EOF
 global
   nbthread 2
   # A benchmark measures fjord on the host as it is; it never tunes it.
   tune.sysctl off
 defaults
-  mode tcp
+$defaults_mode
   timeout connect 5s
   timeout client 1m
   timeout server 1m
@@ -122,6 +163,12 @@ EOF
 		wait_line "$work/iocopy.out" "listening on" "$proxy_pid"
 		proxy_addr=$(awk '/listening on/ {print $3; exit}' "$work/iocopy.out")
 		;;
+	hop-epoll | hop-uring)
+		"$@" "$work/hop" -loop "${name#hop-}" -threads 2 -backend "$backend" >"$work/$name.out" 2>&1 &
+		proxy_pid=$!
+		wait_line "$work/$name.out" "listening on" "$proxy_pid"
+		proxy_addr=$(awk '/listening on/ {print $3; exit}' "$work/$name.out")
+		;;
 	*)
 		echo "unknown proxy $name" >&2
 		return 1
@@ -132,7 +179,7 @@ EOF
 
 # The calls that move data or wait for readiness; the rest is connection
 # set-up, the Go runtime's scheduling (futex, nanosleep, ...) and signals.
-data_calls='^(read|write|readv|writev|recvfrom|sendto|recvmsg|sendmsg|splice|epoll_wait|epoll_pwait|epoll_pwait2)$'
+data_calls='^(read|write|readv|writev|recvfrom|sendto|recvmsg|sendmsg|splice|epoll_wait|epoll_pwait|epoll_pwait2|io_uring_enter)$'
 
 # summarize FILE REQUESTS LABEL: per-request figures from a strace -c file.
 # Its columns: % time, seconds, usecs/call, calls, [errors], syscall.
@@ -154,7 +201,7 @@ summarize() {
 			}
 			printf "  %-16s %10d %12.3f\n", "(all)", total, total / req
 			printf "  %-16s %10d %12.3f\n", "(data+poll)", datasum, datasum / req
-			printf "\n  %s: %.3f syscalls per request in all, %.3f data+poll (read/write/splice/recv*/send*/epoll_wait)\n",
+			printf "\n  %s: %.3f syscalls per request in all, %.3f data+poll (read/write/splice/recv*/send*/epoll_wait/io_uring_enter)\n",
 				label, total / req, datasum / req
 		}' "$1"
 }
@@ -164,7 +211,7 @@ for px in $PROXIES; do
 	start_proxy "$px"
 	rm -f "$work/ctl"
 	mkfifo "$work/ctl"
-	"$work/pingpong" -addr "$proxy_addr" -c "$CONNS" -n "$REQUESTS" -size "$SIZE" -wait \
+	"$work/pingpong" -addr "$proxy_addr" -c "$CONNS" -n "$REQUESTS" "${load_flags[@]}" -wait \
 		<"$work/ctl" >"$work/pingpong.out" 2>&1 &
 	load_pid=$!
 	pids+=("$load_pid")
@@ -193,26 +240,26 @@ for px in $PROXIES; do
 	echo "  strace -c -f -p PID summary:"
 	sed 's/^/    /' "$work/$px.strace"
 
-	# Light pass: only calls other than read, write and splice stop.
-	start_proxy "$px" strace -f --seccomp-bpf -e 'trace=!read,write,splice' -c -o "$work/$px.light"
-	"$work/pingpong" -addr "$proxy_addr" -c "$CONNS" -n "$LIGHT_REQUESTS" -size "$SIZE" >"$work/pingpong.out" 2>&1
+	# Light pass: only calls other than the data calls stop.
+	start_proxy "$px" strace -f --seccomp-bpf -e "$untraced" -c -o "$work/$px.light"
+	"$work/pingpong" -addr "$proxy_addr" -c "$CONNS" -n "$LIGHT_REQUESTS" "${load_flags[@]}" >"$work/pingpong.out" 2>&1
 	# The proxy is strace's child: stopping it makes strace write its summary.
 	pkill -TERM -P "$proxy_pid"
 	wait "$proxy_pid" 2>/dev/null || true
 
 	echo
-	echo "== $px, light trace (read, write and splice not traced): $(grep '^requests' "$work/pingpong.out")"
+	echo "== $px, light trace (${data_names//|/, } not traced): $(grep '^requests' "$work/pingpong.out")"
 	echo
-	summarize "$work/$px.light" "$LIGHT_REQUESTS" "$px (light trace, read/write/splice not counted)"
-	awk -v full="$REQUESTS" -v light="$LIGHT_REQUESTS" -v px="$px" '
+	summarize "$work/$px.light" "$LIGHT_REQUESTS" "$px (light trace, ${data_names//|/\/} not counted)"
+	awk -v full="$REQUESTS" -v light="$LIGHT_REQUESTS" -v px="$px" -v data="^($data_names)\$" -v names="${data_names//|/\/}" '
 		/^-/ || /^%/ || NF < 5 { next }
-		FILENAME ~ /strace$/ && $NF ~ /^(read|write|splice)$/ { rw += $4 }
+		FILENAME ~ /strace$/ && $NF ~ data { rw += $4 }
 		FILENAME ~ /light$/ && $NF == "total" { other = $4 }
 		END {
-			printf "\n  %s near full speed: %.3f read/write/splice (full pass) + %.3f other (light pass) = %.3f syscalls per request\n",
-				px, rw / full, other / light, rw / full + other / light
+			printf "\n  %s near full speed: %.3f %s (full pass) + %.3f other (light pass) = %.3f syscalls per request\n",
+				px, rw / full, names, other / light, rw / full + other / light
 		}' "$work/$px.strace" "$work/$px.light"
 	echo
-	echo "  strace -f --seccomp-bpf -e 'trace=!read,write,splice' -c summary:"
+	echo "  strace -f --seccomp-bpf -e '$untraced' -c summary:"
 	sed 's/^/    /' "$work/$px.light"
 done

@@ -281,6 +281,16 @@ func iocopyConfig(env *Env, bin string, port int) ([]string, []string, error) {
 		[]string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil
 }
 
+// hopConfig runs bench/hop with the loop design named: as many loops as
+// fjord's (nbthread), balancing per client connection over the web nodes.
+func hopConfig(loop string) func(*Env, string, int) ([]string, []string, error) {
+	return func(env *Env, bin string, port int) ([]string, []string, error) {
+		return []string{bin, "-listen", "127.0.0.1:" + strconv.Itoa(port), "-backend", strings.Join(env.Backends, ","),
+				"-loop", loop, "-threads", strconv.Itoa(env.Threads)},
+			[]string{"GOMAXPROCS=" + strconv.Itoa(env.Threads)}, nil
+	}
+}
+
 // HardNoFile is the hard RLIMIT_NOFILE, the most descriptors any process
 // here can have; 0 when unknown.
 func HardNoFile() uint64 {

@@ -67,7 +67,7 @@ type Env struct {
 	Backends []string    // the web nodes
 	MaxConn  int         // the most connections any scenario holds open
 	Dir      string      // configurations and logs go here
-	BinDir   string      // fjord, fjord-iocopy
+	BinDir   string      // fjord, fjord-iocopy, fjord-hop
 	// Port returns the port for a peer; see Ports.
 	Port func(peer string) (int, error)
 	// TLS, when not nil, makes the peers that can (Peer.TLS) terminate
@@ -119,6 +119,11 @@ var All = []*Peer{
 	// Issue 20's sockmap fast path, against fjord-tcp: the kernel
 	// forwards each established session (tune.sockmap on needs root).
 	{Name: "fjord-tcp-km", Mode: TCP, Doc: "fjord-tcp with tune.sockmap on (the kernel forwards)", find: binIn("fjord"), config: fjordConfigGlobal(TCP, "fjord-km", "  tune.sockmap on\n"), OptIn: true},
+	// Issue 20's io_uring question: one minimal HTTP/1.1 keep-alive hop
+	// (bench/hop) with fjord's epoll loop design and with an io_uring
+	// one, everything else the same, named on the command line.
+	{Name: "hop-epoll", Mode: HTTP, Doc: "bench/hop, a minimal HTTP/1.1 keep-alive hop: fjord's epoll loop design", find: binIn("fjord-hop"), config: hopConfig("epoll"), OptIn: true},
+	{Name: "hop-uring", Mode: HTTP, Doc: "bench/hop with an io_uring loop: multishot accept and recv, a provided buffer ring, one io_uring_enter a turn", find: binIn("fjord-hop"), config: hopConfig("uring"), OptIn: true},
 }
 
 // The peers of the rules-keepalive scenario: fjord with the rule set

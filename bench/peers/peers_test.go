@@ -15,7 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// binDir holds fjord and fjord-iocopy, built once for the package's tests.
+// binDir holds fjord, fjord-iocopy and fjord-hop, built once for the package's tests.
 var binDir string
 
 func TestMain(m *testing.M) {
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 func build(dir string) error {
-	for _, b := range [][2]string{{"fjord", "../../cmd/fjord"}, {"fjord-iocopy", "../cmd/iocopy"}} {
+	for _, b := range [][2]string{{"fjord", "../../cmd/fjord"}, {"fjord-iocopy", "../cmd/iocopy"}, {"fjord-hop", "../cmd/hop"}} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
 		if err != nil {
 			return errors.New(string(out))

@@ -108,7 +108,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.loadCPUs, "load-cpus", "", "`CPU list` of the generator and the web nodes (default: the others)")
 	fs.StringVar(&f.machineCPUs, "machine-cpus", "", "`CPU list` whose busy time is the machine's CPU figure (default: every CPU)")
 	fs.IntVar(&o.Threads, "threads", 0, "threads of each proxy: fjord's nbthread, HAProxy's nbthread, nginx's workers, io.Copy's GOMAXPROCS (default: the number of proxy CPUs)")
-	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode, fjord-iocopy and fjord-tlsflood (make bench builds them)")
+	fs.StringVar(&o.BinDir, "bin", "bin", "`directory` holding fjord, fjord-webnode, fjord-iocopy, fjord-hop and fjord-tlsflood (make bench builds them)")
 	fs.StringVar(&f.out, "out", "bench/results", "`directory` for results.md, results.json, the plots, and the run's configurations and logs")
 	fs.StringVar(&f.doc, "doc", "", "also write the results table and plots into this Markdown `file` (between its fjord-bench markers) and the plots beside it in img/")
 	fs.IntVar(&o.PortBase, "port-base", 0, "first loopback `port`: web nodes on it and the next, each proxy on one after (0: free ports)")
