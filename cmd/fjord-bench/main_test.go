@@ -196,7 +196,9 @@ func TestSmallRun(t *testing.T) {
 		machine := map[report.Kind][2]string{report.Requests: {report.MachinePerReq, report.MachineAboveDirect}, report.Bulk: {report.MachinePerGB, report.MachineGBAboveDirect}}[s.Kind]
 		if machine[0] != "" {
 			d := s.Find("direct")
-			if v, ok := d.Median[machine[0]]; !ok || v <= 0 {
+			// /proc/stat counts in 10 ms ticks: the test's 4 MiB bulk
+			// transfer may end between two, and read 0 busy time.
+			if v, ok := d.Median[machine[0]]; !ok || v < 0 || (v == 0 && s.Kind != report.Bulk) {
 				t.Errorf("%s: direct's %s is %v (%v)", s.Name, machine[0], v, ok)
 			}
 			if _, ok := io.Median[machine[1]]; !ok || len(io.RoundNumbers) != 2 {
