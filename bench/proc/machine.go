@@ -31,11 +31,14 @@ type Machine struct {
 	Tasks int64
 	// Total is Busy plus idle and iowait: the CPUs' wall time.
 	Total int64
+	// Steal is the part of Busy the hypervisor gave to other machines
+	// while these CPUs had work: on a VM, the time it froze them.
+	Steal int64
 }
 
 // Sub is the time spent between two readings, m after before.
 func (m Machine) Sub(before Machine) Machine {
-	return Machine{Busy: m.Busy - before.Busy, Tasks: m.Tasks - before.Tasks, Total: m.Total - before.Total}
+	return Machine{Busy: m.Busy - before.Busy, Tasks: m.Tasks - before.Tasks, Total: m.Total - before.Total, Steal: m.Steal - before.Steal}
 }
 
 // BusyTime is Busy as a duration (of a difference of readings).
@@ -43,6 +46,9 @@ func (m Machine) BusyTime() time.Duration { return ticks(m.Busy) }
 
 // TasksTime is Tasks as a duration (of a difference of readings).
 func (m Machine) TasksTime() time.Duration { return ticks(m.Tasks) }
+
+// StealTime is Steal as a duration (of a difference of readings).
+func (m Machine) StealTime() time.Duration { return ticks(m.Steal) }
 
 // TotalTime is Total as a duration (of a difference of readings).
 func (m Machine) TotalTime() time.Duration { return ticks(m.Total) }
@@ -99,6 +105,7 @@ func ParseProcStat(data []byte, cpus CPUSet) (Machine, error) {
 		m.Busy += cpu.Busy
 		m.Tasks += cpu.Tasks
 		m.Total += cpu.Total
+		m.Steal += cpu.Steal
 	}
 	switch {
 	case len(cpus) == 0 && len(seen) == 0:
@@ -155,5 +162,5 @@ func parseCPULine(f []string) (Machine, error) {
 	}
 	tasks := v[fUser] + v[fNice] + v[fSystem]
 	busy := tasks + v[fIRQ] + v[fSoftIRQ] + v[fSteal]
-	return Machine{Busy: busy, Tasks: tasks, Total: busy + v[fIdle] + v[fIOWait]}, nil
+	return Machine{Busy: busy, Tasks: tasks, Total: busy + v[fIdle] + v[fIOWait], Steal: v[fSteal]}, nil
 }

@@ -383,18 +383,18 @@ func TestParseProcStat(t *testing.T) {
 	}{
 		// busy = user + nice + system + irq + softirq + steal, in ticks
 		// tasks = user + nice + system
-		{"all CPUs", procStat, nil, Machine{Busy: 300 + 20 + 100 + 3 + 7 + 50, Tasks: 420, Total: 480 + 5000 + 40}, ""},
-		{"one CPU", procStat, CPUSet{1}, Machine{Busy: 200 + 10 + 40 + 2 + 5 + 25, Tasks: 250, Total: 282 + 2500 + 20}, ""},
-		{"the two CPUs are the whole", procStat, CPUSet{0, 1}, Machine{Busy: 480, Tasks: 420, Total: 5520}, ""},
+		{"all CPUs", procStat, nil, Machine{Busy: 300 + 20 + 100 + 3 + 7 + 50, Tasks: 420, Total: 480 + 5000 + 40, Steal: 50}, ""},
+		{"one CPU", procStat, CPUSet{1}, Machine{Busy: 200 + 10 + 40 + 2 + 5 + 25, Tasks: 250, Total: 282 + 2500 + 20, Steal: 25}, ""},
+		{"the two CPUs are the whole", procStat, CPUSet{0, 1}, Machine{Busy: 480, Tasks: 420, Total: 5520, Steal: 50}, ""},
 		{"a CPU the machine has not", procStat, CPUSet{1, 4}, Machine{}, "CPUs 1,4: only 1 of them have a line"},
 		{"no cpu line", "intr 1 2\n", nil, Machine{}, `no "cpu" line`},
 		{"an old kernel's short line", "cpu 1 2 3 4\n", nil, Machine{}, "cpu: 4 fields, want at least 8"},
 		{"a field that is no number", "cpu 1 2 x 4 5 6 7 8\n", nil, Machine{}, `cpu: field 3 "x" is not a count of ticks`},
 		{"a negative field", "cpu 1 2 3 4 5 6 7 -8\n", nil, Machine{}, `field 8 "-8"`},
 		{"a counter beyond any machine's", "cpu 1 2 3 4 5 6 7 9223372036854775807\n", nil, Machine{}, `field 8 "9223372036854775807"`},
-		{"only cpuN lines name a CPU", "cpu+1 9 9 9 9 9 9 9 9\ncpu1 1 1 1 1 1 1 1 1\n", CPUSet{1}, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
+		{"only cpuN lines name a CPU", "cpu+1 9 9 9 9 9 9 9 9\ncpu1 1 1 1 1 1 1 1 1\n", CPUSet{1}, Machine{Busy: 6, Tasks: 3, Total: 8, Steal: 1}, ""},
 		{"a CPU twice", procStat + "cpu1 1 1 1 1 1 1 1 1\n", CPUSet{0, 1}, Machine{}, `two "cpu1" lines`},
-		{"a long intr line", "cpu 1 1 1 1 1 1 1 1\nintr" + strings.Repeat(" 0", 100000) + "\n", nil, Machine{Busy: 6, Tasks: 3, Total: 8}, ""},
+		{"a long intr line", "cpu 1 1 1 1 1 1 1 1\nintr" + strings.Repeat(" 0", 100000) + "\n", nil, Machine{Busy: 6, Tasks: 3, Total: 8, Steal: 1}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseProcStat([]byte(tt.data), tt.cpus)
@@ -412,10 +412,10 @@ func TestParseProcStat(t *testing.T) {
 }
 
 func TestMachineSubAndShare(t *testing.T) {
-	a := Machine{Busy: 300, Tasks: 200, Total: 1000}
-	b := Machine{Busy: 450, Tasks: 300, Total: 1200}
+	a := Machine{Busy: 300, Tasks: 200, Total: 1000, Steal: 10}
+	b := Machine{Busy: 450, Tasks: 300, Total: 1200, Steal: 22}
 	d := b.Sub(a)
-	if d != (Machine{Busy: 150, Tasks: 100, Total: 200}) || d.Share() != 0.75 {
+	if d != (Machine{Busy: 150, Tasks: 100, Total: 200, Steal: 12}) || d.Share() != 0.75 || d.StealTime() != 120*time.Millisecond {
 		t.Errorf("Sub = %+v, share %v; want 150 (100 tasks) of 200 ticks, 0.75", d, d.Share())
 	}
 	if d.BusyTime() != 1500*time.Millisecond || d.TasksTime() != time.Second || d.TotalTime() != 2*time.Second {

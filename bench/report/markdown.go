@@ -326,7 +326,8 @@ func roundsTable(b *strings.Builder, s *Scenario) {
 	}
 	cols = append(cols,
 		column{head: "machine busy", metric: MachineBusy, format: share},
-		column{head: "others' share", metric: MachineOthers, format: share})
+		column{head: "others' share", metric: MachineOthers, format: share},
+		column{head: "stolen ms", metric: MachineStolen, format: plain})
 	kept := cols[:0]
 	for _, c := range cols {
 		if slices.ContainsFunc(all, func(r ran) bool { _, ok := r.m[c.metric]; return ok }) {

@@ -48,6 +48,10 @@ const (
 	// other than the run's own took: on a shared machine, how much of
 	// the machine's figure is someone else's.
 	MachineOthers = "machine_others_share"
+	// MachineStolen is the time, in ms summed over the machine's CPUs,
+	// that the hypervisor froze them while they had work (steal in
+	// /proc/stat): a VM's pause, which every latency of its round holds.
+	MachineStolen = "machine_stolen_ms"
 
 	// The open loop's: the latency a proxy adds, its percentile minus
 	// direct's in the same round at the same rate; and the answered
@@ -292,6 +296,12 @@ const OnScheduleMin = 0.95
 // OthersMax is the share of the machine's time other tasks may take in a
 // round before the run warns that its machine figures hold their work.
 const OthersMax = 0.10
+
+// StolenMax is the time the hypervisor may take from the machine's CPUs
+// in a round before the round is said to hold a freeze: on the VM these
+// figures come from, a freeze lasts about 100 ms (a host's scheduling
+// period), and a round without one loses a few ms.
+const StolenMax = 30.0
 
 // Behind says whether an open-loop round fell behind its schedule.
 func Behind(m Round) bool {

@@ -131,12 +131,15 @@ func TestAddMachine(t *testing.T) {
 	r := &runner{res: &report.Results{}}
 	// 2 CPUs for 2 s at 100 Hz: 400 ticks, 300 busy (3 s of CPU), 260
 	// of them tasks' (the rest softirq, irq and steal).
-	d := proc.Machine{Busy: 300, Tasks: 260, Total: 400}
+	d := proc.Machine{Busy: 300, Tasks: 260, Total: 400, Steal: 11}
 	m := report.Round{}
 	// 60,000 requests; the run's processes used 2.2 s: others 0.4 s of 4.
 	r.addMachine(m, report.MachinePerReq, d, nil, 60000/1e6, 2200*time.Millisecond)
 	if m[report.MachinePerReq] != 50 || m[report.MachineBusy] != 0.75 || math.Abs(m[report.MachineOthers]-0.1) > 1e-9 {
 		t.Errorf("per request %v µs, busy %v, others %v; want 3 s / 60,000 = 50 µs, 0.75, 0.1", m[report.MachinePerReq], m[report.MachineBusy], m[report.MachineOthers])
+	}
+	if v := m[report.MachineStolen]; v != 110 {
+		t.Errorf("stolen %v ms, want 11 ticks = 110 ms", v)
 	}
 	m = report.Round{}
 	// ours unknown: no share of others; ours a tick above the tasks'

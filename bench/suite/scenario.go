@@ -95,6 +95,7 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 	rows := map[string]*report.Row{}
 	var sat []string    // the rounds whose load side was saturated
 	var others []string // the rounds in which other tasks took a share of the machine
+	var stolen []string // the rounds in which the hypervisor froze the CPUs
 	var held []string   // the open-loop rounds whose generator was held up
 	othersLo, othersHi := 1.0, 0.0
 	for _, p := range peersInOrder(r, name) {
@@ -169,6 +170,9 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 			if late, ok := m[report.PacerLate]; ok && late > float64(pacerHeld.Microseconds()) {
 				held = append(held, fmt.Sprintf("%s %d: %.0f ms", p.Name, round, late/1000))
 			}
+			if ms, ok := m[report.MachineStolen]; ok && ms > report.StolenMax {
+				stolen = append(stolen, fmt.Sprintf("%s %d: %.0f ms", p.Name, round, ms))
+			}
 			if share, ok := m[report.MachineOthers]; ok && share > report.OthersMax {
 				others = append(others, fmt.Sprintf("%s %d: %.0f%%", p.Name, round, 100*share))
 				othersLo, othersHi = min(othersLo, share), max(othersHi, share)
@@ -192,6 +196,10 @@ func (r *runner) rounds(ctx context.Context, name string, s *report.Scenario) er
 	}
 	if len(held) > 0 {
 		r.res.Warnings = append(r.res.Warnings, heldWarning(s.Key(), held, o.Rounds*len(run)))
+	}
+	if len(stolen) > 0 {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: the hypervisor froze the machine's CPUs for more than %.0f ms in %d of %d runs (%s): every latency of those rounds may hold the freeze, and it is nobody's on this machine (see the per-round tables)",
+			s.Key(), report.StolenMax, len(stolen), o.Rounds*len(run), strings.Join(stolen, ", ")))
 	}
 	if len(others) > 0 {
 		which := fmt.Sprintf("in %d of %d runs (%s)", len(others), o.Rounds*len(run), strings.Join(others, ", "))
@@ -482,6 +490,7 @@ func (r *runner) addMachine(m report.Round, metric string, d proc.Machine, err e
 	}
 	m[metric] = d.BusyTime().Seconds() / units
 	m[report.MachineBusy] = d.Share()
+	m[report.MachineStolen] = float64(d.StealTime().Milliseconds())
 	if ours >= 0 {
 		m[report.MachineOthers] = othersShare(d, ours)
 	}
