@@ -210,6 +210,7 @@ bench-bin:
 	$(GO) build -trimpath -o $(BIN)/fjord-iocopy ./bench/cmd/iocopy
 	$(GO) build -trimpath -o $(BIN)/fjord-hop ./bench/cmd/hop
 	$(GO) build -trimpath -o $(BIN)/fjord-tlsflood ./bench/cmd/tlsflood
+	$(GO) build -trimpath -o $(BIN)/fjord-hiccup ./bench/cmd/hiccup
 	$(GO) build -trimpath -o $(BIN)/fjord-bench ./cmd/fjord-bench
 
 # The standard suite: about 31 minutes on 2 CPUs, 10 of them the HTTPS
