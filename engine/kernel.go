@@ -146,8 +146,15 @@ func (s *session) kmFlow(d int) *flow {
 // refused here. Were that to change, a session holding bytes would be
 // handed over later rather than not at all: the check runs again at the
 // end of every forward.
+//
+// Nor may anything still have to read the bytes: tcp-response content
+// rules that have not decided (resInspect) judge the server's first bytes
+// from the socket, and a limited flow (a response held for them, or an
+// HTTP message part) must stop where its limit says. Handed over then,
+// the program would pass the server's bytes to the client unjudged.
 func (s *session) kmEligible() bool {
 	return s.l.eng.km != nil && s.km == nil && !s.kmRefused && (s.h == nil || s.h.tunnel) && s.state == stEstablished &&
+		!s.resInspect && !s.c2s.limited && !s.s2c.limited &&
 		s.cli.tls == nil && s.svr.tls == nil && !s.cli.unix && !s.svr.unix &&
 		!s.c2s.eof && !s.s2c.eof && !s.cli.readable && !s.svr.readable
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,4 +418,51 @@ func TestKernelRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKernelWaitsForResponseRules: a session whose tcp-response rules
+// have not decided stays with the loop, which must read the bytes they
+// judge. The client speaks only once the server has its connection, when
+// the session would otherwise be eligible for the kernel at once.
+func TestKernelWaitsForResponseRules(t *testing.T) {
+	onPaths(t, func(t *testing.T, p fwdPath) {
+		accepted := make(chan struct{}, 4)
+		srv := serveTCP(t, func(c net.Conn) {
+			accepted <- struct{}{}
+			br := bufio.NewReader(c)
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			io.WriteString(c, line) // the client says what the answer is
+			io.Copy(io.Discard, br)
+		})
+		cfg := tcpConfig(t, `  tcp-response inspect-delay 5s
+  tcp-response content reject unless { res.payload(0,2) -m str OK }`, srv)
+		e, addr := startEngine(t, p.config(cfg))
+		for _, tt := range []struct {
+			say  string
+			pass bool
+		}{{"OK fine", true}, {"NO way", false}} {
+			c := dial(t, addr)
+			select {
+			case <-accepted:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the server never got the connection")
+			}
+			io.WriteString(c, tt.say+"\n")
+			if tt.pass {
+				if got := readLine(t, bufio.NewReader(c), c); got != tt.say {
+					t.Errorf("%q: got %q", tt.say, got)
+				}
+				c.Close()
+				continue
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if b, err := io.ReadAll(c); len(b) > 0 || (err != nil && !errors.Is(err, syscall.ECONNRESET)) {
+				t.Errorf("%q: the rules should have closed the session, got %q, %v", tt.say, b, err)
+			}
+		}
+		waitIdle(t, e)
+	})
 }
