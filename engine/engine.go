@@ -186,11 +186,13 @@ type Engine struct {
 
 	// km forwards mode tcp sessions in the kernel ('tune.sockmap';
 	// kernel.go), nil where the loops do; kmStatus says which and why.
-	// kmOwners is the session of each of its slots, set and read by the
-	// loop that holds the slot.
+	// kmOwners is the session of each of its slots, set by the loop that
+	// holds the slot; atomic because a doorbell of a pair one loop closed
+	// can still be in its ring when another loop has taken the slot, and
+	// the first loop then reads the slot (and finds a session not its own).
 	km              *sockmap.Forwarder
 	kmStatus        string
-	kmOwners        []*session
+	kmOwners        []atomic.Pointer[session]
 	kmSessions      atomic.Int64 // sessions in the kernel now
 	kmHandovers     atomic.Int64 // sessions handed to the kernel, ever
 	kmKeeping       atomic.Int64 // their directions whose bytes the loops move now
@@ -252,7 +254,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e.km, e.kmStatus = km, status
 	if km != nil {
-		e.kmOwners = make([]*session, min(g.MaxConn, maxKernelPairs))
+		e.kmOwners = make([]atomic.Pointer[session], min(g.MaxConn, maxKernelPairs))
 	}
 	if e.handshakes == nil && len(e.tls)+len(e.serverTLS) > 0 {
 		e.handshakes = handshake.NewPool(e.nbLoops() - 1)

@@ -183,7 +183,7 @@ func (s *session) kmAttach() {
 	}
 	// full: registered with epollFlags, as every socket is.
 	s.km = &kmState{on: true, pair: p, full: true}
-	e.kmOwners[p.Slot()] = s
+	e.kmOwners[p.Slot()].Store(s)
 	e.kmSessions.Add(1)
 	e.kmHandovers.Add(1)
 	s.cli.kmap, s.svr.kmap = true, true
@@ -522,7 +522,7 @@ func (b kmDoorbell) onEvent(uint32) {
 	km := l.eng.km
 	km.Ring(l.id).Drain(func(index uint32) {
 		slot, _ := sockmap.PairOf(index)
-		if s := l.eng.kmOwners[slot]; s != nil && s.l == l && s.km != nil && s.km.on && s.km.pair.Slot() == slot {
+		if s := l.eng.kmOwners[slot].Load(); s != nil && s.l == l && s.km != nil && s.km.on && s.km.pair.Slot() == slot {
 			// kmService looks at the gate itself: a doorbell of a
 			// stretch the loop already saw in the gate and ended must
 			// not make it take the direction again.
@@ -546,7 +546,7 @@ func (b kmDoorbell) onEvent(uint32) {
 // sockmap).
 func (l *loop) releaseKernelPairs() {
 	for _, p := range l.kmRelease {
-		l.eng.kmOwners[p.Slot()] = nil
+		l.eng.kmOwners[p.Slot()].Store(nil)
 		l.eng.km.Release(p)
 	}
 	l.kmRelease = l.kmRelease[:0]
