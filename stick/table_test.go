@@ -426,3 +426,36 @@ func TestHitsDoNotAllocate(t *testing.T) {
 		t.Errorf("a hit allocates %.1f times, want 0", allocs)
 	}
 }
+
+// TestEvictionCrossesShards: a new key whose shard is empty takes the slot
+// of an entry of another shard, so a full table never refuses a key while
+// an entry could go.
+func TestEvictionCrossesShards(t *testing.T) {
+	tb := newTable(t, Config{Size: 512}, &clock{})
+	if len(tb.shards) != 2 {
+		t.Fatalf("%d shards, the test wants 2", len(tb.shards))
+	}
+	var other []byte
+	n := 0
+	for i := uint32(0); n < 512 || other == nil; i++ {
+		k := ipKey(i)
+		if tb.shardOf(k) == 0 {
+			if other == nil {
+				other = k
+			}
+			continue
+		}
+		if n < 512 {
+			create(t, tb, k)
+			n++
+		}
+	}
+	if tb.Len() != 512 || len(tb.shards[0].m) != 0 {
+		t.Fatalf("setup: Len %d, shard 0 holds %d", tb.Len(), len(tb.shards[0].m))
+	}
+	create(t, tb, other)
+	if !has(tb, other) || tb.Len() != 512 || len(tb.shards[1].m) != 511 {
+		t.Errorf("after the new key: found %v, Len %d, shard 1 holds %d; want true, 512, 511",
+			has(tb, other), tb.Len(), len(tb.shards[1].m))
+	}
+}
