@@ -129,10 +129,10 @@ func (t *Table) Rate(e *Entry, d DataType) (uint32, bool) {
 	return v, true
 }
 
-// Count events: the counter and rate HAProxy updates together for one
-// event (a connection: conn_cnt and conn_rate; a request: http_req_cnt and
-// http_req_rate; ...). Inc updates whichever of the pair the table stores
-// and reports whether it stores either.
+// Inc counts one event in the counter and the rate HAProxy updates together
+// for it (a connection: conn_cnt and conn_rate; a request: http_req_cnt and
+// http_req_rate; ...): whichever of the pair the table stores. It reports
+// whether the table stores either.
 func (t *Table) Inc(e *Entry, cnt, rate DataType) bool {
 	oc, okc := t.off(cnt, UInt)
 	or, okr := t.off(rate, Freq)

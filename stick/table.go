@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,7 +201,7 @@ func (t *Table) Stores(d DataType) (DataSpec, bool) {
 }
 
 // Stored returns the stored data types in HAProxy's order.
-func (t *Table) Stored() []DataType { return t.stored }
+func (t *Table) Stored() []DataType { return slices.Clone(t.stored) }
 
 func (t *Table) checkKey(key []byte) bool {
 	switch t.key.Kind {
