@@ -106,6 +106,28 @@ func checkPattern(got []byte, size int) error {
 	return nil
 }
 
+// readPattern reads r to its end and checks that it got size bytes of
+// the pattern.
+func readPattern(r io.Reader, size int) error {
+	got, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return checkPattern(got, size)
+}
+
+// sendPatternThenFIN sends size bytes of the pattern on c in the
+// background, then its FIN; the channel gets the send's error.
+func sendPatternThenFIN(c *net.TCPConn, size int) <-chan error {
+	sent := make(chan error, 1)
+	go func() {
+		err := sendPattern(c, size)
+		c.CloseWrite()
+		sent <- err
+	}()
+	return sent
+}
+
 // sendPattern writes size bytes of the pattern to w, in 256 KiB writes.
 func sendPattern(w io.Writer, size int) error {
 	chunk := make([]byte, 256<<10)
@@ -125,16 +147,8 @@ func TestBothWaysAtOnce(t *testing.T) {
 		const sessions, size = 4, 16 << 20
 		up := make(chan error, sessions)
 		srv := serveTCP(t, func(c net.Conn) {
-			sent := make(chan error, 1)
-			go func() {
-				err := sendPattern(c, size)
-				c.(*net.TCPConn).CloseWrite()
-				sent <- err
-			}()
-			got, err := io.ReadAll(c)
-			if err == nil {
-				err = checkPattern(got, size)
-			}
+			sent := sendPatternThenFIN(c.(*net.TCPConn), size)
+			err := readPattern(c, size)
 			up <- err
 			<-sent
 		})
@@ -152,17 +166,8 @@ func TestBothWaysAtOnce(t *testing.T) {
 				}
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(60 * time.Second))
-				sent := make(chan struct{})
-				go func() {
-					defer close(sent)
-					sendPattern(c, size)
-					c.(*net.TCPConn).CloseWrite()
-				}()
-				got, err := io.ReadAll(c)
-				if err == nil {
-					err = checkPattern(got, size)
-				}
-				down <- err
+				sent := sendPatternThenFIN(c.(*net.TCPConn), size)
+				down <- readPattern(c, size)
 				<-sent // closing first would cut the client's stream short
 			}()
 		}

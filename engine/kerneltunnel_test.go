@@ -148,33 +148,15 @@ func TestTunnelBothWays(t *testing.T) {
 		handedOver, open := newGate(t)
 		srv := tunnelServer(t, nil, func(c *net.TCPConn, r io.Reader) {
 			<-handedOver
-			sent := make(chan error, 1)
-			go func() {
-				err := sendPattern(c, size)
-				c.CloseWrite()
-				sent <- err
-			}()
-			got, err := io.ReadAll(r)
-			if err == nil {
-				err = checkPattern(got, size)
-			}
-			up <- err
+			sent := sendPatternThenFIN(c, size)
+			up <- readPattern(r, size)
 			<-sent
 		})
 		e, addr := p.start(t, tunnelConfig(t, k.extra, srv))
 		c, r, _ := openTunnel(t, p, e, addr, k)
 		open()
-		sent := make(chan error, 1)
-		go func() {
-			err := sendPattern(c, size)
-			c.CloseWrite()
-			sent <- err
-		}()
-		got, err := io.ReadAll(r)
-		if err == nil {
-			err = checkPattern(got, size)
-		}
-		if err != nil {
+		sent := sendPatternThenFIN(c, size)
+		if err := readPattern(r, size); err != nil {
 			t.Errorf("server to client: %v", err)
 		}
 		if err := <-sent; err != nil {
@@ -196,10 +178,7 @@ func TestTunnelHalfClose(t *testing.T) {
 		t.Run("client first", func(t *testing.T) {
 			srvErr := make(chan error, 1)
 			srv := tunnelServer(t, nil, func(c *net.TCPConn, r io.Reader) {
-				got, err := io.ReadAll(r) // until the client's FIN
-				if err == nil {
-					err = checkPattern(got, size)
-				}
+				err := readPattern(r, size) // until the client's FIN
 				if err == nil {
 					err = sendPattern(c, size) // after the client's FIN
 				}
@@ -212,11 +191,7 @@ func TestTunnelHalfClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.CloseWrite()
-			got, err := io.ReadAll(r)
-			if err == nil {
-				err = checkPattern(got, size)
-			}
-			if err != nil {
+			if err := readPattern(r, size); err != nil {
 				t.Errorf("the server's bytes after the client's FIN: %v", err)
 			}
 			if err := <-srvErr; err != nil {
@@ -232,22 +207,14 @@ func TestTunnelHalfClose(t *testing.T) {
 				err := sendPattern(c, size)
 				c.CloseWrite()
 				if err == nil {
-					var got []byte
-					got, err = io.ReadAll(r) // sent after the server's FIN
-					if err == nil {
-						err = checkPattern(got, size)
-					}
+					err = readPattern(r, size) // sent after the server's FIN
 				}
 				srvErr <- err
 			})
 			e, addr := p.start(t, tunnelConfig(t, k.extra, srv))
 			c, r, _ := openTunnel(t, p, e, addr, k)
 			open()
-			got, err := io.ReadAll(r) // until the server's FIN
-			if err == nil {
-				err = checkPattern(got, size)
-			}
-			if err != nil {
+			if err := readPattern(r, size); err != nil { // until the server's FIN
 				t.Fatalf("the server's bytes before its FIN: %v", err)
 			}
 			if err := sendPattern(c, size); err != nil {
@@ -404,10 +371,7 @@ func TestTunnelBytesLogged(t *testing.T) {
 			sendPattern(c, up)
 			c.CloseWrite()
 		}()
-		got, err := io.ReadAll(r)
-		if err == nil {
-			err = checkPattern(got, down)
-		}
+		err := readPattern(r, down)
 		if err != nil {
 			t.Fatal(err)
 		}
