@@ -45,59 +45,62 @@ func (e *Entry) setU64(o int, v uint64) {
 	e.data[o], e.data[o+1] = uint32(v>>32), uint32(v)
 }
 
+// update32 replaces 32-bit data type d, of kind k, by fn of its value and
+// touches the entry, under the shard's lock; it returns the value before
+// and after.
+func (t *Table) update32(e *Entry, d DataType, k ValueKind, fn func(uint32) uint32) (old, v uint32, ok bool) {
+	o, ok := t.off(d, k)
+	if !ok {
+		return 0, 0, false
+	}
+	s := t.lock(e)
+	old = e.data[o]
+	v = fn(old)
+	e.data[o] = v
+	t.touchLocked(s, e, t.now())
+	s.mu.Unlock()
+	return old, v, true
+}
+
+// read returns d's value as value does, if the table stores it with kind
+// k, under the shard's lock.
+func (t *Table) read(e *Entry, d DataType, k ValueKind) (uint64, bool) {
+	if _, ok := t.off(d, k); !ok {
+		return 0, false
+	}
+	s := t.lock(e)
+	v := t.value(e, d, t.now())
+	s.mu.Unlock()
+	return v, true
+}
+
 // AddCount adds n to counter d (an unsigned 32-bit counter, which wraps as
 // HAProxy's unsigned int does, or a 64-bit bytes count) and returns the
 // new value.
 func (t *Table) AddCount(e *Entry, d DataType, n uint64) (uint64, bool) {
-	var v uint64
 	switch d.Kind() {
 	case UInt:
-		o, ok := t.off(d, UInt)
-		if !ok {
-			return 0, false
-		}
-		s := t.lock(e)
-		e.data[o] += uint32(n)
-		v = uint64(e.data[o])
-		t.touchLocked(s, e, t.now())
-		s.mu.Unlock()
+		_, v, ok := t.update32(e, d, UInt, func(v uint32) uint32 { return v + uint32(n) })
+		return uint64(v), ok
 	case ULL:
 		o, ok := t.off(d, ULL)
 		if !ok {
 			return 0, false
 		}
 		s := t.lock(e)
-		v = e.u64(o) + n
+		v := e.u64(o) + n
 		e.setU64(o, v)
 		t.touchLocked(s, e, t.now())
 		s.mu.Unlock()
-	default:
-		return 0, false
+		return v, true
 	}
-	return v, true
+	return 0, false
 }
 
 // Count returns counter d (UInt or ULL).
 func (t *Table) Count(e *Entry, d DataType) (uint64, bool) {
-	switch d.Kind() {
-	case UInt:
-		o, ok := t.off(d, UInt)
-		if !ok {
-			return 0, false
-		}
-		s := t.lock(e)
-		v := uint64(e.data[o])
-		s.mu.Unlock()
-		return v, true
-	case ULL:
-		o, ok := t.off(d, ULL)
-		if !ok {
-			return 0, false
-		}
-		s := t.lock(e)
-		v := e.u64(o)
-		s.mu.Unlock()
-		return v, true
+	if k := d.Kind(); k == UInt || k == ULL {
+		return t.read(e, d, k)
 	}
 	return 0, false
 }
@@ -118,15 +121,8 @@ func (t *Table) AddRate(e *Entry, d DataType, n uint32) bool {
 
 // Rate returns rate d now: events per period, as read_freq_ctr_period.
 func (t *Table) Rate(e *Entry, d DataType) (uint32, bool) {
-	o, ok := t.off(d, Freq)
-	if !ok {
-		return 0, false
-	}
-	s := t.lock(e)
-	f := e.freq(o)
-	v := f.Read(t.now(), t.specs[d].Period)
-	s.mu.Unlock()
-	return v, true
+	v, ok := t.read(e, d, Freq)
+	return uint32(v), ok
 }
 
 // Inc counts one event in the counter and the rate HAProxy updates together
@@ -178,85 +174,44 @@ func (t *Table) IncGPC0(e *Entry) (uint32, bool) {
 // ClearGPC0 sets gpc0 to 0 and returns its previous value, as the
 // sc_clr_gpc0 fetch does.
 func (t *Table) ClearGPC0(e *Entry) (uint32, bool) {
-	o, ok := t.off(GPC0, UInt)
-	if !ok {
-		return 0, false
-	}
-	s := t.lock(e)
-	v := e.data[o]
-	e.data[o] = 0
-	t.touchLocked(s, e, t.now())
-	s.mu.Unlock()
-	return v, true
+	old, _, ok := t.update32(e, GPC0, UInt, func(uint32) uint32 { return 0 })
+	return old, ok
 }
 
 // SetGPT0 sets gpt0, as sc-set-gpt0 does.
 func (t *Table) SetGPT0(e *Entry, v uint32) bool {
-	o, ok := t.off(GPT0, UInt)
-	if !ok {
-		return false
-	}
-	s := t.lock(e)
-	e.data[o] = v
-	t.touchLocked(s, e, t.now())
-	s.mu.Unlock()
-	return true
+	_, _, ok := t.update32(e, GPT0, UInt, func(uint32) uint32 { return v })
+	return ok
 }
 
 // SetServerID records the server a sticky key goes to.
 func (t *Table) SetServerID(e *Entry, id int32) bool {
-	o, ok := t.off(ServerID, SInt)
-	if !ok {
-		return false
-	}
-	s := t.lock(e)
-	e.data[o] = uint32(id)
-	t.touchLocked(s, e, t.now())
-	s.mu.Unlock()
-	return true
+	_, _, ok := t.update32(e, ServerID, SInt, func(uint32) uint32 { return uint32(id) })
+	return ok
 }
 
 // ServerID returns the server a sticky key goes to.
 func (t *Table) ServerID(e *Entry) (int32, bool) {
-	o, ok := t.off(ServerID, SInt)
-	if !ok {
-		return 0, false
-	}
-	s := t.lock(e)
-	v := int32(e.data[o])
-	s.mu.Unlock()
-	return v, true
+	v, ok := t.read(e, ServerID, SInt)
+	return int32(v), ok
 }
 
 // IncConnCur counts a connection the key has open and returns the new count.
 func (t *Table) IncConnCur(e *Entry) (uint32, bool) {
-	o, ok := t.off(ConnCur, UInt)
-	if !ok {
-		return 0, false
-	}
-	s := t.lock(e)
-	e.data[o]++
-	v := e.data[o]
-	t.touchLocked(s, e, t.now())
-	s.mu.Unlock()
-	return v, true
+	_, v, ok := t.update32(e, ConnCur, UInt, func(v uint32) uint32 { return v + 1 })
+	return v, ok
 }
 
 // DecConnCur counts a connection the key closed. As HAProxy's does, it
 // never goes below 0 (a "clear table" may have zeroed it meanwhile).
 func (t *Table) DecConnCur(e *Entry) (uint32, bool) {
-	o, ok := t.off(ConnCur, UInt)
-	if !ok {
-		return 0, false
-	}
-	s := t.lock(e)
-	if e.data[o] > 0 {
-		e.data[o]--
-	}
-	v := e.data[o]
-	t.touchLocked(s, e, t.now())
-	s.mu.Unlock()
-	return v, true
+	_, v, ok := t.update32(e, ConnCur, UInt, func(v uint32) uint32 {
+		if v > 0 {
+			v--
+		}
+		return v
+	})
+	return v, ok
 }
 
 // Set sets data type d to v, as "set table T key K data.TYPE V" does: an
