@@ -1,10 +1,10 @@
 package stick
 
 import (
-	"bytes"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Snapshot is one entry as the runtime API's "show table" shows it, read
@@ -40,11 +40,11 @@ func (t *Table) Walk(fn func(*Snapshot) bool) {
 		}
 		s.mu.Unlock()
 	}
-	cmp := bytes.Compare
+	cmp := strings.Compare
 	if t.key.Kind == KeyInteger {
 		cmp = compareLE
 	}
-	slices.SortFunc(refs, func(a, b ref) int { return cmp([]byte(a.key), []byte(b.key)) })
+	slices.SortFunc(refs, func(a, b ref) int { return cmp(a.key, b.key) })
 	var snap Snapshot
 	for _, r := range refs {
 		if t.snapshot(r.e, &snap) && !fn(&snap) {
@@ -55,7 +55,7 @@ func (t *Table) Walk(fn func(*Snapshot) bool) {
 
 // compareLE orders 4-byte integer keys as HAProxy's tree does: it stores
 // them in host (little-endian) order and compares bytes.
-func compareLE(a, b []byte) int {
+func compareLE(a, b string) int {
 	for i := len(a) - 1; i >= 0 && i < len(b); i-- {
 		if a[i] != b[i] {
 			return int(a[i]) - int(b[i])
