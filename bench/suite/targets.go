@@ -2,6 +2,7 @@ package suite
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fjordlb/fjord/bench/report"
 )
@@ -13,20 +14,14 @@ var (
 	httpPeers = []string{"haproxy-http", "nginx-http"}
 )
 
-// fjord's opt-in settings (peers named on the command line only): each
-// that ran is set against the targets too, in rows of its own.
-var (
-	tcpVariants  = []string{"fjord-tcp-bp", "fjord-tcp-km"}
-	httpVariants = []string{"fjord-http-bp"}
-)
-
-// fjords is fjord's peer for a scenario, followed by those of variants
-// that ran in it.
-func fjords(s *report.Scenario, main string, variants []string) []string {
+// fjords is fjord's peer for a scenario, followed by the variants of it
+// that ran there: the opt-in peers named after it (fjord-tcp-bp,
+// fjord-tcp-km), each set against the targets in rows of its own.
+func fjords(s *report.Scenario, main string) []string {
 	names := []string{main}
-	for _, v := range variants {
-		if s.Find(v) != nil {
-			names = append(names, v)
+	for _, r := range s.Rows {
+		if strings.HasPrefix(r.Peer, main+"-") {
+			names = append(names, r.Peer)
 		}
 	}
 	return names
@@ -47,7 +42,7 @@ func (r *runner) machineTargets() *report.Targets {
 		return t
 	}
 	for _, s := range r.res.Scenarios {
-		tcp, http := fjords(s, "fjord-tcp", tcpVariants), fjords(s, "fjord-http", httpVariants)
+		tcp, http := fjords(s, "fjord-tcp"), fjords(s, "fjord-http")
 		switch s.Name {
 		case KeepAlive:
 			for _, p := range tcp {
