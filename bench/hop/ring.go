@@ -134,7 +134,7 @@ type ring struct {
 	fd    int
 	flags uint32 // the setup flags the kernel took
 
-	sqMem, sqeMem, cqMem []byte
+	sqMem, sqeMem []byte // the rings' mapping (the CQ's too: single mmap), the SQEs'
 
 	sqHead, sqTail *uint32 // the kernel's head; the tail the kernel reads
 	sqMask         uint32
@@ -208,7 +208,7 @@ func (r *ring) mmap(p *params) error {
 	if err != nil {
 		return fmt.Errorf("mmap of the rings: %w", err)
 	}
-	r.sqMem, r.cqMem = mem, mem
+	r.sqMem = mem
 	sqes, err := unix.Mmap(r.fd, offSQEs, int(p.sqEntries)*sizeofSQE, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return fmt.Errorf("mmap of the SQEs: %w", err)
@@ -323,7 +323,6 @@ type bufRing struct {
 	tail    uint16 // our tail, published by publish
 	out     int    // buffers handed to the kernel and not given back yet
 	bid0    uint16 // the bid in entry 0 (see publish)
-	group   uint16
 	changed bool
 }
 
@@ -341,7 +340,7 @@ func (r *ring) newBufRing(group uint16, count, size int) (*bufRing, error) {
 	}
 	b := &bufRing{
 		entries: unsafe.Slice((*ringBuf)(unsafe.Pointer(&mem[0])), count),
-		mem:     mem, bufs: bufs, size: size, mask: uint16(count - 1), group: group,
+		mem:     mem, bufs: bufs, size: size, mask: uint16(count - 1),
 	}
 	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), ringEntries: uint32(count), bgid: group}
 	if err := r.register(registerPbufRing, unsafe.Pointer(&reg), 1); err != nil {
