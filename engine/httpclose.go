@@ -60,6 +60,14 @@ func (s *session) answerFail(code int, page []byte, how answerHow, format string
 		s.fe.counters.ReqErrors.Add(1)
 	}
 	s.l.eng.logf("%s: client %s: %d: %s", s.fe.conf, s.src(), code, msg)
+	if s.state == stQueued && !s.be.Cancel(s) {
+		// A grant is on its way (granted gives it back): the
+		// connection must not queue its next request before it lands,
+		// where it would be taken for that request's. Once, here: the
+		// backend's lock is taken to look.
+		s.srv = nil
+		s.h.noKeep = true
+	}
 	if s.s2c.inPipe > 0 {
 		// Part of an interim response is still on its way: the page
 		// cannot follow it in order.
@@ -69,13 +77,6 @@ func (s *session) answerFail(code int, page []byte, how answerHow, format string
 		s.endAnswered()
 		s.close(true)
 		return
-	}
-	if s.state == stQueued && !s.be.Cancel(s) {
-		// A grant is on its way (granted gives it back): the
-		// connection must not queue its next request before it lands,
-		// where it would be taken for that request's.
-		s.srv = nil
-		s.h.noKeep = true
 	}
 	a := s.prepareAnswer(code, page, s.answerBackend(), how)
 	s.fe.counters.CountStatus(a.status)
@@ -87,14 +88,11 @@ func (s *session) answerFail(code int, page []byte, how answerHow, format string
 }
 
 // endAnswered lets go of what the current request held once fjord
-// answers it itself: its place in a queue, its server slot, its server
-// connection. A server connection an earlier request left idle, which
+// answers it itself (answerFail has left its queue): its server slot,
+// its server connection. A server connection an earlier request left idle, which
 // this one never used (fjord answered it while it read it, or held it
 // in a tarpit), is kept for the next.
 func (s *session) endAnswered() {
-	if s.state == stQueued && !s.be.Cancel(s) {
-		s.srv = nil // a grant is on its way; granted gives it back
-	}
 	if s.srv != nil || s.h.counted {
 		s.endRequest()
 	}
