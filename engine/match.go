@@ -80,15 +80,15 @@ func fillMsg(m *rules.Msg, req *h1.Request) *rules.Msg {
 	return m
 }
 
-// captureView is what the frontend captured of the current request, as
-// rules read it (capture.req.*, capture.res.*). A struct of one pointer:
-// making it an interface allocates nothing.
 // uniqueIDView makes the request's unique id for the unique-id fetch,
 // once per request: the same id goes to the server's header and the log.
 type uniqueIDView struct{ s *session }
 
 func (v uniqueIDView) UniqueID() []byte { return v.s.requestUniqueID() }
 
+// captureView is what the frontend captured of the current request, as
+// rules read it (capture.req.*, capture.res.*). A struct of one pointer:
+// making it an interface allocates nothing.
 type captureView struct{ s *session }
 
 func (v captureView) RequestLine() []byte {
