@@ -87,11 +87,10 @@ func (e *Engine) TCPForwarding() string { return e.kmStatus }
 // kmState is a session's part in kernel forwarding, allocated at the
 // handover: a session the loops forward carries a nil pointer only.
 type kmState struct {
-	on      bool // the sockets are in the sockmap (until closed)
-	counted bool // the kernel's byte counts were added to the flows
-	pair    sockmap.Pair
-	full    bool // polled for EPOLLIN and EPOLLOUT too: the loop moves bytes
-	dir     [2]kmDir
+	on   bool // the sockets are in the sockmap (until closed)
+	pair sockmap.Pair
+	full bool // polled for EPOLLIN and EPOLLOUT too: the loop moves bytes
+	dir  [2]kmDir
 	// pollAt is when the loop looks again at a kernel queue it waits
 	// for (zero: none), and pollGap the wait after that.
 	pollAt  time.Time
@@ -310,15 +309,7 @@ func (s *session) kmService() {
 				s.touch(f.src)
 			}
 		}
-		if f.eof && s.kmUnread(d) > 0 {
-			// The end came, but kept bytes are still on their way to
-			// the socket's queue (see sockmap.Forwarder.Kept): it is
-			// not the end yet.
-			f.eof = false
-			if !st.keep {
-				s.kmSetKeep(d, true)
-			}
-			f.src.readable = false
+		if s.kmNotEndYet(d) {
 			wait = true
 			continue
 		}
@@ -338,9 +329,7 @@ func (s *session) kmService() {
 			if !s.kmMove(d) {
 				return
 			}
-			if f.eof && s.kmUnread(d) > 0 {
-				f.eof = false // as above
-				f.src.readable = false
+			if s.kmNotEndYet(d) {
 				wait = true
 				continue
 			}
@@ -359,6 +348,23 @@ func (s *session) kmService() {
 	s.kmWatch(s.km.dir[0].keep || s.km.dir[1].keep || s.c2s.inPipe > 0 || s.s2c.inPipe > 0)
 	s.kmPoll(wait)
 	s.rearm()
+}
+
+// kmNotEndYet reports that direction d's end came while bytes the
+// program kept are still on their way to the source's queue (see
+// sockmap.Forwarder.Kept): it is not the end yet, and the direction is
+// kept until the loop has read them.
+func (s *session) kmNotEndYet(d int) bool {
+	f := s.kmFlow(d)
+	if !f.eof || s.kmUnread(d) == 0 {
+		return false
+	}
+	f.eof = false
+	f.src.readable = false
+	if !s.km.dir[d].keep {
+		s.kmSetKeep(d, true)
+	}
+	return true
 }
 
 // kmUnread is how many bytes the program kept in direction d that the
@@ -474,10 +480,9 @@ func (s *session) kmRefresh(now time.Time) {
 // kmCount adds the bytes the kernel forwarded to the flows' counts, once,
 // before the session's log line and counters.
 func (s *session) kmCount() {
-	if s.km == nil || !s.km.on || s.km.counted {
+	if s.km == nil || !s.km.on { // close, the only caller, runs once
 		return
 	}
-	s.km.counted = true
 	e := s.l.eng.km
 	s.c2s.bytes += int64(e.Redirected(s.km.pair, sockmap.Client))
 	s.s2c.bytes += int64(e.Redirected(s.km.pair, sockmap.Server))
@@ -491,7 +496,7 @@ func (s *session) kmCount() {
 // queue, which close does not look at, so the loop resets them itself.
 // Without it the peer's writes hang on a zero window until TCP gives up.
 func (s *session) kmUnreadSources() (unread [2]bool) {
-	if s.km == nil || !s.km.on || s.km.counted {
+	if s.km == nil || !s.km.on {
 		return unread
 	}
 	for d := range s.km.dir {
