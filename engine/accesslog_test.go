@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,25 +202,7 @@ func TestAccessLogNoAllocs(t *testing.T) {
 		defer e.Stop()
 		c := dial(t, addr)
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		buf := make([]byte, len(benchHTTPResponse))
-		req := benchHTTPRequest
-		do := func(n int) {
-			for i := 0; i < n; i++ {
-				if _, err := c.Write(req); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, buf); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		do(200) // warm up: pools, idle connections
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		const n = 2000
-		do(n)
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs-before.Mallocs) / n
+		return mallocsPerExchange(t, c, benchHTTPRequest, make([]byte, len(benchHTTPResponse)))
 	}
 	counting := &countSink{}
 	off := perRequest(nil, "")
